@@ -1,0 +1,62 @@
+"""The Starlette application: /graphql, /healthz, /readyz, and the store's lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from .config import Settings
+from .graph.errors import ServiceUnavailable
+from .graph.store import GraphStore, open_store
+from .http import GraphQLEndpoint
+from .resolvers.context import Context, make_context
+from .schema.build import build_schema
+from .seeds.demo import load_demo
+
+log = logging.getLogger("contactgraph")
+
+
+def create_app(settings: Settings) -> Starlette:
+    """Build the app; a graph URL no backend serves fails here, before serving."""
+    store: GraphStore = open_store(settings.graph_url)
+    schema = build_schema()
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        await store.start()
+        try:
+            if settings.demo and await store.is_empty():
+                counts = await load_demo(store)
+                log.info("loaded the demo dataset: %s", counts)
+            yield
+        finally:
+            await store.close()
+
+    def context_for(request: Request) -> Context:
+        debug = request.headers.get("x-debug-round-trips", "").strip().lower() in ("1", "true")
+        return make_context(store, settings, report_round_trips=debug)
+
+    async def healthz(_: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(_: Request) -> JSONResponse:
+        try:
+            await store.ping()
+        except ServiceUnavailable as error:
+            return JSONResponse({"status": "unavailable", "reason": error.message}, 503)
+        return JSONResponse({"status": "ready"})
+
+    return Starlette(
+        routes=[
+            Route("/graphql", GraphQLEndpoint(schema, context_for).handle, methods=["GET", "POST"]),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+        ],
+        lifespan=lifespan,
+    )

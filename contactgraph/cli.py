@@ -1,0 +1,236 @@
+"""The `contactgraph` command: serve the graph, or seed it with demo or synthetic data."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from .config import DEFAULT_GRAPH_URL, Settings
+from .graph.errors import ConfigError, GraphError
+from .graph.store import GraphStore, open_store
+from .seeds.demo import load_demo
+from .seeds.synthetic import synthetic_batches
+
+graph_option = click.option(
+    "--graph",
+    "graph_url",
+    envvar="CONTACTGRAPH_GRAPH",
+    default=DEFAULT_GRAPH_URL,
+    show_default=True,
+    show_envvar=True,
+    help="Where the graph lives: sqlite:///path.db, sqlite:////abs/path.db or sqlite:///:memory:.",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="contactgraph")
+def main() -> None:
+    """contactgraph: organizations, contacts and users in one graph, served over GraphQL.
+
+    Every option can also be set through the CONTACTGRAPH_* environment variable
+    shown next to it; a flag on the command line wins over the environment.
+    """
+
+
+async def _open(url: str) -> GraphStore:
+    store = open_store(url)
+    await store.start()
+    return store
+
+
+def _fail(error: Exception) -> click.ClickException:
+    return click.ClickException(str(error))
+
+
+@main.command()
+@graph_option
+@click.option(
+    "--host",
+    envvar="CONTACTGRAPH_HOST",
+    default="127.0.0.1",
+    show_default=True,
+    show_envvar=True,
+    help="Interface to listen on (0.0.0.0 for all).",
+)
+@click.option(
+    "--port",
+    envvar="CONTACTGRAPH_PORT",
+    default=8000,
+    show_default=True,
+    show_envvar=True,
+    type=click.IntRange(0, 65535),
+    help="TCP port to listen on.",
+)
+@click.option(
+    "--demo",
+    envvar="CONTACTGRAPH_DEMO",
+    is_flag=True,
+    show_envvar=True,
+    help="Load the demo dataset first if the graph is empty.",
+)
+@click.option(
+    "--default-page-size",
+    envvar="CONTACTGRAPH_DEFAULT_PAGE_SIZE",
+    default=20,
+    show_default=True,
+    show_envvar=True,
+    type=click.IntRange(1),
+    help="Items per page when a query gives no `first`.",
+)
+@click.option(
+    "--max-page-size",
+    envvar="CONTACTGRAPH_MAX_PAGE_SIZE",
+    default=500,
+    show_default=True,
+    show_envvar=True,
+    type=click.IntRange(1),
+    help="Largest `first` a query may ask for; more is LIMIT_EXCEEDED.",
+)
+@click.option(
+    "--log-level",
+    envvar="CONTACTGRAPH_LOG_LEVEL",
+    default="info",
+    show_default=True,
+    show_envvar=True,
+    type=click.Choice(["debug", "info", "warning", "error"]),
+)
+def serve(
+    graph_url: str,
+    host: str,
+    port: int,
+    demo: bool,
+    default_page_size: int,
+    max_page_size: int,
+    log_level: str,
+) -> None:
+    """Serve GraphQL at http://HOST:PORT/graphql (GraphiQL in a browser)."""
+    import uvicorn
+
+    from .app import create_app
+
+    if default_page_size > max_page_size:
+        raise click.BadParameter(
+            "must not exceed --max-page-size", param_hint="--default-page-size"
+        )
+    settings = Settings(
+        graph_url=graph_url,
+        host=host,
+        port=port,
+        demo=demo,
+        default_page_size=default_page_size,
+        max_page_size=max_page_size,
+    )
+    try:  # a graph that cannot be opened is reported here, in one line
+        asyncio.run(_check(graph_url))
+        app = create_app(settings)
+    except ConfigError as error:
+        raise _fail(error) from None
+    logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    click.echo(f"contactgraph serving {graph_url} at http://{host}:{port}/graphql", err=True)
+    uvicorn.run(app, host=host, port=port, log_level=log_level)
+
+
+async def _check(url: str) -> None:
+    store = await _open(url)
+    await store.close()
+
+
+@main.command()
+@graph_option
+@click.option(
+    "--demo",
+    envvar="CONTACTGRAPH_SEED_DEMO",
+    is_flag=True,
+    show_envvar=True,
+    help="Load the demo dataset.",
+)
+@click.option(
+    "--synthetic",
+    envvar="CONTACTGRAPH_SEED_SYNTHETIC",
+    type=click.IntRange(1),
+    metavar="N",
+    show_envvar=True,
+    help="Generate a realistic graph of N parties (~5 activities each).",
+)
+@click.option(
+    "--seed",
+    "random_seed",
+    envvar="CONTACTGRAPH_SEED_RANDOM_SEED",
+    default=1,
+    show_default=True,
+    show_envvar=True,
+    type=int,
+    help="Random seed: the same seed gives the same graph.",
+)
+@click.option(
+    "--batch-size",
+    envvar="CONTACTGRAPH_SEED_BATCH_SIZE",
+    default=20000,
+    show_default=True,
+    show_envvar=True,
+    type=click.IntRange(1),
+    help="Parties written per transaction.",
+)
+def seed(
+    graph_url: str, demo: bool, synthetic: int | None, random_seed: int, batch_size: int
+) -> None:
+    """Fill an empty graph with the demo dataset or a synthetic one."""
+    if demo == (synthetic is not None):
+        raise click.UsageError("give exactly one of --demo or --synthetic N")
+    try:
+        asyncio.run(_seed(graph_url, demo, synthetic, random_seed, batch_size))
+    except (ConfigError, GraphError) as error:
+        raise _fail(error) from None
+
+
+async def _seed(
+    url: str, demo: bool, synthetic: int | None, random_seed: int, batch_size: int
+) -> None:
+    store = await _open(url)
+    try:
+        if not await store.is_empty():
+            raise ConfigError(f"{url} already holds parties; seed into an empty graph")
+        started = time.perf_counter()
+        if demo:
+            counts = await load_demo(store)
+        else:
+            assert synthetic is not None
+            counts = await _load_synthetic(store, synthetic, random_seed, batch_size)
+        elapsed = time.perf_counter() - started
+        summary = ", ".join(f"{n} {what}" for what, n in counts.items())
+        click.echo(f"seeded {summary} into {url} in {elapsed:.1f} s")
+    finally:
+        await store.close()
+
+
+async def _load_synthetic(
+    store: GraphStore, n: int, random_seed: int, batch_size: int
+) -> dict[str, int]:
+    counts = {"parties": 0, "relationships": 0, "activities": 0}
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, transient=False) as progress:
+        task = progress.add_task("parties", total=n)
+        writing: asyncio.Task[None] | None = None
+        # the next batch is generated while the store thread writes the previous one
+        for batch in synthetic_batches(n, random_seed, batch_size):
+            if writing is not None:
+                await writing
+                progress.update(task, completed=counts["parties"])
+            writing = asyncio.ensure_future(store.load_batch(batch))
+            await asyncio.sleep(0)
+            counts["parties"] += len(batch.parties)
+            counts["relationships"] += len(batch.relationships)
+            counts["activities"] += len(batch.activities)
+        if writing is not None:
+            await writing
+        progress.update(task, completed=counts["parties"])
+    return counts

@@ -1,0 +1,15 @@
+"""Settings, from CLI flags or CONTACTGRAPH_* environment variables (flags win)."""
+
+from dataclasses import dataclass
+
+DEFAULT_GRAPH_URL = "sqlite:///./contactgraph.db"
+
+
+@dataclass(frozen=True)
+class Settings:
+    graph_url: str = DEFAULT_GRAPH_URL
+    host: str = "127.0.0.1"
+    port: int = 8000
+    demo: bool = False
+    default_page_size: int = 20
+    max_page_size: int = 500

@@ -1,0 +1,1 @@
+"""The domain and its storage: the only package that knows a database."""

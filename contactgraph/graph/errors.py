@@ -1,0 +1,35 @@
+"""Domain errors, each carrying the GraphQL `extensions.code` a client sees."""
+
+
+class GraphError(Exception):
+    code = "INTERNAL_SERVER_ERROR"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BadUserInput(GraphError):
+    code = "BAD_USER_INPUT"
+
+
+class NotFound(GraphError):
+    code = "NOT_FOUND"
+
+
+class Conflict(GraphError):
+    """Stale expectedVersion, a duplicate, or a link that would close a cycle."""
+
+    code = "CONFLICT"
+
+
+class LimitExceeded(GraphError):
+    code = "LIMIT_EXCEEDED"
+
+
+class ServiceUnavailable(GraphError):
+    code = "SERVICE_UNAVAILABLE"
+
+
+class ConfigError(Exception):
+    """A setting that makes starting impossible (bad graph URL, unusable path)."""

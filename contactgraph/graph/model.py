@@ -1,0 +1,273 @@
+"""The domain: one Party record kind, typed dated relationships, activities.
+
+Plain dataclasses shared by every backend and by the GraphQL layer. The
+relationship rules live here, next to the types they constrain, so every
+store enforces exactly the same table (DESIGN.md, "Domain").
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+class PartyKind(enum.Enum):
+    ORGANIZATION = "ORGANIZATION"
+    CONTACT = "CONTACT"
+    USER = "USER"
+
+
+class LegalForm(enum.Enum):
+    NATURAL_PERSON = "NATURAL_PERSON"
+    LEGAL_PERSON = "LEGAL_PERSON"
+    ASSOCIATION = "ASSOCIATION"
+
+
+class UnitType(enum.Enum):
+    COMPANY = "COMPANY"
+    BRANCH = "BRANCH"
+    DEPARTMENT = "DEPARTMENT"
+    TEAM = "TEAM"
+    POSITION = "POSITION"
+
+
+class RelType(enum.Enum):
+    PART_OF = "PART_OF"
+    EMPLOYS = "EMPLOYS"
+    MEMBER_OF = "MEMBER_OF"
+    HEIR_OF = "HEIR_OF"
+    REPORTS_TO = "REPORTS_TO"
+    RESPONSIBLE_FOR = "RESPONSIBLE_FOR"
+    KNOWS = "KNOWS"
+
+
+class Direction(enum.Enum):
+    OUTGOING = "OUTGOING"
+    INCOMING = "INCOMING"
+    BOTH = "BOTH"
+
+
+class ActivityType(enum.Enum):
+    CALL = "CALL"
+    EMAIL = "EMAIL"
+    MEETING = "MEETING"
+    NOTE = "NOTE"
+    AGREEMENT = "AGREEMENT"
+    TASK = "TASK"
+    DOCUMENT = "DOCUMENT"
+
+
+class ParentEnd(enum.Enum):
+    """Which end of an edge is the parent when the edge is read as hierarchy."""
+
+    FROM = "FROM"
+    TO = "TO"
+
+
+_ANY = frozenset(PartyKind)
+_PERSONS = frozenset({PartyKind.CONTACT, PartyKind.USER})
+_ORG = frozenset({PartyKind.ORGANIZATION})
+
+
+@dataclass(frozen=True)
+class RelRule:
+    from_kinds: frozenset[PartyKind]
+    to_kinds: frozenset[PartyKind]
+    parent_end: ParentEnd | None
+    acyclic: bool
+
+
+REL_RULES: dict[RelType, RelRule] = {
+    RelType.PART_OF: RelRule(_ORG, _ORG, ParentEnd.TO, acyclic=True),
+    RelType.EMPLOYS: RelRule(_ORG, _PERSONS, ParentEnd.FROM, acyclic=False),
+    RelType.MEMBER_OF: RelRule(_ANY, _ORG, ParentEnd.TO, acyclic=True),
+    RelType.HEIR_OF: RelRule(
+        frozenset({PartyKind.CONTACT}), frozenset({PartyKind.CONTACT}), ParentEnd.TO, acyclic=True
+    ),
+    RelType.REPORTS_TO: RelRule(_PERSONS, _PERSONS, ParentEnd.TO, acyclic=True),
+    RelType.RESPONSIBLE_FOR: RelRule(frozenset({PartyKind.USER}), _ANY, None, acyclic=False),
+    RelType.KNOWS: RelRule(_ANY, _ANY, None, acyclic=False),
+}
+
+DEFAULT_HIERARCHY_TYPES: tuple[RelType, ...] = (
+    RelType.PART_OF,
+    RelType.EMPLOYS,
+    RelType.MEMBER_OF,
+)
+HIERARCHY_TYPES = frozenset(t for t, rule in REL_RULES.items() if rule.parent_end)
+
+
+@dataclass(frozen=True)
+class Email:
+    address: str
+    label: str | None = None
+
+
+@dataclass(frozen=True)
+class Phone:
+    number: str
+    label: str | None = None
+
+
+@dataclass(frozen=True)
+class Address:
+    label: str | None = None
+    street: str | None = None
+    postal_code: str | None = None
+    city: str | None = None
+    region: str | None = None
+    country: str | None = None
+
+
+@dataclass(frozen=True)
+class Fiscal:
+    vat_number: str | None = None
+    tax_code: str | None = None
+
+
+@dataclass(frozen=True)
+class Party:
+    id: str
+    kind: PartyKind
+    legal_form: LegalForm
+    display_name: str
+    created_at: datetime
+    updated_at: datetime
+    version: int = 1
+    category_id: str | None = None
+    name: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    unit_type: UnitType | None = None
+    username: str | None = None
+    contact_id: str | None = None
+    emails: tuple[Email, ...] = ()
+    phones: tuple[Phone, ...] = ()
+    addresses: tuple[Address, ...] = ()
+    fiscal: Fiscal | None = None
+    tags: tuple[str, ...] = ()
+    archived_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Relationship:
+    id: str
+    type: RelType
+    from_id: str
+    to_id: str
+    since: datetime
+    until: datetime | None = None
+    role: str | None = None
+    properties: dict[str, object] = field(default_factory=dict)
+
+    def valid_at(self, moment: datetime) -> bool:
+        """since <= moment < until, the one definition of "as of"."""
+        return self.since <= moment and (self.until is None or moment < self.until)
+
+
+@dataclass(frozen=True)
+class Activity:
+    id: str
+    type: ActivityType
+    occurred_at: datetime
+    summary: str
+    author_id: str
+    subject_ids: tuple[str, ...]
+    body: str | None = None
+
+
+@dataclass(frozen=True)
+class Category:
+    id: str
+    name: str
+    description: str = ""
+    legal_forms: tuple[LegalForm, ...] = ()
+    unit_types: tuple[UnitType, ...] = ()
+
+
+DEFAULT_CATEGORIES: tuple[Category, ...] = (
+    Category(
+        "private-client",
+        "Private client",
+        "A natural person buying for private purposes.",
+        (LegalForm.NATURAL_PERSON,),
+    ),
+    Category(
+        "commercial-client",
+        "Commercial client",
+        "A business customer, invoiced with fiscal data.",
+        (LegalForm.LEGAL_PERSON, LegalForm.NATURAL_PERSON),
+        (UnitType.COMPANY, UnitType.BRANCH, UnitType.DEPARTMENT, UnitType.TEAM, UnitType.POSITION),
+    ),
+    Category(
+        "association",
+        "Association",
+        "A club or non-profit association.",
+        (LegalForm.ASSOCIATION,),
+    ),
+    Category(
+        "umbrella-organization",
+        "Umbrella organization",
+        "An organization whose members are associations.",
+        (LegalForm.ASSOCIATION, LegalForm.LEGAL_PERSON),
+    ),
+    Category(
+        "owners-association",
+        "Owners' association",
+        "The owners of a building, acting together.",
+        (LegalForm.ASSOCIATION,),
+    ),
+    Category(
+        "community-of-heirs",
+        "Community of heirs",
+        "The heirs of a deceased person, jointly holding the estate.",
+        (LegalForm.ASSOCIATION,),
+    ),
+    Category(
+        "home-organization",
+        "Home organization",
+        "The organization running this contactgraph, with its users.",
+        (LegalForm.LEGAL_PERSON,),
+        (UnitType.COMPANY, UnitType.BRANCH, UnitType.DEPARTMENT, UnitType.TEAM, UnitType.POSITION),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Page:
+    """A window of a newest-first or id-ordered list: `first` items after a cursor."""
+
+    first: int
+    after: str | None = None
+
+
+@dataclass(frozen=True)
+class TimelineQuery:
+    page: Page
+    types: tuple[ActivityType, ...] = ()
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class TimelinePage:
+    activities: list[Activity]
+    has_next: bool
+
+
+@dataclass(frozen=True)
+class PartyFilter:
+    kinds: tuple[PartyKind, ...] = ()
+    category_ids: tuple[str, ...] = ()
+    legal_forms: tuple[LegalForm, ...] = ()
+    tags: tuple[str, ...] = ()
+    search: str | None = None
+    include_archived: bool = False
+
+
+@dataclass(frozen=True)
+class PartyPage:
+    parties: list[Party]
+    has_next: bool
+    total_count: int

@@ -1,0 +1,152 @@
+"""Checks every store runs before it writes, so both backends refuse the same input.
+
+Each function takes the records as they would be stored plus what the store
+read about their neighbours, and raises BadUserInput or Conflict.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from datetime import datetime
+
+from .errors import BadUserInput, Conflict, NotFound
+from .model import REL_RULES, Activity, Category, Party, PartyKind, Relationship
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_USERNAME = re.compile(r"^[A-Za-z0-9._-]{2,64}$")
+
+
+def _require_text(value: str | None, what: str) -> None:
+    if value is None or not value.strip():
+        raise BadUserInput(f"{what} must not be empty")
+
+
+def check_party(party: Party, category: Category | None) -> None:
+    """Shape rules per kind, contact data, and the category's allowed forms and levels."""
+    _require_text(party.display_name, "displayName")
+    if party.kind is PartyKind.ORGANIZATION:
+        _require_text(party.name, "name")
+    elif party.kind is PartyKind.CONTACT:
+        if not (party.first_name or "").strip() and not (party.last_name or "").strip():
+            raise BadUserInput("a contact needs a firstName or a lastName")
+    else:
+        _require_text(party.username, "username")
+        if not _USERNAME.match(party.username or ""):
+            raise BadUserInput("username may hold 2-64 letters, digits, '.', '_' or '-'")
+    if party.unit_type is not None and party.kind is not PartyKind.ORGANIZATION:
+        raise BadUserInput("only organizations have a unitType")
+    for email in party.emails:
+        if not _EMAIL.match(email.address):
+            raise BadUserInput(f"{email.address!r} is not an email address")
+    for phone in party.phones:
+        _require_text(phone.number, "phone number")
+    for tag in party.tags:
+        _require_text(tag, "tag")
+    if party.category_id is not None:
+        if category is None:
+            raise NotFound(f"category {party.category_id} does not exist")
+        if category.legal_forms and party.legal_form not in category.legal_forms:
+            allowed = ", ".join(f.value for f in category.legal_forms)
+            raise BadUserInput(f"category {category.name!r} allows legal forms {allowed}")
+        unit = party.unit_type
+        if unit is not None and category.unit_types and unit not in category.unit_types:
+            allowed = ", ".join(u.value for u in category.unit_types)
+            raise BadUserInput(f"category {category.name!r} allows unit types {allowed}")
+
+
+_COMMON_FIELDS = frozenset(
+    {"legal_form", "category_id", "emails", "phones", "addresses", "fiscal", "tags"}
+)
+_KIND_FIELDS = {
+    PartyKind.ORGANIZATION: frozenset({"name", "unit_type"}),
+    PartyKind.CONTACT: frozenset({"first_name", "last_name", "display_name"}),
+    PartyKind.USER: frozenset({"display_name"}),
+}
+
+
+def derived_display_name(party: Party) -> str:
+    """An organization is called by its name, a contact by first and last name."""
+    if party.kind is PartyKind.ORGANIZATION:
+        return party.name or ""
+    if party.kind is PartyKind.CONTACT:
+        return " ".join(n.strip() for n in (party.first_name, party.last_name) if n and n.strip())
+    return party.display_name
+
+
+def apply_changes(current: Party, changes: Mapping[str, object], at: datetime) -> Party:
+    """The next version of a party; a derived displayName follows the names it came from."""
+    allowed = _COMMON_FIELDS | _KIND_FIELDS[current.kind]
+    for name in changes:
+        if name not in allowed:
+            camel = re.sub(r"_(\w)", lambda m: m.group(1).upper(), name)
+            raise BadUserInput(f"{camel} does not apply to a {current.kind.value}")
+    if "legal_form" in changes and changes["legal_form"] is None:
+        raise BadUserInput("legalForm cannot be null")
+    updated = replace(current, **changes, version=current.version + 1, updated_at=at)  # type: ignore[arg-type]
+    follows = current.kind is PartyKind.ORGANIZATION or (
+        current.kind is PartyKind.CONTACT
+        and "display_name" not in changes
+        and current.display_name == derived_display_name(current)
+    )
+    return replace(updated, display_name=derived_display_name(updated)) if follows else updated
+
+
+def found(parties: Mapping[str, Party], ids: Iterable[str]) -> list[Party]:
+    """The parties for ids, NOT_FOUND naming the first id that is missing."""
+    result = []
+    for party_id in ids:
+        party = parties.get(party_id)
+        if party is None:
+            raise NotFound(f"party {party_id} does not exist")
+        result.append(party)
+    return result
+
+
+def _require_live(party: Party) -> None:
+    if party.archived_at is not None:
+        raise BadUserInput(f"party {party.id} is archived")
+
+
+def check_link(rel: Relationship, source: Party, target: Party) -> None:
+    """Endpoint kinds per relationship type, exactly DESIGN.md's table."""
+    if rel.from_id == rel.to_id:
+        raise BadUserInput("a party cannot be linked to itself")
+    if rel.until is not None and rel.until <= rel.since:
+        raise BadUserInput("until must be later than since")
+    _require_live(source)
+    _require_live(target)
+    rule = REL_RULES[rel.type]
+    if source.kind not in rule.from_kinds or target.kind not in rule.to_kinds:
+        raise BadUserInput(
+            f"{rel.type.value} links {_kinds(rule.from_kinds)} to {_kinds(rule.to_kinds)}, "
+            f"not {source.kind.value} to {target.kind.value}"
+        )
+
+
+def check_duplicate(rel: Relationship, current: Iterable[Relationship]) -> None:
+    """One open edge per (type, from, to, role): a second one is a duplicate."""
+    for other in current:
+        if other.until is None and (other.type, other.role) == (rel.type, rel.role):
+            raise Conflict(
+                f"{rel.type.value} from {rel.from_id} to {rel.to_id} already exists ({other.id})"
+            )
+
+
+def check_activity(activity: Activity, author: Party, subjects: Iterable[Party]) -> None:
+    _require_text(activity.summary, "summary")
+    if not activity.subject_ids:
+        raise BadUserInput("an activity needs at least one subject")
+    if len(set(activity.subject_ids)) != len(activity.subject_ids):
+        raise BadUserInput("subjectIds must not repeat")
+    if author.kind is not PartyKind.USER:
+        raise BadUserInput(f"author {author.id} is a {author.kind.value}, not a USER")
+    for subject in subjects:
+        _require_live(subject)
+
+
+def _kinds(kinds: frozenset[PartyKind]) -> str:
+    if kinds == frozenset(PartyKind):
+        return "any party"
+    return "/".join(sorted(k.value for k in kinds))

@@ -1,0 +1,103 @@
+"""The embedded store's schema, as forward migrations keyed by PRAGMA user_version.
+
+A migration is appended, never edited: a database at version N runs every
+script after N, each in its own transaction.
+"""
+
+import sqlite3
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: parties, categories, relationships, activities, full-text search
+    """
+    CREATE TABLE categories (
+        id          TEXT PRIMARY KEY,
+        name        TEXT NOT NULL UNIQUE,
+        description TEXT NOT NULL DEFAULT '',
+        legal_forms TEXT NOT NULL DEFAULT '[]',
+        unit_types  TEXT NOT NULL DEFAULT '[]'
+    );
+
+    -- seq is the rowid, shared with party_search so search rows are found by key
+    CREATE TABLE parties (
+        seq          INTEGER PRIMARY KEY,
+        id           TEXT NOT NULL UNIQUE,
+        kind         TEXT NOT NULL,
+        legal_form   TEXT NOT NULL,
+        category_id  TEXT REFERENCES categories(id),
+        display_name TEXT NOT NULL,
+        name         TEXT,
+        first_name   TEXT,
+        last_name    TEXT,
+        unit_type    TEXT,
+        username     TEXT UNIQUE,
+        contact_id   TEXT REFERENCES parties(id),
+        details      TEXT NOT NULL DEFAULT '{}',
+        version      INTEGER NOT NULL,
+        created_at   TEXT NOT NULL,
+        updated_at   TEXT NOT NULL,
+        archived_at  TEXT
+    );
+    CREATE INDEX parties_kind ON parties(kind, id);
+    CREATE INDEX parties_category ON parties(category_id, id);
+
+    CREATE TABLE party_tags (
+        tag      TEXT NOT NULL,
+        party_id TEXT NOT NULL REFERENCES parties(id),
+        PRIMARY KEY (tag, party_id)
+    ) WITHOUT ROWID;
+
+    CREATE VIRTUAL TABLE party_search USING fts5(
+        body, tokenize = 'unicode61 remove_diacritics 2'
+    );
+
+    CREATE TABLE relationships (
+        id         TEXT PRIMARY KEY,
+        type       TEXT NOT NULL,
+        from_id    TEXT NOT NULL REFERENCES parties(id),
+        to_id      TEXT NOT NULL REFERENCES parties(id),
+        role       TEXT,
+        since      TEXT NOT NULL,
+        until      TEXT,
+        properties TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX relationships_from ON relationships(from_id, type);
+    CREATE INDEX relationships_to ON relationships(to_id, type);
+
+    CREATE TABLE activities (
+        id          TEXT PRIMARY KEY,
+        type        TEXT NOT NULL,
+        occurred_at TEXT NOT NULL,
+        summary     TEXT NOT NULL,
+        body        TEXT,
+        author_id   TEXT NOT NULL REFERENCES parties(id)
+    );
+
+    -- one row per (activity, subject): a party's timeline is one index range
+    CREATE TABLE activity_subjects (
+        party_id    TEXT NOT NULL REFERENCES parties(id),
+        occurred_at TEXT NOT NULL,
+        activity_id TEXT NOT NULL REFERENCES activities(id),
+        type        TEXT NOT NULL,
+        position    INTEGER NOT NULL,
+        PRIMARY KEY (party_id, occurred_at, activity_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX activity_subjects_activity ON activity_subjects(activity_id);
+    """,
+)
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Apply the migrations this file has and the database lacks; return the version."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in script.split(";\n"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {number}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return len(MIGRATIONS)

@@ -1,0 +1,632 @@
+"""The embedded default backend: stdlib sqlite3 in WAL mode.
+
+One writer thread owns the only write connection, so writes are serialised
+without lock contention; reads run on a small pool of read-only connections,
+so neither ever blocks the event loop. Each public method is one executor job:
+one round trip, however many statements it runs inside.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import os
+import sqlite3
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from datetime import datetime
+from typing import TypeVar
+from urllib.parse import unquote
+
+from .. import rules
+from ..cursors import decode_cursor
+from ..errors import BadUserInput, ConfigError, Conflict, NotFound, ServiceUnavailable
+from ..model import (
+    DEFAULT_CATEGORIES,
+    REL_RULES,
+    Activity,
+    Category,
+    Direction,
+    Page,
+    ParentEnd,
+    Party,
+    PartyFilter,
+    PartyKind,
+    PartyPage,
+    Relationship,
+    RelType,
+    TimelinePage,
+    TimelineQuery,
+)
+from ..store import Batch, Node
+from ..times import format_instant
+from .rows import (
+    PARTY_COLUMNS,
+    REL_COLUMNS,
+    activity_from_row,
+    category_from_row,
+    category_params,
+    party_from_row,
+    party_params,
+    relationship_from_row,
+    relationship_params,
+    search_text,
+)
+from .schema import MIGRATIONS, migrate
+
+T = TypeVar("T")
+Work = Callable[[sqlite3.Connection], T]
+
+_INSERT_PARTY = f"INSERT INTO parties ({PARTY_COLUMNS}) VALUES ({', '.join('?' * 16)})"
+_UPDATE_PARTY = (
+    "UPDATE parties SET kind = ?, legal_form = ?, category_id = ?, display_name = ?, name = ?, "
+    "first_name = ?, last_name = ?, unit_type = ?, username = ?, contact_id = ?, details = ?, "
+    "version = ?, created_at = ?, updated_at = ?, archived_at = ? WHERE id = ?"
+)
+_INSERT_SEARCH = (
+    "INSERT INTO party_search (rowid, body) VALUES ((SELECT seq FROM parties WHERE id = ?), ?)"
+)
+_INSERT_REL = f"INSERT INTO relationships ({REL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+_INSERT_ACTIVITY = (
+    "INSERT INTO activities (id, type, occurred_at, summary, body, author_id) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
+)
+_INSERT_SUBJECT = (
+    "INSERT INTO activity_subjects (party_id, occurred_at, activity_id, type, position) "
+    "VALUES (?, ?, ?, ?, ?)"
+)
+_IN = "IN (SELECT value FROM json_each(?))"
+READER_THREADS = 4
+
+
+def _ids(values: Iterable[object]) -> str:
+    """A list bound as one JSON parameter, so IN lists have no variable limit."""
+    return json.dumps(list(values))
+
+
+def _fts_query(text: str) -> str | None:
+    """Every word as a quoted prefix term, ANDed: user text never reaches FTS syntax."""
+    words = [w.replace('"', '""') for w in text.split()]
+    return " ".join(f'"{w}"*' for w in words) or None
+
+
+class SqliteStore:
+    def __init__(self, path: str | None) -> None:
+        """path None is a private in-memory database on one connection."""
+        self._path = path
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="contactgraph-sqlite-write")
+        self._readers = (
+            self._writer
+            if path is None
+            else ThreadPoolExecutor(READER_THREADS, thread_name_prefix="contactgraph-sqlite-read")
+        )
+        self._write_conn: sqlite3.Connection | None = None
+
+    @classmethod
+    def from_url(cls, url: str) -> SqliteStore:
+        prefix = "sqlite:///"
+        if not url.startswith(prefix) or len(url) == len(prefix):
+            raise ConfigError(
+                f"{url!r}: write sqlite:///relative/path.db or sqlite:////abs/path.db"
+            )
+        path = unquote(url[len(prefix) :])
+        if path == ":memory:":
+            return cls(None)
+        directory = os.path.dirname(os.path.abspath(path))
+        if os.path.isdir(path):
+            raise ConfigError(f"{path!r} is a directory, not a database file")
+        if not os.path.isdir(directory):
+            raise ConfigError(f"directory {directory!r} for the database does not exist")
+        if not os.access(directory, os.W_OK):
+            raise ConfigError(f"directory {directory!r} is not writable")
+        return cls(path)
+
+    # -- connections ---------------------------------------------------------
+
+    def _connect(self, read_only: bool) -> sqlite3.Connection:
+        if self._path is None:
+            conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        elif read_only:
+            uri = f"file:{self._path}?mode=ro"
+            conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+        else:
+            conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA busy_timeout = 5000")
+        conn.execute("PRAGMA cache_size = -262144")  # 256 MiB: index pages stay hot on writes
+        conn.execute("PRAGMA mmap_size = 1073741824")
+        with self._lock:
+            self._connections.append(conn)
+        return conn
+
+    def _reader(self) -> sqlite3.Connection:
+        if self._path is None:
+            return self._writer_conn()
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._connect(read_only=True)
+        return conn
+
+    def _writer_conn(self) -> sqlite3.Connection:
+        if self._write_conn is None:
+            self._write_conn = self._connect(read_only=False)
+        return self._write_conn
+
+    def _run_read(self, work: Work[T]) -> T:
+        conn = self._reader()
+        conn.execute("BEGIN")
+        try:
+            return work(conn)
+        finally:
+            conn.execute("COMMIT")
+
+    def _run_write(self, work: Work[T]) -> T:
+        conn = self._writer_conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = work(conn)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        return result
+
+    async def _submit(self, executor: ThreadPoolExecutor, job: Callable[[], T]) -> T:
+        try:
+            future = asyncio.get_running_loop().run_in_executor(executor, job)
+        except RuntimeError:
+            raise ServiceUnavailable("the embedded store is closed") from None
+        try:
+            return await future
+        except sqlite3.IntegrityError as error:
+            raise Conflict(f"the write conflicts with stored data: {error}") from None
+        except sqlite3.OperationalError as error:
+            raise ServiceUnavailable(f"the embedded store cannot answer: {error}") from None
+
+    async def _read(self, work: Work[T]) -> T:
+        return await self._submit(self._readers, functools.partial(self._run_read, work))
+
+    async def _write(self, work: Work[T]) -> T:
+        return await self._submit(self._writer, functools.partial(self._run_write, work))
+
+    # -- lifecycle -----------------------------------------------------------
+
+    async def start(self) -> None:
+        def prepare(conn: sqlite3.Connection) -> None:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > len(MIGRATIONS):
+                raise ConfigError(
+                    f"database schema version {version} is newer than this contactgraph "
+                    f"({len(MIGRATIONS)}); upgrade contactgraph"
+                )
+            migrate(conn)
+            conn.execute("BEGIN IMMEDIATE")
+            conn.executemany(
+                "INSERT OR IGNORE INTO categories (id, name, description, legal_forms, unit_types)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [category_params(c) for c in DEFAULT_CATEGORIES],
+            )
+            conn.execute("COMMIT")
+
+        def job() -> None:
+            try:
+                prepare(self._writer_conn())
+            except sqlite3.DatabaseError as error:
+                raise ConfigError(f"{self._path!r} is not a usable database: {error}") from None
+
+        await asyncio.get_running_loop().run_in_executor(self._writer, job)
+
+    async def close(self) -> None:
+        self._writer.shutdown(wait=True)
+        self._readers.shutdown(wait=True)
+        with self._lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+
+    async def ping(self) -> None:
+        await self._read(lambda conn: conn.execute("SELECT 1").fetchone())
+
+    # -- reads ---------------------------------------------------------------
+
+    async def get_nodes(self, ids: Sequence[str]) -> dict[str, Node]:
+        def work(conn: sqlite3.Connection) -> dict[str, Node]:
+            nodes: dict[str, Node] = {}
+            nodes.update(_parties(conn, ids))
+            nodes.update(_activities(conn, ids))
+            rows = conn.execute(
+                f"SELECT {REL_COLUMNS} FROM relationships WHERE id {_IN}",
+                (_ids(ids),),
+            )
+            nodes.update((row["id"], relationship_from_row(row)) for row in rows)
+            return nodes
+
+        return await self._read(work)
+
+    async def get_parties(self, ids: Sequence[str]) -> dict[str, Party]:
+        return await self._read(lambda conn: _parties(conn, ids))
+
+    async def list_parties(self, where: PartyFilter, page: Page) -> PartyPage:
+        clauses: list[str] = []
+        params: list[object] = []
+        for column, values in (
+            ("kind", [k.value for k in where.kinds]),
+            ("category_id", list(where.category_ids)),
+            ("legal_form", [f.value for f in where.legal_forms]),
+        ):
+            if values:
+                clauses.append(f"{column} {_IN}")
+                params.append(_ids(values))
+        if not where.include_archived:
+            clauses.append("archived_at IS NULL")
+        if where.tags:
+            clauses.append(
+                f"id IN (SELECT party_id FROM party_tags WHERE tag {_IN} "
+                "GROUP BY party_id HAVING count(*) = ?)"
+            )
+            params += [_ids(set(where.tags)), len(set(where.tags))]
+        if where.search is not None:
+            match = _fts_query(where.search)
+            if match is None:
+                raise BadUserInput("search needs at least one word")
+            clauses.append("seq IN (SELECT rowid FROM party_search WHERE party_search MATCH ?)")
+            params.append(match)
+        after = decode_cursor(page.after, 1)[0] if page.after else None
+
+        def work(conn: sqlite3.Connection) -> PartyPage:
+            where_sql = " AND ".join(clauses) or "1"
+            total = conn.execute(
+                f"SELECT count(*) FROM parties WHERE {where_sql}",
+                params,
+            ).fetchone()[0]
+            window = f"{where_sql} AND id > ?" if after else where_sql
+            rows = conn.execute(
+                f"SELECT {PARTY_COLUMNS} FROM parties WHERE {window} ORDER BY id LIMIT ?",
+                [*params, *([after] if after else []), page.first + 1],
+            ).fetchall()
+            parties = [party_from_row(row) for row in rows[: page.first]]
+            return PartyPage(parties, has_next=len(rows) > page.first, total_count=total)
+
+        return await self._read(work)
+
+    async def get_categories(self, ids: Sequence[str] | None) -> dict[str, Category]:
+        return await self._read(lambda conn: _categories(conn, ids))
+
+    async def relationships(
+        self,
+        party_ids: Sequence[str],
+        types: Sequence[RelType],
+        direction: Direction,
+        as_of: datetime | None,
+    ) -> dict[str, list[Relationship]]:
+        ends = {
+            Direction.OUTGOING: ("from_id",),
+            Direction.INCOMING: ("to_id",),
+            Direction.BOTH: ("from_id", "to_id"),
+        }[direction]
+
+        def work(conn: sqlite3.Connection) -> dict[str, list[Relationship]]:
+            found: dict[str, list[Relationship]] = defaultdict(list)
+            for anchor, rel in _edges(
+                conn, party_ids, [(t, e) for t in types for e in ends], as_of
+            ):
+                found[anchor].append(rel)
+            return found
+
+        return await self._read(work)
+
+    async def children(
+        self, parent_ids: Sequence[str], types: Sequence[RelType], as_of: datetime
+    ) -> dict[str, list[tuple[Party, Relationship]]]:
+        spec = []
+        for rel_type in types:
+            parent_end = REL_RULES[rel_type].parent_end
+            if parent_end is None:
+                raise BadUserInput(f"{rel_type.value} is not a hierarchy relationship")
+            spec.append((rel_type, "from_id" if parent_end is ParentEnd.FROM else "to_id"))
+
+        def work(conn: sqlite3.Connection) -> dict[str, list[tuple[Party, Relationship]]]:
+            edges = _edges(conn, parent_ids, spec, as_of)
+            parties = _parties(conn, [_other_end(rel, parent) for parent, rel in edges])
+            found: dict[str, list[tuple[Party, Relationship]]] = defaultdict(list)
+            for parent, rel in edges:
+                found[parent].append((parties[_other_end(rel, parent)], rel))
+            for items in found.values():
+                items.sort(key=lambda item: (item[0].display_name.casefold(), item[0].id))
+            return found
+
+        return await self._read(work)
+
+    async def timelines(
+        self, party_ids: Sequence[str], query: TimelineQuery
+    ) -> dict[str, TimelinePage]:
+        clauses = ["party_id = ?"]
+        params: list[object] = []
+        if query.types:
+            clauses.append(f"type {_IN}")
+            params.append(_ids(t.value for t in query.types))
+        if query.since:
+            clauses.append("occurred_at >= ?")
+            params.append(format_instant(query.since))
+        if query.until:
+            clauses.append("occurred_at < ?")
+            params.append(format_instant(query.until))
+        if query.page.after:
+            clauses.append("(occurred_at, activity_id) < (?, ?)")
+            params += decode_cursor(query.page.after, 2)
+        sql = (
+            f"SELECT activity_id FROM activity_subjects WHERE {' AND '.join(clauses)} "
+            "ORDER BY occurred_at DESC, activity_id DESC LIMIT ?"
+        )
+        limit = query.page.first + 1
+
+        def work(conn: sqlite3.Connection) -> dict[str, TimelinePage]:
+            windows = {
+                party_id: [row[0] for row in conn.execute(sql, (party_id, *params, limit))]
+                for party_id in dict.fromkeys(party_ids)
+            }
+            activities = _activities(conn, {a for ids in windows.values() for a in ids})
+            return {
+                party_id: TimelinePage(
+                    [activities[a] for a in ids[: query.page.first]],
+                    has_next=len(ids) > query.page.first,
+                )
+                for party_id, ids in windows.items()
+            }
+
+        return await self._read(work)
+
+    async def is_empty(self) -> bool:
+        return await self._read(
+            lambda conn: (
+                conn.execute("SELECT NOT EXISTS (SELECT 1 FROM parties)").fetchone()[0] == 1
+            )
+        )
+
+    # -- writes --------------------------------------------------------------
+
+    async def create_party(self, party: Party) -> Party:
+        def work(conn: sqlite3.Connection) -> Party:
+            _check_party(conn, party)
+            _insert_parties(conn, [party])
+            return party
+
+        return await self._write(work)
+
+    async def update_party(
+        self,
+        party_id: str,
+        changes: Mapping[str, object],
+        expected_version: int | None,
+        at: datetime,
+    ) -> Party:
+        def work(conn: sqlite3.Connection) -> Party:
+            current = _party(conn, party_id)
+            if expected_version is not None and expected_version != current.version:
+                raise Conflict(
+                    f"party {party_id} is at version {current.version}, not {expected_version}"
+                )
+            updated = rules.apply_changes(current, changes, at)
+            _check_party(conn, updated)
+            _rewrite_party(conn, updated)
+            return updated
+
+        return await self._write(work)
+
+    async def archive_party(self, party_id: str, at: datetime) -> Party:
+        def work(conn: sqlite3.Connection) -> Party:
+            current = _party(conn, party_id)
+            if current.archived_at is not None:
+                return current
+            archived = replace(current, archived_at=at, updated_at=at, version=current.version + 1)
+            _rewrite_party(conn, archived)
+            return archived
+
+        return await self._write(work)
+
+    async def link(self, rel: Relationship) -> Relationship:
+        def work(conn: sqlite3.Connection) -> Relationship:
+            source, target = rules.found(
+                _parties(conn, [rel.from_id, rel.to_id]), [rel.from_id, rel.to_id]
+            )
+            rules.check_link(rel, source, target)
+            rows = conn.execute(
+                f"SELECT {REL_COLUMNS} FROM relationships "
+                "WHERE from_id = ? AND to_id = ? AND type = ?",
+                (rel.from_id, rel.to_id, rel.type.value),
+            )
+            rules.check_duplicate(rel, (relationship_from_row(row) for row in rows))
+            conn.execute(_INSERT_REL, relationship_params(rel))
+            return rel
+
+        return await self._write(work)
+
+    async def unlink(self, rel_id: str, until: datetime) -> Relationship:
+        def work(conn: sqlite3.Connection) -> Relationship:
+            row = conn.execute(
+                f"SELECT {REL_COLUMNS} FROM relationships WHERE id = ?",
+                (rel_id,),
+            ).fetchone()
+            if row is None:
+                raise NotFound(f"relationship {rel_id} does not exist")
+            rel = relationship_from_row(row)
+            if rel.until is not None:
+                raise Conflict(f"relationship {rel_id} already ended at {rel.until.isoformat()}")
+            if until <= rel.since:
+                raise BadUserInput("until must be later than the relationship's since")
+            conn.execute(
+                "UPDATE relationships SET until = ? WHERE id = ?", (format_instant(until), rel_id)
+            )
+            return replace(rel, until=until)
+
+        return await self._write(work)
+
+    async def record_activity(self, activity: Activity) -> Activity:
+        def work(conn: sqlite3.Connection) -> Activity:
+            _check_activities(conn, [activity], {})
+            _insert_activities(conn, [activity])
+            return activity
+
+        return await self._write(work)
+
+    async def load_batch(self, batch: Batch) -> None:
+        def work(conn: sqlite3.Connection) -> None:
+            categories = _categories(conn, None)
+            for party in batch.parties:
+                rules.check_party(party, categories.get(party.category_id or ""))
+            known = {p.id: p for p in batch.parties}
+            wanted = {r.from_id for r in batch.relationships} | {
+                r.to_id for r in batch.relationships
+            }
+            known |= _parties(conn, wanted - known.keys())
+            for rel in batch.relationships:
+                source, target = rules.found(known, [rel.from_id, rel.to_id])
+                rules.check_link(rel, source, target)
+            _insert_parties(conn, batch.parties)
+            conn.executemany(_INSERT_REL, [relationship_params(r) for r in batch.relationships])
+            _check_activities(conn, batch.activities, known)
+            _insert_activities(conn, batch.activities)
+
+        await self._write(work)
+
+
+# -- statements shared by the methods above, each run inside their transaction --
+
+
+def _parties(conn: sqlite3.Connection, ids: Iterable[str]) -> dict[str, Party]:
+    rows = conn.execute(
+        f"SELECT {PARTY_COLUMNS} FROM parties WHERE id {_IN}",
+        (_ids(set(ids)),),
+    )
+    return {row["id"]: party_from_row(row) for row in rows}
+
+
+def _party(conn: sqlite3.Connection, party_id: str) -> Party:
+    return rules.found(_parties(conn, [party_id]), [party_id])[0]
+
+
+def _categories(conn: sqlite3.Connection, ids: Sequence[str] | None) -> dict[str, Category]:
+    if ids is None:
+        rows = conn.execute("SELECT * FROM categories ORDER BY name")
+    else:
+        rows = conn.execute(f"SELECT * FROM categories WHERE id {_IN}", (_ids(ids),))
+    return {row["id"]: category_from_row(row) for row in rows}
+
+
+def _activities(conn: sqlite3.Connection, ids: Iterable[str]) -> dict[str, Activity]:
+    bound = _ids(set(ids))
+    subjects: dict[str, list[str]] = defaultdict(list)
+    for activity_id, party_id in conn.execute(
+        f"SELECT activity_id, party_id FROM activity_subjects WHERE activity_id {_IN} "
+        "ORDER BY activity_id, position",
+        (bound,),
+    ):
+        subjects[activity_id].append(party_id)
+    rows = conn.execute(f"SELECT * FROM activities WHERE id {_IN}", (bound,))
+    return {row["id"]: activity_from_row(row, tuple(subjects[row["id"]])) for row in rows}
+
+
+def _edges(
+    conn: sqlite3.Connection,
+    anchors: Sequence[str],
+    spec: Sequence[tuple[RelType, str]],
+    as_of: datetime | None,
+) -> list[tuple[str, Relationship]]:
+    """Edges whose `end` column holds one of anchors, per (type, end) in spec."""
+    moment = format_instant(as_of) if as_of else None
+    validity = " AND since <= :at AND (until IS NULL OR until > :at)" if moment else ""
+    found: list[tuple[str, Relationship]] = []
+    bound = _ids(set(anchors))
+    for end in ("from_id", "to_id"):
+        types = [t.value for t, e in spec if e == end]
+        if not types:
+            continue
+        rows = conn.execute(
+            f"SELECT {REL_COLUMNS}, {end} AS anchor FROM relationships "
+            f"WHERE {end} IN (SELECT value FROM json_each(:anchors)) "
+            f"AND type IN (SELECT value FROM json_each(:types)){validity}",
+            {"anchors": bound, "types": _ids(types), "at": moment},
+        )
+        found += [(row["anchor"], relationship_from_row(row)) for row in rows]
+    found.sort(key=lambda item: (item[1].since, item[1].id))
+    return found
+
+
+def _other_end(rel: Relationship, anchor: str) -> str:
+    return rel.to_id if rel.from_id == anchor else rel.from_id
+
+
+def _check_party(conn: sqlite3.Connection, party: Party) -> None:
+    category = _categories(conn, [party.category_id]).get(party.category_id or "")
+    rules.check_party(party, category)
+    if party.username is not None:
+        row = conn.execute(
+            "SELECT id FROM parties WHERE username = ? AND id != ?", (party.username, party.id)
+        ).fetchone()
+        if row is not None:
+            raise Conflict(f"username {party.username!r} is taken")
+    if party.contact_id is not None:
+        contact = _party(conn, party.contact_id)
+        if contact.kind is not PartyKind.CONTACT:
+            raise BadUserInput(f"{party.contact_id} is a {contact.kind.value}, not a CONTACT")
+
+
+def _insert_parties(conn: sqlite3.Connection, parties: Sequence[Party]) -> None:
+    conn.executemany(_INSERT_PARTY, [party_params(p) for p in parties])
+    conn.executemany(_INSERT_SEARCH, [(p.id, search_text(p)) for p in parties])
+    conn.executemany(
+        "INSERT OR IGNORE INTO party_tags (tag, party_id) VALUES (?, ?)",
+        [(tag, p.id) for p in parties for tag in p.tags],
+    )
+
+
+def _rewrite_party(conn: sqlite3.Connection, party: Party) -> None:
+    params = party_params(party)
+    conn.execute(_UPDATE_PARTY, (*params[1:], party.id))
+    conn.execute(
+        "UPDATE party_search SET body = ? WHERE rowid = (SELECT seq FROM parties WHERE id = ?)",
+        (search_text(party), party.id),
+    )
+    conn.execute("DELETE FROM party_tags WHERE party_id = ?", (party.id,))
+    conn.executemany(
+        "INSERT OR IGNORE INTO party_tags (tag, party_id) VALUES (?, ?)",
+        [(tag, party.id) for tag in party.tags],
+    )
+
+
+def _check_activities(
+    conn: sqlite3.Connection, activities: Sequence[Activity], known: Mapping[str, Party]
+) -> None:
+    wanted = {a.author_id for a in activities} | {s for a in activities for s in a.subject_ids}
+    parties = {**_parties(conn, wanted - known.keys()), **known}
+    for activity in activities:
+        author = rules.found(parties, [activity.author_id])[0]
+        rules.check_activity(activity, author, rules.found(parties, activity.subject_ids))
+
+
+def _insert_activities(conn: sqlite3.Connection, activities: Sequence[Activity]) -> None:
+    conn.executemany(
+        _INSERT_ACTIVITY,
+        [
+            (a.id, a.type.value, format_instant(a.occurred_at), a.summary, a.body, a.author_id)
+            for a in activities
+        ],
+    )
+    conn.executemany(
+        _INSERT_SUBJECT,
+        [
+            (subject, format_instant(a.occurred_at), a.id, a.type.value, position)
+            for a in activities
+            for position, subject in enumerate(a.subject_ids)
+        ],
+    )

@@ -1,0 +1,113 @@
+"""The GraphStore port: the one interface every backend implements.
+
+Reads are batched (many ids, one round trip) because resolvers call them per
+parent through dataloaders; every write is one transaction, all or nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from .model import (
+    Activity,
+    Category,
+    Direction,
+    Page,
+    Party,
+    PartyFilter,
+    PartyPage,
+    Relationship,
+    RelType,
+    TimelinePage,
+    TimelineQuery,
+)
+
+Node = Party | Activity | Relationship
+
+
+@dataclass
+class Batch:
+    """Records loaded together by the seeders; validated like single writes."""
+
+    parties: list[Party] = field(default_factory=list)
+    relationships: list[Relationship] = field(default_factory=list)
+    activities: list[Activity] = field(default_factory=list)
+
+
+class GraphStore(Protocol):
+    async def start(self) -> None:
+        """Open connections and bring the schema up to date; awaited before serving."""
+
+    async def close(self) -> None: ...
+
+    async def ping(self) -> None:
+        """Raise ServiceUnavailable when the backend cannot answer."""
+
+    # reads
+    async def get_nodes(self, ids: Sequence[str]) -> dict[str, Node]: ...
+
+    async def get_parties(self, ids: Sequence[str]) -> dict[str, Party]: ...
+
+    async def list_parties(self, where: PartyFilter, page: Page) -> PartyPage: ...
+
+    async def get_categories(self, ids: Sequence[str] | None) -> dict[str, Category]:
+        """The categories for ids, or all of them when ids is None."""
+
+    async def relationships(
+        self,
+        party_ids: Sequence[str],
+        types: Sequence[RelType],
+        direction: Direction,
+        as_of: datetime | None,
+    ) -> dict[str, list[Relationship]]:
+        """Edges touching each party; as_of None means the whole history."""
+
+    async def children(
+        self, parent_ids: Sequence[str], types: Sequence[RelType], as_of: datetime
+    ) -> dict[str, list[tuple[Party, Relationship]]]:
+        """One level down the hierarchy, each parent end as in REL_RULES."""
+
+    async def timelines(
+        self, party_ids: Sequence[str], query: TimelineQuery
+    ) -> dict[str, TimelinePage]: ...
+
+    async def is_empty(self) -> bool: ...
+
+    # writes
+    async def create_party(self, party: Party) -> Party: ...
+
+    async def update_party(
+        self,
+        party_id: str,
+        changes: Mapping[str, object],
+        expected_version: int | None,
+        at: datetime,
+    ) -> Party: ...
+
+    async def archive_party(self, party_id: str, at: datetime) -> Party: ...
+
+    async def link(self, rel: Relationship) -> Relationship: ...
+
+    async def unlink(self, rel_id: str, until: datetime) -> Relationship: ...
+
+    async def record_activity(self, activity: Activity) -> Activity: ...
+
+    async def load_batch(self, batch: Batch) -> None:
+        """Write a seed batch in one transaction, checked by the same rules."""
+
+
+def open_store(url: str) -> GraphStore:
+    """The backend a graph URL names; a URL no backend serves is a ConfigError."""
+    from .errors import ConfigError
+
+    scheme = url.split(":", 1)[0].lower() if ":" in url else ""
+    if scheme == "sqlite":
+        from .sqlite.store import SqliteStore
+
+        return SqliteStore.from_url(url)
+    raise ConfigError(
+        f"unsupported graph URL {url!r}: use sqlite:///path/to/file.db or sqlite:///:memory:"
+    )

@@ -1,0 +1,195 @@
+"""GraphQL over HTTP, as the GraphQL-over-HTTP specification lays it out.
+
+Strawberry's own view answers request errors in plain text and always with
+application/json; third-party clients expect the spec: content negotiation
+with application/graphql-response+json, 4xx with a GraphQL error body for a
+request that cannot run, and mutations only over POST.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
+
+from graphql import GraphQLError, OperationDefinitionNode, parse
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from strawberry.http.ides import get_graphql_ide_html
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types.graphql import OperationType
+
+from .resolvers.context import Context
+from .schema.build import Schema
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+JSON = "application/json"
+_OFFERED = (GRAPHQL_RESPONSE, JSON)
+
+
+class RequestError(Exception):
+    """A request that cannot be executed at all: answered with an HTTP error status."""
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = headers or {}
+
+
+def negotiate(accept: str | None) -> str | None:
+    """The media type to answer in, or None when the client accepts neither."""
+    if not accept or not accept.strip():
+        return JSON
+    best: tuple[float, int, str] | None = None
+    for position, item in enumerate(accept.split(",")):
+        media, *params = (part.strip() for part in item.split(";"))
+        quality = 1.0
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        media = media.lower()
+        chosen = media if media in _OFFERED else JSON if media in ("*/*", "application/*") else None
+        if chosen and quality > 0 and (best is None or (quality, -position) > best[:2]):
+            best = (quality, -position, chosen)
+    return best[2] if best else None
+
+
+def _wants_ide(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    return request.method == "GET" and "text/html" in accept and "query" not in request.query_params
+
+
+def _json_param(raw: str | None, name: str) -> Any:
+    if raw is None or raw == "":
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise RequestError(400, f"the {name} parameter is not valid JSON") from None
+
+
+async def _params(request: Request) -> dict[str, Any]:
+    if request.method == "GET":
+        query = request.query_params
+        return {
+            "query": query.get("query"),
+            "variables": _json_param(query.get("variables"), "variables"),
+            "operationName": query.get("operationName"),
+            "extensions": _json_param(query.get("extensions"), "extensions"),
+        }
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != JSON:
+        raise RequestError(415, "POST a JSON body with Content-Type: application/json")
+    try:
+        body = json.loads(await request.body())
+    except ValueError:
+        raise RequestError(400, "the request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise RequestError(400, "the request body must be a JSON object")
+    return body
+
+
+def _check(params: dict[str, Any]) -> tuple[str, dict[str, Any] | None, str | None]:
+    query, variables, name = (
+        params.get("query"),
+        params.get("variables"),
+        params.get("operationName"),
+    )
+    if not isinstance(query, str) or not query.strip():
+        raise RequestError(400, "a request needs a `query` string")
+    if variables is not None and not isinstance(variables, dict):
+        raise RequestError(400, "`variables` must be a JSON object")
+    if name is not None and not isinstance(name, str):
+        raise RequestError(400, "`operationName` must be a string")
+    extensions = params.get("extensions")
+    if extensions is not None and not isinstance(extensions, dict):
+        raise RequestError(400, "`extensions` must be a JSON object")
+    if name is None and _operation_count(query) > 1:
+        raise RequestError(400, "the document holds several operations: give an operationName")
+    return query, variables, name
+
+
+@lru_cache(maxsize=512)
+def _operation_count(query: str) -> int:
+    """How many operations a document holds; 0 when it does not parse (execution says why)."""
+    try:
+        document = parse(query)
+    except GraphQLError:
+        return 0
+    return sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)
+
+
+def _respond(
+    body: dict[str, Any], status: int, media: str, headers: dict[str, str] | None = None
+) -> Response:
+    return Response(
+        json.dumps(body, separators=(",", ":")),
+        status_code=status,
+        media_type=f"{media}; charset=utf-8",
+        headers=headers,
+    )
+
+
+def _request_error(error: RequestError, media: str) -> Response:
+    body = {"errors": [{"message": error.message, "extensions": {"code": "BAD_REQUEST"}}]}
+    return _respond(body, error.status, media, error.headers)
+
+
+class GraphQLEndpoint:
+    """The /graphql route for GET and POST."""
+
+    def __init__(self, schema: Schema, make_context: Callable[[Request], Context]) -> None:
+        self._schema = schema
+        self._make_context = make_context
+
+    async def handle(self, request: Request) -> Response:
+        if _wants_ide(request):
+            return HTMLResponse(get_graphql_ide_html(graphql_ide="graphiql"))
+        media = negotiate(request.headers.get("accept"))
+        if media is None:
+            return _request_error(RequestError(406, f"accept {GRAPHQL_RESPONSE} or {JSON}"), JSON)
+        try:
+            query, variables, name = _check(await _params(request))
+            allowed = {OperationType.QUERY}
+            if request.method == "POST":
+                allowed.add(OperationType.MUTATION)
+            result = await self._schema.execute(
+                query,
+                variable_values=variables,
+                context_value=self._make_context(request),
+                operation_name=name,
+                allowed_operation_types=allowed,
+            )
+        except RequestError as error:
+            return _request_error(error, media)
+        except InvalidOperationTypeError as error:
+            if request.method == "GET" and error.operation_type is OperationType.MUTATION:
+                return _request_error(
+                    RequestError(405, "mutations are sent with POST", {"Allow": "POST"}), media
+                )
+            return _request_error(
+                RequestError(400, "subscriptions are served over WebSocket"), media
+            )
+        except CannotGetOperationTypeError as error:
+            return _request_error(RequestError(400, error.as_http_error_reason()), media)
+
+        errors: list[GraphQLError] = result.errors or []
+        body: dict[str, Any] = {}
+        # a request error (parse, validation, variables) never started execution: no data key
+        request_failed = (
+            result.data is None and bool(errors) and all(e.path is None for e in errors)
+        )
+        if not request_failed:
+            body["data"] = result.data
+        if errors:
+            body["errors"] = [e.formatted for e in errors]
+        if result.extensions:
+            body["extensions"] = result.extensions
+        status = 400 if request_failed and media == GRAPHQL_RESPONSE else 200
+        return _respond(body, status, media)

@@ -1,0 +1,1 @@
+"""Query, mutation and field resolvers, and the per-request loaders they share."""

@@ -1,0 +1,88 @@
+"""Per-request dataloaders: every per-parent field becomes one store call per level."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Generic, TypeVar
+
+from aiodataloader import DataLoader
+
+from ..graph.model import (
+    Category,
+    Direction,
+    Party,
+    Relationship,
+    RelType,
+    TimelinePage,
+    TimelineQuery,
+)
+from ..graph.store import GraphStore
+
+Q = TypeVar("Q", bound=Hashable)
+V = TypeVar("V")
+
+
+@dataclass(frozen=True)
+class RelationshipQuery:
+    types: tuple[RelType, ...]
+    direction: Direction
+    as_of: datetime | None
+
+
+@dataclass(frozen=True)
+class ChildrenQuery:
+    types: tuple[RelType, ...]
+    as_of: datetime
+
+
+class GroupedLoader(DataLoader, Generic[Q, V]):
+    """Loads (party id, query) keys: one store call per distinct query in a batch."""
+
+    def __init__(
+        self,
+        fetch: Callable[[Sequence[str], Q], Awaitable[Mapping[str, V]]],
+        empty: Callable[[], V],
+    ) -> None:
+        super().__init__()
+        self._fetch = fetch
+        self._empty = empty
+
+    async def batch_load_fn(self, keys: list[tuple[str, Q]]) -> list[V]:
+        ids_by_query: dict[Q, list[str]] = defaultdict(list)
+        for party_id, query in keys:
+            ids_by_query[query].append(party_id)
+        queries = list(ids_by_query)
+        answers = await asyncio.gather(*(self._fetch(ids_by_query[q], q) for q in queries))
+        found = dict(zip(queries, answers, strict=True))
+        return [found[query].get(party_id, self._empty()) for party_id, query in keys]
+
+
+class ByIdLoader(DataLoader, Generic[V]):
+    """Loads records by id; a missing id loads as None."""
+
+    def __init__(self, fetch: Callable[[Sequence[str]], Awaitable[Mapping[str, V]]]) -> None:
+        super().__init__()
+        self._fetch = fetch
+
+    async def batch_load_fn(self, ids: list[str]) -> list[V | None]:
+        found = await self._fetch(ids)
+        return [found.get(i) for i in ids]
+
+
+class Loaders:
+    def __init__(self, store: GraphStore) -> None:
+        self.parties: ByIdLoader[Party] = ByIdLoader(store.get_parties)
+        self.categories: ByIdLoader[Category] = ByIdLoader(store.get_categories)
+        self.relationships: GroupedLoader[RelationshipQuery, list[Relationship]] = GroupedLoader(
+            lambda ids, q: store.relationships(ids, q.types, q.direction, q.as_of), list
+        )
+        self.children: GroupedLoader[ChildrenQuery, list[tuple[Party, Relationship]]] = (
+            GroupedLoader(lambda ids, q: store.children(ids, q.types, q.as_of), list)
+        )
+        self.timelines: GroupedLoader[TimelineQuery, TimelinePage] = GroupedLoader(
+            store.timelines, lambda: TimelinePage([], has_next=False)
+        )

@@ -1,0 +1,66 @@
+"""The Query root: lookups by id, the filtered party list, categories."""
+
+from __future__ import annotations
+
+import strawberry
+
+from ..graph import model
+from ..graph.cursors import encode_cursor
+from ..schema.inputs import PartyFilter
+from ..schema.types import (
+    Category,
+    ContextInfo,
+    Edge,
+    Node,
+    PageInfo,
+    Party,
+    PartyConnection,
+    node_of,
+    party_of,
+)
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Any object by id; null when there is none.")
+    async def node(self, info: ContextInfo, id: strawberry.ID) -> Node | None:
+        found = await info.context.store.get_nodes([id])
+        return node_of(found[id]) if id in found else None
+
+    @strawberry.field(description="A party by id; null when there is none.")
+    async def party(self, info: ContextInfo, id: strawberry.ID) -> Party | None:
+        found = await info.context.loaders.parties.load(id)
+        return party_of(found) if found else None
+
+    @strawberry.field(description="Parties in creation order, filtered and full-text searched.")
+    async def parties(
+        self,
+        info: ContextInfo,
+        filter: PartyFilter | None = None,
+        search: str | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> PartyConnection:
+        given = filter or PartyFilter()
+        where = model.PartyFilter(
+            kinds=tuple(given.kinds or ()),
+            category_ids=tuple(given.category_ids or ()),
+            legal_forms=tuple(given.legal_forms or ()),
+            tags=tuple(given.tags or ()),
+            search=search,
+            include_archived=given.include_archived,
+        )
+        page = await info.context.store.list_parties(where, info.context.page(first, after))
+        edges = [Edge(cursor=encode_cursor(p.id), node=party_of(p)) for p in page.parties]
+        return PartyConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=page.has_next, end_cursor=edges[-1].cursor if edges else None
+            ),
+            total_count=page.total_count,
+        )
+
+    @strawberry.field(description="Every category, by name.")
+    async def categories(self, info: ContextInfo) -> list[Category]:
+        found = await info.context.store.get_categories(None)
+        return [Category.of(c) for c in found.values()]

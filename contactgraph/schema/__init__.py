@@ -1,0 +1,1 @@
+"""Strawberry types, inputs, enums and errors; `build_schema` assembles them."""

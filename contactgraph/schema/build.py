@@ -1,0 +1,48 @@
+"""Assembles the Strawberry schema."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
+
+from ..resolvers.mutation import Mutation
+from ..resolvers.query import Query
+from .errors import ErrorCodes, is_unexpected, log
+from .scalars import DateTime
+from .types import Contact, Organization, User
+
+
+class RoundTrips(SchemaExtension):
+    """Reports `extensions.roundTrips` when the request asked for it."""
+
+    def get_results(self) -> dict[str, Any]:
+        context = self.execution_context.context
+        if getattr(context, "report_round_trips", False):
+            return {"roundTrips": context.round_trips.count}
+        return {}
+
+
+class Schema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Log only what is a bug; a client's bad input is not the server's problem."""
+        for error in errors:
+            if is_unexpected(error):
+                log.error("unexpected error at %s", error.path, exc_info=error.original_error)
+
+
+def build_schema() -> Schema:
+    return Schema(
+        query=Query,
+        mutation=Mutation,
+        types=[Organization, Contact, User],
+        config=StrawberryConfig(scalar_map={datetime: DateTime}),
+        extensions=[ErrorCodes, RoundTrips],
+    )

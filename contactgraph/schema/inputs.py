@@ -1,0 +1,162 @@
+"""GraphQL input objects and their translation into domain values."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from datetime import datetime
+
+import strawberry
+from strawberry.scalars import JSON
+
+from ..graph import model
+from .enums import ActivityType, LegalForm, PartyKind, RelType, UnitType
+
+
+@strawberry.input
+class EmailInput:
+    address: str
+    label: str | None = None
+
+
+@strawberry.input
+class PhoneInput:
+    number: str
+    label: str | None = None
+
+
+@strawberry.input
+class AddressInput:
+    label: str | None = None
+    street: str | None = None
+    postal_code: str | None = None
+    city: str | None = None
+    region: str | None = None
+    country: str | None = None
+
+
+@strawberry.input
+class FiscalInput:
+    vat_number: str | None = None
+    tax_code: str | None = None
+
+
+def _value(target: type, source: object) -> object:
+    """Copy an input object into the domain dataclass with the same field names."""
+    return target(**{f.name: getattr(source, f.name) for f in fields(target)})
+
+
+def contact_data(
+    emails: list[EmailInput] | None,
+    phones: list[PhoneInput] | None,
+    addresses: list[AddressInput] | None,
+    fiscal: FiscalInput | None,
+) -> dict[str, object]:
+    return {
+        "emails": tuple(_value(model.Email, e) for e in emails or ()),
+        "phones": tuple(_value(model.Phone, p) for p in phones or ()),
+        "addresses": tuple(_value(model.Address, a) for a in addresses or ()),
+        "fiscal": _value(model.Fiscal, fiscal) if fiscal else None,
+    }
+
+
+@strawberry.input
+class CreateOrganizationInput:
+    name: str
+    legal_form: LegalForm = model.LegalForm.LEGAL_PERSON
+    category_id: strawberry.ID | None = None
+    unit_type: UnitType | None = None
+    emails: list[EmailInput] = strawberry.field(default_factory=list)
+    phones: list[PhoneInput] = strawberry.field(default_factory=list)
+    addresses: list[AddressInput] = strawberry.field(default_factory=list)
+    fiscal: FiscalInput | None = None
+    tags: list[str] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class CreateContactInput:
+    first_name: str | None = None
+    last_name: str | None = None
+    display_name: str | None = strawberry.field(
+        default=None, description="Defaults to first and last name."
+    )
+    legal_form: LegalForm = model.LegalForm.NATURAL_PERSON
+    category_id: strawberry.ID | None = None
+    emails: list[EmailInput] = strawberry.field(default_factory=list)
+    phones: list[PhoneInput] = strawberry.field(default_factory=list)
+    addresses: list[AddressInput] = strawberry.field(default_factory=list)
+    fiscal: FiscalInput | None = None
+    tags: list[str] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class CreateUserInput:
+    username: str
+    display_name: str
+    email: str | None = None
+    contact_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The contact record of the person behind the user."
+    )
+
+
+@strawberry.input(description="Fields to change; a field left out stays as it is.")
+class UpdatePartyInput:
+    name: str | None = strawberry.UNSET
+    first_name: str | None = strawberry.UNSET
+    last_name: str | None = strawberry.UNSET
+    display_name: str | None = strawberry.UNSET
+    legal_form: LegalForm | None = strawberry.UNSET
+    category_id: strawberry.ID | None = strawberry.UNSET
+    unit_type: UnitType | None = strawberry.UNSET
+    emails: list[EmailInput] | None = strawberry.UNSET
+    phones: list[PhoneInput] | None = strawberry.UNSET
+    addresses: list[AddressInput] | None = strawberry.UNSET
+    fiscal: FiscalInput | None = strawberry.UNSET
+    tags: list[str] | None = strawberry.UNSET
+
+    def changes(self) -> dict[str, object]:
+        """The fields given, as domain values; an explicit null clears a field."""
+        given = {
+            f.name: getattr(self, f.name)
+            for f in fields(self)  # type: ignore[arg-type]
+            if getattr(self, f.name) is not strawberry.UNSET
+        }
+        data = contact_data(
+            given.get("emails"), given.get("phones"), given.get("addresses"), given.get("fiscal")
+        )
+        for key in ("emails", "phones", "addresses", "fiscal"):
+            if key in given:
+                given[key] = data[key]
+        if "tags" in given:
+            given["tags"] = tuple(given["tags"] or ())
+        return given
+
+
+@strawberry.input
+class LinkInput:
+    type: RelType
+    from_id: strawberry.ID
+    to_id: strawberry.ID
+    role: str | None = None
+    since: datetime | None = strawberry.field(default=None, description="Defaults to now.")
+    properties: JSON | None = None
+
+
+@strawberry.input
+class RecordActivityInput:
+    type: ActivityType
+    summary: str
+    subject_ids: list[strawberry.ID]
+    author_id: strawberry.ID
+    occurred_at: datetime | None = strawberry.field(default=None, description="Defaults to now.")
+    body: str | None = None
+
+
+@strawberry.input
+class PartyFilter:
+    kinds: list[PartyKind] | None = None
+    category_ids: list[strawberry.ID] | None = None
+    legal_forms: list[LegalForm] | None = None
+    tags: list[str] | None = strawberry.field(
+        default=None, description="Parties carrying every one of these tags."
+    )
+    include_archived: bool = False

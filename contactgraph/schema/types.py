@@ -1,0 +1,323 @@
+"""The GraphQL object types. Field resolvers only read through the request's loaders."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Generic, TypeVar
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from ..graph import model
+from ..graph.cursors import encode_cursor
+from ..graph.errors import BadUserInput
+from ..graph.model import DEFAULT_HIERARCHY_TYPES, HIERARCHY_TYPES, TimelineQuery
+from ..graph.times import format_instant
+from ..resolvers.context import Context
+from ..resolvers.loaders import ChildrenQuery, RelationshipQuery
+from .enums import ActivityType, Direction, LegalForm, PartyKind, RelType, UnitType
+
+ContextInfo = Info[Context, None]
+T = TypeVar("T")
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class Edge(Generic[T]):
+    cursor: str
+    node: T
+
+
+@strawberry.type
+class Connection(Generic[T]):
+    edges: list[Edge[T]]
+    page_info: PageInfo
+
+
+@strawberry.interface(description="An object with a stable, server-made id.")
+class Node:
+    id: strawberry.ID
+
+
+@strawberry.type
+class Email:
+    address: str
+    label: str | None
+
+
+@strawberry.type
+class Phone:
+    number: str
+    label: str | None
+
+
+@strawberry.type
+class Address:
+    label: str | None
+    street: str | None
+    postal_code: str | None
+    city: str | None
+    region: str | None
+    country: str | None
+
+
+@strawberry.type(description="What invoicing needs; any party may carry it.")
+class Fiscal:
+    vat_number: str | None
+    tax_code: str | None
+
+
+@strawberry.type(description="A classification of parties; its rules are checked on write.")
+class Category:
+    id: strawberry.ID
+    name: str
+    description: str
+    legal_forms: list[LegalForm]
+    unit_types: list[UnitType]
+
+    @classmethod
+    def of(cls, category: model.Category) -> Category:
+        return cls(
+            id=strawberry.ID(category.id),
+            name=category.name,
+            description=category.description,
+            legal_forms=list(category.legal_forms),
+            unit_types=list(category.unit_types),
+        )
+
+
+def _hierarchy_types(types: list[model.RelType] | None) -> tuple[model.RelType, ...]:
+    chosen = tuple(dict.fromkeys(types)) if types else DEFAULT_HIERARCHY_TYPES
+    for rel_type in chosen:
+        if rel_type not in HIERARCHY_TYPES:
+            raise BadUserInput(f"{rel_type.value} is not a hierarchy relationship")
+    return chosen
+
+
+@strawberry.interface(description="An organization, contact or user: one registry for all.")
+class Party(Node):
+    kind: PartyKind
+    legal_form: LegalForm
+    display_name: str
+    category_id: strawberry.ID | None
+    emails: list[Email]
+    phones: list[Phone]
+    addresses: list[Address]
+    fiscal: Fiscal | None
+    tags: list[str]
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    archived_at: datetime | None
+
+    @strawberry.field
+    async def category(self, info: ContextInfo) -> Category | None:
+        if self.category_id is None:
+            return None
+        found = await info.context.loaders.categories.load(self.category_id)
+        return Category.of(found) if found else None
+
+    @strawberry.field(
+        description="Edges touching this party: current ones by default, as of `asOf` when "
+        "given, the whole history with includeEnded."
+    )
+    async def relationships(
+        self,
+        info: ContextInfo,
+        types: list[RelType] | None = None,
+        direction: Direction = model.Direction.BOTH,
+        as_of: datetime | None = None,
+        include_ended: bool = False,
+    ) -> list[Relationship]:
+        if include_ended and as_of is not None:
+            raise BadUserInput("asOf and includeEnded exclude each other")
+        query = RelationshipQuery(
+            types=tuple(dict.fromkeys(types)) if types else tuple(model.RelType),
+            direction=direction,
+            as_of=None if include_ended else (as_of or info.context.now),
+        )
+        rels = await info.context.loaders.relationships.load((self.id, query))
+        return [Relationship.of(r) for r in rels]
+
+    @strawberry.field(
+        description="One level down the hierarchy (PART_OF, EMPLOYS, MEMBER_OF by default)."
+    )
+    async def children(
+        self,
+        info: ContextInfo,
+        types: list[RelType] | None = None,
+        as_of: datetime | None = None,
+    ) -> list[Party]:
+        query = ChildrenQuery(_hierarchy_types(types), as_of or info.context.now)
+        found = await info.context.loaders.children.load((self.id, query))
+        return [party_of(child) for child, _ in found]
+
+    @strawberry.field(description="Activities with this party, newest first.")
+    async def timeline(
+        self,
+        info: ContextInfo,
+        first: int | None = None,
+        after: str | None = None,
+        types: list[ActivityType] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> Connection[Activity]:
+        if since is not None and until is not None and until <= since:
+            raise BadUserInput("until must be later than since")
+        query = TimelineQuery(
+            page=info.context.page(first, after),
+            types=tuple(dict.fromkeys(types or ())),
+            since=since,
+            until=until,
+        )
+        page = await info.context.loaders.timelines.load((self.id, query))
+        edges = [
+            Edge(cursor=encode_cursor(format_instant(a.occurred_at), a.id), node=Activity.of(a))
+            for a in page.activities
+        ]
+        end = edges[-1].cursor if edges else None
+        return Connection(
+            edges=edges, page_info=PageInfo(has_next_page=page.has_next, end_cursor=end)
+        )
+
+
+@strawberry.type(description="An organization or organizational unit, at any depth.")
+class Organization(Party):
+    name: str
+    unit_type: UnitType | None
+
+
+@strawberry.type(description="A person or body the business deals with.")
+class Contact(Party):
+    first_name: str | None
+    last_name: str | None
+
+
+@strawberry.type(description="Someone who works in contactgraph.")
+class User(Party):
+    username: str
+    contact_id: strawberry.ID | None
+
+    @strawberry.field
+    async def contact(self, info: ContextInfo) -> Contact | None:
+        if self.contact_id is None:
+            return None
+        found = await info.context.loaders.parties.load(self.contact_id)
+        return party_of(found) if found else None  # type: ignore[return-value]
+
+
+async def _load_party(info: ContextInfo, party_id: str) -> Party:
+    found = await info.context.loaders.parties.load(party_id)
+    if found is None:
+        raise LookupError(f"party {party_id} vanished")
+    return party_of(found)
+
+
+@strawberry.type(description="A typed, dated edge; ended edges stay for history.")
+class Relationship(Node):
+    type: RelType
+    from_id: strawberry.ID
+    to_id: strawberry.ID
+    role: str | None
+    since: datetime
+    until: datetime | None
+    properties: JSON
+
+    @strawberry.field(name="from")
+    async def from_(self, info: ContextInfo) -> Party:
+        return await _load_party(info, self.from_id)
+
+    @strawberry.field
+    async def to(self, info: ContextInfo) -> Party:
+        return await _load_party(info, self.to_id)
+
+    @classmethod
+    def of(cls, rel: model.Relationship) -> Relationship:
+        return cls(
+            id=strawberry.ID(rel.id),
+            type=rel.type,
+            from_id=strawberry.ID(rel.from_id),
+            to_id=strawberry.ID(rel.to_id),
+            role=rel.role,
+            since=rel.since,
+            until=rel.until,
+            properties=rel.properties,
+        )
+
+
+@strawberry.type(description="Something that happened with one or more parties.")
+class Activity(Node):
+    type: ActivityType
+    occurred_at: datetime
+    summary: str
+    body: str | None
+    author_id: strawberry.ID
+    subject_ids: list[strawberry.ID]
+
+    @strawberry.field
+    async def author(self, info: ContextInfo) -> User:
+        return await _load_party(info, self.author_id)  # type: ignore[return-value]
+
+    @strawberry.field
+    async def subjects(self, info: ContextInfo) -> list[Party]:
+        found = await info.context.loaders.parties.load_many(self.subject_ids)
+        return [party_of(p) for p in found if p is not None]
+
+    @classmethod
+    def of(cls, activity: model.Activity) -> Activity:
+        return cls(
+            id=strawberry.ID(activity.id),
+            type=activity.type,
+            occurred_at=activity.occurred_at,
+            summary=activity.summary,
+            body=activity.body,
+            author_id=strawberry.ID(activity.author_id),
+            subject_ids=[strawberry.ID(s) for s in activity.subject_ids],
+        )
+
+
+@strawberry.type
+class PartyConnection:
+    edges: list[Edge[Party]]
+    page_info: PageInfo
+    total_count: int
+
+
+def party_of(party: model.Party) -> Party:
+    """The GraphQL object for a stored party, by kind."""
+    common = dict(
+        id=strawberry.ID(party.id),
+        kind=party.kind,
+        legal_form=party.legal_form,
+        display_name=party.display_name,
+        category_id=party.category_id,
+        emails=[Email(**asdict(e)) for e in party.emails],
+        phones=[Phone(**asdict(p)) for p in party.phones],
+        addresses=[Address(**asdict(a)) for a in party.addresses],
+        fiscal=Fiscal(**asdict(party.fiscal)) if party.fiscal else None,
+        tags=list(party.tags),
+        version=party.version,
+        created_at=party.created_at,
+        updated_at=party.updated_at,
+        archived_at=party.archived_at,
+    )
+    if party.kind is model.PartyKind.ORGANIZATION:
+        return Organization(name=party.name or "", unit_type=party.unit_type, **common)
+    if party.kind is model.PartyKind.CONTACT:
+        return Contact(first_name=party.first_name, last_name=party.last_name, **common)
+    return User(username=party.username or "", contact_id=party.contact_id, **common)
+
+
+def node_of(node: model.Party | model.Activity | model.Relationship) -> Node:
+    if isinstance(node, model.Party):
+        return party_of(node)
+    if isinstance(node, model.Activity):
+        return Activity.of(node)
+    return Relationship.of(node)

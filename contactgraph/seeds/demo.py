@@ -1,0 +1,111 @@
+"""Loads demo.json: a small business told in records, dated relative to today."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, time, timedelta
+from importlib import resources
+from typing import Any
+
+from ..graph.ids import new_id
+from ..graph.model import (
+    Activity,
+    ActivityType,
+    Address,
+    Email,
+    Fiscal,
+    LegalForm,
+    Party,
+    PartyKind,
+    Phone,
+    Relationship,
+    RelType,
+    UnitType,
+)
+from ..graph.records import new_party
+from ..graph.store import Batch, GraphStore
+from ..graph.times import utcnow
+
+
+def _snake(record: dict[str, Any]) -> dict[str, Any]:
+    return {re.sub(r"([A-Z])", r"_\1", k).lower(): v for k, v in record.items()}
+
+
+def _party(spec: dict[str, Any], at: datetime) -> Party:
+    kind = PartyKind(spec["kind"])
+    default_form = (
+        LegalForm.LEGAL_PERSON if kind is PartyKind.ORGANIZATION else LegalForm.NATURAL_PERSON
+    )
+    emails = [Email(**_snake(e)) for e in spec.get("emails", ())]
+    if "email" in spec:
+        emails.append(Email(spec["email"], "work"))
+    fiscal = spec.get("fiscal")
+    return new_party(
+        kind,
+        spec.get("displayName"),
+        at=at,
+        legal_form=LegalForm(spec.get("legalForm", default_form.value)),
+        category_id=spec.get("category"),
+        name=spec.get("name"),
+        first_name=spec.get("firstName"),
+        last_name=spec.get("lastName"),
+        unit_type=UnitType(spec["unitType"]) if "unitType" in spec else None,
+        username=spec.get("username"),
+        emails=tuple(emails),
+        phones=tuple(Phone(**_snake(p)) for p in spec.get("phones", ())),
+        addresses=tuple(Address(**_snake(a)) for a in spec.get("addresses", ())),
+        fiscal=Fiscal(**_snake(fiscal)) if fiscal else None,
+        tags=tuple(spec.get("tags", ())),
+    )
+
+
+def demo_batch(now: datetime | None = None) -> Batch:
+    """The demo records with fresh ids, every date placed relative to `now`."""
+    now = now or utcnow()
+    data = json.loads(resources.files(__package__).joinpath("demo.json").read_text("utf-8"))
+    parties = {spec["key"]: _party(spec, now) for spec in data["parties"]}
+    ids = {key: party.id for key, party in parties.items()}
+
+    def days_ago(days: int | None) -> datetime | None:
+        return None if days is None else now - timedelta(days=days)
+
+    relationships = [
+        Relationship(
+            id=new_id(),
+            type=RelType(spec["type"]),
+            from_id=ids[spec["from"]],
+            to_id=ids[spec["to"]],
+            role=spec.get("role"),
+            since=days_ago(spec.get("sinceDaysAgo", 0)) or now,
+            until=days_ago(spec.get("untilDaysAgo")),
+            properties=spec.get("properties", {}),
+        )
+        for spec in data["relationships"]
+    ]
+    activities = []
+    for spec in data["activities"]:
+        day = (now - timedelta(days=spec["daysAgo"])).date()
+        occurred = datetime.combine(day, time.fromisoformat(spec["at"]), now.tzinfo)
+        activities.append(
+            Activity(
+                id=new_id(),
+                type=ActivityType(spec["type"]),
+                occurred_at=min(occurred, now - timedelta(minutes=5)),
+                summary=spec["summary"],
+                body=spec.get("body"),
+                author_id=ids[spec["author"]],
+                subject_ids=tuple(ids[s] for s in spec["subjects"]),
+            )
+        )
+    return Batch(list(parties.values()), relationships, activities)
+
+
+async def load_demo(store: GraphStore) -> dict[str, int]:
+    batch = demo_batch()
+    await store.load_batch(batch)
+    return {
+        "parties": len(batch.parties),
+        "relationships": len(batch.relationships),
+        "activities": len(batch.activities),
+    }

@@ -1,0 +1,439 @@
+"""A reproducible generator of realistic contact graphs, for scale tests and benchmarks.
+
+The graph mixes what the demo tells at small scale: companies with unit trees
+3-8 levels deep and their employees (some with two employers), private
+clients, associations with members under umbrella organizations, owners'
+associations, communities of heirs, KNOWS links, and users responsible for
+accounts (some responsibilities changed hands), with about five activities
+per party over two years. The same seed and day give the same graph, ids
+included.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+from ..graph.ids import uuid7
+from ..graph.model import (
+    Activity,
+    ActivityType,
+    Email,
+    Fiscal,
+    LegalForm,
+    Party,
+    PartyKind,
+    Phone,
+    Relationship,
+    RelType,
+    UnitType,
+)
+from ..graph.records import new_party
+from ..graph.store import Batch
+
+_FIRST = [
+    "Anna",
+    "Ben",
+    "Clara",
+    "David",
+    "Elena",
+    "Felix",
+    "Greta",
+    "Hannah",
+    "Ivan",
+    "Jana",
+    "Karl",
+    "Lena",
+    "Marco",
+    "Nina",
+    "Ole",
+    "Paula",
+    "Quentin",
+    "Rosa",
+    "Stefan",
+    "Tina",
+    "Uwe",
+    "Vera",
+    "Walter",
+    "Xenia",
+    "Yusuf",
+    "Zoe",
+    "Emil",
+    "Lara",
+    "Noah",
+    "Mia",
+    "Luca",
+    "Sara",
+]
+_LAST = [
+    "Keller",
+    "Rossi",
+    "Hofer",
+    "Weber",
+    "Petersen",
+    "Hansen",
+    "Brandt",
+    "Wagner",
+    "Huber",
+    "Marino",
+    "Berger",
+    "Schmid",
+    "Vogel",
+    "Yilmaz",
+    "Kramer",
+    "Lenz",
+    "Roth",
+    "Stein",
+    "Fischer",
+    "Bauer",
+    "Moser",
+    "Gruber",
+    "Novak",
+    "Costa",
+    "Meyer",
+    "Wolf",
+    "Lang",
+    "Frank",
+]
+_ADJ = [
+    "Alpine",
+    "Nordic",
+    "Blue",
+    "Golden",
+    "Swift",
+    "Bright",
+    "Silver",
+    "Green",
+    "Urban",
+    "Royal",
+    "Central",
+    "Eastern",
+]
+_NOUN = [
+    "Logistics",
+    "Foods",
+    "Energy",
+    "Systems",
+    "Textiles",
+    "Media",
+    "Builders",
+    "Health",
+    "Motors",
+    "Finance",
+    "Labs",
+]
+_FORM = ("AG", "GmbH", "KG", "Ltd", "S.p.A.", "SE")
+_DEPARTMENTS = [
+    "Sales",
+    "Finance",
+    "Operations",
+    "Purchasing",
+    "Legal",
+    "IT",
+    "Marketing",
+    "Service",
+    "Quality",
+    "HR",
+]
+_SUMMARIES = {
+    ActivityType.CALL: "Call about the current order",
+    ActivityType.EMAIL: "Sent the updated offer",
+    ActivityType.MEETING: "Review meeting",
+    ActivityType.NOTE: "Note on preferences",
+    ActivityType.AGREEMENT: "Agreement signed",
+    ActivityType.TASK: "Follow up next week",
+    ActivityType.DOCUMENT: "Report filed",
+}
+_TYPES = tuple(ActivityType)
+_HISTORY_DAYS = 730
+
+
+class _Generator:
+    def __init__(self, total: int, seed: int, now: datetime) -> None:
+        self.rng = random.Random(seed)
+        self.total = total
+        self.now = now
+        self.batch = Batch()
+        self.made = 0
+        self.users: list[str] = []
+        self.contacts: list[str] = []
+        self.umbrellas: list[str] = []
+
+    # -- records -------------------------------------------------------------
+
+    def _id(self, at: datetime) -> str:
+        return uuid7(int(at.timestamp() * 1000), self.rng.randbytes(10))
+
+    def _past(self, days: int) -> datetime:
+        return self.now - timedelta(seconds=self.rng.randint(60, days * 86400))
+
+    def _party(self, kind: PartyKind, **values: object) -> Party:
+        at = self.now - timedelta(days=_HISTORY_DAYS) + timedelta(milliseconds=self.made)
+        party = new_party(
+            kind, values.pop("display_name", None), party_id=self._id(at), at=at, **values
+        )
+        self.batch.parties.append(party)
+        self.made += 1
+        if kind is PartyKind.CONTACT:
+            self.contacts.append(party.id)
+        return party
+
+    def _person(self, **values: object) -> Party:
+        first, last = self.rng.choice(_FIRST), self.rng.choice(_LAST)
+        email = Email(f"{first}.{last}.{self.made}@example.com".lower(), "work")
+        known = (
+            self.rng.choice(self.contacts) if self.contacts and self.rng.random() < 0.3 else None
+        )
+        person = self._party(
+            PartyKind.CONTACT,
+            first_name=first,
+            last_name=last,
+            legal_form=LegalForm.NATURAL_PERSON,
+            emails=(email,),
+            phones=(Phone(f"+43 {self.rng.randint(100, 999)} {self.made:07d}", "mobile"),),
+            **values,
+        )
+        if known is not None:  # about three in ten people know someone met earlier
+            self._link(
+                RelType.KNOWS,
+                person.id,
+                known,
+                self.rng.choice(("colleague", "friend", "referral")),
+            )
+        return person
+
+    def _org(self, name: str, legal_form: LegalForm, category: str, **values: object) -> Party:
+        return self._party(
+            PartyKind.ORGANIZATION, name=name, legal_form=legal_form, category_id=category, **values
+        )
+
+    def _link(
+        self,
+        rel_type: RelType,
+        source: str,
+        target: str,
+        role: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        properties: dict[str, object] | None = None,
+    ) -> None:
+        since = since or self._past(_HISTORY_DAYS * 2)
+        self.batch.relationships.append(
+            Relationship(
+                self._id(since), rel_type, source, target, since, until, role, properties or {}
+            )
+        )
+
+    def _activities(self, party: Party, account: str) -> None:
+        for _ in range(self.rng.randint(3, 7)):
+            at = self._past(_HISTORY_DAYS)
+            kind = self.rng.choice(_TYPES)
+            subjects = (
+                (party.id,)
+                if party.id == account or self.rng.random() < 0.8
+                else (party.id, account)
+            )
+            self.batch.activities.append(
+                Activity(
+                    self._id(at), kind, at, _SUMMARIES[kind], self.rng.choice(self.users), subjects
+                )
+            )
+
+    def _responsible(self, account: str) -> None:
+        owner = self.rng.choice(self.users)
+        if self.rng.random() < 0.1:  # this account changed hands
+            handover = self._past(_HISTORY_DAYS)
+            earlier = self.rng.choice(self.users)
+            if earlier != owner:
+                self._link(
+                    RelType.RESPONSIBLE_FOR,
+                    earlier,
+                    account,
+                    "account",
+                    since=handover - timedelta(days=400),
+                    until=handover,
+                )
+            self._link(RelType.RESPONSIBLE_FOR, owner, account, "account", since=handover)
+        else:
+            self._link(RelType.RESPONSIBLE_FOR, owner, account, "account")
+
+    # -- clusters ------------------------------------------------------------
+
+    def home(self) -> None:
+        home = self._org(
+            "Synthetic Home Services GmbH",
+            LegalForm.LEGAL_PERSON,
+            "home-organization",
+            unit_type=UnitType.COMPANY,
+        )
+        for number in range(min(max(3, self.total // 200), self.total - 1)):
+            first, last = self.rng.choice(_FIRST), self.rng.choice(_LAST)
+            user = self._party(
+                PartyKind.USER,
+                display_name=f"{first} {last}",
+                username=f"{first}.{last}.{number}".lower(),
+                legal_form=LegalForm.NATURAL_PERSON,
+            )
+            self.users.append(user.id)
+            self._link(RelType.EMPLOYS, home.id, user.id, "staff")
+
+    def company(self) -> None:
+        rng = self.rng
+        name = f"{rng.choice(_ADJ)} {rng.choice(_NOUN)} {rng.choice(_FORM)}"
+        company = self._org(
+            name,
+            LegalForm.LEGAL_PERSON,
+            "commercial-client",
+            unit_type=UnitType.COMPANY,
+            fiscal=Fiscal(f"ATU{rng.randint(10**7, 10**8 - 1)}", None),
+            tags=("b2b",),
+        )
+        self._responsible(company.id)
+        self._activities(company, company.id)
+        depth = rng.randint(3, 8)
+        units = [company]
+        frontier = [(company, 0)]
+        while frontier and self.made < self.total:
+            parent, level = frontier.pop()
+            if level + 1 >= depth:
+                continue
+            unit_type = (
+                UnitType.BRANCH
+                if level == 0
+                else UnitType.POSITION
+                if level + 2 == depth
+                else UnitType.TEAM
+                if level >= 3
+                else UnitType.DEPARTMENT
+            )
+            for _ in range(rng.randint(1, 3) if level < 3 else rng.randint(1, 2)):
+                if self.made >= self.total:
+                    break
+                label = (
+                    rng.choice(_DEPARTMENTS)
+                    if unit_type is not UnitType.BRANCH
+                    else rng.choice(_LAST)
+                )
+                unit = self._org(
+                    f"{label} {unit_type.value.title()} {self.made}",
+                    LegalForm.LEGAL_PERSON,
+                    "commercial-client",
+                    unit_type=unit_type,
+                )
+                self._link(RelType.PART_OF, unit.id, parent.id)
+                units.append(unit)
+                frontier.append((unit, level + 1))
+        for unit in units[1:]:
+            for _ in range(rng.randint(0, 3)):
+                if self.made >= self.total:
+                    return
+                person = self._person()
+                self._link(
+                    RelType.EMPLOYS, unit.id, person.id, rng.choice(("staff", "lead", "assistant"))
+                )
+                if rng.random() < 0.05:  # a second employer in the same company
+                    self._link(RelType.EMPLOYS, rng.choice(units).id, person.id, "part-time")
+                self._activities(person, company.id)
+        for unit in units[1:]:
+            self._activities(unit, company.id)
+
+    def private_client(self) -> None:
+        client = self._person(
+            category_id="private-client", fiscal=Fiscal(None, f"TX{self.made:010d}")
+        )
+        self._responsible(client.id)
+        self._activities(client, client.id)
+
+    def association(self) -> None:
+        rng = self.rng
+        if not self.umbrellas or rng.random() < 0.05:
+            umbrella = self._org(
+                f"{rng.choice(_ADJ)} Federation {self.made}",
+                LegalForm.ASSOCIATION,
+                "umbrella-organization",
+            )
+            self.umbrellas.append(umbrella.id)
+            self._responsible(umbrella.id)
+        club = self._org(
+            f"{rng.choice(_LAST)} Club {self.made}", LegalForm.ASSOCIATION, "association"
+        )
+        if rng.random() < 0.6:
+            self._link(RelType.MEMBER_OF, club.id, rng.choice(self.umbrellas), "member association")
+        self._responsible(club.id)
+        self._activities(club, club.id)
+        for _ in range(rng.randint(3, 12)):
+            if self.made >= self.total:
+                return
+            member = self._person()
+            self._link(
+                RelType.MEMBER_OF, member.id, club.id, rng.choice(("member", "member", "board"))
+            )
+            self._activities(member, club.id)
+
+    def owners(self) -> None:
+        building = self._org(
+            f"Owners' Association {self.rng.choice(_LAST)}gasse {self.made}",
+            LegalForm.ASSOCIATION,
+            "owners-association",
+        )
+        self._responsible(building.id)
+        self._activities(building, building.id)
+        for unit in range(self.rng.randint(3, 10)):
+            if self.made >= self.total:
+                return
+            owner = self._person()
+            self._link(
+                RelType.MEMBER_OF,
+                owner.id,
+                building.id,
+                "owner",
+                properties={"unit": f"Top {unit + 1}"},
+            )
+            self._activities(owner, building.id)
+
+    def heirs(self) -> None:
+        deceased = self._person(tags=("deceased",))
+        estate = self._org(
+            f"Community of Heirs of {deceased.display_name}",
+            LegalForm.ASSOCIATION,
+            "community-of-heirs",
+        )
+        self._responsible(estate.id)
+        self._activities(estate, estate.id)
+        for _ in range(self.rng.randint(2, 4)):
+            if self.made >= self.total:
+                return
+            heir = self._person()
+            self._link(RelType.HEIR_OF, heir.id, deceased.id, "heir")
+            self._link(RelType.MEMBER_OF, heir.id, estate.id, "heir")
+            self._activities(heir, estate.id)
+
+    def flush(self) -> Batch:
+        batch, self.batch = self.batch, Batch()
+        return batch
+
+
+def synthetic_batches(
+    total: int, seed: int = 1, batch_size: int = 20000, now: datetime | None = None
+) -> Iterator[Batch]:
+    """Batches of about batch_size parties that add up to exactly `total` parties."""
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    generator = _Generator(total, seed, now or today)
+    generator.home()
+    clusters = (
+        (generator.company, 45),
+        (generator.private_client, 25),
+        (generator.association, 10),
+        (generator.owners, 10),
+        (generator.heirs, 10),
+    )
+    makers, weights = zip(*clusters, strict=True)
+    while generator.made < total:
+        # clusters start with up to three parties; near the end only single ones fit
+        fits = total - generator.made >= 4
+        (generator.rng.choices(makers, weights)[0] if fits else generator.private_client)()
+        if len(generator.batch.parties) >= batch_size:
+            yield generator.flush()
+    if generator.batch.parties or generator.batch.relationships:
+        yield generator.flush()

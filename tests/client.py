@@ -1,0 +1,51 @@
+"""The GraphQL client of the tests: HTTP against the app, in-process or over a socket."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+
+from contactgraph.app import create_app
+from contactgraph.config import Settings
+
+
+class GraphQL:
+    """Posts GraphQL over HTTP the way a client does."""
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self.http = http
+
+    async def raw(
+        self, query: str, variables: dict[str, Any] | None = None, **headers: str
+    ) -> httpx.Response:
+        return await self.http.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+        )
+
+    async def __call__(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The data of a request that must succeed."""
+        response = await self.raw(query, variables)
+        body = response.json()
+        assert response.status_code == 200, body
+        assert "errors" not in body, body["errors"]
+        return body["data"]
+
+    async def error(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The single error of a request that must fail, with a code and no stack trace."""
+        response = await self.raw(query, variables)
+        body = response.json()
+        assert len(body.get("errors", ())) == 1, body
+        error = body["errors"][0]
+        assert "code" in error.get("extensions", {}), error
+        assert "Traceback" not in response.text and "stacktrace" not in response.text
+        return error
+
+
+async def serve(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            yield http

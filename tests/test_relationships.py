@@ -1,0 +1,214 @@
+"""Typed, dated relationships: endpoint rules, history, asOf reads, children."""
+
+from __future__ import annotations
+
+import pytest
+from client import GraphQL
+from factories import contact, link, org, user
+
+RELS = """
+query($id: ID!, $types: [RelType!], $dir: Direction, $asOf: DateTime, $ended: Boolean) {
+  party(id: $id) {
+    relationships(types: $types, direction: $dir, asOf: $asOf, includeEnded: $ended) {
+      id type role since until properties from { id displayName } to { id displayName }
+    }
+  }
+}"""
+CHILDREN = """
+query($id: ID!, $types: [RelType!], $asOf: DateTime) {
+  party(id: $id) { children(types: $types, asOf: $asOf) { id displayName } }
+}"""
+UNLINK = "mutation($id: ID!, $until: DateTime) { unlink(id: $id, until: $until) { id until } }"
+
+
+async def rels(gql: GraphQL, party: str, **args: object) -> list[dict]:
+    return (await gql(RELS, {"id": party, **args}))["party"]["relationships"]
+
+
+async def children(gql: GraphQL, party: str, **args: object) -> list[str]:
+    data = await gql(CHILDREN, {"id": party, **args})
+    return [c["displayName"] for c in data["party"]["children"]]
+
+
+async def test_link_reads_from_both_ends(gql: GraphQL) -> None:
+    company = await org(gql, "Acme")
+    person = await contact(gql, "Jana", "Petersen")
+    created = await link(
+        gql,
+        "EMPLOYS",
+        company,
+        person,
+        role="Head of Fleet",
+        since="2024-03-01T09:00:00+01:00",
+        properties={"share": "80%"},
+    )
+    assert created["since"] == "2024-03-01T08:00:00.000000+00:00"  # stored and returned in UTC
+    assert created["until"] is None
+    [out] = await rels(gql, company, dir="OUTGOING")
+    [inc] = await rels(gql, person, dir="INCOMING")
+    assert out == inc
+    assert out["from"]["displayName"] == "Acme" and out["to"]["displayName"] == "Jana Petersen"
+    assert out["role"] == "Head of Fleet" and out["properties"] == {"share": "80%"}
+    assert await rels(gql, company, dir="INCOMING") == []
+    assert await rels(gql, person, types=["KNOWS"]) == []
+
+
+@pytest.mark.parametrize(
+    ("rel_type", "source", "target"),
+    [
+        ("PART_OF", "org", "org"),
+        ("EMPLOYS", "org", "contact"),
+        ("EMPLOYS", "org", "user"),
+        ("MEMBER_OF", "contact", "org"),
+        ("MEMBER_OF", "org", "org"),
+        ("MEMBER_OF", "user", "org"),
+        ("HEIR_OF", "contact", "contact"),
+        ("REPORTS_TO", "contact", "user"),
+        ("REPORTS_TO", "user", "contact"),
+        ("RESPONSIBLE_FOR", "user", "org"),
+        ("RESPONSIBLE_FOR", "user", "contact"),
+        ("KNOWS", "org", "user"),
+        ("KNOWS", "contact", "contact"),
+    ],
+)
+async def test_allowed_endpoints(gql: GraphQL, rel_type: str, source: str, target: str) -> None:
+    made = {
+        "org": [await org(gql, "Org A"), await org(gql, "Org B")],
+        "contact": [await contact(gql, "C", "One"), await contact(gql, "C", "Two")],
+        "user": [await user(gql, "user.one"), await user(gql, "user.two")],
+    }
+    created = await link(gql, rel_type, made[source][0], made[target][1])
+    assert created["type"] == rel_type
+
+
+@pytest.mark.parametrize(
+    ("rel_type", "source", "target"),
+    [
+        ("PART_OF", "contact", "org"),
+        ("PART_OF", "org", "contact"),
+        ("EMPLOYS", "contact", "contact"),
+        ("EMPLOYS", "org", "org"),
+        ("MEMBER_OF", "contact", "contact"),
+        ("HEIR_OF", "user", "contact"),
+        ("HEIR_OF", "contact", "org"),
+        ("REPORTS_TO", "org", "contact"),
+        ("RESPONSIBLE_FOR", "contact", "org"),
+        ("RESPONSIBLE_FOR", "org", "org"),
+    ],
+)
+async def test_refused_endpoints(gql: GraphQL, rel_type: str, source: str, target: str) -> None:
+    made = {
+        "org": [await org(gql, "Org A"), await org(gql, "Org B")],
+        "contact": [await contact(gql, "C", "One"), await contact(gql, "C", "Two")],
+        "user": [await user(gql, "user.one")],
+    }
+    error = await gql.error(
+        "mutation($i: LinkInput!) { link(input: $i) { id } }",
+        {"i": {"type": rel_type, "fromId": made[source][0], "toId": made[target][-1]}},
+    )
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert rel_type in error["message"]
+    assert await rels(gql, made[source][0], ended=True) == []
+
+
+async def test_unlink_keeps_history_for_as_of_reads(gql: GraphQL) -> None:
+    hamburg = await org(gql, "Hamburg", unitType="BRANCH")
+    munich = await org(gql, "Munich", unitType="BRANCH")
+    procurement = await org(gql, "Procurement", unitType="DEPARTMENT")
+    old = await link(gql, "PART_OF", procurement, hamburg, since="2020-01-01T00:00:00Z")
+    ended = await gql(UNLINK, {"id": old["id"], "until": "2025-06-01T00:00:00Z"})
+    assert ended["unlink"]["until"] == "2025-06-01T00:00:00.000000+00:00"
+    await link(gql, "PART_OF", procurement, munich, since="2025-06-01T00:00:00Z")
+
+    assert await children(gql, hamburg) == []
+    assert await children(gql, munich) == ["Procurement"]
+    assert await children(gql, hamburg, asOf="2024-01-01T00:00:00Z") == ["Procurement"]
+    assert await children(gql, munich, asOf="2024-01-01T00:00:00Z") == []
+    # until is exclusive, since inclusive: at the handover instant only the new edge holds
+    assert await children(gql, hamburg, asOf="2025-06-01T00:00:00Z") == []
+    assert await children(gql, munich, asOf="2025-06-01T00:00:00Z") == ["Procurement"]
+    assert await children(gql, hamburg, asOf="2019-12-31T23:59:59Z") == []
+
+    current = await rels(gql, procurement)
+    assert [r["to"]["displayName"] for r in current] == ["Munich"]
+    history = await rels(gql, procurement, ended=True)
+    assert [(r["to"]["displayName"], r["until"] is None) for r in history] == [
+        ("Hamburg", False),
+        ("Munich", True),
+    ]
+    past = await rels(gql, procurement, asOf="2022-02-02T12:00:00+05:00")
+    assert [r["to"]["displayName"] for r in past] == ["Hamburg"]
+
+
+async def test_children_follow_each_types_parent_end(gql: GraphQL) -> None:
+    company = await org(gql, "Acme", unitType="COMPANY")
+    branch = await org(gql, "Acme Branch", unitType="BRANCH")
+    club = await org(gql, "Club", legalForm="ASSOCIATION")
+    worker = await contact(gql, "Wendy", "Worker")
+    member = await contact(gql, "Max", "Member")
+    deceased = await contact(gql, "Walter", "Kramer")
+    heir = await contact(gql, "Ingrid", "Kramer")
+    await link(gql, "PART_OF", branch, company)  # parent is the `to` end
+    await link(gql, "EMPLOYS", branch, worker)  # parent is the `from` end
+    await link(gql, "MEMBER_OF", member, club)
+    await link(gql, "MEMBER_OF", club, company)
+    await link(gql, "HEIR_OF", heir, deceased)
+    await link(gql, "KNOWS", worker, member)
+
+    assert await children(gql, company) == ["Acme Branch", "Club"]
+    assert await children(gql, branch) == ["Wendy Worker"]
+    assert await children(gql, club) == ["Max Member"]
+    assert await children(gql, worker) == []
+    assert await children(gql, deceased) == []  # HEIR_OF is not a default hierarchy type
+    assert await children(gql, deceased, types=["HEIR_OF"]) == ["Ingrid Kramer"]
+    assert await children(gql, company, types=["PART_OF"]) == ["Acme Branch"]
+    nested = await gql(
+        "query($id: ID!) { party(id: $id) { children { displayName children { displayName } } } }",
+        {"id": company},
+    )
+    assert nested["party"]["children"] == [
+        {"displayName": "Acme Branch", "children": [{"displayName": "Wendy Worker"}]},
+        {"displayName": "Club", "children": [{"displayName": "Max Member"}]},
+    ]
+
+
+async def test_children_refuse_non_hierarchy_types(gql: GraphQL) -> None:
+    company = await org(gql, "Acme")
+    error = await gql.error(CHILDREN, {"id": company, "types": ["KNOWS"]})
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_duplicate_open_link_is_a_conflict(gql: GraphQL) -> None:
+    company = await org(gql, "Acme")
+    person = await contact(gql, "Jana", "Petersen")
+    first = await link(gql, "EMPLOYS", company, person, role="staff")
+    error = await gql.error(
+        "mutation($i: LinkInput!) { link(input: $i) { id } }",
+        {"i": {"type": "EMPLOYS", "fromId": company, "toId": person, "role": "staff"}},
+    )
+    assert error["extensions"]["code"] == "CONFLICT"
+    # a second role in the same unit is a different relationship
+    await link(gql, "EMPLOYS", company, person, role="works council")
+    # and so is the same role again once the first has ended
+    await gql(UNLINK, {"id": first["id"]})
+    await link(gql, "EMPLOYS", company, person, role="staff")
+    assert len(await rels(gql, person, ended=True)) == 3
+
+
+async def test_unlink_twice_is_a_conflict_and_until_must_follow_since(gql: GraphQL) -> None:
+    a = await contact(gql, "A", "A")
+    b = await contact(gql, "B", "B")
+    rel = await link(gql, "KNOWS", a, b, since="2024-01-01T00:00:00Z")
+    early = await gql.error(UNLINK, {"id": rel["id"], "until": "2023-01-01T00:00:00Z"})
+    assert early["extensions"]["code"] == "BAD_USER_INPUT"
+    await gql(UNLINK, {"id": rel["id"]})
+    again = await gql.error(UNLINK, {"id": rel["id"]})
+    assert again["extensions"]["code"] == "CONFLICT"
+    missing = await gql.error(UNLINK, {"id": "no-such-relationship"})
+    assert missing["extensions"]["code"] == "NOT_FOUND"
+
+
+async def test_as_of_and_include_ended_exclude_each_other(gql: GraphQL) -> None:
+    a = await contact(gql, "A", "A")
+    error = await gql.error(RELS, {"id": a, "asOf": "2024-01-01T00:00:00Z", "ended": True})
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
