@@ -1,0 +1,160 @@
+"""The `contactgraph` command as a user runs it: a subprocess, a real uvicorn, real files."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+# the console script pip installed next to this interpreter, as a user runs it
+CLI = [str(Path(sys.executable).with_name("contactgraph"))]
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CLI, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[str]:
+    """`contactgraph serve --demo` on a free port, configured through the environment."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "CONTACTGRAPH_GRAPH": f"sqlite:///{tmp_path / 'served.db'}",
+        "CONTACTGRAPH_PORT": str(port),
+    }
+    process = subprocess.Popen(
+        [*CLI, "serve", "--demo"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.1)
+    else:
+        process.kill()
+        pytest.fail(f"server did not become ready: {process.communicate()[0]}")
+    yield base
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=15)
+    # uvicorn shuts down cleanly, then re-raises the signal it was stopped with
+    assert process.returncode in (0, -signal.SIGTERM), output
+    assert "Application shutdown complete" in output
+    assert "Traceback" not in output
+
+
+def test_help_explains_every_command() -> None:
+    top = run("--help")
+    assert top.returncode == 0
+    assert "serve" in top.stdout and "seed" in top.stdout
+    serve_help = run("serve", "--help").stdout
+    for flag in (
+        "--graph",
+        "--host",
+        "--port",
+        "--demo",
+        "CONTACTGRAPH_GRAPH",
+        "CONTACTGRAPH_PORT",
+    ):
+        assert flag in serve_help
+    seed_help = run("seed", "--help").stdout
+    for flag in ("--demo", "--synthetic", "--seed", "CONTACTGRAPH_SEED_SYNTHETIC"):
+        assert flag in seed_help
+
+
+def test_serve_answers_graphql_over_a_real_socket(server: str) -> None:
+    query = """{ parties(search: "Nordwind Logistics AG", first: 1) { edges { node {
+        displayName children { displayName }
+        timeline(first: 3) { edges { node { summary } } } } } } }"""
+    response = httpx.post(f"{server}/graphql", json={"query": query}, timeout=10)
+    assert response.status_code == 200
+    [edge] = response.json()["data"]["parties"]["edges"]
+    assert edge["node"]["displayName"] == "Nordwind Logistics AG"
+    assert [c["displayName"] for c in edge["node"]["children"]] == [
+        "Nordwind Hamburg",
+        "Nordwind Munich",
+    ]
+    assert len(edge["node"]["timeline"]["edges"]) == 3
+    created = httpx.post(
+        f"{server}/graphql",
+        json={"query": 'mutation { createContact(input: {lastName: "Socket"}) { displayName } }'},
+        timeout=10,
+    )
+    assert created.json() == {"data": {"createContact": {"displayName": "Socket"}}}
+
+
+def test_seed_demo_then_refuse_a_second_seed(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    first = run("seed", "--demo", "--graph", url)
+    assert first.returncode == 0, first.stderr
+    assert "seeded 37 parties, 49 relationships, 312 activities" in first.stdout
+    again = run("seed", "--demo", "--graph", url)
+    assert again.returncode != 0
+    assert "already holds parties" in again.stderr
+
+
+def test_seed_synthetic_from_the_environment(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'synthetic.db'}"
+    result = run(
+        "seed",
+        env={"CONTACTGRAPH_GRAPH": url, "CONTACTGRAPH_SEED_SYNTHETIC": "1200", "CI": "true"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "seeded 1200 parties" in result.stdout
+
+
+def test_seed_needs_exactly_one_source(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    assert run("seed", "--graph", url).returncode == 2
+    assert run("seed", "--demo", "--synthetic", "5", "--graph", url).returncode == 2
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("postgres://localhost/db", "unsupported graph URL"),
+        ("sqlite:////no/such/directory/graph.db", "does not exist"),
+        ("sqlite:///", "sqlite:///relative/path.db"),
+    ],
+)
+def test_serve_refuses_a_graph_it_cannot_open(url: str, message: str) -> None:
+    result = run("serve", "--graph", url, "--port", str(free_port()))
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_serve_refuses_a_file_that_is_not_a_database(tmp_path: Path) -> None:
+    junk = tmp_path / "notes.db"
+    junk.write_text("these are not the pages you are looking for\n" * 200)
+    result = run("serve", "--graph", f"sqlite:///{junk}", "--port", str(free_port()))
+    assert result.returncode != 0
+    assert "not a usable database" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,75 @@
+"""The round-trip budget: nesting list fields D levels deep costs at most D + 1 calls."""
+
+from __future__ import annotations
+
+from client import GraphQL, serve
+from factories import contact, org, record, user
+
+from contactgraph.config import Settings
+from contactgraph.graph.store import open_store
+from contactgraph.seeds.synthetic import synthetic_batches
+
+BUDGET_QUERY = """{ parties(first: 50) { edges { node { id children { id }
+  timeline(first: 5) { edges { node { id } } } } } } }"""
+
+
+async def round_trips(gql: GraphQL, query: str, variables: dict | None = None) -> tuple[int, dict]:
+    """The store calls a query cost, as the server counts them, and its data."""
+    response = await gql.raw(query, variables, **{"X-Debug-Round-Trips": "1"})
+    body = response.json()
+    assert "errors" not in body, body
+    return body["extensions"]["roundTrips"], body["data"]
+
+
+async def test_counter_is_reported_only_when_asked(gql: GraphQL) -> None:
+    plain = (await gql.raw("{ parties { totalCount } }")).json()
+    assert "extensions" not in plain
+    count, _ = await round_trips(gql, "{ parties { totalCount } }")
+    assert count == 1
+
+
+async def test_fifty_parties_with_children_and_timelines_cost_three(gql: GraphQL) -> None:
+    author = await user(gql, "anna")
+    for i in range(60):
+        unit = await org(gql, f"Unit {i}")
+        person = await contact(gql, "Person", f"No{i}")
+        await gql(
+            "mutation($i: LinkInput!) { link(input: $i) { id } }",
+            {"i": {"type": "EMPLOYS", "fromId": unit, "toId": person}},
+        )
+        await record(gql, author, [unit, person], f"2025-01-{i % 28 + 1:02d}T10:00:00Z")
+    count, data = await round_trips(gql, BUDGET_QUERY)
+    edges = data["parties"]["edges"]
+    assert len(edges) == 50
+    assert sum(len(e["node"]["children"]) for e in edges) >= 20
+    assert sum(len(e["node"]["timeline"]["edges"]) for e in edges) >= 40
+    assert count <= 3
+
+
+async def test_budget_holds_on_a_synthetic_graph(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'synthetic.db'}"
+    store = open_store(url)
+    await store.start()
+    for batch in synthetic_batches(3000, seed=7):
+        await store.load_batch(batch)
+    await store.close()
+    async for http in serve(Settings(graph_url=url)):
+        gql = GraphQL(http)
+        count, data = await round_trips(gql, BUDGET_QUERY)
+        assert len(data["parties"]["edges"]) == 50
+        assert count <= 3
+        # one call per list field per level: parties; children + timeline; their children +
+        # authors and subjects (one party loader); the last children. Never more with more rows.
+        deep = """query($n: Int) { parties(first: $n, filter: {kinds: [ORGANIZATION]}) {
+            edges { node { children { children { children { id } } }
+            timeline(first: 5) { edges { node { author { id } subjects { id } } } } } } } }"""
+        assert (await round_trips(gql, deep, {"n": 2}))[0] == 6
+        count, data = await round_trips(gql, deep, {"n": 50})
+        assert count == 6
+        grandchildren = [
+            g
+            for e in data["parties"]["edges"]
+            for c in e["node"]["children"]
+            for g in c["children"]
+        ]
+        assert grandchildren, "the synthetic graph has units two levels down"

@@ -1,0 +1,63 @@
+"""The embedded store across restarts, in memory, under concurrent writes, and its schema."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+from client import GraphQL, serve
+from factories import contact
+
+from contactgraph.config import Settings
+from contactgraph.graph.errors import ConfigError
+
+
+async def test_data_survives_a_restart(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'graph.db'}"
+    async for http in serve(Settings(graph_url=url)):
+        person = await contact(GraphQL(http), "Ada", "Lovelace")
+    async for http in serve(Settings(graph_url=url)):
+        data = await GraphQL(http)(
+            "query($id: ID!) { party(id: $id) { displayName } }", {"id": person}
+        )
+        assert data["party"]["displayName"] == "Ada Lovelace"
+
+
+async def test_in_memory_graph_serves_reads_and_writes() -> None:
+    async for http in serve(Settings(graph_url="sqlite:///:memory:", demo=True)):
+        gql = GraphQL(http)
+        await contact(gql, "Ada", "Lovelace")
+        data = await gql("{ parties { totalCount } }")
+        assert data["parties"]["totalCount"] == 38
+
+
+async def test_concurrent_writes_all_land_once(gql: GraphQL) -> None:
+    ids = await asyncio.gather(*(contact(gql, "Person", f"No{i}") for i in range(40)))
+    assert len(set(ids)) == 40
+    reads = await asyncio.gather(*(gql("{ parties { totalCount } }") for _ in range(10)))
+    assert {r["parties"]["totalCount"] for r in reads} == {40}
+
+
+async def test_a_concurrent_stale_update_is_refused(gql: GraphQL) -> None:
+    person = await contact(gql, "Eva", "Schmid")
+    update = """mutation($id: ID!, $tag: String!) {
+      updateParty(id: $id, input: {tags: [$tag]}, expectedVersion: 1) { version } }"""
+    answers = await asyncio.gather(
+        *(gql.raw(update, {"id": person, "tag": f"t{i}"}) for i in range(5))
+    )
+    bodies = [a.json() for a in answers]
+    winners = [b for b in bodies if "errors" not in b]
+    assert len(winners) == 1 and winners[0]["data"]["updateParty"]["version"] == 2
+    codes = [b["errors"][0]["extensions"]["code"] for b in bodies if "errors" in b]
+    assert codes == ["CONFLICT"] * 4
+
+
+async def test_a_database_from_a_newer_version_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "future.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA user_version = 999")
+    with pytest.raises(ConfigError, match="newer than this contactgraph"):
+        async for _ in serve(Settings(graph_url=f"sqlite:///{path}")):
+            pass
