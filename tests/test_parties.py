@@ -256,3 +256,16 @@ async def test_categories_are_seeded(gql: GraphQL) -> None:
     } <= ids
     heirs = next(c for c in data["categories"] if c["id"] == "community-of-heirs")
     assert heirs["legalForms"] == ["ASSOCIATION"]
+
+
+async def test_total_count_is_counted_through_fragments_too(gql: GraphQL) -> None:
+    await contact(gql, "Ada", "Lovelace")
+    data = await gql(
+        """{ plain: parties { edges { node { id } } }
+             viaFragment: parties { ...Counted }
+             inline: parties { ... on PartyConnection { total: totalCount } } }
+           fragment Counted on PartyConnection { totalCount }"""
+    )
+    assert data["viaFragment"] == {"totalCount": 1}
+    assert data["inline"] == {"total": 1}
+    assert len(data["plain"]["edges"]) == 1

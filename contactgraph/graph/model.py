@@ -270,4 +270,4 @@ class PartyFilter:
 class PartyPage:
     parties: list[Party]
     has_next: bool
-    total_count: int
+    total_count: int | None  # None when not asked for: counting costs a scan

@@ -51,7 +51,8 @@ class GraphStore(Protocol):
 
     async def get_parties(self, ids: Sequence[str]) -> dict[str, Party]: ...
 
-    async def list_parties(self, where: PartyFilter, page: Page) -> PartyPage: ...
+    async def list_parties(self, where: PartyFilter, page: Page, count: bool) -> PartyPage:
+        """A page in id order; with count, the total of all matches too."""
 
     async def get_categories(self, ids: Sequence[str] | None) -> dict[str, Category]:
         """The categories for ids, or all of them when ids is None."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import strawberry
+from strawberry.types.nodes import SelectedField, Selection
 
 from ..graph import model
 from ..graph.cursors import encode_cursor
@@ -18,6 +19,17 @@ from ..schema.types import (
     node_of,
     party_of,
 )
+
+
+def _asks_for(selections: list[Selection], name: str) -> bool:
+    """Whether a selection set, directly or through fragments, reads the field `name`."""
+    for selection in selections:
+        if isinstance(selection, SelectedField):
+            if selection.name == name:
+                return True
+        elif _asks_for(selection.selections, name):
+            return True
+    return False
 
 
 @strawberry.type
@@ -50,14 +62,17 @@ class Query:
             search=search,
             include_archived=given.include_archived,
         )
-        page = await info.context.store.list_parties(where, info.context.page(first, after))
+        count = _asks_for(info.selected_fields[0].selections, "totalCount")
+        page = await info.context.store.list_parties(
+            where, info.context.page(first, after), count=count
+        )
         edges = [Edge(cursor=encode_cursor(p.id), node=party_of(p)) for p in page.parties]
         return PartyConnection(
             edges=edges,
             page_info=PageInfo(
                 has_next_page=page.has_next, end_cursor=edges[-1].cursor if edges else None
             ),
-            total_count=page.total_count,
+            total=page.total_count,
         )
 
     @strawberry.field(description="Every category, by name.")

@@ -287,7 +287,13 @@ class Activity(Node):
 class PartyConnection:
     edges: list[Edge[Party]]
     page_info: PageInfo
-    total_count: int
+    total: strawberry.Private[int | None]
+
+    @strawberry.field(description="How many parties match, on every page.")
+    def total_count(self) -> int:
+        if self.total is None:  # the resolver counts whenever this field is selected
+            raise LookupError("totalCount was not counted")
+        return self.total
 
 
 def party_of(party: model.Party) -> Party:

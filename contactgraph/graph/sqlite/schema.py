@@ -37,8 +37,10 @@ MIGRATIONS: tuple[str, ...] = (
         updated_at   TEXT NOT NULL,
         archived_at  TEXT
     );
-    CREATE INDEX parties_kind ON parties(kind, id);
-    CREATE INDEX parties_category ON parties(category_id, id);
+    -- lists show live parties in id order; these let counts and pages skip the wide rows
+    CREATE INDEX parties_live ON parties(id) WHERE archived_at IS NULL;
+    CREATE INDEX parties_kind ON parties(kind, archived_at, id);
+    CREATE INDEX parties_category ON parties(category_id, archived_at, id);
 
     CREATE TABLE party_tags (
         tag      TEXT NOT NULL,
