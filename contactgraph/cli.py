@@ -118,8 +118,6 @@ def serve(
         )
     settings = Settings(
         graph_url=graph_url,
-        host=host,
-        port=port,
         demo=demo,
         default_page_size=default_page_size,
         max_page_size=max_page_size,

@@ -8,8 +8,6 @@ DEFAULT_GRAPH_URL = "sqlite:///./contactgraph.db"
 @dataclass(frozen=True)
 class Settings:
     graph_url: str = DEFAULT_GRAPH_URL
-    host: str = "127.0.0.1"
-    port: int = 8000
     demo: bool = False
     default_page_size: int = 20
     max_page_size: int = 500

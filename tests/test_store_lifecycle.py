@@ -61,3 +61,13 @@ async def test_a_database_from_a_newer_version_is_refused(tmp_path: Path) -> Non
     with pytest.raises(ConfigError, match="newer than this contactgraph"):
         async for _ in serve(Settings(graph_url=f"sqlite:///{path}")):
             pass
+
+
+async def test_paths_with_spaces_and_url_escapes(tmp_path: Path) -> None:
+    folder = tmp_path / "my graphs #1"
+    folder.mkdir()
+    async for http in serve(Settings(graph_url=f"sqlite:///{folder}/first%20graph.db")):
+        await contact(GraphQL(http), "Ada", "Lovelace")
+        data = await GraphQL(http)("{ parties { totalCount } }")
+        assert data["parties"]["totalCount"] == 1
+    assert (folder / "first graph.db").exists()

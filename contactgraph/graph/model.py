@@ -161,10 +161,6 @@ class Relationship:
     role: str | None = None
     properties: dict[str, object] = field(default_factory=dict)
 
-    def valid_at(self, moment: datetime) -> bool:
-        """since <= moment < until, the one definition of "as of"."""
-        return self.since <= moment and (self.until is None or moment < self.until)
-
 
 @dataclass(frozen=True)
 class Activity:

@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime
 from typing import TypeVar
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from .. import rules
 from ..cursors import decode_cursor
@@ -134,7 +134,7 @@ class SqliteStore:
         if self._path is None:
             conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
         elif read_only:
-            uri = f"file:{self._path}?mode=ro"
+            uri = f"file:{quote(os.path.abspath(self._path))}?mode=ro"
             conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
         else:
             conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
@@ -287,10 +287,8 @@ class SqliteStore:
 
         def work(conn: sqlite3.Connection) -> PartyPage:
             where_sql = " AND ".join(clauses) or "1"
-            total = conn.execute(
-                f"SELECT count(*) FROM parties WHERE {where_sql}",
-                params,
-            ).fetchone()[0]
+            count_sql = f"SELECT count(*) FROM parties WHERE {where_sql}"
+            total = conn.execute(count_sql, params).fetchone()[0] if count else None
             window = f"{where_sql} AND id > ?" if after else where_sql
             rows = conn.execute(
                 f"SELECT {PARTY_COLUMNS} FROM parties WHERE {window} ORDER BY id LIMIT ?",
