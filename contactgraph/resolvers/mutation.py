@@ -19,7 +19,6 @@ from ..schema.inputs import (
     LinkInput,
     RecordActivityInput,
     UpdatePartyInput,
-    contact_data,
 )
 from ..schema.types import (
     Activity,
@@ -55,10 +54,8 @@ class Mutation:
             model.PartyKind.ORGANIZATION,
             name=input.name.strip(),
             legal_form=input.legal_form,
-            category_id=input.category_id,
             unit_type=input.unit_type,
-            tags=tuple(input.tags),
-            **contact_data(input.emails, input.phones, input.addresses, input.fiscal),
+            **input.party_data(),
         )
         return await _create(info, party)  # type: ignore[return-value]
 
@@ -70,9 +67,7 @@ class Mutation:
             first_name=input.first_name,
             last_name=input.last_name,
             legal_form=input.legal_form,
-            category_id=input.category_id,
-            tags=tuple(input.tags),
-            **contact_data(input.emails, input.phones, input.addresses, input.fiscal),
+            **input.party_data(),
         )
         return await _create(info, party)  # type: ignore[return-value]
 

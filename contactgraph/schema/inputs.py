@@ -60,32 +60,39 @@ def contact_data(
 
 
 @strawberry.input
-class CreateOrganizationInput:
-    name: str
-    legal_form: LegalForm = model.LegalForm.LEGAL_PERSON
+class PartyDataInput:
+    """What every new party may carry, whatever its kind."""
+
     category_id: strawberry.ID | None = None
-    unit_type: UnitType | None = None
     emails: list[EmailInput] = strawberry.field(default_factory=list)
     phones: list[PhoneInput] = strawberry.field(default_factory=list)
     addresses: list[AddressInput] = strawberry.field(default_factory=list)
     fiscal: FiscalInput | None = None
     tags: list[str] = strawberry.field(default_factory=list)
 
+    def party_data(self) -> dict[str, object]:
+        return {
+            "category_id": self.category_id,
+            "tags": tuple(self.tags),
+            **contact_data(self.emails, self.phones, self.addresses, self.fiscal),
+        }
+
 
 @strawberry.input
-class CreateContactInput:
+class CreateOrganizationInput(PartyDataInput):
+    name: str
+    legal_form: LegalForm = model.LegalForm.LEGAL_PERSON
+    unit_type: UnitType | None = None
+
+
+@strawberry.input
+class CreateContactInput(PartyDataInput):
     first_name: str | None = None
     last_name: str | None = None
     display_name: str | None = strawberry.field(
         default=None, description="Defaults to first and last name."
     )
     legal_form: LegalForm = model.LegalForm.NATURAL_PERSON
-    category_id: strawberry.ID | None = None
-    emails: list[EmailInput] = strawberry.field(default_factory=list)
-    phones: list[PhoneInput] = strawberry.field(default_factory=list)
-    addresses: list[AddressInput] = strawberry.field(default_factory=list)
-    fiscal: FiscalInput | None = None
-    tags: list[str] = strawberry.field(default_factory=list)
 
 
 @strawberry.input
