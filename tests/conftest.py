@@ -1,23 +1,52 @@
-"""Fixtures: a real store file per test, the app in-process, and a GraphQL helper."""
+"""Fixtures: a fresh graph per test on every backend, the app in-process, a GraphQL helper.
+
+Neo4j tests use the server NEO4J_URI names (tools/neo4j-local/start prints it).
+Without one they skip, unless CONTACTGRAPH_REQUIRE_NEO4J=1 (as in CI): then
+they fail, as does any Neo4j test that cannot reach it.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import os
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from client import GraphQL, serve
+from neo4j import Driver, GraphDatabase
 
 from contactgraph.config import Settings
 
-BACKENDS = ["sqlite"]
+BACKENDS = ["sqlite", "neo4j"]
+
+
+@pytest.fixture(scope="session")
+def neo4j_driver() -> Iterator[Driver]:
+    uri = os.environ.get("NEO4J_URI")
+    if not uri:
+        if os.environ.get("CONTACTGRAPH_REQUIRE_NEO4J") == "1":
+            pytest.fail("CONTACTGRAPH_REQUIRE_NEO4J=1 but NEO4J_URI is not set")
+        pytest.skip("NEO4J_URI is not set: run tools/neo4j-local/start and export what it prints")
+    auth = (os.environ.get("NEO4J_USER", "neo4j"), os.environ.get("NEO4J_PASSWORD", ""))
+    with GraphDatabase.driver(uri, auth=auth) as driver:
+        driver.verify_connectivity()
+        yield driver
+
+
+def wipe(driver: Driver) -> None:
+    """An empty graph; constraints and indexes stay, categories come back at start."""
+    with driver.session() as session:  # an implicit transaction, as batched deletes need
+        session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS").consume()
 
 
 @pytest.fixture(params=BACKENDS)
 def graph_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A fresh, empty graph on each backend."""
-    return f"sqlite:///{tmp_path / 'graph.db'}"
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'graph.db'}"
+    wipe(request.getfixturevalue("neo4j_driver"))
+    return os.environ["NEO4J_URI"]
 
 
 @pytest.fixture

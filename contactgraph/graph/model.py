@@ -267,3 +267,12 @@ class PartyPage:
     parties: list[Party]
     has_next: bool
     total_count: int | None  # None when not asked for: counting costs a scan
+
+
+@dataclass
+class Batch:
+    """Records loaded together by the seeders; checked like single writes."""
+
+    parties: list[Party] = field(default_factory=list)
+    relationships: list[Relationship] = field(default_factory=list)
+    activities: list[Activity] = field(default_factory=list)

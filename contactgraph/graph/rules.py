@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from .errors import BadUserInput, Conflict, NotFound
-from .model import REL_RULES, Activity, Category, Party, PartyKind, Relationship
+from .model import REL_RULES, Activity, Batch, Category, Party, PartyKind, Relationship
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _USERNAME = re.compile(r"^[A-Za-z0-9._-]{2,64}$")
@@ -93,6 +93,10 @@ def apply_changes(current: Party, changes: Mapping[str, object], at: datetime) -
     return replace(updated, display_name=derived_display_name(updated)) if follows else updated
 
 
+def archived(current: Party, at: datetime) -> Party:
+    return replace(current, archived_at=at, updated_at=at, version=current.version + 1)
+
+
 def found(parties: Mapping[str, Party], ids: Iterable[str]) -> list[Party]:
     """The parties for ids, NOT_FOUND naming the first id that is missing."""
     result = []
@@ -150,3 +154,34 @@ def _kinds(kinds: frozenset[PartyKind]) -> str:
     if kinds == frozenset(PartyKind):
         return "any party"
     return "/".join(sorted(k.value for k in kinds))
+
+
+def check_activities(activities: Iterable[Activity], parties: Mapping[str, Party]) -> None:
+    """Each activity against its author and subjects, looked up in parties."""
+    for activity in activities:
+        author = found(parties, [activity.author_id])[0]
+        check_activity(activity, author, found(parties, activity.subject_ids))
+
+
+def activity_references(activities: Iterable[Activity]) -> set[str]:
+    return {i for a in activities for i in (a.author_id, *a.subject_ids)}
+
+
+def batch_references(batch: Batch) -> set[str]:
+    """The party ids a batch points at but does not create: the store reads these first."""
+    pointed = {i for r in batch.relationships for i in (r.from_id, r.to_id)}
+    pointed |= activity_references(batch.activities)
+    return pointed - {p.id for p in batch.parties}
+
+
+def check_batch(
+    batch: Batch, categories: Mapping[str, Category], stored: Mapping[str, Party]
+) -> None:
+    """Every record of a batch by the rules its single write would meet."""
+    for party in batch.parties:
+        check_party(party, categories.get(party.category_id or ""))
+    known = {**stored, **{p.id: p for p in batch.parties}}
+    for rel in batch.relationships:
+        source, target = found(known, [rel.from_id, rel.to_id])
+        check_link(rel, source, target)
+    check_activities(batch.activities, known)

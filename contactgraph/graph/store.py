@@ -7,12 +7,12 @@ parent through dataloaders; every write is one transaction, all or nothing.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
 from .model import (
     Activity,
+    Batch,
     Category,
     Direction,
     Page,
@@ -26,15 +26,6 @@ from .model import (
 )
 
 Node = Party | Activity | Relationship
-
-
-@dataclass
-class Batch:
-    """Records loaded together by the seeders; validated like single writes."""
-
-    parties: list[Party] = field(default_factory=list)
-    relationships: list[Relationship] = field(default_factory=list)
-    activities: list[Activity] = field(default_factory=list)
 
 
 class GraphStore(Protocol):
@@ -109,6 +100,11 @@ def open_store(url: str) -> GraphStore:
         from .sqlite.store import SqliteStore
 
         return SqliteStore.from_url(url)
+    if scheme in ("bolt", "neo4j", "bolt+s", "neo4j+s", "bolt+ssc", "neo4j+ssc"):
+        from .neo4j.store import Neo4jStore
+
+        return Neo4jStore.from_url(url)
     raise ConfigError(
-        f"unsupported graph URL {url!r}: use sqlite:///path/to/file.db or sqlite:///:memory:"
+        f"unsupported graph URL {url!r}: use sqlite:///path/to/file.db, sqlite:///:memory: "
+        "or bolt://host:7687 (neo4j://host:7687)"
     )

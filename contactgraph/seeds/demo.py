@@ -13,6 +13,7 @@ from ..graph.model import (
     Activity,
     ActivityType,
     Address,
+    Batch,
     Email,
     Fiscal,
     LegalForm,
@@ -24,7 +25,7 @@ from ..graph.model import (
     UnitType,
 )
 from ..graph.records import new_party
-from ..graph.store import Batch, GraphStore
+from ..graph.store import GraphStore
 from ..graph.times import utcnow
 
 

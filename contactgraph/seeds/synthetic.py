@@ -19,6 +19,7 @@ from ..graph.ids import uuid7
 from ..graph.model import (
     Activity,
     ActivityType,
+    Batch,
     Email,
     Fiscal,
     LegalForm,
@@ -30,7 +31,6 @@ from ..graph.model import (
     UnitType,
 )
 from ..graph.records import new_party
-from ..graph.store import Batch
 
 _FIRST = [
     "Anna",

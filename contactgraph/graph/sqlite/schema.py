@@ -48,9 +48,8 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (tag, party_id)
     ) WITHOUT ROWID;
 
-    CREATE VIRTUAL TABLE party_search USING fts5(
-        body, tokenize = 'unicode61 remove_diacritics 2'
-    );
+    -- bodies hold tokens already folded by graph/search.py
+    CREATE VIRTUAL TABLE party_search USING fts5(body, tokenize = 'unicode61');
 
     CREATE TABLE relationships (
         id         TEXT PRIMARY KEY,

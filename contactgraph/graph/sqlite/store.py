@@ -29,6 +29,7 @@ from ..model import (
     DEFAULT_CATEGORIES,
     REL_RULES,
     Activity,
+    Batch,
     Category,
     Direction,
     Page,
@@ -42,19 +43,20 @@ from ..model import (
     TimelinePage,
     TimelineQuery,
 )
-from ..store import Batch, Node
+from ..search import indexed_text, query_terms
+from ..store import Node
 from ..times import format_instant
 from .rows import (
     PARTY_COLUMNS,
     REL_COLUMNS,
     activity_from_row,
+    activity_params,
     category_from_row,
     category_params,
     party_from_row,
     party_params,
     relationship_from_row,
     relationship_params,
-    search_text,
 )
 from .schema import MIGRATIONS, migrate
 
@@ -88,10 +90,9 @@ def _ids(values: Iterable[object]) -> str:
     return json.dumps(list(values))
 
 
-def _fts_query(text: str) -> str | None:
-    """Every word as a quoted prefix term, ANDed: user text never reaches FTS syntax."""
-    words = [w.replace('"', '""') for w in text.split()]
-    return " ".join(f'"{w}"*' for w in words) or None
+def _fts_query(text: str) -> str:
+    """Every term as a quoted prefix, all required (terms are letters and digits only)."""
+    return " ".join(f'"{term}"*' for term in query_terms(text))
 
 
 class SqliteStore:
@@ -279,8 +280,6 @@ class SqliteStore:
             params += [_ids(set(where.tags)), len(set(where.tags))]
         if where.search is not None:
             match = _fts_query(where.search)
-            if match is None:
-                raise BadUserInput("search needs at least one word")
             clauses.append("seq IN (SELECT rowid FROM party_search WHERE party_search MATCH ?)")
             params.append(match)
         after = decode_cursor(page.after, 1)[0] if page.after else None
@@ -428,7 +427,7 @@ class SqliteStore:
             current = _party(conn, party_id)
             if current.archived_at is not None:
                 return current
-            archived = replace(current, archived_at=at, updated_at=at, version=current.version + 1)
+            archived = rules.archived(current, at)
             _rewrite_party(conn, archived)
             return archived
 
@@ -473,7 +472,9 @@ class SqliteStore:
 
     async def record_activity(self, activity: Activity) -> Activity:
         def work(conn: sqlite3.Connection) -> Activity:
-            _check_activities(conn, [activity], {})
+            rules.check_activities(
+                [activity], _parties(conn, rules.activity_references([activity]))
+            )
             _insert_activities(conn, [activity])
             return activity
 
@@ -481,20 +482,10 @@ class SqliteStore:
 
     async def load_batch(self, batch: Batch) -> None:
         def work(conn: sqlite3.Connection) -> None:
-            categories = _categories(conn, None)
-            for party in batch.parties:
-                rules.check_party(party, categories.get(party.category_id or ""))
-            known = {p.id: p for p in batch.parties}
-            wanted = {r.from_id for r in batch.relationships} | {
-                r.to_id for r in batch.relationships
-            }
-            known |= _parties(conn, wanted - known.keys())
-            for rel in batch.relationships:
-                source, target = rules.found(known, [rel.from_id, rel.to_id])
-                rules.check_link(rel, source, target)
+            stored = _parties(conn, rules.batch_references(batch))
+            rules.check_batch(batch, _categories(conn, None), stored)
             _insert_parties(conn, batch.parties)
             conn.executemany(_INSERT_REL, [relationship_params(r) for r in batch.relationships])
-            _check_activities(conn, batch.activities, known)
             _insert_activities(conn, batch.activities)
 
         await self._write(work)
@@ -583,7 +574,7 @@ def _check_party(conn: sqlite3.Connection, party: Party) -> None:
 
 def _insert_parties(conn: sqlite3.Connection, parties: Sequence[Party]) -> None:
     conn.executemany(_INSERT_PARTY, [party_params(p) for p in parties])
-    conn.executemany(_INSERT_SEARCH, [(p.id, search_text(p)) for p in parties])
+    conn.executemany(_INSERT_SEARCH, [(p.id, indexed_text(p)) for p in parties])
     conn.executemany(
         "INSERT OR IGNORE INTO party_tags (tag, party_id) VALUES (?, ?)",
         [(tag, p.id) for p in parties for tag in p.tags],
@@ -595,7 +586,7 @@ def _rewrite_party(conn: sqlite3.Connection, party: Party) -> None:
     conn.execute(_UPDATE_PARTY, (*params[1:], party.id))
     conn.execute(
         "UPDATE party_search SET body = ? WHERE rowid = (SELECT seq FROM parties WHERE id = ?)",
-        (search_text(party), party.id),
+        (indexed_text(party), party.id),
     )
     conn.execute("DELETE FROM party_tags WHERE party_id = ?", (party.id,))
     conn.executemany(
@@ -604,24 +595,8 @@ def _rewrite_party(conn: sqlite3.Connection, party: Party) -> None:
     )
 
 
-def _check_activities(
-    conn: sqlite3.Connection, activities: Sequence[Activity], known: Mapping[str, Party]
-) -> None:
-    wanted = {a.author_id for a in activities} | {s for a in activities for s in a.subject_ids}
-    parties = {**_parties(conn, wanted - known.keys()), **known}
-    for activity in activities:
-        author = rules.found(parties, [activity.author_id])[0]
-        rules.check_activity(activity, author, rules.found(parties, activity.subject_ids))
-
-
 def _insert_activities(conn: sqlite3.Connection, activities: Sequence[Activity]) -> None:
-    conn.executemany(
-        _INSERT_ACTIVITY,
-        [
-            (a.id, a.type.value, format_instant(a.occurred_at), a.summary, a.body, a.author_id)
-            for a in activities
-        ],
-    )
+    conn.executemany(_INSERT_ACTIVITY, [activity_params(a) for a in activities])
     conn.executemany(
         _INSERT_SUBJECT,
         [

@@ -1,0 +1,184 @@
+"""Records as flat fields, the shape both backends store: enums as their names,
+contact data and free properties as JSON text, instants through the backend's own
+time codec (ISO text for SQLite, native DateTime for Neo4j).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from .model import (
+    Activity,
+    ActivityType,
+    Address,
+    Category,
+    Email,
+    Fiscal,
+    LegalForm,
+    Party,
+    PartyKind,
+    Phone,
+    Relationship,
+    RelType,
+    UnitType,
+)
+
+Encode = Callable[[datetime], Any]
+Decode = Callable[[Any], datetime]
+
+PARTY_FIELDS = (
+    "id",
+    "kind",
+    "legal_form",
+    "category_id",
+    "display_name",
+    "name",
+    "first_name",
+    "last_name",
+    "unit_type",
+    "username",
+    "contact_id",
+    "details",
+    "version",
+    "created_at",
+    "updated_at",
+    "archived_at",
+)
+REL_FIELDS = ("id", "type", "from_id", "to_id", "role", "since", "until", "properties")
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def party_record(party: Party, encode: Encode) -> dict[str, Any]:
+    # vars() of these flat value objects is what asdict() would give, without its deep copy
+    details = {
+        "emails": [vars(e) for e in party.emails],
+        "phones": [vars(p) for p in party.phones],
+        "addresses": [vars(a) for a in party.addresses],
+        "fiscal": vars(party.fiscal) if party.fiscal else None,
+        "tags": list(party.tags),
+    }
+    return {
+        "id": party.id,
+        "kind": party.kind.value,
+        "legal_form": party.legal_form.value,
+        "category_id": party.category_id,
+        "display_name": party.display_name,
+        "name": party.name,
+        "first_name": party.first_name,
+        "last_name": party.last_name,
+        "unit_type": party.unit_type.value if party.unit_type else None,
+        "username": party.username,
+        "contact_id": party.contact_id,
+        "details": _json(details),
+        "version": party.version,
+        "created_at": encode(party.created_at),
+        "updated_at": encode(party.updated_at),
+        "archived_at": encode(party.archived_at) if party.archived_at else None,
+    }
+
+
+def party_from_record(record: Mapping[str, Any], decode: Decode) -> Party:
+    details = json.loads(record["details"])
+    fiscal = details.get("fiscal")
+    archived = record.get("archived_at")
+    unit_type = record.get("unit_type")
+    return Party(
+        id=record["id"],
+        kind=PartyKind(record["kind"]),
+        legal_form=LegalForm(record["legal_form"]),
+        category_id=record.get("category_id"),
+        display_name=record["display_name"],
+        name=record.get("name"),
+        first_name=record.get("first_name"),
+        last_name=record.get("last_name"),
+        unit_type=UnitType(unit_type) if unit_type else None,
+        username=record.get("username"),
+        contact_id=record.get("contact_id"),
+        emails=tuple(Email(**e) for e in details.get("emails", ())),
+        phones=tuple(Phone(**p) for p in details.get("phones", ())),
+        addresses=tuple(Address(**a) for a in details.get("addresses", ())),
+        fiscal=Fiscal(**fiscal) if fiscal else None,
+        tags=tuple(details.get("tags", ())),
+        version=record["version"],
+        created_at=decode(record["created_at"]),
+        updated_at=decode(record["updated_at"]),
+        archived_at=decode(archived) if archived is not None else None,
+    )
+
+
+def relationship_record(rel: Relationship, encode: Encode) -> dict[str, Any]:
+    return {
+        "id": rel.id,
+        "type": rel.type.value,
+        "from_id": rel.from_id,
+        "to_id": rel.to_id,
+        "role": rel.role,
+        "since": encode(rel.since),
+        "until": encode(rel.until) if rel.until else None,
+        "properties": _json(rel.properties),
+    }
+
+
+def relationship_from_record(record: Mapping[str, Any], decode: Decode) -> Relationship:
+    until = record.get("until")
+    return Relationship(
+        id=record["id"],
+        type=RelType(record["type"]),
+        from_id=record["from_id"],
+        to_id=record["to_id"],
+        role=record.get("role"),
+        since=decode(record["since"]),
+        until=decode(until) if until is not None else None,
+        properties=json.loads(record["properties"]),
+    )
+
+
+def activity_record(activity: Activity, encode: Encode) -> dict[str, Any]:
+    return {
+        "id": activity.id,
+        "type": activity.type.value,
+        "occurred_at": encode(activity.occurred_at),
+        "summary": activity.summary,
+        "body": activity.body,
+        "author_id": activity.author_id,
+    }
+
+
+def activity_from_record(
+    record: Mapping[str, Any], subject_ids: tuple[str, ...], decode: Decode
+) -> Activity:
+    return Activity(
+        id=record["id"],
+        type=ActivityType(record["type"]),
+        occurred_at=decode(record["occurred_at"]),
+        summary=record["summary"],
+        body=record.get("body"),
+        author_id=record["author_id"],
+        subject_ids=subject_ids,
+    )
+
+
+def category_record(category: Category) -> dict[str, Any]:
+    return {
+        "id": category.id,
+        "name": category.name,
+        "description": category.description,
+        "legal_forms": _json([f.value for f in category.legal_forms]),
+        "unit_types": _json([u.value for u in category.unit_types]),
+    }
+
+
+def category_from_record(record: Mapping[str, Any]) -> Category:
+    return Category(
+        id=record["id"],
+        name=record["name"],
+        description=record["description"],
+        legal_forms=tuple(LegalForm(f) for f in json.loads(record["legal_forms"])),
+        unit_types=tuple(UnitType(u) for u in json.loads(record["unit_types"])),
+    )

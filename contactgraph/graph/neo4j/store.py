@@ -1,0 +1,608 @@
+"""The Neo4j backend: the official async driver, managed transactions, parameterised Cypher.
+
+Parties are :Party nodes with a second label for their kind; relationships are
+Neo4j relationships of the domain type; activities are :Activity nodes linked
+to their subjects by :ABOUT. Labels and relationship types only ever come from
+the domain enums. Each public method is one managed transaction: one round
+trip in the port's sense, whatever it runs inside; batched reads use UNWIND.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import neo4j
+from neo4j import AsyncGraphDatabase, AsyncManagedTransaction
+from neo4j import exceptions as neo4j_errors
+
+from .. import rules
+from ..codec import (
+    activity_from_record,
+    activity_record,
+    category_from_record,
+    category_record,
+    party_from_record,
+    party_record,
+    relationship_from_record,
+    relationship_record,
+)
+from ..cursors import decode_cursor
+from ..errors import BadUserInput, ConfigError, Conflict, NotFound, ServiceUnavailable
+from ..model import (
+    DEFAULT_CATEGORIES,
+    REL_RULES,
+    Activity,
+    Batch,
+    Category,
+    Direction,
+    Page,
+    ParentEnd,
+    Party,
+    PartyFilter,
+    PartyKind,
+    PartyPage,
+    Relationship,
+    RelType,
+    TimelinePage,
+    TimelineQuery,
+)
+from ..search import indexed_text, query_terms
+from ..store import Node
+from ..times import parse_instant
+
+T = TypeVar("T")
+Tx = AsyncManagedTransaction
+
+LABELS = {kind: kind.value.title() for kind in PartyKind}
+SCHEMA: tuple[str, ...] = (
+    "CREATE CONSTRAINT party_id IF NOT EXISTS FOR (p:Party) REQUIRE p.id IS UNIQUE",
+    "CREATE CONSTRAINT user_username IF NOT EXISTS FOR (u:User) REQUIRE u.username IS UNIQUE",
+    "CREATE CONSTRAINT activity_id IF NOT EXISTS FOR (a:Activity) REQUIRE a.id IS UNIQUE",
+    "CREATE CONSTRAINT category_id IF NOT EXISTS FOR (c:Category) REQUIRE c.id IS UNIQUE",
+    *(
+        f"CREATE CONSTRAINT rel_{t.value.lower()}_id IF NOT EXISTS "
+        f"FOR ()-[r:{t.value}]-() REQUIRE r.id IS UNIQUE"
+        for t in RelType
+    ),
+    "CREATE INDEX activity_time IF NOT EXISTS FOR (a:Activity) ON (a.occurred_at)",
+    "CREATE INDEX about_time IF NOT EXISTS FOR ()-[s:ABOUT]-() ON (s.occurred_at)",
+    "CREATE INDEX party_kind IF NOT EXISTS FOR (p:Party) ON (p.kind)",
+    "CREATE FULLTEXT INDEX party_search IF NOT EXISTS FOR (p:Party) ON EACH [p.search] "
+    "OPTIONS {indexConfig: {`fulltext.analyzer`: 'whitespace', "
+    "`fulltext.eventually_consistent`: false}}",
+)
+
+# a relationship as the shared flat record; its endpoints' ids come from the nodes
+REL_MAP = "r {.*, type: type(r), from_id: startNode(r).id, to_id: endNode(r).id}"
+VALID_AT = "r.since <= $at AND (r.until IS NULL OR r.until > $at)"
+_UNAVAILABLE = (
+    neo4j_errors.ServiceUnavailable,
+    neo4j_errors.SessionExpired,
+    neo4j_errors.AuthError,
+    OSError,
+)
+
+
+def _encode(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+def _decode(value: Any) -> datetime:
+    native = value.to_native() if isinstance(value, neo4j.time.DateTime) else value
+    return native.astimezone(UTC)
+
+
+def party_props(party: Party) -> dict[str, Any]:
+    """Node properties: the shared record, tags as a list to filter on, and search tokens."""
+    props = party_record(party, _encode)
+    props["tags"] = list(party.tags)
+    props["search"] = indexed_text(party)
+    return {k: v for k, v in props.items() if v is not None}
+
+
+def _party(props: Mapping[str, Any]) -> Party:
+    return party_from_record(props, _decode)
+
+
+def _rel(props: Mapping[str, Any]) -> Relationship:
+    return relationship_from_record(props, _decode)
+
+
+def _credentials() -> tuple[str, str]:
+    env = os.environ
+    user = env.get("CONTACTGRAPH_NEO4J_USER") or env.get("NEO4J_USER") or "neo4j"
+    password = env.get("CONTACTGRAPH_NEO4J_PASSWORD") or env.get("NEO4J_PASSWORD")
+    if not password:
+        raise ConfigError("set CONTACTGRAPH_NEO4J_PASSWORD (or NEO4J_PASSWORD) for Neo4j")
+    return user, password
+
+
+class Neo4jStore:
+    def __init__(self, uri: str, auth: tuple[str, str], database: str | None = None) -> None:
+        self._uri = uri
+        self._auth = auth
+        self._database = database
+        self._driver: neo4j.AsyncDriver | None = None
+
+    @classmethod
+    def from_url(cls, url: str) -> Neo4jStore:
+        """bolt://host:port or neo4j://host:port, optionally /database."""
+        parts = urlsplit(url)
+        if not parts.hostname:
+            raise ConfigError(f"{url!r}: write bolt://host:7687 or neo4j://host:7687")
+        database = parts.path.strip("/") or None
+        return cls(f"{parts.scheme}://{parts.netloc}", _credentials(), database)
+
+    # -- transactions --------------------------------------------------------
+
+    @property
+    def driver(self) -> neo4j.AsyncDriver:
+        if self._driver is None:
+            raise ServiceUnavailable("the Neo4j store is not started")
+        return self._driver
+
+    async def _run(self, write: bool, work: Callable[[Tx], Awaitable[T]]) -> T:
+        try:
+            async with self.driver.session(database=self._database) as session:
+                run = session.execute_write if write else session.execute_read
+                return await run(work)
+        except neo4j_errors.ConstraintError as error:
+            raise Conflict(f"the write conflicts with stored data: {error.message}") from None
+        except _UNAVAILABLE as error:
+            raise ServiceUnavailable(f"Neo4j cannot answer: {error}") from None
+
+    async def _read(self, work: Callable[[Tx], Awaitable[T]]) -> T:
+        return await self._run(False, work)
+
+    async def _write(self, work: Callable[[Tx], Awaitable[T]]) -> T:
+        return await self._run(True, work)
+
+    # -- lifecycle -----------------------------------------------------------
+
+    async def start(self) -> None:
+        self._driver = AsyncGraphDatabase.driver(
+            self._uri,
+            auth=self._auth,
+            connection_timeout=3.0,
+            connection_acquisition_timeout=5.0,
+            max_transaction_retry_time=3.0,
+        )
+        try:
+            await self._driver.verify_connectivity()
+            await self.migrate()
+        except (*_UNAVAILABLE, ServiceUnavailable) as error:
+            await self._driver.close()
+            self._driver = None
+            raise ConfigError(f"cannot use Neo4j at {self._uri}: {error}") from None
+
+    async def migrate(self) -> None:
+        """Create constraints, indexes and default categories; idempotent and awaited."""
+        for statement in SCHEMA:
+            await self.driver.execute_query(statement, database_=self._database)
+        await self.driver.execute_query("CALL db.awaitIndexes(300)", database_=self._database)
+
+        async def categories(tx: Tx) -> None:
+            await tx.run(
+                "UNWIND $rows AS row MERGE (c:Category {id: row.id}) ON CREATE SET c = row",
+                rows=[category_record(c) for c in DEFAULT_CATEGORIES],
+            )
+
+        await self._write(categories)
+
+    async def close(self) -> None:
+        if self._driver is not None:
+            await self._driver.close()
+            self._driver = None
+
+    async def ping(self) -> None:
+        async def work(tx: Tx) -> None:
+            await (await tx.run("RETURN 1")).consume()
+
+        await self._read(work)
+
+    # -- reads ---------------------------------------------------------------
+
+    async def get_nodes(self, ids: Sequence[str]) -> dict[str, Node]:
+        async def work(tx: Tx) -> dict[str, Node]:
+            nodes: dict[str, Node] = {}
+            nodes.update(await _parties(tx, ids))
+            nodes.update(await _activities(tx, ids))
+            nodes.update((r.id, r) for r in await _relationships_by_id(tx, ids))
+            return nodes
+
+        return await self._read(work)
+
+    async def get_parties(self, ids: Sequence[str]) -> dict[str, Party]:
+        return await self._read(lambda tx: _parties(tx, ids))
+
+    async def list_parties(self, where: PartyFilter, page: Page, count: bool) -> PartyPage:
+        conditions = [
+            "($kinds = [] OR p.kind IN $kinds)",
+            "($categories = [] OR p.category_id IN $categories)",
+            "($forms = [] OR p.legal_form IN $forms)",
+            "all(tag IN $tags WHERE tag IN p.tags)",
+            "($archived OR p.archived_at IS NULL)",
+        ]
+        params: dict[str, Any] = {
+            "kinds": [k.value for k in where.kinds],
+            "categories": list(where.category_ids),
+            "forms": [f.value for f in where.legal_forms],
+            "tags": list(set(where.tags)),
+            "archived": where.include_archived,
+            "after": decode_cursor(page.after, 1)[0] if page.after else None,
+            "limit": page.first + 1,
+        }
+        if where.search is None:
+            source = "MATCH (p:Party)"
+        else:
+            source = "CALL db.index.fulltext.queryNodes('party_search', $search) YIELD node AS p"
+            params["search"] = " AND ".join(f"{term}*" for term in query_terms(where.search))
+        matching = f"{source} WHERE {' AND '.join(conditions)}"
+
+        async def work(tx: Tx) -> PartyPage:
+            total = None
+            if count:
+                total = (await (await tx.run(f"{matching} RETURN count(p) AS n", params)).single())[
+                    "n"
+                ]
+            result = await tx.run(
+                f"{matching} AND ($after IS NULL OR p.id > $after) "
+                "RETURN properties(p) AS p ORDER BY p.id LIMIT $limit",
+                params,
+            )
+            rows = [_party(record["p"]) async for record in result]
+            return PartyPage(rows[: page.first], has_next=len(rows) > page.first, total_count=total)
+
+        return await self._read(work)
+
+    async def get_categories(self, ids: Sequence[str] | None) -> dict[str, Category]:
+        async def work(tx: Tx) -> dict[str, Category]:
+            result = await tx.run(
+                "MATCH (c:Category) WHERE $ids IS NULL OR c.id IN $ids "
+                "RETURN properties(c) AS c ORDER BY c.name",
+                ids=list(ids) if ids is not None else None,
+            )
+            return {c.id: c for c in [category_from_record(r["c"]) async for r in result]}
+
+        return await self._read(work)
+
+    async def relationships(
+        self,
+        party_ids: Sequence[str],
+        types: Sequence[RelType],
+        direction: Direction,
+        as_of: datetime | None,
+    ) -> dict[str, list[Relationship]]:
+        pattern = {
+            Direction.OUTGOING: "(p)-[r]->()",
+            Direction.INCOMING: "(p)<-[r]-()",
+            Direction.BOTH: "(p)-[r]-()",
+        }[direction]
+
+        async def work(tx: Tx) -> dict[str, list[Relationship]]:
+            result = await tx.run(
+                f"UNWIND $ids AS id MATCH (p:Party {{id: id}}) MATCH {pattern} "
+                f"WHERE type(r) IN $types AND ($at IS NULL OR {VALID_AT}) "
+                f"RETURN id, {REL_MAP} AS r ORDER BY r.since, r.id",
+                ids=list(dict.fromkeys(party_ids)),
+                types=[t.value for t in types],
+                at=_encode(as_of) if as_of else None,
+            )
+            found: dict[str, list[Relationship]] = defaultdict(list)
+            async for record in result:
+                found[record["id"]].append(_rel(record["r"]))
+            return found
+
+        return await self._read(work)
+
+    async def children(
+        self, parent_ids: Sequence[str], types: Sequence[RelType], as_of: datetime
+    ) -> dict[str, list[tuple[Party, Relationship]]]:
+        from_parent, to_parent = [], []
+        for rel_type in types:
+            parent_end = REL_RULES[rel_type].parent_end
+            if parent_end is None:
+                raise BadUserInput(f"{rel_type.value} is not a hierarchy relationship")
+            (from_parent if parent_end is ParentEnd.FROM else to_parent).append(rel_type.value)
+
+        async def work(tx: Tx) -> dict[str, list[tuple[Party, Relationship]]]:
+            result = await tx.run(
+                "UNWIND $ids AS id MATCH (p:Party {id: id})-[r]-(child:Party) "
+                f"WHERE {VALID_AT} AND ("
+                "(type(r) IN $from_parent AND startNode(r) = p) OR "
+                "(type(r) IN $to_parent AND endNode(r) = p)) "
+                f"RETURN id, {REL_MAP} AS r, properties(child) AS child "
+                "ORDER BY toLower(child.display_name), child.id",
+                ids=list(dict.fromkeys(parent_ids)),
+                from_parent=from_parent,
+                to_parent=to_parent,
+                at=_encode(as_of),
+            )
+            found: dict[str, list[tuple[Party, Relationship]]] = defaultdict(list)
+            async for record in result:
+                found[record["id"]].append((_party(record["child"]), _rel(record["r"])))
+            return found
+
+        return await self._read(work)
+
+    async def timelines(
+        self, party_ids: Sequence[str], query: TimelineQuery
+    ) -> dict[str, TimelinePage]:
+        after = decode_cursor(query.page.after, 2) if query.page.after else None
+        params = {
+            "ids": list(dict.fromkeys(party_ids)),
+            "types": [t.value for t in query.types],
+            "since": _encode(query.since) if query.since else None,
+            "until": _encode(query.until) if query.until else None,
+            "after_time": _encode(parse_instant(after[0])) if after else None,
+            "after_id": after[1] if after else None,
+            "limit": query.page.first + 1,
+        }
+
+        async def work(tx: Tx) -> dict[str, TimelinePage]:
+            result = await tx.run(
+                """
+                UNWIND $ids AS id
+                CALL (id) {
+                  MATCH (:Party {id: id})<-[s:ABOUT]-(a:Activity)
+                  WHERE ($types = [] OR a.type IN $types)
+                    AND ($since IS NULL OR a.occurred_at >= $since)
+                    AND ($until IS NULL OR a.occurred_at < $until)
+                    AND ($after_time IS NULL OR a.occurred_at < $after_time
+                         OR (a.occurred_at = $after_time AND a.id < $after_id))
+                  RETURN a ORDER BY a.occurred_at DESC, a.id DESC LIMIT $limit
+                }
+                CALL (a) {
+                  MATCH (a)-[s:ABOUT]->(subject:Party)
+                  WITH subject ORDER BY s.position
+                  RETURN collect(subject.id) AS subjects
+                }
+                RETURN id, properties(a) AS a, subjects
+                """,
+                params,
+            )
+            windows: dict[str, list[Activity]] = {pid: [] for pid in params["ids"]}
+            async for record in result:
+                windows[record["id"]].append(
+                    activity_from_record(record["a"], tuple(record["subjects"]), _decode)
+                )
+            first = query.page.first
+            return {
+                pid: TimelinePage(items[:first], has_next=len(items) > first)
+                for pid, items in windows.items()
+            }
+
+        return await self._read(work)
+
+    async def is_empty(self) -> bool:
+        async def work(tx: Tx) -> bool:
+            record = await (await tx.run("MATCH (p:Party) RETURN count(p) = 0 AS empty")).single()
+            return bool(record and record["empty"])
+
+        return await self._read(work)
+
+    # -- writes --------------------------------------------------------------
+
+    async def create_party(self, party: Party) -> Party:
+        async def work(tx: Tx) -> Party:
+            await _check_party(tx, party)
+            await _create_parties(tx, [party])
+            return party
+
+        return await self._write(work)
+
+    async def update_party(
+        self,
+        party_id: str,
+        changes: Mapping[str, object],
+        expected_version: int | None,
+        at: datetime,
+    ) -> Party:
+        async def work(tx: Tx) -> Party:
+            await _lock(tx, [party_id])
+            current = rules.found(await _parties(tx, [party_id]), [party_id])[0]
+            if expected_version is not None and expected_version != current.version:
+                raise Conflict(
+                    f"party {party_id} is at version {current.version}, not {expected_version}"
+                )
+            updated = rules.apply_changes(current, changes, at)
+            await _check_party(tx, updated)
+            await _rewrite_party(tx, updated)
+            return updated
+
+        return await self._write(work)
+
+    async def archive_party(self, party_id: str, at: datetime) -> Party:
+        async def work(tx: Tx) -> Party:
+            await _lock(tx, [party_id])
+            current = rules.found(await _parties(tx, [party_id]), [party_id])[0]
+            if current.archived_at is not None:
+                return current
+            archived = rules.archived(current, at)
+            await _rewrite_party(tx, archived)
+            return archived
+
+        return await self._write(work)
+
+    async def link(self, rel: Relationship) -> Relationship:
+        async def work(tx: Tx) -> Relationship:
+            ends = [rel.from_id, rel.to_id]
+            await _lock(tx, ends)
+            source, target = rules.found(await _parties(tx, ends), ends)
+            rules.check_link(rel, source, target)
+            result = await tx.run(
+                f"MATCH (:Party {{id: $from_id}})-[r]->(:Party {{id: $to_id}}) "
+                f"WHERE type(r) = $type RETURN {REL_MAP} AS r",
+                from_id=rel.from_id,
+                to_id=rel.to_id,
+                type=rel.type.value,
+            )
+            rules.check_duplicate(rel, [_rel(record["r"]) async for record in result])
+            await _create_relationships(tx, [rel])
+            return rel
+
+        return await self._write(work)
+
+    async def unlink(self, rel_id: str, until: datetime) -> Relationship:
+        async def work(tx: Tx) -> Relationship:
+            found = await _relationships_by_id(tx, [rel_id])
+            if not found:
+                raise NotFound(f"relationship {rel_id} does not exist")
+            rel = found[0]
+            if rel.until is not None:
+                raise Conflict(f"relationship {rel_id} already ended at {rel.until.isoformat()}")
+            if until <= rel.since:
+                raise BadUserInput("until must be later than the relationship's since")
+            result = await tx.run(
+                f"MATCH ()-[r:{rel.type.value} {{id: $id}}]->() WHERE r.until IS NULL "
+                "SET r.until = $until RETURN count(r) AS n",
+                id=rel_id,
+                until=_encode(until),
+            )
+            if (await result.single())["n"] != 1:  # another request ended it meanwhile
+                raise Conflict(f"relationship {rel_id} already ended")
+            return replace(rel, until=until)
+
+        return await self._write(work)
+
+    async def record_activity(self, activity: Activity) -> Activity:
+        async def work(tx: Tx) -> Activity:
+            parties = await _parties(tx, rules.activity_references([activity]))
+            rules.check_activities([activity], parties)
+            await _create_activities(tx, [activity])
+            return activity
+
+        return await self._write(work)
+
+    async def load_batch(self, batch: Batch) -> None:
+        async def work(tx: Tx) -> None:
+            stored = await _parties(tx, rules.batch_references(batch))
+            rules.check_batch(batch, await _categories(tx), stored)
+            await _create_parties(tx, batch.parties)
+            await _create_relationships(tx, batch.relationships)
+            await _create_activities(tx, batch.activities)
+
+        await self._write(work)
+
+
+# -- statements shared by the methods above, each run inside their transaction --
+
+
+async def _parties(tx: Tx, ids: Iterable[str]) -> dict[str, Party]:
+    result = await tx.run(
+        "UNWIND $ids AS id MATCH (p:Party {id: id}) RETURN properties(p) AS p", ids=list(set(ids))
+    )
+    return {party.id: party for party in [_party(record["p"]) async for record in result]}
+
+
+async def _lock(tx: Tx, ids: Sequence[str]) -> None:
+    """Take the parties' write locks first, so what this transaction reads next is current."""
+    await tx.run(
+        "UNWIND $ids AS id MATCH (p:Party {id: id}) SET p._lock = true REMOVE p._lock",
+        ids=sorted(set(ids)),
+    )
+
+
+async def _categories(tx: Tx) -> dict[str, Category]:
+    result = await tx.run("MATCH (c:Category) RETURN properties(c) AS c")
+    return {c.id: c for c in [category_from_record(r["c"]) async for r in result]}
+
+
+async def _activities(tx: Tx, ids: Iterable[str]) -> dict[str, Activity]:
+    result = await tx.run(
+        """
+        UNWIND $ids AS id MATCH (a:Activity {id: id})
+        CALL (a) {
+          MATCH (a)-[s:ABOUT]->(subject:Party)
+          WITH subject ORDER BY s.position
+          RETURN collect(subject.id) AS subjects
+        }
+        RETURN properties(a) AS a, subjects
+        """,
+        ids=list(set(ids)),
+    )
+    found = [
+        activity_from_record(record["a"], tuple(record["subjects"]), _decode)
+        async for record in result
+    ]
+    return {a.id: a for a in found}
+
+
+async def _relationships_by_id(tx: Tx, ids: Iterable[str]) -> list[Relationship]:
+    """Each type's id index in turn: an id alone does not say which type to look in."""
+    lookups = " UNION ALL ".join(
+        f"MATCH ()-[r:{t.value}]->() WHERE r.id IN $ids RETURN {REL_MAP} AS r" for t in RelType
+    )
+    result = await tx.run(lookups, ids=list(set(ids)))
+    return [_rel(record["r"]) async for record in result]
+
+
+async def _check_party(tx: Tx, party: Party) -> None:
+    categories = await _categories(tx)
+    rules.check_party(party, categories.get(party.category_id or ""))
+    if party.username is not None:
+        result = await tx.run(
+            "MATCH (u:User {username: $username}) WHERE u.id <> $id RETURN u.id AS id LIMIT 1",
+            username=party.username,
+            id=party.id,
+        )
+        if await result.single() is not None:
+            raise Conflict(f"username {party.username!r} is taken")
+    if party.contact_id is not None:
+        contact = rules.found(await _parties(tx, [party.contact_id]), [party.contact_id])[0]
+        if contact.kind is not PartyKind.CONTACT:
+            raise BadUserInput(f"{party.contact_id} is a {contact.kind.value}, not a CONTACT")
+
+
+async def _create_parties(tx: Tx, parties: Sequence[Party]) -> None:
+    await tx.run(
+        "UNWIND $rows AS row CREATE (p:Party) SET p = row.props, p:$(row.label)",
+        rows=[{"props": party_props(p), "label": LABELS[p.kind]} for p in parties],
+    )
+
+
+async def _rewrite_party(tx: Tx, party: Party) -> None:
+    await tx.run("MATCH (p:Party {id: $id}) SET p = $props", id=party.id, props=party_props(party))
+
+
+async def _create_relationships(tx: Tx, rels: Sequence[Relationship]) -> None:
+    rows = []
+    for rel in rels:
+        props = relationship_record(rel, _encode)
+        del props["from_id"], props["to_id"], props["type"]
+        rows.append(
+            {
+                "from": rel.from_id,
+                "to": rel.to_id,
+                "type": rel.type.value,
+                "props": {k: v for k, v in props.items() if v is not None},
+            }
+        )
+    await tx.run(
+        "UNWIND $rows AS row "
+        "MATCH (a:Party {id: row.from}), (b:Party {id: row.to}) "
+        "CREATE (a)-[r:$(row.type)]->(b) SET r = row.props",
+        rows=rows,
+    )
+
+
+async def _create_activities(tx: Tx, activities: Sequence[Activity]) -> None:
+    await tx.run(
+        "UNWIND $rows AS row CREATE (a:Activity) SET a = row.props "
+        "WITH a, row UNWIND range(0, size(row.subjects) - 1) AS position "
+        "MATCH (p:Party {id: row.subjects[position]}) "
+        "CREATE (a)-[:ABOUT {occurred_at: a.occurred_at, position: position}]->(p)",
+        rows=[
+            {
+                "props": {k: v for k, v in activity_record(a, _encode).items() if v is not None},
+                "subjects": list(a.subject_ids),
+            }
+            for a in activities
+        ],
+    )

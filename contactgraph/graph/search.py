@@ -1,0 +1,39 @@
+"""Full-text search terms, made the same way for every backend.
+
+Text is folded (case, diacritics) and cut into runs of letters and digits
+here, so the SQLite FTS index and the Neo4j full-text index hold the same
+tokens and a query matches the same parties on both. A query is every word
+as a prefix, all required; user text never reaches an index's query syntax.
+"""
+
+import re
+import unicodedata
+
+from .errors import BadUserInput
+from .model import Party
+
+_WORD = re.compile(r"[^\W_]+")
+
+
+def tokens(text: str) -> list[str]:
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    folded = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return _WORD.findall(folded)
+
+
+def indexed_text(party: Party) -> str:
+    """What search matches: names, username, emails, phones, fiscal codes."""
+    fields = [party.display_name, party.name, party.first_name, party.last_name, party.username]
+    fields += [e.address for e in party.emails]
+    fields += [p.number for p in party.phones]
+    if party.fiscal:
+        fields += [party.fiscal.vat_number, party.fiscal.tax_code]
+    return " ".join(t for field in fields if field for t in tokens(field))
+
+
+def query_terms(text: str) -> list[str]:
+    """The prefix terms of a search; a search with none is bad input."""
+    terms = tokens(text)
+    if not terms:
+        raise BadUserInput("search needs at least one letter or digit")
+    return terms
