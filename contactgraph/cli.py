@@ -22,7 +22,9 @@ graph_option = click.option(
     default=DEFAULT_GRAPH_URL,
     show_default=True,
     show_envvar=True,
-    help="Where the graph lives: sqlite:///path.db, sqlite:////abs/path.db or sqlite:///:memory:.",
+    help="Where the graph lives: sqlite:///path.db, sqlite:////abs/path.db, sqlite:///:memory:, "
+    "or bolt://host:7687 / neo4j://host:7687 (credentials from CONTACTGRAPH_NEO4J_USER and "
+    "CONTACTGRAPH_NEO4J_PASSWORD, else NEO4J_USER and NEO4J_PASSWORD).",
 )
 
 
@@ -123,7 +125,7 @@ def serve(
         max_page_size=max_page_size,
     )
     try:  # a graph that cannot be opened is reported here, in one line
-        asyncio.run(_check(graph_url))
+        asyncio.run(_prepare(graph_url))
         app = create_app(settings)
     except ConfigError as error:
         raise _fail(error) from None
@@ -132,9 +134,20 @@ def serve(
     uvicorn.run(app, host=host, port=port, log_level=log_level)
 
 
-async def _check(url: str) -> None:
-    store = await _open(url)
+async def _prepare(url: str) -> None:
+    store = await _open(url)  # opening migrates: tables, constraints, indexes, categories
     await store.close()
+
+
+@main.command()
+@graph_option
+def migrate(graph_url: str) -> None:
+    """Bring the graph's schema up to date; safe to run again (serve does it too)."""
+    try:
+        asyncio.run(_prepare(graph_url))
+    except ConfigError as error:
+        raise _fail(error) from None
+    click.echo(f"{graph_url}: schema up to date")
 
 
 @main.command()

@@ -40,13 +40,19 @@ def wipe(driver: Driver) -> None:
         session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS").consume()
 
 
+@pytest.fixture
+def neo4j_url(neo4j_driver: Driver) -> str:
+    """The shared Neo4j, emptied for this test."""
+    wipe(neo4j_driver)
+    return os.environ["NEO4J_URI"]
+
+
 @pytest.fixture(params=BACKENDS)
 def graph_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A fresh, empty graph on each backend."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'graph.db'}"
-    wipe(request.getfixturevalue("neo4j_driver"))
-    return os.environ["NEO4J_URI"]
+    return request.getfixturevalue("neo4j_url")
 
 
 @pytest.fixture

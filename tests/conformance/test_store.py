@@ -1,0 +1,301 @@
+"""The GraphStore contract, stated once and run against every backend.
+
+Each test gets an empty graph on SQLite and on Neo4j (see the root conftest)
+and asserts the same results on both. The GraphQL tests above this folder run
+on both too; these pin down the port itself: batching, ordering, time
+semantics, and all-or-nothing writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from contactgraph.graph.cursors import encode_cursor
+from contactgraph.graph.errors import BadUserInput, Conflict, NotFound
+from contactgraph.graph.ids import new_id
+from contactgraph.graph.model import (
+    DEFAULT_HIERARCHY_TYPES,
+    Activity,
+    ActivityType,
+    Batch,
+    Direction,
+    Email,
+    Fiscal,
+    LegalForm,
+    Page,
+    Party,
+    PartyFilter,
+    PartyKind,
+    Relationship,
+    RelType,
+    TimelineQuery,
+    UnitType,
+)
+from contactgraph.graph.records import new_party
+from contactgraph.graph.store import GraphStore, open_store
+from contactgraph.graph.times import format_instant
+
+T0 = datetime(2024, 1, 1, 12, 0, 0, 123456, tzinfo=UTC)
+
+
+@pytest.fixture
+async def store(graph_url: str) -> AsyncIterator[GraphStore]:
+    opened = open_store(graph_url)
+    await opened.start()
+    yield opened
+    await opened.close()
+
+
+def org(name: str, **values: object) -> Party:
+    values.setdefault("legal_form", LegalForm.LEGAL_PERSON)
+    return new_party(PartyKind.ORGANIZATION, name=name, **values)
+
+
+def person(first: str, last: str, **values: object) -> Party:
+    return new_party(
+        PartyKind.CONTACT,
+        first_name=first,
+        last_name=last,
+        legal_form=LegalForm.NATURAL_PERSON,
+        **values,
+    )
+
+
+def user(username: str) -> Party:
+    return new_party(
+        PartyKind.USER, username, username=username, legal_form=LegalForm.NATURAL_PERSON
+    )
+
+
+def edge(
+    rel_type: RelType, source: Party, target: Party, since: datetime = T0, **values: object
+) -> Relationship:
+    return Relationship(new_id(), rel_type, source.id, target.id, since, **values)  # type: ignore[arg-type]
+
+
+def activity(author: Party, subjects: list[Party], at: datetime, **values: object) -> Activity:
+    fields = {"type": ActivityType.CALL, "summary": "call", **values}
+    return Activity(
+        id=new_id(),
+        occurred_at=at,
+        author_id=author.id,
+        subject_ids=tuple(s.id for s in subjects),
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+async def test_a_new_graph_is_empty_and_has_the_default_categories(store: GraphStore) -> None:
+    assert await store.is_empty()
+    categories = await store.get_categories(None)
+    assert {"private-client", "community-of-heirs", "owners-association"} <= categories.keys()
+    assert [c.name for c in categories.values()] == sorted(c.name for c in categories.values())
+    chosen = await store.get_categories(["association", "nope"])
+    assert list(chosen) == ["association"]
+
+
+async def test_records_round_trip_exactly(store: GraphStore) -> None:
+    party = org(
+        "Bäckerei Huber KG",
+        unit_type=UnitType.COMPANY,
+        category_id="commercial-client",
+        emails=(Email("shop@huber.example", "shop"),),
+        fiscal=Fiscal("ATU87654321", None),
+        tags=("bakery", "b2b"),
+    )
+    author = user("anna")
+    rel_props = {"share": "1/2", "nested": {"list": [1, 2.5, None, "ü"]}}
+    rel = edge(RelType.RESPONSIBLE_FOR, author, party, role="account", properties=rel_props)
+    act = activity(author, [party], T0, body="multi\nline ✓")
+    await store.load_batch(Batch([party, author], [rel], [act]))
+    assert not await store.is_empty()
+
+    nodes = await store.get_nodes([party.id, rel.id, act.id, "unknown"])
+    assert nodes == {party.id: party, rel.id: rel, act.id: act}
+    assert nodes[act.id].occurred_at == T0  # microseconds and UTC survive
+    assert (await store.get_parties([party.id, "unknown"])) == {party.id: party}
+
+
+async def test_reads_are_batched_by_id(store: GraphStore) -> None:
+    parties = [person("P", f"No{i:03d}") for i in range(120)]
+    await store.load_batch(Batch(parties))
+    ids = [p.id for p in parties]
+    found = await store.get_parties([*ids, *ids[:10], "missing"])
+    assert found == {p.id: p for p in parties}
+
+
+async def test_listing_filters_searches_and_pages(store: GraphStore) -> None:
+    a = org(
+        "Alpine Club", legal_form=LegalForm.ASSOCIATION, category_id="association", tags=("x", "y")
+    )
+    b = org(
+        "Bergfeld Club", legal_form=LegalForm.ASSOCIATION, category_id="association", tags=("x",)
+    )
+    c = person("Jürgen", "Köhler", emails=(Email("jk@firma.example"),), tags=("y",))
+    d = user("marco")
+    await store.load_batch(Batch([a, b, c, d]))
+    archived = await store.archive_party(b.id, T0)
+    assert archived.archived_at == T0 and archived.version == 2
+
+    async def ids(where: PartyFilter, first: int = 50) -> list[str]:
+        page = await store.list_parties(where, Page(first), count=True)
+        assert page.total_count == len(page.parties) or page.has_next
+        return [p.id for p in page.parties]
+
+    assert await ids(PartyFilter()) == [a.id, c.id, d.id]
+    assert await ids(PartyFilter(include_archived=True)) == [a.id, b.id, c.id, d.id]
+    assert await ids(PartyFilter(kinds=(PartyKind.CONTACT, PartyKind.USER))) == [c.id, d.id]
+    assert await ids(PartyFilter(tags=("x", "y"))) == [a.id]
+    assert await ids(PartyFilter(tags=("x",), include_archived=True)) == [a.id, b.id]
+    assert await ids(PartyFilter(legal_forms=(LegalForm.NATURAL_PERSON,))) == [c.id, d.id]
+    assert await ids(PartyFilter(category_ids=("association",))) == [a.id]
+    assert await ids(PartyFilter(search="jurgen koh")) == [c.id]
+    assert await ids(PartyFilter(search="FIRMA")) == [c.id]
+    assert await ids(PartyFilter(search="club")) == [a.id]
+    assert await ids(PartyFilter(search="club", include_archived=True)) == [a.id, b.id]
+    with pytest.raises(BadUserInput):
+        await store.list_parties(PartyFilter(search=" *() "), Page(5), count=False)
+
+    first = await store.list_parties(PartyFilter(), Page(2), count=True)
+    assert [p.id for p in first.parties] == [a.id, c.id]
+    assert first.has_next and first.total_count == 3
+    uncounted = await store.list_parties(PartyFilter(), Page(2), count=False)
+    assert uncounted.total_count is None
+    rest = await store.list_parties(PartyFilter(), Page(2, encode_cursor(c.id)), count=False)
+    assert [p.id for p in rest.parties] == [d.id] and not rest.has_next
+
+
+async def test_relationships_by_direction_type_and_time(store: GraphStore) -> None:
+    company, unit = org("Acme"), org("Acme Sales")
+    worker = person("Wendy", "Worker")
+    part_of = edge(RelType.PART_OF, unit, company, since=T0)
+    employs = edge(RelType.EMPLOYS, unit, worker, since=T0 + timedelta(days=10))
+    knows = edge(RelType.KNOWS, worker, company, since=T0, role="supplier contact")
+    await store.load_batch(Batch([company, unit, worker], [part_of, employs, knows]))
+    await store.unlink(knows.id, T0 + timedelta(days=20))
+
+    every_type = list(RelType)
+
+    async def rel_ids(party: Party, direction: Direction, at: datetime | None) -> list[str]:
+        found = await store.relationships([party.id], every_type, direction, at)
+        return [r.id for r in found.get(party.id, [])]
+
+    later = T0 + timedelta(days=30)
+    assert await rel_ids(unit, Direction.OUTGOING, later) == [part_of.id, employs.id]
+    assert await rel_ids(unit, Direction.INCOMING, later) == []
+    assert await rel_ids(worker, Direction.BOTH, later) == [employs.id]
+    assert await rel_ids(worker, Direction.BOTH, None) == [knows.id, employs.id]
+    # since inclusive, until exclusive
+    assert await rel_ids(worker, Direction.BOTH, T0) == [knows.id]
+    assert await rel_ids(worker, Direction.BOTH, T0 - timedelta(microseconds=1)) == []
+    assert await rel_ids(worker, Direction.BOTH, T0 + timedelta(days=20)) == [employs.id]
+    batched = await store.relationships(
+        [company.id, unit.id, worker.id, "unknown"], [RelType.PART_OF], Direction.BOTH, later
+    )
+    assert {k: [r.id for r in v] for k, v in batched.items() if v} == {
+        company.id: [part_of.id],
+        unit.id: [part_of.id],
+    }
+
+
+async def test_children_follow_parent_ends_and_sort_by_name(store: GraphStore) -> None:
+    company = org("Acme")
+    units = [org("beta Unit"), org("Alpha Unit"), org("Gamma Unit")]
+    worker = person("Wendy", "Worker")
+    member = person("Max", "Member")
+    rels = [edge(RelType.PART_OF, u, company) for u in units]
+    rels += [edge(RelType.EMPLOYS, units[0], worker), edge(RelType.MEMBER_OF, member, company)]
+    rels += [edge(RelType.REPORTS_TO, worker, member)]
+    await store.load_batch(Batch([company, *units, worker, member], rels))
+
+    now = datetime.now(UTC)
+    found = await store.children([company.id, units[0].id, worker.id], DEFAULT_HIERARCHY_TYPES, now)
+    assert [c.display_name for c, _ in found[company.id]] == [
+        "Alpha Unit",
+        "beta Unit",
+        "Gamma Unit",
+        "Max Member",
+    ]
+    assert [(c.id, r.type) for c, r in found[units[0].id]] == [(worker.id, RelType.EMPLOYS)]
+    assert not found.get(worker.id)
+    reports = await store.children([member.id], [RelType.REPORTS_TO], now)
+    assert [c.id for c, _ in reports[member.id]] == [worker.id]
+    before = await store.children([company.id], DEFAULT_HIERARCHY_TYPES, T0 - timedelta(days=1))
+    assert not before.get(company.id)
+    with pytest.raises(BadUserInput):
+        await store.children([company.id], [RelType.KNOWS], now)
+
+
+async def test_timelines_order_page_and_filter_for_many_parties(store: GraphStore) -> None:
+    author = user("anna")
+    a, b = person("A", "A"), person("B", "B")
+    tie = T0 + timedelta(days=1)
+    acts = [activity(author, [a], tie, summary=f"tie {i}") for i in range(3)]
+    acts.append(activity(author, [a, b], T0, type=ActivityType.MEETING, summary="both"))
+    acts.append(activity(author, [b], T0 + timedelta(days=2), summary="b newest"))
+    await store.load_batch(Batch([author, a, b], [], acts))
+
+    pages = await store.timelines([a.id, b.id, "unknown"], TimelineQuery(Page(2)))
+    assert [x.summary for x in pages[a.id].activities] == ["tie 2", "tie 1"]
+    assert pages[a.id].has_next
+    assert [x.summary for x in pages[b.id].activities] == ["b newest", "both"]
+    assert not pages[b.id].has_next
+    assert pages["unknown"].activities == []
+    both = pages[b.id].activities[1]
+    assert both.subject_ids == (a.id, b.id)
+
+    last = pages[a.id].activities[-1]
+    cursor = encode_cursor(format_instant(last.occurred_at), last.id)
+    rest = await store.timelines([a.id], TimelineQuery(Page(5, cursor)))
+    assert [x.summary for x in rest[a.id].activities] == ["tie 0", "both"]
+
+    meetings = await store.timelines([a.id], TimelineQuery(Page(5), types=(ActivityType.MEETING,)))
+    assert [x.summary for x in meetings[a.id].activities] == ["both"]
+    window = TimelineQuery(Page(5), since=T0 + timedelta(hours=1), until=tie + timedelta(hours=1))
+    windowed = await store.timelines([a.id], window)
+    assert [x.summary for x in windowed[a.id].activities] == ["tie 2", "tie 1", "tie 0"]
+
+
+async def test_writes_check_rules_and_versions(store: GraphStore) -> None:
+    company, worker = org("Acme"), person("Wendy", "Worker")
+    await store.create_party(company)
+    await store.create_party(worker)
+    await store.create_party(user("anna"))
+    with pytest.raises(Conflict):
+        await store.create_party(user("anna"))  # the username is taken
+    updated = await store.update_party(company.id, {"name": "Acme AG"}, 1, T0)
+    assert (updated.display_name, updated.version) == ("Acme AG", 2)
+    with pytest.raises(Conflict):
+        await store.update_party(company.id, {"name": "Stale"}, 1, T0)
+    with pytest.raises(NotFound):
+        await store.update_party("missing", {"name": "X"}, None, T0)
+
+    employs = edge(RelType.EMPLOYS, company, worker)
+    assert await store.link(employs) == employs
+    with pytest.raises(Conflict):
+        await store.link(replace(employs, id=new_id()))
+    with pytest.raises(BadUserInput):
+        await store.link(edge(RelType.EMPLOYS, worker, company))
+    ended = await store.unlink(employs.id, T0 + timedelta(days=1))
+    assert ended.until == T0 + timedelta(days=1)
+    with pytest.raises(Conflict):
+        await store.unlink(employs.id, T0 + timedelta(days=2))
+    assert (await store.get_parties([company.id]))[company.id].name == "Acme AG"
+
+
+async def test_a_batch_with_one_bad_record_writes_nothing(store: GraphStore) -> None:
+    company, worker = org("Acme"), person("Wendy", "Worker")
+    good = edge(RelType.EMPLOYS, company, worker)
+    bad = edge(RelType.PART_OF, worker, company)  # a contact cannot be PART_OF
+    with pytest.raises(BadUserInput):
+        await store.load_batch(Batch([company, worker], [good, bad]))
+    assert await store.is_empty()
+    author = user("anna")
+    with pytest.raises(NotFound):
+        await store.load_batch(
+            Batch([author], [], [activity(author, [company], T0)])  # company was never stored
+        )
+    assert await store.is_empty()

@@ -1,0 +1,151 @@
+"""contactgraph on Neo4j as an operator runs it: seed, migrate, serve, and survive an outage."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from test_cli import CLI, free_port, run
+
+ROOT = Path(__file__).resolve().parents[1]
+NEO4J_LOCAL = ROOT / "tools" / "neo4j-local"
+TREE = """{ parties(search: "Nordwind", filter: {kinds: [ORGANIZATION]}, first: 20) {
+  totalCount edges { node { displayName children { displayName }
+  timeline(first: 3) { edges { node { type summary author { username } } } } } } } }"""
+
+
+def post(base: str, query: str, timeout: float = 30) -> dict:
+    response = httpx.post(f"{base}/graphql", json={"query": query}, timeout=timeout)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def wait_ready(base: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/readyz", timeout=5).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    pytest.fail(f"{base} was not ready within {seconds} s")
+
+
+def serve(url: str, *flags: str) -> tuple[subprocess.Popen[str], str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [*CLI, "serve", "--graph", url, "--port", str(port), *flags],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    wait_ready(base)
+    return process, base
+
+
+def stop(process: subprocess.Popen[str]) -> str:
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=30)
+    return output
+
+
+def test_migrate_seed_and_serve_the_demo_like_the_embedded_store(
+    neo4j_url: str, tmp_path: Path
+) -> None:
+    assert run("migrate", "--graph", neo4j_url).returncode == 0
+    assert run("migrate", "--graph", neo4j_url).returncode == 0  # idempotent
+    seeded = run("seed", "--demo", "--graph", neo4j_url)
+    assert seeded.returncode == 0, seeded.stderr
+    assert "seeded 37 parties, 49 relationships, 312 activities" in seeded.stdout
+    sqlite_url = f"sqlite:///{tmp_path / 'twin.db'}"
+
+    answers = []
+    for url in (neo4j_url, sqlite_url):
+        process, base = serve(url, "--demo")
+        try:
+            answers.append(post(base, TREE))
+        finally:
+            stop(process)
+    on_neo4j, on_sqlite = answers
+    assert on_neo4j["data"]["parties"]["totalCount"] == 3
+    # the demo's dates are relative to the moment it loads, so compare everything else
+    assert on_neo4j == on_sqlite
+
+
+def test_seed_synthetic_into_neo4j(neo4j_url: str) -> None:
+    result = run("seed", "--synthetic", "1500", "--batch-size", "500", "--graph", neo4j_url)
+    assert result.returncode == 0, result.stderr
+    assert "seeded 1500 parties" in result.stdout
+
+
+def test_wrong_credentials_stop_the_server_with_one_line(neo4j_url: str) -> None:
+    result = run(
+        "serve",
+        "--graph",
+        neo4j_url,
+        "--port",
+        str(free_port()),
+        env={"CONTACTGRAPH_NEO4J_PASSWORD": "not-the-password"},
+    )
+    assert result.returncode != 0
+    assert "cannot use Neo4j" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.fixture
+def private_neo4j(neo4j_url: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A Neo4j of this test's own, since the test stops it under a running server."""
+    data = tmp_path / "neo4j"
+    port = free_port()
+    started = subprocess.run(
+        [NEO4J_LOCAL / "start", "--port", str(port), "--data", str(data)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    assert f"NEO4J_URI=bolt://127.0.0.1:{port}" in started.stdout
+    yield f"bolt://127.0.0.1:{port}", data
+    subprocess.run([NEO4J_LOCAL / "stop", "--data", str(data)], timeout=120, check=True)
+
+
+def test_an_outage_is_reported_promptly_and_healed_without_a_restart(
+    private_neo4j: tuple[str, Path],
+) -> None:
+    url, data = private_neo4j
+    assert run("seed", "--demo", "--graph", url).returncode == 0
+    process, base = serve(url)
+    try:
+        assert post(base, TREE)["data"]["parties"]["totalCount"] == 3
+        subprocess.run([NEO4J_LOCAL / "stop", "--data", str(data)], timeout=120, check=True)
+
+        started = time.monotonic()
+        ready = httpx.get(f"{base}/readyz", timeout=30)
+        assert ready.status_code == 503
+        assert ready.json()["status"] == "unavailable"
+        body = post(base, TREE)
+        elapsed = time.monotonic() - started
+        assert body["data"] is None
+        [error] = body["errors"]
+        assert error["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+        assert "Traceback" not in str(body)
+        assert elapsed < 15, f"an outage took {elapsed:.1f} s to report"
+
+        subprocess.run(
+            [NEO4J_LOCAL / "start", "--port", url.rsplit(":", 1)[1], "--data", str(data)],
+            capture_output=True,
+            timeout=300,
+            check=True,
+        )
+        wait_ready(base)
+        assert post(base, TREE)["data"]["parties"]["totalCount"] == 3
+    finally:
+        output = stop(process)
+    assert "Traceback" not in output
