@@ -180,14 +180,12 @@ def migrate(graph_url: str) -> None:
 @click.option(
     "--batch-size",
     envvar="CONTACTGRAPH_SEED_BATCH_SIZE",
-    default=20000,
-    show_default=True,
     show_envvar=True,
     type=click.IntRange(1),
-    help="Parties written per transaction.",
+    help="Parties written per transaction [default: 20,000 on SQLite, 2,000 on Neo4j].",
 )
 def seed(
-    graph_url: str, demo: bool, synthetic: int | None, random_seed: int, batch_size: int
+    graph_url: str, demo: bool, synthetic: int | None, random_seed: int, batch_size: int | None
 ) -> None:
     """Fill an empty graph with the demo dataset or a synthetic one."""
     if demo == (synthetic is not None):
@@ -199,7 +197,7 @@ def seed(
 
 
 async def _seed(
-    url: str, demo: bool, synthetic: int | None, random_seed: int, batch_size: int
+    url: str, demo: bool, synthetic: int | None, random_seed: int, batch_size: int | None
 ) -> None:
     store = await _open(url)
     try:
@@ -210,7 +208,8 @@ async def _seed(
             counts = await load_demo(store)
         else:
             assert synthetic is not None
-            counts = await _load_synthetic(store, synthetic, random_seed, batch_size)
+            size = batch_size or store.seed_batch_size
+            counts = await _load_synthetic(store, synthetic, random_seed, size)
         elapsed = time.perf_counter() - started
         summary = ", ".join(f"{n} {what}" for what, n in counts.items())
         click.echo(f"seeded {summary} into {url} in {elapsed:.1f} s")

@@ -29,6 +29,9 @@ Node = Party | Activity | Relationship
 
 
 class GraphStore(Protocol):
+    seed_batch_size: int
+    """Parties per load_batch transaction that suits this backend when none is asked for."""
+
     async def start(self) -> None:
         """Open connections and bring the schema up to date; awaited before serving."""
 

@@ -54,7 +54,7 @@ from ..model import (
 )
 from ..search import indexed_text, query_terms
 from ..store import Node
-from ..times import parse_instant
+from ..times import format_instant
 
 T = TypeVar("T")
 Tx = AsyncManagedTransaction
@@ -79,8 +79,12 @@ SCHEMA: tuple[str, ...] = (
 )
 
 # a relationship as the shared flat record; its endpoints' ids come from the nodes
+PARTY_TIMES = (
+    "SET p.created_at = datetime(p.created_at), p.updated_at = datetime(p.updated_at), "
+    "p.archived_at = datetime(p.archived_at)"
+)
 REL_MAP = "r {.*, type: type(r), from_id: startNode(r).id, to_id: endNode(r).id}"
-VALID_AT = "r.since <= $at AND (r.until IS NULL OR r.until > $at)"
+VALID_AT = "r.since <= datetime($at) AND (r.until IS NULL OR r.until > datetime($at))"
 _UNAVAILABLE = (
     neo4j_errors.ServiceUnavailable,
     neo4j_errors.SessionExpired,
@@ -89,8 +93,10 @@ _UNAVAILABLE = (
 )
 
 
-def _encode(value: datetime) -> datetime:
-    return value.astimezone(UTC)
+def _encode(value: datetime) -> str:
+    """Instants travel as ISO text and become DateTime in Cypher: packing Python
+    datetimes in the driver costs more than the whole write on the server."""
+    return format_instant(value)
 
 
 def _decode(value: Any) -> datetime:
@@ -124,6 +130,10 @@ def _credentials() -> tuple[str, str]:
 
 
 class Neo4jStore:
+    # a batch is one transaction, held in Neo4j's heap until commit; 2,000 parties with
+    # their activities fit the transaction memory of a 512 MiB heap
+    seed_batch_size = 2_000
+
     def __init__(self, uri: str, auth: tuple[str, str], database: str | None = None) -> None:
         self._uri = uri
         self._auth = auth
@@ -340,7 +350,7 @@ class Neo4jStore:
             "types": [t.value for t in query.types],
             "since": _encode(query.since) if query.since else None,
             "until": _encode(query.until) if query.until else None,
-            "after_time": _encode(parse_instant(after[0])) if after else None,
+            "after_time": after[0] if after else None,
             "after_id": after[1] if after else None,
             "limit": query.page.first + 1,
         }
@@ -352,10 +362,10 @@ class Neo4jStore:
                 CALL (id) {
                   MATCH (:Party {id: id})<-[s:ABOUT]-(a:Activity)
                   WHERE ($types = [] OR a.type IN $types)
-                    AND ($since IS NULL OR a.occurred_at >= $since)
-                    AND ($until IS NULL OR a.occurred_at < $until)
-                    AND ($after_time IS NULL OR a.occurred_at < $after_time
-                         OR (a.occurred_at = $after_time AND a.id < $after_id))
+                    AND ($since IS NULL OR a.occurred_at >= datetime($since))
+                    AND ($until IS NULL OR a.occurred_at < datetime($until))
+                    AND ($after_time IS NULL OR a.occurred_at < datetime($after_time)
+                         OR (a.occurred_at = datetime($after_time) AND a.id < $after_id))
                   RETURN a ORDER BY a.occurred_at DESC, a.id DESC LIMIT $limit
                 }
                 CALL (a) {
@@ -461,7 +471,7 @@ class Neo4jStore:
                 raise BadUserInput("until must be later than the relationship's since")
             result = await tx.run(
                 f"MATCH ()-[r:{rel.type.value} {{id: $id}}]->() WHERE r.until IS NULL "
-                "SET r.until = $until RETURN count(r) AS n",
+                "SET r.until = datetime($until) RETURN count(r) AS n",
                 id=rel_id,
                 until=_encode(until),
             )
@@ -562,13 +572,17 @@ async def _check_party(tx: Tx, party: Party) -> None:
 
 async def _create_parties(tx: Tx, parties: Sequence[Party]) -> None:
     await tx.run(
-        "UNWIND $rows AS row CREATE (p:Party) SET p = row.props, p:$(row.label)",
+        f"UNWIND $rows AS row CREATE (p:Party) SET p = row.props, p:$(row.label) {PARTY_TIMES}",
         rows=[{"props": party_props(p), "label": LABELS[p.kind]} for p in parties],
     )
 
 
 async def _rewrite_party(tx: Tx, party: Party) -> None:
-    await tx.run("MATCH (p:Party {id: $id}) SET p = $props", id=party.id, props=party_props(party))
+    await tx.run(
+        f"MATCH (p:Party {{id: $id}}) SET p = $props {PARTY_TIMES}",
+        id=party.id,
+        props=party_props(party),
+    )
 
 
 async def _create_relationships(tx: Tx, rels: Sequence[Relationship]) -> None:
@@ -587,14 +601,16 @@ async def _create_relationships(tx: Tx, rels: Sequence[Relationship]) -> None:
     await tx.run(
         "UNWIND $rows AS row "
         "MATCH (a:Party {id: row.from}), (b:Party {id: row.to}) "
-        "CREATE (a)-[r:$(row.type)]->(b) SET r = row.props",
+        "CREATE (a)-[r:$(row.type)]->(b) SET r = row.props, "
+        "r.since = datetime(r.since), r.until = datetime(r.until)",
         rows=rows,
     )
 
 
 async def _create_activities(tx: Tx, activities: Sequence[Activity]) -> None:
     await tx.run(
-        "UNWIND $rows AS row CREATE (a:Activity) SET a = row.props "
+        "UNWIND $rows AS row CREATE (a:Activity) "
+        "SET a = row.props, a.occurred_at = datetime(a.occurred_at) "
         "WITH a, row UNWIND range(0, size(row.subjects) - 1) AS position "
         "MATCH (p:Party {id: row.subjects[position]}) "
         "CREATE (a)-[:ABOUT {occurred_at: a.occurred_at, position: position}]->(p)",

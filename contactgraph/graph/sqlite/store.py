@@ -96,6 +96,8 @@ def _fts_query(text: str) -> str:
 
 
 class SqliteStore:
+    seed_batch_size = 20_000
+
     def __init__(self, path: str | None) -> None:
         """path None is a private in-memory database on one connection."""
         self._path = path
