@@ -48,6 +48,7 @@ PARTY_FIELDS = (
     "archived_at",
 )
 REL_FIELDS = ("id", "type", "from_id", "to_id", "role", "since", "until", "properties")
+ACTIVITY_FIELDS = ("id", "type", "occurred_at", "summary", "body", "author_id")
 
 
 def _json(value: object) -> str:

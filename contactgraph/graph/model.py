@@ -150,6 +150,11 @@ class Party:
     archived_at: datetime | None = None
 
 
+def display_order(party: Party) -> tuple[str, str]:
+    """How lists of parties sort by name on every backend: case-folded name, then id."""
+    return (party.display_name.casefold(), party.id)
+
+
 @dataclass(frozen=True)
 class Relationship:
     id: str

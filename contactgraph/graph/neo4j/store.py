@@ -13,7 +13,7 @@ import os
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -23,6 +23,9 @@ from neo4j import exceptions as neo4j_errors
 
 from .. import rules
 from ..codec import (
+    ACTIVITY_FIELDS,
+    PARTY_FIELDS,
+    REL_FIELDS,
     activity_from_record,
     activity_record,
     category_from_record,
@@ -51,10 +54,11 @@ from ..model import (
     RelType,
     TimelinePage,
     TimelineQuery,
+    display_order,
 )
 from ..search import indexed_text, query_terms
 from ..store import Node
-from ..times import format_instant
+from ..times import format_instant, parse_instant
 
 T = TypeVar("T")
 Tx = AsyncManagedTransaction
@@ -73,6 +77,7 @@ SCHEMA: tuple[str, ...] = (
     "CREATE INDEX activity_time IF NOT EXISTS FOR (a:Activity) ON (a.occurred_at)",
     "CREATE INDEX about_time IF NOT EXISTS FOR ()-[s:ABOUT]-() ON (s.occurred_at)",
     "CREATE INDEX party_kind IF NOT EXISTS FOR (p:Party) ON (p.kind)",
+    "CREATE INDEX party_category IF NOT EXISTS FOR (p:Party) ON (p.category_id)",
     "CREATE FULLTEXT INDEX party_search IF NOT EXISTS FOR (p:Party) ON EACH [p.search] "
     "OPTIONS {indexConfig: {`fulltext.analyzer`: 'whitespace', "
     "`fulltext.eventually_consistent`: false}}",
@@ -83,7 +88,33 @@ PARTY_TIMES = (
     "SET p.created_at = datetime(p.created_at), p.updated_at = datetime(p.updated_at), "
     "p.archived_at = datetime(p.archived_at)"
 )
-REL_MAP = "r {.*, type: type(r), from_id: startNode(r).id, to_id: endNode(r).id}"
+_TIME_FIELDS = ("created_at", "updated_at", "archived_at", "since", "until", "occurred_at")
+
+
+def _projection(var: str, fields: Iterable[str], **extra: str) -> str:
+    """A map of the shared record's fields; instants as text, since hydrating the driver's
+    DateTime objects costs far more than parsing ISO text."""
+    parts = [
+        f"{f}: toString({var}.{f})" if f in _TIME_FIELDS else f".{f}"
+        for f in fields
+        if f not in extra
+    ]
+    parts += [f"{key}: {value}" for key, value in extra.items()]
+    return f"{var} {{{', '.join(parts)}}}"
+
+
+PARTY_MAP = _projection("p", PARTY_FIELDS)
+# an activity's subjects in the order they were given
+WITH_SUBJECTS = (
+    "CALL (a) { MATCH (a)-[s:ABOUT]->(subject:Party) WITH subject ORDER BY s.position "
+    "RETURN collect(subject.id) AS subjects }"
+)
+CHILD_MAP = _projection("child", PARTY_FIELDS)
+ACTIVITY_MAP = _projection("a", ACTIVITY_FIELDS)
+# a relationship as the shared flat record; its endpoints' ids come from the nodes
+REL_MAP = _projection(
+    "r", REL_FIELDS, type="type(r)", from_id="startNode(r).id", to_id="endNode(r).id"
+)
 VALID_AT = "r.since <= datetime($at) AND (r.until IS NULL OR r.until > datetime($at))"
 _UNAVAILABLE = (
     neo4j_errors.ServiceUnavailable,
@@ -99,9 +130,8 @@ def _encode(value: datetime) -> str:
     return format_instant(value)
 
 
-def _decode(value: Any) -> datetime:
-    native = value.to_native() if isinstance(value, neo4j.time.DateTime) else value
-    return native.astimezone(UTC)
+def _decode(value: str) -> datetime:
+    return parse_instant(value)
 
 
 def party_props(party: Party) -> dict[str, Any]:
@@ -232,28 +262,26 @@ class Neo4jStore:
         return await self._read(lambda tx: _parties(tx, ids))
 
     async def list_parties(self, where: PartyFilter, page: Page, count: bool) -> PartyPage:
-        conditions = [
-            "($kinds = [] OR p.kind IN $kinds)",
-            "($categories = [] OR p.category_id IN $categories)",
-            "($forms = [] OR p.legal_form IN $forms)",
-            "all(tag IN $tags WHERE tag IN p.tags)",
-            "($archived OR p.archived_at IS NULL)",
-        ]
-        params: dict[str, Any] = {
-            "kinds": [k.value for k in where.kinds],
-            "categories": list(where.category_ids),
-            "forms": [f.value for f in where.legal_forms],
-            "tags": list(set(where.tags)),
-            "archived": where.include_archived,
-            "after": decode_cursor(page.after, 1)[0] if page.after else None,
-            "limit": page.first + 1,
+        # only the filters given become predicates, so the planner can pick their indexes
+        filters = {
+            "kinds": ("p.kind IN $kinds", [k.value for k in where.kinds]),
+            "categories": ("p.category_id IN $categories", list(where.category_ids)),
+            "forms": ("p.legal_form IN $forms", [f.value for f in where.legal_forms]),
+            "tags": ("all(tag IN $tags WHERE tag IN p.tags)", sorted(set(where.tags))),
         }
+        conditions = [clause for clause, values in filters.values() if values]
+        params: dict[str, Any] = {name: values for name, (_, values) in filters.items() if values}
+        if not where.include_archived:
+            conditions.append("p.archived_at IS NULL")
+        # every id is greater than "": the range on the id index also yields id order
+        params["after"] = decode_cursor(page.after, 1)[0] if page.after else ""
+        params["limit"] = page.first + 1
         if where.search is None:
             source = "MATCH (p:Party)"
         else:
             source = "CALL db.index.fulltext.queryNodes('party_search', $search) YIELD node AS p"
             params["search"] = " AND ".join(f"{term}*" for term in query_terms(where.search))
-        matching = f"{source} WHERE {' AND '.join(conditions)}"
+        matching = f"{source} WHERE {' AND '.join(conditions) or 'true'}"
 
         async def work(tx: Tx) -> PartyPage:
             total = None
@@ -262,8 +290,8 @@ class Neo4jStore:
                     "n"
                 ]
             result = await tx.run(
-                f"{matching} AND ($after IS NULL OR p.id > $after) "
-                "RETURN properties(p) AS p ORDER BY p.id LIMIT $limit",
+                f"{matching} AND p.id > $after "
+                f"WITH p ORDER BY p.id LIMIT $limit RETURN {PARTY_MAP} AS p",
                 params,
             )
             rows = [_party(record["p"]) async for record in result]
@@ -327,8 +355,7 @@ class Neo4jStore:
                 f"WHERE {VALID_AT} AND ("
                 "(type(r) IN $from_parent AND startNode(r) = p) OR "
                 "(type(r) IN $to_parent AND endNode(r) = p)) "
-                f"RETURN id, {REL_MAP} AS r, properties(child) AS child "
-                "ORDER BY toLower(child.display_name), child.id",
+                f"RETURN id, {REL_MAP} AS r, {CHILD_MAP} AS child",
                 ids=list(dict.fromkeys(parent_ids)),
                 from_parent=from_parent,
                 to_parent=to_parent,
@@ -337,6 +364,8 @@ class Neo4jStore:
             found: dict[str, list[tuple[Party, Relationship]]] = defaultdict(list)
             async for record in result:
                 found[record["id"]].append((_party(record["child"]), _rel(record["r"])))
+            for items in found.values():
+                items.sort(key=lambda item: display_order(item[0]))
             return found
 
         return await self._read(work)
@@ -367,14 +396,8 @@ class Neo4jStore:
                     AND ($after_time IS NULL OR a.occurred_at < datetime($after_time)
                          OR (a.occurred_at = datetime($after_time) AND a.id < $after_id))
                   RETURN a ORDER BY a.occurred_at DESC, a.id DESC LIMIT $limit
-                }
-                CALL (a) {
-                  MATCH (a)-[s:ABOUT]->(subject:Party)
-                  WITH subject ORDER BY s.position
-                  RETURN collect(subject.id) AS subjects
-                }
-                RETURN id, properties(a) AS a, subjects
-                """,
+                }"""
+                f"{WITH_SUBJECTS} RETURN id, {ACTIVITY_MAP} AS a, subjects",
                 params,
             )
             windows: dict[str, list[Activity]] = {pid: [] for pid in params["ids"]}
@@ -506,7 +529,8 @@ class Neo4jStore:
 
 async def _parties(tx: Tx, ids: Iterable[str]) -> dict[str, Party]:
     result = await tx.run(
-        "UNWIND $ids AS id MATCH (p:Party {id: id}) RETURN properties(p) AS p", ids=list(set(ids))
+        f"UNWIND $ids AS id MATCH (p:Party {{id: id}}) RETURN {PARTY_MAP} AS p",
+        ids=list(set(ids)),
     )
     return {party.id: party for party in [_party(record["p"]) async for record in result]}
 
@@ -526,15 +550,8 @@ async def _categories(tx: Tx) -> dict[str, Category]:
 
 async def _activities(tx: Tx, ids: Iterable[str]) -> dict[str, Activity]:
     result = await tx.run(
-        """
-        UNWIND $ids AS id MATCH (a:Activity {id: id})
-        CALL (a) {
-          MATCH (a)-[s:ABOUT]->(subject:Party)
-          WITH subject ORDER BY s.position
-          RETURN collect(subject.id) AS subjects
-        }
-        RETURN properties(a) AS a, subjects
-        """,
+        f"UNWIND $ids AS id MATCH (a:Activity {{id: id}}) {WITH_SUBJECTS} "
+        f"RETURN {ACTIVITY_MAP} AS a, subjects",
         ids=list(set(ids)),
     )
     found = [

@@ -42,6 +42,7 @@ from ..model import (
     RelType,
     TimelinePage,
     TimelineQuery,
+    display_order,
 )
 from ..search import indexed_text, query_terms
 from ..store import Node
@@ -343,7 +344,7 @@ class SqliteStore:
             for parent, rel in edges:
                 found[parent].append((parties[_other_end(rel, parent)], rel))
             for items in found.values():
-                items.sort(key=lambda item: (item[0].display_name.casefold(), item[0].id))
+                items.sort(key=lambda item: display_order(item[0]))
             return found
 
         return await self._read(work)
