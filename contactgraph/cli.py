@@ -93,6 +93,15 @@ def _fail(error: Exception) -> click.ClickException:
     help="Largest `first` a query may ask for; more is LIMIT_EXCEEDED.",
 )
 @click.option(
+    "--max-depth",
+    envvar="CONTACTGRAPH_MAX_DEPTH",
+    default=64,
+    show_default=True,
+    show_envvar=True,
+    type=click.IntRange(1),
+    help="Deepest a hierarchy traversal may go; more is LIMIT_EXCEEDED.",
+)
+@click.option(
     "--log-level",
     envvar="CONTACTGRAPH_LOG_LEVEL",
     default="info",
@@ -107,6 +116,7 @@ def serve(
     demo: bool,
     default_page_size: int,
     max_page_size: int,
+    max_depth: int,
     log_level: str,
 ) -> None:
     """Serve GraphQL at http://HOST:PORT/graphql (GraphiQL in a browser)."""
@@ -123,6 +133,7 @@ def serve(
         demo=demo,
         default_page_size=default_page_size,
         max_page_size=max_page_size,
+        max_depth=max_depth,
     )
     try:  # a graph that cannot be opened is reported here, in one line
         asyncio.run(_prepare(graph_url))

@@ -11,3 +11,4 @@ class Settings:
     demo: bool = False
     default_page_size: int = 20
     max_page_size: int = 500
+    max_depth: int = 64

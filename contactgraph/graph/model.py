@@ -258,6 +258,23 @@ class TimelinePage:
 
 
 @dataclass(frozen=True)
+class TreeRow:
+    """A party met walking a hierarchy, at its shortest depth, and the edge it came by."""
+
+    party: Party
+    depth: int
+    parent_id: str
+    relationship: Relationship
+
+
+@dataclass(frozen=True)
+class TreePage:
+    rows: list[TreeRow]
+    has_next: bool
+    total_count: int | None
+
+
+@dataclass(frozen=True)
 class PartyFilter:
     kinds: tuple[PartyKind, ...] = ()
     category_ids: tuple[str, ...] = ()

@@ -12,7 +12,17 @@ from dataclasses import replace
 from datetime import datetime
 
 from .errors import BadUserInput, Conflict, NotFound
-from .model import REL_RULES, Activity, Batch, Category, Party, PartyKind, Relationship
+from .model import (
+    REL_RULES,
+    Activity,
+    Batch,
+    Category,
+    ParentEnd,
+    Party,
+    PartyKind,
+    Relationship,
+    RelType,
+)
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _USERNAME = re.compile(r"^[A-Za-z0-9._-]{2,64}$")
@@ -185,3 +195,20 @@ def check_batch(
         source, target = found(known, [rel.from_id, rel.to_id])
         check_link(rel, source, target)
     check_activities(batch.activities, known)
+
+
+def walk_directions(
+    types: Iterable[RelType], downward: bool
+) -> tuple[list[RelType], list[RelType]]:
+    """Hierarchy types split by how a walk crosses their edges: (from → to, to → from).
+
+    Down the hierarchy a walk leaves each party by its parent end; up, by its child end.
+    """
+    forward: list[RelType] = []
+    backward: list[RelType] = []
+    for rel_type in types:
+        parent_end = REL_RULES[rel_type].parent_end
+        if parent_end is None:
+            raise BadUserInput(f"{rel_type.value} is not a hierarchy relationship")
+        (forward if (parent_end is ParentEnd.FROM) == downward else backward).append(rel_type)
+    return forward, backward

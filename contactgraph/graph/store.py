@@ -23,6 +23,8 @@ from .model import (
     RelType,
     TimelinePage,
     TimelineQuery,
+    TreePage,
+    TreeRow,
 )
 
 Node = Party | Activity | Relationship
@@ -64,6 +66,24 @@ class GraphStore(Protocol):
         self, parent_ids: Sequence[str], types: Sequence[RelType], as_of: datetime
     ) -> dict[str, list[tuple[Party, Relationship]]]:
         """One level down the hierarchy, each parent end as in REL_RULES."""
+
+    async def descendants(
+        self,
+        root_id: str,
+        types: Sequence[RelType],
+        max_depth: int,
+        as_of: datetime,
+        page: Page,
+        count: bool,
+    ) -> TreePage:
+        """The subtree below root_id in one query: each party once, at its shortest depth,
+        ordered by (depth, id); ties between parents go to the smallest (parent, edge) id."""
+
+    async def ancestors(
+        self, party_ids: Sequence[str], types: Sequence[RelType], max_depth: int, as_of: datetime
+    ) -> dict[str, list[TreeRow]]:
+        """The parties above each party, nearest first, each once; parent_id is the party
+        the walk came from, one level nearer the start."""
 
     async def timelines(
         self, party_ids: Sequence[str], query: TimelineQuery

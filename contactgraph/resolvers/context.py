@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
+from strawberry.types.nodes import SelectedField, Selection
+
 from ..config import Settings
 from ..graph.errors import BadUserInput, LimitExceeded
 from ..graph.model import Page
@@ -60,6 +62,28 @@ class Context:
         if first > self.settings.max_page_size:
             raise LimitExceeded(f"first may be at most {self.settings.max_page_size}")
         return Page(first=first, after=after)
+
+    def depth(self, max_depth: int | None) -> int:
+        """A traversal's depth bound: the ceiling when none is given, never past it."""
+        ceiling = self.settings.max_depth
+        if max_depth is None:
+            return ceiling
+        if max_depth < 1:
+            raise BadUserInput("maxDepth must be at least 1")
+        if max_depth > ceiling:
+            raise LimitExceeded(f"maxDepth may be at most {ceiling}")
+        return max_depth
+
+
+def selects(selections: list[Selection], name: str) -> bool:
+    """Whether a selection set, directly or through fragments, reads the field `name`."""
+    for selection in selections:
+        if isinstance(selection, SelectedField):
+            if selection.name == name:
+                return True
+        elif selects(selection.selections, name):
+            return True
+    return False
 
 
 def make_context(

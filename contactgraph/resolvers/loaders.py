@@ -19,6 +19,7 @@ from ..graph.model import (
     RelType,
     TimelinePage,
     TimelineQuery,
+    TreeRow,
 )
 from ..graph.store import GraphStore
 
@@ -36,6 +37,13 @@ class RelationshipQuery:
 @dataclass(frozen=True)
 class ChildrenQuery:
     types: tuple[RelType, ...]
+    as_of: datetime
+
+
+@dataclass(frozen=True)
+class AncestorsQuery:
+    types: tuple[RelType, ...]
+    max_depth: int
     as_of: datetime
 
 
@@ -82,6 +90,9 @@ class Loaders:
         )
         self.children: GroupedLoader[ChildrenQuery, list[tuple[Party, Relationship]]] = (
             GroupedLoader(lambda ids, q: store.children(ids, q.types, q.as_of), list)
+        )
+        self.ancestors: GroupedLoader[AncestorsQuery, list[TreeRow]] = GroupedLoader(
+            lambda ids, q: store.ancestors(ids, q.types, q.max_depth, q.as_of), list
         )
         self.timelines: GroupedLoader[TimelineQuery, TimelinePage] = GroupedLoader(
             store.timelines, lambda: TimelinePage([], has_next=False)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry.types.nodes import SelectedField, Selection
 
 from ..graph import model
 from ..graph.cursors import encode_cursor
@@ -13,23 +12,13 @@ from ..schema.types import (
     ContextInfo,
     Edge,
     Node,
-    PageInfo,
     Party,
     PartyConnection,
     node_of,
+    page_info,
     party_of,
 )
-
-
-def _asks_for(selections: list[Selection], name: str) -> bool:
-    """Whether a selection set, directly or through fragments, reads the field `name`."""
-    for selection in selections:
-        if isinstance(selection, SelectedField):
-            if selection.name == name:
-                return True
-        elif _asks_for(selection.selections, name):
-            return True
-    return False
+from .context import selects
 
 
 @strawberry.type
@@ -62,17 +51,13 @@ class Query:
             search=search,
             include_archived=given.include_archived,
         )
-        count = _asks_for(info.selected_fields[0].selections, "totalCount")
+        count = selects(info.selected_fields[0].selections, "totalCount")
         page = await info.context.store.list_parties(
             where, info.context.page(first, after), count=count
         )
         edges = [Edge(cursor=encode_cursor(p.id), node=party_of(p)) for p in page.parties]
         return PartyConnection(
-            edges=edges,
-            page_info=PageInfo(
-                has_next_page=page.has_next, end_cursor=edges[-1].cursor if edges else None
-            ),
-            total=page.total_count,
+            edges=edges, page_info=page_info(edges, page.has_next), total=page.total_count
         )
 
     @strawberry.field(description="Every category, by name.")

@@ -15,8 +15,8 @@ from ..graph.cursors import encode_cursor
 from ..graph.errors import BadUserInput
 from ..graph.model import DEFAULT_HIERARCHY_TYPES, HIERARCHY_TYPES, TimelineQuery
 from ..graph.times import format_instant
-from ..resolvers.context import Context
-from ..resolvers.loaders import ChildrenQuery, RelationshipQuery
+from ..resolvers.context import Context, selects
+from ..resolvers.loaders import AncestorsQuery, ChildrenQuery, RelationshipQuery
 from .enums import ActivityType, Direction, LegalForm, PartyKind, RelType, UnitType
 
 ContextInfo = Info[Context, None]
@@ -93,6 +93,10 @@ class Category:
         )
 
 
+def page_info(edges: list[Edge], has_next: bool) -> PageInfo:
+    return PageInfo(has_next_page=has_next, end_cursor=edges[-1].cursor if edges else None)
+
+
 def _hierarchy_types(types: list[model.RelType] | None) -> tuple[model.RelType, ...]:
     chosen = tuple(dict.fromkeys(types)) if types else DEFAULT_HIERARCHY_TYPES
     for rel_type in chosen:
@@ -159,6 +163,48 @@ class Party(Node):
         found = await info.context.loaders.children.load((self.id, query))
         return [party_of(child) for child, _ in found]
 
+    @strawberry.field(
+        description="Every party below this one at any depth (maxDepth null: the server's "
+        "ceiling), each once at its shortest depth, ordered by depth; one query per page."
+    )
+    async def descendants(
+        self,
+        info: ContextInfo,
+        types: list[RelType] | None = None,
+        max_depth: int | None = None,
+        as_of: datetime | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> HierarchyConnection:
+        context = info.context
+        page = await context.store.descendants(
+            self.id,
+            _hierarchy_types(types),
+            context.depth(max_depth),
+            as_of or context.now,
+            context.page(first, after),
+            count=selects(info.selected_fields[0].selections, "totalCount"),
+        )
+        edges = [
+            Edge(cursor=encode_cursor(str(row.depth), row.party.id), node=HierarchyRow.of(row))
+            for row in page.rows
+        ]
+        return HierarchyConnection(
+            edges=edges, page_info=page_info(edges, page.has_next), total=page.total_count
+        )
+
+    @strawberry.field(description="The parties above this one, nearest first, up to the roots.")
+    async def ancestors(
+        self,
+        info: ContextInfo,
+        types: list[RelType] | None = None,
+        as_of: datetime | None = None,
+    ) -> list[Party]:
+        context = info.context
+        query = AncestorsQuery(_hierarchy_types(types), context.depth(None), as_of or context.now)
+        rows = await context.loaders.ancestors.load((self.id, query))
+        return [party_of(row.party) for row in rows]
+
     @strawberry.field(description="Activities with this party, newest first.")
     async def timeline(
         self,
@@ -182,10 +228,7 @@ class Party(Node):
             Edge(cursor=encode_cursor(format_instant(a.occurred_at), a.id), node=Activity.of(a))
             for a in page.activities
         ]
-        end = edges[-1].cursor if edges else None
-        return Connection(
-            edges=edges, page_info=PageInfo(has_next_page=page.has_next, end_cursor=end)
-        )
+        return Connection(edges=edges, page_info=page_info(edges, page.has_next))
 
 
 @strawberry.type(description="An organization or organizational unit, at any depth.")
@@ -284,16 +327,43 @@ class Activity(Node):
 
 
 @strawberry.type
-class PartyConnection:
-    edges: list[Edge[Party]]
+class CountedConnection(Generic[T]):
+    edges: list[Edge[T]]
     page_info: PageInfo
     total: strawberry.Private[int | None]
 
-    @strawberry.field(description="How many parties match, on every page.")
+    @strawberry.field(description="How many items the whole list holds, on every page.")
     def total_count(self) -> int:
         if self.total is None:  # the resolver counts whenever this field is selected
             raise LookupError("totalCount was not counted")
         return self.total
+
+
+@strawberry.type
+class PartyConnection(CountedConnection[Party]):
+    pass
+
+
+@strawberry.type(description="A party below another: how deep, and the edge from its parent.")
+class HierarchyRow:
+    party: Party
+    depth: int
+    parent_id: strawberry.ID
+    relationship: Relationship
+
+    @classmethod
+    def of(cls, row: model.TreeRow) -> HierarchyRow:
+        return cls(
+            party=party_of(row.party),
+            depth=row.depth,
+            parent_id=strawberry.ID(row.parent_id),
+            relationship=Relationship.of(row.relationship),
+        )
+
+
+@strawberry.type
+class HierarchyConnection(CountedConnection[HierarchyRow]):
+    pass
 
 
 def party_of(party: model.Party) -> Party:

@@ -299,3 +299,125 @@ async def test_a_batch_with_one_bad_record_writes_nothing(store: GraphStore) -> 
             Batch([author], [], [activity(author, [company], T0)])  # company was never stored
         )
     assert await store.is_empty()
+
+
+class Tree:
+    """company ← branch1 ← dept ← position ⇒ ann; branch2 ← dept2; ann also at branch2;
+    bob at dept and dept2; branch3 left the company; company is MEMBER_OF dept2 (a cycle
+    across types, which a walk must survive)."""
+
+    def __init__(self) -> None:
+        self.company = org("Company")
+        self.branch1, self.branch2, self.branch3 = org("Branch 1"), org("Branch 2"), org("Branch 3")
+        self.dept, self.dept2, self.position = org("Dept"), org("Dept 2"), org("Position")
+        self.ann, self.bob = person("Ann", "A"), person("Bob", "B")
+        self.parties = [
+            self.company,
+            self.branch1,
+            self.branch2,
+            self.branch3,
+            self.dept,
+            self.dept2,
+            self.position,
+            self.ann,
+            self.bob,
+        ]
+        self.to_ann = edge(RelType.EMPLOYS, self.branch2, self.ann)
+        self.to_bob = edge(RelType.EMPLOYS, self.dept, self.bob)
+        self.rels = [
+            edge(RelType.PART_OF, self.branch1, self.company),
+            edge(RelType.PART_OF, self.branch2, self.company),
+            edge(RelType.PART_OF, self.branch3, self.company, until=T0 + timedelta(days=1)),
+            edge(RelType.PART_OF, self.dept, self.branch1),
+            edge(RelType.PART_OF, self.dept2, self.branch2),
+            edge(RelType.PART_OF, self.position, self.dept),
+            edge(RelType.EMPLOYS, self.position, self.ann),
+            self.to_ann,
+            self.to_bob,
+            edge(RelType.EMPLOYS, self.dept2, self.bob),
+            edge(RelType.MEMBER_OF, self.company, self.dept2),
+        ]
+
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+async def test_descendants_each_once_at_shortest_depth_in_pages(store: GraphStore) -> None:
+    tree = Tree()
+    await store.load_batch(Batch(tree.parties, tree.rels))
+    types = DEFAULT_HIERARCHY_TYPES
+
+    whole = await store.descendants(tree.company.id, types, 64, NOW, Page(50), count=True)
+    got = [(row.depth, row.party.display_name) for row in whole.rows]
+    by_depth = {d: sorted(n for depth, n in got if depth == d) for d, _ in got}
+    assert by_depth == {
+        1: ["Branch 1", "Branch 2"],
+        2: ["Ann A", "Dept", "Dept 2"],
+        3: ["Bob B", "Position"],
+    }
+    assert [(r.depth, r.party.id) for r in whole.rows] == sorted(
+        (r.depth, r.party.id) for r in whole.rows
+    )
+    assert whole.total_count == 7 and not whole.has_next
+    rows = {row.party.id: row for row in whole.rows}
+    assert rows[tree.ann.id].parent_id == tree.branch2.id
+    assert rows[tree.ann.id].relationship == tree.to_ann
+    # two parents at the same depth: the smaller id wins, with its own edge
+    assert rows[tree.bob.id].parent_id == tree.dept.id
+    assert rows[tree.bob.id].relationship == tree.to_bob
+
+    shallow = await store.descendants(tree.company.id, types, 1, NOW, Page(50), count=True)
+    assert [r.party.display_name for r in shallow.rows] == ["Branch 1", "Branch 2"]
+    assert shallow.total_count == 2
+    then = await store.descendants(tree.company.id, types, 1, T0, Page(50), count=False)
+    assert {r.party.display_name for r in then.rows} == {"Branch 1", "Branch 2", "Branch 3"}
+    only_part_of = await store.descendants(
+        tree.company.id, [RelType.PART_OF], 64, NOW, Page(50), count=False
+    )
+    assert {r.party.display_name for r in only_part_of.rows} == {
+        "Branch 1",
+        "Branch 2",
+        "Dept",
+        "Dept 2",
+        "Position",
+    }
+
+    seen: list[str] = []
+    cursor = None
+    while True:
+        page = await store.descendants(
+            tree.company.id, types, 64, NOW, Page(3, cursor), count=False
+        )
+        seen += [row.party.id for row in page.rows]
+        if not page.has_next:
+            break
+        last = page.rows[-1]
+        cursor = encode_cursor(str(last.depth), last.party.id)
+    assert seen == [row.party.id for row in whole.rows]
+
+
+async def test_ancestors_nearest_first_for_many_parties_at_once(store: GraphStore) -> None:
+    tree = Tree()
+    await store.load_batch(Batch(tree.parties, tree.rels))
+    found = await store.ancestors(
+        [tree.ann.id, tree.branch1.id, tree.company.id, "unknown"], DEFAULT_HIERARCHY_TYPES, 64, NOW
+    )
+
+    def named(start: Party) -> list[tuple[int, str]]:
+        return [(row.depth, row.party.display_name) for row in found.get(start.id, [])]
+
+    assert sorted(named(tree.ann)) == [
+        (1, "Branch 2"),
+        (1, "Position"),
+        (2, "Company"),
+        (2, "Dept"),
+        (3, "Branch 1"),
+        (3, "Dept 2"),
+    ]
+    assert [d for d, _ in named(tree.ann)] == sorted(d for d, _ in named(tree.ann))
+    # through the cycle: the company sits below Dept 2, which sits below Branch 2
+    assert named(tree.branch1) == [(1, "Company"), (2, "Dept 2"), (3, "Branch 2")]
+    assert named(tree.company) == [(1, "Dept 2"), (2, "Branch 2")]
+    assert not found.get("unknown")
+    capped = await store.ancestors([tree.ann.id], DEFAULT_HIERARCHY_TYPES, 1, NOW)
+    assert sorted(r.party.display_name for r in capped[tree.ann.id]) == ["Branch 2", "Position"]

@@ -39,13 +39,11 @@ from ..cursors import decode_cursor
 from ..errors import BadUserInput, ConfigError, Conflict, NotFound, ServiceUnavailable
 from ..model import (
     DEFAULT_CATEGORIES,
-    REL_RULES,
     Activity,
     Batch,
     Category,
     Direction,
     Page,
-    ParentEnd,
     Party,
     PartyFilter,
     PartyKind,
@@ -54,6 +52,8 @@ from ..model import (
     RelType,
     TimelinePage,
     TimelineQuery,
+    TreePage,
+    TreeRow,
     display_order,
 )
 from ..search import indexed_text, query_terms
@@ -110,6 +110,7 @@ WITH_SUBJECTS = (
     "RETURN collect(subject.id) AS subjects }"
 )
 CHILD_MAP = _projection("child", PARTY_FIELDS)
+WALKED_MAP = _projection("n", PARTY_FIELDS)
 ACTIVITY_MAP = _projection("a", ACTIVITY_FIELDS)
 # a relationship as the shared flat record; its endpoints' ids come from the nodes
 REL_MAP = _projection(
@@ -342,12 +343,9 @@ class Neo4jStore:
     async def children(
         self, parent_ids: Sequence[str], types: Sequence[RelType], as_of: datetime
     ) -> dict[str, list[tuple[Party, Relationship]]]:
-        from_parent, to_parent = [], []
-        for rel_type in types:
-            parent_end = REL_RULES[rel_type].parent_end
-            if parent_end is None:
-                raise BadUserInput(f"{rel_type.value} is not a hierarchy relationship")
-            (from_parent if parent_end is ParentEnd.FROM else to_parent).append(rel_type.value)
+        forward, backward = rules.walk_directions(types, downward=True)
+        from_parent = [t.value for t in forward]
+        to_parent = [t.value for t in backward]
 
         async def work(tx: Tx) -> dict[str, list[tuple[Party, Relationship]]]:
             result = await tx.run(
@@ -366,6 +364,56 @@ class Neo4jStore:
                 found[record["id"]].append((_party(record["child"]), _rel(record["r"])))
             for items in found.values():
                 items.sort(key=lambda item: display_order(item[0]))
+            return found
+
+        return await self._read(work)
+
+    async def descendants(
+        self,
+        root_id: str,
+        types: Sequence[RelType],
+        max_depth: int,
+        as_of: datetime,
+        page: Page,
+        count: bool,
+    ) -> TreePage:
+        walk, params = _walk([root_id], types, max_depth, as_of, downward=True)
+        after = decode_cursor(page.after, 2) if page.after else None
+        params["after_depth"] = _cursor_depth(after[0]) if after else -1
+        params["after_id"] = after[1] if after else ""
+        params["limit"] = page.first + 1
+
+        async def work(tx: Tx) -> TreePage:
+            total = None
+            if count:
+                counted = await (await tx.run(f"{walk} RETURN count(*) AS n", params)).single()
+                total = counted["n"] if counted else 0
+            result = await tx.run(
+                f"{walk} WITH n, depth, parent, r "
+                "WHERE depth > $after_depth OR (depth = $after_depth AND n.id > $after_id) "
+                "WITH n, depth, parent, r ORDER BY depth, n.id LIMIT $limit "
+                f"RETURN {WALKED_MAP} AS n, depth, parent, {REL_MAP} AS r",
+                params,
+            )
+            rows = [_tree_row(record) async for record in result]
+            return TreePage(rows[: page.first], has_next=len(rows) > page.first, total_count=total)
+
+        return await self._read(work)
+
+    async def ancestors(
+        self, party_ids: Sequence[str], types: Sequence[RelType], max_depth: int, as_of: datetime
+    ) -> dict[str, list[TreeRow]]:
+        walk, params = _walk(party_ids, types, max_depth, as_of, downward=False)
+
+        async def work(tx: Tx) -> dict[str, list[TreeRow]]:
+            result = await tx.run(
+                f"{walk} WITH start, n, depth, parent, r ORDER BY depth, n.id "
+                f"RETURN start, {WALKED_MAP} AS n, depth, parent, {REL_MAP} AS r",
+                params,
+            )
+            found: dict[str, list[TreeRow]] = defaultdict(list)
+            async for record in result:
+                found[record["start"]].append(_tree_row(record))
             return found
 
         return await self._read(work)
@@ -525,6 +573,49 @@ class Neo4jStore:
 
 
 # -- statements shared by the methods above, each run inside their transaction --
+
+
+def _walk(
+    starts: Sequence[str],
+    types: Sequence[RelType],
+    max_depth: int,
+    as_of: datetime,
+    downward: bool,
+) -> tuple[str, dict[str, Any]]:
+    """Shortest hierarchy paths from each start to every party they reach, as rows
+    (start, n, depth, parent id, r): each party once, ties going to the smallest
+    (parent, edge) id. ALL SHORTEST walks breadth-first, so cycles end the walk."""
+    forward, backward = rules.walk_directions(types, downward)
+    step = (
+        "(type(r) IN $forward AND startNode(r) = a OR type(r) IN $backward AND endNode(r) = a) "
+        f"AND {VALID_AT}"
+    )
+    query = (
+        "UNWIND $starts AS start MATCH (root:Party {id: start}) "
+        f"MATCH p = ALL SHORTEST (root) ((a)-[r]-(b) WHERE {step}){{1,{int(max_depth)}}} (n:Party) "
+        "WHERE n <> root "
+        "WITH start, n, length(p) AS depth, nodes(p)[-2].id AS parent, relationships(p)[-1] AS r "
+        "ORDER BY parent, r.id "
+        "WITH start, n, depth, head(collect({parent: parent, r: r})) AS via "
+        "WITH start, n, depth, via.parent AS parent, via.r AS r "
+    )
+    params = {
+        "starts": list(dict.fromkeys(starts)),
+        "forward": [t.value for t in forward],
+        "backward": [t.value for t in backward],
+        "at": _encode(as_of),
+    }
+    return query, params
+
+
+def _cursor_depth(text: str) -> int:
+    if not text.isdigit():
+        raise BadUserInput(f"{text!r} is not a depth of this list")
+    return int(text)
+
+
+def _tree_row(record: neo4j.Record) -> TreeRow:
+    return TreeRow(_party(record["n"]), record["depth"], record["parent"], _rel(record["r"]))
 
 
 async def _parties(tx: Tx, ids: Iterable[str]) -> dict[str, Party]:

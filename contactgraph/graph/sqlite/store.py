@@ -27,13 +27,11 @@ from ..cursors import decode_cursor
 from ..errors import BadUserInput, ConfigError, Conflict, NotFound, ServiceUnavailable
 from ..model import (
     DEFAULT_CATEGORIES,
-    REL_RULES,
     Activity,
     Batch,
     Category,
     Direction,
     Page,
-    ParentEnd,
     Party,
     PartyFilter,
     PartyKind,
@@ -42,6 +40,8 @@ from ..model import (
     RelType,
     TimelinePage,
     TimelineQuery,
+    TreePage,
+    TreeRow,
     display_order,
 )
 from ..search import indexed_text, query_terms
@@ -330,12 +330,8 @@ class SqliteStore:
     async def children(
         self, parent_ids: Sequence[str], types: Sequence[RelType], as_of: datetime
     ) -> dict[str, list[tuple[Party, Relationship]]]:
-        spec = []
-        for rel_type in types:
-            parent_end = REL_RULES[rel_type].parent_end
-            if parent_end is None:
-                raise BadUserInput(f"{rel_type.value} is not a hierarchy relationship")
-            spec.append((rel_type, "from_id" if parent_end is ParentEnd.FROM else "to_id"))
+        forward, backward = rules.walk_directions(types, downward=True)
+        spec = [(t, "from_id") for t in forward] + [(t, "to_id") for t in backward]
 
         def work(conn: sqlite3.Connection) -> dict[str, list[tuple[Party, Relationship]]]:
             edges = _edges(conn, parent_ids, spec, as_of)
@@ -345,6 +341,56 @@ class SqliteStore:
                 found[parent].append((parties[_other_end(rel, parent)], rel))
             for items in found.values():
                 items.sort(key=lambda item: display_order(item[0]))
+            return found
+
+        return await self._read(work)
+
+    async def descendants(
+        self,
+        root_id: str,
+        types: Sequence[RelType],
+        max_depth: int,
+        as_of: datetime,
+        page: Page,
+        count: bool,
+    ) -> TreePage:
+        walk = _walk_sql(types, downward=True)
+        params = _walk_params([root_id], types, max_depth, as_of, downward=True)
+        after = decode_cursor(page.after, 2) if page.after else None
+        params["after_depth"] = _cursor_depth(after[0]) if after else -1
+        params["after_id"] = after[1] if after else ""
+        params["limit"] = page.first + 1
+
+        def work(conn: sqlite3.Connection) -> TreePage:
+            total = None
+            if count:
+                total = conn.execute(f"{walk} SELECT count(*) FROM best", params).fetchone()[0]
+            rows = conn.execute(
+                f"{walk} SELECT id, depth, parent, rel_id FROM best "
+                "WHERE (depth, id) > (:after_depth, :after_id) ORDER BY depth, id LIMIT :limit",
+                params,
+            ).fetchall()
+            found = _tree_rows(conn, [tuple(row) for row in rows[: page.first]])
+            return TreePage(found, has_next=len(rows) > page.first, total_count=total)
+
+        return await self._read(work)
+
+    async def ancestors(
+        self, party_ids: Sequence[str], types: Sequence[RelType], max_depth: int, as_of: datetime
+    ) -> dict[str, list[TreeRow]]:
+        walk = _walk_sql(types, downward=False)
+        params = _walk_params(party_ids, types, max_depth, as_of, downward=False)
+
+        def work(conn: sqlite3.Connection) -> dict[str, list[TreeRow]]:
+            rows = conn.execute(
+                f"{walk} SELECT start, id, depth, parent, rel_id FROM best ORDER BY depth, id",
+                params,
+            ).fetchall()
+            found: dict[str, list[TreeRow]] = defaultdict(list)
+            rows_by_start = [(row[0], tuple(row[1:])) for row in rows]
+            built = _tree_rows(conn, [walk_row for _, walk_row in rows_by_start])
+            for (start, _), tree_row in zip(rows_by_start, built, strict=True):
+                found[start].append(tree_row)
             return found
 
         return await self._read(work)
@@ -554,6 +600,74 @@ def _edges(
         found += [(row["anchor"], relationship_from_row(row)) for row in rows]
     found.sort(key=lambda item: (item[1].since, item[1].id))
     return found
+
+
+def _walk_sql(types: Sequence[RelType], downward: bool) -> str:
+    """A recursive walk from every start in :starts along the hierarchy types, one row per
+    path, never revisiting a party on its own path; `best` keeps each party's shortest."""
+    forward, backward = rules.walk_directions(types, downward)
+    steps = [
+        f"""SELECT w.start, r.{step}, w.depth + 1, w.id, r.id, w.path || r.{step} || '/'
+        FROM walk w JOIN relationships r ON r.{anchor} = w.id
+        WHERE r.type IN (SELECT value FROM json_each(:{name}))
+          AND r.since <= :at AND (r.until IS NULL OR r.until > :at)
+          AND w.depth < :max_depth AND instr(w.path, '/' || r.{step} || '/') = 0"""
+        for name, group, anchor, step in (
+            ("forward", forward, "from_id", "to_id"),
+            ("backward", backward, "to_id", "from_id"),
+        )
+        if group
+    ]
+    return f"""
+    WITH RECURSIVE walk(start, id, depth, parent, rel_id, path) AS (
+      SELECT value, value, 0, NULL, NULL, '/' || value || '/' FROM json_each(:starts)
+      {"".join(" UNION ALL " + step for step in steps)}
+    ),
+    ranked AS (
+      SELECT start, id, depth, parent, rel_id, row_number() OVER (
+        PARTITION BY start, id ORDER BY depth, parent, rel_id) AS rank
+      FROM walk WHERE depth > 0
+    ),
+    best AS (SELECT start, id, depth, parent, rel_id FROM ranked WHERE rank = 1)
+    """
+
+
+def _walk_params(
+    starts: Sequence[str],
+    types: Sequence[RelType],
+    max_depth: int,
+    as_of: datetime,
+    downward: bool,
+) -> dict[str, object]:
+    forward, backward = rules.walk_directions(types, downward)
+    return {
+        "starts": _ids(dict.fromkeys(starts)),
+        "forward": _ids(t.value for t in forward),
+        "backward": _ids(t.value for t in backward),
+        "at": format_instant(as_of),
+        "max_depth": max_depth,
+    }
+
+
+def _cursor_depth(text: str) -> int:
+    if not text.isdigit():
+        raise BadUserInput(f"{text!r} is not a depth of this list")
+    return int(text)
+
+
+def _tree_rows(
+    conn: sqlite3.Connection, rows: Sequence[tuple[str, int, str, str]]
+) -> list[TreeRow]:
+    """Walk rows (id, depth, parent, relationship id) with their parties and edges."""
+    parties = _parties(conn, [row[0] for row in rows])
+    bound = _ids({row[3] for row in rows})
+    rels = {
+        rel_row["id"]: relationship_from_row(rel_row)
+        for rel_row in conn.execute(
+            f"SELECT {REL_COLUMNS} FROM relationships WHERE id {_IN}", (bound,)
+        )
+    }
+    return [TreeRow(parties[i], depth, parent, rels[rel]) for i, depth, parent, rel in rows]
 
 
 def _other_end(rel: Relationship, anchor: str) -> str:
