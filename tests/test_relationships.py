@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from client import GraphQL
 from factories import contact, link, org, user
@@ -212,3 +214,62 @@ async def test_as_of_and_include_ended_exclude_each_other(gql: GraphQL) -> None:
     a = await contact(gql, "A", "A")
     error = await gql.error(RELS, {"id": a, "asOf": "2024-01-01T00:00:00Z", "ended": True})
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+CYCLE_LINK = "mutation($i: LinkInput!) { link(input: $i) { id } }"
+
+
+async def test_links_that_close_a_cycle_are_conflicts(gql: GraphQL) -> None:
+    a, b, c = await org(gql, "A"), await org(gql, "B"), await org(gql, "C")
+    await link(gql, "PART_OF", a, b)
+    await link(gql, "PART_OF", b, c)
+    for rel_type, source, target in [("PART_OF", c, a), ("MEMBER_OF", c, a), ("PART_OF", b, a)]:
+        error = await gql.error(
+            CYCLE_LINK, {"i": {"type": rel_type, "fromId": source, "toId": target}}
+        )
+        assert error["extensions"]["code"] == "CONFLICT"
+        assert "cycle" in error["message"]
+    # not a cycle: a second path to the same ancestor, or an edge of a non-hierarchy type
+    await link(gql, "MEMBER_OF", a, c)
+    await link(gql, "KNOWS", c, a)
+    p, q = await contact(gql, "P", "P"), await contact(gql, "Q", "Q")
+    await link(gql, "REPORTS_TO", p, q)
+    reports = await gql.error(CYCLE_LINK, {"i": {"type": "REPORTS_TO", "fromId": q, "toId": p}})
+    assert reports["extensions"]["code"] == "CONFLICT"
+    # HEIR_OF is acyclic on its own too
+    await link(gql, "HEIR_OF", p, q)
+    heir = await gql.error(CYCLE_LINK, {"i": {"type": "HEIR_OF", "fromId": q, "toId": p}})
+    assert heir["extensions"]["code"] == "CONFLICT"
+
+
+async def test_an_ended_edge_does_not_block_the_way_back(gql: GraphQL) -> None:
+    a, b = await org(gql, "A"), await org(gql, "B")
+    old = await link(gql, "PART_OF", a, b, since="2020-01-01T00:00:00Z")
+    await gql(UNLINK, {"id": old["id"], "until": "2021-01-01T00:00:00Z"})
+    await link(gql, "PART_OF", b, a, since="2022-01-01T00:00:00Z")
+    back_dated = await gql.error(
+        CYCLE_LINK,
+        {"i": {"type": "PART_OF", "fromId": a, "toId": b, "since": "2023-01-01T00:00:00Z"}},
+    )
+    assert back_dated["extensions"]["code"] == "CONFLICT"
+
+
+async def test_racing_opposite_links_let_exactly_one_through(gql: GraphQL) -> None:
+    for round_ in range(3):
+        x, y = await org(gql, f"X{round_}"), await org(gql, f"Y{round_}")
+        z = await org(gql, f"Z{round_}")
+        answers = await asyncio.gather(
+            gql.raw(CYCLE_LINK, {"i": {"type": "PART_OF", "fromId": x, "toId": y}}),
+            gql.raw(CYCLE_LINK, {"i": {"type": "PART_OF", "fromId": y, "toId": z}}),
+            gql.raw(CYCLE_LINK, {"i": {"type": "MEMBER_OF", "fromId": z, "toId": x}}),
+            gql.raw(CYCLE_LINK, {"i": {"type": "PART_OF", "fromId": y, "toId": x}}),
+        )
+        bodies = [a.json() for a in answers]
+        refused = [b["errors"][0]["extensions"]["code"] for b in bodies if "errors" in b]
+        assert refused and set(refused) == {"CONFLICT"}, bodies
+        # whatever order they landed in, what landed holds no cycle
+        data = await gql(
+            "query($id: ID!) { party(id: $id) { ancestors(types: [PART_OF, MEMBER_OF]) { id } } }",
+            {"id": x},
+        )
+        assert x not in [p["id"] for p in data["party"]["ancestors"]]

@@ -96,6 +96,8 @@ DEFAULT_HIERARCHY_TYPES: tuple[RelType, ...] = (
     RelType.MEMBER_OF,
 )
 HIERARCHY_TYPES = frozenset(t for t, rule in REL_RULES.items() if rule.parent_end)
+# from → to along these, mixed, must never come back: the graph over them stays acyclic
+ACYCLIC_TYPES: tuple[RelType, ...] = tuple(t for t, rule in REL_RULES.items() if rule.acyclic)
 
 
 @dataclass(frozen=True)

@@ -139,6 +139,15 @@ def check_link(rel: Relationship, source: Party, target: Party) -> None:
         )
 
 
+def cycle(rel: Relationship) -> Conflict:
+    """The refusal of an edge whose target already reaches its source."""
+    return Conflict(
+        f"{rel.type.value} from {rel.from_id} to {rel.to_id} would close a cycle: "
+        f"{rel.to_id} already leads to {rel.from_id} over PART_OF, MEMBER_OF, HEIR_OF and "
+        "REPORTS_TO"
+    )
+
+
 def check_duplicate(rel: Relationship, current: Iterable[Relationship]) -> None:
     """One open edge per (type, from, to, role): a second one is a duplicate."""
     for other in current:

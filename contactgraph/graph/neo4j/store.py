@@ -38,6 +38,7 @@ from ..codec import (
 from ..cursors import decode_cursor
 from ..errors import BadUserInput, ConfigError, Conflict, NotFound, ServiceUnavailable
 from ..model import (
+    ACYCLIC_TYPES,
     DEFAULT_CATEGORIES,
     Activity,
     Batch,
@@ -69,6 +70,7 @@ SCHEMA: tuple[str, ...] = (
     "CREATE CONSTRAINT user_username IF NOT EXISTS FOR (u:User) REQUIRE u.username IS UNIQUE",
     "CREATE CONSTRAINT activity_id IF NOT EXISTS FOR (a:Activity) REQUIRE a.id IS UNIQUE",
     "CREATE CONSTRAINT category_id IF NOT EXISTS FOR (c:Category) REQUIRE c.id IS UNIQUE",
+    "CREATE CONSTRAINT write_lock IF NOT EXISTS FOR (l:WriteLock) REQUIRE l.name IS UNIQUE",
     *(
         f"CREATE CONSTRAINT rel_{t.value.lower()}_id IF NOT EXISTS "
         f"FOR ()-[r:{t.value}]-() REQUIRE r.id IS UNIQUE"
@@ -233,6 +235,7 @@ class Neo4jStore:
                 "UNWIND $rows AS row MERGE (c:Category {id: row.id}) ON CREATE SET c = row",
                 rows=[category_record(c) for c in DEFAULT_CATEGORIES],
             )
+            await tx.run("MERGE (:WriteLock {name: 'hierarchy'})")
 
         await self._write(categories)
 
@@ -525,6 +528,12 @@ class Neo4jStore:
                 type=rel.type.value,
             )
             rules.check_duplicate(rel, [_rel(record["r"]) async for record in result])
+            if rel.type in ACYCLIC_TYPES:
+                # hierarchy links take turns: two edges that close a cycle between them can
+                # share no party, so locking the endpoints alone would let both through
+                await tx.run("MATCH (l:WriteLock {name: 'hierarchy'}) SET l.taken = timestamp()")
+                if await _reaches(tx, rel.to_id, rel.from_id, rel.since):
+                    raise rules.cycle(rel)
             await _create_relationships(tx, [rel])
             return rel
 
@@ -573,6 +582,22 @@ class Neo4jStore:
 
 
 # -- statements shared by the methods above, each run inside their transaction --
+
+
+async def _reaches(tx: Tx, start: str, goal: str, since: datetime) -> bool:
+    """Whether start leads to goal from → to over the acyclic types, counting every edge
+    still valid at or after `since` (an edge that ended before it cannot close a cycle)."""
+    result = await tx.run(
+        "MATCH (s:Party {id: $start}), (g:Party {id: $goal}) "
+        "RETURN EXISTS { MATCH p = ANY SHORTEST (s) ((x)-[r]->(y) WHERE type(r) IN $types "
+        "AND (r.until IS NULL OR r.until > datetime($since)))+ (g) } AS found",
+        start=start,
+        goal=goal,
+        types=[t.value for t in ACYCLIC_TYPES],
+        since=_encode(since),
+    )
+    record = await result.single()
+    return bool(record and record["found"])
 
 
 def _walk(

@@ -26,6 +26,7 @@ from .. import rules
 from ..cursors import decode_cursor
 from ..errors import BadUserInput, ConfigError, Conflict, NotFound, ServiceUnavailable
 from ..model import (
+    ACYCLIC_TYPES,
     DEFAULT_CATEGORIES,
     Activity,
     Batch,
@@ -494,6 +495,9 @@ class SqliteStore:
                 (rel.from_id, rel.to_id, rel.type.value),
             )
             rules.check_duplicate(rel, (relationship_from_row(row) for row in rows))
+            # one writer thread: no other link can land between this check and the insert
+            if rel.type in ACYCLIC_TYPES and _reaches(conn, rel.to_id, rel.from_id, rel.since):
+                raise rules.cycle(rel)
             conn.execute(_INSERT_REL, relationship_params(rel))
             return rel
 
@@ -600,6 +604,27 @@ def _edges(
         found += [(row["anchor"], relationship_from_row(row)) for row in rows]
     found.sort(key=lambda item: (item[1].since, item[1].id))
     return found
+
+
+def _reaches(conn: sqlite3.Connection, start: str, goal: str, since: datetime) -> bool:
+    """Whether start leads to goal from → to over the acyclic types, counting every edge
+    still valid at or after `since` (an edge that ended before it cannot close a cycle)."""
+    row = conn.execute(
+        f"""WITH RECURSIVE up(id) AS (
+              SELECT :start
+              UNION
+              SELECT r.to_id FROM up JOIN relationships r ON r.from_id = up.id
+              WHERE r.type {_IN.replace("?", ":types")} AND (r.until IS NULL OR r.until > :since)
+            )
+            SELECT 1 FROM up WHERE id = :goal LIMIT 1""",
+        {
+            "start": start,
+            "goal": goal,
+            "types": _ids(t.value for t in ACYCLIC_TYPES),
+            "since": format_instant(since),
+        },
+    ).fetchone()
+    return row is not None
 
 
 def _walk_sql(types: Sequence[RelType], downward: bool) -> str:
