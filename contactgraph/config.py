@@ -12,3 +12,4 @@ class Settings:
     default_page_size: int = 20
     max_page_size: int = 500
     max_depth: int = 64
+    max_network_size: int = 1000

@@ -277,6 +277,21 @@ class TreePage:
 
 
 @dataclass(frozen=True)
+class Network:
+    """The parties within reach of one, nearest first, and the edges between them."""
+
+    parties: list[Party]
+    relationships: list[Relationship]
+    truncated: bool
+
+
+@dataclass(frozen=True)
+class Path:
+    parties: list[Party]  # from the start to the goal, one more than the edges
+    relationships: list[Relationship]
+
+
+@dataclass(frozen=True)
 class PartyFilter:
     kinds: tuple[PartyKind, ...] = ()
     category_ids: tuple[str, ...] = ()

@@ -15,10 +15,12 @@ from .model import (
     Batch,
     Category,
     Direction,
+    Network,
     Page,
     Party,
     PartyFilter,
     PartyPage,
+    Path,
     Relationship,
     RelType,
     TimelinePage,
@@ -84,6 +86,28 @@ class GraphStore(Protocol):
     ) -> dict[str, list[TreeRow]]:
         """The parties above each party, nearest first, each once; parent_id is the party
         the walk came from, one level nearer the start."""
+
+    async def neighborhood(
+        self,
+        root_id: str,
+        types: Sequence[RelType],
+        depth: int,
+        limit: int,
+        as_of: datetime,
+    ) -> Network:
+        """Parties within depth hops in any direction, ordered by (distance, id) and cut at
+        limit (the root counts), with every edge of those types between the kept parties."""
+
+    async def shortest_path(
+        self,
+        from_id: str,
+        to_id: str,
+        types: Sequence[RelType],
+        max_depth: int,
+        as_of: datetime,
+    ) -> Path | None:
+        """A shortest path ignoring direction; None when none is within max_depth.
+        Raises NotFound for an unknown end."""
 
     async def timelines(
         self, party_ids: Sequence[str], query: TimelineQuery

@@ -74,6 +74,13 @@ class Context:
             raise LimitExceeded(f"maxDepth may be at most {ceiling}")
         return max_depth
 
+    def network_size(self, limit: int) -> int:
+        if limit < 1:
+            raise BadUserInput("limit must be at least 1")
+        if limit > self.settings.max_network_size:
+            raise LimitExceeded(f"limit may be at most {self.settings.max_network_size}")
+        return limit
+
 
 def selects(selections: list[Selection], name: str) -> bool:
     """Whether a selection set, directly or through fragments, reads the field `name`."""

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import strawberry
 
 from ..graph import model
 from ..graph.cursors import encode_cursor
+from ..graph.lookups import contact_person
+from ..schema.enums import RelType
 from ..schema.inputs import PartyFilter
 from ..schema.types import (
     Category,
+    ContactPerson,
     ContextInfo,
     Edge,
     Node,
     Party,
     PartyConnection,
+    Path,
+    Relationship,
     node_of,
     page_info,
     party_of,
@@ -58,6 +65,57 @@ class Query:
         edges = [Edge(cursor=encode_cursor(p.id), node=party_of(p)) for p in page.parties]
         return PartyConnection(
             edges=edges, page_info=page_info(edges, page.has_next), total=page.total_count
+        )
+
+    @strawberry.field(
+        description="A shortest path between two parties ignoring direction (all types by "
+        "default); null when none is within maxDepth."
+    )
+    async def path(
+        self,
+        info: ContextInfo,
+        from_id: strawberry.ID,
+        to_id: strawberry.ID,
+        types: list[RelType] | None = None,
+        max_depth: int | None = None,
+        as_of: datetime | None = None,
+    ) -> Path | None:
+        context = info.context
+        found = await context.store.shortest_path(
+            from_id,
+            to_id,
+            tuple(dict.fromkeys(types)) if types else tuple(model.RelType),
+            context.depth(max_depth),
+            as_of or context.now,
+        )
+        if found is None:
+            return None
+        return Path(
+            nodes=[party_of(p) for p in found.parties],
+            relationships=[Relationship.of(r) for r in found.relationships],
+        )
+
+    @strawberry.field(
+        description="The nearest party holding `role` at the organization or, failing that, "
+        "at the nearest unit above it; null when nobody holds it."
+    )
+    async def contact_person(
+        self,
+        info: ContextInfo,
+        organization_id: strawberry.ID,
+        role: str,
+        as_of: datetime | None = None,
+    ) -> ContactPerson | None:
+        context = info.context
+        match = await contact_person(
+            context.store, organization_id, role, as_of or context.now, context.depth(None)
+        )
+        if match is None:
+            return None
+        return ContactPerson(
+            person=party_of(match.person),
+            organization=party_of(match.organization),
+            distance=match.distance,
         )
 
     @strawberry.field(description="Every category, by name.")

@@ -205,6 +205,42 @@ class Party(Node):
         rows = await context.loaders.ancestors.load((self.id, query))
         return [party_of(row.party) for row in rows]
 
+    @strawberry.field(
+        description="The neighbourhood in any direction: parties within `depth` hops, "
+        "nearest first and at most `limit` (this one included), with the edges between them."
+    )
+    async def network(
+        self,
+        info: ContextInfo,
+        depth: int = 2,
+        types: list[RelType] | None = None,
+        limit: int = 100,
+        as_of: datetime | None = None,
+    ) -> Network:
+        context = info.context
+        found = await context.store.neighborhood(
+            self.id,
+            tuple(dict.fromkeys(types)) if types else tuple(model.RelType),
+            context.depth(depth),
+            context.network_size(limit),
+            as_of or context.now,
+        )
+        return Network(
+            nodes=[party_of(p) for p in found.parties],
+            edges=[Relationship.of(r) for r in found.relationships],
+            truncated=found.truncated,
+        )
+
+    @strawberry.field(description="The users responsible for this party at a date (now).")
+    async def responsibles(
+        self, info: ContextInfo, as_of: datetime | None = None
+    ) -> list[Responsibility]:
+        query = RelationshipQuery(
+            (model.RelType.RESPONSIBLE_FOR,), model.Direction.INCOMING, as_of or info.context.now
+        )
+        rels = await info.context.loaders.relationships.load((self.id, query))
+        return [Responsibility(relationship=Relationship.of(r)) for r in rels]
+
     @strawberry.field(description="Activities with this party, newest first.")
     async def timeline(
         self,
@@ -324,6 +360,39 @@ class Activity(Node):
             author_id=strawberry.ID(activity.author_id),
             subject_ids=[strawberry.ID(s) for s in activity.subject_ids],
         )
+
+
+@strawberry.type(description="A neighbourhood: parties and the edges between them.")
+class Network:
+    nodes: list[Party]
+    edges: list[Relationship]
+    truncated: bool = strawberry.field(description="More parties were in reach than `limit`.")
+
+
+@strawberry.type(description="A shortest path: nodes from start to goal, edges between them.")
+class Path:
+    nodes: list[Party]
+    relationships: list[Relationship]
+
+    @strawberry.field(description="How many edges the path has.")
+    def length(self) -> int:
+        return len(self.relationships)
+
+
+@strawberry.type(description="A user responsible for a party, and since when.")
+class Responsibility:
+    relationship: Relationship
+
+    @strawberry.field
+    async def user(self, info: ContextInfo) -> User:
+        return await _load_party(info, self.relationship.from_id)  # type: ignore[return-value]
+
+
+@strawberry.type(description="Who to ask at a unit: the nearest holder of a role at or above it.")
+class ContactPerson:
+    person: Party
+    organization: Party
+    distance: int = strawberry.field(description="Levels walked up from the unit asked about.")
 
 
 @strawberry.type

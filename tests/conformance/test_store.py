@@ -421,3 +421,67 @@ async def test_ancestors_nearest_first_for_many_parties_at_once(store: GraphStor
     assert not found.get("unknown")
     capped = await store.ancestors([tree.ann.id], DEFAULT_HIERARCHY_TYPES, 1, NOW)
     assert sorted(r.party.display_name for r in capped[tree.ann.id]) == ["Branch 2", "Position"]
+
+
+class Ring:
+    """a - b - c - d - a over KNOWS (a cycle), e hanging off c, f alone; b - c ended."""
+
+    def __init__(self) -> None:
+        self.a, self.b, self.c = person("A", "A"), person("B", "B"), person("C", "C")
+        self.d, self.e, self.f = person("D", "D"), person("E", "E"), person("F", "F")
+        self.parties = [self.a, self.b, self.c, self.d, self.e, self.f]
+        self.ab = edge(RelType.KNOWS, self.a, self.b)
+        self.bc = edge(RelType.KNOWS, self.b, self.c, until=T0 + timedelta(days=1))
+        self.dc = edge(RelType.KNOWS, self.d, self.c)
+        self.ad = edge(RelType.KNOWS, self.a, self.d)
+        self.ce = edge(RelType.REPORTS_TO, self.e, self.c)
+        self.rels = [self.ab, self.bc, self.dc, self.ad, self.ce]
+
+
+async def test_neighborhood_in_any_direction_nearest_first_and_capped(store: GraphStore) -> None:
+    ring = Ring()
+    await store.load_batch(Batch(ring.parties, ring.rels))
+    every = list(RelType)
+
+    near = await store.neighborhood(ring.a.id, every, 1, 100, NOW)
+    assert near.parties[0] == ring.a
+    assert {p.id for p in near.parties} == {ring.a.id, ring.b.id, ring.d.id}
+    assert {r.id for r in near.relationships} == {ring.ab.id, ring.ad.id}
+    assert not near.truncated
+
+    wide = await store.neighborhood(ring.a.id, every, 5, 100, NOW)
+    assert {p.id for p in wide.parties} == {ring.a.id, ring.b.id, ring.c.id, ring.d.id, ring.e.id}
+    assert {r.id for r in wide.relationships} == {ring.ab.id, ring.ad.id, ring.dc.id, ring.ce.id}
+    ids = {p.id for p in wide.parties}
+    assert all(r.from_id in ids and r.to_id in ids for r in wide.relationships)
+
+    then = await store.neighborhood(ring.b.id, [RelType.KNOWS], 1, 100, T0)
+    assert {p.id for p in then.parties} == {ring.a.id, ring.b.id, ring.c.id}
+
+    capped = await store.neighborhood(ring.a.id, every, 5, 3, NOW)
+    assert capped.truncated
+    assert capped.parties[0].id == ring.a.id
+    assert {p.id for p in capped.parties} == {ring.a.id, ring.b.id, ring.d.id}
+    only_knows = await store.neighborhood(ring.c.id, [RelType.KNOWS], 1, 100, NOW)
+    assert {p.id for p in only_knows.parties} == {ring.c.id, ring.d.id}
+
+
+async def test_shortest_path_ignores_direction_and_honours_time(store: GraphStore) -> None:
+    ring = Ring()
+    await store.load_batch(Batch(ring.parties, ring.rels))
+    every = list(RelType)
+
+    path = await store.shortest_path(ring.b.id, ring.e.id, every, 10, NOW)
+    assert path is not None
+    assert [p.id for p in path.parties] == [ring.b.id, ring.a.id, ring.d.id, ring.c.id, ring.e.id]
+    assert [r.id for r in path.relationships] == [ring.ab.id, ring.ad.id, ring.dc.id, ring.ce.id]
+    back_then = await store.shortest_path(ring.b.id, ring.e.id, every, 10, T0)
+    assert back_then is not None
+    assert [p.id for p in back_then.parties] == [ring.b.id, ring.c.id, ring.e.id]
+    assert await store.shortest_path(ring.b.id, ring.e.id, every, 3, NOW) is None
+    assert await store.shortest_path(ring.a.id, ring.f.id, every, 10, NOW) is None
+    assert await store.shortest_path(ring.b.id, ring.e.id, [RelType.KNOWS], 10, NOW) is None
+    itself = await store.shortest_path(ring.a.id, ring.a.id, every, 10, NOW)
+    assert itself is not None and itself.parties == [ring.a] and itself.relationships == []
+    with pytest.raises(NotFound):
+        await store.shortest_path(ring.a.id, "missing", every, 10, NOW)

@@ -44,11 +44,13 @@ from ..model import (
     Batch,
     Category,
     Direction,
+    Network,
     Page,
     Party,
     PartyFilter,
     PartyKind,
     PartyPage,
+    Path,
     Relationship,
     RelType,
     TimelinePage,
@@ -118,7 +120,9 @@ ACTIVITY_MAP = _projection("a", ACTIVITY_FIELDS)
 REL_MAP = _projection(
     "r", REL_FIELDS, type="type(r)", from_id="startNode(r).id", to_id="endNode(r).id"
 )
+# one step of an undirected walk over the types in $types, valid at $at
 VALID_AT = "r.since <= datetime($at) AND (r.until IS NULL OR r.until > datetime($at))"
+ANY_STEP = f"type(r) IN $types AND {VALID_AT}"
 _UNAVAILABLE = (
     neo4j_errors.ServiceUnavailable,
     neo4j_errors.SessionExpired,
@@ -418,6 +422,74 @@ class Neo4jStore:
             async for record in result:
                 found[record["start"]].append(_tree_row(record))
             return found
+
+        return await self._read(work)
+
+    async def neighborhood(
+        self,
+        root_id: str,
+        types: Sequence[RelType],
+        depth: int,
+        limit: int,
+        as_of: datetime,
+    ) -> Network:
+        params = {"root": root_id, "types": [t.value for t in types], "at": _encode(as_of)}
+
+        async def work(tx: Tx) -> Network:
+            result = await tx.run(
+                "MATCH (root:Party {id: $root}) "
+                f"MATCH p = ANY SHORTEST (root) ((x)-[r]-(y) WHERE {ANY_STEP}){{1,{int(depth)}}} "
+                "(n:Party) WHERE n <> root "
+                "WITH n, length(p) AS distance ORDER BY distance, n.id LIMIT $limit "
+                "RETURN n.id AS id",
+                params,
+                limit=limit,  # the root takes one place: `limit` others mean a cut was made
+            )
+            reached = [record["id"] async for record in result]
+            kept = [root_id, *reached][:limit]
+            parties = await _parties(tx, kept)
+            result = await tx.run(
+                "MATCH (a:Party)-[r]->(b:Party) WHERE a.id IN $kept AND b.id IN $kept "
+                f"AND type(r) IN $types AND {VALID_AT} "
+                f"RETURN {REL_MAP} AS r ORDER BY r.since, r.id",
+                params,
+                kept=kept,
+            )
+            rels = [_rel(record["r"]) async for record in result]
+            return Network(
+                [parties[i] for i in kept if i in parties], rels, truncated=len(reached) >= limit
+            )
+
+        return await self._read(work)
+
+    async def shortest_path(
+        self,
+        from_id: str,
+        to_id: str,
+        types: Sequence[RelType],
+        max_depth: int,
+        as_of: datetime,
+    ) -> Path | None:
+        async def work(tx: Tx) -> Path | None:
+            ends = await _parties(tx, [from_id, to_id])
+            rules.found(ends, [from_id, to_id])
+            if from_id == to_id:
+                return Path([ends[from_id]], [])
+            result = await tx.run(
+                "MATCH (a:Party {id: $from_id}), (b:Party {id: $to_id}) "
+                f"MATCH p = ANY SHORTEST (a) ((x)-[r]-(y) WHERE {ANY_STEP})"
+                f"{{1,{int(max_depth)}}} (b) RETURN [n IN nodes(p) | n.id] AS nodes, "
+                f"[r IN relationships(p) | {REL_MAP}] AS rels",
+                from_id=from_id,
+                to_id=to_id,
+                types=[t.value for t in types],
+                at=_encode(as_of),
+            )
+            record = await result.single()
+            if record is None:
+                return None
+            parties = await _parties(tx, record["nodes"])
+            return Path([parties[i] for i in record["nodes"]], [_rel(r) for r in record["rels"]])
 
         return await self._read(work)
 

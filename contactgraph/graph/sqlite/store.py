@@ -32,11 +32,13 @@ from ..model import (
     Batch,
     Category,
     Direction,
+    Network,
     Page,
     Party,
     PartyFilter,
     PartyKind,
     PartyPage,
+    Path,
     Relationship,
     RelType,
     TimelinePage,
@@ -396,6 +398,68 @@ class SqliteStore:
 
         return await self._read(work)
 
+    async def neighborhood(
+        self,
+        root_id: str,
+        types: Sequence[RelType],
+        depth: int,
+        limit: int,
+        as_of: datetime,
+    ) -> Network:
+        def work(conn: sqlite3.Connection) -> Network:
+            distance = {root_id: 0}
+            frontier = [root_id]
+            for level in range(1, depth + 1):
+                if not frontier or len(distance) > limit:
+                    break  # every party nearer than the cut is in: the order below is exact
+                reached = []
+                for _, other, _ in _neighbours(conn, frontier, types, as_of):
+                    if other not in distance:
+                        distance[other] = level
+                        reached.append(other)
+                frontier = reached
+            ranked = sorted(distance, key=lambda i: (distance[i], i))
+            kept = ranked[:limit]
+            parties = _parties(conn, kept)
+            rows = conn.execute(
+                f"SELECT {REL_COLUMNS} FROM relationships WHERE from_id {_IN} AND to_id {_IN} "
+                f"AND type {_IN} AND since <= ? AND (until IS NULL OR until > ?) "
+                "ORDER BY since, id",
+                (
+                    _ids(kept),
+                    _ids(kept),
+                    _ids(t.value for t in types),
+                    *[format_instant(as_of)] * 2,
+                ),
+            )
+            return Network(
+                [parties[i] for i in kept if i in parties],
+                [relationship_from_row(row) for row in rows],
+                truncated=len(ranked) > limit,
+            )
+
+        return await self._read(work)
+
+    async def shortest_path(
+        self,
+        from_id: str,
+        to_id: str,
+        types: Sequence[RelType],
+        max_depth: int,
+        as_of: datetime,
+    ) -> Path | None:
+        def work(conn: sqlite3.Connection) -> Path | None:
+            ends = _parties(conn, [from_id, to_id])
+            rules.found(ends, [from_id, to_id])
+            steps = _meet(conn, from_id, to_id, types, max_depth, as_of)
+            if steps is None:
+                return None
+            nodes, rels = steps
+            parties = _parties(conn, nodes)
+            return Path([parties[i] for i in nodes], rels)
+
+        return await self._read(work)
+
     async def timelines(
         self, party_ids: Sequence[str], query: TimelineQuery
     ) -> dict[str, TimelinePage]:
@@ -604,6 +668,70 @@ def _edges(
         found += [(row["anchor"], relationship_from_row(row)) for row in rows]
     found.sort(key=lambda item: (item[1].since, item[1].id))
     return found
+
+
+def _neighbours(
+    conn: sqlite3.Connection, ids: Sequence[str], types: Sequence[RelType], as_of: datetime
+) -> list[tuple[str, str, Relationship]]:
+    """(party, neighbour, edge) for every edge of these types touching the parties,
+    whichever way it points, in edge id order so walks are repeatable."""
+    spec = [(t, end) for t in types for end in ("from_id", "to_id")]
+    found = [
+        (anchor, _other_end(rel, anchor), rel) for anchor, rel in _edges(conn, ids, spec, as_of)
+    ]
+    found.sort(key=lambda item: item[2].id)
+    return found
+
+
+def _meet(
+    conn: sqlite3.Connection,
+    start: str,
+    goal: str,
+    types: Sequence[RelType],
+    max_depth: int,
+    as_of: datetime,
+) -> tuple[list[str], list[Relationship]] | None:
+    """Breadth-first from both ends, one SQL statement per level, the smaller side first;
+    the first level where the sides touch gives a shortest path."""
+    if start == goal:
+        return [start], []
+    # party -> (the party one step nearer its side's end, the edge between them)
+    came: list[dict[str, tuple[str, Relationship] | None]] = [{start: None}, {goal: None}]
+    fronts = [[start], [goal]]
+    for _ in range(max_depth):
+        side = 0 if len(fronts[0]) <= len(fronts[1]) else 1
+        seen, other = came[side], came[1 - side]
+        reached = []
+        for anchor, neighbour, rel in _neighbours(conn, fronts[side], types, as_of):
+            if neighbour not in seen:
+                seen[neighbour] = (anchor, rel)
+                reached.append(neighbour)
+        meeting = sorted(n for n in reached if n in other)
+        if meeting:
+            return _join(came[0], came[1], meeting[0])
+        fronts[side] = reached
+        if not reached:
+            return None
+    return None
+
+
+def _join(
+    from_start: dict[str, tuple[str, Relationship] | None],
+    from_goal: dict[str, tuple[str, Relationship] | None],
+    middle: str,
+) -> tuple[list[str], list[Relationship]]:
+    nodes, rels = [middle], []
+    step = from_start[middle]
+    while step is not None:
+        nodes.insert(0, step[0])
+        rels.insert(0, step[1])
+        step = from_start[step[0]]
+    step = from_goal[middle]
+    while step is not None:
+        nodes.append(step[0])
+        rels.append(step[1])
+        step = from_goal[step[0]]
+    return nodes, rels
 
 
 def _reaches(conn: sqlite3.Connection, start: str, goal: str, since: datetime) -> bool:
