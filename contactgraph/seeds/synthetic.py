@@ -291,7 +291,9 @@ class _Generator:
         )
         self._responsible(company.id)
         self._activities(company, company.id)
-        depth = rng.randint(3, 8)
+        # one company in thirty is a group: wider and deep, a few thousand parties
+        group = rng.random() < 1 / 30
+        depth = rng.randint(5, 6) if group else rng.randint(3, 8)
         units = [company]
         frontier = [(company, 0)]
         while frontier and self.made < self.total:
@@ -307,7 +309,8 @@ class _Generator:
                 if level >= 3
                 else UnitType.DEPARTMENT
             )
-            for _ in range(rng.randint(1, 3) if level < 3 else rng.randint(1, 2)):
+            width = rng.randint(2, 5) if group else rng.randint(1, 3 if level < 3 else 2)
+            for _ in range(width):
                 if self.made >= self.total:
                     break
                 label = (

@@ -1,0 +1,213 @@
+"""Traversal timings on a synthetic graph: store time and end-to-end GraphQL over HTTP.
+
+    .venv/bin/python bench/traversals.py --parties 10000 [--graph URL] [--runs 30]
+
+Seeds an empty graph first (as bench/registry.py does). Among the roots in the
+first 3,000 organizations (companies, umbrella and home organizations) it
+picks the largest hierarchy subtree and the one nearest 1,000 parties,
+then times descendants (first page of 100, with totalCount, which walks the
+whole subtree), ancestors of the deepest party found, network depth 2, a
+shortest path between two contacts and contactPerson, each as a store call and
+as a GraphQL request. Prints a Markdown table of median and p95 milliseconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from registry import CLI, is_empty, serving, timed
+
+from contactgraph.graph.lookups import contact_person
+from contactgraph.graph.model import (
+    DEFAULT_HIERARCHY_TYPES,
+    Page,
+    PartyFilter,
+    PartyKind,
+    RelType,
+    UnitType,
+)
+from contactgraph.graph.store import GraphStore, open_store
+from contactgraph.graph.times import utcnow
+
+DEPTH = 64
+Timings = dict[str, tuple[float, float]]
+
+
+async def subtree_size(store: GraphStore, root: str) -> int:
+    page = await store.descendants(root, DEFAULT_HIERARCHY_TYPES, DEPTH, utcnow(), Page(0), True)
+    return page.total_count or 0
+
+
+async def pick(store: GraphStore) -> dict[str, str]:
+    """The roots and parties the timings use, found once through the store."""
+    orgs = (
+        await store.list_parties(PartyFilter(kinds=(PartyKind.ORGANIZATION,)), Page(3000), False)
+    ).parties
+    roots = ("umbrella-organization", "home-organization")
+    candidates = [o for o in orgs if o.unit_type is UnitType.COMPANY or o.category_id in roots]
+    sizes = {o.id: await subtree_size(store, o.id) for o in candidates}
+    largest = max(sizes, key=sizes.__getitem__)
+    near_thousand = min(sizes, key=lambda i: abs(sizes[i] - 1000))
+    deepest = await store.descendants(
+        largest, DEFAULT_HIERARCHY_TYPES, DEPTH, utcnow(), Page(1), False
+    )
+    bottom = await store.descendants(
+        largest, DEFAULT_HIERARCHY_TYPES, DEPTH, utcnow(), Page(sizes[largest]), False
+    )
+    leaf = max(bottom.rows, key=lambda row: row.depth).party.id if bottom.rows else largest
+    people = (
+        await store.list_parties(PartyFilter(kinds=(PartyKind.CONTACT,)), Page(5000), False)
+    ).parties
+    rng = random.Random(4)
+    a, b = rng.sample(people, 2)
+    unit = deepest.rows[0].party.id if deepest.rows else largest
+    print(
+        f"largest subtree {sizes[largest]} parties, nearest 1,000: {sizes[near_thousand]}, "
+        f"deepest party at depth {max((r.depth for r in bottom.rows), default=0)}"
+    )
+    return {
+        "largest": largest,
+        "thousand": near_thousand,
+        "leaf": leaf,
+        "a": a.id,
+        "b": b.id,
+        "unit": unit,
+    }
+
+
+async def store_timings(store: GraphStore, ids: dict[str, str], runs: int) -> Timings:
+    now = utcnow()
+    every = list(RelType)
+
+    def descendants(root: str):
+        return store.descendants(root, DEFAULT_HIERARCHY_TYPES, DEPTH, now, Page(100), True)
+
+    return {
+        "descendants, largest subtree (page of 100 + totalCount)": await timed(
+            runs, lambda: descendants(ids["largest"])
+        ),
+        "descendants, ~1,000-party subtree": await timed(
+            runs, lambda: descendants(ids["thousand"])
+        ),
+        "ancestors of the deepest party": await timed(
+            runs, lambda: store.ancestors([ids["leaf"]], DEFAULT_HIERARCHY_TYPES, DEPTH, now)
+        ),
+        "network depth 2 (limit 100)": await timed(
+            runs, lambda: store.neighborhood(ids["a"], every, 2, 100, now)
+        ),
+        "path between two contacts": await timed(
+            runs, lambda: store.shortest_path(ids["a"], ids["b"], every, 8, now)
+        ),
+        "contactPerson (4 store calls)": await timed(
+            runs, lambda: contact_person(store, ids["unit"], "lead", now, DEPTH)
+        ),
+    }
+
+
+HTTP = {
+    "descendants, largest subtree (page of 100 + totalCount)": (
+        "largest",
+        "query($id: ID!) { party(id: $id) { descendants(first: 100) { totalCount "
+        "edges { node { depth parentId party { id displayName } } } } } }",
+    ),
+    "descendants, ~1,000-party subtree": (
+        "thousand",
+        "query($id: ID!) { party(id: $id) { descendants(first: 100) { totalCount "
+        "edges { node { depth parentId party { id displayName } } } } } }",
+    ),
+    "ancestors of the deepest party": (
+        "leaf",
+        "query($id: ID!) { party(id: $id) { ancestors { id displayName } } }",
+    ),
+    "network depth 2 (limit 100)": (
+        "a",
+        "query($id: ID!) { party(id: $id) { network(depth: 2) { truncated "
+        "nodes { id displayName } edges { id type from { id } to { id } } } } }",
+    ),
+    "path between two contacts": (
+        "a",
+        "query($id: ID!, $b: ID!) { path(fromId: $id, toId: $b, maxDepth: 8) "
+        "{ length nodes { id } } }",
+    ),
+    "contactPerson (4 store calls)": (
+        "unit",
+        'query($id: ID!) { contactPerson(organizationId: $id, role: "lead") '
+        "{ distance person { id } } }",
+    ),
+}
+
+
+async def http_timings(base: str, ids: dict[str, str], runs: int) -> Timings:
+    results: Timings = {}
+    async with httpx.AsyncClient(base_url=base, timeout=120) as client:
+        for _ in range(300):
+            try:
+                if (await client.get("/readyz")).status_code == 200:
+                    break
+            except httpx.TransportError:
+                await asyncio.sleep(0.1)
+        for name, (key, query) in HTTP.items():
+
+            async def call(key: str = key, query: str = query) -> None:
+                variables = {"id": ids[key], "b": ids["b"]} if "$b" in query else {"id": ids[key]}
+                body = (
+                    await client.post("/graphql", json={"query": query, "variables": variables})
+                ).json()
+                assert "errors" not in body, body
+
+            results[name] = await timed(runs, call)
+    return results
+
+
+async def measure(url: str, runs: int) -> tuple[dict[str, str], Timings]:
+    store = open_store(url)
+    await store.start()
+    try:
+        ids = await pick(store)
+        return ids, await store_timings(store, ids, runs)
+    finally:
+        await store.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--parties", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--graph", help="an existing graph URL; default: a new file in a temp dir")
+    args = parser.parse_args()
+
+    url = args.graph or f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
+    if asyncio.run(is_empty(url)):
+        started = time.perf_counter()
+        subprocess.run(
+            [CLI, "seed", "--synthetic", str(args.parties), "--graph", url],
+            check=True,
+            env={**os.environ, "TERM": "dumb"},
+        )
+        print(f"seed --synthetic {args.parties}: {time.perf_counter() - started:.1f} s wall")
+    ids, store_results = asyncio.run(measure(url, args.runs))
+    with serving(url) as base:
+        http_results = asyncio.run(http_timings(base, ids, args.runs))
+
+    print(
+        f"\n| {args.parties:,} parties, {args.runs} runs | store median | store p95 "
+        "| HTTP median | HTTP p95 |"
+    )
+    print("|---|---:|---:|---:|---:|")
+    for name, (median, p95) in store_results.items():
+        http_median, http_p95 = http_results[name]
+        print(f"| {name} | {median:.1f} | {p95:.1f} | {http_median:.1f} | {http_p95:.1f} |")
+
+
+if __name__ == "__main__":
+    main()
