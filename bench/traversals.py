@@ -56,9 +56,6 @@ async def pick(store: GraphStore) -> dict[str, str]:
     sizes = {o.id: await subtree_size(store, o.id) for o in candidates}
     largest = max(sizes, key=sizes.__getitem__)
     near_thousand = min(sizes, key=lambda i: abs(sizes[i] - 1000))
-    deepest = await store.descendants(
-        largest, DEFAULT_HIERARCHY_TYPES, DEPTH, utcnow(), Page(1), False
-    )
     bottom = await store.descendants(
         largest, DEFAULT_HIERARCHY_TYPES, DEPTH, utcnow(), Page(sizes[largest]), False
     )
@@ -68,7 +65,8 @@ async def pick(store: GraphStore) -> dict[str, str]:
     ).parties
     rng = random.Random(4)
     a, b = rng.sample(people, 2)
-    unit = deepest.rows[0].party.id if deepest.rows else largest
+    units = [r.party.id for r in bottom.rows if r.party.kind is PartyKind.ORGANIZATION]
+    unit = units[-1] if units else largest
     print(
         f"largest subtree {sizes[largest]} parties, nearest 1,000: {sizes[near_thousand]}, "
         f"deepest party at depth {max((r.depth for r in bottom.rows), default=0)}"

@@ -102,6 +102,15 @@ def _fail(error: Exception) -> click.ClickException:
     help="Deepest a hierarchy traversal may go; more is LIMIT_EXCEEDED.",
 )
 @click.option(
+    "--max-network-size",
+    envvar="CONTACTGRAPH_MAX_NETWORK_SIZE",
+    default=1000,
+    show_default=True,
+    show_envvar=True,
+    type=click.IntRange(1),
+    help="Most parties a network query may ask for; more is LIMIT_EXCEEDED.",
+)
+@click.option(
     "--log-level",
     envvar="CONTACTGRAPH_LOG_LEVEL",
     default="info",
@@ -117,6 +126,7 @@ def serve(
     default_page_size: int,
     max_page_size: int,
     max_depth: int,
+    max_network_size: int,
     log_level: str,
 ) -> None:
     """Serve GraphQL at http://HOST:PORT/graphql (GraphiQL in a browser)."""
@@ -134,6 +144,7 @@ def serve(
         default_page_size=default_page_size,
         max_page_size=max_page_size,
         max_depth=max_depth,
+        max_network_size=max_network_size,
     )
     try:  # a graph that cannot be opened is reported here, in one line
         asyncio.run(_prepare(graph_url))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from client import GraphQL
+from client import GraphQL, serve
 from factories import contact, link, org
+
+from contactgraph.config import Settings
 
 DESCENDANTS = """
 query($id: ID!, $first: Int, $after: String, $max: Int, $asOf: DateTime, $types: [RelType!]) {
@@ -102,3 +104,19 @@ async def test_ancestors_of_many_parties_cost_one_call(gql: GraphQL) -> None:
     assert "errors" not in body
     assert len(body["data"]["parties"]["edges"]) == len(ids)
     assert body["extensions"]["roundTrips"] == 2
+
+
+async def test_ceilings_are_configurable(graph_url: str) -> None:
+    settings = Settings(graph_url=graph_url, max_depth=3, max_network_size=5)
+    async for http in serve(settings):
+        gql = GraphQL(http)
+        party = await org(gql, "Acme")
+        deep = await gql.error(DESCENDANTS, {"id": party, "max": 4})
+        assert deep["extensions"]["code"] == "LIMIT_EXCEEDED"
+        assert "3" in deep["message"]
+        within = await gql(DESCENDANTS, {"id": party, "max": 3})
+        assert within["party"]["descendants"]["totalCount"] == 0
+        wide = await gql.error(
+            "query($id: ID!) { party(id: $id) { network(limit: 6) { truncated } } }", {"id": party}
+        )
+        assert wide["extensions"]["code"] == "LIMIT_EXCEEDED"

@@ -159,6 +159,7 @@ class _Generator:
         self.users: list[str] = []
         self.contacts: list[str] = []
         self.umbrellas: list[str] = []
+        self.companies = 0
 
     # -- records -------------------------------------------------------------
 
@@ -291,8 +292,10 @@ class _Generator:
         )
         self._responsible(company.id)
         self._activities(company, company.id)
-        # one company in thirty is a group: wider and deep, a few thousand parties
-        group = rng.random() < 1 / 30
+        # the first company and one in thirty after it are groups: wide and deep, a few
+        # thousand parties, so every graph has large subtrees to walk
+        group = self.companies == 0 or rng.random() < 1 / 30
+        self.companies += 1
         depth = rng.randint(5, 6) if group else rng.randint(3, 8)
         units = [company]
         frontier = [(company, 0)]

@@ -219,6 +219,9 @@ class Neo4jStore:
             connection_timeout=3.0,
             connection_acquisition_timeout=5.0,
             max_transaction_retry_time=3.0,
+            # the server's hints (e.g. "property key does not exist" on a young graph) are
+            # for people writing Cypher, not for this server's log
+            notifications_min_severity="OFF",
         )
         try:
             await self._driver.verify_connectivity()
@@ -672,6 +675,12 @@ async def _reaches(tx: Tx, start: str, goal: str, since: datetime) -> bool:
     return bool(record and record["found"])
 
 
+def _type_expression(types: Iterable[RelType]) -> str:
+    """A relationship type expression for a pattern, from enum members only: naming the
+    types in the pattern lets Neo4j expand only those edges instead of filtering after."""
+    return "|".join(dict.fromkeys(t.value for t in types))
+
+
 def _walk(
     starts: Sequence[str],
     types: Sequence[RelType],
@@ -679,9 +688,11 @@ def _walk(
     as_of: datetime,
     downward: bool,
 ) -> tuple[str, dict[str, Any]]:
-    """Shortest hierarchy paths from each start to every party they reach, as rows
-    (start, n, depth, parent id, r): each party once, ties going to the smallest
-    (parent, edge) id. ALL SHORTEST walks breadth-first, so cycles end the walk."""
+    """Hierarchy paths from each start to every party they reach, as rows (start, n, depth,
+    parent id, r): each party once at its shortest depth, ties going to the smallest
+    (parent, edge) id. Paths never repeat an edge, so cycles end the walk; measured on a
+    10,000-party graph, ALL SHORTEST with an upper bound of 64 took minutes where these
+    trails took under a second."""
     forward, backward = rules.walk_directions(types, downward)
     step = (
         "(type(r) IN $forward AND startNode(r) = a OR type(r) IN $backward AND endNode(r) = a) "
@@ -689,12 +700,12 @@ def _walk(
     )
     query = (
         "UNWIND $starts AS start MATCH (root:Party {id: start}) "
-        f"MATCH p = ALL SHORTEST (root) ((a)-[r]-(b) WHERE {step}){{1,{int(max_depth)}}} (n:Party) "
-        "WHERE n <> root "
+        f"MATCH p = (root) ((a)-[r:{_type_expression(types)}]-(b) WHERE {step})"
+        f"{{1,{int(max_depth)}}} (n:Party) WHERE n <> root "
         "WITH start, n, length(p) AS depth, nodes(p)[-2].id AS parent, relationships(p)[-1] AS r "
-        "ORDER BY parent, r.id "
-        "WITH start, n, depth, head(collect({parent: parent, r: r})) AS via "
-        "WITH start, n, depth, via.parent AS parent, via.r AS r "
+        "ORDER BY depth, parent, r.id "
+        "WITH start, n, head(collect({depth: depth, parent: parent, r: r})) AS via "
+        "WITH start, n, via.depth AS depth, via.parent AS parent, via.r AS r "
     )
     params = {
         "starts": list(dict.fromkeys(starts)),
