@@ -292,9 +292,9 @@ class _Generator:
         )
         self._responsible(company.id)
         self._activities(company, company.id)
-        # the first company and one in thirty after it are groups: wide and deep, a few
-        # thousand parties, so every graph has large subtrees to walk
-        group = self.companies == 0 or rng.random() < 1 / 30
+        # one company in thirty is a group, wide and deep; in a graph of 20,000 parties or
+        # more the first one is too, so every large graph has a large subtree to walk
+        group = (self.companies == 0 and self.total >= 20_000) or rng.random() < 1 / 30
         self.companies += 1
         depth = rng.randint(5, 6) if group else rng.randint(3, 8)
         units = [company]
