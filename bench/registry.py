@@ -176,24 +176,28 @@ async def is_empty(url: str) -> bool:
         await store.close()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
-    )
-    parser.add_argument("--parties", type=int, default=100_000)
-    parser.add_argument("--runs", type=int, default=50)
+def arguments(doc: str | None, default_parties: int, default_runs: int) -> argparse.Namespace:
+    """The benchmarks' shared flags, and a graph seeded with --parties when it was empty."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--parties", type=int, default=default_parties)
+    parser.add_argument("--runs", type=int, default=default_runs)
     parser.add_argument("--graph", help="an existing graph URL; default: a new file in a temp dir")
     args = parser.parse_args()
-
-    url = args.graph or f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
-    if asyncio.run(is_empty(url)):
+    args.graph = args.graph or f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
+    if asyncio.run(is_empty(args.graph)):
         started = time.perf_counter()
         subprocess.run(
-            [CLI, "seed", "--synthetic", str(args.parties), "--graph", url],
+            [CLI, "seed", "--synthetic", str(args.parties), "--graph", args.graph],
             check=True,
             env={**os.environ, "TERM": "dumb"},
         )
         print(f"seed --synthetic {args.parties}: {time.perf_counter() - started:.1f} s wall\n")
+    return args
+
+
+def main() -> None:
+    args = arguments(__doc__, 100_000, 50)
+    url = args.graph
     store_results, party_ids = asyncio.run(measure_store(url, args.runs))
     with serving(url) as base:
         http_results = asyncio.run(http_timings(base, args.runs, party_ids))

@@ -13,17 +13,11 @@ as a GraphQL request. Prints a Markdown table of median and p95 milliseconds.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import os
 import random
-import subprocess
-import tempfile
-import time
-from pathlib import Path
 
 import httpx
-from registry import CLI, is_empty, serving, timed
+from registry import arguments, serving, timed
 
 from contactgraph.graph.lookups import contact_person
 from contactgraph.graph.model import (
@@ -176,23 +170,8 @@ async def measure(url: str, runs: int) -> tuple[dict[str, str], Timings]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
-    )
-    parser.add_argument("--parties", type=int, default=10_000)
-    parser.add_argument("--runs", type=int, default=30)
-    parser.add_argument("--graph", help="an existing graph URL; default: a new file in a temp dir")
-    args = parser.parse_args()
-
-    url = args.graph or f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
-    if asyncio.run(is_empty(url)):
-        started = time.perf_counter()
-        subprocess.run(
-            [CLI, "seed", "--synthetic", str(args.parties), "--graph", url],
-            check=True,
-            env={**os.environ, "TERM": "dumb"},
-        )
-        print(f"seed --synthetic {args.parties}: {time.perf_counter() - started:.1f} s wall")
+    args = arguments(__doc__, 10_000, 30)
+    url = args.graph
     ids, store_results = asyncio.run(measure(url, args.runs))
     with serving(url) as base:
         http_results = asyncio.run(http_timings(base, ids, args.runs))
