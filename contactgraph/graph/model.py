@@ -246,17 +246,40 @@ class Page:
 
 
 @dataclass(frozen=True)
+class Rollup:
+    """Which parties below a timeline's party feed it: the hierarchy as of a date."""
+
+    types: tuple[RelType, ...]
+    as_of: datetime
+    max_depth: int
+
+
+@dataclass(frozen=True)
 class TimelineQuery:
     page: Page
     types: tuple[ActivityType, ...] = ()
     since: datetime | None = None
     until: datetime | None = None
+    rollup: Rollup | None = None  # None: the party's own activities only
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """An activity on a timeline and the subject that put it there: the timeline's own
+    party when it is a subject, else its first subject (in recorded order) in the subtree."""
+
+    activity: Activity
+    source_id: str
 
 
 @dataclass(frozen=True)
 class TimelinePage:
-    activities: list[Activity]
+    entries: list[TimelineEntry]
     has_next: bool
+
+    @property
+    def activities(self) -> list[Activity]:
+        return [entry.activity for entry in self.entries]
 
 
 @dataclass(frozen=True)

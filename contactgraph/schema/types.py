@@ -13,7 +13,7 @@ from strawberry.types import Info
 from ..graph import model
 from ..graph.cursors import encode_cursor
 from ..graph.errors import BadUserInput
-from ..graph.model import DEFAULT_HIERARCHY_TYPES, HIERARCHY_TYPES, TimelineQuery
+from ..graph.model import DEFAULT_HIERARCHY_TYPES, HIERARCHY_TYPES, Rollup, TimelineQuery
 from ..graph.times import format_instant
 from ..resolvers.context import Context, selects
 from ..resolvers.loaders import AncestorsQuery, ChildrenQuery, RelationshipQuery
@@ -241,7 +241,11 @@ class Party(Node):
         rels = await info.context.loaders.relationships.load((self.id, query))
         return [Responsibility(relationship=Relationship.of(r)) for r in rels]
 
-    @strawberry.field(description="Activities with this party, newest first.")
+    @strawberry.field(
+        description="Activities with this party, newest first (ties by id). With "
+        "includeDescendants, also those of every party below it in the hierarchy as of "
+        "`asOf` (now), each once; `source` on each tells which party brought it in."
+    )
     async def timeline(
         self,
         info: ContextInfo,
@@ -250,19 +254,34 @@ class Party(Node):
         types: list[ActivityType] | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
+        include_descendants: bool = False,
+        hierarchy_types: list[RelType] | None = None,
+        as_of: datetime | None = None,
     ) -> Connection[Activity]:
+        context = info.context
         if since is not None and until is not None and until <= since:
             raise BadUserInput("until must be later than since")
+        if not include_descendants and (hierarchy_types or as_of):
+            raise BadUserInput("hierarchyTypes and asOf choose a roll-up: set includeDescendants")
+        rollup = (
+            Rollup(_hierarchy_types(hierarchy_types), as_of or context.now, context.depth(None))
+            if include_descendants
+            else None
+        )
         query = TimelineQuery(
-            page=info.context.page(first, after),
+            page=context.page(first, after),
             types=tuple(dict.fromkeys(types or ())),
             since=since,
             until=until,
+            rollup=rollup,
         )
-        page = await info.context.loaders.timelines.load((self.id, query))
+        page = await context.loaders.timelines.load((self.id, query))
         edges = [
-            Edge(cursor=encode_cursor(format_instant(a.occurred_at), a.id), node=Activity.of(a))
-            for a in page.activities
+            Edge(
+                cursor=encode_cursor(format_instant(e.activity.occurred_at), e.activity.id),
+                node=Activity.of(e.activity, e.source_id if rollup else None),
+            )
+            for e in page.entries
         ]
         return Connection(edges=edges, page_info=page_info(edges, page.has_next))
 
@@ -339,6 +358,15 @@ class Activity(Node):
     body: str | None
     author_id: strawberry.ID
     subject_ids: list[strawberry.ID]
+    source_id: strawberry.ID | None = strawberry.field(
+        description="In a roll-up timeline or feed, the subject that brought this activity "
+        "in: the party asked about when it is a subject, else the first subject below it. "
+        "Null elsewhere."
+    )
+
+    @strawberry.field(description="The party behind sourceId.")
+    async def source(self, info: ContextInfo) -> Party | None:
+        return None if self.source_id is None else await _load_party(info, self.source_id)
 
     @strawberry.field
     async def author(self, info: ContextInfo) -> User:
@@ -350,7 +378,7 @@ class Activity(Node):
         return [party_of(p) for p in found if p is not None]
 
     @classmethod
-    def of(cls, activity: model.Activity) -> Activity:
+    def of(cls, activity: model.Activity, source_id: str | None = None) -> Activity:
         return cls(
             id=strawberry.ID(activity.id),
             type=activity.type,
@@ -359,6 +387,7 @@ class Activity(Node):
             body=activity.body,
             author_id=strawberry.ID(activity.author_id),
             subject_ids=[strawberry.ID(s) for s in activity.subject_ids],
+            source_id=None if source_id is None else strawberry.ID(source_id),
         )
 
 

@@ -32,10 +32,13 @@ from contactgraph.graph.model import (
     PartyKind,
     Relationship,
     RelType,
+    Rollup,
+    TimelinePage,
     TimelineQuery,
     UnitType,
 )
 from contactgraph.graph.records import new_party
+from contactgraph.graph.sqlite import timelines as sqlite_timelines
 from contactgraph.graph.store import GraphStore, open_store
 from contactgraph.graph.times import format_instant
 
@@ -485,3 +488,166 @@ async def test_shortest_path_ignores_direction_and_honours_time(store: GraphStor
     assert itself is not None and itself.parties == [ring.a] and itself.relationships == []
     with pytest.raises(NotFound):
         await store.shortest_path(ring.a.id, "missing", every, 10, NOW)
+
+
+class Holdings:
+    """company ← branch ← dept ⇒ ann, bob; company ← branch2 ⇒ bob (bob sits twice);
+    `moved` was part of the company until MOVE, then of the owners' association `hoa`,
+    where carl is a member; dave is outside every tree."""
+
+    MOVE = T0 + timedelta(days=10)
+
+    def __init__(self) -> None:
+        self.company, self.branch, self.branch2 = org("Company"), org("Branch"), org("Branch 2")
+        self.dept, self.moved, self.hoa = org("Dept"), org("Moved"), org("HOA")
+        self.ann, self.bob = person("Ann", "A"), person("Bob", "B")
+        self.carl, self.dave = person("Carl", "C"), person("Dave", "D")
+        self.author = user("author")
+        self.parties = [
+            self.company,
+            self.branch,
+            self.branch2,
+            self.dept,
+            self.moved,
+            self.hoa,
+            self.ann,
+            self.bob,
+            self.carl,
+            self.dave,
+            self.author,
+        ]
+        self.bob_at_dept = edge(RelType.EMPLOYS, self.dept, self.bob)
+        self.bob_at_branch2 = edge(RelType.EMPLOYS, self.branch2, self.bob)
+        self.rels = [
+            edge(RelType.PART_OF, self.branch, self.company),
+            edge(RelType.PART_OF, self.branch2, self.company),
+            edge(RelType.PART_OF, self.dept, self.branch),
+            edge(RelType.EMPLOYS, self.dept, self.ann),
+            self.bob_at_dept,
+            self.bob_at_branch2,
+            edge(RelType.PART_OF, self.moved, self.company, until=self.MOVE),
+            edge(RelType.PART_OF, self.moved, self.hoa, since=self.MOVE),
+            edge(RelType.MEMBER_OF, self.carl, self.hoa),
+        ]
+        day = timedelta(days=1)
+        self.acts = {
+            "company": activity(self.author, [self.company], T0 + 9 * day),
+            "ann": activity(self.author, [self.ann], T0 + 8 * day),
+            "bob+ann": activity(self.author, [self.bob, self.ann], T0 + 7 * day),
+            "moved": activity(self.author, [self.moved], T0 + 6 * day),
+            "dave+dept": activity(self.author, [self.dave, self.dept], T0 + 5 * day),
+            "bob tie": activity(self.author, [self.bob], T0 + 4 * day),
+            "bob tie too": activity(self.author, [self.bob], T0 + 4 * day),
+            "dave": activity(self.author, [self.dave], T0 + 3 * day),
+            "meeting": activity(
+                self.author, [self.branch2], T0 + 2 * day, type=ActivityType.MEETING
+            ),
+            "carl": activity(self.author, [self.carl], T0 + day),
+        }
+        for name, act in list(self.acts.items()):
+            self.acts[name] = replace(act, summary=name)
+        self.ties = sorted(["bob tie", "bob tie too"], key=lambda n: self.acts[n].id, reverse=True)
+
+    def rollup(self, first: int, as_of: datetime = NOW, **values: object) -> TimelineQuery:
+        rollup = Rollup(DEFAULT_HIERARCHY_TYPES, as_of, 64)
+        return TimelineQuery(Page(first, values.pop("after", None)), rollup=rollup, **values)  # type: ignore[arg-type]
+
+
+def _summaries(page: TimelinePage) -> list[str]:
+    return [entry.activity.summary for entry in page.entries]
+
+
+def _cursor(page: TimelinePage) -> str:
+    last = page.entries[-1].activity
+    return encode_cursor(format_instant(last.occurred_at), last.id)
+
+
+@pytest.fixture(params=["merge", "scan"])
+def plan(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both roll-up plans of the embedded store; the scan normally waits for big subtrees."""
+    if request.param == "scan":
+        monkeypatch.setattr(sqlite_timelines, "SCAN_FROM_MEMBERS", 1)
+    return request.param
+
+
+async def test_rollup_holds_the_subtree_newest_first_each_once(
+    store: GraphStore, plan: str
+) -> None:
+    h = Holdings()
+    await store.load_batch(Batch(h.parties, h.rels, list(h.acts.values())))
+
+    pages = await store.timelines([h.company.id, h.hoa.id, h.dept.id, h.dave.id], h.rollup(3))
+    first = pages[h.company.id]
+    assert _summaries(first) == ["company", "ann", "bob+ann"]
+    assert first.has_next
+    sources = {e.activity.summary: e.source_id for e in first.entries}
+    assert sources == {"company": h.company.id, "ann": h.ann.id, "bob+ann": h.bob.id}
+    assert _summaries(pages[h.hoa.id]) == ["moved", "carl"]
+    assert not pages[h.hoa.id].has_next
+    assert _summaries(pages[h.dept.id]) == ["ann", "bob+ann", "dave+dept"]
+    assert pages[h.dept.id].entries[2].source_id == h.dept.id
+    assert _summaries(pages[h.dave.id]) == ["dave+dept", "dave"]
+
+    # a newer activity landing between pages moves nothing on the next one
+    await store.record_activity(activity(h.author, [h.ann], T0 + 20 * timedelta(days=1)))
+    second = (await store.timelines([h.company.id], h.rollup(3, after=_cursor(first))))[
+        h.company.id
+    ]
+    assert _summaries(second) == ["dave+dept", *h.ties]
+    third = (await store.timelines([h.company.id], h.rollup(3, after=_cursor(second))))[
+        h.company.id
+    ]
+    assert _summaries(third) == ["meeting"]
+    assert not third.has_next
+
+
+async def test_rollup_reads_the_hierarchy_as_of_a_date_and_filters(
+    store: GraphStore, plan: str
+) -> None:
+    h = Holdings()
+    await store.load_batch(Batch(h.parties, h.rels, list(h.acts.values())))
+
+    before_move = h.MOVE - timedelta(days=1)
+    then = await store.timelines([h.company.id, h.hoa.id], h.rollup(20, as_of=before_move))
+    assert "moved" in _summaries(then[h.company.id])
+    assert _summaries(then[h.hoa.id]) == ["carl"]
+
+    meetings = await store.timelines(
+        [h.company.id], h.rollup(5, types=(ActivityType.MEETING, ActivityType.NOTE))
+    )
+    assert _summaries(meetings[h.company.id]) == ["meeting"]
+    window = h.rollup(5, since=T0 + timedelta(days=4), until=T0 + timedelta(days=8))
+    windowed = await store.timelines([h.company.id], window)
+    assert _summaries(windowed[h.company.id]) == ["bob+ann", "dave+dept", *h.ties]
+
+    units_only = replace(h.rollup(20), rollup=Rollup((RelType.PART_OF,), NOW, 64))
+    units = await store.timelines([h.company.id], units_only)
+    assert _summaries(units[h.company.id]) == ["company", "dave+dept", "meeting"]
+
+
+async def test_rollup_follows_ended_edges_in_a_dag(store: GraphStore, plan: str) -> None:
+    h = Holdings()
+    await store.load_batch(Batch(h.parties, h.rels, list(h.acts.values())))
+    left_dept = NOW - timedelta(days=30)
+    left_company = NOW - timedelta(days=10)
+
+    await store.unlink(h.bob_at_dept.id, left_dept)
+    still = await store.timelines([h.company.id, h.dept.id], h.rollup(20))
+    assert set(h.ties) <= set(_summaries(still[h.company.id]))  # bob is still at branch 2
+    assert not set(h.ties) & set(_summaries(still[h.dept.id]))
+    assert _summaries(still[h.dept.id])[:2] == ["ann", "bob+ann"]
+    assert still[h.dept.id].entries[1].source_id == h.ann.id
+
+    await store.unlink(h.bob_at_branch2.id, left_company)
+    gone = await store.timelines([h.company.id], h.rollup(20))
+    assert not set(h.ties) & set(_summaries(gone[h.company.id]))
+    between = h.rollup(20, as_of=left_company - timedelta(days=1))
+    earlier = await store.timelines([h.company.id, h.dept.id], between)
+    assert set(h.ties) <= set(_summaries(earlier[h.company.id]))
+    assert not set(h.ties) & set(_summaries(earlier[h.dept.id]))
+
+    # a unit linked later feeds its new parent from then on, with all its history
+    await store.link(edge(RelType.MEMBER_OF, h.dave, h.hoa, since=NOW - timedelta(days=1)))
+    hoa = await store.timelines([h.hoa.id], h.rollup(20))
+    assert _summaries(hoa[h.hoa.id]) == ["moved", "dave+dept", "dave", "carl"]
+    assert hoa[h.hoa.id].entries[1].source_id == h.dave.id

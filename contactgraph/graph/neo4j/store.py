@@ -53,6 +53,8 @@ from ..model import (
     Path,
     Relationship,
     RelType,
+    Rollup,
+    TimelineEntry,
     TimelinePage,
     TimelineQuery,
     TreePage,
@@ -119,6 +121,14 @@ ACTIVITY_MAP = _projection("a", ACTIVITY_FIELDS)
 # a relationship as the shared flat record; its endpoints' ids come from the nodes
 REL_MAP = _projection(
     "r", REL_FIELDS, type="type(r)", from_id="startNode(r).id", to_id="endNode(r).id"
+)
+# a timeline's filters and cursor on activity a
+_ACTIVITY_FILTER = (
+    "($types = [] OR a.type IN $types) "
+    "AND ($since IS NULL OR a.occurred_at >= datetime($since)) "
+    "AND ($until IS NULL OR a.occurred_at < datetime($until)) "
+    "AND ($after_time IS NULL OR a.occurred_at < datetime($after_time) "
+    "OR (a.occurred_at = datetime($after_time) AND a.id < $after_id))"
 )
 # one step of an undirected walk over the types in $types, valid at $at
 VALID_AT = "r.since <= datetime($at) AND (r.until IS NULL OR r.until > datetime($at))"
@@ -509,32 +519,31 @@ class Neo4jStore:
             "after_id": after[1] if after else None,
             "limit": query.page.first + 1,
         }
+        if query.rollup is None:
+            window = (
+                "MATCH (root:Party {id: id})<-[:ABOUT]-(a:Activity) "
+                f"WHERE {_ACTIVITY_FILTER} WITH root, a "
+                "ORDER BY a.occurred_at DESC, a.id DESC LIMIT $limit "
+                "RETURN a, root.id AS source"
+            )
+        else:
+            window, rollup_params = _rollup_window(query.rollup)
+            params |= rollup_params
 
         async def work(tx: Tx) -> dict[str, TimelinePage]:
             result = await tx.run(
-                """
-                UNWIND $ids AS id
-                CALL (id) {
-                  MATCH (:Party {id: id})<-[s:ABOUT]-(a:Activity)
-                  WHERE ($types = [] OR a.type IN $types)
-                    AND ($since IS NULL OR a.occurred_at >= datetime($since))
-                    AND ($until IS NULL OR a.occurred_at < datetime($until))
-                    AND ($after_time IS NULL OR a.occurred_at < datetime($after_time)
-                         OR (a.occurred_at = datetime($after_time) AND a.id < $after_id))
-                  RETURN a ORDER BY a.occurred_at DESC, a.id DESC LIMIT $limit
-                }"""
-                f"{WITH_SUBJECTS} RETURN id, {ACTIVITY_MAP} AS a, subjects",
+                f"UNWIND $ids AS id CALL (id) {{ {window} }} "
+                f"{WITH_SUBJECTS} RETURN id, {ACTIVITY_MAP} AS a, subjects, source",
                 params,
             )
-            windows: dict[str, list[Activity]] = {pid: [] for pid in params["ids"]}
+            windows: dict[str, list[TimelineEntry]] = {pid: [] for pid in params["ids"]}
             async for record in result:
-                windows[record["id"]].append(
-                    activity_from_record(record["a"], tuple(record["subjects"]), _decode)
-                )
+                activity = activity_from_record(record["a"], tuple(record["subjects"]), _decode)
+                windows[record["id"]].append(TimelineEntry(activity, record["source"]))
             first = query.page.first
             return {
-                pid: TimelinePage(items[:first], has_next=len(items) > first)
-                for pid, items in windows.items()
+                pid: TimelinePage(entries[:first], has_next=len(entries) > first)
+                for pid, entries in windows.items()
             }
 
         return await self._read(work)
@@ -693,11 +702,7 @@ def _walk(
     (parent, edge) id. Paths never repeat an edge, so cycles end the walk; measured on a
     10,000-party graph, ALL SHORTEST with an upper bound of 64 took minutes where these
     trails took under a second."""
-    forward, backward = rules.walk_directions(types, downward)
-    step = (
-        "(type(r) IN $forward AND startNode(r) = a OR type(r) IN $backward AND endNode(r) = a) "
-        f"AND {VALID_AT}"
-    )
+    step, params = _step(types, downward, "a", "")
     query = (
         "UNWIND $starts AS start MATCH (root:Party {id: start}) "
         f"MATCH p = (root) ((a)-[r:{_type_expression(types)}]-(b) WHERE {step})"
@@ -707,13 +712,48 @@ def _walk(
         "WITH start, n, head(collect({depth: depth, parent: parent, r: r})) AS via "
         "WITH start, n, via.depth AS depth, via.parent AS parent, via.r AS r "
     )
-    params = {
-        "starts": list(dict.fromkeys(starts)),
-        "forward": [t.value for t in forward],
-        "backward": [t.value for t in backward],
-        "at": _encode(as_of),
-    }
+    params |= {"starts": list(dict.fromkeys(starts)), "at": _encode(as_of)}
     return query, params
+
+
+def _step(
+    types: Iterable[RelType], downward: bool, node: str, name: str
+) -> tuple[str, dict[str, Any]]:
+    """The condition for crossing edge r from `node` one level down (or up) the hierarchy,
+    valid at $at, with its parameters named after `name`."""
+    forward, backward = rules.walk_directions(types, downward)
+    condition = (
+        f"(type(r) IN ${name}forward AND startNode(r) = {node} "
+        f"OR type(r) IN ${name}backward AND endNode(r) = {node}) AND {VALID_AT}"
+    )
+    return condition, {
+        f"{name}forward": [t.value for t in forward],
+        f"{name}backward": [t.value for t in backward],
+    }
+
+
+def _rollup_window(rollup: Rollup) -> tuple[str, dict[str, Any]]:
+    """One roll-up page below `root`: its members' activities merged newest first, each
+    once, and the subject that brought each in (the root if a subject, else the first
+    subject in recorded order found below it walking up)."""
+    down, down_params = _step(rollup.types, True, "x", "down_")
+    up, up_params = _step(rollup.types, False, "x", "up_")
+    pattern = f"((x)-[r:{_type_expression(rollup.types)}]-(y) WHERE {{step}})"
+    window = (
+        "MATCH (root:Party {id: id}) "
+        "CALL (root) { RETURN root AS m UNION "
+        f"MATCH (root) {pattern.format(step=down)}{{1,{int(rollup.max_depth)}}} (m:Party) "
+        "RETURN m } "
+        "MATCH (m)<-[:ABOUT]-(a:Activity) "
+        f"WHERE {_ACTIVITY_FILTER} WITH DISTINCT root, a "
+        "ORDER BY a.occurred_at DESC, a.id DESC LIMIT $limit "
+        "CALL (root, a) { MATCH (a)-[s:ABOUT]->(p:Party) "
+        f"WHERE p = root OR EXISTS {{ MATCH (p) {pattern.format(step=up)}"
+        f"{{1,{int(rollup.max_depth)}}} (root) }} "
+        "RETURN p.id AS source ORDER BY p = root DESC, s.position LIMIT 1 } "
+        "RETURN a, source"
+    )
+    return window, down_params | up_params | {"at": _encode(rollup.as_of)}
 
 
 def _cursor_depth(text: str) -> int:

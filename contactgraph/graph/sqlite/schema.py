@@ -6,6 +6,8 @@ script after N, each in its own transaction.
 
 import sqlite3
 
+from .closure import build_sql
+
 MIGRATIONS: tuple[str, ...] = (
     # 1: parties, categories, relationships, activities, full-text search
     """
@@ -84,6 +86,8 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX activity_subjects_activity ON activity_subjects(activity_id);
     """,
+    # 2: the closure of the default hierarchy, for roll-up timelines
+    build_sql(),
 )
 
 

@@ -41,6 +41,7 @@ from ..model import (
     Path,
     Relationship,
     RelType,
+    TimelineEntry,
     TimelinePage,
     TimelineQuery,
     TreePage,
@@ -50,6 +51,7 @@ from ..model import (
 from ..search import indexed_text, query_terms
 from ..store import Node
 from ..times import format_instant
+from . import closure, timelines
 from .rows import (
     PARTY_COLUMNS,
     REL_COLUMNS,
@@ -463,38 +465,30 @@ class SqliteStore:
     async def timelines(
         self, party_ids: Sequence[str], query: TimelineQuery
     ) -> dict[str, TimelinePage]:
-        clauses = ["party_id = ?"]
-        params: list[object] = []
-        if query.types:
-            clauses.append(f"type {_IN}")
-            params.append(_ids(t.value for t in query.types))
-        if query.since:
-            clauses.append("occurred_at >= ?")
-            params.append(format_instant(query.since))
-        if query.until:
-            clauses.append("occurred_at < ?")
-            params.append(format_instant(query.until))
-        if query.page.after:
-            clauses.append("(occurred_at, activity_id) < (?, ?)")
-            params += decode_cursor(query.page.after, 2)
-        sql = (
-            f"SELECT activity_id FROM activity_subjects WHERE {' AND '.join(clauses)} "
-            "ORDER BY occurred_at DESC, activity_id DESC LIMIT ?"
-        )
-        limit = query.page.first + 1
+        def window(conn: sqlite3.Connection, party_id: str) -> tuple[list[str], dict[str, str]]:
+            rollup = query.rollup
+            if rollup is None:
+                ids = timelines.own_window(conn, party_id, query)
+                return ids, dict.fromkeys(ids, party_id)
+            subtree = timelines.Subtree(
+                party_id,
+                rollup,
+                _walk_sql(rollup.types, downward=True),
+                _walk_params([party_id], rollup.types, rollup.max_depth, rollup.as_of, True),
+            )
+            ids = timelines.rollup_window(conn, subtree, query)
+            return ids, timelines.sources(conn, subtree, party_id, ids[: query.page.first])
 
         def work(conn: sqlite3.Connection) -> dict[str, TimelinePage]:
-            windows = {
-                party_id: [row[0] for row in conn.execute(sql, (party_id, *params, limit))]
-                for party_id in dict.fromkeys(party_ids)
-            }
-            activities = _activities(conn, {a for ids in windows.values() for a in ids})
+            windows = {party_id: window(conn, party_id) for party_id in dict.fromkeys(party_ids)}
+            activities = _activities(conn, {a for ids, _ in windows.values() for a in ids})
+            first = query.page.first
             return {
                 party_id: TimelinePage(
-                    [activities[a] for a in ids[: query.page.first]],
-                    has_next=len(ids) > query.page.first,
+                    [TimelineEntry(activities[a], came_from[a]) for a in ids[:first]],
+                    has_next=len(ids) > first,
                 )
-                for party_id, ids in windows.items()
+                for party_id, (ids, came_from) in windows.items()
             }
 
         return await self._read(work)
@@ -563,6 +557,7 @@ class SqliteStore:
             if rel.type in ACYCLIC_TYPES and _reaches(conn, rel.to_id, rel.from_id, rel.since):
                 raise rules.cycle(rel)
             conn.execute(_INSERT_REL, relationship_params(rel))
+            closure.add_edges(conn, [rel])
             return rel
 
         return await self._write(work)
@@ -583,7 +578,9 @@ class SqliteStore:
             conn.execute(
                 "UPDATE relationships SET until = ? WHERE id = ?", (format_instant(until), rel_id)
             )
-            return replace(rel, until=until)
+            ended = replace(rel, until=until)
+            closure.shorten_edge(conn, rel, ended)
+            return ended
 
         return await self._write(work)
 
@@ -603,6 +600,7 @@ class SqliteStore:
             rules.check_batch(batch, _categories(conn, None), stored)
             _insert_parties(conn, batch.parties)
             conn.executemany(_INSERT_REL, [relationship_params(r) for r in batch.relationships])
+            closure.add_edges(conn, batch.relationships)
             _insert_activities(conn, batch.activities)
 
         await self._write(work)
@@ -844,6 +842,7 @@ def _check_party(conn: sqlite3.Connection, party: Party) -> None:
 
 def _insert_parties(conn: sqlite3.Connection, parties: Sequence[Party]) -> None:
     conn.executemany(_INSERT_PARTY, [party_params(p) for p in parties])
+    closure.add_parties(conn, [p.id for p in parties])
     conn.executemany(_INSERT_SEARCH, [(p.id, indexed_text(p)) for p in parties])
     conn.executemany(
         "INSERT OR IGNORE INTO party_tags (tag, party_id) VALUES (?, ?)",

@@ -1,0 +1,132 @@
+"""Timeline pages on the embedded store: a party's own, or rolled up from its subtree.
+
+A roll-up page must not sort the subtree's whole history. Over the closure
+(see closure.py) two plans answer it: a large subtree holds a good share of
+all activities, so scanning every activity newest first and keeping the
+subtree's finds a page after a few hundred rows; a small subtree has few
+activities, so merging its members' per-party index ranges is cheap. The
+member count, counted only up to the point where the scan wins, picks one.
+Hierarchy types other than the default ones have no closure and are walked.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import defaultdict
+from collections.abc import Sequence
+
+from ..cursors import decode_cursor
+from ..model import Rollup, TimelineQuery
+from ..times import format_instant
+from .closure import CLOSURE_TYPES
+
+# subtrees with at least this many members are answered by the global scan
+SCAN_FROM_MEMBERS = 2_000
+
+
+def _filters(query: TimelineQuery, time: str, id_: str, type_: str) -> tuple[list[str], dict]:
+    clauses: list[str] = []
+    params: dict[str, object] = {"limit": query.page.first + 1}
+    if query.types:
+        clauses.append(f"{type_} IN (SELECT value FROM json_each(:types))")
+        params["types"] = json.dumps([t.value for t in query.types])
+    if query.since:
+        clauses.append(f"{time} >= :since")
+        params["since"] = format_instant(query.since)
+    if query.until:
+        clauses.append(f"{time} < :until")
+        params["until"] = format_instant(query.until)
+    if query.page.after:
+        clauses.append(f"({time}, {id_}) < (:after_time, :after_id)")
+        params["after_time"], params["after_id"] = decode_cursor(query.page.after, 2)
+    return clauses, params
+
+
+def own_window(conn: sqlite3.Connection, party_id: str, query: TimelineQuery) -> list[str]:
+    """The ids of one page of a party's own activities, plus one to tell if more follow."""
+    clauses, params = _filters(query, "occurred_at", "activity_id", "type")
+    where = " AND ".join(["party_id = :party", *clauses])
+    sql = (
+        f"SELECT activity_id FROM activity_subjects WHERE {where} "
+        "ORDER BY occurred_at DESC, activity_id DESC LIMIT :limit"
+    )
+    return [row[0] for row in conn.execute(sql, {**params, "party": party_id})]
+
+
+class Subtree:
+    """SQL for "is this party the root or below it" under one roll-up."""
+
+    def __init__(self, root: str, rollup: Rollup, walk_sql: str, walk_params: dict) -> None:
+        self.closure = frozenset(rollup.types) == CLOSURE_TYPES
+        self.params: dict[str, object] = {"root": root, "at": format_instant(rollup.as_of)}
+        if self.closure:
+            self.prefix = ""
+            self.members = (
+                "SELECT descendant_id FROM hierarchy_paths "
+                "WHERE ancestor_id = :root AND since <= :at AND until > :at"
+            )
+        else:
+            self.prefix = walk_sql
+            self.members = "SELECT id FROM best UNION ALL SELECT :root"
+            self.params.update(walk_params)
+
+    def is_large(self, conn: sqlite3.Connection) -> bool:
+        if not self.closure:
+            return False
+        row = conn.execute(
+            f"SELECT count(*) FROM ({self.members} LIMIT :enough)",
+            {**self.params, "enough": SCAN_FROM_MEMBERS},
+        ).fetchone()
+        return row[0] >= SCAN_FROM_MEMBERS
+
+    def member(self, column: str) -> str:
+        if self.closure:
+            return (
+                "EXISTS (SELECT 1 FROM hierarchy_paths h WHERE h.ancestor_id = :root "
+                f"AND h.descendant_id = {column} AND h.since <= :at AND h.until > :at)"
+            )
+        return f"{column} IN (SELECT id FROM best UNION ALL SELECT :root)"
+
+
+def rollup_window(conn: sqlite3.Connection, subtree: Subtree, query: TimelineQuery) -> list[str]:
+    """The ids of one roll-up page, plus one, each activity once however many of its
+    subjects are in the subtree."""
+    if subtree.is_large(conn):
+        clauses, params = _filters(query, "a.occurred_at", "a.id", "a.type")
+        where = " AND ".join(
+            [
+                *clauses,
+                "EXISTS (SELECT 1 FROM activity_subjects s WHERE s.activity_id = a.id "
+                f"AND {subtree.member('s.party_id')})",
+            ]
+        )
+        sql = (
+            f"SELECT a.id FROM activities a INDEXED BY activities_time WHERE {where} "
+            "ORDER BY a.occurred_at DESC, a.id DESC LIMIT :limit"
+        )
+    else:
+        clauses, params = _filters(query, "s.occurred_at", "s.activity_id", "s.type")
+        where = " AND ".join([f"s.party_id IN ({subtree.members})", *clauses])
+        sql = (
+            f"{subtree.prefix} SELECT DISTINCT s.activity_id, s.occurred_at "
+            f"FROM activity_subjects s WHERE {where} "
+            "ORDER BY s.occurred_at DESC, s.activity_id DESC LIMIT :limit"
+        )
+    return [row[0] for row in conn.execute(sql, {**subtree.params, **params})]
+
+
+def sources(
+    conn: sqlite3.Connection, subtree: Subtree, root: str, activity_ids: Sequence[str]
+) -> dict[str, str]:
+    """For each activity, the subject that brought it into the root's roll-up."""
+    rows = conn.execute(
+        f"{subtree.prefix} SELECT s.activity_id, s.party_id FROM activity_subjects s "
+        "WHERE s.activity_id IN (SELECT value FROM json_each(:activities)) "
+        f"AND {subtree.member('s.party_id')} ORDER BY s.position",
+        {**subtree.params, "activities": json.dumps(list(activity_ids))},
+    )
+    found: dict[str, list[str]] = defaultdict(list)
+    for activity_id, party_id in rows:
+        found[activity_id].append(party_id)
+    return {a: root if root in subjects else subjects[0] for a, subjects in found.items()}
