@@ -1,4 +1,5 @@
-"""The Starlette application: /graphql, /healthz, /readyz, and the store's lifespan."""
+"""The Starlette application: /graphql (HTTP and WebSocket), /healthz, /readyz, and the
+store's lifespan."""
 
 from __future__ import annotations
 
@@ -7,17 +8,19 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from .config import Settings
 from .graph.errors import ServiceUnavailable
+from .graph.events import LocalEventBus
 from .graph.store import GraphStore, open_store
 from .http import GraphQLEndpoint
 from .resolvers.context import Context, make_context
 from .schema.build import build_schema
 from .seeds.demo import load_demo
+from .websocket import SubscriptionEndpoint
 
 log = logging.getLogger("contactgraph")
 
@@ -25,6 +28,7 @@ log = logging.getLogger("contactgraph")
 def create_app(settings: Settings) -> Starlette:
     """Build the app; a graph URL no backend serves fails here, before serving."""
     store: GraphStore = open_store(settings.graph_url)
+    events = LocalEventBus(settings.subscriber_backlog)
     schema = build_schema()
 
     @asynccontextmanager
@@ -38,12 +42,12 @@ def create_app(settings: Settings) -> Starlette:
         finally:
             await store.close()
 
-    def context_for(request: Request) -> Context:
+    def context_for(request: HTTPConnection) -> Context:
         debug = request.headers.get("x-debug-round-trips", "").strip().lower() in ("1", "true")
-        return make_context(store, settings, report_round_trips=debug)
+        return make_context(store, settings, events, report_round_trips=debug)
 
     async def healthz(_: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok"})
+        return JSONResponse({"status": "ok", "subscribers": events.subscribers})
 
     async def readyz(_: Request) -> JSONResponse:
         try:
@@ -55,6 +59,7 @@ def create_app(settings: Settings) -> Starlette:
     return Starlette(
         routes=[
             Route("/graphql", GraphQLEndpoint(schema, context_for).handle, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", SubscriptionEndpoint(schema, context_for)),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],

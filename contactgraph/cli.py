@@ -111,6 +111,15 @@ def _fail(error: Exception) -> click.ClickException:
     help="Most parties a network query may ask for; more is LIMIT_EXCEEDED.",
 )
 @click.option(
+    "--subscriber-backlog",
+    envvar="CONTACTGRAPH_SUBSCRIBER_BACKLOG",
+    default=256,
+    show_default=True,
+    show_envvar=True,
+    type=click.IntRange(1),
+    help="Events a live subscriber may fall behind before it is told and closed.",
+)
+@click.option(
     "--log-level",
     envvar="CONTACTGRAPH_LOG_LEVEL",
     default="info",
@@ -127,6 +136,7 @@ def serve(
     max_page_size: int,
     max_depth: int,
     max_network_size: int,
+    subscriber_backlog: int,
     log_level: str,
 ) -> None:
     """Serve GraphQL at http://HOST:PORT/graphql (GraphiQL in a browser)."""
@@ -145,6 +155,7 @@ def serve(
         max_page_size=max_page_size,
         max_depth=max_depth,
         max_network_size=max_network_size,
+        subscriber_backlog=subscriber_backlog,
     )
     try:  # a graph that cannot be opened is reported here, in one line
         asyncio.run(_prepare(graph_url))

@@ -13,3 +13,4 @@ class Settings:
     max_page_size: int = 500
     max_depth: int = 64
     max_network_size: int = 1000
+    subscriber_backlog: int = 256

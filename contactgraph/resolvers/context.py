@@ -11,6 +11,7 @@ from strawberry.types.nodes import SelectedField, Selection
 
 from ..config import Settings
 from ..graph.errors import BadUserInput, LimitExceeded
+from ..graph.events import EventBus
 from ..graph.model import Page
 from ..graph.store import GraphStore
 from ..graph.times import utcnow
@@ -49,6 +50,7 @@ class Context:
     loaders: Loaders
     settings: Settings
     round_trips: CountingStore
+    events: EventBus
     report_round_trips: bool = False
     viewer: Viewer = field(default_factory=Viewer)
     # one "now" per request, so every default asOf in it batches together
@@ -94,7 +96,7 @@ def selects(selections: list[Selection], name: str) -> bool:
 
 
 def make_context(
-    store: GraphStore, settings: Settings, report_round_trips: bool = False
+    store: GraphStore, settings: Settings, events: EventBus, report_round_trips: bool = False
 ) -> Context:
     counted = CountingStore(store)
     as_store = cast(GraphStore, counted)
@@ -103,5 +105,6 @@ def make_context(
         loaders=Loaders(as_store),
         settings=settings,
         round_trips=counted,
+        events=events,
         report_round_trips=report_round_trips,
     )

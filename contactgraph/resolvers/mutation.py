@@ -30,6 +30,7 @@ from ..schema.types import (
     User,
     party_of,
 )
+from .subscription import announce
 
 
 async def _create(info: ContextInfo, party: model.Party) -> Party:
@@ -130,4 +131,6 @@ class Mutation:
             author_id=input.author_id,
             subject_ids=tuple(input.subject_ids),
         )
-        return Activity.of(await info.context.store.record_activity(activity))
+        recorded = await info.context.store.record_activity(activity)
+        await announce(info.context, recorded)  # committed: now subscribers may see it
+        return Activity.of(recorded)

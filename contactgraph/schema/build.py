@@ -13,6 +13,7 @@ from strawberry.types import ExecutionContext
 
 from ..resolvers.mutation import Mutation
 from ..resolvers.query import Query
+from ..resolvers.subscription import Subscription
 from .errors import ErrorCodes, is_unexpected, log
 from .scalars import DateTime
 from .types import Contact, Organization, User
@@ -42,6 +43,7 @@ def build_schema() -> Schema:
     return Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[Organization, Contact, User],
         config=StrawberryConfig(scalar_map={datetime: DateTime}),
         extensions=[ErrorCodes, RoundTrips],

@@ -12,6 +12,8 @@ from collections.abc import Iterator
 
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionResult
+from strawberry.types.execution import StreamExecutionResult
 
 from ..graph.errors import GraphError
 
@@ -35,6 +37,12 @@ class ErrorCodes(SchemaExtension):
         if result is not None and result.errors:
             result.errors = [self._coded(error) for error in result.errors]
 
+    def on_stream_result(self, result: StreamExecutionResult) -> Iterator[None]:
+        """Each result of a subscription (over WebSocket) is coded as it is sent."""
+        if isinstance(result, ExecutionResult) and result.errors:
+            result.errors = [self._coded(error) for error in result.errors]
+        yield
+
     def on_validate(self) -> Iterator[None]:
         self.phase = "validate"
         yield
@@ -44,6 +52,8 @@ class ErrorCodes(SchemaExtension):
         yield
 
     def _coded(self, error: GraphQLError) -> GraphQLError:
+        if error.extensions and "code" in error.extensions:
+            return error  # a stream's last result passes here twice
         original = error.original_error
         if isinstance(original, GraphError):
             code = original.code

@@ -564,9 +564,10 @@ def _cursor(page: TimelinePage) -> str:
 
 @pytest.fixture(params=["merge", "scan"])
 def plan(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Both roll-up plans of the embedded store; the scan normally waits for big subtrees."""
+    """Both roll-up plans of the embedded store; the scan normally waits for big subtrees,
+    and with no cost to scanning it always runs."""
     if request.param == "scan":
-        monkeypatch.setattr(sqlite_timelines, "SCAN_FROM_MEMBERS", 1)
+        monkeypatch.setattr(sqlite_timelines, "SCAN_COST_RATIO", 0)
     return request.param
 
 

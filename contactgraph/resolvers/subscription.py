@@ -1,0 +1,70 @@
+"""The Subscription root and the publishing side of live feeds."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncGenerator
+
+import strawberry
+
+from ..graph import model
+from ..graph.errors import GraphError, NotFound
+from ..graph.events import ActivityAdded, Interest
+from ..graph.times import utcnow
+from ..schema.enums import ActivityType
+from ..schema.types import Activity, ContextInfo
+from .context import Context
+from .loaders import Loaders
+
+log = logging.getLogger("contactgraph.events")
+
+
+async def announce(context: Context, activity: model.Activity) -> None:
+    """Publish a committed activity, reaching its subjects and everything above them in
+    the default hierarchy as it stands now. A failed read loses the event, not the write."""
+    store, depth = context.store, context.settings.max_depth
+    try:
+        above = await store.ancestors(
+            activity.subject_ids, model.DEFAULT_HIERARCHY_TYPES, depth, utcnow()
+        )
+        parties = await store.get_parties([activity.author_id, *activity.subject_ids])
+    except GraphError as error:
+        log.warning("activity %s was not published: %s", activity.id, error.message)
+        return
+    reach = {subject: subject for subject in activity.subject_ids}
+    for subject in activity.subject_ids:
+        for row in above.get(subject, ()):
+            reach.setdefault(row.party.id, subject)
+            parties[row.party.id] = row.party
+    await context.events.publish(ActivityAdded(activity, reach, parties))
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        description="Activities recorded from now on with this party, or with includeDescendants "
+        "with any party below it in the hierarchy at the moment each is recorded; `source` "
+        "tells which. A subscriber too slow to keep up is told (LIMIT_EXCEEDED) and closed."
+    )
+    async def activity_added(
+        self,
+        info: ContextInfo,
+        subject_id: strawberry.ID,
+        include_descendants: bool = False,
+        types: list[ActivityType] | None = None,
+    ) -> AsyncGenerator[Activity, None]:
+        context = info.context
+        if not await context.store.get_parties([subject_id]):
+            raise NotFound(f"party {subject_id} does not exist")
+        interest = Interest(subject_id, include_descendants, frozenset(types or ()))
+        feed = context.events.subscribe(interest)
+        try:
+            async for event, source in feed:
+                # fresh loaders per event, primed with what the publisher read: names are
+                # current and a thousand subscribers cost no reads
+                context.loaders = Loaders(context.store)
+                for party in event.parties.values():
+                    context.loaders.parties.prime(party.id, party)
+                yield Activity.of(event.activity, source if include_descendants else None)
+        finally:
+            context.events.unsubscribe(feed)

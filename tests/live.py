@@ -1,0 +1,110 @@
+"""A real uvicorn server on a loopback socket, and GraphQL-over-WebSocket clients of both
+protocols built on the `websockets` library, as third-party dashboards connect."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import uvicorn
+from websockets.asyncio.client import ClientConnection, connect
+
+from contactgraph.app import create_app
+from contactgraph.config import Settings
+
+TRANSPORT_WS = "graphql-transport-ws"
+LEGACY_WS = "graphql-ws"
+PROTOCOLS = [TRANSPORT_WS, LEGACY_WS]
+
+
+@asynccontextmanager
+async def live_server(settings: Settings) -> AsyncIterator[str]:
+    """Serve the app with uvicorn on a free port; yields host:port."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    host, port = sock.getsockname()
+    config = uvicorn.Config(create_app(settings), log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    try:
+        yield f"{host}:{port}"
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
+
+
+class Subscriber:
+    """One WebSocket connection speaking graphql-transport-ws or the legacy graphql-ws."""
+
+    def __init__(self, ws: ClientConnection, protocol: str) -> None:
+        self.ws = ws
+        self.protocol = protocol
+        self._ids = 0
+
+    @classmethod
+    @asynccontextmanager
+    async def connect(
+        cls, address: str, protocol: str, **options: Any
+    ) -> AsyncIterator[Subscriber]:
+        """`options` go to websockets' connect (and on to asyncio's create_connection)."""
+        url = f"ws://{address}/graphql"
+        async with connect(url, subprotocols=[protocol], **options) as ws:
+            assert ws.subprotocol == protocol
+            await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+            subscriber = cls(ws, protocol)
+            assert (await subscriber.receive())["type"] == "connection_ack"
+            yield subscriber
+
+    async def receive(self) -> dict[str, Any]:
+        """The next message that is not a keep-alive; ten seconds of silence fail."""
+        while True:
+            message = json.loads(await asyncio.wait_for(self.ws.recv(), 10))
+            if message["type"] not in ("ka", "ping", "pong"):
+                return message
+
+    async def subscribe(self, query: str, variables: dict[str, Any] | None = None) -> str:
+        self._ids += 1
+        op = str(self._ids)
+        kind = "subscribe" if self.protocol == TRANSPORT_WS else "start"
+        payload = {"query": query, "variables": variables or {}}
+        await self.ws.send(json.dumps({"id": op, "type": kind, "payload": payload}))
+        return op
+
+    async def next(self, op: str) -> dict[str, Any]:
+        """The payload of the operation's next result ({data} or {errors})."""
+        message = await self.receive()
+        assert message.get("id") == op, message
+        if message["type"] in ("next", "data"):
+            return message["payload"]
+        if message["type"] == "error":
+            errors = message["payload"]
+            return {"errors": errors if isinstance(errors, list) else [errors]}
+        raise AssertionError(f"expected a result, got {message}")
+
+    async def completed(self, op: str) -> None:
+        message = await self.receive()
+        assert message == {"id": op, "type": "complete"}, message
+
+    async def stop(self, op: str) -> None:
+        kind = "complete" if self.protocol == TRANSPORT_WS else "stop"
+        await self.ws.send(json.dumps({"id": op, "type": kind}))
+
+
+def small_buffer_socket(address: str) -> socket.socket:
+    """A connected socket with a small receive buffer, for a client that stops reading:
+    the server's sends then block after a few megabytes instead of dozens."""
+    host, port = address.split(":")
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32_768)
+    sock.connect((host, int(port)))
+    sock.setblocking(False)
+    return sock

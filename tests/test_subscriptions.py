@@ -1,0 +1,196 @@
+"""Live activity feeds over WebSocket, against a real uvicorn server, on both protocols and
+both backends: what reaches whom, when the subtree is read, and cleanup."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from client import GraphQL
+from factories import contact, link, org, record, user
+from live import LEGACY_WS, PROTOCOLS, TRANSPORT_WS, Subscriber, live_server, small_buffer_socket
+
+from contactgraph.config import Settings
+
+FEED = """
+subscription($id: ID!, $all: Boolean! = false, $types: [ActivityType!]) {
+  activityAdded(subjectId: $id, includeDescendants: $all, types: $types) {
+    summary type sourceId source { displayName } author { username } subjects { id }
+  }
+}"""
+
+
+@pytest.fixture
+async def address(graph_url: str) -> AsyncIterator[str]:
+    async with live_server(Settings(graph_url=graph_url)) as served:
+        yield served
+
+
+@pytest.fixture
+async def gql(address: str) -> AsyncIterator[GraphQL]:
+    async with httpx.AsyncClient(base_url=f"http://{address}", timeout=30) as http:
+        yield GraphQL(http)
+
+
+async def subscribed(gql: GraphQL, count: int) -> None:
+    """Wait until the server holds `count` live subscriptions (its /healthz says so)."""
+    for _ in range(500):
+        if (await gql.http.get("/healthz")).json()["subscribers"] == count:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"the server never held {count} subscriptions")
+
+
+async def summaries_until(sub: Subscriber, op: str, last: str) -> list[str]:
+    """Every summary the operation receives up to and including `last`."""
+    seen: list[str] = []
+    while not seen or seen[-1] != last:
+        payload = await sub.next(op)
+        assert "errors" not in payload, payload
+        seen.append(payload["data"]["activityAdded"]["summary"])
+    return seen
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_each_subscriber_gets_what_concerns_it_and_nothing_else(
+    address: str, gql: GraphQL, protocol: str
+) -> None:
+    anna = await user(gql, "anna")
+    company = await org(gql, "Nordlicht GmbH")
+    sales = await org(gql, "Sales")
+    await link(gql, "PART_OF", sales, company)
+    jana = await contact(gql, "Jana", "Petersen")
+    await link(gql, "EMPLOYS", sales, jana)
+    outsider = await contact(gql, "Olaf", "Outside")
+
+    async with (
+        Subscriber.connect(address, protocol) as rollup,
+        Subscriber.connect(address, protocol) as own,
+    ):
+        all_below = await rollup.subscribe(FEED, {"id": company, "all": True})
+        only_own = await own.subscribe(FEED, {"id": company})
+        meetings = await own.subscribe(FEED, {"id": sales, "all": True, "types": ["MEETING"]})
+        await subscribed(gql, 3)
+
+        await record(gql, anna, [jana], "2025-01-01T10:00:00Z", summary="jana")
+        await record(gql, anna, [outsider], "2025-01-02T10:00:00Z", summary="outsider")
+        await record(gql, anna, [sales], "2025-01-03T10:00:00Z", summary="sales", type="MEETING")
+        failed = await gql.error(
+            "mutation($i: RecordActivityInput!) { recordActivity(input: $i) { id } }",
+            {"i": {"type": "CALL", "summary": "x", "authorId": anna, "subjectIds": ["nope"]}},
+        )
+        assert failed["extensions"]["code"] == "NOT_FOUND"
+        await record(gql, anna, [outsider, company], "2025-01-04T10:00:00Z", summary="last")
+
+        first = await rollup.next(all_below)
+        assert first["data"]["activityAdded"] == {
+            "summary": "jana",
+            "type": "CALL",
+            "sourceId": jana,
+            "source": {"displayName": "Jana Petersen"},
+            "author": {"username": "anna"},
+            "subjects": [{"id": jana}],
+        }
+        assert await summaries_until(rollup, all_below, "last") == ["sales", "last"]
+        # one connection, two operations: their messages interleave in publishing order
+        received: dict[str, list[str]] = {only_own: [], meetings: []}
+        while "last" not in received[only_own]:
+            message = await own.receive()
+            received[message["id"]].append(message["payload"]["data"]["activityAdded"]["summary"])
+        assert received == {only_own: ["last"], meetings: ["sales"]}
+
+        await rollup.stop(all_below)
+        if protocol == LEGACY_WS:
+            await rollup.completed(all_below)
+        await subscribed(gql, 2)
+
+
+async def test_the_subtree_is_read_when_each_activity_is_recorded(
+    address: str, gql: GraphQL
+) -> None:
+    anna = await user(gql, "anna")
+    hoa = await org(gql, "Owners' association Lindenhof")
+    owner = await contact(gql, "Otto", "Owner")
+    async with Subscriber.connect(address, TRANSPORT_WS) as sub:
+        op = await sub.subscribe(FEED, {"id": hoa, "all": True})
+        await subscribed(gql, 1)
+        await record(gql, anna, [owner], "2025-01-01T10:00:00Z", summary="before joining")
+        membership = await link(gql, "MEMBER_OF", owner, hoa)
+        await record(gql, anna, [owner], "2024-01-01T10:00:00Z", summary="member, backdated")
+        await gql("mutation($id: ID!) { unlink(id: $id) { until } }", {"id": membership["id"]})
+        await record(gql, anna, [owner], "2025-01-02T10:00:00Z", summary="after leaving")
+        await record(gql, anna, [hoa], "2025-01-03T10:00:00Z", summary="hoa")
+        assert await summaries_until(sub, op, "hoa") == ["member, backdated", "hoa"]
+
+
+async def test_bad_subscriptions_get_coded_errors(address: str, gql: GraphQL) -> None:
+    async with Subscriber.connect(address, TRANSPORT_WS) as sub:
+        unknown = await sub.subscribe(FEED, {"id": "no-such-party"})
+        payload = await sub.next(unknown)
+        assert payload["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+        await sub.completed(unknown)
+        invalid = await sub.subscribe("subscription { activityAdded { nope } }")
+        payload = await sub.next(invalid)
+        assert payload["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    await subscribed(gql, 0)
+
+
+async def test_disconnected_subscribers_are_released(address: str, gql: GraphQL) -> None:
+    company = await org(gql, "Acme")
+    for protocol in PROTOCOLS:
+        async with (
+            Subscriber.connect(address, protocol) as a,
+            Subscriber.connect(address, protocol) as b,
+        ):
+            await a.subscribe(FEED, {"id": company})
+            await b.subscribe(FEED, {"id": company, "all": True})
+            await b.subscribe(FEED, {"id": company, "types": ["CALL"]})
+            await subscribed(gql, 3)
+        await subscribed(gql, 0)  # the connections dropped without a word
+
+
+async def test_a_subscriber_that_stops_reading_is_dropped_without_holding_up_others(
+    graph_url: str,
+) -> None:
+    # big events that do not compress fill the socket buffers after a few dozen
+    body = secrets.token_urlsafe(150_000)
+    settings = Settings(graph_url=graph_url, subscriber_backlog=4)
+    async with (
+        live_server(settings) as address,
+        httpx.AsyncClient(base_url=f"http://{address}", timeout=30) as http,
+    ):
+        gql = GraphQL(http)
+        anna = await user(gql, "anna")
+        company = await org(gql, "Acme")
+        feed = "subscription($id: ID!) { activityAdded(subjectId: $id) { summary body } }"
+        async with (
+            Subscriber.connect(
+                address, TRANSPORT_WS, sock=small_buffer_socket(address), max_queue=1
+            ) as slow,
+            Subscriber.connect(address, TRANSPORT_WS) as fast,
+        ):
+            slow_op = await slow.subscribe(feed, {"id": company})
+            fast_op = await fast.subscribe(feed, {"id": company})
+            await subscribed(gql, 2)
+            sent = 0
+            while (await http.get("/healthz")).json()["subscribers"] == 2:
+                assert sent < 300, "the slow subscriber was never dropped"
+                await record(
+                    gql, anna, [company], "2025-01-01T10:00:00Z", summary=f"{sent}", body=body
+                )
+                sent += 1
+                payload = await fast.next(fast_op)
+                assert payload["data"]["activityAdded"]["summary"] == str(sent - 1)
+            await subscribed(gql, 1)
+            await record(gql, anna, [company], "2025-01-01T10:00:00Z", summary="after", body="")
+            assert (await fast.next(fast_op))["data"]["activityAdded"]["summary"] == "after"
+
+            # the slow one reads what got through, then is told why it was closed
+            while (payload := await slow.next(slow_op)).get("data"):
+                assert payload["data"]["activityAdded"]["body"] == body
+            assert payload["errors"][0]["extensions"]["code"] == "LIMIT_EXCEEDED"
+            assert "fell more than 4 events behind" in payload["errors"][0]["message"]
+            await slow.completed(slow_op)
