@@ -176,12 +176,20 @@ async def is_empty(url: str) -> bool:
         await store.close()
 
 
-def arguments(doc: str | None, default_parties: int, default_runs: int) -> argparse.Namespace:
-    """The benchmarks' shared flags, and a graph seeded with --parties when it was empty."""
+def arguments(
+    doc: str | None,
+    default_parties: int,
+    default_runs: int,
+    more: Callable[[argparse.ArgumentParser], None] | None = None,
+) -> argparse.Namespace:
+    """The benchmarks' shared flags (and `more` of one benchmark's own), and a graph seeded
+    with --parties when it was empty."""
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--parties", type=int, default=default_parties)
     parser.add_argument("--runs", type=int, default=default_runs)
     parser.add_argument("--graph", help="an existing graph URL; default: a new file in a temp dir")
+    if more:
+        more(parser)
     args = parser.parse_args()
     args.graph = args.graph or f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
     if asyncio.run(is_empty(args.graph)):

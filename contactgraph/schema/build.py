@@ -7,7 +7,7 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import SchemaExtension
+from strawberry.extensions import SchemaExtension, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
@@ -46,5 +46,6 @@ def build_schema() -> Schema:
         subscription=Subscription,
         types=[Organization, Contact, User],
         config=StrawberryConfig(scalar_map={datetime: DateTime}),
-        extensions=[ErrorCodes, RoundTrips],
+        # dashboards send the same few documents again and again: validate each once
+        extensions=[ValidationCache, ErrorCodes, RoundTrips],
     )
