@@ -4,9 +4,9 @@
 
 Seeds an empty graph first (as bench/registry.py does; 200,000 parties carry
 about a million activities). The synthetic companies hold at most a few
-thousand parties each, so the benchmark adds three nested holdings (tagged
+thousand parties each, so the benchmark adds four nested holdings (tagged
 `bench-holding`, reused on later runs) with companies PART_OF them until they
-hold about 1,000, 10,000 and 100,000 parties. It then times the first
+hold about 1,000, 4,000, 10,000 and 100,000 parties. It then times the first
 50-item roll-up page (includeDescendants, default hierarchy) of a small unit,
 a company, each holding, the same pages filtered to one activity type, and
 a page deep in the largest history, as store calls and as GraphQL requests.
@@ -42,7 +42,7 @@ from contactgraph.graph.store import GraphStore, open_store
 from contactgraph.graph.times import format_instant, utcnow
 
 DEPTH = 64
-TARGETS = (1_000, 10_000, 100_000)
+TARGETS = (1_000, 4_000, 10_000, 100_000)
 Timings = dict[str, tuple[float, float]]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,9 @@ from factories import contact
 
 from contactgraph.config import Settings
 from contactgraph.graph.errors import ConfigError
+from contactgraph.graph.model import DEFAULT_HIERARCHY_TYPES, Direction, Page, PartyFilter
+from contactgraph.graph.store import open_store
+from contactgraph.seeds.synthetic import synthetic_batches
 
 
 async def test_data_survives_a_restart(tmp_path: Path) -> None:
@@ -71,3 +75,33 @@ async def test_paths_with_spaces_and_url_escapes(tmp_path: Path) -> None:
         data = await GraphQL(http)("{ parties { totalCount } }")
         assert data["parties"]["totalCount"] == 1
     assert (folder / "first graph.db").exists()
+
+
+async def test_upgrading_builds_the_hierarchy_closure_a_new_graph_keeps(tmp_path: Path) -> None:
+    """Migration 2 builds from stored relationships the closure that writes maintain: a
+    graph written at version 1 and upgraded holds exactly what one written now holds."""
+    url = f"sqlite:///{tmp_path / 'graph.db'}"
+    store = open_store(url)
+    await store.start()
+    for batch in synthetic_batches(2000, seed=3):
+        await store.load_batch(batch)
+    some = [p.id for p in (await store.list_parties(PartyFilter(), Page(200), False)).parties]
+    edges = await store.relationships(some, DEFAULT_HIERARCHY_TYPES, Direction.BOTH, None)
+    rel = next(rel for found in edges.values() for rel in found if rel.until is None)
+    await store.unlink(rel.id, rel.since + timedelta(days=1))
+    await store.close()
+
+    def closure_rows() -> list[tuple]:
+        with sqlite3.connect(tmp_path / "graph.db") as conn:
+            return sorted(conn.execute("SELECT * FROM hierarchy_paths"))
+
+    maintained = closure_rows()
+    assert len(maintained) > 2000
+    with sqlite3.connect(tmp_path / "graph.db") as conn:  # back to version 1
+        conn.executescript(
+            "DROP TABLE hierarchy_paths; DROP INDEX activities_time; PRAGMA user_version = 1;"
+        )
+    store = open_store(url)
+    await store.start()
+    await store.close()
+    assert closure_rows() == maintained

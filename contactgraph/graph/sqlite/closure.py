@@ -27,19 +27,28 @@ CLOSURE_TYPES: frozenset[RelType] = frozenset(DEFAULT_HIERARCHY_TYPES)
 MAX_BUILD_DEPTH = 256
 
 
-def _ends_sql() -> tuple[str, str]:
-    """SQL expressions for the parent and child ids of a relationships row."""
-    from_parent = [t.value for t in CLOSURE_TYPES if REL_RULES[t].parent_end is ParentEnd.FROM]
-    listed = ", ".join(f"'{value}'" for value in sorted(from_parent))
-    parent = f"CASE WHEN type IN ({listed}) THEN from_id ELSE to_id END"
-    child = f"CASE WHEN type IN ({listed}) THEN to_id ELSE from_id END"
-    return parent, child
+def _steps_up() -> str:
+    """One recursive step per parent end, each joining on an indexed column: from a party
+    (the walk's current ancestor) to its parent over an edge of the closure's types."""
+    steps = []
+    for end in ParentEnd:
+        types = sorted(t.value for t in CLOSURE_TYPES if REL_RULES[t].parent_end is end)
+        if not types:
+            continue
+        child, parent = ("to_id", "from_id") if end is ParentEnd.FROM else ("from_id", "to_id")
+        listed = ", ".join(f"'{value}'" for value in types)
+        steps.append(
+            f"""SELECT r.{parent}, w.descendant, max(w.since, r.since),
+                   min(w.until, coalesce(r.until, '{OPEN}')), w.depth + 1
+            FROM walk w JOIN relationships r ON r.{child} = w.ancestor AND r.type IN ({listed})
+            WHERE max(w.since, r.since) < min(w.until, coalesce(r.until, '{OPEN}'))
+              AND w.depth < {MAX_BUILD_DEPTH}"""
+        )
+    return " UNION ALL ".join(steps)
 
 
 def build_sql() -> str:
     """The migration that creates and fills the closure from the stored relationships."""
-    parent, child = _ends_sql()
-    types = ", ".join(f"'{t.value}'" for t in sorted(CLOSURE_TYPES, key=lambda t: t.value))
     return f"""
     CREATE TABLE hierarchy_paths (
         ancestor_id   TEXT NOT NULL,
@@ -53,16 +62,9 @@ def build_sql() -> str:
     -- the roll-up's global scan reads activities newest first
     CREATE INDEX activities_time ON activities(occurred_at, id);
     INSERT INTO hierarchy_paths (ancestor_id, descendant_id, since, until, paths)
-    WITH RECURSIVE edges(parent, child, since, until) AS (
-        SELECT {parent}, {child}, since, coalesce(until, '{OPEN}')
-        FROM relationships WHERE type IN ({types})
-    ),
-    walk(ancestor, descendant, since, until, depth) AS (
+    WITH RECURSIVE walk(ancestor, descendant, since, until, depth) AS (
         SELECT id, id, '{BEGINNING}', '{OPEN}', 0 FROM parties
-        UNION ALL
-        SELECT e.parent, w.descendant, max(w.since, e.since), min(w.until, e.until), w.depth + 1
-        FROM walk w JOIN edges e ON e.child = w.ancestor
-        WHERE max(w.since, e.since) < min(w.until, e.until) AND w.depth < {MAX_BUILD_DEPTH}
+        UNION ALL {_steps_up()}
     )
     SELECT ancestor, descendant, since, until, count(*) FROM walk GROUP BY 1, 2, 3, 4
     """
