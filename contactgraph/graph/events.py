@@ -26,7 +26,7 @@ from .model import Activity, ActivityType, Party
 log = logging.getLogger("contactgraph.events")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # one event is one object: compared and hashed by identity
 class ActivityAdded:
     activity: Activity
     # party id -> the subject that brought the activity to it (itself for a subject)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncGenerator
+from weakref import WeakKeyDictionary
 
 import strawberry
 
@@ -39,6 +40,21 @@ async def announce(context: Context, activity: model.Activity) -> None:
     await context.events.publish(ActivityAdded(activity, reach, parties))
 
 
+_event_loaders: WeakKeyDictionary[ActivityAdded, Loaders] = WeakKeyDictionary()
+
+
+def _loaders_for(event: ActivityAdded, context: Context) -> Loaders:
+    """Loaders for one event, shared by every subscriber it reaches and primed with what
+    the publisher read: names are as of the event, and what subscribers read beyond that
+    is batched across all of them instead of costing a read each."""
+    loaders = _event_loaders.get(event)
+    if loaders is None:
+        loaders = _event_loaders[event] = Loaders(context.store)
+        for party in event.parties.values():
+            loaders.parties.prime(party.id, party)
+    return loaders
+
+
 @strawberry.type
 class Subscription:
     @strawberry.subscription(
@@ -60,11 +76,7 @@ class Subscription:
         feed = context.events.subscribe(interest)
         try:
             async for event, source in feed:
-                # fresh loaders per event, primed with what the publisher read: names are
-                # current and a thousand subscribers cost no reads
-                context.loaders = Loaders(context.store)
-                for party in event.parties.values():
-                    context.loaders.parties.prime(party.id, party)
+                context.loaders = _loaders_for(event, context)
                 yield Activity.of(event.activity, source if include_descendants else None)
         finally:
             context.events.unsubscribe(feed)

@@ -37,6 +37,7 @@ from contactgraph.graph.model import (
     TimelineQuery,
     UnitType,
 )
+from contactgraph.graph.neo4j import store as neo4j_store
 from contactgraph.graph.records import new_party
 from contactgraph.graph.sqlite import timelines as sqlite_timelines
 from contactgraph.graph.store import GraphStore, open_store
@@ -564,10 +565,11 @@ def _cursor(page: TimelinePage) -> str:
 
 @pytest.fixture(params=["merge", "scan"])
 def plan(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Both roll-up plans of the embedded store; the scan normally waits for big subtrees,
-    and with no cost to scanning it always runs."""
+    """Both roll-up plans of each store; the scan normally waits for big subtrees, and
+    here runs whenever a party has anything below it."""
     if request.param == "scan":
         monkeypatch.setattr(sqlite_timelines, "SCAN_COST_RATIO", 0)
+        monkeypatch.setattr(neo4j_store, "SCAN_FROM_MEMBERS", 1)
     return request.param
 
 
@@ -595,6 +597,14 @@ async def test_rollup_holds_the_subtree_newest_first_each_once(
         h.company.id
     ]
     assert _summaries(second) == ["dave+dept", *h.ties]
+    # one at a time through activities at the same instant: ordered by id, none skipped
+    after_dave = replace(second, entries=second.entries[:1])
+    tie = (await store.timelines([h.company.id], h.rollup(1, after=_cursor(after_dave))))[
+        h.company.id
+    ]
+    assert _summaries(tie) == h.ties[:1] and tie.has_next
+    tie = (await store.timelines([h.company.id], h.rollup(1, after=_cursor(tie))))[h.company.id]
+    assert _summaries(tie) == h.ties[1:]
     third = (await store.timelines([h.company.id], h.rollup(3, after=_cursor(second))))[
         h.company.id
     ]

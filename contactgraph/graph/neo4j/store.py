@@ -519,7 +519,8 @@ class Neo4jStore:
             "after_id": after[1] if after else None,
             "limit": query.page.first + 1,
         }
-        if query.rollup is None:
+        rollup = query.rollup
+        if rollup is None:
             window = (
                 "MATCH (root:Party {id: id})<-[:ABOUT]-(a:Activity) "
                 f"WHERE {_ACTIVITY_FILTER} WITH root, a "
@@ -527,19 +528,41 @@ class Neo4jStore:
                 "RETURN a, root.id AS source"
             )
         else:
-            window, rollup_params = _rollup_window(query.rollup)
-            params |= rollup_params
+            walks = _RollupWalks(rollup)
+            params |= walks.params
+            window = walks.merge_window()
 
-        async def work(tx: Tx) -> dict[str, TimelinePage]:
+        async def fetch(
+            tx: Tx, window: str, ids: list[str], extra: dict[str, Any]
+        ) -> list[tuple[str, TimelineEntry]]:
             result = await tx.run(
                 f"UNWIND $ids AS id CALL (id) {{ {window} }} "
                 f"{WITH_SUBJECTS} RETURN id, {ACTIVITY_MAP} AS a, subjects, source",
-                params,
+                params | extra | {"ids": ids},
             )
+            return [
+                (
+                    record["id"],
+                    TimelineEntry(
+                        activity_from_record(record["a"], tuple(record["subjects"]), _decode),
+                        record["source"],
+                    ),
+                )
+                async for record in result
+            ]
+
+        async def work(tx: Tx) -> dict[str, TimelinePage]:
+            scanned: dict[str, list[str]] = {}
+            if rollup is not None:
+                for root in await walks.large_roots(tx, params):
+                    scanned[root] = await walks.scan(tx, root, query, params)
+            merged = [pid for pid in params["ids"] if pid not in scanned]
+            found = await fetch(tx, window, merged, {}) if merged else []
+            if scanned:
+                found += await fetch(tx, walks.picked_window(), list(scanned), {"picked": scanned})
             windows: dict[str, list[TimelineEntry]] = {pid: [] for pid in params["ids"]}
-            async for record in result:
-                activity = activity_from_record(record["a"], tuple(record["subjects"]), _decode)
-                windows[record["id"]].append(TimelineEntry(activity, record["source"]))
+            for pid, entry in found:
+                windows[pid].append(entry)
             first = query.page.first
             return {
                 pid: TimelinePage(entries[:first], has_next=len(entries) > first)
@@ -732,28 +755,98 @@ def _step(
     }
 
 
-def _rollup_window(rollup: Rollup) -> tuple[str, dict[str, Any]]:
-    """One roll-up page below `root`: its members' activities merged newest first, each
-    once, and the subject that brought each in (the root if a subject, else the first
-    subject in recorded order found below it walking up)."""
-    down, down_params = _step(rollup.types, True, "x", "down_")
-    up, up_params = _step(rollup.types, False, "x", "up_")
-    pattern = f"((x)-[r:{_type_expression(rollup.types)}]-(y) WHERE {{step}})"
-    window = (
-        "MATCH (root:Party {id: id}) "
-        "CALL (root) { RETURN root AS m UNION "
-        f"MATCH (root) {pattern.format(step=down)}{{1,{int(rollup.max_depth)}}} (m:Party) "
-        "RETURN m } "
-        "MATCH (m)<-[:ABOUT]-(a:Activity) "
-        f"WHERE {_ACTIVITY_FILTER} WITH DISTINCT root, a "
-        "ORDER BY a.occurred_at DESC, a.id DESC LIMIT $limit "
-        "CALL (root, a) { MATCH (a)-[s:ABOUT]->(p:Party) "
-        f"WHERE p = root OR EXISTS {{ MATCH (p) {pattern.format(step=up)}"
-        f"{{1,{int(rollup.max_depth)}}} (root) }} "
-        "RETURN p.id AS source ORDER BY p = root DESC, s.position LIMIT 1 } "
-        "RETURN a, source"
-    )
-    return window, down_params | up_params | {"at": _encode(rollup.as_of)}
+# Roll-ups over subtrees at least this large scan all activities newest first and keep the
+# subtree's, instead of merging the members' activities: measured on 200,000 parties, the
+# merge took 0.34 s at 10,000 members and 2.6 s at 100,000, the scan 0.33 s and 0.04 s
+SCAN_FROM_MEMBERS = 20_000
+
+
+class _RollupWalks:
+    """The Cypher of one roll-up: members by walking down, membership by walking up."""
+
+    def __init__(self, rollup: Rollup) -> None:
+        down, down_params = _step(rollup.types, True, "x", "down_")
+        up, up_params = _step(rollup.types, False, "x", "up_")
+        pattern = f"((x)-[r:{_type_expression(rollup.types)}]-(y) WHERE {{step}})"
+        bound = f"{{{{1,{int(rollup.max_depth)}}}}}"
+        self.down = pattern.format(step=down) + bound.format()
+        self.up = pattern.format(step=up) + bound.format()
+        self.params = down_params | up_params | {"at": _encode(rollup.as_of)}
+        # the subject that brought `a` into root's roll-up: root itself, else the first
+        # subject in recorded order found below it walking up
+        self.source = (
+            "CALL (root, a) { MATCH (a)-[s:ABOUT]->(p:Party) "
+            f"WHERE p = root OR EXISTS {{ MATCH (p) {self.up} (root) }} "
+            "RETURN p.id AS source ORDER BY p = root DESC, s.position LIMIT 1 } "
+        )
+
+    def merge_window(self) -> str:
+        """The members' activities merged newest first, each once: cheap for small trees."""
+        return (
+            "MATCH (root:Party {id: id}) "
+            "CALL (root) { RETURN root AS m UNION "
+            f"MATCH (root) {self.down} (m:Party) RETURN m }} "
+            "MATCH (m)<-[:ABOUT]-(a:Activity) "
+            f"WHERE {_ACTIVITY_FILTER} WITH DISTINCT root, a "
+            "ORDER BY a.occurred_at DESC, a.id DESC LIMIT $limit "
+            f"{self.source}RETURN a, source"
+        )
+
+    def picked_window(self) -> str:
+        """Activities already chosen per root ($picked), in the order given."""
+        return (
+            "MATCH (root:Party {id: id}) UNWIND $picked[id] AS picked "
+            f"MATCH (a:Activity {{id: picked}}) {self.source}RETURN a, source"
+        )
+
+    async def large_roots(self, tx: Tx, params: dict[str, Any]) -> list[str]:
+        """The roots with at least SCAN_FROM_MEMBERS parties below, counted lazily."""
+        result = await tx.run(
+            "UNWIND $ids AS id MATCH (root:Party {id: id}) "
+            f"CALL (root) {{ MATCH (root) {self.down} (m:Party) RETURN m LIMIT $enough }} "
+            "WITH id, count(*) AS members WHERE members >= $enough RETURN id",
+            params | {"enough": SCAN_FROM_MEMBERS},
+        )
+        return [record["id"] async for record in result]
+
+    async def scan(
+        self, tx: Tx, root: str, query: TimelineQuery, params: dict[str, Any]
+    ) -> list[str]:
+        """One page of root's roll-up read from the time index newest first, keeping what
+        reaches root. The index orders by time only, so ties at the page's last instant
+        are read in full and ordered by id here."""
+        clauses = ["a.occurred_at IS NOT NULL"]
+        if query.types:
+            clauses.append("a.type IN $types")
+        if query.since:
+            clauses.append("a.occurred_at >= datetime($since)")
+        if query.until:
+            clauses.append("a.occurred_at < datetime($until)")
+        if query.page.after:
+            clauses.append("a.occurred_at <= datetime($after_time)")
+            clauses.append("(a.occurred_at < datetime($after_time) OR a.id < $after_id)")
+        clauses.append(
+            "EXISTS { MATCH (a)-[:ABOUT]->(p:Party) "
+            f"WHERE p = root OR EXISTS {{ MATCH (p) {self.up} (root) }} }}"
+        )
+        match = f"MATCH (root:Party {{id: $root}}) MATCH (a:Activity) WHERE {' AND '.join(clauses)}"
+        found = await tx.run(
+            f"{match} RETURN a.id AS id, toString(a.occurred_at) AS at "
+            "ORDER BY a.occurred_at DESC LIMIT $limit",
+            params | {"root": root},
+        )
+        rows = [(record["at"], record["id"]) async for record in found]
+        if len(rows) == params["limit"]:
+            last = rows[-1][0]
+            ties = await tx.run(
+                f"{match} AND a.occurred_at = datetime($last) "
+                "RETURN a.id AS id, toString(a.occurred_at) AS at",
+                params | {"root": root, "last": last},
+            )
+            rows = [row for row in rows if row[0] != last]
+            rows += [(record["at"], record["id"]) async for record in ties]
+        rows.sort(key=lambda row: (_decode(row[0]), row[1]), reverse=True)
+        return [activity_id for _, activity_id in rows[: params["limit"]]]
 
 
 def _cursor_depth(text: str) -> int:
