@@ -12,6 +12,8 @@ import pytest
 from client import GraphQL
 from factories import contact, link, org, record, user
 from live import LEGACY_WS, PROTOCOLS, TRANSPORT_WS, Subscriber, live_server, small_buffer_socket
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
 
 from contactgraph.config import Settings
 
@@ -194,3 +196,15 @@ async def test_a_subscriber_that_stops_reading_is_dropped_without_holding_up_oth
             assert payload["errors"][0]["extensions"]["code"] == "LIMIT_EXCEEDED"
             assert "fell more than 4 events behind" in payload["errors"][0]["message"]
             await slow.completed(slow_op)
+
+
+async def test_pages_from_other_origins_may_not_connect(address: str) -> None:
+    """A browser page elsewhere would act with the user's cookies: its handshake is refused."""
+    url = f"ws://{address}/graphql"
+    with pytest.raises(InvalidStatus) as refused:
+        async with connect(url, subprotocols=[TRANSPORT_WS], origin="https://evil.example"):
+            pass
+    assert refused.value.response.status_code == 403
+    same = f"http://{address}"
+    async with connect(url, subprotocols=[TRANSPORT_WS], origin=same) as ws:
+        assert ws.subprotocol == TRANSPORT_WS

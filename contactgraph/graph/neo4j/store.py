@@ -40,12 +40,14 @@ from ..errors import BadUserInput, ConfigError, Conflict, NotFound, ServiceUnava
 from ..model import (
     ACYCLIC_TYPES,
     DEFAULT_CATEGORIES,
+    REL_RULES,
     Activity,
     Batch,
     Category,
     Direction,
     Network,
     Page,
+    ParentEnd,
     Party,
     PartyFilter,
     PartyKind,
@@ -761,6 +763,28 @@ def _step(
 SCAN_FROM_MEMBERS = 20_000
 
 
+def _directed_up(types: Sequence[RelType], max_depth: int) -> str | None:
+    """A walk up as directed patterns, which expand only the edges that lead up instead of
+    every edge of these types: possible when the types whose parent is the `from` end
+    (EMPLOYS) have children that are never parents, so such an edge can only be the
+    first step. None when the types do not allow it."""
+    incoming = [t for t in types if REL_RULES[t].parent_end is ParentEnd.FROM]
+    outgoing = [t for t in types if REL_RULES[t].parent_end is ParentEnd.TO]
+    parents = set().union(*(REL_RULES[t].from_kinds for t in incoming))
+    parents |= set().union(*(REL_RULES[t].to_kinds for t in outgoing))
+    if any(REL_RULES[t].to_kinds & parents for t in incoming):
+        return None
+    steps = []
+    if incoming:
+        valid = VALID_AT.replace("r.", "e.")
+        steps.append(f"(()<-[e:{_type_expression(incoming)}]-() WHERE {valid}){{0,1}}")
+    if outgoing:
+        steps.append(
+            f"(()-[r:{_type_expression(outgoing)}]->() WHERE {VALID_AT}){{0,{int(max_depth)}}}"
+        )
+    return " ".join(steps)
+
+
 class _RollupWalks:
     """The Cypher of one roll-up: members by walking down, membership by walking up."""
 
@@ -770,7 +794,9 @@ class _RollupWalks:
         pattern = f"((x)-[r:{_type_expression(rollup.types)}]-(y) WHERE {{step}})"
         bound = f"{{{{1,{int(rollup.max_depth)}}}}}"
         self.down = pattern.format(step=down) + bound.format()
-        self.up = pattern.format(step=up) + bound.format()
+        self.up = _directed_up(rollup.types, rollup.max_depth) or (
+            pattern.format(step=up) + bound.format()
+        )
         self.params = down_params | up_params | {"at": _encode(rollup.as_of)}
         # the subject that brought `a` into root's roll-up: root itself, else the first
         # subject in recorded order found below it walking up
