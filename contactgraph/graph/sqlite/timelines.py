@@ -28,7 +28,9 @@ from .closure import CLOSURE_TYPES
 SCAN_COST_RATIO = 1.3
 
 
-def _filters(query: TimelineQuery, time: str, id_: str, type_: str) -> tuple[list[str], dict]:
+def _filters(
+    query: TimelineQuery, time: str, id_: str, type_: str
+) -> tuple[list[str], dict[str, object]]:
     clauses: list[str] = []
     params: dict[str, object] = {"limit": query.page.first + 1}
     if query.types:
@@ -60,7 +62,9 @@ def own_window(conn: sqlite3.Connection, party_id: str, query: TimelineQuery) ->
 class Subtree:
     """SQL for "is this party the root or below it" under one roll-up."""
 
-    def __init__(self, root: str, rollup: Rollup, walk_sql: str, walk_params: dict) -> None:
+    def __init__(
+        self, root: str, rollup: Rollup, walk_sql: str, walk_params: dict[str, object]
+    ) -> None:
         self.closure = frozenset(rollup.types) == CLOSURE_TYPES
         self.params: dict[str, object] = {"root": root, "at": format_instant(rollup.as_of)}
         if self.closure:
