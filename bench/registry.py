@@ -27,6 +27,7 @@ from pathlib import Path
 
 import httpx
 
+from contactgraph.graph.backends import open_store
 from contactgraph.graph.model import (
     DEFAULT_HIERARCHY_TYPES,
     Page,
@@ -34,7 +35,7 @@ from contactgraph.graph.model import (
     PartyKind,
     TimelineQuery,
 )
-from contactgraph.graph.store import GraphStore, open_store
+from contactgraph.graph.store import GraphStore
 from contactgraph.graph.times import utcnow
 
 CLI = str(Path(sys.executable).with_name("contactgraph"))

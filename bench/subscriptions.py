@@ -38,8 +38,8 @@ import httpx
 from registry import arguments, serving
 from websockets.asyncio.client import connect
 
+from contactgraph.graph.backends import open_store
 from contactgraph.graph.model import DEFAULT_HIERARCHY_TYPES, Page, Party, PartyFilter, PartyKind
-from contactgraph.graph.store import open_store
 from contactgraph.graph.times import utcnow
 
 FEED = """subscription($id: ID!) { activityAdded(subjectId: $id, includeDescendants: true) {

@@ -22,6 +22,7 @@ from dataclasses import replace
 import httpx
 from registry import arguments, serving, timed
 
+from contactgraph.graph.backends import open_store
 from contactgraph.graph.cursors import encode_cursor
 from contactgraph.graph.ids import new_id
 from contactgraph.graph.model import (
@@ -38,7 +39,7 @@ from contactgraph.graph.model import (
     UnitType,
 )
 from contactgraph.graph.records import new_party
-from contactgraph.graph.store import GraphStore, open_store
+from contactgraph.graph.store import GraphStore
 from contactgraph.graph.times import format_instant, utcnow
 
 DEPTH = 64

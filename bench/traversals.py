@@ -19,6 +19,7 @@ import random
 import httpx
 from registry import arguments, serving, timed
 
+from contactgraph.graph.backends import open_store
 from contactgraph.graph.lookups import contact_person
 from contactgraph.graph.model import (
     DEFAULT_HIERARCHY_TYPES,
@@ -28,7 +29,7 @@ from contactgraph.graph.model import (
     RelType,
     UnitType,
 )
-from contactgraph.graph.store import GraphStore, open_store
+from contactgraph.graph.store import GraphStore
 from contactgraph.graph.times import utcnow
 
 DEPTH = 64

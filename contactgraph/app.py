@@ -13,9 +13,10 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
 from .config import Settings
+from .graph.backends import open_store
 from .graph.errors import ServiceUnavailable
 from .graph.events import LocalEventBus
-from .graph.store import GraphStore, open_store
+from .graph.store import GraphStore
 from .http import GraphQLEndpoint
 from .resolvers.context import Context, make_context
 from .schema.build import build_schema

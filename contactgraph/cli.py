@@ -10,8 +10,9 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .config import DEFAULT_GRAPH_URL, Settings
+from .graph.backends import open_store
 from .graph.errors import ConfigError, GraphError
-from .graph.store import GraphStore, open_store
+from .graph.store import GraphStore
 from .seeds.demo import load_demo
 from .seeds.synthetic import synthetic_batches
 

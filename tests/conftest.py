@@ -14,11 +14,10 @@ from pathlib import Path
 import httpx
 import pytest
 from client import GraphQL, serve
+from graphs import BACKENDS, wipe
 from neo4j import Driver, GraphDatabase
 
 from contactgraph.config import Settings
-
-BACKENDS = ["sqlite", "neo4j"]
 
 
 @pytest.fixture(scope="session")
@@ -32,12 +31,6 @@ def neo4j_driver() -> Iterator[Driver]:
     with GraphDatabase.driver(uri, auth=auth) as driver:
         driver.verify_connectivity()
         yield driver
-
-
-def wipe(driver: Driver) -> None:
-    """An empty graph; constraints and indexes stay, categories come back at start."""
-    with driver.session() as session:  # an implicit transaction, as batched deletes need
-        session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS").consume()
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from client import GraphQL, serve
 from factories import contact, org, record, user
 
 from contactgraph.config import Settings
-from contactgraph.graph.store import open_store
+from contactgraph.graph.backends import open_store
 from contactgraph.seeds.synthetic import synthetic_batches
 
 BUDGET_QUERY = """{ parties(first: 50) { edges { node { id children { id }

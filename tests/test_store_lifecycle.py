@@ -12,9 +12,9 @@ from client import GraphQL, serve
 from factories import contact
 
 from contactgraph.config import Settings
+from contactgraph.graph.backends import open_store
 from contactgraph.graph.errors import ConfigError
 from contactgraph.graph.model import DEFAULT_HIERARCHY_TYPES, Direction, Page, PartyFilter
-from contactgraph.graph.store import open_store
 from contactgraph.seeds.synthetic import synthetic_batches
 
 

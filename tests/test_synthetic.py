@@ -11,7 +11,7 @@ import pytest
 from client import GraphQL, serve
 
 from contactgraph.config import Settings
-from contactgraph.graph.store import open_store
+from contactgraph.graph.backends import open_store
 from contactgraph.seeds.synthetic import synthetic_batches
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)

@@ -136,22 +136,3 @@ class GraphStore(Protocol):
 
     async def load_batch(self, batch: Batch) -> None:
         """Write a seed batch in one transaction, checked by the same rules."""
-
-
-def open_store(url: str) -> GraphStore:
-    """The backend a graph URL names; a URL no backend serves is a ConfigError."""
-    from .errors import ConfigError
-
-    scheme = url.split(":", 1)[0].lower() if ":" in url else ""
-    if scheme == "sqlite":
-        from .sqlite.store import SqliteStore
-
-        return SqliteStore.from_url(url)
-    if scheme in ("bolt", "neo4j", "bolt+s", "neo4j+s", "bolt+ssc", "neo4j+ssc"):
-        from .neo4j.store import Neo4jStore
-
-        return Neo4jStore.from_url(url)
-    raise ConfigError(
-        f"unsupported graph URL {url!r}: use sqlite:///path/to/file.db, sqlite:///:memory: "
-        "or bolt://host:7687 (neo4j://host:7687)"
-    )

@@ -8,18 +8,17 @@ semantics, and all-or-nothing writes.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from builders import NOW, T0, activity, edge, org, person, user
 
 from contactgraph.graph.cursors import encode_cursor
 from contactgraph.graph.errors import BadUserInput, Conflict, NotFound
 from contactgraph.graph.ids import new_id
 from contactgraph.graph.model import (
     DEFAULT_HIERARCHY_TYPES,
-    Activity,
     ActivityType,
     Batch,
     Direction,
@@ -30,66 +29,14 @@ from contactgraph.graph.model import (
     Party,
     PartyFilter,
     PartyKind,
-    Relationship,
     RelType,
     Rollup,
     TimelinePage,
     TimelineQuery,
     UnitType,
 )
-from contactgraph.graph.neo4j import store as neo4j_store
-from contactgraph.graph.records import new_party
-from contactgraph.graph.sqlite import timelines as sqlite_timelines
-from contactgraph.graph.store import GraphStore, open_store
+from contactgraph.graph.store import GraphStore
 from contactgraph.graph.times import format_instant
-
-T0 = datetime(2024, 1, 1, 12, 0, 0, 123456, tzinfo=UTC)
-
-
-@pytest.fixture
-async def store(graph_url: str) -> AsyncIterator[GraphStore]:
-    opened = open_store(graph_url)
-    await opened.start()
-    yield opened
-    await opened.close()
-
-
-def org(name: str, **values: object) -> Party:
-    values.setdefault("legal_form", LegalForm.LEGAL_PERSON)
-    return new_party(PartyKind.ORGANIZATION, name=name, **values)
-
-
-def person(first: str, last: str, **values: object) -> Party:
-    return new_party(
-        PartyKind.CONTACT,
-        first_name=first,
-        last_name=last,
-        legal_form=LegalForm.NATURAL_PERSON,
-        **values,
-    )
-
-
-def user(username: str) -> Party:
-    return new_party(
-        PartyKind.USER, username, username=username, legal_form=LegalForm.NATURAL_PERSON
-    )
-
-
-def edge(
-    rel_type: RelType, source: Party, target: Party, since: datetime = T0, **values: object
-) -> Relationship:
-    return Relationship(new_id(), rel_type, source.id, target.id, since, **values)  # type: ignore[arg-type]
-
-
-def activity(author: Party, subjects: list[Party], at: datetime, **values: object) -> Activity:
-    fields = {"type": ActivityType.CALL, "summary": "call", **values}
-    return Activity(
-        id=new_id(),
-        occurred_at=at,
-        author_id=author.id,
-        subject_ids=tuple(s.id for s in subjects),
-        **fields,  # type: ignore[arg-type]
-    )
 
 
 async def test_a_new_graph_is_empty_and_has_the_default_categories(store: GraphStore) -> None:
@@ -343,9 +290,6 @@ class Tree:
         ]
 
 
-NOW = datetime(2026, 1, 1, tzinfo=UTC)
-
-
 async def test_descendants_each_once_at_shortest_depth_in_pages(store: GraphStore) -> None:
     tree = Tree()
     await store.load_batch(Batch(tree.parties, tree.rels))
@@ -561,16 +505,6 @@ def _summaries(page: TimelinePage) -> list[str]:
 def _cursor(page: TimelinePage) -> str:
     last = page.entries[-1].activity
     return encode_cursor(format_instant(last.occurred_at), last.id)
-
-
-@pytest.fixture(params=["merge", "scan"])
-def plan(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Both roll-up plans of each store; the scan normally waits for big subtrees, and
-    here runs whenever a party has anything below it."""
-    if request.param == "scan":
-        monkeypatch.setattr(sqlite_timelines, "SCAN_COST_RATIO", 0)
-        monkeypatch.setattr(neo4j_store, "SCAN_FROM_MEMBERS", 1)
-    return request.param
 
 
 async def test_rollup_holds_the_subtree_newest_first_each_once(

@@ -1,0 +1,26 @@
+"""The URL-to-store factory: the one place that knows every backend, so the port
+(store.py) imports no adapter and the adapters never import each other."""
+
+from __future__ import annotations
+
+from .errors import ConfigError
+from .store import GraphStore
+
+NEO4J_SCHEMES = ("bolt", "neo4j", "bolt+s", "neo4j+s", "bolt+ssc", "neo4j+ssc")
+
+
+def open_store(url: str) -> GraphStore:
+    """The backend a graph URL names; a URL no backend serves is a ConfigError."""
+    scheme = url.split(":", 1)[0].lower() if ":" in url else ""
+    if scheme == "sqlite":
+        from .sqlite.store import SqliteStore
+
+        return SqliteStore.from_url(url)
+    if scheme in NEO4J_SCHEMES:
+        from .neo4j.store import Neo4jStore
+
+        return Neo4jStore.from_url(url)
+    raise ConfigError(
+        f"unsupported graph URL {url!r}: use sqlite:///path/to/file.db, sqlite:///:memory: "
+        "or bolt://host:7687 (neo4j://host:7687)"
+    )

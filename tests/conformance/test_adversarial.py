@@ -1,0 +1,293 @@
+"""Hierarchies that are legal and hostile: every walk must visit each party once.
+
+Layered diamonds (each unit PART_OF every unit of the layer above) have 3^60
+paths from top to bottom; a complete bipartite layer has 10,000 edges between
+200 parties; a chain runs 10,000 deep and a fan 100,000 wide. A walk that
+enumerates paths never finishes on the first; one that is linear in the
+edges answers in milliseconds. The shapes live in one graph per backend,
+built once for the module; the tests here only read it, or write what they
+then undo nothing of (refused links write nothing).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
+
+import pytest
+import pytest_asyncio
+from builders import NOW, T0, activity, edge, org, person, user
+from graphs import BACKENDS, wipe
+
+from contactgraph.graph.backends import open_store
+from contactgraph.graph.cursors import encode_cursor
+from contactgraph.graph.errors import Conflict
+from contactgraph.graph.lookups import contact_person
+from contactgraph.graph.model import (
+    DEFAULT_HIERARCHY_TYPES,
+    Batch,
+    Page,
+    Party,
+    Relationship,
+    RelType,
+    Rollup,
+    TimelineQuery,
+)
+from contactgraph.graph.store import GraphStore
+
+pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(240)]
+
+DEPTH = 64  # the server's default depth ceiling
+LAYERS, WIDTH = 60, 3
+FAN = 100_000
+CHAIN = 10_000
+
+
+class Shapes:
+    """Four disjoint components in one graph, with an activity at each place a roll-up
+    must (or must not) reach."""
+
+    def __init__(self) -> None:
+        self.author = user("auditor")
+        # diamonds: top ← layer 1 ← ... ← layer 60 ← sink ⇒ clerk; top ⇒ boss
+        self.top = org("Diamond top")
+        self.layers = [[org(f"D{i:02d}-{j}") for j in range(WIDTH)] for i in range(LAYERS)]
+        self.sink = org("Diamond sink")
+        self.clerk = person("Clara", "Clerk")
+        self.boss = person("Bert", "Boss")
+        # bipartite: root ← 100 tops ← (every one of) 100 bottoms ← base
+        self.root = org("Bipartite root")
+        self.uppers = [org(f"U{i:03d}") for i in range(100)]
+        self.lowers = [org(f"L{i:03d}") for i in range(100)]
+        self.base = org("Bipartite base")
+        # chain: links[0] ← links[1] ← ... ← links[9999]
+        self.links = [org(f"C{i:05d}") for i in range(CHAIN)]
+        # fan: hub ⇒ 100,000 staff
+        self.hub = org("Fan hub")
+        self.staff = [person("Staff", f"{i:06d}") for i in range(FAN)]
+
+        rels: list[Relationship] = []
+        above = [self.top]
+        for layer in self.layers:
+            rels += [edge(RelType.PART_OF, unit, parent) for unit in layer for parent in above]
+            above = layer
+        rels += [edge(RelType.PART_OF, self.sink, parent) for parent in above]
+        rels.append(edge(RelType.EMPLOYS, self.sink, self.clerk))
+        rels.append(edge(RelType.EMPLOYS, self.top, self.boss, role="Managing Director"))
+        rels += [edge(RelType.PART_OF, upper, self.root) for upper in self.uppers]
+        rels += [edge(RelType.PART_OF, lo, up) for lo in self.lowers for up in self.uppers]
+        rels += [edge(RelType.PART_OF, self.base, lower) for lower in self.lowers]
+        rels += [edge(RelType.PART_OF, b, a) for a, b in itertools.pairwise(self.links)]
+        rels += [edge(RelType.EMPLOYS, self.hub, member) for member in self.staff]
+        self.rels = rels
+
+        day = timedelta(days=1)
+        self.acts = {
+            "clerk": activity(self.author, [self.clerk], T0 + 9 * day),
+            "sink": activity(self.author, [self.sink], T0 + 8 * day),
+            "base": activity(self.author, [self.base], T0 + 7 * day),
+            "at ceiling": activity(self.author, [self.links[DEPTH]], T0 + 6 * day),
+            "past ceiling": activity(self.author, [self.links[DEPTH + 1]], T0 + 5 * day),
+            "first staff": activity(self.author, [self.staff[0]], T0 + 4 * day),
+            "last staff": activity(self.author, [self.staff[-1]], T0 + 3 * day),
+        }
+        self.summary = {act.id: name for name, act in self.acts.items()}
+
+    @property
+    def parties(self) -> list[Party]:
+        return [
+            self.author,
+            self.top,
+            *(unit for layer in self.layers for unit in layer),
+            self.sink,
+            self.clerk,
+            self.boss,
+            self.root,
+            *self.uppers,
+            *self.lowers,
+            self.base,
+            *self.links,
+            self.hub,
+            *self.staff,
+        ]
+
+    def batches(self, size: int) -> Iterator[Batch]:
+        """Parties first, then edges in creation order, then activities."""
+        parties, rels = self.parties, self.rels
+        for i in range(0, len(parties), size):
+            yield Batch(parties[i : i + size])
+        for i in range(0, len(rels), size):
+            yield Batch(relationships=rels[i : i + size])
+        yield Batch(activities=list(self.acts.values()))
+
+
+@pytest.fixture(scope="module")
+def shapes() -> Shapes:
+    return Shapes()
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def shared_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('adversarial') / 'graph.db'}"
+    wipe(request.getfixturevalue("neo4j_driver"))
+    return os.environ["NEO4J_URI"]
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def graph(shared_url: str, shapes: Shapes) -> AsyncIterator[GraphStore]:
+    opened = open_store(shared_url)
+    await opened.start()
+    for batch in shapes.batches(opened.seed_batch_size):
+        await opened.load_batch(batch)
+    yield opened
+    await opened.close()
+
+
+def _order(rows: list[tuple[int, str]]) -> bool:
+    return rows == sorted(rows)
+
+
+async def test_descendants_of_diamonds_each_once_at_its_layer(
+    graph: GraphStore, shapes: Shapes
+) -> None:
+    page = await graph.descendants(
+        shapes.top.id, DEFAULT_HIERARCHY_TYPES, DEPTH, NOW, Page(500), count=True
+    )
+    assert page.total_count == LAYERS * WIDTH + 3 and not page.has_next
+    depth = {row.party.id: row.depth for row in page.rows}
+    assert len(depth) == len(page.rows)
+    for i, layer in enumerate(shapes.layers):
+        assert {depth[unit.id] for unit in layer} == {i + 1}
+    assert depth[shapes.sink.id] == LAYERS + 1
+    assert depth[shapes.clerk.id] == LAYERS + 2 and depth[shapes.boss.id] == 1
+    parents = {row.party.id: row.parent_id for row in page.rows}
+    for above, layer in itertools.pairwise(shapes.layers):
+        assert {parents[unit.id] for unit in layer} == {min(u.id for u in above)}
+    assert _order([(row.depth, row.party.id) for row in page.rows])
+
+    seen: list[str] = []
+    cursor = None
+    while True:
+        part = await graph.descendants(
+            shapes.top.id, DEFAULT_HIERARCHY_TYPES, DEPTH, NOW, Page(40, cursor), count=False
+        )
+        seen += [row.party.id for row in part.rows]
+        if not part.has_next:
+            break
+        cursor = encode_cursor(str(part.rows[-1].depth), part.rows[-1].party.id)
+    assert seen == [row.party.id for row in page.rows]
+
+
+async def test_descendants_of_bipartite_chain_and_fan(graph: GraphStore, shapes: Shapes) -> None:
+    types = DEFAULT_HIERARCHY_TYPES
+    bipartite = await graph.descendants(shapes.root.id, types, DEPTH, NOW, Page(500), count=True)
+    assert bipartite.total_count == 201
+    assert [row.depth for row in bipartite.rows] == [1] * 100 + [2] * 100 + [3]
+    assert {row.parent_id for row in bipartite.rows if row.depth == 2} == {shapes.uppers[0].id}
+
+    chain = await graph.descendants(shapes.links[0].id, types, DEPTH, NOW, Page(500), count=True)
+    assert chain.total_count == DEPTH
+    assert [row.party.id for row in chain.rows] == [p.id for p in shapes.links[1 : DEPTH + 1]]
+
+    fan = await graph.descendants(shapes.hub.id, types, DEPTH, NOW, Page(50), count=True)
+    assert fan.total_count == FAN and fan.has_next
+    assert [row.party.id for row in fan.rows] == [p.id for p in shapes.staff[:50]]
+    cursor = encode_cursor("1", shapes.staff[-2].id)
+    last = await graph.descendants(shapes.hub.id, types, DEPTH, NOW, Page(50, cursor), False)
+    assert [row.party.id for row in last.rows] == [shapes.staff[-1].id] and not last.has_next
+
+
+async def test_ancestors_on_adversarial_shapes(graph: GraphStore, shapes: Shapes) -> None:
+    starts = [shapes.clerk.id, shapes.base.id, shapes.links[-1].id, shapes.staff[7].id]
+    found = await graph.ancestors(starts, DEFAULT_HIERARCHY_TYPES, DEPTH, NOW)
+    clerk = found[shapes.clerk.id]
+    assert len(clerk) == LAYERS * WIDTH + 2
+    assert len({row.party.id for row in clerk}) == len(clerk)
+    assert clerk[0].party.id == shapes.sink.id and clerk[-1].party.id == shapes.top.id
+    assert clerk[-1].depth == LAYERS + 2
+    assert _order([(row.depth, row.party.id) for row in clerk])
+    base = found[shapes.base.id]
+    assert [row.depth for row in base] == [1] * 100 + [2] * 100 + [3]
+    chain = found[shapes.links[-1].id]
+    assert [row.party.id for row in chain] == [p.id for p in shapes.links[-2 : -DEPTH - 2 : -1]]
+    assert [row.party.id for row in found[shapes.staff[7].id]] == [shapes.hub.id]
+
+
+async def test_neighborhood_and_path_on_adversarial_shapes(
+    graph: GraphStore, shapes: Shapes
+) -> None:
+    every = list(RelType)
+    diamonds = await graph.neighborhood(shapes.top.id, every, DEPTH, 1000, NOW)
+    assert len(diamonds.parties) == LAYERS * WIDTH + 4 and not diamonds.truncated
+    assert len(diamonds.relationships) == WIDTH + (LAYERS - 1) * WIDTH * WIDTH + WIDTH + 2
+    middle = shapes.links[CHAIN // 2]
+    chain = await graph.neighborhood(middle.id, every, DEPTH, 1000, NOW)
+    assert len(chain.parties) == 2 * DEPTH + 1
+    fan = await graph.neighborhood(shapes.hub.id, every, 1, 1000, NOW)
+    assert fan.truncated and len(fan.parties) == 1000
+    assert [p.id for p in fan.parties[1:4]] == [p.id for p in shapes.staff[:3]]
+
+    down = await graph.shortest_path(shapes.top.id, shapes.clerk.id, every, DEPTH, NOW)
+    assert down is not None and len(down.relationships) == LAYERS + 2
+    across = await graph.shortest_path(shapes.root.id, shapes.base.id, every, DEPTH, NOW)
+    assert across is not None and len(across.relationships) == 3
+    reach = shapes.links
+    at_ceiling = await graph.shortest_path(reach[0].id, reach[DEPTH].id, every, DEPTH, NOW)
+    assert at_ceiling is not None and len(at_ceiling.parties) == DEPTH + 1
+    assert await graph.shortest_path(reach[0].id, reach[DEPTH + 1].id, every, DEPTH, NOW) is None
+    staff = shapes.staff
+    sideways = await graph.shortest_path(staff[0].id, staff[-1].id, every, DEPTH, NOW)
+    assert sideways is not None and [p.id for p in sideways.parties] == [
+        staff[0].id,
+        shapes.hub.id,
+        staff[-1].id,
+    ]
+
+
+async def test_contact_person_walks_up_through_diamonds(graph: GraphStore, shapes: Shapes) -> None:
+    match = await contact_person(graph, shapes.sink.id, "managing director", NOW, DEPTH)
+    assert match is not None
+    assert (match.person.id, match.organization.id) == (shapes.boss.id, shapes.top.id)
+    assert match.distance == LAYERS + 1
+
+
+def _rollup(types: tuple[RelType, ...] = DEFAULT_HIERARCHY_TYPES) -> TimelineQuery:
+    return TimelineQuery(Page(50), rollup=Rollup(types, NOW, DEPTH))
+
+
+async def test_rollups_on_adversarial_shapes(graph: GraphStore, shapes: Shapes, plan: str) -> None:
+    roots = [shapes.top.id, shapes.root.id, shapes.links[0].id, shapes.hub.id]
+    pages = await graph.timelines(roots, _rollup())
+
+    def names(root: Party) -> list[str]:
+        return [shapes.summary[e.activity.id] for e in pages[root.id].entries]
+
+    assert names(shapes.top) == ["clerk", "sink"]
+    assert names(shapes.root) == ["base"]
+    # the roll-up stops at the depth ceiling, where descendants stop
+    assert names(shapes.links[0]) == ["at ceiling"]
+    assert names(shapes.hub) == ["first staff", "last staff"]
+    units = await graph.timelines(roots[:3], _rollup((RelType.PART_OF,)))
+    assert [shapes.summary[e.activity.id] for e in units[shapes.top.id].entries] == ["sink"]
+    assert [e.source_id for e in units[shapes.top.id].entries] == [shapes.sink.id]
+    assert [shapes.summary[e.activity.id] for e in units[shapes.root.id].entries] == ["base"]
+
+
+async def test_links_that_close_cycles_are_refused_quickly(
+    graph: GraphStore, shapes: Shapes
+) -> None:
+    for rel in (
+        edge(RelType.PART_OF, shapes.top, shapes.sink),
+        edge(RelType.PART_OF, shapes.uppers[5], shapes.base),
+        edge(RelType.PART_OF, shapes.links[0], shapes.links[-1]),
+        edge(RelType.MEMBER_OF, shapes.layers[0][0], shapes.layers[-1][-1]),
+    ):
+        with pytest.raises(Conflict):
+            await graph.link(rel)
+    with pytest.raises(Conflict):
+        await graph.load_batch(
+            Batch(relationships=[edge(RelType.PART_OF, shapes.root, shapes.lowers[0])])
+        )
