@@ -78,8 +78,8 @@ async def test_paths_with_spaces_and_url_escapes(tmp_path: Path) -> None:
 
 
 async def test_upgrading_builds_the_hierarchy_closure_a_new_graph_keeps(tmp_path: Path) -> None:
-    """Migration 2 builds from stored relationships the closure that writes maintain: a
-    graph written at version 1 and upgraded holds exactly what one written now holds."""
+    """Migration 3 builds from stored relationships the closure that writes maintain: a
+    graph written before it and upgraded holds exactly what one written now holds."""
     url = f"sqlite:///{tmp_path / 'graph.db'}"
     store = open_store(url)
     await store.start()
@@ -93,13 +93,13 @@ async def test_upgrading_builds_the_hierarchy_closure_a_new_graph_keeps(tmp_path
 
     def closure_rows() -> list[tuple]:
         with sqlite3.connect(tmp_path / "graph.db") as conn:
-            return sorted(conn.execute("SELECT * FROM hierarchy_paths"))
+            return sorted(conn.execute("SELECT * FROM hierarchy_reach"))
 
     maintained = closure_rows()
     assert len(maintained) > 2000
     with sqlite3.connect(tmp_path / "graph.db") as conn:  # back to version 1
         conn.executescript(
-            "DROP TABLE hierarchy_paths; DROP INDEX activities_time; PRAGMA user_version = 1;"
+            "DROP TABLE hierarchy_reach; DROP INDEX activities_time; PRAGMA user_version = 1;"
         )
     store = open_store(url)
     await store.start()

@@ -154,6 +154,31 @@ async def test_a_unit_leaves_deep_diamonds(store: GraphStore) -> None:
         assert stayer.id in found[top.id] and stayer.id in found[layers[0][2].id]
 
 
+async def test_a_cycle_across_time_is_walked_once_at_every_moment(store: GraphStore) -> None:
+    """a ← b until day 5; b ← c; from day 10 c ← a: legal, since no moment holds all
+    three, yet every walk's region over all time is a loop."""
+    author = user("author")
+    a, b, c = org("A"), org("B"), org("C")
+    rels = [
+        edge(RelType.PART_OF, b, a, since=T0, until=T0 + 5 * DAY),
+        edge(RelType.PART_OF, c, b, since=T0),
+    ]
+    acts = [activity(author, [p], T0 - DAY) for p in (a, b, c)]
+    await store.load_batch(Batch([author, a, b, c], rels))
+    rels.append(await store.link(edge(RelType.PART_OF, a, c, since=T0 + 10 * DAY)))
+    await store.load_batch(Batch(activities=acts))
+    subject = {act.id: act.subject_ids[0] for act in acts}
+    for day in (1, 7, 12):
+        at = T0 + day * DAY
+        found = await reached(store, [a, b, c], at, 64, subject)
+        for party in (a, b, c):
+            assert found[party.id] == below(party.id, rels, at, 64), (day, party.display_name)
+        up = await store.ancestors([a.id, b.id, c.id], DEFAULT_HIERARCHY_TYPES, 64, at)
+        for party in (a, b, c):
+            names = [row.party.id for row in up[party.id]]
+            assert len(names) == len(set(names)) and party.id not in names
+
+
 async def test_a_batch_closing_a_cycle_writes_nothing(store: GraphStore) -> None:
     a, b, c = org("A"), org("B"), org("C")
     await store.load_batch(Batch([a, b]))

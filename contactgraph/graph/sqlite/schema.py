@@ -1,14 +1,27 @@
 """The embedded store's schema, as forward migrations keyed by PRAGMA user_version.
 
 A migration is appended, never edited: a database at version N runs every
-script after N, each in its own transaction.
+migration after N, each in its own transaction. A migration is a script, or a
+function when it computes what it writes.
 """
 
 import sqlite3
+from collections.abc import Callable
 
-from .closure import build_sql
+from . import closure
 
-MIGRATIONS: tuple[str, ...] = (
+Migration = str | Callable[[sqlite3.Connection], None]
+
+
+def _reach(conn: sqlite3.Connection) -> None:
+    """3: the closure by depth and time windows replaces the path-counting one."""
+    conn.execute("DROP TABLE hierarchy_paths")
+    for statement in closure.TABLE.split(";"):
+        conn.execute(statement)
+    closure.rebuild(conn)
+
+
+MIGRATIONS: tuple[Migration, ...] = (
     # 1: parties, categories, relationships, activities, full-text search
     """
     CREATE TABLE categories (
@@ -86,8 +99,23 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX activity_subjects_activity ON activity_subjects(activity_id);
     """,
-    # 2: the closure of the default hierarchy, for roll-up timelines
-    build_sql(),
+    # 2: the first closure of the default hierarchy, for roll-up timelines. It was filled
+    # by counting paths, which is exponential on layered DAGs; version 3 replaces it, so
+    # the table is now made empty here and dropped there.
+    """
+    CREATE TABLE hierarchy_paths (
+        ancestor_id   TEXT NOT NULL,
+        descendant_id TEXT NOT NULL,
+        since         TEXT NOT NULL,
+        until         TEXT NOT NULL,
+        paths         INTEGER NOT NULL,
+        PRIMARY KEY (ancestor_id, descendant_id, since, until)
+    ) WITHOUT ROWID;
+    -- the roll-up's global scan reads activities newest first
+    CREATE INDEX activities_time ON activities(occurred_at, id);
+    """,
+    # 3: the closure by depth, with time windows and no path counts
+    _reach,
 )
 
 
@@ -97,9 +125,12 @@ def migrate(conn: sqlite3.Connection) -> int:
     for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for statement in script.split(";\n"):
-                if statement.strip():
-                    conn.execute(statement)
+            if isinstance(script, str):
+                for statement in script.split(";\n"):
+                    if statement.strip():
+                        conn.execute(statement)
+            else:
+                script(conn)
             conn.execute(f"PRAGMA user_version = {number}")
             conn.execute("COMMIT")
         except BaseException:

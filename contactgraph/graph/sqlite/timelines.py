@@ -8,7 +8,9 @@ after about page * parties / (members * type share) of them (measured on
 200,000 parties and a million activities: at 2,108 members merge 7 ms, scan
 15 ms; at 10,070 merge 26 ms, scan 3.6 ms). The plan with the smaller estimate
 runs: the scan once members^2 exceed SCAN_COST_RATIO * page * parties / share.
-Hierarchy types other than the default ones have no closure and are walked.
+Hierarchy types other than the default ones (or a depth past the closure's)
+have no closure: their members are walked first, then both plans read them
+as a list.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from collections.abc import Sequence
 from ..cursors import decode_cursor
 from ..model import ActivityType, Rollup, TimelineQuery
 from ..times import format_instant
+from . import closure, walks
 from .closure import CLOSURE_TYPES
 
 # µs per scanned activity / µs per merged member, as measured above
@@ -60,30 +63,38 @@ def own_window(conn: sqlite3.Connection, party_id: str, query: TimelineQuery) ->
 
 
 class Subtree:
-    """SQL for "is this party the root or below it" under one roll-up."""
+    """SQL for "is this party the root or below it" under one roll-up: rows of the closure
+    for the default types within its depth, else the members a walk found, as a list."""
 
-    def __init__(
-        self, root: str, rollup: Rollup, walk_sql: str, walk_params: dict[str, object]
-    ) -> None:
-        self.closure = frozenset(rollup.types) == CLOSURE_TYPES
-        self.params: dict[str, object] = {"root": root, "at": format_instant(rollup.as_of)}
-        if self.closure:
-            self.prefix = ""
+    def __init__(self, root: str, rollup: Rollup, walked: list[str] | None) -> None:
+        self.params: dict[str, object] = {
+            "root": root,
+            "at": format_instant(rollup.as_of),
+            "max_depth": rollup.max_depth,
+        }
+        self.walked = walked
+        if walked is None:
             self.members = (
-                "SELECT descendant_id FROM hierarchy_paths "
-                "WHERE ancestor_id = :root AND since <= :at AND until > :at"
+                "SELECT descendant_id FROM hierarchy_reach WHERE ancestor_id = :root "
+                "AND depth <= :max_depth AND since <= :at AND until > :at"
             )
         else:
-            self.prefix = walk_sql
-            self.members = "SELECT id FROM best UNION ALL SELECT :root"
-            self.params.update(walk_params)
+            self.members = "SELECT value FROM json_each(:members)"
+            self.params["members"] = json.dumps(walked)
+
+    @classmethod
+    def of(cls, conn: sqlite3.Connection, root: str, rollup: Rollup) -> Subtree:
+        if frozenset(rollup.types) == CLOSURE_TYPES and rollup.max_depth <= closure.DEPTH:
+            return cls(root, rollup, None)
+        step = walks.HierarchyStep(rollup.types, True, rollup.as_of)
+        return cls(root, rollup, walks.members(conn, root, step, rollup.max_depth))
 
     def prefers_scan(self, conn: sqlite3.Connection, query: TimelineQuery) -> bool:
-        if not self.closure:
-            return False
         parties = conn.execute("SELECT coalesce(max(seq), 0) FROM parties").fetchone()[0]
         share = len(query.types) / len(ActivityType) if query.types else 1.0
         enough = math.ceil(math.sqrt(SCAN_COST_RATIO * (query.page.first + 1) * parties / share))
+        if self.walked is not None:
+            return len(self.walked) >= enough
         row = conn.execute(
             f"SELECT count(*) FROM ({self.members} LIMIT :enough)",
             {**self.params, "enough": enough},
@@ -91,12 +102,13 @@ class Subtree:
         return row[0] >= enough
 
     def member(self, column: str) -> str:
-        if self.closure:
+        if self.walked is None:
             return (
-                "EXISTS (SELECT 1 FROM hierarchy_paths h WHERE h.ancestor_id = :root "
-                f"AND h.descendant_id = {column} AND h.since <= :at AND h.until > :at)"
+                "EXISTS (SELECT 1 FROM hierarchy_reach h WHERE h.ancestor_id = :root "
+                f"AND h.descendant_id = {column} AND h.depth <= :max_depth "
+                "AND h.since <= :at AND h.until > :at)"
             )
-        return f"{column} IN (SELECT id FROM best UNION ALL SELECT :root)"
+        return f"{column} IN (SELECT value FROM json_each(:members))"
 
 
 def rollup_window(conn: sqlite3.Connection, subtree: Subtree, query: TimelineQuery) -> list[str]:
@@ -119,7 +131,7 @@ def rollup_window(conn: sqlite3.Connection, subtree: Subtree, query: TimelineQue
         clauses, params = _filters(query, "s.occurred_at", "s.activity_id", "s.type")
         where = " AND ".join([f"s.party_id IN ({subtree.members})", *clauses])
         sql = (
-            f"{subtree.prefix} SELECT DISTINCT s.activity_id, s.occurred_at "
+            "SELECT DISTINCT s.activity_id, s.occurred_at "
             f"FROM activity_subjects s WHERE {where} "
             "ORDER BY s.occurred_at DESC, s.activity_id DESC LIMIT :limit"
         )
@@ -131,7 +143,7 @@ def sources(
 ) -> dict[str, str]:
     """For each activity, the subject that brought it into the root's roll-up."""
     rows = conn.execute(
-        f"{subtree.prefix} SELECT s.activity_id, s.party_id FROM activity_subjects s "
+        "SELECT s.activity_id, s.party_id FROM activity_subjects s "
         "WHERE s.activity_id IN (SELECT value FROM json_each(:activities)) "
         f"AND {subtree.member('s.party_id')} ORDER BY s.position",
         {**subtree.params, "activities": json.dumps(list(activity_ids))},

@@ -1,0 +1,152 @@
+"""Statements the embedded store's methods share, each run inside the caller's transaction:
+reading records by id, checking and writing parties and activities."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+
+from .. import rules
+from ..errors import BadUserInput, Conflict
+from ..model import Activity, Category, Party, PartyKind, TreeRow
+from ..search import indexed_text
+from ..times import format_instant
+from . import closure
+from .rows import (
+    PARTY_COLUMNS,
+    REL_COLUMNS,
+    activity_from_row,
+    activity_params,
+    category_from_row,
+    party_from_row,
+    party_params,
+    relationship_from_row,
+)
+from .walks import Reached
+
+INSERT_PARTY = f"INSERT INTO parties ({PARTY_COLUMNS}) VALUES ({', '.join('?' * 16)})"
+UPDATE_PARTY = (
+    "UPDATE parties SET kind = ?, legal_form = ?, category_id = ?, display_name = ?, name = ?, "
+    "first_name = ?, last_name = ?, unit_type = ?, username = ?, contact_id = ?, details = ?, "
+    "version = ?, created_at = ?, updated_at = ?, archived_at = ? WHERE id = ?"
+)
+INSERT_SEARCH = (
+    "INSERT INTO party_search (rowid, body) VALUES ((SELECT seq FROM parties WHERE id = ?), ?)"
+)
+INSERT_REL = f"INSERT INTO relationships ({REL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+INSERT_ACTIVITY = (
+    "INSERT INTO activities (id, type, occurred_at, summary, body, author_id) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
+)
+INSERT_SUBJECT = (
+    "INSERT INTO activity_subjects (party_id, occurred_at, activity_id, type, position) "
+    "VALUES (?, ?, ?, ?, ?)"
+)
+IN_LIST = "IN (SELECT value FROM json_each(?))"
+
+
+def bound_list(values: Iterable[object]) -> str:
+    """A list bound as one JSON parameter, so IN lists have no variable limit."""
+    return json.dumps(list(values))
+
+
+def parties_by_id(conn: sqlite3.Connection, ids: Iterable[str]) -> dict[str, Party]:
+    rows = conn.execute(
+        f"SELECT {PARTY_COLUMNS} FROM parties WHERE id {IN_LIST}",
+        (bound_list(set(ids)),),
+    )
+    return {row["id"]: party_from_row(row) for row in rows}
+
+
+def party_by_id(conn: sqlite3.Connection, party_id: str) -> Party:
+    return rules.found(parties_by_id(conn, [party_id]), [party_id])[0]
+
+
+def categories(conn: sqlite3.Connection, ids: Sequence[str] | None) -> dict[str, Category]:
+    if ids is None:
+        rows = conn.execute("SELECT * FROM categories ORDER BY name")
+    else:
+        rows = conn.execute(f"SELECT * FROM categories WHERE id {IN_LIST}", (bound_list(ids),))
+    return {row["id"]: category_from_row(row) for row in rows}
+
+
+def activities_by_id(conn: sqlite3.Connection, ids: Iterable[str]) -> dict[str, Activity]:
+    bound = bound_list(set(ids))
+    subjects: dict[str, list[str]] = defaultdict(list)
+    for activity_id, party_id in conn.execute(
+        f"SELECT activity_id, party_id FROM activity_subjects WHERE activity_id {IN_LIST} "
+        "ORDER BY activity_id, position",
+        (bound,),
+    ):
+        subjects[activity_id].append(party_id)
+    rows = conn.execute(f"SELECT * FROM activities WHERE id {IN_LIST}", (bound,))
+    return {row["id"]: activity_from_row(row, tuple(subjects[row["id"]])) for row in rows}
+
+
+def tree_rows(conn: sqlite3.Connection, rows: Sequence[tuple[str, Reached]]) -> list[TreeRow]:
+    """Parties a walk reached, with their parties and the edges they were reached by."""
+    parties = parties_by_id(conn, [party_id for party_id, _ in rows])
+    bound = bound_list({reached.rel_id for _, reached in rows})
+    rels = {
+        rel_row["id"]: relationship_from_row(rel_row)
+        for rel_row in conn.execute(
+            f"SELECT {REL_COLUMNS} FROM relationships WHERE id {IN_LIST}", (bound,)
+        )
+    }
+    return [
+        TreeRow(parties[party_id], reached.depth, reached.parent, rels[reached.rel_id])
+        for party_id, reached in rows
+    ]
+
+
+def check_party(conn: sqlite3.Connection, party: Party) -> None:
+    category = categories(conn, [party.category_id]).get(party.category_id or "")
+    rules.check_party(party, category)
+    if party.username is not None:
+        row = conn.execute(
+            "SELECT id FROM parties WHERE username = ? AND id != ?", (party.username, party.id)
+        ).fetchone()
+        if row is not None:
+            raise Conflict(f"username {party.username!r} is taken")
+    if party.contact_id is not None:
+        contact = party_by_id(conn, party.contact_id)
+        if contact.kind is not PartyKind.CONTACT:
+            raise BadUserInput(f"{party.contact_id} is a {contact.kind.value}, not a CONTACT")
+
+
+def insert_parties(conn: sqlite3.Connection, parties: Sequence[Party]) -> None:
+    conn.executemany(INSERT_PARTY, [party_params(p) for p in parties])
+    closure.add_parties(conn, [p.id for p in parties])
+    conn.executemany(INSERT_SEARCH, [(p.id, indexed_text(p)) for p in parties])
+    conn.executemany(
+        "INSERT OR IGNORE INTO party_tags (tag, party_id) VALUES (?, ?)",
+        [(tag, p.id) for p in parties for tag in p.tags],
+    )
+
+
+def rewrite_party(conn: sqlite3.Connection, party: Party) -> None:
+    params = party_params(party)
+    conn.execute(UPDATE_PARTY, (*params[1:], party.id))
+    conn.execute(
+        "UPDATE party_search SET body = ? WHERE rowid = (SELECT seq FROM parties WHERE id = ?)",
+        (indexed_text(party), party.id),
+    )
+    conn.execute("DELETE FROM party_tags WHERE party_id = ?", (party.id,))
+    conn.executemany(
+        "INSERT OR IGNORE INTO party_tags (tag, party_id) VALUES (?, ?)",
+        [(tag, party.id) for tag in party.tags],
+    )
+
+
+def insert_activities(conn: sqlite3.Connection, activities: Sequence[Activity]) -> None:
+    conn.executemany(INSERT_ACTIVITY, [activity_params(a) for a in activities])
+    conn.executemany(
+        INSERT_SUBJECT,
+        [
+            (subject, format_instant(a.occurred_at), a.id, a.type.value, position)
+            for a in activities
+            for position, subject in enumerate(a.subject_ids)
+        ],
+    )

@@ -1,0 +1,294 @@
+"""Walks of the embedded store: breadth first, one statement per level, each party once.
+
+Hierarchies are DAGs (a unit PART_OF two units, a person in two departments),
+so a walk that follows paths is exponential on layered diamonds. Every walk
+here keeps a visited set: a party is expanded once, at its shortest depth,
+and each edge is read once per walk, so the work is linear in what the walk
+reaches. All statements of a walk run inside the caller's one executor job:
+one round trip in the port's sense.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from .. import rules
+from ..model import ACYCLIC_TYPES, Relationship, RelType
+from ..times import format_instant
+from .rows import REL_COLUMNS, relationship_from_row
+
+
+def _ids(values: Iterable[object]) -> str:
+    return json.dumps(list(values))
+
+
+def edges_at(
+    conn: sqlite3.Connection,
+    anchors: Sequence[str],
+    spec: Sequence[tuple[RelType, str]],
+    as_of: datetime | None,
+) -> list[tuple[str, Relationship]]:
+    """Edges whose `end` column holds one of anchors, per (type, end) in spec, ordered by
+    (since, id); as_of None reads the whole history."""
+    moment = format_instant(as_of) if as_of else None
+    validity = " AND since <= :at AND (until IS NULL OR until > :at)" if moment else ""
+    found: list[tuple[str, Relationship]] = []
+    bound = _ids(set(anchors))
+    for end in ("from_id", "to_id"):
+        types = [t.value for t, e in spec if e == end]
+        if not types:
+            continue
+        rows = conn.execute(
+            f"SELECT {REL_COLUMNS}, {end} AS anchor FROM relationships "
+            f"WHERE {end} IN (SELECT value FROM json_each(:anchors)) "
+            f"AND type IN (SELECT value FROM json_each(:types)){validity}",
+            {"anchors": bound, "types": _ids(types), "at": moment},
+        )
+        found += [(row["anchor"], relationship_from_row(row)) for row in rows]
+    found.sort(key=lambda item: (item[1].since, item[1].id))
+    return found
+
+
+def other_end(rel: Relationship, anchor: str) -> str:
+    return rel.to_id if rel.from_id == anchor else rel.from_id
+
+
+@dataclass(frozen=True)
+class Reached:
+    """A party met by a walk: at its shortest depth, from the smallest (parent, edge)."""
+
+    depth: int
+    parent: str
+    rel_id: str
+
+
+class HierarchyStep:
+    """One level of a hierarchy walk: the edges valid at a moment that lead from a set of
+    parties one level down (or up), as (party, next party, edge id)."""
+
+    def __init__(self, types: Sequence[RelType], downward: bool, at: datetime) -> None:
+        forward, backward = rules.walk_directions(types, downward)
+        selects = []
+        for group, here, there in ((forward, "from_id", "to_id"), (backward, "to_id", "from_id")):
+            if group:
+                listed = ", ".join(repr(t.value) for t in group)
+                selects.append(
+                    f"SELECT {here}, {there}, id FROM relationships "
+                    f"WHERE {here} IN (SELECT value FROM json_each(:frontier)) "
+                    f"AND type IN ({listed}) AND since <= :at AND (until IS NULL OR until > :at)"
+                )
+        self._sql = " UNION ALL ".join(selects)
+        self._at = format_instant(at)
+
+    def edges(self, conn: sqlite3.Connection, frontier: Sequence[str]) -> list[sqlite3.Row]:
+        return conn.execute(self._sql, {"frontier": _ids(frontier), "at": self._at}).fetchall()
+
+
+def levels(
+    conn: sqlite3.Connection,
+    starts: Sequence[str],
+    step: HierarchyStep,
+    max_depth: int,
+) -> Iterator[dict[str, dict[str, Reached]]]:
+    """Breadth first from every start at once, yielding per level each start's newly
+    reached parties. A start never reaches itself, and each party once per start."""
+    seen: dict[str, set[str]] = {start: {start} for start in starts}
+    frontiers: dict[str, list[str]] = {start: [start] for start in starts}
+    for depth in range(1, max_depth + 1):
+        parties = sorted({p for frontier in frontiers.values() for p in frontier})
+        if not parties:
+            return
+        leaving: dict[str, list[tuple[str, str]]] = {}
+        for here, there, rel_id in step.edges(conn, parties):
+            leaving.setdefault(here, []).append((there, rel_id))
+        level: dict[str, dict[str, Reached]] = {}
+        for start, frontier in frontiers.items():
+            found: dict[str, Reached] = {}
+            visited = seen[start]
+            for here in frontier:
+                for there, rel_id in leaving.get(here, ()):
+                    if there in visited:
+                        continue
+                    best = found.get(there)
+                    if best is None or (here, rel_id) < (best.parent, best.rel_id):
+                        found[there] = Reached(depth, here, rel_id)
+            visited.update(found)
+            frontiers[start] = list(found)
+            level[start] = found
+        yield level
+
+
+def descendants(
+    conn: sqlite3.Connection,
+    root: str,
+    step: HierarchyStep,
+    max_depth: int,
+    after: tuple[int, str] | None,
+    limit: int,
+    count: bool,
+) -> tuple[list[tuple[str, Reached]], int | None]:
+    """Up to `limit` parties below root after the (depth, id) cursor, in (depth, id) order,
+    and the total when counted. Without a count the walk stops at the first level that
+    completes the page."""
+    rows: list[tuple[str, Reached]] = []
+    total = 0
+    past = 0  # rows after the cursor in the levels walked so far
+    for level in levels(conn, [root], step, max_depth):
+        found = level[root]
+        total += len(found)
+        kept = [(i, r) for i, r in sorted(found.items()) if after is None or (r.depth, i) > after]
+        rows += kept[: max(0, limit - len(rows))]
+        past += len(kept)
+        if not count and past >= limit:
+            break
+    return rows, total if count else None
+
+
+def ancestors(
+    conn: sqlite3.Connection, starts: Sequence[str], step: HierarchyStep, max_depth: int
+) -> dict[str, list[tuple[str, Reached]]]:
+    """Every party above each start, nearest first, ties by id."""
+    found: dict[str, list[tuple[str, Reached]]] = {start: [] for start in starts}
+    for level in levels(conn, starts, step, max_depth):
+        for start, reached in level.items():
+            found[start] += sorted(reached.items())
+    return found
+
+
+def members(conn: sqlite3.Connection, root: str, step: HierarchyStep, max_depth: int) -> list[str]:
+    """The root and every party below it."""
+    below = [root]
+    for level in levels(conn, [root], step, max_depth):
+        below += level[root]
+    return below
+
+
+def neighbours(
+    conn: sqlite3.Connection, ids: Sequence[str], types: Sequence[RelType], as_of: datetime
+) -> list[tuple[str, str, Relationship]]:
+    """(party, neighbour, edge) for every edge of these types touching the parties,
+    whichever way it points, in edge id order so walks are repeatable."""
+    spec = [(t, end) for t in types for end in ("from_id", "to_id")]
+    found = [
+        (anchor, other_end(rel, anchor), rel) for anchor, rel in edges_at(conn, ids, spec, as_of)
+    ]
+    found.sort(key=lambda item: item[2].id)
+    return found
+
+
+def within(
+    conn: sqlite3.Connection,
+    root: str,
+    types: Sequence[RelType],
+    depth: int,
+    limit: int,
+    as_of: datetime,
+) -> dict[str, int]:
+    """Each party within `depth` hops of root in any direction, with its distance; the walk
+    stops at the first level past `limit` parties, so the nearest ones are all in."""
+    distance = {root: 0}
+    frontier = [root]
+    for level in range(1, depth + 1):
+        if not frontier or len(distance) > limit:
+            break
+        reached = []
+        for _, other, _ in neighbours(conn, frontier, types, as_of):
+            if other not in distance:
+                distance[other] = level
+                reached.append(other)
+        frontier = reached
+    return distance
+
+
+def meet(
+    conn: sqlite3.Connection,
+    start: str,
+    goal: str,
+    types: Sequence[RelType],
+    max_depth: int,
+    as_of: datetime,
+) -> tuple[list[str], list[Relationship]] | None:
+    """A shortest path ignoring direction: breadth first from both ends, one statement per
+    level, the smaller side first; the first level where the sides touch gives it."""
+    if start == goal:
+        return [start], []
+    # party -> (the party one step nearer its side's end, the edge between them)
+    came: list[dict[str, tuple[str, Relationship] | None]] = [{start: None}, {goal: None}]
+    fronts = [[start], [goal]]
+    for _ in range(max_depth):
+        side = 0 if len(fronts[0]) <= len(fronts[1]) else 1
+        seen, other = came[side], came[1 - side]
+        reached = []
+        for anchor, neighbour, rel in neighbours(conn, fronts[side], types, as_of):
+            if neighbour not in seen:
+                seen[neighbour] = (anchor, rel)
+                reached.append(neighbour)
+        meeting = sorted(n for n in reached if n in other)
+        if meeting:
+            return _join(came[0], came[1], meeting[0])
+        fronts[side] = reached
+        if not reached:
+            return None
+    return None
+
+
+def _join(
+    from_start: dict[str, tuple[str, Relationship] | None],
+    from_goal: dict[str, tuple[str, Relationship] | None],
+    middle: str,
+) -> tuple[list[str], list[Relationship]]:
+    nodes, rels = [middle], []
+    step = from_start[middle]
+    while step is not None:
+        nodes.insert(0, step[0])
+        rels.insert(0, step[1])
+        step = from_start[step[0]]
+    step = from_goal[middle]
+    while step is not None:
+        nodes.append(step[0])
+        rels.append(step[1])
+        step = from_goal[step[0]]
+    return nodes, rels
+
+
+_ACYCLIC = f"type IN ({', '.join(repr(t.value) for t in ACYCLIC_TYPES)})"
+
+
+def reaches(conn: sqlite3.Connection, start: str, goal: str, since: datetime) -> bool:
+    """Whether start leads to goal from → to over the acyclic types, counting every edge
+    still valid at or after `since` (an edge that ended before it cannot close a cycle).
+    UNION keeps one row per party: each is expanded once."""
+    row = conn.execute(
+        f"""WITH RECURSIVE up(id) AS (
+              SELECT :start
+              UNION
+              SELECT r.to_id FROM up JOIN relationships r ON r.from_id = up.id
+              WHERE r.{_ACYCLIC} AND (r.until IS NULL OR r.until > :since)
+            )
+            SELECT 1 FROM up WHERE id = :goal LIMIT 1""",
+        {"start": start, "goal": goal, "since": format_instant(since)},
+    ).fetchone()
+    return row is not None
+
+
+def acyclic_above(
+    conn: sqlite3.Connection, starts: Sequence[str], since: datetime
+) -> list[tuple[str, str]]:
+    """Every stored acyclic (from, to) edge reachable from → to from the starts, among
+    those valid at or after `since`: what a batch's new edges could close a cycle with."""
+    rows = conn.execute(
+        f"""WITH RECURSIVE up(id) AS (
+              SELECT value FROM json_each(:starts)
+              UNION
+              SELECT r.to_id FROM up JOIN relationships r ON r.from_id = up.id
+              WHERE r.{_ACYCLIC} AND (r.until IS NULL OR r.until > :since)
+            )
+            SELECT r.from_id, r.to_id FROM up JOIN relationships r ON r.from_id = up.id
+            WHERE r.{_ACYCLIC} AND (r.until IS NULL OR r.until > :since)""",
+        {"starts": _ids(sorted(set(starts))), "since": format_instant(since)},
+    )
+    return [(row[0], row[1]) for row in rows]
