@@ -169,7 +169,7 @@ async def measure_store(url: str, runs: int) -> tuple[dict[str, tuple[float, flo
 
 
 async def is_empty(url: str) -> bool:
-    store = open_store(url)
+    store = open_store(url, create=True)
     await store.start()
     try:
         return await store.is_empty()

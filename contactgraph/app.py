@@ -24,11 +24,12 @@ from .seeds.demo import load_demo
 from .websocket import SubscriptionEndpoint
 
 log = logging.getLogger("contactgraph")
+READY_WITHIN = 1.0  # seconds: a readiness probe gets its answer well inside its own timeout
 
 
 def create_app(settings: Settings) -> Starlette:
     """Build the app; a graph URL no backend serves fails here, before serving."""
-    store: GraphStore = open_store(settings.graph_url)
+    store: GraphStore = open_store(settings.graph_url, settings.create)
     events = LocalEventBus(settings.subscriber_backlog)
     schema = build_schema()
 
@@ -52,7 +53,7 @@ def create_app(settings: Settings) -> Starlette:
 
     async def readyz(_: Request) -> JSONResponse:
         try:
-            await store.ping()
+            await store.ping(READY_WITHIN)
         except ServiceUnavailable as error:
             return JSONResponse({"status": "unavailable", "reason": error.message}, 503)
         return JSONResponse({"status": "ready"})

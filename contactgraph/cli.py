@@ -39,8 +39,25 @@ def main() -> None:
     """
 
 
-async def _open(url: str) -> GraphStore:
-    store = open_store(url)
+create_option = click.option(
+    "--create",
+    envvar="CONTACTGRAPH_CREATE",
+    is_flag=True,
+    show_envvar=True,
+    help="Make a new, empty embedded database when the file does not exist. Without it only "
+    "the default path is made; any other missing file is an error, so a mistyped or deleted "
+    "path never quietly becomes an empty graph.",
+)
+
+
+def _creates(graph_url: str, create: bool) -> bool:
+    """Whether a missing embedded database may be made: when asked, or at the default path
+    (the README's first command on a fresh clone)."""
+    return create or graph_url == DEFAULT_GRAPH_URL
+
+
+async def _open(url: str, create: bool) -> GraphStore:
+    store = open_store(url, create)
     await store.start()
     return store
 
@@ -51,6 +68,7 @@ def _fail(error: Exception) -> click.ClickException:
 
 @main.command()
 @graph_option
+@create_option
 @click.option(
     "--host",
     envvar="CONTACTGRAPH_HOST",
@@ -130,6 +148,7 @@ def _fail(error: Exception) -> click.ClickException:
 )
 def serve(
     graph_url: str,
+    create: bool,
     host: str,
     port: int,
     demo: bool,
@@ -151,6 +170,7 @@ def serve(
         )
     settings = Settings(
         graph_url=graph_url,
+        create=_creates(graph_url, create),
         demo=demo,
         default_page_size=default_page_size,
         max_page_size=max_page_size,
@@ -159,7 +179,7 @@ def serve(
         subscriber_backlog=subscriber_backlog,
     )
     try:  # a graph that cannot be opened is reported here, in one line
-        asyncio.run(_prepare(graph_url))
+        asyncio.run(_prepare(graph_url, settings.create))
         app = create_app(settings)
     except ConfigError as error:
         raise _fail(error) from None
@@ -168,17 +188,18 @@ def serve(
     uvicorn.run(app, host=host, port=port, log_level=log_level)
 
 
-async def _prepare(url: str) -> None:
-    store = await _open(url)  # opening migrates: tables, constraints, indexes, categories
+async def _prepare(url: str, create: bool) -> None:
+    store = await _open(url, create)  # opening migrates: tables, constraints, indexes
     await store.close()
 
 
 @main.command()
 @graph_option
-def migrate(graph_url: str) -> None:
+@create_option
+def migrate(graph_url: str, create: bool) -> None:
     """Bring the graph's schema up to date; safe to run again (serve does it too)."""
     try:
-        asyncio.run(_prepare(graph_url))
+        asyncio.run(_prepare(graph_url, _creates(graph_url, create)))
     except ConfigError as error:
         raise _fail(error) from None
     click.echo(f"{graph_url}: schema up to date")
@@ -233,7 +254,7 @@ def seed(
 async def _seed(
     url: str, demo: bool, synthetic: int | None, random_seed: int, batch_size: int | None
 ) -> None:
-    store = await _open(url)
+    store = await _open(url, True)  # seeding fills a graph: a new file is what it is for
     try:
         if not await store.is_empty():
             raise ConfigError(f"{url} already holds parties; seed into an empty graph")

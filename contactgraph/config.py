@@ -8,6 +8,7 @@ DEFAULT_GRAPH_URL = "sqlite:///./contactgraph.db"
 @dataclass(frozen=True)
 class Settings:
     graph_url: str = DEFAULT_GRAPH_URL
+    create: bool = False  # make the embedded database when its file does not exist
     demo: bool = False
     default_page_size: int = 20
     max_page_size: int = 500

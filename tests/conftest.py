@@ -50,7 +50,7 @@ def graph_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 async def http(graph_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    async for client in serve(Settings(graph_url=graph_url)):
+    async for client in serve(Settings(create=True, graph_url=graph_url)):
         yield client
 
 
@@ -62,5 +62,5 @@ async def gql(http: httpx.AsyncClient) -> GraphQL:
 @pytest.fixture
 async def demo(graph_url: str) -> AsyncIterator[GraphQL]:
     """A client on a graph holding the demo dataset."""
-    async for client in serve(Settings(graph_url=graph_url, demo=True)):
+    async for client in serve(Settings(create=True, graph_url=graph_url, demo=True)):
         yield GraphQL(client)

@@ -41,6 +41,7 @@ def server(tmp_path: Path) -> Iterator[str]:
     env = {
         **os.environ,
         "CONTACTGRAPH_GRAPH": f"sqlite:///{tmp_path / 'served.db'}",
+        "CONTACTGRAPH_CREATE": "1",
         "CONTACTGRAPH_PORT": str(port),
     }
     process = subprocess.Popen(

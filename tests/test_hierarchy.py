@@ -107,7 +107,7 @@ async def test_ancestors_of_many_parties_cost_one_call(gql: GraphQL) -> None:
 
 
 async def test_ceilings_are_configurable(graph_url: str) -> None:
-    settings = Settings(graph_url=graph_url, max_depth=3, max_network_size=5)
+    settings = Settings(create=True, graph_url=graph_url, max_depth=3, max_network_size=5)
     async for http in serve(settings):
         gql = GraphQL(http)
         party = await org(gql, "Acme")

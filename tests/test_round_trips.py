@@ -48,12 +48,12 @@ async def test_fifty_parties_with_children_and_timelines_cost_three(gql: GraphQL
 
 async def test_budget_holds_on_a_synthetic_graph(tmp_path) -> None:
     url = f"sqlite:///{tmp_path / 'synthetic.db'}"
-    store = open_store(url)
+    store = open_store(url, create=True)
     await store.start()
     for batch in synthetic_batches(3000, seed=7):
         await store.load_batch(batch)
     await store.close()
-    async for http in serve(Settings(graph_url=url)):
+    async for http in serve(Settings(create=True, graph_url=url)):
         gql = GraphQL(http)
         count, data = await round_trips(gql, BUDGET_QUERY)
         assert len(data["parties"]["edges"]) == 50

@@ -20,9 +20,9 @@ from contactgraph.seeds.synthetic import synthetic_batches
 
 async def test_data_survives_a_restart(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'graph.db'}"
-    async for http in serve(Settings(graph_url=url)):
+    async for http in serve(Settings(create=True, graph_url=url)):
         person = await contact(GraphQL(http), "Ada", "Lovelace")
-    async for http in serve(Settings(graph_url=url)):
+    async for http in serve(Settings(create=True, graph_url=url)):
         data = await GraphQL(http)(
             "query($id: ID!) { party(id: $id) { displayName } }", {"id": person}
         )
@@ -30,7 +30,7 @@ async def test_data_survives_a_restart(tmp_path: Path) -> None:
 
 
 async def test_in_memory_graph_serves_reads_and_writes() -> None:
-    async for http in serve(Settings(graph_url="sqlite:///:memory:", demo=True)):
+    async for http in serve(Settings(create=True, graph_url="sqlite:///:memory:", demo=True)):
         gql = GraphQL(http)
         await contact(gql, "Ada", "Lovelace")
         data = await gql("{ parties { totalCount } }")
@@ -63,14 +63,16 @@ async def test_a_database_from_a_newer_version_is_refused(tmp_path: Path) -> Non
     with sqlite3.connect(path) as conn:
         conn.execute("PRAGMA user_version = 999")
     with pytest.raises(ConfigError, match="newer than this contactgraph"):
-        async for _ in serve(Settings(graph_url=f"sqlite:///{path}")):
+        async for _ in serve(Settings(create=True, graph_url=f"sqlite:///{path}")):
             pass
 
 
 async def test_paths_with_spaces_and_url_escapes(tmp_path: Path) -> None:
     folder = tmp_path / "my graphs #1"
     folder.mkdir()
-    async for http in serve(Settings(graph_url=f"sqlite:///{folder}/first%20graph.db")):
+    async for http in serve(
+        Settings(create=True, graph_url=f"sqlite:///{folder}/first%20graph.db")
+    ):
         await contact(GraphQL(http), "Ada", "Lovelace")
         data = await GraphQL(http)("{ parties { totalCount } }")
         assert data["parties"]["totalCount"] == 1
@@ -81,7 +83,7 @@ async def test_upgrading_builds_the_hierarchy_closure_a_new_graph_keeps(tmp_path
     """Migration 3 builds from stored relationships the closure that writes maintain: a
     graph written before it and upgraded holds exactly what one written now holds."""
     url = f"sqlite:///{tmp_path / 'graph.db'}"
-    store = open_store(url)
+    store = open_store(url, create=True)
     await store.start()
     for batch in synthetic_batches(2000, seed=3):
         await store.load_batch(batch)
@@ -101,7 +103,7 @@ async def test_upgrading_builds_the_hierarchy_closure_a_new_graph_keeps(tmp_path
         conn.executescript(
             "DROP TABLE hierarchy_reach; DROP INDEX activities_time; PRAGMA user_version = 1;"
         )
-    store = open_store(url)
+    store = open_store(url, create=True)
     await store.start()
     await store.close()
     assert closure_rows() == maintained

@@ -27,7 +27,7 @@ subscription($id: ID!, $all: Boolean! = false, $types: [ActivityType!]) {
 
 @pytest.fixture
 async def address(graph_url: str) -> AsyncIterator[str]:
-    async with live_server(Settings(graph_url=graph_url)) as served:
+    async with live_server(Settings(create=True, graph_url=graph_url)) as served:
         yield served
 
 
@@ -159,7 +159,7 @@ async def test_a_subscriber_that_stops_reading_is_dropped_without_holding_up_oth
 ) -> None:
     # big events that do not compress fill the socket buffers after a few dozen
     body = secrets.token_urlsafe(150_000)
-    settings = Settings(graph_url=graph_url, subscriber_backlog=4)
+    settings = Settings(create=True, graph_url=graph_url, subscriber_backlog=4)
     async with (
         live_server(settings) as address,
         httpx.AsyncClient(base_url=f"http://{address}", timeout=30) as http,

@@ -43,12 +43,12 @@ def test_exactly_n_parties(total: int) -> None:
 @pytest.fixture
 async def synthetic(tmp_path: Path) -> AsyncIterator[GraphQL]:
     url = f"sqlite:///{tmp_path / 'graph.db'}"
-    store = open_store(url)
+    store = open_store(url, create=True)
     await store.start()
     for batch in synthetic_batches(2500, seed=11, batch_size=1000):
         await store.load_batch(batch)
     await store.close()
-    async for http in serve(Settings(graph_url=url)):
+    async for http in serve(Settings(create=True, graph_url=url)):
         yield GraphQL(http)
 
 

@@ -9,13 +9,14 @@ from .store import GraphStore
 NEO4J_SCHEMES = ("bolt", "neo4j", "bolt+s", "neo4j+s", "bolt+ssc", "neo4j+ssc")
 
 
-def open_store(url: str) -> GraphStore:
-    """The backend a graph URL names; a URL no backend serves is a ConfigError."""
+def open_store(url: str, create: bool = False) -> GraphStore:
+    """The backend a graph URL names; a URL no backend serves is a ConfigError. An embedded
+    database that does not exist yet is made only with `create`."""
     scheme = url.split(":", 1)[0].lower() if ":" in url else ""
     if scheme == "sqlite":
         from .sqlite.store import SqliteStore
 
-        return SqliteStore.from_url(url)
+        return SqliteStore.from_url(url, create)
     if scheme in NEO4J_SCHEMES:
         from .neo4j.store import Neo4jStore
 

@@ -27,6 +27,12 @@ class LimitExceeded(GraphError):
     code = "LIMIT_EXCEEDED"
 
 
+class Timeout(GraphError):
+    """The request's time limit passed; the store work behind it was stopped."""
+
+    code = "TIMEOUT"
+
+
 class ServiceUnavailable(GraphError):
     code = "SERVICE_UNAVAILABLE"
 

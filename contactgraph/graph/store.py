@@ -41,8 +41,9 @@ class GraphStore(Protocol):
 
     async def close(self) -> None: ...
 
-    async def ping(self) -> None:
-        """Raise ServiceUnavailable when the backend cannot answer."""
+    async def ping(self, seconds: float) -> None:
+        """Raise ServiceUnavailable when the backend cannot answer within `seconds`, however
+        busy it is with other work."""
 
     # reads
     async def get_nodes(self, ids: Sequence[str]) -> dict[str, Node]: ...

@@ -15,7 +15,7 @@ from contactgraph.graph.store import GraphStore
 
 @pytest.fixture
 async def store(graph_url: str) -> AsyncIterator[GraphStore]:
-    opened = open_store(graph_url)
+    opened = open_store(graph_url, create=True)
     await opened.start()
     yield opened
     await opened.close()

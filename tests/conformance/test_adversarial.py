@@ -11,19 +11,23 @@ then undo nothing of (refused links write nothing).
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
+import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import pytest_asyncio
 from builders import NOW, T0, activity, edge, org, person, user
 from graphs import BACKENDS, wipe
 
+from contactgraph.graph import deadlines
 from contactgraph.graph.backends import open_store
 from contactgraph.graph.cursors import encode_cursor
-from contactgraph.graph.errors import Conflict
+from contactgraph.graph.errors import Conflict, Timeout
 from contactgraph.graph.lookups import contact_person
 from contactgraph.graph.model import (
     DEFAULT_HIERARCHY_TYPES,
@@ -138,7 +142,7 @@ def shared_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def graph(shared_url: str, shapes: Shapes) -> AsyncIterator[GraphStore]:
-    opened = open_store(shared_url)
+    opened = open_store(shared_url, create=True)
     await opened.start()
     for batch in shapes.batches(opened.seed_batch_size):
         await opened.load_batch(batch)
@@ -291,3 +295,28 @@ async def test_links_that_close_cycles_are_refused_quickly(
         await graph.load_batch(
             Batch(relationships=[edge(RelType.PART_OF, shapes.root, shapes.lowers[0])])
         )
+
+
+async def test_work_past_its_deadline_stops_and_frees_the_store(
+    graph: GraphStore, shapes: Shapes
+) -> None:
+    """Counting the fan's 100,000 rows takes far longer than these bounds allow."""
+
+    def count_the_fan() -> Any:
+        types = DEFAULT_HIERARCHY_TYPES
+        return graph.descendants(shapes.hub.id, types, DEPTH, NOW, Page(50), count=True)
+
+    started = time.monotonic()
+    with pytest.raises(Timeout), deadlines.limit(0.05):
+        await count_the_fan()
+    assert time.monotonic() - started < 2
+
+    # walks whose requests went away stop too: they do not hold up what comes next
+    abandoned = [asyncio.create_task(count_the_fan()) for _ in range(8)]
+    await asyncio.sleep(0.05)
+    for task in abandoned:
+        task.cancel()
+    started = time.monotonic()
+    assert await graph.get_parties([shapes.hub.id])
+    assert time.monotonic() - started < 1
+    assert all(task.cancelled() for task in abandoned)

@@ -9,6 +9,7 @@ trip in the port's sense, whatever it runs inside; batched reads use UNWIND.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -263,11 +264,14 @@ class Neo4jStore:
             await self._driver.close()
             self._driver = None
 
-    async def ping(self) -> None:
+    async def ping(self, seconds: float) -> None:
         async def work(tx: Tx) -> None:
             await (await tx.run("RETURN 1")).consume()
 
-        await self._read(work)
+        try:
+            await asyncio.wait_for(self._read(work), seconds)
+        except TimeoutError:
+            raise ServiceUnavailable(f"Neo4j did not answer in {seconds} s") from None
 
     # -- reads ---------------------------------------------------------------
 

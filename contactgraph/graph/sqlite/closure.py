@@ -25,6 +25,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
 from ..model import DEFAULT_HIERARCHY_TYPES, REL_RULES, ParentEnd, Relationship, RelType
+from . import jobs
 
 BEGINNING = ""  # sorts before every instant's text
 OPEN = "9999-12-31T23:59:59.999999+00:00"  # sorts after every instant's text: no end
@@ -128,6 +129,7 @@ def _propagate(seeds: dict[int, Entries], edges: _Edges, region: set[str]) -> di
     each (ancestor, descendant, depth) is one entry, however many paths lead to it."""
     found: dict[int, Entries] = defaultdict(dict, {d: dict(e) for d, e in seeds.items()})
     for depth in range(min(seeds, default=DEPTH), DEPTH):
+        jobs.check()
         following = found[depth + 1]
         for (ancestor, party), windows in found.get(depth, {}).items():
             for child, window in edges.below.get(party, ()):

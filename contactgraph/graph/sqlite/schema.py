@@ -8,6 +8,7 @@ function when it computes what it writes.
 import sqlite3
 from collections.abc import Callable
 
+from ..errors import ConfigError
 from . import closure
 
 Migration = str | Callable[[sqlite3.Connection], None]
@@ -120,18 +121,26 @@ MIGRATIONS: tuple[Migration, ...] = (
 
 
 def migrate(conn: sqlite3.Connection) -> int:
-    """Apply the migrations this file has and the database lacks; return the version."""
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
-    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+    """Apply the migrations this file has and the database lacks; return the version.
+    Each runs under the write lock and reads the version inside it, so processes
+    starting together on one file take turns instead of applying a script twice."""
+    for number, script in enumerate(MIGRATIONS, start=1):
         conn.execute("BEGIN IMMEDIATE")
         try:
-            if isinstance(script, str):
-                for statement in script.split(";\n"):
-                    if statement.strip():
-                        conn.execute(statement)
-            else:
-                script(conn)
-            conn.execute(f"PRAGMA user_version = {number}")
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > len(MIGRATIONS):
+                raise ConfigError(
+                    f"database schema version {version} is newer than this contactgraph "
+                    f"({len(MIGRATIONS)}); upgrade contactgraph"
+                )
+            if version < number:
+                if isinstance(script, str):
+                    for statement in script.split(";\n"):
+                        if statement.strip():
+                            conn.execute(statement)
+                else:
+                    script(conn)
+                conn.execute(f"PRAGMA user_version = {number}")
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")

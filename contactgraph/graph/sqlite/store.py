@@ -1,32 +1,21 @@
-"""The embedded default backend: stdlib sqlite3 in WAL mode.
-
-One writer thread owns the only write connection, so writes are serialised
-without lock contention; reads run on a small pool of read-only connections,
-so neither ever blocks the event loop. Each public method is one executor job:
-one round trip, however many statements it runs inside.
-"""
+"""The embedded default backend: stdlib sqlite3 in WAL mode (connections and jobs in
+database.py). Each public method is one executor job: one round trip, however many
+statements it runs inside."""
 
 from __future__ import annotations
 
-import asyncio
-import functools
-import os
 import sqlite3
-import threading
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import TypeVar
-from urllib.parse import quote, unquote
 
 from .. import rules
 from ..cursors import decode_cursor
-from ..errors import BadUserInput, ConfigError, Conflict, NotFound, ServiceUnavailable
+from ..errors import BadUserInput, Conflict, NotFound
 from ..model import (
     ACYCLIC_TYPES,
-    DEFAULT_CATEGORIES,
     Activity,
     Batch,
     Category,
@@ -50,20 +39,16 @@ from ..search import query_terms
 from ..store import Node
 from ..times import format_instant
 from . import closure, records, timelines, walks
+from .database import Database, Work
 from .rows import (
     PARTY_COLUMNS,
     REL_COLUMNS,
-    category_params,
     party_from_row,
     relationship_from_row,
     relationship_params,
 )
-from .schema import MIGRATIONS, migrate
 
 T = TypeVar("T")
-Work = Callable[[sqlite3.Connection], T]
-
-READER_THREADS = 4
 
 
 def _fts_query(text: str) -> str:
@@ -74,149 +59,29 @@ def _fts_query(text: str) -> str:
 class SqliteStore:
     seed_batch_size = 20_000
 
-    def __init__(self, path: str | None) -> None:
-        """path None is a private in-memory database on one connection."""
-        self._path = path
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
-        self._writer = ThreadPoolExecutor(1, thread_name_prefix="contactgraph-sqlite-write")
-        self._readers = (
-            self._writer
-            if path is None
-            else ThreadPoolExecutor(READER_THREADS, thread_name_prefix="contactgraph-sqlite-read")
-        )
-        self._write_conn: sqlite3.Connection | None = None
+    def __init__(self, database: Database) -> None:
+        self._db = database
 
     @classmethod
-    def from_url(cls, url: str) -> SqliteStore:
-        prefix = "sqlite:///"
-        if not url.startswith(prefix) or len(url) == len(prefix):
-            raise ConfigError(
-                f"{url!r}: write sqlite:///relative/path.db or sqlite:////abs/path.db"
-            )
-        path = unquote(url[len(prefix) :])
-        if path == ":memory:":
-            return cls(None)
-        directory = os.path.dirname(os.path.abspath(path))
-        if os.path.isdir(path):
-            raise ConfigError(f"{path!r} is a directory, not a database file")
-        if not os.path.isdir(directory):
-            raise ConfigError(f"directory {directory!r} for the database does not exist")
-        if not os.access(directory, os.W_OK):
-            raise ConfigError(f"directory {directory!r} is not writable")
-        return cls(path)
-
-    # -- connections ---------------------------------------------------------
-
-    def _connect(self, read_only: bool) -> sqlite3.Connection:
-        if self._path is None:
-            conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
-        elif read_only:
-            uri = f"file:{quote(os.path.abspath(self._path))}?mode=ro"
-            conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
-        else:
-            conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-        conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA foreign_keys = ON")
-        conn.execute("PRAGMA busy_timeout = 5000")
-        conn.execute("PRAGMA cache_size = -262144")  # 256 MiB: index pages stay hot on writes
-        conn.execute("PRAGMA mmap_size = 1073741824")
-        with self._lock:
-            self._connections.append(conn)
-        return conn
-
-    def _reader(self) -> sqlite3.Connection:
-        if self._path is None:
-            return self._writer_conn()
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._local.conn = self._connect(read_only=True)
-        return conn
-
-    def _writer_conn(self) -> sqlite3.Connection:
-        if self._write_conn is None:
-            self._write_conn = self._connect(read_only=False)
-        return self._write_conn
-
-    def _run_read(self, work: Work[T]) -> T:
-        conn = self._reader()
-        conn.execute("BEGIN")
-        try:
-            return work(conn)
-        finally:
-            conn.execute("COMMIT")
-
-    def _run_write(self, work: Work[T]) -> T:
-        conn = self._writer_conn()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            result = work(conn)
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-        return result
-
-    async def _submit(self, executor: ThreadPoolExecutor, job: Callable[[], T]) -> T:
-        try:
-            future = asyncio.get_running_loop().run_in_executor(executor, job)
-        except RuntimeError:
-            raise ServiceUnavailable("the embedded store is closed") from None
-        try:
-            return await future
-        except sqlite3.IntegrityError as error:
-            raise Conflict(f"the write conflicts with stored data: {error}") from None
-        except sqlite3.OperationalError as error:
-            raise ServiceUnavailable(f"the embedded store cannot answer: {error}") from None
+    def from_url(cls, url: str, create: bool = False) -> SqliteStore:
+        return cls(Database.from_url(url, create))
 
     async def _read(self, work: Work[T]) -> T:
-        return await self._submit(self._readers, functools.partial(self._run_read, work))
+        return await self._db.read(work)
 
     async def _write(self, work: Work[T]) -> T:
-        return await self._submit(self._writer, functools.partial(self._run_write, work))
+        return await self._db.write(work)
 
     # -- lifecycle -----------------------------------------------------------
 
     async def start(self) -> None:
-        def prepare(conn: sqlite3.Connection) -> None:
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version > len(MIGRATIONS):
-                raise ConfigError(
-                    f"database schema version {version} is newer than this contactgraph "
-                    f"({len(MIGRATIONS)}); upgrade contactgraph"
-                )
-            migrate(conn)
-            conn.execute("BEGIN IMMEDIATE")
-            conn.executemany(
-                "INSERT OR IGNORE INTO categories (id, name, description, legal_forms, unit_types)"
-                " VALUES (?, ?, ?, ?, ?)",
-                [category_params(c) for c in DEFAULT_CATEGORIES],
-            )
-            conn.execute("COMMIT")
-
-        def job() -> None:
-            try:
-                prepare(self._writer_conn())
-            except sqlite3.DatabaseError as error:
-                raise ConfigError(f"{self._path!r} is not a usable database: {error}") from None
-
-        await asyncio.get_running_loop().run_in_executor(self._writer, job)
+        await self._db.start()
 
     async def close(self) -> None:
-        if self._write_conn is not None:  # keeps the planner's statistics fresh, cheaply
-            await self._write(lambda conn: conn.execute("PRAGMA optimize"))
-        self._writer.shutdown(wait=True)
-        self._readers.shutdown(wait=True)
-        with self._lock:
-            for conn in self._connections:
-                conn.close()
-            self._connections.clear()
+        await self._db.close()
 
-    async def ping(self) -> None:
-        await self._read(lambda conn: conn.execute("SELECT 1").fetchone())
+    async def ping(self, seconds: float) -> None:
+        await self._db.ping(seconds)
 
     # -- reads ---------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from datetime import datetime
 from .. import rules
 from ..model import ACYCLIC_TYPES, Relationship, RelType
 from ..times import format_instant
+from . import jobs
 from .rows import REL_COLUMNS, relationship_from_row
 
 
@@ -99,6 +100,7 @@ def levels(
     seen: dict[str, set[str]] = {start: {start} for start in starts}
     frontiers: dict[str, list[str]] = {start: [start] for start in starts}
     for depth in range(1, max_depth + 1):
+        jobs.check()
         parties = sorted({p for frontier in frontiers.values() for p in frontier})
         if not parties:
             return

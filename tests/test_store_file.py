@@ -1,0 +1,81 @@
+"""The embedded store's file: made only when asked, watched while served, migrated by one
+process at a time."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+from pathlib import Path
+
+from client import GraphQL, serve
+from factories import contact
+from test_cli import CLI, free_port, run
+
+from contactgraph.config import Settings
+from contactgraph.graph.sqlite.schema import MIGRATIONS
+
+
+def test_a_missing_database_is_made_only_when_asked(tmp_path: Path) -> None:
+    path = tmp_path / "graph.db"
+    url = f"sqlite:///{path}"
+    refused = run("serve", "--graph", url, "--port", str(free_port()))
+    assert refused.returncode != 0
+    assert "--create" in refused.stderr and str(path) in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert not path.exists()
+
+    made = run("migrate", "--graph", url, "--create")
+    assert made.returncode == 0, made.stderr
+    assert "created a new, empty database" in made.stderr
+    again = run("migrate", "--graph", url)
+    assert again.returncode == 0 and "created" not in again.stderr
+
+
+def test_processes_migrating_one_new_file_together_take_turns(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'graph.db'}"
+    runs = [
+        subprocess.Popen(
+            [*CLI, "migrate", "--graph", url, "--create"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    for process in runs:
+        _, errors = process.communicate(timeout=60)
+        assert process.returncode == 0, errors
+    with sqlite3.connect(tmp_path / "graph.db") as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+        assert conn.execute("SELECT count(*) FROM categories").fetchone()[0] == 7
+
+
+async def test_a_deleted_or_replaced_file_fails_writes_and_readiness(tmp_path: Path) -> None:
+    path = tmp_path / "graph.db"
+    spare = tmp_path / "spare.db"
+    settings = Settings(create=True, graph_url=f"sqlite:///{path}")
+    async for http in serve(settings):
+        gql = GraphQL(http)
+        await contact(gql, "Ada", "Lovelace")
+        shutil.copy(path, spare)
+        assert (await http.get("/readyz")).status_code == 200
+
+        os.remove(path)
+        error = await gql.error('mutation { createContact(input: {firstName: "Bea"}) { id } }')
+        assert error["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+        assert "deleted" in error["message"]
+        ready = await http.get("/readyz")
+        assert ready.status_code == 503 and "deleted" in ready.json()["reason"]
+
+        os.replace(spare, path)  # another file now sits at the path
+        error = await gql.error('mutation { createContact(input: {firstName: "Cy"}) { id } }')
+        assert error["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+        assert "replaced" in error["message"]
+        assert (await http.get("/readyz")).status_code == 503
+
+    # a restart opens what is at the path now, which holds only what was there before
+    async for http in serve(Settings(graph_url=f"sqlite:///{path}")):
+        data = await GraphQL(http)("{ parties { edges { node { displayName } } } }")
+        assert [e["node"]["displayName"] for e in data["parties"]["edges"]] == ["Ada Lovelace"]
