@@ -8,6 +8,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
@@ -61,9 +63,14 @@ def create_app(settings: Settings) -> Starlette:
     return Starlette(
         routes=[
             Route("/graphql", GraphQLEndpoint(schema, context_for).handle, methods=["GET", "POST"]),
-            WebSocketRoute("/graphql", SubscriptionEndpoint(schema, context_for)),
+            WebSocketRoute("/graphql", SubscriptionEndpoint(schema, context_for, settings)),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],
         lifespan=lifespan,
+        middleware=[
+            Middleware(
+                TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts, www_redirect=False
+            )
+        ],
     )

@@ -9,7 +9,7 @@ import time
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from .config import DEFAULT_GRAPH_URL, Settings
+from .config import DEFAULT_GRAPH_URL, Settings, default_hosts
 from .graph.backends import open_store
 from .graph.errors import ConfigError, GraphError
 from .graph.store import GraphStore
@@ -87,6 +87,16 @@ def _fail(error: Exception) -> click.ClickException:
     help="TCP port to listen on.",
 )
 @click.option(
+    "--allowed-host",
+    "allowed_hosts",
+    envvar="CONTACTGRAPH_ALLOWED_HOSTS",
+    multiple=True,
+    show_envvar=True,
+    help="A Host header to answer (repeatable; '*.example.com' matches subdomains, '*' any). "
+    "Default: localhost, 127.0.0.1, [::1] and the --host address (on 0.0.0.0 also the "
+    "machine's names). Other Host headers get 400, which stops DNS-rebinding pages.",
+)
+@click.option(
     "--demo",
     envvar="CONTACTGRAPH_DEMO",
     is_flag=True,
@@ -139,6 +149,60 @@ def _fail(error: Exception) -> click.ClickException:
     help="Events a live subscriber may fall behind before it is told and closed.",
 )
 @click.option(
+    "--max-subscriptions",
+    envvar="CONTACTGRAPH_MAX_SUBSCRIPTIONS",
+    default=10_000,
+    show_default=True,
+    show_envvar=True,
+    type=click.IntRange(1),
+    help="Live subscriptions the whole server holds at most; more are LIMIT_EXCEEDED.",
+)
+@click.option(
+    "--max-operations-per-socket",
+    envvar="CONTACTGRAPH_MAX_OPERATIONS_PER_SOCKET",
+    default=100,
+    show_default=True,
+    show_envvar=True,
+    type=click.IntRange(1),
+    help="Operations one WebSocket runs at once at most; more are LIMIT_EXCEEDED.",
+)
+@click.option(
+    "--ws-init-timeout",
+    envvar="CONTACTGRAPH_WS_INIT_TIMEOUT",
+    default=10.0,
+    show_default=True,
+    show_envvar=True,
+    type=click.FloatRange(0.1),
+    help="Seconds a WebSocket may take to send connection_init before it is closed (4408).",
+)
+@click.option(
+    "--ws-ping-interval",
+    envvar="CONTACTGRAPH_WS_PING_INTERVAL",
+    default=20.0,
+    show_default=True,
+    show_envvar=True,
+    type=click.FloatRange(0.1),
+    help="Seconds between pings on an open WebSocket; one unanswered as long is dropped.",
+)
+@click.option(
+    "--max-message-bytes",
+    envvar="CONTACTGRAPH_MAX_MESSAGE_BYTES",
+    default=1_048_576,
+    show_default=True,
+    show_envvar=True,
+    type=click.IntRange(1024),
+    help="The largest WebSocket message; a larger one closes the socket (1009).",
+)
+@click.option(
+    "--shutdown-grace",
+    envvar="CONTACTGRAPH_SHUTDOWN_GRACE",
+    default=10.0,
+    show_default=True,
+    show_envvar=True,
+    type=click.FloatRange(0),
+    help="Seconds SIGTERM waits for running requests before cancelling them and exiting.",
+)
+@click.option(
     "--log-level",
     envvar="CONTACTGRAPH_LOG_LEVEL",
     default="info",
@@ -151,18 +215,26 @@ def serve(
     create: bool,
     host: str,
     port: int,
+    allowed_hosts: tuple[str, ...],
     demo: bool,
     default_page_size: int,
     max_page_size: int,
     max_depth: int,
     max_network_size: int,
     subscriber_backlog: int,
+    max_subscriptions: int,
+    max_operations_per_socket: int,
+    ws_init_timeout: float,
+    ws_ping_interval: float,
+    max_message_bytes: int,
+    shutdown_grace: float,
     log_level: str,
 ) -> None:
     """Serve GraphQL at http://HOST:PORT/graphql (GraphiQL in a browser)."""
     import uvicorn
 
     from .app import create_app
+    from .websocket import server_options
 
     if default_page_size > max_page_size:
         raise click.BadParameter(
@@ -171,12 +243,19 @@ def serve(
     settings = Settings(
         graph_url=graph_url,
         create=_creates(graph_url, create),
+        allowed_hosts=allowed_hosts or default_hosts(host),
         demo=demo,
         default_page_size=default_page_size,
         max_page_size=max_page_size,
         max_depth=max_depth,
         max_network_size=max_network_size,
         subscriber_backlog=subscriber_backlog,
+        max_subscriptions=max_subscriptions,
+        max_operations_per_socket=max_operations_per_socket,
+        ws_init_timeout=ws_init_timeout,
+        ws_ping_interval=ws_ping_interval,
+        max_message_bytes=max_message_bytes,
+        shutdown_grace=shutdown_grace,
     )
     try:  # a graph that cannot be opened is reported here, in one line
         asyncio.run(_prepare(graph_url, settings.create))
@@ -185,7 +264,7 @@ def serve(
         raise _fail(error) from None
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     click.echo(f"contactgraph serving {graph_url} at http://{host}:{port}/graphql", err=True)
-    uvicorn.run(app, host=host, port=port, log_level=log_level)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, **server_options(settings))
 
 
 async def _prepare(url: str, create: bool) -> None:

@@ -1,36 +1,115 @@
 """GraphQL over WebSocket on /graphql: graphql-transport-ws and the legacy graphql-ws.
 
 Strawberry's ASGI app speaks both protocols (the client's Sec-WebSocket-Protocol
-picks one); this endpoint only gives it the server's context. One context
-serves a whole connection, so subscriptions refresh its loaders per event.
-Browsers may connect from the server's own origin only: other origins would
-act with the user's cookies.
+picks one); this endpoint gives it the server's context and its bounds. One
+context serves a whole connection, so subscriptions refresh its loaders per
+event. Browsers may connect from the server's own origin only: other origins
+would act with the user's cookies.
+
+Bounds, so idle or greedy sockets cannot pile up: `connection_init` must come
+within a time limit on both protocols (Strawberry enforces it for
+graphql-transport-ws only; the legacy handler here adds it), a socket runs at
+most a set number of operations at once (refused with a coded error, where
+Strawberry's own refusal carries no code), the server holds at most a set
+number of live feeds (the subscription resolver refuses more), and uvicorn
+pings idle sockets and refuses messages over the size limit (close code 1009);
+see `server_options`.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+from contextlib import suppress
 from datetime import timedelta
+from typing import Any
 
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
+from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from strawberry.subscriptions.protocols.graphql_ws.types import StartMessage
 
+from .config import Settings
 from .resolvers.context import Context
 from .schema.build import Schema
 
+INIT_TIMEOUT_CODE = 4408  # graphql-transport-ws's code, used for the legacy protocol too
+
+
+def _too_many(limit: int) -> dict[str, Any]:
+    return {
+        "message": f"this connection already runs {limit} operations, the most it may",
+        "extensions": {"code": "LIMIT_EXCEEDED", "limit": limit},
+    }
+
+
+class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    limit: int
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        if self.connection_acknowledged and len(self.operations) >= self.limit:
+            error = {"id": message["id"], "type": "error", "payload": [_too_many(self.limit)]}
+            await self.send_message(error)  # type: ignore[arg-type]
+            return
+        await super().handle_subscribe(message)
+
+
+class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
+    limit: int
+    init_timeout: float
+
+    async def handle(self) -> None:
+        waiting = asyncio.create_task(self._close_unless_initialised())
+        try:
+            await super().handle()
+        finally:
+            waiting.cancel()
+            with suppress(asyncio.CancelledError):
+                await waiting
+
+    async def _close_unless_initialised(self) -> None:
+        await asyncio.sleep(self.init_timeout)
+        if not self.connection_acknowledged:
+            reason = "Connection initialisation timeout"
+            await self.websocket.close(code=INIT_TIMEOUT_CODE, reason=reason)
+
+    async def handle_start(self, message: StartMessage) -> None:
+        if self.connection_acknowledged and len(self.tasks) >= self.limit:
+            error = {"type": "error", "id": message["id"], "payload": _too_many(self.limit)}
+            await self.send_message(error)  # type: ignore[arg-type]
+            return
+        await super().handle_start(message)
+
 
 class SubscriptionEndpoint(GraphQL[Context, None]):
-    def __init__(self, schema: Schema, make_context: Callable[[HTTPConnection], Context]) -> None:
+    def __init__(
+        self,
+        schema: Schema,
+        make_context: Callable[[HTTPConnection], Context],
+        settings: Settings,
+    ) -> None:
         super().__init__(
             schema,
             graphql_ide=None,
             keep_alive=True,  # graphql-ws "ka" messages; graphql-transport-ws clients ping
             keep_alive_interval=15,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
-            connection_init_wait_timeout=timedelta(seconds=10),
+            connection_init_wait_timeout=timedelta(seconds=settings.ws_init_timeout),
+            max_subscriptions_per_connection=None,  # the handlers refuse with a code
+        )
+        limit, wait = settings.max_operations_per_socket, settings.ws_init_timeout
+        self.graphql_transport_ws_handler_class = type(
+            "BoundTransportWSHandler", (TransportWSHandler,), {"limit": limit}
+        )
+        self.graphql_ws_handler_class = type(
+            "BoundLegacyWSHandler", (LegacyWSHandler,), {"limit": limit, "init_timeout": wait}
         )
         self._make_context = make_context
 
@@ -38,3 +117,14 @@ class SubscriptionEndpoint(GraphQL[Context, None]):
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
         return self._make_context(request)
+
+
+def server_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's side of the socket bounds: pings on idle WebSockets (a client that does
+    not answer within the timeout is dropped), the largest message, the shutdown grace."""
+    return {
+        "ws_ping_interval": settings.ws_ping_interval,
+        "ws_ping_timeout": settings.ws_ping_interval,
+        "ws_max_size": settings.max_message_bytes,
+        "timeout_graceful_shutdown": settings.shutdown_grace,
+    }

@@ -15,6 +15,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from contactgraph.app import create_app
 from contactgraph.config import Settings
+from contactgraph.websocket import server_options
 
 TRANSPORT_WS = "graphql-transport-ws"
 LEGACY_WS = "graphql-ws"
@@ -27,7 +28,9 @@ async def live_server(settings: Settings) -> AsyncIterator[str]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     host, port = sock.getsockname()
-    config = uvicorn.Config(create_app(settings), log_level="warning", lifespan="on")
+    config = uvicorn.Config(
+        create_app(settings), log_level="warning", lifespan="on", **server_options(settings)
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:

@@ -14,6 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from contactgraph.config import default_hosts
+
 # the console script pip installed next to this interpreter, as a user runs it
 CLI = [str(Path(sys.executable).with_name("contactgraph"))]
 
@@ -159,3 +161,11 @@ def test_serve_refuses_a_file_that_is_not_a_database(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert "not a usable database" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_hosts_answered_by_default_follow_the_bound_address() -> None:
+    assert set(default_hosts("127.0.0.1")) == {"localhost", "127.0.0.1", "[::1]"}
+    assert "10.1.2.3" in default_hosts("10.1.2.3")
+    assert "[fd00::5]" in default_hosts("fd00::5")
+    everywhere = default_hosts("0.0.0.0")
+    assert socket.gethostname().lower() in everywhere and "localhost" in everywhere

@@ -9,7 +9,7 @@ from weakref import WeakKeyDictionary
 import strawberry
 
 from ..graph import model
-from ..graph.errors import GraphError, NotFound
+from ..graph.errors import GraphError, LimitExceeded, NotFound
 from ..graph.events import ActivityAdded, Interest
 from ..graph.times import utcnow
 from ..schema.enums import ActivityType
@@ -70,6 +70,11 @@ class Subscription:
         types: list[ActivityType] | None = None,
     ) -> AsyncGenerator[Activity, None]:
         context = info.context
+        if context.events.subscribers >= context.settings.max_subscriptions:
+            raise LimitExceeded(
+                f"the server already holds {context.settings.max_subscriptions} live "
+                "subscriptions, the most it may (--max-subscriptions)"
+            )
         if not await context.store.get_parties([subject_id]):
             raise NotFound(f"party {subject_id} does not exist")
         interest = Interest(subject_id, include_descendants, frozenset(types or ()))
