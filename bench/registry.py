@@ -193,7 +193,7 @@ def arguments(
         more(parser)
     args = parser.parse_args()
     args.graph = args.graph or f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
-    if asyncio.run(is_empty(args.graph)):
+    if args.parties and asyncio.run(is_empty(args.graph)):
         started = time.perf_counter()
         subprocess.run(
             [CLI, "seed", "--synthetic", str(args.parties), "--graph", args.graph],
