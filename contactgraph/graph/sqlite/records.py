@@ -102,7 +102,8 @@ def tree_rows(conn: sqlite3.Connection, rows: Sequence[tuple[str, Reached]]) -> 
 
 
 def check_party(conn: sqlite3.Connection, party: Party) -> None:
-    category = categories(conn, [party.category_id]).get(party.category_id or "")
+    wanted = party.category_id
+    category = categories(conn, [wanted]).get(wanted) if wanted is not None else None
     rules.check_party(party, category)
     if party.username is not None:
         row = conn.execute(

@@ -99,7 +99,7 @@ class Subtree:
             f"SELECT count(*) FROM ({self.members} LIMIT :enough)",
             {**self.params, "enough": enough},
         ).fetchone()
-        return row[0] >= enough
+        return bool(row[0] >= enough)
 
     def member(self, column: str) -> str:
         if self.walked is None:

@@ -243,7 +243,7 @@ def _join(
     from_goal: dict[str, tuple[str, Relationship] | None],
     middle: str,
 ) -> tuple[list[str], list[Relationship]]:
-    nodes, rels = [middle], []
+    nodes, rels = [middle], list[Relationship]()
     step = from_start[middle]
     while step is not None:
         nodes.insert(0, step[0])
