@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
+from typing import Any
 
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from .config import DEFAULT_GRAPH_URL, Settings, default_hosts
+from .config import DEFAULT_GRAPH_URL, FLAGS, Settings, default_hosts
 from .graph.backends import open_store
 from .graph.errors import ConfigError, GraphError
 from .graph.store import GraphStore
@@ -27,6 +29,23 @@ graph_option = click.option(
     "or bolt://host:7687 / neo4j://host:7687 (credentials from CONTACTGRAPH_NEO4J_USER and "
     "CONTACTGRAPH_NEO4J_PASSWORD, else NEO4J_USER and NEO4J_PASSWORD).",
 )
+
+
+def setting_options(command: Callable[..., None]) -> Callable[..., None]:
+    """A flag for every numeric setting, defaulting to the Settings default."""
+    for setting in reversed(FLAGS):
+        minimum = setting.metadata["minimum"]
+        floats = isinstance(setting.default, float)
+        command = click.option(
+            "--" + setting.name.replace("_", "-"),
+            envvar="CONTACTGRAPH_" + setting.name.upper(),
+            default=setting.default,
+            show_default=True,
+            show_envvar=True,
+            type=click.FloatRange(minimum) if floats else click.IntRange(minimum),
+            help=setting.metadata["help"],
+        )(command)
+    return command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -103,105 +122,7 @@ def _fail(error: Exception) -> click.ClickException:
     show_envvar=True,
     help="Load the demo dataset first if the graph is empty.",
 )
-@click.option(
-    "--default-page-size",
-    envvar="CONTACTGRAPH_DEFAULT_PAGE_SIZE",
-    default=20,
-    show_default=True,
-    show_envvar=True,
-    type=click.IntRange(1),
-    help="Items per page when a query gives no `first`.",
-)
-@click.option(
-    "--max-page-size",
-    envvar="CONTACTGRAPH_MAX_PAGE_SIZE",
-    default=500,
-    show_default=True,
-    show_envvar=True,
-    type=click.IntRange(1),
-    help="Largest `first` a query may ask for; more is LIMIT_EXCEEDED.",
-)
-@click.option(
-    "--max-depth",
-    envvar="CONTACTGRAPH_MAX_DEPTH",
-    default=64,
-    show_default=True,
-    show_envvar=True,
-    type=click.IntRange(1),
-    help="Deepest a hierarchy traversal may go; more is LIMIT_EXCEEDED.",
-)
-@click.option(
-    "--max-network-size",
-    envvar="CONTACTGRAPH_MAX_NETWORK_SIZE",
-    default=1000,
-    show_default=True,
-    show_envvar=True,
-    type=click.IntRange(1),
-    help="Most parties a network query may ask for; more is LIMIT_EXCEEDED.",
-)
-@click.option(
-    "--subscriber-backlog",
-    envvar="CONTACTGRAPH_SUBSCRIBER_BACKLOG",
-    default=256,
-    show_default=True,
-    show_envvar=True,
-    type=click.IntRange(1),
-    help="Events a live subscriber may fall behind before it is told and closed.",
-)
-@click.option(
-    "--max-subscriptions",
-    envvar="CONTACTGRAPH_MAX_SUBSCRIPTIONS",
-    default=10_000,
-    show_default=True,
-    show_envvar=True,
-    type=click.IntRange(1),
-    help="Live subscriptions the whole server holds at most; more are LIMIT_EXCEEDED.",
-)
-@click.option(
-    "--max-operations-per-socket",
-    envvar="CONTACTGRAPH_MAX_OPERATIONS_PER_SOCKET",
-    default=100,
-    show_default=True,
-    show_envvar=True,
-    type=click.IntRange(1),
-    help="Operations one WebSocket runs at once at most; more are LIMIT_EXCEEDED.",
-)
-@click.option(
-    "--ws-init-timeout",
-    envvar="CONTACTGRAPH_WS_INIT_TIMEOUT",
-    default=10.0,
-    show_default=True,
-    show_envvar=True,
-    type=click.FloatRange(0.1),
-    help="Seconds a WebSocket may take to send connection_init before it is closed (4408).",
-)
-@click.option(
-    "--ws-ping-interval",
-    envvar="CONTACTGRAPH_WS_PING_INTERVAL",
-    default=20.0,
-    show_default=True,
-    show_envvar=True,
-    type=click.FloatRange(0.1),
-    help="Seconds between pings on an open WebSocket; one unanswered as long is dropped.",
-)
-@click.option(
-    "--max-message-bytes",
-    envvar="CONTACTGRAPH_MAX_MESSAGE_BYTES",
-    default=1_048_576,
-    show_default=True,
-    show_envvar=True,
-    type=click.IntRange(1024),
-    help="The largest WebSocket message; a larger one closes the socket (1009).",
-)
-@click.option(
-    "--shutdown-grace",
-    envvar="CONTACTGRAPH_SHUTDOWN_GRACE",
-    default=10.0,
-    show_default=True,
-    show_envvar=True,
-    type=click.FloatRange(0),
-    help="Seconds SIGTERM waits for running requests before cancelling them and exiting.",
-)
+@setting_options
 @click.option(
     "--log-level",
     envvar="CONTACTGRAPH_LOG_LEVEL",
@@ -217,18 +138,8 @@ def serve(
     port: int,
     allowed_hosts: tuple[str, ...],
     demo: bool,
-    default_page_size: int,
-    max_page_size: int,
-    max_depth: int,
-    max_network_size: int,
-    subscriber_backlog: int,
-    max_subscriptions: int,
-    max_operations_per_socket: int,
-    ws_init_timeout: float,
-    ws_ping_interval: float,
-    max_message_bytes: int,
-    shutdown_grace: float,
     log_level: str,
+    **flags: Any,
 ) -> None:
     """Serve GraphQL at http://HOST:PORT/graphql (GraphiQL in a browser)."""
     import uvicorn
@@ -236,7 +147,7 @@ def serve(
     from .app import create_app
     from .websocket import server_options
 
-    if default_page_size > max_page_size:
+    if flags["default_page_size"] > flags["max_page_size"]:
         raise click.BadParameter(
             "must not exceed --max-page-size", param_hint="--default-page-size"
         )
@@ -245,17 +156,7 @@ def serve(
         create=_creates(graph_url, create),
         allowed_hosts=allowed_hosts or default_hosts(host),
         demo=demo,
-        default_page_size=default_page_size,
-        max_page_size=max_page_size,
-        max_depth=max_depth,
-        max_network_size=max_network_size,
-        subscriber_backlog=subscriber_backlog,
-        max_subscriptions=max_subscriptions,
-        max_operations_per_socket=max_operations_per_socket,
-        ws_init_timeout=ws_init_timeout,
-        ws_ping_interval=ws_ping_interval,
-        max_message_bytes=max_message_bytes,
-        shutdown_grace=shutdown_grace,
+        **flags,
     )
     try:  # a graph that cannot be opened is reported here, in one line
         asyncio.run(_prepare(graph_url, settings.create))

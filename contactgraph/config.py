@@ -1,11 +1,22 @@
-"""Settings, from CLI flags or CONTACTGRAPH_* environment variables (flags win)."""
+"""Settings, from CLI flags or CONTACTGRAPH_* environment variables (flags win).
+
+Every numeric setting with a help text is a `serve` flag named after it
+(`max_page_size`: `--max-page-size`, CONTACTGRAPH_MAX_PAGE_SIZE), so a new
+limit is one line here.
+"""
 
 import socket
-from dataclasses import dataclass
+from dataclasses import Field, dataclass, field, fields
+from typing import Any
 
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 
 DEFAULT_GRAPH_URL = "sqlite:///./contactgraph.db"
+
+
+def _flag(default: float, help: str, minimum: float = 1) -> Any:
+    """A setting `serve` takes as a flag, no smaller than `minimum`."""
+    return field(default=default, metadata={"help": help, "minimum": minimum})
 
 
 @dataclass(frozen=True)
@@ -16,17 +27,45 @@ class Settings:
     allowed_hosts: tuple[str, ...] = LOCAL_HOSTS
     create: bool = False  # make the embedded database when its file does not exist
     demo: bool = False
-    default_page_size: int = 20
-    max_page_size: int = 500
-    max_depth: int = 64
-    max_network_size: int = 1000
-    subscriber_backlog: int = 256
-    max_subscriptions: int = 10_000  # live feeds on the whole server
-    max_operations_per_socket: int = 100
-    ws_init_timeout: float = 10.0  # seconds from the WebSocket handshake to connection_init
-    ws_ping_interval: float = 20.0  # seconds between pings; as long again to answer
-    max_message_bytes: int = 1_048_576  # the largest WebSocket message
-    shutdown_grace: float = 10.0  # seconds SIGTERM waits for requests before cancelling them
+    default_page_size: int = _flag(20, "Items per page when a query gives no `first`.")
+    max_page_size: int = _flag(500, "Largest `first` a query may ask for; more is LIMIT_EXCEEDED.")
+    max_depth: int = _flag(64, "Deepest a hierarchy traversal may go; more is LIMIT_EXCEEDED.")
+    max_network_size: int = _flag(
+        1000, "Most parties a network query may ask for; more is LIMIT_EXCEEDED."
+    )
+    subscriber_backlog: int = _flag(
+        256, "Events a live subscriber may fall behind before it is told and closed."
+    )
+    max_subscriptions: int = _flag(
+        10_000, "Live subscriptions the whole server holds at most; more are LIMIT_EXCEEDED."
+    )
+    max_operations_per_socket: int = _flag(
+        100, "Operations one WebSocket runs at once at most; more are LIMIT_EXCEEDED."
+    )
+    ws_init_timeout: float = _flag(
+        10.0,
+        "Seconds a WebSocket may take to send connection_init before it is closed (4408).",
+        minimum=0.1,
+    )
+    ws_ping_interval: float = _flag(
+        20.0,
+        "Seconds between pings on an open WebSocket; one unanswered as long is dropped.",
+        minimum=0.1,
+    )
+    max_message_bytes: int = _flag(
+        1_048_576,
+        "The largest WebSocket message; a larger one closes the socket (1009).",
+        minimum=1024,
+    )
+    shutdown_grace: float = _flag(
+        10.0,
+        "Seconds SIGTERM waits for running requests before cancelling them and exiting.",
+        minimum=0,
+    )
+
+
+FLAGS: tuple[Field[Any], ...] = tuple(f for f in fields(Settings) if "help" in f.metadata)
+"""The settings `serve` takes as flags, in the order its help lists them."""
 
 
 def default_hosts(bound: str) -> tuple[str, ...]:
