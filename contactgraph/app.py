@@ -62,7 +62,11 @@ def create_app(settings: Settings) -> Starlette:
 
     return Starlette(
         routes=[
-            Route("/graphql", GraphQLEndpoint(schema, context_for).handle, methods=["GET", "POST"]),
+            Route(
+                "/graphql",
+                GraphQLEndpoint(schema, settings, context_for).handle,
+                methods=["GET", "POST"],
+            ),
             WebSocketRoute("/graphql", SubscriptionEndpoint(schema, context_for, settings)),
             Route("/healthz", healthz),
             Route("/readyz", readyz),

@@ -62,6 +62,13 @@ class Settings:
         "Seconds SIGTERM waits for running requests before cancelling them and exiting.",
         minimum=0,
     )
+    # requests and documents: refused before they cost anything
+    max_body_bytes: int = _flag(
+        1 << 20, "Largest HTTP request body; a larger one is refused (413) before it is read."
+    )
+    max_json_depth: int = _flag(
+        32, "Deepest nesting of arrays and objects in request JSON; deeper is BAD_REQUEST."
+    )
 
 
 FLAGS: tuple[Field[Any], ...] = tuple(f for f in fields(Settings) if "help" in f.metadata)

@@ -3,7 +3,9 @@
 Strawberry's own view answers request errors in plain text and always with
 application/json; third-party clients expect the spec: content negotiation
 with application/graphql-response+json, 4xx with a GraphQL error body for a
-request that cannot run, and mutations only over POST.
+request that cannot run, and mutations only over POST. A body is read only up
+to its limit and must be strict JSON (strictjson.py), so neither a huge nor a
+deeply nested request costs memory or a RecursionError.
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ from strawberry.http.ides import get_graphql_ide_html
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
+from .config import Settings
 from .resolvers.context import Context
 from .schema.build import Schema
+from .strictjson import JSONError, loads
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
@@ -31,11 +35,18 @@ _OFFERED = (GRAPHQL_RESPONSE, JSON)
 class RequestError(Exception):
     """A request that cannot be executed at all: answered with an HTTP error status."""
 
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        headers: dict[str, str] | None = None,
+        extensions: dict[str, object] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.headers = headers or {}
+        self.extensions = extensions or {"code": "BAD_REQUEST"}
 
 
 def negotiate(accept: str | None) -> str | None:
@@ -65,31 +76,54 @@ def _wants_ide(request: Request) -> bool:
     return request.method == "GET" and "text/html" in accept and "query" not in request.query_params
 
 
-def _json_param(raw: str | None, name: str) -> Any:
+def _json_param(raw: str | None, name: str, max_depth: int) -> Any:
     if raw is None or raw == "":
         return None
     try:
-        return json.loads(raw)
-    except ValueError:
-        raise RequestError(400, f"the {name} parameter is not valid JSON") from None
+        return loads(raw, max_depth, f"the {name} parameter")
+    except JSONError as error:
+        raise RequestError(400, str(error)) from None
 
 
-async def _params(request: Request) -> dict[str, Any]:
+def _too_large(limit: int) -> RequestError:
+    return RequestError(
+        413,
+        f"the request body is larger than {limit} bytes",
+        extensions={"code": "LIMIT_EXCEEDED", "limit": limit},
+    )
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    """The body, refused once it passes `limit` bytes: at once when Content-Length says
+    so, else as soon as what arrives (chunked, or more than was declared) passes it."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise _too_large(limit)
+    return bytes(body)
+
+
+async def _params(request: Request, settings: Settings) -> dict[str, Any]:
+    depth = settings.max_json_depth
     if request.method == "GET":
         query = request.query_params
         return {
             "query": query.get("query"),
-            "variables": _json_param(query.get("variables"), "variables"),
+            "variables": _json_param(query.get("variables"), "variables", depth),
             "operationName": query.get("operationName"),
-            "extensions": _json_param(query.get("extensions"), "extensions"),
+            "extensions": _json_param(query.get("extensions"), "extensions", depth),
         }
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != JSON:
         raise RequestError(415, "POST a JSON body with Content-Type: application/json")
     try:
-        body = json.loads(await request.body())
-    except ValueError:
-        raise RequestError(400, "the request body is not valid JSON") from None
+        body = loads(await _body(request, settings.max_body_bytes), depth, "the request body")
+    except JSONError as error:
+        raise RequestError(400, str(error)) from None
     if not isinstance(body, dict):
         raise RequestError(400, "the request body must be a JSON object")
     return body
@@ -137,15 +171,18 @@ def _respond(
 
 
 def _request_error(error: RequestError, media: str) -> Response:
-    body = {"errors": [{"message": error.message, "extensions": {"code": "BAD_REQUEST"}}]}
+    body = {"errors": [{"message": error.message, "extensions": error.extensions}]}
     return _respond(body, error.status, media, error.headers)
 
 
 class GraphQLEndpoint:
     """The /graphql route for GET and POST."""
 
-    def __init__(self, schema: Schema, make_context: Callable[[Request], Context]) -> None:
+    def __init__(
+        self, schema: Schema, settings: Settings, make_context: Callable[[Request], Context]
+    ) -> None:
         self._schema = schema
+        self._settings = settings
         self._make_context = make_context
 
     async def handle(self, request: Request) -> Response:
@@ -155,7 +192,7 @@ class GraphQLEndpoint:
         if media is None:
             return _request_error(RequestError(406, f"accept {GRAPHQL_RESPONSE} or {JSON}"), JSON)
         try:
-            query, variables, name = _check(await _params(request))
+            query, variables, name = _check(await _params(request, self._settings))
             allowed = {OperationType.QUERY}
             if request.method == "POST":
                 allowed.add(OperationType.MUTATION)
