@@ -33,7 +33,7 @@ def create_app(settings: Settings) -> Starlette:
     """Build the app; a graph URL no backend serves fails here, before serving."""
     store: GraphStore = open_store(settings.graph_url, settings.create)
     events = LocalEventBus(settings.subscriber_backlog)
-    schema = build_schema()
+    schema = build_schema(settings)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:

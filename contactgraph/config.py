@@ -69,6 +69,22 @@ class Settings:
     max_json_depth: int = _flag(
         32, "Deepest nesting of arrays and objects in request JSON; deeper is BAD_REQUEST."
     )
+    max_document_length: int = _flag(
+        32_768, "Longest GraphQL document, in characters (variables are not counted)."
+    )
+    max_tokens: int = _flag(2000, "Most tokens (names, punctuation, values) in a document.")
+    max_query_depth: int = _flag(20, "Deepest nesting of fields in an operation.")
+    max_aliases: int = _flag(50, "Most aliased fields in an operation.")
+    max_cost: int = _flag(
+        1_000_000,
+        "Largest estimated cost of an operation: its fields, each counted once for every "
+        "item of the lists it sits in (README, Limits).",
+    )
+    max_merge_work: int = _flag(
+        5000,
+        "Work graphql-core may spend checking that fields with one response name merge "
+        "(quadratic in repeated fields).",
+    )
 
 
 FLAGS: tuple[Field[Any], ...] = tuple(f for f in fields(Settings) if "help" in f.metadata)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from functools import lru_cache
 from typing import Any
 
 from graphql import GraphQLError, OperationDefinitionNode, parse
@@ -129,7 +128,9 @@ async def _params(request: Request, settings: Settings) -> dict[str, Any]:
     return body
 
 
-def _check(params: dict[str, Any]) -> tuple[str, dict[str, Any] | None, str | None]:
+def _check(
+    params: dict[str, Any], settings: Settings
+) -> tuple[str, dict[str, Any] | None, str | None]:
     query, variables, name = (
         params.get("query"),
         params.get("variables"),
@@ -144,16 +145,22 @@ def _check(params: dict[str, Any]) -> tuple[str, dict[str, Any] | None, str | No
     extensions = params.get("extensions")
     if extensions is not None and not isinstance(extensions, dict):
         raise RequestError(400, "`extensions` must be a JSON object")
-    if name is None and _operation_count(query) > 1:
+    if name is None and _operation_count(query, settings) > 1:
         raise RequestError(400, "the document holds several operations: give an operationName")
     return query, variables, name
 
 
-@lru_cache(maxsize=512)
-def _operation_count(query: str) -> int:
-    """How many operations a document holds; 0 when it does not parse (execution says why)."""
+def _operation_count(query: str, settings: Settings) -> int:
+    """How many operations a document holds; 0 when it does not parse within the limits
+    (execution then says why). Strawberry runs the first of several operations when no
+    operationName is given, so the spec's refusal is made here."""
     try:
-        document = parse(query)
+        document = parse(
+            query,
+            no_location=True,
+            max_tokens=settings.max_tokens,
+            max_source_length=settings.max_document_length,
+        )
     except GraphQLError:
         return 0
     return sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)
@@ -192,7 +199,8 @@ class GraphQLEndpoint:
         if media is None:
             return _request_error(RequestError(406, f"accept {GRAPHQL_RESPONSE} or {JSON}"), JSON)
         try:
-            query, variables, name = _check(await _params(request, self._settings))
+            params = await _params(request, self._settings)
+            query, variables, name = _check(params, self._settings)
             allowed = {OperationType.QUERY}
             if request.method == "POST":
                 allowed.add(OperationType.MUTATION)

@@ -7,8 +7,16 @@ import json
 from collections.abc import AsyncIterator
 
 import httpx
+import pytest
+from client import GraphQL, serve
+from factories import org
+from graphql import get_introspection_query
+from graphql.language.parser import MAX_NESTING_DEPTH
+from graphql.validation.rules.max_introspection_depth_rule import MAX_LIST_DEPTH
+from live import PROTOCOLS, Subscriber, live_server
 
 from contactgraph.config import Settings
+from contactgraph.schema.cost import UNBOUNDED_LIST
 
 LIMITS = Settings()
 QUERY = "{ categories { id } }"
@@ -102,3 +110,134 @@ async def test_request_json_is_strict(http: httpx.AsyncClient) -> None:
 
 def _body(value: str) -> bytes:
     return f'{{"query": "{QUERY}", "extensions": {{"v": {value}}}}}'.encode()
+
+
+# -- documents: parsing, validation, and the measure taken before anything runs --------
+
+
+async def test_tokens_and_length_are_counted_before_parsing_ends(gql: GraphQL) -> None:
+    """Comments count as tokens: padding a document with them is no way around the limit."""
+    base = "{ categories { id } }"
+    padding = LIMITS.max_tokens - 6  # the six tokens of `base`
+    assert (await gql(base + "\n#" * padding))["categories"]
+    error = await gql.error(base + "\n#" * (padding + 1))
+    assert error["extensions"] == {"code": "LIMIT_EXCEEDED", "limit": LIMITS.max_tokens}
+    longest = base + " " * (LIMITS.max_document_length - len(base))
+    assert (await gql(longest))["categories"]
+    error = await gql.error(longest + " ")
+    assert error["extensions"] == {"code": "LIMIT_EXCEEDED", "limit": LIMITS.max_document_length}
+    nested = "{ categories(x: " + "[" * 300 + "]" * 300 + ") { id } }"
+    error = await gql.error(nested)
+    assert error["extensions"] == {"code": "LIMIT_EXCEEDED", "limit": MAX_NESTING_DEPTH}
+
+
+def _chain(levels: int) -> str:
+    """A query whose fields nest `levels` deep, one item per list (so it costs little)."""
+    pairs, rest = divmod(levels - 2, 2)
+    inner = "category { id }" if rest else "id"
+    return (
+        "query($id: ID!) { party(id: $id) { "
+        + "network(limit: 1) { nodes { " * pairs
+        + inner
+        + " } }" * pairs
+        + " } }"
+    )
+
+
+async def test_fields_nest_no_deeper_than_the_limit(gql: GraphQL) -> None:
+    party = await org(gql, "Acme")
+    limit = LIMITS.max_query_depth
+    assert (await gql(_chain(limit), {"id": party}))["party"]["network"]
+    error = await gql.error(_chain(limit + 1), {"id": party})
+    assert error["extensions"] == {"code": "LIMIT_EXCEEDED", "limit": limit}
+    # introspection counts too (Strawberry's QueryDepthLimiter skips it)
+    deep = '{ __type(name: "Party") { ' + "ofType { " * limit + "name" + " }" * limit + " } }"
+    assert (await gql.error(deep))["extensions"] == {"code": "LIMIT_EXCEEDED", "limit": limit}
+    # and graphql-core's own bound on nested introspection lists is coded as a limit
+    lists = '{ __type(name: "Party") { ' + "fields { type { " * 4 + "name" + " } }" * 4 + " } }"
+    error = await gql.error(lists)
+    assert error["extensions"] == {"code": "LIMIT_EXCEEDED", "limit": MAX_LIST_DEPTH}
+
+
+async def test_aliases_are_counted_through_fragments(gql: GraphQL) -> None:
+    limit = LIMITS.max_aliases
+    aliased = " ".join(f"a{i}: __typename" for i in range(limit))
+    assert len(await gql("{ " + aliased + " }")) == limit
+    error = await gql.error("{ " + aliased + " one_more: __typename }")
+    assert error["extensions"] == {"code": "LIMIT_EXCEEDED", "aliases": limit + 1, "limit": limit}
+    # a fragment counts wherever it runs: twice here, but once when spread twice in one place
+    thirty = "fragment Thirty on Party { " + " ".join(f"b{i}: id" for i in range(30)) + " }"
+    twice = "{ parties { edges { node { ...Thirty relationships { from { ...Thirty } } } } } }"
+    error = await gql.error(f"{twice} {thirty}")
+    assert error["extensions"]["aliases"] == 60
+    once = "{ parties { edges { node { ...Thirty ...Thirty } } } }"
+    assert (await gql(f"{once} {thirty}"))["parties"]["edges"] == []
+
+
+PAGE_OF_RELATIONSHIPS = (
+    "query($n: Int) { parties(first: $n) { edges { node { relationships { id } } } } }"
+)
+FULL_PAGE_INLINE = "{ parties(first: 500) { edges { node { relationships { id } } } } }"
+
+
+def relationships_cost(page: int) -> int:
+    """`parties` once, and per edge: the edge, its node, and UNBOUNDED_LIST relationships
+    of two fields each (the relationship and its id)."""
+    return 1 + page * (1 + 1 + UNBOUNDED_LIST * 2)
+
+
+async def test_cost_multiplies_list_sizes_with_variables_coerced(graph_url: str) -> None:
+    limit = relationships_cost(LIMITS.max_page_size)
+    async for http in serve(Settings(create=True, graph_url=graph_url, max_cost=limit)):
+        at_limit = await GraphQL(http)(PAGE_OF_RELATIONSHIPS, {"n": LIMITS.max_page_size})
+        assert at_limit["parties"]["edges"] == []
+    async for http in serve(Settings(create=True, graph_url=graph_url, max_cost=limit - 1)):
+        gql = GraphQL(http)
+        error = await gql.error(PAGE_OF_RELATIONSHIPS, {"n": LIMITS.max_page_size})
+        assert error["extensions"] == {"code": "LIMIT_EXCEEDED", "cost": limit, "limit": limit - 1}
+        assert (await gql.error(FULL_PAGE_INLINE))["extensions"]["cost"] == limit
+        # smaller pages cost less; without `first`, a page is the default size
+        assert await gql(PAGE_OF_RELATIONSHIPS, {"n": LIMITS.max_page_size - 1})
+        assert await gql(PAGE_OF_RELATIONSHIPS, {})
+        # a page past its ceiling counts as the ceiling: the resolver says why it is refused
+        past = await gql.error(PAGE_OF_RELATIONSHIPS, {"n": 10**6})
+        assert past["extensions"]["cost"] == limit
+
+
+async def test_the_merge_check_of_repeated_fields_is_bounded(gql: GraphQL) -> None:
+    repeated = "{ " + "categories { id } " * 150 + "}"
+    error = await gql.error(repeated)
+    assert error["extensions"] == {"code": "LIMIT_EXCEEDED", "limit": LIMITS.max_merge_work}
+    assert (await gql("{ " + "categories { id } " * 10 + "}"))["categories"]
+
+
+async def test_graphiql_introspection_passes(http: httpx.AsyncClient) -> None:
+    full = get_introspection_query(
+        descriptions=True,
+        specified_by_url=True,
+        directive_is_repeatable=True,
+        schema_description=True,
+        input_value_deprecation=True,
+        one_of=True,
+    )
+    response = await http.post("/graphql", json={"query": full})
+    assert response.status_code == 200
+    body = response.json()
+    assert "errors" not in body and body["data"]["__schema"]["types"]
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_the_limits_hold_over_websocket(graph_url: str, protocol: str) -> None:
+    aliases = " ".join(f"a{i}: summary" for i in range(LIMITS.max_aliases + 1))
+    aliased = f'subscription {{ activityAdded(subjectId: "x") {{ {aliases} }} }}'
+    padded = 'subscription { activityAdded(subjectId: "x") { id } }' + "\n#" * LIMITS.max_tokens
+    async with (
+        live_server(Settings(create=True, graph_url=graph_url)) as address,
+        Subscriber.connect(address, protocol) as sub,
+    ):
+        op = await sub.subscribe(aliased)
+        [error] = (await sub.next(op))["errors"]
+        assert error["extensions"]["aliases"] == LIMITS.max_aliases + 1
+        await sub.completed(op)
+        [error] = (await sub.next(await sub.subscribe(padded)))["errors"]
+        assert error["extensions"] == {"code": "LIMIT_EXCEEDED", "limit": LIMITS.max_tokens}

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import SchemaExtension, ValidationCache
+from strawberry.extensions import MaxTokensLimiter, SchemaExtension, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from ..config import Settings
 from ..resolvers.mutation import Mutation
 from ..resolvers.query import Query
 from ..resolvers.subscription import Subscription
 from .errors import ErrorCodes, is_unexpected, log
+from .limits import DocumentLimits
 from .scalars import DateTime
 from .types import Contact, Organization, User
 
@@ -39,13 +42,19 @@ class Schema(strawberry.Schema):
                 log.error("unexpected error at %s", error.path, exc_info=error.original_error)
 
 
-def build_schema() -> Schema:
+def build_schema(settings: Settings) -> Schema:
     return Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         types=[Organization, Contact, User],
         config=StrawberryConfig(scalar_map={datetime: DateTime}),
-        # dashboards send the same few documents again and again: validate each once
-        extensions=[ValidationCache, ErrorCodes, RoundTrips],
+        extensions=[
+            partial(MaxTokensLimiter, settings.max_tokens),
+            partial(DocumentLimits, settings),
+            # dashboards send the same few documents again and again: validate each once
+            ValidationCache,
+            ErrorCodes,
+            RoundTrips,
+        ],
     )

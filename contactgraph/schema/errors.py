@@ -16,6 +16,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.execution import StreamExecutionResult
 
 from ..graph.errors import GraphError
+from .limits import parse_limit
 
 log = logging.getLogger("contactgraph.errors")
 
@@ -55,6 +56,7 @@ class ErrorCodes(SchemaExtension):
         if error.extensions and "code" in error.extensions:
             return error  # a stream's last result passes here twice
         original = error.original_error
+        extensions: dict[str, object] = {}
         if isinstance(original, GraphError):
             code = original.code
             message = error.message if error.path is None else original.message
@@ -62,6 +64,9 @@ class ErrorCodes(SchemaExtension):
             code, message = "INTERNAL_SERVER_ERROR", "Internal server error"
         elif self.phase == "parse":
             code, message = "GRAPHQL_PARSE_FAILED", error.message
+            limit = parse_limit(error)
+            if limit is not None:
+                code, extensions = "LIMIT_EXCEEDED", {"limit": limit}
         elif self.phase == "validate":
             code, message = "GRAPHQL_VALIDATION_FAILED", error.message
         else:  # variables that do not coerce fail before any field runs
@@ -72,5 +77,5 @@ class ErrorCodes(SchemaExtension):
             source=error.source,
             positions=error.positions,
             path=error.path,
-            extensions={**(error.extensions or {}), "code": code},
+            extensions={**(error.extensions or {}), **extensions, "code": code},
         )
