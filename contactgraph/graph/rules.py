@@ -25,8 +25,9 @@ from .model import (
     RelType,
 )
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_USERNAME = re.compile(r"^[A-Za-z0-9._-]{2,64}$")
+# matched whole (fullmatch): `$` would also match before a trailing newline
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_USERNAME = re.compile(r"[A-Za-z0-9._-]{2,64}")
 
 
 def _require_text(value: str | None, what: str) -> None:
@@ -44,12 +45,12 @@ def check_party(party: Party, category: Category | None) -> None:
             raise BadUserInput("a contact needs a firstName or a lastName")
     else:
         _require_text(party.username, "username")
-        if not _USERNAME.match(party.username or ""):
+        if not _USERNAME.fullmatch(party.username or ""):
             raise BadUserInput("username may hold 2-64 letters, digits, '.', '_' or '-'")
     if party.unit_type is not None and party.kind is not PartyKind.ORGANIZATION:
         raise BadUserInput("only organizations have a unitType")
     for email in party.emails:
-        if not _EMAIL.match(email.address):
+        if not _EMAIL.fullmatch(email.address):
             raise BadUserInput(f"{email.address!r} is not an email address")
     for phone in party.phones:
         _require_text(phone.number, "phone number")
@@ -87,7 +88,9 @@ def derived_display_name(party: Party) -> str:
 
 
 def apply_changes(current: Party, changes: Mapping[str, object], at: datetime) -> Party:
-    """The next version of a party; a derived displayName follows the names it came from."""
+    """The next version of a party; a derived displayName follows the names it came from.
+    Changes that change nothing (none at all, or the values it has) give the party as it
+    is: same version, same updatedAt."""
     allowed = _COMMON_FIELDS | _KIND_FIELDS[current.kind]
     for name in changes:
         if name not in allowed:
@@ -101,7 +104,11 @@ def apply_changes(current: Party, changes: Mapping[str, object], at: datetime) -
         and "display_name" not in changes
         and current.display_name == derived_display_name(current)
     )
-    return replace(updated, display_name=derived_display_name(updated)) if follows else updated
+    if follows:
+        updated = replace(updated, display_name=derived_display_name(updated))
+    if replace(updated, version=current.version, updated_at=current.updated_at) == current:
+        return current
+    return updated
 
 
 def archived(current: Party, at: datetime) -> Party:

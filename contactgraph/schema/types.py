@@ -11,7 +11,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from ..graph import model
-from ..graph.cursors import encode_cursor
+from ..graph.cursors import check_instant_cursor, encode_cursor
 from ..graph.errors import BadUserInput
 from ..graph.model import DEFAULT_HIERARCHY_TYPES, HIERARCHY_TYPES, Rollup, TimelineQuery
 from ..graph.times import format_instant
@@ -263,6 +263,8 @@ class Party(Node):
             raise BadUserInput("until must be later than since")
         if not include_descendants and (hierarchy_types or as_of):
             raise BadUserInput("hierarchyTypes and asOf choose a roll-up: set includeDescendants")
+        if after is not None:
+            check_instant_cursor(after)
         rollup = (
             Rollup(_hierarchy_types(hierarchy_types), as_of or context.now, context.depth(None))
             if include_descendants

@@ -36,7 +36,7 @@ from ..codec import (
     relationship_from_record,
     relationship_record,
 )
-from ..cursors import decode_cursor
+from ..cursors import cursor_depth, decode_cursor
 from ..errors import BadUserInput, ConfigError, Conflict, NotFound, ServiceUnavailable
 from ..model import (
     ACYCLIC_TYPES,
@@ -405,7 +405,7 @@ class Neo4jStore:
     ) -> TreePage:
         walk, params = _walk([root_id], types, max_depth, as_of, downward=True)
         after = decode_cursor(page.after, 2) if page.after else None
-        params["after_depth"] = _cursor_depth(after[0]) if after else -1
+        params["after_depth"] = cursor_depth(after[0], max_depth) if after else -1
         params["after_id"] = after[1] if after else ""
         params["limit"] = page.first + 1
 
@@ -877,12 +877,6 @@ class _RollupWalks:
             rows += [(record["at"], record["id"]) async for record in ties]
         rows.sort(key=lambda row: (_decode(row[0]), row[1]), reverse=True)
         return [activity_id for _, activity_id in rows[: params["limit"]]]
-
-
-def _cursor_depth(text: str) -> int:
-    if not text.isdigit():
-        raise BadUserInput(f"{text!r} is not a depth of this list")
-    return int(text)
 
 
 def _tree_row(record: neo4j.Record) -> TreeRow:

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from .. import rules
-from ..cursors import decode_cursor
+from ..cursors import cursor_depth, decode_cursor
 from ..errors import BadUserInput, Conflict, NotFound
 from ..model import (
     ACYCLIC_TYPES,
@@ -198,7 +198,7 @@ class SqliteStore:
     ) -> TreePage:
         step = walks.HierarchyStep(types, True, as_of)
         cursor = decode_cursor(page.after, 2) if page.after else None
-        after = (_cursor_depth(cursor[0]), cursor[1]) if cursor else None
+        after = (cursor_depth(cursor[0], max_depth), cursor[1]) if cursor else None
 
         def work(conn: sqlite3.Connection) -> TreePage:
             rows, total = walks.descendants(
