@@ -85,6 +85,18 @@ class Settings:
         "Work graphql-core may spend checking that fields with one response name merge "
         "(quadratic in repeated fields).",
     )
+    # argument values: refused with BAD_USER_INPUT before any resolver runs
+    max_string_length: int = _flag(
+        500, "Longest string argument or input field (names, tags, ids, roles, search)."
+    )
+    max_text_length: int = _flag(250_000, "Longest long text: an activity body.")
+    max_list_length: int = _flag(100, "Most items in any list argument or input field.")
+    max_search_terms: int = _flag(10, "Most words in a search.")
+    max_search_term_length: int = _flag(64, "Longest word in a search.")
+    max_properties_bytes: int = _flag(
+        16_384, "Largest relationship `properties`, as compact UTF-8 JSON."
+    )
+    max_properties_depth: int = _flag(8, "Deepest nesting of relationship `properties`.")
 
 
 FLAGS: tuple[Field[Any], ...] = tuple(f for f in fields(Settings) if "help" in f.metadata)

@@ -9,6 +9,8 @@ import pytest
 from client import GraphQL
 from factories import contact, link, org, snapshot, user
 
+from contactgraph.config import Settings
+
 ORG = "mutation($i: CreateOrganizationInput!) { createOrganization(input: $i) { id } }"
 CONTACT = "mutation($i: CreateContactInput!) { createContact(input: $i) { id } }"
 USER = "mutation($i: CreateUserInput!) { createUser(input: $i) { id } }"
@@ -20,6 +22,13 @@ ARCHIVE = "mutation($id: ID!) { archiveParty(id: $id) { id } }"
 LINK = "mutation($i: LinkInput!) { link(input: $i) { id } }"
 UNLINK = "mutation($id: ID!, $until: DateTime) { unlink(id: $id, until: $until) { id } }"
 RECORD = "mutation($i: RecordActivityInput!) { recordActivity(input: $i) { id } }"
+
+LINK_LITERAL = (
+    "mutation($from: ID!, $to: ID!) "
+    "{ link(input: {type: KNOWS, fromId: $from, toId: $to, properties: {x: 1e999}}) { id } }"
+)
+LIMITS = Settings()
+LONG_NAME = "x" * (LIMITS.max_string_length + 1)
 
 Ids = dict[str, str]
 Case = tuple[str, Callable[[Ids], dict[str, Any]], str]
@@ -37,6 +46,13 @@ def _act(ids: Ids, **fields: Any) -> dict[str, Any]:
 
 def _link(ids: Ids, **fields: Any) -> dict[str, Any]:
     return {"i": {"type": "EMPLOYS", "fromId": ids["company"], "toId": ids["other"], **fields}}
+
+
+def _nested(levels: int) -> dict[str, Any]:
+    value: dict[str, Any] = {}
+    for _ in range(levels - 1):
+        value = {"a": value}
+    return value
 
 
 CASES: dict[str, Case] = {
@@ -189,6 +205,72 @@ CASES: dict[str, Case] = {
         "BAD_USER_INPUT",
     ),
     "activity bad type": (RECORD, lambda ids: _act(ids, type="PARTY"), "BAD_USER_INPUT"),
+    # sizes and characters, checked before any resolver runs
+    "org name too long": (ORG, lambda ids: {"i": {"name": LONG_NAME}}, "BAD_USER_INPUT"),
+    "org name of ten megabytes": (ORG, lambda ids: {"i": {"name": "x" * 10**7}}, "LIMIT_EXCEEDED"),
+    "org name with a NUL": (ORG, lambda ids: {"i": {"name": "Ac\x00me"}}, "BAD_USER_INPUT"),
+    "contact tag with a NUL": (
+        CONTACT,
+        lambda ids: {"i": {"lastName": "X", "tags": ["vip\x00"]}},
+        "BAD_USER_INPUT",
+    ),
+    "contact too many tags": (
+        CONTACT,
+        lambda ids: {"i": {"lastName": "X", "tags": [f"t{n}" for n in range(101)]}},
+        "BAD_USER_INPUT",
+    ),
+    "contact email with a trailing newline": (
+        CONTACT,
+        lambda ids: {"i": {"lastName": "X", "emails": [{"address": "x@example.com\n"}]}},
+        "BAD_USER_INPUT",
+    ),
+    "user username with a trailing newline": (
+        USER,
+        lambda ids: {"i": {"username": "anna.keller\n", "displayName": "Anna"}},
+        "BAD_USER_INPUT",
+    ),
+    "update name too long": (
+        UPDATE,
+        lambda ids: {"id": ids["company"], "i": {"name": LONG_NAME}},
+        "BAD_USER_INPUT",
+    ),
+    "link role too long": (LINK, lambda ids: _link(ids, role=LONG_NAME), "BAD_USER_INPUT"),
+    "link properties not finite": (
+        LINK_LITERAL,
+        lambda ids: {"from": ids["company"], "to": ids["other"]},
+        "BAD_USER_INPUT",
+    ),
+    "link properties too deep": (
+        LINK,
+        lambda ids: _link(ids, properties=_nested(LIMITS.max_properties_depth + 1)),
+        "BAD_USER_INPUT",
+    ),
+    "link properties too large": (
+        LINK,
+        lambda ids: _link(ids, properties={"x": "x" * LIMITS.max_properties_bytes}),
+        "BAD_USER_INPUT",
+    ),
+    "link properties with a control character": (
+        LINK,
+        lambda ids: _link(ids, properties={"note": "bell\x07"}),
+        "BAD_USER_INPUT",
+    ),
+    "activity body too long": (
+        RECORD,
+        lambda ids: _act(ids, body="x" * (LIMITS.max_text_length + 1)),
+        "BAD_USER_INPUT",
+    ),
+    "activity body with a NUL": (RECORD, lambda ids: _act(ids, body="a\x00b"), "BAD_USER_INPUT"),
+    "activity summary with a line break": (
+        RECORD,
+        lambda ids: _act(ids, summary="call\nback"),
+        "BAD_USER_INPUT",
+    ),
+    "activity too many subjects": (
+        RECORD,
+        lambda ids: _act(ids, subjectIds=[ids["person"]] * 101),
+        "BAD_USER_INPUT",
+    ),
 }
 
 

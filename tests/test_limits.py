@@ -3,13 +3,14 @@ with its code and numbers, its boundary value accepted, nothing written when ref
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 from client import GraphQL, serve
-from factories import org
+from factories import CREATE_ORG, link, org, record, user
 from graphql import get_introspection_query
 from graphql.language.parser import MAX_NESTING_DEPTH
 from graphql.validation.rules.max_introspection_depth_rule import MAX_LIST_DEPTH
@@ -241,3 +242,131 @@ async def test_the_limits_hold_over_websocket(graph_url: str, protocol: str) -> 
         await sub.completed(op)
         [error] = (await sub.next(await sub.subscribe(padded)))["errors"]
         assert error["extensions"] == {"code": "LIMIT_EXCEEDED", "limit": LIMITS.max_tokens}
+
+
+# -- argument values: checked before any resolver runs ----------------------------------
+
+READ_BACK = """query($id: ID!) { party(id: $id) {
+  displayName tags
+  relationships { properties }
+  timeline { edges { node { body } } }
+} }"""
+UPDATE = """mutation($id: ID!, $input: UpdatePartyInput!, $v: Int) {
+  updateParty(id: $id, input: $input, expectedVersion: $v) { version updatedAt displayName }
+}"""
+
+
+async def test_values_at_their_limits_are_stored_and_read_back(gql: GraphQL) -> None:
+    name = "N" * LIMITS.max_string_length
+    tags = [f"t{n}" for n in range(LIMITS.max_list_length)]
+    company = await org(gql, name, tags=tags)
+    other = await org(gql, "Other")
+    properties: dict[str, object] = {"share": 0.25, "since": 1999, "note": "ü"}
+    for _ in range(LIMITS.max_properties_depth - 1):
+        properties = {"inner": properties}
+    await link(gql, "KNOWS", company, other, properties=properties)
+    body = ("a line\twith a tab\r\n" * LIMITS.max_text_length)[: LIMITS.max_text_length]
+    await record(gql, await user(gql, "anna.keller"), [company], "2025-01-01T00:00:00Z", body=body)
+    party = (await gql(READ_BACK, {"id": company}))["party"]
+    assert party["displayName"] == name and party["tags"] == tags
+    assert party["relationships"][0]["properties"] == properties
+    assert party["timeline"]["edges"][0]["node"]["body"] == body
+
+
+async def test_bad_values_name_the_field_and_why_and_write_nothing(gql: GraphQL) -> None:
+    emails = [{"address": "a@example.com"}, {"address": "b@example.com\x00"}]
+    error = await gql.error(CREATE_ORG, {"input": {"name": "Acme", "emails": emails}})
+    assert error["extensions"] == {"code": "BAD_USER_INPUT"}
+    assert "createOrganization.input.emails[1].address" in error["message"]
+    assert "U+0000" in error["message"]
+    error = await gql.error(CREATE_ORG, {"input": {"name": "x" * 10_000}})
+    assert "createOrganization.input.name is 10000 characters long; at most" in error["message"]
+    # two mutations in one request: the good one is not written either
+    both = """mutation($good: CreateOrganizationInput!, $bad: CreateOrganizationInput!) {
+      good: createOrganization(input: $good) { id } bad: createOrganization(input: $bad) { id }
+    }"""
+    error = await gql.error(both, {"good": {"name": "Good"}, "bad": {"name": "Bad\x1b"}})
+    assert "bad" not in error["message"] and "U+001B" in error["message"]
+    assert (await gql("{ parties { totalCount } }"))["parties"]["totalCount"] == 0
+
+
+async def test_lists_in_queries_are_bounded_too(gql: GraphQL) -> None:
+    too_many = [f"c{n}" for n in range(LIMITS.max_list_length + 1)]
+    query = "query($ids: [ID!]) { parties(filter: {categoryIds: $ids}) { totalCount } }"
+    error = await gql.error(query, {"ids": too_many})
+    assert "parties.filter.categoryIds has 101 items" in error["message"]
+    assert (await gql(query, {"ids": too_many[:-1]}))["parties"]["totalCount"] == 0
+    types = (
+        "query($t: [RelType!]) { parties { edges { node { relationships(types: $t) { id } } } } }"
+    )
+    error = await gql.error(types, {"t": ["KNOWS"] * (LIMITS.max_list_length + 1)})
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+SEARCH = "query($s: String) { parties(search: $s) { edges { node { displayName } } } }"
+
+
+async def test_searches_are_bounded_in_words_and_word_length(gql: GraphQL) -> None:
+    await org(gql, "Nordwind Logistics")
+    most = " ".join(["nord"] * LIMITS.max_search_terms)
+    assert len((await gql(SEARCH, {"s": most}))["parties"]["edges"]) == 1
+    error = await gql.error(SEARCH, {"s": most + " logistics"})
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert f"{LIMITS.max_search_terms + 1} words" in error["message"]
+    longest = "n" * LIMITS.max_search_term_length
+    assert (await gql(SEARCH, {"s": longest}))["parties"]["edges"] == []
+    error = await gql.error(SEARCH, {"s": longest + "n"})
+    assert "characters long" in error["message"]
+
+
+def _cursor(*parts: str) -> str:
+    return base64.urlsafe_b64encode("\x1f".join(parts).encode()).decode()
+
+
+DESCENDANTS = """query($id: ID!, $after: String) {
+  party(id: $id) { descendants(first: 1, after: $after) {
+    pageInfo { endCursor } edges { node { party { displayName } } } } } }"""
+TIMELINE = """query($id: ID!, $after: String) {
+  party(id: $id) { timeline(first: 1, after: $after) {
+    pageInfo { endCursor } edges { node { summary } } } } }"""
+
+
+async def test_forged_or_out_of_range_cursors_are_bad_input(gql: GraphQL) -> None:
+    company = await org(gql, "Acme")
+    for unit in ("North", "South"):
+        await link(gql, "PART_OF", await org(gql, unit), company)
+    anna = await user(gql, "anna")
+    for summary in ("first", "second"):
+        await record(gql, anna, [company], "2025-01-01T00:00:00Z", summary=summary)
+    # the cursors the server made page on
+    for query, field in [(DESCENDANTS, "descendants"), (TIMELINE, "timeline")]:
+        page = (await gql(query, {"id": company}))["party"][field]
+        after = page["pageInfo"]["endCursor"]
+        following = (await gql(query, {"id": company, "after": after}))["party"][field]
+        assert following["edges"] and following["edges"] != page["edges"]
+    forged = [
+        (DESCENDANTS, _cursor("²", company)),  # a digit, but not an ASCII one
+        (DESCENDANTS, _cursor("9" * 30, company)),  # past any integer column
+        (DESCENDANTS, _cursor(str(LIMITS.max_depth + 1), company)),  # deeper than walks go
+        (DESCENDANTS, _cursor("-1", company)),
+        (TIMELINE, _cursor("yesterday", company)),
+        (TIMELINE, _cursor("2025-13-01T00:00:00.000000+00:00", company)),
+        (TIMELINE, _cursor("2025-01-01T00:00:00Z", company)),  # not the stored form
+        (TIMELINE, "not base64 at all"),
+    ]
+    for query, cursor in forged:
+        error = await gql.error(query, {"id": company, "after": cursor})
+        assert error["extensions"]["code"] == "BAD_USER_INPUT", (cursor, error)
+
+
+async def test_an_update_that_changes_nothing_keeps_the_version(gql: GraphQL) -> None:
+    company = await org(gql, "Acme", tags=["a"])
+    before = (await gql(UPDATE, {"id": company, "input": {"tags": ["a"]}}))["updateParty"]
+    assert before["version"] == 1
+    empty = (await gql(UPDATE, {"id": company, "input": {}}))["updateParty"]
+    same = (await gql(UPDATE, {"id": company, "input": {"name": "Acme"}, "v": 1}))["updateParty"]
+    assert empty == same == before
+    stale = await gql.error(UPDATE, {"id": company, "input": {}, "v": 2})
+    assert stale["extensions"]["code"] == "CONFLICT"
+    changed = (await gql(UPDATE, {"id": company, "input": {"name": "Acme AG"}}))["updateParty"]
+    assert changed["version"] == 2 and changed["displayName"] == "Acme AG"

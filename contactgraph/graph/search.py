@@ -31,6 +31,20 @@ def indexed_text(party: Party) -> str:
     return " ".join(t for field in fields if field for t in tokens(field))
 
 
+def check_search(text: str, max_terms: int, max_term_length: int) -> None:
+    """Refuse a search whose terms would make a costly index query: each term is a prefix
+    query and all are required, so their number multiplies the work."""
+    terms = tokens(text)
+    if len(terms) > max_terms:
+        raise BadUserInput(f"search has {len(terms)} words; at most {max_terms}")
+    longest = max(terms, key=len, default="")
+    if len(longest) > max_term_length:
+        raise BadUserInput(
+            f"search word {longest[:20]!r}... is {len(longest)} characters long; "
+            f"at most {max_term_length}"
+        )
+
+
 def query_terms(text: str) -> list[str]:
     """The prefix terms of a search; a search with none is bad input."""
     terms = tokens(text)

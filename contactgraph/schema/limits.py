@@ -9,9 +9,10 @@
   graphql-core's MaxIntrospectionDepthRule (three nested introspection lists) is
   kept and coded.
 - Execution: before any resolver runs, one walk (cost.py) measures the operation's
-  depth, aliases and cost with its variables coerced.
+  depth, aliases and cost with its variables coerced, and hands every field's
+  arguments to ArgumentChecks (BAD_USER_INPUT).
 
-Every refusal is LIMIT_EXCEEDED with the numbers in `extensions`.
+Every refusal of a document is LIMIT_EXCEEDED with the numbers in `extensions`.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from graphql.validation.validate import ValidationAbortedError
 from strawberry.extensions import SchemaExtension
 
 from ..config import Settings
+from ..graph.errors import BadUserInput
+from .arguments import ArgumentChecks
 from .cost import Sizes, TooDeep, measure
 
 _PARSE_LIMIT = re.compile(r"(?:Document|Source) contains more than (\d+) (?:tokens|code points)")
@@ -132,8 +135,16 @@ class DocumentLimits(SchemaExtension):
             return  # execution reports the variables that do not coerce
         try:
             measured = measure(
-                schema, document, operation, variables, self.sizes, settings.max_query_depth
+                schema,
+                document,
+                operation,
+                variables,
+                self.sizes,
+                settings.max_query_depth,
+                ArgumentChecks(settings),
             )
+        except BadUserInput as error:
+            raise GraphQLError(error.message, extensions={"code": error.code}) from None
         except TooDeep:
             raise limit_error(
                 f"fields nest deeper than {settings.max_query_depth} levels",
