@@ -14,10 +14,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from contactgraph.config import default_hosts
+from contactgraph.config import FLAGS, default_hosts
 
 # the console script pip installed next to this interpreter, as a user runs it
 CLI = [str(Path(sys.executable).with_name("contactgraph"))]
+README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -90,6 +91,15 @@ def test_help_explains_every_command() -> None:
     seed_help = run("seed", "--help").stdout
     for flag in ("--demo", "--synthetic", "--seed", "CONTACTGRAPH_SEED_SYNTHETIC"):
         assert flag in seed_help
+
+
+def test_every_setting_is_a_documented_serve_flag() -> None:
+    serve_help = run("serve", "--help").stdout
+    readme = README.read_text()
+    for setting in FLAGS:
+        flag = "--" + setting.name.replace("_", "-")
+        assert flag in serve_help and f"CONTACTGRAPH_{setting.name.upper()}" in serve_help
+        assert f"`{flag}" in readme, flag
 
 
 def test_serve_answers_graphql_over_a_real_socket(server: str) -> None:
