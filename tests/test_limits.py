@@ -174,6 +174,10 @@ async def test_aliases_are_counted_through_fragments(gql: GraphQL) -> None:
     assert error["extensions"]["aliases"] == 60
     once = "{ parties { edges { node { ...Thirty ...Thirty } } } }"
     assert (await gql(f"{once} {thirty}"))["parties"]["edges"] == []
+    # a refused mutation writes nothing
+    ids = " ".join(f"a{i}: id" for i in range(limit + 1))
+    await gql.error(f'mutation {{ createContact(input: {{lastName: "X"}}) {{ {ids} }} }}')
+    assert (await gql("{ parties { totalCount } }"))["parties"]["totalCount"] == 0
 
 
 PAGE_OF_RELATIONSHIPS = (
@@ -231,18 +235,18 @@ async def test_graphiql_introspection_passes(http: httpx.AsyncClient) -> None:
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 async def test_the_limits_hold_over_websocket(graph_url: str, protocol: str) -> None:
     aliases = " ".join(f"a{i}: summary" for i in range(LIMITS.max_aliases + 1))
-    aliased = f'subscription {{ activityAdded(subjectId: "x") {{ {aliases} }} }}'
-    padded = 'subscription { activityAdded(subjectId: "x") { id } }' + "\n#" * LIMITS.max_tokens
-    async with (
-        live_server(Settings(create=True, graph_url=graph_url)) as address,
-        Subscriber.connect(address, protocol) as sub,
-    ):
-        op = await sub.subscribe(aliased)
-        [error] = (await sub.next(op))["errors"]
-        assert error["extensions"]["aliases"] == LIMITS.max_aliases + 1
-        await sub.completed(op)
-        [error] = (await sub.next(await sub.subscribe(padded)))["errors"]
-        assert error["extensions"] == {"code": "LIMIT_EXCEEDED", "limit": LIMITS.max_tokens}
+    feed = "subscription($id: ID!) { activityAdded(subjectId: $id) { %s } }"
+    past = {"code": "LIMIT_EXCEEDED"}
+    cases = [  # a document past a limit at parse, before execution, and a bad argument
+        (feed % "id" + "\n#" * LIMITS.max_tokens, {"id": "x"}, past),
+        (feed % aliases, {"id": "x"}, {**past, "aliases": LIMITS.max_aliases + 1}),
+        (feed % "id", {"id": "x" * (LIMITS.max_string_length + 1)}, {"code": "BAD_USER_INPUT"}),
+    ]
+    async with live_server(Settings(create=True, graph_url=graph_url)) as address:
+        for document, variables, expected in cases:
+            async with Subscriber.connect(address, protocol) as sub:
+                [error] = (await sub.next(await sub.subscribe(document, variables)))["errors"]
+                assert expected.items() <= error["extensions"].items(), error
 
 
 # -- argument values: checked before any resolver runs ----------------------------------
