@@ -68,7 +68,7 @@ def test_migrate_seed_and_serve_the_demo_like_the_embedded_store(
 
     answers = []
     for url in (neo4j_url, sqlite_url):
-        process, base = serve(url, "--demo")
+        process, base = serve(url, "--demo", "--create")  # the twin is a new file
         try:
             answers.append(post(base, TREE))
         finally:
