@@ -60,6 +60,12 @@ class Settings:
         "The largest WebSocket message; a larger one closes the socket (1009).",
         minimum=1024,
     )
+    request_timeout: float = _flag(
+        10.0,
+        "Seconds a query or mutation may run (a subscription: each event); then the store "
+        "work behind it is stopped and it answers TIMEOUT.",
+        minimum=0.01,
+    )
     shutdown_grace: float = _flag(
         10.0,
         "Seconds SIGTERM waits for running requests before cancelling them and exiting.",

@@ -10,8 +10,10 @@ deeply nested request costs memory or a RecursionError.
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from contextlib import suppress
 from typing import Any
 
 from graphql import GraphQLError, OperationDefinitionNode, parse
@@ -19,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from strawberry.http.ides import get_graphql_ide_html
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from .config import Settings
@@ -29,6 +32,9 @@ from .strictjson import JSONError, loads
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
 _OFFERED = (GRAPHQL_RESPONSE, JSON)
+# seconds past --request-timeout before an operation is cancelled outright: the store stops
+# at the deadline and the operation then ends with TIMEOUT errors well within this
+OVERRUN = 1.0
 
 
 class RequestError(Exception):
@@ -166,6 +172,14 @@ def _operation_count(query: str, settings: Settings) -> int:
     return sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)
 
 
+def _overran(seconds: float) -> GraphQLError:
+    return GraphQLError(
+        f"the request took longer than its {seconds:g} s limit (--request-timeout) and was stopped",
+        path=[],
+        extensions={"code": "TIMEOUT"},
+    )
+
+
 def _respond(
     body: dict[str, Any], status: int, media: str, headers: dict[str, str] | None = None
 ) -> Response:
@@ -182,6 +196,12 @@ def _request_error(error: RequestError, media: str) -> Response:
     return _respond(body, error.status, media, error.headers)
 
 
+async def _disconnected(request: Request) -> None:
+    """Return once the client has gone (the body is read by now, or there was none)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
 class GraphQLEndpoint:
     """The /graphql route for GET and POST."""
 
@@ -191,6 +211,31 @@ class GraphQLEndpoint:
         self._schema = schema
         self._settings = settings
         self._make_context = make_context
+
+    async def _run(
+        self, request: Request, execution: Coroutine[Any, Any, ExecutionResult]
+    ) -> ExecutionResult | None:
+        """Run an operation until it ends, its client goes away (then it is cancelled, and
+        the store work behind it stops: graph/deadlines.py), or well past its time limit,
+        should Python work between store calls outlast the deadline the store honours."""
+        running = asyncio.ensure_future(execution)
+        gone = asyncio.ensure_future(_disconnected(request))
+        try:
+            await asyncio.wait(
+                {running, gone},
+                timeout=self._settings.request_timeout + OVERRUN,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:
+            gone.cancel()
+        if running.done():
+            return running.result()
+        running.cancel()
+        with suppress(asyncio.CancelledError):
+            await running
+        if gone.done() and not gone.cancelled():
+            return None
+        return ExecutionResult(data=None, errors=[_overran(self._settings.request_timeout)])
 
     async def handle(self, request: Request) -> Response:
         if _wants_ide(request):
@@ -204,13 +249,18 @@ class GraphQLEndpoint:
             allowed = {OperationType.QUERY}
             if request.method == "POST":
                 allowed.add(OperationType.MUTATION)
-            result = await self._schema.execute(
-                query,
-                variable_values=variables,
-                context_value=self._make_context(request),
-                operation_name=name,
-                allowed_operation_types=allowed,
+            result = await self._run(
+                request,
+                self._schema.execute(
+                    query,
+                    variable_values=variables,
+                    context_value=self._make_context(request),
+                    operation_name=name,
+                    allowed_operation_types=allowed,
+                ),
             )
+            if result is None:  # the client went away: nobody reads an answer
+                return Response(status_code=499)
         except RequestError as error:
             return _request_error(error, media)
         except InvalidOperationTypeError as error:

@@ -8,7 +8,7 @@ from weakref import WeakKeyDictionary
 
 import strawberry
 
-from ..graph import model
+from ..graph import deadlines, model
 from ..graph.errors import GraphError, LimitExceeded, NotFound
 from ..graph.events import ActivityAdded, Interest
 from ..graph.times import utcnow
@@ -82,6 +82,8 @@ class Subscription:
         try:
             async for event, source in feed:
                 context.loaders = _loaders_for(event, context)
-                yield Activity.of(event.activity, source if include_descendants else None)
+                # the event's fields resolve while this generator waits at the yield
+                with deadlines.limit(context.settings.request_timeout):
+                    yield Activity.of(event.activity, source if include_descendants else None)
         finally:
             context.events.unsubscribe(feed)

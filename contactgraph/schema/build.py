@@ -16,6 +16,7 @@ from ..config import Settings
 from ..resolvers.mutation import Mutation
 from ..resolvers.query import Query
 from ..resolvers.subscription import Subscription
+from .deadline import TimeLimit
 from .errors import ErrorCodes, is_unexpected, log
 from .limits import DocumentLimits
 from .scalars import DateTime
@@ -52,6 +53,7 @@ def build_schema(settings: Settings) -> Schema:
         extensions=[
             partial(MaxTokensLimiter, settings.max_tokens),
             partial(DocumentLimits, settings),
+            TimeLimit,
             # dashboards send the same few documents again and again: validate each once
             ValidationCache,
             ErrorCodes,
