@@ -1,0 +1,95 @@
+"""Work that stops: the request time limit and a vanished client reach the store, on both
+backends. A fan of 20,000 employees makes counting a unit's descendants take far longer
+than the limits set here."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+import pytest_asyncio
+from client import GraphQL, serve
+from graphs import BACKENDS, wipe
+from live import live_server
+
+from contactgraph.config import Settings
+from contactgraph.graph.backends import open_store
+from contactgraph.graph.ids import new_id
+from contactgraph.graph.model import Batch, LegalForm, PartyKind, Relationship, RelType
+from contactgraph.graph.records import new_party
+from contactgraph.graph.times import utcnow
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+STAFF = 20_000
+PERSON = LegalForm.NATURAL_PERSON
+LIGHT = "query($id: ID!) { party(id: $id) { displayName } }"
+ABANDONED = 40  # counts that, were they not stopped, would keep every reader busy for seconds
+COUNT = "query($id: ID!) { party(id: $id) { descendants(first: 1) { totalCount } } }"
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('fan') / 'graph.db'}"
+    wipe(request.getfixturevalue("neo4j_driver"))
+    return os.environ["NEO4J_URI"]
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def hub(url: str) -> AsyncIterator[str]:
+    store = open_store(url, create=True)
+    await store.start()
+    unit = new_party(PartyKind.ORGANIZATION, name="Hub", legal_form=LegalForm.LEGAL_PERSON)
+    staff = [
+        new_party(
+            PartyKind.CONTACT, first_name="S", last_name=str(i), legal_form=LegalForm.NATURAL_PERSON
+        )
+        for i in range(STAFF)
+    ]
+    await store.load_batch(Batch([unit, *staff]))
+    rels = [Relationship(new_id(), RelType.EMPLOYS, unit.id, p.id, utcnow()) for p in staff]
+    for i in range(0, len(rels), store.seed_batch_size):
+        await store.load_batch(Batch(relationships=rels[i : i + store.seed_batch_size]))
+    await store.close()
+    yield unit.id
+
+
+async def test_a_request_past_its_time_limit_stops_and_answers_timeout(url: str, hub: str) -> None:
+    async for http in serve(Settings(graph_url=url, request_timeout=0.05)):
+        gql = GraphQL(http)
+        started = time.monotonic()
+        response = await gql.raw(COUNT, {"id": hub})
+        assert time.monotonic() - started < 2
+        body = response.json()
+        (error,) = body["errors"]
+        assert error["extensions"]["code"] == "TIMEOUT", error
+        assert error["path"][0] == "party"
+        # the next request is not held up by the stopped one
+        light = await gql(LIGHT, {"id": hub})
+        assert light["party"]["displayName"] == "Hub"
+
+
+async def test_clients_that_go_away_take_their_store_work_with_them(url: str, hub: str) -> None:
+    async with live_server(Settings(graph_url=url)) as address:
+        base = f"http://{address}"
+        async with httpx.AsyncClient(base_url=base, timeout=0.05) as impatient:
+
+            async def give_up() -> None:
+                with pytest.raises(httpx.TimeoutException):
+                    await impatient.post(
+                        "/graphql", json={"query": COUNT, "variables": {"id": hub}}
+                    )
+
+            await asyncio.gather(*(give_up() for _ in range(12)))
+        async with httpx.AsyncClient(base_url=base, timeout=10) as http:
+            started = time.monotonic()
+            light = await GraphQL(http)(
+                "query($id: ID!) { party(id: $id) { displayName } }", {"id": hub}
+            )
+            assert light["party"]["displayName"] == "Hub"
+            assert time.monotonic() - started < 1
