@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import time
 from collections.abc import Callable
@@ -14,8 +15,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from .config import DEFAULT_GRAPH_URL, FLAGS, Settings, default_hosts
 from .graph.backends import open_store
 from .graph.errors import ConfigError, GraphError
+from .graph.model import Batch
 from .graph.store import GraphStore
+from .graph.times import utcnow
 from .seeds.demo import load_demo
+from .seeds.progress import SeedRun
 from .seeds.synthetic import synthetic_batches
 
 graph_option = click.option(
@@ -219,32 +223,60 @@ def migrate(graph_url: str, create: bool) -> None:
     type=click.IntRange(1),
     help="Parties written per transaction [default: 20,000 on SQLite, 2,000 on Neo4j].",
 )
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Finish a synthetic seed that was stopped half-way (its size, random seed and "
+    "batch size come from the graph).",
+)
 def seed(
-    graph_url: str, demo: bool, synthetic: int | None, random_seed: int, batch_size: int | None
+    graph_url: str,
+    demo: bool,
+    synthetic: int | None,
+    random_seed: int,
+    batch_size: int | None,
+    resume: bool,
 ) -> None:
     """Fill an empty graph with the demo dataset or a synthetic one."""
-    if demo == (synthetic is not None):
-        raise click.UsageError("give exactly one of --demo or --synthetic N")
+    if not resume and demo == (synthetic is not None):
+        raise click.UsageError("give exactly one of --demo or --synthetic N (or --resume)")
+    if resume and demo:
+        raise click.UsageError("--resume finishes a synthetic seed; the demo is one write")
     try:
-        asyncio.run(_seed(graph_url, demo, synthetic, random_seed, batch_size))
+        asyncio.run(_seed(graph_url, demo, synthetic, random_seed, batch_size, resume))
     except (ConfigError, GraphError) as error:
         raise _fail(error) from None
 
 
 async def _seed(
-    url: str, demo: bool, synthetic: int | None, random_seed: int, batch_size: int | None
+    url: str,
+    demo: bool,
+    synthetic: int | None,
+    random_seed: int,
+    batch_size: int | None,
+    resume: bool,
 ) -> None:
     store = await _open(url, True)  # seeding fills a graph: a new file is what it is for
     try:
-        if not await store.is_empty():
+        pending = await store.seed_progress()
+        if pending is not None:
+            run = SeedRun.from_json(pending)
+            if not resume or synthetic not in (None, run.parties):
+                raise ConfigError(run.interrupted(url))
+        elif resume:
+            raise ConfigError(f"{url} holds no unfinished seed to resume")
+        elif not await store.is_empty():
             raise ConfigError(f"{url} already holds parties; seed into an empty graph")
         started = time.perf_counter()
         if demo:
-            counts = await load_demo(store)
+            counts = await load_demo(store)  # one transaction: nothing to resume
         else:
-            assert synthetic is not None
-            size = batch_size or store.seed_batch_size
-            counts = await _load_synthetic(store, synthetic, random_seed, size)
+            if pending is None:
+                assert synthetic is not None
+                today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+                size = batch_size or store.seed_batch_size
+                run = SeedRun(synthetic, random_seed, size, today.isoformat())
+            counts = await _load_synthetic(store, run)
         elapsed = time.perf_counter() - started
         summary = ", ".join(f"{n} {what}" for what, n in counts.items())
         click.echo(f"seeded {summary} into {url} in {elapsed:.1f} s")
@@ -252,9 +284,9 @@ async def _seed(
         await store.close()
 
 
-async def _load_synthetic(
-    store: GraphStore, n: int, random_seed: int, batch_size: int
-) -> dict[str, int]:
+async def _load_synthetic(store: GraphStore, run: SeedRun) -> dict[str, int]:
+    """Write the batches `run` has not written yet, each with the note of how far the
+    seed then is; the note goes once the last batch is in."""
     counts = {"parties": 0, "relationships": 0, "activities": 0}
     columns = (
         TextColumn("{task.description}"),
@@ -263,13 +295,16 @@ async def _load_synthetic(
         TimeElapsedColumn(),
     )
     with Progress(*columns, transient=False) as progress:
-        task = progress.add_task("parties", total=n)
+        task = progress.add_task("parties", total=run.parties, completed=run.written)
         writing: asyncio.Task[None] | None = None
+        batches = synthetic_batches(run.parties, run.seed, run.batch_size, run.today)
         # the next batch is generated while the store thread writes the previous one
-        for batch in synthetic_batches(n, random_seed, batch_size):
+        for batch in itertools.islice(batches, run.batches, None):
             if writing is not None:
                 await writing
-                progress.update(task, completed=counts["parties"])
+                progress.update(task, completed=run.written)
+            run = run.after(batch)
+            batch.progress = run.to_json()
             writing = asyncio.ensure_future(store.load_batch(batch))
             await asyncio.sleep(0)
             counts["parties"] += len(batch.parties)
@@ -277,5 +312,6 @@ async def _load_synthetic(
             counts["activities"] += len(batch.activities)
         if writing is not None:
             await writing
-        progress.update(task, completed=counts["parties"])
+        await store.load_batch(Batch(progress=""))
+        progress.update(task, completed=run.written)
     return counts

@@ -338,3 +338,5 @@ class Batch:
     parties: list[Party] = field(default_factory=list)
     relationships: list[Relationship] = field(default_factory=list)
     activities: list[Activity] = field(default_factory=list)
+    # the seeder's note of how far it got, stored in the batch's own transaction; "" clears
+    progress: str | None = None

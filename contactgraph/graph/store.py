@@ -116,6 +116,9 @@ class GraphStore(Protocol):
 
     async def is_empty(self) -> bool: ...
 
+    async def seed_progress(self) -> str | None:
+        """The note an unfinished seed left (Batch.progress), or None."""
+
     # writes
     async def create_party(self, party: Party) -> Party: ...
 

@@ -117,6 +117,13 @@ MIGRATIONS: tuple[Migration, ...] = (
     """,
     # 3: the closure by depth, with time windows and no path counts
     _reach,
+    # 4: notes about the graph itself, such as how far an unfinished seed got
+    """
+    CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) WITHOUT ROWID;
+    """,
 )
 
 

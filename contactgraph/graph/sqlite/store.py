@@ -310,6 +310,13 @@ class SqliteStore:
             )
         )
 
+    async def seed_progress(self) -> str | None:
+        def work(conn: sqlite3.Connection) -> str | None:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'seed'").fetchone()
+            return None if row is None else str(row[0])
+
+        return await self._read(work)
+
     # -- writes --------------------------------------------------------------
 
     async def create_party(self, party: Party) -> Party:
@@ -419,6 +426,13 @@ class SqliteStore:
             )
             closure.edges_changed(conn, batch.relationships)
             records.insert_activities(conn, batch.activities)
+            if batch.progress == "":
+                conn.execute("DELETE FROM meta WHERE key = 'seed'")
+            elif batch.progress is not None:
+                conn.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('seed', ?)",
+                    (batch.progress,),
+                )
 
         await self._write(work)
 
