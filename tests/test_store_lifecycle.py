@@ -101,7 +101,8 @@ async def test_upgrading_builds_the_hierarchy_closure_a_new_graph_keeps(tmp_path
     assert len(maintained) > 2000
     with sqlite3.connect(tmp_path / "graph.db") as conn:  # back to version 1
         conn.executescript(
-            "DROP TABLE hierarchy_reach; DROP INDEX activities_time; PRAGMA user_version = 1;"
+            "DROP TABLE hierarchy_reach; DROP TABLE meta; DROP INDEX activities_time; "
+            "PRAGMA user_version = 1;"
         )
     store = open_store(url, create=True)
     await store.start()
