@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 from collections.abc import AsyncIterator
 
 import httpx
@@ -375,51 +374,3 @@ async def test_an_update_that_changes_nothing_keeps_the_version(gql: GraphQL) ->
     assert stale["extensions"]["code"] == "CONFLICT"
     changed = (await gql(UPDATE, {"id": company, "input": {"name": "Acme AG"}}))["updateParty"]
     assert changed["version"] == 2 and changed["displayName"] == "Acme AG"
-
-
-# -- the attacks that found these limits, replayed on the demo graph --------------------
-
-QUICKLY = 2.0  # seconds: generous on a shared machine; unbounded, these took 10 s to minutes
-
-
-async def timed_error(demo: GraphQL, query: str, variables: dict | None = None) -> dict:
-    started = time.perf_counter()
-    error = await demo.error(query, variables)
-    assert time.perf_counter() - started < QUICKLY, error
-    return error
-
-
-async def test_the_attacks_are_answered_with_a_coded_error_quickly(demo: GraphQL) -> None:
-    nested = "relationships { from { " * 50 + "id" + " } }" * 50
-    error = await timed_error(demo, f"{{ parties {{ edges {{ node {{ {nested} }} }} }} }}")
-    assert error["extensions"] == {"code": "LIMIT_EXCEEDED", "limit": LIMITS.max_query_depth}
-    nine = "relationships { from { " * 8 + "id" + " } }" * 8
-    error = await timed_error(demo, f"{{ parties {{ edges {{ node {{ {nine} }} }} }} }}")
-    assert error["extensions"]["cost"] > LIMITS.max_cost
-    networks = " ".join(
-        f"n{i}: network(depth: 3) {{ nodes {{ displayName }} }}" for i in range(1000)
-    )
-    error = await timed_error(demo, f"{{ parties {{ edges {{ node {{ {networks} }} }} }} }}")
-    assert error["extensions"]["code"] == "LIMIT_EXCEEDED"
-    rollups = " ".join(
-        f"t{i}: timeline(first: 500, includeDescendants: true) {{ edges {{ node {{ id }} }} }}"
-        for i in range(1000)
-    )
-    error = await timed_error(
-        demo, f"{{ parties(first: 1) {{ edges {{ node {{ {rollups} }} }} }} }}"
-    )
-    assert error["extensions"]["code"] == "LIMIT_EXCEEDED"
-    words = " ".join(["a"] * 200_000)
-    error = await timed_error(demo, SEARCH, {"s": words})
-    assert error["extensions"]["code"] == "BAD_USER_INPUT"
-    repeated = "{ parties { edges { node { " + "id " * 100_000 + "} } } }"
-    error = await timed_error(demo, repeated)
-    assert error["extensions"] == {"code": "LIMIT_EXCEEDED", "limit": LIMITS.max_document_length}
-    for size in (10**6, 10**7):  # a 1 MB name is bad input, a 10 MB body is too large
-        error = await timed_error(demo, CREATE_ORG, {"input": {"name": "x" * size}})
-        assert error["extensions"]["code"] in ("BAD_USER_INPUT", "LIMIT_EXCEEDED")
-    # Strawberry's depth and alias limiters walk this chain of fragments 2**30 times
-    chain = " ".join(f"fragment F{i} on Query {{ ...F{i + 1} ...F{i + 1} }}" for i in range(30))
-    started = time.perf_counter()
-    data = await demo(f"{{ ...F0 }} {chain} fragment F30 on Query {{ a: __typename }}")
-    assert data == {"a": "Query"} and time.perf_counter() - started < QUICKLY
