@@ -19,23 +19,11 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import neo4j
-from neo4j import AsyncGraphDatabase, AsyncManagedTransaction
+from neo4j import AsyncGraphDatabase
 from neo4j import exceptions as neo4j_errors
 
 from .. import rules
-from ..codec import (
-    ACTIVITY_FIELDS,
-    PARTY_FIELDS,
-    REL_FIELDS,
-    activity_from_record,
-    activity_record,
-    category_from_record,
-    category_record,
-    party_from_record,
-    party_record,
-    relationship_from_record,
-    relationship_record,
-)
+from ..codec import category_from_record, category_record
 from ..cursors import cursor_depth, decode_cursor
 from ..errors import BadUserInput, ConfigError, Conflict, NotFound, ServiceUnavailable
 from ..model import (
@@ -64,14 +52,25 @@ from ..model import (
     TreeRow,
     display_order,
 )
-from ..search import indexed_text, query_terms
+from ..search import query_terms
 from ..store import Node
-from ..times import format_instant, parse_instant
+from . import cypher
+from .cypher import (
+    ACTIVITY_MAP,
+    CHILD_MAP,
+    PARTY_MAP,
+    REL_MAP,
+    VALID_AT,
+    WALKED_MAP,
+    WITH_SUBJECTS,
+    Tx,
+    decode,
+    encode,
+    type_expression,
+)
 
 T = TypeVar("T")
-Tx = AsyncManagedTransaction
 
-LABELS = {kind: kind.value.title() for kind in PartyKind}
 SCHEMA: tuple[str, ...] = (
     "CREATE CONSTRAINT party_id IF NOT EXISTS FOR (p:Party) REQUIRE p.id IS UNIQUE",
     "CREATE CONSTRAINT user_username IF NOT EXISTS FOR (u:User) REQUIRE u.username IS UNIQUE",
@@ -92,39 +91,8 @@ SCHEMA: tuple[str, ...] = (
     "`fulltext.eventually_consistent`: false}}",
 )
 
-# a relationship as the shared flat record; its endpoints' ids come from the nodes
-PARTY_TIMES = (
-    "SET p.created_at = datetime(p.created_at), p.updated_at = datetime(p.updated_at), "
-    "p.archived_at = datetime(p.archived_at)"
-)
-_TIME_FIELDS = ("created_at", "updated_at", "archived_at", "since", "until", "occurred_at")
-
-
-def _projection(var: str, fields: Iterable[str], **extra: str) -> str:
-    """A map of the shared record's fields; instants as text, since hydrating the driver's
-    DateTime objects costs far more than parsing ISO text."""
-    parts = [
-        f"{f}: toString({var}.{f})" if f in _TIME_FIELDS else f".{f}"
-        for f in fields
-        if f not in extra
-    ]
-    parts += [f"{key}: {value}" for key, value in extra.items()]
-    return f"{var} {{{', '.join(parts)}}}"
-
-
-PARTY_MAP = _projection("p", PARTY_FIELDS)
-# an activity's subjects in the order they were given
-WITH_SUBJECTS = (
-    "CALL (a) { MATCH (a)-[s:ABOUT]->(subject:Party) WITH subject ORDER BY s.position "
-    "RETURN collect(subject.id) AS subjects }"
-)
-CHILD_MAP = _projection("child", PARTY_FIELDS)
-WALKED_MAP = _projection("n", PARTY_FIELDS)
-ACTIVITY_MAP = _projection("a", ACTIVITY_FIELDS)
-# a relationship as the shared flat record; its endpoints' ids come from the nodes
-REL_MAP = _projection(
-    "r", REL_FIELDS, type="type(r)", from_id="startNode(r).id", to_id="endNode(r).id"
-)
+# one step of an undirected walk over the types in $types, valid at $at
+ANY_STEP = f"type(r) IN $types AND {VALID_AT}"
 # a timeline's filters and cursor on activity a
 _ACTIVITY_FILTER = (
     "($types = [] OR a.type IN $types) "
@@ -133,41 +101,12 @@ _ACTIVITY_FILTER = (
     "AND ($after_time IS NULL OR a.occurred_at < datetime($after_time) "
     "OR (a.occurred_at = datetime($after_time) AND a.id < $after_id))"
 )
-# one step of an undirected walk over the types in $types, valid at $at
-VALID_AT = "r.since <= datetime($at) AND (r.until IS NULL OR r.until > datetime($at))"
-ANY_STEP = f"type(r) IN $types AND {VALID_AT}"
 _UNAVAILABLE = (
     neo4j_errors.ServiceUnavailable,
     neo4j_errors.SessionExpired,
     neo4j_errors.AuthError,
     OSError,
 )
-
-
-def _encode(value: datetime) -> str:
-    """Instants travel as ISO text and become DateTime in Cypher: packing Python
-    datetimes in the driver costs more than the whole write on the server."""
-    return format_instant(value)
-
-
-def _decode(value: str) -> datetime:
-    return parse_instant(value)
-
-
-def party_props(party: Party) -> dict[str, Any]:
-    """Node properties: the shared record, tags as a list to filter on, and search tokens."""
-    props = party_record(party, _encode)
-    props["tags"] = list(party.tags)
-    props["search"] = indexed_text(party)
-    return {k: v for k, v in props.items() if v is not None}
-
-
-def _party(props: Mapping[str, Any]) -> Party:
-    return party_from_record(props, _decode)
-
-
-def _rel(props: Mapping[str, Any]) -> Relationship:
-    return relationship_from_record(props, _decode)
 
 
 def _credentials() -> tuple[str, str]:
@@ -278,15 +217,15 @@ class Neo4jStore:
     async def get_nodes(self, ids: Sequence[str]) -> dict[str, Node]:
         async def work(tx: Tx) -> dict[str, Node]:
             nodes: dict[str, Node] = {}
-            nodes.update(await _parties(tx, ids))
-            nodes.update(await _activities(tx, ids))
-            nodes.update((r.id, r) for r in await _relationships_by_id(tx, ids))
+            nodes.update(await cypher.parties(tx, ids))
+            nodes.update(await cypher.activities(tx, ids))
+            nodes.update((r.id, r) for r in await cypher.relationships_by_id(tx, ids))
             return nodes
 
         return await self._read(work)
 
     async def get_parties(self, ids: Sequence[str]) -> dict[str, Party]:
-        return await self._read(lambda tx: _parties(tx, ids))
+        return await self._read(lambda tx: cypher.parties(tx, ids))
 
     async def list_parties(self, where: PartyFilter, page: Page, count: bool) -> PartyPage:
         # only the filters given become predicates, so the planner can pick their indexes
@@ -321,7 +260,7 @@ class Neo4jStore:
                 f"WITH p ORDER BY p.id LIMIT $limit RETURN {PARTY_MAP} AS p",
                 params,
             )
-            rows = [_party(record["p"]) async for record in result]
+            rows = [cypher.party(record["p"]) async for record in result]
             return PartyPage(rows[: page.first], has_next=len(rows) > page.first, total_count=total)
 
         return await self._read(work)
@@ -357,11 +296,11 @@ class Neo4jStore:
                 f"RETURN id, {REL_MAP} AS r ORDER BY r.since, r.id",
                 ids=list(dict.fromkeys(party_ids)),
                 types=[t.value for t in types],
-                at=_encode(as_of) if as_of else None,
+                at=encode(as_of) if as_of else None,
             )
             found: dict[str, list[Relationship]] = defaultdict(list)
             async for record in result:
-                found[record["id"]].append(_rel(record["r"]))
+                found[record["id"]].append(cypher.rel(record["r"]))
             return found
 
         return await self._read(work)
@@ -383,11 +322,11 @@ class Neo4jStore:
                 ids=list(dict.fromkeys(parent_ids)),
                 from_parent=from_parent,
                 to_parent=to_parent,
-                at=_encode(as_of),
+                at=encode(as_of),
             )
             found: dict[str, list[tuple[Party, Relationship]]] = defaultdict(list)
             async for record in result:
-                found[record["id"]].append((_party(record["child"]), _rel(record["r"])))
+                found[record["id"]].append((cypher.party(record["child"]), cypher.rel(record["r"])))
             for items in found.values():
                 items.sort(key=lambda item: display_order(item[0]))
             return found
@@ -452,7 +391,7 @@ class Neo4jStore:
         limit: int,
         as_of: datetime,
     ) -> Network:
-        params = {"root": root_id, "types": [t.value for t in types], "at": _encode(as_of)}
+        params = {"root": root_id, "types": [t.value for t in types], "at": encode(as_of)}
 
         async def work(tx: Tx) -> Network:
             result = await tx.run(
@@ -466,7 +405,7 @@ class Neo4jStore:
             )
             reached = [record["id"] async for record in result]
             kept = [root_id, *reached][:limit]
-            parties = await _parties(tx, kept)
+            parties = await cypher.parties(tx, kept)
             result = await tx.run(
                 "MATCH (a:Party)-[r]->(b:Party) WHERE a.id IN $kept AND b.id IN $kept "
                 f"AND type(r) IN $types AND {VALID_AT} "
@@ -474,7 +413,7 @@ class Neo4jStore:
                 params,
                 kept=kept,
             )
-            rels = [_rel(record["r"]) async for record in result]
+            rels = [cypher.rel(record["r"]) async for record in result]
             return Network(
                 [parties[i] for i in kept if i in parties], rels, truncated=len(reached) >= limit
             )
@@ -490,7 +429,7 @@ class Neo4jStore:
         as_of: datetime,
     ) -> Path | None:
         async def work(tx: Tx) -> Path | None:
-            ends = await _parties(tx, [from_id, to_id])
+            ends = await cypher.parties(tx, [from_id, to_id])
             rules.found(ends, [from_id, to_id])
             if from_id == to_id:
                 return Path([ends[from_id]], [])
@@ -502,13 +441,15 @@ class Neo4jStore:
                 from_id=from_id,
                 to_id=to_id,
                 types=[t.value for t in types],
-                at=_encode(as_of),
+                at=encode(as_of),
             )
             record = await result.single()
             if record is None:
                 return None
-            parties = await _parties(tx, record["nodes"])
-            return Path([parties[i] for i in record["nodes"]], [_rel(r) for r in record["rels"]])
+            parties = await cypher.parties(tx, record["nodes"])
+            return Path(
+                [parties[i] for i in record["nodes"]], [cypher.rel(r) for r in record["rels"]]
+            )
 
         return await self._read(work)
 
@@ -519,8 +460,8 @@ class Neo4jStore:
         params = {
             "ids": list(dict.fromkeys(party_ids)),
             "types": [t.value for t in query.types],
-            "since": _encode(query.since) if query.since else None,
-            "until": _encode(query.until) if query.until else None,
+            "since": encode(query.since) if query.since else None,
+            "until": encode(query.until) if query.until else None,
             "after_time": after[0] if after else None,
             "after_id": after[1] if after else None,
             "limit": query.page.first + 1,
@@ -550,7 +491,7 @@ class Neo4jStore:
                 (
                     record["id"],
                     TimelineEntry(
-                        activity_from_record(record["a"], tuple(record["subjects"]), _decode),
+                        cypher.activity(record["a"], record["subjects"]),
                         record["source"],
                     ),
                 )
@@ -589,7 +530,7 @@ class Neo4jStore:
     async def create_party(self, party: Party) -> Party:
         async def work(tx: Tx) -> Party:
             await _check_party(tx, party)
-            await _create_parties(tx, [party])
+            await cypher.create_parties(tx, [party])
             return party
 
         return await self._write(work)
@@ -602,27 +543,27 @@ class Neo4jStore:
         at: datetime,
     ) -> Party:
         async def work(tx: Tx) -> Party:
-            await _lock(tx, [party_id])
-            current = rules.found(await _parties(tx, [party_id]), [party_id])[0]
+            await cypher.lock(tx, [party_id])
+            current = rules.found(await cypher.parties(tx, [party_id]), [party_id])[0]
             if expected_version is not None and expected_version != current.version:
                 raise Conflict(
                     f"party {party_id} is at version {current.version}, not {expected_version}"
                 )
             updated = rules.apply_changes(current, changes, at)
             await _check_party(tx, updated)
-            await _rewrite_party(tx, updated)
+            await cypher.rewrite_party(tx, updated)
             return updated
 
         return await self._write(work)
 
     async def archive_party(self, party_id: str, at: datetime) -> Party:
         async def work(tx: Tx) -> Party:
-            await _lock(tx, [party_id])
-            current = rules.found(await _parties(tx, [party_id]), [party_id])[0]
+            await cypher.lock(tx, [party_id])
+            current = rules.found(await cypher.parties(tx, [party_id]), [party_id])[0]
             if current.archived_at is not None:
                 return current
             archived = rules.archived(current, at)
-            await _rewrite_party(tx, archived)
+            await cypher.rewrite_party(tx, archived)
             return archived
 
         return await self._write(work)
@@ -630,8 +571,8 @@ class Neo4jStore:
     async def link(self, rel: Relationship) -> Relationship:
         async def work(tx: Tx) -> Relationship:
             ends = [rel.from_id, rel.to_id]
-            await _lock(tx, ends)
-            source, target = rules.found(await _parties(tx, ends), ends)
+            await cypher.lock(tx, ends)
+            source, target = rules.found(await cypher.parties(tx, ends), ends)
             rules.check_link(rel, source, target)
             result = await tx.run(
                 f"MATCH (:Party {{id: $from_id}})-[r]->(:Party {{id: $to_id}}) "
@@ -640,21 +581,19 @@ class Neo4jStore:
                 to_id=rel.to_id,
                 type=rel.type.value,
             )
-            rules.check_duplicate(rel, [_rel(record["r"]) async for record in result])
+            rules.check_duplicate(rel, [cypher.rel(record["r"]) async for record in result])
             if rel.type in ACYCLIC_TYPES:
-                # hierarchy links take turns: two edges that close a cycle between them can
-                # share no party, so locking the endpoints alone would let both through
-                await tx.run("MATCH (l:WriteLock {name: 'hierarchy'}) SET l.taken = timestamp()")
+                await cypher.lock_hierarchy(tx)
                 if await _reaches(tx, rel.to_id, rel.from_id, rel.since):
                     raise rules.cycle(rel)
-            await _create_relationships(tx, [rel])
+            await cypher.create_relationships(tx, [rel])
             return rel
 
         return await self._write(work)
 
     async def unlink(self, rel_id: str, until: datetime) -> Relationship:
         async def work(tx: Tx) -> Relationship:
-            found = await _relationships_by_id(tx, [rel_id])
+            found = await cypher.relationships_by_id(tx, [rel_id])
             if not found:
                 raise NotFound(f"relationship {rel_id} does not exist")
             rel = found[0]
@@ -666,7 +605,7 @@ class Neo4jStore:
                 f"MATCH ()-[r:{rel.type.value} {{id: $id}}]->() WHERE r.until IS NULL "
                 "SET r.until = datetime($until) RETURN count(r) AS n",
                 id=rel_id,
-                until=_encode(until),
+                until=encode(until),
             )
             if (await result.single())["n"] != 1:  # another request ended it meanwhile
                 raise Conflict(f"relationship {rel_id} already ended")
@@ -676,20 +615,20 @@ class Neo4jStore:
 
     async def record_activity(self, activity: Activity) -> Activity:
         async def work(tx: Tx) -> Activity:
-            parties = await _parties(tx, rules.activity_references([activity]))
+            parties = await cypher.parties(tx, rules.activity_references([activity]))
             rules.check_activities([activity], parties)
-            await _create_activities(tx, [activity])
+            await cypher.create_activities(tx, [activity])
             return activity
 
         return await self._write(work)
 
     async def load_batch(self, batch: Batch) -> None:
         async def work(tx: Tx) -> None:
-            stored = await _parties(tx, rules.batch_references(batch))
-            rules.check_batch(batch, await _categories(tx), stored)
-            await _create_parties(tx, batch.parties)
-            await _create_relationships(tx, batch.relationships)
-            await _create_activities(tx, batch.activities)
+            stored = await cypher.parties(tx, rules.batch_references(batch))
+            rules.check_batch(batch, await cypher.categories(tx), stored)
+            await cypher.create_parties(tx, batch.parties)
+            await cypher.create_relationships(tx, batch.relationships)
+            await cypher.create_activities(tx, batch.activities)
 
         await self._write(work)
 
@@ -707,16 +646,10 @@ async def _reaches(tx: Tx, start: str, goal: str, since: datetime) -> bool:
         start=start,
         goal=goal,
         types=[t.value for t in ACYCLIC_TYPES],
-        since=_encode(since),
+        since=encode(since),
     )
     record = await result.single()
     return bool(record and record["found"])
-
-
-def _type_expression(types: Iterable[RelType]) -> str:
-    """A relationship type expression for a pattern, from enum members only: naming the
-    types in the pattern lets Neo4j expand only those edges instead of filtering after."""
-    return "|".join(dict.fromkeys(t.value for t in types))
 
 
 def _walk(
@@ -734,14 +667,14 @@ def _walk(
     step, params = _step(types, downward, "a", "")
     query = (
         "UNWIND $starts AS start MATCH (root:Party {id: start}) "
-        f"MATCH p = (root) ((a)-[r:{_type_expression(types)}]-(b) WHERE {step})"
+        f"MATCH p = (root) ((a)-[r:{type_expression(types)}]-(b) WHERE {step})"
         f"{{1,{int(max_depth)}}} (n:Party) WHERE n <> root "
         "WITH start, n, length(p) AS depth, nodes(p)[-2].id AS parent, relationships(p)[-1] AS r "
         "ORDER BY depth, parent, r.id "
         "WITH start, n, head(collect({depth: depth, parent: parent, r: r})) AS via "
         "WITH start, n, via.depth AS depth, via.parent AS parent, via.r AS r "
     )
-    params |= {"starts": list(dict.fromkeys(starts)), "at": _encode(as_of)}
+    params |= {"starts": list(dict.fromkeys(starts)), "at": encode(as_of)}
     return query, params
 
 
@@ -781,10 +714,10 @@ def _directed_up(types: Sequence[RelType], max_depth: int) -> str | None:
     steps = []
     if incoming:
         valid = VALID_AT.replace("r.", "e.")
-        steps.append(f"(()<-[e:{_type_expression(incoming)}]-() WHERE {valid}){{0,1}}")
+        steps.append(f"(()<-[e:{type_expression(incoming)}]-() WHERE {valid}){{0,1}}")
     if outgoing:
         steps.append(
-            f"(()-[r:{_type_expression(outgoing)}]->() WHERE {VALID_AT}){{0,{int(max_depth)}}}"
+            f"(()-[r:{type_expression(outgoing)}]->() WHERE {VALID_AT}){{0,{int(max_depth)}}}"
         )
     return " ".join(steps)
 
@@ -795,13 +728,13 @@ class _RollupWalks:
     def __init__(self, rollup: Rollup) -> None:
         down, down_params = _step(rollup.types, True, "x", "down_")
         up, up_params = _step(rollup.types, False, "x", "up_")
-        pattern = f"((x)-[r:{_type_expression(rollup.types)}]-(y) WHERE {{step}})"
+        pattern = f"((x)-[r:{type_expression(rollup.types)}]-(y) WHERE {{step}})"
         bound = f"{{{{1,{int(rollup.max_depth)}}}}}"
         self.down = pattern.format(step=down) + bound.format()
         self.up = _directed_up(rollup.types, rollup.max_depth) or (
             pattern.format(step=up) + bound.format()
         )
-        self.params = down_params | up_params | {"at": _encode(rollup.as_of)}
+        self.params = down_params | up_params | {"at": encode(rollup.as_of)}
         # the subject that brought `a` into root's roll-up: root itself, else the first
         # subject in recorded order found below it walking up
         self.source = (
@@ -875,59 +808,18 @@ class _RollupWalks:
             )
             rows = [row for row in rows if row[0] != last]
             rows += [(record["at"], record["id"]) async for record in ties]
-        rows.sort(key=lambda row: (_decode(row[0]), row[1]), reverse=True)
+        rows.sort(key=lambda row: (decode(row[0]), row[1]), reverse=True)
         return [activity_id for _, activity_id in rows[: params["limit"]]]
 
 
 def _tree_row(record: neo4j.Record) -> TreeRow:
-    return TreeRow(_party(record["n"]), record["depth"], record["parent"], _rel(record["r"]))
-
-
-async def _parties(tx: Tx, ids: Iterable[str]) -> dict[str, Party]:
-    result = await tx.run(
-        f"UNWIND $ids AS id MATCH (p:Party {{id: id}}) RETURN {PARTY_MAP} AS p",
-        ids=list(set(ids)),
+    return TreeRow(
+        cypher.party(record["n"]), record["depth"], record["parent"], cypher.rel(record["r"])
     )
-    return {party.id: party for party in [_party(record["p"]) async for record in result]}
-
-
-async def _lock(tx: Tx, ids: Sequence[str]) -> None:
-    """Take the parties' write locks first, so what this transaction reads next is current."""
-    await tx.run(
-        "UNWIND $ids AS id MATCH (p:Party {id: id}) SET p._lock = true REMOVE p._lock",
-        ids=sorted(set(ids)),
-    )
-
-
-async def _categories(tx: Tx) -> dict[str, Category]:
-    result = await tx.run("MATCH (c:Category) RETURN properties(c) AS c")
-    return {c.id: c for c in [category_from_record(r["c"]) async for r in result]}
-
-
-async def _activities(tx: Tx, ids: Iterable[str]) -> dict[str, Activity]:
-    result = await tx.run(
-        f"UNWIND $ids AS id MATCH (a:Activity {{id: id}}) {WITH_SUBJECTS} "
-        f"RETURN {ACTIVITY_MAP} AS a, subjects",
-        ids=list(set(ids)),
-    )
-    found = [
-        activity_from_record(record["a"], tuple(record["subjects"]), _decode)
-        async for record in result
-    ]
-    return {a.id: a for a in found}
-
-
-async def _relationships_by_id(tx: Tx, ids: Iterable[str]) -> list[Relationship]:
-    """Each type's id index in turn: an id alone does not say which type to look in."""
-    lookups = " UNION ALL ".join(
-        f"MATCH ()-[r:{t.value}]->() WHERE r.id IN $ids RETURN {REL_MAP} AS r" for t in RelType
-    )
-    result = await tx.run(lookups, ids=list(set(ids)))
-    return [_rel(record["r"]) async for record in result]
 
 
 async def _check_party(tx: Tx, party: Party) -> None:
-    categories = await _categories(tx)
+    categories = await cypher.categories(tx)
     rules.check_party(party, categories.get(party.category_id or ""))
     if party.username is not None:
         result = await tx.run(
@@ -938,60 +830,6 @@ async def _check_party(tx: Tx, party: Party) -> None:
         if await result.single() is not None:
             raise Conflict(f"username {party.username!r} is taken")
     if party.contact_id is not None:
-        contact = rules.found(await _parties(tx, [party.contact_id]), [party.contact_id])[0]
+        contact = rules.found(await cypher.parties(tx, [party.contact_id]), [party.contact_id])[0]
         if contact.kind is not PartyKind.CONTACT:
             raise BadUserInput(f"{party.contact_id} is a {contact.kind.value}, not a CONTACT")
-
-
-async def _create_parties(tx: Tx, parties: Sequence[Party]) -> None:
-    await tx.run(
-        f"UNWIND $rows AS row CREATE (p:Party) SET p = row.props, p:$(row.label) {PARTY_TIMES}",
-        rows=[{"props": party_props(p), "label": LABELS[p.kind]} for p in parties],
-    )
-
-
-async def _rewrite_party(tx: Tx, party: Party) -> None:
-    await tx.run(
-        f"MATCH (p:Party {{id: $id}}) SET p = $props {PARTY_TIMES}",
-        id=party.id,
-        props=party_props(party),
-    )
-
-
-async def _create_relationships(tx: Tx, rels: Sequence[Relationship]) -> None:
-    rows = []
-    for rel in rels:
-        props = relationship_record(rel, _encode)
-        del props["from_id"], props["to_id"], props["type"]
-        rows.append(
-            {
-                "from": rel.from_id,
-                "to": rel.to_id,
-                "type": rel.type.value,
-                "props": {k: v for k, v in props.items() if v is not None},
-            }
-        )
-    await tx.run(
-        "UNWIND $rows AS row "
-        "MATCH (a:Party {id: row.from}), (b:Party {id: row.to}) "
-        "CREATE (a)-[r:$(row.type)]->(b) SET r = row.props, "
-        "r.since = datetime(r.since), r.until = datetime(r.until)",
-        rows=rows,
-    )
-
-
-async def _create_activities(tx: Tx, activities: Sequence[Activity]) -> None:
-    await tx.run(
-        "UNWIND $rows AS row CREATE (a:Activity) "
-        "SET a = row.props, a.occurred_at = datetime(a.occurred_at) "
-        "WITH a, row UNWIND range(0, size(row.subjects) - 1) AS position "
-        "MATCH (p:Party {id: row.subjects[position]}) "
-        "CREATE (a)-[:ABOUT {occurred_at: a.occurred_at, position: position}]->(p)",
-        rows=[
-            {
-                "props": {k: v for k, v in activity_record(a, _encode).items() if v is not None},
-                "subjects": list(a.subject_ids),
-            }
-            for a in activities
-        ],
-    )

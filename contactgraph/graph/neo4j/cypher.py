@@ -1,0 +1,200 @@
+"""Cypher shared by the Neo4j store's modules: how records travel in and out, and the
+statements its transactions share. Each statement runs inside the caller's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from neo4j import AsyncManagedTransaction
+
+from ..codec import (
+    ACTIVITY_FIELDS,
+    PARTY_FIELDS,
+    REL_FIELDS,
+    activity_from_record,
+    activity_record,
+    category_from_record,
+    party_from_record,
+    party_record,
+    relationship_from_record,
+    relationship_record,
+)
+from ..model import Activity, Category, Party, PartyKind, Relationship, RelType
+from ..search import indexed_text
+from ..times import format_instant, parse_instant
+
+Tx = AsyncManagedTransaction
+
+LABELS = {kind: kind.value.title() for kind in PartyKind}
+PARTY_TIMES = (
+    "SET p.created_at = datetime(p.created_at), p.updated_at = datetime(p.updated_at), "
+    "p.archived_at = datetime(p.archived_at)"
+)
+_TIME_FIELDS = ("created_at", "updated_at", "archived_at", "since", "until", "occurred_at")
+
+
+def _projection(var: str, fields: Iterable[str], **extra: str) -> str:
+    """A map of the shared record's fields; instants as text, since hydrating the driver's
+    DateTime objects costs far more than parsing ISO text."""
+    parts = [
+        f"{f}: toString({var}.{f})" if f in _TIME_FIELDS else f".{f}"
+        for f in fields
+        if f not in extra
+    ]
+    parts += [f"{key}: {value}" for key, value in extra.items()]
+    return f"{var} {{{', '.join(parts)}}}"
+
+
+PARTY_MAP = _projection("p", PARTY_FIELDS)
+CHILD_MAP = _projection("child", PARTY_FIELDS)
+WALKED_MAP = _projection("n", PARTY_FIELDS)
+ACTIVITY_MAP = _projection("a", ACTIVITY_FIELDS)
+# a relationship as the shared flat record; its endpoints' ids come from the nodes
+REL_MAP = _projection(
+    "r", REL_FIELDS, type="type(r)", from_id="startNode(r).id", to_id="endNode(r).id"
+)
+# an activity's subjects in the order they were given
+WITH_SUBJECTS = (
+    "CALL (a) { MATCH (a)-[s:ABOUT]->(subject:Party) WITH subject ORDER BY s.position "
+    "RETURN collect(subject.id) AS subjects }"
+)
+# relationship r is valid at $at
+VALID_AT = "r.since <= datetime($at) AND (r.until IS NULL OR r.until > datetime($at))"
+
+
+def encode(value: datetime) -> str:
+    """Instants travel as ISO text and become DateTime in Cypher: packing Python
+    datetimes in the driver costs more than the whole write on the server."""
+    return format_instant(value)
+
+
+def decode(value: str) -> datetime:
+    return parse_instant(value)
+
+
+def type_expression(types: Iterable[RelType]) -> str:
+    """A relationship type expression for a pattern, from enum members only: naming the
+    types in the pattern lets Neo4j expand only those edges instead of filtering after."""
+    return "|".join(dict.fromkeys(t.value for t in types))
+
+
+def party_props(party: Party) -> dict[str, Any]:
+    """Node properties: the shared record, tags as a list to filter on, and search tokens."""
+    props = party_record(party, encode)
+    props["tags"] = list(party.tags)
+    props["search"] = indexed_text(party)
+    return {k: v for k, v in props.items() if v is not None}
+
+
+def party(props: Mapping[str, Any]) -> Party:
+    return party_from_record(props, decode)
+
+
+def rel(props: Mapping[str, Any]) -> Relationship:
+    return relationship_from_record(props, decode)
+
+
+def activity(props: Mapping[str, Any], subjects: Sequence[str]) -> Activity:
+    return activity_from_record(props, tuple(subjects), decode)
+
+
+async def parties(tx: Tx, ids: Iterable[str]) -> dict[str, Party]:
+    result = await tx.run(
+        f"UNWIND $ids AS id MATCH (p:Party {{id: id}}) RETURN {PARTY_MAP} AS p",
+        ids=list(set(ids)),
+    )
+    return {found.id: found for found in [party(record["p"]) async for record in result]}
+
+
+async def lock(tx: Tx, ids: Sequence[str]) -> None:
+    """Take the parties' write locks first, so what this transaction reads next is current."""
+    await tx.run(
+        "UNWIND $ids AS id MATCH (p:Party {id: id}) SET p._lock = true REMOVE p._lock",
+        ids=sorted(set(ids)),
+    )
+
+
+async def lock_hierarchy(tx: Tx) -> None:
+    """Hierarchy writes take turns: two edges that close a cycle between them can share no
+    party, so locking their endpoints alone would let both through."""
+    await tx.run("MATCH (l:WriteLock {name: 'hierarchy'}) SET l.taken = timestamp()")
+
+
+async def categories(tx: Tx) -> dict[str, Category]:
+    result = await tx.run("MATCH (c:Category) RETURN properties(c) AS c")
+    return {c.id: c for c in [category_from_record(r["c"]) async for r in result]}
+
+
+async def activities(tx: Tx, ids: Iterable[str]) -> dict[str, Activity]:
+    result = await tx.run(
+        f"UNWIND $ids AS id MATCH (a:Activity {{id: id}}) {WITH_SUBJECTS} "
+        f"RETURN {ACTIVITY_MAP} AS a, subjects",
+        ids=list(set(ids)),
+    )
+    found = [activity(record["a"], record["subjects"]) async for record in result]
+    return {a.id: a for a in found}
+
+
+async def relationships_by_id(tx: Tx, ids: Iterable[str]) -> list[Relationship]:
+    """Each type's id index in turn: an id alone does not say which type to look in."""
+    lookups = " UNION ALL ".join(
+        f"MATCH ()-[r:{t.value}]->() WHERE r.id IN $ids RETURN {REL_MAP} AS r" for t in RelType
+    )
+    result = await tx.run(lookups, ids=list(set(ids)))
+    return [rel(record["r"]) async for record in result]
+
+
+async def create_parties(tx: Tx, created: Sequence[Party]) -> None:
+    await tx.run(
+        f"UNWIND $rows AS row CREATE (p:Party) SET p = row.props, p:$(row.label) {PARTY_TIMES}",
+        rows=[{"props": party_props(p), "label": LABELS[p.kind]} for p in created],
+    )
+
+
+async def rewrite_party(tx: Tx, changed: Party) -> None:
+    await tx.run(
+        f"MATCH (p:Party {{id: $id}}) SET p = $props {PARTY_TIMES}",
+        id=changed.id,
+        props=party_props(changed),
+    )
+
+
+async def create_relationships(tx: Tx, rels: Sequence[Relationship]) -> None:
+    rows = []
+    for created in rels:
+        props = relationship_record(created, encode)
+        del props["from_id"], props["to_id"], props["type"]
+        rows.append(
+            {
+                "from": created.from_id,
+                "to": created.to_id,
+                "type": created.type.value,
+                "props": {k: v for k, v in props.items() if v is not None},
+            }
+        )
+    await tx.run(
+        "UNWIND $rows AS row "
+        "MATCH (a:Party {id: row.from}), (b:Party {id: row.to}) "
+        "CREATE (a)-[r:$(row.type)]->(b) SET r = row.props, "
+        "r.since = datetime(r.since), r.until = datetime(r.until)",
+        rows=rows,
+    )
+
+
+async def create_activities(tx: Tx, created: Sequence[Activity]) -> None:
+    await tx.run(
+        "UNWIND $rows AS row CREATE (a:Activity) "
+        "SET a = row.props, a.occurred_at = datetime(a.occurred_at) "
+        "WITH a, row UNWIND range(0, size(row.subjects) - 1) AS position "
+        "MATCH (p:Party {id: row.subjects[position]}) "
+        "CREATE (a)-[:ABOUT {occurred_at: a.occurred_at, position: position}]->(p)",
+        rows=[
+            {
+                "props": {k: v for k, v in activity_record(a, encode).items() if v is not None},
+                "subjects": list(a.subject_ids),
+            }
+            for a in created
+        ],
+    )
