@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from contactgraph.graph.backends import open_store
-from contactgraph.graph.neo4j import store as neo4j_store
+from contactgraph.graph.neo4j import timelines as neo4j_timelines
 from contactgraph.graph.sqlite import timelines as sqlite_timelines
 from contactgraph.graph.store import GraphStore
 
@@ -27,5 +27,5 @@ def plan(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str
     here runs whenever a party has anything below it."""
     if request.param == "scan":
         monkeypatch.setattr(sqlite_timelines, "SCAN_COST_RATIO", 0)
-        monkeypatch.setattr(neo4j_store, "SCAN_FROM_MEMBERS", 1)
+        monkeypatch.setattr(neo4j_timelines, "SCAN_FROM_MEMBERS", 1)
     return request.param

@@ -60,8 +60,14 @@ WITH_SUBJECTS = (
     "CALL (a) { MATCH (a)-[s:ABOUT]->(subject:Party) WITH subject ORDER BY s.position "
     "RETURN collect(subject.id) AS subjects }"
 )
-# relationship r is valid at $at
-VALID_AT = "r.since <= datetime($at) AND (r.until IS NULL OR r.until > datetime($at))"
+
+
+def valid_at(var: str) -> str:
+    """Relationship `var` is valid at $at."""
+    return f"{var}.since <= datetime($at) AND ({var}.until IS NULL OR {var}.until > datetime($at))"
+
+
+VALID_AT = valid_at("r")
 
 
 def encode(value: datetime) -> str:

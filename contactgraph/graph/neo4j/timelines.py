@@ -1,0 +1,163 @@
+"""Timelines on Neo4j: a party's own activities newest first, or a roll-up of everything
+below it, read one of two ways by the size of the subtree."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ..cursors import decode_cursor
+from ..model import Rollup, TimelineEntry, TimelinePage, TimelineQuery
+from . import cypher
+from .cypher import ACTIVITY_MAP, WITH_SUBJECTS, Tx, decode, encode
+from .walks import Hierarchy
+
+# Roll-ups over subtrees at least this large scan all activities newest first and keep the
+# subtree's, instead of merging the members' activities: measured on 200,000 parties,
+# merge 94 / 214 / 2,468 ms and scan 86 / 49 / 29 ms at 4,018 / 10,071 / 100,023 members
+SCAN_FROM_MEMBERS = 5_000
+
+# a timeline's filters and cursor on activity a
+_ACTIVITY_FILTER = (
+    "($types = [] OR a.type IN $types) "
+    "AND ($since IS NULL OR a.occurred_at >= datetime($since)) "
+    "AND ($until IS NULL OR a.occurred_at < datetime($until)) "
+    "AND ($after_time IS NULL OR a.occurred_at < datetime($after_time) "
+    "OR (a.occurred_at = datetime($after_time) AND a.id < $after_id))"
+)
+
+
+class _RollupWalks:
+    """The Cypher of one roll-up: its members by a search down from the root, and whether
+    a subject is one by a search up from the subject."""
+
+    def __init__(self, rollup: Rollup) -> None:
+        self.depth = rollup.max_depth
+        self.members = Hierarchy(rollup.types, downward=True).reach("root", self.depth, False)
+        above = Hierarchy(rollup.types, downward=False).reach("p", self.depth, False)
+        self.params = {"at": encode(rollup.as_of)}
+        # subject p is in root's roll-up: root itself, or root is above it within max_depth
+        self.holds = f"(p = root OR root IN COLLECT {{ {above} }})"
+        # the subject that brought `a` into root's roll-up: root itself, else the first
+        # subject in recorded order that is below it
+        self.source = (
+            "CALL (root, a) { MATCH (a)-[s:ABOUT]->(p:Party) "
+            f"WHERE {self.holds} RETURN p.id AS source ORDER BY p = root DESC, s.position "
+            "LIMIT 1 } "
+        )
+
+    def merge_window(self) -> str:
+        """The members' activities merged newest first, each once: cheap for small trees."""
+        return (
+            f"MATCH (root:Party {{id: id}}) CALL (root) {{ {self.members} }} "
+            "MATCH (x)<-[:ABOUT]-(a:Activity) "
+            f"WHERE {_ACTIVITY_FILTER} WITH DISTINCT root, a "
+            "ORDER BY a.occurred_at DESC, a.id DESC LIMIT $limit "
+            f"{self.source}RETURN a, source"
+        )
+
+    def picked_window(self) -> str:
+        """Activities already chosen per root ($picked), in the order given."""
+        return (
+            "MATCH (root:Party {id: id}) UNWIND $picked[id] AS picked "
+            f"MATCH (a:Activity {{id: picked}}) {self.source}RETURN a, source"
+        )
+
+    async def large_roots(self, tx: Tx, params: dict[str, Any]) -> list[str]:
+        """The roots with at least SCAN_FROM_MEMBERS parties below, counted lazily."""
+        result = await tx.run(
+            "UNWIND $ids AS id MATCH (root:Party {id: id}) "
+            f"CALL (root) {{ {self.members} LIMIT $enough }} "
+            "WITH id, count(*) AS members WHERE members >= $enough RETURN id",
+            params | {"enough": SCAN_FROM_MEMBERS + 1},  # the root is one of its members
+        )
+        return [record["id"] async for record in result]
+
+    async def scan(
+        self, tx: Tx, root: str, query: TimelineQuery, params: dict[str, Any]
+    ) -> list[str]:
+        """One page of root's roll-up read from the time index newest first, keeping what
+        reaches root. The index orders by time only, so ties at the page's last instant
+        are read in full and ordered by id here."""
+        clauses = ["a.occurred_at IS NOT NULL"]
+        if query.types:
+            clauses.append("a.type IN $types")
+        if query.since:
+            clauses.append("a.occurred_at >= datetime($since)")
+        if query.until:
+            clauses.append("a.occurred_at < datetime($until)")
+        if query.page.after:
+            clauses.append("a.occurred_at <= datetime($after_time)")
+            clauses.append("(a.occurred_at < datetime($after_time) OR a.id < $after_id)")
+        clauses.append(f"EXISTS {{ MATCH (a)-[:ABOUT]->(p:Party) WHERE {self.holds} }}")
+        match = f"MATCH (root:Party {{id: $root}}) MATCH (a:Activity) WHERE {' AND '.join(clauses)}"
+        found = await tx.run(
+            f"{match} RETURN a.id AS id, toString(a.occurred_at) AS at "
+            "ORDER BY a.occurred_at DESC LIMIT $limit",
+            params | {"root": root},
+        )
+        rows = [(record["at"], record["id"]) async for record in found]
+        if len(rows) == params["limit"]:
+            last = rows[-1][0]
+            ties = await tx.run(
+                f"{match} AND a.occurred_at = datetime($last) "
+                "RETURN a.id AS id, toString(a.occurred_at) AS at",
+                params | {"root": root, "last": last},
+            )
+            rows = [row for row in rows if row[0] != last]
+            rows += [(record["at"], record["id"]) async for record in ties]
+        rows.sort(key=lambda row: (decode(row[0]), row[1]), reverse=True)
+        return [activity_id for _, activity_id in rows[: params["limit"]]]
+
+
+async def timelines(
+    tx: Tx, party_ids: Sequence[str], query: TimelineQuery
+) -> dict[str, TimelinePage]:
+    after = decode_cursor(query.page.after, 2) if query.page.after else None
+    params = {
+        "ids": list(dict.fromkeys(party_ids)),
+        "types": [t.value for t in query.types],
+        "since": encode(query.since) if query.since else None,
+        "until": encode(query.until) if query.until else None,
+        "after_time": after[0] if after else None,
+        "after_id": after[1] if after else None,
+        "limit": query.page.first + 1,
+    }
+    scanned: dict[str, list[str]] = {}
+    if query.rollup is None:
+        window = (
+            "MATCH (root:Party {id: id})<-[:ABOUT]-(a:Activity) "
+            f"WHERE {_ACTIVITY_FILTER} WITH root, a "
+            "ORDER BY a.occurred_at DESC, a.id DESC LIMIT $limit "
+            "RETURN a, root.id AS source"
+        )
+    else:
+        walks = _RollupWalks(query.rollup)
+        params |= walks.params
+        window = walks.merge_window()
+        for root in await walks.large_roots(tx, params):
+            scanned[root] = await walks.scan(tx, root, query, params)
+
+    async def fetch(window: str, ids: list[str], extra: dict[str, Any]) -> None:
+        result = await tx.run(
+            f"UNWIND $ids AS id CALL (id) {{ {window} }} "
+            f"{WITH_SUBJECTS} RETURN id, {ACTIVITY_MAP} AS a, subjects, source",
+            params | extra | {"ids": ids},
+        )
+        async for record in result:
+            entry = TimelineEntry(
+                cypher.activity(record["a"], record["subjects"]), record["source"]
+            )
+            windows[record["id"]].append(entry)
+
+    windows: dict[str, list[TimelineEntry]] = {pid: [] for pid in params["ids"]}
+    merged = [pid for pid in params["ids"] if pid not in scanned]
+    if merged:
+        await fetch(window, merged, {})
+    if scanned:
+        await fetch(walks.picked_window(), list(scanned), {"picked": scanned})
+    first = query.page.first
+    return {
+        pid: TimelinePage(entries[:first], has_next=len(entries) > first)
+        for pid, entries in windows.items()
+    }
