@@ -466,9 +466,16 @@ class Neo4jStore:
         return await self._write(work)
 
     async def load_batch(self, batch: Batch) -> None:
+        added = rules.acyclic_edges(batch.relationships)
+
         async def work(tx: Tx) -> None:
             stored = await cypher.parties(tx, rules.batch_references(batch))
             rules.check_batch(batch, await cypher.categories(tx), stored)
+            if added:
+                await cypher.lock_hierarchy(tx)
+                since = min(rel.since for rel in added)
+                above = await walks.acyclic_above(tx, [rel.to_id for rel in added], since)
+                rules.check_batch_acyclic(added, above)
             await cypher.create_parties(tx, batch.parties)
             await cypher.create_relationships(tx, batch.relationships)
             await cypher.create_activities(tx, batch.activities)
