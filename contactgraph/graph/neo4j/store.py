@@ -233,9 +233,8 @@ class Neo4jStore:
         async def work(tx: Tx) -> PartyPage:
             total = None
             if count:
-                total = (await (await tx.run(f"{matching} RETURN count(p) AS n", params)).single())[
-                    "n"
-                ]
+                counted = await tx.run(f"{matching} RETURN count(p) AS n", params)
+                total = (await counted.single(strict=True))["n"]
             result = await tx.run(
                 f"{matching} AND p.id > $after "
                 f"WITH p ORDER BY p.id LIMIT $limit RETURN {PARTY_MAP} AS p",
@@ -450,7 +449,7 @@ class Neo4jStore:
                 id=rel_id,
                 until=encode(until),
             )
-            if (await result.single())["n"] != 1:  # another request ended it meanwhile
+            if (await result.single(strict=True))["n"] != 1:  # another request ended it meanwhile
                 raise Conflict(f"relationship {rel_id} already ended")
             return replace(rel, until=until)
 

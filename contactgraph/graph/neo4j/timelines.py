@@ -114,7 +114,7 @@ async def timelines(
     tx: Tx, party_ids: Sequence[str], query: TimelineQuery
 ) -> dict[str, TimelinePage]:
     after = decode_cursor(query.page.after, 2) if query.page.after else None
-    params = {
+    params: dict[str, Any] = {
         "ids": list(dict.fromkeys(party_ids)),
         "types": [t.value for t in query.types],
         "since": encode(query.since) if query.since else None,

@@ -163,8 +163,7 @@ async def descendants(
             "WITH root, x WHERE x <> root RETURN count(x) AS n",
             params,
         )
-        record = await counted.single()
-        total = record["n"] if record else 0
+        total = (await counted.single(strict=True))["n"]
     result = await tx.run(
         f"MATCH (root:Party {{id: $root}}) {down.tree('root', max_depth, 'root')}"
         "WHERE depth > $after_depth OR (depth = $after_depth AND n.id > $after_id) "
