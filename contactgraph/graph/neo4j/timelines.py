@@ -33,11 +33,11 @@ class _RollupWalks:
 
     def __init__(self, rollup: Rollup) -> None:
         self.depth = rollup.max_depth
-        self.members = Hierarchy(rollup.types, downward=True).reach("root", self.depth, False)
-        above = Hierarchy(rollup.types, downward=False).reach("p", self.depth, False)
+        self.members = Hierarchy(rollup.types, downward=True).members("root", self.depth)
+        up = Hierarchy(rollup.types, downward=False)
         self.params = {"at": encode(rollup.as_of)}
         # subject p is in root's roll-up: root itself, or root is above it within max_depth
-        self.holds = f"(p = root OR root IN COLLECT {{ {above} }})"
+        self.holds = up.leads_to("p", "root", self.depth)
         # the subject that brought `a` into root's roll-up: root itself, else the first
         # subject in recorded order that is below it
         self.source = (
