@@ -69,6 +69,7 @@ SCHEMA: tuple[str, ...] = (
     "CREATE CONSTRAINT activity_id IF NOT EXISTS FOR (a:Activity) REQUIRE a.id IS UNIQUE",
     "CREATE CONSTRAINT category_id IF NOT EXISTS FOR (c:Category) REQUIRE c.id IS UNIQUE",
     "CREATE CONSTRAINT write_lock IF NOT EXISTS FOR (l:WriteLock) REQUIRE l.name IS UNIQUE",
+    "CREATE CONSTRAINT meta_key IF NOT EXISTS FOR (m:Meta) REQUIRE m.key IS UNIQUE",
     *(
         f"CREATE CONSTRAINT rel_{t.value.lower()}_id IF NOT EXISTS "
         f"FOR ()-[r:{t.value}]-() REQUIRE r.id IS UNIQUE"
@@ -395,6 +396,14 @@ class Neo4jStore:
 
         return await self._read(work)
 
+    async def seed_progress(self) -> str | None:
+        async def work(tx: Tx) -> str | None:
+            result = await tx.run("MATCH (m:Meta {key: 'seed'}) RETURN m.value AS value")
+            record = await result.single()
+            return None if record is None else str(record["value"])
+
+        return await self._read(work)
+
     # -- writes --------------------------------------------------------------
 
     async def create_party(self, party: Party) -> Party:
@@ -506,6 +515,12 @@ class Neo4jStore:
             await cypher.create_parties(tx, batch.parties)
             await cypher.create_relationships(tx, batch.relationships)
             await cypher.create_activities(tx, batch.activities)
+            if batch.progress == "":
+                await tx.run("MATCH (m:Meta {key: 'seed'}) DELETE m")
+            elif batch.progress is not None:
+                await tx.run(
+                    "MERGE (m:Meta {key: 'seed'}) SET m.value = $value", value=batch.progress
+                )
 
         await self._write(work)
 
