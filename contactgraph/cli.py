@@ -174,7 +174,12 @@ def serve(
 
 async def _prepare(url: str, create: bool) -> None:
     store = await _open(url, create)  # opening migrates: tables, constraints, indexes
-    await store.close()
+    try:
+        pending = await store.seed_progress()
+    finally:
+        await store.close()
+    if pending is not None:
+        click.echo(f"warning: {SeedRun.from_json(pending).interrupted(url)}", err=True)
 
 
 @main.command()
