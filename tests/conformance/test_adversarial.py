@@ -320,3 +320,20 @@ async def test_work_past_its_deadline_stops_and_frees_the_store(
     assert await graph.get_parties([shapes.hub.id])
     assert time.monotonic() - started < 1
     assert all(task.cancelled() for task in abandoned)
+
+
+async def test_lookups_are_not_held_up_by_walks(graph: GraphStore, shapes: Shapes) -> None:
+    """However many long walks run, a read by id does not queue behind them."""
+    types = DEFAULT_HIERARCHY_TYPES
+    walks = [
+        asyncio.create_task(
+            graph.descendants(shapes.hub.id, types, DEPTH, NOW, Page(50), count=True)
+        )
+        for _ in range(8)
+    ]
+    await asyncio.sleep(0.05)
+    started = time.monotonic()
+    assert await graph.get_parties([shapes.hub.id])
+    waited = time.monotonic() - started
+    assert all(page.total_count == FAN for page in await asyncio.gather(*walks))
+    assert waited < 0.5

@@ -25,7 +25,14 @@ from neo4j import exceptions as neo4j_errors
 from .. import deadlines, rules
 from ..codec import category_from_record, category_record
 from ..cursors import decode_cursor
-from ..errors import BadUserInput, ConfigError, Conflict, NotFound, ServiceUnavailable
+from ..errors import (
+    BadUserInput,
+    ConfigError,
+    Conflict,
+    LimitExceeded,
+    NotFound,
+    ServiceUnavailable,
+)
 from ..model import (
     ACYCLIC_TYPES,
     DEFAULT_CATEGORIES,
@@ -62,6 +69,7 @@ from .cypher import (
 
 T = TypeVar("T")
 SPARE_CONNECTIONS = 4
+WALKS_AT_ONCE = 4  # as many as the embedded store has walk readers
 
 SCHEMA: tuple[str, ...] = (
     "CREATE CONSTRAINT party_id IF NOT EXISTS FOR (p:Party) REQUIRE p.id IS UNIQUE",
@@ -111,6 +119,7 @@ class Neo4jStore:
         self._auth = auth
         self._database = database
         self._driver: neo4j.AsyncDriver | None = None
+        self._walks = asyncio.Semaphore(WALKS_AT_ONCE)
 
     @classmethod
     def from_url(cls, url: str) -> Neo4jStore:
@@ -151,11 +160,32 @@ class Neo4jStore:
             if (error.code or "").startswith("Neo.ClientError.Transaction.TransactionTimedOut"):
                 raise deadlines.timeout() from None
             raise
+        except neo4j_errors.TransientError as error:
+            if (error.code or "").endswith("MemoryPoolOutOfMemoryError"):
+                raise LimitExceeded(
+                    "this request needs more memory than Neo4j allows a transaction "
+                    "(db.memory.transaction.max); narrow it"
+                ) from None
+            raise
         except _UNAVAILABLE as error:
             raise ServiceUnavailable(f"Neo4j cannot answer: {error}") from None
 
     async def _read(self, work: Callable[[Tx], Awaitable[T]]) -> T:
         return await self._run(False, work)
+
+    async def _walk(self, work: Callable[[Tx], Awaitable[T]]) -> T:
+        """A read whose work grows with the graph. At most WALKS_AT_ONCE run together, as
+        on the embedded store, so a flood of them cannot take all of Neo4j's memory; one
+        that cannot start before its deadline answers TIMEOUT."""
+        try:
+            async with asyncio.timeout(deadlines.remaining(deadlines.current())):
+                await self._walks.acquire()
+        except TimeoutError:
+            raise deadlines.timeout() from None
+        try:
+            return await self._run(False, work)
+        finally:
+            self._walks.release()
 
     async def _write(self, work: Callable[[Tx], Awaitable[T]]) -> T:
         return await self._run(True, work)
@@ -272,7 +302,7 @@ class Neo4jStore:
             rows = [cypher.party(record["p"]) async for record in result]
             return PartyPage(rows[: page.first], has_next=len(rows) > page.first, total_count=total)
 
-        return await self._read(work)
+        return await (self._walk if count or where.search else self._read)(work)
 
     async def get_categories(self, ids: Sequence[str] | None) -> dict[str, Category]:
         async def work(tx: Tx) -> dict[str, Category]:
@@ -351,14 +381,14 @@ class Neo4jStore:
         page: Page,
         count: bool,
     ) -> TreePage:
-        return await self._read(
+        return await self._walk(
             lambda tx: walks.descendants(tx, root_id, types, max_depth, as_of, page, count)
         )
 
     async def ancestors(
         self, party_ids: Sequence[str], types: Sequence[RelType], max_depth: int, as_of: datetime
     ) -> dict[str, list[TreeRow]]:
-        return await self._read(lambda tx: walks.ancestors(tx, party_ids, types, max_depth, as_of))
+        return await self._walk(lambda tx: walks.ancestors(tx, party_ids, types, max_depth, as_of))
 
     async def neighborhood(
         self,
@@ -368,7 +398,7 @@ class Neo4jStore:
         limit: int,
         as_of: datetime,
     ) -> Network:
-        return await self._read(
+        return await self._walk(
             lambda tx: walks.neighborhood(tx, root_id, types, depth, limit, as_of)
         )
 
@@ -380,14 +410,15 @@ class Neo4jStore:
         max_depth: int,
         as_of: datetime,
     ) -> Path | None:
-        return await self._read(
+        return await self._walk(
             lambda tx: walks.shortest_path(tx, from_id, to_id, types, max_depth, as_of)
         )
 
     async def timelines(
         self, party_ids: Sequence[str], query: TimelineQuery
     ) -> dict[str, TimelinePage]:
-        return await self._read(lambda tx: timelines.timelines(tx, party_ids, query))
+        run = self._read if query.rollup is None else self._walk
+        return await run(lambda tx: timelines.timelines(tx, party_ids, query))
 
     async def is_empty(self) -> bool:
         async def work(tx: Tx) -> bool:

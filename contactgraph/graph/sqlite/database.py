@@ -1,9 +1,10 @@
 """The embedded store's file, connections and jobs.
 
 One writer thread owns the only write connection, so writes are serialised
-without lock contention; reads run on a small pool of read-only connections,
-so neither ever blocks the event loop. Readiness has a connection and a
-thread of its own, so it answers while every reader is busy.
+without lock contention; reads run on small pools of read-only connections,
+so neither ever blocks the event loop. Lookups and walks have pools of their
+own, so walks that take long never hold up the short reads behind every
+page, and readiness has a connection and a thread of its own.
 
 Every job runs under its request's deadline (graph/deadlines.py): a progress
 handler interrupts a statement once the deadline passes or the request is
@@ -39,7 +40,8 @@ Work = Callable[[sqlite3.Connection], T]
 
 log = logging.getLogger("contactgraph.sqlite")
 
-READER_THREADS = 4
+LOOKUP_THREADS = 2  # reads by id and one level of edges: milliseconds at most
+WALK_THREADS = 4  # walks, roll-ups, counted or searched lists: what can take longer
 PROGRESS_STEPS = 10_000  # SQLite VM steps between deadline checks: well under a millisecond
 
 
@@ -52,10 +54,14 @@ class Database:
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="contactgraph-sqlite-write")
-        self._readers = (
-            self._writer
+        # walks get readers of their own, so a flood of them never leaves a lookup waiting
+        self._lookups, self._walks = (
+            (self._writer, self._writer)
             if path is None
-            else ThreadPoolExecutor(READER_THREADS, thread_name_prefix="contactgraph-sqlite-read")
+            else (
+                ThreadPoolExecutor(LOOKUP_THREADS, thread_name_prefix="contactgraph-sqlite-read"),
+                ThreadPoolExecutor(WALK_THREADS, thread_name_prefix="contactgraph-sqlite-walk"),
+            )
         )
         self._prober = ThreadPoolExecutor(1, thread_name_prefix="contactgraph-sqlite-ready")
         self._write_conn: sqlite3.Connection | None = None
@@ -190,7 +196,12 @@ class Database:
             self._jobs.discard(job)
 
     async def read(self, work: Work[T]) -> T:
-        return await self._submit(self._readers, lambda job: self._run_read(job, work))
+        """A short read: by id, or one level of edges."""
+        return await self._submit(self._lookups, lambda job: self._run_read(job, work))
+
+    async def walk(self, work: Work[T]) -> T:
+        """A read whose work grows with the graph: a walk, a roll-up, a count or a search."""
+        return await self._submit(self._walks, lambda job: self._run_read(job, work))
 
     async def write(self, work: Work[T]) -> T:
         return await self._submit(self._writer, lambda job: self._run_write(job, work))
@@ -230,7 +241,7 @@ class Database:
                 await self.write(lambda conn: conn.execute("PRAGMA optimize"))
             except GraphError as error:
                 log.warning("closing without optimizing: %s", error.message)
-        for executor in (self._writer, self._readers, self._prober):
+        for executor in (self._writer, self._lookups, self._walks, self._prober):
             executor.shutdown(wait=True)
         with self._lock:
             for conn in self._connections:

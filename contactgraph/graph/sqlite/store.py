@@ -69,6 +69,9 @@ class SqliteStore:
     async def _read(self, work: Work[T]) -> T:
         return await self._db.read(work)
 
+    async def _walk(self, work: Work[T]) -> T:
+        return await self._db.walk(work)
+
     async def _write(self, work: Work[T]) -> T:
         return await self._db.write(work)
 
@@ -139,7 +142,7 @@ class SqliteStore:
             parties = [party_from_row(row) for row in rows[: page.first]]
             return PartyPage(parties, has_next=len(rows) > page.first, total_count=total)
 
-        return await self._read(work)
+        return await (self._walk if count or where.search else self._read)(work)
 
     async def get_categories(self, ids: Sequence[str] | None) -> dict[str, Category]:
         return await self._read(lambda conn: records.categories(conn, ids))
@@ -207,7 +210,7 @@ class SqliteStore:
             found = records.tree_rows(conn, rows[: page.first])
             return TreePage(found, has_next=len(rows) > page.first, total_count=total)
 
-        return await self._read(work)
+        return await self._walk(work)
 
     async def ancestors(
         self, party_ids: Sequence[str], types: Sequence[RelType], max_depth: int, as_of: datetime
@@ -220,7 +223,7 @@ class SqliteStore:
             built = iter(records.tree_rows(conn, rows))
             return {start: [next(built) for _ in reached] for start, reached in found.items()}
 
-        return await self._read(work)
+        return await self._walk(work)
 
     async def neighborhood(
         self,
@@ -253,7 +256,7 @@ class SqliteStore:
                 truncated=len(ranked) > limit,
             )
 
-        return await self._read(work)
+        return await self._walk(work)
 
     async def shortest_path(
         self,
@@ -273,7 +276,7 @@ class SqliteStore:
             parties = records.parties_by_id(conn, nodes)
             return Path([parties[i] for i in nodes], rels)
 
-        return await self._read(work)
+        return await self._walk(work)
 
     async def timelines(
         self, party_ids: Sequence[str], query: TimelineQuery
@@ -301,7 +304,7 @@ class SqliteStore:
                 for party_id, (ids, came_from) in windows.items()
             }
 
-        return await self._read(work)
+        return await (self._read if query.rollup is None else self._walk)(work)
 
     async def is_empty(self) -> bool:
         return await self._read(
