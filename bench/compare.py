@@ -16,7 +16,8 @@ of the medians, in Markdown.
 The baseline is the `contactgraph` of --baseline, a git worktree of --revision
 (default ade5a14, the last commit before the hardening) with its own
 virtualenv in .venv. When that executable is missing the script makes it:
-`git worktree add`, `python3 -m venv`, `pip install -e`. Nothing of it is
+`git worktree add`, `python3 -m venv`, `pip install -e DIR httpx` (its
+bench/timelines.py needs httpx). Nothing of it is
 committed; remove it with `git worktree remove --force DIR`.
 
 Embedded store (no --graph): the baseline cannot open a file the current code
@@ -42,11 +43,10 @@ import math
 import os
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AsyncExitStack, ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,6 +56,7 @@ import timelines
 import traversals
 from registry import CLI, HTTP_QUERIES, free_port, is_empty, percentiles
 
+import contactgraph
 from contactgraph.graph.backends import open_store
 from contactgraph.graph.model import Page, PartyFilter
 
@@ -63,6 +64,7 @@ REPO = Path(__file__).resolve().parents[1]
 SIDES = ("baseline", "hardened")
 Variables = dict[str, Any]
 Requests = dict[str, tuple[str, list[Variables]]]  # name: (query, variables for each run)
+Samples = dict[str, tuple[list[float], list[float]]]  # name: (baseline ms, hardened ms)
 
 # bench/timelines.py's picking, run by each revision's own Python on its own graph
 TIMELINE_PICK = """
@@ -87,7 +89,8 @@ asyncio.run(main(sys.argv[1]))
 class Side:
     name: str
     cli: Path
-    bench: Path  # the revision's bench/ directory
+    source: Path  # the checkout whose contactgraph package the executable runs
+    bench: Path  # the bench/ directory whose timelines.py picks for it
     url: str
 
     @property
@@ -95,10 +98,12 @@ class Side:
         return self.cli.with_name("python")
 
     def commit(self) -> str:
-        git = ["git", "-C", str(self.bench.parent)]
+        git = ["git", "-C", str(self.source)]
         head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True)
         dirty = subprocess.run([*git, "diff", "--quiet", "HEAD", "--", "contactgraph"])
-        return head.stdout.decode().strip() + (" with uncommitted changes" if dirty.returncode else "")
+        return head.stdout.decode().strip() + (
+            " with uncommitted changes" if dirty.returncode else ""
+        )
 
 
 def baseline_cli(worktree: Path, revision: str) -> Path:
@@ -110,15 +115,16 @@ def baseline_cli(worktree: Path, revision: str) -> Path:
             subprocess.run([*git, revision], check=True)
         subprocess.run(["python3", "-m", "venv", str(worktree / ".venv")], check=True)
         pip = worktree / ".venv" / "bin" / "pip"
-        subprocess.run([str(pip), "install", "-q", "-e", str(worktree)], check=True)
+        # httpx: the baseline's bench/timelines.py imports it (a dev dependency)
+        subprocess.run([str(pip), "install", "-q", "-e", str(worktree), "httpx"], check=True)
     return cli
 
 
 def seed(side: Side, parties: int, random_seed: int) -> None:
     started = time.perf_counter()
+    command = [side.cli, "seed", "--synthetic", str(parties), "--graph", side.url]
     subprocess.run(
-        [side.cli, "seed", "--synthetic", str(parties), "--seed", str(random_seed)]
-        + ["--graph", side.url],
+        [*command, "--seed", str(random_seed)],
         check=True,
         stdout=subprocess.DEVNULL,
         env={**os.environ, "TERM": "dumb"},
@@ -158,10 +164,14 @@ async def ready(client: httpx.AsyncClient) -> None:
     raise RuntimeError(f"{client.base_url} never became ready")
 
 
-async def alternate(bases: list[str], requests: list[Requests], runs: int) -> dict[str, Any]:
+async def alternate(bases: list[str], requests: list[Requests], runs: int) -> Samples:
     """Per request: one warm-up each, then `runs` paired samples in alternating order."""
-    samples: dict[str, Any] = {}
-    async with ExitStackAsync(bases) as clients:
+    samples: Samples = {}
+    async with AsyncExitStack() as stack:
+        clients = [
+            await stack.enter_async_context(httpx.AsyncClient(base_url=base, timeout=120))
+            for base in bases
+        ]
         for client in clients:
             await ready(client)
         first = "{ parties(first: 50) { totalCount edges { node { id } } } }"
@@ -169,10 +179,10 @@ async def alternate(bases: list[str], requests: list[Requests], runs: int) -> di
         assert graphs[0] == graphs[1], "the two servers hold different graphs"
         print(f"both serve {graphs[0]['parties']['totalCount']:,} parties")
         for name in requests[0]:
-            times: list[list[float]] = [[], []]
             for side in (0, 1):
                 query, variables = requests[side][name]
                 await ask(clients[side], query, variables[0])
+            times: tuple[list[float], list[float]] = ([], [])
             for run in range(runs):
                 for side in (0, 1) if run % 2 == 0 else (1, 0):
                     query, variables = requests[side][name]
@@ -183,21 +193,7 @@ async def alternate(bases: list[str], requests: list[Requests], runs: int) -> di
     return samples
 
 
-class ExitStackAsync:
-    """One HTTP client per server, closed together."""
-
-    def __init__(self, bases: list[str]) -> None:
-        self.clients = [httpx.AsyncClient(base_url=base, timeout=120) for base in bases]
-
-    async def __aenter__(self) -> list[httpx.AsyncClient]:
-        return self.clients
-
-    async def __aexit__(self, *_: object) -> None:
-        for client in self.clients:
-            await client.aclose()
-
-
-def timed_pair(sides: list[Side], requests: list[Requests], runs: int) -> dict[str, Any]:
+def timed_pair(sides: list[Side], requests: list[Requests], runs: int) -> Samples:
     with ExitStack() as stack:
         bases = [stack.enter_context(serving(side)) for side in sides]
         return asyncio.run(alternate(bases, requests, runs))
@@ -232,7 +228,7 @@ def timeline_requests(side: Side) -> Requests:
         [side.python, "-c", TIMELINE_PICK, side.url],
         cwd=side.bench,
         check=True,
-        capture_output=True,
+        stdout=subprocess.PIPE,
         text=True,
     )
     found = json.loads(picked.stdout.splitlines()[-1])
@@ -250,7 +246,7 @@ def timeline_requests(side: Side) -> Requests:
     return requests
 
 
-def table(title: str, samples: dict[str, Any]) -> None:
+def table(title: str, samples: Samples) -> None:
     print(
         f"\n| {title} | baseline median | baseline p95 | hardened median | hardened p95 "
         "| hardened/baseline |"
@@ -269,7 +265,9 @@ def table(title: str, samples: dict[str, Any]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("--parties", type=int, default=20_000)
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--seed", type=int, default=1, help="the synthetic generator's seed")
@@ -286,8 +284,8 @@ def main() -> None:
         folder = Path(tempfile.mkdtemp())
         urls = [f"sqlite:///{folder / side}.db" for side in SIDES]
     sides = [
-        Side("baseline", cli, args.baseline / "bench", urls[0]),
-        Side("hardened", Path(CLI), here, urls[1]),
+        Side("baseline", cli, args.baseline, args.baseline / "bench", urls[0]),
+        Side("hardened", Path(CLI), Path(contactgraph.__file__).parents[1], here, urls[1]),
     ]
     for side in sides:
         print(f"{side.name}: {side.commit()}, {side.cli}")

@@ -23,9 +23,9 @@ public final class Neo4jLocal {
         Path data = Path.of(args[1]).toAbsolutePath();
         String password = args[2];
         long pageCache = Long.parseLong(args[3]) * 1024 * 1024;
-        // transactions together may hold half the heap, one a third of it: a query too big
-        // for that fails with MemoryPoolOutOfMemoryError instead of the JVM running out of
-        // memory and exiting (its default, 70 %, lets concurrent walks exhaust a small heap)
+        // transactions together may hold 60 % of the heap: past that a query fails with
+        // MemoryPoolOutOfMemoryError instead of the JVM running out of memory and exiting
+        // (the default, 70 %, let concurrent walks exhaust a small heap)
         long heap = Runtime.getRuntime().maxMemory();
 
         DatabaseManagementService dbms = new DatabaseManagementServiceBuilder(data)
@@ -33,8 +33,7 @@ public final class Neo4jLocal {
                 .setConfig(BoltConnector.listen_address, new SocketAddress("127.0.0.1", port))
                 .setConfig(GraphDatabaseSettings.auth_enabled, true)
                 .setConfig(GraphDatabaseSettings.pagecache_memory, pageCache)
-                .setConfig(GraphDatabaseSettings.memory_transaction_global_max_size, heap / 2)
-                .setConfig(GraphDatabaseSettings.memory_transaction_max_size, heap / 3)
+                .setConfig(GraphDatabaseSettings.memory_transaction_global_max_size, heap * 3 / 5)
                 .build();
         Runtime.getRuntime().addShutdownHook(new Thread(dbms::shutdown, "neo4j-local-shutdown"));
         try {
