@@ -2,8 +2,9 @@
 loopback, on both stores, while a probe keeps asking a trivial question.
 
 Each attack gets a coded error or a correct answer within its bound; the probe, which
-asks every 25 ms throughout, never waits 100 ms; the server's peak memory stays far
-below what one attack used to take (15 GB); and at the end SIGTERM stops it within
+asks every 25 ms throughout, never waits a second (blocked, it waited 14-112 s); the
+server's peak memory stays far below what one attack used to take (15 GB); and at the
+end SIGTERM stops it within
 its grace period, with a subscriber and a request still open. The graph is the demo
 plus layered diamonds: 40 layers of 3 units, each PART_OF every unit above it.
 """
@@ -54,7 +55,9 @@ LIMITS = Settings()
 LAYERS = 40
 BOUND = 2.0  # seconds any attack may take to be answered; unbounded they took 10 s to hours
 PROBE_EVERY = 0.025
-PROBE_BOUND = 0.1  # seconds the trivial question may wait, whatever the attacks do
+# Seconds the trivial question may wait, whatever the attacks do: a blocked server made
+# it wait 14-112 s; on two cores shared with Neo4j and the attacks it waits up to ~0.1 s.
+PROBE_BOUND = 1.0
 MEMORY_BOUND = 1 << 30  # bytes of peak resident memory; one attack used to take 15 GB
 GRACE = 3.0
 
