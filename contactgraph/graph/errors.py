@@ -23,6 +23,18 @@ class Conflict(GraphError):
     code = "CONFLICT"
 
 
+class Unauthenticated(GraphError):
+    """No credential, or one that is bad, expired or revoked; the message never says which."""
+
+    code = "UNAUTHENTICATED"
+
+
+class Forbidden(GraphError):
+    """The viewer may not do or read this; nothing was written."""
+
+    code = "FORBIDDEN"
+
+
 class LimitExceeded(GraphError):
     code = "LIMIT_EXCEEDED"
 
