@@ -48,7 +48,7 @@ PARTY_FIELDS = (
     "archived_at",
 )
 REL_FIELDS = ("id", "type", "from_id", "to_id", "role", "since", "until", "properties")
-ACTIVITY_FIELDS = ("id", "type", "occurred_at", "summary", "body", "author_id")
+ACTIVITY_FIELDS = ("id", "type", "occurred_at", "summary", "body", "author_id", "recorded_by_id")
 
 
 def _json(value: object) -> str:
@@ -148,6 +148,7 @@ def activity_record(activity: Activity, encode: Encode) -> dict[str, Any]:
         "summary": activity.summary,
         "body": activity.body,
         "author_id": activity.author_id,
+        "recorded_by_id": activity.recorded_by_id,
     }
 
 
@@ -162,6 +163,7 @@ def activity_from_record(
         body=record.get("body"),
         author_id=record["author_id"],
         subject_ids=subject_ids,
+        recorded_by_id=record.get("recorded_by_id"),
     )
 
 

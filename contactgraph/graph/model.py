@@ -178,6 +178,9 @@ class Activity:
     author_id: str
     subject_ids: tuple[str, ...]
     body: str | None = None
+    # the viewer who recorded it: the author, unless an admin imported it for someone;
+    # None for seeds and for activities recorded before identity existed
+    recorded_by_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
+from .identity import ApiToken, Grant, Role
 from .model import (
     Activity,
     Batch,
@@ -118,6 +119,31 @@ class GraphStore(Protocol):
 
     async def seed_progress(self) -> str | None:
         """The note an unfinished seed left (Batch.progress), or None."""
+
+    # identity
+    async def roles(self) -> list[Role]: ...
+
+    async def grants(self, user_ids: Sequence[str]) -> dict[str, list[Grant]]: ...
+
+    async def user_by_username(self, username: str) -> Party | None: ...
+
+    async def grant_role(self, grant: Grant) -> Grant:
+        """Write a grant, or return the equal one the user already holds."""
+
+    async def revoke_role(self, user_id: str, role: str, scope_id: str | None) -> bool:
+        """Whether the user held that grant (it is gone now)."""
+
+    async def create_user(self, user: Party, grants: Sequence[Grant]) -> Party:
+        """A User party and its grants, in one transaction."""
+
+    async def create_token(self, token: ApiToken) -> ApiToken: ...
+
+    async def token_by_hash(self, secret_hash: str) -> ApiToken | None: ...
+
+    async def tokens(self, user_id: str | None) -> list[ApiToken]:
+        """A user's tokens, or everyone's for None, oldest first."""
+
+    async def revoke_token(self, token_id: str, at: datetime) -> ApiToken: ...
 
     # writes
     async def create_party(self, party: Party) -> Party: ...

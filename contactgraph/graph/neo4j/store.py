@@ -9,30 +9,21 @@ trip in the port's sense, whatever it runs inside; batched reads use UNWIND.
 
 from __future__ import annotations
 
-import asyncio
-import os
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from typing import Any
 
-import neo4j
-from neo4j import AsyncGraphDatabase, unit_of_work
-from neo4j import exceptions as neo4j_errors
-
-from .. import deadlines, rules
+from .. import rules
 from ..codec import category_from_record, category_record
 from ..cursors import decode_cursor
 from ..errors import (
     BadUserInput,
-    ConfigError,
     Conflict,
-    LimitExceeded,
     NotFound,
-    ServiceUnavailable,
 )
+from ..identity import ApiToken, Grant, Role
 from ..model import (
     ACYCLIC_TYPES,
     DEFAULT_CATEGORIES,
@@ -57,7 +48,7 @@ from ..model import (
 )
 from ..search import query_terms
 from ..store import Node
-from . import cypher, timelines, walks
+from . import cypher, identity, timelines, walks
 from .cypher import (
     CHILD_MAP,
     PARTY_MAP,
@@ -66,10 +57,7 @@ from .cypher import (
     Tx,
     encode,
 )
-
-T = TypeVar("T")
-SPARE_CONNECTIONS = 4
-WALKS_AT_ONCE = 4  # as many as the embedded store has walk readers
+from .session import Neo4jSession
 
 SCHEMA: tuple[str, ...] = (
     "CREATE CONSTRAINT party_id IF NOT EXISTS FOR (p:Party) REQUIRE p.id IS UNIQUE",
@@ -90,138 +78,14 @@ SCHEMA: tuple[str, ...] = (
     "CREATE FULLTEXT INDEX party_search IF NOT EXISTS FOR (p:Party) ON EACH [p.search] "
     "OPTIONS {indexConfig: {`fulltext.analyzer`: 'whitespace', "
     "`fulltext.eventually_consistent`: false}}",
-)
-
-_UNAVAILABLE = (
-    neo4j_errors.ServiceUnavailable,
-    neo4j_errors.SessionExpired,
-    neo4j_errors.AuthError,
-    OSError,
+    *identity.SCHEMA,
 )
 
 
-def _credentials() -> tuple[str, str]:
-    env = os.environ
-    user = env.get("CONTACTGRAPH_NEO4J_USER") or env.get("NEO4J_USER") or "neo4j"
-    password = env.get("CONTACTGRAPH_NEO4J_PASSWORD") or env.get("NEO4J_PASSWORD")
-    if not password:
-        raise ConfigError("set CONTACTGRAPH_NEO4J_PASSWORD (or NEO4J_PASSWORD) for Neo4j")
-    return user, password
-
-
-class Neo4jStore:
+class Neo4jStore(Neo4jSession):
     # a batch is one transaction, held in Neo4j's heap until commit; 2,000 parties with
     # their activities fit the transaction memory of a 512 MiB heap
     seed_batch_size = 2_000
-
-    def __init__(self, uri: str, auth: tuple[str, str], database: str | None = None) -> None:
-        self._uri = uri
-        self._auth = auth
-        self._database = database
-        self._driver: neo4j.AsyncDriver | None = None
-        self._walks = asyncio.Semaphore(WALKS_AT_ONCE)
-
-    @classmethod
-    def from_url(cls, url: str) -> Neo4jStore:
-        """bolt://host:port or neo4j://host:port, optionally /database."""
-        parts = urlsplit(url)
-        if not parts.hostname:
-            raise ConfigError(f"{url!r}: write bolt://host:7687 or neo4j://host:7687")
-        database = parts.path.strip("/") or None
-        return cls(f"{parts.scheme}://{parts.netloc}", _credentials(), database)
-
-    # -- transactions --------------------------------------------------------
-
-    @property
-    def driver(self) -> neo4j.AsyncDriver:
-        if self._driver is None:
-            raise ServiceUnavailable("the Neo4j store is not started")
-        return self._driver
-
-    async def _run(self, write: bool, work: Callable[[Tx], Awaitable[T]]) -> T:
-        """One managed transaction under the request's deadline (graph/deadlines.py): Neo4j
-        ends a transaction that outlives it, and one whose request went away (its task
-        cancelled) ends with the connection the driver then closes."""
-        left = deadlines.remaining(deadlines.current())
-        if left is not None and left <= 0:
-            raise deadlines.timeout()
-        bound = asyncio.timeout(left)
-        try:
-            async with bound, self.driver.session(database=self._database) as session:
-                run = session.execute_write if write else session.execute_read
-                return await run(unit_of_work(timeout=left)(work))
-        except TimeoutError as error:
-            if not bound.expired():  # a socket's time ran out, not the request's
-                raise ServiceUnavailable(f"Neo4j cannot answer: {error}") from None
-            raise deadlines.timeout() from None
-        except neo4j_errors.ConstraintError as error:
-            raise Conflict(f"the write conflicts with stored data: {error.message}") from None
-        except neo4j_errors.ClientError as error:
-            if (error.code or "").startswith("Neo.ClientError.Transaction.TransactionTimedOut"):
-                raise deadlines.timeout() from None
-            raise
-        except neo4j_errors.TransientError as error:
-            if (error.code or "").endswith("MemoryPoolOutOfMemoryError"):
-                raise LimitExceeded(
-                    "this request needs more memory than Neo4j allows a transaction "
-                    "(db.memory.transaction.max); narrow it"
-                ) from None
-            raise
-        except _UNAVAILABLE as error:
-            raise ServiceUnavailable(f"Neo4j cannot answer: {error}") from None
-
-    async def _read(self, work: Callable[[Tx], Awaitable[T]]) -> T:
-        return await self._run(False, work)
-
-    async def _walk(self, work: Callable[[Tx], Awaitable[T]]) -> T:
-        """A read whose work grows with the graph. At most WALKS_AT_ONCE run together, as
-        on the embedded store, so a flood of them cannot take all of Neo4j's memory; one
-        that cannot start before its deadline answers TIMEOUT."""
-        try:
-            async with asyncio.timeout(deadlines.remaining(deadlines.current())):
-                await self._walks.acquire()
-        except TimeoutError:
-            raise deadlines.timeout() from None
-        try:
-            return await self._run(False, work)
-        finally:
-            self._walks.release()
-
-    async def _write(self, work: Callable[[Tx], Awaitable[T]]) -> T:
-        return await self._run(True, work)
-
-    # -- lifecycle -----------------------------------------------------------
-
-    async def start(self) -> None:
-        self._driver = AsyncGraphDatabase.driver(
-            self._uri,
-            auth=self._auth,
-            connection_timeout=3.0,
-            connection_acquisition_timeout=5.0,
-            max_transaction_retry_time=3.0,
-            # the server's hints (e.g. "property key does not exist" on a young graph) are
-            # for people writing Cypher, not for this server's log
-            notifications_min_severity="OFF",
-        )
-        try:
-            await self._driver.verify_connectivity()
-            await self.migrate()
-            await self._open_spares()
-        except (*_UNAVAILABLE, ServiceUnavailable) as error:
-            await self._driver.close()
-            self._driver = None
-            raise ConfigError(f"cannot use Neo4j at {self._uri}: {error}") from None
-
-    async def _open_spares(self) -> None:
-        """Fill the driver's pool with SPARE_CONNECTIONS idle connections: a transaction
-        stopped at its deadline closes its own, and a request right after it should not
-        pay for a new one's handshake and authentication (about 50 ms here)."""
-
-        async def hold() -> None:
-            async with self.driver.session(database=self._database) as session:
-                await (await session.run("RETURN 1")).consume()
-
-        await asyncio.gather(*(hold() for _ in range(SPARE_CONNECTIONS)))
 
     async def migrate(self) -> None:
         """Create constraints, indexes and default categories; idempotent and awaited."""
@@ -235,22 +99,9 @@ class Neo4jStore:
                 rows=[category_record(c) for c in DEFAULT_CATEGORIES],
             )
             await tx.run("MERGE (:WriteLock {name: 'hierarchy'})")
+            await identity.write_roles(tx)
 
         await self._write(categories)
-
-    async def close(self) -> None:
-        if self._driver is not None:
-            await self._driver.close()
-            self._driver = None
-
-    async def ping(self, seconds: float) -> None:
-        async def work(tx: Tx) -> None:
-            await (await tx.run("RETURN 1")).consume()
-
-        try:
-            await asyncio.wait_for(self._read(work), seconds)
-        except TimeoutError:
-            raise ServiceUnavailable(f"Neo4j did not answer in {seconds} s") from None
 
     # -- reads ---------------------------------------------------------------
 
@@ -434,6 +285,45 @@ class Neo4jStore:
             return None if record is None else str(record["value"])
 
         return await self._read(work)
+
+    # -- identity ------------------------------------------------------------
+
+    async def roles(self) -> list[Role]:
+        return await self._read(identity.roles)
+
+    async def grants(self, user_ids: Sequence[str]) -> dict[str, list[Grant]]:
+        return await self._read(lambda tx: identity.grants(tx, user_ids))
+
+    async def user_by_username(self, username: str) -> Party | None:
+        return await self._read(lambda tx: identity.user_by_username(tx, username))
+
+    async def grant_role(self, grant: Grant) -> Grant:
+        return await self._write(lambda tx: identity.add_grant(tx, grant))
+
+    async def revoke_role(self, user_id: str, role: str, scope_id: str | None) -> bool:
+        return await self._write(lambda tx: identity.remove_grant(tx, user_id, role, scope_id))
+
+    async def create_user(self, user: Party, grants: Sequence[Grant]) -> Party:
+        async def work(tx: Tx) -> Party:
+            await _check_party(tx, user)
+            await cypher.create_parties(tx, [user])
+            for grant in grants:
+                await identity.add_grant(tx, grant)
+            return user
+
+        return await self._write(work)
+
+    async def create_token(self, token: ApiToken) -> ApiToken:
+        return await self._write(lambda tx: identity.add_token(tx, token))
+
+    async def token_by_hash(self, secret_hash: str) -> ApiToken | None:
+        return await self._read(lambda tx: identity.token_by_hash(tx, secret_hash))
+
+    async def tokens(self, user_id: str | None) -> list[ApiToken]:
+        return await self._read(lambda tx: identity.tokens(tx, user_id))
+
+    async def revoke_token(self, token_id: str, at: datetime) -> ApiToken:
+        return await self._write(lambda tx: identity.end_token(tx, token_id, at))
 
     # -- writes --------------------------------------------------------------
 

@@ -37,8 +37,8 @@ INSERT_SEARCH = (
 )
 INSERT_REL = f"INSERT INTO relationships ({REL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 INSERT_ACTIVITY = (
-    "INSERT INTO activities (id, type, occurred_at, summary, body, author_id) "
-    "VALUES (?, ?, ?, ?, ?, ?)"
+    "INSERT INTO activities (id, type, occurred_at, summary, body, author_id, recorded_by_id) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 INSERT_SUBJECT = (
     "INSERT INTO activity_subjects (party_id, occurred_at, activity_id, type, position) "

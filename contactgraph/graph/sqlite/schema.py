@@ -5,10 +5,12 @@ migration after N, each in its own transaction. A migration is a script, or a
 function when it computes what it writes.
 """
 
+import json
 import sqlite3
 from collections.abc import Callable
 
 from ..errors import ConfigError
+from ..identity import BUILTIN_ROLES
 from . import closure
 
 Migration = str | Callable[[sqlite3.Connection], None]
@@ -20,6 +22,44 @@ def _reach(conn: sqlite3.Connection) -> None:
     for statement in closure.TABLE.split(";"):
         conn.execute(statement)
     closure.rebuild(conn)
+
+
+def _identity(conn: sqlite3.Connection) -> None:
+    """5: roles, grants, API tokens, and who recorded each activity."""
+    for statement in (
+        """CREATE TABLE roles (
+            name        TEXT PRIMARY KEY,
+            description TEXT NOT NULL,
+            permissions TEXT NOT NULL
+        ) WITHOUT ROWID""",
+        """CREATE TABLE grants (
+            id         TEXT PRIMARY KEY,
+            user_id    TEXT NOT NULL REFERENCES parties(id),
+            role       TEXT NOT NULL REFERENCES roles(name),
+            scope_id   TEXT REFERENCES parties(id),
+            granted_at TEXT NOT NULL
+        )""",
+        "CREATE UNIQUE INDEX grants_held ON grants(user_id, role, coalesce(scope_id, ''))",
+        """CREATE TABLE api_tokens (
+            id          TEXT PRIMARY KEY,
+            user_id     TEXT NOT NULL REFERENCES parties(id),
+            name        TEXT NOT NULL,
+            secret_hash TEXT NOT NULL UNIQUE,
+            created_at  TEXT NOT NULL,
+            expires_at  TEXT,
+            revoked_at  TEXT
+        )""",
+        "CREATE INDEX api_tokens_user ON api_tokens(user_id, id)",
+        "ALTER TABLE activities ADD COLUMN recorded_by_id TEXT REFERENCES parties(id)",
+    ):
+        conn.execute(statement)
+    conn.executemany(
+        "INSERT INTO roles (name, description, permissions) VALUES (?, ?, ?)",
+        [
+            (role.name, role.description, json.dumps(sorted(p.value for p in role.permissions)))
+            for role in BUILTIN_ROLES
+        ],
+    )
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -124,6 +164,8 @@ MIGRATIONS: tuple[Migration, ...] = (
         value TEXT NOT NULL
     ) WITHOUT ROWID;
     """,
+    # 5: identity
+    _identity,
 )
 
 

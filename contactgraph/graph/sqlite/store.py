@@ -14,6 +14,7 @@ from typing import TypeVar
 from .. import rules
 from ..cursors import cursor_depth, decode_cursor
 from ..errors import BadUserInput, Conflict, NotFound
+from ..identity import ApiToken, Grant, Role
 from ..model import (
     ACYCLIC_TYPES,
     Activity,
@@ -38,7 +39,7 @@ from ..model import (
 from ..search import query_terms
 from ..store import Node
 from ..times import format_instant
-from . import closure, records, timelines, walks
+from . import closure, identity, records, timelines, walks
 from .database import Database, Work
 from .rows import (
     PARTY_COLUMNS,
@@ -319,6 +320,45 @@ class SqliteStore:
             return None if row is None else str(row[0])
 
         return await self._read(work)
+
+    # -- identity ------------------------------------------------------------
+
+    async def roles(self) -> list[Role]:
+        return await self._read(identity.roles)
+
+    async def grants(self, user_ids: Sequence[str]) -> dict[str, list[Grant]]:
+        return await self._read(lambda conn: identity.grants(conn, user_ids))
+
+    async def user_by_username(self, username: str) -> Party | None:
+        return await self._read(lambda conn: identity.user_by_username(conn, username))
+
+    async def grant_role(self, grant: Grant) -> Grant:
+        return await self._write(lambda conn: identity.add_grant(conn, grant))
+
+    async def revoke_role(self, user_id: str, role: str, scope_id: str | None) -> bool:
+        return await self._write(lambda conn: identity.remove_grant(conn, user_id, role, scope_id))
+
+    async def create_user(self, user: Party, grants: Sequence[Grant]) -> Party:
+        def work(conn: sqlite3.Connection) -> Party:
+            records.check_party(conn, user)
+            records.insert_parties(conn, [user])
+            for grant in grants:
+                identity.add_grant(conn, grant)
+            return user
+
+        return await self._write(work)
+
+    async def create_token(self, token: ApiToken) -> ApiToken:
+        return await self._write(lambda conn: identity.add_token(conn, token))
+
+    async def token_by_hash(self, secret_hash: str) -> ApiToken | None:
+        return await self._read(lambda conn: identity.token_by_hash(conn, secret_hash))
+
+    async def tokens(self, user_id: str | None) -> list[ApiToken]:
+        return await self._read(lambda conn: identity.tokens(conn, user_id))
+
+    async def revoke_token(self, token_id: str, at: datetime) -> ApiToken:
+        return await self._write(lambda conn: identity.end_token(conn, token_id, at))
 
     # -- writes --------------------------------------------------------------
 
