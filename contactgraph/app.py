@@ -14,15 +14,16 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
+from .access.authenticator import Authenticator
 from .config import Settings
 from .graph.backends import open_store
 from .graph.errors import ServiceUnavailable
 from .graph.events import LocalEventBus
 from .graph.store import GraphStore
 from .http import GraphQLEndpoint
-from .resolvers.context import Context, make_context
+from .resolvers.context import Context
 from .schema.build import build_schema
-from .seeds.demo import load_demo
+from .seeds.demo import DEMO_ADMIN, demo_token, load_demo
 from .websocket import SubscriptionEndpoint
 
 log = logging.getLogger("contactgraph")
@@ -34,6 +35,7 @@ def create_app(settings: Settings) -> Starlette:
     store: GraphStore = open_store(settings.graph_url, settings.create)
     events = LocalEventBus(settings.subscriber_backlog)
     schema = build_schema(settings)
+    authenticator = Authenticator(store, settings.auth_cache_seconds)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -42,13 +44,26 @@ def create_app(settings: Settings) -> Starlette:
             if settings.demo and await store.is_empty():
                 counts = await load_demo(store)
                 log.info("loaded the demo dataset: %s", counts)
+            if settings.demo_token and not await demo_token(store, settings.demo_token):
+                log.warning(
+                    "this graph has no demo user %s: the demo token is not valid", DEMO_ADMIN
+                )
             yield
         finally:
             await store.close()
 
     def context_for(request: HTTPConnection) -> Context:
+        """A request's context, not yet signed in: HTTP signs it in before reading the
+        body, a WebSocket when connection_init comes."""
         debug = request.headers.get("x-debug-round-trips", "").strip().lower() in ("1", "true")
-        return make_context(store, settings, events, report_round_trips=debug)
+        return Context(
+            store,
+            settings,
+            events,
+            authenticator,
+            report_round_trips=debug,
+            authorization=request.headers.get("authorization"),
+        )
 
     async def healthz(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "subscribers": events.subscribers})
@@ -64,7 +79,7 @@ def create_app(settings: Settings) -> Starlette:
         routes=[
             Route(
                 "/graphql",
-                GraphQLEndpoint(schema, settings, context_for).handle,
+                GraphQLEndpoint(schema, settings, context_for, authenticator).handle,
                 methods=["GET", "POST"],
             ),
             WebSocketRoute("/graphql", SubscriptionEndpoint(schema, context_for, settings)),

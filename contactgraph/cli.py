@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -12,13 +13,14 @@ from typing import Any
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from .config import DEFAULT_GRAPH_URL, FLAGS, Settings, default_hosts
+from .access.credentials import new_secret
+from .config import DEFAULT_GRAPH_URL, FLAGS, Settings, default_hosts, is_loopback
 from .graph.backends import open_store
 from .graph.errors import ConfigError, GraphError
 from .graph.model import Batch
 from .graph.store import GraphStore
 from .graph.times import utcnow
-from .seeds.demo import load_demo
+from .seeds.demo import DEMO_ADMIN, load_demo
 from .seeds.progress import SeedRun
 from .seeds.synthetic import synthetic_batches
 
@@ -124,7 +126,9 @@ def _fail(error: Exception) -> click.ClickException:
     envvar="CONTACTGRAPH_DEMO",
     is_flag=True,
     show_envvar=True,
-    help="Load the demo dataset first if the graph is empty.",
+    help="Load the demo dataset first if the graph is empty, and sign its administrator in "
+    "with a token that is printed (CONTACTGRAPH_DEMO_TOKEN, else a new one); on a loopback "
+    "--host the GraphiQL page sends it for you.",
 )
 @setting_options
 @click.option(
@@ -155,11 +159,14 @@ def serve(
         raise click.BadParameter(
             "must not exceed --max-page-size", param_hint="--default-page-size"
         )
+    token = (os.environ.get("CONTACTGRAPH_DEMO_TOKEN") or new_secret()) if demo else None
     settings = Settings(
         graph_url=graph_url,
         create=_creates(graph_url, create),
         allowed_hosts=allowed_hosts or default_hosts(host),
         demo=demo,
+        demo_token=token,
+        ide_token=token if is_loopback(host) else None,
         **flags,
     )
     try:  # a graph that cannot be opened is reported here, in one line
@@ -169,6 +176,8 @@ def serve(
         raise _fail(error) from None
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     click.echo(f"contactgraph serving {graph_url} at http://{host}:{port}/graphql", err=True)
+    if token is not None:
+        click.echo(f"demo administrator ({DEMO_ADMIN}): Authorization: Bearer {token}", err=True)
     uvicorn.run(app, host=host, port=port, log_level=log_level, **server_options(settings))
 
 
@@ -320,3 +329,6 @@ async def _load_synthetic(store: GraphStore, run: SeedRun) -> dict[str, int]:
         await store.load_batch(Batch(progress=""))
         progress.update(task, completed=run.written)
     return counts
+
+
+from . import cli_identity  # noqa: E402, F401 - registers `user` and `token` on main

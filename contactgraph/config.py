@@ -8,6 +8,7 @@ documents and GraphiQL's introspection query (184 tokens, depth 15, cost
 milliseconds of parsing and validation (bench/limits.py, BENCHMARKS.md).
 """
 
+import ipaddress
 import socket
 from dataclasses import Field, dataclass, field, fields
 from typing import Any
@@ -30,6 +31,9 @@ class Settings:
     allowed_hosts: tuple[str, ...] = LOCAL_HOSTS
     create: bool = False  # make the embedded database when its file does not exist
     demo: bool = False
+    demo_token: str | None = None  # with demo: a token of the demo's administrator
+    # the token GraphiQL's page sends for whoever opens it: serve --demo on loopback only
+    ide_token: str | None = None
     default_page_size: int = _flag(20, "Items per page when a query gives no `first`.")
     max_page_size: int = _flag(500, "Largest `first` a query may ask for; more is LIMIT_EXCEEDED.")
     max_depth: int = _flag(64, "Deepest a hierarchy traversal may go; more is LIMIT_EXCEEDED.")
@@ -69,6 +73,12 @@ class Settings:
     shutdown_grace: float = _flag(
         10.0,
         "Seconds SIGTERM waits for running requests before cancelling them and exiting.",
+        minimum=0,
+    )
+    auth_cache_seconds: float = _flag(
+        5.0,
+        "Seconds a checked credential is trusted before it is checked again; a token revoked "
+        "from the CLI stops working within this time (through the API at once).",
         minimum=0,
     )
     # requests and documents: refused before they cost anything
@@ -131,3 +141,13 @@ def default_hosts(bound: str) -> tuple[str, ...]:
     else:
         hosts.add(f"[{bound}]" if ":" in bound else bound.lower())
     return tuple(sorted(hosts))
+
+
+def is_loopback(bound: str) -> bool:
+    """Whether a server listening on `bound` is reachable from this machine only."""
+    if bound == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(bound.strip("[]")).is_loopback
+    except ValueError:
+        return False

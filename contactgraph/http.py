@@ -24,7 +24,9 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
+from .access.authenticator import Authenticator
 from .config import Settings
+from .graph.errors import Unauthenticated
 from .resolvers.context import Context
 from .schema.build import Schema
 from .strictjson import JSONError, loads
@@ -79,6 +81,23 @@ def negotiate(accept: str | None) -> str | None:
 def _wants_ide(request: Request) -> bool:
     accept = request.headers.get("accept", "")
     return request.method == "GET" and "text/html" in accept and "query" not in request.query_params
+
+
+def ide_page(token: str | None) -> str:
+    """GraphiQL's page; given a token, the page sends it with every request and as the
+    WebSocket's connection_init payload (serve --demo on loopback)."""
+    html = get_graphql_ide_html(graphql_ide="graphiql")
+    if token is None:
+        return html
+    headers = json.dumps({"Authorization": f"Bearer {token}"}).replace("</", "<\\/")
+    for old, new in (
+        ("const defaultHeaders = {};", f"const defaultHeaders = {headers};"),
+        ("subscriptionUrl,\n", "subscriptionUrl,\n        wsConnectionParams: defaultHeaders,\n"),
+    ):
+        if old not in html:
+            raise RuntimeError(f"GraphiQL's page changed: {old!r} is gone")
+        html = html.replace(old, new, 1)
+    return html
 
 
 def _json_param(raw: str | None, name: str, max_depth: int) -> Any:
@@ -206,11 +225,32 @@ class GraphQLEndpoint:
     """The /graphql route for GET and POST."""
 
     def __init__(
-        self, schema: Schema, settings: Settings, make_context: Callable[[Request], Context]
+        self,
+        schema: Schema,
+        settings: Settings,
+        make_context: Callable[[Request], Context],
+        authenticator: Authenticator,
     ) -> None:
         self._schema = schema
         self._settings = settings
         self._make_context = make_context
+        self._authenticator = authenticator
+        self._ide = ide_page(settings.ide_token)
+
+    async def _signed_in(self, request: Request) -> Context:
+        """The request's context, signed in; 401 without a valid credential (before the
+        body is read: an anonymous client costs no parsing)."""
+        context = self._make_context(request)
+        try:
+            context.sign_in(await self._authenticator.viewer(request.headers.get("authorization")))
+        except Unauthenticated as error:
+            raise RequestError(
+                401,
+                error.message,
+                {"WWW-Authenticate": 'Bearer realm="contactgraph"'},
+                {"code": error.code},
+            ) from None
+        return context
 
     async def _run(
         self, request: Request, execution: Coroutine[Any, Any, ExecutionResult]
@@ -239,11 +279,12 @@ class GraphQLEndpoint:
 
     async def handle(self, request: Request) -> Response:
         if _wants_ide(request):
-            return HTMLResponse(get_graphql_ide_html(graphql_ide="graphiql"))
+            return HTMLResponse(self._ide)
         media = negotiate(request.headers.get("accept"))
         if media is None:
             return _request_error(RequestError(406, f"accept {GRAPHQL_RESPONSE} or {JSON}"), JSON)
         try:
+            context = await self._signed_in(request)
             params = await _params(request, self._settings)
             query, variables, name = _check(params, self._settings)
             allowed = {OperationType.QUERY}
@@ -254,7 +295,7 @@ class GraphQLEndpoint:
                 self._schema.execute(
                     query,
                     variable_values=variables,
-                    context_value=self._make_context(request),
+                    context_value=context,
                     operation_name=name,
                     allowed_operation_types=allowed,
                 ),

@@ -6,6 +6,11 @@ context serves a whole connection, so subscriptions refresh its loaders per
 event. Browsers may connect from the server's own origin only: other origins
 would act with the user's cookies.
 
+A connection signs in with the credential in connection_init's payload (an
+`Authorization` key in any case) or, failing that, the upgrade request's
+Authorization header; without a valid one it is closed with 4401 (the legacy
+protocol first gets a connection_error with the code).
+
 Bounds, so idle or greedy sockets cannot pile up: `connection_init` must come
 within a time limit on both protocols (Strawberry enforces it for
 graphql-transport-ws only; the legacy handler here adds it), a socket runs at
@@ -32,15 +37,36 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_P
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ConnectionInitMessage,
+    SubscribeMessage,
+)
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from strawberry.subscriptions.protocols.graphql_ws.types import (
+    ConnectionInitMessage as LegacyInitMessage,
+)
 from strawberry.subscriptions.protocols.graphql_ws.types import StartMessage
 
+from .access.credentials import authorization_in
 from .config import Settings
+from .graph.errors import Unauthenticated
 from .resolvers.context import Context
 from .schema.build import Schema
 
 INIT_TIMEOUT_CODE = 4408  # graphql-transport-ws's code, used for the legacy protocol too
+UNAUTHENTICATED_CODE = 4401
+
+
+async def _sign_in(context: Context, payload: object) -> str | None:
+    """Sign the connection's context in with the credential of connection_init's payload,
+    else of the upgrade request; the refusal's message when there is no valid one."""
+    given = authorization_in(payload) if isinstance(payload, dict) else None
+    try:
+        viewer = await context.authenticator.viewer(given or context.authorization)
+    except Unauthenticated as error:
+        return error.message
+    context.sign_in(viewer)
+    return None
 
 
 def _too_many(limit: int) -> dict[str, Any]:
@@ -52,6 +78,17 @@ def _too_many(limit: int) -> dict[str, Any]:
 
 class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     limit: int
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        if not self.connection_init_received and not self.connection_timed_out:
+            refused = await _sign_in(self.context, message.get("payload"))
+            if refused is not None:
+                self.connection_init_received = True
+                if self.connection_init_timeout_task:
+                    self.connection_init_timeout_task.cancel()
+                await self.websocket.close(code=UNAUTHENTICATED_CODE, reason=refused)
+                return
+        await super().handle_connection_init(message)
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         if self.connection_acknowledged and len(self.operations) >= self.limit:
@@ -79,6 +116,16 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
         if not self.connection_acknowledged:
             reason = "Connection initialisation timeout"
             await self.websocket.close(code=INIT_TIMEOUT_CODE, reason=reason)
+
+    async def handle_connection_init(self, message: LegacyInitMessage) -> None:
+        if not self.connection_acknowledged:
+            refused = await _sign_in(self.context, message.get("payload"))
+            if refused is not None:
+                error = {"message": refused, "extensions": {"code": "UNAUTHENTICATED"}}
+                await self.send_message({"type": "connection_error", "payload": error})
+                await self.websocket.close(code=UNAUTHENTICATED_CODE, reason=refused)
+                return
+        await super().handle_connection_init(message)
 
     async def handle_start(self, message: StartMessage) -> None:
         if self.connection_acknowledged and len(self.tasks) >= self.limit:

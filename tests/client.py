@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+from access import admin_secret, bearer, with_demo_token
 
 from contactgraph.app import create_app
 from contactgraph.config import Settings
@@ -44,8 +45,14 @@ class GraphQL:
 
 
 async def serve(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The app in-process, and a client signed in as an administrator: the demo's when the
+    graph is the demo, else a user `admin` made for the test."""
+    settings = with_demo_token(settings)
     app = create_app(settings)
     async with app.router.lifespan_context(app):
+        secret = settings.demo_token or await admin_secret(settings.graph_url)
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://localhost", headers=bearer(secret)
+        ) as http:
             yield http

@@ -11,10 +11,12 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from .errors import BadUserInput, NotFound
 from .model import Party, PartyKind
+
+DEFAULT_LIFETIME = timedelta(days=90)  # of a token made without an expiry
 
 
 class Permission(enum.Enum):

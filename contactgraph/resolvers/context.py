@@ -1,4 +1,5 @@
-"""What every resolver gets in `info.context`: the store, the loaders, the viewer."""
+"""What every resolver gets in `info.context`: the store as the viewer may use it, the
+loaders on it, the viewer."""
 
 from __future__ import annotations
 
@@ -9,20 +10,16 @@ from typing import Any, cast
 
 from strawberry.types.nodes import SelectedField, Selection
 
+from ..access.authenticator import Authenticator
+from ..access.guard import GuardedStore
+from ..access.viewer import Viewer
 from ..config import Settings
-from ..graph.errors import BadUserInput, LimitExceeded
+from ..graph.errors import BadUserInput, LimitExceeded, Unauthenticated
 from ..graph.events import EventBus
 from ..graph.model import Page
 from ..graph.store import GraphStore
 from ..graph.times import utcnow
 from .loaders import Loaders
-
-
-@dataclass(frozen=True)
-class Viewer:
-    """Who asks. Anonymous until authentication exists; the store port will check it."""
-
-    user_id: str | None = None
 
 
 class CountingStore:
@@ -46,15 +43,32 @@ class CountingStore:
 
 @dataclass
 class Context:
-    store: GraphStore
-    loaders: Loaders
+    backend: GraphStore  # unguarded: for the server's own work, such as publishing events
     settings: Settings
-    round_trips: CountingStore
     events: EventBus
+    authenticator: Authenticator
     report_round_trips: bool = False
-    viewer: Viewer = field(default_factory=Viewer)
+    authorization: str | None = None  # the request's Authorization header, if any
+    signed_in: Viewer | None = None
     # one "now" per request, so every default asOf in it batches together
     now: datetime = field(default_factory=utcnow)
+
+    def __post_init__(self) -> None:
+        self.sign_in(self.signed_in)
+
+    def sign_in(self, viewer: Viewer | None) -> None:
+        """Act as `viewer` from now on: the store, its counter and loaders go through
+        the guard of that viewer (None: every read and write is UNAUTHENTICATED)."""
+        self.signed_in = viewer
+        self.round_trips = CountingStore(cast(GraphStore, GuardedStore(self.backend, viewer)))
+        self.store = cast(GraphStore, self.round_trips)
+        self.loaders = Loaders(self.store)
+
+    @property
+    def viewer(self) -> Viewer:
+        if self.signed_in is None:
+            raise Unauthenticated("sign in with Authorization: Bearer TOKEN")
+        return self.signed_in
 
     def page(self, first: int | None, after: str | None) -> Page:
         if first is None:
@@ -93,18 +107,3 @@ def selects(selections: list[Selection], name: str) -> bool:
         elif selects(selection.selections, name):
             return True
     return False
-
-
-def make_context(
-    store: GraphStore, settings: Settings, events: EventBus, report_round_trips: bool = False
-) -> Context:
-    counted = CountingStore(store)
-    as_store = cast(GraphStore, counted)
-    return Context(
-        store=as_store,
-        loaders=Loaders(as_store),
-        settings=settings,
-        round_trips=counted,
-        events=events,
-        report_round_trips=report_round_trips,
-    )

@@ -30,6 +30,7 @@ from ..schema.types import (
     User,
     party_of,
 )
+from .identity import IdentityMutation
 from .subscription import announce
 
 
@@ -46,7 +47,7 @@ def _properties(value: JSON | None) -> dict[str, object]:
 
 
 @strawberry.type
-class Mutation:
+class Mutation(IdentityMutation):
     @strawberry.mutation
     async def create_organization(
         self, info: ContextInfo, input: CreateOrganizationInput
@@ -122,14 +123,16 @@ class Mutation:
 
     @strawberry.mutation
     async def record_activity(self, info: ContextInfo, input: RecordActivityInput) -> Activity:
+        viewer = info.context.viewer
         activity = model.Activity(
             id=new_id(),
             type=input.type,
             occurred_at=input.occurred_at or utcnow(),
             summary=input.summary.strip(),
             body=input.body,
-            author_id=input.author_id,
+            author_id=input.author_id or viewer.id,
             subject_ids=tuple(input.subject_ids),
+            recorded_by_id=viewer.id,
         )
         recorded = await info.context.store.record_activity(activity)
         await announce(info.context, recorded)  # committed: now subscribers may see it

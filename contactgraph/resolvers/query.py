@@ -26,10 +26,11 @@ from ..schema.types import (
     party_of,
 )
 from .context import selects
+from .identity import IdentityQuery
 
 
 @strawberry.type
-class Query:
+class Query(IdentityQuery):
     @strawberry.field(description="Any object by id; null when there is none.")
     async def node(self, info: ContextInfo, id: strawberry.ID) -> Node | None:
         found = await info.context.store.get_nodes([id])

@@ -23,7 +23,7 @@ log = logging.getLogger("contactgraph.events")
 async def announce(context: Context, activity: model.Activity) -> None:
     """Publish a committed activity, reaching its subjects and everything above them in
     the default hierarchy as it stands now. A failed read loses the event, not the write."""
-    store, depth = context.store, context.settings.max_depth
+    store, depth = context.backend, context.settings.max_depth
     try:
         above = await store.ancestors(
             activity.subject_ids, model.DEFAULT_HIERARCHY_TYPES, depth, utcnow()
@@ -46,10 +46,11 @@ _event_loaders: WeakKeyDictionary[ActivityAdded, Loaders] = WeakKeyDictionary()
 def _loaders_for(event: ActivityAdded, context: Context) -> Loaders:
     """Loaders for one event, shared by every subscriber it reaches and primed with what
     the publisher read: names are as of the event, and what subscribers read beyond that
-    is batched across all of them instead of costing a read each."""
+    is batched across all of them instead of costing a read each. They read past the
+    guard: every subscriber's READ permission was checked when it subscribed."""
     loaders = _event_loaders.get(event)
     if loaders is None:
-        loaders = _event_loaders[event] = Loaders(context.store)
+        loaders = _event_loaders[event] = Loaders(context.backend)
         for party in event.parties.values():
             loaders.parties.prime(party.id, party)
     return loaders

@@ -2,13 +2,15 @@
 
 import strawberry
 
-from ..graph import model
+from ..graph import identity, model
 
 PartyKind = strawberry.enum(model.PartyKind, description="What a party is.")
 LegalForm = strawberry.enum(model.LegalForm, description="How the law sees a party.")
 UnitType = strawberry.enum(model.UnitType, description="The level of an organizational unit.")
 RelType = strawberry.enum(
-    model.RelType, description="A relationship type; the endpoint rules are in DESIGN.md."
+    model.RelType,
+    description="A relationship type; which kinds of party it may join is checked on write.",
 )
 Direction = strawberry.enum(model.Direction, description="Which edges of a party to read.")
 ActivityType = strawberry.enum(model.ActivityType, description="What kind of activity.")
+Permission = strawberry.enum(identity.Permission, description="What a role lets a user do.")

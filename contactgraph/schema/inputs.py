@@ -153,7 +153,11 @@ class RecordActivityInput:
     type: ActivityType
     summary: str
     subject_ids: list[strawberry.ID]
-    author_id: strawberry.ID
+    author_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="Defaults to the viewer; another author needs the ADMIN permission "
+        "(importing history), and recordedBy then says who recorded it.",
+    )
     occurred_at: datetime | None = strawberry.field(default=None, description="Defaults to now.")
     body: str | None = None
 

@@ -13,6 +13,7 @@ from strawberry.types import Info
 from ..graph import model
 from ..graph.cursors import check_instant_cursor, encode_cursor
 from ..graph.errors import BadUserInput
+from ..graph.identity import Permission
 from ..graph.model import DEFAULT_HIERARCHY_TYPES, HIERARCHY_TYPES, Rollup, TimelineQuery
 from ..graph.times import format_instant
 from ..resolvers.context import Context, selects
@@ -114,12 +115,20 @@ class Party(Node):
     emails: list[Email]
     phones: list[Phone]
     addresses: list[Address]
-    fiscal: Fiscal | None
+    fiscal_data: strawberry.Private[Fiscal | None]
     tags: list[str]
     version: int
     created_at: datetime
     updated_at: datetime
     archived_at: datetime | None
+
+    @strawberry.field(
+        description="VAT number and tax code; reading them needs the FISCAL permission "
+        "(without it: null and a FORBIDDEN error at this path)."
+    )
+    def fiscal(self, info: ContextInfo) -> Fiscal | None:
+        info.context.viewer.require(Permission.FISCAL, "reading fiscal data")
+        return self.fiscal_data
 
     @strawberry.field
     async def category(self, info: ContextInfo) -> Category | None:
@@ -359,6 +368,10 @@ class Activity(Node):
     summary: str
     body: str | None
     author_id: strawberry.ID
+    recorded_by_id: strawberry.ID | None = strawberry.field(
+        description="The user who recorded it: the author, unless an admin recorded it for "
+        "them. Null for seeded activities and those recorded before sign-in existed."
+    )
     subject_ids: list[strawberry.ID]
     source_id: strawberry.ID | None = strawberry.field(
         description="In a roll-up timeline or feed, the subject that brought this activity "
@@ -374,6 +387,12 @@ class Activity(Node):
     async def author(self, info: ContextInfo) -> User:
         return await _load_party(info, self.author_id)  # type: ignore[return-value]
 
+    @strawberry.field(description="The user behind recordedById.")
+    async def recorded_by(self, info: ContextInfo) -> User | None:
+        if self.recorded_by_id is None:
+            return None
+        return await _load_party(info, self.recorded_by_id)  # type: ignore[return-value]
+
     @strawberry.field
     async def subjects(self, info: ContextInfo) -> list[Party]:
         found = await info.context.loaders.parties.load_many(self.subject_ids)
@@ -388,6 +407,9 @@ class Activity(Node):
             summary=activity.summary,
             body=activity.body,
             author_id=strawberry.ID(activity.author_id),
+            recorded_by_id=None
+            if activity.recorded_by_id is None
+            else strawberry.ID(activity.recorded_by_id),
             subject_ids=[strawberry.ID(s) for s in activity.subject_ids],
             source_id=None if source_id is None else strawberry.ID(source_id),
         )
@@ -477,7 +499,7 @@ def party_of(party: model.Party) -> Party:
         emails=[Email(**asdict(e)) for e in party.emails],
         phones=[Phone(**asdict(p)) for p in party.phones],
         addresses=[Address(**asdict(a)) for a in party.addresses],
-        fiscal=Fiscal(**asdict(party.fiscal)) if party.fiscal else None,
+        fiscal_data=Fiscal(**asdict(party.fiscal)) if party.fiscal else None,
         tags=list(party.tags),
         version=party.version,
         created_at=party.created_at,

@@ -8,6 +8,8 @@ from datetime import datetime, time, timedelta
 from importlib import resources
 from typing import Any
 
+from ..access.credentials import secret_hash
+from ..graph.identity import DEFAULT_LIFETIME, ApiToken, Grant
 from ..graph.ids import new_id
 from ..graph.model import (
     Activity,
@@ -105,8 +107,43 @@ def demo_batch(now: datetime | None = None) -> Batch:
 async def load_demo(store: GraphStore) -> dict[str, int]:
     batch = demo_batch()
     await store.load_batch(batch)
+    await _grant_demo_roles(store)
     return {
         "parties": len(batch.parties),
         "relationships": len(batch.relationships),
         "activities": len(batch.activities),
     }
+
+
+DEMO_ADMIN = "anna.keller"
+# each demo user shows one way of working: who administers, who edits, who may see tax data
+DEMO_ROLES = {
+    DEMO_ADMIN: ("admin",),
+    "marco.rossi": ("editor",),
+    "lena.hofer": ("editor", "fiscal"),
+    "tom.weber": ("reader",),
+}
+
+
+async def _grant_demo_roles(store: GraphStore) -> None:
+    for username, roles in DEMO_ROLES.items():
+        user = await store.user_by_username(username)
+        if user is None:
+            continue
+        for role in roles:
+            await store.grant_role(Grant(new_id(), user.id, role, utcnow()))
+
+
+async def demo_token(store: GraphStore, secret: str) -> bool:
+    """Make `secret` a token of the demo's administrator unless it is one already; False
+    when the graph has no such user (it was not seeded with the demo)."""
+    if await store.token_by_hash(secret_hash(secret)) is not None:
+        return True
+    admin = await store.user_by_username(DEMO_ADMIN)
+    if admin is None:
+        return False
+    await _grant_demo_roles(store)
+    now = utcnow()
+    token = ApiToken(new_id(), admin.id, "demo", secret_hash(secret), now, now + DEFAULT_LIFETIME)
+    await store.create_token(token)
+    return True

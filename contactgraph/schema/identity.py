@@ -1,0 +1,72 @@
+"""GraphQL types of identity: roles, grants, API tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+
+from ..graph import identity
+from .enums import Permission
+
+
+@strawberry.type(description="A named set of permissions, granted to users.")
+class Role:
+    name: str
+    description: str
+    permissions: list[Permission]
+
+    @classmethod
+    def of(cls, role: identity.Role) -> Role:
+        return cls(
+            name=role.name,
+            description=role.description,
+            permissions=sorted(role.permissions, key=lambda p: p.value),
+        )
+
+
+@strawberry.type(description="A role held by a user.")
+class Grant:
+    id: strawberry.ID
+    user_id: strawberry.ID
+    role: str
+    granted_at: datetime
+
+    @classmethod
+    def of(cls, grant: identity.Grant) -> Grant:
+        return cls(
+            id=strawberry.ID(grant.id),
+            user_id=strawberry.ID(grant.user_id),
+            role=grant.role,
+            granted_at=grant.granted_at,
+        )
+
+
+@strawberry.type(description="A bearer token of a user; its secret is shown only when made.")
+class ApiToken:
+    id: strawberry.ID
+    user_id: strawberry.ID
+    name: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+    @classmethod
+    def of(cls, token: identity.ApiToken) -> ApiToken:
+        return cls(
+            id=strawberry.ID(token.id),
+            user_id=strawberry.ID(token.user_id),
+            name=token.name,
+            created_at=token.created_at,
+            expires_at=token.expires_at,
+            revoked_at=token.revoked_at,
+        )
+
+
+@strawberry.type
+class NewApiToken:
+    token: ApiToken
+    secret: str = strawberry.field(
+        description="Send as `Authorization: Bearer SECRET`. Shown this once: only its hash "
+        "is stored."
+    )
