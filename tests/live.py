@@ -10,7 +10,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 import uvicorn
+from access import admin_secret, bearer, with_demo_token
 from websockets.asyncio.client import ClientConnection, connect
 
 from contactgraph.app import create_app
@@ -22,9 +24,22 @@ LEGACY_WS = "graphql-ws"
 PROTOCOLS = [TRANSPORT_WS, LEGACY_WS]
 
 
+# the administrator's token of each running server, by host:port
+SECRETS: dict[str, str] = {}
+
+
+def client_for(address: str, **options: Any) -> httpx.AsyncClient:
+    """An HTTP client of the server at address, signed in as its administrator."""
+    return httpx.AsyncClient(
+        base_url=f"http://{address}", headers=bearer(SECRETS[address]), **options
+    )
+
+
 @asynccontextmanager
 async def live_server(settings: Settings) -> AsyncIterator[str]:
-    """Serve the app with uvicorn on a free port; yields host:port."""
+    """Serve the app with uvicorn on a free port, with an administrator whose token is in
+    SECRETS; yields host:port."""
+    settings = with_demo_token(settings)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     host, port = sock.getsockname()
@@ -37,9 +52,12 @@ async def live_server(settings: Settings) -> AsyncIterator[str]:
         if task.done():
             task.result()
         await asyncio.sleep(0.02)
+    address = f"{host}:{port}"
+    SECRETS[address] = settings.demo_token or await admin_secret(settings.graph_url)
     try:
-        yield f"{host}:{port}"
+        yield address
     finally:
+        SECRETS.pop(address, None)
         server.should_exit = True
         await task
         sock.close()
@@ -56,13 +74,16 @@ class Subscriber:
     @classmethod
     @asynccontextmanager
     async def connect(
-        cls, address: str, protocol: str, **options: Any
+        cls, address: str, protocol: str, secret: str | None = None, **options: Any
     ) -> AsyncIterator[Subscriber]:
-        """`options` go to websockets' connect (and on to asyncio's create_connection)."""
+        """Signed in with `secret` (the server's administrator by default) in the
+        connection_init payload; `options` go to websockets' connect (and on to asyncio's
+        create_connection)."""
         url = f"ws://{address}/graphql"
+        payload = bearer(secret or SECRETS[address])
         async with connect(url, subprotocols=[protocol], **options) as ws:
             assert ws.subprotocol == protocol
-            await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+            await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
             subscriber = cls(ws, protocol)
             assert (await subscriber.receive())["type"] == "connection_ack"
             yield subscriber

@@ -29,7 +29,7 @@ import httpx
 import pytest
 import pytest_asyncio
 from graphs import BACKENDS, wipe
-from live import LEGACY_WS, TRANSPORT_WS, Subscriber
+from live import LEGACY_WS, SECRETS, TRANSPORT_WS, Subscriber, client_for
 from test_cli import CLI
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
@@ -154,6 +154,15 @@ async def server(url: str) -> AsyncIterator[Server]:
     await store.load_batch(diamonds.batch())
     await store.close()
     author = next(p.id for p in demo.parties if p.kind is PartyKind.USER)
+    # an operator's administrator, made as the README says: users and tokens from the CLI
+    graph = ["--graph", url]
+    subprocess.run([*CLI, "user", "create", "ops", "--role", "admin", *graph], check=True)  # noqa: ASYNC221
+    minted = subprocess.run(  # noqa: ASYNC221 - before the server starts
+        [*CLI, "token", "create", "--user", "ops", *graph],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     port = _free_port()
     process = subprocess.Popen(  # noqa: ASYNC220 - started once, waited for below
         [
@@ -175,7 +184,8 @@ async def server(url: str) -> AsyncIterator[Server]:
         text=True,
     )
     address = f"127.0.0.1:{port}"
-    async with httpx.AsyncClient(base_url=f"http://{address}", timeout=30) as http:
+    SECRETS[address] = minted.stdout.strip()
+    async with client_for(address, timeout=30) as http:
         for _ in range(300):
             try:
                 if (await http.get("/readyz")).status_code == 200:
@@ -252,6 +262,7 @@ async def _announce_100_mb(address: str) -> bytes:
     reader, writer = await asyncio.open_connection(host, int(port))
     head = (
         f"POST /graphql HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n"
+        f"Authorization: Bearer {SECRETS[address]}\r\n"
         f"Content-Length: {100 * 2**20}\r\n\r\n{{}}"
     )
     writer.write(head.encode())
@@ -303,7 +314,7 @@ async def test_hostile_values_are_refused_and_write_nothing(server: Server) -> N
         assert response.status_code in (200, 413)
         coded(response, "BAD_USER_INPUT" if response.status_code == 200 else "LIMIT_EXCEEDED")
     # four searches whose clients give up at once hold nobody up (the probe tells)
-    async with httpx.AsyncClient(base_url=f"http://{server.address}", timeout=0.01) as gone:
+    async with client_for(server.address, timeout=0.01) as gone:
         for _ in range(4):
             with suppress(httpx.TimeoutException):
                 await gone.post("/graphql", json={"query": SEARCH, "variables": {"s": "a " * 50}})

@@ -54,7 +54,9 @@ async def test_get_refuses_mutations_with_405(http: httpx.AsyncClient) -> None:
     assert response.status_code == 405
     assert response.headers["allow"] == "POST"
     assert response.json()["errors"][0]["message"]
-    listed = await http.post("/graphql", json={"query": "{ parties { totalCount } }"})
+    listed = await http.post(
+        "/graphql", json={"query": "{ parties(filter: {kinds: [CONTACT]}) { totalCount } }"}
+    )
     assert listed.json()["data"]["parties"]["totalCount"] == 0
 
 
@@ -116,7 +118,10 @@ async def test_field_errors_keep_data_and_status_200(http: httpx.AsyncClient) ->
 
 
 async def test_operation_name_selects_and_unknown_names_are_400(http: httpx.AsyncClient) -> None:
-    document = "query A { categories { id } } query B { parties { totalCount } }"
+    document = (
+        "query A { categories { id } } "
+        "query B { parties(filter: {kinds: [CONTACT]}) { totalCount } }"
+    )
     chosen = await http.post("/graphql", json={"query": document, "operationName": "B"})
     assert chosen.json() == {"data": {"parties": {"totalCount": 0}}}
     unknown = await http.post("/graphql", json={"query": document, "operationName": "C"})

@@ -9,11 +9,10 @@ import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import pytest
 from client import GraphQL
 from factories import org
-from live import PROTOCOLS, Subscriber, live_server
+from live import PROTOCOLS, Subscriber, client_for, live_server
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
@@ -42,13 +41,13 @@ async def address(settings: Settings) -> AsyncIterator[str]:
 
 
 async def _party(address: str) -> str:
-    async with httpx.AsyncClient(base_url=f"http://{address}") as http:
+    async with client_for(address) as http:
         return await org(GraphQL(http), "Watched GmbH")
 
 
 async def feeds_reach(address: str, count: int) -> None:
     """Wait until the server holds `count` live feeds (its /healthz says so), for 5 s."""
-    async with httpx.AsyncClient(base_url=f"http://{address}") as http:
+    async with client_for(address) as http:
         for _ in range(250):
             if (await http.get("/healthz")).json()["subscribers"] == count:
                 return
@@ -118,7 +117,7 @@ async def test_a_client_that_stops_answering_pings_is_dropped(address: str, prot
 async def test_hosts_other_than_the_allowed_ones_are_refused(address: str) -> None:
     """A DNS-rebinding page reaches the server by its own name: the Host header tells."""
     host, port = address.split(":")
-    async with httpx.AsyncClient(base_url=f"http://{address}") as http:
+    async with client_for(address) as http:
         query = {"query": "{ categories { id } }"}
         assert (await http.post("/graphql", json=query)).status_code == 200
         rebound = await http.post("/graphql", json=query, headers={"Host": "rebind.example"})

@@ -7,11 +7,18 @@ import asyncio
 import secrets
 from collections.abc import AsyncIterator
 
-import httpx
 import pytest
 from client import GraphQL
 from factories import contact, link, org, record, user
-from live import LEGACY_WS, PROTOCOLS, TRANSPORT_WS, Subscriber, live_server, small_buffer_socket
+from live import (
+    LEGACY_WS,
+    PROTOCOLS,
+    TRANSPORT_WS,
+    Subscriber,
+    client_for,
+    live_server,
+    small_buffer_socket,
+)
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
@@ -33,7 +40,7 @@ async def address(graph_url: str) -> AsyncIterator[str]:
 
 @pytest.fixture
 async def gql(address: str) -> AsyncIterator[GraphQL]:
-    async with httpx.AsyncClient(base_url=f"http://{address}", timeout=30) as http:
+    async with client_for(address, timeout=30) as http:
         yield GraphQL(http)
 
 
@@ -162,7 +169,7 @@ async def test_a_subscriber_that_stops_reading_is_dropped_without_holding_up_oth
     settings = Settings(create=True, graph_url=graph_url, subscriber_backlog=4)
     async with (
         live_server(settings) as address,
-        httpx.AsyncClient(base_url=f"http://{address}", timeout=30) as http,
+        client_for(address, timeout=30) as http,
     ):
         gql = GraphQL(http)
         anna = await user(gql, "anna")

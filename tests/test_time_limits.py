@@ -14,7 +14,7 @@ import pytest
 import pytest_asyncio
 from client import GraphQL, serve
 from graphs import BACKENDS, wipe
-from live import live_server
+from live import client_for, live_server
 
 from contactgraph.config import Settings
 from contactgraph.graph.backends import open_store
@@ -76,8 +76,7 @@ async def test_a_request_past_its_time_limit_stops_and_answers_timeout(url: str,
 
 async def test_clients_that_go_away_take_their_store_work_with_them(url: str, hub: str) -> None:
     async with live_server(Settings(graph_url=url)) as address:
-        base = f"http://{address}"
-        async with httpx.AsyncClient(base_url=base, timeout=0.05) as impatient:
+        async with client_for(address, timeout=0.05) as impatient:
 
             async def give_up() -> None:
                 with pytest.raises(httpx.TimeoutException):
@@ -86,7 +85,7 @@ async def test_clients_that_go_away_take_their_store_work_with_them(url: str, hu
                     )
 
             await asyncio.gather(*(give_up() for _ in range(12)))
-        async with httpx.AsyncClient(base_url=base, timeout=10) as http:
+        async with client_for(address, timeout=10) as http:
             started = time.monotonic()
             light = await GraphQL(http)(
                 "query($id: ID!) { party(id: $id) { displayName } }", {"id": hub}
