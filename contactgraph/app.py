@@ -15,9 +15,10 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
 from .access.authenticator import Authenticator
+from .access.oidc import OidcVerifier
 from .config import Settings
 from .graph.backends import open_store
-from .graph.errors import ServiceUnavailable
+from .graph.errors import ConfigError, ServiceUnavailable
 from .graph.events import LocalEventBus
 from .graph.store import GraphStore
 from .http import GraphQLEndpoint
@@ -35,7 +36,14 @@ def create_app(settings: Settings) -> Starlette:
     store: GraphStore = open_store(settings.graph_url, settings.create)
     events = LocalEventBus(settings.subscriber_backlog)
     schema = build_schema(settings)
-    authenticator = Authenticator(store, settings.auth_cache_seconds)
+    oidc = None
+    if settings.oidc_issuer:
+        if not settings.oidc_audience:
+            raise ConfigError("--oidc-issuer needs --oidc-audience: the tokens' intended audience")
+        oidc = OidcVerifier(settings.oidc_issuer, settings.oidc_audience, settings.oidc_claim)
+    authenticator = Authenticator(
+        store, settings.auth_cache_seconds, oidc, settings.oidc_create_users
+    )
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -50,6 +58,8 @@ def create_app(settings: Settings) -> Starlette:
                 )
             yield
         finally:
+            if oidc is not None:
+                await oidc.close()
             await store.close()
 
     def context_for(request: HTTPConnection) -> Context:

@@ -130,6 +130,36 @@ def _fail(error: Exception) -> click.ClickException:
     "with a token that is printed (CONTACTGRAPH_DEMO_TOKEN, else a new one); on a loopback "
     "--host the GraphiQL page sends it for you.",
 )
+@click.option(
+    "--oidc-issuer",
+    envvar="CONTACTGRAPH_OIDC_ISSUER",
+    show_envvar=True,
+    metavar="URL",
+    help="Also sign users in with JWTs (RS256, ES256) of this OpenID Connect issuer, checked "
+    "against the keys its discovery document names.",
+)
+@click.option(
+    "--oidc-audience",
+    envvar="CONTACTGRAPH_OIDC_AUDIENCE",
+    show_envvar=True,
+    help="The audience (aud) those JWTs must carry; required with --oidc-issuer.",
+)
+@click.option(
+    "--oidc-claim",
+    envvar="CONTACTGRAPH_OIDC_CLAIM",
+    default="preferred_username",
+    show_default=True,
+    show_envvar=True,
+    help="The JWT claim holding the username of the User party it signs in.",
+)
+@click.option(
+    "--oidc-create-users",
+    envvar="CONTACTGRAPH_OIDC_CREATE_USERS",
+    is_flag=True,
+    show_envvar=True,
+    help="Make a User party (with no roles) for a valid JWT naming an unknown username, "
+    "instead of refusing it.",
+)
 @setting_options
 @click.option(
     "--log-level",
@@ -146,6 +176,10 @@ def serve(
     port: int,
     allowed_hosts: tuple[str, ...],
     demo: bool,
+    oidc_issuer: str | None,
+    oidc_audience: str | None,
+    oidc_claim: str,
+    oidc_create_users: bool,
     log_level: str,
     **flags: Any,
 ) -> None:
@@ -167,6 +201,10 @@ def serve(
         demo=demo,
         demo_token=token,
         ide_token=token if is_loopback(host) else None,
+        oidc_issuer=oidc_issuer,
+        oidc_audience=oidc_audience,
+        oidc_claim=oidc_claim,
+        oidc_create_users=oidc_create_users,
         **flags,
     )
     try:  # a graph that cannot be opened is reported here, in one line

@@ -32,6 +32,11 @@ class Settings:
     create: bool = False  # make the embedded database when its file does not exist
     demo: bool = False
     demo_token: str | None = None  # with demo: a token of the demo's administrator
+    # OpenID Connect: JWTs of this issuer for this audience sign users in by a claim
+    oidc_issuer: str | None = None
+    oidc_audience: str | None = None
+    oidc_claim: str = "preferred_username"
+    oidc_create_users: bool = False
     # the token GraphiQL's page sends for whoever opens it: serve --demo on loopback only
     ide_token: str | None = None
     default_page_size: int = _flag(20, "Items per page when a query gives no `first`.")

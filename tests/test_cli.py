@@ -37,6 +37,10 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+DEMO_TOKEN = "cgt_demo-token-of-the-cli-tests"
+SIGNED_IN = {"Authorization": f"Bearer {DEMO_TOKEN}"}
+
+
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
     """`contactgraph serve --demo` on a free port, configured through the environment."""
@@ -46,6 +50,7 @@ def server(tmp_path: Path) -> Iterator[str]:
         "CONTACTGRAPH_GRAPH": f"sqlite:///{tmp_path / 'served.db'}",
         "CONTACTGRAPH_CREATE": "1",
         "CONTACTGRAPH_PORT": str(port),
+        "CONTACTGRAPH_DEMO_TOKEN": DEMO_TOKEN,
     }
     process = subprocess.Popen(
         [*CLI, "serve", "--demo"],
@@ -72,6 +77,7 @@ def server(tmp_path: Path) -> Iterator[str]:
     assert process.returncode in (0, -signal.SIGTERM), output
     assert "Application shutdown complete" in output
     assert "Traceback" not in output
+    assert f"demo administrator (anna.keller): Authorization: Bearer {DEMO_TOKEN}" in output
 
 
 def test_help_explains_every_command() -> None:
@@ -106,7 +112,10 @@ def test_serve_answers_graphql_over_a_real_socket(server: str) -> None:
     query = """{ parties(search: "Nordwind Logistics AG", first: 1) { edges { node {
         displayName children { displayName }
         timeline(first: 3) { edges { node { summary } } } } } } }"""
-    response = httpx.post(f"{server}/graphql", json={"query": query}, timeout=10)
+    anonymous = httpx.post(f"{server}/graphql", json={"query": query}, timeout=10)
+    assert anonymous.status_code == 401
+    assert anonymous.json()["errors"][0]["extensions"] == {"code": "UNAUTHENTICATED"}
+    response = httpx.post(f"{server}/graphql", json={"query": query}, headers=SIGNED_IN, timeout=10)
     assert response.status_code == 200
     [edge] = response.json()["data"]["parties"]["edges"]
     assert edge["node"]["displayName"] == "Nordwind Logistics AG"
@@ -118,9 +127,20 @@ def test_serve_answers_graphql_over_a_real_socket(server: str) -> None:
     created = httpx.post(
         f"{server}/graphql",
         json={"query": 'mutation { createContact(input: {lastName: "Socket"}) { displayName } }'},
+        headers=SIGNED_IN,
         timeout=10,
     )
     assert created.json() == {"data": {"createContact": {"displayName": "Socket"}}}
+
+
+def test_the_demo_page_signs_its_visitor_in(server: str) -> None:
+    """On loopback the GraphiQL page carries the demo token: the README's first command
+    opens a page that works without pasting anything."""
+    page = httpx.get(f"{server}/graphql", headers={"accept": "text/html"}, timeout=10)
+    assert page.status_code == 200
+    expected = f'const defaultHeaders = {{"Authorization": "Bearer {DEMO_TOKEN}"}};'
+    assert expected in page.text
+    assert "wsConnectionParams: defaultHeaders" in page.text
 
 
 def test_seed_demo_then_refuse_a_second_seed(tmp_path: Path) -> None:

@@ -106,7 +106,10 @@ class Authenticator:
 
     async def _by_jwt(self, token: str) -> Viewer:
         assert self._oidc is not None
-        username = await self._oidc.username(token)
+        try:
+            username = await self._oidc.username(token)
+        except Unauthenticated:
+            raise Unauthenticated(REFUSED) from None
         user = await self._store.user_by_username(username)
         if user is None and self._create_users:
             user = await self._create(username)

@@ -11,6 +11,7 @@ from typing import Generic, TypeVar
 
 from aiodataloader import DataLoader
 
+from ..graph.identity import Grant
 from ..graph.model import (
     Category,
     Direction,
@@ -85,6 +86,7 @@ class Loaders:
     def __init__(self, store: GraphStore) -> None:
         self.parties: ByIdLoader[Party] = ByIdLoader(store.get_parties)
         self.categories: ByIdLoader[Category] = ByIdLoader(store.get_categories)
+        self.grants: ByIdLoader[list[Grant]] = ByIdLoader(store.grants)
         self.relationships: GroupedLoader[RelationshipQuery, list[Relationship]] = GroupedLoader(
             lambda ids, q: store.relationships(ids, q.types, q.direction, q.as_of), list
         )

@@ -19,6 +19,7 @@ from ..graph.times import format_instant
 from ..resolvers.context import Context, selects
 from ..resolvers.loaders import AncestorsQuery, ChildrenQuery, RelationshipQuery
 from .enums import ActivityType, Direction, LegalForm, PartyKind, RelType, UnitType
+from .identity import Grant
 
 ContextInfo = Info[Context, None]
 T = TypeVar("T")
@@ -313,6 +314,13 @@ class Contact(Party):
 class User(Party):
     username: str
     contact_id: strawberry.ID | None
+
+    @strawberry.field(
+        description="The roles this user holds; another user's need the ADMIN permission."
+    )
+    async def grants(self, info: ContextInfo) -> list[Grant]:
+        found = await info.context.loaders.grants.load(self.id)
+        return [Grant.of(grant) for grant in found or ()]
 
     @strawberry.field
     async def contact(self, info: ContextInfo) -> Contact | None:
