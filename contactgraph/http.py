@@ -26,7 +26,8 @@ from strawberry.types.graphql import OperationType
 
 from .access.authenticator import Authenticator
 from .config import Settings
-from .graph.errors import Unauthenticated
+from .graph import deadlines
+from .graph.errors import GraphError, Unauthenticated
 from .resolvers.context import Context
 from .schema.build import Schema
 from .strictjson import JSONError, loads
@@ -242,7 +243,8 @@ class GraphQLEndpoint:
         body is read: an anonymous client costs no parsing)."""
         context = self._make_context(request)
         try:
-            context.sign_in(await self._authenticator.viewer(request.headers.get("authorization")))
+            with deadlines.limit(self._settings.request_timeout):
+                viewer = await self._authenticator.viewer(request.headers.get("authorization"))
         except Unauthenticated as error:
             raise RequestError(
                 401,
@@ -250,6 +252,11 @@ class GraphQLEndpoint:
                 {"WWW-Authenticate": 'Bearer realm="contactgraph"'},
                 {"code": error.code},
             ) from None
+        except GraphError as error:  # the store could not say who this is
+            raise RequestError(
+                503, error.message, {"Retry-After": "1"}, {"code": error.code}
+            ) from None
+        context.sign_in(viewer)
         return context
 
     async def _run(

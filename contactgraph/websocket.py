@@ -49,22 +49,27 @@ from strawberry.subscriptions.protocols.graphql_ws.types import StartMessage
 
 from .access.credentials import authorization_in
 from .config import Settings
-from .graph.errors import Unauthenticated
+from .graph import deadlines
+from .graph.errors import GraphError, Unauthenticated
 from .resolvers.context import Context
 from .schema.build import Schema
 
 INIT_TIMEOUT_CODE = 4408  # graphql-transport-ws's code, used for the legacy protocol too
 UNAUTHENTICATED_CODE = 4401
+UNAVAILABLE_CODE = 1013  # "try again later"
 
 
-async def _sign_in(context: Context, payload: object) -> str | None:
+async def _sign_in(context: Context, payload: object) -> tuple[int, str] | None:
     """Sign the connection's context in with the credential of connection_init's payload,
-    else of the upgrade request; the refusal's message when there is no valid one."""
+    else of the upgrade request; the close code and reason when it cannot be."""
     given = authorization_in(payload) if isinstance(payload, dict) else None
     try:
-        viewer = await context.authenticator.viewer(given or context.authorization)
+        with deadlines.limit(context.settings.request_timeout):
+            viewer = await context.authenticator.viewer(given or context.authorization)
     except Unauthenticated as error:
-        return error.message
+        return UNAUTHENTICATED_CODE, error.message
+    except GraphError as error:  # the store could not say who this is
+        return UNAVAILABLE_CODE, error.code
     context.sign_in(viewer)
     return None
 
@@ -86,7 +91,7 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
                 self.connection_init_received = True
                 if self.connection_init_timeout_task:
                     self.connection_init_timeout_task.cancel()
-                await self.websocket.close(code=UNAUTHENTICATED_CODE, reason=refused)
+                await self.websocket.close(code=refused[0], reason=refused[1])
                 return
         await super().handle_connection_init(message)
 
@@ -121,9 +126,10 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
         if not self.connection_acknowledged:
             refused = await _sign_in(self.context, message.get("payload"))
             if refused is not None:
-                error = {"message": refused, "extensions": {"code": "UNAUTHENTICATED"}}
+                code = "UNAUTHENTICATED" if refused[0] == UNAUTHENTICATED_CODE else refused[1]
+                error = {"message": refused[1], "extensions": {"code": code}}
                 await self.send_message({"type": "connection_error", "payload": error})
-                await self.websocket.close(code=UNAUTHENTICATED_CODE, reason=refused)
+                await self.websocket.close(code=refused[0], reason=refused[1])
                 return
         await super().handle_connection_init(message)
 
