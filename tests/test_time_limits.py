@@ -62,6 +62,11 @@ async def hub(url: str) -> AsyncIterator[str]:
 async def test_a_request_past_its_time_limit_stops_and_answers_timeout(url: str, hub: str) -> None:
     async for http in serve(Settings(graph_url=url, request_timeout=0.05)):
         gql = GraphQL(http)
+        # signing in counts against the limit too: have the credential checked (and
+        # cached) first, so the limit meets the walk below
+        for _ in range(20):
+            if (await gql.raw("{ viewer { id } }")).status_code == 200:
+                break
         started = time.monotonic()
         response = await gql.raw(COUNT, {"id": hub})
         assert time.monotonic() - started < 2
