@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import OrderedDict
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from ..graph.errors import Unauthenticated
-from ..graph.identity import Role
+from ..graph.identity import Grant, Permission, Role, Scope
 from ..graph.model import LegalForm, Party, PartyKind
 from ..graph.records import new_party
 from ..graph.store import GraphStore
@@ -128,10 +128,16 @@ class Authenticator:
     async def _signed_in(self, user: Party, token_id: str | None) -> Viewer:
         grants = (await self._store.grants([user.id])).get(user.id, [])
         roles = await self._role_table()
-        permissions = frozenset(
-            p for g in grants if g.role in roles for p in roles[g.role].permissions
-        )
-        return Viewer(user, permissions, token_id)
+        everywhere: set[Permission] = set()
+        scoped: dict[Permission, list[Grant]] = defaultdict(list)
+        for grant in grants:
+            for permission in roles[grant.role].permissions if grant.role in roles else ():
+                if grant.scope_id is None:
+                    everywhere.add(permission)
+                else:
+                    scoped[permission].append(grant)
+        reach = {p: Scope.of(user.id, held) for p, held in scoped.items() if p not in everywhere}
+        return Viewer(user, frozenset(everywhere), reach, token_id)
 
     async def _role_table(self) -> dict[str, Role]:
         fetched_at, roles = self._roles

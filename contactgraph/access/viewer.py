@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from ..graph.errors import Forbidden
-from ..graph.identity import Permission
+from ..graph.identity import Permission, Scope
 from ..graph.model import Party
 
 
 @dataclass(frozen=True)
 class Viewer:
     user: Party
-    permissions: frozenset[Permission]
+    everywhere: frozenset[Permission]  # from grants without a scope
+    # permissions held only through scoped grants, and where they reach
+    scoped: Mapping[Permission, Scope] = field(default_factory=dict)
     token_id: str | None = None  # None when a JWT signed the user in
 
     @property
@@ -20,8 +23,17 @@ class Viewer:
         return self.user.id
 
     def can(self, permission: Permission) -> bool:
-        return permission in self.permissions
+        """Whether the permission is held everywhere (ADMIN counts only so)."""
+        return permission in self.everywhere
 
     def require(self, permission: Permission, action: str) -> None:
-        if permission not in self.permissions:
+        if permission not in self.everywhere:
             raise Forbidden(f"{action} needs the {permission.value} permission")
+
+    def scope(self, permission: Permission, action: str) -> Scope | None:
+        """Where the permission reaches: None for everywhere, FORBIDDEN for nowhere."""
+        if permission in self.everywhere:
+            return None
+        if permission in self.scoped and permission is not Permission.ADMIN:
+            return self.scoped[permission]
+        raise Forbidden(f"{action} needs the {permission.value} permission")

@@ -49,6 +49,11 @@ BUILTIN_ROLES: tuple[Role, ...] = (
 )
 
 
+class ScopeKind(enum.Enum):
+    SUBTREE = "SUBTREE"  # the scope party and everything below it
+    PORTFOLIO = "PORTFOLIO"  # what the users at or below the scope party are RESPONSIBLE_FOR
+
+
 @dataclass(frozen=True)
 class Grant:
     """A role held by a user; scope_id None means everywhere."""
@@ -58,6 +63,32 @@ class Grant:
     role: str
     granted_at: datetime
     scope_id: str | None = None
+    scope_kind: ScopeKind = ScopeKind.SUBTREE  # how scope_id reaches, when there is one
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The parties a scoped viewer reaches, as of the moment a store reads them: its
+    anchors and every party up to SCOPE_DEPTH levels below one in the default hierarchy.
+    The anchors are the subtree parties, the parties that users at or below a team party
+    are RESPONSIBLE_FOR, and the viewer (who always sees themselves). A scoped viewer's
+    graph is the part of the graph inside: walks never pass a party outside."""
+
+    viewer_id: str
+    subtrees: frozenset[str] = frozenset()
+    teams: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, viewer_id: str, grants: Iterable[Grant]) -> Scope:
+        subtrees, teams = set(), set()
+        for grant in grants:
+            if grant.scope_id is not None:
+                kind = grant.scope_kind
+                (teams if kind is ScopeKind.PORTFOLIO else subtrees).add(grant.scope_id)
+        return cls(viewer_id, frozenset(subtrees), frozenset(teams))
+
+
+SCOPE_DEPTH = 64  # the default depth ceiling of walks, and the closure's depth
 
 
 @dataclass(frozen=True)
@@ -82,6 +113,8 @@ def check_grant(grant: Grant, user: Party, roles: Iterable[str], scope: Party | 
         raise NotFound(f"role {grant.role!r} does not exist")
     if grant.scope_id is not None and scope is None:
         raise NotFound(f"party {grant.scope_id} does not exist")
+    if grant.scope_id is None and grant.scope_kind is not ScopeKind.SUBTREE:
+        raise BadUserInput(f"a {grant.scope_kind.value} grant needs a scope party")
 
 
 def check_token_owner(user: Party | None, user_id: str) -> Party:

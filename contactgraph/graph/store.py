@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
-from .identity import ApiToken, Grant, Role
+from .identity import ApiToken, Grant, Role, Scope, ScopeKind
 from .model import (
     Activity,
     Batch,
@@ -45,6 +45,10 @@ class GraphStore(Protocol):
     async def ping(self, seconds: float) -> None:
         """Raise ServiceUnavailable when the backend cannot answer within `seconds`, however
         busy it is with other work."""
+
+    def scoped(self, scope: Scope) -> GraphStore:
+        """This store as a scoped viewer reads it: every read below answers only with what
+        the scope reaches (identity.Scope), tested inside its one round trip."""
 
     # reads
     async def get_nodes(self, ids: Sequence[str]) -> dict[str, Node]: ...
@@ -130,7 +134,9 @@ class GraphStore(Protocol):
     async def grant_role(self, grant: Grant) -> Grant:
         """Write a grant, or return the equal one the user already holds."""
 
-    async def revoke_role(self, user_id: str, role: str, scope_id: str | None) -> bool:
+    async def revoke_role(
+        self, user_id: str, role: str, scope_id: str | None, kind: ScopeKind
+    ) -> bool:
         """Whether the user held that grant (it is gone now)."""
 
     async def create_user(self, user: Party, grants: Sequence[Grant]) -> Party:

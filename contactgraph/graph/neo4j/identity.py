@@ -16,6 +16,7 @@ from ..identity import (
     Grant,
     Permission,
     Role,
+    ScopeKind,
     check_grant,
     check_token_owner,
 )
@@ -36,12 +37,17 @@ TOKEN_MAP = (
     "t {.id, .user_id, .name, .secret_hash, created_at: toString(t.created_at), "
     "expires_at: toString(t.expires_at), revoked_at: toString(t.revoked_at)}"
 )
-GRANT_MAP = "g {.id, .user_id, .role, .scope_id, granted_at: toString(g.granted_at)}"
+GRANT_MAP = (
+    "g {.id, .user_id, .role, .scope_id, .scope_kind, granted_at: toString(g.granted_at)}"
+)
 
 
-def _held(user_id: str, role: str, scope_id: str | None) -> str:
-    """One key per (user, role, scope): the constraint that makes granting idempotent
-    under concurrent requests."""
+def _held(user_id: str, role: str, scope_id: str | None, kind: ScopeKind) -> str:
+    """One key per (user, role, scope, kind): the constraint that makes granting
+    idempotent under concurrent requests. Subtree grants keep the key they had before
+    portfolios existed."""
+    if scope_id and kind is not ScopeKind.SUBTREE:
+        return f"{user_id}|{role}|{scope_id}|{kind.value}"
     return f"{user_id}|{role}|{scope_id or ''}"
 
 
@@ -77,6 +83,7 @@ def _grant(row: Mapping[str, Any]) -> Grant:
         role=row["role"],
         granted_at=decode(row["granted_at"]),
         scope_id=row["scope_id"],
+        scope_kind=ScopeKind(row["scope_kind"] or ScopeKind.SUBTREE.value),
     )
 
 
@@ -122,22 +129,26 @@ async def add_grant(tx: Tx, grant: Grant) -> Grant:
     result = await tx.run(
         "MERGE (g:Grant {held: $held}) "
         "ON CREATE SET g.id = $id, g.user_id = $user_id, g.role = $role, "
-        "g.scope_id = $scope_id, g.granted_at = datetime($granted_at) "
+        "g.scope_id = $scope_id, g.scope_kind = $scope_kind, "
+        "g.granted_at = datetime($granted_at) "
         f"RETURN {GRANT_MAP} AS g",
-        held=_held(grant.user_id, grant.role, grant.scope_id),
+        held=_held(grant.user_id, grant.role, grant.scope_id, grant.scope_kind),
         id=grant.id,
         user_id=grant.user_id,
         role=grant.role,
         scope_id=grant.scope_id,
+        scope_kind=grant.scope_kind.value,
         granted_at=encode(grant.granted_at),
     )
     return _grant((await result.single(strict=True))["g"])
 
 
-async def remove_grant(tx: Tx, user_id: str, role: str, scope_id: str | None) -> bool:
+async def remove_grant(
+    tx: Tx, user_id: str, role: str, scope_id: str | None, kind: ScopeKind
+) -> bool:
     result = await tx.run(
         "MATCH (g:Grant {held: $held}) DELETE g RETURN count(*) AS n",
-        held=_held(user_id, role, scope_id),
+        held=_held(user_id, role, scope_id, kind),
     )
     return bool((await result.single(strict=True))["n"])
 

@@ -23,7 +23,7 @@ from ..errors import (
     Conflict,
     NotFound,
 )
-from ..identity import ApiToken, Grant, Role
+from ..identity import ApiToken, Grant, Role, Scope, ScopeKind
 from ..model import (
     ACYCLIC_TYPES,
     DEFAULT_CATEGORIES,
@@ -300,8 +300,12 @@ class Neo4jStore(Neo4jSession):
     async def grant_role(self, grant: Grant) -> Grant:
         return await self._write(lambda tx: identity.add_grant(tx, grant))
 
-    async def revoke_role(self, user_id: str, role: str, scope_id: str | None) -> bool:
-        return await self._write(lambda tx: identity.remove_grant(tx, user_id, role, scope_id))
+    async def revoke_role(
+        self, user_id: str, role: str, scope_id: str | None, kind: ScopeKind
+    ) -> bool:
+        return await self._write(
+            lambda tx: identity.remove_grant(tx, user_id, role, scope_id, kind)
+        )
 
     async def create_user(self, user: Party, grants: Sequence[Grant]) -> Party:
         async def work(tx: Tx) -> Party:

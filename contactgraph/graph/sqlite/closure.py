@@ -24,13 +24,14 @@ import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
+from ..identity import SCOPE_DEPTH
 from ..model import DEFAULT_HIERARCHY_TYPES, REL_RULES, ParentEnd, Relationship, RelType
 from . import jobs
 
 BEGINNING = ""  # sorts before every instant's text
 OPEN = "9999-12-31T23:59:59.999999+00:00"  # sorts after every instant's text: no end
 ALWAYS = (BEGINNING, OPEN)
-DEPTH = 64  # the deepest row kept: the default depth ceiling of every walk
+DEPTH = SCOPE_DEPTH  # the deepest row kept: the default depth ceiling of every walk
 
 CLOSURE_TYPES: frozenset[RelType] = frozenset(DEFAULT_HIERARCHY_TYPES)
 

@@ -10,7 +10,15 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from ..errors import Conflict, NotFound
-from ..identity import ApiToken, Grant, Permission, Role, check_grant, check_token_owner
+from ..identity import (
+    ApiToken,
+    Grant,
+    Permission,
+    Role,
+    ScopeKind,
+    check_grant,
+    check_token_owner,
+)
 from ..model import Party
 from ..times import format_instant, parse_instant
 from . import records
@@ -42,6 +50,7 @@ def _grant(row: sqlite3.Row) -> Grant:
         role=row["role"],
         granted_at=parse_instant(row["granted_at"]),
         scope_id=row["scope_id"],
+        scope_kind=ScopeKind(row["scope_kind"]),
     )
 
 
@@ -79,23 +88,39 @@ def add_grant(conn: sqlite3.Connection, grant: Grant) -> Grant:
     scope = parties.get(grant.scope_id) if grant.scope_id else None
     check_grant(grant, user, [r.name for r in roles(conn)], scope)
     held = conn.execute(
-        "SELECT * FROM grants WHERE user_id = ? AND role = ? AND scope_id IS ?",
-        (grant.user_id, grant.role, grant.scope_id),
+        f"SELECT * FROM grants WHERE {_HELD}", _held(grant.user_id, grant.role, grant.scope_id, grant.scope_kind)
     ).fetchone()
     if held is not None:
         return _grant(held)
     conn.execute(
-        "INSERT INTO grants (id, user_id, role, scope_id, granted_at) VALUES (?, ?, ?, ?, ?)",
-        (grant.id, grant.user_id, grant.role, grant.scope_id, format_instant(grant.granted_at)),
+        "INSERT INTO grants (id, user_id, role, scope_id, scope_kind, granted_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (
+            grant.id,
+            grant.user_id,
+            grant.role,
+            grant.scope_id,
+            grant.scope_kind.value,
+            format_instant(grant.granted_at),
+        ),
     )
     return grant
 
 
-def remove_grant(conn: sqlite3.Connection, user_id: str, role: str, scope_id: str | None) -> bool:
-    removed = conn.execute(
-        "DELETE FROM grants WHERE user_id = ? AND role = ? AND scope_id IS ?",
-        (user_id, role, scope_id),
-    )
+_HELD = "user_id = ? AND role = ? AND scope_id IS ? AND scope_kind = ?"
+
+
+def _held(
+    user_id: str, role: str, scope_id: str | None, kind: ScopeKind
+) -> tuple[str, str, str | None, str]:
+    """The key of one grant: a grant without a scope is always of the default kind."""
+    return user_id, role, scope_id, (kind if scope_id else ScopeKind.SUBTREE).value
+
+
+def remove_grant(
+    conn: sqlite3.Connection, user_id: str, role: str, scope_id: str | None, kind: ScopeKind
+) -> bool:
+    removed = conn.execute(f"DELETE FROM grants WHERE {_HELD}", _held(user_id, role, scope_id, kind))
     return removed.rowcount > 0
 
 

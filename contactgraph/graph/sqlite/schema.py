@@ -166,6 +166,12 @@ MIGRATIONS: tuple[Migration, ...] = (
     """,
     # 5: identity
     _identity,
+    # 6: how a grant's scope reaches: the subtree of the party, or its users' portfolio
+    """
+    ALTER TABLE grants ADD COLUMN scope_kind TEXT NOT NULL DEFAULT 'SUBTREE';
+    DROP INDEX grants_held;
+    CREATE UNIQUE INDEX grants_held ON grants(user_id, role, coalesce(scope_id, ''), scope_kind);
+    """,
 )
 
 

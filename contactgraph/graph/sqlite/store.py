@@ -14,7 +14,7 @@ from typing import TypeVar
 from .. import rules
 from ..cursors import cursor_depth, decode_cursor
 from ..errors import BadUserInput, Conflict, NotFound
-from ..identity import ApiToken, Grant, Role
+from ..identity import ApiToken, Grant, Role, Scope, ScopeKind
 from ..model import (
     ACYCLIC_TYPES,
     Activity,
@@ -38,8 +38,8 @@ from ..model import (
 )
 from ..search import query_terms
 from ..store import Node
-from ..times import format_instant
-from . import closure, identity, records, timelines, walks
+from ..times import format_instant, utcnow
+from . import closure, identity, records, scopes, timelines, walks
 from .database import Database, Work
 from .rows import (
     PARTY_COLUMNS,
@@ -60,8 +60,15 @@ def _fts_query(text: str) -> str:
 class SqliteStore:
     seed_batch_size = 20_000
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, scope: Scope | None = None) -> None:
         self._db = database
+        self._scope = scope
+
+    def scoped(self, scope: Scope) -> SqliteStore:
+        return SqliteStore(self._db, scope)
+
+    def _inside(self, conn: sqlite3.Connection) -> scopes.Reach:
+        return scopes.reach(conn, self._scope, utcnow())
 
     @classmethod
     def from_url(cls, url: str, create: bool = False) -> SqliteStore:
@@ -91,59 +98,77 @@ class SqliteStore:
 
     async def get_nodes(self, ids: Sequence[str]) -> dict[str, Node]:
         def work(conn: sqlite3.Connection) -> dict[str, Node]:
+            inside = self._inside(conn)
             nodes: dict[str, Node] = {}
-            nodes.update(records.parties_by_id(conn, ids))
-            nodes.update(records.activities_by_id(conn, ids))
+            nodes.update(_kept(conn, inside, records.parties_by_id(conn, ids)))
+            activities = records.activities_by_id(conn, ids)
             rows = conn.execute(
                 f"SELECT {REL_COLUMNS} FROM relationships WHERE id {records.IN_LIST}",
                 (records.bound_list(ids),),
             )
-            nodes.update((row["id"], relationship_from_row(row)) for row in rows)
+            rels = [relationship_from_row(row) for row in rows]
+            allowed = inside.keep(
+                conn,
+                [p for a in activities.values() for p in a.subject_ids]
+                + [p for r in rels for p in (r.from_id, r.to_id)],
+            )
+            nodes.update(
+                (a.id, a) for a in activities.values() if allowed.intersection(a.subject_ids)
+            )
+            nodes.update((r.id, r) for r in rels if r.from_id in allowed and r.to_id in allowed)
             return nodes
 
         return await self._read(work)
 
     async def get_parties(self, ids: Sequence[str]) -> dict[str, Party]:
-        return await self._read(lambda conn: records.parties_by_id(conn, ids))
+        return await self._read(
+            lambda conn: _kept(conn, self._inside(conn), records.parties_by_id(conn, ids))
+        )
 
     async def list_parties(self, where: PartyFilter, page: Page, count: bool) -> PartyPage:
         clauses: list[str] = []
-        params: list[object] = []
+        params: dict[str, object] = {"limit": page.first + 1}
         for column, values in (
             ("kind", [k.value for k in where.kinds]),
             ("category_id", list(where.category_ids)),
             ("legal_form", [f.value for f in where.legal_forms]),
         ):
             if values:
-                clauses.append(f"{column} {records.IN_LIST}")
-                params.append(records.bound_list(values))
+                clauses.append(f"{column} IN (SELECT value FROM json_each(:{column}))")
+                params[column] = records.bound_list(values)
         if not where.include_archived:
             clauses.append("archived_at IS NULL")
         if where.tags:
             clauses.append(
-                f"id IN (SELECT party_id FROM party_tags WHERE tag {records.IN_LIST} "
-                "GROUP BY party_id HAVING count(*) = ?)"
+                "id IN (SELECT party_id FROM party_tags WHERE tag IN "
+                "(SELECT value FROM json_each(:tags)) GROUP BY party_id HAVING count(*) = :tagged)"
             )
-            params += [records.bound_list(set(where.tags)), len(set(where.tags))]
+            params.update(tags=records.bound_list(set(where.tags)), tagged=len(set(where.tags)))
         if where.search is not None:
-            match = _fts_query(where.search)
-            clauses.append("seq IN (SELECT rowid FROM party_search WHERE party_search MATCH ?)")
-            params.append(match)
-        after = decode_cursor(page.after, 1)[0] if page.after else None
+            clauses.append(
+                "seq IN (SELECT rowid FROM party_search WHERE party_search MATCH :search)"
+            )
+            params["search"] = _fts_query(where.search)
+        if page.after:
+            params["after"] = decode_cursor(page.after, 1)[0]
 
         def work(conn: sqlite3.Connection) -> PartyPage:
-            where_sql = " AND ".join(clauses) or "1"
+            inside = self._inside(conn)
+            kept = [*clauses, inside.test("id")] if self._scope else clauses
+            where_sql = " AND ".join(kept) or "1"
+            named = {**params, **inside.params}
             count_sql = f"SELECT count(*) FROM parties WHERE {where_sql}"
-            total = conn.execute(count_sql, params).fetchone()[0] if count else None
-            window = f"{where_sql} AND id > ?" if after else where_sql
+            total = conn.execute(count_sql, named).fetchone()[0] if count else None
+            window = f"{where_sql} AND id > :after" if page.after else where_sql
             rows = conn.execute(
-                f"SELECT {PARTY_COLUMNS} FROM parties WHERE {window} ORDER BY id LIMIT ?",
-                [*params, *([after] if after else []), page.first + 1],
+                f"SELECT {PARTY_COLUMNS} FROM parties WHERE {window} ORDER BY id LIMIT :limit",
+                named,
             ).fetchall()
             parties = [party_from_row(row) for row in rows[: page.first]]
             return PartyPage(parties, has_next=len(rows) > page.first, total_count=total)
 
-        return await (self._walk if count or where.search else self._read)(work)
+        slow = count or where.search or self._scope
+        return await (self._walk if slow else self._read)(work)
 
     async def get_categories(self, ids: Sequence[str] | None) -> dict[str, Category]:
         return await self._read(lambda conn: records.categories(conn, ids))
@@ -162,11 +187,14 @@ class SqliteStore:
         }[direction]
 
         def work(conn: sqlite3.Connection) -> dict[str, list[Relationship]]:
+            edges = walks.edges_at(conn, party_ids, [(t, e) for t in types for e in ends], as_of)
+            allowed = self._inside(conn).keep(
+                conn, (p for _, rel in edges for p in (rel.from_id, rel.to_id))
+            )
             found: dict[str, list[Relationship]] = defaultdict(list)
-            for anchor, rel in walks.edges_at(
-                conn, party_ids, [(t, e) for t in types for e in ends], as_of
-            ):
-                found[anchor].append(rel)
+            for anchor, rel in edges:
+                if rel.from_id in allowed and rel.to_id in allowed:
+                    found[anchor].append(rel)
             return found
 
         return await self._read(work)
@@ -179,6 +207,10 @@ class SqliteStore:
 
         def work(conn: sqlite3.Connection) -> dict[str, list[tuple[Party, Relationship]]]:
             edges = walks.edges_at(conn, parent_ids, spec, as_of)
+            allowed = self._inside(conn).keep(
+                conn, (p for _, rel in edges for p in (rel.from_id, rel.to_id))
+            )
+            edges = [e for e in edges if e[1].from_id in allowed and e[1].to_id in allowed]
             parties = records.parties_by_id(
                 conn, [walks.other_end(rel, parent) for parent, rel in edges]
             )
@@ -205,8 +237,11 @@ class SqliteStore:
         after = (cursor_depth(cursor[0], max_depth), cursor[1]) if cursor else None
 
         def work(conn: sqlite3.Connection) -> TreePage:
+            inside = self._inside(conn)
+            if not inside.keep(conn, [root_id]):
+                return TreePage([], has_next=False, total_count=0 if count else None)
             rows, total = walks.descendants(
-                conn, root_id, step, max_depth, after, page.first + 1, count
+                conn, root_id, step, max_depth, after, page.first + 1, count, inside
             )
             found = records.tree_rows(conn, rows[: page.first])
             return TreePage(found, has_next=len(rows) > page.first, total_count=total)
@@ -219,7 +254,9 @@ class SqliteStore:
         step = walks.HierarchyStep(types, False, as_of)
 
         def work(conn: sqlite3.Connection) -> dict[str, list[TreeRow]]:
-            found = walks.ancestors(conn, list(dict.fromkeys(party_ids)), step, max_depth)
+            inside = self._inside(conn)
+            starts = [p for p in dict.fromkeys(party_ids) if p in inside.keep(conn, party_ids)]
+            found = walks.ancestors(conn, starts, step, max_depth, inside)
             rows = [row for start in found.values() for row in start]
             built = iter(records.tree_rows(conn, rows))
             return {start: [next(built) for _ in reached] for start, reached in found.items()}
@@ -235,7 +272,10 @@ class SqliteStore:
         as_of: datetime,
     ) -> Network:
         def work(conn: sqlite3.Connection) -> Network:
-            distance = walks.within(conn, root_id, types, depth, limit, as_of)
+            inside = self._inside(conn)
+            if not inside.keep(conn, [root_id]):
+                return Network([], [], truncated=False)
+            distance = walks.within(conn, root_id, types, depth, limit, as_of, inside)
             ranked = sorted(distance, key=lambda i: (distance[i], i))
             kept = ranked[:limit]
             parties = records.parties_by_id(conn, kept)
@@ -268,9 +308,10 @@ class SqliteStore:
         as_of: datetime,
     ) -> Path | None:
         def work(conn: sqlite3.Connection) -> Path | None:
-            ends = records.parties_by_id(conn, [from_id, to_id])
+            inside = self._inside(conn)
+            ends = _kept(conn, inside, records.parties_by_id(conn, [from_id, to_id]))
             rules.found(ends, [from_id, to_id])
-            steps = walks.meet(conn, from_id, to_id, types, max_depth, as_of)
+            steps = walks.meet(conn, from_id, to_id, types, max_depth, as_of, inside)
             if steps is None:
                 return None
             nodes, rels = steps
@@ -282,17 +323,22 @@ class SqliteStore:
     async def timelines(
         self, party_ids: Sequence[str], query: TimelineQuery
     ) -> dict[str, TimelinePage]:
-        def window(conn: sqlite3.Connection, party_id: str) -> tuple[list[str], dict[str, str]]:
+        def window(
+            conn: sqlite3.Connection, party_id: str, inside: scopes.Reach
+        ) -> tuple[list[str], dict[str, str]]:
             rollup = query.rollup
             if rollup is None:
+                if not inside.keep(conn, [party_id]):
+                    return [], {}
                 ids = timelines.own_window(conn, party_id, query)
                 return ids, dict.fromkeys(ids, party_id)
-            subtree = timelines.Subtree.of(conn, party_id, rollup)
+            subtree = timelines.Subtree.of(conn, party_id, rollup, inside)
             ids = timelines.rollup_window(conn, subtree, query)
             return ids, timelines.sources(conn, subtree, party_id, ids[: query.page.first])
 
         def work(conn: sqlite3.Connection) -> dict[str, TimelinePage]:
-            windows = {party_id: window(conn, party_id) for party_id in dict.fromkeys(party_ids)}
+            inside = self._inside(conn)
+            windows = {p: window(conn, p, inside) for p in dict.fromkeys(party_ids)}
             activities = records.activities_by_id(
                 conn, {a for ids, _ in windows.values() for a in ids}
             )
@@ -305,7 +351,7 @@ class SqliteStore:
                 for party_id, (ids, came_from) in windows.items()
             }
 
-        return await (self._read if query.rollup is None else self._walk)(work)
+        return await (self._read if query.rollup is None and not self._scope else self._walk)(work)
 
     async def is_empty(self) -> bool:
         return await self._read(
@@ -335,8 +381,12 @@ class SqliteStore:
     async def grant_role(self, grant: Grant) -> Grant:
         return await self._write(lambda conn: identity.add_grant(conn, grant))
 
-    async def revoke_role(self, user_id: str, role: str, scope_id: str | None) -> bool:
-        return await self._write(lambda conn: identity.remove_grant(conn, user_id, role, scope_id))
+    async def revoke_role(
+        self, user_id: str, role: str, scope_id: str | None, kind: ScopeKind
+    ) -> bool:
+        return await self._write(
+            lambda conn: identity.remove_grant(conn, user_id, role, scope_id, kind)
+        )
 
     async def create_user(self, user: Party, grants: Sequence[Grant]) -> Party:
         def work(conn: sqlite3.Connection) -> Party:
@@ -480,7 +530,8 @@ class SqliteStore:
         await self._write(work)
 
 
-def _cursor_depth(text: str) -> int:
-    if not text.isdigit():
-        raise BadUserInput(f"{text!r} is not a depth of this list")
-    return int(text)
+def _kept(
+    conn: sqlite3.Connection, inside: scopes.Reach, parties: dict[str, Party]
+) -> dict[str, Party]:
+    allowed = inside.keep(conn, parties)
+    return {i: p for i, p in parties.items() if i in allowed}

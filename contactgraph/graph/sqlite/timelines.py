@@ -26,6 +26,7 @@ from ..model import ActivityType, Rollup, TimelineQuery
 from ..times import format_instant
 from . import closure, walks
 from .closure import CLOSURE_TYPES
+from .scopes import EVERYWHERE, Reach
 
 # µs per scanned activity / µs per merged member, as measured above
 SCAN_COST_RATIO = 1.3
@@ -63,31 +64,40 @@ def own_window(conn: sqlite3.Connection, party_id: str, query: TimelineQuery) ->
 
 
 class Subtree:
-    """SQL for "is this party the root or below it" under one roll-up: rows of the closure
-    for the default types within its depth, else the members a walk found, as a list."""
+    """SQL for "is this party the root or below it, and inside" under one roll-up: rows of
+    the closure for the default types within its depth, else the members a walk found, as
+    a list."""
 
-    def __init__(self, root: str, rollup: Rollup, walked: list[str] | None) -> None:
+    def __init__(self, root: str, rollup: Rollup, walked: list[str] | None, inside: Reach) -> None:
         self.params: dict[str, object] = {
             "root": root,
             "at": format_instant(rollup.as_of),
             "max_depth": rollup.max_depth,
+            **inside.params,
         }
         self.walked = walked
+        self._inside = inside
         if walked is None:
             self.members = (
                 "SELECT descendant_id FROM hierarchy_reach WHERE ancestor_id = :root "
-                "AND depth <= :max_depth AND since <= :at AND until > :at"
+                "AND depth <= :max_depth AND since <= :at AND until > :at "
+                f"AND {inside.test('descendant_id')}"
             )
         else:
             self.members = "SELECT value FROM json_each(:members)"
             self.params["members"] = json.dumps(walked)
 
     @classmethod
-    def of(cls, conn: sqlite3.Connection, root: str, rollup: Rollup) -> Subtree:
+    def of(
+        cls, conn: sqlite3.Connection, root: str, rollup: Rollup, inside: Reach = EVERYWHERE
+    ) -> Subtree:
+        """The root's subtree, or none at all when the root is outside."""
+        if not inside.keep(conn, [root]):
+            return cls(root, rollup, [], inside)
         if frozenset(rollup.types) == CLOSURE_TYPES and rollup.max_depth <= closure.DEPTH:
-            return cls(root, rollup, None)
+            return cls(root, rollup, None, inside)
         step = walks.HierarchyStep(rollup.types, True, rollup.as_of)
-        return cls(root, rollup, walks.members(conn, root, step, rollup.max_depth))
+        return cls(root, rollup, walks.members(conn, root, step, rollup.max_depth, inside), inside)
 
     def prefers_scan(self, conn: sqlite3.Connection, query: TimelineQuery) -> bool:
         parties = conn.execute("SELECT coalesce(max(seq), 0) FROM parties").fetchone()[0]
@@ -106,7 +116,7 @@ class Subtree:
             return (
                 "EXISTS (SELECT 1 FROM hierarchy_reach h WHERE h.ancestor_id = :root "
                 f"AND h.descendant_id = {column} AND h.depth <= :max_depth "
-                "AND h.since <= :at AND h.until > :at)"
+                f"AND h.since <= :at AND h.until > :at) AND {self._inside.test(column)}"
             )
         return f"{column} IN (SELECT value FROM json_each(:members))"
 

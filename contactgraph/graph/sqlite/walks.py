@@ -21,6 +21,7 @@ from ..model import ACYCLIC_TYPES, Relationship, RelType
 from ..times import format_instant
 from . import jobs
 from .rows import REL_COLUMNS, relationship_from_row
+from .scopes import EVERYWHERE, Reach
 
 
 def _ids(values: Iterable[object]) -> str:
@@ -94,9 +95,11 @@ def levels(
     starts: Sequence[str],
     step: HierarchyStep,
     max_depth: int,
+    inside: Reach = EVERYWHERE,
 ) -> Iterator[dict[str, dict[str, Reached]]]:
     """Breadth first from every start at once, yielding per level each start's newly
-    reached parties. A start never reaches itself, and each party once per start."""
+    reached parties. A start never reaches itself, and each party once per start; a
+    party outside `inside` is neither reached nor passed."""
     seen: dict[str, set[str]] = {start: {start} for start in starts}
     frontiers: dict[str, list[str]] = {start: [start] for start in starts}
     for depth in range(1, max_depth + 1):
@@ -105,8 +108,11 @@ def levels(
         if not parties:
             return
         leaving: dict[str, list[tuple[str, str]]] = {}
-        for here, there, rel_id in step.edges(conn, parties):
-            leaving.setdefault(here, []).append((there, rel_id))
+        edges = step.edges(conn, parties)
+        allowed = inside.keep(conn, (there for _, there, _ in edges))
+        for here, there, rel_id in edges:
+            if there in allowed:
+                leaving.setdefault(here, []).append((there, rel_id))
         level: dict[str, dict[str, Reached]] = {}
         for start, frontier in frontiers.items():
             found: dict[str, Reached] = {}
@@ -132,6 +138,7 @@ def descendants(
     after: tuple[int, str] | None,
     limit: int,
     count: bool,
+    inside: Reach = EVERYWHERE,
 ) -> tuple[list[tuple[str, Reached]], int | None]:
     """Up to `limit` parties below root after the (depth, id) cursor, in (depth, id) order,
     and the total when counted. Without a count the walk stops at the first level that
@@ -139,7 +146,7 @@ def descendants(
     rows: list[tuple[str, Reached]] = []
     total = 0
     past = 0  # rows after the cursor in the levels walked so far
-    for level in levels(conn, [root], step, max_depth):
+    for level in levels(conn, [root], step, max_depth, inside):
         found = level[root]
         total += len(found)
         kept = [(i, r) for i, r in sorted(found.items()) if after is None or (r.depth, i) > after]
@@ -151,33 +158,50 @@ def descendants(
 
 
 def ancestors(
-    conn: sqlite3.Connection, starts: Sequence[str], step: HierarchyStep, max_depth: int
+    conn: sqlite3.Connection,
+    starts: Sequence[str],
+    step: HierarchyStep,
+    max_depth: int,
+    inside: Reach = EVERYWHERE,
 ) -> dict[str, list[tuple[str, Reached]]]:
     """Every party above each start, nearest first, ties by id."""
     found: dict[str, list[tuple[str, Reached]]] = {start: [] for start in starts}
-    for level in levels(conn, starts, step, max_depth):
+    for level in levels(conn, starts, step, max_depth, inside):
         for start, reached in level.items():
             found[start] += sorted(reached.items())
     return found
 
 
-def members(conn: sqlite3.Connection, root: str, step: HierarchyStep, max_depth: int) -> list[str]:
+def members(
+    conn: sqlite3.Connection,
+    root: str,
+    step: HierarchyStep,
+    max_depth: int,
+    inside: Reach = EVERYWHERE,
+) -> list[str]:
     """The root and every party below it."""
     below = [root]
-    for level in levels(conn, [root], step, max_depth):
+    for level in levels(conn, [root], step, max_depth, inside):
         below += level[root]
     return below
 
 
 def neighbours(
-    conn: sqlite3.Connection, ids: Sequence[str], types: Sequence[RelType], as_of: datetime
+    conn: sqlite3.Connection,
+    ids: Sequence[str],
+    types: Sequence[RelType],
+    as_of: datetime,
+    inside: Reach = EVERYWHERE,
 ) -> list[tuple[str, str, Relationship]]:
     """(party, neighbour, edge) for every edge of these types touching the parties,
-    whichever way it points, in edge id order so walks are repeatable."""
+    whichever way it points, to a neighbour inside, in edge id order so walks are
+    repeatable."""
     spec = [(t, end) for t in types for end in ("from_id", "to_id")]
     found = [
         (anchor, other_end(rel, anchor), rel) for anchor, rel in edges_at(conn, ids, spec, as_of)
     ]
+    allowed = inside.keep(conn, (neighbour for _, neighbour, _ in found))
+    found = [item for item in found if item[1] in allowed]
     found.sort(key=lambda item: item[2].id)
     return found
 
@@ -189,6 +213,7 @@ def within(
     depth: int,
     limit: int,
     as_of: datetime,
+    inside: Reach = EVERYWHERE,
 ) -> dict[str, int]:
     """Each party within `depth` hops of root in any direction, with its distance; the walk
     stops at the first level past `limit` parties, so the nearest ones are all in."""
@@ -198,7 +223,7 @@ def within(
         if not frontier or len(distance) > limit:
             break
         reached = []
-        for _, other, _ in neighbours(conn, frontier, types, as_of):
+        for _, other, _ in neighbours(conn, frontier, types, as_of, inside):
             if other not in distance:
                 distance[other] = level
                 reached.append(other)
@@ -213,6 +238,7 @@ def meet(
     types: Sequence[RelType],
     max_depth: int,
     as_of: datetime,
+    inside: Reach = EVERYWHERE,
 ) -> tuple[list[str], list[Relationship]] | None:
     """A shortest path ignoring direction: breadth first from both ends, one statement per
     level, the smaller side first; the first level where the sides touch gives it."""
@@ -225,7 +251,7 @@ def meet(
         side = 0 if len(fronts[0]) <= len(fronts[1]) else 1
         seen, other = came[side], came[1 - side]
         reached = []
-        for anchor, neighbour, rel in neighbours(conn, fronts[side], types, as_of):
+        for anchor, neighbour, rel in neighbours(conn, fronts[side], types, as_of, inside):
             if neighbour not in seen:
                 seen[neighbour] = (anchor, rel)
                 reached.append(neighbour)

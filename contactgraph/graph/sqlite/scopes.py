@@ -1,0 +1,80 @@
+"""A scoped viewer's part of the embedded graph, tested inside the store's own statements.
+
+A party is in a scope when the closure (closure.py, SCOPE_DEPTH levels deep) holds a
+row, valid now, from one of the scope's anchors down to it: one index range per party
+tested, however large the scope. The anchors are found first, in the same job: the
+subtree parties, the viewer, and what the users below each team are RESPONSIBLE_FOR now.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable
+from datetime import datetime
+
+from ..identity import Scope
+from ..times import format_instant
+
+_PORTFOLIO = """
+    SELECT r.to_id FROM relationships r
+    WHERE r.type = 'RESPONSIBLE_FOR' AND r.since <= :scope_at
+      AND (r.until IS NULL OR r.until > :scope_at)
+      AND r.from_id IN (
+        SELECT descendant_id FROM hierarchy_reach
+        WHERE ancestor_id IN (SELECT value FROM json_each(:scope_teams))
+          AND since <= :scope_at AND until > :scope_at
+      )
+"""
+
+
+class Everywhere:
+    """An unscoped viewer's reach: every test passes, without a statement."""
+
+    params: dict[str, object] = {}
+
+    def test(self, column: str) -> str:
+        return "1"
+
+    def keep(self, conn: sqlite3.Connection, ids: Iterable[str]) -> set[str]:
+        return set(ids)
+
+
+class InScope(Everywhere):
+    def __init__(self, conn: sqlite3.Connection, scope: Scope, at: datetime) -> None:
+        moment = format_instant(at)
+        anchors = {scope.viewer_id, *scope.subtrees}
+        if scope.teams:
+            rows = conn.execute(
+                _PORTFOLIO, {"scope_teams": json.dumps(sorted(scope.teams)), "scope_at": moment}
+            )
+            anchors.update(row[0] for row in rows)
+        self.params = {"scope_anchors": json.dumps(sorted(anchors)), "scope_at": moment}
+
+    def test(self, column: str) -> str:
+        """SQL true when the party id in `column` is in the scope."""
+        return (
+            "EXISTS (SELECT 1 FROM hierarchy_reach h INDEXED BY hierarchy_reach_up "
+            f"WHERE h.descendant_id = {column} "
+            "AND h.ancestor_id IN (SELECT value FROM json_each(:scope_anchors)) "
+            "AND h.since <= :scope_at AND h.until > :scope_at)"
+        )
+
+    def keep(self, conn: sqlite3.Connection, ids: Iterable[str]) -> set[str]:
+        """Those of `ids` in the scope, in one statement."""
+        wanted = sorted(set(ids))
+        if not wanted:
+            return set()
+        rows = conn.execute(
+            f"SELECT value FROM json_each(:ids) WHERE {self.test('value')}",
+            {**self.params, "ids": json.dumps(wanted)},
+        )
+        return {row[0] for row in rows}
+
+
+Reach = Everywhere | InScope
+EVERYWHERE = Everywhere()
+
+
+def reach(conn: sqlite3.Connection, scope: Scope | None, at: datetime) -> Reach:
+    return EVERYWHERE if scope is None else InScope(conn, scope, at)
