@@ -12,7 +12,7 @@ import click
 from .access.credentials import lifetime, new_secret, secret_hash
 from .cli import _creates, _fail, _open, create_option, graph_option, main
 from .graph.errors import ConfigError, GraphError
-from .graph.identity import ApiToken, Grant
+from .graph.identity import ApiToken, Grant, ScopeKind
 from .graph.ids import new_id
 from .graph.model import Email, LegalForm, Party, PartyKind
 from .graph.records import new_party
@@ -61,6 +61,18 @@ def user() -> None:
     required=True,
     help="A role to grant (repeatable): admin, editor, reader, fiscal.",
 )
+@click.option(
+    "--scope",
+    "scope_id",
+    metavar="PARTY_ID",
+    help="Grant the roles only for this party and everything below it.",
+)
+@click.option(
+    "--portfolio",
+    is_flag=True,
+    help="With --scope: for what the users at or below the scope party are "
+    "RESPONSIBLE_FOR instead, and everything below that.",
+)
 def create_user(
     graph_url: str,
     create: bool,
@@ -68,8 +80,12 @@ def create_user(
     display_name: str | None,
     email: str | None,
     roles: tuple[str, ...],
+    scope_id: str | None,
+    portfolio: bool,
 ) -> None:
     """Make a User party holding ROLEs, on any graph, empty or not; prints its id."""
+    if portfolio and scope_id is None:
+        raise click.UsageError("--portfolio needs --scope PARTY_ID: whose portfolio")
     party = new_party(
         PartyKind.USER,
         display_name or username,
@@ -78,7 +94,8 @@ def create_user(
         emails=(Email(email, "work"),) if email else (),
     )
     now = utcnow()
-    grants = [Grant(new_id(), party.id, role, now) for role in dict.fromkeys(roles)]
+    kind = ScopeKind.PORTFOLIO if portfolio else ScopeKind.SUBTREE
+    grants = [Grant(new_id(), party.id, role, now, scope_id, kind) for role in dict.fromkeys(roles)]
     made = _run(graph_url, create, lambda store: store.create_user(party, grants))
     click.echo(made.id)
 

@@ -5,6 +5,12 @@ forget a check: reads need READ, writes WRITE; users, roles and other people's
 tokens need ADMIN; fiscal data needs FISCAL to be written. A refused call raises
 before the store is touched, so nothing is written. A port method not classified
 here is not reachable from a request at all.
+
+A permission held only through scoped grants reaches only its scope: reads go to
+the store's scoped view (the store tests the scope inside each query), and a write
+first reads the parties it touches through the write scope, one round trip more for
+scoped writers only. A party outside is FORBIDDEN to write, the same answer as for
+an id that does not exist, so a refusal does not tell which.
 """
 
 from __future__ import annotations
@@ -14,8 +20,18 @@ from datetime import datetime
 from typing import Any
 
 from ..graph.errors import Forbidden, Unauthenticated
-from ..graph.identity import ApiToken, Grant, Permission, Role
-from ..graph.model import Activity, Party, PartyKind, Relationship
+from ..graph.identity import ApiToken, Grant, Permission, Role, ScopeKind
+from ..graph.model import (
+    DEFAULT_HIERARCHY_TYPES,
+    REL_RULES,
+    Activity,
+    Direction,
+    ParentEnd,
+    Party,
+    PartyKind,
+    Relationship,
+    RelType,
+)
 from ..graph.store import GraphStore
 from .viewer import Viewer
 
@@ -47,36 +63,64 @@ class GuardedStore:
             raise Unauthenticated("sign in with Authorization: Bearer TOKEN")
         return self._viewer
 
+    def _within(self, permission: Permission, action: str) -> GraphStore | None:
+        """The store as far as the permission reaches; None when it reaches everywhere."""
+        scope = self.viewer.scope(permission, action)
+        return None if scope is None else self._store.scoped(scope)
+
     def __getattr__(self, name: str) -> Any:
         if name not in READS:
             raise AttributeError(name)
-        read = getattr(self._store, name)
 
         async def checked(*args: Any, **kwargs: Any) -> Any:
-            self.viewer.require(Permission.READ, "reading the graph")
-            return await read(*args, **kwargs)
+            store = self._within(Permission.READ, "reading the graph") or self._store
+            return await getattr(store, name)(*args, **kwargs)
 
         return checked
 
+    async def users(self, ids: Sequence[str]) -> dict[str, Party]:
+        """Users by id wherever they are: who wrote what is part of each record a viewer
+        may read, so an author outside a scope is still named."""
+        self.viewer.scope(Permission.READ, "reading the graph")
+        found = await self._store.get_parties(ids)
+        return {i: p for i, p in found.items() if p.kind is PartyKind.USER}
+
+    async def fiscal_parties(self, ids: Sequence[str]) -> dict[str, Party]:
+        """Those of the parties whose fiscal data the viewer may read."""
+        within = self._within(Permission.FISCAL, "reading fiscal data")
+        return await (within or self._store).get_parties(ids)
+
     # -- parties, relationships, activities ---------------------------------
 
-    def _may_write(self, party: Party | None = None, fiscal: bool = False) -> Viewer:
+    async def _may_write(
+        self, touched: Sequence[str] = (), changed: str | None = None, fiscal: bool = False
+    ) -> Viewer:
+        """Check WRITE where the parties touched (and the one changed) are, FISCAL where
+        fiscal data changes, and ADMIN for changing a user other than oneself. Parties
+        are read only when the answer depends on them."""
         viewer = self.viewer
-        viewer.require(Permission.WRITE, "changing the graph")
+        ids = [*touched, *([changed] if changed else [])]
+        write = self._within(Permission.WRITE, "changing the graph")
+        reached: Mapping[str, Party] = {}
+        if write is not None:
+            reached = await write.get_parties(ids)
+            _inside(reached, ids, "where you may write")
         if fiscal:
-            viewer.require(Permission.FISCAL, "writing fiscal data")
-        if party is not None and party.kind is PartyKind.USER and party.id != viewer.id:
-            viewer.require(Permission.ADMIN, "changing a user")
+            within = self._within(Permission.FISCAL, "writing fiscal data")
+            if within is not None and changed:
+                _inside(await within.get_parties([changed]), [changed], "your fiscal scope")
+        if changed and not viewer.can(Permission.ADMIN):
+            if write is None:
+                reached = await self._store.get_parties([changed])
+            party = reached.get(changed)
+            if party is not None and party.kind is PartyKind.USER and party.id != viewer.id:
+                viewer.require(Permission.ADMIN, "changing a user")
         return viewer
 
-    async def _target(self, party_id: str) -> Party | None:
-        """The party a write changes, read only when who may change it depends on it."""
-        if self.viewer.can(Permission.ADMIN):
-            return None
-        return (await self._store.get_parties([party_id])).get(party_id)
-
     async def create_party(self, party: Party) -> Party:
-        self._may_write(party, fiscal=party.fiscal is not None)
+        viewer = await self._may_write(fiscal=party.fiscal is not None)
+        if party.kind is PartyKind.USER:
+            viewer.require(Permission.ADMIN, "creating a user")
         return await self._store.create_party(party)
 
     async def update_party(
@@ -86,23 +130,37 @@ class GuardedStore:
         expected_version: int | None,
         at: datetime,
     ) -> Party:
-        self._may_write(await self._target(party_id), fiscal="fiscal" in changes)
+        await self._may_write(changed=party_id, fiscal="fiscal" in changes)
         return await self._store.update_party(party_id, changes, expected_version, at)
 
     async def archive_party(self, party_id: str, at: datetime) -> Party:
-        self._may_write(await self._target(party_id))
+        await self._may_write(changed=party_id)
         return await self._store.archive_party(party_id, at)
 
     async def link(self, rel: Relationship) -> Relationship:
-        self._may_write()
+        """Inside a write scope both ends must be inside, but for filing a new party: the
+        child end of a default-hierarchy edge may be a party without any edge yet, which
+        the edge brings in. A party filed elsewhere cannot be pulled into the scope."""
+        ends = [rel.from_id, rel.to_id]
+        if rel.type in DEFAULT_HIERARCHY_TYPES and self.viewer.scope(
+            Permission.WRITE, "changing the graph"
+        ):
+            child_first = REL_RULES[rel.type].parent_end is ParentEnd.TO
+            child, parent = ends if child_first else ends[::-1]
+            held = await self._store.relationships([child], list(RelType), Direction.BOTH, None)
+            if not held.get(child):
+                ends = [parent]
+        await self._may_write(ends)
         return await self._store.link(rel)
 
     async def unlink(self, rel_id: str, until: datetime) -> Relationship:
-        self._may_write()
+        write = self._within(Permission.WRITE, "changing the graph")
+        if write is not None:
+            _inside(await write.get_nodes([rel_id]), [rel_id], "where you may write")
         return await self._store.unlink(rel_id, until)
 
     async def record_activity(self, activity: Activity) -> Activity:
-        viewer = self._may_write()
+        viewer = await self._may_write(activity.subject_ids)
         if activity.author_id != viewer.id:
             viewer.require(Permission.ADMIN, "recording an activity for another author")
         return await self._store.record_activity(activity)
@@ -126,9 +184,11 @@ class GuardedStore:
         self.viewer.require(Permission.ADMIN, "granting a role")
         return await self._store.grant_role(grant)
 
-    async def revoke_role(self, user_id: str, role: str, scope_id: str | None) -> bool:
+    async def revoke_role(
+        self, user_id: str, role: str, scope_id: str | None, kind: ScopeKind
+    ) -> bool:
         self.viewer.require(Permission.ADMIN, "revoking a role")
-        return await self._store.revoke_role(user_id, role, scope_id)
+        return await self._store.revoke_role(user_id, role, scope_id, kind)
 
     async def create_token(self, token: ApiToken) -> ApiToken:
         self._self_or_admin(token.user_id, "making a token for another user")
@@ -145,3 +205,10 @@ class GuardedStore:
         }:
             raise Forbidden("revoking another user's token needs the ADMIN permission")
         return await self._store.revoke_token(token_id, at)
+
+
+def _inside(found: Mapping[str, object], ids: Sequence[str], where: str) -> None:
+    """FORBIDDEN for the first id not found: outside the scope, or not there at all."""
+    outside = sorted(set(ids) - set(found))
+    if outside:
+        raise Forbidden(f"{outside[0]} is outside {where}")

@@ -13,6 +13,7 @@ from ..graph import identity
 from ..graph.errors import BadUserInput
 from ..graph.ids import new_id
 from ..graph.times import utcnow
+from ..schema.enums import ScopeKind
 from ..schema.identity import ApiToken, Grant, NewApiToken, Role
 from ..schema.types import ContextInfo, User, party_of
 
@@ -42,16 +43,36 @@ class IdentityQuery:
 
 @strawberry.type
 class IdentityMutation:
-    @strawberry.mutation(description="Give a user a role (ADMIN); granting it again is a no-op.")
-    async def grant_role(self, info: ContextInfo, user_id: strawberry.ID, role: str) -> Grant:
-        grant = identity.Grant(new_id(), user_id, role, utcnow())
+    @strawberry.mutation(
+        description="Give a user a role (ADMIN), everywhere or only within scopeId; "
+        "granting it again is a no-op."
+    )
+    async def grant_role(
+        self,
+        info: ContextInfo,
+        user_id: strawberry.ID,
+        role: str,
+        scope_id: strawberry.ID | None = None,
+        scope_kind: ScopeKind = ScopeKind.SUBTREE,
+    ) -> Grant:
+        grant = identity.Grant(new_id(), user_id, role, utcnow(), scope_id, scope_kind)
         granted = await info.context.store.grant_role(grant)
         info.context.authenticator.forget(user_id)
         return Grant.of(granted)
 
-    @strawberry.mutation(description="Take a role from a user (ADMIN); whether they held it.")
-    async def revoke_role(self, info: ContextInfo, user_id: strawberry.ID, role: str) -> bool:
-        held = await info.context.store.revoke_role(user_id, role, None)
+    @strawberry.mutation(
+        description="Take a role from a user (ADMIN): the grant with this scope, or the "
+        "unscoped one; whether they held it."
+    )
+    async def revoke_role(
+        self,
+        info: ContextInfo,
+        user_id: strawberry.ID,
+        role: str,
+        scope_id: strawberry.ID | None = None,
+        scope_kind: ScopeKind = ScopeKind.SUBTREE,
+    ) -> bool:
+        held = await info.context.store.revoke_role(user_id, role, scope_id, scope_kind)
         info.context.authenticator.forget(user_id)
         return held
 

@@ -85,6 +85,11 @@ class ByIdLoader(DataLoader, Generic[V]):
 class Loaders:
     def __init__(self, store: GraphStore) -> None:
         self.parties: ByIdLoader[Party] = ByIdLoader(store.get_parties)
+        # authors, and the parties whose fiscal data the viewer may read: guard methods
+        self.users: ByIdLoader[Party] = ByIdLoader(store.users)  # type: ignore[attr-defined]
+        self.fiscal_parties: ByIdLoader[Party] = ByIdLoader(
+            store.fiscal_parties  # type: ignore[attr-defined]
+        )
         self.categories: ByIdLoader[Category] = ByIdLoader(store.get_categories)
         self.grants: ByIdLoader[list[Grant]] = ByIdLoader(store.grants)
         self.relationships: GroupedLoader[RelationshipQuery, list[Relationship]] = GroupedLoader(

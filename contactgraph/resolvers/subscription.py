@@ -11,6 +11,7 @@ import strawberry
 from ..graph import deadlines, model
 from ..graph.errors import GraphError, LimitExceeded, NotFound
 from ..graph.events import ActivityAdded, Interest
+from ..graph.identity import Permission, Scope
 from ..graph.times import utcnow
 from ..schema.enums import ActivityType
 from ..schema.types import Activity, ContextInfo
@@ -40,19 +41,24 @@ async def announce(context: Context, activity: model.Activity) -> None:
     await context.events.publish(ActivityAdded(activity, reach, parties))
 
 
-_event_loaders: WeakKeyDictionary[ActivityAdded, Loaders] = WeakKeyDictionary()
+Reach = tuple[Scope | None, Scope | None]  # where a viewer reads, and reads fiscal data
+_event_loaders: WeakKeyDictionary[ActivityAdded, dict[Reach, Loaders]] = WeakKeyDictionary()
 
 
 def _loaders_for(event: ActivityAdded, context: Context) -> Loaders:
-    """Loaders for one event, shared by every subscriber it reaches and primed with what
-    the publisher read: names are as of the event, and what subscribers read beyond that
-    is batched across all of them instead of costing a read each. They read past the
-    guard: every subscriber's READ permission was checked when it subscribed."""
-    loaders = _event_loaders.get(event)
+    """Loaders for one event, shared by every subscriber it reaches that reads as far:
+    what they read beyond the event is batched across all of them instead of costing a
+    read each. Unscoped readers' loaders are primed with what the publisher read, so
+    names are as of the event; a scoped reader's go through its scope."""
+    viewer = context.viewer
+    reach = (viewer.scoped.get(Permission.READ), viewer.scoped.get(Permission.FISCAL))
+    shared = _event_loaders.setdefault(event, {})
+    loaders = shared.get(reach)
     if loaders is None:
-        loaders = _event_loaders[event] = Loaders(context.backend)
-        for party in event.parties.values():
-            loaders.parties.prime(party.id, party)
+        loaders = shared[reach] = Loaders(context.store)
+        if reach[0] is None:
+            for party in event.parties.values():
+                loaders.parties.prime(party.id, party)
     return loaders
 
 

@@ -14,3 +14,9 @@ RelType = strawberry.enum(
 Direction = strawberry.enum(model.Direction, description="Which edges of a party to read.")
 ActivityType = strawberry.enum(model.ActivityType, description="What kind of activity.")
 Permission = strawberry.enum(identity.Permission, description="What a role lets a user do.")
+ScopeKind = strawberry.enum(
+    identity.ScopeKind,
+    description="How a grant's scope party reaches: SUBTREE, the party and every party up to "
+    "64 levels below it in the default hierarchy as of now; PORTFOLIO, the parties that the "
+    "users at or below it are RESPONSIBLE_FOR now, and their subtrees.",
+)

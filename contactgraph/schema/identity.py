@@ -7,7 +7,7 @@ from datetime import datetime
 import strawberry
 
 from ..graph import identity
-from .enums import Permission
+from .enums import Permission, ScopeKind
 
 
 @strawberry.type(description="A named set of permissions, granted to users.")
@@ -25,12 +25,17 @@ class Role:
         )
 
 
-@strawberry.type(description="A role held by a user.")
+@strawberry.type(
+    description="A role held by a user: everywhere, or only where its scope reaches (a "
+    "scoped viewer's graph is the part inside: see ScopeKind)."
+)
 class Grant:
     id: strawberry.ID
     user_id: strawberry.ID
     role: str
     granted_at: datetime
+    scope_id: strawberry.ID | None
+    scope_kind: ScopeKind | None = strawberry.field(description="Null when unscoped.")
 
     @classmethod
     def of(cls, grant: identity.Grant) -> Grant:
@@ -39,6 +44,8 @@ class Grant:
             user_id=strawberry.ID(grant.user_id),
             role=grant.role,
             granted_at=grant.granted_at,
+            scope_id=None if grant.scope_id is None else strawberry.ID(grant.scope_id),
+            scope_kind=None if grant.scope_id is None else grant.scope_kind,
         )
 
 

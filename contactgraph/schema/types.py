@@ -12,7 +12,7 @@ from strawberry.types import Info
 
 from ..graph import model
 from ..graph.cursors import check_instant_cursor, encode_cursor
-from ..graph.errors import BadUserInput
+from ..graph.errors import BadUserInput, Forbidden
 from ..graph.identity import Permission
 from ..graph.model import DEFAULT_HIERARCHY_TYPES, HIERARCHY_TYPES, Rollup, TimelineQuery
 from ..graph.times import format_instant
@@ -125,10 +125,13 @@ class Party(Node):
 
     @strawberry.field(
         description="VAT number and tax code; reading them needs the FISCAL permission "
-        "(without it: null and a FORBIDDEN error at this path)."
+        "where the party is (without it: null and a FORBIDDEN error at this path)."
     )
-    def fiscal(self, info: ContextInfo) -> Fiscal | None:
-        info.context.viewer.require(Permission.FISCAL, "reading fiscal data")
+    async def fiscal(self, info: ContextInfo) -> Fiscal | None:
+        context = info.context
+        scoped = context.viewer.scope(Permission.FISCAL, "reading fiscal data") is not None
+        if scoped and await context.loaders.fiscal_parties.load(self.id) is None:
+            raise Forbidden("reading this party's fiscal data needs the FISCAL permission")
         return self.fiscal_data
 
     @strawberry.field
@@ -337,6 +340,17 @@ async def _load_party(info: ContextInfo, party_id: str) -> Party:
     return party_of(found)
 
 
+async def _load_user(info: ContextInfo, user_id: str) -> User:
+    """An author, even outside a scoped viewer's scope (one more batched read for those);
+    an unscoped one's come with the parties around them."""
+    context = info.context
+    scoped = Permission.READ in context.viewer.scoped
+    found = await (context.loaders.users if scoped else context.loaders.parties).load(user_id)
+    if found is None:
+        raise LookupError(f"user {user_id} vanished")
+    return party_of(found)  # type: ignore[return-value]
+
+
 @strawberry.type(description="A typed, dated edge; ended edges stay for history.")
 class Relationship(Node):
     type: RelType
@@ -393,13 +407,13 @@ class Activity(Node):
 
     @strawberry.field
     async def author(self, info: ContextInfo) -> User:
-        return await _load_party(info, self.author_id)  # type: ignore[return-value]
+        return await _load_user(info, self.author_id)
 
     @strawberry.field(description="The user behind recordedById.")
     async def recorded_by(self, info: ContextInfo) -> User | None:
         if self.recorded_by_id is None:
             return None
-        return await _load_party(info, self.recorded_by_id)  # type: ignore[return-value]
+        return await _load_user(info, self.recorded_by_id)
 
     @strawberry.field
     async def subjects(self, info: ContextInfo) -> list[Party]:

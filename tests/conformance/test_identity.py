@@ -8,7 +8,7 @@ import pytest
 from builders import NOW, T0, activity, org, person, user
 
 from contactgraph.graph.errors import BadUserInput, Conflict, NotFound
-from contactgraph.graph.identity import BUILTIN_ROLES, ApiToken, Grant, Permission
+from contactgraph.graph.identity import BUILTIN_ROLES, ApiToken, Grant, Permission, ScopeKind
 from contactgraph.graph.ids import new_id
 from contactgraph.graph.model import Batch
 from contactgraph.graph.store import GraphStore
@@ -64,8 +64,8 @@ async def test_granting_is_idempotent_and_checked(store: GraphStore) -> None:
     with pytest.raises(NotFound):
         await store.grant_role(grant(anna.id, "reader", new_id()))
 
-    assert await store.revoke_role(anna.id, "reader", None)
-    assert not await store.revoke_role(anna.id, "reader", None)
+    assert await store.revoke_role(anna.id, "reader", None, ScopeKind.SUBTREE)
+    assert not await store.revoke_role(anna.id, "reader", None, ScopeKind.SUBTREE)
     assert [g.scope_id for g in (await store.grants([anna.id]))[anna.id]] == [company.id]
 
 

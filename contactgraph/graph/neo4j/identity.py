@@ -37,9 +37,7 @@ TOKEN_MAP = (
     "t {.id, .user_id, .name, .secret_hash, created_at: toString(t.created_at), "
     "expires_at: toString(t.expires_at), revoked_at: toString(t.revoked_at)}"
 )
-GRANT_MAP = (
-    "g {.id, .user_id, .role, .scope_id, .scope_kind, granted_at: toString(g.granted_at)}"
-)
+GRANT_MAP = "g {.id, .user_id, .role, .scope_id, .scope_kind, granted_at: toString(g.granted_at)}"
 
 
 def _held(user_id: str, role: str, scope_id: str | None, kind: ScopeKind) -> str:

@@ -88,7 +88,8 @@ def add_grant(conn: sqlite3.Connection, grant: Grant) -> Grant:
     scope = parties.get(grant.scope_id) if grant.scope_id else None
     check_grant(grant, user, [r.name for r in roles(conn)], scope)
     held = conn.execute(
-        f"SELECT * FROM grants WHERE {_HELD}", _held(grant.user_id, grant.role, grant.scope_id, grant.scope_kind)
+        f"SELECT * FROM grants WHERE {_HELD}",
+        _held(grant.user_id, grant.role, grant.scope_id, grant.scope_kind),
     ).fetchone()
     if held is not None:
         return _grant(held)
@@ -120,7 +121,8 @@ def _held(
 def remove_grant(
     conn: sqlite3.Connection, user_id: str, role: str, scope_id: str | None, kind: ScopeKind
 ) -> bool:
-    removed = conn.execute(f"DELETE FROM grants WHERE {_HELD}", _held(user_id, role, scope_id, kind))
+    held = _held(user_id, role, scope_id, kind)
+    removed = conn.execute(f"DELETE FROM grants WHERE {_HELD}", held)
     return removed.rowcount > 0
 
 
