@@ -24,6 +24,8 @@ from contactgraph.access.credentials import secret_hash
 from contactgraph.app import create_app
 from contactgraph.config import Settings
 from contactgraph.graph.backends import open_store
+from contactgraph.graph.model import LegalForm, PartyKind
+from contactgraph.graph.records import new_party
 from contactgraph.graph.store import GraphStore
 from contactgraph.graph.times import utcnow
 
@@ -176,6 +178,34 @@ async def test_cli_users_and_tokens_sign_in(graph_url: str, store: GraphStore) -
         text=True,
     )
     assert bad.returncode == 2 and "--expires" in bad.stderr
+
+
+async def test_cli_makes_scoped_users(graph_url: str, store: GraphStore) -> None:
+    """`user create --scope PARTY_ID [--portfolio]`: every role granted within that scope."""
+    unit = new_party(PartyKind.ORGANIZATION, name="Sales", legal_form=LegalForm.LEGAL_PERSON)
+    await store.create_party(unit)
+    graph = ["--graph", graph_url]
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*CLI, *args, *graph], capture_output=True, text=True, timeout=60)
+
+    made = cli("user", "create", "sam", "--role", "reader", "--role", "editor", "--scope", unit.id)
+    assert made.returncode == 0, made.stderr
+    team = cli("user", "create", "pia", "--role", "reader", "--scope", unit.id, "--portfolio")
+    assert team.returncode == 0, team.stderr
+    held = await store.grants([made.stdout.strip(), team.stdout.strip()])
+    assert sorted((g.role, g.scope_id, g.scope_kind.value) for g in held[made.stdout.strip()]) == [
+        ("editor", unit.id, "SUBTREE"),
+        ("reader", unit.id, "SUBTREE"),
+    ]
+    [portfolio] = held[team.stdout.strip()]
+    assert (portfolio.scope_id, portfolio.scope_kind.value) == (unit.id, "PORTFOLIO")
+    lost = cli("user", "create", "ida", "--role", "reader", "--portfolio")
+    assert lost.returncode == 2 and "--scope" in lost.stderr
+    nowhere = cli("user", "create", "ida", "--role", "reader", "--scope", "no-such-party")
+    assert nowhere.returncode != 0 and "no-such-party" in nowhere.stderr
+    assert "Traceback" not in nowhere.stderr
+    assert await store.user_by_username("ida") is None
 
 
 async def test_websockets_sign_in_by_payload_or_upgrade_header(

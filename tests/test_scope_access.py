@@ -1,0 +1,456 @@
+"""A viewer scoped to one department, probed through every entry point over HTTP and
+WebSocket, on both stores. Each root field and each Party field must have a case here:
+a new one fails `test_the_table_covers_every_entry_point` until it gets one.
+
+    holding ── ceo (MEMBER_OF, role "boss")
+    ├── sales ── rep (a user, EMPLOYS; RESPONSIBLE_FOR eva)
+    │   └── north ── eva ── KNOWS ── max
+    └── legal ── max;  seller (a user of legal) RESPONSIBLE_FOR eva
+
+The scoped reader holds `reader` within sales; the scoped editor `editor` within sales.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from access import bearer, user_token
+from client import GraphQL
+from live import TRANSPORT_WS, Subscriber, client_for, live_server
+
+from contactgraph.config import Settings
+from contactgraph.graph.backends import open_store
+from contactgraph.schema.build import build_schema
+
+Check = Callable[["World", dict[str, Any]], None]
+
+
+@dataclass
+class World:
+    ids: dict[str, str]
+    admin: GraphQL
+    reader: GraphQL  # reader within sales
+    editor: GraphQL  # editor within sales
+    secrets: dict[str, str]
+    address: str
+
+    def names(self, ids: Any) -> set[str]:
+        by_id = {v: k for k, v in self.ids.items()}
+        return {by_id.get(i, i) for i in ids}
+
+
+@pytest.fixture
+async def world(graph_url: str) -> AsyncIterator[World]:
+    settings = Settings(graph_url=graph_url, create=True)
+    async with live_server(settings) as address, client_for(address) as http:
+        admin = GraphQL(http)
+        ids = await _build(admin)
+        store = open_store(graph_url)
+        await store.start()
+        try:
+            secrets = {}
+            for name in ("reader", "editor"):
+                ids[name], secrets[name] = await user_token(store, f"scoped-{name}")
+        finally:
+            await store.close()
+        for name in ("reader", "editor"):
+            await admin(
+                "mutation($u: ID!, $r: String!, $s: ID!) "
+                "{ grantRole(userId: $u, role: $r, scopeId: $s) { scopeKind } }",
+                {"u": ids[name], "r": name, "s": ids["sales"]},
+            )
+        async with (
+            httpx.AsyncClient(base_url=f"http://{address}") as r,
+            httpx.AsyncClient(base_url=f"http://{address}") as e,
+        ):
+            r.headers.update(bearer(secrets["reader"]))
+            e.headers.update(bearer(secrets["editor"]))
+            yield World(ids, admin, GraphQL(r), GraphQL(e), secrets, address)
+
+
+async def _build(admin: GraphQL) -> dict[str, str]:
+    known = await admin("{ viewer { id } categories { id name } }")
+    private = next(c for c in known["categories"] if c["name"] == "Private client")
+    made = await admin(
+        'mutation($c: ID!) { holding: createOrganization(input: {name: "Holding"}) { id } '
+        'sales: createOrganization(input: {name: "Sales"}) { id } '
+        'north: createOrganization(input: {name: "North"}) { id } '
+        'legal: createOrganization(input: {name: "Legal"}) { id } '
+        'eva: createContact(input: {firstName: "Eva", lastName: "Berger", categoryId: $c}) '
+        "{ id } "
+        'max: createContact(input: {firstName: "Max", lastName: "Huber"}) { id } '
+        'ceo: createContact(input: {firstName: "Clara", lastName: "Chef"}) { id } '
+        'rep: createUser(input: {username: "rep", displayName: "Rep"}) { id } '
+        'seller: createUser(input: {username: "seller", displayName: "Seller"}) { id } }',
+        {"c": private["id"]},
+    )
+    ids = {name: found["id"] for name, found in made.items()}
+    ids["admin"], ids["category"] = known["viewer"]["id"], private["id"]
+    links = [
+        ("PART_OF", "sales", "holding", None),
+        ("PART_OF", "legal", "holding", None),
+        ("PART_OF", "north", "sales", None),
+        ("MEMBER_OF", "eva", "north", None),
+        ("MEMBER_OF", "max", "legal", None),
+        ("MEMBER_OF", "ceo", "holding", "boss"),
+        ("EMPLOYS", "sales", "rep", None),
+        ("EMPLOYS", "legal", "seller", None),
+        ("RESPONSIBLE_FOR", "rep", "eva", None),
+        ("RESPONSIBLE_FOR", "seller", "eva", None),
+        ("KNOWS", "eva", "max", None),
+    ]
+    for rel_type, source, target, role in links:
+        made = await admin(
+            "mutation($i: LinkInput!) { link(input: $i) { id } }",
+            {"i": {"type": rel_type, "fromId": ids[source], "toId": ids[target], "role": role}},
+        )
+        ids[f"{source}>{target}"] = made["link"]["id"]
+    for name, subjects in (("on_eva", ["eva"]), ("on_max", ["max"]), ("on_both", ["eva", "max"])):
+        made = await admin(
+            "mutation($s: [ID!]!) { recordActivity(input: "
+            '{type: CALL, summary: "call", subjectIds: $s}) { id } }',
+            {"s": [ids[s] for s in subjects]},
+        )
+        ids[name] = made["recordActivity"]["id"]
+    return ids
+
+
+@dataclass(frozen=True)
+class Case:
+    field: str  # "Query.x", "Party.x" or "Subscription.x"
+    query: str
+    variables: Callable[[World], dict[str, Any]]
+    check: Check
+
+
+def _ids(items: list[dict[str, Any]]) -> list[str]:
+    return [item["id"] for item in items]
+
+
+def _party_case(field: str, selection: str, party: str, check: Check) -> Case:
+    return Case(
+        f"Party.{field}",
+        f"query($id: ID!) {{ party(id: $id) {{ {selection} }} }}",
+        lambda w: {"id": w.ids[party]},
+        check,
+    )
+
+
+def _check_relationships(w: World, data: dict[str, Any]) -> None:
+    rels = data["party"]["relationships"]
+    assert {r["type"] for r in rels} == {"MEMBER_OF", "RESPONSIBLE_FOR"}  # not KNOWS max
+    assert w.names(r["id"] for r in rels) == {"eva>north", "rep>eva"}
+
+
+def _check_timeline(w: World, data: dict[str, Any]) -> None:
+    edges = data["party"]["timeline"]["edges"]
+    assert w.names(_ids([e["node"] for e in edges])) == {"on_eva", "on_both"}
+    both = next(e["node"] for e in edges if e["node"]["id"] == w.ids["on_both"])
+    assert w.names(_ids(both["subjects"])) == {"eva"}  # max is outside
+    assert both["author"]["id"] == w.ids["admin"]  # the author is named all the same
+
+
+def _check_fiscal(w: World, data: dict[str, Any]) -> None:
+    assert data["party"] == {"fiscal": None}
+
+
+CASES = [
+    Case("Query.viewer", "{ viewer { id } }", lambda w: {}, lambda w, d: _viewer_is(w, d)),
+    Case(
+        "Query.roles",
+        "{ roles { name } }",
+        lambda w: {},
+        lambda w, d: _contains(d["roles"], {"name": "reader"}),
+    ),
+    Case(
+        "Query.apiTokens",
+        "{ apiTokens { userId } }",
+        lambda w: {},
+        lambda w, d: _all(d["apiTokens"], lambda t: t["userId"] == w.ids["reader"]),
+    ),
+    Case(
+        "Query.node",
+        "query($a: ID!, $b: ID!, $c: ID!, $d: ID!, $e: ID!, $f: ID!) { "
+        "a: node(id: $a) { id } b: node(id: $b) { id } c: node(id: $c) { id } "
+        "d: node(id: $d) { id } e: node(id: $e) { id } f: node(id: $f) { id } }",
+        lambda w: {
+            k: w.ids[n]
+            for k, n in zip(
+                "abcdef", ["eva", "max", "on_both", "on_max", "eva>north", "eva>max"], strict=True
+            )
+        },
+        lambda w, d: _equal(
+            {k: bool(v) for k, v in d.items()},
+            {"a": True, "b": False, "c": True, "d": False, "e": True, "f": False},
+        ),
+    ),
+    Case(
+        "Query.party",
+        "query($a: ID!, $b: ID!) { a: party(id: $a) { id } b: party(id: $b) { id } }",
+        lambda w: {"a": w.ids["north"], "b": w.ids["holding"]},
+        lambda w, d: _equal(d, {"a": {"id": w.ids["north"]}, "b": None}),
+    ),
+    Case(
+        "Query.parties",
+        "{ all: parties(first: 2) { totalCount edges { node { id } } } "
+        'eva: parties(search: "Berger") { totalCount } '
+        'max: parties(search: "Huber") { totalCount } }',
+        lambda w: {},
+        lambda w, d: _parties(w, d),
+    ),
+    Case(
+        "Query.path",
+        "query($a: ID!, $b: ID!) { path(fromId: $a, toId: $b) { nodes { id } } }",
+        lambda w: {"a": w.ids["eva"], "b": w.ids["rep"]},
+        lambda w, d: _equal(w.names(_ids(d["path"]["nodes"])), {"eva", "rep"}),
+    ),
+    Case(
+        "Query.contactPerson",  # the boss sits above sales: outside, so nobody
+        'query($o: ID!) { contactPerson(organizationId: $o, role: "boss") { person { id } } }',
+        lambda w: {"o": w.ids["north"]},
+        lambda w, d: _equal(d, {"contactPerson": None}),
+    ),
+    Case(
+        "Query.categories",
+        "{ categories { name } }",
+        lambda w: {},
+        lambda w, d: _equal(bool(d["categories"]), True),
+    ),
+    _party_case("fiscal", "fiscal { vatNumber }", "eva", _check_fiscal),
+    _party_case("relationships", "relationships { id type }", "eva", _check_relationships),
+    _party_case(
+        "children",
+        "children { id }",
+        "sales",
+        lambda w, d: _equal(w.names(_ids(d["party"]["children"])), {"north", "rep"}),
+    ),
+    _party_case(
+        "descendants",
+        "descendants { totalCount edges { node { party { id } } } }",
+        "sales",
+        lambda w, d: _equal(
+            (
+                d["party"]["descendants"]["totalCount"],
+                w.names(e["node"]["party"]["id"] for e in d["party"]["descendants"]["edges"]),
+            ),
+            (3, {"north", "rep", "eva"}),
+        ),
+    ),
+    _party_case(
+        "ancestors",
+        "ancestors { id }",
+        "eva",
+        lambda w, d: _equal(w.names(_ids(d["party"]["ancestors"])), {"north", "sales"}),
+    ),
+    _party_case(
+        "network",
+        "network(depth: 3) { nodes { id } edges { id } }",
+        "eva",
+        lambda w, d: _equal(
+            w.names(_ids(d["party"]["network"]["nodes"])), {"eva", "north", "sales", "rep"}
+        ),
+    ),
+    _party_case(
+        "responsibles",
+        "responsibles { user { id } }",
+        "eva",
+        lambda w, d: _equal([r["user"]["id"] for r in d["party"]["responsibles"]], [w.ids["rep"]]),
+    ),
+    _party_case(
+        "timeline",
+        "timeline { edges { node { id subjects { id } author { id } } } }",
+        "eva",
+        _check_timeline,
+    ),
+    _party_case(
+        "timeline",  # the roll-up of sales: what its parties did, not what legal did
+        "timeline(includeDescendants: true) { edges { node { id source { id } } } }",
+        "sales",
+        lambda w, d: _equal(
+            w.names(_ids([e["node"] for e in d["party"]["timeline"]["edges"]])),
+            {"on_eva", "on_both"},
+        ),
+    ),
+    _party_case(
+        "category",
+        "category { id }",
+        "eva",
+        lambda w, d: _equal(d["party"]["category"], {"id": w.ids["category"]}),
+    ),
+]
+# fields of the party itself: no other record behind them, nothing to scope
+PLAIN = {
+    "id",
+    "kind",
+    "legalForm",
+    "displayName",
+    "categoryId",
+    "emails",
+    "phones",
+    "addresses",
+    "tags",
+    "version",
+    "createdAt",
+    "updatedAt",
+    "archivedAt",
+}
+SUBSCRIPTIONS = {"Subscription.activityAdded"}  # probed in test_a_live_feed_stays_inside
+
+
+def _viewer_is(w: World, data: dict[str, Any]) -> None:
+    assert data["viewer"]["id"] == w.ids["reader"]
+
+
+def _contains(items: list[Any], item: Any) -> None:
+    assert item in items
+
+
+def _all(items: list[Any], test: Callable[[Any], bool]) -> None:
+    assert items and all(test(item) for item in items)
+
+
+def _equal(found: Any, expected: Any) -> None:
+    assert found == expected
+
+
+def _parties(w: World, data: dict[str, Any]) -> None:
+    # sales, north, eva, rep, and the viewer itself
+    assert data["all"]["totalCount"] == 5
+    assert len(data["all"]["edges"]) == 2
+    assert data["eva"]["totalCount"] == 1 and data["max"]["totalCount"] == 0
+
+
+def test_the_table_covers_every_entry_point() -> None:
+    """A new root field or Party field fails here until it has a scope case (or, for a
+    field of the party's own data, is listed in PLAIN)."""
+    schema = build_schema(Settings())._schema
+    covered = {case.field for case in CASES}
+    assert covered >= {f"Query.{name}" for name in schema.query_type.fields}
+    assert {f"Subscription.{n}" for n in schema.subscription_type.fields} == SUBSCRIPTIONS
+    party = set(schema.type_map["Party"].fields)
+    assert party == PLAIN | {c.field.removeprefix("Party.") for c in CASES if "Party." in c.field}
+
+
+async def test_every_entry_point_stays_inside(world: World) -> None:
+    for case in CASES:
+        response = await world.reader.http.post(
+            "/graphql", json={"query": case.query, "variables": case.variables(world)}
+        )
+        body = response.json()
+        if case.field == "Party.fiscal":
+            [error] = body["errors"]
+            assert error["extensions"]["code"] == "FORBIDDEN"
+        else:
+            assert "errors" not in body, (case.field, body)
+        case.check(world, body["data"])
+
+
+async def test_the_unscoped_admin_sees_what_the_scope_hides(world: World) -> None:
+    """The same probes as the administrator find what the scoped viewer did not: the
+    hidden records exist, so the scoped answers are the scope's doing."""
+    data = await world.admin(
+        "query($e: ID!, $n: ID!) { eva: party(id: $e) { relationships { id } "
+        "ancestors { id } timeline { edges { node { subjects { id } } } } } "
+        'boss: contactPerson(organizationId: $n, role: "boss") { person { id } } '
+        "parties { totalCount } }",
+        {"e": world.ids["eva"], "n": world.ids["north"]},
+    )
+    assert len(data["eva"]["relationships"]) == 4
+    assert "holding" in world.names(_ids(data["eva"]["ancestors"]))
+    assert data["boss"]["person"]["id"] == world.ids["ceo"]
+    assert data["parties"]["totalCount"] > 5
+
+
+async def test_a_path_out_of_the_scope_is_not_found(world: World) -> None:
+    response = await world.reader.http.post(
+        "/graphql",
+        json={
+            "query": "query($a: ID!, $b: ID!) { path(fromId: $a, toId: $b) { length } }",
+            "variables": {"a": world.ids["eva"], "b": world.ids["max"]},
+        },
+    )
+    [error] = response.json()["errors"]
+    assert error["extensions"]["code"] == "NOT_FOUND"
+
+
+async def test_a_scoped_editor_writes_only_inside(world: World) -> None:
+    ids, editor = world.ids, world.editor
+    inside = await editor.http.post(
+        "/graphql",
+        json={
+            "query": 'mutation($id: ID!) { updateParty(id: $id, input: {tags: ["x"]}) { tags } }',
+            "variables": {"id": ids["eva"]},
+        },
+    )
+    assert inside.json() == {"data": {"updateParty": {"tags": ["x"]}}}
+    refused = {
+        "update": ('mutation($a: ID!) { updateParty(id: $a, input: {tags: ["x"]}) { id } }', "max"),
+        "archive": ("mutation($a: ID!) { archiveParty(id: $a) { id } }", "legal"),
+        "record": (
+            'mutation($a: ID!, $b: ID!) { recordActivity(input: {type: NOTE, summary: "n", '
+            "subjectIds: [$b, $a]}) { id } }",
+            "max",
+        ),
+        "pull in": (  # max is filed under legal: the editor cannot move him into sales
+            "mutation($a: ID!, $b: ID!) { link(input: {type: MEMBER_OF, fromId: $a, "
+            "toId: $b}) { id } }",
+            "max",
+        ),
+        "unlink": ("mutation($a: ID!) { unlink(id: $a) { id } }", "eva>max"),
+    }
+    for action, (document, target) in refused.items():
+        before = await world.admin(
+            "query($a: ID!) { node(id: $a) { id ... on Party { version relationships { id } "
+            "timeline { edges { node { id } } } } ... on Relationship { until } } }",
+            {"a": ids[target]},
+        )
+        response = await editor.http.post(
+            "/graphql",
+            json={"query": document, "variables": {"a": ids[target], "b": ids["north"]}},
+        )
+        [error] = response.json()["errors"]
+        assert error["extensions"]["code"] == "FORBIDDEN", action
+        after = await world.admin(
+            "query($a: ID!) { node(id: $a) { id ... on Party { version relationships { id } "
+            "timeline { edges { node { id } } } } ... on Relationship { until } } }",
+            {"a": ids[target]},
+        )
+        assert after == before, action
+    # a party it has just made is filed into the scope by its first link
+    made = await editor('mutation { createContact(input: {lastName: "Neu"}) { id } }')
+    new = made["createContact"]["id"]
+    await editor(
+        "mutation($a: ID!, $b: ID!) { link(input: {type: MEMBER_OF, fromId: $a, toId: $b}) "
+        "{ id } }",
+        {"a": new, "b": ids["north"]},
+    )
+    assert (await editor("query($a: ID!) { party(id: $a) { id } }", {"a": new}))["party"]
+
+
+async def test_a_live_feed_stays_inside(world: World) -> None:
+    ids = world.ids
+    record = (
+        "mutation($s: [ID!]!) { recordActivity(input: "
+        '{type: NOTE, summary: "live", subjectIds: $s}) { id } }'
+    )
+    feed = (
+        "subscription($p: ID!) { activityAdded(subjectId: $p, includeDescendants: true) "
+        "{ id subjects { id } } }"
+    )
+    async with Subscriber.connect(world.address, TRANSPORT_WS, world.secrets["reader"]) as sub:
+        outside = await sub.subscribe(feed, {"p": ids["legal"]})
+        [error] = (await sub.next(outside))["errors"]
+        assert error["extensions"]["code"] == "NOT_FOUND"
+        await sub.completed(outside)
+        op = await sub.subscribe(feed, {"p": ids["sales"]})
+        await asyncio.sleep(0.2)  # the subscription is registered before anything is recorded
+        await world.admin(record, {"s": [ids["max"]]})  # legal's: never reaches this feed
+        shared = (await world.admin(record, {"s": [ids["max"], ids["eva"]]}))["recordActivity"]
+        got = (await sub.next(op))["data"]["activityAdded"]
+        assert got["id"] == shared["id"]
+        assert world.names(_ids(got["subjects"])) == {"eva"}
