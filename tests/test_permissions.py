@@ -294,6 +294,28 @@ async def test_fiscal_fields_need_the_fiscal_permission(
             assert error["path"] == ["party", "fiscal"]
 
 
+async def test_search_matches_fiscal_codes_only_for_those_who_may_read_them(
+    world: tuple[World, dict[str, str], httpx.AsyncClient],
+) -> None:
+    state, secrets, http = world
+    await state.admin(
+        'mutation($id: ID!) { updateParty(id: $id, input: {fiscal: {vatNumber: "ATU424242", '
+        'taxCode: "FN77"}}) { id } }',
+        {"id": state.ids["acme"]},
+    )
+    query = "query($s: String) { parties(search: $s) { totalCount edges { node { id } } } }"
+    for role, finds in (("reader", False), ("editor", False), ("editor+fiscal", True)):
+        for text in ("ATU4242", "fn77", "acme atu424242"):
+            response = await http.post(
+                "/graphql",
+                json={"query": query, "variables": {"s": text}},
+                headers=bearer(secrets[role]),
+            )
+            found = response.json()["data"]["parties"]
+            expected = [{"node": {"id": state.ids["acme"]}}] if finds else []
+            assert found == {"totalCount": len(expected), "edges": expected}, (role, text)
+
+
 async def test_the_author_is_the_viewer(
     world: tuple[World, dict[str, str], httpx.AsyncClient],
 ) -> None:

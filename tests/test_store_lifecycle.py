@@ -14,7 +14,16 @@ from factories import contact
 from contactgraph.config import Settings
 from contactgraph.graph.backends import open_store
 from contactgraph.graph.errors import ConfigError
-from contactgraph.graph.model import DEFAULT_HIERARCHY_TYPES, Direction, Page, PartyFilter
+from contactgraph.graph.model import (
+    DEFAULT_HIERARCHY_TYPES,
+    Direction,
+    Fiscal,
+    LegalForm,
+    Page,
+    PartyFilter,
+    PartyKind,
+)
+from contactgraph.graph.records import new_party
 from contactgraph.seeds.synthetic import synthetic_batches
 
 
@@ -110,3 +119,39 @@ async def test_upgrading_builds_the_hierarchy_closure_a_new_graph_keeps(tmp_path
     await store.start()
     await store.close()
     assert closure_rows() == maintained
+
+
+async def test_upgrading_moves_fiscal_codes_out_of_the_names_search(tmp_path: Path) -> None:
+    """Migration 7 rewrites the search rows of a graph whose one column held fiscal codes
+    among the names: afterwards only a search that may match them does."""
+    url = f"sqlite:///{tmp_path / 'graph.db'}"
+    store = open_store(url, create=True)
+    await store.start()
+    taxed = new_party(
+        PartyKind.ORGANIZATION,
+        name="Acme",
+        legal_form=LegalForm.LEGAL_PERSON,
+        fiscal=Fiscal(vat_number="ATU123"),
+    )
+    await store.create_party(taxed)
+    await store.close()
+    with sqlite3.connect(tmp_path / "graph.db") as conn:  # back to version 6: one column
+        conn.executescript(
+            "DROP TABLE party_search; "
+            "CREATE VIRTUAL TABLE party_search USING fts5(body, tokenize = 'unicode61'); "
+            "INSERT INTO party_search (rowid, body) SELECT seq, 'acme atu123' FROM parties; "
+            "PRAGMA user_version = 6;"
+        )
+    store = open_store(url)
+    await store.start()
+    try:
+
+        async def found(search: str, fiscal: bool) -> list[str]:
+            where = PartyFilter(search=search, search_fiscal=fiscal)
+            return [p.id for p in (await store.list_parties(where, Page(5), False)).parties]
+
+        assert await found("acme", False) == [taxed.id]
+        assert await found("atu123", False) == []
+        assert await found("acme atu123", True) == [taxed.id]
+    finally:
+        await store.close()

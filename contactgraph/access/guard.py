@@ -16,6 +16,7 @@ an id that does not exist, so a refusal does not tell which.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -26,9 +27,12 @@ from ..graph.model import (
     REL_RULES,
     Activity,
     Direction,
+    Page,
     ParentEnd,
     Party,
+    PartyFilter,
     PartyKind,
+    PartyPage,
     Relationship,
     RelType,
 )
@@ -39,7 +43,6 @@ READS = frozenset(
     {
         "get_nodes",
         "get_parties",
-        "list_parties",
         "get_categories",
         "relationships",
         "children",
@@ -77,6 +80,12 @@ class GuardedStore:
             return await getattr(store, name)(*args, **kwargs)
 
         return checked
+
+    async def list_parties(self, where: PartyFilter, page: Page, count: bool) -> PartyPage:
+        """Search matches fiscal codes only for a viewer who may read them everywhere."""
+        store = self._within(Permission.READ, "reading the graph") or self._store
+        fiscal = self.viewer.can(Permission.FISCAL)
+        return await store.list_parties(replace(where, search_fiscal=fiscal), page, count)
 
     async def users(self, ids: Sequence[str]) -> dict[str, Party]:
         """Users by id wherever they are: who wrote what is part of each record a viewer

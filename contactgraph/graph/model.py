@@ -325,6 +325,7 @@ class PartyFilter:
     tags: tuple[str, ...] = ()
     search: str | None = None
     include_archived: bool = False
+    search_fiscal: bool = False  # whether search matches fiscal codes: FISCAL viewers only
 
 
 @dataclass(frozen=True)

@@ -21,14 +21,22 @@ def tokens(text: str) -> list[str]:
     return _WORD.findall(folded)
 
 
+def _joined(fields: list[str | None]) -> str:
+    return " ".join(t for field in fields if field for t in tokens(field))
+
+
 def indexed_text(party: Party) -> str:
-    """What search matches: names, username, emails, phones, fiscal codes."""
+    """What every search matches: names, username, emails, phones."""
     fields = [party.display_name, party.name, party.first_name, party.last_name, party.username]
     fields += [e.address for e in party.emails]
     fields += [p.number for p in party.phones]
-    if party.fiscal:
-        fields += [party.fiscal.vat_number, party.fiscal.tax_code]
-    return " ".join(t for field in fields if field for t in tokens(field))
+    return _joined(fields)
+
+
+def fiscal_text(party: Party) -> str:
+    """What a search matches besides when the viewer may read fiscal data: VAT numbers
+    and tax codes, kept apart so nobody else learns them by searching."""
+    return _joined([party.fiscal.vat_number, party.fiscal.tax_code] if party.fiscal else [])
 
 
 def check_search(text: str, max_terms: int, max_term_length: int) -> None:

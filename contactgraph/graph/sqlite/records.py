@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from .. import rules
 from ..errors import BadUserInput, Conflict
 from ..model import Activity, Category, Party, PartyKind, TreeRow
-from ..search import indexed_text
+from ..search import fiscal_text, indexed_text
 from ..times import format_instant
 from . import closure
 from .rows import (
@@ -33,7 +33,8 @@ UPDATE_PARTY = (
     "version = ?, created_at = ?, updated_at = ?, archived_at = ? WHERE id = ?"
 )
 INSERT_SEARCH = (
-    "INSERT INTO party_search (rowid, body) VALUES ((SELECT seq FROM parties WHERE id = ?), ?)"
+    "INSERT INTO party_search (rowid, body, fiscal) "
+    "VALUES ((SELECT seq FROM parties WHERE id = ?), ?, ?)"
 )
 INSERT_REL = f"INSERT INTO relationships ({REL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 INSERT_ACTIVITY = (
@@ -120,7 +121,7 @@ def check_party(conn: sqlite3.Connection, party: Party) -> None:
 def insert_parties(conn: sqlite3.Connection, parties: Sequence[Party]) -> None:
     conn.executemany(INSERT_PARTY, [party_params(p) for p in parties])
     closure.add_parties(conn, [p.id for p in parties])
-    conn.executemany(INSERT_SEARCH, [(p.id, indexed_text(p)) for p in parties])
+    conn.executemany(INSERT_SEARCH, [(p.id, indexed_text(p), fiscal_text(p)) for p in parties])
     conn.executemany(
         "INSERT OR IGNORE INTO party_tags (tag, party_id) VALUES (?, ?)",
         [(tag, p.id) for p in parties for tag in p.tags],
@@ -131,8 +132,9 @@ def rewrite_party(conn: sqlite3.Connection, party: Party) -> None:
     params = party_params(party)
     conn.execute(UPDATE_PARTY, (*params[1:], party.id))
     conn.execute(
-        "UPDATE party_search SET body = ? WHERE rowid = (SELECT seq FROM parties WHERE id = ?)",
-        (indexed_text(party), party.id),
+        "UPDATE party_search SET body = ?, fiscal = ? "
+        "WHERE rowid = (SELECT seq FROM parties WHERE id = ?)",
+        (indexed_text(party), fiscal_text(party), party.id),
     )
     conn.execute("DELETE FROM party_tags WHERE party_id = ?", (party.id,))
     conn.executemany(

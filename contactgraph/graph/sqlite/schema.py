@@ -11,7 +11,9 @@ from collections.abc import Callable
 
 from ..errors import ConfigError
 from ..identity import BUILTIN_ROLES
+from ..search import fiscal_text, indexed_text
 from . import closure
+from .rows import PARTY_COLUMNS, party_from_row
 
 Migration = str | Callable[[sqlite3.Connection], None]
 
@@ -61,6 +63,27 @@ def _identity(conn: sqlite3.Connection) -> None:
         ],
     )
 
+
+def _fiscal_search(conn: sqlite3.Connection) -> None:
+    """7: search matches fiscal codes only for viewers who may read them, so they move to a
+    column of their own; every party's row is written again."""
+    conn.execute("DROP TABLE party_search")
+    conn.execute(SEARCH_TABLE)
+    rows = conn.execute(f"SELECT seq, {PARTY_COLUMNS} FROM parties")
+    conn.executemany(
+        "INSERT INTO party_search (rowid, body, fiscal) VALUES (?, ?, ?)",
+        (
+            (row["seq"], indexed_text(party), fiscal_text(party))
+            for row in rows
+            for party in [party_from_row(row)]
+        ),
+    )
+
+
+# bodies hold tokens already folded by graph/search.py
+SEARCH_TABLE = (
+    "CREATE VIRTUAL TABLE party_search USING fts5(body, fiscal, tokenize = 'unicode61')"
+)
 
 MIGRATIONS: tuple[Migration, ...] = (
     # 1: parties, categories, relationships, activities, full-text search
@@ -172,6 +195,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     DROP INDEX grants_held;
     CREATE UNIQUE INDEX grants_held ON grants(user_id, role, coalesce(scope_id, ''), scope_kind);
     """,
+    # 7: fiscal codes in a search column of their own
+    _fiscal_search,
 )
 
 

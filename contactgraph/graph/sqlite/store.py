@@ -52,9 +52,11 @@ from .rows import (
 T = TypeVar("T")
 
 
-def _fts_query(text: str) -> str:
-    """Every term as a quoted prefix, all required (terms are letters and digits only)."""
-    return " ".join(f'"{term}"*' for term in query_terms(text))
+def _fts_query(text: str, fiscal: bool) -> str:
+    """Every term as a quoted prefix, all required (terms are letters and digits only),
+    in the names' column alone unless fiscal codes may match too."""
+    column = "" if fiscal else "body : "
+    return " ".join(f'{column}"{term}"*' for term in query_terms(text))
 
 
 class SqliteStore:
@@ -148,7 +150,7 @@ class SqliteStore:
             clauses.append(
                 "seq IN (SELECT rowid FROM party_search WHERE party_search MATCH :search)"
             )
-            params["search"] = _fts_query(where.search)
+            params["search"] = _fts_query(where.search, where.search_fiscal)
         if page.after:
             params["after"] = decode_cursor(page.after, 1)[0]
 
