@@ -81,9 +81,7 @@ def _fiscal_search(conn: sqlite3.Connection) -> None:
 
 
 # bodies hold tokens already folded by graph/search.py
-SEARCH_TABLE = (
-    "CREATE VIRTUAL TABLE party_search USING fts5(body, fiscal, tokenize = 'unicode61')"
-)
+SEARCH_TABLE = "CREATE VIRTUAL TABLE party_search USING fts5(body, fiscal, tokenize = 'unicode61')"
 
 MIGRATIONS: tuple[Migration, ...] = (
     # 1: parties, categories, relationships, activities, full-text search

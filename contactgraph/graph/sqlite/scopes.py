@@ -36,6 +36,9 @@ class Everywhere:
     def test(self, column: str) -> str:
         return "1"
 
+    def members(self, column: str) -> str:
+        return "1"
+
     def keep(self, conn: sqlite3.Connection, ids: Iterable[str]) -> set[str]:
         return set(ids)
 
@@ -54,10 +57,19 @@ class InScope(Everywhere):
     def test(self, column: str) -> str:
         """SQL true when the party id in `column` is in the scope."""
         return (
-            "EXISTS (SELECT 1 FROM hierarchy_reach h INDEXED BY hierarchy_reach_up "
-            f"WHERE h.descendant_id = {column} "
-            "AND h.ancestor_id IN (SELECT value FROM json_each(:scope_anchors)) "
+            "EXISTS (SELECT 1 FROM hierarchy_reach h "
+            "WHERE h.ancestor_id IN (SELECT value FROM json_each(:scope_anchors)) "
+            f"AND h.descendant_id = {column} "
             "AND h.since <= :scope_at AND h.until > :scope_at)"
+        )
+
+    def members(self, column: str) -> str:
+        """SQL true when the party id in `column` is in the scope, by the scope's members:
+        for a filter over many parties, where the scope is the smaller side."""
+        return (
+            f"{column} IN (SELECT descendant_id FROM hierarchy_reach "
+            "WHERE ancestor_id IN (SELECT value FROM json_each(:scope_anchors)) "
+            "AND since <= :scope_at AND until > :scope_at)"
         )
 
     def keep(self, conn: sqlite3.Connection, ids: Iterable[str]) -> set[str]:

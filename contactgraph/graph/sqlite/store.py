@@ -156,7 +156,7 @@ class SqliteStore:
 
         def work(conn: sqlite3.Connection) -> PartyPage:
             inside = self._inside(conn)
-            kept = [*clauses, inside.test("id")] if self._scope else clauses
+            kept = [*clauses, inside.members("id")] if self._scope else clauses
             where_sql = " AND ".join(kept) or "1"
             named = {**params, **inside.params}
             count_sql = f"SELECT count(*) FROM parties WHERE {where_sql}"
@@ -257,7 +257,8 @@ class SqliteStore:
 
         def work(conn: sqlite3.Connection) -> dict[str, list[TreeRow]]:
             inside = self._inside(conn)
-            starts = [p for p in dict.fromkeys(party_ids) if p in inside.keep(conn, party_ids)]
+            kept = inside.keep(conn, party_ids)
+            starts = [p for p in dict.fromkeys(party_ids) if p in kept]
             found = walks.ancestors(conn, starts, step, max_depth, inside)
             rows = [row for start in found.values() for row in start]
             built = iter(records.tree_rows(conn, rows))
@@ -330,8 +331,6 @@ class SqliteStore:
         ) -> tuple[list[str], dict[str, str]]:
             rollup = query.rollup
             if rollup is None:
-                if not inside.keep(conn, [party_id]):
-                    return [], {}
                 ids = timelines.own_window(conn, party_id, query)
                 return ids, dict.fromkeys(ids, party_id)
             subtree = timelines.Subtree.of(conn, party_id, rollup, inside)
@@ -340,7 +339,9 @@ class SqliteStore:
 
         def work(conn: sqlite3.Connection) -> dict[str, TimelinePage]:
             inside = self._inside(conn)
-            windows = {p: window(conn, p, inside) for p in dict.fromkeys(party_ids)}
+            # a party outside has no timeline; below one inside, the subtree keeps to it
+            starts = inside.keep(conn, party_ids)
+            windows = {p: window(conn, p, inside) for p in dict.fromkeys(party_ids) if p in starts}
             activities = records.activities_by_id(
                 conn, {a for ids, _ in windows.values() for a in ids}
             )

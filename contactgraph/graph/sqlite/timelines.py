@@ -91,9 +91,7 @@ class Subtree:
     def of(
         cls, conn: sqlite3.Connection, root: str, rollup: Rollup, inside: Reach = EVERYWHERE
     ) -> Subtree:
-        """The root's subtree, or none at all when the root is outside."""
-        if not inside.keep(conn, [root]):
-            return cls(root, rollup, [], inside)
+        """The subtree of a root inside."""
         if frozenset(rollup.types) == CLOSURE_TYPES and rollup.max_depth <= closure.DEPTH:
             return cls(root, rollup, None, inside)
         step = walks.HierarchyStep(rollup.types, True, rollup.as_of)
