@@ -454,3 +454,55 @@ async def test_a_live_feed_stays_inside(world: World) -> None:
         got = (await sub.next(op))["data"]["activityAdded"]
         assert got["id"] == shared["id"]
         assert world.names(_ids(got["subjects"])) == {"eva"}
+
+
+async def _viewer_with(world: World, name: str, *grants: tuple[str, str | None, str]) -> GraphQL:
+    """A new user holding (role, scope party name or None, scope kind) grants, signed in."""
+    made = await world.admin(
+        "mutation($u: String!) { createUser(input: {username: $u, displayName: $u}) { id } }",
+        {"u": name},
+    )
+    user_id = made["createUser"]["id"]
+    for role, scope, kind in grants:
+        await world.admin(
+            "mutation($u: ID!, $r: String!, $s: ID, $k: ScopeKind!) "
+            "{ grantRole(userId: $u, role: $r, scopeId: $s, scopeKind: $k) { id } }",
+            {"u": user_id, "r": role, "s": world.ids[scope] if scope else None, "k": kind},
+        )
+    secret = await world.admin(
+        'mutation($u: ID!) { createApiToken(name: "t", userId: $u) { secret } }', {"u": user_id}
+    )
+    http = httpx.AsyncClient(base_url=f"http://{world.address}")
+    http.headers.update(bearer(secret["createApiToken"]["secret"]))
+    return GraphQL(http)
+
+
+async def test_a_portfolio_is_what_the_teams_users_answer_for(world: World) -> None:
+    """rep, employed by sales, is RESPONSIBLE_FOR eva: sales' portfolio is eva."""
+    viewer = await _viewer_with(world, "pia", ("reader", "sales", "PORTFOLIO"))
+    async with viewer.http:
+        data = await viewer("{ viewer { id } parties { edges { node { id } } } }")
+        found = world.names(_ids([e["node"] for e in data["parties"]["edges"]]))
+        assert found == {"eva", data["viewer"]["id"]}
+
+
+async def test_a_scoped_fiscal_grant_shows_fiscal_data_inside_only(world: World) -> None:
+    for party in ("eva", "max"):
+        await world.admin(
+            'mutation($id: ID!) { updateParty(id: $id, input: {fiscal: {taxCode: "TC1"}}) { id } }',
+            {"id": world.ids[party]},
+        )
+    viewer = await _viewer_with(
+        world, "fia", ("reader", None, "SUBTREE"), ("fiscal", "sales", "SUBTREE")
+    )
+    async with viewer.http:
+        response = await viewer.raw(
+            "query($e: ID!, $m: ID!) { eva: party(id: $e) { fiscal { taxCode } } "
+            "max: party(id: $m) { fiscal { taxCode } } }",
+            {"e": world.ids["eva"], "m": world.ids["max"]},
+        )
+        body = response.json()
+        assert body["data"] == {"eva": {"fiscal": {"taxCode": "TC1"}}, "max": {"fiscal": None}}
+        [error] = body["errors"]
+        assert error["path"] == ["max", "fiscal"]
+        assert error["extensions"]["code"] == "FORBIDDEN"
