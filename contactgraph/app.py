@@ -16,6 +16,7 @@ from starlette.routing import Route, WebSocketRoute
 
 from .access.authenticator import Authenticator
 from .access.oidc import OidcVerifier
+from .access.rate import RateLimiter
 from .config import Settings
 from .graph.backends import open_store
 from .graph.errors import ConfigError, ServiceUnavailable
@@ -44,6 +45,7 @@ def create_app(settings: Settings) -> Starlette:
     authenticator = Authenticator(
         store, settings.auth_cache_seconds, oidc, settings.oidc_create_users
     )
+    limiter = RateLimiter(settings.rate_limit, settings.rate_burst)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -89,10 +91,12 @@ def create_app(settings: Settings) -> Starlette:
         routes=[
             Route(
                 "/graphql",
-                GraphQLEndpoint(schema, settings, context_for, authenticator).handle,
+                GraphQLEndpoint(schema, settings, context_for, authenticator, limiter).handle,
                 methods=["GET", "POST"],
             ),
-            WebSocketRoute("/graphql", SubscriptionEndpoint(schema, context_for, settings)),
+            WebSocketRoute(
+                "/graphql", SubscriptionEndpoint(schema, context_for, settings, limiter)
+            ),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],

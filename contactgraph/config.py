@@ -51,6 +51,16 @@ class Settings:
     max_subscriptions: int = _flag(
         10_000, "Live subscriptions the whole server holds at most; more are LIMIT_EXCEEDED."
     )
+    rate_limit: int = _flag(
+        600,
+        "Requests (and WebSocket subscribe messages) one viewer may make a minute: each API "
+        "token, or a user signed in otherwise. Past it, 429 RATE_LIMITED with Retry-After. "
+        "0: no limit.",
+        minimum=0,
+    )
+    rate_burst: int = _flag(
+        600, "Requests one viewer may make at once; then --rate-limit's pace applies."
+    )
     max_operations_per_socket: int = _flag(
         100, "Operations one WebSocket runs at once at most; more are LIMIT_EXCEEDED."
     )

@@ -15,7 +15,9 @@ Bounds, so idle or greedy sockets cannot pile up: `connection_init` must come
 within a time limit on both protocols (Strawberry enforces it for
 graphql-transport-ws only; the legacy handler here adds it), a socket runs at
 most a set number of operations at once (refused with a coded error, where
-Strawberry's own refusal carries no code), the server holds at most a set
+Strawberry's own refusal carries no code), each operation started counts against
+its viewer's --rate-limit (over it, that operation alone is refused with
+RATE_LIMITED), the server holds at most a set
 number of live feeds (the subscription resolver refuses more), and uvicorn
 pings idle sockets and refuses messages over the size limit (close code 1009);
 see `server_options`.
@@ -48,9 +50,10 @@ from strawberry.subscriptions.protocols.graphql_ws.types import (
 from strawberry.subscriptions.protocols.graphql_ws.types import StartMessage
 
 from .access.credentials import authorization_in
+from .access.rate import RateLimiter
 from .config import Settings
 from .graph import deadlines
-from .graph.errors import GraphError, Unauthenticated
+from .graph.errors import GraphError, RateLimited, Unauthenticated
 from .resolvers.context import Context
 from .schema.build import Schema
 
@@ -74,6 +77,20 @@ async def _sign_in(context: Context, payload: object) -> tuple[int, str] | None:
     return None
 
 
+def _rate_limited(context: Context, limiter: RateLimiter) -> dict[str, Any] | None:
+    """The error refusing an operation its viewer has no budget left for, if so."""
+    if context.signed_in is None:
+        return None
+    try:
+        limiter.admit(context.signed_in)
+    except RateLimited as error:
+        return {
+            "message": error.message,
+            "extensions": {"code": error.code, "retryAfter": error.retry_after},
+        }
+    return None
+
+
 def _too_many(limit: int) -> dict[str, Any]:
     return {
         "message": f"this connection already runs {limit} operations, the most it may",
@@ -83,6 +100,7 @@ def _too_many(limit: int) -> dict[str, Any]:
 
 class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     limit: int
+    limiter: RateLimiter
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         if not self.connection_init_received and not self.connection_timed_out:
@@ -100,11 +118,18 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             error = {"id": message["id"], "type": "error", "payload": [_too_many(self.limit)]}
             await self.send_message(error)  # type: ignore[arg-type]
             return
+        if self.connection_acknowledged:
+            limited = _rate_limited(self.context, self.limiter)
+            if limited is not None:
+                error = {"id": message["id"], "type": "error", "payload": [limited]}
+                await self.send_message(error)  # type: ignore[arg-type]
+                return
         await super().handle_subscribe(message)
 
 
 class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
     limit: int
+    limiter: RateLimiter
     init_timeout: float
 
     async def handle(self) -> None:
@@ -138,6 +163,12 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
             error = {"type": "error", "id": message["id"], "payload": _too_many(self.limit)}
             await self.send_message(error)  # type: ignore[arg-type]
             return
+        if self.connection_acknowledged:
+            limited = _rate_limited(self.context, self.limiter)
+            if limited is not None:
+                error = {"type": "error", "id": message["id"], "payload": limited}
+                await self.send_message(error)  # type: ignore[arg-type]
+                return
         await super().handle_start(message)
 
 
@@ -147,6 +178,7 @@ class SubscriptionEndpoint(GraphQL[Context, None]):
         schema: Schema,
         make_context: Callable[[HTTPConnection], Context],
         settings: Settings,
+        limiter: RateLimiter,
     ) -> None:
         super().__init__(
             schema,
@@ -158,11 +190,12 @@ class SubscriptionEndpoint(GraphQL[Context, None]):
             max_subscriptions_per_connection=None,  # the handlers refuse with a code
         )
         limit, wait = settings.max_operations_per_socket, settings.ws_init_timeout
+        bounds = {"limit": limit, "limiter": limiter}
         self.graphql_transport_ws_handler_class = type(
-            "BoundTransportWSHandler", (TransportWSHandler,), {"limit": limit}
+            "BoundTransportWSHandler", (TransportWSHandler,), bounds
         )
         self.graphql_ws_handler_class = type(
-            "BoundLegacyWSHandler", (LegacyWSHandler,), {"limit": limit, "init_timeout": wait}
+            "BoundLegacyWSHandler", (LegacyWSHandler,), {**bounds, "init_timeout": wait}
         )
         self._make_context = make_context
 
