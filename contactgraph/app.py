@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
 from .access.authenticator import Authenticator
+from .access.feeds import ViewerFeeds
 from .access.oidc import OidcVerifier
 from .access.rate import RateLimiter
 from .config import Settings
@@ -46,6 +47,7 @@ def create_app(settings: Settings) -> Starlette:
         store, settings.auth_cache_seconds, oidc, settings.oidc_create_users
     )
     limiter = RateLimiter(settings.rate_limit, settings.rate_burst)
+    feeds = ViewerFeeds()  # live subscriptions per user, for --max-subscriptions-per-viewer
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -75,6 +77,7 @@ def create_app(settings: Settings) -> Starlette:
             authenticator,
             report_round_trips=debug,
             authorization=request.headers.get("authorization"),
+            feeds=feeds,
         )
 
     async def healthz(_: Request) -> JSONResponse:

@@ -51,6 +51,11 @@ class Settings:
     max_subscriptions: int = _flag(
         10_000, "Live subscriptions the whole server holds at most; more are LIMIT_EXCEEDED."
     )
+    max_subscriptions_per_viewer: int = _flag(
+        100,
+        "Live subscriptions one user holds at most, over all their sockets and tokens; "
+        "more are LIMIT_EXCEEDED.",
+    )
     rate_limit: int = _flag(
         600,
         "Requests (and WebSocket subscribe messages) one viewer may make a minute: each API "

@@ -1,9 +1,11 @@
 """Limits per viewer, on top of those per request: how often one credential may ask, over
-HTTP and WebSocket alike. The store plays no part here, so these run on the embedded one."""
+HTTP and WebSocket alike, and how many live feeds one user may hold, however many sockets
+and tokens they use. The store plays no part here, so these run on the embedded one."""
 
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
@@ -12,11 +14,16 @@ from typing import Any
 import httpx
 import pytest
 from access import bearer, token_for, user_token
+from client import GraphQL
+from factories import org, record, user
 from live import (
+    LEGACY_WS,
     PROTOCOLS,
+    TRANSPORT_WS,
     Subscriber,
     client_for,
     live_server,
+    small_buffer_socket,
 )
 
 from contactgraph.access.rate import RateLimiter
@@ -27,6 +34,7 @@ from contactgraph.graph.store import GraphStore
 
 VIEWER = "{ viewer { username } }"
 FEED = "subscription($id: ID!) { activityAdded(subjectId: $id) { summary } }"
+PER_VIEWER = "--max-subscriptions-per-viewer"
 
 
 @pytest.fixture
@@ -164,3 +172,99 @@ async def test_each_operation_on_a_socket_counts_against_the_rate(
             await asyncio.sleep(1)
             [error] = await errors_of(sub, await sub.subscribe(FEED, {"id": "nobody"}))
             assert error["extensions"]["code"] == "NOT_FOUND"
+
+
+async def live_feeds(http: httpx.AsyncClient, count: int) -> None:
+    """Wait until the server holds `count` live feeds (its /healthz says so), for 5 s."""
+    for _ in range(250):
+        if (await http.get("/healthz")).json()["subscribers"] == count:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"the server never held {count} feeds")
+
+
+async def refused_per_viewer(sub: Subscriber, party: str) -> None:
+    [error] = await errors_of(sub, await sub.subscribe(FEED, {"id": party}))
+    assert error["extensions"]["code"] == "LIMIT_EXCEEDED"
+    assert PER_VIEWER in error["message"]
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_a_user_holds_a_bounded_number_of_feeds_over_all_sockets_and_tokens(
+    settings: Settings, store: GraphStore, protocol: str
+) -> None:
+    anna_id, first = await user_token(store, "anna", "reader")
+    second = await token_for(store, anna_id)
+    async with (
+        live_server(replace(settings, max_subscriptions_per_viewer=2)) as address,
+        client_for(address) as http,
+    ):
+        party = await org(GraphQL(http), "Watched GmbH")
+        async with (
+            Subscriber.connect(address, protocol, first) as one,
+            Subscriber.connect(address, protocol, second) as other,
+        ):
+            # a refused subscription holds nothing
+            unknown = await one.subscribe(FEED, {"id": "no-such-party"})
+            [error] = await errors_of(one, unknown)
+            assert error["extensions"]["code"] == "NOT_FOUND"
+            kept = await one.subscribe(FEED, {"id": party})
+            await other.subscribe(FEED, {"id": party})
+            await live_feeds(http, 2)
+            await refused_per_viewer(other, party)  # another token, another socket: one user
+            await refused_per_viewer(one, party)
+            # another user is not held back by anna
+            async with Subscriber.connect(address, protocol) as admin:
+                await admin.subscribe(FEED, {"id": party})
+                await live_feeds(http, 3)
+            await live_feeds(http, 2)
+            # a feed the client ends is given back
+            await one.stop(kept)
+            if protocol == LEGACY_WS:  # the legacy protocol confirms the stop
+                await one.completed(kept)
+            await live_feeds(http, 1)
+            await other.subscribe(FEED, {"id": party})
+            await live_feeds(http, 2)
+            await refused_per_viewer(one, party)
+        # so are the feeds of a socket that drops
+        await live_feeds(http, 0)
+        async with Subscriber.connect(address, protocol, first) as again:
+            await again.subscribe(FEED, {"id": party})
+            await again.subscribe(FEED, {"id": party})
+            await live_feeds(http, 2)
+            await refused_per_viewer(again, party)
+
+
+async def test_a_feed_the_server_ends_is_given_back(settings: Settings) -> None:
+    """A subscriber too slow to keep up is dropped with an error; its feed no longer
+    counts against its user."""
+    body = secrets.token_urlsafe(150_000)  # big events that do not compress fill buffers
+    settings = replace(settings, subscriber_backlog=4, max_subscriptions_per_viewer=2)
+    async with live_server(settings) as address, client_for(address, timeout=30) as http:
+        gql = GraphQL(http)
+        anna = await user(gql, "anna")
+        company = await org(gql, "Acme")
+        feed = "subscription($id: ID!) { activityAdded(subjectId: $id) { summary body } }"
+        async with (
+            Subscriber.connect(
+                address, TRANSPORT_WS, sock=small_buffer_socket(address), max_queue=1
+            ) as slow,
+            Subscriber.connect(address, TRANSPORT_WS) as fast,
+        ):
+            slow_op = await slow.subscribe(feed, {"id": company})
+            await fast.subscribe(feed, {"id": company})
+            await live_feeds(http, 2)
+            await refused_per_viewer(fast, company)
+            sent = 0
+            while (await http.get("/healthz")).json()["subscribers"] == 2:
+                assert sent < 300, "the slow subscriber was never dropped"
+                await record(gql, anna, [company], "2025-01-01T10:00:00Z", summary="x", body=body)
+                sent += 1
+                assert (await fast.receive())["type"] == "next"
+            # the dropped feed ends once the slow client reads what got through, and is told
+            while (payload := await slow.next(slow_op)).get("data"):
+                pass
+            assert payload["errors"][0]["extensions"]["code"] == "LIMIT_EXCEEDED"
+            await slow.completed(slow_op)
+            await fast.subscribe(feed, {"id": company})  # it was given back
+            await live_feeds(http, 2)
