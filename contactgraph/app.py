@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -24,6 +25,7 @@ from .graph.errors import ConfigError, ServiceUnavailable
 from .graph.events import LocalEventBus
 from .graph.store import GraphStore
 from .http import GraphQLEndpoint
+from .origins import cors, parse_origins
 from .resolvers.context import Context
 from .schema.build import build_schema
 from .seeds.demo import DEMO_ADMIN, demo_token, load_demo
@@ -35,6 +37,10 @@ READY_WITHIN = 1.0  # seconds: a readiness probe gets its answer well inside its
 
 def create_app(settings: Settings) -> Starlette:
     """Build the app; a graph URL no backend serves fails here, before serving."""
+    try:
+        settings = replace(settings, cors_origins=parse_origins(settings.cors_origins))
+    except ValueError as error:
+        raise ConfigError(f"--cors-origin: {error}") from None
     store: GraphStore = open_store(settings.graph_url, settings.create)
     events = LocalEventBus(settings.subscriber_backlog)
     schema = build_schema(settings)
@@ -107,6 +113,7 @@ def create_app(settings: Settings) -> Starlette:
         middleware=[
             Middleware(
                 TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts, www_redirect=False
-            )
+            ),
+            *cors(settings.cors_origins),
         ],
     )

@@ -20,6 +20,7 @@ from .graph.errors import ConfigError, GraphError
 from .graph.model import Batch
 from .graph.store import GraphStore
 from .graph.times import utcnow
+from .origins import parse_origins
 from .seeds.demo import DEMO_ADMIN, load_demo
 from .seeds.progress import SeedRun
 from .seeds.synthetic import synthetic_batches
@@ -160,6 +161,17 @@ def _fail(error: Exception) -> click.ClickException:
     help="Make a User party (with no roles) for a valid JWT naming an unknown username, "
     "instead of refusing it.",
 )
+@click.option(
+    "--cors-origin",
+    "cors_origins",
+    envvar="CONTACTGRAPH_CORS_ORIGINS",
+    multiple=True,
+    show_envvar=True,
+    metavar="ORIGIN",
+    help="Let browser pages on this origin (https://app.example, http://localhost:3000) call "
+    "the API and open WebSockets (repeatable; the variable takes several, comma- or "
+    "space-separated). Default: none, only the server's own pages.",
+)
 @setting_options
 @click.option(
     "--log-level",
@@ -180,6 +192,7 @@ def serve(
     oidc_audience: str | None,
     oidc_claim: str,
     oidc_create_users: bool,
+    cors_origins: tuple[str, ...],
     log_level: str,
     **flags: Any,
 ) -> None:
@@ -193,6 +206,10 @@ def serve(
         raise click.BadParameter(
             "must not exceed --max-page-size", param_hint="--default-page-size"
         )
+    try:
+        origins = parse_origins(cors_origins)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--cors-origin") from None
     token = (os.environ.get("CONTACTGRAPH_DEMO_TOKEN") or new_secret()) if demo else None
     settings = Settings(
         graph_url=graph_url,
@@ -205,6 +222,7 @@ def serve(
         oidc_audience=oidc_audience,
         oidc_claim=oidc_claim,
         oidc_create_users=oidc_create_users,
+        cors_origins=origins,
         **flags,
     )
     try:  # a graph that cannot be opened is reported here, in one line

@@ -37,6 +37,8 @@ class Settings:
     oidc_audience: str | None = None
     oidc_claim: str = "preferred_username"
     oidc_create_users: bool = False
+    # browser pages on these origins may call the API (CORS) and open WebSockets
+    cors_origins: tuple[str, ...] = ()
     # the token GraphiQL's page sends for whoever opens it: serve --demo on loopback only
     ide_token: str | None = None
     default_page_size: int = _flag(20, "Items per page when a query gives no `first`.")

@@ -3,8 +3,8 @@
 Strawberry's ASGI app speaks both protocols (the client's Sec-WebSocket-Protocol
 picks one); this endpoint gives it the server's context and its bounds. One
 context serves a whole connection, so subscriptions refresh its loaders per
-event. Browsers may connect from the server's own origin only: other origins
-would act with the user's cookies.
+event. Browsers may connect from the server's own origin and those `--cors-origin`
+names only (origins.py); a page elsewhere is refused with 403 before anything runs.
 
 A connection signs in with the credential in connection_init's payload (an
 `Authorization` key in any case) or, failing that, the upgrade request's
@@ -32,7 +32,7 @@ from datetime import timedelta
 from typing import Any
 
 from starlette.requests import HTTPConnection, Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
@@ -54,6 +54,7 @@ from .access.rate import RateLimiter
 from .config import Settings
 from .graph import deadlines
 from .graph.errors import GraphError, RateLimited, Unauthenticated
+from .origins import refusal
 from .resolvers.context import Context
 from .schema.build import Schema
 
@@ -188,6 +189,7 @@ class SubscriptionEndpoint(GraphQL[Context, None]):
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
             connection_init_wait_timeout=timedelta(seconds=settings.ws_init_timeout),
             max_subscriptions_per_connection=None,  # the handlers refuse with a code
+            allowed_origins=settings.cors_origins,  # besides the server's own, and no Origin
         )
         limit, wait = settings.max_operations_per_socket, settings.ws_init_timeout
         bounds = {"limit": limit, "limiter": limiter}
@@ -198,6 +200,17 @@ class SubscriptionEndpoint(GraphQL[Context, None]):
             "BoundLegacyWSHandler", (LegacyWSHandler,), {**bounds, "init_timeout": wait}
         )
         self._make_context = make_context
+
+    async def reject_websocket(self, request: WebSocket) -> WebSocket:
+        """A page on an origin not allowed: 403 on the upgrade, saying which flag allows
+        it (a server without the denial-response extension just closes, with the reason)."""
+        reason = refusal(request.headers.get("origin", ""))
+        if "websocket.http.response" in request.scope.get("extensions", {}):
+            body = {"errors": [{"message": reason, "extensions": {"code": "FORBIDDEN"}}]}
+            await request.send_denial_response(JSONResponse(body, 403))
+        else:
+            await request.close(code=1008, reason=reason.encode()[:120].decode(errors="ignore"))
+        return request
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
