@@ -39,6 +39,8 @@ class Settings:
     oidc_create_users: bool = False
     # browser pages on these origins may call the API (CORS) and open WebSockets
     cors_origins: tuple[str, ...] = ()
+    # serve --insecure-anonymous-admin, loopback only: no Authorization acts as an admin
+    insecure_anonymous_admin: bool = False
     # the token GraphiQL's page sends for whoever opens it: serve --demo on loopback only
     ide_token: str | None = None
     default_page_size: int = _flag(20, "Items per page when a query gives no `first`.")

@@ -9,7 +9,9 @@ names only (origins.py); a page elsewhere is refused with 403 before anything ru
 A connection signs in with the credential in connection_init's payload (an
 `Authorization` key in any case) or, failing that, the upgrade request's
 Authorization header; without a valid one it is closed with 4401 (the legacy
-protocol first gets a connection_error with the code).
+protocol first gets a connection_error with the code). Under
+--insecure-anonymous-admin, a connection that names no credential at all signs in
+as the anonymous administrator; one naming a bad one is still closed.
 
 Bounds, so idle or greedy sockets cannot pile up: `connection_init` must come
 within a time limit on both protocols (Strawberry enforces it for
@@ -67,15 +69,25 @@ async def _sign_in(context: Context, payload: object) -> tuple[int, str] | None:
     """Sign the connection's context in with the credential of connection_init's payload,
     else of the upgrade request; the close code and reason when it cannot be."""
     given = authorization_in(payload) if isinstance(payload, dict) else None
+    if given is None and _names_authorization(payload):
+        given = ""  # a credential that is not a string is a bad one, not none at all
     try:
         with deadlines.limit(context.settings.request_timeout):
-            viewer = await context.authenticator.viewer(given or context.authorization)
+            viewer = await context.authenticator.viewer(
+                given if given is not None else context.authorization
+            )
     except Unauthenticated as error:
         return UNAUTHENTICATED_CODE, error.message
     except GraphError as error:  # the store could not say who this is
         return UNAVAILABLE_CODE, error.code
     context.sign_in(viewer)
     return None
+
+
+def _names_authorization(payload: object) -> bool:
+    return isinstance(payload, dict) and any(
+        isinstance(key, str) and key.lower() == "authorization" for key in payload
+    )
 
 
 def _rate_limited(context: Context, limiter: RateLimiter) -> dict[str, Any] | None:

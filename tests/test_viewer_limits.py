@@ -116,6 +116,16 @@ async def test_a_credential_past_its_rate_gets_429_with_retry_after(
         rate_limited(await ask(http, first))
 
 
+async def test_a_viewer_signed_in_without_a_token_is_counted_as_its_user(
+    settings: Settings,
+) -> None:
+    limited = replace(settings, rate_limit=60, rate_burst=2, insecure_anonymous_admin=True)
+    async for http in app_client(limited):
+        for _ in range(2):
+            assert (await http.post("/graphql", json={"query": VIEWER})).status_code == 200
+        rate_limited(await http.post("/graphql", json={"query": VIEWER}))
+
+
 async def test_a_rate_limit_of_zero_is_none(settings: Settings, store: GraphStore) -> None:
     _, secret = await user_token(store, "anna", "reader")
     async for http in app_client(replace(settings, rate_limit=0, rate_burst=1)):

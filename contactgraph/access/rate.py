@@ -26,7 +26,7 @@ MAX_KEYS = 100_000
 
 def viewer_key(viewer: Viewer) -> str:
     """What a viewer's budget is kept under: each API token has its own, a user signed in
-    otherwise (by a JWT) has one."""
+    otherwise (a JWT, or anonymously) has one."""
     return f"token:{viewer.token_id}" if viewer.token_id else f"user:{viewer.id}"
 
 
