@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -14,14 +15,18 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
+from .access.anonymous import anonymous_admin
 from .access.authenticator import Authenticator
+from .access.feeds import ViewerFeeds
 from .access.oidc import OidcVerifier
+from .access.rate import RateLimiter
 from .config import Settings
 from .graph.backends import open_store
 from .graph.errors import ConfigError, ServiceUnavailable
 from .graph.events import LocalEventBus
 from .graph.store import GraphStore
 from .http import GraphQLEndpoint
+from .origins import cors, parse_origins
 from .resolvers.context import Context
 from .schema.build import build_schema
 from .seeds.demo import DEMO_ADMIN, demo_token, load_demo
@@ -33,6 +38,10 @@ READY_WITHIN = 1.0  # seconds: a readiness probe gets its answer well inside its
 
 def create_app(settings: Settings) -> Starlette:
     """Build the app; a graph URL no backend serves fails here, before serving."""
+    try:
+        settings = replace(settings, cors_origins=parse_origins(settings.cors_origins))
+    except ValueError as error:
+        raise ConfigError(f"--cors-origin: {error}") from None
     store: GraphStore = open_store(settings.graph_url, settings.create)
     events = LocalEventBus(settings.subscriber_backlog)
     schema = build_schema(settings)
@@ -44,6 +53,8 @@ def create_app(settings: Settings) -> Starlette:
     authenticator = Authenticator(
         store, settings.auth_cache_seconds, oidc, settings.oidc_create_users
     )
+    limiter = RateLimiter(settings.rate_limit, settings.rate_burst)
+    feeds = ViewerFeeds()  # live subscriptions per user, for --max-subscriptions-per-viewer
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -56,6 +67,8 @@ def create_app(settings: Settings) -> Starlette:
                 log.warning(
                     "this graph has no demo user %s: the demo token is not valid", DEMO_ADMIN
                 )
+            if settings.insecure_anonymous_admin:
+                authenticator.anonymous_id = (await anonymous_admin(store)).id
             yield
         finally:
             if oidc is not None:
@@ -73,6 +86,7 @@ def create_app(settings: Settings) -> Starlette:
             authenticator,
             report_round_trips=debug,
             authorization=request.headers.get("authorization"),
+            feeds=feeds,
         )
 
     async def healthz(_: Request) -> JSONResponse:
@@ -89,10 +103,12 @@ def create_app(settings: Settings) -> Starlette:
         routes=[
             Route(
                 "/graphql",
-                GraphQLEndpoint(schema, settings, context_for, authenticator).handle,
+                GraphQLEndpoint(schema, settings, context_for, authenticator, limiter).handle,
                 methods=["GET", "POST"],
             ),
-            WebSocketRoute("/graphql", SubscriptionEndpoint(schema, context_for, settings)),
+            WebSocketRoute(
+                "/graphql", SubscriptionEndpoint(schema, context_for, settings, limiter)
+            ),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],
@@ -100,6 +116,7 @@ def create_app(settings: Settings) -> Starlette:
         middleware=[
             Middleware(
                 TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts, www_redirect=False
-            )
+            ),
+            *cors(settings.cors_origins),
         ],
     )

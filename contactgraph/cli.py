@@ -13,6 +13,8 @@ from typing import Any
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from .access.anonymous import FLAG as ANONYMOUS_FLAG
+from .access.anonymous import USERNAME as ANONYMOUS_USER
 from .access.credentials import new_secret
 from .config import DEFAULT_GRAPH_URL, FLAGS, Settings, default_hosts, is_loopback
 from .graph.backends import open_store
@@ -20,6 +22,7 @@ from .graph.errors import ConfigError, GraphError
 from .graph.model import Batch
 from .graph.store import GraphStore
 from .graph.times import utcnow
+from .origins import parse_origins
 from .seeds.demo import DEMO_ADMIN, load_demo
 from .seeds.progress import SeedRun
 from .seeds.synthetic import synthetic_batches
@@ -160,6 +163,26 @@ def _fail(error: Exception) -> click.ClickException:
     help="Make a User party (with no roles) for a valid JWT naming an unknown username, "
     "instead of refusing it.",
 )
+@click.option(
+    "--cors-origin",
+    "cors_origins",
+    envvar="CONTACTGRAPH_CORS_ORIGINS",
+    multiple=True,
+    show_envvar=True,
+    metavar="ORIGIN",
+    help="Let browser pages on this origin (https://app.example, http://localhost:3000) call "
+    "the API and open WebSockets (repeatable; the variable takes several, comma- or "
+    "space-separated). Default: none, only the server's own pages.",
+)
+@click.option(
+    ANONYMOUS_FLAG,
+    "insecure_anonymous_admin",
+    envvar="CONTACTGRAPH_INSECURE_ANONYMOUS_ADMIN",
+    is_flag=True,
+    show_envvar=True,
+    help=f"For experiments: a request with no Authorization header acts as the administrator "
+    f"{ANONYMOUS_USER!r} (made if missing). Loopback --host only; never with real data.",
+)
 @setting_options
 @click.option(
     "--log-level",
@@ -180,6 +203,8 @@ def serve(
     oidc_audience: str | None,
     oidc_claim: str,
     oidc_create_users: bool,
+    cors_origins: tuple[str, ...],
+    insecure_anonymous_admin: bool,
     log_level: str,
     **flags: Any,
 ) -> None:
@@ -193,6 +218,12 @@ def serve(
         raise click.BadParameter(
             "must not exceed --max-page-size", param_hint="--default-page-size"
         )
+    if insecure_anonymous_admin:
+        _anonymous_only_locally(host, allowed_hosts)
+    try:
+        origins = parse_origins(cors_origins)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--cors-origin") from None
     token = (os.environ.get("CONTACTGRAPH_DEMO_TOKEN") or new_secret()) if demo else None
     settings = Settings(
         graph_url=graph_url,
@@ -205,6 +236,8 @@ def serve(
         oidc_audience=oidc_audience,
         oidc_claim=oidc_claim,
         oidc_create_users=oidc_create_users,
+        cors_origins=origins,
+        insecure_anonymous_admin=insecure_anonymous_admin,
         **flags,
     )
     try:  # a graph that cannot be opened is reported here, in one line
@@ -217,6 +250,22 @@ def serve(
     if token is not None:
         click.echo(f"demo administrator ({DEMO_ADMIN}): Authorization: Bearer {token}", err=True)
     uvicorn.run(app, host=host, port=port, log_level=log_level, **server_options(settings))
+
+
+def _anonymous_only_locally(host: str, allowed_hosts: tuple[str, ...]) -> None:
+    """--insecure-anonymous-admin makes whoever reaches the server an administrator: only
+    this machine may, and no page may reach it under another name (DNS rebinding)."""
+    if not is_loopback(host):
+        raise click.BadParameter(
+            f"lets anyone who reaches the server act as an administrator, so it needs a "
+            f"loopback --host (127.0.0.1, ::1 or localhost), not {host}",
+            param_hint=ANONYMOUS_FLAG,
+        )
+    if "*" in allowed_hosts:
+        raise click.BadParameter(
+            "needs the Host check that stops DNS-rebinding pages: not with --allowed-host '*'",
+            param_hint=ANONYMOUS_FLAG,
+        )
 
 
 async def _prepare(url: str, create: bool) -> None:

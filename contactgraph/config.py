@@ -37,6 +37,10 @@ class Settings:
     oidc_audience: str | None = None
     oidc_claim: str = "preferred_username"
     oidc_create_users: bool = False
+    # browser pages on these origins may call the API (CORS) and open WebSockets
+    cors_origins: tuple[str, ...] = ()
+    # serve --insecure-anonymous-admin, loopback only: no Authorization acts as an admin
+    insecure_anonymous_admin: bool = False
     # the token GraphiQL's page sends for whoever opens it: serve --demo on loopback only
     ide_token: str | None = None
     default_page_size: int = _flag(20, "Items per page when a query gives no `first`.")
@@ -50,6 +54,21 @@ class Settings:
     )
     max_subscriptions: int = _flag(
         10_000, "Live subscriptions the whole server holds at most; more are LIMIT_EXCEEDED."
+    )
+    max_subscriptions_per_viewer: int = _flag(
+        100,
+        "Live subscriptions one user holds at most, over all their sockets and tokens; "
+        "more are LIMIT_EXCEEDED.",
+    )
+    rate_limit: int = _flag(
+        600,
+        "Requests (and WebSocket subscribe messages) one viewer may make a minute: each API "
+        "token, or a user signed in otherwise. Past it, 429 RATE_LIMITED with Retry-After. "
+        "0: no limit.",
+        minimum=0,
+    )
+    rate_burst: int = _flag(
+        600, "Requests one viewer may make at once; then --rate-limit's pace applies."
     )
     max_operations_per_socket: int = _flag(
         100, "Operations one WebSocket runs at once at most; more are LIMIT_EXCEEDED."

@@ -25,9 +25,10 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from .access.authenticator import Authenticator
+from .access.rate import RateLimiter
 from .config import Settings
 from .graph import deadlines
-from .graph.errors import GraphError, Unauthenticated
+from .graph.errors import GraphError, RateLimited, Unauthenticated
 from .resolvers.context import Context
 from .schema.build import Schema
 from .strictjson import JSONError, loads
@@ -231,20 +232,31 @@ class GraphQLEndpoint:
         settings: Settings,
         make_context: Callable[[Request], Context],
         authenticator: Authenticator,
+        limiter: RateLimiter,
     ) -> None:
         self._schema = schema
         self._settings = settings
         self._make_context = make_context
         self._authenticator = authenticator
+        self._limiter = limiter
         self._ide = ide_page(settings.ide_token)
 
     async def _signed_in(self, request: Request) -> Context:
-        """The request's context, signed in; 401 without a valid credential (before the
-        body is read: an anonymous client costs no parsing)."""
+        """The request's context, signed in; 401 without a valid credential, 429 past the
+        viewer's rate limit (before the body is read: neither costs any parsing)."""
         context = self._make_context(request)
         try:
             with deadlines.limit(self._settings.request_timeout):
                 viewer = await self._authenticator.viewer(request.headers.get("authorization"))
+            self._limiter.admit(viewer)
+        except RateLimited as error:
+            wait = str(error.retry_after)
+            raise RequestError(
+                429,
+                error.message,
+                {"Retry-After": wait},
+                {"code": error.code, "retryAfter": error.retry_after},
+            ) from None
         except Unauthenticated as error:
             raise RequestError(
                 401,

@@ -3,19 +3,23 @@
 Strawberry's ASGI app speaks both protocols (the client's Sec-WebSocket-Protocol
 picks one); this endpoint gives it the server's context and its bounds. One
 context serves a whole connection, so subscriptions refresh its loaders per
-event. Browsers may connect from the server's own origin only: other origins
-would act with the user's cookies.
+event. Browsers may connect from the server's own origin and those `--cors-origin`
+names only (origins.py); a page elsewhere is refused with 403 before anything runs.
 
 A connection signs in with the credential in connection_init's payload (an
 `Authorization` key in any case) or, failing that, the upgrade request's
 Authorization header; without a valid one it is closed with 4401 (the legacy
-protocol first gets a connection_error with the code).
+protocol first gets a connection_error with the code). Under
+--insecure-anonymous-admin, a connection that names no credential at all signs in
+as the anonymous administrator; one naming a bad one is still closed.
 
 Bounds, so idle or greedy sockets cannot pile up: `connection_init` must come
 within a time limit on both protocols (Strawberry enforces it for
 graphql-transport-ws only; the legacy handler here adds it), a socket runs at
 most a set number of operations at once (refused with a coded error, where
-Strawberry's own refusal carries no code), the server holds at most a set
+Strawberry's own refusal carries no code), each operation started counts against
+its viewer's --rate-limit (over it, that operation alone is refused with
+RATE_LIMITED), the server holds at most a set
 number of live feeds (the subscription resolver refuses more), and uvicorn
 pings idle sockets and refuses messages over the size limit (close code 1009);
 see `server_options`.
@@ -30,7 +34,7 @@ from datetime import timedelta
 from typing import Any
 
 from starlette.requests import HTTPConnection, Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
@@ -48,9 +52,11 @@ from strawberry.subscriptions.protocols.graphql_ws.types import (
 from strawberry.subscriptions.protocols.graphql_ws.types import StartMessage
 
 from .access.credentials import authorization_in
+from .access.rate import RateLimiter
 from .config import Settings
 from .graph import deadlines
-from .graph.errors import GraphError, Unauthenticated
+from .graph.errors import GraphError, RateLimited, Unauthenticated
+from .origins import refusal
 from .resolvers.context import Context
 from .schema.build import Schema
 
@@ -63,14 +69,38 @@ async def _sign_in(context: Context, payload: object) -> tuple[int, str] | None:
     """Sign the connection's context in with the credential of connection_init's payload,
     else of the upgrade request; the close code and reason when it cannot be."""
     given = authorization_in(payload) if isinstance(payload, dict) else None
+    if given is None and _names_authorization(payload):
+        given = ""  # a credential that is not a string is a bad one, not none at all
     try:
         with deadlines.limit(context.settings.request_timeout):
-            viewer = await context.authenticator.viewer(given or context.authorization)
+            viewer = await context.authenticator.viewer(
+                given if given is not None else context.authorization
+            )
     except Unauthenticated as error:
         return UNAUTHENTICATED_CODE, error.message
     except GraphError as error:  # the store could not say who this is
         return UNAVAILABLE_CODE, error.code
     context.sign_in(viewer)
+    return None
+
+
+def _names_authorization(payload: object) -> bool:
+    return isinstance(payload, dict) and any(
+        isinstance(key, str) and key.lower() == "authorization" for key in payload
+    )
+
+
+def _rate_limited(context: Context, limiter: RateLimiter) -> dict[str, Any] | None:
+    """The error refusing an operation its viewer has no budget left for, if so."""
+    if context.signed_in is None:
+        return None
+    try:
+        limiter.admit(context.signed_in)
+    except RateLimited as error:
+        return {
+            "message": error.message,
+            "extensions": {"code": error.code, "retryAfter": error.retry_after},
+        }
     return None
 
 
@@ -83,6 +113,7 @@ def _too_many(limit: int) -> dict[str, Any]:
 
 class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     limit: int
+    limiter: RateLimiter
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         if not self.connection_init_received and not self.connection_timed_out:
@@ -100,11 +131,18 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             error = {"id": message["id"], "type": "error", "payload": [_too_many(self.limit)]}
             await self.send_message(error)  # type: ignore[arg-type]
             return
+        if self.connection_acknowledged:
+            limited = _rate_limited(self.context, self.limiter)
+            if limited is not None:
+                error = {"id": message["id"], "type": "error", "payload": [limited]}
+                await self.send_message(error)  # type: ignore[arg-type]
+                return
         await super().handle_subscribe(message)
 
 
 class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
     limit: int
+    limiter: RateLimiter
     init_timeout: float
 
     async def handle(self) -> None:
@@ -138,6 +176,12 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
             error = {"type": "error", "id": message["id"], "payload": _too_many(self.limit)}
             await self.send_message(error)  # type: ignore[arg-type]
             return
+        if self.connection_acknowledged:
+            limited = _rate_limited(self.context, self.limiter)
+            if limited is not None:
+                error = {"type": "error", "id": message["id"], "payload": limited}
+                await self.send_message(error)  # type: ignore[arg-type]
+                return
         await super().handle_start(message)
 
 
@@ -147,6 +191,7 @@ class SubscriptionEndpoint(GraphQL[Context, None]):
         schema: Schema,
         make_context: Callable[[HTTPConnection], Context],
         settings: Settings,
+        limiter: RateLimiter,
     ) -> None:
         super().__init__(
             schema,
@@ -156,15 +201,28 @@ class SubscriptionEndpoint(GraphQL[Context, None]):
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
             connection_init_wait_timeout=timedelta(seconds=settings.ws_init_timeout),
             max_subscriptions_per_connection=None,  # the handlers refuse with a code
+            allowed_origins=settings.cors_origins,  # besides the server's own, and no Origin
         )
         limit, wait = settings.max_operations_per_socket, settings.ws_init_timeout
+        bounds = {"limit": limit, "limiter": limiter}
         self.graphql_transport_ws_handler_class = type(
-            "BoundTransportWSHandler", (TransportWSHandler,), {"limit": limit}
+            "BoundTransportWSHandler", (TransportWSHandler,), bounds
         )
         self.graphql_ws_handler_class = type(
-            "BoundLegacyWSHandler", (LegacyWSHandler,), {"limit": limit, "init_timeout": wait}
+            "BoundLegacyWSHandler", (LegacyWSHandler,), {**bounds, "init_timeout": wait}
         )
         self._make_context = make_context
+
+    async def reject_websocket(self, request: WebSocket) -> WebSocket:
+        """A page on an origin not allowed: 403 on the upgrade, saying which flag allows
+        it (a server without the denial-response extension just closes, with the reason)."""
+        reason = refusal(request.headers.get("origin", ""))
+        if "websocket.http.response" in request.scope.get("extensions", {}):
+            body = {"errors": [{"message": reason, "extensions": {"code": "FORBIDDEN"}}]}
+            await request.send_denial_response(JSONResponse(body, 403))
+        else:
+            await request.close(code=1008, reason=reason.encode()[:120].decode(errors="ignore"))
+        return request
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket

@@ -39,6 +39,16 @@ class LimitExceeded(GraphError):
     code = "LIMIT_EXCEEDED"
 
 
+class RateLimited(GraphError):
+    """The viewer asked more often than --rate-limit allows; try again in `retry_after` s."""
+
+    code = "RATE_LIMITED"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class Timeout(GraphError):
     """The request's time limit passed; the store work behind it was stopped."""
 

@@ -11,6 +11,7 @@ from typing import Any, cast
 from strawberry.types.nodes import SelectedField, Selection
 
 from ..access.authenticator import Authenticator
+from ..access.feeds import ViewerFeeds
 from ..access.guard import GuardedStore
 from ..access.viewer import Viewer
 from ..config import Settings
@@ -52,6 +53,7 @@ class Context:
     signed_in: Viewer | None = None
     # one "now" per request, so every default asOf in it batches together
     now: datetime = field(default_factory=utcnow)
+    feeds: ViewerFeeds = field(default_factory=ViewerFeeds)  # the server's: live feeds per user
 
     def __post_init__(self) -> None:
         self.sign_in(self.signed_in)

@@ -84,13 +84,22 @@ class Subscription:
             )
         if not await context.store.get_parties([subject_id]):
             raise NotFound(f"party {subject_id} does not exist")
-        interest = Interest(subject_id, include_descendants, frozenset(types or ()))
-        feed = context.events.subscribe(interest)
-        try:
-            async for event, source in feed:
-                context.loaders = _loaders_for(event, context)
-                # the event's fields resolve while this generator waits at the yield
-                with deadlines.limit(context.settings.request_timeout):
-                    yield Activity.of(event.activity, source if include_descendants else None)
+        user_id, most = context.viewer.id, context.settings.max_subscriptions_per_viewer
+        if not context.feeds.take(user_id, most):
+            raise LimitExceeded(
+                f"you already hold {most} live subscriptions, the most one user may "
+                "(--max-subscriptions-per-viewer)"
+            )
+        try:  # the feed counts against its user until it ends, however it ends
+            interest = Interest(subject_id, include_descendants, frozenset(types or ()))
+            feed = context.events.subscribe(interest)
+            try:
+                async for event, source in feed:
+                    context.loaders = _loaders_for(event, context)
+                    # the event's fields resolve while this generator waits at the yield
+                    with deadlines.limit(context.settings.request_timeout):
+                        yield Activity.of(event.activity, source if include_descendants else None)
+            finally:
+                context.events.unsubscribe(feed)
         finally:
-            context.events.unsubscribe(feed)
+            context.feeds.release(user_id)
