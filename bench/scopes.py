@@ -1,17 +1,21 @@
-"""What scoping costs: the same requests by a scoped and an unscoped reader, one run.
+"""What signing in and scoping cost: the same requests with no credential, by an
+unscoped reader and by a scoped one, in one run.
 
     .venv/bin/python bench/scopes.py [--parties 20000] [--runs 30] [--graph bolt://HOST:PORT]
 
 Seeds a synthetic graph when it is empty, finds the largest subtree (as
 bench/traversals.py does) and makes two readers with `contactgraph user
 create`: one unscoped, one whose grant is scoped to that subtree's root. One
-`contactgraph serve` answers both; every run asks the unscoped reader and then
-the scoped one, in alternating order, so both see the same machine. The
+`contactgraph serve --insecure-anonymous-admin` answers all three: a request
+without a credential skips the token's check, so it is the baseline of
+signing in. Every run asks each side in turn, in rotating order, so all see
+the same machine. The
 requests inside the scope (from the root: its first 50 parties below with
 their children and timelines, its roll-up, its descendants) must get the same
 answer from both, and are checked to; the party list pages a different set
 (the scoped one only its subtree), as a scoped user sees it.
-Prints per request both medians and p95s and the ratio of the medians.
+Prints per request the medians and p95s, and the ratios of the medians:
+unscoped / anonymous (signing in) and scoped / unscoped (scoping).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from registry import CLI, arguments, percentiles, serving
 
 from contactgraph.graph.backends import open_store
 
+SIDES = ["anonymous", "unscoped", "scoped"]
 REQUESTS = {
     "parties page (first 50, totalCount)": (
         "{ parties(first: 50) { totalCount edges { node { id displayName } } } }",
@@ -74,12 +79,14 @@ def reader(url: str, name: str, *scope: str) -> str:
     return made.stdout.strip()
 
 
-async def ask(client: httpx.AsyncClient, secret: str, query: str, root: str) -> tuple[float, Any]:
+async def ask(
+    client: httpx.AsyncClient, secret: str | None, query: str, root: str
+) -> tuple[float, Any]:
     started = time.perf_counter()
     response = await client.post(
         "/graphql",
         json={"query": query, "variables": {"id": root} if "$id" in query else {}},
-        headers={"Authorization": f"Bearer {secret}"},
+        headers={"Authorization": f"Bearer {secret}"} if secret else {},
     )
     took = (time.perf_counter() - started) * 1000
     body = response.json()
@@ -95,21 +102,24 @@ async def measure(base: str, secrets: dict[str, str], root: str, runs: int) -> N
                     break
             except httpx.TransportError:
                 await asyncio.sleep(0.1)
-        print("| request | unscoped median / p95 ms | scoped median / p95 ms | ratio |")
-        print("|---|---:|---:|---:|")
+        print("| request | anonymous median / p95 ms | unscoped | scoped | signing in | scoping |")
+        print("|---|---:|---:|---:|---:|---:|")
         for name, (query, same) in REQUESTS.items():
-            samples: dict[str, list[float]] = {"unscoped": [], "scoped": []}
+            samples: dict[str, list[float]] = {side: [] for side in SIDES}
             for run in range(runs + 1):  # the first run warms caches
-                order = ["unscoped", "scoped"][:: 1 if run % 2 else -1]
+                order = SIDES[run % 3 :] + SIDES[: run % 3]
                 answers = {}
                 for side in order:
-                    took, answers[side] = await ask(client, secrets[side], query, root)
+                    took, answers[side] = await ask(client, secrets.get(side), query, root)
                     if run:
                         samples[side].append(took)
                 if same:
                     assert answers["scoped"] == answers["unscoped"], name
-            (um, up), (sm, sp) = percentiles(samples["unscoped"]), percentiles(samples["scoped"])
-            print(f"| {name} | {um:.1f} / {up:.1f} | {sm:.1f} / {sp:.1f} | {sm / um:.2f} |")
+            (am, ap), (um, up), (sm, sp) = (percentiles(samples[side]) for side in SIDES)
+            print(
+                f"| {name} | {am:.1f} / {ap:.1f} | {um:.1f} / {up:.1f} | {sm:.1f} / {sp:.1f} "
+                f"| {um / am:.2f} | {sm / um:.2f} |"
+            )
 
 
 def main() -> None:
@@ -120,7 +130,7 @@ def main() -> None:
         "unscoped": reader(args.graph, f"bench-{tag}-all"),
         "scoped": reader(args.graph, f"bench-{tag}-scoped", "--scope", root),
     }
-    with serving(args.graph) as base:
+    with serving(args.graph, "--insecure-anonymous-admin") as base:
         asyncio.run(measure(base, secrets, root, args.runs))
 
 
