@@ -62,12 +62,49 @@ WITH_SUBJECTS = (
 )
 
 
-def valid_at(var: str) -> str:
-    """Relationship `var` is valid at $at."""
-    return f"{var}.since <= datetime($at) AND ({var}.until IS NULL OR {var}.until > datetime($at))"
+def valid_at(var: str, at: str = "at") -> str:
+    """Relationship `var` is valid at the instant in parameter `at`: the read's $at, unless
+    a statement needs another instant beside it (the scope's now)."""
+    return (
+        f"{var}.since <= datetime(${at}) AND ({var}.until IS NULL OR {var}.until > datetime(${at}))"
+    )
 
 
 VALID_AT = valid_at("r")
+
+
+class Reach:
+    """The parties a read may see and walk through: for an unscoped read, all of them. Its
+    tests are `true`, which the planner drops, so unscoped statements plan as before;
+    scopes.InScope narrows them to a scoped viewer's part of the graph."""
+
+    params: Mapping[str, Any] = {}
+
+    def parties(self, node: str) -> str:
+        """A clause that binds `node` to each party that may be seen, once."""
+        return f"MATCH ({node}:Party)"
+
+    def test(self, node: str) -> str:
+        """Party `node` may be seen: a subquery, for parties read one by one."""
+        return "true"
+
+    def shows(self, activity: str) -> str:
+        """Activity `activity` may be seen."""
+        return "true"
+
+    def passes(self, node: str) -> str:
+        """A walk may enter party `node`, without a subquery, so that its search stays one
+        breadth-first search; it holds for the parties of the last `fence`d walk."""
+        return "true"
+
+    async def fence(
+        self, tx: Tx, starts: Sequence[str], region: str, params: Mapping[str, Any]
+    ) -> None:
+        """Ready `passes` for a walk from `starts`: `region`, a subquery body over party s,
+        returns as x every party that walk could meet."""
+
+
+EVERYWHERE = Reach()
 
 
 def encode(value: datetime) -> str:
@@ -106,10 +143,11 @@ def activity(props: Mapping[str, Any], subjects: Sequence[str]) -> Activity:
     return activity_from_record(props, tuple(subjects), decode)
 
 
-async def parties(tx: Tx, ids: Iterable[str]) -> dict[str, Party]:
+async def parties(tx: Tx, ids: Iterable[str], inside: Reach = EVERYWHERE) -> dict[str, Party]:
     result = await tx.run(
-        f"UNWIND $ids AS id MATCH (p:Party {{id: id}}) RETURN {PARTY_MAP} AS p",
-        ids=list(set(ids)),
+        f"UNWIND $ids AS id MATCH (p:Party {{id: id}}) WHERE {inside.test('p')} "
+        f"RETURN {PARTY_MAP} AS p",
+        {"ids": list(set(ids)), **inside.params},
     )
     return {found.id: found for found in [party(record["p"]) async for record in result]}
 
@@ -133,22 +171,26 @@ async def categories(tx: Tx) -> dict[str, Category]:
     return {c.id: c for c in [category_from_record(r["c"]) async for r in result]}
 
 
-async def activities(tx: Tx, ids: Iterable[str]) -> dict[str, Activity]:
+async def activities(tx: Tx, ids: Iterable[str], inside: Reach = EVERYWHERE) -> dict[str, Activity]:
     result = await tx.run(
-        f"UNWIND $ids AS id MATCH (a:Activity {{id: id}}) {WITH_SUBJECTS} "
-        f"RETURN {ACTIVITY_MAP} AS a, subjects",
-        ids=list(set(ids)),
+        f"UNWIND $ids AS id MATCH (a:Activity {{id: id}}) WHERE {inside.shows('a')} "
+        f"{WITH_SUBJECTS} RETURN {ACTIVITY_MAP} AS a, subjects",
+        {"ids": list(set(ids)), **inside.params},
     )
     found = [activity(record["a"], record["subjects"]) async for record in result]
     return {a.id: a for a in found}
 
 
-async def relationships_by_id(tx: Tx, ids: Iterable[str]) -> list[Relationship]:
+async def relationships_by_id(
+    tx: Tx, ids: Iterable[str], inside: Reach = EVERYWHERE
+) -> list[Relationship]:
     """Each type's id index in turn: an id alone does not say which type to look in."""
     lookups = " UNION ALL ".join(
-        f"MATCH ()-[r:{t.value}]->() WHERE r.id IN $ids RETURN {REL_MAP} AS r" for t in RelType
+        f"MATCH (a)-[r:{t.value}]->(b) WHERE r.id IN $ids "
+        f"AND {inside.test('a')} AND {inside.test('b')} RETURN {REL_MAP} AS r"
+        for t in RelType
     )
-    result = await tx.run(lookups, ids=list(set(ids)))
+    result = await tx.run(lookups, {"ids": list(set(ids)), **inside.params})
     return [rel(record["r"]) async for record in result]
 
 

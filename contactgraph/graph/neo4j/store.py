@@ -9,6 +9,7 @@ trip in the port's sense, whatever it runs inside; batched reads use UNWIND.
 
 from __future__ import annotations
 
+import copy
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -48,12 +49,14 @@ from ..model import (
 )
 from ..search import query_terms
 from ..store import Node
-from . import cypher, identity, timelines, walks
+from ..times import utcnow
+from . import cypher, identity, scopes, timelines, walks
 from .cypher import (
     CHILD_MAP,
     PARTY_MAP,
     REL_MAP,
     VALID_AT,
+    Reach,
     Tx,
     encode,
 )
@@ -86,6 +89,17 @@ class Neo4jStore(Neo4jSession):
     # a batch is one transaction, held in Neo4j's heap until commit; 2,000 parties with
     # their activities fit the transaction memory of a 512 MiB heap
     seed_batch_size = 2_000
+    _scope: Scope | None = None
+
+    def scoped(self, scope: Scope) -> Neo4jStore:
+        """This store's connection pool and walk turns, its reads narrowed to the scope;
+        the store it came from starts and closes them."""
+        view = copy.copy(self)
+        view._scope = scope
+        return view
+
+    async def _inside(self, tx: Tx) -> Reach:
+        return await scopes.reach(tx, self._scope, utcnow())
 
     async def migrate(self) -> None:
         """Create constraints, indexes and default categories; idempotent and awaited."""
@@ -107,16 +121,20 @@ class Neo4jStore(Neo4jSession):
 
     async def get_nodes(self, ids: Sequence[str]) -> dict[str, Node]:
         async def work(tx: Tx) -> dict[str, Node]:
+            inside = await self._inside(tx)
             nodes: dict[str, Node] = {}
-            nodes.update(await cypher.parties(tx, ids))
-            nodes.update(await cypher.activities(tx, ids))
-            nodes.update((r.id, r) for r in await cypher.relationships_by_id(tx, ids))
+            nodes.update(await cypher.parties(tx, ids, inside))
+            nodes.update(await cypher.activities(tx, ids, inside))
+            nodes.update((r.id, r) for r in await cypher.relationships_by_id(tx, ids, inside))
             return nodes
 
         return await self._read(work)
 
     async def get_parties(self, ids: Sequence[str]) -> dict[str, Party]:
-        return await self._read(lambda tx: cypher.parties(tx, ids))
+        async def work(tx: Tx) -> dict[str, Party]:
+            return await cypher.parties(tx, ids, await self._inside(tx))
+
+        return await self._read(work)
 
     async def list_parties(self, where: PartyFilter, page: Page, count: bool) -> PartyPage:
         # only the filters given become predicates, so the planner can pick their indexes
@@ -133,27 +151,34 @@ class Neo4jStore(Neo4jSession):
         # every id is greater than "": the range on the id index also yields id order
         params["after"] = decode_cursor(page.after, 1)[0] if page.after else ""
         params["limit"] = page.first + 1
-        if where.search is None:
-            source = "MATCH (p:Party)"
-        else:
-            source = "CALL db.index.fulltext.queryNodes('party_search', $search) YIELD node AS p"
+        search = "CALL db.index.fulltext.queryNodes('party_search', $search) YIELD node AS p"
+        if where.search is not None:
             params["search"] = " AND ".join(f"{term}*" for term in query_terms(where.search))
-        matching = f"{source} WHERE {' AND '.join(conditions) or 'true'}"
 
         async def work(tx: Tx) -> PartyPage:
+            # counts and pages are of the parties inside: the scope's, found down from its
+            # anchors, or the search's, each tested
+            inside = await self._inside(tx)
+            named = {**params, **inside.params}
+            filtered = " AND ".join(conditions) or "true"
+            if where.search is None:
+                matching = f"{inside.parties('p')} WHERE {filtered}"
+            else:
+                matching = f"{search} WHERE {filtered} AND {inside.test('p')}"
             total = None
             if count:
-                counted = await tx.run(f"{matching} RETURN count(p) AS n", params)
+                counted = await tx.run(f"{matching} RETURN count(p) AS n", named)
                 total = (await counted.single(strict=True))["n"]
             result = await tx.run(
                 f"{matching} AND p.id > $after "
                 f"WITH p ORDER BY p.id LIMIT $limit RETURN {PARTY_MAP} AS p",
-                params,
+                named,
             )
             rows = [cypher.party(record["p"]) async for record in result]
             return PartyPage(rows[: page.first], has_next=len(rows) > page.first, total_count=total)
 
-        return await (self._walk if count or where.search else self._read)(work)
+        slow = count or where.search or self._scope
+        return await (self._walk if slow else self._read)(work)
 
     async def get_categories(self, ids: Sequence[str] | None) -> dict[str, Category]:
         async def work(tx: Tx) -> dict[str, Category]:
@@ -174,19 +199,23 @@ class Neo4jStore(Neo4jSession):
         as_of: datetime | None,
     ) -> dict[str, list[Relationship]]:
         pattern = {
-            Direction.OUTGOING: "(p)-[r]->()",
-            Direction.INCOMING: "(p)<-[r]-()",
-            Direction.BOTH: "(p)-[r]-()",
+            Direction.OUTGOING: "(p)-[r]->(other)",
+            Direction.INCOMING: "(p)<-[r]-(other)",
+            Direction.BOTH: "(p)-[r]-(other)",
         }[direction]
 
         async def work(tx: Tx) -> dict[str, list[Relationship]]:
+            inside = await self._inside(tx)
             result = await tx.run(
-                f"UNWIND $ids AS id MATCH (p:Party {{id: id}}) MATCH {pattern} "
-                f"WHERE type(r) IN $types AND ($at IS NULL OR {VALID_AT}) "
-                f"RETURN id, {REL_MAP} AS r ORDER BY r.since, r.id",
-                ids=list(dict.fromkeys(party_ids)),
-                types=[t.value for t in types],
-                at=encode(as_of) if as_of else None,
+                f"UNWIND $ids AS id MATCH (p:Party {{id: id}}) WHERE {inside.test('p')} "
+                f"MATCH {pattern} WHERE type(r) IN $types AND ($at IS NULL OR {VALID_AT}) "
+                f"AND {inside.test('other')} RETURN id, {REL_MAP} AS r ORDER BY r.since, r.id",
+                {
+                    "ids": list(dict.fromkeys(party_ids)),
+                    "types": [t.value for t in types],
+                    "at": encode(as_of) if as_of else None,
+                    **inside.params,
+                },
             )
             found: dict[str, list[Relationship]] = defaultdict(list)
             async for record in result:
@@ -203,16 +232,20 @@ class Neo4jStore(Neo4jSession):
         to_parent = [t.value for t in backward]
 
         async def work(tx: Tx) -> dict[str, list[tuple[Party, Relationship]]]:
+            inside = await self._inside(tx)
             result = await tx.run(
-                "UNWIND $ids AS id MATCH (p:Party {id: id})-[r]-(child:Party) "
-                f"WHERE {VALID_AT} AND ("
+                f"UNWIND $ids AS id MATCH (p:Party {{id: id}}) WHERE {inside.test('p')} "
+                f"MATCH (p)-[r]-(child:Party) WHERE {VALID_AT} AND ("
                 "(type(r) IN $from_parent AND startNode(r) = p) OR "
-                "(type(r) IN $to_parent AND endNode(r) = p)) "
+                f"(type(r) IN $to_parent AND endNode(r) = p)) AND {inside.test('child')} "
                 f"RETURN id, {REL_MAP} AS r, {CHILD_MAP} AS child",
-                ids=list(dict.fromkeys(parent_ids)),
-                from_parent=from_parent,
-                to_parent=to_parent,
-                at=encode(as_of),
+                {
+                    "ids": list(dict.fromkeys(parent_ids)),
+                    "from_parent": from_parent,
+                    "to_parent": to_parent,
+                    "at": encode(as_of),
+                    **inside.params,
+                },
             )
             found: dict[str, list[tuple[Party, Relationship]]] = defaultdict(list)
             async for record in result:
@@ -232,14 +265,22 @@ class Neo4jStore(Neo4jSession):
         page: Page,
         count: bool,
     ) -> TreePage:
-        return await self._walk(
-            lambda tx: walks.descendants(tx, root_id, types, max_depth, as_of, page, count)
-        )
+        async def work(tx: Tx) -> TreePage:
+            inside = await self._inside(tx)
+            return await walks.descendants(
+                tx, root_id, types, max_depth, as_of, page, count, inside
+            )
+
+        return await self._walk(work)
 
     async def ancestors(
         self, party_ids: Sequence[str], types: Sequence[RelType], max_depth: int, as_of: datetime
     ) -> dict[str, list[TreeRow]]:
-        return await self._walk(lambda tx: walks.ancestors(tx, party_ids, types, max_depth, as_of))
+        async def work(tx: Tx) -> dict[str, list[TreeRow]]:
+            inside = await self._inside(tx)
+            return await walks.ancestors(tx, party_ids, types, max_depth, as_of, inside)
+
+        return await self._walk(work)
 
     async def neighborhood(
         self,
@@ -249,9 +290,11 @@ class Neo4jStore(Neo4jSession):
         limit: int,
         as_of: datetime,
     ) -> Network:
-        return await self._walk(
-            lambda tx: walks.neighborhood(tx, root_id, types, depth, limit, as_of)
-        )
+        async def work(tx: Tx) -> Network:
+            inside = await self._inside(tx)
+            return await walks.neighborhood(tx, root_id, types, depth, limit, as_of, inside)
+
+        return await self._walk(work)
 
     async def shortest_path(
         self,
@@ -261,15 +304,20 @@ class Neo4jStore(Neo4jSession):
         max_depth: int,
         as_of: datetime,
     ) -> Path | None:
-        return await self._walk(
-            lambda tx: walks.shortest_path(tx, from_id, to_id, types, max_depth, as_of)
-        )
+        async def work(tx: Tx) -> Path | None:
+            inside = await self._inside(tx)
+            return await walks.shortest_path(tx, from_id, to_id, types, max_depth, as_of, inside)
+
+        return await self._walk(work)
 
     async def timelines(
         self, party_ids: Sequence[str], query: TimelineQuery
     ) -> dict[str, TimelinePage]:
-        run = self._read if query.rollup is None else self._walk
-        return await run(lambda tx: timelines.timelines(tx, party_ids, query))
+        async def work(tx: Tx) -> dict[str, TimelinePage]:
+            return await timelines.timelines(tx, party_ids, query, await self._inside(tx))
+
+        run = self._read if query.rollup is None and self._scope is None else self._walk
+        return await run(work)
 
     async def is_empty(self) -> bool:
         async def work(tx: Tx) -> bool:

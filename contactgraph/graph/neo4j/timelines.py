@@ -9,7 +9,7 @@ from typing import Any
 from ..cursors import decode_cursor
 from ..model import Rollup, TimelineEntry, TimelinePage, TimelineQuery
 from . import cypher
-from .cypher import ACTIVITY_MAP, WITH_SUBJECTS, Tx, decode, encode
+from .cypher import ACTIVITY_MAP, EVERYWHERE, WITH_SUBJECTS, Reach, Tx, decode, encode
 from .walks import Hierarchy
 
 # Roll-ups over subtrees at least this large scan all activities newest first and keep the
@@ -29,15 +29,18 @@ _ACTIVITY_FILTER = (
 
 class _RollupWalks:
     """The Cypher of one roll-up: its members by a search down from the root, and whether
-    a subject is one by a search up from the subject."""
+    a subject is one by a search up from the subject; both enter only parties inside."""
 
-    def __init__(self, rollup: Rollup) -> None:
+    def __init__(self, rollup: Rollup, inside: Reach) -> None:
         self.depth = rollup.max_depth
-        self.members = Hierarchy(rollup.types, downward=True).members("root", self.depth)
-        up = Hierarchy(rollup.types, downward=False)
+        self.region = Hierarchy(rollup.types, downward=True).members("s", self.depth)
+        down = Hierarchy(rollup.types, downward=True, inside=inside)
+        self.members = down.members("root", self.depth)
+        up = Hierarchy(rollup.types, downward=False, inside=inside)
         self.params = {"at": encode(rollup.as_of)}
+        self.root_passes = inside.passes("root")  # an outside root's roll-up is empty
         # subject p is in root's roll-up: root itself, or root is above it within max_depth
-        self.holds = up.leads_to("p", "root", self.depth)
+        self.holds = f"{inside.passes('p')} AND {up.leads_to('p', 'root', self.depth)}"
         # the subject that brought `a` into root's roll-up: root itself, else the first
         # subject in recorded order that is below it
         self.source = (
@@ -49,7 +52,8 @@ class _RollupWalks:
     def merge_window(self) -> str:
         """The members' activities merged newest first, each once: cheap for small trees."""
         return (
-            f"MATCH (root:Party {{id: id}}) CALL (root) {{ {self.members} }} "
+            f"MATCH (root:Party {{id: id}}) WHERE {self.root_passes} "
+            f"CALL (root) {{ {self.members} }} "
             "MATCH (x)<-[:ABOUT]-(a:Activity) "
             f"WHERE {_ACTIVITY_FILTER} WITH DISTINCT root, a "
             "ORDER BY a.occurred_at DESC, a.id DESC LIMIT $limit "
@@ -90,7 +94,10 @@ class _RollupWalks:
             clauses.append("a.occurred_at <= datetime($after_time)")
             clauses.append("(a.occurred_at < datetime($after_time) OR a.id < $after_id)")
         clauses.append(f"EXISTS {{ MATCH (a)-[:ABOUT]->(p:Party) WHERE {self.holds} }}")
-        match = f"MATCH (root:Party {{id: $root}}) MATCH (a:Activity) WHERE {' AND '.join(clauses)}"
+        match = (
+            f"MATCH (root:Party {{id: $root}}) WHERE {self.root_passes} "
+            f"MATCH (a:Activity) WHERE {' AND '.join(clauses)}"
+        )
         found = await tx.run(
             f"{match} RETURN a.id AS id, toString(a.occurred_at) AS at "
             "ORDER BY a.occurred_at DESC LIMIT $limit",
@@ -111,7 +118,7 @@ class _RollupWalks:
 
 
 async def timelines(
-    tx: Tx, party_ids: Sequence[str], query: TimelineQuery
+    tx: Tx, party_ids: Sequence[str], query: TimelineQuery, inside: Reach = EVERYWHERE
 ) -> dict[str, TimelinePage]:
     after = decode_cursor(query.page.after, 2) if query.page.after else None
     params: dict[str, Any] = {
@@ -122,18 +129,21 @@ async def timelines(
         "after_time": after[0] if after else None,
         "after_id": after[1] if after else None,
         "limit": query.page.first + 1,
+        **inside.params,
     }
     scanned: dict[str, list[str]] = {}
     if query.rollup is None:
         window = (
-            "MATCH (root:Party {id: id})<-[:ABOUT]-(a:Activity) "
-            f"WHERE {_ACTIVITY_FILTER} WITH root, a "
+            f"MATCH (root:Party {{id: id}}) WHERE {inside.test('root')} "
+            f"MATCH (root)<-[:ABOUT]-(a:Activity) WHERE {_ACTIVITY_FILTER} WITH root, a "
             "ORDER BY a.occurred_at DESC, a.id DESC LIMIT $limit "
             "RETURN a, root.id AS source"
         )
     else:
-        walks = _RollupWalks(query.rollup)
+        walks = _RollupWalks(query.rollup, inside)
         params |= walks.params
+        await inside.fence(tx, params["ids"], walks.region, params)
+        params |= inside.params  # with the fence
         window = walks.merge_window()
         for root in await walks.large_roots(tx, params):
             scanned[root] = await walks.scan(tx, root, query, params)

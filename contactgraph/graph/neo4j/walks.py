@@ -3,19 +3,21 @@
 Neo4j 5.26 runs a quantified path pattern as one breadth-first search with a visited set
 (VarLengthExpand(Pruning,BFS) in the plan) when all the query keeps of the paths is each
 end once, as `DISTINCT x` or as `min(length(path))` per x; a step may still test its
-edge's direction against the node it leaves. (With an upper bound of 1 it plans a plain
-expand instead: one row per edge, as linear.) Every other form enumerates paths, and legal
-hierarchies have too many: 60 layers of 3 units, each PART_OF every unit of the layer
-above, hold 3^60 of them. Trails (the same pattern keeping each path) and
-VarLengthExpand(Into) enumerate them, and so does ANY SHORTEST with one end unbound
-(StatefulShortestPath(All)), which traces paths back from each end it reaches: measured
-on those layers 1.6 s at 8, 5.4 s at 10, 51 s at 12.
+edge's direction against the node it leaves, or the node it enters against a list (a
+scope's fence, scopes.py), but not with a subquery, which makes it Repeat(Trail). (With an
+upper bound of 1 it plans a plain expand instead: one row per edge, as linear.) Every
+other form enumerates paths, and legal hierarchies have too many: 60 layers of 3 units,
+each PART_OF every unit of the layer above, hold 3^60 of them. Trails (the same pattern
+keeping each path) and VarLengthExpand(Into) enumerate them, and so does ANY SHORTEST with
+one end unbound (StatefulShortestPath(All)), which traces paths back from each end it
+reaches: measured on those layers 1.6 s at 8, 5.4 s at 10, 51 s at 12.
 
 Only `shortest_path` keeps ANY SHORTEST, with both ends bound: it then searches from both
 ends (StatefulShortestPath(Into)), which enumerates nothing (60 layers of 3 and 30 layers
-of 8 answer in tens of ms) and is the right search between two parties. Its cost grows
-faster than the path is long (a chain of 2,000 / 8,000 / 16,000 links: 0.1 / 0.7 / 3.4 s),
-which the depth ceiling (64) keeps out of reach of the API.
+of 8 answer in tens of ms), takes a subquery in its steps, and is the right search between
+two parties. Its cost grows faster than the path is long (a chain of 2,000 / 8,000 /
+16,000 links: 0.1 / 0.7 / 3.4 s), which the depth ceiling (64) keeps out of reach of the
+API.
 """
 
 from __future__ import annotations
@@ -41,15 +43,34 @@ from ..model import (
     TreeRow,
 )
 from . import cypher
-from .cypher import REL_MAP, VALID_AT, WALKED_MAP, Tx, encode, type_expression, valid_at
+from .cypher import (
+    EVERYWHERE,
+    REL_MAP,
+    VALID_AT,
+    WALKED_MAP,
+    Reach,
+    Tx,
+    encode,
+    type_expression,
+    valid_at,
+)
 
 
 class Hierarchy:
-    """A walk down (or up) the hierarchy over some types, as of $at."""
+    """A walk down (or up) the hierarchy over some types, as of the instant in parameter
+    `at`, entering only the parties `inside` lets it pass."""
 
-    def __init__(self, types: Sequence[RelType], downward: bool) -> None:
+    def __init__(
+        self,
+        types: Sequence[RelType],
+        downward: bool,
+        inside: Reach = EVERYWHERE,
+        at: str = "at",
+    ) -> None:
         self.forward, self.backward = rules.walk_directions(types, downward)
         self.types = types
+        self.inside = inside
+        self.at = at
         # Walking up over types where an edge whose parent is its `from` end (EMPLOYS) can
         # only be the first step, that step is taken apart and the rest is directed: an
         # undirected search would read every employee of each unit it passes.
@@ -62,22 +83,24 @@ class Hierarchy:
         same way, so the search reads only those edges of each party it meets."""
         if not self.backward:
             return self._onward()
+        entered = f"{valid_at('r', self.at)} AND {self.inside.passes('b')}"
         if not self.forward:
-            return f"(()<-[r:{type_expression(self.backward)}]-() WHERE {VALID_AT})"
+            return f"(()<-[r:{type_expression(self.backward)}]-(b) WHERE {entered})"
         # type(r) against a list literal costs a third of the database hits of r:A|B
         crossing = (
             f"((type(r) IN {_names(self.forward)} AND startNode(r) = a) "
             f"OR (type(r) IN {_names(self.backward)} AND endNode(r) = a))"
         )
-        return f"((a)-[r:{type_expression(self.types)}]-() WHERE {crossing} AND {VALID_AT})"
+        return f"((a)-[r:{type_expression(self.types)}]-(b) WHERE {crossing} AND {entered})"
 
     def _onward(self) -> str:
-        return f"(()-[r:{type_expression(self.forward)}]->() WHERE {VALID_AT})"
+        entered = f"{valid_at('r', self.at)} AND {self.inside.passes('b')}"
+        return f"(()-[r:{type_expression(self.forward)}]->(b) WHERE {entered})"
 
     def _first(self, start: str) -> str:
         """The step taken apart: from `start` to y."""
         found = f"({start})<-[e:{type_expression(self.backward)}]-(y:Party)"
-        return f"MATCH {found} WHERE {valid_at('e')} "
+        return f"MATCH {found} WHERE {valid_at('e', self.at)} AND {self.inside.passes('y')} "
 
     def reach(self, start: str, most: int) -> str:
         """A subquery body: (x, depth) for `start` (depth 0) and every party within `most`
@@ -117,12 +140,13 @@ class Hierarchy:
         """A subquery body: (r, n) for every edge one step on from `node`, each read from
         `node`'s side of its type and direction."""
         parts = []
+        entered = f"{valid_at('r', self.at)} AND {self.inside.passes('n')}"
         if self.forward:
             found = f"({node})-[r:{type_expression(self.forward)}]->(n:Party)"
-            parts.append(f"MATCH {found} WHERE {VALID_AT} RETURN r, n")
+            parts.append(f"MATCH {found} WHERE {entered} RETURN r, n")
         if self.backward:
             found = f"({node})<-[r:{type_expression(self.backward)}]-(n:Party)"
-            parts.append(f"MATCH {found} WHERE {VALID_AT} RETURN r, n")
+            parts.append(f"MATCH {found} WHERE {entered} RETURN r, n")
         return " UNION ALL ".join(parts)
 
     def tree(self, start: str, most: int, keys: str) -> str:
@@ -172,6 +196,7 @@ async def descendants(
     as_of: datetime,
     page: Page,
     count: bool,
+    inside: Reach = EVERYWHERE,
 ) -> TreePage:
     after = decode_cursor(page.after, 2) if page.after else None
     params: dict[str, Any] = {
@@ -183,18 +208,21 @@ async def descendants(
     }
     if max_depth < 1:
         return TreePage([], has_next=False, total_count=0 if count else None)
-    down = Hierarchy(types, downward=True)
+    region = Hierarchy(types, downward=True).members("s", max_depth)
+    await inside.fence(tx, [root_id], region, params)
+    params |= inside.params
+    down = Hierarchy(types, downward=True, inside=inside)
+    start = f"MATCH (root:Party {{id: $root}}) WHERE {inside.passes('root')} "
     total = None
     if count:
         counted = await tx.run(
-            f"MATCH (root:Party {{id: $root}}) "
-            f"CALL (root) {{ {down.members('root', max_depth)} }} "
+            f"{start}CALL (root) {{ {down.members('root', max_depth)} }} "
             "WITH root, x WHERE x <> root RETURN count(x) AS n",
             params,
         )
         total = (await counted.single(strict=True))["n"]
     result = await tx.run(
-        f"MATCH (root:Party {{id: $root}}) {down.tree('root', max_depth, 'root')}"
+        f"{start}{down.tree('root', max_depth, 'root')}"
         "WHERE depth > $after_depth OR (depth = $after_depth AND n.id > $after_id) "
         "WITH n, depth, parent, edge ORDER BY depth, n.id LIMIT $limit "
         "MATCH ()-[r]->() WHERE elementId(r) = edge "
@@ -206,20 +234,27 @@ async def descendants(
 
 
 async def ancestors(
-    tx: Tx, party_ids: Sequence[str], types: Sequence[RelType], max_depth: int, as_of: datetime
+    tx: Tx,
+    party_ids: Sequence[str],
+    types: Sequence[RelType],
+    max_depth: int,
+    as_of: datetime,
+    inside: Reach = EVERYWHERE,
 ) -> dict[str, list[TreeRow]]:
     found: dict[str, list[TreeRow]] = defaultdict(list)
     if max_depth < 1:
         return found
-    up = Hierarchy(types, downward=False)
+    params = {"starts": list(dict.fromkeys(party_ids)), "at": encode(as_of)}
+    region = Hierarchy(types, downward=False).reach("s", max_depth)
+    await inside.fence(tx, party_ids, region, params)
+    up = Hierarchy(types, downward=False, inside=inside)
     result = await tx.run(
-        "UNWIND $starts AS start MATCH (s:Party {id: start}) "
+        f"UNWIND $starts AS start MATCH (s:Party {{id: start}}) WHERE {inside.passes('s')} "
         f"{up.tree('s', max_depth, 'start, s')}"
         "MATCH ()-[r]->() WHERE elementId(r) = edge "
         f"RETURN start, {WALKED_MAP} AS n, depth, parent, {REL_MAP} AS r "
         "ORDER BY start, depth, n.id",
-        starts=list(dict.fromkeys(party_ids)),
-        at=encode(as_of),
+        {**params, **inside.params},
     )
     async for record in result:
         found[record["start"]].append(_tree_row(record))
@@ -227,23 +262,31 @@ async def ancestors(
 
 
 async def neighborhood(
-    tx: Tx, root_id: str, types: Sequence[RelType], depth: int, limit: int, as_of: datetime
+    tx: Tx,
+    root_id: str,
+    types: Sequence[RelType],
+    depth: int,
+    limit: int,
+    as_of: datetime,
+    inside: Reach = EVERYWHERE,
 ) -> Network:
     reached: list[str] = []
     if depth >= 1 and types:
-        step = f"(()-[r:{type_expression(types)}]-() WHERE {VALID_AT})"
+        # the root takes one place: `limit` others mean a cut was made
+        params = {"root": root_id, "at": encode(as_of), "limit": limit}
+        edge = f"()-[r:{type_expression(types)}]-(b) WHERE {VALID_AT}"
+        ball = f"MATCH (s) ({edge}){{0,{depth}}} (x:Party) RETURN DISTINCT x"
+        await inside.fence(tx, [root_id], ball, params)
         result = await tx.run(
-            "MATCH (root:Party {id: $root}) "
-            f"MATCH path = (root) {step}{{1,{depth}}} (n:Party) "
+            f"MATCH (root:Party {{id: $root}}) WHERE {inside.passes('root')} "
+            f"MATCH path = (root) ({edge} AND {inside.passes('b')}){{1,{depth}}} (n:Party) "
             "WITH root, n, min(length(path)) AS distance WHERE n <> root "
             "WITH n, distance ORDER BY distance, n.id LIMIT $limit RETURN n.id AS id",
-            root=root_id,
-            at=encode(as_of),
-            limit=limit,  # the root takes one place: `limit` others mean a cut was made
+            {**params, **inside.params},
         )
         reached = [record["id"] async for record in result]
     kept = [root_id, *reached][:limit]
-    parties = await cypher.parties(tx, kept)
+    parties = await cypher.parties(tx, kept, inside)
     rels = []
     if types:
         result = await tx.run(
@@ -260,22 +303,27 @@ async def neighborhood(
 
 
 async def shortest_path(
-    tx: Tx, from_id: str, to_id: str, types: Sequence[RelType], max_depth: int, as_of: datetime
+    tx: Tx,
+    from_id: str,
+    to_id: str,
+    types: Sequence[RelType],
+    max_depth: int,
+    as_of: datetime,
+    inside: Reach = EVERYWHERE,
 ) -> Path | None:
-    ends = await cypher.parties(tx, [from_id, to_id])
+    ends = await cypher.parties(tx, [from_id, to_id], inside)
     rules.found(ends, [from_id, to_id])
     if from_id == to_id:
         return Path([ends[from_id]], [])
     if max_depth < 1 or not types:
         return None
-    step = f"(()-[r:{type_expression(types)}]-() WHERE {VALID_AT})"
+    # a search from both ends inlines the scope's subquery: no fence to find first
+    step = f"(()-[r:{type_expression(types)}]-(y) WHERE {VALID_AT} AND {inside.test('y')})"
     result = await tx.run(
         "MATCH (a:Party {id: $from_id}), (b:Party {id: $to_id}) "
         f"MATCH p = ANY SHORTEST (a) {step}{{1,{max_depth}}} (b) "
         f"RETURN [n IN nodes(p) | n.id] AS nodes, [r IN relationships(p) | {REL_MAP}] AS rels",
-        from_id=from_id,
-        to_id=to_id,
-        at=encode(as_of),
+        {"from_id": from_id, "to_id": to_id, "at": encode(as_of), **inside.params},
     )
     record = await result.single()
     if record is None:
