@@ -236,3 +236,35 @@ async def test_anchors_add_up(store: GraphStore, firm: Firm) -> None:
     both = Scope(ids["viewer"], frozenset({ids["legal"]}), frozenset({ids["sales"]}))
     found = await store.scoped(both).get_parties(list(ids.values()))
     assert firm.names(found) == {"legal", "max", "shared", "client", "branch", "viewer"}
+
+
+async def test_a_walk_in_the_past_does_not_pass_what_is_outside_now(
+    store: GraphStore, firm: Firm
+) -> None:
+    """relic is PART_OF old since T0 and PART_OF north only since yesterday: inside now,
+    but as of last year only old led to it, and old is outside now."""
+    ids, then = firm.ids, T0 + timedelta(days=1)
+    found = await store.get_parties([ids["old"], ids["north"]])
+    old, north = found[ids["old"]], found[ids["north"]]
+    relic = org("Relic")
+    lately = utcnow() - timedelta(days=1)
+    await store.load_batch(
+        Batch(
+            parties=[relic],
+            relationships=[
+                edge(RelType.PART_OF, relic, old),
+                edge(RelType.PART_OF, relic, north, since=lately),
+            ],
+        )
+    )
+    scoped = store.scoped(subtree(firm, "sales"))
+    assert relic.id in await scoped.get_parties([relic.id])
+    below = (ids["sales"], DEFAULT_HIERARCHY_TYPES, DEEP, then, PAGE, True)
+    assert relic.id in {r.party.id for r in (await store.descendants(*below)).rows}
+    tree = await scoped.descendants(*below)
+    assert relic.id not in {r.party.id for r in tree.rows}
+    assert tree.total_count == len(tree.rows)
+    up = await scoped.ancestors([relic.id], DEFAULT_HIERARCHY_TYPES, DEEP, then)
+    assert not up.get(relic.id)
+    net = await scoped.neighborhood(relic.id, [RelType.PART_OF], 2, 100, then)
+    assert [p.id for p in net.parties] == [relic.id]
