@@ -6,7 +6,8 @@ EXISTS subquery, for the reads that take parties one by one (lookups, edges, chi
 own timelines, searches) and for shortest paths, whose search from both ends
 (StatefulShortestPath(Into)) inlines it. The party list instead finds the scope's parties
 down from the anchors (`InScope.parties`), where testing each party would search up from
-every party of the graph.
+every party of the graph; a page first tries the next few pages of all parties, tested
+(store.py), which is sooner when the scope holds most of them.
 
 The other walks cannot hold it: a quantified path pattern whose step tests a subquery is
 planned as Repeat(Trail), which enumerates paths (walks.py). So a walk first tests, in one

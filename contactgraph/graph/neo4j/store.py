@@ -85,6 +85,10 @@ SCHEMA: tuple[str, ...] = (
 )
 
 
+# a scoped page of parties first tests the next this many pages of all parties
+SCOPED_SCAN_PAGES = 4
+
+
 class Neo4jStore(Neo4jSession):
     # a batch is one transaction, held in Neo4j's heap until commit; 2,000 parties with
     # their activities fit the transaction memory of a 512 MiB heap
@@ -157,7 +161,7 @@ class Neo4jStore(Neo4jSession):
 
         async def work(tx: Tx) -> PartyPage:
             # counts and pages are of the parties inside: the scope's, found down from its
-            # anchors, or the search's, each tested
+            # anchors (scopes.py), or the search's, each tested
             inside = await self._inside(tx)
             named = {**params, **inside.params}
             filtered = " AND ".join(conditions) or "true"
@@ -169,12 +173,20 @@ class Neo4jStore(Neo4jSession):
             if count:
                 counted = await tx.run(f"{matching} RETURN count(p) AS n", named)
                 total = (await counted.single(strict=True))["n"]
-            result = await tx.run(
-                f"{matching} AND p.id > $after "
-                f"WITH p ORDER BY p.id LIMIT $limit RETURN {PARTY_MAP} AS p",
-                named,
-            )
-            rows = [cypher.party(record["p"]) async for record in result]
+            paged = f"WITH p ORDER BY p.id LIMIT $limit RETURN {PARTY_MAP} AS p"
+            rows: list[Party] = []
+            if self._scope is not None and where.search is None:
+                # a scope that holds most parties fills its page from the next few pages of
+                # all parties, each tested, sooner than its parties are all found
+                result = await tx.run(
+                    f"MATCH (p:Party) WHERE {filtered} AND p.id > $after "
+                    f"WITH p ORDER BY p.id LIMIT $window WITH p WHERE {inside.test('p')} {paged}",
+                    named | {"window": SCOPED_SCAN_PAGES * params["limit"]},
+                )
+                rows = [cypher.party(record["p"]) async for record in result]
+            if len(rows) < params["limit"]:
+                result = await tx.run(f"{matching} AND p.id > $after {paged}", named)
+                rows = [cypher.party(record["p"]) async for record in result]
             return PartyPage(rows[: page.first], has_next=len(rows) > page.first, total_count=total)
 
         slow = count or where.search or self._scope
