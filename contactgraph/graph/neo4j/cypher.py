@@ -94,14 +94,15 @@ class Reach:
 
     def passes(self, node: str) -> str:
         """A walk may enter party `node`, without a subquery, so that its search stays one
-        breadth-first search; it holds for the parties of the last `fence`d walk."""
+        breadth-first search; it holds for the parties `fence` was given."""
         return "true"
 
     async def fence(
         self, tx: Tx, starts: Sequence[str], region: str, params: Mapping[str, Any]
-    ) -> None:
-        """Ready `passes` for a walk from `starts`: `region`, a subquery body over party s,
-        returns as x every party that walk could meet."""
+    ) -> bool:
+        """Fence off for `passes` the parties outside among those `region` (a subquery body
+        over party s) returns as x from each of `starts`; whether there were any."""
+        return False
 
 
 EVERYWHERE = Reach()
@@ -186,11 +187,13 @@ async def relationships_by_id(
 ) -> list[Relationship]:
     """Each type's id index in turn: an id alone does not say which type to look in."""
     lookups = " UNION ALL ".join(
-        f"MATCH (a)-[r:{t.value}]->(b) WHERE r.id IN $ids "
-        f"AND {inside.test('a')} AND {inside.test('b')} RETURN {REL_MAP} AS r"
-        for t in RelType
+        f"MATCH ()-[r:{t.value}]->() WHERE r.id IN $ids RETURN r" for t in RelType
     )
-    result = await tx.run(lookups, {"ids": list(set(ids)), **inside.params})
+    result = await tx.run(
+        f"CALL () {{ {lookups} }} WITH r, startNode(r) AS a, endNode(r) AS b "
+        f"WHERE {inside.test('a')} AND {inside.test('b')} RETURN {REL_MAP} AS r",
+        {"ids": list(set(ids)), **inside.params},
+    )
     return [rel(record["r"]) async for record in result]
 
 

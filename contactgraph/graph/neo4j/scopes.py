@@ -3,18 +3,19 @@
 A party is in a scope when a search up the default hierarchy from it, over edges valid
 now and at most SCOPE_DEPTH steps, meets one of the scope's anchors (`InScope.test`): an
 EXISTS subquery, for the reads that take parties one by one (lookups, edges, children,
-own timelines, searches) and for shortest paths, whose search from both ends
-(StatefulShortestPath(Into)) inlines it. The party list instead finds the scope's parties
-down from the anchors (`InScope.parties`), where testing each party would search up from
-every party of the graph; a page first tries the next few pages of all parties, tested
-(store.py), which is sooner when the scope holds most of them.
+own timelines, searches). The party list instead finds the scope's parties down from the
+anchors (`InScope.parties`), where testing each party would search up from every party of
+the graph; a page first tries the next few pages of all parties, tested (store.py), which
+is sooner when the scope holds most of them.
 
-The other walks cannot hold it: a quantified path pattern whose step tests a subquery is
-planned as Repeat(Trail), which enumerates paths (walks.py). So a walk first tests, in one
-statement, every party the same walk would meet without the scope, and keeps the element
-ids of those outside as its fence (usually none); its steps then enter only parties not in
-the fence, a test a breadth-first search inlines. Every party the scoped walk could meet is
-one the unscoped walk meets, so for those "not in the fence" is "in the scope".
+Walks cannot hold it: a quantified path pattern whose step tests a subquery is planned as
+Repeat(Trail), which enumerates paths, and a shortest path's takes seconds to plan
+(walks.py). So a walk first tests, in one statement, every party the same walk would meet
+without the scope, and keeps the element ids of those outside as its fence (usually none);
+its steps then enter only parties not in the fence, a test a breadth-first search inlines.
+Every party the scoped walk could meet is one the unscoped walk meets, so for those "not in
+the fence" is "in the scope". A shortest path fences off the parties outside on each path
+it finds instead (walks.shortest_path).
 
 The anchors are found first, in the same transaction: the viewer, the subtree parties and,
 for teams, what the users at or below them are RESPONSIBLE_FOR now.
@@ -84,14 +85,16 @@ class InScope(Reach):
 
     async def fence(
         self, tx: Tx, starts: Sequence[str], region: str, params: Mapping[str, Any]
-    ) -> None:
+    ) -> bool:
         result = await tx.run(
             "UNWIND $scope_starts AS scope_start MATCH (s:Party {id: scope_start}) "
             f"CALL (s) {{ {region} }} WITH DISTINCT x WHERE NOT {self.test('x')} "
             "RETURN collect(elementId(x)) AS fence",
             {**params, **self.params, "scope_starts": list(dict.fromkeys(starts))},
         )
-        self.params["scope_fence"] = (await result.single(strict=True))["fence"]
+        outside = (await result.single(strict=True))["fence"]
+        self.params["scope_fence"] = [*self.params["scope_fence"], *outside]
+        return bool(outside)
 
 
 async def _portfolio(tx: Tx, teams: Iterable[str], now: datetime) -> list[str]:

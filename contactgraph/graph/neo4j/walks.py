@@ -14,10 +14,10 @@ reaches: measured on those layers 1.6 s at 8, 5.4 s at 10, 51 s at 12.
 
 Only `shortest_path` keeps ANY SHORTEST, with both ends bound: it then searches from both
 ends (StatefulShortestPath(Into)), which enumerates nothing (60 layers of 3 and 30 layers
-of 8 answer in tens of ms), takes a subquery in its steps, and is the right search between
-two parties. Its cost grows faster than the path is long (a chain of 2,000 / 8,000 /
-16,000 links: 0.1 / 0.7 / 3.4 s), which the depth ceiling (64) keeps out of reach of the
-API.
+of 8 answer in tens of ms) and is the right search between two parties. Its cost grows
+faster than the path is long (a chain of 2,000 / 8,000 / 16,000 links: 0.1 / 0.7 / 3.4 s),
+which the depth ceiling (64) keeps out of reach of the API. It does take a subquery in a
+step, but planning it then takes seconds (4 s at a ceiling of 64).
 """
 
 from __future__ import annotations
@@ -54,6 +54,10 @@ from .cypher import (
     type_expression,
     valid_at,
 )
+
+# scoped shortest paths: searches that fence off the parties outside on the path they find,
+# before one that keeps to the scope's parties, found whole
+PATH_SEARCHES = 3
 
 
 class Hierarchy:
@@ -317,15 +321,27 @@ async def shortest_path(
         return Path([ends[from_id]], [])
     if max_depth < 1 or not types:
         return None
-    # a search from both ends inlines the scope's subquery: no fence to find first
-    step = f"(()-[r:{type_expression(types)}]-(y) WHERE {VALID_AT} AND {inside.test('y')})"
-    result = await tx.run(
-        "MATCH (a:Party {id: $from_id}), (b:Party {id: $to_id}) "
-        f"MATCH p = ANY SHORTEST (a) {step}{{1,{max_depth}}} (b) "
-        f"RETURN [n IN nodes(p) | n.id] AS nodes, [r IN relationships(p) | {REL_MAP}] AS rels",
-        {"from_id": from_id, "to_id": to_id, "at": encode(as_of), **inside.params},
-    )
-    record = await result.single()
+    params = {"from_id": from_id, "to_id": to_id, "at": encode(as_of)}
+    edge = f"()-[r:{type_expression(types)}]-(y) WHERE {VALID_AT}"
+
+    async def search(bound: str, entered: str) -> neo4j.Record | None:
+        result = await tx.run(
+            f"MATCH (a:Party {{id: $from_id}}), (b:Party {{id: $to_id}}) {bound}"
+            f"MATCH p = ANY SHORTEST (a) ({edge} AND {entered}){{1,{max_depth}}} (b) "
+            f"RETURN [n IN nodes(p) | n.id] AS nodes, [r IN relationships(p) | {REL_MAP}] AS rels",
+            {**params, **inside.params},
+        )
+        return await result.single()
+
+    # the parties outside that a path found passes are fenced off for the next search; the
+    # last keeps to the scope's parties, all found first, as many steps as the scope has
+    for _ in range(PATH_SEARCHES):
+        record = await search("", inside.passes("y"))
+        if record is None or not await inside.fence(tx, record["nodes"], "RETURN s AS x", {}):
+            break
+    else:
+        everyone = f"WITH a, b, COLLECT {{ {inside.parties('z')} RETURN z }} AS kept "
+        record = await search(everyone, "y IN kept")
     if record is None:
         return None
     parties = await cypher.parties(tx, record["nodes"])
