@@ -268,3 +268,21 @@ async def test_a_walk_in_the_past_does_not_pass_what_is_outside_now(
     assert not up.get(relic.id)
     net = await scoped.neighborhood(relic.id, [RelType.PART_OF], 2, 100, then)
     assert [p.id for p in net.parties] == [relic.id]
+
+
+async def test_a_path_goes_around_many_parties_outside(store: GraphStore, firm: Firm) -> None:
+    """Four people outside each link eva to seller in two steps; inside, it takes three."""
+    ids, now = firm.ids, utcnow()
+    found = await store.get_parties([ids["eva"], ids["seller"]])
+    eva, seller = found[ids["eva"]], found[ids["seller"]]
+    outside = [person("Out", str(n)) for n in range(4)]
+    links = [edge(RelType.KNOWS, eva, o) for o in outside]
+    links += [edge(RelType.KNOWS, o, seller) for o in outside]
+    await store.load_batch(Batch(parties=outside, relationships=links))
+    types = [RelType.KNOWS, *DEFAULT_HIERARCHY_TYPES]
+    everyone = await store.shortest_path(eva.id, seller.id, types, DEEP, now)
+    assert everyone is not None and len(everyone.relationships) == 2
+    scoped = store.scoped(subtree(firm, "sales"))
+    inside = await scoped.shortest_path(eva.id, seller.id, types, DEEP, now)
+    assert inside is not None
+    assert [p.id for p in inside.parties] == [ids[n] for n in ("eva", "north", "sales", "seller")]
