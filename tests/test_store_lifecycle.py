@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from client import GraphQL, serve
 from factories import contact
+from neo4j import Driver
 
 from contactgraph.config import Settings
 from contactgraph.graph.backends import open_store
@@ -121,6 +122,44 @@ async def test_upgrading_builds_the_hierarchy_closure_a_new_graph_keeps(tmp_path
     assert closure_rows() == maintained
 
 
+async def _searched(url: str, party_id: str) -> None:
+    """Only a search that may match fiscal codes finds the party by its VAT number."""
+    store = open_store(url)
+    await store.start()
+    try:
+
+        async def found(search: str, fiscal: bool) -> list[str]:
+            where = PartyFilter(search=search, search_fiscal=fiscal)
+            return [p.id for p in (await store.list_parties(where, Page(5), False)).parties]
+
+        assert await found("acme", False) == [party_id]
+        assert await found("atu123", False) == []
+        assert await found("acme atu123", True) == [party_id]
+    finally:
+        await store.close()
+
+
+async def test_neo4j_moves_fiscal_codes_out_of_the_names_search(
+    neo4j_url: str, neo4j_driver: Driver
+) -> None:
+    """Parties stored when `search` held fiscal codes are written again at start."""
+    store = open_store(neo4j_url)
+    await store.start()
+    taxed = new_party(
+        PartyKind.ORGANIZATION,
+        name="Acme",
+        legal_form=LegalForm.LEGAL_PERSON,
+        fiscal=Fiscal(vat_number="ATU123"),
+    )
+    await store.create_party(taxed)
+    await store.close()
+    neo4j_driver.execute_query(
+        "MATCH (p:Party {id: $id}) SET p.search = 'acme atu123' REMOVE p.fiscal_search",
+        id=taxed.id,
+    )
+    await _searched(neo4j_url, taxed.id)
+
+
 async def test_upgrading_moves_fiscal_codes_out_of_the_names_search(tmp_path: Path) -> None:
     """Migration 7 rewrites the search rows of a graph whose one column held fiscal codes
     among the names: afterwards only a search that may match them does."""
@@ -142,16 +181,4 @@ async def test_upgrading_moves_fiscal_codes_out_of_the_names_search(tmp_path: Pa
             "INSERT INTO party_search (rowid, body) SELECT seq, 'acme atu123' FROM parties; "
             "PRAGMA user_version = 6;"
         )
-    store = open_store(url)
-    await store.start()
-    try:
-
-        async def found(search: str, fiscal: bool) -> list[str]:
-            where = PartyFilter(search=search, search_fiscal=fiscal)
-            return [p.id for p in (await store.list_parties(where, Page(5), False)).parties]
-
-        assert await found("acme", False) == [taxed.id]
-        assert await found("atu123", False) == []
-        assert await found("acme atu123", True) == [taxed.id]
-    finally:
-        await store.close()
+    await _searched(url, taxed.id)

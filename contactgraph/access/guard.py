@@ -56,9 +56,10 @@ READS = frozenset(
 
 
 class GuardedStore:
-    def __init__(self, store: GraphStore, viewer: Viewer | None) -> None:
+    def __init__(self, store: GraphStore, viewer: Viewer | None, now: datetime) -> None:
         self._store = store
         self._viewer = viewer
+        self._now = now  # the request's: its scopes are taken then, as its reads default to
 
     @property
     def viewer(self) -> Viewer:
@@ -69,7 +70,7 @@ class GuardedStore:
     def _within(self, permission: Permission, action: str) -> GraphStore | None:
         """The store as far as the permission reaches; None when it reaches everywhere."""
         scope = self.viewer.scope(permission, action)
-        return None if scope is None else self._store.scoped(scope)
+        return None if scope is None else self._store.scoped(replace(scope, at=self._now))
 
     def __getattr__(self, name: str) -> Any:
         if name not in READS:

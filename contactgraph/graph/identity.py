@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from .errors import BadUserInput, NotFound
 from .model import Party, PartyKind
+from .times import utcnow
 
 DEFAULT_LIFETIME = timedelta(days=90)  # of a token made without an expiry
 
@@ -77,15 +78,20 @@ class Scope:
     viewer_id: str
     subtrees: frozenset[str] = frozenset()
     teams: frozenset[str] = frozenset()
+    at: datetime | None = None  # the moment it is taken at: a request's now; None: the read's
 
     @classmethod
     def of(cls, viewer_id: str, grants: Iterable[Grant]) -> Scope:
-        subtrees, teams = set(), set()
+        subtrees: set[str] = set()
+        teams: set[str] = set()
         for grant in grants:
             if grant.scope_id is not None:
                 kind = grant.scope_kind
                 (teams if kind is ScopeKind.PORTFOLIO else subtrees).add(grant.scope_id)
         return cls(viewer_id, frozenset(subtrees), frozenset(teams))
+
+    def taken_at(self) -> datetime:
+        return utcnow() if self.at is None else self.at
 
 
 SCOPE_DEPTH = 64  # the default depth ceiling of walks, and the closure's depth

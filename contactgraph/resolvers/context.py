@@ -62,7 +62,8 @@ class Context:
         """Act as `viewer` from now on: the store, its counter and loaders go through
         the guard of that viewer (None: every read and write is UNAUTHENTICATED)."""
         self.signed_in = viewer
-        self.round_trips = CountingStore(cast(GraphStore, GuardedStore(self.backend, viewer)))
+        guarded = GuardedStore(self.backend, viewer, self.now)
+        self.round_trips = CountingStore(cast(GraphStore, guarded))
         self.store = cast(GraphStore, self.round_trips)
         self.loaders = Loaders(self.store)
 

@@ -239,15 +239,16 @@ async def test_anchors_add_up(store: GraphStore, firm: Firm) -> None:
 
 
 async def test_a_walk_in_the_past_does_not_pass_what_is_outside_now(
-    store: GraphStore, firm: Firm
+    store: GraphStore, firm: Firm, plan: str
 ) -> None:
     """relic is PART_OF old since T0 and PART_OF north only since yesterday: inside now,
     but as of last year only old led to it, and old is outside now."""
     ids, then = firm.ids, T0 + timedelta(days=1)
-    found = await store.get_parties([ids["old"], ids["north"]])
+    found = await store.get_parties([ids["old"], ids["north"], ids["viewer"]])
     old, north = found[ids["old"]], found[ids["north"]]
     relic = org("Relic")
     lately = utcnow() - timedelta(days=1)
+    noted = activity(found[ids["viewer"]], [relic], T0 + timedelta(days=5))
     await store.load_batch(
         Batch(
             parties=[relic],
@@ -255,6 +256,7 @@ async def test_a_walk_in_the_past_does_not_pass_what_is_outside_now(
                 edge(RelType.PART_OF, relic, old),
                 edge(RelType.PART_OF, relic, north, since=lately),
             ],
+            activities=[noted],
         )
     )
     scoped = store.scoped(subtree(firm, "sales"))
@@ -268,6 +270,17 @@ async def test_a_walk_in_the_past_does_not_pass_what_is_outside_now(
     assert not up.get(relic.id)
     net = await scoped.neighborhood(relic.id, [RelType.PART_OF], 2, 100, then)
     assert [p.id for p in net.parties] == [relic.id]
+    rollup = TimelineQuery(page=PAGE, rollup=Rollup(DEFAULT_HIERARCHY_TYPES, then, DEEP))
+    everyone = await store.timelines([ids["sales"]], rollup)
+    assert noted.id in {e.activity.id for e in everyone[ids["sales"]].entries}
+    rolled = await scoped.timelines([ids["sales"]], rollup)
+    assert noted.id not in {e.activity.id for e in rolled[ids["sales"]].entries}
+    # a roll-up as of the scope's own moment takes relic in: north leads to it now
+    moment = utcnow()
+    at_once = store.scoped(replace(subtree(firm, "sales"), at=moment))
+    now = replace(rollup, rollup=Rollup(DEFAULT_HIERARCHY_TYPES, moment, DEEP))
+    rolled = await at_once.timelines([ids["sales"]], now)
+    assert noted.id in {e.activity.id for e in rolled[ids["sales"]].entries}
 
 
 async def test_a_path_goes_around_many_parties_outside(store: GraphStore, firm: Firm) -> None:

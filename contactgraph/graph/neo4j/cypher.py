@@ -22,7 +22,7 @@ from ..codec import (
     relationship_record,
 )
 from ..model import Activity, Category, Party, PartyKind, Relationship, RelType
-from ..search import indexed_text
+from ..search import fiscal_text, indexed_text
 from ..times import format_instant, parse_instant
 
 Tx = AsyncManagedTransaction
@@ -129,6 +129,7 @@ def party_props(party: Party) -> dict[str, Any]:
     props = party_record(party, encode)
     props["tags"] = list(party.tags)
     props["search"] = indexed_text(party)
+    props["fiscal_search"] = fiscal_text(party)  # apart: see search.py
     return {k: v for k, v in props.items() if v is not None}
 
 

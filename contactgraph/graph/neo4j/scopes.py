@@ -109,11 +109,12 @@ async def _portfolio(tx: Tx, teams: Iterable[str], now: datetime) -> list[str]:
     return list((await result.single(strict=True))["anchors"])
 
 
-async def reach(tx: Tx, scope: Scope | None, now: datetime) -> Reach:
+async def reach(tx: Tx, scope: Scope | None) -> Reach:
     """What a read in this transaction may see: everything without a scope, without a
-    statement; else the scope's part, its anchors found as of `now`."""
+    statement; else the scope's part, its anchors found as of the scope's moment."""
     if scope is None:
         return EVERYWHERE
+    now = scope.taken_at()
     anchors = {scope.viewer_id, *scope.subtrees}
     if scope.teams:
         anchors.update(await _portfolio(tx, scope.teams, now))

@@ -47,10 +47,8 @@ from ..model import (
     TreeRow,
     display_order,
 )
-from ..search import query_terms
 from ..store import Node
-from ..times import utcnow
-from . import cypher, identity, scopes, timelines, walks
+from . import cypher, identity, scopes, search, timelines, walks
 from .cypher import (
     CHILD_MAP,
     PARTY_MAP,
@@ -78,9 +76,7 @@ SCHEMA: tuple[str, ...] = (
     "CREATE INDEX about_time IF NOT EXISTS FOR ()-[s:ABOUT]-() ON (s.occurred_at)",
     "CREATE INDEX party_kind IF NOT EXISTS FOR (p:Party) ON (p.kind)",
     "CREATE INDEX party_category IF NOT EXISTS FOR (p:Party) ON (p.category_id)",
-    "CREATE FULLTEXT INDEX party_search IF NOT EXISTS FOR (p:Party) ON EACH [p.search] "
-    "OPTIONS {indexConfig: {`fulltext.analyzer`: 'whitespace', "
-    "`fulltext.eventually_consistent`: false}}",
+    *search.SCHEMA,
     *identity.SCHEMA,
 )
 
@@ -103,7 +99,7 @@ class Neo4jStore(Neo4jSession):
         return view
 
     async def _inside(self, tx: Tx) -> Reach:
-        return await scopes.reach(tx, self._scope, utcnow())
+        return await scopes.reach(tx, self._scope)
 
     async def migrate(self) -> None:
         """Create constraints, indexes and default categories; idempotent and awaited."""
@@ -120,6 +116,8 @@ class Neo4jStore(Neo4jSession):
             await identity.write_roles(tx)
 
         await self._write(categories)
+        while await self._write(search.split_fiscal):
+            pass
 
     # -- reads ---------------------------------------------------------------
 
@@ -155,9 +153,8 @@ class Neo4jStore(Neo4jSession):
         # every id is greater than "": the range on the id index also yields id order
         params["after"] = decode_cursor(page.after, 1)[0] if page.after else ""
         params["limit"] = page.first + 1
-        search = "CALL db.index.fulltext.queryNodes('party_search', $search) YIELD node AS p"
         if where.search is not None:
-            params["search"] = " AND ".join(f"{term}*" for term in query_terms(where.search))
+            params["search"] = search.query(where.search, where.search_fiscal)
 
         async def work(tx: Tx) -> PartyPage:
             # counts and pages are of the parties inside: the scope's, found down from its
@@ -168,7 +165,7 @@ class Neo4jStore(Neo4jSession):
             if where.search is None:
                 matching = f"{inside.parties('p')} WHERE {filtered}"
             else:
-                matching = f"{search} WHERE {filtered} AND {inside.test('p')}"
+                matching = f"{search.SOURCE} WHERE {filtered} AND {inside.test('p')}"
             total = None
             if count:
                 counted = await tx.run(f"{matching} RETURN count(p) AS n", named)

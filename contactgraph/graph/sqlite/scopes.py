@@ -36,6 +36,12 @@ class Everywhere:
     def test(self, column: str) -> str:
         return "1"
 
+    def keeps_paths_at(self, moment: datetime) -> bool:
+        """Whether every path below a party inside, valid at `moment`, stays inside, so a
+        subtree's members need no walk: always, but at the scope's own moment for a scope
+        (a path of the past may pass a party outside now)."""
+        return True
+
     def members(self, column: str) -> str:
         return "1"
 
@@ -45,6 +51,7 @@ class Everywhere:
 
 class InScope(Everywhere):
     def __init__(self, conn: sqlite3.Connection, scope: Scope, at: datetime) -> None:
+        self.at = at
         moment = format_instant(at)
         anchors = {scope.viewer_id, *scope.subtrees}
         if scope.teams:
@@ -72,6 +79,9 @@ class InScope(Everywhere):
             "AND since <= :scope_at AND until > :scope_at)"
         )
 
+    def keeps_paths_at(self, moment: datetime) -> bool:
+        return moment == self.at
+
     def keep(self, conn: sqlite3.Connection, ids: Iterable[str]) -> set[str]:
         """Those of `ids` in the scope, in one statement."""
         wanted = sorted(set(ids))
@@ -88,5 +98,5 @@ Reach = Everywhere | InScope
 EVERYWHERE = Everywhere()
 
 
-def reach(conn: sqlite3.Connection, scope: Scope | None, at: datetime) -> Reach:
-    return EVERYWHERE if scope is None else InScope(conn, scope, at)
+def reach(conn: sqlite3.Connection, scope: Scope | None) -> Reach:
+    return EVERYWHERE if scope is None else InScope(conn, scope, scope.taken_at())

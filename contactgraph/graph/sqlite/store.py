@@ -38,7 +38,7 @@ from ..model import (
 )
 from ..search import query_terms
 from ..store import Node
-from ..times import format_instant, utcnow
+from ..times import format_instant
 from . import closure, identity, records, scopes, timelines, walks
 from .database import Database, Work
 from .rows import (
@@ -70,7 +70,7 @@ class SqliteStore:
         return SqliteStore(self._db, scope)
 
     def _inside(self, conn: sqlite3.Connection) -> scopes.Reach:
-        return scopes.reach(conn, self._scope, utcnow())
+        return scopes.reach(conn, self._scope)
 
     @classmethod
     def from_url(cls, url: str, create: bool = False) -> SqliteStore:

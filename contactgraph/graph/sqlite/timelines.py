@@ -92,7 +92,11 @@ class Subtree:
         cls, conn: sqlite3.Connection, root: str, rollup: Rollup, inside: Reach = EVERYWHERE
     ) -> Subtree:
         """The subtree of a root inside."""
-        if frozenset(rollup.types) == CLOSURE_TYPES and rollup.max_depth <= closure.DEPTH:
+        if (
+            frozenset(rollup.types) == CLOSURE_TYPES
+            and rollup.max_depth <= closure.DEPTH
+            and inside.keeps_paths_at(rollup.as_of)
+        ):
             return cls(root, rollup, None, inside)
         step = walks.HierarchyStep(rollup.types, True, rollup.as_of)
         return cls(root, rollup, walks.members(conn, root, step, rollup.max_depth, inside), inside)
