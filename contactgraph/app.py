@@ -86,6 +86,7 @@ def create_app(settings: Settings) -> Starlette:
             authenticator,
             report_round_trips=debug,
             authorization=request.headers.get("authorization"),
+            live=request.scope["type"] == "websocket",
             feeds=feeds,
         )
 

@@ -274,3 +274,26 @@ async def test_total_count_is_counted_through_fragments_too(gql: GraphQL) -> Non
     assert data["viaFragment"] == {"totalCount": 1}
     assert data["inline"] == {"total": 1}
     assert len(data["plain"]["edges"]) == 1
+
+
+async def test_a_new_party_may_be_filed_as_it_is_made(gql: GraphQL) -> None:
+    """parentId files an organization PART_OF, a contact MEMBER_OF, in the same write; a
+    parent that is missing or cannot hold it writes nothing."""
+    parent = await org(gql, "Parent Co")
+    made = await gql(
+        'mutation($p: ID!) { unit: createOrganization(input: {name: "Unit", parentId: $p}) '
+        '{ id ancestors { id } } person: createContact(input: {lastName: "Lea", parentId: $p}) '
+        "{ id relationships { type toId } } }",
+        {"p": parent},
+    )
+    assert made["unit"]["ancestors"] == [{"id": parent}]
+    assert made["person"]["relationships"] == [{"type": "MEMBER_OF", "toId": parent}]
+    person = made["person"]["id"]
+    before = await gql("{ parties { totalCount } }")
+    for parent_id, code in (("no-such-party", "NOT_FOUND"), (person, "BAD_USER_INPUT")):
+        error = await gql.error(
+            'mutation($p: ID!) { createContact(input: {lastName: "X", parentId: $p}) { id } }',
+            {"p": parent_id},
+        )
+        assert error["extensions"]["code"] == code
+    assert await gql("{ parties { totalCount } }") == before

@@ -421,15 +421,106 @@ async def test_a_scoped_editor_writes_only_inside(world: World) -> None:
             {"a": ids[target]},
         )
         assert after == before, action
-    # a party it has just made is filed into the scope by its first link
-    made = await editor('mutation { createContact(input: {lastName: "Neu"}) { id } }')
-    new = made["createContact"]["id"]
-    await editor(
-        "mutation($a: ID!, $b: ID!) { link(input: {type: MEMBER_OF, fromId: $a, toId: $b}) "
-        "{ id } }",
-        {"a": new, "b": ids["north"]},
+    # a party it makes is filed inside as it is made; a bare party elsewhere stays out
+    made = await editor(
+        'mutation($p: ID!) { createContact(input: {lastName: "Neu", parentId: $p}) { id } }',
+        {"p": ids["north"]},
     )
+    new = made["createContact"]["id"]
     assert (await editor("query($a: ID!) { party(id: $a) { id } }", {"a": new}))["party"]
+    bare = await world.admin('mutation { createContact(input: {lastName: "Bare"}) { id } }')
+    before = await world.admin("{ parties { totalCount } }")
+    for document, variables in (
+        (  # filing a new party outside
+            'mutation($p: ID!) { createContact(input: {lastName: "Out", parentId: $p}) { id } }',
+            {"p": ids["legal"]},
+        ),
+        (  # filing a party made by someone else, with no edge yet, inside: pulling it in
+            "mutation($a: ID!, $b: ID!) { link(input: {type: MEMBER_OF, fromId: $a, "
+            "toId: $b}) { id } }",
+            {"a": bare["createContact"]["id"], "b": ids["north"]},
+        ),
+        (  # an id nobody has: the same answer as a party outside
+            "mutation($a: ID!, $b: ID!) { link(input: {type: MEMBER_OF, fromId: $a, "
+            "toId: $b}) { id } }",
+            {"a": "no-such-party", "b": ids["north"]},
+        ),
+    ):
+        error = await editor.error(document, variables)
+        assert error["extensions"]["code"] == "FORBIDDEN", document
+    assert await world.admin("{ parties { totalCount } }") == before
+    hidden = await editor(
+        "query($a: ID!) { party(id: $a) { id } }", {"a": bare["createContact"]["id"]}
+    )
+    assert hidden == {"party": None}
+
+
+async def test_an_open_socket_follows_its_scope(world: World) -> None:
+    """A socket's reads and feeds take the scope as it is when they run, not as it was
+    when the socket opened: eva moves from north (sales) to legal while it is open."""
+    ids = world.ids
+    async with Subscriber.connect(world.address, TRANSPORT_WS, world.secrets["reader"]) as sub:
+        feed = await sub.subscribe(
+            "subscription($p: ID!) { activityAdded(subjectId: $p, includeDescendants: true) "
+            "{ summary } }",
+            {"p": ids["sales"]},
+        )
+        await asyncio.sleep(0.2)
+        await world.admin(
+            "mutation($m: ID!, $e: ID!, $l: ID!) { unlink(id: $m) { id } "
+            "link(input: {type: MEMBER_OF, fromId: $e, toId: $l}) { id } }",
+            {"m": ids["eva>north"], "e": ids["eva"], "l": ids["legal"]},
+        )
+        record = (
+            "mutation($s: ID!, $t: String!) { recordActivity(input: {type: NOTE, summary: $t, "
+            "subjectIds: [$s]}) { id } }"
+        )
+        await world.admin(record, {"s": ids["eva"], "t": "eva, now in legal"})
+        await world.admin(record, {"s": ids["north"], "t": "north"})
+        assert (await sub.next(feed))["data"]["activityAdded"] == {"summary": "north"}
+        asked = await sub.subscribe("query($e: ID!) { party(id: $e) { id } }", {"e": ids["eva"]})
+        assert (await sub.next(asked))["data"] == {"party": None}
+
+
+async def test_feeds_load_grants_as_each_subscriber_may(world: World) -> None:
+    """Unscoped subscribers share an event's loaders, but a user's grants are the
+    administrator's to read, not every reader's."""
+    ids = world.ids
+    _, secret = await _reader_everywhere(world)
+    feed = (
+        "subscription($p: ID!) { activityAdded(subjectId: $p) "
+        "{ author { id } recordedBy { grants { role } } } }"
+    )
+    async with (
+        Subscriber.connect(world.address, TRANSPORT_WS) as admin,
+        Subscriber.connect(world.address, TRANSPORT_WS, secret) as reader,
+    ):
+        ops = {"admin": await admin.subscribe(feed, {"p": ids["eva"]})}
+        ops["reader"] = await reader.subscribe(feed, {"p": ids["eva"]})
+        await asyncio.sleep(0.2)
+        await world.admin(
+            'mutation($s: ID!, $a: ID!) { recordActivity(input: {type: NOTE, summary: "n", '
+            "subjectIds: [$s], authorId: $a}) { id } }",
+            {"s": ids["eva"], "a": ids["editor"]},
+        )
+        seen = await admin.next(ops["admin"])
+        assert "errors" not in seen and seen["data"]["activityAdded"]["recordedBy"]["grants"]
+        refused = await reader.next(ops["reader"])
+        assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def _reader_everywhere(world: World) -> tuple[str, str]:
+    made = await world.admin(
+        'mutation { createUser(input: {username: "ulla", displayName: "Ulla"}) { id } }'
+    )
+    user_id = made["createUser"]["id"]
+    await world.admin(
+        'mutation($u: ID!) { grantRole(userId: $u, role: "reader") { id } }', {"u": user_id}
+    )
+    secret = await world.admin(
+        'mutation($u: ID!) { createApiToken(name: "t", userId: $u) { secret } }', {"u": user_id}
+    )
+    return user_id, secret["createApiToken"]["secret"]
 
 
 async def test_a_live_feed_stays_inside(world: World) -> None:

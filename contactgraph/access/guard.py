@@ -23,18 +23,14 @@ from typing import Any
 from ..graph.errors import Forbidden, Unauthenticated
 from ..graph.identity import ApiToken, Grant, Permission, Role, ScopeKind
 from ..graph.model import (
-    DEFAULT_HIERARCHY_TYPES,
-    REL_RULES,
     Activity,
-    Direction,
+    Batch,
     Page,
-    ParentEnd,
     Party,
     PartyFilter,
     PartyKind,
     PartyPage,
     Relationship,
-    RelType,
 )
 from ..graph.store import GraphStore
 from .viewer import Viewer
@@ -56,10 +52,12 @@ READS = frozenset(
 
 
 class GuardedStore:
-    def __init__(self, store: GraphStore, viewer: Viewer | None, now: datetime) -> None:
+    def __init__(self, store: GraphStore, viewer: Viewer | None, now: datetime | None) -> None:
         self._store = store
         self._viewer = viewer
-        self._now = now  # the request's: its scopes are taken then, as its reads default to
+        # when a request's reads take their scopes: its now, which their asOf defaults to;
+        # None (a socket, which lives on) takes each read's own now
+        self._now = now
 
     @property
     def viewer(self) -> Viewer:
@@ -67,26 +65,32 @@ class GuardedStore:
             raise Unauthenticated("sign in with Authorization: Bearer TOKEN")
         return self._viewer
 
-    def _within(self, permission: Permission, action: str) -> GraphStore | None:
-        """The store as far as the permission reaches; None when it reaches everywhere."""
+    def _within(
+        self, permission: Permission, action: str, now: datetime | None = None
+    ) -> GraphStore | None:
+        """The store as far as the permission reaches, as of `now` (the store's own now
+        when None); None when it reaches everywhere."""
         scope = self.viewer.scope(permission, action)
-        return None if scope is None else self._store.scoped(replace(scope, at=self._now))
+        return None if scope is None else self._store.scoped(replace(scope, at=now))
+
+    def _readable(self) -> GraphStore:
+        return self._within(Permission.READ, "reading the graph", self._now) or self._store
 
     def __getattr__(self, name: str) -> Any:
         if name not in READS:
             raise AttributeError(name)
 
         async def checked(*args: Any, **kwargs: Any) -> Any:
-            store = self._within(Permission.READ, "reading the graph") or self._store
-            return await getattr(store, name)(*args, **kwargs)
+            return await getattr(self._readable(), name)(*args, **kwargs)
 
         return checked
 
     async def list_parties(self, where: PartyFilter, page: Page, count: bool) -> PartyPage:
         """Search matches fiscal codes only for a viewer who may read them everywhere."""
-        store = self._within(Permission.READ, "reading the graph") or self._store
         fiscal = self.viewer.can(Permission.FISCAL)
-        return await store.list_parties(replace(where, search_fiscal=fiscal), page, count)
+        return await self._readable().list_parties(
+            replace(where, search_fiscal=fiscal), page, count
+        )
 
     async def users(self, ids: Sequence[str]) -> dict[str, Party]:
         """Users by id wherever they are: who wrote what is part of each record a viewer
@@ -96,9 +100,13 @@ class GuardedStore:
         return {i: p for i, p in found.items() if p.kind is PartyKind.USER}
 
     async def fiscal_parties(self, ids: Sequence[str]) -> dict[str, Party]:
-        """Those of the parties whose fiscal data the viewer may read."""
-        within = self._within(Permission.FISCAL, "reading fiscal data")
-        return await (within or self._store).get_parties(ids)
+        """Those of the parties whose fiscal data the viewer may read: inside where they
+        read (an author named outside it keeps its fiscal data) and where FISCAL reaches."""
+        within = self._within(Permission.FISCAL, "reading fiscal data", self._now)
+        found = await self._readable().get_parties(ids)
+        if within is not None:
+            found = await within.get_parties(list(found))
+        return found
 
     # -- parties, relationships, activities ---------------------------------
 
@@ -147,20 +155,17 @@ class GuardedStore:
         await self._may_write(changed=party_id)
         return await self._store.archive_party(party_id, at)
 
+    async def create_filed(self, party: Party, filed: Relationship) -> Party:
+        """A party and the edge that files it under a parent, in one write: inside a write
+        scope the parent must be inside (how a scoped editor adds a party to its scope)."""
+        await self._may_write([filed.to_id], fiscal=party.fiscal is not None)
+        await self._store.load_batch(Batch(parties=[party], relationships=[filed]))
+        return party
+
     async def link(self, rel: Relationship) -> Relationship:
-        """Inside a write scope both ends must be inside, but for filing a new party: the
-        child end of a default-hierarchy edge may be a party without any edge yet, which
-        the edge brings in. A party filed elsewhere cannot be pulled into the scope."""
-        ends = [rel.from_id, rel.to_id]
-        if rel.type in DEFAULT_HIERARCHY_TYPES and self.viewer.scope(
-            Permission.WRITE, "changing the graph"
-        ):
-            child_first = REL_RULES[rel.type].parent_end is ParentEnd.TO
-            child, parent = ends if child_first else ends[::-1]
-            held = await self._store.relationships([child], list(RelType), Direction.BOTH, None)
-            if not held.get(child):
-                ends = [parent]
-        await self._may_write(ends)
+        """Inside a write scope both ends must be inside: a party outside, however bare,
+        cannot be pulled in (a new one is filed as it is made: create_filed)."""
+        await self._may_write([rel.from_id, rel.to_id])
         return await self._store.link(rel)
 
     async def unlink(self, rel_id: str, until: datetime) -> Relationship:

@@ -50,6 +50,7 @@ class Context:
     authenticator: Authenticator
     report_round_trips: bool = False
     authorization: str | None = None  # the request's Authorization header, if any
+    live: bool = False  # a WebSocket's: its operations come long after it opened
     signed_in: Viewer | None = None
     # one "now" per request, so every default asOf in it batches together
     now: datetime = field(default_factory=utcnow)
@@ -62,7 +63,7 @@ class Context:
         """Act as `viewer` from now on: the store, its counter and loaders go through
         the guard of that viewer (None: every read and write is UNAUTHENTICATED)."""
         self.signed_in = viewer
-        guarded = GuardedStore(self.backend, viewer, self.now)
+        guarded = GuardedStore(self.backend, viewer, None if self.live else self.now)
         self.round_trips = CountingStore(cast(GraphStore, guarded))
         self.store = cast(GraphStore, self.round_trips)
         self.loaders = Loaders(self.store)

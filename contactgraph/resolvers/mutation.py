@@ -34,8 +34,19 @@ from .identity import IdentityMutation
 from .subscription import announce
 
 
-async def _create(info: ContextInfo, party: model.Party) -> Party:
-    return party_of(await info.context.store.create_party(party))
+async def _create(info: ContextInfo, party: model.Party, parent_id: str | None = None) -> Party:
+    """The party, and with a parent the edge that files it there, in one write."""
+    context = info.context
+    if parent_id is None:
+        return party_of(await context.store.create_party(party))
+    rel_type = (
+        model.RelType.PART_OF
+        if party.kind is model.PartyKind.ORGANIZATION
+        else model.RelType.MEMBER_OF
+    )
+    # since the request's now, which its reads default to: the answer shows the edge
+    filed = model.Relationship(new_id(), rel_type, party.id, parent_id, context.now)
+    return party_of(await context.store.create_filed(party, filed))  # type: ignore[attr-defined]
 
 
 def _properties(value: JSON | None) -> dict[str, object]:
@@ -59,7 +70,7 @@ class Mutation(IdentityMutation):
             unit_type=input.unit_type,
             **input.party_data(),
         )
-        return await _create(info, party)  # type: ignore[return-value]
+        return await _create(info, party, input.parent_id)  # type: ignore[return-value]
 
     @strawberry.mutation
     async def create_contact(self, info: ContextInfo, input: CreateContactInput) -> Contact:
@@ -71,7 +82,7 @@ class Mutation(IdentityMutation):
             legal_form=input.legal_form,
             **input.party_data(),
         )
-        return await _create(info, party)  # type: ignore[return-value]
+        return await _create(info, party, input.parent_id)  # type: ignore[return-value]
 
     @strawberry.mutation
     async def create_user(self, info: ContextInfo, input: CreateUserInput) -> User:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import AsyncGenerator
 from weakref import WeakKeyDictionary
@@ -16,7 +17,7 @@ from ..graph.times import utcnow
 from ..schema.enums import ActivityType
 from ..schema.types import Activity, ContextInfo
 from .context import Context
-from .loaders import Loaders
+from .loaders import ByIdLoader, Loaders
 
 log = logging.getLogger("contactgraph.events")
 
@@ -49,7 +50,8 @@ def _loaders_for(event: ActivityAdded, context: Context) -> Loaders:
     """Loaders for one event, shared by every subscriber it reaches that reads as far:
     what they read beyond the event is batched across all of them instead of costing a
     read each. Unscoped readers' loaders are primed with what the publisher read, so
-    names are as of the event; a scoped reader's go through its scope."""
+    names are as of the event; a scoped reader's go through its scope. Grants depend on
+    who asks (one's own, or an admin's view): each subscriber loads its own."""
     viewer = context.viewer
     reach = (viewer.scoped.get(Permission.READ), viewer.scoped.get(Permission.FISCAL))
     shared = _event_loaders.setdefault(event, {})
@@ -59,7 +61,17 @@ def _loaders_for(event: ActivityAdded, context: Context) -> Loaders:
         if reach[0] is None:
             for party in event.parties.values():
                 loaders.parties.prime(party.id, party)
-    return loaders
+    mine = copy.copy(loaders)
+    mine.grants = ByIdLoader(context.store.grants)
+    return mine
+
+
+async def _shows(context: Context, event: ActivityAdded) -> bool:
+    """Whether a scoped subscriber may see the event's activity now: its scope may have
+    changed since it subscribed, and a subject may sit deeper than the scope reaches."""
+    if Permission.READ not in context.viewer.scoped:
+        return True
+    return event.activity.id in await context.store.get_nodes([event.activity.id])
 
 
 @strawberry.type
@@ -95,9 +107,11 @@ class Subscription:
             feed = context.events.subscribe(interest)
             try:
                 async for event, source in feed:
-                    context.loaders = _loaders_for(event, context)
                     # the event's fields resolve while this generator waits at the yield
                     with deadlines.limit(context.settings.request_timeout):
+                        if not await _shows(context, event):
+                            continue
+                        context.loaders = _loaders_for(event, context)
                         yield Activity.of(event.activity, source if include_descendants else None)
             finally:
                 context.events.unsubscribe(feed)

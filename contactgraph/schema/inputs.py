@@ -69,6 +69,12 @@ class PartyDataInput:
     addresses: list[AddressInput] = strawberry.field(default_factory=list)
     fiscal: FiscalInput | None = None
     tags: list[str] = strawberry.field(default_factory=list)
+    parent_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="File the new party under this organization in the same write: an "
+        "organization PART_OF it, a contact MEMBER_OF it, from now on. How an editor scoped "
+        "to a subtree adds a party inside it.",
+    )
 
     def party_data(self) -> dict[str, object]:
         return {
