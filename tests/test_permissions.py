@@ -62,6 +62,13 @@ async def _fresh_link(world: World) -> dict[str, Any]:
     return {"id": data["link"]["id"]}
 
 
+async def _fresh_archived(world: World) -> dict[str, Any]:
+    made = await world.admin('mutation { createContact(input: {lastName: "Gone"}) { id } }')
+    party_id = made["createContact"]["id"]
+    await world.admin("mutation($id: ID!) { archiveParty(id: $id) { id } }", {"id": party_id})
+    return {"id": party_id}
+
+
 async def _fresh_token(world: World) -> dict[str, Any]:
     data = await world.admin(
         'mutation($u: ID!) { createApiToken(name: "theirs", userId: $u) { token { id } } }',
@@ -124,6 +131,13 @@ CASES = [
         frozenset(WRITERS),
         "query($id: ID!) { party(id: $id) { archivedAt } }",
         lambda world: _const({"id": world.ids["old"]}),
+    ),
+    Case(
+        "restoreParty",
+        "mutation($id: ID!) { restoreParty(id: $id) { id } }",
+        frozenset(WRITERS),
+        "query($id: ID!) { party(id: $id) { archivedAt } }",
+        _fresh_archived,
     ),
     Case(
         "link",

@@ -151,9 +151,9 @@ class GuardedStore:
         await self._may_write(changed=party_id, fiscal="fiscal" in changes)
         return await self._store.update_party(party_id, changes, expected_version, at)
 
-    async def archive_party(self, party_id: str, at: datetime) -> Party:
+    async def archive_party(self, party_id: str, at: datetime, archive: bool = True) -> Party:
         await self._may_write(changed=party_id)
-        return await self._store.archive_party(party_id, at)
+        return await self._store.archive_party(party_id, at, archive)
 
     async def create_filed(self, party: Party, filed: Relationship) -> Party:
         """A party and the edge that files it under a parent, in one write: inside a write

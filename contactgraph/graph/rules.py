@@ -111,8 +111,12 @@ def apply_changes(current: Party, changes: Mapping[str, object], at: datetime) -
     return updated
 
 
-def archived(current: Party, at: datetime) -> Party:
-    return replace(current, archived_at=at, updated_at=at, version=current.version + 1)
+def archived(current: Party, at: datetime, archive: bool) -> Party:
+    """The party archived at `at`, or restored (archive False); unchanged when it is so."""
+    if (current.archived_at is not None) == archive:
+        return current
+    when = at if archive else None
+    return replace(current, archived_at=when, updated_at=at, version=current.version + 1)
 
 
 def found(parties: Mapping[str, Party], ids: Iterable[str]) -> list[Party]:

@@ -162,7 +162,9 @@ class GraphStore(Protocol):
         at: datetime,
     ) -> Party: ...
 
-    async def archive_party(self, party_id: str, at: datetime) -> Party: ...
+    async def archive_party(self, party_id: str, at: datetime, archive: bool = True) -> Party:
+        """Archive a party, or with archive False restore it; nothing changes when it is
+        so already. Its relationships and activities stay either way."""
 
     async def link(self, rel: Relationship) -> Relationship: ...
 

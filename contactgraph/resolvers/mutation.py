@@ -113,6 +113,13 @@ class Mutation(IdentityMutation):
     async def archive_party(self, info: ContextInfo, id: strawberry.ID) -> Party:
         return party_of(await info.context.store.archive_party(id, utcnow()))
 
+    @strawberry.mutation(
+        description="Undo an archive: the party is listed again, with every relationship "
+        "and activity it had; restoring a party that is not archived changes nothing."
+    )
+    async def restore_party(self, info: ContextInfo, id: strawberry.ID) -> Party:
+        return party_of(await info.context.store.archive_party(id, utcnow(), archive=False))
+
     @strawberry.mutation
     async def link(self, info: ContextInfo, input: LinkInput) -> Relationship:
         rel = model.Relationship(

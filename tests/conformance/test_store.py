@@ -78,6 +78,25 @@ async def test_reads_are_batched_by_id(store: GraphStore) -> None:
     assert found == {p.id: p for p in parties}
 
 
+async def test_an_archived_party_is_restored_with_what_it_had(store: GraphStore) -> None:
+    unit, member = org("Unit"), person("Ria", "Roth")
+    tie = edge(RelType.MEMBER_OF, member, unit)
+    await store.load_batch(Batch([unit, member], [tie]))
+    archived = await store.archive_party(member.id, T0)
+    assert await store.archive_party(member.id, T0) == archived  # again: unchanged
+    later = T0 + timedelta(days=1)
+    restored = await store.archive_party(member.id, later, archive=False)
+    assert (restored.archived_at, restored.updated_at, restored.version) == (None, later, 3)
+    assert await store.archive_party(member.id, later, archive=False) == restored
+    assert (await store.get_parties([member.id]))[member.id] == restored
+    listed = await store.list_parties(PartyFilter(), Page(10), count=False)
+    assert member.id in {p.id for p in listed.parties}
+    rels = await store.relationships([member.id], [RelType.MEMBER_OF], Direction.OUTGOING, None)
+    assert rels[member.id] == [tie]
+    with pytest.raises(NotFound):
+        await store.archive_party("no-such-party", later, archive=False)
+
+
 async def test_listing_filters_searches_and_pages(store: GraphStore) -> None:
     a = org(
         "Alpine Club", legal_form=LegalForm.ASSOCIATION, category_id="association", tags=("x", "y")

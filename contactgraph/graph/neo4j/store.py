@@ -417,15 +417,14 @@ class Neo4jStore(Neo4jSession):
 
         return await self._write(work)
 
-    async def archive_party(self, party_id: str, at: datetime) -> Party:
+    async def archive_party(self, party_id: str, at: datetime, archive: bool = True) -> Party:
         async def work(tx: Tx) -> Party:
             await cypher.lock(tx, [party_id])
             current = rules.found(await cypher.parties(tx, [party_id]), [party_id])[0]
-            if current.archived_at is not None:
-                return current
-            archived = rules.archived(current, at)
-            await cypher.rewrite_party(tx, archived)
-            return archived
+            changed = rules.archived(current, at, archive)
+            if changed is not current:
+                await cypher.rewrite_party(tx, changed)
+            return changed
 
         return await self._write(work)
 

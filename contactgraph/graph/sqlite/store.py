@@ -443,14 +443,13 @@ class SqliteStore:
 
         return await self._write(work)
 
-    async def archive_party(self, party_id: str, at: datetime) -> Party:
+    async def archive_party(self, party_id: str, at: datetime, archive: bool = True) -> Party:
         def work(conn: sqlite3.Connection) -> Party:
             current = records.party_by_id(conn, party_id)
-            if current.archived_at is not None:
-                return current
-            archived = rules.archived(current, at)
-            records.rewrite_party(conn, archived)
-            return archived
+            changed = rules.archived(current, at, archive)
+            if changed is not current:
+                records.rewrite_party(conn, changed)
+            return changed
 
         return await self._write(work)
 
