@@ -10,6 +10,8 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from .model import (
     Activity,
     ActivityType,
@@ -27,6 +29,14 @@ from .model import (
 )
 
 Encode = Callable[[datetime], Any]
+
+# reading a stored name back into its enum member: a dict look-up costs an eighth of the
+# Enum call, which counts when a walk reads thousands of parties
+_KINDS = {member.value: member for member in PartyKind}
+_LEGAL_FORMS = {member.value: member for member in LegalForm}
+_UNIT_TYPES = {member.value: member for member in UnitType}
+_REL_TYPES = {member.value: member for member in RelType}
+_ACTIVITY_TYPES = {member.value: member for member in ActivityType}
 Decode = Callable[[Any], datetime]
 
 PARTY_FIELDS = (
@@ -85,20 +95,20 @@ def party_record(party: Party, encode: Encode) -> dict[str, Any]:
 
 
 def party_from_record(record: Mapping[str, Any], decode: Decode) -> Party:
-    details = json.loads(record["details"])
+    details = orjson.loads(record["details"])  # several times faster than json on reads
     fiscal = details.get("fiscal")
     archived = record.get("archived_at")
     unit_type = record.get("unit_type")
     return Party(
         id=record["id"],
-        kind=PartyKind(record["kind"]),
-        legal_form=LegalForm(record["legal_form"]),
+        kind=_KINDS[record["kind"]],
+        legal_form=_LEGAL_FORMS[record["legal_form"]],
         category_id=record.get("category_id"),
         display_name=record["display_name"],
         name=record.get("name"),
         first_name=record.get("first_name"),
         last_name=record.get("last_name"),
-        unit_type=UnitType(unit_type) if unit_type else None,
+        unit_type=_UNIT_TYPES[unit_type] if unit_type else None,
         username=record.get("username"),
         contact_id=record.get("contact_id"),
         emails=tuple(Email(**e) for e in details.get("emails", ())),
@@ -130,13 +140,13 @@ def relationship_from_record(record: Mapping[str, Any], decode: Decode) -> Relat
     until = record.get("until")
     return Relationship(
         id=record["id"],
-        type=RelType(record["type"]),
+        type=_REL_TYPES[record["type"]],
         from_id=record["from_id"],
         to_id=record["to_id"],
         role=record.get("role"),
         since=decode(record["since"]),
         until=decode(until) if until is not None else None,
-        properties=json.loads(record["properties"]),
+        properties=orjson.loads(record["properties"]),
     )
 
 
@@ -157,7 +167,7 @@ def activity_from_record(
 ) -> Activity:
     return Activity(
         id=record["id"],
-        type=ActivityType(record["type"]),
+        type=_ACTIVITY_TYPES[record["type"]],
         occurred_at=decode(record["occurred_at"]),
         summary=record["summary"],
         body=record.get("body"),

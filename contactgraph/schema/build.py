@@ -18,6 +18,7 @@ from ..resolvers.query import Query
 from ..resolvers.subscription import Subscription
 from .deadline import TimeLimit
 from .errors import ErrorCodes, is_unexpected, log
+from .execution import PlannedExecutionContext
 from .limits import DocumentLimits
 from .scalars import DateTime
 from .types import Contact, Organization, User
@@ -50,6 +51,7 @@ def build_schema(settings: Settings) -> Schema:
         subscription=Subscription,
         types=[Organization, Contact, User],
         config=StrawberryConfig(scalar_map={datetime: DateTime}),
+        execution_context_class=PlannedExecutionContext,
         extensions=[
             partial(MaxTokensLimiter, settings.max_tokens),
             partial(DocumentLimits, settings),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import datetime
 from typing import Generic, TypeVar
 
@@ -511,17 +510,19 @@ class HierarchyConnection(CountedConnection[HierarchyRow]):
 
 
 def party_of(party: model.Party) -> Party:
-    """The GraphQL object for a stored party, by kind."""
+    """The GraphQL object for a stored party, by kind. Contact data goes out as the model's
+    own value objects: they have the fields of Email, Phone, Address and Fiscal, which
+    implement no interface, so GraphQL reads them as they are and none is copied."""
     common = dict(
         id=strawberry.ID(party.id),
         kind=party.kind,
         legal_form=party.legal_form,
         display_name=party.display_name,
         category_id=party.category_id,
-        emails=[Email(**asdict(e)) for e in party.emails],
-        phones=[Phone(**asdict(p)) for p in party.phones],
-        addresses=[Address(**asdict(a)) for a in party.addresses],
-        fiscal_data=Fiscal(**asdict(party.fiscal)) if party.fiscal else None,
+        emails=party.emails,
+        phones=party.phones,
+        addresses=party.addresses,
+        fiscal_data=party.fiscal,
         tags=list(party.tags),
         version=party.version,
         created_at=party.created_at,

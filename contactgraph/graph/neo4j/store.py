@@ -170,7 +170,7 @@ class Neo4jStore(Neo4jSession):
             if count:
                 counted = await tx.run(f"{matching} RETURN count(p) AS n", named)
                 total = (await counted.single(strict=True))["n"]
-            paged = f"WITH p ORDER BY p.id LIMIT $limit RETURN {PARTY_MAP} AS p"
+            paged = f"WITH p ORDER BY p.id LIMIT $limit RETURN collect({PARTY_MAP}) AS rows"
             rows: list[Party] = []
             if self._scope is not None and where.search is None:
                 # a scope that holds most parties fills its page from the next few pages of
@@ -180,10 +180,10 @@ class Neo4jStore(Neo4jSession):
                     f"WITH p ORDER BY p.id LIMIT $window WITH p WHERE {inside.test('p')} {paged}",
                     named | {"window": SCOPED_SCAN_PAGES * params["limit"]},
                 )
-                rows = [cypher.party(record["p"]) async for record in result]
+                rows = [cypher.party(row) for row in await cypher.collected(result)]
             if len(rows) < params["limit"]:
                 result = await tx.run(f"{matching} AND p.id > $after {paged}", named)
-                rows = [cypher.party(record["p"]) async for record in result]
+                rows = [cypher.party(row) for row in await cypher.collected(result)]
             return PartyPage(rows[: page.first], has_next=len(rows) > page.first, total_count=total)
 
         slow = count or where.search or self._scope
@@ -218,7 +218,8 @@ class Neo4jStore(Neo4jSession):
             result = await tx.run(
                 f"UNWIND $ids AS id MATCH (p:Party {{id: id}}) WHERE {inside.test('p')} "
                 f"MATCH {pattern} WHERE type(r) IN $types AND ($at IS NULL OR {VALID_AT}) "
-                f"AND {inside.test('other')} RETURN id, {REL_MAP} AS r ORDER BY r.since, r.id",
+                f"AND {inside.test('other')} WITH id, r ORDER BY r.since, r.id "
+                f"RETURN collect([id, {REL_MAP}]) AS rows",
                 {
                     "ids": list(dict.fromkeys(party_ids)),
                     "types": [t.value for t in types],
@@ -227,8 +228,8 @@ class Neo4jStore(Neo4jSession):
                 },
             )
             found: dict[str, list[Relationship]] = defaultdict(list)
-            async for record in result:
-                found[record["id"]].append(cypher.rel(record["r"]))
+            for party_id, edge in await cypher.collected(result):
+                found[party_id].append(cypher.rel(edge))
             return found
 
         return await self._read(work)
@@ -247,7 +248,7 @@ class Neo4jStore(Neo4jSession):
                 f"MATCH (p)-[r]-(child:Party) WHERE {VALID_AT} AND ("
                 "(type(r) IN $from_parent AND startNode(r) = p) OR "
                 f"(type(r) IN $to_parent AND endNode(r) = p)) AND {inside.test('child')} "
-                f"RETURN id, {REL_MAP} AS r, {CHILD_MAP} AS child",
+                f"RETURN collect([id, {REL_MAP}, {CHILD_MAP}]) AS rows",
                 {
                     "ids": list(dict.fromkeys(parent_ids)),
                     "from_parent": from_parent,
@@ -257,8 +258,8 @@ class Neo4jStore(Neo4jSession):
                 },
             )
             found: dict[str, list[tuple[Party, Relationship]]] = defaultdict(list)
-            async for record in result:
-                found[record["id"]].append((cypher.party(record["child"]), cypher.rel(record["r"])))
+            for parent_id, edge, child in await cypher.collected(result):
+                found[parent_id].append((cypher.party(child), cypher.rel(edge)))
             for items in found.values():
                 items.sort(key=lambda item: display_order(item[0]))
             return found

@@ -151,14 +151,11 @@ async def timelines(
     async def fetch(window: str, ids: list[str], extra: dict[str, Any]) -> None:
         result = await tx.run(
             f"UNWIND $ids AS id CALL (id) {{ {window} }} "
-            f"{WITH_SUBJECTS} RETURN id, {ACTIVITY_MAP} AS a, subjects, source",
+            f"{WITH_SUBJECTS} RETURN collect([id, {ACTIVITY_MAP}, subjects, source]) AS rows",
             params | extra | {"ids": ids},
         )
-        async for record in result:
-            entry = TimelineEntry(
-                cypher.activity(record["a"], record["subjects"]), record["source"]
-            )
-            windows[record["id"]].append(entry)
+        for root, found, subjects, source in await cypher.collected(result):
+            windows[root].append(TimelineEntry(cypher.activity(found, subjects), source))
 
     windows: dict[str, list[TimelineEntry]] = {pid: [] for pid in params["ids"]}
     merged = [pid for pid in params["ids"] if pid not in scanned]

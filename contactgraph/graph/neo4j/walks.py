@@ -186,10 +186,8 @@ def _leaf_first(types: Sequence[RelType]) -> bool:
     return not any(REL_RULES[t].to_kinds & parents for t in from_parent)
 
 
-def _tree_row(record: neo4j.Record) -> TreeRow:
-    return TreeRow(
-        cypher.party(record["n"]), record["depth"], record["parent"], cypher.rel(record["r"])
-    )
+def _tree_row(party: dict[str, Any], depth: int, parent: str, edge: dict[str, Any]) -> TreeRow:
+    return TreeRow(cypher.party(party), depth, parent, cypher.rel(edge))
 
 
 async def descendants(
@@ -229,11 +227,11 @@ async def descendants(
         f"{start}{down.tree('root', max_depth, 'root')}"
         "WHERE depth > $after_depth OR (depth = $after_depth AND n.id > $after_id) "
         "WITH n, depth, parent, edge ORDER BY depth, n.id LIMIT $limit "
-        "MATCH ()-[r]->() WHERE elementId(r) = edge "
-        f"RETURN {WALKED_MAP} AS n, depth, parent, {REL_MAP} AS r ORDER BY depth, n.id",
+        "MATCH ()-[r]->() WHERE elementId(r) = edge WITH n, depth, parent, r ORDER BY depth, n.id "
+        f"RETURN collect([{WALKED_MAP}, depth, parent, {REL_MAP}]) AS rows",
         params,
     )
-    rows = [_tree_row(record) async for record in result]
+    rows = [_tree_row(*row) for row in await cypher.collected(result)]
     return TreePage(rows[: page.first], has_next=len(rows) > page.first, total_count=total)
 
 
@@ -256,12 +254,12 @@ async def ancestors(
         f"UNWIND $starts AS start MATCH (s:Party {{id: start}}) WHERE {inside.passes('s')} "
         f"{up.tree('s', max_depth, 'start, s')}"
         "MATCH ()-[r]->() WHERE elementId(r) = edge "
-        f"RETURN start, {WALKED_MAP} AS n, depth, parent, {REL_MAP} AS r "
-        "ORDER BY start, depth, n.id",
+        "WITH start, n, depth, parent, r ORDER BY start, depth, n.id "
+        f"RETURN collect([start, {WALKED_MAP}, depth, parent, {REL_MAP}]) AS rows",
         {**params, **inside.params},
     )
-    async for record in result:
-        found[record["start"]].append(_tree_row(record))
+    for start, *row in await cypher.collected(result):
+        found[start].append(_tree_row(*row))
     return found
 
 
