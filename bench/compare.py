@@ -97,12 +97,15 @@ class Side:
         return self.cli.with_name("python")
 
     def commit(self) -> str:
-        git = ["git", "-C", str(self.source)]
-        head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True)
-        dirty = subprocess.run([*git, "diff", "--quiet", "HEAD", "--", "contactgraph"])
-        return head.stdout.decode().strip() + (
-            " with uncommitted changes" if dirty.returncode else ""
-        )
+        return commit(self.source)
+
+
+def commit(source: Path) -> str:
+    """The checkout's commit, and whether its contactgraph package differs from it."""
+    git = ["git", "-C", str(source)]
+    head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True)
+    dirty = subprocess.run([*git, "diff", "--quiet", "HEAD", "--", "contactgraph"])
+    return head.stdout.decode().strip() + (" with uncommitted changes" if dirty.returncode else "")
 
 
 def baseline_cli(worktree: Path, revision: str) -> Path:
