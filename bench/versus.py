@@ -23,13 +23,15 @@ once; every workload's answers must be the same before it is timed.
 Credentials come from NEO4J_USER and NEO4J_PASSWORD (the lines `start` prints), for
 contactgraph, the peer and the clean-up alike; an empty Neo4j is seeded with --parties.
 `npm ci` runs in bench/peer when its node_modules is missing. Stop Neo4j with
-`tools/neo4j-local/stop --data DIR`.
+`tools/neo4j-local/stop --data DIR`. PEER_TCP_NODELAY=0 runs the peer with Nagle's
+algorithm on (bench/peer/README.md).
 
-Each server is asked the same things: the largest organization (bench/traversals.py's
-pick), the first 50 organizations, the contact with the most relationships (one of them
-ended, when any is) among the first 5,000, and an organization outside all of these that
-new contacts join. contactgraph runs with `--insecure-anonymous-admin` (no credential
-check: the peer has none), no rate limit, and a page ceiling that fits every descendant.
+Each server is asked the same things: the largest organization (the largest subtree of
+all companies, umbrella and home organizations), the first 50 organizations, the contact
+with the most relationships (one of them ended, when any is) among the first 5,000, and
+an organization outside all of these that new contacts join. contactgraph runs with
+`--insecure-anonymous-admin` (no credential check: the peer has none), no rate limit,
+and a page ceiling that fits every descendant.
 
 Per workload: one warm-up request per server, then one with X-Debug-Round-Trips whose
 answers, put in one shape (the peer's per-type child lists merged in contactgraph's
@@ -39,10 +41,12 @@ and direction), must be equal or the run stops; then --runs requests one at a ti
 take turns within every run and every 2-second slice of the throughput phase, so the noise
 of shared cores falls on all of them. Creates tag their contacts `bench-versus`; the run
 deletes tagged parties from Neo4j at its start and end, and serves a fresh copy of the
-SQLite file, so every run reads the same graph.
+SQLite file, so every run reads the same graph. The synthetic ids depend on the day of
+seeding: an SQLite file seeded on another day than the Neo4j graph holds other ids, and
+its answers are then not compared with theirs.
 
 Prints a Markdown table: p50 and p95 ms at concurrency 1, ops/s at --concurrency, the
-ratios to the peer (to contactgraph on Neo4j when there is no peer), and the round trips
+ratios to the peer (without it, to contactgraph on Neo4j), and the round trips
 of one request: contactgraph's store calls (X-Debug-Round-Trips; one may run several
 Cypher statements in its transaction) and the peer's Cypher statements (the sessions its
 library opens, counted by bench/peer/server.mjs).
@@ -416,7 +420,7 @@ async def remove_created(url: str) -> int:
                 "CALL (p) { DETACH DELETE p } IN TRANSACTIONS OF 1000 ROWS RETURN count(p) AS n",
                 tag=TAG,
             )
-            return (await result.single(strict=True))["n"]
+            return int((await result.single(strict=True))["n"])
     finally:
         await store.close()
 
@@ -558,8 +562,8 @@ async def measure_all(
 
 def table(results: dict[str, Result], names: list[str], concurrency: int) -> None:
     """Markdown: latency and throughput per server, their ratios to the peer (else to the
-    last server), and one operation's round trips."""
-    reference = "peer" if "peer" in names else names[-1]
+    first server), and one operation's round trips."""
+    reference = "peer" if "peer" in names else names[0]
     others = [name for name in names if name != reference] if len(names) > 1 else []
     head = [f"{name} p50 / p95 ms" for name in names]
     head += [f"{name}/{reference} p50" for name in others]

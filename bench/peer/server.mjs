@@ -22,9 +22,14 @@ if (process.env.PEER_TCP_NODELAY !== "0") {
 }
 
 const port = Number(process.argv[2] ?? process.env.PORT ?? 4000);
+// the credentials contactgraph reads: CONTACTGRAPH_NEO4J_* first, then NEO4J_*
+const env = process.env;
 const driver = neo4j.driver(
-  process.env.NEO4J_URI ?? "bolt://127.0.0.1:7687",
-  neo4j.auth.basic(process.env.NEO4J_USER ?? "neo4j", process.env.NEO4J_PASSWORD ?? ""),
+  env.NEO4J_URI ?? "bolt://127.0.0.1:7687",
+  neo4j.auth.basic(
+    env.CONTACTGRAPH_NEO4J_USER || env.NEO4J_USER || "neo4j",
+    env.CONTACTGRAPH_NEO4J_PASSWORD || env.NEO4J_PASSWORD || "",
+  ),
 );
 const typeDefs = readFileSync(new URL("./schema.graphql", import.meta.url), "utf8");
 const schema = await new Neo4jGraphQL({ typeDefs, driver }).getSchema();
