@@ -40,7 +40,6 @@ import argparse
 import asyncio
 import json
 import math
-import os
 import signal
 import subprocess
 import tempfile
@@ -54,7 +53,7 @@ from typing import Any
 import httpx
 import timelines
 import traversals
-from registry import CLI, HTTP_QUERIES, free_port, is_empty, percentiles
+from registry import CLI, HTTP_QUERIES, free_port, is_empty, percentiles, seed_synthetic
 
 import contactgraph
 from contactgraph.graph.backends import open_store
@@ -98,12 +97,15 @@ class Side:
         return self.cli.with_name("python")
 
     def commit(self) -> str:
-        git = ["git", "-C", str(self.source)]
-        head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True)
-        dirty = subprocess.run([*git, "diff", "--quiet", "HEAD", "--", "contactgraph"])
-        return head.stdout.decode().strip() + (
-            " with uncommitted changes" if dirty.returncode else ""
-        )
+        return commit(self.source)
+
+
+def commit(source: Path) -> str:
+    """The checkout's commit, and whether its contactgraph package differs from it."""
+    git = ["git", "-C", str(source)]
+    head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True)
+    dirty = subprocess.run([*git, "diff", "--quiet", "HEAD", "--", "contactgraph"])
+    return head.stdout.decode().strip() + (" with uncommitted changes" if dirty.returncode else "")
 
 
 def baseline_cli(worktree: Path, revision: str) -> Path:
@@ -118,18 +120,6 @@ def baseline_cli(worktree: Path, revision: str) -> Path:
         # httpx: the baseline's bench/timelines.py imports it (a dev dependency)
         subprocess.run([str(pip), "install", "-q", "-e", str(worktree), "httpx"], check=True)
     return cli
-
-
-def seed(side: Side, parties: int, random_seed: int) -> None:
-    started = time.perf_counter()
-    command = [side.cli, "seed", "--synthetic", str(parties), "--graph", side.url]
-    subprocess.run(
-        [*command, "--seed", str(random_seed)],
-        check=True,
-        stdout=subprocess.DEVNULL,
-        env={**os.environ, "TERM": "dumb"},
-    )
-    print(f"{side.name}: seed --synthetic {parties}: {time.perf_counter() - started:.1f} s wall")
 
 
 @contextmanager
@@ -291,9 +281,9 @@ def main() -> None:
         print(f"{side.name}: {side.commit()}, {side.cli}")
     if not args.graph:
         for side in sides:
-            seed(side, args.parties, args.seed)
+            seed_synthetic(side.url, args.parties, args.seed, side.cli, side.name)
     elif asyncio.run(is_empty(args.graph)):
-        seed(sides[1], args.parties, args.seed)
+        seed_synthetic(sides[1].url, args.parties, args.seed, sides[1].cli, sides[1].name)
 
     party_ids, ids = asyncio.run(first_picks(sides[1].url))
     first = first_requests(party_ids, ids, args.runs)

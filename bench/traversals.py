@@ -41,14 +41,22 @@ async def subtree_size(store: GraphStore, root: str) -> int:
     return page.total_count or 0
 
 
-async def pick(store: GraphStore) -> dict[str, str]:
-    """The roots and parties the timings use, found once through the store."""
+async def root_sizes(store: GraphStore, organizations: int = 3000) -> dict[str, int]:
+    """Subtree sizes of the roots (companies, umbrella and home organizations) among the
+    first `organizations` organizations."""
     orgs = (
-        await store.list_parties(PartyFilter(kinds=(PartyKind.ORGANIZATION,)), Page(3000), False)
+        await store.list_parties(
+            PartyFilter(kinds=(PartyKind.ORGANIZATION,)), Page(organizations), False
+        )
     ).parties
     roots = ("umbrella-organization", "home-organization")
     candidates = [o for o in orgs if o.unit_type is UnitType.COMPANY or o.category_id in roots]
-    sizes = {o.id: await subtree_size(store, o.id) for o in candidates}
+    return {o.id: await subtree_size(store, o.id) for o in candidates}
+
+
+async def pick(store: GraphStore) -> dict[str, str]:
+    """The roots and parties the timings use, found once through the store."""
+    sizes = await root_sizes(store)
     largest = max(sizes, key=sizes.__getitem__)
     near_thousand = min(sizes, key=lambda i: abs(sizes[i] - 1000))
     bottom = await store.descendants(
