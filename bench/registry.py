@@ -118,11 +118,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(url: str, *flags: str) -> Iterator[str]:
-    """`contactgraph serve` on a free loopback port, for as long as the block runs."""
+def serving(url: str, *flags: str, cli: str = CLI) -> Iterator[str]:
+    """`contactgraph serve` (this checkout's, or `cli`) on a free loopback port, for as
+    long as the block runs."""
     port = free_port()
     server = subprocess.Popen(
-        [CLI, "serve", "--graph", url, "--port", str(port), "--log-level", "warning", *flags],
+        [cli, "serve", "--graph", url, "--port", str(port), "--log-level", "warning", *flags],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

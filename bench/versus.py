@@ -16,6 +16,10 @@ once; every workload's answers must be the same before it is timed.
 
     # the embedded store beside them (FILE is seeded with --parties and --seed when missing)
     .venv/bin/python bench/versus.py --graph "$NEO4J_URI" --sqlite /tmp/versus-20k.db
+    # beside an earlier revision: a worktree with its own virtualenv, in the same rotation
+    git worktree add /tmp/cg-85a59b0 85a59b0 && python3 -m venv /tmp/cg-85a59b0/.venv
+    /tmp/cg-85a59b0/.venv/bin/pip install -e /tmp/cg-85a59b0
+    .venv/bin/python bench/versus.py --graph "$NEO4J_URI" --baseline /tmp/cg-85a59b0
     # contactgraph alone, one workload (no Node needed); the embedded store alone
     .venv/bin/python bench/versus.py --graph "$NEO4J_URI" --contactgraph-only --only tree
     .venv/bin/python bench/versus.py --sqlite /tmp/versus-20k.db --parties 20000
@@ -583,13 +587,17 @@ def table(results: dict[str, Result], names: list[str], concurrency: int) -> Non
         print(f"| {WORKLOADS[workload]} | {' | '.join(cells)} |")
 
 
-def serve_contactgraph(url: str, stack: ExitStack) -> Server:
-    """`contactgraph serve` of this checkout over `url`, with a page ceiling that fits
-    every descendant of the largest organization."""
+def serve_contactgraph(url: str, stack: ExitStack, baseline: Path | None = None) -> Server:
+    """`contactgraph serve` of this checkout (or of the `baseline` checkout, its own
+    .venv's) over `url`, with a page ceiling that fits every descendant of the largest
+    organization."""
     picks = asyncio.run(pick(url))
     ceiling = ["--max-page-size", str(max(500, picks.below))]
-    base = stack.enter_context(serving(url, *CG_FLAGS, *ceiling))
+    cli = str(baseline / ".venv" / "bin" / "contactgraph") if baseline else CLI
+    base = stack.enter_context(serving(url, *CG_FLAGS, *ceiling, cli=cli))
     name = "cg" if url.startswith(("bolt", "neo4j")) else "cg-sqlite"
+    if baseline:
+        name = "cg-before"
     print(f"{name}: largest organization {picks.root} ({picks.below:,} below), {picks}")
     return Server(name, base, contactgraph_ops(picks), picks)
 
@@ -607,6 +615,12 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--only", action="append", choices=list(WORKLOADS), metavar="WORKLOAD")
     parser.add_argument("--contactgraph-only", action="store_true", help="no peer, no Node")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="DIR",
+        help="also an earlier revision on --graph: a checkout (git worktree) with its own .venv",
+    )
     args = parser.parse_args()
     if not args.graph and not args.sqlite:
         parser.error("give --graph, --sqlite or both")
@@ -622,6 +636,8 @@ def main() -> None:
                 lambda: print(f"removed the {asyncio.run(remove_created(args.graph))} it made")
             )
             servers.append(serve_contactgraph(args.graph, stack))
+            if args.baseline:
+                servers.append(serve_contactgraph(args.graph, stack, args.baseline))
         if args.sqlite:
             servers.append(serve_contactgraph(fresh_copy(args.sqlite, args, stack), stack))
         if args.graph and not args.contactgraph_only:
