@@ -20,6 +20,7 @@ from contactgraph.graph.ids import new_id
 from contactgraph.graph.model import (
     DEFAULT_HIERARCHY_TYPES,
     ActivityType,
+    Address,
     Batch,
     Direction,
     Email,
@@ -29,6 +30,7 @@ from contactgraph.graph.model import (
     Party,
     PartyFilter,
     PartyKind,
+    Phone,
     RelType,
     Rollup,
     TimelinePage,
@@ -54,7 +56,9 @@ async def test_records_round_trip_exactly(store: GraphStore) -> None:
         unit_type=UnitType.COMPANY,
         category_id="commercial-client",
         emails=(Email("shop@huber.example", "shop"),),
-        fiscal=Fiscal("ATU87654321", None),
+        phones=(Phone("+43 664 1234567", "mobile", "+436641234567"),),
+        addresses=(Address("shop", "Maria-Theresien-Strasse 18", "6020", "Innsbruck", None, "AT"),),
+        fiscal=Fiscal("ATU87654324", "811234566", "AT"),  # values in their normal form
         tags=("bakery", "b2b"),
     )
     author = user("anna")
