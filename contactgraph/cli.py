@@ -442,4 +442,5 @@ async def _load_synthetic(store: GraphStore, run: SeedRun) -> dict[str, int]:
     return counts
 
 
-from . import cli_identity  # noqa: E402, F401 - registers `user` and `token` on main
+# register `user`, `token` and `check` on main
+from . import cli_check, cli_identity  # noqa: E402, F401
