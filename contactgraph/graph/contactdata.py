@@ -268,14 +268,15 @@ def problems(party: Party, region: str | None) -> list[Problem]:
         )
     fiscal = party.fiscal
     if fiscal is not None:
-        rules = fiscal_country(party, region)
-        if fiscal.country is not None:
+        # codes that follow a country that is not one: the country is the problem reported
+        unknown = fiscal.country is not None and _country_or_none(fiscal.country) is None
+        if fiscal.country is not None and unknown:
             judge("fiscal.country", fiscal.country, partial(country_code, fiscal.country))
-        if fiscal.vat_number is not None:
-            judge(
-                "fiscal.vatNumber", fiscal.vat_number, partial(vat_number, fiscal.vat_number, rules)
-            )
-        if fiscal.tax_code is not None:
+        rules = None if unknown else fiscal_country(party, region)
+        if fiscal.vat_number is not None:  # one with its prefix needs no country
+            vat = partial(vat_number, fiscal.vat_number, rules)
+            judge("fiscal.vatNumber", fiscal.vat_number, vat)
+        if fiscal.tax_code is not None and not unknown:
             judge("fiscal.taxCode", fiscal.tax_code, partial(tax_code, fiscal.tax_code, rules))
     return found
 
