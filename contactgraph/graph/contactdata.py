@@ -121,12 +121,15 @@ def _country_or_none(text: str | None) -> str | None:
 def home_country(party: Party, region: str | None) -> str | None:
     """Where the party's phone numbers are read: its first address's country, else its
     fiscal country, else `region`."""
-    for address in party.addresses:
+    return _home(party.addresses, party.fiscal, region)
+
+
+def _home(addresses: tuple[Address, ...], fiscal: Fiscal | None, region: str | None) -> str | None:
+    for address in addresses:
         found = _country_or_none(address.country)
         if found is not None:
             return found
-    fiscal = _country_or_none(party.fiscal.country if party.fiscal else None)
-    return fiscal or region
+    return _country_or_none(fiscal.country if fiscal else None) or region
 
 
 def fiscal_country(party: Party, region: str | None) -> str | None:
@@ -144,9 +147,8 @@ def normalised(party: Party, region: str | None, before: Party | None = None) ->
         a if a in held.addresses else _address(a, i) for i, a in enumerate(party.addresses)
     )
     emails = tuple(_email(e, i, held) for i, e in enumerate(party.emails))
-    located = replace(party, addresses=addresses)
-    fiscal = _fiscal(located, region, held.fiscal or Fiscal())
-    home = home_country(replace(located, fiscal=fiscal), region)
+    fiscal = _fiscal(party.fiscal, addresses, region, held.fiscal or Fiscal())
+    home = _home(addresses, fiscal, region)
     phones = tuple(_phone(p, i, home, held) for i, p in enumerate(party.phones))
     normal = (addresses, emails, phones, fiscal)
     if normal == (party.addresses, party.emails, party.phones, party.fiscal):
@@ -201,8 +203,9 @@ def _phone(phone: Phone, i: int, home: str | None, held: Party | _Held) -> Phone
     return replace(phone, number=number, e164=e164)
 
 
-def _fiscal(party: Party, region: str | None, before: Fiscal) -> Fiscal | None:
-    fiscal = party.fiscal
+def _fiscal(
+    fiscal: Fiscal | None, addresses: tuple[Address, ...], region: str | None, before: Fiscal
+) -> Fiscal | None:
     if fiscal is None:
         return None
     country = fiscal.country
@@ -211,7 +214,7 @@ def _fiscal(party: Party, region: str | None, before: Fiscal) -> Fiscal | None:
             country = country_code(country)
         except ValueError as error:
             raise InvalidValue("fiscal.country", country, str(error)) from None
-    rules = country or home_country(party, region)
+    rules = country or _home(addresses, None, region)
     vat = fiscal.vat_number
     if vat is not None and vat != before.vat_number:
         try:
