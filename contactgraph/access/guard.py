@@ -47,6 +47,7 @@ READS = frozenset(
         "neighborhood",
         "shortest_path",
         "timelines",
+        "parties_by_email",
     }
 )
 
