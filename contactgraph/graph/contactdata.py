@@ -89,7 +89,7 @@ def phone_e164(number: str, region: str | None) -> str:
                     "(an address's country, fiscal.country, or the server's --default-region)"
                 ) from None
             raise ValueError("has an unknown country code") from None
-        raise ValueError(f"is not a phone number: {_clause(str(error._msg))}") from None
+        raise ValueError(f"is not a phone number: {_clause(str(error.args[0]))}") from None
     if not phonenumbers.is_valid_number(parsed):
         where = phonenumbers.region_code_for_number(parsed) or f"+{parsed.country_code}"
         raise ValueError(f"is not a valid phone number in {where}")
