@@ -42,7 +42,7 @@ def create_app(settings: Settings) -> Starlette:
         settings = replace(settings, cors_origins=parse_origins(settings.cors_origins))
     except ValueError as error:
         raise ConfigError(f"--cors-origin: {error}") from None
-    store: GraphStore = open_store(settings.graph_url, settings.create)
+    store: GraphStore = open_store(settings.graph_url, settings.create, settings.default_region)
     events = LocalEventBus(settings.subscriber_backlog)
     schema = build_schema(settings)
     oidc = None

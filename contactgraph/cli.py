@@ -17,6 +17,7 @@ from .access.anonymous import FLAG as ANONYMOUS_FLAG
 from .access.anonymous import USERNAME as ANONYMOUS_USER
 from .access.credentials import new_secret
 from .config import DEFAULT_GRAPH_URL, FLAGS, Settings, default_hosts, is_loopback
+from .graph import contactdata
 from .graph.backends import open_store
 from .graph.errors import ConfigError, GraphError
 from .graph.model import Batch
@@ -37,6 +38,26 @@ graph_option = click.option(
     help="Where the graph lives: sqlite:///path.db, sqlite:////abs/path.db, sqlite:///:memory:, "
     "or bolt://host:7687 / neo4j://host:7687 (credentials from CONTACTGRAPH_NEO4J_USER and "
     "CONTACTGRAPH_NEO4J_PASSWORD, else NEO4J_USER and NEO4J_PASSWORD).",
+)
+
+
+def _region(_: click.Context, __: click.Parameter, value: str | None) -> str | None:
+    try:
+        return None if not value else contactdata.default_region(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+
+
+region_option = click.option(
+    "--default-region",
+    envvar="CONTACTGRAPH_DEFAULT_REGION",
+    show_envvar=True,
+    metavar="CC",
+    callback=_region,
+    help="Read phone numbers written without +country code in this country (ISO 3166 "
+    "alpha-2, e.g. AT) when their party has none of its own (an address's country, or "
+    "fiscal.country); it is also the country of such a party's tax code. Default: none, "
+    "and such numbers are refused.",
 )
 
 
@@ -183,6 +204,7 @@ def _fail(error: Exception) -> click.ClickException:
     help=f"For experiments: a request with no Authorization header acts as the administrator "
     f"{ANONYMOUS_USER!r} (made if missing). Loopback --host only; never with real data.",
 )
+@region_option
 @setting_options
 @click.option(
     "--log-level",
@@ -205,6 +227,7 @@ def serve(
     oidc_create_users: bool,
     cors_origins: tuple[str, ...],
     insecure_anonymous_admin: bool,
+    default_region: str | None,
     log_level: str,
     **flags: Any,
 ) -> None:
@@ -238,6 +261,7 @@ def serve(
         oidc_create_users=oidc_create_users,
         cors_origins=origins,
         insecure_anonymous_admin=insecure_anonymous_admin,
+        default_region=default_region,
         **flags,
     )
     try:  # a graph that cannot be opened is reported here, in one line
@@ -397,7 +421,7 @@ async def _load_synthetic(store: GraphStore, run: SeedRun) -> dict[str, int]:
     )
     with Progress(*columns, transient=False) as progress:
         task = progress.add_task("parties", total=run.parties, completed=run.written)
-        writing: asyncio.Task[None] | None = None
+        writing: asyncio.Task[Batch] | None = None
         batches = synthetic_batches(run.parties, run.seed, run.batch_size, run.today)
         # the next batch is generated while the store thread writes the previous one
         for batch in itertools.islice(batches, run.batches, None):
@@ -418,4 +442,5 @@ async def _load_synthetic(store: GraphStore, run: SeedRun) -> dict[str, int]:
     return counts
 
 
-from . import cli_identity  # noqa: E402, F401 - registers `user` and `token` on main
+# register `user`, `token` and `check` on main
+from . import cli_check, cli_identity  # noqa: E402, F401

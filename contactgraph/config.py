@@ -43,6 +43,8 @@ class Settings:
     insecure_anonymous_admin: bool = False
     # the token GraphiQL's page sends for whoever opens it: serve --demo on loopback only
     ide_token: str | None = None
+    # where phone numbers without +country code are read when their party has no country
+    default_region: str | None = None
     default_page_size: int = _flag(20, "Items per page when a query gives no `first`.")
     max_page_size: int = _flag(500, "Largest `first` a query may ask for; more is LIMIT_EXCEEDED.")
     max_depth: int = _flag(64, "Deepest a hierarchy traversal may go; more is LIMIT_EXCEEDED.")

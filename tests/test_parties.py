@@ -9,8 +9,8 @@ PARTY = """
 query($id: ID!) { party(id: $id) {
   __typename id kind legalForm displayName version tags createdAt updatedAt archivedAt
   category { id name }
-  emails { address label } phones { number label }
-  addresses { street postalCode city country } fiscal { vatNumber taxCode }
+  emails { address label } phones { number label e164 }
+  addresses { street postalCode city country } fiscal { vatNumber taxCode country }
   ... on Organization { name unitType }
   ... on Contact { firstName lastName }
   ... on User { username contact { id displayName } }
@@ -42,7 +42,7 @@ async def test_organization_round_trips_every_field(gql: GraphQL) -> None:
                         "country": "DE",
                     }
                 ],
-                "fiscal": {"vatNumber": "DE811234567", "taxCode": "HRB 98765"},
+                "fiscal": {"vatNumber": "DE 811 234 565", "taxCode": "48/815/07442"},
                 "tags": ["key-account"],
             }
         },
@@ -57,9 +57,10 @@ async def test_organization_round_trips_every_field(gql: GraphQL) -> None:
     assert party["displayName"] == "Nordwind Logistics AG"
     assert party["category"] == {"id": "commercial-client", "name": "Commercial client"}
     assert party["emails"] == [{"address": "info@nordwind.example", "label": "office"}]
-    assert party["phones"] == [{"number": "+49 40 5550100", "label": None}]
+    assert party["phones"] == [{"number": "+49 40 5550100", "label": None, "e164": "+49405550100"}]
     assert party["addresses"][0]["city"] == "Hamburg"
-    assert party["fiscal"] == {"vatNumber": "DE811234567", "taxCode": "HRB 98765"}
+    # stored compact; the tax code follows the rules of the address's country
+    assert party["fiscal"] == {"vatNumber": "DE811234565", "taxCode": "4881507442", "country": "DE"}
     assert party["tags"] == ["key-account"]
     assert party["createdAt"].endswith("+00:00")
     assert party["archivedAt"] is None
@@ -203,7 +204,8 @@ async def test_filters_combine(gql: GraphQL) -> None:
 
 async def test_search_matches_names_emails_and_tax_codes(gql: GraphQL) -> None:
     await contact(gql, "Jürgen", "Köhler", emails=[{"address": "jk@firma.example"}])
-    await org(gql, "Bäckerei Huber KG", fiscal={"taxCode": "FN123456A", "vatNumber": "ATU87654321"})
+    fiscal = {"taxCode": "81-123/4566", "vatNumber": "ATU87654324", "country": "AT"}
+    await org(gql, "Bäckerei Huber KG", fiscal=fiscal)
     await contact(gql, "Sofia", "Marino")
 
     async def search(text: str) -> list[str]:
@@ -217,7 +219,7 @@ async def test_search_matches_names_emails_and_tax_codes(gql: GraphQL) -> None:
     assert await search("jurgen") == ["Jürgen Köhler"]  # diacritics folded
     assert await search("köh") == ["Jürgen Köhler"]  # prefixes
     assert await search("firma.example") == ["Jürgen Köhler"]
-    assert await search("FN123456A") == ["Bäckerei Huber KG"]
+    assert await search("811234566") == ["Bäckerei Huber KG"]
     assert await search("ATU8765") == ["Bäckerei Huber KG"]
     assert await search("sofia marino") == ["Sofia Marino"]
     assert await search('sofia "OR" x') == []  # user text is never FTS syntax

@@ -578,10 +578,11 @@ async def test_a_portfolio_is_what_the_teams_users_answer_for(world: World) -> N
 
 
 async def test_a_scoped_fiscal_grant_shows_fiscal_data_inside_only(world: World) -> None:
-    for party in ("eva", "max"):
+    for party, code in (("eva", "59-119/9013"), ("max", "81-123/4566")):
         await world.admin(
-            'mutation($id: ID!) { updateParty(id: $id, input: {fiscal: {taxCode: "TC1"}}) { id } }',
-            {"id": world.ids[party]},
+            "mutation($id: ID!, $code: String) { updateParty(id: $id, "
+            'input: {fiscal: {taxCode: $code, country: "AT"}}) { id } }',
+            {"id": world.ids[party], "code": code},
         )
     viewer = await _viewer_with(
         world, "fia", ("reader", None, "SUBTREE"), ("fiscal", "sales", "SUBTREE")
@@ -593,7 +594,10 @@ async def test_a_scoped_fiscal_grant_shows_fiscal_data_inside_only(world: World)
             {"e": world.ids["eva"], "m": world.ids["max"]},
         )
         body = response.json()
-        assert body["data"] == {"eva": {"fiscal": {"taxCode": "TC1"}}, "max": {"fiscal": None}}
+        assert body["data"] == {
+            "eva": {"fiscal": {"taxCode": "591199013"}},
+            "max": {"fiscal": None},
+        }
         [error] = body["errors"]
         assert error["path"] == ["max", "fiscal"]
         assert error["extensions"]["code"] == "FORBIDDEN"

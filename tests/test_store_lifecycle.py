@@ -14,13 +14,15 @@ from neo4j import Driver
 
 from contactgraph.config import Settings
 from contactgraph.graph.backends import open_store
-from contactgraph.graph.errors import ConfigError
+from contactgraph.graph.errors import ConfigError, Conflict
 from contactgraph.graph.model import (
     DEFAULT_HIERARCHY_TYPES,
     Direction,
+    Email,
     Fiscal,
     LegalForm,
     Page,
+    Party,
     PartyFilter,
     PartyKind,
 )
@@ -114,7 +116,8 @@ async def test_upgrading_builds_the_hierarchy_closure_a_new_graph_keeps(tmp_path
         conn.executescript(
             "DROP TABLE hierarchy_reach; DROP TABLE meta; DROP INDEX activities_time; "
             "DROP TABLE api_tokens; DROP TABLE grants; DROP TABLE roles; "
-            "ALTER TABLE activities DROP COLUMN recorded_by_id; PRAGMA user_version = 1;"
+            "ALTER TABLE activities DROP COLUMN recorded_by_id; DROP TABLE party_keys; "
+            "PRAGMA user_version = 1;"
         )
     store = open_store(url, create=True)
     await store.start()
@@ -133,8 +136,8 @@ async def _searched(url: str, party_id: str) -> None:
             return [p.id for p in (await store.list_parties(where, Page(5), False)).parties]
 
         assert await found("acme", False) == [party_id]
-        assert await found("atu123", False) == []
-        assert await found("acme atu123", True) == [party_id]
+        assert await found("atu1358", False) == []
+        assert await found("acme atu1358", True) == [party_id]
     finally:
         await store.close()
 
@@ -149,12 +152,12 @@ async def test_neo4j_moves_fiscal_codes_out_of_the_names_search(
         PartyKind.ORGANIZATION,
         name="Acme",
         legal_form=LegalForm.LEGAL_PERSON,
-        fiscal=Fiscal(vat_number="ATU123"),
+        fiscal=Fiscal(vat_number="ATU13585627"),
     )
     await store.create_party(taxed)
     await store.close()
     neo4j_driver.execute_query(
-        "MATCH (p:Party {id: $id}) SET p.search = 'acme atu123' REMOVE p.fiscal_search",
+        "MATCH (p:Party {id: $id}) SET p.search = 'acme atu13585627' REMOVE p.fiscal_search",
         id=taxed.id,
     )
     await _searched(neo4j_url, taxed.id)
@@ -170,7 +173,7 @@ async def test_upgrading_moves_fiscal_codes_out_of_the_names_search(tmp_path: Pa
         PartyKind.ORGANIZATION,
         name="Acme",
         legal_form=LegalForm.LEGAL_PERSON,
-        fiscal=Fiscal(vat_number="ATU123"),
+        fiscal=Fiscal(vat_number="ATU13585627"),
     )
     await store.create_party(taxed)
     await store.close()
@@ -178,7 +181,62 @@ async def test_upgrading_moves_fiscal_codes_out_of_the_names_search(tmp_path: Pa
         conn.executescript(
             "DROP TABLE party_search; "
             "CREATE VIRTUAL TABLE party_search USING fts5(body, tokenize = 'unicode61'); "
-            "INSERT INTO party_search (rowid, body) SELECT seq, 'acme atu123' FROM parties; "
-            "PRAGMA user_version = 6;"
+            "INSERT INTO party_search (rowid, body) SELECT seq, 'acme atu13585627' FROM parties; "
+            "DROP TABLE party_keys; PRAGMA user_version = 6;"
         )
     await _searched(url, taxed.id)
+
+
+async def _keyed(url: str, holder: str) -> None:
+    """The keys of a party stored before keys existed: its e-mail address is found, and
+    its VAT number is taken."""
+    store = open_store(url)
+    await store.start()
+    try:
+        assert await store.parties_by_email(["INFO@ACME.EXAMPLE"]) == {
+            "INFO@ACME.EXAMPLE": [holder]
+        }
+        second = new_party(
+            PartyKind.ORGANIZATION,
+            name="Acme Again",
+            legal_form=LegalForm.LEGAL_PERSON,
+            fiscal=Fiscal(vat_number="ATU 13585627"),
+        )
+        with pytest.raises(Conflict, match=holder):
+            await store.create_party(second)
+    finally:
+        await store.close()
+
+
+def _acme() -> Party:
+    return new_party(
+        PartyKind.ORGANIZATION,
+        name="Acme",
+        legal_form=LegalForm.LEGAL_PERSON,
+        emails=(Email("info@acme.example"),),
+        fiscal=Fiscal(vat_number="ATU13585627"),
+    )
+
+
+async def test_upgrading_keys_the_parties_stored_before(tmp_path: Path) -> None:
+    """Migration 8 fills party_keys from every stored party."""
+    url = f"sqlite:///{tmp_path / 'graph.db'}"
+    store = open_store(url, create=True)
+    await store.start()
+    acme = await store.create_party(_acme())
+    await store.close()
+    with sqlite3.connect(tmp_path / "graph.db") as conn:  # back to version 7: no keys
+        conn.executescript("DROP TABLE party_keys; PRAGMA user_version = 7;")
+    await _keyed(url, acme.id)
+
+
+async def test_neo4j_keys_the_parties_stored_before(neo4j_url: str, neo4j_driver: Driver) -> None:
+    """Parties stored before keys existed get them at start."""
+    store = open_store(neo4j_url)
+    await store.start()
+    acme = await store.create_party(_acme())
+    await store.close()
+    neo4j_driver.execute_query(
+        "MATCH (p:Party {id: $id}) REMOVE p.vat_key, p.tax_key, p.email_keys", id=acme.id
+    )
+    await _keyed(neo4j_url, acme.id)

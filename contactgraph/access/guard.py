@@ -47,6 +47,7 @@ READS = frozenset(
         "neighborhood",
         "shortest_path",
         "timelines",
+        "parties_by_email",
     }
 )
 
@@ -159,8 +160,8 @@ class GuardedStore:
         """A party and the edge that files it under a parent, in one write: inside a write
         scope the parent must be inside (how a scoped editor adds a party to its scope)."""
         await self._may_write([filed.to_id], fiscal=party.fiscal is not None)
-        await self._store.load_batch(Batch(parties=[party], relationships=[filed]))
-        return party
+        written = await self._store.load_batch(Batch(parties=[party], relationships=[filed]))
+        return written.parties[0]
 
     async def link(self, rel: Relationship) -> Relationship:
         """Inside a write scope both ends must be inside: a party outside, however bare,

@@ -9,18 +9,21 @@ from .store import GraphStore
 NEO4J_SCHEMES = ("bolt", "neo4j", "bolt+s", "neo4j+s", "bolt+ssc", "neo4j+ssc")
 
 
-def open_store(url: str, create: bool = False) -> GraphStore:
+def open_store(url: str, create: bool = False, default_region: str | None = None) -> GraphStore:
     """The backend a graph URL names; a URL no backend serves is a ConfigError. An embedded
-    database that does not exist yet is made only with `create`."""
+    database that does not exist yet is made only with `create`. `default_region` reads
+    phone numbers without +country code of parties that have no country."""
     scheme = url.split(":", 1)[0].lower() if ":" in url else ""
     if scheme == "sqlite":
         from .sqlite.store import SqliteStore
 
-        return SqliteStore.from_url(url, create)
+        return SqliteStore.from_url(url, create, default_region)
     if scheme in NEO4J_SCHEMES:
         from .neo4j.store import Neo4jStore
 
-        return Neo4jStore.from_url(url)
+        store = Neo4jStore.from_url(url)
+        store.default_region = default_region
+        return store
     raise ConfigError(
         f"unsupported graph URL {url!r}: use sqlite:///path/to/file.db, sqlite:///:memory: "
         "or bolt://host:7687 (neo4j://host:7687)"

@@ -13,6 +13,17 @@ class BadUserInput(GraphError):
     code = "BAD_USER_INPUT"
 
 
+class InvalidValue(BadUserInput):
+    """A value that is not what its field holds: `field` is its path in the input
+    (`emails[0].address`, `fiscal.vatNumber`), `reason` why."""
+
+    def __init__(self, field: str, value: str, reason: str) -> None:
+        super().__init__(f"{field} {value!r} {reason}")
+        self.field = field
+        self.value = value
+        self.reason = reason
+
+
 class NotFound(GraphError):
     code = "NOT_FOUND"
 

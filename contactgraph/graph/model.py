@@ -108,8 +108,9 @@ class Email:
 
 @dataclass(frozen=True)
 class Phone:
-    number: str
+    number: str  # as entered, for display
     label: str | None = None
+    e164: str | None = None  # the number in E.164 (+436641234567): how it is compared
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,7 @@ class Address:
 class Fiscal:
     vat_number: str | None = None
     tax_code: str | None = None
+    country: str | None = None  # ISO 3166 alpha-2: whose rules the tax code follows
 
 
 @dataclass(frozen=True)

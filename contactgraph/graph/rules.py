@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
+from . import contactdata
 from .errors import BadUserInput, Conflict, NotFound
 from .model import (
     ACYCLIC_TYPES,
@@ -25,8 +26,6 @@ from .model import (
     RelType,
 )
 
-# matched whole (fullmatch): `$` would also match before a trailing newline
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _USERNAME = re.compile(r"[A-Za-z0-9._-]{2,64}")
 
 
@@ -35,8 +34,13 @@ def _require_text(value: str | None, what: str) -> None:
         raise BadUserInput(f"{what} must not be empty")
 
 
-def check_party(party: Party, category: Category | None) -> None:
-    """Shape rules per kind, contact data, and the category's allowed forms and levels."""
+def check_party(
+    party: Party, category: Category | None, region: str | None = None, before: Party | None = None
+) -> Party:
+    """Shape rules per kind, contact data, and the category's allowed forms and levels.
+    Gives the party to store: its contact and fiscal data in normal form (contactdata.py,
+    phone numbers without +country code read in `region` unless the party has a country;
+    values `before`, the stored party, holds already are not judged again)."""
     _require_text(party.display_name, "displayName")
     if party.kind is PartyKind.ORGANIZATION:
         _require_text(party.name, "name")
@@ -49,11 +53,6 @@ def check_party(party: Party, category: Category | None) -> None:
             raise BadUserInput("username may hold 2-64 letters, digits, '.', '_' or '-'")
     if party.unit_type is not None and party.kind is not PartyKind.ORGANIZATION:
         raise BadUserInput("only organizations have a unitType")
-    for email in party.emails:
-        if not _EMAIL.fullmatch(email.address):
-            raise BadUserInput(f"{email.address!r} is not an email address")
-    for phone in party.phones:
-        _require_text(phone.number, "phone number")
     for tag in party.tags:
         _require_text(tag, "tag")
     if party.category_id is not None:
@@ -66,6 +65,48 @@ def check_party(party: Party, category: Category | None) -> None:
         if unit is not None and category.unit_types and unit not in category.unit_types:
             allowed = ", ".join(u.value for u in category.unit_types)
             raise BadUserInput(f"category {category.name!r} allows unit types {allowed}")
+    return contactdata.normalised(party, region, before)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A party taking a code that only one party not archived may hold."""
+
+    party_id: str
+    kind: str  # "vat" or "tax": the key's namespace, as the stores index it
+    key: str  # contactdata.Keys: how the code compares
+    field: str
+    value: str
+
+
+def claims(party: Party, before: Party | None = None) -> list[Claim]:
+    """The unique codes a write makes the party hold: those of a party not archived that
+    it did not hold before as a party not archived (all of a new or restored party's)."""
+    if party.archived_at is not None or party.fiscal is None:
+        return []
+    held = contactdata.keys(before) if before and before.archived_at is None else None
+    mine = contactdata.keys(party)
+    found = []
+    for kind, key, field, value in (
+        ("vat", mine.vat, "fiscal.vatNumber", party.fiscal.vat_number),
+        ("tax", mine.tax, "fiscal.taxCode", party.fiscal.tax_code),
+    ):
+        if key and value and (held is None or key != (held.vat if kind == "vat" else held.tax)):
+            found.append(Claim(party.id, kind, key, field, value))
+    return found
+
+
+def check_claims(claims: Sequence[Claim], holders: Iterable[tuple[str, str, str]]) -> None:
+    """Refuse a code claimed by two parties of a write, or held by another party not
+    archived: `holders` are the stored (kind, key, party id) of the claimed keys among
+    parties not archived."""
+    held: dict[tuple[str, str], str] = {}
+    for kind, key, holder in holders:
+        held.setdefault((kind, key), holder)
+    for claim in claims:
+        holder = held.setdefault((claim.kind, claim.key), claim.party_id)
+        if holder != claim.party_id:
+            raise Conflict(f"{claim.field} {claim.value} is already held by party {holder}")
 
 
 _COMMON_FIELDS = frozenset(
@@ -206,16 +247,24 @@ def batch_references(batch: Batch) -> set[str]:
 
 
 def check_batch(
-    batch: Batch, categories: Mapping[str, Category], stored: Mapping[str, Party]
-) -> None:
-    """Every record of a batch by the rules its single write would meet."""
-    for party in batch.parties:
-        check_party(party, categories.get(party.category_id or ""))
-    known = {**stored, **{p.id: p for p in batch.parties}}
+    batch: Batch,
+    categories: Mapping[str, Category],
+    stored: Mapping[str, Party],
+    region: str | None = None,
+) -> Batch:
+    """Every record of a batch by the rules its single write would meet; the batch to
+    store, its parties as check_party gives them (the unique codes are the store's to
+    check: claims())."""
+    parties = [
+        check_party(party, categories.get(party.category_id or ""), region)
+        for party in batch.parties
+    ]
+    known = {**stored, **{p.id: p for p in parties}}
     for rel in batch.relationships:
         source, target = found(known, [rel.from_id, rel.to_id])
         check_link(rel, source, target)
     check_activities(batch.activities, known)
+    return replace(batch, parties=parties)
 
 
 def acyclic_edges(rels: Iterable[Relationship]) -> list[Relationship]:

@@ -36,6 +36,9 @@ Node = Party | Activity | Relationship
 class GraphStore(Protocol):
     seed_batch_size: int
     """Parties per load_batch transaction that suits this backend when none is asked for."""
+    default_region: str | None
+    """Where a party's phone numbers written without +country code are read when the
+    party has no country (contactdata.py); None: such numbers are refused."""
 
     async def start(self) -> None:
         """Open connections and bring the schema up to date; awaited before serving."""
@@ -119,6 +122,11 @@ class GraphStore(Protocol):
         self, party_ids: Sequence[str], query: TimelineQuery
     ) -> dict[str, TimelinePage]: ...
 
+    async def parties_by_email(self, addresses: Sequence[str]) -> dict[str, list[str]]:
+        """For each address as given, the ids of the parties not archived that hold it,
+        in id order: compared normalised and case-folded (contactdata.email_key), through
+        an index."""
+
     async def is_empty(self) -> bool: ...
 
     async def seed_progress(self) -> str | None:
@@ -152,7 +160,10 @@ class GraphStore(Protocol):
     async def revoke_token(self, token_id: str, at: datetime) -> ApiToken: ...
 
     # writes
-    async def create_party(self, party: Party) -> Party: ...
+    async def create_party(self, party: Party) -> Party:
+        """The party as written: its contact and fiscal data in normal form (so are the
+        answers of create_user and update_party); a VAT number or tax code held by a party
+        not archived is a Conflict (so it is for update_party and a restore)."""
 
     async def update_party(
         self,
@@ -172,5 +183,6 @@ class GraphStore(Protocol):
 
     async def record_activity(self, activity: Activity) -> Activity: ...
 
-    async def load_batch(self, batch: Batch) -> None:
-        """Write a seed batch in one transaction, checked by the same rules."""
+    async def load_batch(self, batch: Batch) -> Batch:
+        """Write a seed batch in one transaction, checked by the same rules; the batch as
+        written, its parties' contact data in normal form."""

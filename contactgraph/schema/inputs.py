@@ -12,13 +12,20 @@ from ..graph import model
 from .enums import ActivityType, LegalForm, PartyKind, RelType, UnitType
 
 
-@strawberry.input
+@strawberry.input(
+    description="Checked as an e-mail address (no DNS look-up) and stored "
+    "normalised (the domain in lower case)."
+)
 class EmailInput:
     address: str
     label: str | None = None
 
 
-@strawberry.input
+@strawberry.input(
+    description="A phone number, in international form (+43 664 1234567) or "
+    "as dialled in the party's country (its first address's, else fiscal.country, else the "
+    "server's --default-region); checked, and stored as entered beside its E.164 form."
+)
 class PhoneInput:
     number: str
     label: str | None = None
@@ -31,18 +38,34 @@ class AddressInput:
     postal_code: str | None = None
     city: str | None = None
     region: str | None = None
-    country: str | None = None
+    country: str | None = strawberry.field(
+        default=None,
+        description="ISO 3166 (AT, AUT or Austria), stored as the alpha-2 code.",
+    )
 
 
-@strawberry.input
+@strawberry.input(description="Checked by their country's rules and stored compact.")
 class FiscalInput:
-    vat_number: str | None = None
-    tax_code: str | None = None
+    vat_number: str | None = strawberry.field(
+        default=None,
+        description="With its country prefix (ATU13585627), or without it in the fiscal country.",
+    )
+    tax_code: str | None = strawberry.field(
+        default=None, description="A national tax code of the fiscal country."
+    )
+    country: str | None = strawberry.field(
+        default=None,
+        description="Whose rules the tax code follows (ISO 3166); defaults to the party's "
+        "country (its first address's, else the server's --default-region).",
+    )
 
 
 def _value(target: type, source: object) -> object:
-    """Copy an input object into the domain dataclass with the same field names."""
-    return target(**{f.name: getattr(source, f.name) for f in fields(target)})
+    """Copy an input object into the domain dataclass: the fields they share by name (the
+    rest, such as a phone's E.164 form, the store derives)."""
+    return target(
+        **{f.name: getattr(source, f.name) for f in fields(target) if hasattr(source, f.name)}
+    )
 
 
 def contact_data(

@@ -55,8 +55,12 @@ class Email:
 
 @strawberry.type
 class Phone:
-    number: str
+    number: str = strawberry.field(description="As entered, for display.")
     label: str | None
+    e164: str | None = strawberry.field(
+        description="The number in E.164 (+436641234567), how it is compared; null for a "
+        "number stored before numbers were checked."
+    )
 
 
 @strawberry.type
@@ -71,8 +75,15 @@ class Address:
 
 @strawberry.type(description="What invoicing needs; any party may carry it.")
 class Fiscal:
-    vat_number: str | None
-    tax_code: str | None
+    vat_number: str | None = strawberry.field(
+        description="Compact, with its country prefix: ATU13585627, DE136695976."
+    )
+    tax_code: str | None = strawberry.field(
+        description="Compact, as its country's rules give it: RSSMRA85T10A562S."
+    )
+    country: str | None = strawberry.field(
+        description="ISO 3166 alpha-2 code of the country whose rules the tax code follows."
+    )
 
 
 @strawberry.type(description="A classification of parties; its rules are checked on write.")

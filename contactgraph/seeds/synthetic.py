@@ -15,6 +15,11 @@ import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
+from stdnum import luhn
+from stdnum.at import tin as at_tin
+from stdnum.at import uid as at_uid
+from stdnum.iso7064 import mod_11_10
+
 from ..graph.ids import uuid7
 from ..graph.model import (
     Activity,
@@ -149,6 +154,39 @@ _TYPES = tuple(ActivityType)
 _HISTORY_DAYS = 730
 
 
+_MOBILE_PREFIXES = ("650", "660", "664", "676", "680", "681", "688", "699")  # Austria's
+# tax offices that numbers are made for: Innsbruck, Wien 1/23, Graz-Stadt, Linz, Salzburg
+_TAX_OFFICES = ("81", "09", "68", "46", "91")
+
+
+def _mobile(draw: int, serial: int) -> Phone:
+    """A valid Austrian mobile number, unique per serial (below ten million), with the
+    E.164 form the store would give it."""
+    prefix = _MOBILE_PREFIXES[draw % len(_MOBILE_PREFIXES)]
+    return Phone(f"+43 {prefix} {serial:07d}", "mobile", f"+43{prefix}{serial:07d}")
+
+
+def _vat_number(draw: int, serial: int) -> str:
+    """A valid VAT number of Austria, Germany or Italy (by the draw), unique per serial
+    (below five million): the check digit computed as each country does."""
+    country = draw % 3
+    if country == 0:
+        body = f"U{5 * 10**6 + serial:07d}"
+        return f"AT{body}{at_uid.calc_check_digit(body)}"
+    if country == 1:
+        body = f"{2 * 10**7 + serial:08d}"
+        return f"DE{body}{mod_11_10.calc_check_digit(body)}"
+    body = f"{10**6 + serial:07d}021"  # 021: the province of Bolzano
+    return f"IT{body}{luhn.calc_check_digit(body)}"
+
+
+def _tax_code(serial: int) -> Fiscal:
+    """A valid Austrian tax number (Abgabenkontonummer), unique per serial."""
+    office = _TAX_OFFICES[serial // 10**6 % len(_TAX_OFFICES)]
+    body = f"{office}{serial % 10**6:06d}"
+    return Fiscal(None, body + at_tin.calc_check_digit(body + "0"), "AT")
+
+
 class _Generator:
     def __init__(self, total: int, seed: int, now: datetime) -> None:
         self.rng = random.Random(seed)
@@ -192,7 +230,7 @@ class _Generator:
             last_name=last,
             legal_form=LegalForm.NATURAL_PERSON,
             emails=(email,),
-            phones=(Phone(f"+43 {self.rng.randint(100, 999)} {self.made:07d}", "mobile"),),
+            phones=(_mobile(self.rng.randint(100, 999), self.made),),
             **values,
         )
         if known is not None:  # about three in ten people know someone met earlier
@@ -287,7 +325,7 @@ class _Generator:
             LegalForm.LEGAL_PERSON,
             "commercial-client",
             unit_type=UnitType.COMPANY,
-            fiscal=Fiscal(f"ATU{rng.randint(10**7, 10**8 - 1)}", None),
+            fiscal=Fiscal(_vat_number(rng.randint(10**7, 10**8 - 1), self.companies), None),
             tags=("b2b",),
         )
         self._responsible(company.id)
@@ -345,9 +383,7 @@ class _Generator:
             self._activities(unit, company.id)
 
     def private_client(self) -> None:
-        client = self._person(
-            category_id="private-client", fiscal=Fiscal(None, f"TX{self.made:010d}")
-        )
+        client = self._person(category_id="private-client", fiscal=_tax_code(self.made))
         self._responsible(client.id)
         self._activities(client, client.id)
 

@@ -20,6 +20,7 @@ from contactgraph.graph.ids import new_id
 from contactgraph.graph.model import (
     DEFAULT_HIERARCHY_TYPES,
     ActivityType,
+    Address,
     Batch,
     Direction,
     Email,
@@ -29,6 +30,7 @@ from contactgraph.graph.model import (
     Party,
     PartyFilter,
     PartyKind,
+    Phone,
     RelType,
     Rollup,
     TimelinePage,
@@ -54,7 +56,9 @@ async def test_records_round_trip_exactly(store: GraphStore) -> None:
         unit_type=UnitType.COMPANY,
         category_id="commercial-client",
         emails=(Email("shop@huber.example", "shop"),),
-        fiscal=Fiscal("ATU87654321", None),
+        phones=(Phone("+43 664 1234567", "mobile", "+436641234567"),),
+        addresses=(Address("shop", "Maria-Theresien-Strasse 18", "6020", "Innsbruck", None, "AT"),),
+        fiscal=Fiscal("ATU87654324", "811234566", "AT"),  # values in their normal form
         tags=("bakery", "b2b"),
     )
     author = user("anna")
@@ -611,3 +615,30 @@ async def test_rollup_follows_ended_edges_in_a_dag(store: GraphStore, plan: str)
     hoa = await store.timelines([h.hoa.id], h.rollup(20))
     assert _summaries(hoa[h.hoa.id]) == ["moved", "dave+dept", "dave", "carl"]
     assert hoa[h.hoa.id].entries[1].source_id == h.dave.id
+
+
+async def test_email_addresses_are_looked_up_case_folded(store: GraphStore) -> None:
+    ada = await store.create_party(person("Ada", "L", emails=(Email("Ada.Lovelace@Example.COM"),)))
+    assert ada.emails == (Email("Ada.Lovelace@example.com"),)  # stored normalised
+    acme = await store.create_party(
+        org("Acme", emails=(Email("ada.lovelace@example.com"), Email("o'brien+crm@acme.example")))
+    )
+    gone = await store.create_party(
+        person("Old", "One", emails=(Email("ADA.lovelace@example.com"),))
+    )
+    await store.archive_party(gone.id, T0)
+    asked = [
+        "ADA.LOVELACE@EXAMPLE.COM",
+        "O'Brien+CRM@acme.example",
+        "nobody@x.example",
+        "no address",
+    ]
+    found = await store.parties_by_email(asked)
+    assert found == {
+        asked[0]: sorted([ada.id, acme.id]),
+        asked[1]: [acme.id],
+        asked[2]: [],
+        asked[3]: [],
+    }
+    await store.update_party(acme.id, {"emails": ()}, None, T0)
+    assert (await store.parties_by_email(asked[:2])) == {asked[0]: [ada.id], asked[1]: []}

@@ -9,6 +9,7 @@ from typing import Any
 
 from neo4j import AsyncManagedTransaction, AsyncResult
 
+from .. import contactdata
 from ..codec import (
     ACTIVITY_FIELDS,
     PARTY_FIELDS,
@@ -133,12 +134,21 @@ def type_expression(types: Iterable[RelType]) -> str:
 
 
 def party_props(party: Party) -> dict[str, Any]:
-    """Node properties: the shared record, tags as a list to filter on, and search tokens."""
+    """Node properties: the shared record, tags as a list to filter on, search tokens, and
+    the keys parties are compared and looked up by."""
     props = party_record(party, encode)
     props["tags"] = list(party.tags)
     props["search"] = indexed_text(party)
     props["fiscal_search"] = fiscal_text(party)  # apart: see search.py
+    props.update(key_props(party))
     return {k: v for k, v in props.items() if v is not None}
+
+
+def key_props(party: Party) -> dict[str, Any]:
+    """What a party is compared and looked up by (keys.py); email_keys is there even when
+    empty, which tells a node written before keys existed."""
+    keys = contactdata.keys(party)
+    return {"vat_key": keys.vat, "tax_key": keys.tax, "email_keys": " ".join(keys.emails)}
 
 
 def party(props: Mapping[str, Any]) -> Party:

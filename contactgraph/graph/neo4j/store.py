@@ -48,7 +48,7 @@ from ..model import (
     display_order,
 )
 from ..store import Node
-from . import cypher, identity, scopes, search, timelines, walks
+from . import cypher, identity, keys, scopes, search, timelines, walks
 from .cypher import (
     CHILD_MAP,
     PARTY_MAP,
@@ -78,6 +78,7 @@ SCHEMA: tuple[str, ...] = (
     "CREATE INDEX party_category IF NOT EXISTS FOR (p:Party) ON (p.category_id)",
     *search.SCHEMA,
     *identity.SCHEMA,
+    *keys.SCHEMA,
 )
 
 
@@ -89,6 +90,7 @@ class Neo4jStore(Neo4jSession):
     # a batch is one transaction, held in Neo4j's heap until commit; 2,000 parties with
     # their activities fit the transaction memory of a 512 MiB heap
     seed_batch_size = 2_000
+    default_region: str | None = None
     _scope: Scope | None = None
 
     def scoped(self, scope: Scope) -> Neo4jStore:
@@ -113,10 +115,13 @@ class Neo4jStore(Neo4jSession):
                 rows=[category_record(c) for c in DEFAULT_CATEGORIES],
             )
             await tx.run("MERGE (:WriteLock {name: 'hierarchy'})")
+            await tx.run("MERGE (:WriteLock {name: 'fiscal'})")
             await identity.write_roles(tx)
 
         await self._write(categories)
         while await self._write(search.split_fiscal):
+            pass
+        while await self._write(keys.backfill):
             pass
 
     # -- reads ---------------------------------------------------------------
@@ -329,6 +334,12 @@ class Neo4jStore(Neo4jSession):
         run = self._read if query.rollup is None and self._scope is None else self._walk
         return await run(work)
 
+    async def parties_by_email(self, addresses: Sequence[str]) -> dict[str, list[str]]:
+        async def work(tx: Tx) -> dict[str, list[str]]:
+            return await keys.by_email(tx, addresses, await self._inside(tx))
+
+        return await self._read(work)
+
     async def is_empty(self) -> bool:
         async def work(tx: Tx) -> bool:
             record = await (await tx.run("MATCH (p:Party) RETURN count(p) = 0 AS empty")).single()
@@ -367,11 +378,11 @@ class Neo4jStore(Neo4jSession):
 
     async def create_user(self, user: Party, grants: Sequence[Grant]) -> Party:
         async def work(tx: Tx) -> Party:
-            await _check_party(tx, user)
-            await cypher.create_parties(tx, [user])
+            checked = await _check_party(tx, user, self.default_region)
+            await cypher.create_parties(tx, [checked])
             for grant in grants:
                 await identity.add_grant(tx, grant)
-            return user
+            return checked
 
         return await self._write(work)
 
@@ -391,9 +402,9 @@ class Neo4jStore(Neo4jSession):
 
     async def create_party(self, party: Party) -> Party:
         async def work(tx: Tx) -> Party:
-            await _check_party(tx, party)
-            await cypher.create_parties(tx, [party])
-            return party
+            checked = await _check_party(tx, party, self.default_region)
+            await cypher.create_parties(tx, [checked])
+            return checked
 
         return await self._write(work)
 
@@ -405,6 +416,8 @@ class Neo4jStore(Neo4jSession):
         at: datetime,
     ) -> Party:
         async def work(tx: Tx) -> Party:
+            if "fiscal" in changes:  # the fiscal lock first, as every write takes it
+                await keys.lock(tx)
             await cypher.lock(tx, [party_id])
             current = rules.found(await cypher.parties(tx, [party_id]), [party_id])[0]
             if expected_version is not None and expected_version != current.version:
@@ -412,7 +425,9 @@ class Neo4jStore(Neo4jSession):
                     f"party {party_id} is at version {current.version}, not {expected_version}"
                 )
             updated = rules.apply_changes(current, changes, at)
-            await _check_party(tx, updated)
+            if updated is current:
+                return current
+            updated = await _check_party(tx, updated, self.default_region, current)
             await cypher.rewrite_party(tx, updated)
             return updated
 
@@ -420,10 +435,13 @@ class Neo4jStore(Neo4jSession):
 
     async def archive_party(self, party_id: str, at: datetime, archive: bool = True) -> Party:
         async def work(tx: Tx) -> Party:
+            if not archive:  # a restore may take unique codes back: the fiscal lock first
+                await keys.lock(tx)
             await cypher.lock(tx, [party_id])
             current = rules.found(await cypher.parties(tx, [party_id]), [party_id])[0]
             changed = rules.archived(current, at, archive)
             if changed is not current:
+                await keys.check_claims(tx, rules.claims(changed, current))
                 await cypher.rewrite_party(tx, changed)
             return changed
 
@@ -483,18 +501,20 @@ class Neo4jStore(Neo4jSession):
 
         return await self._write(work)
 
-    async def load_batch(self, batch: Batch) -> None:
+    async def load_batch(self, batch: Batch) -> Batch:
         added = rules.acyclic_edges(batch.relationships)
 
-        async def work(tx: Tx) -> None:
+        async def work(tx: Tx) -> Batch:
             stored = await cypher.parties(tx, rules.batch_references(batch))
-            rules.check_batch(batch, await cypher.categories(tx), stored)
+            categories = await cypher.categories(tx)
+            checked = rules.check_batch(batch, categories, stored, self.default_region)
+            await keys.check_claims(tx, [c for p in checked.parties for c in rules.claims(p)])
             if added:
                 await cypher.lock_hierarchy(tx)
                 since = min(rel.since for rel in added)
                 above = await walks.acyclic_above(tx, [rel.to_id for rel in added], since)
                 rules.check_batch_acyclic(added, above)
-            await cypher.create_parties(tx, batch.parties)
+            await cypher.create_parties(tx, checked.parties)
             await cypher.create_relationships(tx, batch.relationships)
             await cypher.create_activities(tx, batch.activities)
             if batch.progress == "":
@@ -503,16 +523,22 @@ class Neo4jStore(Neo4jSession):
                 await tx.run(
                     "MERGE (m:Meta {key: 'seed'}) SET m.value = $value", value=batch.progress
                 )
+            return checked
 
-        await self._write(work)
+        return await self._write(work)
 
 
 # -- statements shared by the methods above, each run inside their transaction --
 
 
-async def _check_party(tx: Tx, party: Party) -> None:
+async def _check_party(
+    tx: Tx, party: Party, region: str | None, before: Party | None = None
+) -> Party:
+    """The party to write, as rules.check_party gives it, once the unique values it takes
+    are free; `before` is the stored party a change starts from."""
     categories = await cypher.categories(tx)
-    rules.check_party(party, categories.get(party.category_id or ""))
+    party = rules.check_party(party, categories.get(party.category_id or ""), region, before)
+    await keys.check_claims(tx, rules.claims(party, before))
     if party.username is not None:
         result = await tx.run(
             "MATCH (u:User {username: $username}) WHERE u.id <> $id RETURN u.id AS id LIMIT 1",
@@ -525,3 +551,4 @@ async def _check_party(tx: Tx, party: Party) -> None:
         contact = rules.found(await cypher.parties(tx, [party.contact_id]), [party.contact_id])[0]
         if contact.kind is not PartyKind.CONTACT:
             raise BadUserInput(f"{party.contact_id} is a {contact.kind.value}, not a CONTACT")
+    return party

@@ -13,7 +13,7 @@ from ..errors import BadUserInput, Conflict
 from ..model import Activity, Category, Party, PartyKind, TreeRow
 from ..search import fiscal_text, indexed_text
 from ..times import format_instant
-from . import closure
+from . import closure, keys
 from .rows import (
     PARTY_COLUMNS,
     REL_COLUMNS,
@@ -102,10 +102,15 @@ def tree_rows(conn: sqlite3.Connection, rows: Sequence[tuple[str, Reached]]) -> 
     ]
 
 
-def check_party(conn: sqlite3.Connection, party: Party) -> None:
+def check_party(
+    conn: sqlite3.Connection, party: Party, region: str | None, before: Party | None = None
+) -> Party:
+    """The party to write, as rules.check_party gives it, once the unique values it takes
+    are free; `before` is the stored party a change starts from."""
     wanted = party.category_id
     category = categories(conn, [wanted]).get(wanted) if wanted is not None else None
-    rules.check_party(party, category)
+    party = rules.check_party(party, category, region, before)
+    keys.check_claims(conn, rules.claims(party, before))
     if party.username is not None:
         row = conn.execute(
             "SELECT id FROM parties WHERE username = ? AND id != ?", (party.username, party.id)
@@ -116,6 +121,7 @@ def check_party(conn: sqlite3.Connection, party: Party) -> None:
         contact = party_by_id(conn, party.contact_id)
         if contact.kind is not PartyKind.CONTACT:
             raise BadUserInput(f"{party.contact_id} is a {contact.kind.value}, not a CONTACT")
+    return party
 
 
 def insert_parties(conn: sqlite3.Connection, parties: Sequence[Party]) -> None:
@@ -126,6 +132,7 @@ def insert_parties(conn: sqlite3.Connection, parties: Sequence[Party]) -> None:
         "INSERT OR IGNORE INTO party_tags (tag, party_id) VALUES (?, ?)",
         [(tag, p.id) for p in parties for tag in p.tags],
     )
+    keys.insert(conn, parties)
 
 
 def rewrite_party(conn: sqlite3.Connection, party: Party) -> None:
@@ -141,6 +148,7 @@ def rewrite_party(conn: sqlite3.Connection, party: Party) -> None:
         "INSERT OR IGNORE INTO party_tags (tag, party_id) VALUES (?, ?)",
         [(tag, party.id) for tag in party.tags],
     )
+    keys.rewrite(conn, party)
 
 
 def insert_activities(conn: sqlite3.Connection, activities: Sequence[Activity]) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from ..errors import ConfigError
 from ..identity import BUILTIN_ROLES
 from ..search import fiscal_text, indexed_text
-from . import closure
+from . import closure, keys
 from .rows import PARTY_COLUMNS, party_from_row
 
 Migration = str | Callable[[sqlite3.Connection], None]
@@ -78,6 +78,22 @@ def _fiscal_search(conn: sqlite3.Connection) -> None:
             for party in [party_from_row(row)]
         ),
     )
+
+
+def _keys(conn: sqlite3.Connection) -> None:
+    """8: what parties are compared and looked up by (VAT numbers and tax codes, unique
+    among parties not archived; e-mail addresses), one row each, from every party."""
+    conn.execute(
+        """CREATE TABLE party_keys (
+            kind     TEXT NOT NULL,
+            value    TEXT NOT NULL,
+            party_id TEXT NOT NULL REFERENCES parties(id),
+            PRIMARY KEY (kind, value, party_id)
+        ) WITHOUT ROWID"""
+    )
+    conn.execute("CREATE INDEX party_keys_party ON party_keys(party_id)")
+    stored = conn.execute(f"SELECT {PARTY_COLUMNS} FROM parties")
+    conn.executemany(keys.INSERT, (k for row in stored for k in keys.rows(party_from_row(row))))
 
 
 # bodies hold tokens already folded by graph/search.py
@@ -195,6 +211,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     """,
     # 7: fiscal codes in a search column of their own
     _fiscal_search,
+    # 8: VAT numbers, tax codes and e-mail addresses as keys
+    _keys,
 )
 
 

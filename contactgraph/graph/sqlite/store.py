@@ -39,7 +39,7 @@ from ..model import (
 from ..search import query_terms
 from ..store import Node
 from ..times import format_instant
-from . import closure, identity, records, scopes, timelines, walks
+from . import closure, identity, keys, records, scopes, timelines, walks
 from .database import Database, Work
 from .rows import (
     PARTY_COLUMNS,
@@ -62,19 +62,22 @@ def _fts_query(text: str, fiscal: bool) -> str:
 class SqliteStore:
     seed_batch_size = 20_000
 
-    def __init__(self, database: Database, scope: Scope | None = None) -> None:
+    def __init__(
+        self, database: Database, scope: Scope | None = None, region: str | None = None
+    ) -> None:
         self._db = database
         self._scope = scope
+        self.default_region = region
 
     def scoped(self, scope: Scope) -> SqliteStore:
-        return SqliteStore(self._db, scope)
+        return SqliteStore(self._db, scope, self.default_region)
 
     def _inside(self, conn: sqlite3.Connection) -> scopes.Reach:
         return scopes.reach(conn, self._scope)
 
     @classmethod
-    def from_url(cls, url: str, create: bool = False) -> SqliteStore:
-        return cls(Database.from_url(url, create))
+    def from_url(cls, url: str, create: bool = False, region: str | None = None) -> SqliteStore:
+        return cls(Database.from_url(url, create), region=region)
 
     async def _read(self, work: Work[T]) -> T:
         return await self._db.read(work)
@@ -356,6 +359,16 @@ class SqliteStore:
 
         return await (self._read if query.rollup is None and not self._scope else self._walk)(work)
 
+    async def parties_by_email(self, addresses: Sequence[str]) -> dict[str, list[str]]:
+        def work(conn: sqlite3.Connection) -> dict[str, list[str]]:
+            found = keys.by_email(conn, addresses)
+            if self._scope is None:
+                return found
+            allowed = self._inside(conn).keep(conn, {i for ids in found.values() for i in ids})
+            return {a: [i for i in ids if i in allowed] for a, ids in found.items()}
+
+        return await self._read(work)
+
     async def is_empty(self) -> bool:
         return await self._read(
             lambda conn: (
@@ -393,11 +406,11 @@ class SqliteStore:
 
     async def create_user(self, user: Party, grants: Sequence[Grant]) -> Party:
         def work(conn: sqlite3.Connection) -> Party:
-            records.check_party(conn, user)
-            records.insert_parties(conn, [user])
+            checked = records.check_party(conn, user, self.default_region)
+            records.insert_parties(conn, [checked])
             for grant in grants:
                 identity.add_grant(conn, grant)
-            return user
+            return checked
 
         return await self._write(work)
 
@@ -417,9 +430,9 @@ class SqliteStore:
 
     async def create_party(self, party: Party) -> Party:
         def work(conn: sqlite3.Connection) -> Party:
-            records.check_party(conn, party)
-            records.insert_parties(conn, [party])
-            return party
+            checked = records.check_party(conn, party, self.default_region)
+            records.insert_parties(conn, [checked])
+            return checked
 
         return await self._write(work)
 
@@ -437,7 +450,9 @@ class SqliteStore:
                     f"party {party_id} is at version {current.version}, not {expected_version}"
                 )
             updated = rules.apply_changes(current, changes, at)
-            records.check_party(conn, updated)
+            if updated is current:
+                return current
+            updated = records.check_party(conn, updated, self.default_region, current)
             records.rewrite_party(conn, updated)
             return updated
 
@@ -448,6 +463,7 @@ class SqliteStore:
             current = records.party_by_id(conn, party_id)
             changed = rules.archived(current, at, archive)
             if changed is not current:
+                keys.check_claims(conn, rules.claims(changed, current))  # a restore takes them
                 records.rewrite_party(conn, changed)
             return changed
 
@@ -506,16 +522,19 @@ class SqliteStore:
 
         return await self._write(work)
 
-    async def load_batch(self, batch: Batch) -> None:
-        def work(conn: sqlite3.Connection) -> None:
+    async def load_batch(self, batch: Batch) -> Batch:
+        def work(conn: sqlite3.Connection) -> Batch:
             stored = records.parties_by_id(conn, rules.batch_references(batch))
-            rules.check_batch(batch, records.categories(conn, None), stored)
+            checked = rules.check_batch(
+                batch, records.categories(conn, None), stored, self.default_region
+            )
+            keys.check_claims(conn, [c for p in checked.parties for c in rules.claims(p)])
             added = rules.acyclic_edges(batch.relationships)
             if added:
                 since = min(rel.since for rel in added)
                 above = walks.acyclic_above(conn, [rel.to_id for rel in added], since)
                 rules.check_batch_acyclic(added, above)
-            records.insert_parties(conn, batch.parties)
+            records.insert_parties(conn, checked.parties)
             conn.executemany(
                 records.INSERT_REL, [relationship_params(r) for r in batch.relationships]
             )
@@ -528,8 +547,9 @@ class SqliteStore:
                     "INSERT OR REPLACE INTO meta (key, value) VALUES ('seed', ?)",
                     (batch.progress,),
                 )
+            return checked
 
-        await self._write(work)
+        return await self._write(work)
 
 
 def _kept(

@@ -1,0 +1,85 @@
+"""What parties are compared and looked up by, as properties of their nodes: vat_key and
+tax_key (range indexes; unique among parties that are not archived, checked under the
+fiscal write lock) and email_keys (the addresses, space-separated, in a full-text index
+that keeps each one whole). Values are contactdata.keys() of the stored parties."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .. import contactdata, rules
+from .cypher import PARTY_MAP, Reach, Tx, key_props, party
+
+EMAIL_INDEX = "party_email"
+SCHEMA: tuple[str, ...] = (
+    "CREATE INDEX party_vat IF NOT EXISTS FOR (p:Party) ON (p.vat_key)",
+    "CREATE INDEX party_tax IF NOT EXISTS FOR (p:Party) ON (p.tax_key)",
+    # whitespace: an address is one token, as case-folded as contactdata made it
+    f"CREATE FULLTEXT INDEX {EMAIL_INDEX} IF NOT EXISTS FOR (p:Party) ON EACH [p.email_keys] "
+    "OPTIONS {indexConfig: {`fulltext.analyzer`: 'whitespace', "
+    "`fulltext.eventually_consistent`: false}}",
+)
+_BATCH = 2_000
+
+
+async def lock(tx: Tx) -> None:
+    """Writes that give parties unique codes take turns: the check that a code is free
+    and the write that takes it must not interleave with another's."""
+    await tx.run("MERGE (l:WriteLock {name: 'fiscal'}) SET l.taken = timestamp()")
+
+
+async def check_claims(tx: Tx, claims: Sequence[rules.Claim]) -> None:
+    """Refuse unique codes held by other parties that are not archived."""
+    if not claims:
+        return
+    await lock(tx)
+    result = await tx.run(
+        "MATCH (p:Party) WHERE p.vat_key IN $vats AND p.archived_at IS NULL "
+        "RETURN 'vat' AS kind, p.vat_key AS key, p.id AS id "
+        "UNION ALL "
+        "MATCH (p:Party) WHERE p.tax_key IN $taxes AND p.archived_at IS NULL "
+        "RETURN 'tax' AS kind, p.tax_key AS key, p.id AS id",
+        vats=[c.key for c in claims if c.kind == "vat"],
+        taxes=[c.key for c in claims if c.kind == "tax"],
+    )
+    holders = [(r["kind"], r["key"], r["id"]) async for r in result]
+    rules.check_claims(claims, holders)
+
+
+def _phrase(key: str) -> str:
+    """A Lucene phrase matching the one token `key`, whatever it holds."""
+    return '"' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+async def by_email(tx: Tx, addresses: Sequence[str], inside: Reach) -> dict[str, list[str]]:
+    """The ids of parties not archived holding each address, in id order."""
+    wanted = {address: contactdata.lookup_key(address) for address in addresses}
+    result = await tx.run(
+        f"UNWIND $keys AS key CALL db.index.fulltext.queryNodes('{EMAIL_INDEX}', key.query) "
+        "YIELD node AS p WITH key, p WHERE p.archived_at IS NULL "
+        f"AND key.value IN split(p.email_keys, ' ') AND {inside.test('p')} "
+        "RETURN key.value AS value, p.id AS id ORDER BY id",
+        {
+            "keys": [{"value": k, "query": _phrase(k)} for k in sorted(set(wanted.values()))],
+            **inside.params,
+        },
+    )
+    found: dict[str, list[str]] = {}
+    async for record in result:
+        found.setdefault(record["value"], []).append(record["id"])
+    return {address: found.get(key, []) for address, key in wanted.items()}
+
+
+async def backfill(tx: Tx) -> bool:
+    """Write the key properties of up to a batch of parties stored before keys existed;
+    whether any were left."""
+    result = await tx.run(
+        f"MATCH (p:Party) WHERE p.email_keys IS NULL RETURN {PARTY_MAP} AS p LIMIT $n",
+        n=_BATCH,
+    )
+    found = [party(record["p"]) async for record in result]
+    await tx.run(
+        "UNWIND $rows AS row MATCH (p:Party {id: row.id}) SET p += row.keys",
+        rows=[{"id": p.id, "keys": key_props(p)} for p in found],
+    )
+    return bool(found)

@@ -1,0 +1,62 @@
+"""The party_keys table: what parties are compared and looked up by, one row per value.
+VAT numbers and tax codes are unique among parties that are not archived (checked by the
+writer thread before it writes, so no other write comes between); e-mail addresses are
+indexed for look-up. Values are contactdata.keys() of the stored parties."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+
+from .. import contactdata, rules
+from ..model import Party
+
+INSERT = "INSERT OR IGNORE INTO party_keys (kind, value, party_id) VALUES (?, ?, ?)"
+
+
+def rows(party: Party) -> list[tuple[str, str, str]]:
+    """The party's rows: (kind, value, party id)."""
+    keys = contactdata.keys(party)
+    found = [("email", email, party.id) for email in keys.emails]
+    found += [("vat", keys.vat, party.id)] if keys.vat else []
+    found += [("tax", keys.tax, party.id)] if keys.tax else []
+    return found
+
+
+def insert(conn: sqlite3.Connection, parties: Iterable[Party]) -> None:
+    conn.executemany(INSERT, [row for party in parties for row in rows(party)])
+
+
+def rewrite(conn: sqlite3.Connection, party: Party) -> None:
+    conn.execute("DELETE FROM party_keys WHERE party_id = ?", (party.id,))
+    insert(conn, [party])
+
+
+def check_claims(conn: sqlite3.Connection, claims: Sequence[rules.Claim]) -> None:
+    """Refuse unique codes held by other parties that are not archived."""
+    if not claims:
+        return
+    holders = conn.execute(
+        "SELECT k.kind, k.value, k.party_id FROM party_keys k "
+        "JOIN parties p ON p.id = k.party_id AND p.archived_at IS NULL "
+        "WHERE (k.kind, k.value) IN "
+        "(SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))",
+        (json.dumps([(c.kind, c.key) for c in claims]),),
+    )
+    rules.check_claims(claims, holders.fetchall())
+
+
+def by_email(conn: sqlite3.Connection, addresses: Sequence[str]) -> dict[str, list[str]]:
+    """The ids of parties not archived holding each address, in id order."""
+    wanted = {address: contactdata.lookup_key(address) for address in addresses}
+    found: dict[str, list[str]] = {}
+    for value, party_id in conn.execute(
+        "SELECT k.value, k.party_id FROM party_keys k "
+        "JOIN parties p ON p.id = k.party_id AND p.archived_at IS NULL "
+        "WHERE k.kind = 'email' AND k.value IN (SELECT value FROM json_each(?)) "
+        "ORDER BY k.party_id",
+        (json.dumps(sorted(set(wanted.values()))),),
+    ):
+        found.setdefault(value, []).append(party_id)
+    return {address: found.get(key, []) for address, key in wanted.items()}
