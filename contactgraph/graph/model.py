@@ -298,8 +298,40 @@ class TreeRow:
 
 
 @dataclass(frozen=True)
+class PartyRef:
+    """A party known by its id and kind only: what a walk hands over when its reader asks
+    nothing else of the parties."""
+
+    id: str
+    kind: PartyKind
+
+
+@dataclass(frozen=True)
+class TreeReading:
+    """What a page of descendants carries beside ids, depths and parents: whole parties
+    (else PartyRef) and the edges from their parents (else None). Reading thousands of
+    rows, the parties and edges nobody asked for cost more than the walk."""
+
+    parties: bool = True
+    edges: bool = True
+
+
+WHOLE_ROWS = TreeReading()
+
+
+@dataclass(frozen=True)
+class Below:
+    """A party below a root, at its shortest depth, read as a TreeReading asked."""
+
+    party: Party | PartyRef
+    depth: int
+    parent_id: str
+    relationship: Relationship | None
+
+
+@dataclass(frozen=True)
 class TreePage:
-    rows: list[TreeRow]
+    rows: list[Below]
     has_next: bool
     total_count: int | None
 

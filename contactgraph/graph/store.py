@@ -12,6 +12,7 @@ from typing import Protocol
 
 from .identity import ApiToken, Grant, Role, Scope, ScopeKind
 from .model import (
+    WHOLE_ROWS,
     Activity,
     Batch,
     Category,
@@ -27,6 +28,7 @@ from .model import (
     TimelinePage,
     TimelineQuery,
     TreePage,
+    TreeReading,
     TreeRow,
 )
 
@@ -86,9 +88,11 @@ class GraphStore(Protocol):
         as_of: datetime,
         page: Page,
         count: bool,
+        reading: TreeReading = WHOLE_ROWS,
     ) -> TreePage:
         """The subtree below root_id in one query: each party once, at its shortest depth,
-        ordered by (depth, id); ties between parents go to the smallest (parent, edge) id."""
+        ordered by (depth, id); ties between parents go to the smallest (parent, edge) id.
+        A store may return more than `reading` asks, never less."""
 
     async def ancestors(
         self, party_ids: Sequence[str], types: Sequence[RelType], max_depth: int, as_of: datetime

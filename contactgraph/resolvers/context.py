@@ -102,6 +102,20 @@ class Context:
         return limit
 
 
+def selected_at(selections: list[Selection], path: tuple[str, ...]) -> set[str]:
+    """The names of the fields read at `path` below a selection set (through fragments,
+    whatever the aliases), so a resolver may leave out of its read what nobody asks."""
+    names: set[str] = set()
+    for selection in selections:
+        if not isinstance(selection, SelectedField):
+            names |= selected_at(selection.selections, path)
+        elif not path:
+            names.add(selection.name)
+        elif selection.name == path[0]:
+            names |= selected_at(selection.selections, path[1:])
+    return names
+
+
 def selects(selections: list[Selection], name: str) -> bool:
     """Whether a selection set, directly or through fragments, reads the field `name`."""
     for selection in selections:

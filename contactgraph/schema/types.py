@@ -15,7 +15,7 @@ from ..graph.errors import BadUserInput, Forbidden
 from ..graph.identity import Permission
 from ..graph.model import DEFAULT_HIERARCHY_TYPES, HIERARCHY_TYPES, Rollup, TimelineQuery
 from ..graph.times import format_instant
-from ..resolvers.context import Context, selects
+from ..resolvers.context import Context, selected_at, selects
 from ..resolvers.loaders import AncestorsQuery, ChildrenQuery, RelationshipQuery
 from .enums import ActivityType, Direction, LegalForm, PartyKind, RelType, UnitType
 from .identity import Grant
@@ -200,13 +200,18 @@ class Party(Node):
         after: str | None = None,
     ) -> HierarchyConnection:
         context = info.context
+        selected = info.selected_fields[0].selections
         page = await context.store.descendants(
             self.id,
             _hierarchy_types(types),
             context.depth(max_depth),
             as_of or context.now,
             context.page(first, after),
-            count=selects(info.selected_fields[0].selections, "totalCount"),
+            count=selects(selected, "totalCount"),
+            reading=model.TreeReading(
+                parties=bool(selected_at(selected, ("edges", "node", "party")) - _REF_FIELDS),
+                edges="relationship" in selected_at(selected, ("edges", "node")),
+            ),
         )
         edges = [
             Edge(cursor=encode_cursor(str(row.depth), row.party.id), node=HierarchyRow.of(row))
@@ -506,12 +511,15 @@ class HierarchyRow:
     relationship: Relationship
 
     @classmethod
-    def of(cls, row: model.TreeRow) -> HierarchyRow:
+    def of(cls, row: model.Below) -> HierarchyRow:
+        """A row read as its selection asked (TreeReading): what was left out of the read
+        is absent here, so a field read anyway is an error, never a wrong value."""
+        party = row.party
         return cls(
-            party=party_of(row.party),
+            party=party_of(party) if isinstance(party, model.Party) else party_ref_of(party),
             depth=row.depth,
             parent_id=strawberry.ID(row.parent_id),
-            relationship=Relationship.of(row.relationship),
+            relationship=Relationship.of(row.relationship) if row.relationship else None,  # type: ignore[arg-type]
         )
 
 
@@ -545,6 +553,24 @@ def party_of(party: model.Party) -> Party:
     if party.kind is model.PartyKind.CONTACT:
         return Contact(first_name=party.first_name, last_name=party.last_name, **common)
     return User(username=party.username or "", contact_id=party.contact_id, **common)
+
+
+# what a PartyRef holds, and so all a selection may read of a party to be given one
+_REF_FIELDS = frozenset({"id", "kind", "__typename"})
+_KIND_TYPES: dict[model.PartyKind, type[Party]] = {
+    model.PartyKind.ORGANIZATION: Organization,
+    model.PartyKind.CONTACT: Contact,
+    model.PartyKind.USER: User,
+}
+
+
+def party_ref_of(ref: model.PartyRef) -> Party:
+    """The GraphQL object of a party read by id and kind only; its other fields are unset
+    (reading one fails), which is why only selections within _REF_FIELDS get one."""
+    party = object.__new__(_KIND_TYPES[ref.kind])
+    party.id = strawberry.ID(ref.id)
+    party.kind = ref.kind
+    return party
 
 
 def node_of(node: model.Party | model.Activity | model.Relationship) -> Node:

@@ -28,6 +28,7 @@ from ..identity import ApiToken, Grant, Role, Scope, ScopeKind
 from ..model import (
     ACYCLIC_TYPES,
     DEFAULT_CATEGORIES,
+    WHOLE_ROWS,
     Activity,
     Batch,
     Category,
@@ -44,6 +45,7 @@ from ..model import (
     TimelinePage,
     TimelineQuery,
     TreePage,
+    TreeReading,
     TreeRow,
     display_order,
 )
@@ -279,11 +281,12 @@ class Neo4jStore(Neo4jSession):
         as_of: datetime,
         page: Page,
         count: bool,
+        reading: TreeReading = WHOLE_ROWS,
     ) -> TreePage:
         async def work(tx: Tx) -> TreePage:
             inside = await self._inside(tx)
             return await walks.descendants(
-                tx, root_id, types, max_depth, as_of, page, count, inside
+                tx, root_id, types, max_depth, as_of, page, count, reading, inside
             )
 
         return await self._walk(work)

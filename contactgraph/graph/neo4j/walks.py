@@ -34,12 +34,16 @@ from ..cursors import cursor_depth, decode_cursor
 from ..model import (
     ACYCLIC_TYPES,
     REL_RULES,
+    Below,
     Network,
     Page,
     ParentEnd,
+    PartyKind,
+    PartyRef,
     Path,
     RelType,
     TreePage,
+    TreeReading,
     TreeRow,
 )
 from . import cypher
@@ -190,6 +194,14 @@ def _tree_row(party: dict[str, Any], depth: int, parent: str, edge: dict[str, An
     return TreeRow(cypher.party(party), depth, parent, cypher.rel(edge))
 
 
+def _below(party: Any, depth: int, parent: str, edge: dict[str, Any] | None) -> Below:
+    """A row as `descendants` read it: a party map, or [id, kind]; an edge map or null."""
+    found = (
+        cypher.party(party) if isinstance(party, dict) else PartyRef(party[0], PartyKind(party[1]))
+    )
+    return Below(found, depth, parent, cypher.rel(edge) if edge is not None else None)
+
+
 async def descendants(
     tx: Tx,
     root_id: str,
@@ -198,6 +210,7 @@ async def descendants(
     as_of: datetime,
     page: Page,
     count: bool,
+    reading: TreeReading,
     inside: Reach = EVERYWHERE,
 ) -> TreePage:
     after = decode_cursor(page.after, 2) if page.after else None
@@ -215,6 +228,10 @@ async def descendants(
     params |= inside.params
     down = Hierarchy(types, downward=True, inside=inside)
     start = f"MATCH (root:Party {{id: $root}}) WHERE {inside.passes('root')} "
+    # an edge is found again by its element id, a look-up per row: only when it is read
+    edge_found = "MATCH ()-[r]->() WHERE elementId(r) = edge " if reading.edges else ""
+    edge_kept, edge_read = (", r", REL_MAP) if reading.edges else ("", "null")
+    party_read = WALKED_MAP if reading.parties else "[n.id, n.kind]"
     total = None
     if count:
         counted = await tx.run(
@@ -227,11 +244,11 @@ async def descendants(
         f"{start}{down.tree('root', max_depth, 'root')}"
         "WHERE depth > $after_depth OR (depth = $after_depth AND n.id > $after_id) "
         "WITH n, depth, parent, edge ORDER BY depth, n.id LIMIT $limit "
-        "MATCH ()-[r]->() WHERE elementId(r) = edge WITH n, depth, parent, r ORDER BY depth, n.id "
-        f"RETURN collect([{WALKED_MAP}, depth, parent, {REL_MAP}]) AS rows",
+        f"{edge_found}WITH n, depth, parent{edge_kept} ORDER BY depth, n.id "
+        f"RETURN collect([{party_read}, depth, parent, {edge_read}]) AS rows",
         params,
     )
-    rows = [_tree_row(*row) for row in await cypher.collected(result)]
+    rows = [_below(*row) for row in await cypher.collected(result)]
     return TreePage(rows[: page.first], has_next=len(rows) > page.first, total_count=total)
 
 

@@ -17,8 +17,10 @@ from ..errors import BadUserInput, Conflict, NotFound
 from ..identity import ApiToken, Grant, Role, Scope, ScopeKind
 from ..model import (
     ACYCLIC_TYPES,
+    WHOLE_ROWS,
     Activity,
     Batch,
+    Below,
     Category,
     Direction,
     Network,
@@ -33,6 +35,7 @@ from ..model import (
     TimelinePage,
     TimelineQuery,
     TreePage,
+    TreeReading,
     TreeRow,
     display_order,
 )
@@ -236,7 +239,9 @@ class SqliteStore:
         as_of: datetime,
         page: Page,
         count: bool,
+        reading: TreeReading = WHOLE_ROWS,
     ) -> TreePage:
+        # the closure and the primary-key look-ups make whole rows cheap here: read them all
         step = walks.HierarchyStep(types, True, as_of)
         cursor = decode_cursor(page.after, 2) if page.after else None
         after = (cursor_depth(cursor[0], max_depth), cursor[1]) if cursor else None
@@ -248,7 +253,10 @@ class SqliteStore:
             rows, total = walks.descendants(
                 conn, root_id, step, max_depth, after, page.first + 1, count, inside
             )
-            found = records.tree_rows(conn, rows[: page.first])
+            found = [
+                Below(row.party, row.depth, row.parent_id, row.relationship)
+                for row in records.tree_rows(conn, rows[: page.first])
+            ]
             return TreePage(found, has_next=len(rows) > page.first, total_count=total)
 
         return await self._walk(work)
