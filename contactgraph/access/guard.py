@@ -156,11 +156,13 @@ class GuardedStore:
         await self._may_write(changed=party_id)
         return await self._store.archive_party(party_id, at, archive)
 
-    async def create_filed(self, party: Party, filed: Relationship) -> Party:
-        """A party and the edge that files it under a parent, in one write: inside a write
-        scope the parent must be inside (how a scoped editor adds a party to its scope)."""
-        await self._may_write([filed.to_id], fiscal=party.fiscal is not None)
-        written = await self._store.load_batch(Batch(parties=[party], relationships=[filed]))
+    async def create_filed(self, party: Party, edges: Sequence[Relationship]) -> Party:
+        """A party and its edges with existing parties (the one that files it under a
+        parent among them), in one write: inside a write scope every other end must be
+        inside (how a scoped editor adds a party to its scope)."""
+        others = [end for e in edges for end in (e.from_id, e.to_id) if end != party.id]
+        await self._may_write(others, fiscal=party.fiscal is not None)
+        written = await self._store.load_batch(Batch(parties=[party], relationships=list(edges)))
         return written.parties[0]
 
     async def link(self, rel: Relationship) -> Relationship:

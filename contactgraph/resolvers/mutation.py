@@ -8,15 +8,18 @@ import strawberry
 from strawberry.scalars import JSON
 
 from ..graph import model
-from ..graph.errors import BadUserInput
+from ..graph.errors import BadUserInput, LimitExceeded
 from ..graph.ids import new_id
 from ..graph.records import new_party
 from ..graph.times import utcnow
 from ..schema.inputs import (
+    MAX_NEW_LINKS,
     CreateContactInput,
     CreateOrganizationInput,
     CreateUserInput,
     LinkInput,
+    NewLinkInput,
+    PartyDataInput,
     RecordActivityInput,
     UpdatePartyInput,
 )
@@ -34,19 +37,47 @@ from .identity import IdentityMutation
 from .subscription import announce
 
 
-async def _create(info: ContextInfo, party: model.Party, parent_id: str | None = None) -> Party:
-    """The party, and with a parent the edge that files it there, in one write."""
+async def _create(
+    info: ContextInfo, party: model.Party, input: PartyDataInput | None = None
+) -> Party:
+    """The party, with the edge that files it under its parent and the links its input
+    asks for, in one write."""
     context = info.context
-    if parent_id is None:
+    # since the request's now, which its reads default to: the answer shows the edges
+    edges = [_new_link(party.id, link, context.now) for link in _links(input)]
+    if input is not None and input.parent_id is not None:
+        rel_type = (
+            model.RelType.PART_OF
+            if party.kind is model.PartyKind.ORGANIZATION
+            else model.RelType.MEMBER_OF
+        )
+        edges.insert(
+            0, model.Relationship(new_id(), rel_type, party.id, input.parent_id, context.now)
+        )
+    if not edges:
         return party_of(await context.store.create_party(party))
-    rel_type = (
-        model.RelType.PART_OF
-        if party.kind is model.PartyKind.ORGANIZATION
-        else model.RelType.MEMBER_OF
+    return party_of(await context.store.create_filed(party, edges))  # type: ignore[attr-defined]
+
+
+def _links(input: PartyDataInput | None) -> list[NewLinkInput]:
+    links = input.links if input is not None else []
+    if len(links) > MAX_NEW_LINKS:
+        raise LimitExceeded(f"a new party may bring at most {MAX_NEW_LINKS} links")
+    return links
+
+
+def _new_link(party_id: str, link: NewLinkInput, now: datetime) -> model.Relationship:
+    if (link.from_id is None) == (link.to_id is None):
+        raise BadUserInput("a link of a new party names its other end: fromId or toId, not both")
+    return model.Relationship(
+        id=new_id(),
+        type=link.type,
+        from_id=link.from_id or party_id,
+        to_id=link.to_id or party_id,
+        role=link.role,
+        since=link.since or now,
+        properties=_properties(link.properties),
     )
-    # since the request's now, which its reads default to: the answer shows the edge
-    filed = model.Relationship(new_id(), rel_type, party.id, parent_id, context.now)
-    return party_of(await context.store.create_filed(party, filed))  # type: ignore[attr-defined]
 
 
 def _properties(value: JSON | None) -> dict[str, object]:
@@ -70,7 +101,7 @@ class Mutation(IdentityMutation):
             unit_type=input.unit_type,
             **input.party_data(),
         )
-        return await _create(info, party, input.parent_id)  # type: ignore[return-value]
+        return await _create(info, party, input)  # type: ignore[return-value]
 
     @strawberry.mutation
     async def create_contact(self, info: ContextInfo, input: CreateContactInput) -> Contact:
@@ -82,7 +113,7 @@ class Mutation(IdentityMutation):
             legal_form=input.legal_form,
             **input.party_data(),
         )
-        return await _create(info, party, input.parent_id)  # type: ignore[return-value]
+        return await _create(info, party, input)  # type: ignore[return-value]
 
     @strawberry.mutation
     async def create_user(self, info: ContextInfo, input: CreateUserInput) -> User:

@@ -82,6 +82,24 @@ def contact_data(
     }
 
 
+# edges a create may make with its party: enough to place a person or unit at once, few
+# enough that one write stays small
+MAX_NEW_LINKS = 50
+
+
+@strawberry.input(
+    description="An edge made with the new party in the same write: give its other end as "
+    "fromId or as toId, not both; the new party is the end left out."
+)
+class NewLinkInput:
+    type: RelType
+    from_id: strawberry.ID | None = None
+    to_id: strawberry.ID | None = None
+    role: str | None = None
+    since: datetime | None = strawberry.field(default=None, description="Defaults to now.")
+    properties: JSON | None = None
+
+
 @strawberry.input
 class PartyDataInput:
     """What every new party may carry, whatever its kind."""
@@ -97,6 +115,11 @@ class PartyDataInput:
         description="File the new party under this organization in the same write: an "
         "organization PART_OF it, a contact MEMBER_OF it, from now on. How an editor scoped "
         "to a subtree adds a party inside it.",
+    )
+    links: list[NewLinkInput] = strawberry.field(
+        default_factory=list,
+        description=f"Relationships with existing parties, made in the same write as the party "
+        f"(at most {MAX_NEW_LINKS}); any one refused writes nothing.",
     )
 
     def party_data(self) -> dict[str, object]:
