@@ -437,7 +437,7 @@ async def test_a_scoped_editor_writes_only_inside(world: World) -> None:
         ),
         (  # filed inside, but linked to a party outside in the same write
             'mutation($p: ID!, $o: ID!) { createContact(input: {lastName: "Out", parentId: $p, '
-            'links: [{type: KNOWS, toId: $o}]}) { id } }',
+            "links: [{type: KNOWS, toId: $o}]}) { id } }",
             {"p": ids["north"], "o": ids["legal"]},
         ),
         (  # filing a party made by someone else, with no edge yet, inside: pulling it in
