@@ -109,6 +109,7 @@ WORKLOADS = {
     "relationships": "one contact with its current relationships",
     "create": "create a contact and link it (cg: createContact, then link)",
     "create-filed": "the same, cg in one request (createContact with parentId)",
+    "create-nested": "the same, cg in one request (createContact with links)",
 }
 
 
@@ -321,6 +322,11 @@ def contactgraph_ops(picks: Picks) -> dict[str, Operation]:
         made = (await post(CG_CREATE_FILED, {"input": filed}))["createContact"]
         return [made["displayName"], [rel["toId"] for rel in made["relationships"]]]
 
+    async def create_nested(post: Post, number: int) -> Data:
+        linked = new_contact(number, links=[{"type": "MEMBER_OF", "toId": picks.home}])
+        made = (await post(CG_CREATE_FILED, {"input": linked}))["createContact"]
+        return [made["displayName"], [rel["toId"] for rel in made["relationships"]]]
+
     return {
         "tree": read(CG_TREE, root, lambda data: cg_tree(data["party"])),
         "orgs": read(CG_ORGS, {}, cg_orgs),
@@ -339,6 +345,7 @@ def contactgraph_ops(picks: Picks) -> dict[str, Operation]:
         ),
         "create": Operation(create, lambda answer: answer),
         "create-filed": Operation(create_filed, lambda answer: answer),
+        "create-nested": Operation(create_nested, lambda answer: answer),
     }
 
 
@@ -370,6 +377,7 @@ def peer_ops(picks: Picks, now: str) -> dict[str, Operation]:
         ),
         "create": Operation(create, lambda answer: answer),
         "create-filed": Operation(create, lambda answer: answer),
+        "create-nested": Operation(create, lambda answer: answer),
     }
 
 
