@@ -4,6 +4,7 @@ store's lifespan."""
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -24,6 +25,7 @@ from .config import Settings
 from .graph.backends import open_store
 from .graph.errors import ConfigError, ServiceUnavailable
 from .graph.events import LocalEventBus
+from .graph.ids import new_id
 from .graph.store import GraphStore
 from .http import GraphQLEndpoint
 from .origins import cors, parse_origins
@@ -33,7 +35,16 @@ from .seeds.demo import DEMO_ADMIN, demo_token, load_demo
 from .websocket import SubscriptionEndpoint
 
 log = logging.getLogger("contactgraph")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:/+=-]{1,128}")
 READY_WITHIN = 1.0  # seconds: a readiness probe gets its answer well inside its own timeout
+
+
+def request_id(header: str | None) -> str:
+    """The client's X-Request-Id when it is a plain token (it goes into the history),
+    else one made here; the answer carries it either way."""
+    if header is not None and _REQUEST_ID.fullmatch(header):
+        return header
+    return new_id()
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -88,6 +99,7 @@ def create_app(settings: Settings) -> Starlette:
             authorization=request.headers.get("authorization"),
             live=request.scope["type"] == "websocket",
             feeds=feeds,
+            request_id=request_id(request.headers.get("x-request-id")),
         )
 
     async def healthz(_: Request) -> JSONResponse:

@@ -357,4 +357,4 @@ class GraphQLEndpoint:
         if result.extensions:
             body["extensions"] = result.extensions
         status = 400 if request_failed and media == GRAPHQL_RESPONSE else 200
-        return _respond(body, status, media)
+        return _respond(body, status, media, {"X-Request-Id": context.request_id})

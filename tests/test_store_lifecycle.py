@@ -29,6 +29,9 @@ from contactgraph.graph.model import (
 from contactgraph.graph.records import new_party
 from contactgraph.seeds.synthetic import synthetic_batches
 
+# what migration 9 adds: a test that takes a graph back to before it drops these too
+DROP_HISTORY = "DROP TABLE history; DROP TABLE history_subjects;"
+
 
 async def test_data_survives_a_restart(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'graph.db'}"
@@ -117,7 +120,7 @@ async def test_upgrading_builds_the_hierarchy_closure_a_new_graph_keeps(tmp_path
             "DROP TABLE hierarchy_reach; DROP TABLE meta; DROP INDEX activities_time; "
             "DROP TABLE api_tokens; DROP TABLE grants; DROP TABLE roles; "
             "ALTER TABLE activities DROP COLUMN recorded_by_id; DROP TABLE party_keys; "
-            "PRAGMA user_version = 1;"
+            f"{DROP_HISTORY} PRAGMA user_version = 1;"
         )
     store = open_store(url, create=True)
     await store.start()
@@ -182,7 +185,7 @@ async def test_upgrading_moves_fiscal_codes_out_of_the_names_search(tmp_path: Pa
             "DROP TABLE party_search; "
             "CREATE VIRTUAL TABLE party_search USING fts5(body, tokenize = 'unicode61'); "
             "INSERT INTO party_search (rowid, body) SELECT seq, 'acme atu13585627' FROM parties; "
-            "DROP TABLE party_keys; PRAGMA user_version = 6;"
+            f"DROP TABLE party_keys; {DROP_HISTORY} PRAGMA user_version = 6;"
         )
     await _searched(url, taxed.id)
 
@@ -226,7 +229,7 @@ async def test_upgrading_keys_the_parties_stored_before(tmp_path: Path) -> None:
     acme = await store.create_party(_acme())
     await store.close()
     with sqlite3.connect(tmp_path / "graph.db") as conn:  # back to version 7: no keys
-        conn.executescript("DROP TABLE party_keys; PRAGMA user_version = 7;")
+        conn.executescript(f"DROP TABLE party_keys; {DROP_HISTORY} PRAGMA user_version = 7;")
     await _keyed(url, acme.id)
 
 
@@ -240,3 +243,31 @@ async def test_neo4j_keys_the_parties_stored_before(neo4j_url: str, neo4j_driver
         "MATCH (p:Party {id: $id}) REMOVE p.vat_key, p.tax_key, p.email_keys", id=acme.id
     )
     await _keyed(neo4j_url, acme.id)
+
+
+async def test_upgrading_starts_the_history_of_the_parties_stored_before(tmp_path: Path) -> None:
+    """Migration 9 adds the history: a party stored before has none, and its snapshot at
+    any time since it was made is the party as stored; later writes are recorded."""
+    url = f"sqlite:///{tmp_path / 'graph.db'}"
+    store = open_store(url, create=True)
+    await store.start()
+    made = new_party(
+        PartyKind.ORGANIZATION, "Acme", name="Acme", legal_form=LegalForm.LEGAL_PERSON
+    )
+    acme = await store.create_party(made)
+    await store.close()
+    with sqlite3.connect(tmp_path / "graph.db") as conn:
+        conn.executescript(f"{DROP_HISTORY} PRAGMA user_version = 8;")
+    store = open_store(url)
+    await store.start()
+    try:
+        later = acme.created_at + timedelta(seconds=1)
+        assert await store.snapshots([acme.id], later) == {acme.id: acme}
+        assert await store.snapshots([acme.id], acme.created_at - timedelta(seconds=1)) == {}
+        renamed = await store.update_party(acme.id, {"name": "Acme AG"}, None, later)
+        assert (await store.snapshots([acme.id], later))[acme.id].name == "Acme AG"
+        assert (await store.snapshots([acme.id], acme.created_at))[acme.id] == acme
+        page = (await store.history([acme.id], Page(10), frozenset()))[acme.id]
+        assert [c.version for c in page.changes] == [renamed.version]
+    finally:
+        await store.close()

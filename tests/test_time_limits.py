@@ -51,7 +51,9 @@ async def hub(url: str) -> AsyncIterator[str]:
         )
         for i in range(STAFF)
     ]
-    await store.load_batch(Batch([unit, *staff]))
+    parties = [unit, *staff]
+    for i in range(0, len(parties), store.seed_batch_size):
+        await store.load_batch(Batch(parties[i : i + store.seed_batch_size]))
     rels = [Relationship(new_id(), RelType.EMPLOYS, unit.id, p.id, utcnow()) for p in staff]
     for i in range(0, len(rels), store.seed_batch_size):
         await store.load_batch(Batch(relationships=rels[i : i + store.seed_batch_size]))

@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from ..graph.errors import Forbidden, Unauthenticated
+from ..graph.history import PRIVATE_KINDS, Actor, AuditQuery, ChangeKind, ChangePage
 from ..graph.identity import ApiToken, Grant, Permission, Role, ScopeKind
 from ..graph.model import (
     Activity,
@@ -48,17 +49,26 @@ READS = frozenset(
         "shortest_path",
         "timelines",
         "parties_by_email",
+        "snapshots",
     }
 )
 
 
 class GuardedStore:
-    def __init__(self, store: GraphStore, viewer: Viewer | None, now: datetime | None) -> None:
+    def __init__(
+        self,
+        store: GraphStore,
+        viewer: Viewer | None,
+        now: datetime | None,
+        request_id: str | None = None,
+    ) -> None:
         self._store = store
         self._viewer = viewer
         # when a request's reads take their scopes: its now, which their asOf defaults to;
         # None (a socket, which lives on) takes each read's own now
         self._now = now
+        # every write goes in the history as the viewer's, in this request
+        self._writer = store.acting(Actor(viewer.id if viewer else None, request_id))
 
     @property
     def viewer(self) -> Viewer:
@@ -109,6 +119,32 @@ class GuardedStore:
             found = await within.get_parties(list(found))
         return found
 
+    # -- history -------------------------------------------------------------
+
+    async def history(
+        self, subject_ids: Sequence[str], page: Page, hidden: frozenset[ChangeKind] = frozenset()
+    ) -> dict[str, ChangePage]:
+        """A node's history is read where the node is; the entries about a user's roles and
+        tokens only by that user and by admins. Resolvers ask only for nodes they read."""
+        viewer = self.viewer
+        read = self._within(Permission.READ, "reading the graph", self._now)
+        if read is not None:
+            _inside(await read.get_nodes(subject_ids), subject_ids, "what you may read")
+        if viewer.can(Permission.ADMIN):
+            return await self._store.history(subject_ids, page, hidden)
+        own = [i for i in subject_ids if i == viewer.id]
+        others = [i for i in subject_ids if i != viewer.id]
+        found: dict[str, ChangePage] = {}
+        if own:
+            found |= await self._store.history(own, page, hidden)
+        if others:
+            found |= await self._store.history(others, page, hidden | PRIVATE_KINDS)
+        return found if read is None else await _kept_inside(read, found)
+
+    async def audit_log(self, query: AuditQuery, page: Page) -> ChangePage:
+        self.viewer.require(Permission.ADMIN, "reading the audit log")
+        return await self._store.audit_log(query, page)
+
     # -- parties, relationships, activities ---------------------------------
 
     async def _may_write(
@@ -140,7 +176,7 @@ class GuardedStore:
         viewer = await self._may_write(fiscal=party.fiscal is not None)
         if party.kind is PartyKind.USER:
             viewer.require(Permission.ADMIN, "creating a user")
-        return await self._store.create_party(party)
+        return await self._writer.create_party(party)
 
     async def update_party(
         self,
@@ -150,11 +186,11 @@ class GuardedStore:
         at: datetime,
     ) -> Party:
         await self._may_write(changed=party_id, fiscal="fiscal" in changes)
-        return await self._store.update_party(party_id, changes, expected_version, at)
+        return await self._writer.update_party(party_id, changes, expected_version, at)
 
     async def archive_party(self, party_id: str, at: datetime, archive: bool = True) -> Party:
         await self._may_write(changed=party_id)
-        return await self._store.archive_party(party_id, at, archive)
+        return await self._writer.archive_party(party_id, at, archive)
 
     async def create_filed(self, party: Party, edges: Sequence[Relationship]) -> Party:
         """A party and its edges with existing parties (the one that files it under a
@@ -162,26 +198,26 @@ class GuardedStore:
         inside (how a scoped editor adds a party to its scope)."""
         others = [end for e in edges for end in (e.from_id, e.to_id) if end != party.id]
         await self._may_write(others, fiscal=party.fiscal is not None)
-        written = await self._store.load_batch(Batch(parties=[party], relationships=list(edges)))
+        written = await self._writer.load_batch(Batch(parties=[party], relationships=list(edges)))
         return written.parties[0]
 
     async def link(self, rel: Relationship) -> Relationship:
         """Inside a write scope both ends must be inside: a party outside, however bare,
         cannot be pulled in (a new one is filed as it is made: create_filed)."""
         await self._may_write([rel.from_id, rel.to_id])
-        return await self._store.link(rel)
+        return await self._writer.link(rel)
 
     async def unlink(self, rel_id: str, until: datetime) -> Relationship:
         write = self._within(Permission.WRITE, "changing the graph")
         if write is not None:
             _inside(await write.get_nodes([rel_id]), [rel_id], "where you may write")
-        return await self._store.unlink(rel_id, until)
+        return await self._writer.unlink(rel_id, until)
 
     async def record_activity(self, activity: Activity) -> Activity:
         viewer = await self._may_write(activity.subject_ids)
         if activity.author_id != viewer.id:
             viewer.require(Permission.ADMIN, "recording an activity for another author")
-        return await self._store.record_activity(activity)
+        return await self._writer.record_activity(activity)
 
     # -- identity ------------------------------------------------------------
 
@@ -200,17 +236,17 @@ class GuardedStore:
 
     async def grant_role(self, grant: Grant) -> Grant:
         self.viewer.require(Permission.ADMIN, "granting a role")
-        return await self._store.grant_role(grant)
+        return await self._writer.grant_role(grant)
 
     async def revoke_role(
         self, user_id: str, role: str, scope_id: str | None, kind: ScopeKind
     ) -> bool:
         self.viewer.require(Permission.ADMIN, "revoking a role")
-        return await self._store.revoke_role(user_id, role, scope_id, kind)
+        return await self._writer.revoke_role(user_id, role, scope_id, kind)
 
     async def create_token(self, token: ApiToken) -> ApiToken:
         self._self_or_admin(token.user_id, "making a token for another user")
-        return await self._store.create_token(token)
+        return await self._writer.create_token(token)
 
     async def tokens(self, user_id: str | None) -> list[ApiToken]:
         self._self_or_admin(user_id, "listing another user's tokens")
@@ -222,7 +258,18 @@ class GuardedStore:
             t.id for t in await self._store.tokens(viewer.id)
         }:
             raise Forbidden("revoking another user's token needs the ADMIN permission")
-        return await self._store.revoke_token(token_id, at)
+        return await self._writer.revoke_token(token_id, at)
+
+
+async def _kept_inside(read: GraphStore, pages: dict[str, ChangePage]) -> dict[str, ChangePage]:
+    """The entries whose parties are all inside the scope: one naming a party outside
+    would tell of it (a link to it, its id). A page may so hold fewer than asked."""
+    named = {p for page in pages.values() for c in page.changes for p in c.party_ids}
+    inside = await read.get_parties(list(named)) if named else {}
+    return {
+        node: replace(page, changes=[c for c in page.changes if inside.keys() >= set(c.party_ids)])
+        for node, page in pages.items()
+    }
 
 
 def _inside(found: Mapping[str, object], ids: Sequence[str], where: str) -> None:

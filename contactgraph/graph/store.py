@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
+from .history import Actor, AuditQuery, ChangeKind, ChangePage
 from .identity import ApiToken, Grant, Role, Scope, ScopeKind
 from .model import (
     WHOLE_ROWS,
@@ -54,6 +55,10 @@ class GraphStore(Protocol):
     def scoped(self, scope: Scope) -> GraphStore:
         """This store as a scoped viewer reads it: every read below answers only with what
         the scope reaches (identity.Scope), tested inside its one round trip."""
+
+    def acting(self, actor: Actor) -> GraphStore:
+        """This store as `actor` writes to it: every write appends its history entries
+        (history.py), naming the actor, in the write's own transaction."""
 
     # reads
     async def get_nodes(self, ids: Sequence[str]) -> dict[str, Node]: ...
@@ -130,6 +135,19 @@ class GraphStore(Protocol):
         """For each address as given, the ids of the parties not archived that hold it,
         in id order: compared normalised and case-folded (contactdata.email_key), through
         an index."""
+
+    async def history(
+        self, subject_ids: Sequence[str], page: Page, hidden: frozenset[ChangeKind]
+    ) -> dict[str, ChangePage]:
+        """Each node's history entries, newest first (at, then id), without the kinds in
+        `hidden`; a page's cursor is its last entry's (at, id)."""
+
+    async def audit_log(self, query: AuditQuery, page: Page) -> ChangePage:
+        """Every entry matching the query, newest first, paged as `history`."""
+
+    async def snapshots(self, party_ids: Sequence[str], as_of: datetime) -> dict[str, Party]:
+        """The parties' own fields as they were at `as_of` (history.snapshot); a party
+        that did not exist then is left out."""
 
     async def is_empty(self) -> bool: ...
 

@@ -17,6 +17,7 @@ from ..access.viewer import Viewer
 from ..config import Settings
 from ..graph.errors import BadUserInput, LimitExceeded, Unauthenticated
 from ..graph.events import EventBus
+from ..graph.ids import new_id
 from ..graph.model import Page
 from ..graph.store import GraphStore
 from ..graph.times import utcnow
@@ -55,6 +56,8 @@ class Context:
     # one "now" per request, so every default asOf in it batches together
     now: datetime = field(default_factory=utcnow)
     feeds: ViewerFeeds = field(default_factory=ViewerFeeds)  # the server's: live feeds per user
+    # names the request in the history of what it writes (X-Request-Id, or made here)
+    request_id: str = field(default_factory=new_id)
 
     def __post_init__(self) -> None:
         self.sign_in(self.signed_in)
@@ -63,7 +66,9 @@ class Context:
         """Act as `viewer` from now on: the store, its counter and loaders go through
         the guard of that viewer (None: every read and write is UNAUTHENTICATED)."""
         self.signed_in = viewer
-        guarded = GuardedStore(self.backend, viewer, None if self.live else self.now)
+        guarded = GuardedStore(
+            self.backend, viewer, None if self.live else self.now, self.request_id
+        )
         self.round_trips = CountingStore(cast(GraphStore, guarded))
         self.store = cast(GraphStore, self.round_trips)
         self.loaders = Loaders(self.store)

@@ -11,10 +11,12 @@ from typing import Generic, TypeVar
 
 from aiodataloader import DataLoader
 
+from ..graph.history import ChangePage
 from ..graph.identity import Grant
 from ..graph.model import (
     Category,
     Direction,
+    Page,
     Party,
     Relationship,
     RelType,
@@ -103,4 +105,11 @@ class Loaders:
         )
         self.timelines: GroupedLoader[TimelineQuery, TimelinePage] = GroupedLoader(
             store.timelines, lambda: TimelinePage([], has_next=False)
+        )
+        self.history: GroupedLoader[Page, ChangePage] = GroupedLoader(
+            store.history,  # type: ignore[arg-type]  # the guard's, whose `hidden` it decides
+            lambda: ChangePage([], has_next=False),
+        )
+        self.snapshots: GroupedLoader[datetime, Party | None] = GroupedLoader(
+            store.snapshots, lambda: None
         )

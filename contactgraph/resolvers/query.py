@@ -10,9 +10,11 @@ from ..graph import model
 from ..graph.cursors import encode_cursor
 from ..graph.lookups import contact_person
 from ..schema.enums import RelType
+from ..schema.history import Change, audit_log
 from ..schema.inputs import PartyFilter
 from ..schema.types import (
     Category,
+    Connection,
     ContactPerson,
     ContextInfo,
     Edge,
@@ -31,6 +33,10 @@ from .identity import IdentityQuery
 
 @strawberry.type
 class Query(IdentityQuery):
+    audit_log: Connection[Change] = strawberry.field(
+        resolver=audit_log, description="Every change, newest first; for admins."
+    )
+
     @strawberry.field(description="Any object by id; null when there is none.")
     async def node(self, info: ContextInfo, id: strawberry.ID) -> Node | None:
         found = await info.context.store.get_nodes([id])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import TypeVar
 
 import strawberry
 from strawberry.scalars import JSON
@@ -18,28 +18,12 @@ from ..graph.times import format_instant
 from ..resolvers.context import Context, selected_at, selects
 from ..resolvers.loaders import AncestorsQuery, ChildrenQuery, RelationshipQuery
 from .enums import ActivityType, Direction, LegalForm, PartyKind, RelType, UnitType
+from .history import Change, node_history, party_snapshot
 from .identity import Grant
+from .pages import Connection, CountedConnection, Edge, page_info
 
 ContextInfo = Info[Context, None]
 T = TypeVar("T")
-
-
-@strawberry.type
-class PageInfo:
-    has_next_page: bool
-    end_cursor: str | None
-
-
-@strawberry.type
-class Edge(Generic[T]):
-    cursor: str
-    node: T
-
-
-@strawberry.type
-class Connection(Generic[T]):
-    edges: list[Edge[T]]
-    page_info: PageInfo
 
 
 @strawberry.interface(description="An object with a stable, server-made id.")
@@ -105,10 +89,6 @@ class Category:
         )
 
 
-def page_info(edges: list[Edge], has_next: bool) -> PageInfo:
-    return PageInfo(has_next_page=has_next, end_cursor=edges[-1].cursor if edges else None)
-
-
 def _hierarchy_types(types: list[model.RelType] | None) -> tuple[model.RelType, ...]:
     chosen = tuple(dict.fromkeys(types)) if types else DEFAULT_HIERARCHY_TYPES
     for rel_type in chosen:
@@ -132,6 +112,14 @@ class Party(Node):
     created_at: datetime
     updated_at: datetime
     archived_at: datetime | None
+    history: Connection[Change] = strawberry.field(
+        resolver=node_history, description="What was done to it, newest first."
+    )
+    snapshot: Party | None = strawberry.field(
+        resolver=party_snapshot,
+        description="Its own fields as they were at `asOf`, from its history; null before "
+        "it existed.",
+    )
 
     @strawberry.field(
         description="VAT number and tax code; reading them needs the FISCAL permission "
@@ -375,6 +363,9 @@ class Relationship(Node):
     since: datetime
     until: datetime | None
     properties: JSON
+    history: Connection[Change] = strawberry.field(
+        resolver=node_history, description="What was done to it, newest first."
+    )
 
     @strawberry.field(name="from")
     async def from_(self, info: ContextInfo) -> Party:
@@ -410,6 +401,10 @@ class Activity(Node):
         "them. Null for seeded activities and those recorded before sign-in existed."
     )
     subject_ids: list[strawberry.ID]
+    history: Connection[Change] = strawberry.field(
+        resolver=node_history,
+        description="How it was recorded, and what was done to it, newest first.",
+    )
     source_id: strawberry.ID | None = strawberry.field(
         description="In a roll-up timeline or feed, the subject that brought this activity "
         "in: the party asked about when it is a subject, else the first subject below it. "
@@ -483,19 +478,6 @@ class ContactPerson:
     person: Party
     organization: Party
     distance: int = strawberry.field(description="Levels walked up from the unit asked about.")
-
-
-@strawberry.type
-class CountedConnection(Generic[T]):
-    edges: list[Edge[T]]
-    page_info: PageInfo
-    total: strawberry.Private[int | None]
-
-    @strawberry.field(description="How many items the whole list holds, on every page.")
-    def total_count(self) -> int:
-        if self.total is None:  # the resolver counts whenever this field is selected
-            raise LookupError("totalCount was not counted")
-        return self.total
 
 
 @strawberry.type

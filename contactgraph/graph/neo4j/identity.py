@@ -143,12 +143,14 @@ async def add_grant(tx: Tx, grant: Grant) -> Grant:
 
 async def remove_grant(
     tx: Tx, user_id: str, role: str, scope_id: str | None, kind: ScopeKind
-) -> bool:
+) -> Grant | None:
+    """The grant removed, or None when the user did not hold it."""
     result = await tx.run(
-        "MATCH (g:Grant {held: $held}) DELETE g RETURN count(*) AS n",
+        f"MATCH (g:Grant {{held: $held}}) WITH g, {GRANT_MAP} AS held DELETE g RETURN held",
         held=_held(user_id, role, scope_id, kind),
     )
-    return bool((await result.single(strict=True))["n"])
+    record = await result.single()
+    return None if record is None else _grant(record["held"])
 
 
 async def add_token(tx: Tx, token: ApiToken) -> ApiToken:

@@ -9,13 +9,13 @@ trip in the port's sense, whatever it runs inside; batched reads use UNWIND.
 
 from __future__ import annotations
 
-import copy
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from .. import history as entry
 from .. import rules
 from ..codec import category_from_record, category_record
 from ..cursors import decode_cursor
@@ -24,7 +24,7 @@ from ..errors import (
     Conflict,
     NotFound,
 )
-from ..identity import ApiToken, Grant, Role, Scope, ScopeKind
+from ..identity import Grant
 from ..model import (
     ACYCLIC_TYPES,
     DEFAULT_CATEGORIES,
@@ -50,7 +50,8 @@ from ..model import (
     display_order,
 )
 from ..store import Node
-from . import cypher, identity, keys, scopes, search, timelines, walks
+from . import cypher, history, identity, keys, scopes, search, timelines, walks
+from .accounts import Neo4jAccounts
 from .cypher import (
     CHILD_MAP,
     PARTY_MAP,
@@ -60,7 +61,6 @@ from .cypher import (
     Tx,
     encode,
 )
-from .session import Neo4jSession
 
 SCHEMA: tuple[str, ...] = (
     "CREATE CONSTRAINT party_id IF NOT EXISTS FOR (p:Party) REQUIRE p.id IS UNIQUE",
@@ -81,6 +81,7 @@ SCHEMA: tuple[str, ...] = (
     *search.SCHEMA,
     *identity.SCHEMA,
     *keys.SCHEMA,
+    *history.SCHEMA,
 )
 
 
@@ -88,19 +89,11 @@ SCHEMA: tuple[str, ...] = (
 SCOPED_SCAN_PAGES = 4
 
 
-class Neo4jStore(Neo4jSession):
-    # a batch is one transaction, held in Neo4j's heap until commit; 2,000 parties with
-    # their activities fit the transaction memory of a 512 MiB heap
-    seed_batch_size = 2_000
+class Neo4jStore(Neo4jAccounts):
+    # a batch is one transaction, held in Neo4j's heap until commit; 1,000 parties with
+    # their activities and history entries fit the transaction memory of a 512 MiB heap
+    seed_batch_size = 1_000
     default_region: str | None = None
-    _scope: Scope | None = None
-
-    def scoped(self, scope: Scope) -> Neo4jStore:
-        """This store's connection pool and walk turns, its reads narrowed to the scope;
-        the store it came from starts and closes them."""
-        view = copy.copy(self)
-        view._scope = scope
-        return view
 
     async def _inside(self, tx: Tx) -> Reach:
         return await scopes.reach(tx, self._scope)
@@ -343,6 +336,13 @@ class Neo4jStore(Neo4jSession):
 
         return await self._read(work)
 
+    async def snapshots(self, party_ids: Sequence[str], as_of: datetime) -> dict[str, Party]:
+        async def work(tx: Tx) -> dict[str, Party]:
+            found = await cypher.parties(tx, party_ids, await self._inside(tx))
+            return await history.snapshots(tx, found, as_of)
+
+        return await self._read(work)
+
     async def is_empty(self) -> bool:
         async def work(tx: Tx) -> bool:
             record = await (await tx.run("MATCH (p:Party) RETURN count(p) = 0 AS empty")).single()
@@ -358,55 +358,26 @@ class Neo4jStore(Neo4jSession):
 
         return await self._read(work)
 
-    # -- identity ------------------------------------------------------------
-
-    async def roles(self) -> list[Role]:
-        return await self._read(identity.roles)
-
-    async def grants(self, user_ids: Sequence[str]) -> dict[str, list[Grant]]:
-        return await self._read(lambda tx: identity.grants(tx, user_ids))
-
-    async def user_by_username(self, username: str) -> Party | None:
-        return await self._read(lambda tx: identity.user_by_username(tx, username))
-
-    async def grant_role(self, grant: Grant) -> Grant:
-        return await self._write(lambda tx: identity.add_grant(tx, grant))
-
-    async def revoke_role(
-        self, user_id: str, role: str, scope_id: str | None, kind: ScopeKind
-    ) -> bool:
-        return await self._write(
-            lambda tx: identity.remove_grant(tx, user_id, role, scope_id, kind)
-        )
+    # -- writes ---------------------------------------------------------------
 
     async def create_user(self, user: Party, grants: Sequence[Grant]) -> Party:
         async def work(tx: Tx) -> Party:
             checked = await _check_party(tx, user, self.default_region)
             await cypher.create_parties(tx, [checked])
+            entries = [entry.created(checked, self._actor)]
             for grant in grants:
-                await identity.add_grant(tx, grant)
+                held = await identity.add_grant(tx, grant)
+                entries.append(entry.role_granted(held, self._actor))
+            await history.append(tx, entries)
             return checked
 
         return await self._write(work)
-
-    async def create_token(self, token: ApiToken) -> ApiToken:
-        return await self._write(lambda tx: identity.add_token(tx, token))
-
-    async def token_by_hash(self, secret_hash: str) -> ApiToken | None:
-        return await self._read(lambda tx: identity.token_by_hash(tx, secret_hash))
-
-    async def tokens(self, user_id: str | None) -> list[ApiToken]:
-        return await self._read(lambda tx: identity.tokens(tx, user_id))
-
-    async def revoke_token(self, token_id: str, at: datetime) -> ApiToken:
-        return await self._write(lambda tx: identity.end_token(tx, token_id, at))
-
-    # -- writes --------------------------------------------------------------
 
     async def create_party(self, party: Party) -> Party:
         async def work(tx: Tx) -> Party:
             checked = await _check_party(tx, party, self.default_region)
             await cypher.create_parties(tx, [checked])
+            await history.append(tx, [entry.created(checked, self._actor)])
             return checked
 
         return await self._write(work)
@@ -432,6 +403,7 @@ class Neo4jStore(Neo4jSession):
                 return current
             updated = await _check_party(tx, updated, self.default_region, current)
             await cypher.rewrite_party(tx, updated)
+            await history.append(tx, [entry.changed(current, updated, self._actor)])
             return updated
 
         return await self._write(work)
@@ -446,6 +418,7 @@ class Neo4jStore(Neo4jSession):
             if changed is not current:
                 await keys.check_claims(tx, rules.claims(changed, current))
                 await cypher.rewrite_party(tx, changed)
+                await history.append(tx, [entry.changed(current, changed, self._actor)])
             return changed
 
         return await self._write(work)
@@ -469,6 +442,7 @@ class Neo4jStore(Neo4jSession):
                 if await walks.reaches(tx, rel.to_id, rel.from_id, rel.since):
                     raise rules.cycle(rel)
             await cypher.create_relationships(tx, [rel])
+            await history.append(tx, [entry.linked(rel, self._actor)])
             return rel
 
         return await self._write(work)
@@ -491,7 +465,9 @@ class Neo4jStore(Neo4jSession):
             )
             if (await result.single(strict=True))["n"] != 1:  # another request ended it meanwhile
                 raise Conflict(f"relationship {rel_id} already ended")
-            return replace(rel, until=until)
+            ended = replace(rel, until=until)
+            await history.append(tx, [entry.unlinked(ended, self._actor)])
+            return ended
 
         return await self._write(work)
 
@@ -500,6 +476,7 @@ class Neo4jStore(Neo4jSession):
             parties = await cypher.parties(tx, rules.activity_references([activity]))
             rules.check_activities([activity], parties)
             await cypher.create_activities(tx, [activity])
+            await history.append(tx, [entry.recorded(activity, self._actor)])
             return activity
 
         return await self._write(work)
@@ -520,6 +497,10 @@ class Neo4jStore(Neo4jSession):
             await cypher.create_parties(tx, checked.parties)
             await cypher.create_relationships(tx, batch.relationships)
             await cypher.create_activities(tx, batch.activities)
+            await history.append(
+                tx,
+                entry.batch(checked.parties, batch.relationships, batch.activities, self._actor),
+            )
             if batch.progress == "":
                 await tx.run("MATCH (m:Meta {key: 'seed'}) DELETE m")
             elif batch.progress is not None:

@@ -120,10 +120,14 @@ def _held(
 
 def remove_grant(
     conn: sqlite3.Connection, user_id: str, role: str, scope_id: str | None, kind: ScopeKind
-) -> bool:
+) -> Grant | None:
+    """The grant removed, or None when the user did not hold it."""
     held = _held(user_id, role, scope_id, kind)
-    removed = conn.execute(f"DELETE FROM grants WHERE {_HELD}", held)
-    return removed.rowcount > 0
+    row = conn.execute(f"SELECT * FROM grants WHERE {_HELD}", held).fetchone()
+    if row is None:
+        return None
+    conn.execute("DELETE FROM grants WHERE id = ?", (row["id"],))
+    return _grant(row)
 
 
 def add_token(conn: sqlite3.Connection, token: ApiToken) -> ApiToken:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from ..errors import ConfigError
 from ..identity import BUILTIN_ROLES
 from ..search import fiscal_text, indexed_text
-from . import closure, keys
+from . import closure, history, keys
 from .rows import PARTY_COLUMNS, party_from_row
 
 Migration = str | Callable[[sqlite3.Connection], None]
@@ -213,6 +213,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     _fiscal_search,
     # 8: VAT numbers, tax codes and e-mail addresses as keys
     _keys,
+    # 9: the change history, append-only
+    history.TABLES,
 )
 
 

@@ -11,10 +11,11 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TypeVar
 
+from .. import history as entry
 from .. import rules
 from ..cursors import cursor_depth, decode_cursor
 from ..errors import BadUserInput, Conflict, NotFound
-from ..identity import ApiToken, Grant, Role, Scope, ScopeKind
+from ..identity import Grant
 from ..model import (
     ACYCLIC_TYPES,
     WHOLE_ROWS,
@@ -42,8 +43,8 @@ from ..model import (
 from ..search import query_terms
 from ..store import Node
 from ..times import format_instant
-from . import closure, identity, keys, records, scopes, timelines, walks
-from .database import Database, Work
+from . import closure, history, identity, keys, records, scopes, timelines, walks
+from .accounts import SqliteAccounts
 from .rows import (
     PARTY_COLUMNS,
     REL_COLUMNS,
@@ -62,45 +63,8 @@ def _fts_query(text: str, fiscal: bool) -> str:
     return " ".join(f'{column}"{term}"*' for term in query_terms(text))
 
 
-class SqliteStore:
+class SqliteStore(SqliteAccounts):
     seed_batch_size = 20_000
-
-    def __init__(
-        self, database: Database, scope: Scope | None = None, region: str | None = None
-    ) -> None:
-        self._db = database
-        self._scope = scope
-        self.default_region = region
-
-    def scoped(self, scope: Scope) -> SqliteStore:
-        return SqliteStore(self._db, scope, self.default_region)
-
-    def _inside(self, conn: sqlite3.Connection) -> scopes.Reach:
-        return scopes.reach(conn, self._scope)
-
-    @classmethod
-    def from_url(cls, url: str, create: bool = False, region: str | None = None) -> SqliteStore:
-        return cls(Database.from_url(url, create), region=region)
-
-    async def _read(self, work: Work[T]) -> T:
-        return await self._db.read(work)
-
-    async def _walk(self, work: Work[T]) -> T:
-        return await self._db.walk(work)
-
-    async def _write(self, work: Work[T]) -> T:
-        return await self._db.write(work)
-
-    # -- lifecycle -----------------------------------------------------------
-
-    async def start(self) -> None:
-        await self._db.start()
-
-    async def close(self) -> None:
-        await self._db.close()
-
-    async def ping(self, seconds: float) -> None:
-        await self._db.ping(seconds)
 
     # -- reads ---------------------------------------------------------------
 
@@ -377,6 +341,13 @@ class SqliteStore:
 
         return await self._read(work)
 
+    async def snapshots(self, party_ids: Sequence[str], as_of: datetime) -> dict[str, Party]:
+        def work(conn: sqlite3.Connection) -> dict[str, Party]:
+            found = _kept(conn, self._inside(conn), records.parties_by_id(conn, party_ids))
+            return history.snapshots(conn, found, as_of)
+
+        return await self._read(work)
+
     async def is_empty(self) -> bool:
         return await self._read(
             lambda conn: (
@@ -391,55 +362,26 @@ class SqliteStore:
 
         return await self._read(work)
 
-    # -- identity ------------------------------------------------------------
-
-    async def roles(self) -> list[Role]:
-        return await self._read(identity.roles)
-
-    async def grants(self, user_ids: Sequence[str]) -> dict[str, list[Grant]]:
-        return await self._read(lambda conn: identity.grants(conn, user_ids))
-
-    async def user_by_username(self, username: str) -> Party | None:
-        return await self._read(lambda conn: identity.user_by_username(conn, username))
-
-    async def grant_role(self, grant: Grant) -> Grant:
-        return await self._write(lambda conn: identity.add_grant(conn, grant))
-
-    async def revoke_role(
-        self, user_id: str, role: str, scope_id: str | None, kind: ScopeKind
-    ) -> bool:
-        return await self._write(
-            lambda conn: identity.remove_grant(conn, user_id, role, scope_id, kind)
-        )
+    # -- writes ---------------------------------------------------------------
 
     async def create_user(self, user: Party, grants: Sequence[Grant]) -> Party:
         def work(conn: sqlite3.Connection) -> Party:
             checked = records.check_party(conn, user, self.default_region)
             records.insert_parties(conn, [checked])
+            entries = [entry.created(checked, self._actor)]
             for grant in grants:
-                identity.add_grant(conn, grant)
+                held = identity.add_grant(conn, grant)
+                entries.append(entry.role_granted(held, self._actor))
+            history.append(conn, entries)
             return checked
 
         return await self._write(work)
-
-    async def create_token(self, token: ApiToken) -> ApiToken:
-        return await self._write(lambda conn: identity.add_token(conn, token))
-
-    async def token_by_hash(self, secret_hash: str) -> ApiToken | None:
-        return await self._read(lambda conn: identity.token_by_hash(conn, secret_hash))
-
-    async def tokens(self, user_id: str | None) -> list[ApiToken]:
-        return await self._read(lambda conn: identity.tokens(conn, user_id))
-
-    async def revoke_token(self, token_id: str, at: datetime) -> ApiToken:
-        return await self._write(lambda conn: identity.end_token(conn, token_id, at))
-
-    # -- writes --------------------------------------------------------------
 
     async def create_party(self, party: Party) -> Party:
         def work(conn: sqlite3.Connection) -> Party:
             checked = records.check_party(conn, party, self.default_region)
             records.insert_parties(conn, [checked])
+            history.append(conn, [entry.created(checked, self._actor)])
             return checked
 
         return await self._write(work)
@@ -462,6 +404,7 @@ class SqliteStore:
                 return current
             updated = records.check_party(conn, updated, self.default_region, current)
             records.rewrite_party(conn, updated)
+            history.append(conn, [entry.changed(current, updated, self._actor)])
             return updated
 
         return await self._write(work)
@@ -473,6 +416,7 @@ class SqliteStore:
             if changed is not current:
                 keys.check_claims(conn, rules.claims(changed, current))  # a restore takes them
                 records.rewrite_party(conn, changed)
+                history.append(conn, [entry.changed(current, changed, self._actor)])
             return changed
 
         return await self._write(work)
@@ -494,6 +438,7 @@ class SqliteStore:
                 raise rules.cycle(rel)
             conn.execute(records.INSERT_REL, relationship_params(rel))
             closure.edges_changed(conn, [rel])
+            history.append(conn, [entry.linked(rel, self._actor)])
             return rel
 
         return await self._write(work)
@@ -516,6 +461,7 @@ class SqliteStore:
             )
             ended = replace(rel, until=until)
             closure.edges_changed(conn, [ended])
+            history.append(conn, [entry.unlinked(ended, self._actor)])
             return ended
 
         return await self._write(work)
@@ -526,6 +472,7 @@ class SqliteStore:
                 [activity], records.parties_by_id(conn, rules.activity_references([activity]))
             )
             records.insert_activities(conn, [activity])
+            history.append(conn, [entry.recorded(activity, self._actor)])
             return activity
 
         return await self._write(work)
@@ -548,6 +495,10 @@ class SqliteStore:
             )
             closure.edges_changed(conn, batch.relationships)
             records.insert_activities(conn, batch.activities)
+            history.append(
+                conn,
+                entry.batch(checked.parties, batch.relationships, batch.activities, self._actor),
+            )
             if batch.progress == "":
                 conn.execute("DELETE FROM meta WHERE key = 'seed'")
             elif batch.progress is not None:

@@ -1,0 +1,148 @@
+"""The change history on Neo4j: a :Change node per entry, appended in the write's own
+transaction, indexed by the record it is about (`subject_id`, its first subject), and
+a :Mention node for each further subject (the parties a link or an activity touches),
+so a node's history is two index ranges merged, whatever the node is. Times are the
+fixed-width UTC text of times.format_instant, which sorts as it compares: no
+conversion on the way in or out. A seed writes
+an entry for each record: a Mention node only where one is needed keeps that within
+the transaction memory a batch may use. No statement sets or deletes either label
+after creating it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from ..cursors import decode_cursor
+from ..history import AuditQuery, Change, ChangeKind, ChangePage, snapshot
+from ..model import Page, Party
+from . import cypher
+from .cypher import Tx, decode, encode
+
+SCHEMA: tuple[str, ...] = (
+    "CREATE CONSTRAINT change_id IF NOT EXISTS FOR (c:Change) REQUIRE c.id IS UNIQUE",
+    "CREATE INDEX change_time IF NOT EXISTS FOR (c:Change) ON (c.at)",
+    "CREATE INDEX change_subject IF NOT EXISTS FOR (c:Change) ON (c.subject_id, c.at)",
+    "CREATE INDEX change_actor IF NOT EXISTS FOR (c:Change) ON (c.actor_id, c.at)",
+    "CREATE INDEX change_party IF NOT EXISTS FOR (c:Change) ON (c.party_id, c.at)",
+    "CREATE INDEX mention_subject IF NOT EXISTS FOR (m:Mention) ON (m.subject_id, m.at)",
+)
+
+_MAP = "c {.id, .at, .kind, .actor_id, .request_id, .subject_ids, .fields, .version}"
+_KINDS = {member.value: member for member in ChangeKind}
+
+
+async def append(tx: Tx, changes: Iterable[Change]) -> None:
+    rows = [
+        {
+            "id": change.id,
+            "at": encode(change.at),
+            "kind": change.kind.value,
+            "actor_id": change.actor_id,
+            "request_id": change.request_id,
+            "subject_ids": list(change.subject_ids),
+            "subject_id": change.subject_ids[0],
+            "fields": change.fields_json(),
+            "party_id": change.party_id,
+            "version": change.version,
+        }
+        for change in changes
+    ]
+    if rows:
+        await tx.run(
+            "UNWIND $rows AS row CREATE (c:Change) SET c = row "
+            "WITH c UNWIND c.subject_ids[1..] AS subject "
+            "CREATE (:Mention {subject_id: subject, at: c.at, change_id: c.id})-[:OF]->(c)",
+            rows=rows,
+        )
+
+
+def _change(record: Mapping[str, Any]) -> Change:
+    return Change(
+        id=record["id"],
+        at=decode(record["at"]),
+        kind=_KINDS[record["kind"]],
+        subject_ids=tuple(record["subject_ids"]),
+        actor_id=record["actor_id"],
+        request_id=record["request_id"],
+        fields=Change.fields_of(record["fields"]),
+        version=record["version"],
+    )
+
+
+def _cursor(page: Page) -> dict[str, Any]:
+    at, id_ = decode_cursor(page.after, 2) if page.after else (None, None)
+    return {"after_at": at, "after_id": id_, "limit": page.first + 1}
+
+
+def _page(records: list[Mapping[str, Any]], page: Page) -> ChangePage:
+    return ChangePage([_change(r) for r in records[: page.first]], len(records) > page.first)
+
+
+def _before(at: str, id_: str) -> str:
+    return f"($after_at IS NULL OR {at} < $after_at OR ({at} = $after_at AND {id_} < $after_id))"
+
+
+async def of_subjects(
+    tx: Tx, subject_ids: Sequence[str], page: Page, hidden: Iterable[ChangeKind]
+) -> dict[str, ChangePage]:
+    result = await tx.run(
+        "UNWIND $ids AS id CALL (id) { CALL (id) { "
+        f"MATCH (c:Change {{subject_id: id}}) WHERE {_before('c.at', 'c.id')} "
+        "AND NOT c.kind IN $hidden "
+        "RETURN c ORDER BY c.at DESC, c.id DESC LIMIT $limit UNION "
+        f"MATCH (m:Mention {{subject_id: id}}) WHERE {_before('m.at', 'm.change_id')} "
+        "MATCH (m)-[:OF]->(c:Change) WHERE NOT c.kind IN $hidden "
+        "RETURN c ORDER BY m.at DESC, m.change_id DESC LIMIT $limit } "
+        f"WITH c ORDER BY c.at DESC, c.id DESC LIMIT $limit RETURN collect({_MAP}) "
+        "AS changes } RETURN collect({id: id, changes: changes})",
+        ids=list(dict.fromkeys(subject_ids)),
+        hidden=sorted(k.value for k in hidden),
+        **_cursor(page),
+    )
+    return {row["id"]: _page(row["changes"], page) for row in await cypher.collected(result)}
+
+
+async def audit(tx: Tx, query: AuditQuery, page: Page) -> ChangePage:
+    if query.subject_id is None:
+        match = "MATCH (c:Change) WHERE c.at IS NOT NULL"
+    else:
+        match = (
+            "CALL { MATCH (c:Change {subject_id: $subject}) RETURN c UNION "
+            "MATCH (:Mention {subject_id: $subject})-[:OF]->(c:Change) RETURN c } WITH c WHERE true"
+        )
+    result = await tx.run(
+        f"{match} AND ($actor IS NULL OR c.actor_id = $actor) "
+        "AND ($since IS NULL OR c.at >= $since) "
+        f"AND ($until IS NULL OR c.at < $until) AND {_before('c.at', 'c.id')} "
+        f"WITH c ORDER BY c.at DESC, c.id DESC LIMIT $limit RETURN collect({_MAP})",
+        subject=query.subject_id,
+        actor=query.actor_id,
+        since=None if query.since is None else encode(query.since),
+        until=None if query.until is None else encode(query.until),
+        **_cursor(page),
+    )
+    return _page(await cypher.collected(result), page)
+
+
+async def snapshots(tx: Tx, parties: Mapping[str, Party], as_of: datetime) -> dict[str, Party]:
+    """Each party's own fields as they were at `as_of`, for those that existed then."""
+    result = await tx.run(
+        "UNWIND $ids AS id "
+        "CALL (id) { MATCH (c:Change {party_id: id}) WHERE c.at > $at "
+        f"RETURN collect({_MAP}) AS newer }} "
+        "CALL (id) { MATCH (c:Change {party_id: id}) WHERE c.at <= $at "
+        "RETURN max(c.at) AS last } "
+        "RETURN collect({id: id, newer: newer, last: last})",
+        ids=list(parties),
+        at=encode(as_of),
+    )
+    found: dict[str, Party] = {}
+    for row in await cypher.collected(result):
+        last = None if row["last"] is None else decode(row["last"])
+        newer = [_change(c) for c in row["newer"]]
+        past = snapshot(parties[row["id"]], as_of, newer, last)
+        if past is not None:
+            found[row["id"]] = past
+    return found

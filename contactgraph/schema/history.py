@@ -1,0 +1,164 @@
+"""GraphQL of the change history: entries, a node's history, a party as it was, the
+audit log. Entries are read-only: no mutation takes one."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from ..graph import history
+from ..graph.cursors import check_instant_cursor, encode_cursor
+from ..graph.errors import BadUserInput, Forbidden
+from ..graph.identity import Permission
+from ..graph.model import Page
+from ..graph.times import format_instant
+from ..resolvers.context import Context
+from .pages import Connection, Edge, page_info
+
+if TYPE_CHECKING:
+    from .types import Party, User
+
+ContextInfo = Info[Context, None]
+
+ChangeKind = strawberry.enum(
+    history.ChangeKind,
+    description="What a write did. Entries about a user's roles and tokens (ROLE_*, "
+    "TOKEN_*) are shown only to that user and to admins.",
+)
+
+
+@strawberry.type(description="One field's value before and after a change, as JSON.")
+class FieldChange:
+    field: str = strawberry.field(description="The field's GraphQL name.")
+    before: JSON | None
+    after: JSON | None
+    redacted: bool = strawberry.field(
+        description="The values are hidden: they are fiscal data, which you may not read here."
+    )
+
+
+@strawberry.type(
+    description="An entry of the change history: who changed what, when, in which request. "
+    "Appended in the same transaction as the write; never changed or removed."
+)
+class Change:
+    id: strawberry.ID
+    at: datetime
+    kind: ChangeKind  # type: ignore[valid-type]
+    actor_id: strawberry.ID | None = strawberry.field(
+        description="The signed-in user who wrote; null for the server's own work (seeds, "
+        "the command line)."
+    )
+    request_id: str | None = strawberry.field(
+        description="The request that wrote: its X-Request-Id header, or one the server made "
+        "and answered in that header."
+    )
+    subject_ids: list[strawberry.ID] = strawberry.field(
+        description="What it is about: the party, relationship or activity first, then the "
+        "parties it touches."
+    )
+    fields: list[FieldChange]
+    version: int | None = strawberry.field(
+        description="On changes of a party's own fields: the party's version after them."
+    )
+
+    @strawberry.field(description="The user behind actorId.")
+    async def actor(self, info: ContextInfo) -> Annotated[User, strawberry.lazy(".types")] | None:
+        if self.actor_id is None:
+            return None
+        from .types import party_of
+
+        found = await info.context.loaders.users.load(self.actor_id)
+        return None if found is None else party_of(found)  # type: ignore[return-value]
+
+
+async def _fiscal_hidden(info: ContextInfo, entry: history.Change) -> bool:
+    """Whether the viewer may not read this entry's fiscal values: as Party.fiscal decides."""
+    context = info.context
+    if context.viewer.can(Permission.FISCAL):
+        return False
+    try:
+        scoped = context.viewer.scope(Permission.FISCAL, "reading fiscal data")
+    except Forbidden:
+        return True
+    return scoped is not None and (
+        await context.loaders.fiscal_parties.load(entry.subject_ids[0]) is None
+    )
+
+
+async def _change(info: ContextInfo, entry: history.Change) -> Change:
+    hidden = any(f.field == "fiscal" for f in entry.fields) and await _fiscal_hidden(info, entry)
+    return Change(
+        id=strawberry.ID(entry.id),
+        at=entry.at,
+        kind=entry.kind,
+        actor_id=None if entry.actor_id is None else strawberry.ID(entry.actor_id),
+        request_id=entry.request_id,
+        subject_ids=[strawberry.ID(s) for s in entry.subject_ids],
+        fields=[
+            FieldChange(field=f.field, before=None, after=None, redacted=True)
+            if hidden and f.field == "fiscal"
+            else FieldChange(field=f.field, before=f.before, after=f.after, redacted=False)
+            for f in entry.fields
+        ],
+        version=entry.version,
+    )
+
+
+async def changes_page(info: ContextInfo, page: history.ChangePage) -> Connection[Change]:
+    edges = [
+        Edge(cursor=encode_cursor(format_instant(c.at), c.id), node=await _change(info, c))
+        for c in page.changes
+    ]
+    return Connection(edges=edges, page_info=page_info(edges, page.has_next))
+
+
+def _page(info: ContextInfo, first: int | None, after: str | None) -> Page:
+    if after is not None:
+        check_instant_cursor(after)
+    return info.context.page(first, after)
+
+
+async def node_history(
+    root: strawberry.Parent[object],
+    info: ContextInfo,
+    first: int | None = None,
+    after: str | None = None,
+) -> Connection[Change]:
+    """What was done to this, newest first: every write that created or changed it."""
+    node_id: str = root.id  # type: ignore[attr-defined]
+    page = await info.context.loaders.history.load((node_id, _page(info, first, after)))
+    return await changes_page(info, page)
+
+
+async def party_snapshot(
+    root: strawberry.Parent[object], info: ContextInfo, as_of: datetime
+) -> Annotated[Party, strawberry.lazy(".types")] | None:
+    """This party's own fields as they were at `asOf`, from its history; null when it did
+    not exist yet. Its other fields (relationships, timeline) read as they do on any party."""
+    from .types import party_of
+
+    found = await info.context.loaders.snapshots.load((root.id, as_of))  # type: ignore[attr-defined]
+    return None if found is None else party_of(found)
+
+
+async def audit_log(
+    info: ContextInfo,
+    actor_id: strawberry.ID | None = None,
+    subject_id: strawberry.ID | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    first: int | None = None,
+    after: str | None = None,
+) -> Connection[Change]:
+    """Every change, newest first, by actor, subject and time (since inclusive, until
+    exclusive); for admins."""
+    if since is not None and until is not None and until <= since:
+        raise BadUserInput("until must be later than since")
+    query = history.AuditQuery(actor_id, subject_id, since, until)
+    page = await info.context.store.audit_log(query, _page(info, first, after))  # type: ignore[attr-defined]
+    return await changes_page(info, page)
