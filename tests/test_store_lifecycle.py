@@ -251,9 +251,7 @@ async def test_upgrading_starts_the_history_of_the_parties_stored_before(tmp_pat
     url = f"sqlite:///{tmp_path / 'graph.db'}"
     store = open_store(url, create=True)
     await store.start()
-    made = new_party(
-        PartyKind.ORGANIZATION, "Acme", name="Acme", legal_form=LegalForm.LEGAL_PERSON
-    )
+    made = new_party(PartyKind.ORGANIZATION, "Acme", name="Acme", legal_form=LegalForm.LEGAL_PERSON)
     acme = await store.create_party(made)
     await store.close()
     with sqlite3.connect(tmp_path / "graph.db") as conn:
