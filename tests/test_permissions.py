@@ -69,6 +69,17 @@ async def _fresh_archived(world: World) -> dict[str, Any]:
     return {"id": party_id}
 
 
+async def _fresh_duplicate(world: World) -> dict[str, Any]:
+    made = await world.admin('mutation { createContact(input: {lastName: "Berger"}) { id } }')
+    return {"s": world.ids["eva"], "m": made["createContact"]["id"]}
+
+
+async def _fresh_merged(world: World) -> dict[str, Any]:
+    made = await _fresh_duplicate(world)
+    await world.admin(MERGE, made)
+    return {"id": made["m"]}
+
+
 async def _fresh_token(world: World) -> dict[str, Any]:
     data = await world.admin(
         'mutation($u: ID!) { createApiToken(name: "theirs", userId: $u) { token { id } } }',
@@ -78,7 +89,22 @@ async def _fresh_token(world: World) -> dict[str, Any]:
 
 
 PARTY_STATE = "{ parties(filter: {kinds: [ORGANIZATION, CONTACT, USER]}) { totalCount } }"
+MERGE = "mutation($s: ID!, $m: ID!) { mergeParties(survivorId: $s, mergedIds: [$m]) { dryRun } }"
 CASES = [
+    Case(
+        "mergeParties",
+        MERGE,
+        frozenset(WRITERS),
+        "query($m: ID!) { node(id: $m) { id } }",  # the survivor's id once merged
+        _fresh_duplicate,
+    ),
+    Case(
+        "unmergeParty",
+        "mutation($id: ID!) { unmergeParty(id: $id) { survivorId } }",
+        frozenset(WRITERS),
+        "query($id: ID!) { node(id: $id) { id } }",  # the survivor's id until unmerged
+        _fresh_merged,
+    ),
     Case(
         "createOrganization",
         'mutation { createOrganization(input: {name: "New Co"}) { id } }',

@@ -297,6 +297,12 @@ CASES = [
         "eva",
         lambda w, d: _equal(d["party"]["snapshot"], {"displayName": "Eva Berger"}),
     ),
+    _party_case(
+        "mergedFrom",  # ids only: a tombstone answers node(id) with its survivor
+        "mergedFrom",
+        "eva",
+        lambda w, d: _equal(d["party"]["mergedFrom"], []),
+    ),
     Case(
         "Query.auditLog",  # for admins only: refused, however scoped
         "{ auditLog { edges { node { id } } } }",
@@ -321,6 +327,7 @@ PLAIN = {
     "createdAt",
     "updatedAt",
     "archivedAt",
+    "mergedInto",
 }
 SUBSCRIPTIONS = {"Subscription.activityAdded"}  # probed in test_a_live_feed_stays_inside
 

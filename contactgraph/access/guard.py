@@ -23,6 +23,7 @@ from typing import Any
 from ..graph.errors import Forbidden, Unauthenticated
 from ..graph.history import PRIVATE_KINDS, Actor, AuditQuery, ChangeKind, ChangePage
 from ..graph.identity import ApiToken, Grant, Permission, Role, ScopeKind
+from ..graph.merging import FieldChoice, MergePlan, UnmergePlan
 from ..graph.model import (
     Activity,
     Batch,
@@ -49,6 +50,7 @@ READS = frozenset(
         "shortest_path",
         "timelines",
         "parties_by_email",
+        "merged_from",
         "snapshots",
     }
 )
@@ -200,6 +202,24 @@ class GuardedStore:
         await self._may_write(others, fiscal=party.fiscal is not None)
         written = await self._writer.load_batch(Batch(parties=[party], relationships=list(edges)))
         return written.parties[0]
+
+    async def merge_parties(
+        self,
+        survivor_id: str,
+        merged_ids: Sequence[str],
+        choices: Sequence[FieldChoice],
+        at: datetime,
+        dry_run: bool,
+    ) -> MergePlan:
+        """WRITE where every party of the merge is, FISCAL to move fiscal data; a dry run
+        asks the same, since it tells what the parties hold."""
+        fiscal = any(c.field == "fiscal" for c in choices)
+        await self._may_write(merged_ids, changed=survivor_id, fiscal=fiscal)
+        return await self._writer.merge_parties(survivor_id, merged_ids, choices, at, dry_run)
+
+    async def unmerge_party(self, party_id: str, at: datetime) -> UnmergePlan:
+        await self._may_write(changed=party_id)
+        return await self._writer.unmerge_party(party_id, at)
 
     async def link(self, rel: Relationship) -> Relationship:
         """Inside a write scope both ends must be inside: a party outside, however bare,

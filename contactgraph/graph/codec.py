@@ -67,13 +67,15 @@ def _json(value: object) -> str:
 
 def party_record(party: Party, encode: Encode) -> dict[str, Any]:
     # vars() of these flat value objects is what asdict() would give, without its deep copy
-    details = {
+    details: dict[str, Any] = {
         "emails": [vars(e) for e in party.emails],
         "phones": [vars(p) for p in party.phones],
         "addresses": [vars(a) for a in party.addresses],
         "fiscal": vars(party.fiscal) if party.fiscal else None,
         "tags": list(party.tags),
     }
+    if party.merged_into is not None:
+        details["merged_into"] = party.merged_into
     return {
         "id": party.id,
         "kind": party.kind.value,
@@ -120,6 +122,7 @@ def party_from_record(record: Mapping[str, Any], decode: Decode) -> Party:
         created_at=decode(record["created_at"]),
         updated_at=decode(record["updated_at"]),
         archived_at=decode(archived) if archived is not None else None,
+        merged_into=details.get("merged_into"),
     )
 
 

@@ -40,6 +40,8 @@ class ChangeKind(enum.Enum):
     UPDATED = "UPDATED"
     ARCHIVED = "ARCHIVED"
     RESTORED = "RESTORED"
+    MERGED = "MERGED"
+    UNMERGED = "UNMERGED"
     LINKED = "LINKED"
     UNLINKED = "UNLINKED"
     ACTIVITY_RECORDED = "ACTIVITY_RECORDED"
@@ -179,6 +181,7 @@ def party_fields(party: Party) -> dict[str, Any]:
         "fiscal": None if fiscal is None else _items([fiscal])[0],
         "tags": list(party.tags),
         "archivedAt": None if party.archived_at is None else format_instant(party.archived_at),
+        "mergedInto": party.merged_into,
     }
 
 
@@ -202,7 +205,13 @@ _READ_BACK: dict[str, Any] = {
     "fiscal": lambda v: ("fiscal", None if v is None else Fiscal(**_snake(v))),
     "tags": lambda v: ("tags", tuple(v)),
     "archivedAt": lambda v: ("archived_at", None if v is None else parse_instant(v)),
+    "mergedInto": lambda v: ("merged_into", v),
 }
+
+
+def read_back(field: str, value: Any) -> tuple[str, Any]:
+    """A party field's JSON value (party_fields) as the model holds it: (name, value)."""
+    return _READ_BACK[field](value)  # type: ignore[no-any-return]
 
 
 # -- entries for each kind of write ----------------------------------------------------
@@ -214,14 +223,24 @@ def created(party: Party, actor: Actor) -> Change:
     return _entry(actor, ChangeKind.CREATED, [party.id], (), party.created_at, party.version)
 
 
-def changed(before: Party, after: Party, actor: Actor) -> Change:
-    """An update, archive or restore: the fields whose values differ."""
+def changed(
+    before: Party,
+    after: Party,
+    actor: Actor,
+    kind: ChangeKind | None = None,
+    others: Sequence[str] = (),
+    more: Sequence[FieldChange] = (),
+) -> Change:
+    """An update, archive or restore (or `kind`, touching `others` too): the fields whose
+    values differ, then `more` (what else the write did, as a merge records it)."""
     old, new = party_fields(before), party_fields(after)
     fields = [FieldChange(name, old[name], new[name]) for name in new if old[name] != new[name]]
-    kind = ChangeKind.UPDATED
-    if (before.archived_at is None) != (after.archived_at is None):
-        kind = ChangeKind.ARCHIVED if after.archived_at else ChangeKind.RESTORED
-    return _entry(actor, kind, [after.id], fields, after.updated_at, after.version)
+    if kind is None:
+        kind = ChangeKind.UPDATED
+        if (before.archived_at is None) != (after.archived_at is None):
+            kind = ChangeKind.ARCHIVED if after.archived_at else ChangeKind.RESTORED
+    subjects = [after.id, *others]
+    return _entry(actor, kind, subjects, [*fields, *more], after.updated_at, after.version)
 
 
 def linked(rel: Relationship, actor: Actor, at: datetime | None = None) -> Change:
@@ -298,7 +317,7 @@ def snapshot(
     for change in sorted(newer, key=lambda c: c.version or 0, reverse=True):
         if change.kind is ChangeKind.CREATED:
             return None
-        values = dict(_READ_BACK[f.field](f.before) for f in change.fields)
+        values = dict(read_back(f.field, f.before) for f in change.fields if f.field in _READ_BACK)
         state = replace(state, **values, version=(change.version or 1) - 1)
     if newer:
         state = replace(state, updated_at=last_at or party.created_at)

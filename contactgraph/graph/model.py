@@ -152,6 +152,7 @@ class Party:
     fiscal: Fiscal | None = None
     tags: tuple[str, ...] = ()
     archived_at: datetime | None = None
+    merged_into: str | None = None  # a merged duplicate's survivor (merging.py)
 
 
 def display_order(party: Party) -> tuple[str, str]:

@@ -12,6 +12,7 @@ from typing import Protocol
 
 from .history import Actor, AuditQuery, ChangeKind, ChangePage
 from .identity import ApiToken, Grant, Role, Scope, ScopeKind
+from .merging import FieldChoice, MergePlan, UnmergePlan
 from .model import (
     WHOLE_ROWS,
     Activity,
@@ -149,6 +150,9 @@ class GraphStore(Protocol):
         """The parties' own fields as they were at `as_of` (history.snapshot); a party
         that did not exist then is left out."""
 
+    async def merged_from(self, party_ids: Sequence[str]) -> dict[str, list[str]]:
+        """For each party, the ids of the parties merged into it, in id order."""
+
     async def is_empty(self) -> bool: ...
 
     async def seed_progress(self) -> str | None:
@@ -204,6 +208,22 @@ class GraphStore(Protocol):
     async def unlink(self, rel_id: str, until: datetime) -> Relationship: ...
 
     async def record_activity(self, activity: Activity) -> Activity: ...
+
+    async def merge_parties(
+        self,
+        survivor_id: str,
+        merged_ids: Sequence[str],
+        choices: Sequence[FieldChoice],
+        at: datetime,
+        dry_run: bool,
+    ) -> MergePlan:
+        """Fold the merged parties into the survivor (merging.py) in one transaction, with
+        its history; with dry_run the same writes and checks, rolled back: the plan is
+        what the merge would do, or the error it would meet."""
+
+    async def unmerge_party(self, party_id: str, at: datetime) -> UnmergePlan:
+        """Restore a merged party with what it brought, from its merge's history entry
+        (merging.unplan), in one transaction."""
 
     async def load_batch(self, batch: Batch) -> Batch:
         """Write a seed batch in one transaction, checked by the same rules; the batch as

@@ -110,6 +110,7 @@ class Loaders:
             store.history,  # type: ignore[arg-type]  # the guard's, whose `hidden` it decides
             lambda: ChangePage([], has_next=False),
         )
+        self.merged_from: ByIdLoader[list[str]] = ByIdLoader(store.merged_from)
         self.snapshots: GroupedLoader[datetime, Party | None] = GroupedLoader(
             store.snapshots, lambda: None
         )

@@ -23,6 +23,7 @@ from ..schema.inputs import (
     RecordActivityInput,
     UpdatePartyInput,
 )
+from ..schema.merging import MergeResult, UnmergeResult, merge_parties, unmerge_party
 from ..schema.types import (
     Activity,
     Contact,
@@ -90,6 +91,13 @@ def _properties(value: JSON | None) -> dict[str, object]:
 
 @strawberry.type
 class Mutation(IdentityMutation):
+    merge_parties: MergeResult = strawberry.mutation(
+        resolver=merge_parties, description=merge_parties.__doc__
+    )
+    unmerge_party: UnmergeResult = strawberry.mutation(
+        resolver=unmerge_party, description=unmerge_party.__doc__
+    )
+
     @strawberry.mutation
     async def create_organization(
         self, info: ContextInfo, input: CreateOrganizationInput

@@ -12,6 +12,7 @@ from ..graph.lookups import contact_person
 from ..schema.enums import RelType
 from ..schema.history import Change, audit_log
 from ..schema.inputs import PartyFilter
+from ..schema.merging import survivor_of
 from ..schema.types import (
     Category,
     Connection,
@@ -39,13 +40,15 @@ class Query(IdentityQuery):
 
     @strawberry.field(description="Any object by id; null when there is none.")
     async def node(self, info: ContextInfo, id: strawberry.ID) -> Node | None:
-        found = await info.context.store.get_nodes([id])
-        return node_of(found[id]) if id in found else None
+        found = (await info.context.store.get_nodes([id])).get(id)
+        if isinstance(found, model.Party):
+            found = await survivor_of(info, found)
+        return None if found is None else node_of(found)
 
     @strawberry.field(description="A party by id; null when there is none.")
     async def party(self, info: ContextInfo, id: strawberry.ID) -> Party | None:
         found = await info.context.loaders.parties.load(id)
-        return party_of(found) if found else None
+        return party_of(await survivor_of(info, found)) if found else None
 
     @strawberry.field(description="Parties in creation order, filtered and full-text searched.")
     async def parties(

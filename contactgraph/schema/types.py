@@ -20,6 +20,7 @@ from ..resolvers.loaders import AncestorsQuery, ChildrenQuery, RelationshipQuery
 from .enums import ActivityType, Direction, LegalForm, PartyKind, RelType, UnitType
 from .history import Change, node_history, party_snapshot
 from .identity import Grant
+from .merging import merged_from
 from .pages import Connection, CountedConnection, Edge, page_info
 
 ContextInfo = Info[Context, None]
@@ -112,6 +113,13 @@ class Party(Node):
     created_at: datetime
     updated_at: datetime
     archived_at: datetime | None
+    merged_into: strawberry.ID | None = strawberry.field(
+        description="On a merged duplicate (an archived tombstone): the party it was merged "
+        "into. node(id) and party(id) of it answer that party."
+    )
+    merged_from: list[strawberry.ID] = strawberry.field(
+        resolver=merged_from, description="The parties merged into this one, in id order."
+    )
     history: Connection[Change] = strawberry.field(
         resolver=node_history, description="What was done to it, newest first."
     )
@@ -529,6 +537,7 @@ def party_of(party: model.Party) -> Party:
         created_at=party.created_at,
         updated_at=party.updated_at,
         archived_at=party.archived_at,
+        merged_into=None if party.merged_into is None else strawberry.ID(party.merged_into),
     )
     if party.kind is model.PartyKind.ORGANIZATION:
         return Organization(name=party.name or "", unit_type=party.unit_type, **common)

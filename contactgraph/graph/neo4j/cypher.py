@@ -140,6 +140,7 @@ def party_props(party: Party) -> dict[str, Any]:
     props["tags"] = list(party.tags)
     props["search"] = indexed_text(party)
     props["fiscal_search"] = fiscal_text(party)  # apart: see search.py
+    props["merged_into"] = party.merged_into  # indexed: a survivor lists what it absorbed
     props.update(key_props(party))
     return {k: v for k, v in props.items() if v is not None}
 

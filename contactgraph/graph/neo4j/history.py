@@ -146,3 +146,14 @@ async def snapshots(tx: Tx, parties: Mapping[str, Party], as_of: datetime) -> di
         if past is not None:
             found[row["id"]] = past
     return found
+
+
+async def last_merge(tx: Tx, party_id: str) -> Change | None:
+    """The entry of the merge that made the party a tombstone: its latest MERGED one."""
+    result = await tx.run(
+        f"MATCH (c:Change {{party_id: $id, kind: 'MERGED'}}) RETURN {_MAP} AS c "
+        "ORDER BY c.version DESC LIMIT 1",
+        id=party_id,
+    )
+    record = await result.single()
+    return None if record is None else _change(record["c"])

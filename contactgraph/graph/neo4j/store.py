@@ -25,6 +25,7 @@ from ..errors import (
     NotFound,
 )
 from ..identity import Grant
+from ..merging import DryRun, FieldChoice, MergePlan, UnmergePlan
 from ..model import (
     ACYCLIC_TYPES,
     DEFAULT_CATEGORIES,
@@ -50,7 +51,7 @@ from ..model import (
     display_order,
 )
 from ..store import Node
-from . import cypher, history, identity, keys, scopes, search, timelines, walks
+from . import cypher, history, identity, keys, merges, scopes, search, timelines, walks
 from .accounts import Neo4jAccounts
 from .cypher import (
     CHILD_MAP,
@@ -78,6 +79,7 @@ SCHEMA: tuple[str, ...] = (
     "CREATE INDEX about_time IF NOT EXISTS FOR ()-[s:ABOUT]-() ON (s.occurred_at)",
     "CREATE INDEX party_kind IF NOT EXISTS FOR (p:Party) ON (p.kind)",
     "CREATE INDEX party_category IF NOT EXISTS FOR (p:Party) ON (p.category_id)",
+    "CREATE INDEX party_merged IF NOT EXISTS FOR (p:Party) ON (p.merged_into)",
     *search.SCHEMA,
     *identity.SCHEMA,
     *keys.SCHEMA,
@@ -343,6 +345,20 @@ class Neo4jStore(Neo4jAccounts):
 
         return await self._read(work)
 
+    async def merged_from(self, party_ids: Sequence[str]) -> dict[str, list[str]]:
+        async def work(tx: Tx) -> dict[str, list[str]]:
+            result = await tx.run(
+                "UNWIND $ids AS id MATCH (p:Party {merged_into: id}) WITH id, p ORDER BY p.id "
+                "RETURN collect([id, p.id])",
+                ids=list(party_ids),
+            )
+            found: dict[str, list[str]] = defaultdict(list)
+            for survivor, merged in await cypher.collected(result):
+                found[survivor].append(merged)
+            return found
+
+        return await self._read(work)
+
     async def is_empty(self) -> bool:
         async def work(tx: Tx) -> bool:
             record = await (await tx.run("MATCH (p:Party) RETURN count(p) = 0 AS empty")).single()
@@ -480,6 +496,31 @@ class Neo4jStore(Neo4jAccounts):
             return activity
 
         return await self._write(work)
+
+    async def merge_parties(
+        self,
+        survivor_id: str,
+        merged_ids: Sequence[str],
+        choices: Sequence[FieldChoice],
+        at: datetime,
+        dry_run: bool,
+    ) -> MergePlan:
+        async def check(tx: Tx, party: Party, before: Party) -> Party:
+            return await _check_party(tx, party, self.default_region, before)
+
+        async def work(tx: Tx) -> MergePlan:
+            plan = await merges.merge(tx, survivor_id, merged_ids, choices, at, check, self._actor)
+            if dry_run:
+                raise DryRun(plan)
+            return plan
+
+        try:
+            return await self._write(work)
+        except DryRun as done:
+            return done.plan
+
+    async def unmerge_party(self, party_id: str, at: datetime) -> UnmergePlan:
+        return await self._write(lambda tx: merges.unmerge(tx, party_id, at, self._actor))
 
     async def load_batch(self, batch: Batch) -> Batch:
         added = rules.acyclic_edges(batch.relationships)

@@ -183,3 +183,13 @@ def snapshots(
         if past is not None:
             found[party_id] = past
     return found
+
+
+def last_merge(conn: sqlite3.Connection, party_id: str) -> Change | None:
+    """The entry of the merge that made the party a tombstone: its latest MERGED one."""
+    row = conn.execute(
+        f"SELECT {_COLUMNS} FROM history h WHERE h.party_id = ? AND h.kind = 'MERGED' "
+        "ORDER BY h.version DESC LIMIT 1",
+        (party_id,),
+    ).fetchone()
+    return None if row is None else _change(row)

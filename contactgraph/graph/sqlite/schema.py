@@ -16,6 +16,7 @@ from . import closure, history, keys
 from .rows import PARTY_COLUMNS, party_from_row
 
 Migration = str | Callable[[sqlite3.Connection], None]
+MERGED_INTO = "json_extract(details, '$.merged_into')"
 
 
 def _reach(conn: sqlite3.Connection) -> None:
@@ -215,6 +216,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     _keys,
     # 9: the change history, append-only
     history.TABLES,
+    # 10: a merged party names its survivor in its details; the survivor lists them by this
+    f"CREATE INDEX parties_merged ON parties({MERGED_INTO}) WHERE {MERGED_INTO} IS NOT NULL",
 )
 
 

@@ -16,6 +16,7 @@ from .. import rules
 from ..cursors import cursor_depth, decode_cursor
 from ..errors import BadUserInput, Conflict, NotFound
 from ..identity import Grant
+from ..merging import DryRun, FieldChoice, MergePlan, UnmergePlan
 from ..model import (
     ACYCLIC_TYPES,
     WHOLE_ROWS,
@@ -43,7 +44,7 @@ from ..model import (
 from ..search import query_terms
 from ..store import Node
 from ..times import format_instant
-from . import closure, history, identity, keys, records, scopes, timelines, walks
+from . import closure, history, identity, keys, merges, records, scopes, timelines, walks
 from .accounts import SqliteAccounts
 from .rows import (
     PARTY_COLUMNS,
@@ -52,6 +53,7 @@ from .rows import (
     relationship_from_row,
     relationship_params,
 )
+from .schema import MERGED_INTO
 
 T = TypeVar("T")
 
@@ -348,6 +350,19 @@ class SqliteStore(SqliteAccounts):
 
         return await self._read(work)
 
+    async def merged_from(self, party_ids: Sequence[str]) -> dict[str, list[str]]:
+        def work(conn: sqlite3.Connection) -> dict[str, list[str]]:
+            found: dict[str, list[str]] = defaultdict(list)
+            for survivor, merged in conn.execute(
+                f"SELECT {MERGED_INTO}, id FROM parties WHERE {MERGED_INTO} {records.IN_LIST} "
+                "ORDER BY id",
+                (records.bound_list(party_ids),),
+            ):
+                found[survivor].append(merged)
+            return found
+
+        return await self._read(work)
+
     async def is_empty(self) -> bool:
         return await self._read(
             lambda conn: (
@@ -476,6 +491,29 @@ class SqliteStore(SqliteAccounts):
             return activity
 
         return await self._write(work)
+
+    async def merge_parties(
+        self,
+        survivor_id: str,
+        merged_ids: Sequence[str],
+        choices: Sequence[FieldChoice],
+        at: datetime,
+        dry_run: bool,
+    ) -> MergePlan:
+        def work(conn: sqlite3.Connection) -> MergePlan:
+            region, actor = self.default_region, self._actor
+            plan = merges.merge(conn, survivor_id, merged_ids, choices, at, region, actor)
+            if dry_run:
+                raise DryRun(plan)
+            return plan
+
+        try:
+            return await self._write(work)
+        except DryRun as done:
+            return done.plan
+
+    async def unmerge_party(self, party_id: str, at: datetime) -> UnmergePlan:
+        return await self._write(lambda conn: merges.unmerge(conn, party_id, at, self._actor))
 
     async def load_batch(self, batch: Batch) -> Batch:
         def work(conn: sqlite3.Connection) -> Batch:

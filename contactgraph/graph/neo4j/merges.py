@@ -1,0 +1,181 @@
+"""A merge on Neo4j: read what the plan needs under the locks every write of those
+parties takes, check, write, in one transaction (merging.py plans it). A relationship
+cannot change its ends in Neo4j: a moved edge is deleted and made again, id and all."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from .. import merging, rules
+from ..errors import BadUserInput
+from ..history import Actor, ChangeKind, changed
+from ..identity import Grant
+from ..merging import FieldChoice, MergePlan, Subjects, UnmergePlan
+from ..model import Party, Relationship, RelType
+from . import cypher, history, identity, keys, walks
+from .cypher import REL_MAP, Tx, type_expression
+from .identity import GRANT_MAP, _grant, _held
+
+Check = Callable[[Tx, Party, Party], Awaitable[Party]]  # the store's check of a changed party
+
+
+async def merge(
+    tx: Tx,
+    survivor_id: str,
+    merged_ids: Sequence[str],
+    choices: Sequence[FieldChoice],
+    at: datetime,
+    check: Check,
+    actor: Actor,
+) -> MergePlan:
+    members = [survivor_id, *merged_ids]
+    await keys.lock(tx)  # the survivor may take the codes of those it absorbs
+    await cypher.lock(tx, members)
+    await cypher.lock_hierarchy(tx)
+    found = rules.found(await cypher.parties(tx, members), members)
+    survivor, merged = found[0], found[1:]
+    result = await tx.run(
+        f"MATCH (p:Party)-[r:{type_expression(RelType)}]-(:Party) WHERE p.id IN $ids "
+        f"WITH DISTINCT r RETURN collect({REL_MAP})",
+        ids=members,
+    )
+    edges = [cypher.rel(r) for r in await cypher.collected(result)]
+    result = await tx.run(
+        "MATCH (p:Party)<-[:ABOUT]-(a:Activity) WHERE p.id IN $ids WITH DISTINCT a "
+        "MATCH (a)-[s:ABOUT]->(q:Party) WITH a, q ORDER BY a.id, s.position "
+        "RETURN collect([a.id, q.id])",
+        ids=list(merged_ids),
+    )
+    subjects: dict[str, list[str]] = defaultdict(list)
+    for activity_id, party_id in await cypher.collected(result):
+        subjects[activity_id].append(party_id)
+    result = await tx.run(
+        "MATCH (g:Grant) WHERE g.user_id IN $ids OR g.scope_id IN $ids "
+        f"RETURN collect({GRANT_MAP})",
+        ids=members,
+    )
+    grants = [_grant(g) for g in await cypher.collected(result)]
+    result = await tx.run(
+        "MATCH (u:User) WHERE u.contact_id IN $ids WITH u ORDER BY u.id RETURN collect(u.id)",
+        ids=list(merged_ids),
+    )
+    users = await cypher.collected(result)
+    plan = merging.plan(
+        survivor,
+        merged,
+        edges,
+        {a: tuple(s) for a, s in subjects.items()},
+        grants,
+        users,
+        choices,
+        at,
+    )
+    starts, since = merging.cycle_starts(set(members), edges)
+    if since is not None:
+        above = await walks.acyclic_above(tx, starts, since)
+        merging.check_acyclic(set(members), starts, above)
+    for tombstone in plan.tombstones:  # first: the codes they held are free for the survivor
+        await cypher.rewrite_party(tx, tombstone)
+    plan = replace(plan, survivor=await check(tx, plan.survivor, survivor))
+    await cypher.rewrite_party(tx, plan.survivor)
+    await _move(tx, plan)
+    entries = merging.entries(plan, survivor, merged, actor)
+    for user in (await cypher.parties(tx, plan.contacts)).values():
+        now = replace(user, contact_id=survivor_id, version=user.version + 1, updated_at=at)
+        await cypher.rewrite_party(tx, now)
+        entries.append(changed(user, now, actor, ChangeKind.MERGED, [survivor_id]))
+    await history.append(tx, entries)
+    return plan
+
+
+async def _delete(tx: Tx, edges: Sequence[Relationship]) -> None:
+    by_type: dict[RelType, list[str]] = defaultdict(list)
+    for edge in edges:
+        by_type[edge.type].append(edge.id)
+    for rel_type, ids in by_type.items():  # the type from the enum: an indexed look-up
+        await tx.run(
+            f"UNWIND $ids AS id MATCH ()-[r:{rel_type.value} {{id: id}}]->() DELETE r", ids=ids
+        )
+
+
+async def _move(tx: Tx, plan: MergePlan) -> None:
+    await _delete(tx, [*(b for b, _ in plan.moved), *(e for e, _ in plan.removed)])
+    await cypher.create_relationships(tx, [a for _, a in plan.moved])
+    await _resubject(tx, plan.subjects)
+    for before, after in plan.grants:
+        if after is None:
+            await tx.run("MATCH (g:Grant {id: $id}) DELETE g", id=before.id)
+        else:
+            await _regrant(tx, after)
+
+
+async def _regrant(tx: Tx, grant: Grant) -> None:
+    await tx.run(
+        "MATCH (g:Grant {id: $id}) SET g.user_id = $user, g.scope_id = $scope, g.held = $held",
+        id=grant.id,
+        user=grant.user_id,
+        scope=grant.scope_id,
+        held=_held(grant.user_id, grant.role, grant.scope_id, grant.scope_kind),
+    )
+
+
+async def _resubject(tx: Tx, subjects: Sequence[Subjects]) -> None:
+    if not subjects:
+        return
+    await tx.run(
+        "UNWIND $rows AS row MATCH (a:Activity {id: row.id})-[s:ABOUT]->() DELETE s",
+        rows=[{"id": s.activity_id} for s in subjects],
+    )
+    await tx.run(
+        "UNWIND $rows AS row MATCH (a:Activity {id: row.id}) "
+        "UNWIND range(0, size(row.subjects) - 1) AS position "
+        "MATCH (p:Party {id: row.subjects[position]}) "
+        "CREATE (a)-[:ABOUT {occurred_at: a.occurred_at, position: position}]->(p)",
+        rows=[{"id": s.activity_id, "subjects": list(s.after)} for s in subjects],
+    )
+
+
+async def unmerge(tx: Tx, party_id: str, at: datetime, actor: Actor) -> UnmergePlan:
+    await keys.lock(tx)  # it takes its codes back
+    await cypher.lock(tx, [party_id])
+    tombstone = rules.found(await cypher.parties(tx, [party_id]), [party_id])[0]
+    entry = await history.last_merge(tx, party_id)
+    if tombstone.merged_into is None or entry is None:
+        raise BadUserInput(f"party {party_id} was not merged into another")
+    await cypher.lock(tx, [tombstone.merged_into])
+    record = merging.merge_record(entry)
+    edges = {
+        r.id: r
+        for r in await cypher.relationships_by_id(tx, [w["id"] for w in record["relationships"][0]])
+    }
+    result = await tx.run(
+        "UNWIND $ids AS id MATCH (a:Activity {id: id})-[s:ABOUT]->(q:Party) "
+        "WITH a, q ORDER BY a.id, s.position RETURN collect([a.id, q.id])",
+        ids=[was["id"] for was in record["activities"][0]],
+    )
+    subjects: dict[str, list[str]] = defaultdict(list)
+    for activity_id, subject in await cypher.collected(result):
+        subjects[activity_id].append(subject)
+    result = await tx.run(
+        f"MATCH (g:Grant) WHERE g.id IN $ids RETURN collect({GRANT_MAP})",
+        ids=[was["id"] for was in record["grants"][0]],
+    )
+    grants = {g.id: g for g in map(_grant, await cypher.collected(result))}
+    plan = merging.unplan(
+        tombstone, entry, edges, {a: tuple(s) for a, s in subjects.items()}, grants, at
+    )
+    await keys.check_claims(tx, rules.claims(plan.party, tombstone))
+    await cypher.rewrite_party(tx, plan.party)
+    await _delete(tx, [now for now, _ in plan.edges if now is not None])
+    await cypher.create_relationships(tx, [back for _, back in plan.edges])
+    await _resubject(tx, plan.subjects)
+    for held, back_grant in plan.grants:
+        if held is None:
+            await identity.add_grant(tx, back_grant)
+        else:
+            await _regrant(tx, back_grant)
+    await history.append(tx, [merging.unmerge_entry(plan, tombstone, actor)])
+    return plan

@@ -1,0 +1,200 @@
+"""A merge on the embedded store: read what the plan needs, check, write, in the writer's
+one transaction (merging.py plans it)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from .. import merging, rules
+from ..errors import BadUserInput
+from ..history import Actor, ChangeKind, changed
+from ..merging import FieldChoice, MergePlan, Subjects, UnmergePlan
+from ..times import format_instant
+from . import closure, history, identity, keys, records, walks
+from .identity import _grant
+from .records import IN_LIST, bound_list
+from .rows import REL_COLUMNS, relationship_from_row, relationship_params
+
+
+def merge(
+    conn: sqlite3.Connection,
+    survivor_id: str,
+    merged_ids: Sequence[str],
+    choices: Sequence[FieldChoice],
+    at: datetime,
+    region: str | None,
+    actor: Actor,
+) -> MergePlan:
+    members = [survivor_id, *merged_ids]
+    found = rules.found(records.parties_by_id(conn, members), members)
+    survivor, merged = found[0], found[1:]
+    every = (bound_list(members),) * 2
+    edges = [
+        relationship_from_row(row)
+        for row in conn.execute(
+            f"SELECT {REL_COLUMNS} FROM relationships WHERE from_id {IN_LIST} OR to_id {IN_LIST}",
+            every,
+        )
+    ]
+    subjects: dict[str, list[str]] = defaultdict(list)
+    for activity_id, party_id in conn.execute(
+        "SELECT activity_id, party_id FROM activity_subjects WHERE activity_id IN "
+        f"(SELECT activity_id FROM activity_subjects WHERE party_id {IN_LIST}) "
+        "ORDER BY activity_id, position",
+        (bound_list(merged_ids),),
+    ):
+        subjects[activity_id].append(party_id)
+    grants = [
+        _grant(row)
+        for row in conn.execute(
+            f"SELECT * FROM grants WHERE user_id {IN_LIST} OR scope_id {IN_LIST}", every
+        )
+    ]
+    users = [
+        row[0]
+        for row in conn.execute(
+            f"SELECT id FROM parties WHERE contact_id {IN_LIST} ORDER BY id",
+            (bound_list(merged_ids),),
+        )
+    ]
+    plan = merging.plan(
+        survivor,
+        merged,
+        edges,
+        {a: tuple(s) for a, s in subjects.items()},
+        grants,
+        users,
+        choices,
+        at,
+    )
+    starts, since = merging.cycle_starts(set(members), edges)
+    if since is not None:
+        above = walks.acyclic_above(conn, starts, since)
+        merging.check_acyclic(set(members), starts, above)
+    for tombstone in plan.tombstones:  # first: the codes they held are free for the survivor
+        records.rewrite_party(conn, tombstone)
+    plan = replace(plan, survivor=records.check_party(conn, plan.survivor, region, survivor))
+    records.rewrite_party(conn, plan.survivor)
+    _move(conn, plan)
+    entries = merging.entries(plan, survivor, merged, actor)
+    for user in records.parties_by_id(conn, plan.contacts).values():
+        now = replace(user, contact_id=survivor_id, version=user.version + 1, updated_at=at)
+        records.rewrite_party(conn, now)
+        entries.append(changed(user, now, actor, ChangeKind.MERGED, [survivor_id]))
+    history.append(conn, entries)
+    return plan
+
+
+def _move(conn: sqlite3.Connection, plan: MergePlan) -> None:
+    conn.executemany(
+        "UPDATE relationships SET from_id = ?, to_id = ?, until = ? WHERE id = ?",
+        [
+            (a.from_id, a.to_id, None if a.until is None else format_instant(a.until), a.id)
+            for _, a in plan.moved
+        ],
+    )
+    conn.executemany("DELETE FROM relationships WHERE id = ?", [(e.id,) for e, _ in plan.removed])
+    closure.edges_changed(
+        conn,
+        [*(b for b, _ in plan.moved), *(a for _, a in plan.moved), *(e for e, _ in plan.removed)],
+    )
+    for renamed in plan.subjects:
+        conn.execute("DELETE FROM activity_subjects WHERE activity_id = ?", (renamed.activity_id,))
+        conn.executemany(
+            "INSERT INTO activity_subjects (party_id, occurred_at, activity_id, type, position) "
+            "SELECT ?, occurred_at, id, type, ? FROM activities WHERE id = ?",
+            [
+                (party, position, renamed.activity_id)
+                for position, party in enumerate(renamed.after)
+            ],
+        )
+    for before, after in plan.grants:
+        if after is None:
+            conn.execute("DELETE FROM grants WHERE id = ?", (before.id,))
+        else:
+            conn.execute(
+                "UPDATE grants SET user_id = ?, scope_id = ? WHERE id = ?",
+                (after.user_id, after.scope_id, after.id),
+            )
+
+
+def _resubject(conn: sqlite3.Connection, subjects: Sequence[Subjects]) -> None:
+    for renamed in subjects:
+        conn.execute("DELETE FROM activity_subjects WHERE activity_id = ?", (renamed.activity_id,))
+        conn.executemany(
+            "INSERT INTO activity_subjects (party_id, occurred_at, activity_id, type, position) "
+            "SELECT ?, occurred_at, id, type, ? FROM activities WHERE id = ?",
+            [(party, at, renamed.activity_id) for at, party in enumerate(renamed.after)],
+        )
+
+
+def unmerge(conn: sqlite3.Connection, party_id: str, at: datetime, actor: Actor) -> UnmergePlan:
+    tombstone = records.party_by_id(conn, party_id)
+    entry = history.last_merge(conn, party_id)
+    if tombstone.merged_into is None or entry is None:
+        raise BadUserInput(f"party {party_id} was not merged into another")
+    record = merging.merge_record(entry)
+    rel_ids = [was["id"] for was in record["relationships"][0]]
+    edges = {
+        rel.id: rel
+        for rel in map(
+            relationship_from_row,
+            conn.execute(
+                f"SELECT {REL_COLUMNS} FROM relationships WHERE id {IN_LIST}",
+                (bound_list(rel_ids),),
+            ),
+        )
+    }
+    subjects: dict[str, list[str]] = defaultdict(list)
+    for activity_id, subject in conn.execute(
+        f"SELECT activity_id, party_id FROM activity_subjects WHERE activity_id {IN_LIST} "
+        "ORDER BY activity_id, position",
+        (bound_list(was["id"] for was in record["activities"][0]),),
+    ):
+        subjects[activity_id].append(subject)
+    grants = {
+        g.id: g
+        for g in map(
+            _grant,
+            conn.execute(
+                f"SELECT * FROM grants WHERE id {IN_LIST}",
+                (bound_list(was["id"] for was in record["grants"][0]),),
+            ),
+        )
+    }
+    plan = merging.unplan(
+        tombstone, entry, edges, {a: tuple(s) for a, s in subjects.items()}, grants, at
+    )
+    keys.check_claims(conn, rules.claims(plan.party, tombstone))  # its codes, if still free
+    records.rewrite_party(conn, plan.party)
+    for now, back in plan.edges:
+        if now is None:
+            conn.execute(records.INSERT_REL, relationship_params(back))
+        else:
+            conn.execute(
+                "UPDATE relationships SET from_id = ?, to_id = ?, since = ?, until = ? "
+                "WHERE id = ?",
+                (
+                    back.from_id,
+                    back.to_id,
+                    format_instant(back.since),
+                    None if back.until is None else format_instant(back.until),
+                    back.id,
+                ),
+            )
+    closure.edges_changed(conn, [e for pair in plan.edges for e in pair if e is not None])
+    _resubject(conn, plan.subjects)
+    for held, back_grant in plan.grants:
+        if held is None:
+            identity.add_grant(conn, back_grant)
+        else:
+            conn.execute(
+                "UPDATE grants SET user_id = ?, scope_id = ? WHERE id = ?",
+                (back_grant.user_id, back_grant.scope_id, back_grant.id),
+            )
+    history.append(conn, [merging.unmerge_entry(plan, tombstone, actor)])
+    return plan
