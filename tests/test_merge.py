@@ -130,6 +130,15 @@ async def test_the_merge_is_in_every_involved_history(gql: GraphQL) -> None:
         ("MERGED", (ids["acme"], ids["dupe"])),
         ("MERGED", (ids["dupe"], ids["acme"])),
     }
+    full = await gql(
+        "query($id: ID!) { party(id: $id) { history(first: 100) { edges { node { kind "
+        "subjectIds } } } } }",
+        {"id": ids["acme"]},
+    )
+    # the history follows: the survivor's holds the merged party's, each entry once
+    seen = [(e["node"]["kind"], e["node"]["subjectIds"]) for e in full["party"]["history"]["edges"]]
+    assert ("CREATED", [ids["dupe"]]) in seen and ("CREATED", [ids["acme"]]) in seen
+    assert len(seen) == len({(k, tuple(s)) for k, s in seen})
     tomb = await gql(
         "{ parties(filter: {includeArchived: true}, first: 100) { edges { node "
         "{ id history(first: 1) { edges { node { kind fields { field before after } } } } } } } }"

@@ -254,8 +254,9 @@ def unlinked(rel: Relationship, actor: Actor) -> Change:
 
 
 def recorded(activity: Activity, actor: Actor, at: datetime | None = None) -> Change:
-    subjects = [activity.id, *activity.subject_ids]
-    return _entry(actor, ChangeKind.ACTIVITY_RECORDED, subjects, (), at)
+    """In the activity's history only: its parties' timelines show it, and a seed records
+    a hundred thousand (their parties' histories hold what changed the parties)."""
+    return _entry(actor, ChangeKind.ACTIVITY_RECORDED, [activity.id], (), at)
 
 
 def _grant_fields(grant: Grant) -> list[FieldChange]:

@@ -26,6 +26,7 @@ from .model import ACYCLIC_TYPES, Party, PartyKind, Relationship, RelType
 from .times import format_instant, parse_instant
 
 MAX_MERGED = 20  # parties folded into one survivor by one merge
+MAX_HOPS = 16  # how far a merged id is followed to its survivor, through later merges
 # the fields a merge may take from a merged party: those updateParty changes
 CHOOSABLE = frozenset(
     {

@@ -90,7 +90,6 @@ async def unmerge_party(info: ContextInfo, id: strawberry.ID) -> UnmergeResult:
 
 
 MAX_CHOICES = 20
-MAX_HOPS = 16  # a survivor merged in turn: how far node(id) follows, for a chain of merges
 
 
 async def merged_from(root: strawberry.Parent[object], info: ContextInfo) -> list[strawberry.ID]:
@@ -100,7 +99,7 @@ async def merged_from(root: strawberry.Parent[object], info: ContextInfo) -> lis
 
 async def survivor_of(info: ContextInfo, party: Party_) -> Party_:
     """The party a merged id stands for now: the survivor, at the end of the chain."""
-    for _ in range(MAX_HOPS):
+    for _ in range(merging.MAX_HOPS):
         if party.merged_into is None:
             break
         found = await info.context.loaders.parties.load(party.merged_into)

@@ -16,6 +16,7 @@ from typing import Any
 
 from ..cursors import decode_cursor
 from ..history import AuditQuery, Change, ChangeKind, ChangePage, snapshot
+from ..merging import MAX_HOPS
 from ..model import Page, Party
 from . import cypher
 from .cypher import Tx, decode, encode
@@ -84,20 +85,41 @@ def _before(at: str, id_: str) -> str:
     return f"($after_at IS NULL OR {at} < $after_at OR ({at} = $after_at AND {id_} < $after_id))"
 
 
+async def _lineages(tx: Tx, subject_ids: Sequence[str]) -> dict[str, list[str]]:
+    """Each subject and every party merged into it, however many merges back: a
+    survivor's history holds theirs (bounded as node(id) follows merges)."""
+    found = {subject: [subject] for subject in subject_ids}
+    frontier = [(subject, subject) for subject in subject_ids]  # (whose lineage, id)
+    for _ in range(MAX_HOPS):
+        result = await tx.run(
+            "UNWIND $frontier AS pair MATCH (p:Party {merged_into: pair[1]}) "
+            "RETURN collect([pair[0], p.id])",
+            frontier=frontier,
+        )
+        frontier = [(root, merged) for root, merged in await cypher.collected(result)]
+        if not frontier:
+            break
+        for root, merged in frontier:
+            found[root].append(merged)
+    return found
+
+
 async def of_subjects(
     tx: Tx, subject_ids: Sequence[str], page: Page, hidden: Iterable[ChangeKind]
 ) -> dict[str, ChangePage]:
+    lineages = await _lineages(tx, list(dict.fromkeys(subject_ids)))
     result = await tx.run(
-        "UNWIND $ids AS id CALL (id) { CALL (id) { "
+        "UNWIND $rows AS row CALL (row) { CALL (row) { UNWIND row.lineage AS id "
         f"MATCH (c:Change {{subject_id: id}}) WHERE {_before('c.at', 'c.id')} "
         "AND NOT c.kind IN $hidden "
         "RETURN c ORDER BY c.at DESC, c.id DESC LIMIT $limit UNION "
+        "UNWIND row.lineage AS id "
         f"MATCH (m:Mention {{subject_id: id}}) WHERE {_before('m.at', 'm.change_id')} "
         "MATCH (m)-[:OF]->(c:Change) WHERE NOT c.kind IN $hidden "
         "RETURN c ORDER BY m.at DESC, m.change_id DESC LIMIT $limit } "
-        f"WITH c ORDER BY c.at DESC, c.id DESC LIMIT $limit RETURN collect({_MAP}) "
-        "AS changes } RETURN collect({id: id, changes: changes})",
-        ids=list(dict.fromkeys(subject_ids)),
+        f"WITH DISTINCT c ORDER BY c.at DESC, c.id DESC LIMIT $limit RETURN collect({_MAP}) "
+        "AS changes } RETURN collect({id: row.id, changes: changes})",
+        rows=[{"id": subject, "lineage": lineage} for subject, lineage in lineages.items()],
         hidden=sorted(k.value for k in hidden),
         **_cursor(page),
     )

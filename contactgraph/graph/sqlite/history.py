@@ -15,8 +15,10 @@ import orjson
 
 from ..cursors import decode_cursor
 from ..history import AuditQuery, Change, ChangeKind, ChangePage, snapshot
+from ..merging import MAX_HOPS
 from ..model import Page, Party
 from ..times import format_instant, parse_instant
+from .rows import MERGED_INTO
 
 TABLES = """
 CREATE TABLE history (
@@ -115,21 +117,45 @@ def _page(rows: list[sqlite3.Row], page: Page) -> ChangePage:
     return ChangePage([_change(r) for r in rows[: page.first]], len(rows) > page.first)
 
 
+def _lineage(conn: sqlite3.Connection, subject_id: str) -> list[str]:
+    """The subject and every party merged into it, however many merges back: a survivor's
+    history holds theirs (bounded as node(id) follows merges)."""
+    found, frontier = [subject_id], [subject_id]
+    for _ in range(MAX_HOPS):
+        frontier = [
+            row[0]
+            for row in conn.execute(
+                f"SELECT id FROM parties WHERE {MERGED_INTO} IN (SELECT value FROM json_each(?))",
+                (orjson.dumps(frontier).decode(),),
+            )
+        ]
+        if not frontier:
+            break
+        found += frontier
+    return found
+
+
 def of_subjects(
     conn: sqlite3.Connection, subject_ids: Sequence[str], page: Page, hidden: Iterable[ChangeKind]
 ) -> dict[str, ChangePage]:
-    after, params = _after(page, "s.at", "s.id")
+    after, params = _after(page, "h.at", "h.id")
     statement = (
-        f"SELECT {_COLUMNS} FROM history_subjects s JOIN history h ON h.seq = s.seq "
-        f"WHERE s.subject_id = :subject AND {after} "
+        f"SELECT DISTINCT {_COLUMNS} FROM history_subjects s JOIN history h ON h.seq = s.seq "
+        f"WHERE s.subject_id IN (SELECT value FROM json_each(:lineage)) AND {after} "
         "AND h.kind NOT IN (SELECT value FROM json_each(:hidden)) "
-        "ORDER BY s.at DESC, s.id DESC LIMIT :limit"
+        "ORDER BY h.at DESC, h.id DESC LIMIT :limit"
     )
     params.update(
         hidden=orjson.dumps(sorted(k.value for k in hidden)).decode(), limit=page.first + 1
     )
     return {
-        subject: _page(conn.execute(statement, {**params, "subject": subject}).fetchall(), page)
+        subject: _page(
+            conn.execute(
+                statement,
+                {**params, "lineage": orjson.dumps(_lineage(conn, subject)).decode()},
+            ).fetchall(),
+            page,
+        )
         for subject in dict.fromkeys(subject_ids)
     }
 

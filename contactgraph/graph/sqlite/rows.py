@@ -20,6 +20,8 @@ from ..model import Activity, Category, Party, Relationship
 from ..times import format_instant, parse_instant
 
 PARTY_COLUMNS = ", ".join(PARTY_FIELDS)
+# a merged party names its survivor in its details; an index on this finds them (schema.py)
+MERGED_INTO = "json_extract(details, '$.merged_into')"
 REL_COLUMNS = ", ".join(REL_FIELDS)
 
 

@@ -13,10 +13,9 @@ from ..errors import ConfigError
 from ..identity import BUILTIN_ROLES
 from ..search import fiscal_text, indexed_text
 from . import closure, history, keys
-from .rows import PARTY_COLUMNS, party_from_row
+from .rows import MERGED_INTO, PARTY_COLUMNS, party_from_row
 
 Migration = str | Callable[[sqlite3.Connection], None]
-MERGED_INTO = "json_extract(details, '$.merged_into')"
 
 
 def _reach(conn: sqlite3.Connection) -> None:

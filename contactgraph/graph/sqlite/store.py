@@ -47,13 +47,13 @@ from ..times import format_instant
 from . import closure, history, identity, keys, merges, records, scopes, timelines, walks
 from .accounts import SqliteAccounts
 from .rows import (
+    MERGED_INTO,
     PARTY_COLUMNS,
     REL_COLUMNS,
     party_from_row,
     relationship_from_row,
     relationship_params,
 )
-from .schema import MERGED_INTO
 
 T = TypeVar("T")
 
