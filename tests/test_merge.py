@@ -184,7 +184,6 @@ async def test_a_dry_run_answers_what_the_merge_then_does(gql: GraphQL) -> None:
         ("too many", "LIMIT_EXCEEDED"),
         ("archived", "BAD_USER_INPUT"),
         ("unknown", "NOT_FOUND"),
-        ("users", "BAD_USER_INPUT"),
         ("field", "BAD_USER_INPUT"),
         ("field elsewhere", "BAD_USER_INPUT"),
         ("field of another kind", "BAD_USER_INPUT"),
@@ -212,8 +211,6 @@ async def test_a_refused_merge_writes_nothing(gql: GraphQL, case: str, code: str
         await gql("mutation($id: ID!) { archiveParty(id: $id) { id } }", {"id": ids["dupe"]})
     elif case == "unknown":
         merged = ["no-such-party"]
-    elif case == "users":
-        survivor, merged = ids["anna"], [await user(gql, "anna2")]
     elif case == "field":
         choices = [{"field": "username", "fromId": ids["dupe"]}]
     elif case == "field elsewhere":
@@ -360,3 +357,36 @@ async def test_unmerging_what_was_not_merged_is_refused(
     error = await gql.error(UNMERGE, {"id": target})
     assert error["extensions"]["code"] == code, error
     assert await state(gql) == before
+
+
+async def test_users_merge_with_their_roles_tokens_and_activities(gql: GraphQL) -> None:
+    ids = await duplicates(gql)
+    twin = await user(gql, "anna.b")
+    role = await gql(
+        'mutation($u: ID!) { grantRole(userId: $u, role: "editor") { id } }', {"u": twin}
+    )
+    token = await gql(
+        'mutation($u: ID!) { createApiToken(name: "laptop", userId: $u) { token { id } } }',
+        {"u": twin},
+    )
+    wrote = await record(gql, twin, [ids["eva"]], "2024-07-01T10:00:00Z")
+    done = await merge(gql, ids["anna"], [twin])
+    assert role["grantRole"]["id"] in done["grantIds"]
+    held = await gql(
+        "query($u: ID!) { node(id: $u) { ... on User { grants { role } } } "
+        "apiTokens(userId: $u) { id } }",
+        {"u": ids["anna"]},
+    )
+    assert {"role": "editor"} in held["node"]["grants"]
+    assert token["createApiToken"]["token"]["id"] in {t["id"] for t in held["apiTokens"]}
+    by = await gql(
+        "query($a: ID!) { node(id: $a) { ... on Activity { authorId } } }", {"a": wrote["id"]}
+    )
+    assert by["node"]["authorId"] == ids["anna"]
+    await gql(UNMERGE, {"id": twin})
+    back = await gql(
+        "query($a: ID!) { node(id: $a) { ... on Activity { authorId } } }", {"a": wrote["id"]}
+    )
+    assert back["node"]["authorId"] == twin
+    again = await gql("query($u: ID!) { apiTokens(userId: $u) { id } }", {"u": twin})
+    assert [t["id"] for t in again["apiTokens"]] == [token["createApiToken"]["token"]["id"]]

@@ -74,6 +74,13 @@ async def _fresh_duplicate(world: World) -> dict[str, Any]:
     return {"s": world.ids["eva"], "m": made["createContact"]["id"]}
 
 
+async def _fresh_user_twin(world: World) -> dict[str, Any]:
+    made = await world.admin(
+        'mutation { createUser(input: {username: "bert.twin", displayName: "Bert"}) { id } }'
+    )
+    return {"s": world.ids["bert"], "m": made["createUser"]["id"]}
+
+
 async def _fresh_merged(world: World) -> dict[str, Any]:
     made = await _fresh_duplicate(world)
     await world.admin(MERGE, made)
@@ -97,6 +104,13 @@ CASES = [
         frozenset(WRITERS),
         "query($m: ID!) { node(id: $m) { id } }",  # the survivor's id once merged
         _fresh_duplicate,
+    ),
+    Case(
+        "mergeParties",  # users: their roles and tokens move, which only an admin may do
+        MERGE,
+        frozenset({"admin"}),
+        "query($m: ID!) { node(id: $m) { id } }",
+        _fresh_user_twin,
     ),
     Case(
         "unmergeParty",

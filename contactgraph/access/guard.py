@@ -211,10 +211,15 @@ class GuardedStore:
         at: datetime,
         dry_run: bool,
     ) -> MergePlan:
-        """WRITE where every party of the merge is, FISCAL to move fiscal data; a dry run
-        asks the same, since it tells what the parties hold."""
+        """WRITE where every party of the merge is, FISCAL to move fiscal data, ADMIN to merge
+        users (their roles, tokens and what they wrote move); a dry run asks the same,
+        since it tells what the parties hold."""
         fiscal = any(c.field == "fiscal" for c in choices)
-        await self._may_write(merged_ids, changed=survivor_id, fiscal=fiscal)
+        viewer = await self._may_write(merged_ids, changed=survivor_id, fiscal=fiscal)
+        if not viewer.can(Permission.ADMIN):
+            survivor = (await self._store.get_parties([survivor_id])).get(survivor_id)
+            if survivor is not None and survivor.kind is PartyKind.USER:
+                viewer.require(Permission.ADMIN, "merging users")
         return await self._writer.merge_parties(survivor_id, merged_ids, choices, at, dry_run)
 
     async def unmerge_party(self, party_id: str, at: datetime) -> UnmergePlan:

@@ -22,7 +22,7 @@ from typing import Any
 from . import history, rules
 from .errors import BadUserInput, Conflict, LimitExceeded
 from .identity import Grant, ScopeKind
-from .model import ACYCLIC_TYPES, Party, PartyKind, Relationship, RelType
+from .model import ACYCLIC_TYPES, Party, Relationship, RelType
 from .times import format_instant, parse_instant
 
 MAX_MERGED = 20  # parties folded into one survivor by one merge
@@ -69,6 +69,28 @@ class DryRun(Exception):
 
 
 @dataclass(frozen=True)
+class Authors:
+    activity_id: str
+    before: tuple[str, str | None]  # (author, recorded by)
+    after: tuple[str, str | None]
+
+
+@dataclass(frozen=True)
+class Found:
+    """What a store reads for a merge: every edge touching a party of it, the subjects of
+    the merged parties' activities, the grants naming them, the users whose contact is
+    one of them, and for merged users the activities they wrote or recorded (author,
+    recorded by) and their tokens."""
+
+    edges: Sequence[Relationship]
+    subjects: Mapping[str, tuple[str, ...]]
+    grants: Sequence[Grant]
+    contacts: Sequence[str]
+    authored: Mapping[str, tuple[str, str | None]]
+    tokens: Mapping[str, str]  # token id: its merged user
+
+
+@dataclass(frozen=True)
 class MergePlan:
     survivor: Party  # as it will be
     tombstones: tuple[Party, ...]  # the merged parties as they will be
@@ -77,6 +99,8 @@ class MergePlan:
     subjects: tuple[Subjects, ...]
     grants: tuple[tuple[Grant, Grant | None], ...]  # (before, after; None: held already)
     contacts: tuple[str, ...]  # users whose contact was merged: they now name the survivor
+    authors: tuple[Authors, ...]  # merged users' activities, now the survivor's
+    tokens: tuple[tuple[str, str], ...]  # (token, its merged user): now the survivor's
 
 
 def check_request(survivor_id: str, merged_ids: Sequence[str]) -> None:
@@ -91,8 +115,6 @@ def check_request(survivor_id: str, merged_ids: Sequence[str]) -> None:
 
 
 def _check_parties(survivor: Party, merged: Sequence[Party]) -> None:
-    if survivor.kind is PartyKind.USER:
-        raise BadUserInput("users are not merged: their sign-ins and roles are a person's own")
     for party in (survivor, *merged):
         if party.archived_at is not None:
             raise BadUserInput(f"party {party.id} is archived")
@@ -169,18 +191,17 @@ def _repointed(
 def plan(
     survivor: Party,
     merged: Sequence[Party],
-    edges: Iterable[Relationship],
-    subjects: Mapping[str, tuple[str, ...]],
-    grants: Iterable[Grant],
-    contacts: Iterable[str],
+    found: Found,
     choices: Iterable[FieldChoice],
     at: datetime,
 ) -> MergePlan:
-    """What merging `merged` into `survivor` changes, given every edge touching any of
-    them, the subjects of their activities, the grants naming them and the users whose
-    contact is one of them."""
+    """What merging `merged` into `survivor` changes, given what the store `found`."""
     _check_parties(survivor, merged)
     gone = {p.id for p in merged}
+
+    def _to(party_id: str) -> str:
+        return survivor.id if party_id in gone else party_id
+
     changed = rules.apply_changes(survivor, _chosen(survivor, merged, choices), at)
     if changed is survivor:
         changed = replace(survivor, version=survivor.version + 1, updated_at=at)
@@ -188,15 +209,15 @@ def plan(
         replace(p, archived_at=at, updated_at=at, version=p.version + 1, merged_into=survivor.id)
         for p in merged
     )
-    moved, removed = _repointed({e.id: e for e in edges}.values(), survivor.id, gone)
+    moved, removed = _repointed({e.id: e for e in found.edges}.values(), survivor.id, gone)
     renamed = []
-    for activity_id, before in subjects.items():
+    for activity_id, before in found.subjects.items():
         after = tuple(dict.fromkeys(survivor.id if s in gone else s for s in before))
         if after != before:
             renamed.append(Subjects(activity_id, before, after))
     held: set[tuple[str, str, str | None, ScopeKind]] = set()
     moved_grants: list[tuple[Grant, Grant | None]] = []
-    ordered = sorted(grants, key=lambda g: (g.user_id in gone or g.scope_id in gone, g.id))
+    ordered = sorted(found.grants, key=lambda g: (g.user_id in gone or g.scope_id in gone, g.id))
     for grant in ordered:
         repointed = replace(
             grant,
@@ -214,7 +235,14 @@ def plan(
         tuple(removed),
         tuple(renamed),
         tuple(moved_grants),
-        tuple(contacts),
+        tuple(found.contacts),
+        tuple(
+            Authors(
+                activity_id, before, (_to(before[0]), None if before[1] is None else _to(before[1]))
+            )
+            for activity_id, before in found.authored.items()
+        ),
+        tuple(found.tokens.items()),
     )
 
 
@@ -284,6 +312,7 @@ def entries(
         moved, removed = _brought(plan, before.id)
         renamed = [s for s in plan.subjects if before.id in s.before]
         grants = [(b, a) for b, a in plan.grants if before.id in (b.user_id, b.scope_id)]
+        authored = [a for a in plan.authors if before.id in a.before]
         more = [
             history.FieldChange(
                 "relationships",
@@ -299,6 +328,14 @@ def entries(
                 "grants",
                 [_grant_json(b) for b, _ in grants],
                 [None if a is None else _grant_json(a) for _, a in grants],
+            ),
+            history.FieldChange(
+                "authored",
+                [{"id": a.activity_id, "by": list(a.before)} for a in authored],
+                [{"id": a.activity_id, "by": list(a.after)} for a in authored],
+            ),
+            history.FieldChange(
+                "tokens", [token for token, user in plan.tokens if user == before.id], None
             ),
         ]
         made.append(history.changed(before, after, actor, kind, [survivor.id], more))
@@ -351,20 +388,26 @@ class UnmergePlan:
     edges: tuple[tuple[Relationship | None, Relationship], ...]  # (as now or None, restored)
     subjects: tuple[Subjects, ...]
     grants: tuple[tuple[Grant | None, Grant], ...]  # (as now or None, restored)
+    authors: tuple[Authors, ...]
+    tokens: tuple[str, ...]  # back to the restored user
+
+
+@dataclass(frozen=True)
+class Current:
+    """What a store reads for an unmerge: the present state of what the merge entry names."""
+
+    edges: Mapping[str, Relationship]
+    subjects: Mapping[str, tuple[str, ...]]
+    grants: Mapping[str, Grant]
+    authored: Mapping[str, tuple[str, str | None]]
+    tokens: Mapping[str, str]  # token id: its user now
 
 
 def merge_record(entry: history.Change) -> dict[str, tuple[Any, Any]]:
     return {f.field: (f.before, f.after) for f in entry.fields}
 
 
-def unplan(
-    tombstone: Party,
-    entry: history.Change,
-    edges: Mapping[str, Relationship],
-    subjects: Mapping[str, tuple[str, ...]],
-    grants: Mapping[str, Grant],
-    at: datetime,
-) -> UnmergePlan:
+def unplan(tombstone: Party, entry: history.Change, now: Current, at: datetime) -> UnmergePlan:
     """Undo one merged party's part of a merge, from its merge entry, given the current
     state of the edges, activities and grants the entry names: what moved goes back to it
     unless it changed since (then it stays), what was removed comes back. The survivor
@@ -378,29 +421,35 @@ def unplan(
     back: list[tuple[Relationship | None, Relationship]] = []
     before_edges, after_edges = record["relationships"]
     for was, became in zip(before_edges, after_edges, strict=True):
-        original, now = rel_of(was), edges.get(was["id"])
+        original, edge = rel_of(was), now.edges.get(was["id"])
         if isinstance(became, dict):  # moved, or widened in place
-            expected = rel_of(became)
-            if now is not None and now == expected:
-                back.append((now, original))
-        elif now is None:  # removed: it comes back
+            if edge is not None and edge == rel_of(became):
+                back.append((edge, original))
+        elif edge is None:  # removed: it comes back
             back.append((None, original))
     renamed = []
     for was, became in zip(*record["activities"], strict=True):
-        if subjects.get(was["id"]) == tuple(became["subjectIds"]):
+        if now.subjects.get(was["id"]) == tuple(became["subjectIds"]):
             renamed.append(
                 Subjects(was["id"], tuple(became["subjectIds"]), tuple(was["subjectIds"]))
             )
     regranted: list[tuple[Grant | None, Grant]] = []
     for was, became in zip(*record["grants"], strict=True):
         held = grant_of(was)
-        now_grant = grants.get(held.id)
+        now_grant = now.grants.get(held.id)
         if became is None and now_grant is None:
             regranted.append((None, held))
         elif became is not None and now_grant == grant_of(became):
             regranted.append((now_grant, held))
+    authors = tuple(
+        Authors(was["id"], (became["by"][0], became["by"][1]), (was["by"][0], was["by"][1]))
+        for was, became in zip(*record["authored"], strict=True)
+        if now.authored.get(was["id"]) == tuple(became["by"])
+    )
+    survivor_id = tombstone.merged_into
+    tokens = tuple(t for t in record["tokens"][0] if now.tokens.get(t) == survivor_id)
     return UnmergePlan(
-        restored, tombstone.merged_into, tuple(back), tuple(renamed), tuple(regranted)
+        restored, survivor_id, tuple(back), tuple(renamed), tuple(regranted), authors, tokens
     )
 
 
@@ -421,6 +470,12 @@ def unmerge_entry(plan: UnmergePlan, tombstone: Party, actor: history.Actor) -> 
             [None if now is None else _grant_json(now) for now, _ in plan.grants],
             [_grant_json(back) for _, back in plan.grants],
         ),
+        history.FieldChange(
+            "authored",
+            [{"id": a.activity_id, "by": list(a.before)} for a in plan.authors],
+            [{"id": a.activity_id, "by": list(a.after)} for a in plan.authors],
+        ),
+        history.FieldChange("tokens", None, list(plan.tokens)),
     ]
     kind = history.ChangeKind.UNMERGED
     return history.changed(tombstone, plan.party, actor, kind, [plan.survivor_id], more)

@@ -13,7 +13,7 @@ from .. import merging, rules
 from ..errors import BadUserInput
 from ..history import Actor, ChangeKind, changed
 from ..identity import Grant
-from ..merging import FieldChoice, MergePlan, Subjects, UnmergePlan
+from ..merging import Authors, FieldChoice, MergePlan, Subjects, UnmergePlan
 from ..model import Party, Relationship, RelType
 from . import cypher, history, identity, keys, walks
 from .cypher import REL_MAP, Tx, type_expression
@@ -63,16 +63,21 @@ async def merge(
         ids=list(merged_ids),
     )
     users = await cypher.collected(result)
-    plan = merging.plan(
-        survivor,
-        merged,
-        edges,
-        {a: tuple(s) for a, s in subjects.items()},
-        grants,
-        users,
-        choices,
-        at,
+    result = await tx.run(
+        "MATCH (a:Activity) WHERE a.author_id IN $ids OR a.recorded_by_id IN $ids "
+        "RETURN collect([a.id, a.author_id, a.recorded_by_id])",
+        ids=list(merged_ids),
     )
+    authored = {row[0]: (row[1], row[2]) for row in await cypher.collected(result)}
+    result = await tx.run(
+        "MATCH (t:ApiToken) WHERE t.user_id IN $ids RETURN collect([t.id, t.user_id])",
+        ids=list(merged_ids),
+    )
+    tokens = dict(await cypher.collected(result))
+    found_now = merging.Found(
+        edges, {a: tuple(s) for a, s in subjects.items()}, grants, users, authored, tokens
+    )
+    plan = merging.plan(survivor, merged, found_now, choices, at)
     starts, since = merging.cycle_starts(set(members), edges)
     if since is not None:
         above = await walks.acyclic_above(tx, starts, since)
@@ -105,11 +110,25 @@ async def _move(tx: Tx, plan: MergePlan) -> None:
     await _delete(tx, [*(b for b, _ in plan.moved), *(e for e, _ in plan.removed)])
     await cypher.create_relationships(tx, [a for _, a in plan.moved])
     await _resubject(tx, plan.subjects)
+    await _reassign(tx, plan.authors, [(token, plan.survivor.id) for token, _ in plan.tokens])
     for before, after in plan.grants:
         if after is None:
             await tx.run("MATCH (g:Grant {id: $id}) DELETE g", id=before.id)
         else:
             await _regrant(tx, after)
+
+
+async def _reassign(tx: Tx, authors: Sequence[Authors], tokens: Sequence[tuple[str, str]]) -> None:
+    """Activities' authors and tokens' users, as a merge or an unmerge leaves them."""
+    await tx.run(
+        "UNWIND $rows AS row MATCH (a:Activity {id: row.id}) "
+        "SET a.author_id = row.author, a.recorded_by_id = row.recorder",
+        rows=[{"id": a.activity_id, "author": a.after[0], "recorder": a.after[1]} for a in authors],
+    )
+    await tx.run(
+        "UNWIND $rows AS row MATCH (t:ApiToken {id: row[0]}) SET t.user_id = row[1]",
+        rows=[list(pair) for pair in tokens],
+    )
 
 
 async def _regrant(tx: Tx, grant: Grant) -> None:
@@ -164,14 +183,30 @@ async def unmerge(tx: Tx, party_id: str, at: datetime, actor: Actor) -> UnmergeP
         ids=[was["id"] for was in record["grants"][0]],
     )
     grants = {g.id: g for g in map(_grant, await cypher.collected(result))}
-    plan = merging.unplan(
-        tombstone, entry, edges, {a: tuple(s) for a, s in subjects.items()}, grants, at
+    result = await tx.run(
+        "UNWIND $ids AS id MATCH (a:Activity {id: id}) "
+        "RETURN collect([a.id, a.author_id, a.recorded_by_id])",
+        ids=[was["id"] for was in record["authored"][0]],
     )
+    authored = {row[0]: (row[1], row[2]) for row in await cypher.collected(result)}
+    result = await tx.run(
+        "UNWIND $ids AS id MATCH (t:ApiToken {id: id}) RETURN collect([t.id, t.user_id])",
+        ids=record["tokens"][0],
+    )
+    current = merging.Current(
+        edges,
+        {a: tuple(s) for a, s in subjects.items()},
+        grants,
+        authored,
+        dict(await cypher.collected(result)),
+    )
+    plan = merging.unplan(tombstone, entry, current, at)
     await keys.check_claims(tx, rules.claims(plan.party, tombstone))
     await cypher.rewrite_party(tx, plan.party)
     await _delete(tx, [now for now, _ in plan.edges if now is not None])
     await cypher.create_relationships(tx, [back for _, back in plan.edges])
     await _resubject(tx, plan.subjects)
+    await _reassign(tx, plan.authors, [(token, plan.party.id) for token in plan.tokens])
     for held, back_grant in plan.grants:
         if held is None:
             await identity.add_grant(tx, back_grant)

@@ -12,7 +12,7 @@ from datetime import datetime
 from .. import merging, rules
 from ..errors import BadUserInput
 from ..history import Actor, ChangeKind, changed
-from ..merging import FieldChoice, MergePlan, Subjects, UnmergePlan
+from ..merging import Authors, FieldChoice, MergePlan, Subjects, UnmergePlan
 from ..times import format_instant
 from . import closure, history, identity, keys, records, walks
 from .identity import _grant
@@ -61,16 +61,24 @@ def merge(
             (bound_list(merged_ids),),
         )
     ]
-    plan = merging.plan(
-        survivor,
-        merged,
-        edges,
-        {a: tuple(s) for a, s in subjects.items()},
-        grants,
-        users,
-        choices,
-        at,
+    authored = {
+        row[0]: (row[1], row[2])
+        for row in conn.execute(
+            "SELECT id, author_id, recorded_by_id FROM activities "
+            f"WHERE author_id {IN_LIST} OR recorded_by_id {IN_LIST}",
+            (bound_list(merged_ids),) * 2,
+        )
+    }
+    tokens = dict(
+        conn.execute(
+            f"SELECT id, user_id FROM api_tokens WHERE user_id {IN_LIST}",
+            (bound_list(merged_ids),),
+        ).fetchall()
     )
+    found_now = merging.Found(
+        edges, {a: tuple(s) for a, s in subjects.items()}, grants, users, authored, tokens
+    )
+    plan = merging.plan(survivor, merged, found_now, choices, at)
     starts, since = merging.cycle_starts(set(members), edges)
     if since is not None:
         above = walks.acyclic_above(conn, starts, since)
@@ -112,6 +120,7 @@ def _move(conn: sqlite3.Connection, plan: MergePlan) -> None:
                 for position, party in enumerate(renamed.after)
             ],
         )
+    _reassign(conn, plan.authors, [(token, plan.survivor.id) for token, _ in plan.tokens])
     for before, after in plan.grants:
         if after is None:
             conn.execute("DELETE FROM grants WHERE id = ?", (before.id,))
@@ -120,6 +129,17 @@ def _move(conn: sqlite3.Connection, plan: MergePlan) -> None:
                 "UPDATE grants SET user_id = ?, scope_id = ? WHERE id = ?",
                 (after.user_id, after.scope_id, after.id),
             )
+
+
+def _reassign(
+    conn: sqlite3.Connection, authors: Sequence[Authors], tokens: Sequence[tuple[str, str]]
+) -> None:
+    """Activities' authors and tokens' users, as a merge or an unmerge leaves them."""
+    conn.executemany(
+        "UPDATE activities SET author_id = ?, recorded_by_id = ? WHERE id = ?",
+        [(*a.after, a.activity_id) for a in authors],
+    )
+    conn.executemany("UPDATE api_tokens SET user_id = ? WHERE id = ?", [(u, t) for t, u in tokens])
 
 
 def _resubject(conn: sqlite3.Connection, subjects: Sequence[Subjects]) -> None:
@@ -166,9 +186,23 @@ def unmerge(conn: sqlite3.Connection, party_id: str, at: datetime, actor: Actor)
             ),
         )
     }
-    plan = merging.unplan(
-        tombstone, entry, edges, {a: tuple(s) for a, s in subjects.items()}, grants, at
+    authored = {
+        row[0]: (row[1], row[2])
+        for row in conn.execute(
+            f"SELECT id, author_id, recorded_by_id FROM activities WHERE id {IN_LIST}",
+            (bound_list(was["id"] for was in record["authored"][0]),),
+        )
+    }
+    tokens = dict(
+        conn.execute(
+            f"SELECT id, user_id FROM api_tokens WHERE id {IN_LIST}",
+            (bound_list(record["tokens"][0]),),
+        ).fetchall()
     )
+    current = merging.Current(
+        edges, {a: tuple(s) for a, s in subjects.items()}, grants, authored, tokens
+    )
+    plan = merging.unplan(tombstone, entry, current, at)
     keys.check_claims(conn, rules.claims(plan.party, tombstone))  # its codes, if still free
     records.rewrite_party(conn, plan.party)
     for now, back in plan.edges:
@@ -188,6 +222,7 @@ def unmerge(conn: sqlite3.Connection, party_id: str, at: datetime, actor: Actor)
             )
     closure.edges_changed(conn, [e for pair in plan.edges for e in pair if e is not None])
     _resubject(conn, plan.subjects)
+    _reassign(conn, plan.authors, [(token, plan.party.id) for token in plan.tokens])
     for held, back_grant in plan.grants:
         if held is None:
             identity.add_grant(conn, back_grant)
