@@ -204,6 +204,16 @@ def _fail(error: Exception) -> click.ClickException:
     help=f"For experiments: a request with no Authorization header acts as the administrator "
     f"{ANONYMOUS_USER!r} (made if missing). Loopback --host only; never with real data.",
 )
+@click.option(
+    "--workers",
+    envvar="CONTACTGRAPH_WORKERS",
+    default=1,
+    show_default=True,
+    show_envvar=True,
+    type=click.IntRange(1, 64),
+    help="Server processes on the one port. Above 1 needs an event bus the processes share, "
+    "which does not exist yet: live feeds run on an in-process bus.",
+)
 @region_option
 @setting_options
 @click.option(
@@ -227,6 +237,7 @@ def serve(
     oidc_create_users: bool,
     cors_origins: tuple[str, ...],
     insecure_anonymous_admin: bool,
+    workers: int,
     default_region: str | None,
     log_level: str,
     **flags: Any,
@@ -237,6 +248,13 @@ def serve(
     from .app import create_app
     from .websocket import server_options
 
+    if workers > 1:
+        raise click.BadParameter(
+            "live feeds run on an in-process event bus, so a subscriber connected to one "
+            "worker would never see the activities written through another; run one process "
+            "until a shared bus exists",
+            param_hint="--workers",
+        )
     if flags["default_page_size"] > flags["max_page_size"]:
         raise click.BadParameter(
             "must not exceed --max-page-size", param_hint="--default-page-size"

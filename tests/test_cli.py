@@ -193,6 +193,16 @@ def test_serve_refuses_a_file_that_is_not_a_database(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_serve_refuses_more_workers_than_its_event_bus_reaches(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'graph.db'}"
+    port = str(free_port())
+    result = run("serve", "--graph", url, "--create", "--port", port, "--workers", "2")
+    assert result.returncode == 2
+    assert "--workers" in result.stderr and "in-process event bus" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "graph.db").exists()  # refused before anything was opened
+
+
 def test_the_hosts_answered_by_default_follow_the_bound_address() -> None:
     assert set(default_hosts("127.0.0.1")) == {"localhost", "127.0.0.1", "[::1]"}
     assert "10.1.2.3" in default_hosts("10.1.2.3")
