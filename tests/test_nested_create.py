@@ -92,3 +92,52 @@ async def test_a_link_that_closes_a_cycle_writes_nothing(gql: GraphQL) -> None:
     )
     assert [a["id"] for a in fine["createOrganization"]["ancestors"]] == [below, top]
     await link(gql, "KNOWS", top, below)  # the graph still takes writes
+
+
+WITH_ACTIVITY = """mutation($input: CreateContactInput!) { createContact(input: $input) {
+  id timeline { edges { node { summary subjectIds authorId type } } } } }"""
+
+
+async def test_a_contact_comes_with_an_activity_in_the_same_write(gql: GraphQL) -> None:
+    company = await org(gql, "Acme")
+    me = (await gql("{ viewer { id } }"))["viewer"]["id"]
+    made = (
+        await gql(
+            WITH_ACTIVITY,
+            {
+                "input": {
+                    "lastName": "Berg",
+                    "parentId": company,
+                    "activities": [
+                        {"type": "MEETING", "summary": "First visit", "subjectIds": [company]}
+                    ],
+                }
+            },
+        )
+    )["createContact"]
+    [entry] = made["timeline"]["edges"]
+    assert entry["node"] == {
+        "summary": "First visit",
+        "subjectIds": [made["id"], company],
+        "authorId": me,
+        "type": "MEETING",
+    }
+
+
+@pytest.mark.parametrize(
+    ("activities", "code"),
+    [
+        ([{"type": "CALL", "summary": "x", "subjectIds": ["no-such-party"]}], "NOT_FOUND"),
+        ([{"type": "CALL", "summary": "   "}], "BAD_USER_INPUT"),
+        ([{"type": "CALL", "summary": "x"}] * 11, "LIMIT_EXCEEDED"),
+    ],
+)
+async def test_a_refused_activity_writes_nothing(
+    gql: GraphQL, activities: list[dict], code: str
+) -> None:
+    before = await count(gql)
+    error = await gql.error(
+        WITH_ACTIVITY, {"input": {"lastName": "Nobody", "activities": activities}}
+    )
+    assert error["extensions"]["code"] == code, error
+    assert await count(gql) == before

@@ -215,3 +215,16 @@ async def test_pages_from_other_origins_may_not_connect(address: str) -> None:
     same = f"http://{address}"
     async with connect(url, subprotocols=[TRANSPORT_WS], origin=same) as ws:
         assert ws.subprotocol == TRANSPORT_WS
+
+
+async def test_activities_made_with_a_new_party_are_published(address: str, gql: GraphQL) -> None:
+    company = await org(gql, "Nordlicht GmbH")
+    async with Subscriber.connect(address, TRANSPORT_WS) as sub:
+        op = await sub.subscribe(FEED, {"id": company, "all": True})
+        await subscribed(gql, 1)
+        await gql(
+            'mutation($c: ID!) { createContact(input: {lastName: "X", parentId: $c, '
+            'activities: [{type: CALL, summary: "welcome call"}]}) { id } }',
+            {"c": company},
+        )
+        assert await summaries_until(sub, op, "welcome call") == ["welcome call"]

@@ -194,13 +194,21 @@ class GuardedStore:
         await self._may_write(changed=party_id)
         return await self._writer.archive_party(party_id, at, archive)
 
-    async def create_filed(self, party: Party, edges: Sequence[Relationship]) -> Party:
-        """A party and its edges with existing parties (the one that files it under a
-        parent among them), in one write: inside a write scope every other end must be
-        inside (how a scoped editor adds a party to its scope)."""
+    async def create_filed(
+        self,
+        party: Party,
+        edges: Sequence[Relationship],
+        activities: Sequence[Activity] = (),
+    ) -> Party:
+        """A party with its edges with existing parties (the one that files it under a
+        parent among them) and activities the viewer records with it, in one write: inside
+        a write scope every other party named must be inside (how a scoped editor adds a
+        party to its scope)."""
         others = [end for e in edges for end in (e.from_id, e.to_id) if end != party.id]
+        others += [s for a in activities for s in a.subject_ids if s != party.id]
         await self._may_write(others, fiscal=party.fiscal is not None)
-        written = await self._writer.load_batch(Batch(parties=[party], relationships=list(edges)))
+        batch = Batch(parties=[party], relationships=list(edges), activities=list(activities))
+        written = await self._writer.load_batch(batch)
         return written.parties[0]
 
     async def merge_parties(

@@ -13,11 +13,13 @@ from ..graph.ids import new_id
 from ..graph.records import new_party
 from ..graph.times import utcnow
 from ..schema.inputs import (
+    MAX_NEW_ACTIVITIES,
     MAX_NEW_LINKS,
     CreateContactInput,
     CreateOrganizationInput,
     CreateUserInput,
     LinkInput,
+    NewActivityInput,
     NewLinkInput,
     PartyDataInput,
     RecordActivityInput,
@@ -55,9 +57,34 @@ async def _create(
         edges.insert(
             0, model.Relationship(new_id(), rel_type, party.id, input.parent_id, context.now)
         )
-    if not edges:
+    activities = [_new_activity(info, party.id, new) for new in _activities(input)]
+    if not edges and not activities:
         return party_of(await context.store.create_party(party))
-    return party_of(await context.store.create_filed(party, edges))  # type: ignore[attr-defined]
+    made = await context.store.create_filed(party, edges, activities)  # type: ignore[attr-defined]
+    for activity in activities:  # committed: now subscribers may see them
+        await announce(context, activity)
+    return party_of(made)
+
+
+def _activities(input: PartyDataInput | None) -> list[NewActivityInput]:
+    activities = input.activities if input is not None else []
+    if len(activities) > MAX_NEW_ACTIVITIES:
+        raise LimitExceeded(f"a new party may bring at most {MAX_NEW_ACTIVITIES} activities")
+    return activities
+
+
+def _new_activity(info: ContextInfo, party_id: str, new: NewActivityInput) -> model.Activity:
+    viewer = info.context.viewer
+    return model.Activity(
+        id=new_id(),
+        type=new.type,
+        occurred_at=new.occurred_at or info.context.now,
+        summary=new.summary.strip(),
+        body=new.body,
+        author_id=viewer.id,
+        subject_ids=tuple(dict.fromkeys([party_id, *new.subject_ids])),
+        recorded_by_id=viewer.id,
+    )
 
 
 def _links(input: PartyDataInput | None) -> list[NewLinkInput]:

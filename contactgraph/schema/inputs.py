@@ -100,6 +100,23 @@ class NewLinkInput:
     properties: JSON | None = None
 
 
+MAX_NEW_ACTIVITIES = 10
+
+
+@strawberry.input(
+    description="An activity recorded with the new party in the same write, by the viewer: "
+    "the new party is its first subject."
+)
+class NewActivityInput:
+    type: ActivityType
+    summary: str
+    subject_ids: list[strawberry.ID] = strawberry.field(
+        default_factory=list, description="Its other subjects, existing parties."
+    )
+    occurred_at: datetime | None = strawberry.field(default=None, description="Defaults to now.")
+    body: str | None = None
+
+
 @strawberry.input
 class PartyDataInput:
     """What every new party may carry, whatever its kind."""
@@ -120,6 +137,11 @@ class PartyDataInput:
         default_factory=list,
         description=f"Relationships with existing parties, made in the same write as the party "
         f"(at most {MAX_NEW_LINKS}); any one refused writes nothing.",
+    )
+    activities: list[NewActivityInput] = strawberry.field(
+        default_factory=list,
+        description=f"Activities recorded with the party in the same write (at most "
+        f"{MAX_NEW_ACTIVITIES}), published to live feeds once it commits.",
     )
 
     def party_data(self) -> dict[str, object]:
