@@ -11,6 +11,7 @@ from typing import Generic, TypeVar
 
 from aiodataloader import DataLoader
 
+from ..graph.duplicates import DuplicateQuery, Match
 from ..graph.identity import Grant
 from ..graph.model import (
     Category,
@@ -103,4 +104,7 @@ class Loaders:
         )
         self.timelines: GroupedLoader[TimelineQuery, TimelinePage] = GroupedLoader(
             store.timelines, lambda: TimelinePage([], has_next=False)
+        )
+        self.duplicates: GroupedLoader[DuplicateQuery, list[Match]] = GroupedLoader(
+            store.possible_duplicates, list
         )

@@ -121,6 +121,12 @@ class PartyDataInput:
         description=f"Relationships with existing parties, made in the same write as the party "
         f"(at most {MAX_NEW_LINKS}); any one refused writes nothing.",
     )
+    check_duplicates: bool = strawberry.field(
+        default=False,
+        description="Write nothing when parties of the same kind may be this one (a score "
+        "of at least the server's --duplicate-threshold, 0.8): the answer is CONFLICT with "
+        "them in extensions.duplicates (id, displayName, score, nameSimilarity, signals).",
+    )
 
     def party_data(self) -> dict[str, object]:
         return {

@@ -46,7 +46,7 @@ async def check_claims(tx: Tx, claims: Sequence[rules.Claim]) -> None:
     rules.check_claims(claims, holders)
 
 
-def _phrase(key: str) -> str:
+def phrase(key: str) -> str:
     """A Lucene phrase matching the one token `key`, whatever it holds."""
     return '"' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -60,7 +60,7 @@ async def by_email(tx: Tx, addresses: Sequence[str], inside: Reach) -> dict[str,
         f"AND key.value IN split(p.email_keys, ' ') AND {inside.test('p')} "
         "RETURN key.value AS value, p.id AS id ORDER BY id",
         {
-            "keys": [{"value": k, "query": _phrase(k)} for k in sorted(set(wanted.values()))],
+            "keys": [{"value": k, "query": phrase(k)} for k in sorted(set(wanted.values()))],
             **inside.params,
         },
     )
@@ -71,10 +71,11 @@ async def by_email(tx: Tx, addresses: Sequence[str], inside: Reach) -> dict[str,
 
 
 async def backfill(tx: Tx) -> bool:
-    """Write the key properties of up to a batch of parties stored before keys existed;
-    whether any were left."""
+    """Write the key properties of up to a batch of parties stored before keys (or the
+    duplicate keys, dup_keys) existed; whether any were left."""
     result = await tx.run(
-        f"MATCH (p:Party) WHERE p.email_keys IS NULL RETURN {PARTY_MAP} AS p LIMIT $n",
+        f"MATCH (p:Party) WHERE p.email_keys IS NULL OR p.dup_keys IS NULL "
+        f"RETURN {PARTY_MAP} AS p LIMIT $n",
         n=_BATCH,
     )
     found = [party(record["p"]) async for record in result]

@@ -18,7 +18,9 @@ from typing import Any
 
 from .. import rules
 from ..codec import category_from_record, category_record
+from ..contactdata import normalised
 from ..cursors import decode_cursor
+from ..duplicates import DuplicateQuery, Match, PairPage
 from ..errors import (
     BadUserInput,
     Conflict,
@@ -50,7 +52,7 @@ from ..model import (
     display_order,
 )
 from ..store import Node
-from . import cypher, identity, keys, scopes, search, timelines, walks
+from . import cypher, duplicates, identity, keys, scopes, search, timelines, walks
 from .cypher import (
     CHILD_MAP,
     PARTY_MAP,
@@ -81,6 +83,7 @@ SCHEMA: tuple[str, ...] = (
     *search.SCHEMA,
     *identity.SCHEMA,
     *keys.SCHEMA,
+    *duplicates.SCHEMA,
 )
 
 
@@ -342,6 +345,28 @@ class Neo4jStore(Neo4jSession):
             return await keys.by_email(tx, addresses, await self._inside(tx))
 
         return await self._read(work)
+
+    async def possible_duplicates(
+        self, party_ids: Sequence[str], query: DuplicateQuery
+    ) -> dict[str, list[Match]]:
+        async def work(tx: Tx) -> dict[str, list[Match]]:
+            return await duplicates.possible(tx, party_ids, query, await self._inside(tx))
+
+        return await self._read(work)
+
+    async def duplicates_of(self, party: Party, query: DuplicateQuery) -> list[Match]:
+        party = normalised(party, self.default_region)
+
+        async def work(tx: Tx) -> list[Match]:
+            return await duplicates.of_new(tx, party, query, await self._inside(tx))
+
+        return await self._read(work)
+
+    async def duplicate_pairs(self, query: DuplicateQuery, after: str | None) -> PairPage:
+        async def work(tx: Tx) -> PairPage:
+            return await duplicates.pairs(tx, query, after, await self._inside(tx))
+
+        return await self._walk(work)
 
     async def is_empty(self) -> bool:
         async def work(tx: Tx) -> bool:

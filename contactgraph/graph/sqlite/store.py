@@ -12,7 +12,9 @@ from datetime import datetime
 from typing import TypeVar
 
 from .. import rules
+from ..contactdata import normalised
 from ..cursors import cursor_depth, decode_cursor
+from ..duplicates import DuplicateQuery, Match, PairPage
 from ..errors import BadUserInput, Conflict, NotFound
 from ..identity import ApiToken, Grant, Role, Scope, ScopeKind
 from ..model import (
@@ -42,7 +44,7 @@ from ..model import (
 from ..search import query_terms
 from ..store import Node
 from ..times import format_instant
-from . import closure, identity, keys, records, scopes, timelines, walks
+from . import closure, duplicates, identity, keys, records, scopes, timelines, walks
 from .database import Database, Work
 from .rows import (
     PARTY_COLUMNS,
@@ -376,6 +378,24 @@ class SqliteStore:
             return {a: [i for i in ids if i in allowed] for a, ids in found.items()}
 
         return await self._read(work)
+
+    async def possible_duplicates(
+        self, party_ids: Sequence[str], query: DuplicateQuery
+    ) -> dict[str, list[Match]]:
+        return await self._read(
+            lambda conn: duplicates.possible(conn, party_ids, query, self._inside(conn))
+        )
+
+    async def duplicates_of(self, party: Party, query: DuplicateQuery) -> list[Match]:
+        new = normalised(party, self.default_region)
+        return await self._read(
+            lambda conn: duplicates.of_new(conn, new, query, self._inside(conn))
+        )
+
+    async def duplicate_pairs(self, query: DuplicateQuery, after: str | None) -> PairPage:
+        return await self._walk(
+            lambda conn: duplicates.pairs(conn, query, after, self._inside(conn))
+        )
 
     async def is_empty(self) -> bool:
         return await self._read(
