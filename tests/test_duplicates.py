@@ -5,11 +5,16 @@ may be a party that exists; what a viewer without FISCAL learns; bad input."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 import pytest
+from access import bearer, user_token
 from client import GraphQL
 from factories import CREATE_CONTACT, CREATE_ORG, contact, org, snapshot
+
+from contactgraph.graph.backends import open_store
 
 DUPLICATES = """query($id: ID!, $first: Int, $min: Float) { party(id: $id) {
   possibleDuplicates(first: $first, minScore: $min) {
@@ -107,6 +112,49 @@ async def test_fiscal_codes_are_signals(gql: GraphQL) -> None:
         gql, "M.", "Bianchi", fiscal={"taxCode": "007 431 101 57", "country": "IT"}
     )
     assert (await candidates(gql, taxed))[again]["signals"] == ["TAX_CODE"]
+
+
+@pytest.fixture
+async def viewers(graph_url: str, http: httpx.AsyncClient) -> AsyncIterator[dict[str, GraphQL]]:
+    """Clients of the same app signed in as a reader, and as a reader who may read fiscal
+    data."""
+    store = open_store(graph_url)
+    await store.start()
+    try:
+        secrets = {
+            "reader": (await user_token(store, "plain-reader", "reader"))[1],
+            "fiscal": (await user_token(store, "fiscal-reader", "reader", "fiscal"))[1],
+        }
+    finally:
+        await store.close()
+    clients = {
+        name: httpx.AsyncClient(
+            transport=http._transport, base_url=http.base_url, headers=bearer(secret)
+        )
+        for name, secret in secrets.items()
+    }
+    yield {name: GraphQL(client) for name, client in clients.items()}
+    for client in clients.values():
+        await client.aclose()
+
+
+async def test_fiscal_codes_count_only_for_viewers_who_may_read_them(
+    gql: GraphQL, viewers: dict[str, GraphQL]
+) -> None:
+    """A shared VAT number or tax code would tell a viewer without FISCAL the code: for
+    them it is no signal, and adds nothing to the score."""
+    old = await org(gql, "Huber KG", fiscal={"vatNumber": "ATU13585627"})
+    await gql(ARCHIVE, {"id": old})
+    renamed = await org(gql, "Bergbahn Tirol", fiscal={"vatNumber": "ATU13585627"})
+    alike = await org(gql, "Huber", fiscal={"taxCode": "81-123/4566", "country": "AT"})
+    full = {renamed: (["VAT"], 0.95), alike: (["NAME"], 0.9)}
+    for viewer, expected in (
+        (gql, full),
+        (viewers["fiscal"], full),
+        (viewers["reader"], {alike: (["NAME"], 0.9)}),
+    ):
+        found = await candidates(viewer, old)
+        assert {i: (c["signals"], c["score"]) for i, c in found.items()} == expected
 
 
 async def test_archived_parties_are_no_candidates(gql: GraphQL) -> None:
