@@ -56,7 +56,7 @@ BLOCK_CAP = 200
 """A key shared by more parties than this blocks nothing: too common to tell duplicates."""
 PAGE_SCAN = 500
 """The most parties one page of duplicate pairs examines (docs/duplicates.md)."""
-SCAN_CHUNK = 100
+SCAN_CHUNKS = (5, 20, 100)  # parties examined together: few first, as a page may fill soon
 
 # the key kinds that are signals; the others ("name": a word, "names": the sorted name)
 # only find candidates
@@ -288,6 +288,7 @@ class PairCollector:
         self.cursor = PairCursor.decode(after)
         self.pairs: list[Match] = []
         self.examined = 0
+        self.chunks = 0
         self.last: str | None = None
 
     @property
@@ -296,7 +297,10 @@ class PairCollector:
         return self.cursor.party_id
 
     def chunk(self) -> int:
-        return min(SCAN_CHUNK, PAGE_SCAN - self.examined)
+        """How many parties to examine next: 0 when the page has examined its share."""
+        size = SCAN_CHUNKS[min(self.chunks, len(SCAN_CHUNKS) - 1)]
+        self.chunks += 1
+        return min(size, PAGE_SCAN - self.examined)
 
     def add(self, subjects: Sequence[Profile], found: dict[str, list[Match]]) -> bool:
         """Take the pairs of the next parties in id order; whether the page is full."""

@@ -41,10 +41,11 @@ async def _profiles(tx: Tx, ids: Iterable[str], inside: Reach, live: bool) -> di
 
 
 async def _ranked(
-    tx: Tx, subjects: Sequence[Profile], query: DuplicateQuery, inside: Reach
+    tx: Tx, subjects: Sequence[Profile], query: DuplicateQuery, inside: Reach, later: bool = False
 ) -> dict[str, list[Match]]:
     """Each subject's candidates inside the scope, not archived, best first: every block
-    in one statement, a block of more than BLOCK_CAP parties left out."""
+    in one statement, a block of more than BLOCK_CAP parties left out; with `later`, only
+    those with a greater id (a list of pairs takes each at its smaller id)."""
     lookups = sorted({key for s in subjects for key in s.lookups(query.fiscal)})
     result = await tx.run(
         "UNWIND $keys AS key CALL (key) { "
@@ -57,7 +58,12 @@ async def _ranked(
     )
     blocks: dict[Key, list[str]] = {(k, v): ids for k, v, ids in await collected(result)}
     wanted = {
-        s.id: {i for key in s.lookups(query.fiscal) for i in blocks.get(key, ())} - {s.id}
+        s.id: {
+            i
+            for key in s.lookups(query.fiscal)
+            for i in blocks.get(key, ())
+            if i > s.id or (i != s.id and not later)
+        }
         for s in subjects
     }
     others = await _profiles(tx, set().union(*wanted.values()), inside, live=True)
@@ -93,7 +99,7 @@ async def pairs(tx: Tx, query: DuplicateQuery, after: str | None, inside: Reach)
             {"start": start, "kinds": kinds, "n": n, **inside.params},
         )
         subjects = [_profile(row) for row in await collected(result)]
-        if collector.add(subjects, await _ranked(tx, subjects, query, inside)):
+        if collector.add(subjects, await _ranked(tx, subjects, query, inside, later=True)):
             return collector.page(ended=False)
         if len(subjects) < n:
             return collector.page(ended=True)

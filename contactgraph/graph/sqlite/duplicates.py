@@ -51,9 +51,14 @@ def _block(conn: sqlite3.Connection, key: Key) -> list[str]:
 
 
 def _ranked(
-    conn: sqlite3.Connection, subjects: Sequence[Profile], query: DuplicateQuery, inside: Reach
+    conn: sqlite3.Connection,
+    subjects: Sequence[Profile],
+    query: DuplicateQuery,
+    inside: Reach,
+    later: bool = False,
 ) -> dict[str, list[Match]]:
-    """Each subject's candidates inside the scope, not archived, best first."""
+    """Each subject's candidates inside the scope, not archived, best first; with `later`,
+    only those with a greater id (a list of pairs takes each at its smaller id)."""
     blocks: dict[Key, list[str]] = {}
     wanted: dict[str, set[str]] = {}
     for subject in subjects:
@@ -63,7 +68,7 @@ def _ranked(
             if key not in blocks:
                 blocks[key] = _block(conn, key)
             found.update(blocks[key])
-        wanted[subject.id] = found - {subject.id}
+        wanted[subject.id] = {i for i in found if i > subject.id or (i != subject.id and not later)}
     others = _profiles(conn, set().union(*wanted.values()), inside, live=True)
     return {
         s.id: rank(s, (others[i] for i in wanted[s.id] if i in others), query) for s in subjects
@@ -105,7 +110,7 @@ def pairs(
         ]
         subjects = _profiles(conn, ids, inside, live=True)
         ordered = [subjects[i] for i in ids if i in subjects]
-        if collector.add(ordered, _ranked(conn, ordered, query, inside)):
+        if collector.add(ordered, _ranked(conn, ordered, query, inside, later=True)):
             return collector.page(ended=False)
         if len(ids) < n:
             return collector.page(ended=True)
