@@ -47,7 +47,7 @@ async def test_in_memory_graph_serves_reads_and_writes() -> None:
         gql = GraphQL(http)
         await contact(gql, "Ada", "Lovelace")
         data = await gql("{ parties { totalCount } }")
-        assert data["parties"]["totalCount"] == 38
+        assert data["parties"]["totalCount"] == 42
 
 
 async def test_concurrent_writes_all_land_once(gql: GraphQL) -> None:

@@ -49,7 +49,6 @@ WEIGHTS = {
 NAME_WEIGHT = 0.9  # what identical names say
 NAME_FLOOR = 0.6  # a name similarity that says nothing; above it the weight grows linearly
 NAME_MATCH = 0.85  # the similarity from which NAME is a signal
-FISCAL_SIGNALS = frozenset({Signal.VAT, Signal.TAX_CODE})
 
 DEFAULT_MIN_SCORE = 0.5
 BLOCK_CAP = 200
@@ -221,6 +220,12 @@ def check_min_score(value: float) -> float:
     if not 0 <= value <= 1:
         raise BadUserInput("minScore must be between 0 and 1")
     return value
+
+
+def candidate_ids(subject_id: str, found: Iterable[str], later: bool) -> set[str]:
+    """The parties its blocks found for a subject, but itself; with `later`, those with a
+    greater id only (a list of pairs takes each pair at its smaller id)."""
+    return {i for i in found if i > subject_id or (i != subject_id and not later)}
 
 
 def ranked(subject: Profile, others: Iterable[Profile], query: DuplicateQuery) -> list[Match]:

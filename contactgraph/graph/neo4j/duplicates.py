@@ -8,7 +8,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from ..duplicates import BLOCK_CAP, DuplicateQuery, Match, PairCollector, PairPage, Profile
+from ..duplicates import (
+    BLOCK_CAP,
+    DuplicateQuery,
+    Match,
+    PairCollector,
+    PairPage,
+    Profile,
+    candidate_ids,
+)
 from ..duplicates import profile as profile_of
 from ..duplicates import ranked as rank
 from ..model import Party, PartyKind
@@ -44,8 +52,8 @@ async def _ranked(
     tx: Tx, subjects: Sequence[Profile], query: DuplicateQuery, inside: Reach, later: bool = False
 ) -> dict[str, list[Match]]:
     """Each subject's candidates inside the scope, not archived, best first: every block
-    in one statement, a block of more than BLOCK_CAP parties left out; with `later`, only
-    those with a greater id (a list of pairs takes each at its smaller id)."""
+    in one statement, a block of more than BLOCK_CAP parties left out (`later`: see
+    candidate_ids)."""
     lookups = sorted({key for s in subjects for key in s.lookups(query.fiscal)})
     result = await tx.run(
         "UNWIND $keys AS key CALL (key) { "
@@ -58,12 +66,9 @@ async def _ranked(
     )
     blocks: dict[Key, list[str]] = {(k, v): ids for k, v, ids in await collected(result)}
     wanted = {
-        s.id: {
-            i
-            for key in s.lookups(query.fiscal)
-            for i in blocks.get(key, ())
-            if i > s.id or (i != s.id and not later)
-        }
+        s.id: candidate_ids(
+            s.id, (i for key in s.lookups(query.fiscal) for i in blocks.get(key, ())), later
+        )
         for s in subjects
     }
     others = await _profiles(tx, set().union(*wanted.values()), inside, live=True)

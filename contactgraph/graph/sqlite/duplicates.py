@@ -8,7 +8,15 @@ import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 
-from ..duplicates import BLOCK_CAP, DuplicateQuery, Match, PairCollector, PairPage, Profile
+from ..duplicates import (
+    BLOCK_CAP,
+    DuplicateQuery,
+    Match,
+    PairCollector,
+    PairPage,
+    Profile,
+    candidate_ids,
+)
 from ..duplicates import profile as profile_of
 from ..duplicates import ranked as rank
 from ..model import Party, PartyKind
@@ -57,8 +65,8 @@ def _ranked(
     inside: Reach,
     later: bool = False,
 ) -> dict[str, list[Match]]:
-    """Each subject's candidates inside the scope, not archived, best first; with `later`,
-    only those with a greater id (a list of pairs takes each at its smaller id)."""
+    """Each subject's candidates inside the scope, not archived, best first (`later`: see
+    candidate_ids)."""
     blocks: dict[Key, list[str]] = {}
     wanted: dict[str, set[str]] = {}
     for subject in subjects:
@@ -68,7 +76,7 @@ def _ranked(
             if key not in blocks:
                 blocks[key] = _block(conn, key)
             found.update(blocks[key])
-        wanted[subject.id] = {i for i in found if i > subject.id or (i != subject.id and not later)}
+        wanted[subject.id] = candidate_ids(subject.id, found, later)
     others = _profiles(conn, set().union(*wanted.values()), inside, live=True)
     return {
         s.id: rank(s, (others[i] for i in wanted[s.id] if i in others), query) for s in subjects
