@@ -15,6 +15,9 @@ from client import GraphQL
 from factories import CREATE_CONTACT, CREATE_ORG, contact, org, snapshot
 
 from contactgraph.graph.backends import open_store
+from contactgraph.graph.duplicates import PAGE_SCAN
+from contactgraph.graph.model import Batch, LegalForm, PartyKind
+from contactgraph.graph.records import new_party
 
 DUPLICATES = """query($id: ID!, $first: Int, $min: Float) { party(id: $id) {
   possibleDuplicates(first: $first, minScore: $min) {
@@ -157,6 +160,16 @@ async def test_fiscal_codes_count_only_for_viewers_who_may_read_them(
         assert {i: (c["signals"], c["score"]) for i, c in found.items()} == expected
 
 
+async def test_a_reader_may_not_ask_a_create_for_duplicates(
+    gql: GraphQL, viewers: dict[str, GraphQL]
+) -> None:
+    """The check comes with the create's permission: a reader learns nothing from it."""
+    await org(gql, "Acme Widgets GmbH")
+    input = {"name": "ACME Widgets", "checkDuplicates": True}
+    error = await viewers["reader"].error(CREATE_ORG, {"input": input})
+    assert error["extensions"] == {"code": "FORBIDDEN"}, error
+
+
 async def test_archived_parties_are_no_candidates(gql: GraphQL) -> None:
     acme = await org(gql, "Acme Widgets GmbH")
     twin = await org(gql, "ACME Widgets")
@@ -227,6 +240,28 @@ async def test_duplicate_candidates_lists_each_pair_once_page_by_page(gql: Graph
         (bakery[0], bakery[1]),
         (people[0], people[1]),
     }
+
+
+async def test_a_page_of_pairs_examines_a_bounded_number_of_parties(
+    graph_url: str, gql: GraphQL
+) -> None:
+    """Past PAGE_SCAN parties without a pair a page ends, empty, with a cursor to go on
+    from; the pair after them comes on the next page."""
+    store = open_store(graph_url)
+    await store.start()
+    try:
+        names = [f"Unit {i}" for i in range(PAGE_SCAN + 20)] + ["Acme Widgets", "ACME Widgets AG"]
+        parties = [
+            new_party(PartyKind.ORGANIZATION, name=name, legal_form=LegalForm.LEGAL_PERSON)
+            for name in names
+        ]
+        await store.load_batch(Batch(parties))
+    finally:
+        await store.close()
+    first, info = await _pairs(gql, kinds=["ORGANIZATION"], first=10)
+    assert first == [] and info["hasNextPage"] and info["endCursor"]
+    second, info = await _pairs(gql, kinds=["ORGANIZATION"], first=10, after=info["endCursor"])
+    assert second == [(parties[-2].id, parties[-1].id, 0.9)] and not info["hasNextPage"]
 
 
 async def test_check_duplicates_refuses_and_writes_nothing(gql: GraphQL) -> None:
