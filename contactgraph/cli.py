@@ -64,7 +64,7 @@ region_option = click.option(
 def setting_options(command: Callable[..., None]) -> Callable[..., None]:
     """A flag for every numeric setting, defaulting to the Settings default."""
     for setting in reversed(FLAGS):
-        minimum = setting.metadata["minimum"]
+        minimum, maximum = setting.metadata["minimum"], setting.metadata["maximum"]
         floats = isinstance(setting.default, float)
         command = click.option(
             "--" + setting.name.replace("_", "-"),
@@ -72,7 +72,7 @@ def setting_options(command: Callable[..., None]) -> Callable[..., None]:
             default=setting.default,
             show_default=True,
             show_envvar=True,
-            type=click.FloatRange(minimum) if floats else click.IntRange(minimum),
+            type=click.FloatRange(minimum, maximum) if floats else click.IntRange(minimum, maximum),
             help=setting.metadata["help"],
         )(command)
     return command

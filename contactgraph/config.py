@@ -18,9 +18,9 @@ LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 DEFAULT_GRAPH_URL = "sqlite:///./contactgraph.db"
 
 
-def _flag(default: float, help: str, minimum: float = 1) -> Any:
-    """A setting `serve` takes as a flag, no smaller than `minimum`."""
-    return field(default=default, metadata={"help": help, "minimum": minimum})
+def _flag(default: float, help: str, minimum: float = 1, maximum: float | None = None) -> Any:
+    """A setting `serve` takes as a flag, from `minimum` up to `maximum` (if any)."""
+    return field(default=default, metadata={"help": help, "minimum": minimum, "maximum": maximum})
 
 
 @dataclass(frozen=True)
@@ -106,6 +106,13 @@ class Settings:
         "Seconds a checked credential is trusted before it is checked again; a token revoked "
         "from the CLI stops working within this time (through the API at once).",
         minimum=0,
+    )
+    duplicate_threshold: float = _flag(
+        0.8,
+        "The duplicate score (0..1) from which a create with checkDuplicates writes nothing "
+        "and answers CONFLICT with the parties it may be.",
+        minimum=0.0,
+        maximum=1.0,
     )
     # requests and documents: refused before they cost anything
     max_body_bytes: int = _flag(

@@ -46,6 +46,23 @@ async def test_fifty_parties_with_children_and_timelines_cost_three(gql: GraphQL
     assert count <= 3
 
 
+async def test_fifty_parties_with_their_possible_duplicates_cost_three(gql: GraphQL) -> None:
+    """The parties, the candidates of all of them (one loader call), the candidates' records
+    (one more): however many parties and candidates."""
+    for i in range(30):
+        await org(gql, f"Acme Widgets {i} GmbH", phones=[{"number": f"+43 512 1002{i:02d}"}])
+        await org(gql, f"ACME Widgets {i}", phones=[{"number": f"+43 512 1002{i:02d}"}])
+    query = """{ parties(first: 50, filter: {kinds: [ORGANIZATION]}) { edges { node { id
+        possibleDuplicates { score signals party { id displayName } } } } } }"""
+    count, data = await round_trips(gql, query)
+    edges = data["parties"]["edges"]
+    assert len(edges) == 50 and all(e["node"]["possibleDuplicates"] for e in edges)
+    assert count == 3
+    pairs = "{ duplicateCandidates(first: 50) { edges { node { party { id } other { id } } } } }"
+    count, data = await round_trips(gql, pairs)
+    assert len(data["duplicateCandidates"]["edges"]) == 30 and count == 2
+
+
 async def test_budget_holds_on_a_synthetic_graph(tmp_path) -> None:
     url = f"sqlite:///{tmp_path / 'synthetic.db'}"
     store = open_store(url, create=True)

@@ -77,17 +77,24 @@ async def _build(admin: GraphQL) -> dict[str, str]:
     known = await admin("{ viewer { id } categories { id name } }")
     private = next(c for c in known["categories"] if c["name"] == "Private client")
     made = await admin(
-        'mutation($c: ID!) { holding: createOrganization(input: {name: "Holding"}) { id } '
-        'sales: createOrganization(input: {name: "Sales"}) { id } '
-        'north: createOrganization(input: {name: "North"}) { id } '
+        # holding, sales and north share a switchboard, eva and max a phone: each pair may
+        # be a duplicate, and possibleDuplicates must not tell a scoped viewer of max
+        "mutation($c: ID!, $o: [PhoneInput!], $p: [PhoneInput!]) { "
+        'holding: createOrganization(input: {name: "Holding", phones: $o}) { id } '
+        'sales: createOrganization(input: {name: "Sales", phones: $o}) { id } '
+        'north: createOrganization(input: {name: "North", phones: $o}) { id } '
         'legal: createOrganization(input: {name: "Legal"}) { id } '
-        'eva: createContact(input: {firstName: "Eva", lastName: "Berger", categoryId: $c}) '
-        "{ id } "
-        'max: createContact(input: {firstName: "Max", lastName: "Huber"}) { id } '
+        'eva: createContact(input: {firstName: "Eva", lastName: "Berger", categoryId: $c, '
+        "phones: $p}) { id } "
+        'max: createContact(input: {firstName: "Max", lastName: "Huber", phones: $p}) { id } '
         'ceo: createContact(input: {firstName: "Clara", lastName: "Chef"}) { id } '
         'rep: createUser(input: {username: "rep", displayName: "Rep"}) { id } '
         'seller: createUser(input: {username: "seller", displayName: "Seller"}) { id } }',
-        {"c": private["id"]},
+        {
+            "c": private["id"],
+            "o": [{"number": "+43 512 100200"}],
+            "p": [{"number": "+43 664 1234567"}],
+        },
     )
     ids = {name: found["id"] for name, found in made.items()}
     ids["admin"], ids["category"] = known["viewer"]["id"], private["id"]
@@ -277,6 +284,27 @@ CASES = [
         ),
     ),
     _party_case(
+        "possibleDuplicates",  # holding shares the number too, but is outside
+        "possibleDuplicates { party { id } signals }",
+        "north",
+        lambda w, d: _equal(
+            [(w.names([c["party"]["id"]]), c["signals"]) for c in d["party"]["possibleDuplicates"]],
+            [({"sales"}, ["PHONE"])],
+        ),
+    ),
+    Case(
+        "Query.duplicateCandidates",  # not holding with either, not eva with max
+        "{ duplicateCandidates { edges { node { party { id } other { id } } } } }",
+        lambda w: {},
+        lambda w, d: _equal(
+            [
+                w.names([e["node"]["party"]["id"], e["node"]["other"]["id"]])
+                for e in d["duplicateCandidates"]["edges"]
+            ],
+            [{"sales", "north"}],
+        ),
+    ),
+    _party_case(
         "category",
         "category { id }",
         "eva",
@@ -387,9 +415,15 @@ async def test_the_unscoped_admin_sees_what_the_scope_hides(world: World) -> Non
         "query($e: ID!, $n: ID!) { eva: party(id: $e) { relationships { id } "
         "ancestors { id } timeline { edges { node { subjects { id } } } } } "
         'boss: contactPerson(organizationId: $n, role: "boss") { person { id } } '
-        "parties { totalCount } }",
+        "parties { totalCount } duplicateCandidates { edges { node { party { id } } } } "
+        "north: party(id: $n) { possibleDuplicates { party { id } } } }",
         {"e": world.ids["eva"], "n": world.ids["north"]},
     )
+    assert len(data["duplicateCandidates"]["edges"]) == 4  # three offices, eva and max
+    assert world.names(_ids([c["party"] for c in data["north"]["possibleDuplicates"]])) == {
+        "holding",
+        "sales",
+    }
     assert len(data["eva"]["relationships"]) == 4
     assert "holding" in world.names(_ids(data["eva"]["ancestors"]))
     assert data["boss"]["person"]["id"] == world.ids["ceo"]

@@ -14,6 +14,7 @@ from neo4j import Driver
 
 from contactgraph.config import Settings
 from contactgraph.graph.backends import open_store
+from contactgraph.graph.duplicates import DuplicateQuery
 from contactgraph.graph.errors import ConfigError, Conflict
 from contactgraph.graph.model import (
     DEFAULT_HIERARCHY_TYPES,
@@ -29,8 +30,8 @@ from contactgraph.graph.model import (
 from contactgraph.graph.records import new_party
 from contactgraph.seeds.synthetic import synthetic_batches
 
-# what migration 9 adds: a test that takes a graph back to before it drops these too
-DROP_HISTORY = "DROP TABLE history; DROP TABLE history_subjects;"
+# what migrations 9 and 10 add: a test that takes a graph back to before them drops these too
+DROP_HISTORY = "DROP TABLE history; DROP TABLE history_subjects; DROP INDEX parties_merged;"
 
 
 async def test_data_survives_a_restart(tmp_path: Path) -> None:
@@ -49,7 +50,7 @@ async def test_in_memory_graph_serves_reads_and_writes() -> None:
         gql = GraphQL(http)
         await contact(gql, "Ada", "Lovelace")
         data = await gql("{ parties { totalCount } }")
-        assert data["parties"]["totalCount"] == 38
+        assert data["parties"]["totalCount"] == 42
 
 
 async def test_concurrent_writes_all_land_once(gql: GraphQL) -> None:
@@ -269,3 +270,49 @@ async def test_upgrading_starts_the_history_of_the_parties_stored_before(tmp_pat
         assert [c.version for c in page.changes] == [renamed.version]
     finally:
         await store.close()
+
+
+async def _twins(url: str) -> tuple[str, str]:
+    """Two records of one company, stored."""
+    store = open_store(url, create=True)
+    await store.start()
+    try:
+        acme, twin = [
+            await store.create_party(
+                new_party(PartyKind.ORGANIZATION, name=name, legal_form=LegalForm.LEGAL_PERSON)
+            )
+            for name in ("Acme Widgets GmbH", "ACME Widgets")
+        ]
+        return acme.id, twin.id
+    finally:
+        await store.close()
+
+
+async def _found(url: str, acme: str, twin: str) -> None:
+    store = open_store(url)
+    await store.start()
+    try:
+        found = await store.possible_duplicates([acme], DuplicateQuery(5))
+        assert [m.other_id for m in found[acme]] == [twin]
+    finally:
+        await store.close()
+
+
+async def test_upgrading_keys_names_phones_and_addresses(tmp_path: Path) -> None:
+    """Migration 11 adds the keys duplicates are found by to every stored party."""
+    url = f"sqlite:///{tmp_path / 'graph.db'}"
+    acme, twin = await _twins(url)
+    with sqlite3.connect(tmp_path / "graph.db") as conn:  # back to version 10
+        conn.executescript(
+            "DELETE FROM party_keys WHERE kind IN ('name', 'names', 'phone', 'address'); "
+            "PRAGMA user_version = 10;"
+        )
+    await _found(url, acme, twin)
+
+
+async def test_neo4j_keys_names_of_the_parties_stored_before(
+    neo4j_url: str, neo4j_driver: Driver
+) -> None:
+    acme, twin = await _twins(neo4j_url)
+    neo4j_driver.execute_query("MATCH (p:Party) REMOVE p.dup_keys")
+    await _found(neo4j_url, acme, twin)

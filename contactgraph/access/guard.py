@@ -20,6 +20,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from ..graph.duplicates import DuplicateQuery, Match, PairPage
 from ..graph.errors import Forbidden, Unauthenticated
 from ..graph.history import PRIVATE_KINDS, Actor, AuditQuery, ChangeKind, ChangePage
 from ..graph.identity import ApiToken, Grant, Permission, Role, ScopeKind
@@ -104,6 +105,24 @@ class GuardedStore:
         return await self._readable().list_parties(
             replace(where, search_fiscal=fiscal), page, count
         )
+
+    def _judged(self, query: DuplicateQuery) -> DuplicateQuery:
+        """Shared VAT numbers and tax codes count only for a viewer who may read them
+        everywhere: the signals, and the score they raise, would tell the codes."""
+        return replace(query, fiscal=self.viewer.can(Permission.FISCAL))
+
+    async def possible_duplicates(
+        self, party_ids: Sequence[str], query: DuplicateQuery
+    ) -> dict[str, list[Match]]:
+        return await self._readable().possible_duplicates(party_ids, self._judged(query))
+
+    async def duplicate_pairs(self, query: DuplicateQuery, after: str | None) -> PairPage:
+        return await self._readable().duplicate_pairs(self._judged(query), after)
+
+    async def duplicates_of(self, party: Party, query: DuplicateQuery) -> list[Match]:
+        """Asked before a create: the candidates a viewer who may write somewhere reads."""
+        self.viewer.scope(Permission.WRITE, "changing the graph")
+        return await self._readable().duplicates_of(party, self._judged(query))
 
     async def users(self, ids: Sequence[str]) -> dict[str, Party]:
         """Users by id wherever they are: who wrote what is part of each record a viewer

@@ -8,6 +8,10 @@ class GraphError(Exception):
         super().__init__(message)
         self.message = message
 
+    def details(self) -> dict[str, object]:
+        """What the error's GraphQL extensions carry besides its code."""
+        return {}
+
 
 class BadUserInput(GraphError):
     code = "BAD_USER_INPUT"
@@ -23,6 +27,9 @@ class InvalidValue(BadUserInput):
         self.value = value
         self.reason = reason
 
+    def details(self) -> dict[str, object]:
+        return {"field": self.field}
+
 
 class NotFound(GraphError):
     code = "NOT_FOUND"
@@ -32,6 +39,18 @@ class Conflict(GraphError):
     """Stale expectedVersion, a duplicate, or a link that would close a cycle."""
 
     code = "CONFLICT"
+
+
+class PossibleDuplicates(Conflict):
+    """A create that asked to be checked for duplicates found some, and wrote nothing:
+    `candidates` are the parties it may be, as the client reads them."""
+
+    def __init__(self, message: str, candidates: list[dict[str, object]]) -> None:
+        super().__init__(message)
+        self.candidates = candidates
+
+    def details(self) -> dict[str, object]:
+        return {"duplicates": self.candidates}
 
 
 class Unauthenticated(GraphError):

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
+from .duplicates import DuplicateQuery, Match, PairPage
 from .history import Actor, AuditQuery, ChangeKind, ChangePage
 from .identity import ApiToken, Grant, Role, Scope, ScopeKind
 from .merging import FieldChoice, MergePlan, UnmergePlan
@@ -152,6 +153,20 @@ class GraphStore(Protocol):
 
     async def merged_from(self, party_ids: Sequence[str]) -> dict[str, list[str]]:
         """For each party, the ids of the parties merged into it, in id order."""
+
+    async def possible_duplicates(
+        self, party_ids: Sequence[str], query: DuplicateQuery
+    ) -> dict[str, list[Match]]:
+        """For each party, the parties of its kind not archived that may be the same one,
+        best first, at most query.first, by indexed keys only (graph/duplicates.py)."""
+
+    async def duplicates_of(self, party: Party, query: DuplicateQuery) -> list[Match]:
+        """The same for a party not yet written, its contact data normalised as a write
+        would (a value that is not valid is InvalidValue)."""
+
+    async def duplicate_pairs(self, query: DuplicateQuery, after: str | None) -> PairPage:
+        """Pairs that may be one party, each once: by the smaller id, then score down, then
+        the other id; a page examines at most duplicates.PAGE_SCAN parties."""
 
     async def is_empty(self) -> bool: ...
 

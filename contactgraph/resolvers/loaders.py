@@ -11,6 +11,7 @@ from typing import Generic, TypeVar
 
 from aiodataloader import DataLoader
 
+from ..graph.duplicates import DuplicateQuery, Match
 from ..graph.history import ChangePage
 from ..graph.identity import Grant
 from ..graph.model import (
@@ -113,4 +114,7 @@ class Loaders:
         self.merged_from: ByIdLoader[list[str]] = ByIdLoader(store.merged_from)
         self.snapshots: GroupedLoader[datetime, Party | None] = GroupedLoader(
             store.snapshots, lambda: None
+        )
+        self.duplicates: GroupedLoader[DuplicateQuery, list[Match]] = GroupedLoader(
+            store.possible_duplicates, list
         )

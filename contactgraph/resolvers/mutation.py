@@ -36,6 +36,7 @@ from ..schema.types import (
     User,
     party_of,
 )
+from .duplicates import refuse_duplicates
 from .identity import IdentityMutation
 from .subscription import announce
 
@@ -44,7 +45,8 @@ async def _create(
     info: ContextInfo, party: model.Party, input: PartyDataInput | None = None
 ) -> Party:
     """The party, with the edge that files it under its parent and the links its input
-    asks for, in one write."""
+    asks for, in one write; with checkDuplicates, none when it may be a party that exists
+    (checked first: two creates racing may both pass)."""
     context = info.context
     # since the request's now, which its reads default to: the answer shows the edges
     edges = [_new_link(party.id, link, context.now) for link in _links(input)]
@@ -58,6 +60,8 @@ async def _create(
             0, model.Relationship(new_id(), rel_type, party.id, input.parent_id, context.now)
         )
     activities = [_new_activity(info, party.id, new) for new in _activities(input)]
+    if input is not None and input.check_duplicates:
+        await refuse_duplicates(context, party)
     if not edges and not activities:
         return party_of(await context.store.create_party(party))
     made = await context.store.create_filed(party, edges, activities)  # type: ignore[attr-defined]

@@ -8,27 +8,28 @@ import strawberry
 
 from ..graph import model
 from ..graph.cursors import encode_cursor
+from ..graph.duplicates import pair_cursor
 from ..graph.lookups import contact_person
-from ..schema.enums import RelType
+from ..schema.duplicates import DuplicatePair
+from ..schema.enums import PartyKind, RelType
 from ..schema.history import Change, audit_log
 from ..schema.inputs import PartyFilter
 from ..schema.merging import survivor_of
+from ..schema.pages import Connection, Edge, PageInfo, page_info
 from ..schema.types import (
     Category,
-    Connection,
     ContactPerson,
     ContextInfo,
-    Edge,
     Node,
     Party,
     PartyConnection,
     Path,
     Relationship,
     node_of,
-    page_info,
     party_of,
 )
 from .context import selects
+from .duplicates import duplicate_query
 from .identity import IdentityQuery
 
 
@@ -126,6 +127,40 @@ class Query(IdentityQuery):
             person=party_of(match.person),
             organization=party_of(match.organization),
             distance=match.distance,
+        )
+
+    @strawberry.field(
+        description="Pairs of parties (not archived, of one kind) that may be one, for a "
+        "data-quality screen: scoring at least minScore (0.5), ordered by the first party's "
+        "id, then score down (docs/duplicates.md). A page examines a bounded number of "
+        "parties: it may hold fewer pairs than `first`, even none, with hasNextPage true."
+    )
+    async def duplicate_candidates(
+        self,
+        info: ContextInfo,
+        kinds: list[PartyKind] | None = None,
+        min_score: float | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[DuplicatePair]:
+        context = info.context
+        query = duplicate_query(context, first, min_score, kinds or ())
+        page = await context.store.duplicate_pairs(query, after)
+        found = await context.loaders.parties.load_many(
+            [i for m in page.pairs for i in (m.party_id, m.other_id)]
+        )
+        ends = iter(found)
+        edges = [
+            Edge(
+                cursor=pair_cursor(m),
+                node=DuplicatePair.of(m, party_of(one), party_of(other)),
+            )
+            for m in page.pairs
+            for one, other in [(next(ends), next(ends))]
+            if one is not None and other is not None
+        ]
+        return Connection(
+            edges=edges, page_info=PageInfo(has_next_page=page.has_next, end_cursor=page.end_cursor)
         )
 
     @strawberry.field(description="Every category, by name.")

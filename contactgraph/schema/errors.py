@@ -15,7 +15,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult
 from strawberry.types.execution import StreamExecutionResult
 
-from ..graph.errors import GraphError, InvalidValue
+from ..graph.errors import GraphError
 from .limits import parse_limit
 
 log = logging.getLogger("contactgraph.errors")
@@ -60,8 +60,7 @@ class ErrorCodes(SchemaExtension):
         if isinstance(original, GraphError):
             code = original.code
             message = error.message if error.path is None else original.message
-            if isinstance(original, InvalidValue):
-                extensions = {"field": original.field}
+            extensions = original.details()
         elif is_unexpected(error):
             code, message = "INTERNAL_SERVER_ERROR", "Internal server error"
         elif self.phase == "parse":

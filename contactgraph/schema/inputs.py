@@ -143,6 +143,12 @@ class PartyDataInput:
         description=f"Activities recorded with the party in the same write (at most "
         f"{MAX_NEW_ACTIVITIES}), published to live feeds once it commits.",
     )
+    check_duplicates: bool = strawberry.field(
+        default=False,
+        description="Write nothing when parties of the same kind may be this one (a score "
+        "of at least the server's --duplicate-threshold, 0.8): the answer is CONFLICT with "
+        "them in extensions.duplicates (id, displayName, score, nameSimilarity, signals).",
+    )
 
     def party_data(self) -> dict[str, object]:
         return {

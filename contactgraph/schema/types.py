@@ -16,7 +16,9 @@ from ..graph.identity import Permission
 from ..graph.model import DEFAULT_HIERARCHY_TYPES, HIERARCHY_TYPES, Rollup, TimelineQuery
 from ..graph.times import format_instant
 from ..resolvers.context import Context, selected_at, selects
+from ..resolvers.duplicates import candidates
 from ..resolvers.loaders import AncestorsQuery, ChildrenQuery, RelationshipQuery
+from .duplicates import DuplicateCandidate
 from .enums import ActivityType, Direction, LegalForm, PartyKind, RelType, UnitType
 from .history import Change, node_history, party_snapshot
 from .identity import Grant
@@ -310,6 +312,16 @@ class Party(Node):
             for e in page.entries
         ]
         return Connection(edges=edges, page_info=page_info(edges, page.has_next))
+
+    @strawberry.field(
+        description="Parties of the same kind, not archived, that may be this one: scoring "
+        "at least minScore (0.5), best first (docs/duplicates.md)."
+    )
+    async def possible_duplicates(
+        self, info: ContextInfo, first: int | None = None, min_score: float | None = None
+    ) -> list[DuplicateCandidate]:
+        found = await candidates(info.context, self.id, first, min_score)
+        return [DuplicateCandidate.of(m, party_of(p)) for m, p in found]
 
 
 @strawberry.type(description="An organization or organizational unit, at any depth.")

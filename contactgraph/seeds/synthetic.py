@@ -5,14 +5,15 @@ The graph mixes what the demo tells at small scale: companies with unit trees
 clients, associations with members under umbrella organizations, owners'
 associations, communities of heirs, KNOWS links, and users responsible for
 accounts (some responsibilities changed hands), with about five activities
-per party over two years. The same seed and day give the same graph, ids
-included.
+per party over two years. Some people and companies are entered twice, spelt
+another way (the duplicates bench/duplicates.py looks for). The same seed and
+day give the same graph, ids included.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 
 from stdnum import luhn
@@ -152,6 +153,9 @@ _SUMMARIES = {
 }
 _TYPES = tuple(ActivityType)
 _HISTORY_DAYS = 730
+# people and companies entered a second time by someone who did not find the first record
+_PERSON_TWINS = 0.02
+_COMPANY_TWINS = 0.05
 
 
 _MOBILE_PREFIXES = ("650", "660", "664", "676", "680", "681", "688", "699")  # Austria's
@@ -190,6 +194,8 @@ def _tax_code(serial: int) -> Fiscal:
 class _Generator:
     def __init__(self, total: int, seed: int, now: datetime) -> None:
         self.rng = random.Random(seed)
+        # the twins draw from a stream of their own: the rest of the graph stays as it was
+        self.twins = random.Random(seed + 1)
         self.total = total
         self.now = now
         self.batch = Batch()
@@ -218,6 +224,41 @@ class _Generator:
             self.contacts.append(party.id)
         return party
 
+    def _twin(self, kind: PartyKind, **values: object) -> None:
+        """A second record of a party, without its fiscal data (codes are unique)."""
+        at = self.now - timedelta(days=_HISTORY_DAYS) + timedelta(milliseconds=self.made)
+        twin = new_party(
+            kind,
+            party_id=uuid7(int(at.timestamp() * 1000), self.twins.randbytes(10)),
+            at=at,
+            **values,
+        )
+        self.batch.parties.append(twin)
+        self.made += 1
+
+    def _person_twin(self, person: Party) -> None:
+        """Another spelling of the name (initial, capitals, first and last swapped) with the
+        same e-mail address, the same mobile number, or neither."""
+        first, last = person.first_name or "", person.last_name or ""
+        first, last = self.twins.choice(
+            ((f"{first[:1]}.", last), (first, last.upper()), (last, first))
+        )
+        email, phone = person.emails[0], person.phones[0]
+        shared = self.twins.choice(
+            (
+                {"emails": (Email(email.address.title(), "private"),)},
+                {"phones": (Phone(phone.e164 or phone.number, None, phone.e164),)},
+                {},
+            )
+        )
+        self._twin(
+            PartyKind.CONTACT,
+            first_name=first,
+            last_name=last,
+            legal_form=LegalForm.NATURAL_PERSON,
+            **shared,
+        )
+
     def _person(self, **values: object) -> Party:
         first, last = self.rng.choice(_FIRST), self.rng.choice(_LAST)
         email = Email(f"{first}.{last}.{self.made}@example.com".lower(), "work")
@@ -240,6 +281,8 @@ class _Generator:
                 known,
                 self.rng.choice(("colleague", "friend", "referral")),
             )
+        if self.made < self.total and self.twins.random() < _PERSON_TWINS:
+            self._person_twin(person)
         return person
 
     def _org(self, name: str, legal_form: LegalForm, category: str, **values: object) -> Party:
@@ -330,6 +373,13 @@ class _Generator:
         )
         self._responsible(company.id)
         self._activities(company, company.id)
+        if self.made < self.total and self.twins.random() < _COMPANY_TWINS:
+            self._twin(  # capitals, and no legal form
+                PartyKind.ORGANIZATION,
+                name=name.rsplit(" ", 1)[0].upper(),
+                legal_form=LegalForm.LEGAL_PERSON,
+                category_id="commercial-client",
+            )
         # one company in thirty is a group, wide and deep; in a graph of 20,000 parties or
         # more the first one is too, so every large graph has a large subtree to walk
         group = (self.companies == 0 and self.total >= 20_000) or rng.random() < 1 / 30
@@ -476,6 +526,30 @@ def synthetic_batches(
         fits = total - generator.made >= 4
         (generator.rng.choices(makers, weights)[0] if fits else generator.private_client)()
         if len(generator.batch.parties) >= batch_size:
-            yield generator.flush()
+            yield from _bounded(generator.flush(), batch_size)
     if generator.batch.parties or generator.batch.relationships:
-        yield generator.flush()
+        yield from _bounded(generator.flush(), batch_size)
+
+
+def _bounded(batch: Batch, size: int) -> Iterator[Batch]:
+    """A batch cut into batches of at most about `size` parties, in the order they were
+    made: each edge and activity goes with the batch that writes the last of its parties,
+    so every batch names only parties written by then. A large company is made whole, and
+    as one transaction (with its history) it would outgrow a small Neo4j's memory."""
+    if len(batch.parties) <= size + size // 2:
+        yield batch
+        return
+    pending = {p.id for p in batch.parties}
+    rels, activities = batch.relationships, batch.activities
+    for start in range(0, len(batch.parties), size):
+        parties = batch.parties[start : start + size]
+        pending.difference_update(p.id for p in parties)
+
+        def ready(ids: Iterable[str]) -> bool:
+            return pending.isdisjoint(ids)
+
+        now_rels = [r for r in rels if ready((r.from_id, r.to_id))]
+        now_acts = [a for a in activities if ready((a.author_id, *a.subject_ids))]
+        rels = [r for r in rels if not ready((r.from_id, r.to_id))]
+        activities = [a for a in activities if not ready((a.author_id, *a.subject_ids))]
+        yield Batch(parties, now_rels, now_acts)

@@ -9,7 +9,7 @@ from typing import Any
 
 from neo4j import AsyncManagedTransaction, AsyncResult
 
-from .. import contactdata
+from .. import contactdata, duplicates
 from ..codec import (
     ACTIVITY_FIELDS,
     PARTY_FIELDS,
@@ -146,10 +146,16 @@ def party_props(party: Party) -> dict[str, Any]:
 
 
 def key_props(party: Party) -> dict[str, Any]:
-    """What a party is compared and looked up by (keys.py); email_keys is there even when
-    empty, which tells a node written before keys existed."""
+    """What a party is compared and looked up by (keys.py), and duplicates are found by
+    (duplicates.py: `kind=value` tokens); dup_keys is there even when empty, which tells a
+    node written before those keys existed."""
     keys = contactdata.keys(party)
-    return {"vat_key": keys.vat, "tax_key": keys.tax, "email_keys": " ".join(keys.emails)}
+    return {
+        "vat_key": keys.vat,
+        "tax_key": keys.tax,
+        "email_keys": " ".join(keys.emails),
+        "dup_keys": " ".join(f"{kind}={value}" for kind, value in duplicates.keys(party)),
+    }
 
 
 def party(props: Mapping[str, Any]) -> Party:

@@ -22,7 +22,8 @@ from . import cypher
 from .cypher import Tx, decode, encode
 
 SCHEMA: tuple[str, ...] = (
-    "CREATE CONSTRAINT change_id IF NOT EXISTS FOR (c:Change) REQUIRE c.id IS UNIQUE",
+    # entry ids are server-made UUIDv7s, never looked up: no uniqueness index to keep
+    "DROP CONSTRAINT change_id IF EXISTS",
     "CREATE INDEX change_time IF NOT EXISTS FOR (c:Change) ON (c.at)",
     "CREATE INDEX change_subject IF NOT EXISTS FOR (c:Change) ON (c.subject_id, c.at)",
     "CREATE INDEX change_actor IF NOT EXISTS FOR (c:Change) ON (c.actor_id, c.at)",
@@ -30,8 +31,11 @@ SCHEMA: tuple[str, ...] = (
     "CREATE INDEX mention_subject IF NOT EXISTS FOR (m:Mention) ON (m.subject_id, m.at)",
 )
 
-_MAP = "c {.id, .at, .kind, .actor_id, .request_id, .subject_ids, .fields, .version}"
+_MAP = "c {.id, .at, .kind, .actor_id, .request_id, .subject_id, .others, .fields, .version}"
 _KINDS = {member.value: member for member in ChangeKind}
+APPEND_ROWS = 1_000  # entries per statement: a statement's own working memory stays small
+# a seed writes an entry per record in one transaction, held in Neo4j's memory until it
+# commits: properties with nothing to say (no other subjects, no fields) are left out
 
 
 async def append(tx: Tx, changes: Iterable[Change]) -> None:
@@ -42,20 +46,20 @@ async def append(tx: Tx, changes: Iterable[Change]) -> None:
             "kind": change.kind.value,
             "actor_id": change.actor_id,
             "request_id": change.request_id,
-            "subject_ids": list(change.subject_ids),
             "subject_id": change.subject_ids[0],
-            "fields": change.fields_json(),
+            "others": list(change.subject_ids[1:]) or None,
+            "fields": change.fields_json() if change.fields else None,
             "party_id": change.party_id,
             "version": change.version,
         }
         for change in changes
     ]
-    if rows:
+    for start in range(0, len(rows), APPEND_ROWS):
         await tx.run(
             "UNWIND $rows AS row CREATE (c:Change) SET c = row "
-            "WITH c UNWIND c.subject_ids[1..] AS subject "
+            "WITH c UNWIND coalesce(c.others, []) AS subject "
             "CREATE (:Mention {subject_id: subject, at: c.at, change_id: c.id})-[:OF]->(c)",
-            rows=rows,
+            rows=rows[start : start + APPEND_ROWS],
         )
 
 
@@ -64,10 +68,10 @@ def _change(record: Mapping[str, Any]) -> Change:
         id=record["id"],
         at=decode(record["at"]),
         kind=_KINDS[record["kind"]],
-        subject_ids=tuple(record["subject_ids"]),
+        subject_ids=(record["subject_id"], *(record["others"] or ())),
         actor_id=record["actor_id"],
         request_id=record["request_id"],
-        fields=Change.fields_of(record["fields"]),
+        fields=Change.fields_of(record["fields"] or "[]"),
         version=record["version"],
     )
 

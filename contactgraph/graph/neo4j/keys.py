@@ -8,6 +8,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .. import contactdata, rules
+from ..errors import BadUserInput, Conflict
+from ..model import Party, PartyKind
+from . import cypher
 from .cypher import PARTY_MAP, Reach, Tx, key_props, party
 
 EMAIL_INDEX = "party_email"
@@ -46,7 +49,7 @@ async def check_claims(tx: Tx, claims: Sequence[rules.Claim]) -> None:
     rules.check_claims(claims, holders)
 
 
-def _phrase(key: str) -> str:
+def phrase(key: str) -> str:
     """A Lucene phrase matching the one token `key`, whatever it holds."""
     return '"' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -60,7 +63,7 @@ async def by_email(tx: Tx, addresses: Sequence[str], inside: Reach) -> dict[str,
         f"AND key.value IN split(p.email_keys, ' ') AND {inside.test('p')} "
         "RETURN key.value AS value, p.id AS id ORDER BY id",
         {
-            "keys": [{"value": k, "query": _phrase(k)} for k in sorted(set(wanted.values()))],
+            "keys": [{"value": k, "query": phrase(k)} for k in sorted(set(wanted.values()))],
             **inside.params,
         },
     )
@@ -71,10 +74,11 @@ async def by_email(tx: Tx, addresses: Sequence[str], inside: Reach) -> dict[str,
 
 
 async def backfill(tx: Tx) -> bool:
-    """Write the key properties of up to a batch of parties stored before keys existed;
-    whether any were left."""
+    """Write the key properties of up to a batch of parties stored before keys (or the
+    duplicate keys, dup_keys) existed; whether any were left."""
     result = await tx.run(
-        f"MATCH (p:Party) WHERE p.email_keys IS NULL RETURN {PARTY_MAP} AS p LIMIT $n",
+        f"MATCH (p:Party) WHERE p.email_keys IS NULL OR p.dup_keys IS NULL "
+        f"RETURN {PARTY_MAP} AS p LIMIT $n",
         n=_BATCH,
     )
     found = [party(record["p"]) async for record in result]
@@ -83,3 +87,26 @@ async def backfill(tx: Tx) -> bool:
         rows=[{"id": p.id, "keys": key_props(p)} for p in found],
     )
     return bool(found)
+
+
+async def check_party(
+    tx: Tx, party: Party, region: str | None, before: Party | None = None
+) -> Party:
+    """The party to write, as rules.check_party gives it, once the unique values it takes
+    are free; `before` is the stored party a change starts from."""
+    categories = await cypher.categories(tx)
+    party = rules.check_party(party, categories.get(party.category_id or ""), region, before)
+    await check_claims(tx, rules.claims(party, before))
+    if party.username is not None:
+        result = await tx.run(
+            "MATCH (u:User {username: $username}) WHERE u.id <> $id RETURN u.id AS id LIMIT 1",
+            username=party.username,
+            id=party.id,
+        )
+        if await result.single() is not None:
+            raise Conflict(f"username {party.username!r} is taken")
+    if party.contact_id is not None:
+        contact = rules.found(await cypher.parties(tx, [party.contact_id]), [party.contact_id])[0]
+        if contact.kind is not PartyKind.CONTACT:
+            raise BadUserInput(f"{party.contact_id} is a {contact.kind.value}, not a CONTACT")
+    return party

@@ -5,7 +5,7 @@ cannot change its ends in Neo4j: a moved edge is deleted and made again, id and 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -14,12 +14,10 @@ from ..errors import BadUserInput
 from ..history import Actor, ChangeKind, changed
 from ..identity import Grant
 from ..merging import Authors, FieldChoice, MergePlan, Subjects, UnmergePlan
-from ..model import Party, Relationship, RelType
+from ..model import Relationship, RelType
 from . import cypher, history, identity, keys, walks
 from .cypher import REL_MAP, Tx, type_expression
 from .identity import GRANT_MAP, _grant, _held
-
-Check = Callable[[Tx, Party, Party], Awaitable[Party]]  # the store's check of a changed party
 
 
 async def merge(
@@ -28,7 +26,7 @@ async def merge(
     merged_ids: Sequence[str],
     choices: Sequence[FieldChoice],
     at: datetime,
-    check: Check,
+    region: str | None,
     actor: Actor,
 ) -> MergePlan:
     members = [survivor_id, *merged_ids]
@@ -84,7 +82,7 @@ async def merge(
         merging.check_acyclic(set(members), starts, above)
     for tombstone in plan.tombstones:  # first: the codes they held are free for the survivor
         await cypher.rewrite_party(tx, tombstone)
-    plan = replace(plan, survivor=await check(tx, plan.survivor, survivor))
+    plan = replace(plan, survivor=await keys.check_party(tx, plan.survivor, region, survivor))
     await cypher.rewrite_party(tx, plan.survivor)
     await _move(tx, plan)
     entries = merging.entries(plan, survivor, merged, actor)

@@ -18,7 +18,9 @@ from typing import Any
 from .. import history as entry
 from .. import rules
 from ..codec import category_from_record, category_record
+from ..contactdata import normalised
 from ..cursors import decode_cursor
+from ..duplicates import DuplicateQuery, Match, PairPage
 from ..errors import (
     BadUserInput,
     Conflict,
@@ -38,7 +40,6 @@ from ..model import (
     Page,
     Party,
     PartyFilter,
-    PartyKind,
     PartyPage,
     Path,
     Relationship,
@@ -51,7 +52,18 @@ from ..model import (
     display_order,
 )
 from ..store import Node
-from . import cypher, history, identity, keys, merges, scopes, search, timelines, walks
+from . import (
+    cypher,
+    duplicates,
+    history,
+    identity,
+    keys,
+    merges,
+    scopes,
+    search,
+    timelines,
+    walks,
+)
 from .accounts import Neo4jAccounts
 from .cypher import (
     CHILD_MAP,
@@ -84,6 +96,7 @@ SCHEMA: tuple[str, ...] = (
     *identity.SCHEMA,
     *keys.SCHEMA,
     *history.SCHEMA,
+    *duplicates.SCHEMA,
 )
 
 
@@ -359,6 +372,28 @@ class Neo4jStore(Neo4jAccounts):
 
         return await self._read(work)
 
+    async def possible_duplicates(
+        self, party_ids: Sequence[str], query: DuplicateQuery
+    ) -> dict[str, list[Match]]:
+        async def work(tx: Tx) -> dict[str, list[Match]]:
+            return await duplicates.possible(tx, party_ids, query, await self._inside(tx))
+
+        return await self._read(work)
+
+    async def duplicates_of(self, party: Party, query: DuplicateQuery) -> list[Match]:
+        party = normalised(party, self.default_region)
+
+        async def work(tx: Tx) -> list[Match]:
+            return await duplicates.of_new(tx, party, query, await self._inside(tx))
+
+        return await self._read(work)
+
+    async def duplicate_pairs(self, query: DuplicateQuery, after: str | None) -> PairPage:
+        async def work(tx: Tx) -> PairPage:
+            return await duplicates.pairs(tx, query, after, await self._inside(tx))
+
+        return await self._walk(work)
+
     async def is_empty(self) -> bool:
         async def work(tx: Tx) -> bool:
             record = await (await tx.run("MATCH (p:Party) RETURN count(p) = 0 AS empty")).single()
@@ -378,7 +413,7 @@ class Neo4jStore(Neo4jAccounts):
 
     async def create_user(self, user: Party, grants: Sequence[Grant]) -> Party:
         async def work(tx: Tx) -> Party:
-            checked = await _check_party(tx, user, self.default_region)
+            checked = await keys.check_party(tx, user, self.default_region)
             await cypher.create_parties(tx, [checked])
             entries = [entry.created(checked, self._actor)]
             for grant in grants:
@@ -391,7 +426,7 @@ class Neo4jStore(Neo4jAccounts):
 
     async def create_party(self, party: Party) -> Party:
         async def work(tx: Tx) -> Party:
-            checked = await _check_party(tx, party, self.default_region)
+            checked = await keys.check_party(tx, party, self.default_region)
             await cypher.create_parties(tx, [checked])
             await history.append(tx, [entry.created(checked, self._actor)])
             return checked
@@ -417,7 +452,7 @@ class Neo4jStore(Neo4jAccounts):
             updated = rules.apply_changes(current, changes, at)
             if updated is current:
                 return current
-            updated = await _check_party(tx, updated, self.default_region, current)
+            updated = await keys.check_party(tx, updated, self.default_region, current)
             await cypher.rewrite_party(tx, updated)
             await history.append(tx, [entry.changed(current, updated, self._actor)])
             return updated
@@ -505,11 +540,9 @@ class Neo4jStore(Neo4jAccounts):
         at: datetime,
         dry_run: bool,
     ) -> MergePlan:
-        async def check(tx: Tx, party: Party, before: Party) -> Party:
-            return await _check_party(tx, party, self.default_region, before)
-
         async def work(tx: Tx) -> MergePlan:
-            plan = await merges.merge(tx, survivor_id, merged_ids, choices, at, check, self._actor)
+            region, actor = self.default_region, self._actor
+            plan = await merges.merge(tx, survivor_id, merged_ids, choices, at, region, actor)
             if dry_run:
                 raise DryRun(plan)
             return plan
@@ -551,29 +584,3 @@ class Neo4jStore(Neo4jAccounts):
             return checked
 
         return await self._write(work)
-
-
-# -- statements shared by the methods above, each run inside their transaction --
-
-
-async def _check_party(
-    tx: Tx, party: Party, region: str | None, before: Party | None = None
-) -> Party:
-    """The party to write, as rules.check_party gives it, once the unique values it takes
-    are free; `before` is the stored party a change starts from."""
-    categories = await cypher.categories(tx)
-    party = rules.check_party(party, categories.get(party.category_id or ""), region, before)
-    await keys.check_claims(tx, rules.claims(party, before))
-    if party.username is not None:
-        result = await tx.run(
-            "MATCH (u:User {username: $username}) WHERE u.id <> $id RETURN u.id AS id LIMIT 1",
-            username=party.username,
-            id=party.id,
-        )
-        if await result.single() is not None:
-            raise Conflict(f"username {party.username!r} is taken")
-    if party.contact_id is not None:
-        contact = rules.found(await cypher.parties(tx, [party.contact_id]), [party.contact_id])[0]
-        if contact.kind is not PartyKind.CONTACT:
-            raise BadUserInput(f"{party.contact_id} is a {contact.kind.value}, not a CONTACT")
-    return party

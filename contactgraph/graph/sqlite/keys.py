@@ -1,7 +1,8 @@
 """The party_keys table: what parties are compared and looked up by, one row per value.
 VAT numbers and tax codes are unique among parties that are not archived (checked by the
 writer thread before it writes, so no other write comes between); e-mail addresses are
-indexed for look-up. Values are contactdata.keys() of the stored parties."""
+indexed for look-up; with the name, phone and address keys they find duplicates
+(duplicates.py). Values are duplicates.keys() of the stored parties."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 
-from .. import contactdata, rules
+from .. import contactdata, duplicates, rules
 from ..model import Party
 
 INSERT = "INSERT OR IGNORE INTO party_keys (kind, value, party_id) VALUES (?, ?, ?)"
@@ -17,11 +18,7 @@ INSERT = "INSERT OR IGNORE INTO party_keys (kind, value, party_id) VALUES (?, ?,
 
 def rows(party: Party) -> list[tuple[str, str, str]]:
     """The party's rows: (kind, value, party id)."""
-    keys = contactdata.keys(party)
-    found = [("email", email, party.id) for email in keys.emails]
-    found += [("vat", keys.vat, party.id)] if keys.vat else []
-    found += [("tax", keys.tax, party.id)] if keys.tax else []
-    return found
+    return [(kind, value, party.id) for kind, value in duplicates.keys(party)]
 
 
 def insert(conn: sqlite3.Connection, parties: Iterable[Party]) -> None:

@@ -92,6 +92,13 @@ def _keys(conn: sqlite3.Connection) -> None:
         ) WITHOUT ROWID"""
     )
     conn.execute("CREATE INDEX party_keys_party ON party_keys(party_id)")
+    _fill_keys(conn)
+
+
+def _fill_keys(conn: sqlite3.Connection) -> None:
+    """11 (and the end of 8): every party's keys as keys.rows() gives them today, the
+    ones duplicates are found by too (the words of its name, its sorted name, phone numbers
+    and addresses); rows held already stay."""
     stored = conn.execute(f"SELECT {PARTY_COLUMNS} FROM parties")
     conn.executemany(keys.INSERT, (k for row in stored for k in keys.rows(party_from_row(row))))
 
@@ -217,6 +224,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     history.TABLES,
     # 10: a merged party names its survivor in its details; the survivor lists them by this
     f"CREATE INDEX parties_merged ON parties({MERGED_INTO}) WHERE {MERGED_INTO} IS NOT NULL",
+    # 11: name, phone and address keys, which find duplicates
+    _fill_keys,
 )
 
 

@@ -13,7 +13,9 @@ from typing import TypeVar
 
 from .. import history as entry
 from .. import rules
+from ..contactdata import normalised
 from ..cursors import cursor_depth, decode_cursor
+from ..duplicates import DuplicateQuery, Match, PairPage
 from ..errors import BadUserInput, Conflict, NotFound
 from ..identity import Grant
 from ..merging import DryRun, FieldChoice, MergePlan, UnmergePlan
@@ -44,7 +46,18 @@ from ..model import (
 from ..search import query_terms
 from ..store import Node
 from ..times import format_instant
-from . import closure, history, identity, keys, merges, records, scopes, timelines, walks
+from . import (
+    closure,
+    duplicates,
+    history,
+    identity,
+    keys,
+    merges,
+    records,
+    scopes,
+    timelines,
+    walks,
+)
 from .accounts import SqliteAccounts
 from .rows import (
     MERGED_INTO,
@@ -362,6 +375,24 @@ class SqliteStore(SqliteAccounts):
             return found
 
         return await self._read(work)
+
+    async def possible_duplicates(
+        self, party_ids: Sequence[str], query: DuplicateQuery
+    ) -> dict[str, list[Match]]:
+        return await self._read(
+            lambda conn: duplicates.possible(conn, party_ids, query, self._inside(conn))
+        )
+
+    async def duplicates_of(self, party: Party, query: DuplicateQuery) -> list[Match]:
+        new = normalised(party, self.default_region)
+        return await self._read(
+            lambda conn: duplicates.of_new(conn, new, query, self._inside(conn))
+        )
+
+    async def duplicate_pairs(self, query: DuplicateQuery, after: str | None) -> PairPage:
+        return await self._walk(
+            lambda conn: duplicates.pairs(conn, query, after, self._inside(conn))
+        )
 
     async def is_empty(self) -> bool:
         return await self._read(
