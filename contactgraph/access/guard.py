@@ -51,7 +51,6 @@ READS = frozenset(
         "shortest_path",
         "timelines",
         "parties_by_email",
-        "merged_from",
         "snapshots",
     }
 )
@@ -162,6 +161,13 @@ class GuardedStore:
             found |= await self._store.history(others, page, hidden | PRIVATE_KINDS)
         return found if read is None else await _kept_inside(read, found)
 
+    async def merged_from(self, party_ids: Sequence[str]) -> dict[str, list[str]]:
+        """Tombstones keep no edges, so they lie outside every scope: a scoped reader is
+        told of none, as node(id) of one answers it nothing."""
+        if self._within(Permission.READ, "reading the graph", self._now) is not None:
+            return {}
+        return await self._store.merged_from(party_ids)
+
     async def audit_log(self, query: AuditQuery, page: Page) -> ChangePage:
         self.viewer.require(Permission.ADMIN, "reading the audit log")
         return await self._store.audit_log(query, page)
@@ -238,20 +244,34 @@ class GuardedStore:
         at: datetime,
         dry_run: bool,
     ) -> MergePlan:
-        """WRITE where every party of the merge is, FISCAL to move fiscal data, ADMIN to merge
-        users (their roles, tokens and what they wrote move); a dry run asks the same,
-        since it tells what the parties hold."""
+        """WRITE everywhere, FISCAL to move fiscal data, ADMIN to merge users (their roles,
+        tokens and what they wrote move) or to move grants scoped to the parties; a dry run
+        asks the same, since it tells what the parties hold."""
         fiscal = any(c.field == "fiscal" for c in choices)
+        self._everywhere(Permission.WRITE, "merging")
         viewer = await self._may_write(merged_ids, changed=survivor_id, fiscal=fiscal)
-        if not viewer.can(Permission.ADMIN):
+        admin = viewer.can(Permission.ADMIN)
+        if not admin:
             survivor = (await self._store.get_parties([survivor_id])).get(survivor_id)
             if survivor is not None and survivor.kind is PartyKind.USER:
                 viewer.require(Permission.ADMIN, "merging users")
-        return await self._writer.merge_parties(survivor_id, merged_ids, choices, at, dry_run)
+        return await self._writer.merge_parties(
+            survivor_id, merged_ids, choices, at, dry_run, move_grants=admin
+        )
 
     async def unmerge_party(self, party_id: str, at: datetime) -> UnmergePlan:
-        await self._may_write(changed=party_id)
-        return await self._writer.unmerge_party(party_id, at)
+        """As a merge: WRITE everywhere, ADMIN to move grants back."""
+        self._everywhere(Permission.WRITE, "unmerging")
+        viewer = await self._may_write(changed=party_id)
+        admin = viewer.can(Permission.ADMIN)
+        return await self._writer.unmerge_party(party_id, at, move_grants=admin)
+
+    def _everywhere(self, permission: Permission, action: str) -> None:
+        """A merge re-points edges and activities wherever they lead: a writer scoped to a
+        part of the graph may not move what lies outside it, so merging is for writers
+        whose WRITE reaches everywhere."""
+        if self.viewer.scope(permission, action) is not None:
+            raise Forbidden(f"{action} needs the {permission.value} permission everywhere")
 
     async def link(self, rel: Relationship) -> Relationship:
         """Inside a write scope both ends must be inside: a party outside, however bare,

@@ -96,6 +96,8 @@ class Change:
     fields: tuple[FieldChange, ...] = ()
     # set on entries that change a party's own fields: the party's version after them
     version: int | None = None
+    # records whose history holds it too without it being about them (what a merge moved)
+    mentions: tuple[str, ...] = ()
 
     @property
     def party_id(self) -> str | None:
@@ -137,6 +139,7 @@ def _entry(
     fields: Iterable[FieldChange] = (),
     at: datetime | None = None,
     version: int | None = None,
+    mentions: Sequence[str] = (),
 ) -> Change:
     return Change(
         id=new_id(),
@@ -147,6 +150,7 @@ def _entry(
         request_id=actor.request_id,
         fields=tuple(fields),
         version=version,
+        mentions=tuple(mentions),
     )
 
 
@@ -230,6 +234,7 @@ def changed(
     kind: ChangeKind | None = None,
     others: Sequence[str] = (),
     more: Sequence[FieldChange] = (),
+    mentions: Sequence[str] = (),
 ) -> Change:
     """An update, archive or restore (or `kind`, touching `others` too): the fields whose
     values differ, then `more` (what else the write did, as a merge records it)."""
@@ -240,7 +245,8 @@ def changed(
         if (before.archived_at is None) != (after.archived_at is None):
             kind = ChangeKind.ARCHIVED if after.archived_at else ChangeKind.RESTORED
     subjects = [after.id, *others]
-    return _entry(actor, kind, subjects, [*fields, *more], after.updated_at, after.version)
+    fields = [*fields, *more]
+    return _entry(actor, kind, subjects, fields, after.updated_at, after.version, mentions)
 
 
 def linked(rel: Relationship, actor: Actor, at: datetime | None = None) -> Change:

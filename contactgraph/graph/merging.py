@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from . import history, rules
-from .errors import BadUserInput, Conflict, LimitExceeded
+from .errors import BadUserInput, Conflict, Forbidden, LimitExceeded
 from .identity import Grant, ScopeKind
 from .model import ACYCLIC_TYPES, Party, Relationship, RelType
 from .times import format_instant, parse_instant
@@ -85,7 +85,7 @@ class Found:
     edges: Sequence[Relationship]
     subjects: Mapping[str, tuple[str, ...]]
     grants: Sequence[Grant]
-    contacts: Sequence[str]
+    contacts: Mapping[str, str]  # user id: the merged contact it names
     authored: Mapping[str, tuple[str, str | None]]
     tokens: Mapping[str, str]  # token id: its merged user
 
@@ -98,7 +98,7 @@ class MergePlan:
     removed: tuple[tuple[Relationship, str | None], ...]  # (edge, the edge it went into)
     subjects: tuple[Subjects, ...]
     grants: tuple[tuple[Grant, Grant | None], ...]  # (before, after; None: held already)
-    contacts: tuple[str, ...]  # users whose contact was merged: they now name the survivor
+    contacts: tuple[tuple[str, str], ...]  # (user, merged contact): now the survivor
     authors: tuple[Authors, ...]  # merged users' activities, now the survivor's
     tokens: tuple[tuple[str, str], ...]  # (token, its merged user): now the survivor's
 
@@ -204,9 +204,17 @@ def plan(
 
     changed = rules.apply_changes(survivor, _chosen(survivor, merged, choices), at)
     if changed is survivor:
-        changed = replace(survivor, version=survivor.version + 1, updated_at=at)
+        changed = replace(
+            survivor, version=survivor.version + 1, updated_at=rules.changed_at(survivor, at)
+        )
     tombstones = tuple(
-        replace(p, archived_at=at, updated_at=at, version=p.version + 1, merged_into=survivor.id)
+        replace(
+            p,
+            archived_at=rules.changed_at(p, at),
+            updated_at=rules.changed_at(p, at),
+            version=p.version + 1,
+            merged_into=survivor.id,
+        )
         for p in merged
     )
     moved, removed = _repointed({e.id: e for e in found.edges}.values(), survivor.id, gone)
@@ -235,7 +243,7 @@ def plan(
         tuple(removed),
         tuple(renamed),
         tuple(moved_grants),
-        tuple(found.contacts),
+        tuple(found.contacts.items()),
         tuple(
             Authors(
                 activity_id, before, (_to(before[0]), None if before[1] is None else _to(before[1]))
@@ -244,6 +252,14 @@ def plan(
         ),
         tuple(found.tokens.items()),
     )
+
+
+def require_grants(moved: Sequence[object], allowed: bool) -> None:
+    """Moving grants changes who may do what: a merge or unmerge that would is for admins."""
+    if moved and not allowed:
+        raise Forbidden(
+            "this moves roles granted on these parties, which needs the ADMIN permission"
+        )
 
 
 def cycle_starts(
@@ -337,8 +353,17 @@ def entries(
             history.FieldChange(
                 "tokens", [token for token, user in plan.tokens if user == before.id], None
             ),
+            history.FieldChange(
+                "contacts", [u for u, contact in plan.contacts if contact == before.id], None
+            ),
         ]
-        made.append(history.changed(before, after, actor, kind, [survivor.id], more))
+        touched = [
+            *(b.id for b, _ in moved),
+            *(e.id for e, _ in removed),
+            *(s.activity_id for s in renamed),
+            *(a.activity_id for a in authored),
+        ]
+        made.append(history.changed(before, after, actor, kind, [survivor.id], more, touched))
     return made
 
 
@@ -390,6 +415,7 @@ class UnmergePlan:
     grants: tuple[tuple[Grant | None, Grant], ...]  # (as now or None, restored)
     authors: tuple[Authors, ...]
     tokens: tuple[str, ...]  # back to the restored user
+    contacts: tuple[str, ...]  # users whose contact it is again
 
 
 @dataclass(frozen=True)
@@ -401,6 +427,50 @@ class Current:
     grants: Mapping[str, Grant]
     authored: Mapping[str, tuple[str, str | None]]
     tokens: Mapping[str, str]  # token id: its user now
+    contacts: Mapping[str, str | None]  # user id: its contact now
+    # the other parties the entry names that are merged still: each one's survivor now
+    survivors: Mapping[str, str]
+
+
+def tombstone_entry(tombstone: Party, entries: Sequence[history.Change]) -> history.Change:
+    """Of a party's MERGED entries, the one of the merge that made it this tombstone."""
+    if tombstone.merged_into is not None:
+        for entry in entries:
+            if merge_record(entry).get("mergedInto", (None, None))[1] == tombstone.merged_into:
+                return entry
+    raise BadUserInput(f"party {tombstone.id} was not merged into another")
+
+
+def named(entry: history.Change) -> set[str]:
+    """The parties a merge entry's edges and activities name."""
+    record = merge_record(entry)
+    ends = {end for was in record["relationships"][0] for end in (was["fromId"], was["toId"])}
+    return ends | {s for was in record["activities"][0] for s in was["subjectIds"]}
+
+
+def survivors(merged_into: Mapping[str, str | None], party_id: str) -> dict[str, str]:
+    """Each party merged still, and the party it stands for now: the end of its chain of
+    merges (the party being restored ends a chain that reaches it)."""
+    found: dict[str, str] = {}
+    for start, target in merged_into.items():
+        if start == party_id or target is None:
+            continue
+        for _ in range(MAX_HOPS):
+            following = merged_into.get(target)
+            if target == party_id or following is None:
+                break
+            target = following
+        found[start] = target
+    return found
+
+
+def without_code(party: Party, kind: str) -> Party:
+    """The restored party without a code another party holds now (the survivor took it):
+    a VAT number or tax code is one party's, so the unmerge leaves it where it is."""
+    if party.fiscal is None:
+        return party
+    field = "vat_number" if kind == "vat" else "tax_code"
+    return replace(party, fiscal=replace(party.fiscal, **{field: None}))
 
 
 def merge_record(entry: history.Change) -> dict[str, tuple[Any, Any]]:
@@ -416,23 +486,42 @@ def unplan(tombstone: Party, entry: history.Change, now: Current, at: datetime) 
         raise BadUserInput(f"party {tombstone.id} was not merged into another")
     record = merge_record(entry)
     restored = replace(
-        tombstone, archived_at=None, merged_into=None, version=tombstone.version + 1, updated_at=at
+        tombstone,
+        archived_at=None,
+        merged_into=None,
+        version=tombstone.version + 1,
+        updated_at=rules.changed_at(tombstone, at),
     )
+
+    def live(party_id: str) -> str:  # a party merged still is its survivor now
+        return now.survivors.get(party_id, party_id) if party_id != tombstone.id else party_id
+
+    survivor_id = tombstone.merged_into
+
+    def merged(party_id: str) -> str:  # as it stands while this party is merged still
+        return survivor_id if party_id == tombstone.id else live(party_id)
+
     back: list[tuple[Relationship | None, Relationship]] = []
     before_edges, after_edges = record["relationships"]
     for was, became in zip(before_edges, after_edges, strict=True):
         original, edge = rel_of(was), now.edges.get(was["id"])
-        if isinstance(became, dict):  # moved, or widened in place
-            if edge is not None and edge == rel_of(became):
-                back.append((edge, original))
-        elif edge is None:  # removed: it comes back
-            back.append((None, original))
+        target = replace(original, from_id=live(original.from_id), to_id=live(original.to_id))
+        if target.from_id == target.to_id:  # between it and one merged still: it stays gone
+            continue
+        # as the merge left it, or as unmerging another party of the merge gave it back
+        partial = replace(original, from_id=merged(original.from_id), to_id=merged(original.to_id))
+        left = rel_of(became) if isinstance(became, dict) else None
+        if edge is None and left is None:  # removed, and not brought back since
+            back.append((None, target))
+        elif edge is not None and edge != target and edge in (left, partial):
+            back.append((edge, target))
     renamed = []
     for was, became in zip(*record["activities"], strict=True):
-        if now.subjects.get(was["id"]) == tuple(became["subjectIds"]):
-            renamed.append(
-                Subjects(was["id"], tuple(became["subjectIds"]), tuple(was["subjectIds"]))
-            )
+        then = tuple(dict.fromkeys(live(s) for s in was["subjectIds"]))
+        partly = tuple(dict.fromkeys(merged(s) for s in was["subjectIds"]))
+        current = now.subjects.get(was["id"])
+        if current in (tuple(became["subjectIds"]), partly) and current != then:
+            renamed.append(Subjects(was["id"], current, then))
     regranted: list[tuple[Grant | None, Grant]] = []
     for was, became in zip(*record["grants"], strict=True):
         held = grant_of(was)
@@ -446,10 +535,18 @@ def unplan(tombstone: Party, entry: history.Change, now: Current, at: datetime) 
         for was, became in zip(*record["authored"], strict=True)
         if now.authored.get(was["id"]) == tuple(became["by"])
     )
-    survivor_id = tombstone.merged_into
     tokens = tuple(t for t in record["tokens"][0] if now.tokens.get(t) == survivor_id)
+    users = record.get("contacts", ([], None))[0]
+    contacts = tuple(u for u in users if now.contacts.get(u) == survivor_id)
     return UnmergePlan(
-        restored, survivor_id, tuple(back), tuple(renamed), tuple(regranted), authors, tokens
+        restored,
+        survivor_id,
+        tuple(back),
+        tuple(renamed),
+        tuple(regranted),
+        authors,
+        tokens,
+        contacts,
     )
 
 
@@ -478,4 +575,9 @@ def unmerge_entry(plan: UnmergePlan, tombstone: Party, actor: history.Actor) -> 
         history.FieldChange("tokens", None, list(plan.tokens)),
     ]
     kind = history.ChangeKind.UNMERGED
-    return history.changed(tombstone, plan.party, actor, kind, [plan.survivor_id], more)
+    touched = [
+        *(back.id for _, back in plan.edges),
+        *(s.activity_id for s in plan.subjects),
+        *(a.activity_id for a in plan.authors),
+    ]
+    return history.changed(tombstone, plan.party, actor, kind, [plan.survivor_id], more, touched)

@@ -231,12 +231,16 @@ class GraphStore(Protocol):
         choices: Sequence[FieldChoice],
         at: datetime,
         dry_run: bool,
+        move_grants: bool = True,
     ) -> MergePlan:
         """Fold the merged parties into the survivor (merging.py) in one transaction, with
         its history; with dry_run the same writes and checks, rolled back: the plan is
-        what the merge would do, or the error it would meet."""
+        what the merge would do, or the error it would meet. Without move_grants a merge
+        that would move grants is FORBIDDEN."""
 
-    async def unmerge_party(self, party_id: str, at: datetime) -> UnmergePlan:
+    async def unmerge_party(
+        self, party_id: str, at: datetime, move_grants: bool = True
+    ) -> UnmergePlan:
         """Restore a merged party with what it brought, from its merge's history entry
         (merging.unplan), in one transaction."""
 

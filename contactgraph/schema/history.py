@@ -37,7 +37,8 @@ class FieldChange:
     before: JSON | None
     after: JSON | None
     redacted: bool = strawberry.field(
-        description="The values are hidden: they are fiscal data, which you may not read here."
+        description="The values are hidden: fiscal data you may not read here, or (in a merge's "
+        "entry) grants and tokens, which admins read."
     )
 
 
@@ -90,8 +91,14 @@ async def _fiscal_hidden(info: ContextInfo, entry: history.Change) -> bool:
     )
 
 
+# what a merge entry says of roles and tokens: like ROLE_* and TOKEN_* entries, for admins
+_ADMIN_FIELDS = frozenset({"grants", "tokens"})
+
+
 async def _change(info: ContextInfo, entry: history.Change) -> Change:
-    hidden = any(f.field == "fiscal" for f in entry.fields) and await _fiscal_hidden(info, entry)
+    hidden = set() if info.context.viewer.can(Permission.ADMIN) else set(_ADMIN_FIELDS)
+    if any(f.field == "fiscal" for f in entry.fields) and await _fiscal_hidden(info, entry):
+        hidden.add("fiscal")
     return Change(
         id=strawberry.ID(entry.id),
         at=entry.at,
@@ -101,7 +108,7 @@ async def _change(info: ContextInfo, entry: history.Change) -> Change:
         subject_ids=[strawberry.ID(s) for s in entry.subject_ids],
         fields=[
             FieldChange(field=f.field, before=None, after=None, redacted=True)
-            if hidden and f.field == "fiscal"
+            if f.field in hidden
             else FieldChange(field=f.field, before=f.before, after=f.after, redacted=False)
             for f in entry.fields
         ],

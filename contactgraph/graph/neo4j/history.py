@@ -48,6 +48,7 @@ async def append(tx: Tx, changes: Iterable[Change]) -> None:
             "request_id": change.request_id,
             "subject_id": change.subject_ids[0],
             "others": list(change.subject_ids[1:]) or None,
+            "mentions": [m for m in change.mentions if m not in change.subject_ids],
             "fields": change.fields_json() if change.fields else None,
             "party_id": change.party_id,
             "version": change.version,
@@ -56,8 +57,8 @@ async def append(tx: Tx, changes: Iterable[Change]) -> None:
     ]
     for start in range(0, len(rows), APPEND_ROWS):
         await tx.run(
-            "UNWIND $rows AS row CREATE (c:Change) SET c = row "
-            "WITH c UNWIND coalesce(c.others, []) AS subject "
+            "UNWIND $rows AS row CREATE (c:Change) SET c = row {.*, mentions: null} "
+            "WITH c, row UNWIND coalesce(c.others, []) + row.mentions AS subject "
             "CREATE (:Mention {subject_id: subject, at: c.at, change_id: c.id})-[:OF]->(c)",
             rows=rows[start : start + APPEND_ROWS],
         )
@@ -114,11 +115,12 @@ async def of_subjects(
     lineages = await _lineages(tx, list(dict.fromkeys(subject_ids)))
     result = await tx.run(
         "UNWIND $rows AS row CALL (row) { CALL (row) { UNWIND row.lineage AS id "
-        f"MATCH (c:Change {{subject_id: id}}) WHERE {_before('c.at', 'c.id')} "
+        f"MATCH (c:Change {{subject_id: id}}) WHERE c.at IS NOT NULL AND {_before('c.at', 'c.id')} "
         "AND NOT c.kind IN $hidden "
         "RETURN c ORDER BY c.at DESC, c.id DESC LIMIT $limit UNION "
         "UNWIND row.lineage AS id "
-        f"MATCH (m:Mention {{subject_id: id}}) WHERE {_before('m.at', 'm.change_id')} "
+        "MATCH (m:Mention {subject_id: id}) "
+        f"WHERE m.at IS NOT NULL AND {_before('m.at', 'm.change_id')} "
         "MATCH (m)-[:OF]->(c:Change) WHERE NOT c.kind IN $hidden "
         "RETURN c ORDER BY m.at DESC, m.change_id DESC LIMIT $limit } "
         f"WITH DISTINCT c ORDER BY c.at DESC, c.id DESC LIMIT $limit RETURN collect({_MAP}) "
@@ -131,12 +133,15 @@ async def of_subjects(
 
 
 async def audit(tx: Tx, query: AuditQuery, page: Page) -> ChangePage:
-    if query.subject_id is None:
+    if query.subject_id is None and query.actor_id is not None:  # the (actor_id, at) index
+        match = "MATCH (c:Change {actor_id: $actor}) WHERE c.at IS NOT NULL"
+    elif query.subject_id is None:
         match = "MATCH (c:Change) WHERE c.at IS NOT NULL"
     else:
         match = (
-            "CALL { MATCH (c:Change {subject_id: $subject}) RETURN c UNION "
-            "MATCH (:Mention {subject_id: $subject})-[:OF]->(c:Change) RETURN c } WITH c WHERE true"
+            "CALL { MATCH (c:Change {subject_id: $subject}) WHERE c.at IS NOT NULL RETURN c UNION "
+            "MATCH (m:Mention {subject_id: $subject})-[:OF]->(c:Change) WHERE m.at IS NOT NULL "
+            "RETURN c } WITH c WHERE true"
         )
     result = await tx.run(
         f"{match} AND ($actor IS NULL OR c.actor_id = $actor) "
@@ -174,12 +179,11 @@ async def snapshots(tx: Tx, parties: Mapping[str, Party], as_of: datetime) -> di
     return found
 
 
-async def last_merge(tx: Tx, party_id: str) -> Change | None:
-    """The entry of the merge that made the party a tombstone: its latest MERGED one."""
+async def merges_of(tx: Tx, party_id: str) -> list[Change]:
+    """The party's MERGED entries, latest first: as survivor and as the one merged."""
     result = await tx.run(
-        f"MATCH (c:Change {{party_id: $id, kind: 'MERGED'}}) RETURN {_MAP} AS c "
-        "ORDER BY c.version DESC LIMIT 1",
+        f"MATCH (c:Change {{party_id: $id, kind: 'MERGED'}}) WHERE c.at IS NOT NULL "
+        f"WITH c ORDER BY c.version DESC RETURN collect({_MAP})",
         id=party_id,
     )
-    record = await result.single()
-    return None if record is None else _change(record["c"])
+    return [_change(c) for c in await cypher.collected(result)]

@@ -5,16 +5,17 @@ cannot change its ends in Neo4j: a moved edge is deleted and made again, id and 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 
 from .. import merging, rules
-from ..errors import BadUserInput
-from ..history import Actor, ChangeKind, changed
+from ..errors import Conflict
+from ..history import Actor, Change, ChangeKind, changed
 from ..identity import Grant
 from ..merging import Authors, FieldChoice, MergePlan, Subjects, UnmergePlan
-from ..model import Relationship, RelType
+from ..model import ACYCLIC_TYPES, Party, PartyKind, Relationship, RelType
+from ..rules import changed_at
 from . import cypher, history, identity, keys, walks
 from .cypher import REL_MAP, Tx, type_expression
 from .identity import GRANT_MAP, _grant, _held
@@ -28,6 +29,7 @@ async def merge(
     at: datetime,
     region: str | None,
     actor: Actor,
+    move_grants: bool,
 ) -> MergePlan:
     members = [survivor_id, *merged_ids]
     await keys.lock(tx)  # the survivor may take the codes of those it absorbs
@@ -57,25 +59,30 @@ async def merge(
     )
     grants = [_grant(g) for g in await cypher.collected(result)]
     result = await tx.run(
-        "MATCH (u:User) WHERE u.contact_id IN $ids WITH u ORDER BY u.id RETURN collect(u.id)",
+        "MATCH (u:User) WHERE u.contact_id IN $ids WITH u ORDER BY u.id "
+        "RETURN collect([u.id, u.contact_id])",
         ids=list(merged_ids),
     )
-    users = await cypher.collected(result)
-    result = await tx.run(
-        "MATCH (a:Activity) WHERE a.author_id IN $ids OR a.recorded_by_id IN $ids "
-        "RETURN collect([a.id, a.author_id, a.recorded_by_id])",
-        ids=list(merged_ids),
-    )
-    authored = {row[0]: (row[1], row[2]) for row in await cypher.collected(result)}
-    result = await tx.run(
-        "MATCH (t:ApiToken) WHERE t.user_id IN $ids RETURN collect([t.id, t.user_id])",
-        ids=list(merged_ids),
-    )
-    tokens = dict(await cypher.collected(result))
+    users = dict(await cypher.collected(result))
+    authored: dict[str, tuple[str, str | None]] = {}
+    tokens: dict[str, str] = {}
+    if survivor.kind is PartyKind.USER:  # what users wrote: no index, so only for them
+        result = await tx.run(
+            "MATCH (a:Activity) WHERE a.author_id IN $ids OR a.recorded_by_id IN $ids "
+            "RETURN collect([a.id, a.author_id, a.recorded_by_id])",
+            ids=list(merged_ids),
+        )
+        authored = {row[0]: (row[1], row[2]) for row in await cypher.collected(result)}
+        result = await tx.run(
+            "MATCH (t:ApiToken) WHERE t.user_id IN $ids RETURN collect([t.id, t.user_id])",
+            ids=list(merged_ids),
+        )
+        tokens = dict(await cypher.collected(result))
     found_now = merging.Found(
         edges, {a: tuple(s) for a, s in subjects.items()}, grants, users, authored, tokens
     )
     plan = merging.plan(survivor, merged, found_now, choices, at)
+    merging.require_grants(plan.grants, move_grants)
     starts, since = merging.cycle_starts(set(members), edges)
     if since is not None:
         above = await walks.acyclic_above(tx, starts, since)
@@ -86,10 +93,8 @@ async def merge(
     await cypher.rewrite_party(tx, plan.survivor)
     await _move(tx, plan)
     entries = merging.entries(plan, survivor, merged, actor)
-    for user in (await cypher.parties(tx, plan.contacts)).values():
-        now = replace(user, contact_id=survivor_id, version=user.version + 1, updated_at=at)
-        await cypher.rewrite_party(tx, now)
-        entries.append(changed(user, now, actor, ChangeKind.MERGED, [survivor_id]))
+    users = await cypher.parties(tx, [u for u, _ in plan.contacts])
+    entries += await _recontact(tx, users.values(), survivor_id, at, actor, ChangeKind.MERGED)
     await history.append(tx, entries)
     return plan
 
@@ -155,14 +160,15 @@ async def _resubject(tx: Tx, subjects: Sequence[Subjects]) -> None:
     )
 
 
-async def unmerge(tx: Tx, party_id: str, at: datetime, actor: Actor) -> UnmergePlan:
+async def unmerge(
+    tx: Tx, party_id: str, at: datetime, actor: Actor, move_grants: bool
+) -> UnmergePlan:
     await keys.lock(tx)  # it takes its codes back
     await cypher.lock(tx, [party_id])
     tombstone = rules.found(await cypher.parties(tx, [party_id]), [party_id])[0]
-    entry = await history.last_merge(tx, party_id)
-    if tombstone.merged_into is None or entry is None:
-        raise BadUserInput(f"party {party_id} was not merged into another")
-    await cypher.lock(tx, [tombstone.merged_into])
+    entry = merging.tombstone_entry(tombstone, await history.merges_of(tx, party_id))
+    await cypher.lock(tx, [entry.subject_ids[1]])  # the survivor
+    await cypher.lock_hierarchy(tx)  # the edges it brings back must not close a cycle
     record = merging.merge_record(entry)
     edges = {
         r.id: r
@@ -191,18 +197,35 @@ async def unmerge(tx: Tx, party_id: str, at: datetime, actor: Actor) -> UnmergeP
         "UNWIND $ids AS id MATCH (t:ApiToken {id: id}) RETURN collect([t.id, t.user_id])",
         ids=record["tokens"][0],
     )
+    tokens = dict(await cypher.collected(result))
+    listed = record.get("contacts", ([], None))[0]
+    users = await cypher.parties(tx, listed)
     current = merging.Current(
         edges,
         {a: tuple(s) for a, s in subjects.items()},
         grants,
         authored,
-        dict(await cypher.collected(result)),
+        tokens,
+        {u.id: u.contact_id for u in users.values()},
+        merging.survivors(await _chains(tx, merging.named(entry)), party_id),
     )
     plan = merging.unplan(tombstone, entry, current, at)
-    await keys.check_claims(tx, rules.claims(plan.party, tombstone))
+    merging.require_grants(plan.grants, move_grants)
+    party = plan.party
+    for claim in rules.claims(party, tombstone):  # its codes come back where still free
+        try:
+            await keys.check_claims(tx, [claim])
+        except Conflict:
+            party = merging.without_code(party, claim.kind)
+    plan = replace(plan, party=party)
     await cypher.rewrite_party(tx, plan.party)
     await _delete(tx, [now for now, _ in plan.edges if now is not None])
     await cypher.create_relationships(tx, [back for _, back in plan.edges])
+    for _, back in plan.edges:  # what comes back must not close a cycle made since
+        if back.type in ACYCLIC_TYPES and await walks.reaches(
+            tx, back.to_id, back.from_id, back.since
+        ):
+            raise rules.cycle(back)
     await _resubject(tx, plan.subjects)
     await _reassign(tx, plan.authors, [(token, plan.party.id) for token in plan.tokens])
     for held, back_grant in plan.grants:
@@ -210,5 +233,45 @@ async def unmerge(tx: Tx, party_id: str, at: datetime, actor: Actor) -> UnmergeP
             await identity.add_grant(tx, back_grant)
         else:
             await _regrant(tx, back_grant)
-    await history.append(tx, [merging.unmerge_entry(plan, tombstone, actor)])
+    users = await cypher.parties(tx, plan.contacts)
+    entries = await _recontact(tx, users.values(), party_id, at, actor, ChangeKind.UNMERGED)
+    await history.append(tx, [merging.unmerge_entry(plan, tombstone, actor), *entries])
     return plan
+
+
+async def _recontact(
+    tx: Tx, users: Iterable[Party], contact_id: str, at: datetime, actor: Actor, kind: ChangeKind
+) -> list[Change]:
+    """Users whose contact a merge or unmerge moved, rewritten, with their entries."""
+    made = []
+    for user in users:
+        now = replace(
+            user, contact_id=contact_id, version=user.version + 1, updated_at=changed_at(user, at)
+        )
+        await cypher.rewrite_party(tx, now)
+        made.append(changed(user, now, actor, kind, [contact_id]))
+    return made
+
+
+async def _chains(tx: Tx, ids: set[str]) -> dict[str, str | None]:
+    """Where each party, and each party it was merged into, was merged into, if anywhere."""
+    found: dict[str, str | None] = {}
+    for _ in range(merging.MAX_HOPS + 1):
+        if not ids:
+            break
+        parties = await cypher.parties(tx, ids)
+        found |= {p.id: p.merged_into for p in parties.values()}
+        ids = {p.merged_into for p in parties.values() if p.merged_into} - found.keys()
+    return found
+
+
+async def merged_from(tx: Tx, party_ids: Sequence[str]) -> dict[str, list[str]]:
+    result = await tx.run(
+        "UNWIND $ids AS id MATCH (p:Party {merged_into: id}) WITH id, p ORDER BY p.id "
+        "RETURN collect([id, p.id])",
+        ids=list(party_ids),
+    )
+    found: dict[str, list[str]] = defaultdict(list)
+    for survivor, merged in await cypher.collected(result):
+        found[survivor].append(merged)
+    return found

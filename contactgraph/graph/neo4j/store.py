@@ -100,6 +100,9 @@ SCHEMA: tuple[str, ...] = (
 )
 
 
+# a batch naming at most this many stored parties locks them, so none is archived or merged
+# while it writes (a party made with its links); a seed, naming thousands, runs alone
+LOCKED_REFERENCES = 100
 # a scoped page of parties first tests the next this many pages of all parties
 SCOPED_SCAN_PAGES = 4
 
@@ -359,18 +362,7 @@ class Neo4jStore(Neo4jAccounts):
         return await self._read(work)
 
     async def merged_from(self, party_ids: Sequence[str]) -> dict[str, list[str]]:
-        async def work(tx: Tx) -> dict[str, list[str]]:
-            result = await tx.run(
-                "UNWIND $ids AS id MATCH (p:Party {merged_into: id}) WITH id, p ORDER BY p.id "
-                "RETURN collect([id, p.id])",
-                ids=list(party_ids),
-            )
-            found: dict[str, list[str]] = defaultdict(list)
-            for survivor, merged in await cypher.collected(result):
-                found[survivor].append(merged)
-            return found
-
-        return await self._read(work)
+        return await self._read(lambda tx: merges.merged_from(tx, party_ids))
 
     async def possible_duplicates(
         self, party_ids: Sequence[str], query: DuplicateQuery
@@ -524,7 +516,9 @@ class Neo4jStore(Neo4jAccounts):
 
     async def record_activity(self, activity: Activity) -> Activity:
         async def work(tx: Tx) -> Activity:
-            parties = await cypher.parties(tx, rules.activity_references([activity]))
+            references = rules.activity_references([activity])
+            await cypher.lock(tx, list(references))  # none is archived or merged meanwhile
+            parties = await cypher.parties(tx, references)
             rules.check_activities([activity], parties)
             await cypher.create_activities(tx, [activity])
             await history.append(tx, [entry.recorded(activity, self._actor)])
@@ -539,10 +533,13 @@ class Neo4jStore(Neo4jAccounts):
         choices: Sequence[FieldChoice],
         at: datetime,
         dry_run: bool,
+        move_grants: bool = True,
     ) -> MergePlan:
         async def work(tx: Tx) -> MergePlan:
             region, actor = self.default_region, self._actor
-            plan = await merges.merge(tx, survivor_id, merged_ids, choices, at, region, actor)
+            plan = await merges.merge(
+                tx, survivor_id, merged_ids, choices, at, region, actor, move_grants
+            )
             if dry_run:
                 raise DryRun(plan)
             return plan
@@ -552,14 +549,23 @@ class Neo4jStore(Neo4jAccounts):
         except DryRun as done:
             return done.plan
 
-    async def unmerge_party(self, party_id: str, at: datetime) -> UnmergePlan:
-        return await self._write(lambda tx: merges.unmerge(tx, party_id, at, self._actor))
+    async def unmerge_party(
+        self, party_id: str, at: datetime, move_grants: bool = True
+    ) -> UnmergePlan:
+        return await self._write(
+            lambda tx: merges.unmerge(tx, party_id, at, self._actor, move_grants)
+        )
 
     async def load_batch(self, batch: Batch) -> Batch:
         added = rules.acyclic_edges(batch.relationships)
 
         async def work(tx: Tx) -> Batch:
-            stored = await cypher.parties(tx, rules.batch_references(batch))
+            references = rules.batch_references(batch)
+            if len(references) <= LOCKED_REFERENCES:  # a new party's: as single writes do
+                if any(p.fiscal for p in batch.parties):  # the fiscal lock first, as always
+                    await keys.lock(tx)
+                await cypher.lock(tx, list(references))
+            stored = await cypher.parties(tx, references)
             categories = await cypher.categories(tx)
             checked = rules.check_batch(batch, categories, stored, self.default_region)
             await keys.check_claims(tx, [c for p in checked.parties for c in rules.claims(p)])

@@ -84,7 +84,8 @@ def append(conn: sqlite3.Connection, changes: Iterable[Change]) -> None:
                 change.version,
             )
         )
-        subjects.extend((subject, at, change.id, seq) for subject in change.subject_ids)
+        named = dict.fromkeys((*change.subject_ids, *change.mentions))
+        subjects.extend((subject, at, change.id, seq) for subject in named)
     conn.executemany(_INSERT, entries)
     conn.executemany(_INSERT_SUBJECT, subjects)
 
@@ -211,11 +212,11 @@ def snapshots(
     return found
 
 
-def last_merge(conn: sqlite3.Connection, party_id: str) -> Change | None:
-    """The entry of the merge that made the party a tombstone: its latest MERGED one."""
-    row = conn.execute(
+def merges_of(conn: sqlite3.Connection, party_id: str) -> list[Change]:
+    """The party's MERGED entries, latest first: as survivor and as the one merged."""
+    rows = conn.execute(
         f"SELECT {_COLUMNS} FROM history h WHERE h.party_id = ? AND h.kind = 'MERGED' "
-        "ORDER BY h.version DESC LIMIT 1",
+        "ORDER BY h.version DESC",
         (party_id,),
-    ).fetchone()
-    return None if row is None else _change(row)
+    )
+    return [_change(row) for row in rows]

@@ -5,19 +5,21 @@ from __future__ import annotations
 
 import sqlite3
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 
 from .. import merging, rules
-from ..errors import BadUserInput
-from ..history import Actor, ChangeKind, changed
+from ..errors import Conflict
+from ..history import Actor, Change, ChangeKind, changed
 from ..merging import Authors, FieldChoice, MergePlan, Subjects, UnmergePlan
+from ..model import ACYCLIC_TYPES, Party, PartyKind
+from ..rules import changed_at
 from ..times import format_instant
 from . import closure, history, identity, keys, records, walks
 from .identity import _grant
 from .records import IN_LIST, bound_list
-from .rows import REL_COLUMNS, relationship_from_row, relationship_params
+from .rows import MERGED_INTO, REL_COLUMNS, relationship_from_row, relationship_params
 
 
 def merge(
@@ -28,6 +30,7 @@ def merge(
     at: datetime,
     region: str | None,
     actor: Actor,
+    move_grants: bool,
 ) -> MergePlan:
     members = [survivor_id, *merged_ids]
     found = rules.found(records.parties_by_id(conn, members), members)
@@ -54,31 +57,32 @@ def merge(
             f"SELECT * FROM grants WHERE user_id {IN_LIST} OR scope_id {IN_LIST}", every
         )
     ]
-    users = [
-        row[0]
-        for row in conn.execute(
-            f"SELECT id FROM parties WHERE contact_id {IN_LIST} ORDER BY id",
+    users = dict(
+        conn.execute(
+            f"SELECT id, contact_id FROM parties WHERE contact_id {IN_LIST} ORDER BY id",
             (bound_list(merged_ids),),
-        )
-    ]
-    authored = {
-        row[0]: (row[1], row[2])
-        for row in conn.execute(
+        ).fetchall()
+    )
+    authored: dict[str, tuple[str, str | None]] = {}
+    tokens: dict[str, str] = {}
+    if survivor.kind is PartyKind.USER:  # what users wrote: no index, so only for them
+        rows = conn.execute(
             "SELECT id, author_id, recorded_by_id FROM activities "
             f"WHERE author_id {IN_LIST} OR recorded_by_id {IN_LIST}",
             (bound_list(merged_ids),) * 2,
         )
-    }
-    tokens = dict(
-        conn.execute(
-            f"SELECT id, user_id FROM api_tokens WHERE user_id {IN_LIST}",
-            (bound_list(merged_ids),),
-        ).fetchall()
-    )
+        authored = {row[0]: (row[1], row[2]) for row in rows}
+        tokens = dict(
+            conn.execute(
+                f"SELECT id, user_id FROM api_tokens WHERE user_id {IN_LIST}",
+                (bound_list(merged_ids),),
+            ).fetchall()
+        )
     found_now = merging.Found(
         edges, {a: tuple(s) for a, s in subjects.items()}, grants, users, authored, tokens
     )
     plan = merging.plan(survivor, merged, found_now, choices, at)
+    merging.require_grants(plan.grants, move_grants)
     starts, since = merging.cycle_starts(set(members), edges)
     if since is not None:
         above = walks.acyclic_above(conn, starts, since)
@@ -89,10 +93,8 @@ def merge(
     records.rewrite_party(conn, plan.survivor)
     _move(conn, plan)
     entries = merging.entries(plan, survivor, merged, actor)
-    for user in records.parties_by_id(conn, plan.contacts).values():
-        now = replace(user, contact_id=survivor_id, version=user.version + 1, updated_at=at)
-        records.rewrite_party(conn, now)
-        entries.append(changed(user, now, actor, ChangeKind.MERGED, [survivor_id]))
+    users = records.parties_by_id(conn, [u for u, _ in plan.contacts])
+    entries += _recontact(conn, users.values(), survivor_id, at, actor, ChangeKind.MERGED)
     history.append(conn, entries)
     return plan
 
@@ -152,11 +154,11 @@ def _resubject(conn: sqlite3.Connection, subjects: Sequence[Subjects]) -> None:
         )
 
 
-def unmerge(conn: sqlite3.Connection, party_id: str, at: datetime, actor: Actor) -> UnmergePlan:
+def unmerge(
+    conn: sqlite3.Connection, party_id: str, at: datetime, actor: Actor, move_grants: bool
+) -> UnmergePlan:
     tombstone = records.party_by_id(conn, party_id)
-    entry = history.last_merge(conn, party_id)
-    if tombstone.merged_into is None or entry is None:
-        raise BadUserInput(f"party {party_id} was not merged into another")
+    entry = merging.tombstone_entry(tombstone, history.merges_of(conn, party_id))
     record = merging.merge_record(entry)
     rel_ids = [was["id"] for was in record["relationships"][0]]
     edges = {
@@ -199,11 +201,25 @@ def unmerge(conn: sqlite3.Connection, party_id: str, at: datetime, actor: Actor)
             (bound_list(record["tokens"][0]),),
         ).fetchall()
     )
+    listed = record.get("contacts", ([], None))[0]
     current = merging.Current(
-        edges, {a: tuple(s) for a, s in subjects.items()}, grants, authored, tokens
+        edges,
+        {a: tuple(s) for a, s in subjects.items()},
+        grants,
+        authored,
+        tokens,
+        {u.id: u.contact_id for u in records.parties_by_id(conn, listed).values()},
+        merging.survivors(_chains(conn, merging.named(entry)), party_id),
     )
     plan = merging.unplan(tombstone, entry, current, at)
-    keys.check_claims(conn, rules.claims(plan.party, tombstone))  # its codes, if still free
+    merging.require_grants(plan.grants, move_grants)
+    party = plan.party
+    for claim in rules.claims(party, tombstone):  # its codes come back where still free
+        try:
+            keys.check_claims(conn, [claim])
+        except Conflict:
+            party = merging.without_code(party, claim.kind)
+    plan = replace(plan, party=party)
     records.rewrite_party(conn, plan.party)
     for now, back in plan.edges:
         if now is None:
@@ -220,6 +236,9 @@ def unmerge(conn: sqlite3.Connection, party_id: str, at: datetime, actor: Actor)
                     back.id,
                 ),
             )
+    for _, back in plan.edges:  # what comes back must not close a cycle made since
+        if back.type in ACYCLIC_TYPES and walks.reaches(conn, back.to_id, back.from_id, back.since):
+            raise rules.cycle(back)
     closure.edges_changed(conn, [e for pair in plan.edges for e in pair if e is not None])
     _resubject(conn, plan.subjects)
     _reassign(conn, plan.authors, [(token, plan.party.id) for token in plan.tokens])
@@ -231,5 +250,48 @@ def unmerge(conn: sqlite3.Connection, party_id: str, at: datetime, actor: Actor)
                 "UPDATE grants SET user_id = ?, scope_id = ? WHERE id = ?",
                 (back_grant.user_id, back_grant.scope_id, back_grant.id),
             )
-    history.append(conn, [merging.unmerge_entry(plan, tombstone, actor)])
+    users = records.parties_by_id(conn, plan.contacts)
+    entries = _recontact(conn, users.values(), party_id, at, actor, ChangeKind.UNMERGED)
+    history.append(conn, [merging.unmerge_entry(plan, tombstone, actor), *entries])
     return plan
+
+
+def _recontact(
+    conn: sqlite3.Connection,
+    users: Iterable[Party],
+    contact_id: str,
+    at: datetime,
+    actor: Actor,
+    kind: ChangeKind,
+) -> list[Change]:
+    """Users whose contact a merge or unmerge moved, rewritten, with their entries."""
+    made = []
+    for user in users:
+        now = replace(
+            user, contact_id=contact_id, version=user.version + 1, updated_at=changed_at(user, at)
+        )
+        records.rewrite_party(conn, now)
+        made.append(changed(user, now, actor, kind, [contact_id]))
+    return made
+
+
+def _chains(conn: sqlite3.Connection, ids: set[str]) -> dict[str, str | None]:
+    """Where each party, and each party it was merged into, was merged into, if anywhere."""
+    found: dict[str, str | None] = {}
+    for _ in range(merging.MAX_HOPS + 1):
+        if not ids:
+            break
+        parties = records.parties_by_id(conn, ids)
+        found |= {p.id: p.merged_into for p in parties.values()}
+        ids = {p.merged_into for p in parties.values() if p.merged_into} - found.keys()
+    return found
+
+
+def merged_from(conn: sqlite3.Connection, party_ids: Sequence[str]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = defaultdict(list)
+    for survivor, merged in conn.execute(
+        f"SELECT {MERGED_INTO}, id FROM parties WHERE {MERGED_INTO} {IN_LIST} ORDER BY id",
+        (bound_list(party_ids),),
+    ):
+        found[survivor].append(merged)
+    return found

@@ -60,7 +60,6 @@ from . import (
 )
 from .accounts import SqliteAccounts
 from .rows import (
-    MERGED_INTO,
     PARTY_COLUMNS,
     REL_COLUMNS,
     party_from_row,
@@ -364,17 +363,7 @@ class SqliteStore(SqliteAccounts):
         return await self._read(work)
 
     async def merged_from(self, party_ids: Sequence[str]) -> dict[str, list[str]]:
-        def work(conn: sqlite3.Connection) -> dict[str, list[str]]:
-            found: dict[str, list[str]] = defaultdict(list)
-            for survivor, merged in conn.execute(
-                f"SELECT {MERGED_INTO}, id FROM parties WHERE {MERGED_INTO} {records.IN_LIST} "
-                "ORDER BY id",
-                (records.bound_list(party_ids),),
-            ):
-                found[survivor].append(merged)
-            return found
-
-        return await self._read(work)
+        return await self._read(lambda conn: merges.merged_from(conn, party_ids))
 
     async def possible_duplicates(
         self, party_ids: Sequence[str], query: DuplicateQuery
@@ -530,10 +519,13 @@ class SqliteStore(SqliteAccounts):
         choices: Sequence[FieldChoice],
         at: datetime,
         dry_run: bool,
+        move_grants: bool = True,
     ) -> MergePlan:
         def work(conn: sqlite3.Connection) -> MergePlan:
             region, actor = self.default_region, self._actor
-            plan = merges.merge(conn, survivor_id, merged_ids, choices, at, region, actor)
+            plan = merges.merge(
+                conn, survivor_id, merged_ids, choices, at, region, actor, move_grants
+            )
             if dry_run:
                 raise DryRun(plan)
             return plan
@@ -543,8 +535,12 @@ class SqliteStore(SqliteAccounts):
         except DryRun as done:
             return done.plan
 
-    async def unmerge_party(self, party_id: str, at: datetime) -> UnmergePlan:
-        return await self._write(lambda conn: merges.unmerge(conn, party_id, at, self._actor))
+    async def unmerge_party(
+        self, party_id: str, at: datetime, move_grants: bool = True
+    ) -> UnmergePlan:
+        return await self._write(
+            lambda conn: merges.unmerge(conn, party_id, at, self._actor, move_grants)
+        )
 
     async def load_batch(self, batch: Batch) -> Batch:
         def work(conn: sqlite3.Connection) -> Batch:
