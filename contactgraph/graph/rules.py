@@ -96,7 +96,9 @@ def claims(party: Party, before: Party | None = None) -> list[Claim]:
     return found
 
 
-def check_claims(claims: Sequence[Claim], holders: Iterable[tuple[str, str, str]]) -> None:
+def check_claims(
+    claims: Sequence[Claim], holders: Iterable[tuple[str, str, str]], quote: bool = True
+) -> None:
     """Refuse a code claimed by two parties of a write, or held by another party not
     archived: `holders` are the stored (kind, key, party id) of the claimed keys among
     parties not archived."""
@@ -106,8 +108,10 @@ def check_claims(claims: Sequence[Claim], holders: Iterable[tuple[str, str, str]
     for claim in claims:
         holder = held.setdefault((claim.kind, claim.key), claim.party_id)
         if holder != claim.party_id:
-            # the code itself is left out: who reads this may not read fiscal data
-            raise Conflict(f"this {claim.field} is already held by party {holder}")
+            # a restore quotes no code: who restores may not read fiscal data, where
+            # whoever writes one needs FISCAL and sent it
+            code = f" {claim.value}" if quote else ""
+            raise Conflict(f"{claim.field}{code} is already held by party {holder}")
 
 
 _COMMON_FIELDS = frozenset(

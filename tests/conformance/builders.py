@@ -17,11 +17,14 @@ from contactgraph.graph.model import (
 from contactgraph.graph.records import new_party
 
 T0 = datetime(2024, 1, 1, 12, 0, 0, 123456, tzinfo=UTC)
+# when the builders' parties are made: before the times the tests change them at, as a
+# store keeps a party's changes after its last one (rules.changed_at)
+MADE = datetime(2023, 12, 1, 9, 0, 0, tzinfo=UTC)
 
 
 def org(name: str, **values: object) -> Party:
     values.setdefault("legal_form", LegalForm.LEGAL_PERSON)
-    return new_party(PartyKind.ORGANIZATION, name=name, **values)
+    return new_party(PartyKind.ORGANIZATION, name=name, at=MADE, **values)
 
 
 def person(first: str, last: str, **values: object) -> Party:
@@ -30,13 +33,14 @@ def person(first: str, last: str, **values: object) -> Party:
         first_name=first,
         last_name=last,
         legal_form=LegalForm.NATURAL_PERSON,
+        at=MADE,
         **values,
     )
 
 
 def user(username: str) -> Party:
     return new_party(
-        PartyKind.USER, username, username=username, legal_form=LegalForm.NATURAL_PERSON
+        PartyKind.USER, username, username=username, legal_form=LegalForm.NATURAL_PERSON, at=MADE
     )
 
 

@@ -31,7 +31,7 @@ async def lock(tx: Tx) -> None:
     await tx.run("MERGE (l:WriteLock {name: 'fiscal'}) SET l.taken = timestamp()")
 
 
-async def check_claims(tx: Tx, claims: Sequence[rules.Claim]) -> None:
+async def check_claims(tx: Tx, claims: Sequence[rules.Claim], quote: bool = True) -> None:
     """Refuse unique codes held by other parties that are not archived."""
     if not claims:
         return
@@ -46,7 +46,7 @@ async def check_claims(tx: Tx, claims: Sequence[rules.Claim]) -> None:
         taxes=[c.key for c in claims if c.kind == "tax"],
     )
     holders = [(r["kind"], r["key"], r["id"]) async for r in result]
-    rules.check_claims(claims, holders)
+    rules.check_claims(claims, holders, quote)
 
 
 def phrase(key: str) -> str:

@@ -459,7 +459,7 @@ class Neo4jStore(Neo4jAccounts):
             current = rules.found(await cypher.parties(tx, [party_id]), [party_id])[0]
             changed = rules.archived(current, at, archive)
             if changed is not current:
-                await keys.check_claims(tx, rules.claims(changed, current))
+                await keys.check_claims(tx, rules.claims(changed, current), quote=False)
                 await cypher.rewrite_party(tx, changed)
                 await history.append(tx, [entry.changed(current, changed, self._actor)])
             return changed

@@ -30,7 +30,9 @@ def rewrite(conn: sqlite3.Connection, party: Party) -> None:
     insert(conn, [party])
 
 
-def check_claims(conn: sqlite3.Connection, claims: Sequence[rules.Claim]) -> None:
+def check_claims(
+    conn: sqlite3.Connection, claims: Sequence[rules.Claim], quote: bool = True
+) -> None:
     """Refuse unique codes held by other parties that are not archived."""
     if not claims:
         return
@@ -41,7 +43,7 @@ def check_claims(conn: sqlite3.Connection, claims: Sequence[rules.Claim]) -> Non
         "(SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))",
         (json.dumps([(c.kind, c.key) for c in claims]),),
     )
-    rules.check_claims(claims, holders.fetchall())
+    rules.check_claims(claims, holders.fetchall(), quote)
 
 
 def by_email(conn: sqlite3.Connection, addresses: Sequence[str]) -> dict[str, list[str]]:

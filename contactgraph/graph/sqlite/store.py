@@ -449,7 +449,8 @@ class SqliteStore(SqliteAccounts):
             current = records.party_by_id(conn, party_id)
             changed = rules.archived(current, at, archive)
             if changed is not current:
-                keys.check_claims(conn, rules.claims(changed, current))  # a restore takes them
+                # a restore takes them back
+                keys.check_claims(conn, rules.claims(changed, current), quote=False)
                 records.rewrite_party(conn, changed)
                 history.append(conn, [entry.changed(current, changed, self._actor)])
             return changed
