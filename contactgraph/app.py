@@ -112,7 +112,7 @@ def create_app(settings: Settings) -> Starlette:
             return JSONResponse({"status": "unavailable", "reason": error.message}, 503)
         return JSONResponse({"status": "ready"})
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route(
                 "/graphql",
@@ -133,3 +133,5 @@ def create_app(settings: Settings) -> Starlette:
             *cors(settings.cors_origins),
         ],
     )
+    app.state.store = store  # the graph it serves, for code that embeds the app
+    return app

@@ -7,7 +7,6 @@ from datetime import timedelta
 
 from contactgraph.access.credentials import new_secret, secret_hash
 from contactgraph.config import Settings
-from contactgraph.graph.backends import open_store
 from contactgraph.graph.identity import ApiToken, Grant
 from contactgraph.graph.ids import new_id
 from contactgraph.graph.model import LegalForm, PartyKind
@@ -38,17 +37,14 @@ async def token_for(store: GraphStore, user_id: str, lasts: timedelta | None = N
     return secret
 
 
-async def admin_secret(url: str) -> str:
-    """A new token of the administrator `admin` on the graph at url, made when missing."""
-    store = open_store(url, create=True)
-    await store.start()
-    try:
-        admin = await store.user_by_username("admin")
-        if admin is None:
-            return (await user_token(store, "admin", "admin"))[1]
-        return await token_for(store, admin.id)
-    finally:
-        await store.close()
+async def admin_secret(store: GraphStore) -> str:
+    """A new token of the administrator `admin` on the graph of a running app's store
+    (opening another would cost a Neo4j test a second pool and migration), made when
+    missing."""
+    admin = await store.user_by_username("admin")
+    if admin is None:
+        return (await user_token(store, "admin", "admin"))[1]
+    return await token_for(store, admin.id)
 
 
 def with_demo_token(settings: Settings) -> Settings:

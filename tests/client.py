@@ -50,7 +50,7 @@ async def serve(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     settings = with_demo_token(settings)
     app = create_app(settings)
     async with app.router.lifespan_context(app):
-        secret = settings.demo_token or await admin_secret(settings.graph_url)
+        secret = settings.demo_token or await admin_secret(app.state.store)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(
             transport=transport, base_url="http://localhost", headers=bearer(secret)

@@ -43,9 +43,8 @@ async def live_server(settings: Settings) -> AsyncIterator[str]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     host, port = sock.getsockname()
-    config = uvicorn.Config(
-        create_app(settings), log_level="warning", lifespan="on", **server_options(settings)
-    )
+    app = create_app(settings)
+    config = uvicorn.Config(app, log_level="warning", lifespan="on", **server_options(settings))
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:
@@ -53,7 +52,7 @@ async def live_server(settings: Settings) -> AsyncIterator[str]:
             task.result()
         await asyncio.sleep(0.02)
     address = f"{host}:{port}"
-    SECRETS[address] = settings.demo_token or await admin_secret(settings.graph_url)
+    SECRETS[address] = settings.demo_token or await admin_secret(app.state.store)
     try:
         yield address
     finally:

@@ -61,3 +61,39 @@ async def test_each_selection_reads_what_the_whole_row_says(demo: GraphQL, selec
     got = (await demo(query, {"id": root}))["party"]["descendants"]["edges"]
     assert [e["cursor"] for e in got] == [e["cursor"] for e in whole]
     assert [e["node"] for e in got] == [project(e["node"], selection) for e in whole]
+
+
+WHOLE_CHILD = "{ __typename id kind displayName ... on Organization { name unitType } }"
+CHILDREN_SELECTIONS = {
+    "ids": ("{ id }", ("id",)),
+    "ids and names": ("{ id displayName }", ("id", "displayName")),
+    "type names and names": (
+        "{ __typename kind displayName }",
+        ("__typename", "kind", "displayName"),
+    ),
+    "a name through a fragment": ("{ ...named }", ("displayName",)),
+    "a field of a kind": ("{ id ... on Organization { unitType } }", ("id", "unitType")),
+}
+
+
+def three_levels(selection: str) -> str:
+    three = f"children {{ children {{ children {selection} }} }}"
+    return f"query($id: ID!) {{ party(id: $id) {{ {three} }} }}"
+
+
+def third_level(answer: dict) -> list[list[dict]]:
+    return [unit["children"] for top in answer["party"]["children"] for unit in top["children"]]
+
+
+@pytest.mark.parametrize("selection", list(CHILDREN_SELECTIONS))
+async def test_children_read_what_the_whole_list_says(demo: GraphQL, selection: str) -> None:
+    """children reads ids, kinds and names alone when nothing else is asked (PartyRef),
+    for every parent of a level in one read."""
+    root = await find(demo, "Nordwind Logistics AG")
+    whole = third_level(await demo(three_levels(WHOLE_CHILD), {"id": root}))
+    flat = [child for children in whole for child in children]
+    assert len(flat) > 2 and any(c["__typename"] != "Organization" for c in flat)
+    asked, keys = CHILDREN_SELECTIONS[selection]
+    fragment = FRAGMENT if "...named" in asked else ""
+    got = third_level(await demo(three_levels(asked) + fragment, {"id": root}))
+    assert got == [[{k: c[k] for k in keys if k in c} for c in children] for children in whole]

@@ -431,6 +431,19 @@ async def test_staggered_unlink_racing_a_merge(gql: GraphQL, round_: int) -> Non
     assert after[dupe]["relationships"] == []
 
 
+def _slow_rewrites(monkeypatch: pytest.MonkeyPatch, neo_cypher: Any) -> None:
+    """Widen the window after a merge's reads: its rewrites of parties wait 0.5 s."""
+    original = neo_cypher.write
+    rewrite = neo_cypher.rewritten_parties([]).body
+
+    async def slow(tx: Any, *writes: Any) -> Any:
+        if writes and writes[0].body == rewrite:
+            await asyncio.sleep(0.5)
+        return await original(tx, *writes)
+
+    monkeypatch.setattr(neo_cypher, "write", slow)
+
+
 async def test_unlink_inside_the_merge_window_is_lost(
     gql: GraphQL, monkeypatch: pytest.MonkeyPatch, graph_url: str
 ) -> None:
@@ -442,13 +455,7 @@ async def test_unlink_inside_the_merge_window_is_lost(
     acme = await org(gql, "Acme")
     dupe = await org(gql, "Acme dup")
     rel = (await link(gql, "KNOWS", dupe, await contact(gql, "C", "1")))["id"]
-    original = neo_cypher.rewrite_party
-
-    async def slow(tx: Any, party: Any) -> Any:
-        await asyncio.sleep(0.5)
-        return await original(tx, party)
-
-    monkeypatch.setattr(neo_cypher, "rewrite_party", slow)
+    _slow_rewrites(monkeypatch, neo_cypher)
     unlink = "mutation($id: ID!) { unlink(id: $id) { id until } }"
     merged, ended = await asyncio.gather(
         gql.raw(MERGE, {"s": acme, "m": [dupe], "c": None, "dry": False}),
@@ -468,13 +475,7 @@ async def test_record_activity_inside_the_merge_window(
 
     acme = await org(gql, "Acme")
     dupe = await org(gql, "Acme dup")
-    original = neo_cypher.rewrite_party
-
-    async def slow(tx: Any, party: Any) -> Any:
-        await asyncio.sleep(0.5)
-        return await original(tx, party)
-
-    monkeypatch.setattr(neo_cypher, "rewrite_party", slow)
+    _slow_rewrites(monkeypatch, neo_cypher)
     merged, recorded = await asyncio.gather(
         gql.raw(MERGE, {"s": acme, "m": [dupe], "c": None, "dry": False}),
         _later(0.2, gql.raw(RECORD_DOC, {"s": [dupe]})),

@@ -273,3 +273,25 @@ async def test_racing_opposite_links_let_exactly_one_through(gql: GraphQL) -> No
             {"id": x},
         )
         assert x not in [p["id"] for p in data["party"]["ancestors"]]
+
+
+async def test_a_ring_of_racing_links_never_closes(gql: GraphQL) -> None:
+    """Six new units link each to the next at once: none has an edge coming in, so each
+    link may skip the cycle search, and the ring must still stay open."""
+    for round_ in range(2):
+        ring = [await org(gql, f"R{round_}-{i}") for i in range(6)]
+        answers = await asyncio.gather(
+            *(
+                gql.raw(CYCLE_LINK, {"i": {"type": "PART_OF", "fromId": a, "toId": b}})
+                for a, b in zip(ring, ring[1:] + ring[:1], strict=True)
+            )
+        )
+        refused = [
+            a.json()["errors"][0]["extensions"]["code"] for a in answers if a.json().get("errors")
+        ]
+        assert refused and set(refused) == {"CONFLICT"}, [a.json() for a in answers]
+        data = await gql(
+            "query($id: ID!) { party(id: $id) { ancestors(types: [PART_OF]) { id } } }",
+            {"id": ring[0]},
+        )
+        assert ring[0] not in [p["id"] for p in data["party"]["ancestors"]]

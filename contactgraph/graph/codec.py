@@ -32,7 +32,7 @@ Encode = Callable[[datetime], Any]
 
 # reading a stored name back into its enum member: a dict look-up costs an eighth of the
 # Enum call, which counts when a walk reads thousands of parties
-_KINDS = {member.value: member for member in PartyKind}
+PARTY_KINDS = {member.value: member for member in PartyKind}
 _LEGAL_FORMS = {member.value: member for member in LegalForm}
 _UNIT_TYPES = {member.value: member for member in UnitType}
 _REL_TYPES = {member.value: member for member in RelType}
@@ -103,7 +103,7 @@ def party_from_record(record: Mapping[str, Any], decode: Decode) -> Party:
     unit_type = record.get("unit_type")
     return Party(
         id=record["id"],
-        kind=_KINDS[record["kind"]],
+        kind=PARTY_KINDS[record["kind"]],
         legal_form=_LEGAL_FORMS[record["legal_form"]],
         category_id=record.get("category_id"),
         display_name=record["display_name"],

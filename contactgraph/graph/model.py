@@ -155,7 +155,7 @@ class Party:
     merged_into: str | None = None  # a merged duplicate's survivor (merging.py)
 
 
-def display_order(party: Party) -> tuple[str, str]:
+def display_order(party: Party | PartyRef) -> tuple[str, str]:
     """How lists of parties sort by name on every backend: case-folded name, then id."""
     return (party.display_name.casefold(), party.id)
 
@@ -300,18 +300,21 @@ class TreeRow:
 
 @dataclass(frozen=True)
 class PartyRef:
-    """A party known by its id and kind only: what a walk hands over when its reader asks
-    nothing else of the parties."""
+    """A party known by its id, kind and name only: what a walk or a children list hands
+    over when its reader asks nothing else of the parties (the name is what a tree shows,
+    and what its lists sort by)."""
 
     id: str
     kind: PartyKind
+    display_name: str
 
 
 @dataclass(frozen=True)
 class TreeReading:
-    """What a page of descendants carries beside ids, depths and parents: whole parties
-    (else PartyRef) and the edges from their parents (else None). Reading thousands of
-    rows, the parties and edges nobody asked for cost more than the walk."""
+    """What a page of descendants or a children list carries beside ids (and depths and
+    parents): whole parties (else PartyRef) and the edges from their parents (else
+    None). Reading thousands of rows, the parties and edges nobody asked for cost more
+    than the walk."""
 
     parties: bool = True
     edges: bool = True

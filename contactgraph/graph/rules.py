@@ -7,7 +7,7 @@ read about their neighbours, and raises BadUserInput or Conflict.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -288,6 +288,18 @@ def check_batch(
 def acyclic_edges(rels: Iterable[Relationship]) -> list[Relationship]:
     """The edges a batch adds to the graph that must stay acyclic."""
     return [rel for rel in rels if rel.type in ACYCLIC_TYPES]
+
+
+def may_close_cycle(added: Sequence[Relationship], entered: Set[str]) -> list[Relationship]:
+    """The acyclic edges a write adds that could close a cycle. A cycle through an edge
+    comes back into its source, so an edge from a party no acyclic edge enters, stored
+    (not in `entered`, read under the source's lock) or added with it, closes none: a
+    new contact joining an organization needs no search and no turn at the hierarchy
+    lock. This holds under concurrent writes because every write that adds an edge into
+    a party either holds that party's lock (links, batches) or moves an edge that already
+    enters it (merges, unmerges: the far end keeps an edge coming in)."""
+    targets = {rel.to_id for rel in added}
+    return [rel for rel in added if rel.from_id in entered or rel.from_id in targets]
 
 
 def check_batch_acyclic(added: Sequence[Relationship], stored: Iterable[tuple[str, str]]) -> None:

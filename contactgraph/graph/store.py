@@ -25,6 +25,7 @@ from .model import (
     Party,
     PartyFilter,
     PartyPage,
+    PartyRef,
     Path,
     Relationship,
     RelType,
@@ -83,9 +84,14 @@ class GraphStore(Protocol):
         """Edges touching each party; as_of None means the whole history."""
 
     async def children(
-        self, parent_ids: Sequence[str], types: Sequence[RelType], as_of: datetime
-    ) -> dict[str, list[tuple[Party, Relationship]]]:
-        """One level down the hierarchy, each parent end as in REL_RULES."""
+        self,
+        parent_ids: Sequence[str],
+        types: Sequence[RelType],
+        as_of: datetime,
+        reading: TreeReading = WHOLE_ROWS,
+    ) -> dict[str, list[tuple[Party | PartyRef, Relationship | None]]]:
+        """One level down the hierarchy, each parent end as in REL_RULES, in display
+        order. A store may return more than `reading` asks, never less."""
 
     async def descendants(
         self,

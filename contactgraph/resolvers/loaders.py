@@ -19,10 +19,12 @@ from ..graph.model import (
     Direction,
     Page,
     Party,
+    PartyRef,
     Relationship,
     RelType,
     TimelinePage,
     TimelineQuery,
+    TreeReading,
     TreeRow,
 )
 from ..graph.store import GraphStore
@@ -42,6 +44,7 @@ class RelationshipQuery:
 class ChildrenQuery:
     types: tuple[RelType, ...]
     as_of: datetime
+    reading: TreeReading
 
 
 @dataclass(frozen=True)
@@ -98,9 +101,9 @@ class Loaders:
         self.relationships: GroupedLoader[RelationshipQuery, list[Relationship]] = GroupedLoader(
             lambda ids, q: store.relationships(ids, q.types, q.direction, q.as_of), list
         )
-        self.children: GroupedLoader[ChildrenQuery, list[tuple[Party, Relationship]]] = (
-            GroupedLoader(lambda ids, q: store.children(ids, q.types, q.as_of), list)
-        )
+        self.children: GroupedLoader[
+            ChildrenQuery, list[tuple[Party | PartyRef, Relationship | None]]
+        ] = GroupedLoader(lambda ids, q: store.children(ids, q.types, q.as_of, q.reading), list)
         self.ancestors: GroupedLoader[AncestorsQuery, list[TreeRow]] = GroupedLoader(
             lambda ids, q: store.ancestors(ids, q.types, q.max_depth, q.as_of), list
         )

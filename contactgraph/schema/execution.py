@@ -6,7 +6,8 @@ for some 10,000 fields, which made execution the largest part of such a request.
 those fields are plain attributes of objects the resolvers built: the model's value objects
 and Strawberry fields without resolvers. For an object whose selection holds only such
 fields (at any depth, also through lists, interfaces and __typename) this context builds,
-once per selection, a plan that reads the attributes and coerces the leaves directly.
+once per selection, a plan that reads the attributes and coerces the leaves directly; a
+list a resolver returns (children, ancestors) is completed by one plan for its items.
 Anything else (a resolver, an argument, @defer, a null where the schema says non-null, a
 value the plan does not expect) makes the plan give up on that object, which graphql-core
 then completes the usual way, so answers and errors are exactly what it would give.
@@ -35,6 +36,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.cast import get_strawberry_type_cast
 
 Complete = Callable[[Any, GraphQLResolveInfo], Any]
+Planned = GraphQLObjectType | GraphQLList[Any]  # what a plan is made for
 
 
 class _GiveUp(Exception):
@@ -43,6 +45,11 @@ class _GiveUp(Exception):
 
 class _NotPlannable(Exception):
     """A selection some part of which needs graphql-core's own path."""
+
+
+def _streamed(node: Any) -> bool:
+    """A list field under @stream: graphql-core sends its items in parts."""
+    return any(directive.name.value == "stream" for directive in node.directives or ())
 
 
 def _basic(resolve: Any) -> bool:
@@ -55,7 +62,7 @@ class PlannedExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._plans: dict[tuple[GraphQLObjectType, int], tuple[Any, Complete | None]] = {}
+        self._plans: dict[tuple[Planned, int], tuple[Any, Complete | None]] = {}
         self._runtime: dict[tuple[GraphQLAbstractType, type], GraphQLObjectType] = {}
 
     def complete_object_value(
@@ -77,13 +84,42 @@ class PlannedExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return_type, field_details_list, info, path, result, position_context
         )
 
-    def _plan(self, object_type: GraphQLObjectType, field_details_list: Any) -> Complete | None:
-        """The plan for this selection of this type, or None; made once per execution."""
-        key = (object_type, id(field_details_list))
+    def complete_list_value(
+        self,
+        return_type: GraphQLList[Any],
+        field_details_list: Any,
+        info: GraphQLResolveInfo,
+        path: Path,
+        result: Any,
+        position_context: Any,
+    ) -> Any:
+        """A list a resolver returned (children, ancestors): its items by one plan, where
+        graphql-core would take each through complete_value and, for an interface, through
+        its type resolution and checks."""
+        plan = self._plan(return_type, field_details_list)
+        if plan is not None:
+            try:
+                return plan(result, info)
+            except Exception:  # _GiveUp, or anything unplanned: graphql-core's to report
+                pass
+        return super().complete_list_value(
+            return_type, field_details_list, info, path, result, position_context
+        )
+
+    def _plan(self, of_type: Planned, field_details_list: Any) -> Complete | None:
+        """The plan for this selection of this object or list type, or None; made once per
+        execution."""
+        key = (of_type, id(field_details_list))
         cached = self._plans.get(key)
         if cached is None:
             try:
-                made: Complete | None = self._object(object_type, field_details_list)
+                made: Complete | None
+                if isinstance(of_type, GraphQLObjectType):
+                    made = self._object(of_type, field_details_list)
+                elif any(_streamed(details.node) for details in field_details_list):
+                    raise _NotPlannable
+                else:
+                    made = self._value(of_type, field_details_list)
             except _NotPlannable:
                 made = None
             # the list is kept alive with the plan, so that its id is not reused meanwhile

@@ -180,9 +180,11 @@ class Party(Node):
         types: list[RelType] | None = None,
         as_of: datetime | None = None,
     ) -> list[Party]:
-        query = ChildrenQuery(_hierarchy_types(types), as_of or info.context.now)
+        selected = selected_at(info.selected_fields[0].selections, ())
+        reading = model.TreeReading(parties=bool(selected - _REF_FIELDS), edges=False)
+        query = ChildrenQuery(_hierarchy_types(types), as_of or info.context.now, reading)
         found = await info.context.loaders.children.load((self.id, query))
-        return [party_of(child) for child, _ in found]
+        return [_party_read(child) for child, _ in found]
 
     @strawberry.field(
         description="Every party below this one at any depth (maxDepth null: the server's "
@@ -516,9 +518,8 @@ class HierarchyRow:
     def of(cls, row: model.Below) -> HierarchyRow:
         """A row read as its selection asked (TreeReading): what was left out of the read
         is absent here, so a field read anyway is an error, never a wrong value."""
-        party = row.party
         return cls(
-            party=party_of(party) if isinstance(party, model.Party) else party_ref_of(party),
+            party=_party_read(row.party),
             depth=row.depth,
             parent_id=strawberry.ID(row.parent_id),
             relationship=Relationship.of(row.relationship) if row.relationship else None,  # type: ignore[arg-type]
@@ -559,7 +560,7 @@ def party_of(party: model.Party) -> Party:
 
 
 # what a PartyRef holds, and so all a selection may read of a party to be given one
-_REF_FIELDS = frozenset({"id", "kind", "__typename"})
+_REF_FIELDS = frozenset({"id", "kind", "displayName", "__typename"})
 _KIND_TYPES: dict[model.PartyKind, type[Party]] = {
     model.PartyKind.ORGANIZATION: Organization,
     model.PartyKind.CONTACT: Contact,
@@ -568,12 +569,17 @@ _KIND_TYPES: dict[model.PartyKind, type[Party]] = {
 
 
 def party_ref_of(ref: model.PartyRef) -> Party:
-    """The GraphQL object of a party read by id and kind only; its other fields are unset
+    """The GraphQL object of a party read by id, kind and name only; its other fields are unset
     (reading one fails), which is why only selections within _REF_FIELDS get one."""
     party = object.__new__(_KIND_TYPES[ref.kind])
     party.id = strawberry.ID(ref.id)
     party.kind = ref.kind
+    party.display_name = ref.display_name
     return party
+
+
+def _party_read(party: model.Party | model.PartyRef) -> Party:
+    return party_of(party) if isinstance(party, model.Party) else party_ref_of(party)
 
 
 def node_of(node: model.Party | model.Activity | model.Relationship) -> Node:

@@ -4,6 +4,7 @@ statements its transactions share. Each statement runs inside the caller's trans
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +14,7 @@ from .. import contactdata, duplicates
 from ..codec import (
     ACTIVITY_FIELDS,
     PARTY_FIELDS,
+    PARTY_KINDS,
     REL_FIELDS,
     activity_from_record,
     activity_record,
@@ -22,7 +24,16 @@ from ..codec import (
     relationship_from_record,
     relationship_record,
 )
-from ..model import Activity, Category, Party, PartyKind, Relationship, RelType
+from ..model import (
+    ACYCLIC_TYPES,
+    Activity,
+    Category,
+    Party,
+    PartyKind,
+    PartyRef,
+    Relationship,
+    RelType,
+)
 from ..search import fiscal_text, indexed_text
 from ..times import format_instant, parse_instant
 
@@ -162,6 +173,15 @@ def party(props: Mapping[str, Any]) -> Party:
     return party_from_record(props, decode)
 
 
+def ref_list(var: str) -> str:
+    """A party as `party_ref` reads it back: a list, cheaper to decode than a map."""
+    return f"[{var}.id, {var}.kind, {var}.display_name]"
+
+
+def party_ref(row: Sequence[Any]) -> PartyRef:
+    return PartyRef(row[0], PARTY_KINDS[row[1]], row[2])
+
+
 def rel(props: Mapping[str, Any]) -> Relationship:
     return relationship_from_record(props, decode)
 
@@ -198,6 +218,87 @@ async def categories(tx: Tx) -> dict[str, Category]:
     return {c.id: c for c in [category_from_record(r["c"]) async for r in result]}
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """What a write reads before it checks, in one statement (`prepare`)."""
+
+    parties: dict[str, Party]
+    categories: dict[str, Category]
+    entered: frozenset[str]  # of the sources asked about, those an acyclic edge enters
+    between: list[Relationship] = field(default_factory=list)  # the edges `between` named
+
+
+async def prepare(
+    tx: Tx,
+    ids: Sequence[str],
+    lock: bool,
+    sources: Iterable[str] = (),
+    between: Relationship | None = None,
+) -> Prepared:
+    """Lock (when `lock`) and read the parties a write names, the categories, which of the
+    `sources` some acyclic edge enters (rules.may_close_cycle) and the stored edges of
+    `between`'s type and ends: one round trip where it took four. The locks come first,
+    so what the statement reads after them is current."""
+    locking = "SET p._lock = true REMOVE p._lock " if lock else ""
+    result = await tx.run(
+        f"CALL () {{ UNWIND $ids AS id MATCH (p:Party {{id: id}}) {locking}"
+        f"RETURN collect({PARTY_MAP}) AS rows }} "
+        "CALL () { MATCH (c:Category) RETURN collect(properties(c)) AS categories } "
+        "CALL () { UNWIND $sources AS id MATCH (p:Party {id: id}) "
+        f"WHERE EXISTS {{ (p)<-[:{type_expression(ACYCLIC_TYPES)}]-() }} "
+        "RETURN collect(id) AS entered } "
+        "CALL () { MATCH (:Party {id: $from_id})-[r]->(:Party {id: $to_id}) "
+        f"WHERE type(r) = $type RETURN collect({REL_MAP}) AS between }} "
+        "RETURN rows, categories, entered, between",
+        ids=sorted(set(ids)),
+        sources=sorted(set(sources)),
+        from_id=None if between is None else between.from_id,
+        to_id=None if between is None else between.to_id,
+        type=None if between is None else between.type.value,
+    )
+    record = await result.single(strict=True)
+    found = (category_from_record(c) for c in record["categories"])
+    return Prepared(
+        {p.id: p for p in map(party, record["rows"])},
+        {c.id: c for c in found},
+        frozenset(record["entered"]),
+        [rel(r) for r in record["between"]],
+    )
+
+
+@dataclass(frozen=True)
+class Write:
+    """Rows to write and the statement body that writes them, reading them from `$rows`
+    and returning nothing."""
+
+    body: str
+    rows: list[dict[str, Any]]
+
+
+WRITE_ROWS = 1_000  # rows per statement: a statement's own working memory stays small
+
+
+async def write(tx: Tx, *writes: Write) -> None:
+    """Run the writes in order, as unit subqueries of as few statements as WRITE_ROWS
+    allows: each statement is a round trip, and a single write used to take four."""
+    pieces = [
+        Write(w.body, w.rows[start : start + WRITE_ROWS])
+        for w in writes
+        for start in range(0, len(w.rows), WRITE_ROWS)
+    ]
+    calls: list[str] = []
+    params: dict[str, Any] = {}
+    for piece in pieces:
+        if calls and sum(map(len, params.values())) + len(piece.rows) > WRITE_ROWS:
+            await tx.run(" ".join(calls), params)
+            calls, params = [], {}
+        name = f"rows{len(calls)}"
+        calls.append(f"CALL () {{ {piece.body.replace('$rows', '$' + name)} }}")
+        params[name] = piece.rows
+    if calls:
+        await tx.run(" ".join(calls), params)
+
+
 async def activities(tx: Tx, ids: Iterable[str], inside: Reach = EVERYWHERE) -> dict[str, Activity]:
     result = await tx.run(
         f"UNWIND $ids AS id MATCH (a:Activity {{id: id}}) WHERE {inside.shows('a')} "
@@ -223,22 +324,21 @@ async def relationships_by_id(
     return [rel(record["r"]) async for record in result]
 
 
-async def create_parties(tx: Tx, created: Sequence[Party]) -> None:
-    await tx.run(
+def new_parties(created: Sequence[Party]) -> Write:
+    return Write(
         f"UNWIND $rows AS row CREATE (p:Party) SET p = row.props, p:$(row.label) {PARTY_TIMES}",
-        rows=[{"props": party_props(p), "label": LABELS[p.kind]} for p in created],
+        [{"props": party_props(p), "label": LABELS[p.kind]} for p in created],
     )
 
 
-async def rewrite_party(tx: Tx, changed: Party) -> None:
-    await tx.run(
-        f"MATCH (p:Party {{id: $id}}) SET p = $props {PARTY_TIMES}",
-        id=changed.id,
-        props=party_props(changed),
+def rewritten_parties(changed: Sequence[Party]) -> Write:
+    return Write(
+        f"UNWIND $rows AS row MATCH (p:Party {{id: row.id}}) SET p = row.props {PARTY_TIMES}",
+        [{"id": p.id, "props": party_props(p)} for p in changed],
     )
 
 
-async def create_relationships(tx: Tx, rels: Sequence[Relationship]) -> None:
+def new_relationships(rels: Sequence[Relationship]) -> Write:
     rows = []
     for created in rels:
         props = relationship_record(created, encode)
@@ -251,23 +351,23 @@ async def create_relationships(tx: Tx, rels: Sequence[Relationship]) -> None:
                 "props": {k: v for k, v in props.items() if v is not None},
             }
         )
-    await tx.run(
+    return Write(
         "UNWIND $rows AS row "
         "MATCH (a:Party {id: row.from}), (b:Party {id: row.to}) "
         "CREATE (a)-[r:$(row.type)]->(b) SET r = row.props, "
         "r.since = datetime(r.since), r.until = datetime(r.until)",
-        rows=rows,
+        rows,
     )
 
 
-async def create_activities(tx: Tx, created: Sequence[Activity]) -> None:
-    await tx.run(
+def new_activities(created: Sequence[Activity]) -> Write:
+    return Write(
         "UNWIND $rows AS row CREATE (a:Activity) "
         "SET a = row.props, a.occurred_at = datetime(a.occurred_at) "
         "WITH a, row UNWIND range(0, size(row.subjects) - 1) AS position "
         "MATCH (p:Party {id: row.subjects[position]}) "
         "CREATE (a)-[:ABOUT {occurred_at: a.occurred_at, position: position}]->(p)",
-        rows=[
+        [
             {
                 "props": {k: v for k, v in activity_record(a, encode).items() if v is not None},
                 "subjects": list(a.subject_ids),

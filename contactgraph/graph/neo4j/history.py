@@ -33,12 +33,11 @@ SCHEMA: tuple[str, ...] = (
 
 _MAP = "c {.id, .at, .kind, .actor_id, .request_id, .subject_id, .others, .fields, .version}"
 _KINDS = {member.value: member for member in ChangeKind}
-APPEND_ROWS = 1_000  # entries per statement: a statement's own working memory stays small
 # a seed writes an entry per record in one transaction, held in Neo4j's memory until it
 # commits: properties with nothing to say (no other subjects, no fields) are left out
 
 
-async def append(tx: Tx, changes: Iterable[Change]) -> None:
+def new_entries(changes: Iterable[Change]) -> cypher.Write:
     rows = [
         {
             "id": change.id,
@@ -55,13 +54,16 @@ async def append(tx: Tx, changes: Iterable[Change]) -> None:
         }
         for change in changes
     ]
-    for start in range(0, len(rows), APPEND_ROWS):
-        await tx.run(
-            "UNWIND $rows AS row CREATE (c:Change) SET c = row {.*, mentions: null} "
-            "WITH c, row UNWIND coalesce(c.others, []) + row.mentions AS subject "
-            "CREATE (:Mention {subject_id: subject, at: c.at, change_id: c.id})-[:OF]->(c)",
-            rows=rows[start : start + APPEND_ROWS],
-        )
+    return cypher.Write(
+        "UNWIND $rows AS row CREATE (c:Change) SET c = row {.*, mentions: null} "
+        "WITH c, row UNWIND coalesce(c.others, []) + row.mentions AS subject "
+        "CREATE (:Mention {subject_id: subject, at: c.at, change_id: c.id})-[:OF]->(c)",
+        rows,
+    )
+
+
+async def append(tx: Tx, changes: Iterable[Change]) -> None:
+    await cypher.write(tx, new_entries(changes))
 
 
 def _change(record: Mapping[str, Any]) -> Change:

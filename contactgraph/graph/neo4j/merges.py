@@ -87,10 +87,10 @@ async def merge(
     if since is not None:
         above = await walks.acyclic_above(tx, starts, since)
         merging.check_acyclic(set(members), starts, above)
-    for tombstone in plan.tombstones:  # first: the codes they held are free for the survivor
-        await cypher.rewrite_party(tx, tombstone)
+    # first: the codes they held are free for the survivor
+    await cypher.write(tx, cypher.rewritten_parties(plan.tombstones))
     plan = replace(plan, survivor=await keys.check_party(tx, plan.survivor, region, survivor))
-    await cypher.rewrite_party(tx, plan.survivor)
+    await cypher.write(tx, cypher.rewritten_parties([plan.survivor]))
     await _move(tx, plan)
     entries = merging.entries(plan, survivor, merged, actor)
     users = await cypher.parties(tx, [u for u, _ in plan.contacts])
@@ -111,7 +111,7 @@ async def _delete(tx: Tx, edges: Sequence[Relationship]) -> None:
 
 async def _move(tx: Tx, plan: MergePlan) -> None:
     await _delete(tx, [*(b for b, _ in plan.moved), *(e for e, _ in plan.removed)])
-    await cypher.create_relationships(tx, [a for _, a in plan.moved])
+    await cypher.write(tx, cypher.new_relationships([a for _, a in plan.moved]))
     await _resubject(tx, plan.subjects)
     await _reassign(tx, plan.authors, [(token, plan.survivor.id) for token, _ in plan.tokens])
     for before, after in plan.grants:
@@ -218,9 +218,9 @@ async def unmerge(
         except Conflict:
             party = merging.without_code(party, claim.kind)
     plan = replace(plan, party=party)
-    await cypher.rewrite_party(tx, plan.party)
+    await cypher.write(tx, cypher.rewritten_parties([plan.party]))
     await _delete(tx, [now for now, _ in plan.edges if now is not None])
-    await cypher.create_relationships(tx, [back for _, back in plan.edges])
+    await cypher.write(tx, cypher.new_relationships([back for _, back in plan.edges]))
     for _, back in plan.edges:  # what comes back must not close a cycle made since
         if back.type in ACYCLIC_TYPES and await walks.reaches(
             tx, back.to_id, back.from_id, back.since
@@ -248,7 +248,7 @@ async def _recontact(
         now = replace(
             user, contact_id=contact_id, version=user.version + 1, updated_at=changed_at(user, at)
         )
-        await cypher.rewrite_party(tx, now)
+        await cypher.write(tx, cypher.rewritten_parties([now]))
         made.append(changed(user, now, actor, kind, [contact_id]))
     return made
 

@@ -29,7 +29,6 @@ from ..errors import (
 from ..identity import Grant
 from ..merging import DryRun, FieldChoice, MergePlan, UnmergePlan
 from ..model import (
-    ACYCLIC_TYPES,
     DEFAULT_CATEGORIES,
     WHOLE_ROWS,
     Activity,
@@ -41,6 +40,7 @@ from ..model import (
     Party,
     PartyFilter,
     PartyPage,
+    PartyRef,
     Path,
     Relationship,
     RelType,
@@ -73,6 +73,7 @@ from .cypher import (
     Reach,
     Tx,
     encode,
+    type_expression,
 )
 
 SCHEMA: tuple[str, ...] = (
@@ -253,31 +254,43 @@ class Neo4jStore(Neo4jAccounts):
         return await self._read(work)
 
     async def children(
-        self, parent_ids: Sequence[str], types: Sequence[RelType], as_of: datetime
-    ) -> dict[str, list[tuple[Party, Relationship]]]:
+        self,
+        parent_ids: Sequence[str],
+        types: Sequence[RelType],
+        as_of: datetime,
+        reading: TreeReading = WHOLE_ROWS,
+    ) -> dict[str, list[tuple[Party | PartyRef, Relationship | None]]]:
+        """Each direction's types named in its own pattern, so that Neo4j expands only
+        those edges of a parent (not its activities); whole parties and the edges only
+        when `reading` asks: the rest of 1,000 parties' properties cost the most here."""
         forward, backward = rules.walk_directions(types, downward=True)
-        from_parent = [t.value for t in forward]
-        to_parent = [t.value for t in backward]
+        child = CHILD_MAP if reading.parties else cypher.ref_list("child")
+        edge = REL_MAP if reading.edges else "null"
+        patterns = [
+            f"(p)-[r:{type_expression(forward)}]->(child:Party)" if forward else "",
+            f"(p)<-[r:{type_expression(backward)}]-(child:Party)" if backward else "",
+        ]
 
-        async def work(tx: Tx) -> dict[str, list[tuple[Party, Relationship]]]:
+        async def work(tx: Tx) -> dict[str, list[tuple[Party | PartyRef, Relationship | None]]]:
             inside = await self._inside(tx)
+            below = " UNION ALL ".join(
+                f"MATCH {pattern} WHERE {VALID_AT} AND {inside.test('child')} RETURN r, child"
+                for pattern in patterns
+                if pattern
+            )
             result = await tx.run(
                 f"UNWIND $ids AS id MATCH (p:Party {{id: id}}) WHERE {inside.test('p')} "
-                f"MATCH (p)-[r]-(child:Party) WHERE {VALID_AT} AND ("
-                "(type(r) IN $from_parent AND startNode(r) = p) OR "
-                f"(type(r) IN $to_parent AND endNode(r) = p)) AND {inside.test('child')} "
-                f"RETURN collect([id, {REL_MAP}, {CHILD_MAP}]) AS rows",
-                {
-                    "ids": list(dict.fromkeys(parent_ids)),
-                    "from_parent": from_parent,
-                    "to_parent": to_parent,
-                    "at": encode(as_of),
-                    **inside.params,
-                },
+                f"CALL (p) {{ {below} }} RETURN collect([id, {edge}, {child}]) AS rows",
+                {"ids": list(dict.fromkeys(parent_ids)), "at": encode(as_of), **inside.params},
             )
-            found: dict[str, list[tuple[Party, Relationship]]] = defaultdict(list)
-            for parent_id, edge, child in await cypher.collected(result):
-                found[parent_id].append((cypher.party(child), cypher.rel(edge)))
+            found: dict[str, list[tuple[Party | PartyRef, Relationship | None]]] = defaultdict(list)
+            for parent_id, edge_row, child_row in await cypher.collected(result):
+                found[parent_id].append(
+                    (
+                        cypher.party(child_row) if reading.parties else cypher.party_ref(child_row),
+                        cypher.rel(edge_row) if edge_row is not None else None,
+                    )
+                )
             for items in found.values():
                 items.sort(key=lambda item: display_order(item[0]))
             return found
@@ -406,7 +419,7 @@ class Neo4jStore(Neo4jAccounts):
     async def create_user(self, user: Party, grants: Sequence[Grant]) -> Party:
         async def work(tx: Tx) -> Party:
             checked = await keys.check_party(tx, user, self.default_region)
-            await cypher.create_parties(tx, [checked])
+            await cypher.write(tx, cypher.new_parties([checked]))
             entries = [entry.created(checked, self._actor)]
             for grant in grants:
                 held = await identity.add_grant(tx, grant)
@@ -419,8 +432,11 @@ class Neo4jStore(Neo4jAccounts):
     async def create_party(self, party: Party) -> Party:
         async def work(tx: Tx) -> Party:
             checked = await keys.check_party(tx, party, self.default_region)
-            await cypher.create_parties(tx, [checked])
-            await history.append(tx, [entry.created(checked, self._actor)])
+            await cypher.write(
+                tx,
+                cypher.new_parties([checked]),
+                history.new_entries([entry.created(checked, self._actor)]),
+            )
             return checked
 
         return await self._write(work)
@@ -445,8 +461,11 @@ class Neo4jStore(Neo4jAccounts):
             if updated is current:
                 return current
             updated = await keys.check_party(tx, updated, self.default_region, current)
-            await cypher.rewrite_party(tx, updated)
-            await history.append(tx, [entry.changed(current, updated, self._actor)])
+            await cypher.write(
+                tx,
+                cypher.rewritten_parties([updated]),
+                history.new_entries([entry.changed(current, updated, self._actor)]),
+            )
             return updated
 
         return await self._write(work)
@@ -460,8 +479,11 @@ class Neo4jStore(Neo4jAccounts):
             changed = rules.archived(current, at, archive)
             if changed is not current:
                 await keys.check_claims(tx, rules.claims(changed, current), quote=False)
-                await cypher.rewrite_party(tx, changed)
-                await history.append(tx, [entry.changed(current, changed, self._actor)])
+                await cypher.write(
+                    tx,
+                    cypher.rewritten_parties([changed]),
+                    history.new_entries([entry.changed(current, changed, self._actor)]),
+                )
             return changed
 
         return await self._write(work)
@@ -469,23 +491,22 @@ class Neo4jStore(Neo4jAccounts):
     async def link(self, rel: Relationship) -> Relationship:
         async def work(tx: Tx) -> Relationship:
             ends = [rel.from_id, rel.to_id]
-            await cypher.lock(tx, ends)
-            source, target = rules.found(await cypher.parties(tx, ends), ends)
-            rules.check_link(rel, source, target)
-            result = await tx.run(
-                f"MATCH (:Party {{id: $from_id}})-[r]->(:Party {{id: $to_id}}) "
-                f"WHERE type(r) = $type RETURN {REL_MAP} AS r",
-                from_id=rel.from_id,
-                to_id=rel.to_id,
-                type=rel.type.value,
+            acyclic = rules.acyclic_edges([rel])
+            read = await cypher.prepare(
+                tx, ends, lock=True, sources=[rel.from_id] if acyclic else [], between=rel
             )
-            rules.check_duplicate(rel, [cypher.rel(record["r"]) async for record in result])
-            if rel.type in ACYCLIC_TYPES:
+            source, target = rules.found(read.parties, ends)
+            rules.check_link(rel, source, target)
+            rules.check_duplicate(rel, read.between)
+            if rules.may_close_cycle(acyclic, read.entered):
                 await cypher.lock_hierarchy(tx)
                 if await walks.reaches(tx, rel.to_id, rel.from_id, rel.since):
                     raise rules.cycle(rel)
-            await cypher.create_relationships(tx, [rel])
-            await history.append(tx, [entry.linked(rel, self._actor)])
+            await cypher.write(
+                tx,
+                cypher.new_relationships([rel]),
+                history.new_entries([entry.linked(rel, self._actor)]),
+            )
             return rel
 
         return await self._write(work)
@@ -516,12 +537,15 @@ class Neo4jStore(Neo4jAccounts):
 
     async def record_activity(self, activity: Activity) -> Activity:
         async def work(tx: Tx) -> Activity:
-            references = rules.activity_references([activity])
-            await cypher.lock(tx, list(references))  # none is archived or merged meanwhile
-            parties = await cypher.parties(tx, references)
-            rules.check_activities([activity], parties)
-            await cypher.create_activities(tx, [activity])
-            await history.append(tx, [entry.recorded(activity, self._actor)])
+            references = list(rules.activity_references([activity]))
+            # locked: none is archived or merged meanwhile
+            read = await cypher.prepare(tx, references, lock=True)
+            rules.check_activities([activity], read.parties)
+            await cypher.write(
+                tx,
+                cypher.new_activities([activity]),
+                history.new_entries([entry.recorded(activity, self._actor)]),
+            )
             return activity
 
         return await self._write(work)
@@ -561,25 +585,28 @@ class Neo4jStore(Neo4jAccounts):
 
         async def work(tx: Tx) -> Batch:
             references = rules.batch_references(batch)
-            if len(references) <= LOCKED_REFERENCES:  # a new party's: as single writes do
-                if any(p.fiscal for p in batch.parties):  # the fiscal lock first, as always
-                    await keys.lock(tx)
-                await cypher.lock(tx, list(references))
-            stored = await cypher.parties(tx, references)
-            categories = await cypher.categories(tx)
-            checked = rules.check_batch(batch, categories, stored, self.default_region)
+            locked = len(references) <= LOCKED_REFERENCES  # a new party's: as single writes do
+            if locked and any(p.fiscal for p in batch.parties):  # the fiscal lock first
+                await keys.lock(tx)
+            # unlocked, no shortcut: what enters a source may be written meanwhile
+            sources = {rel.from_id for rel in added} & references if locked else set()
+            read = await cypher.prepare(tx, list(references), locked, sources)
+            checked = rules.check_batch(batch, read.categories, read.parties, self.default_region)
             await keys.check_claims(tx, [c for p in checked.parties for c in rules.claims(p)])
-            if added:
+            checking = rules.may_close_cycle(added, read.entered) if locked else added
+            if checking:
                 await cypher.lock_hierarchy(tx)
-                since = min(rel.since for rel in added)
-                above = await walks.acyclic_above(tx, [rel.to_id for rel in added], since)
-                rules.check_batch_acyclic(added, above)
-            await cypher.create_parties(tx, checked.parties)
-            await cypher.create_relationships(tx, batch.relationships)
-            await cypher.create_activities(tx, batch.activities)
-            await history.append(
+                since = min(rel.since for rel in checking)
+                above = await walks.acyclic_above(tx, [rel.to_id for rel in checking], since)
+                rules.check_batch_acyclic(checking, above)
+            await cypher.write(
                 tx,
-                entry.batch(checked.parties, batch.relationships, batch.activities, self._actor),
+                cypher.new_parties(checked.parties),
+                cypher.new_relationships(batch.relationships),
+                cypher.new_activities(batch.activities),
+                history.new_entries(
+                    entry.batch(checked.parties, batch.relationships, batch.activities, self._actor)
+                ),
             )
             if batch.progress == "":
                 await tx.run("MATCH (m:Meta {key: 'seed'}) DELETE m")

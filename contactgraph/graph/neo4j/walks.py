@@ -38,8 +38,6 @@ from ..model import (
     Network,
     Page,
     ParentEnd,
-    PartyKind,
-    PartyRef,
     Path,
     RelType,
     TreePage,
@@ -195,10 +193,8 @@ def _tree_row(party: dict[str, Any], depth: int, parent: str, edge: dict[str, An
 
 
 def _below(party: Any, depth: int, parent: str, edge: dict[str, Any] | None) -> Below:
-    """A row as `descendants` read it: a party map, or [id, kind]; an edge map or null."""
-    found = (
-        cypher.party(party) if isinstance(party, dict) else PartyRef(party[0], PartyKind(party[1]))
-    )
+    """A row as `descendants` read it: a party map or a reference; an edge map or null."""
+    found = cypher.party(party) if isinstance(party, dict) else cypher.party_ref(party)
     return Below(found, depth, parent, cypher.rel(edge) if edge is not None else None)
 
 
@@ -231,7 +227,7 @@ async def descendants(
     # an edge is found again by its element id, a look-up per row: only when it is read
     edge_found = "MATCH ()-[r]->() WHERE elementId(r) = edge " if reading.edges else ""
     edge_kept, edge_read = (", r", REL_MAP) if reading.edges else ("", "null")
-    party_read = WALKED_MAP if reading.parties else "[n.id, n.kind]"
+    party_read = WALKED_MAP if reading.parties else cypher.ref_list("n")
     total = None
     if count:
         counted = await tx.run(

@@ -32,6 +32,7 @@ from ..model import (
     Party,
     PartyFilter,
     PartyPage,
+    PartyRef,
     Path,
     Relationship,
     RelType,
@@ -186,12 +187,19 @@ class SqliteStore(SqliteAccounts):
         return await self._read(work)
 
     async def children(
-        self, parent_ids: Sequence[str], types: Sequence[RelType], as_of: datetime
-    ) -> dict[str, list[tuple[Party, Relationship]]]:
+        self,
+        parent_ids: Sequence[str],
+        types: Sequence[RelType],
+        as_of: datetime,
+        reading: TreeReading = WHOLE_ROWS,
+    ) -> dict[str, list[tuple[Party | PartyRef, Relationship | None]]]:
+        """Whole rows whatever `reading` asks: on SQLite they cost next to nothing more."""
         forward, backward = rules.walk_directions(types, downward=True)
         spec = [(t, "from_id") for t in forward] + [(t, "to_id") for t in backward]
 
-        def work(conn: sqlite3.Connection) -> dict[str, list[tuple[Party, Relationship]]]:
+        def work(
+            conn: sqlite3.Connection,
+        ) -> dict[str, list[tuple[Party | PartyRef, Relationship | None]]]:
             edges = walks.edges_at(conn, parent_ids, spec, as_of)
             allowed = self._inside(conn).keep(
                 conn, (p for _, rel in edges for p in (rel.from_id, rel.to_id))
@@ -200,7 +208,7 @@ class SqliteStore(SqliteAccounts):
             parties = records.parties_by_id(
                 conn, [walks.other_end(rel, parent) for parent, rel in edges]
             )
-            found: dict[str, list[tuple[Party, Relationship]]] = defaultdict(list)
+            found: dict[str, list[tuple[Party | PartyRef, Relationship | None]]] = defaultdict(list)
             for parent, rel in edges:
                 found[parent].append((parties[walks.other_end(rel, parent)], rel))
             for items in found.values():
