@@ -97,3 +97,19 @@ async def test_children_read_what_the_whole_list_says(demo: GraphQL, selection: 
     fragment = FRAGMENT if "...named" in asked else ""
     got = third_level(await demo(three_levels(asked) + fragment, {"id": root}))
     assert got == [[{k: c[k] for k in keys if k in c} for c in children] for children in whole]
+
+
+async def test_narrow_and_whole_children_of_one_party_cost_one_read(demo: GraphQL) -> None:
+    """The same children asked twice, by ids first and whole second: both answer in full
+    and from one store call (the narrow read does not stand in for the whole one)."""
+    root = await find(demo, "Nordwind Logistics AG")
+    query = """query($id: ID!) {
+      narrow: party(id: $id) { children { id } }
+      whole: party(id: $id) { children { id ... on Organization { name unitType } } } }"""
+    response = await demo.raw(query, {"id": root}, **{"X-Debug-Round-Trips": "1"})
+    body = response.json()
+    assert "errors" not in body, body
+    narrow, whole = body["data"]["narrow"]["children"], body["data"]["whole"]["children"]
+    assert [c["id"] for c in narrow] == [c["id"] for c in whole] and whole
+    assert all(c["name"] and c["unitType"] for c in whole)
+    assert body["extensions"]["roundTrips"] == 2  # the party (both aliases), its children

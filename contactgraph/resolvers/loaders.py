@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from aiodataloader import DataLoader
 
@@ -67,13 +67,63 @@ class GroupedLoader(DataLoader, Generic[Q, V]):
         self._empty = empty
 
     async def batch_load_fn(self, keys: list[tuple[str, Q]]) -> list[V]:
+        fetched = self.fetched_for(list(dict.fromkeys(query for _, query in keys)))
         ids_by_query: dict[Q, list[str]] = defaultdict(list)
         for party_id, query in keys:
-            ids_by_query[query].append(party_id)
+            ids_by_query[fetched[query]].append(party_id)
         queries = list(ids_by_query)
         answers = await asyncio.gather(*(self._fetch(ids_by_query[q], q) for q in queries))
         found = dict(zip(queries, answers, strict=True))
-        return [found[query].get(party_id, self._empty()) for party_id, query in keys]
+        return [found[fetched[query]].get(party_id, self._empty()) for party_id, query in keys]
+
+    def fetched_for(self, queries: list[Q]) -> dict[Q, Q]:
+        """The query each of a batch's queries is fetched by: itself, unless a loader
+        answers several with one."""
+        return {query: query for query in queries}
+
+
+Children = list[tuple[Party | PartyRef, Relationship | None]]
+
+
+def _covers(wide: TreeReading, narrow: TreeReading) -> bool:
+    return (wide.parties or not narrow.parties) and (wide.edges or not narrow.edges)
+
+
+class ChildrenLoader(GroupedLoader[ChildrenQuery, Children]):
+    """Children: one store call per types and instant in a batch, reading what the
+    widest of its queries reads, and a load answered by any load of the same party,
+    types and instant that reads at least as much. A party can show at two levels of
+    one tree (a unit in a page of organizations is also its company's child): split by
+    what they read, its loads would cost calls more."""
+
+    def __init__(
+        self, fetch: Callable[[Sequence[str], ChildrenQuery], Awaitable[Mapping[str, Children]]]
+    ) -> None:
+        super().__init__(fetch, list)
+        self._widest: dict[tuple[str, tuple[RelType, ...], datetime], tuple[TreeReading, Any]] = {}
+
+    def load(self, key: tuple[str, ChildrenQuery]) -> Any:
+        party_id, query = key
+        family = (party_id, query.types, query.as_of)
+        held = self._widest.get(family)
+        if held is not None and _covers(held[0], query.reading):
+            return held[1]
+        future = super().load(key)
+        if held is None or _covers(query.reading, held[0]):
+            self._widest[family] = (query.reading, future)
+        return future
+
+    def fetched_for(self, queries: list[ChildrenQuery]) -> dict[ChildrenQuery, ChildrenQuery]:
+        readings: dict[tuple[tuple[RelType, ...], datetime], list[TreeReading]] = defaultdict(list)
+        for query in queries:
+            readings[(query.types, query.as_of)].append(query.reading)
+        widest = {
+            family: TreeReading(
+                parties=any(r.parties for r in found), edges=any(r.edges for r in found)
+            )
+            for family, found in readings.items()
+        }
+        return {q: replace(q, reading=widest[(q.types, q.as_of)]) for q in queries}
 
 
 class ByIdLoader(DataLoader, Generic[V]):
@@ -101,9 +151,9 @@ class Loaders:
         self.relationships: GroupedLoader[RelationshipQuery, list[Relationship]] = GroupedLoader(
             lambda ids, q: store.relationships(ids, q.types, q.direction, q.as_of), list
         )
-        self.children: GroupedLoader[
-            ChildrenQuery, list[tuple[Party | PartyRef, Relationship | None]]
-        ] = GroupedLoader(lambda ids, q: store.children(ids, q.types, q.as_of, q.reading), list)
+        self.children = ChildrenLoader(
+            lambda ids, q: store.children(ids, q.types, q.as_of, q.reading)
+        )
         self.ancestors: GroupedLoader[AncestorsQuery, list[TreeRow]] = GroupedLoader(
             lambda ids, q: store.ancestors(ids, q.types, q.max_depth, q.as_of), list
         )
