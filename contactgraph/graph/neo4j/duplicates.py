@@ -1,7 +1,7 @@
 """Duplicate candidates on Neo4j. A party's keys (graph/duplicates.py) are the node's
-dup_keys, `kind=value` tokens separated by spaces (cypher.key_props), in a full-text index
-that keeps each token whole: a block is one index query, asked for BLOCK_CAP + 1 nodes at
-most, and candidates are judged from their dup_keys alone."""
+dup_keys, `kind=value` tokens separated by spaces (cypher.key_props), in the full-text
+index (search.INDEX) that keeps each token whole: a block is one index query, asked for
+BLOCK_CAP + 1 nodes at most, and candidates are judged from their dup_keys alone."""
 
 from __future__ import annotations
 
@@ -21,14 +21,8 @@ from ..duplicates import profile as profile_of
 from ..duplicates import ranked as rank
 from ..model import Party, PartyKind
 from .cypher import Reach, Tx, collected
-from .keys import phrase
+from .search import INDEX, exactly
 
-INDEX = "party_duplicate_keys"
-SCHEMA: tuple[str, ...] = (
-    f"CREATE FULLTEXT INDEX {INDEX} IF NOT EXISTS FOR (p:Party) ON EACH [p.dup_keys] "
-    "OPTIONS {indexConfig: {`fulltext.analyzer`: 'whitespace', "
-    "`fulltext.eventually_consistent`: false}}",
-)
 Key = tuple[str, str]
 
 
@@ -60,7 +54,9 @@ async def _ranked(
         f"CALL db.index.fulltext.queryNodes('{INDEX}', key.query, {{limit: $over}}) "
         "YIELD node RETURN collect(node.id) AS ids } "
         "RETURN collect([key.kind, key.value, CASE WHEN size(ids) > $cap THEN [] ELSE ids END])",
-        keys=[{"kind": k, "value": v, "query": phrase(f"{k}={v}")} for k, v in lookups],
+        keys=[
+            {"kind": k, "value": v, "query": exactly("dup_keys", f"{k}={v}")} for k, v in lookups
+        ],
         over=BLOCK_CAP + 1,
         cap=BLOCK_CAP,
     )

@@ -1,7 +1,8 @@
 """What parties are compared and looked up by, as properties of their nodes: vat_key and
 tax_key (range indexes; unique among parties that are not archived, checked under the
 fiscal write lock) and email_keys (the addresses, space-separated, in a full-text index
-that keeps each one whole). Values are contactdata.keys() of the stored parties."""
+that keeps each one whole: search.INDEX). Values are contactdata.keys() of the stored
+parties."""
 
 from __future__ import annotations
 
@@ -10,17 +11,12 @@ from collections.abc import Sequence
 from .. import contactdata, rules
 from ..errors import BadUserInput, Conflict
 from ..model import Party, PartyKind
-from . import cypher
+from . import cypher, search
 from .cypher import PARTY_MAP, Reach, Tx, key_props, party
 
-EMAIL_INDEX = "party_email"
 SCHEMA: tuple[str, ...] = (
     "CREATE INDEX party_vat IF NOT EXISTS FOR (p:Party) ON (p.vat_key)",
     "CREATE INDEX party_tax IF NOT EXISTS FOR (p:Party) ON (p.tax_key)",
-    # whitespace: an address is one token, as case-folded as contactdata made it
-    f"CREATE FULLTEXT INDEX {EMAIL_INDEX} IF NOT EXISTS FOR (p:Party) ON EACH [p.email_keys] "
-    "OPTIONS {indexConfig: {`fulltext.analyzer`: 'whitespace', "
-    "`fulltext.eventually_consistent`: false}}",
 )
 _BATCH = 2_000
 
@@ -49,21 +45,19 @@ async def check_claims(tx: Tx, claims: Sequence[rules.Claim], quote: bool = True
     rules.check_claims(claims, holders, quote)
 
 
-def phrase(key: str) -> str:
-    """A Lucene phrase matching the one token `key`, whatever it holds."""
-    return '"' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 async def by_email(tx: Tx, addresses: Sequence[str], inside: Reach) -> dict[str, list[str]]:
     """The ids of parties not archived holding each address, in id order."""
     wanted = {address: contactdata.lookup_key(address) for address in addresses}
     result = await tx.run(
-        f"UNWIND $keys AS key CALL db.index.fulltext.queryNodes('{EMAIL_INDEX}', key.query) "
+        f"UNWIND $keys AS key CALL db.index.fulltext.queryNodes('{search.INDEX}', key.query) "
         "YIELD node AS p WITH key, p WHERE p.archived_at IS NULL "
         f"AND key.value IN split(p.email_keys, ' ') AND {inside.test('p')} "
         "RETURN key.value AS value, p.id AS id ORDER BY id",
         {
-            "keys": [{"value": k, "query": phrase(k)} for k in sorted(set(wanted.values()))],
+            "keys": [
+                {"value": k, "query": search.exactly("email_keys", k)}
+                for k in sorted(set(wanted.values()))
+            ],
             **inside.params,
         },
     )

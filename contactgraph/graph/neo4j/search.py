@@ -1,22 +1,35 @@
-"""Full-text search on Neo4j: one index over two properties, names and fiscal codes, so a
-search matches fiscal codes only for a viewer who may read them."""
+"""The one full-text index of parties on Neo4j, and search by it. Its properties: names
+(`search`) and fiscal codes (`fiscal_search`) apart, so a search matches fiscal codes
+only for a viewer who may read them; e-mail keys (keys.py) and duplicate keys
+(duplicates.py). One index, not one per use: Neo4j updates each full-text index a node
+is in when the write commits, which cost a party write some 3 ms per index."""
 
 from __future__ import annotations
 
 from ..search import fiscal_text, indexed_text, query_terms
 from .cypher import PARTY_MAP, Tx, party
 
-INDEX = "party_text"
+INDEX = "party_lookup"
 SCHEMA: tuple[str, ...] = (
-    # the index before fiscal codes had a property of their own
+    # the indexes before this one: one per use
     "DROP INDEX party_search IF EXISTS",
+    "DROP INDEX party_text IF EXISTS",
+    "DROP INDEX party_email IF EXISTS",
+    "DROP INDEX party_duplicate_keys IF EXISTS",
+    # whitespace: every value is tokens made in Python (search.py, contactdata.keys),
+    # each kept whole, as case-folded as they were made
     f"CREATE FULLTEXT INDEX {INDEX} IF NOT EXISTS FOR (p:Party) "
-    "ON EACH [p.search, p.fiscal_search] "
+    "ON EACH [p.search, p.fiscal_search, p.email_keys, p.dup_keys] "
     "OPTIONS {indexConfig: {`fulltext.analyzer`: 'whitespace', "
     "`fulltext.eventually_consistent`: false}}",
 )
 SOURCE = f"CALL db.index.fulltext.queryNodes('{INDEX}', $search) YIELD node AS p"
 _BATCH = 2_000
+
+
+def exactly(field: str, token: str) -> str:
+    """A Lucene query matching the one token in `field`, whatever the token holds."""
+    return f'{field}:"' + token.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def query(text: str, fiscal: bool) -> str:

@@ -97,7 +97,6 @@ SCHEMA: tuple[str, ...] = (
     *identity.SCHEMA,
     *keys.SCHEMA,
     *history.SCHEMA,
-    *duplicates.SCHEMA,
 )
 
 
