@@ -113,3 +113,21 @@ async def test_narrow_and_whole_children_of_one_party_cost_one_read(demo: GraphQ
     assert [c["id"] for c in narrow] == [c["id"] for c in whole] and whole
     assert all(c["name"] and c["unitType"] for c in whole)
     assert body["extensions"]["roundTrips"] == 2  # the party (both aliases), its children
+
+
+async def test_pages_follow_the_end_cursor_when_edges_cursors_go_unread(demo: GraphQL) -> None:
+    """Rows are given cursors only when they are read; the page's end cursor always is."""
+    root = await find(demo, "Nordwind Logistics AG")
+    whole = (await demo(WHOLE, {"id": root}))["party"]["descendants"]["edges"]
+    page = """query($id: ID!, $after: String) { party(id: $id) {
+      descendants(first: 3, after: $after) {
+        pageInfo { endCursor hasNextPage } edges { node { party { id } } } } } }"""
+    seen, after = [], None
+    while True:
+        found = (await demo(page, {"id": root, "after": after}))["party"]["descendants"]
+        seen += [e["node"]["party"]["id"] for e in found["edges"]]
+        if not found["pageInfo"]["hasNextPage"]:
+            break
+        after = found["pageInfo"]["endCursor"]
+        assert after == whole[len(seen) - 1]["cursor"]
+    assert seen == [e["node"]["party"]["id"] for e in whole]

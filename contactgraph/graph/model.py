@@ -318,6 +318,8 @@ class TreeReading:
 
     parties: bool = True
     edges: bool = True
+    # the parent ids (else None): finding each party's parent is another step from each
+    parents: bool = True
 
 
 WHOLE_ROWS = TreeReading()
@@ -329,7 +331,7 @@ class Below:
 
     party: Party | PartyRef
     depth: int
-    parent_id: str
+    parent_id: str | None
     relationship: Relationship | None
 
 

@@ -16,10 +16,12 @@ then completes the usual way, so answers and errors are exactly what it would gi
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from operator import attrgetter
 from typing import Any
 
 from graphql import (
     GraphQLAbstractType,
+    GraphQLField,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
@@ -55,6 +57,19 @@ def _streamed(node: Any) -> bool:
 def _basic(resolve: Any) -> bool:
     """Strawberry marks the resolver of a field without a resolver function this way."""
     return bool(getattr(resolve, "_is_default", False))
+
+
+def _reader(field: GraphQLField) -> Callable[[Any], Any]:
+    """How a plan reads a field without a resolver: Strawberry reads the attribute of its
+    Python name with the schema's default resolver; when that is getattr, an attrgetter
+    does the same without the two calls Strawberry makes for it."""
+    definition = (field.extensions or {}).get("strawberry-definition")
+    name = getattr(definition, "python_name", None)
+    if name and getattr(definition, "default_resolver", None) is getattr:
+        return attrgetter(name)
+    resolve = field.resolve
+    assert resolve is not None
+    return lambda source: resolve(source, None)  # a basic field's resolver reads no info
 
 
 class PlannedExecutionContext(StrawberryGraphQLCoreExecutionContext):
@@ -132,7 +147,7 @@ class PlannedExecutionContext(StrawberryGraphQLCoreExecutionContext):
         grouped, defer_usages, _ = self.collect_subfields(object_type, field_details_list)
         if defer_usages:
             raise _NotPlannable
-        fields: list[tuple[str, Any, Complete]] = []
+        fields: list[tuple[str, Callable[[Any], Any], Complete]] = []
         typename: list[str] = []
         for response_name, details in grouped.items():
             node = details[0].node
@@ -143,7 +158,7 @@ class PlannedExecutionContext(StrawberryGraphQLCoreExecutionContext):
             field = self.schema.get_field(object_type, name)
             if field is None or field.args or node.arguments or not _basic(field.resolve):
                 raise _NotPlannable
-            fields.append((response_name, field.resolve, self._value(field.type, details)))
+            fields.append((response_name, _reader(field), self._value(field.type, details)))
         is_type_of = object_type.is_type_of
         type_name = object_type.name
 
@@ -151,8 +166,8 @@ class PlannedExecutionContext(StrawberryGraphQLCoreExecutionContext):
             if is_type_of is not None and is_type_of(source, info) is not True:
                 raise _GiveUp
             out: dict[str, Any] = {}
-            for response_name, resolve, value in fields:
-                out[response_name] = value(resolve(source, info), info)
+            for response_name, read, value in fields:
+                out[response_name] = value(read(source), info)
             for response_name in typename:
                 out[response_name] = type_name
             # the response keeps the document's order of fields, as graphql-core does

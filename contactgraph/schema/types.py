@@ -211,11 +211,18 @@ class Party(Node):
             reading=model.TreeReading(
                 parties=bool(selected_at(selected, ("edges", "node", "party")) - _REF_FIELDS),
                 edges="relationship" in selected_at(selected, ("edges", "node")),
+                parents="parentId" in selected_at(selected, ("edges", "node")),
             ),
         )
+        # a cursor per row only when edges' cursors are read: the page's end needs the last
+        cursors = "cursor" in selected_at(selected, ("edges",))
+        last = len(page.rows) - 1
         edges = [
-            Edge(cursor=encode_cursor(str(row.depth), row.party.id), node=HierarchyRow.of(row))
-            for row in page.rows
+            Edge(
+                cursor=encode_cursor(str(row.depth), row.party.id) if cursors or i == last else "",
+                node=HierarchyRow.of(row),
+            )
+            for i, row in enumerate(page.rows)
         ]
         return HierarchyConnection(
             edges=edges, page_info=page_info(edges, page.has_next), total=page.total_count
@@ -521,7 +528,7 @@ class HierarchyRow:
         return cls(
             party=_party_read(row.party),
             depth=row.depth,
-            parent_id=strawberry.ID(row.parent_id),
+            parent_id=None if row.parent_id is None else strawberry.ID(row.parent_id),  # type: ignore[arg-type]
             relationship=Relationship.of(row.relationship) if row.relationship else None,  # type: ignore[arg-type]
         )
 

@@ -49,15 +49,22 @@ class _RollupWalks:
             "LIMIT 1 } "
         )
 
-    def merge_window(self) -> str:
-        """The members' activities merged newest first, each once: cheap for small trees."""
+    def merged_or_large(self) -> str:
+        """Per root (rows binding id), whether it has at least SCAN_FROM_MEMBERS parties
+        below (`large`), and, when it has not, its window: the members' activities merged
+        newest first, each once. One walk gives both, where counting then merging took two
+        statements and two walks."""
         return (
             f"MATCH (root:Party {{id: id}}) WHERE {self.root_passes} "
-            f"CALL (root) {{ {self.members} }} "
-            "MATCH (x)<-[:ABOUT]-(a:Activity) "
+            f"CALL (root) {{ {self.members} LIMIT $enough }} "
+            "WITH id, root, collect(x) AS members "
+            "WITH id, root, members, size(members) >= $enough AS large "
+            "CALL (root, members, large) { WITH root, members WHERE NOT large "
+            "UNWIND members AS x MATCH (x)<-[:ABOUT]-(a:Activity) "
             f"WHERE {_ACTIVITY_FILTER} WITH DISTINCT root, a "
             "ORDER BY a.occurred_at DESC, a.id DESC LIMIT $limit "
-            f"{self.source}RETURN a, source"
+            f"{self.source}{WITH_SUBJECTS} "
+            f"RETURN collect([{ACTIVITY_MAP}, subjects, source]) AS rows }} "
         )
 
     def picked_window(self) -> str:
@@ -66,16 +73,6 @@ class _RollupWalks:
             "MATCH (root:Party {id: id}) UNWIND $picked[id] AS picked "
             f"MATCH (a:Activity {{id: picked}}) {self.source}RETURN a, source"
         )
-
-    async def large_roots(self, tx: Tx, params: dict[str, Any]) -> list[str]:
-        """The roots with at least SCAN_FROM_MEMBERS parties below, counted lazily."""
-        result = await tx.run(
-            "UNWIND $ids AS id MATCH (root:Party {id: id}) "
-            f"CALL (root) {{ {self.members} LIMIT $enough }} "
-            "WITH id, count(*) AS members WHERE members >= $enough RETURN id",
-            params | {"enough": SCAN_FROM_MEMBERS + 1},  # the root is one of its members
-        )
-        return [record["id"] async for record in result]
 
     async def scan(
         self, tx: Tx, root: str, query: TimelineQuery, params: dict[str, Any]
@@ -131,38 +128,43 @@ async def timelines(
         "limit": query.page.first + 1,
         **inside.params,
     }
-    scanned: dict[str, list[str]] = {}
+    windows: dict[str, list[TimelineEntry]] = {pid: [] for pid in params["ids"]}
+
+    async def fetch(window: str, extra: dict[str, Any]) -> None:
+        result = await tx.run(
+            f"UNWIND $ids AS id CALL (id) {{ {window} }} "
+            f"{WITH_SUBJECTS} RETURN collect([id, {ACTIVITY_MAP}, subjects, source]) AS rows",
+            params | extra,
+        )
+        for root, found, subjects, source in await cypher.collected(result):
+            windows[root].append(TimelineEntry(cypher.activity(found, subjects), source))
+
     if query.rollup is None:
-        window = (
+        await fetch(
             f"MATCH (root:Party {{id: id}}) WHERE {inside.test('root')} "
             f"MATCH (root)<-[:ABOUT]-(a:Activity) WHERE {_ACTIVITY_FILTER} WITH root, a "
             "ORDER BY a.occurred_at DESC, a.id DESC LIMIT $limit "
-            "RETURN a, root.id AS source"
+            "RETURN a, root.id AS source",
+            {},
         )
     else:
         walks = _RollupWalks(query.rollup, inside)
         params |= walks.params
         await inside.fence(tx, params["ids"], walks.region, params)
         params |= inside.params  # with the fence
-        window = walks.merge_window()
-        for root in await walks.large_roots(tx, params):
-            scanned[root] = await walks.scan(tx, root, query, params)
-
-    async def fetch(window: str, ids: list[str], extra: dict[str, Any]) -> None:
         result = await tx.run(
-            f"UNWIND $ids AS id CALL (id) {{ {window} }} "
-            f"{WITH_SUBJECTS} RETURN collect([id, {ACTIVITY_MAP}, subjects, source]) AS rows",
-            params | extra | {"ids": ids},
+            f"UNWIND $ids AS id CALL (id) {{ {walks.merged_or_large()} "
+            "RETURN large, rows } RETURN collect([id, large, rows])",
+            params | {"enough": SCAN_FROM_MEMBERS + 1},  # the root is one of its members
         )
-        for root, found, subjects, source in await cypher.collected(result):
-            windows[root].append(TimelineEntry(cypher.activity(found, subjects), source))
-
-    windows: dict[str, list[TimelineEntry]] = {pid: [] for pid in params["ids"]}
-    merged = [pid for pid in params["ids"] if pid not in scanned]
-    if merged:
-        await fetch(window, merged, {})
-    if scanned:
-        await fetch(walks.picked_window(), list(scanned), {"picked": scanned})
+        scanned: dict[str, list[str]] = {}
+        for root, large, rows in await cypher.collected(result):
+            if large:
+                scanned[root] = await walks.scan(tx, root, query, params)
+            for found, subjects, source in rows:
+                windows[root].append(TimelineEntry(cypher.activity(found, subjects), source))
+        if scanned:
+            await fetch(walks.picked_window(), {"ids": list(scanned), "picked": scanned})
     first = query.page.first
     return {
         pid: TimelinePage(entries[:first], has_next=len(entries) > first)

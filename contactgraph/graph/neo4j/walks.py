@@ -192,7 +192,7 @@ def _tree_row(party: dict[str, Any], depth: int, parent: str, edge: dict[str, An
     return TreeRow(cypher.party(party), depth, parent, cypher.rel(edge))
 
 
-def _below(party: Any, depth: int, parent: str, edge: dict[str, Any] | None) -> Below:
+def _below(party: Any, depth: int, parent: str | None, edge: dict[str, Any] | None) -> Below:
     """A row as `descendants` read it: a party map or a reference; an edge map or null."""
     found = cypher.party(party) if isinstance(party, dict) else cypher.party_ref(party)
     return Below(found, depth, parent, cypher.rel(edge) if edge is not None else None)
@@ -236,14 +236,23 @@ async def descendants(
             params,
         )
         total = (await counted.single(strict=True))["n"]
-    result = await tx.run(
-        f"{start}{down.tree('root', max_depth, 'root')}"
-        "WHERE depth > $after_depth OR (depth = $after_depth AND n.id > $after_id) "
-        "WITH n, depth, parent, edge ORDER BY depth, n.id LIMIT $limit "
-        f"{edge_found}WITH n, depth, parent{edge_kept} ORDER BY depth, n.id "
-        f"RETURN collect([{party_read}, depth, parent, {edge_read}]) AS rows",
-        params,
-    )
+    after_cursor = "(depth > $after_depth OR (depth = $after_depth AND n.id > $after_id))"
+    if reading.parents or reading.edges:
+        statement = (
+            f"{start}{down.tree('root', max_depth, 'root')}WHERE {after_cursor} "
+            "WITH n, depth, parent, edge ORDER BY depth, n.id LIMIT $limit "
+            f"{edge_found}WITH n, depth, parent{edge_kept} ORDER BY depth, n.id "
+            f"RETURN collect([{party_read}, depth, parent, {edge_read}]) AS rows"
+        )
+    else:  # depths alone: the search, without a step on from every party to its parent
+        statement = (
+            f"{start}CALL (root) {{ {down.reach('root', max_depth)} }} "
+            "WITH root, x AS n, min(depth) AS depth "
+            f"WHERE n <> root AND {after_cursor} "
+            "WITH n, depth ORDER BY depth, n.id LIMIT $limit "
+            f"RETURN collect([{party_read}, depth, null, null]) AS rows"
+        )
+    result = await tx.run(statement, params)
     rows = [_below(*row) for row in await cypher.collected(result)]
     return TreePage(rows[: page.first], has_next=len(rows) > page.first, total_count=total)
 
