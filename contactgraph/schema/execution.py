@@ -59,6 +59,31 @@ def _basic(resolve: Any) -> bool:
     return bool(getattr(resolve, "_is_default", False))
 
 
+# the scalars that answer a value of this exact Python type as it is
+_AS_IS: dict[str, type] = {"ID": str, "String": str, "Boolean": bool}
+
+
+def _leaf(of_type: Any, required: bool) -> Complete:
+    """A scalar or enum value, coerced as graphql-core would; a null where the schema says
+    non-null is graphql-core's to report."""
+    coerce = of_type.coerce_output_value
+    as_is = _AS_IS.get(of_type.name)
+
+    def leaf(value: Any, info: GraphQLResolveInfo) -> Any:
+        if type(value) is as_is:
+            return value
+        if value is None:
+            if required:
+                raise _GiveUp
+            return None
+        coerced = coerce(value)
+        if coerced is None or coerced is Undefined:
+            raise _GiveUp
+        return coerced
+
+    return leaf
+
+
 def _reader(field: GraphQLField) -> Callable[[Any], Any]:
     """How a plan reads a field without a resolver: Strawberry reads the attribute of its
     Python name with the schema's default resolver; when that is getattr, an attrgetter
@@ -179,6 +204,8 @@ class PlannedExecutionContext(StrawberryGraphQLCoreExecutionContext):
         """How to complete a value of this type, planned now all the way down."""
         if is_non_null_type(of_type):
             assert isinstance(of_type, GraphQLNonNull)
+            if is_leaf_type(of_type.of_type):
+                return _leaf(of_type.of_type, required=True)
             inner = self._value(of_type.of_type, details)
 
             def non_null(value: Any, info: GraphQLResolveInfo) -> Any:
@@ -201,17 +228,7 @@ class PlannedExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
             return listed
         if is_leaf_type(of_type):
-            coerce = of_type.coerce_output_value  # type: ignore[union-attr]
-
-            def leaf(value: Any, info: GraphQLResolveInfo) -> Any:
-                if value is None:
-                    return None
-                coerced = coerce(value)
-                if coerced is None or coerced is Undefined:
-                    raise _GiveUp
-                return coerced
-
-            return leaf
+            return _leaf(of_type, required=False)
         if is_object_type(of_type):
             assert isinstance(of_type, GraphQLObjectType)
             nested = self._object(of_type, details)
