@@ -9,8 +9,19 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
 from .. import rules
+from ..codec import PARTY_KINDS
 from ..errors import BadUserInput, Conflict
-from ..model import Activity, Category, Party, PartyKind, TreeRow
+from ..model import (
+    Activity,
+    Below,
+    Category,
+    Party,
+    PartyKind,
+    PartyRef,
+    Relationship,
+    TreeReading,
+    TreeRow,
+)
 from ..search import fiscal_text, indexed_text
 from ..times import format_instant
 from . import closure, keys
@@ -86,18 +97,47 @@ def activities_by_id(conn: sqlite3.Connection, ids: Iterable[str]) -> dict[str, 
     return {row["id"]: activity_from_row(row, tuple(subjects[row["id"]])) for row in rows}
 
 
-def tree_rows(conn: sqlite3.Connection, rows: Sequence[tuple[str, Reached]]) -> list[TreeRow]:
-    """Parties a walk reached, with their parties and the edges they were reached by."""
-    parties = parties_by_id(conn, [party_id for party_id, _ in rows])
+def _edges(
+    conn: sqlite3.Connection, rows: Sequence[tuple[str, Reached]]
+) -> dict[str, Relationship]:
+    """The edges the parties a walk reached were reached by."""
     bound = bound_list({reached.rel_id for _, reached in rows})
-    rels = {
+    return {
         rel_row["id"]: relationship_from_row(rel_row)
         for rel_row in conn.execute(
             f"SELECT {REL_COLUMNS} FROM relationships WHERE id {IN_LIST}", (bound,)
         )
     }
+
+
+def tree_rows(conn: sqlite3.Connection, rows: Sequence[tuple[str, Reached]]) -> list[TreeRow]:
+    """Parties a walk reached, with their parties and the edges they were reached by."""
+    parties = parties_by_id(conn, [party_id for party_id, _ in rows])
+    rels = _edges(conn, rows)
     return [
         TreeRow(parties[party_id], reached.depth, reached.parent, rels[reached.rel_id])
+        for party_id, reached in rows
+    ]
+
+
+def below(
+    conn: sqlite3.Connection, rows: Sequence[tuple[str, Reached]], reading: TreeReading
+) -> list[Below]:
+    """Parties a walk reached, read as `reading` asks: whole, or by id, kind and name
+    (decoding thousands of whole rows cost more than the walk), with the edges they were
+    reached by when those are read."""
+    ids = bound_list({party_id for party_id, _ in rows})
+    parties: dict[str, Party | PartyRef]
+    if reading.parties:
+        parties = dict(parties_by_id(conn, [party_id for party_id, _ in rows]))
+    else:
+        found = conn.execute(
+            f"SELECT id, kind, display_name FROM parties WHERE id {IN_LIST}", (ids,)
+        )
+        parties = {row[0]: PartyRef(row[0], PARTY_KINDS[row[1]], row[2]) for row in found}
+    rels = _edges(conn, rows) if reading.edges else {}
+    return [
+        Below(parties[party_id], reached.depth, reached.parent, rels.get(reached.rel_id))
         for party_id, reached in rows
     ]
 

@@ -24,7 +24,6 @@ from ..model import (
     WHOLE_ROWS,
     Activity,
     Batch,
-    Below,
     Category,
     Direction,
     Network,
@@ -227,7 +226,6 @@ class SqliteStore(SqliteAccounts):
         count: bool,
         reading: TreeReading = WHOLE_ROWS,
     ) -> TreePage:
-        # the closure and the primary-key look-ups make whole rows cheap here: read them all
         step = walks.HierarchyStep(types, True, as_of)
         cursor = decode_cursor(page.after, 2) if page.after else None
         after = (cursor_depth(cursor[0], max_depth), cursor[1]) if cursor else None
@@ -239,10 +237,7 @@ class SqliteStore(SqliteAccounts):
             rows, total = walks.descendants(
                 conn, root_id, step, max_depth, after, page.first + 1, count, inside
             )
-            found = [
-                Below(row.party, row.depth, row.parent_id, row.relationship)
-                for row in records.tree_rows(conn, rows[: page.first])
-            ]
+            found = records.below(conn, rows[: page.first], reading)
             return TreePage(found, has_next=len(rows) > page.first, total_count=total)
 
         return await self._walk(work)
