@@ -20,7 +20,6 @@ from ..errors import BadUserInput, Conflict, NotFound
 from ..identity import Grant
 from ..merging import DryRun, FieldChoice, MergePlan, UnmergePlan
 from ..model import (
-    ACYCLIC_TYPES,
     WHOLE_ROWS,
     Activity,
     Batch,
@@ -473,7 +472,11 @@ class SqliteStore(SqliteAccounts):
             )
             rules.check_duplicate(rel, (relationship_from_row(row) for row in rows))
             # one writer thread: no other link can land between this check and the insert
-            if rel.type in ACYCLIC_TYPES and walks.reaches(conn, rel.to_id, rel.from_id, rel.since):
+            acyclic = rules.acyclic_edges([rel])
+            entered = walks.entered(conn, [rel.from_id]) if acyclic else set()
+            if rules.may_close_cycle(acyclic, entered) and walks.reaches(
+                conn, rel.to_id, rel.from_id, rel.since
+            ):
                 raise rules.cycle(rel)
             conn.execute(records.INSERT_REL, relationship_params(rel))
             closure.edges_changed(conn, [rel])
@@ -554,10 +557,12 @@ class SqliteStore(SqliteAccounts):
             )
             keys.check_claims(conn, [c for p in checked.parties for c in rules.claims(p)])
             added = rules.acyclic_edges(batch.relationships)
-            if added:
-                since = min(rel.since for rel in added)
-                above = walks.acyclic_above(conn, [rel.to_id for rel in added], since)
-                rules.check_batch_acyclic(added, above)
+            sources = {rel.from_id for rel in added} & stored.keys()
+            checking = rules.may_close_cycle(added, walks.entered(conn, sources))
+            if checking:
+                since = min(rel.since for rel in checking)
+                above = walks.acyclic_above(conn, [rel.to_id for rel in checking], since)
+                rules.check_batch_acyclic(checking, above)
             records.insert_parties(conn, checked.parties)
             conn.executemany(
                 records.INSERT_REL, [relationship_params(r) for r in batch.relationships]

@@ -303,6 +303,16 @@ def reaches(conn: sqlite3.Connection, start: str, goal: str, since: datetime) ->
     return row is not None
 
 
+def entered(conn: sqlite3.Connection, ids: Iterable[str]) -> set[str]:
+    """Those of the parties some acyclic edge enters, of any date (rules.may_close_cycle)."""
+    rows = conn.execute(
+        "SELECT DISTINCT to_id FROM relationships "
+        f"WHERE to_id IN (SELECT value FROM json_each(?)) AND {_ACYCLIC}",
+        (_ids(sorted(set(ids))),),
+    )
+    return {row[0] for row in rows}
+
+
 def acyclic_above(
     conn: sqlite3.Connection, starts: Sequence[str], since: datetime
 ) -> list[tuple[str, str]]:
