@@ -131,3 +131,50 @@ async def test_pages_follow_the_end_cursor_when_edges_cursors_go_unread(demo: Gr
         after = found["pageInfo"]["endCursor"]
         assert after == whole[len(seen) - 1]["cursor"]
     assert seen == [e["node"]["party"]["id"] for e in whole]
+
+
+MERGED = {
+    "children asked twice": (
+        "{ party(id: $id) { children { id } children { id ... on Organization { name } } } }",
+        lambda data: all("name" in c for c in data["party"]["children"]),
+    ),
+    "children through two fragments": (
+        "{ party(id: $id) { ...ids ...times } } "
+        "fragment ids on Party { children { id } } "
+        "fragment times on Party { children { createdAt } }",
+        lambda data: all(c["createdAt"] and c["id"] for c in data["party"]["children"]),
+    ),
+    "descendants, parents in the second": (
+        "{ party(id: $id) { descendants(first: 5) { edges { node { depth } } } "
+        "descendants(first: 5) { edges { cursor node { parentId } } } } }",
+        lambda data: all(
+            e["cursor"] and e["node"]["parentId"] for e in data["party"]["descendants"]["edges"]
+        ),
+    ),
+    "descendants, names in a fragment": (
+        "{ party(id: $id) { descendants(first: 5) { edges { node { party { __typename id } } } } "
+        "...named } } fragment named on Party { descendants(first: 5) { "
+        "edges { node { party { ... on Organization { name } } } } } }",
+        lambda data: all(
+            e["node"]["party"].get("name")
+            for e in data["party"]["descendants"]["edges"]
+            if e["node"]["party"]["__typename"] == "Organization"
+        ),
+    ),
+    "parties, count in a fragment": (
+        "{ parties(first: 2) { edges { node { id } } } ...counted } "
+        "fragment counted on Query { parties(first: 2) { totalCount } }",
+        lambda data: data["parties"]["totalCount"] > 2,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(MERGED))
+async def test_a_field_asked_twice_reads_for_both(demo: GraphQL, case: str) -> None:
+    """GraphQL merges a field asked twice in one place into one resolution: what it
+    reads must cover every selection, not the first one only."""
+    root = await find(demo, "Nordwind Logistics AG")
+    document, holds = MERGED[case]
+    query = "query($id: ID!) " + document if "$id" in document else document
+    data = await demo(query, {"id": root} if "$id" in document else {})
+    assert holds(data), data

@@ -296,8 +296,9 @@ def may_close_cycle(added: Sequence[Relationship], entered: Set[str]) -> list[Re
     (not in `entered`, read under the source's lock) or added with it, closes none: a
     new contact joining an organization needs no search and no turn at the hierarchy
     lock. This holds under concurrent writes because every write that adds an edge into
-    a party either holds that party's lock (links, batches) or moves an edge that already
-    enters it (merges, unmerges: the far end keeps an edge coming in)."""
+    a stored party either holds that party's lock (links, batches, large ones too) or
+    moves an edge that already enters it (merges, unmerges: the far end keeps an edge
+    coming in)."""
     targets = {rel.to_id for rel in added}
     return [rel for rel in added if rel.from_id in entered or rel.from_id in targets]
 

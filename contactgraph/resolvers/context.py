@@ -107,6 +107,13 @@ class Context:
         return limit
 
 
+def field_selections(info: Any) -> list[Selection]:
+    """What a field's resolver is asked for: the selections of every node that asked for
+    it. A field asked twice in one place (by two fragments, as clients compose queries)
+    is resolved once for both, so a read sized by one of them would miss the other's."""
+    return [selection for node in info.selected_fields for selection in node.selections]
+
+
 def selected_at(selections: list[Selection], path: tuple[str, ...]) -> set[str]:
     """The names of the fields read at `path` below a selection set (through fragments,
     whatever the aliases), so a resolver may leave out of its read what nobody asks."""

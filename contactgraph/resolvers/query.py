@@ -28,7 +28,7 @@ from ..schema.types import (
     node_of,
     party_of,
 )
-from .context import selects
+from .context import field_selections, selects
 from .duplicates import duplicate_query
 from .identity import IdentityQuery
 
@@ -69,7 +69,7 @@ class Query(IdentityQuery):
             search=search,
             include_archived=given.include_archived,
         )
-        count = selects(info.selected_fields[0].selections, "totalCount")
+        count = selects(field_selections(info), "totalCount")
         page = await info.context.store.list_parties(
             where, info.context.page(first, after), count=count
         )

@@ -15,7 +15,7 @@ from ..graph.errors import BadUserInput, Forbidden
 from ..graph.identity import Permission
 from ..graph.model import DEFAULT_HIERARCHY_TYPES, HIERARCHY_TYPES, Rollup, TimelineQuery
 from ..graph.times import format_instant
-from ..resolvers.context import Context, selected_at, selects
+from ..resolvers.context import Context, field_selections, selected_at, selects
 from ..resolvers.duplicates import candidates
 from ..resolvers.loaders import AncestorsQuery, ChildrenQuery, RelationshipQuery
 from .duplicates import DuplicateCandidate
@@ -180,7 +180,7 @@ class Party(Node):
         types: list[RelType] | None = None,
         as_of: datetime | None = None,
     ) -> list[Party]:
-        selected = selected_at(info.selected_fields[0].selections, ())
+        selected = selected_at(field_selections(info), ())
         reading = model.TreeReading(parties=bool(selected - _REF_FIELDS), edges=False)
         query = ChildrenQuery(_hierarchy_types(types), as_of or info.context.now, reading)
         found = await info.context.loaders.children.load((self.id, query))
@@ -200,7 +200,7 @@ class Party(Node):
         after: str | None = None,
     ) -> HierarchyConnection:
         context = info.context
-        selected = info.selected_fields[0].selections
+        selected = field_selections(info)
         page = await context.store.descendants(
             self.id,
             _hierarchy_types(types),

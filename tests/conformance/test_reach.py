@@ -8,8 +8,10 @@ whose path counts pass 2^63.
 
 from __future__ import annotations
 
+import asyncio
 import random
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from builders import NOW, T0, activity, edge, org, person, user
@@ -191,3 +193,46 @@ async def test_a_batch_closing_a_cycle_writes_nothing(store: GraphStore) -> None
         await store.load_batch(Batch([c], cycle))
     assert not await store.get_parties([c.id])
     assert not (await store.relationships([a.id], list(RelType), Direction.BOTH, None)).get(a.id)
+
+
+async def test_a_link_racing_a_large_batch_closes_no_cycle(
+    store: GraphStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A link from a party nothing enters skips its cycle search; a batch of more than
+    100 references locks only the stored parties its hierarchy edges enter. Held open at
+    its write, the link must still make the batch that closes A > B > X > N > A wait and
+    see it."""
+    from contactgraph.graph.neo4j import cypher
+
+    a, b, x = org("A"), org("B"), org("X")
+    fillers = [org(f"F{i:03d}") for i in range(101)]
+    await store.load_batch(Batch([a, b, x, *fillers], [edge(RelType.PART_OF, b, x)]))
+    closing = edge(RelType.PART_OF, a, b)
+    n = org("N")
+    batch = Batch(
+        [n],
+        [
+            edge(RelType.PART_OF, n, a),
+            edge(RelType.PART_OF, x, n),
+            *(edge(RelType.KNOWS, n, f) for f in fillers),
+        ],
+    )
+    paused, go = asyncio.Event(), asyncio.Event()
+    real_write = cypher.write
+
+    async def write(tx: Any, *writes: Any) -> Any:
+        if any(row.get("props", {}).get("id") == closing.id for w in writes for row in w.rows):
+            paused.set()
+            await go.wait()
+        return await real_write(tx, *writes)
+
+    monkeypatch.setattr(cypher, "write", write)
+    linking = asyncio.create_task(store.link(closing))
+    if store.__class__.__name__.startswith("Neo4j"):
+        await asyncio.wait_for(paused.wait(), 10)
+    loading = asyncio.create_task(store.load_batch(batch))
+    await asyncio.sleep(0.5)
+    go.set()
+    done = await asyncio.gather(linking, loading, return_exceptions=True)
+    assert sum(isinstance(r, Conflict) for r in done) == 1, done
+    assert not any(isinstance(r, Exception) and not isinstance(r, Conflict) for r in done)

@@ -230,18 +230,19 @@ class Prepared:
 
 async def prepare(
     tx: Tx,
-    ids: Sequence[str],
-    lock: bool,
+    ids: Iterable[str],
+    locked: Iterable[str],
     sources: Iterable[str] = (),
     between: Relationship | None = None,
 ) -> Prepared:
-    """Lock (when `lock`) and read the parties a write names, the categories, which of the
-    `sources` some acyclic edge enters (rules.may_close_cycle) and the stored edges of
-    `between`'s type and ends: one round trip where it took four. The locks come first,
-    so what the statement reads after them is current."""
-    locking = "SET p._lock = true REMOVE p._lock " if lock else ""
+    """Lock the parties `locked`, then read the parties a write names, the categories,
+    which of the `sources` some acyclic edge enters (rules.may_close_cycle) and the stored
+    edges of `between`'s type and ends: one round trip where it took four. The locks come
+    first, so what the statement reads after them is current."""
     result = await tx.run(
-        f"CALL () {{ UNWIND $ids AS id MATCH (p:Party {{id: id}}) {locking}"
+        "CALL () { UNWIND $locked AS id MATCH (p:Party {id: id}) "
+        "SET p._lock = true REMOVE p._lock RETURN count(p) AS locked } "
+        f"CALL () {{ UNWIND $ids AS id MATCH (p:Party {{id: id}}) "
         f"RETURN collect({PARTY_MAP}) AS rows }} "
         "CALL () { MATCH (c:Category) RETURN collect(properties(c)) AS categories } "
         "CALL () { UNWIND $sources AS id MATCH (p:Party {id: id}) "
@@ -251,6 +252,7 @@ async def prepare(
         f"WHERE type(r) = $type RETURN collect({REL_MAP}) AS between }} "
         "RETURN rows, categories, entered, between",
         ids=sorted(set(ids)),
+        locked=sorted(set(locked)),
         sources=sorted(set(sources)),
         from_id=None if between is None else between.from_id,
         to_id=None if between is None else between.to_id,

@@ -101,7 +101,8 @@ SCHEMA: tuple[str, ...] = (
 
 
 # a batch naming at most this many stored parties locks them, so none is archived or merged
-# while it writes (a party made with its links); a seed, naming thousands, runs alone
+# while it writes (a party made with its links); a larger one (a seed) locks only those its
+# hierarchy edges enter
 LOCKED_REFERENCES = 100
 # a scoped page of parties first tests the next this many pages of all parties
 SCOPED_SCAN_PAGES = 4
@@ -492,7 +493,7 @@ class Neo4jStore(Neo4jAccounts):
             ends = [rel.from_id, rel.to_id]
             acyclic = rules.acyclic_edges([rel])
             read = await cypher.prepare(
-                tx, ends, lock=True, sources=[rel.from_id] if acyclic else [], between=rel
+                tx, ends, ends, sources=[rel.from_id] if acyclic else [], between=rel
             )
             source, target = rules.found(read.parties, ends)
             rules.check_link(rel, source, target)
@@ -538,7 +539,7 @@ class Neo4jStore(Neo4jAccounts):
         async def work(tx: Tx) -> Activity:
             references = list(rules.activity_references([activity]))
             # locked: none is archived or merged meanwhile
-            read = await cypher.prepare(tx, references, lock=True)
+            read = await cypher.prepare(tx, references, references)
             rules.check_activities([activity], read.parties)
             await cypher.write(
                 tx,
@@ -587,9 +588,12 @@ class Neo4jStore(Neo4jAccounts):
             locked = len(references) <= LOCKED_REFERENCES  # a new party's: as single writes do
             if locked and any(p.fiscal for p in batch.parties):  # the fiscal lock first
                 await keys.lock(tx)
-            # unlocked, no shortcut: what enters a source may be written meanwhile
+            # unlocked (a seed), no shortcut: what enters a source may be written meanwhile;
+            # but the stored parties its hierarchy edges enter are locked, as every write
+            # that adds such an edge locks them (a link may skip its search on that)
             sources = {rel.from_id for rel in added} & references if locked else set()
-            read = await cypher.prepare(tx, list(references), locked, sources)
+            locking = references if locked else {rel.to_id for rel in added} & references
+            read = await cypher.prepare(tx, references, locking, sources)
             checked = rules.check_batch(batch, read.categories, read.parties, self.default_region)
             await keys.check_claims(tx, [c for p in checked.parties for c in rules.claims(p)])
             checking = rules.may_close_cycle(added, read.entered) if locked else added
