@@ -11,6 +11,7 @@ from typing import Any
 from neo4j import AsyncManagedTransaction, AsyncResult
 
 from .. import contactdata, duplicates
+from ..closure import DEPTH
 from ..codec import (
     ACTIVITY_FIELDS,
     PARTY_FIELDS,
@@ -226,6 +227,19 @@ class Prepared:
     categories: dict[str, Category]
     entered: frozenset[str]  # of the sources asked about, those an acyclic edge enters
     between: list[Relationship] = field(default_factory=list)  # the edges `between` named
+    held: list[list[Any]] = field(default_factory=list)  # the doors' closure rows (HELD)
+
+
+# The closure's rows (closure.py): (:Reach {ancestor, depth, since, until})-[:REACHES]->
+# (descendant). A row is a node of its own, not a relationship from the ancestor: making
+# a relationship locks both its ends, so every write below a company would lock each of
+# its ancestors too, in an order no statement chooses.
+REACHES = "REACHES"
+# the closure rows into party `id` that a row one level below it can extend
+HELD = (
+    f"MATCH (:Party {{id: id}})<-[:{REACHES}]-(h:Reach) WHERE h.depth < {DEPTH} "
+    "RETURN collect([h.ancestor, id, h.depth, toString(h.since), toString(h.until)]) AS held"
+)
 
 
 async def prepare(
@@ -234,10 +248,12 @@ async def prepare(
     locked: Iterable[str],
     sources: Iterable[str] = (),
     between: Relationship | None = None,
+    doors: Iterable[str] = (),
 ) -> Prepared:
     """Lock the parties `locked`, then read the parties a write names, the categories,
-    which of the `sources` some acyclic edge enters (rules.may_close_cycle) and the stored
-    edges of `between`'s type and ends: one round trip where it took four. The locks come
+    which of the `sources` some acyclic edge enters (rules.may_close_cycle), the stored
+    edges of `between`'s type and ends and the closure rows of the `doors` (locked too):
+    one round trip where it took five. The locks come
     first, so what the statement reads after them is current."""
     result = await tx.run(
         "CALL () { UNWIND $locked AS id MATCH (p:Party {id: id}) "
@@ -250,13 +266,15 @@ async def prepare(
         "RETURN collect(id) AS entered } "
         "CALL () { MATCH (:Party {id: $from_id})-[r]->(:Party {id: $to_id}) "
         f"WHERE type(r) = $type RETURN collect({REL_MAP}) AS between }} "
-        "RETURN rows, categories, entered, between",
+        f"CALL () {{ UNWIND $doors AS id {HELD} }} "
+        "RETURN rows, categories, entered, between, held",
         ids=sorted(set(ids)),
         locked=sorted(set(locked)),
         sources=sorted(set(sources)),
         from_id=None if between is None else between.from_id,
         to_id=None if between is None else between.to_id,
         type=None if between is None else between.type.value,
+        doors=sorted(set(doors)),
     )
     record = await result.single(strict=True)
     found = (category_from_record(c) for c in record["categories"])
@@ -265,6 +283,7 @@ async def prepare(
         {c.id: c for c in found},
         frozenset(record["entered"]),
         [rel(r) for r in record["between"]],
+        list(record["held"]),
     )
 
 
@@ -274,7 +293,7 @@ class Write:
     and returning nothing."""
 
     body: str
-    rows: list[dict[str, Any]]
+    rows: list[Any]
 
 
 WRITE_ROWS = 1_000  # rows per statement: a statement's own working memory stays small

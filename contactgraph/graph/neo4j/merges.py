@@ -16,7 +16,7 @@ from ..identity import Grant
 from ..merging import Authors, FieldChoice, MergePlan, Subjects, UnmergePlan
 from ..model import ACYCLIC_TYPES, Party, PartyKind, Relationship, RelType
 from ..rules import changed_at
-from . import cypher, history, identity, keys, walks
+from . import closure, cypher, history, identity, keys, walks
 from .cypher import REL_MAP, Tx, type_expression
 from .identity import GRANT_MAP, _grant, _held
 
@@ -92,6 +92,12 @@ async def merge(
     plan = replace(plan, survivor=await keys.check_party(tx, plan.survivor, region, survivor))
     await cypher.write(tx, cypher.rewritten_parties([plan.survivor]))
     await _move(tx, plan)
+    moved = [
+        *(b for b, _ in plan.moved),
+        *(a for _, a in plan.moved),
+        *(e for e, _ in plan.removed),
+    ]
+    await cypher.write(tx, *await closure.edges_changed(tx, moved, members))
     entries = merging.entries(plan, survivor, merged, actor)
     users = await cypher.parties(tx, [u for u, _ in plan.contacts])
     entries += await _recontact(tx, users.values(), survivor_id, at, actor, ChangeKind.MERGED)
@@ -226,6 +232,8 @@ async def unmerge(
             tx, back.to_id, back.from_id, back.since
         ):
             raise rules.cycle(back)
+    changed = [e for pair in plan.edges for e in pair if e is not None]
+    await cypher.write(tx, *await closure.edges_changed(tx, changed, [party_id, plan.survivor_id]))
     await _resubject(tx, plan.subjects)
     await _reassign(tx, plan.authors, [(token, plan.party.id) for token in plan.tokens])
     for held, back_grant in plan.grants:

@@ -53,6 +53,7 @@ from ..model import (
 )
 from ..store import Node
 from . import (
+    closure,
     cypher,
     duplicates,
     history,
@@ -93,6 +94,7 @@ SCHEMA: tuple[str, ...] = (
     "CREATE INDEX party_kind IF NOT EXISTS FOR (p:Party) ON (p.kind)",
     "CREATE INDEX party_category IF NOT EXISTS FOR (p:Party) ON (p.category_id)",
     "CREATE INDEX party_merged IF NOT EXISTS FOR (p:Party) ON (p.merged_into)",
+    "CREATE INDEX reach_ancestor IF NOT EXISTS FOR (h:Reach) ON (h.ancestor)",
     *search.SCHEMA,
     *identity.SCHEMA,
     *keys.SCHEMA,
@@ -137,6 +139,22 @@ class Neo4jStore(Neo4jAccounts):
             pass
         while await self._write(keys.backfill):
             pass
+        if not await self._read(closure.built):
+            await self._build_closure()
+
+    async def _build_closure(self) -> None:
+        """The closure of a graph stored before it existed, a transaction at a time; an
+        interrupted build starts over (the mark comes last)."""
+        while await self._write(closure.cleared):
+            pass
+        for chunk in closure.rebuilt(await self._read(closure.hierarchy)):
+            written = closure.new_reaches(chunk)
+
+            async def work(tx: Tx, written: cypher.Write = written) -> None:
+                await cypher.write(tx, written)
+
+            await self._write(work)
+        await self._write(closure.mark_built)
 
     # -- reads ---------------------------------------------------------------
 
@@ -492,6 +510,8 @@ class Neo4jStore(Neo4jAccounts):
         async def work(tx: Tx) -> Relationship:
             ends = [rel.from_id, rel.to_id]
             acyclic = rules.acyclic_edges([rel])
+            # the closure's locks first: they go bottom up, and the ends are among them
+            reaches = await closure.edges_changed(tx, [], [], pending=[rel])
             read = await cypher.prepare(
                 tx, ends, ends, sources=[rel.from_id] if acyclic else [], between=rel
             )
@@ -505,6 +525,7 @@ class Neo4jStore(Neo4jAccounts):
             await cypher.write(
                 tx,
                 cypher.new_relationships([rel]),
+                *reaches,
                 history.new_entries([entry.linked(rel, self._actor)]),
             )
             return rel
@@ -521,6 +542,9 @@ class Neo4jStore(Neo4jAccounts):
                 raise Conflict(f"relationship {rel_id} already ended at {rel.until.isoformat()}")
             if until <= rel.since:
                 raise BadUserInput("until must be later than the relationship's since")
+            ended = replace(rel, until=until)
+            # the closure's locks before the edge's, which would take its ends out of order
+            reaches = await closure.edges_changed(tx, [], [], pending=[ended])
             result = await tx.run(
                 f"MATCH ()-[r:{rel.type.value} {{id: $id}}]->() WHERE r.until IS NULL "
                 "SET r.until = datetime($until) RETURN count(r) AS n",
@@ -529,8 +553,11 @@ class Neo4jStore(Neo4jAccounts):
             )
             if (await result.single(strict=True))["n"] != 1:  # another request ended it meanwhile
                 raise Conflict(f"relationship {rel_id} already ended")
-            ended = replace(rel, until=until)
-            await history.append(tx, [entry.unlinked(ended, self._actor)])
+            await cypher.write(
+                tx,
+                *reaches,
+                history.new_entries([entry.unlinked(ended, self._actor)]),
+            )
             return ended
 
         return await self._write(work)
@@ -582,6 +609,8 @@ class Neo4jStore(Neo4jAccounts):
 
     async def load_batch(self, batch: Batch) -> Batch:
         added = rules.acyclic_edges(batch.relationships)
+        reach = closure.Plan.of(batch.relationships, [p.id for p in batch.parties])
+        doors = reach.doors or []
 
         async def work(tx: Tx) -> Batch:
             references = rules.batch_references(batch)
@@ -593,7 +622,8 @@ class Neo4jStore(Neo4jAccounts):
             # that adds such an edge locks them (a link may skip its search on that)
             sources = {rel.from_id for rel in added} & references if locked else set()
             locking = references if locked else {rel.to_id for rel in added} & references
-            read = await cypher.prepare(tx, references, locking, sources)
+            locking = locking | set(doors)  # their closure rows are read too
+            read = await cypher.prepare(tx, references, locking, sources, doors=doors)
             checked = rules.check_batch(batch, read.categories, read.parties, self.default_region)
             await keys.check_claims(tx, [c for p in checked.parties for c in rules.claims(p)])
             checking = rules.may_close_cycle(added, read.entered) if locked else added
@@ -606,11 +636,16 @@ class Neo4jStore(Neo4jAccounts):
                 tx,
                 cypher.new_parties(checked.parties),
                 cypher.new_relationships(batch.relationships),
+                *reach.writes(closure.held_rows(read.held, doors)),
                 cypher.new_activities(batch.activities),
                 history.new_entries(
                     entry.batch(checked.parties, batch.relationships, batch.activities, self._actor)
                 ),
             )
+            if reach.doors is None:  # its edges reach below stored parties: after them
+                created = [p.id for p in checked.parties]
+                changed = await closure.edges_changed(tx, batch.relationships, [*locking, *created])
+                await cypher.write(tx, *changed)
             if batch.progress == "":
                 await tx.run("MATCH (m:Meta {key: 'seed'}) DELETE m")
             elif batch.progress is not None:

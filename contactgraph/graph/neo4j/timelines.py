@@ -6,10 +6,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from ..closure import CLOSURE_TYPES, DEPTH
 from ..cursors import decode_cursor
 from ..model import Rollup, TimelineEntry, TimelinePage, TimelineQuery
 from . import cypher
-from .cypher import ACTIVITY_MAP, EVERYWHERE, WITH_SUBJECTS, Reach, Tx, decode, encode
+from .cypher import (
+    ACTIVITY_MAP,
+    EVERYWHERE,
+    REACHES,
+    WITH_SUBJECTS,
+    Reach,
+    Tx,
+    decode,
+    encode,
+    valid_at,
+)
 from .walks import Hierarchy
 
 # Roll-ups over subtrees at least this large scan all activities newest first and keep the
@@ -28,19 +39,42 @@ _ACTIVITY_FILTER = (
 
 
 class _RollupWalks:
-    """The Cypher of one roll-up: its members by a search down from the root, and whether
-    a subject is one by a search up from the subject; both enter only parties inside."""
+    """The Cypher of one roll-up: its members, and whether a subject is one. Over the
+    default hierarchy within the closure's depth, for a viewer who sees everything, both
+    read the closure (closure.py); otherwise the members are a search down from the root
+    and a subject's test a search up from it, both entering only parties inside."""
 
     def __init__(self, rollup: Rollup, inside: Reach) -> None:
         self.depth = rollup.max_depth
         self.region = Hierarchy(rollup.types, downward=True).members("s", self.depth)
-        down = Hierarchy(rollup.types, downward=True, inside=inside)
-        self.members = down.members("root", self.depth)
-        up = Hierarchy(rollup.types, downward=False, inside=inside)
-        self.params = {"at": encode(rollup.as_of)}
+        self.params = {"at": encode(rollup.as_of), "max_depth": self.depth}
         self.root_passes = inside.passes("root")  # an outside root's roll-up is empty
-        # subject p is in root's roll-up: root itself, or root is above it within max_depth
-        self.holds = f"{inside.passes('p')} AND {up.leads_to('p', 'root', self.depth)}"
+        self.closed = (
+            inside is EVERYWHERE
+            and frozenset(rollup.types) == CLOSURE_TYPES
+            and self.depth <= DEPTH
+        )
+        if self.closed:
+            valid = f"{valid_at('h')} AND h.depth <= $max_depth"
+            # the members other than root, at most $enough of them
+            self.below = (
+                "WITH id, root, COLLECT { MATCH (h:Reach {ancestor: id})"
+                f"-[:{REACHES}]->(x:Party) WHERE {valid} "
+                "WITH DISTINCT x LIMIT $enough RETURN x } + root AS members "
+            )
+            self.holds = (
+                f"(p = root OR EXISTS {{ MATCH (p)<-[:{REACHES}]-(h:Reach) "
+                f"WHERE h.ancestor = root.id AND {valid} }})"
+            )
+        else:
+            down = Hierarchy(rollup.types, downward=True, inside=inside)
+            up = Hierarchy(rollup.types, downward=False, inside=inside)
+            self.below = (
+                f"CALL (root) {{ {down.members('root', self.depth)} LIMIT $enough }} "
+                "WITH id, root, collect(x) AS members "
+            )
+            # root itself, or root is above it within max_depth
+            self.holds = f"{inside.passes('p')} AND {up.leads_to('p', 'root', self.depth)}"
         # the subject that brought `a` into root's roll-up: root itself, else the first
         # subject in recorded order that is below it
         self.source = (
@@ -55,9 +89,7 @@ class _RollupWalks:
         newest first, each once. One walk gives both, where counting then merging took two
         statements and two walks."""
         return (
-            f"MATCH (root:Party {{id: id}}) WHERE {self.root_passes} "
-            f"CALL (root) {{ {self.members} LIMIT $enough }} "
-            "WITH id, root, collect(x) AS members "
+            f"MATCH (root:Party {{id: id}}) WHERE {self.root_passes} {self.below}"
             "WITH id, root, members, size(members) >= $enough AS large "
             "CALL (root, members, large) { WITH root, members WHERE NOT large "
             "UNWIND members AS x MATCH (x)<-[:ABOUT]-(a:Activity) "

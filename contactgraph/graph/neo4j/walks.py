@@ -64,14 +64,15 @@ PATH_SEARCHES = 3
 
 class Hierarchy:
     """A walk down (or up) the hierarchy over some types, as of the instant in parameter
-    `at`, entering only the parties `inside` lets it pass."""
+    `at` (over edges of any time without one), entering only the parties `inside` lets it
+    pass."""
 
     def __init__(
         self,
         types: Sequence[RelType],
         downward: bool,
         inside: Reach = EVERYWHERE,
-        at: str = "at",
+        at: str | None = "at",
     ) -> None:
         self.forward, self.backward = rules.walk_directions(types, downward)
         self.types = types
@@ -84,12 +85,15 @@ class Hierarchy:
             not downward and bool(self.forward and self.backward) and _leaf_first(types)
         )
 
+    def _valid(self, var: str) -> str:
+        return "true" if self.at is None else valid_at(var, self.at)
+
     def _step(self) -> str:
         """One step for a quantifier, from party a; directed when every type is crossed the
         same way, so the search reads only those edges of each party it meets."""
         if not self.backward:
             return self._onward()
-        entered = f"{valid_at('r', self.at)} AND {self.inside.passes('b')}"
+        entered = f"{self._valid('r')} AND {self.inside.passes('b')}"
         if not self.forward:
             return f"(()<-[r:{type_expression(self.backward)}]-(b) WHERE {entered})"
         # type(r) against a list literal costs a third of the database hits of r:A|B
@@ -100,13 +104,13 @@ class Hierarchy:
         return f"((a)-[r:{type_expression(self.types)}]-(b) WHERE {crossing} AND {entered})"
 
     def _onward(self) -> str:
-        entered = f"{valid_at('r', self.at)} AND {self.inside.passes('b')}"
+        entered = f"{self._valid('r')} AND {self.inside.passes('b')}"
         return f"(()-[r:{type_expression(self.forward)}]->(b) WHERE {entered})"
 
     def _first(self, start: str) -> str:
         """The step taken apart: from `start` to y."""
         found = f"({start})<-[e:{type_expression(self.backward)}]-(y:Party)"
-        return f"MATCH {found} WHERE {valid_at('e', self.at)} AND {self.inside.passes('y')} "
+        return f"MATCH {found} WHERE {self._valid('e')} AND {self.inside.passes('y')} "
 
     def reach(self, start: str, most: int) -> str:
         """A subquery body: (x, depth) for `start` (depth 0) and every party within `most`
@@ -146,7 +150,7 @@ class Hierarchy:
         """A subquery body: (r, n) for every edge one step on from `node`, each read from
         `node`'s side of its type and direction."""
         parts = []
-        entered = f"{valid_at('r', self.at)} AND {self.inside.passes('n')}"
+        entered = f"{self._valid('r')} AND {self.inside.passes('n')}"
         if self.forward:
             found = f"({node})-[r:{type_expression(self.forward)}]->(n:Party)"
             parts.append(f"MATCH {found} WHERE {entered} RETURN r, n")

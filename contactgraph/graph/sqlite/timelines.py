@@ -1,7 +1,7 @@
 """Timeline pages on the embedded store: a party's own, or rolled up from its subtree.
 
 A roll-up page must not sort the subtree's whole history. Over the closure
-(see closure.py) two plans answer it. Merging the members' per-party index
+(see graph/closure.py) two plans answer it. Merging the members' per-party index
 ranges costs about 2.5 µs a member; scanning all activities newest first and
 keeping the subtree's costs about 3.3 µs a scanned activity, and finds a page
 after about page * parties / (members * type share) of them (measured on
@@ -21,11 +21,12 @@ import sqlite3
 from collections import defaultdict
 from collections.abc import Sequence
 
+from .. import closure
+from ..closure import CLOSURE_TYPES
 from ..cursors import decode_cursor
 from ..model import ActivityType, Rollup, TimelineQuery
 from ..times import format_instant
-from . import closure, walks
-from .closure import CLOSURE_TYPES
+from . import walks
 from .scopes import EVERYWHERE, Reach
 
 # µs per scanned activity / µs per merged member, as measured above

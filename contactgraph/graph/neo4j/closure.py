@@ -1,0 +1,260 @@
+"""The closure of the default hierarchy on Neo4j (the derivation is graph/closure.py): a
+:Reach node for each row, holding its ancestor's id, depth and window, with a REACHES
+relationship to the descendant, so a roll-up's members are one index range (`ancestor`)
+and "is this subject below the root" one expansion of the subject. A party's own row at
+depth 0 is not stored.
+
+Writes keep it in the same transaction, serialised by locks on exactly the parties whose
+rows they read or rewrite: the changed children's region and the doors into it. Any write
+that could change what one reads (an edge into the region, below it, or the doors' own
+rows) must lock a party of that set, so a write that holds them all and reads after taking
+them reads what stays true until it commits. The region is only known by reading it, so a
+write locks what it found and reads again until the set holds still (`survey`); a batch
+whose changed children and everything below them are parties it creates itself has no
+region anyone else can see, and needs only its doors, which `cypher.prepare` locks and
+reads with the rest (`Plan`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .. import rules
+from ..closure import (
+    ALWAYS,
+    CLOSURE_TYPES,
+    DEPTH,
+    OPEN,
+    Edges,
+    Held,
+    Row,
+    Window,
+    below_in,
+    changed_edges,
+    derive,
+    parent_child,
+    propagate,
+    rows,
+)
+from ..model import Relationship
+from ..times import format_instant, parse_instant
+from .cypher import HELD, REACHES, Tx, Write, type_expression
+from .walks import Hierarchy
+
+_TYPES = sorted(CLOSURE_TYPES, key=lambda t: t.value)
+_REGION = Hierarchy(_TYPES, downward=True, at=None)  # over the edges of every time
+_FORWARD, _BACKWARD = rules.walk_directions(_TYPES, downward=True)
+# the edges entering party x from its parents, as (parent, e)
+_INTO = (
+    f"MATCH (parent:Party)-[e:{type_expression(_FORWARD)}]->(x) RETURN parent, e UNION ALL "
+    f"MATCH (x)-[e:{type_expression(_BACKWARD)}]->(parent:Party) RETURN parent, e"
+)
+# every closure edge, as (parent, child, e)
+_ALL_EDGES = (
+    f"MATCH (parent:Party)-[e:{type_expression(_FORWARD)}]->(child:Party) "
+    "RETURN parent, child, e UNION ALL "
+    f"MATCH (child:Party)-[e:{type_expression(_BACKWARD)}]->(parent:Party) "
+    "RETURN parent, child, e"
+)
+
+
+def text(value: str | None) -> str:
+    """Neo4j's text of an instant as the derivation's (no end: OPEN)."""
+    return OPEN if value is None else format_instant(parse_instant(value))
+
+
+def held_rows(found: Iterable[Sequence[Any]], doors: Iterable[str]) -> Held:
+    """Each door's rows (HELD's) and the door itself at depth 0."""
+    held: dict[str, list[tuple[str, int, Window]]] = defaultdict(list)
+    for door in doors:
+        held[door].append((door, 0, ALWAYS))
+    for ancestor, door, depth, since, until in found:
+        held[door].append((ancestor, depth, (text(since), text(until))))
+    return held
+
+
+def _edge(rel: Relationship) -> tuple[str, str, str, str | None]:
+    parent, child = parent_child(rel)
+    until = None if rel.until is None else format_instant(rel.until)
+    return parent, child, format_instant(rel.since), until
+
+
+def new_reaches(found: Sequence[Row]) -> Write:
+    return Write(
+        "UNWIND $rows AS row MATCH (d:Party {id: row[1]}) "
+        f"CREATE (:Reach {{ancestor: row[0], depth: row[2], since: datetime(row[3]), "
+        f"until: datetime(row[4])}})-[:{REACHES}]->(d)",
+        [
+            [a, d, depth, since, None if until == OPEN else until]
+            for a, d, depth, since, until in found
+        ],
+    )
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How a batch keeps the closure: when every changed child and all below it are its
+    own new parties, from the doors' rows (`doors`, read by `cypher.prepare`); else, after
+    its edges are written, by a survey (`doors` is None)."""
+
+    region: set[str]
+    edges: Edges
+    doors: list[str] | None
+
+    @classmethod
+    def of(cls, rels: Sequence[Relationship], created: Iterable[str]) -> Plan:
+        changed = changed_edges(rels)
+        edges = Edges(_edge(rel) for rel in rels if rel.type in CLOSURE_TYPES)
+        region = below_in([child for _, child in changed], edges)
+        if not region <= set(created):
+            return cls(region, edges, None)
+        doors = {p for party in region for p, _ in edges.above.get(party, ()) if p not in region}
+        return cls(region, edges, sorted(doors))
+
+    def writes(self, held: Held) -> list[Write]:
+        """The rows of the new region (none when a survey must find them)."""
+        if not self.region or self.doors is None:
+            return []
+        found = derive(self.region, self.edges, held, whole=True)
+        return [new_reaches(rows(found))]
+
+
+@dataclass(frozen=True)
+class Survey:
+    region: set[str]
+    into: list[tuple[str, str, str, str | None]]
+    held: Held
+
+
+async def survey(
+    tx: Tx, children: Iterable[str], locked: Iterable[str], pending: Sequence[Relationship] = ()
+) -> Survey:
+    """Lock the children's region and its doors, and read the region, the edges into it
+    and the doors' rows once none of them was unlocked when read. `locked`: the parties
+    this transaction already holds; `pending`: closure edges it is about to write, or whose
+    window it is about to change (as they will be).
+
+    The first read takes no lock; the next locks what it found bottom up (the deepest of
+    the region first, then the doors), as a write of new parties below takes its doors:
+    writes in one tree queue instead of deadlocking."""
+    held_locks = set(locked)
+    replaced = {rel.id for rel in pending}
+    locking: list[str] = []
+    doors: list[str] = []
+    while True:
+        result = await tx.run(
+            "CALL () { UNWIND $locking AS id MATCH (p:Party {id: id}) "
+            "SET p._lock = true REMOVE p._lock RETURN count(p) AS locked } "
+            "CALL () { UNWIND $children AS id MATCH (c:Party {id: id}) "
+            f"CALL (c) {{ {_REGION.reach('c', DEPTH - 1)} }} "
+            "WITH x, min(depth) AS depth RETURN collect([x, depth]) AS region } "
+            "CALL (region) { UNWIND region AS found WITH found[0] AS x "
+            f"CALL (x) {{ {_INTO} }} "
+            "RETURN collect([parent.id, x.id, toString(e.since), toString(e.until), e.id]) "
+            "AS into } "
+            f"CALL () {{ UNWIND $doors AS id {HELD} }} "
+            "RETURN [found IN region | [found[0].id, found[1]]] AS region, into, held",
+            locking=locking,
+            children=sorted(set(children)),
+            doors=doors,
+        )
+        record = await result.single(strict=True)
+        held_locks.update(locking)
+        depths = dict(record["region"])
+        into = [
+            (p, c, text(since), None if until is None else text(until))
+            for p, c, since, until, rel_id in record["into"]
+            if rel_id not in replaced
+        ]
+        into += [_edge(rel) for rel in pending if parent_child(rel)[1] in depths]
+        found_doors = sorted({p for p, _, _, _ in into if p not in depths})
+        deepest_first = sorted(depths, key=lambda x: (-depths[x], x))
+        locking = [x for x in [*deepest_first, *found_doors] if x not in held_locks]
+        if not locking and found_doors == doors:
+            return Survey(set(depths), into, held_rows(record["held"], doors))
+        doors = found_doors
+
+
+def rederived(found: Survey, changed: Sequence[tuple[str, str]]) -> list[Write]:
+    """The writes that replace the rows of the surveyed region's parties."""
+    whole = any(parent in found.region for parent, _ in changed)
+    derived = derive(found.region, Edges(found.into), found.held, whole)
+    return [
+        Write(
+            "UNWIND $rows AS row UNWIND row.ids AS id "
+            f"MATCH (:Party {{id: id}})<-[:{REACHES}]-(h:Reach) "
+            "WHERE row.whole OR row.region[h.ancestor] IS NULL DETACH DELETE h",
+            [
+                {
+                    "ids": sorted(found.region),
+                    "region": dict.fromkeys(found.region, True),
+                    "whole": whole,
+                }
+            ],
+        ),
+        new_reaches(rows(derived)),
+    ]
+
+
+async def edges_changed(
+    tx: Tx,
+    rels: Iterable[Relationship],
+    locked: Iterable[str],
+    pending: Sequence[Relationship] = (),
+) -> list[Write]:
+    """The writes that bring the closure up to date with `rels`, edges just written or
+    whose window just changed, and `pending`, edges about to be written."""
+    changed = changed_edges([*rels, *pending])
+    if not changed:
+        return []
+    found = await survey(tx, [child for _, child in changed], locked, pending)
+    return rederived(found, changed)
+
+
+# rows per transaction when the closure is built from scratch
+REBUILD_ROWS = 20_000
+
+
+async def built(tx: Tx) -> bool:
+    result = await tx.run("MATCH (m:Meta {key: 'closure'}) RETURN count(m) AS n")
+    return bool((await result.single(strict=True))["n"])
+
+
+async def cleared(tx: Tx) -> bool:
+    """Delete up to a transaction's share of the closure's rows; whether any were left."""
+    result = await tx.run(
+        "MATCH (h:Reach) WITH h LIMIT $n DETACH DELETE h RETURN count(h) AS n",
+        n=REBUILD_ROWS,
+    )
+    return bool((await result.single(strict=True))["n"])
+
+
+async def hierarchy(tx: Tx) -> Edges:
+    """Every closure edge of every time."""
+    result = await tx.run(
+        f"CALL () {{ {_ALL_EDGES} }} "
+        "RETURN collect([parent.id, child.id, toString(e.since), toString(e.until)]) AS edges"
+    )
+    found = (await result.single(strict=True))["edges"]
+    return Edges((p, c, text(s), None if u is None else text(u)) for p, c, s, u in found)
+
+
+def rebuilt(edges: Edges) -> Iterator[list[Row]]:
+    """The closure of `edges`, a transaction's share at a time: one propagation down from
+    each party that has anything below it."""
+    everyone = set(edges.below) | set(edges.above)
+    chunk: list[Row] = []
+    for party in sorted(edges.below):
+        chunk += rows(propagate({0: {(party, party): [ALWAYS]}}, edges, everyone))
+        if len(chunk) >= REBUILD_ROWS:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+async def mark_built(tx: Tx) -> None:
+    await tx.run("MERGE (m:Meta {key: 'closure'}) SET m.value = '1'")
