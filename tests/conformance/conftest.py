@@ -21,11 +21,16 @@ async def store(graph_url: str) -> AsyncIterator[GraphStore]:
     await opened.close()
 
 
-@pytest.fixture(params=["merge", "scan"])
+@pytest.fixture(params=["merge", "scan", "probe"])
 def plan(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Both roll-up plans of each store; the scan normally waits for big subtrees, and
-    here runs whenever a party has anything below it."""
-    if request.param == "scan":
+    """Every roll-up plan of each store; the scan normally waits for big subtrees, and
+    here runs whenever a party has anything below it. On Neo4j the scan tests subjects
+    against the members' list, and the probe (for the largest) against the closure."""
+    if request.param != "merge":
         monkeypatch.setattr(sqlite_timelines, "SCAN_COST_RATIO", 0)
-        monkeypatch.setattr(neo4j_timelines, "SCAN_FROM_MEMBERS", 1)
+        monkeypatch.setattr(neo4j_timelines, "SCAN_COST_RATIO", 0)
+    if request.param == "probe":
+        if "sqlite" in request.node.callspec.id:
+            pytest.skip("the embedded store has one scan")
+        monkeypatch.setattr(neo4j_timelines, "MEMBERS_LISTED", 1)
     return request.param

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..closure import CLOSURE_TYPES, DEPTH
 from ..cursors import decode_cursor
-from ..model import Rollup, TimelineEntry, TimelinePage, TimelineQuery
+from ..model import ActivityType, Rollup, TimelineEntry, TimelinePage, TimelineQuery
 from . import cypher
 from .cypher import (
     ACTIVITY_MAP,
@@ -23,10 +23,16 @@ from .cypher import (
 )
 from .walks import Hierarchy
 
-# Roll-ups over subtrees at least this large scan all activities newest first and keep the
-# subtree's, instead of merging the members' activities: measured on 200,000 parties,
-# merge 71 / 192 / 2,202 ms and scan 71 / 39 / 15 ms at 4,018 / 10,071 / 100,023 members
-SCAN_FROM_MEMBERS = 5_000
+# A roll-up page either merges its members' activities (about 11 µs a member on 200,000
+# parties) or scans all activities newest first through the time index, keeping those
+# with a subject among the members (about 1.5 µs a scanned activity, and a page takes about
+# page * parties / (members * type share) of them): the scan runs once members^2 pass
+# SCAN_COST_RATIO * page * parties / share, as on the embedded store.
+SCAN_COST_RATIO = 0.14
+# Up to this many members the scan tests each subject against the members' list (reading
+# a member costs about 1.8 µs); past it, against the closure (or a walk up), about 15 µs a
+# scanned activity: on 200,000 parties they cross at about 9,000 members
+MEMBERS_LISTED = 10_000
 
 # a timeline's filters and cursor on activity a
 _ACTIVITY_FILTER = (
@@ -36,6 +42,22 @@ _ACTIVITY_FILTER = (
     "AND ($after_time IS NULL OR a.occurred_at < datetime($after_time) "
     "OR (a.occurred_at = datetime($after_time) AND a.id < $after_id))"
 )
+
+
+def _scanned(query: TimelineQuery) -> list[str]:
+    """A scan's filters on activity a: only those it asks for, so that the time index
+    still reads newest first."""
+    clauses = ["a.occurred_at IS NOT NULL"]
+    if query.types:
+        clauses.append("a.type IN $types")
+    if query.since:
+        clauses.append("a.occurred_at >= datetime($since)")
+    if query.until:
+        clauses.append("a.occurred_at < datetime($until)")
+    if query.page.after:
+        clauses.append("a.occurred_at <= datetime($after_time)")
+        clauses.append("(a.occurred_at < datetime($after_time) OR a.id < $after_id)")
+    return clauses
 
 
 class _RollupWalks:
@@ -56,11 +78,14 @@ class _RollupWalks:
         )
         if self.closed:
             valid = f"{valid_at('h')} AND h.depth <= $max_depth"
-            # the members other than root, at most $enough of them
+            # large: $listed rows or more (of any time or depth: an index range, counted
+            # before members are read); else its members (none read when large: a seek
+            # for null finds nothing)
             self.below = (
-                "WITH id, root, COLLECT { MATCH (h:Reach {ancestor: id})"
-                f"-[:{REACHES}]->(x:Party) WHERE {valid} "
-                "WITH DISTINCT x LIMIT $enough RETURN x } + root AS members "
+                "WITH id, root, COUNT { MATCH (h:Reach {ancestor: id}) RETURN h LIMIT $listed } "
+                ">= $listed AS large WITH id, root, large, COLLECT { MATCH (h:Reach "
+                f"{{ancestor: CASE WHEN large THEN null ELSE id END}})-[:{REACHES}]->(x:Party) "
+                f"WHERE {valid} RETURN DISTINCT x }} + root AS members "
             )
             self.holds = (
                 f"(p = root OR EXISTS {{ MATCH (p)<-[:{REACHES}]-(h:Reach) "
@@ -70,8 +95,9 @@ class _RollupWalks:
             down = Hierarchy(rollup.types, downward=True, inside=inside)
             up = Hierarchy(rollup.types, downward=False, inside=inside)
             self.below = (
-                f"CALL (root) {{ {down.members('root', self.depth)} LIMIT $enough }} "
+                f"CALL (root) {{ {down.members('root', self.depth)} LIMIT $listed }} "
                 "WITH id, root, collect(x) AS members "
+                "WITH id, root, members, size(members) >= $listed AS large "
             )
             # root itself, or root is above it within max_depth
             self.holds = f"{inside.passes('p')} AND {up.leads_to('p', 'root', self.depth)}"
@@ -83,20 +109,24 @@ class _RollupWalks:
             "LIMIT 1 } "
         )
 
-    def merged_or_large(self) -> str:
-        """Per root (rows binding id), whether it has at least SCAN_FROM_MEMBERS parties
-        below (`large`), and, when it has not, its window: the members' activities merged
-        newest first, each once. One walk gives both, where counting then merging took two
-        statements and two walks."""
+    def window(self, scanned: str) -> str:
+        """Per root (rows binding id, and `enough`), its window, merged from its members'
+        activities when it has fewer than `enough`, else scanned (`scanned`: the scan's
+        filters) keeping those with a subject among its members; or `large`, when it has
+        MEMBERS_LISTED or more, for `scan` to read. One walk (or closure range) for all."""
+        page = f"{self.source}{WITH_SUBJECTS} RETURN collect([{ACTIVITY_MAP}, subjects, source])"
         return (
             f"MATCH (root:Party {{id: id}}) WHERE {self.root_passes} {self.below}"
-            "WITH id, root, members, size(members) >= $enough AS large "
-            "CALL (root, members, large) { WITH root, members WHERE NOT large "
+            "WITH id, root, members, large, CASE WHEN large THEN null "
+            "WHEN size(members) < enough THEN 'merge' ELSE 'scan' END AS plan "
+            "CALL (root, members, plan) { WITH root, members WHERE plan = 'merge' "
             "UNWIND members AS x MATCH (x)<-[:ABOUT]-(a:Activity) "
             f"WHERE {_ACTIVITY_FILTER} WITH DISTINCT root, a "
-            "ORDER BY a.occurred_at DESC, a.id DESC LIMIT $limit "
-            f"{self.source}{WITH_SUBJECTS} "
-            f"RETURN collect([{ACTIVITY_MAP}, subjects, source]) AS rows }} "
+            f"ORDER BY a.occurred_at DESC, a.id DESC LIMIT $limit {page} AS rows }} "
+            "CALL (root, members, plan) { WITH root, [x IN members | elementId(x)] AS listed "
+            f"WHERE plan = 'scan' MATCH (a:Activity) WHERE {scanned} AND EXISTS {{ "
+            "MATCH (a)-[:ABOUT]->(p:Party) WHERE elementId(p) IN listed } WITH root, a "
+            f"ORDER BY a.occurred_at DESC, a.id DESC LIMIT $limit {page} AS found }} "
         )
 
     def picked_window(self) -> str:
@@ -112,16 +142,7 @@ class _RollupWalks:
         """One page of root's roll-up read from the time index newest first, keeping what
         reaches root. The index orders by time only, so ties at the page's last instant
         are read in full and ordered by id here."""
-        clauses = ["a.occurred_at IS NOT NULL"]
-        if query.types:
-            clauses.append("a.type IN $types")
-        if query.since:
-            clauses.append("a.occurred_at >= datetime($since)")
-        if query.until:
-            clauses.append("a.occurred_at < datetime($until)")
-        if query.page.after:
-            clauses.append("a.occurred_at <= datetime($after_time)")
-            clauses.append("(a.occurred_at < datetime($after_time) OR a.id < $after_id)")
+        clauses = _scanned(query)
         clauses.append(f"EXISTS {{ MATCH (a)-[:ABOUT]->(p:Party) WHERE {self.holds} }}")
         match = (
             f"MATCH (root:Party {{id: $root}}) WHERE {self.root_passes} "
@@ -184,10 +205,13 @@ async def timelines(
         params |= walks.params
         await inside.fence(tx, params["ids"], walks.region, params)
         params |= inside.params  # with the fence
+        share = len(query.types) / len(ActivityType) if query.types else 1.0
         result = await tx.run(
-            f"UNWIND $ids AS id CALL (id) {{ {walks.merged_or_large()} "
-            "RETURN large, rows } RETURN collect([id, large, rows])",
-            params | {"enough": SCAN_FROM_MEMBERS + 1},  # the root is one of its members
+            "CALL () { MATCH (q:Party) RETURN count(q) AS parties } "
+            "WITH toInteger(ceil(sqrt($ratio * $limit * parties / $share))) AS enough "
+            f"UNWIND $ids AS id CALL (id, enough) {{ {walks.window(' AND '.join(_scanned(query)))}"
+            "RETURN large, rows + found AS rows } RETURN collect([id, large, rows])",
+            params | {"ratio": SCAN_COST_RATIO, "share": share, "listed": MEMBERS_LISTED},
         )
         scanned: dict[str, list[str]] = {}
         for root, large, rows in await cypher.collected(result):
