@@ -187,7 +187,7 @@ async def measure(url: str, runs: int) -> tuple[dict[str, tuple[str, int]], str,
 def main() -> None:
     args = arguments(__doc__, 200_000, 20)
     roots, after, store_results = asyncio.run(measure(args.graph, args.runs))
-    with serving(args.graph) as base:
+    with serving(args.graph, "--insecure-anonymous-admin", "--rate-limit", "0") as base:
         http_results = asyncio.run(http_timings(base, roots, after, args.runs))
 
     print(
