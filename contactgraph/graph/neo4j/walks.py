@@ -30,6 +30,7 @@ from typing import Any
 import neo4j
 
 from .. import rules
+from ..closure import CLOSURE_TYPES, DEPTH
 from ..cursors import cursor_depth, decode_cursor
 from ..model import (
     ACYCLIC_TYPES,
@@ -47,6 +48,7 @@ from ..model import (
 from . import cypher
 from .cypher import (
     EVERYWHERE,
+    REACHES,
     REL_MAP,
     VALID_AT,
     WALKED_MAP,
@@ -232,16 +234,32 @@ async def descendants(
     edge_found = "MATCH ()-[r]->() WHERE elementId(r) = edge " if reading.edges else ""
     edge_kept, edge_read = (", r", REL_MAP) if reading.edges else ("", "null")
     party_read = WALKED_MAP if reading.parties else cypher.ref_list("n")
+    # the default hierarchy within the closure's depth, for a viewer who sees everything:
+    # each party below and its shortest depth are the closure's rows (closure.py)
+    closed = inside is EVERYWHERE and frozenset(types) == CLOSURE_TYPES and max_depth <= DEPTH
+    rows_below = (
+        f"MATCH (h:Reach {{ancestor: $root}})-[:{REACHES}]->(n:Party) "
+        f"WHERE {valid_at('h')} AND h.depth <= $max_depth "
+    )
+    params["max_depth"] = max_depth
     total = None
     if count:
         counted = await tx.run(
-            f"{start}CALL (root) {{ {down.members('root', max_depth)} }} "
+            f"{rows_below}RETURN count(DISTINCT n) AS n"
+            if closed
+            else f"{start}CALL (root) {{ {down.members('root', max_depth)} }} "
             "WITH root, x WHERE x <> root RETURN count(x) AS n",
             params,
         )
         total = (await counted.single(strict=True))["n"]
     after_cursor = "(depth > $after_depth OR (depth = $after_depth AND n.id > $after_id))"
-    if reading.parents or reading.edges:
+    if closed and not (reading.parents or reading.edges):
+        statement = (
+            f"{rows_below}WITH n, min(h.depth) AS depth WHERE {after_cursor} "
+            "WITH n, depth ORDER BY depth, n.id LIMIT $limit "
+            f"RETURN collect([{party_read}, depth, null, null]) AS rows"
+        )
+    elif reading.parents or reading.edges:
         statement = (
             f"{start}{down.tree('root', max_depth, 'root')}WHERE {after_cursor} "
             "WITH n, depth, parent, edge ORDER BY depth, n.id LIMIT $limit "
