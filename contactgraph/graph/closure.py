@@ -152,6 +152,17 @@ def derive(
     return propagate(seeds, Edges(inside), region, check)
 
 
+def rebuilds_whole(region: set[str], changed: Iterable[tuple[str, str]], held: Held) -> bool:
+    """Whether the rows between the region's own parties are re-derived too: when a changed
+    edge starts inside it (a batch adding a unit and its parent together), and when a door
+    holds rows from a party of the region (a door at least DEPTH levels below a changed
+    child that a party of the region reaches sooner), since the door's rows carry those
+    paths back into the region and would add them again beside the kept ones."""
+    return any(parent in region for parent, _ in changed) or any(
+        ancestor in region for found in held.values() for ancestor, _, _ in found
+    )
+
+
 def rows(found: Found) -> list[Row]:
     """The rows to store, in key order."""
     return sorted(

@@ -21,6 +21,7 @@ from contactgraph.graph.backends import open_store
 from contactgraph.graph.errors import Conflict
 from contactgraph.graph.model import Batch, Direction, Page, PartyFilter, Relationship, RelType
 from contactgraph.graph.neo4j import closure as neo4j_closure
+from contactgraph.graph.neo4j import cypher as neo4j_cypher
 from contactgraph.graph.neo4j.closure import text
 from contactgraph.graph.store import GraphStore
 from contactgraph.graph.times import format_instant
@@ -220,3 +221,54 @@ async def test_a_unit_made_below_waits_for_a_link_above(
     driver = None if sqlite else request.getfixturevalue("neo4j_driver")
     assert (top.id, new.id, 5) in {row[:3] for row in kept(graph_url, driver)}
     assert kept(graph_url, driver) == await derived(store)
+
+
+async def test_a_door_as_deep_as_the_closure_adds_no_row_twice(
+    store: GraphStore, graph_url: str, request: pytest.FixtureRequest
+) -> None:
+    """C above A above 62 units above M (64 below C), M and C above D: linking C under a new
+    parent re-derives C's region, whose door M holds rows from A, inside it."""
+    c, a, m, d, top = org("C"), org("A"), org("M"), org("D"), org("Top")
+    chain = [c, a, *(org(f"N{i}") for i in range(62)), m]
+    rels = [edge(RelType.PART_OF, chain[i], chain[i - 1]) for i in range(1, len(chain))]
+    rels += [edge(RelType.PART_OF, d, m), edge(RelType.PART_OF, d, c)]
+    await store.load_batch(Batch([*chain, d, top], rels))
+    await store.link(edge(RelType.PART_OF, c, top))
+    sqlite = graph_url.startswith("sqlite")
+    driver = None if sqlite else request.getfixturevalue("neo4j_driver")
+    found = kept(graph_url, driver)
+    assert len(found) == len(set(found))
+    assert found == await derived(store)
+
+
+async def test_an_unlink_racing_a_merge_that_moves_its_edge_is_refused(
+    neo4j_url: str, neo4j_driver: Driver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The unlink read the edge from Merged; the merge moves it to Survivor, same id, before
+    the unlink's locks: ending it then would keep Survivor's rows open."""
+    store = open_store(neo4j_url, create=True)
+    await store.start()
+    top, merged, survivor, below = org("Top"), org("Merged"), org("Survivor"), org("Below")
+    up = edge(RelType.PART_OF, merged, top)
+    await store.load_batch(
+        Batch([top, merged, survivor, below], [up, edge(RelType.PART_OF, below, survivor)])
+    )
+    read, moved = asyncio.Event(), asyncio.Event()
+    by_id = neo4j_cypher.relationships_by_id
+
+    async def read_then_wait(*args: Any, **kwargs: Any) -> list[Relationship]:
+        found = await by_id(*args, **kwargs)
+        read.set()
+        await moved.wait()
+        return found
+
+    monkeypatch.setattr(neo4j_cypher, "relationships_by_id", read_then_wait)
+    ending = asyncio.create_task(store.unlink(up.id, T0 + 3 * DAY))
+    await read.wait()
+    monkeypatch.setattr(neo4j_cypher, "relationships_by_id", by_id)
+    await store.merge_parties(survivor.id, [merged.id], (), T0 + 10 * DAY, False)
+    moved.set()
+    with pytest.raises(Conflict, match="moved by a merge"):
+        await ending
+    assert kept(neo4j_url, neo4j_driver) == await derived(store)
+    await store.close()

@@ -37,6 +37,7 @@ from ..closure import (
     derive,
     parent_child,
     propagate,
+    rebuilds_whole,
     rows,
 )
 from ..model import Relationship
@@ -180,7 +181,7 @@ async def survey(
 
 def rederived(found: Survey, changed: Sequence[tuple[str, str]]) -> list[Write]:
     """The writes that replace the rows of the surveyed region's parties."""
-    whole = any(parent in found.region for parent, _ in changed)
+    whole = rebuilds_whole(found.region, changed, found.held)
     derived = derive(found.region, Edges(found.into), found.held, whole)
     return [
         Write(

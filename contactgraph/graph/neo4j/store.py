@@ -545,14 +545,21 @@ class Neo4jStore(Neo4jAccounts):
             ended = replace(rel, until=until)
             # the closure's locks before the edge's, which would take its ends out of order
             reaches = await closure.edges_changed(tx, [], [], pending=[ended])
+            # it was read before the closure's locks: since then a merge may have moved it
+            # (same id, another end) or another request ended it
             result = await tx.run(
-                f"MATCH ()-[r:{rel.type.value} {{id: $id}}]->() WHERE r.until IS NULL "
+                f"MATCH (:Party {{id: $from_id}})-[r:{rel.type.value} {{id: $id}}]->"
+                "(:Party {id: $to_id}) WHERE r.until IS NULL "
                 "SET r.until = datetime($until) RETURN count(r) AS n",
                 id=rel_id,
+                from_id=rel.from_id,
+                to_id=rel.to_id,
                 until=encode(until),
             )
-            if (await result.single(strict=True))["n"] != 1:  # another request ended it meanwhile
-                raise Conflict(f"relationship {rel_id} already ended")
+            if (await result.single(strict=True))["n"] != 1:
+                raise Conflict(
+                    f"relationship {rel_id} was ended or moved by a merge meanwhile: read it again"
+                )
             await cypher.write(
                 tx,
                 *reaches,

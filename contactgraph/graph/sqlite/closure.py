@@ -21,6 +21,7 @@ from ..closure import (
     derive,
     parent_is_from,
     propagate,
+    rebuilds_whole,
     rows,
 )
 from ..model import Relationship
@@ -90,7 +91,6 @@ def _rederive(conn: sqlite3.Connection, changed: Sequence[tuple[str, str]]) -> N
     """Rebuild the rows changed edges (parent, child) can touch: those reaching a party of
     the children's region from above it."""
     region = _region(conn, [child for _, child in changed])
-    whole = any(parent in region for parent, _ in changed)
     into = Edges(conn.execute(_select_edges("ids", parent_side=False), {"ids": _json(region)}))
     doors = {p for party in region for p, _ in into.above.get(party, ()) if p not in region}
     held: dict[str, list[tuple[str, int, Window]]] = defaultdict(list)
@@ -100,6 +100,7 @@ def _rederive(conn: sqlite3.Connection, changed: Sequence[tuple[str, str]]) -> N
         (_json(doors), DEPTH),
     ):
         held[door].append((ancestor, depth, (since, until)))
+    whole = rebuilds_whole(region, changed, held)
     found = derive(region, into, held, whole, jobs.check)
     conn.execute(
         "DELETE FROM hierarchy_reach WHERE descendant_id IN (SELECT value FROM json_each(:ids)) "
