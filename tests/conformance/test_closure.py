@@ -21,6 +21,7 @@ from contactgraph.graph.backends import open_store
 from contactgraph.graph.errors import Conflict
 from contactgraph.graph.model import Batch, Direction, Page, PartyFilter, Relationship, RelType
 from contactgraph.graph.neo4j import closure as neo4j_closure
+from contactgraph.graph.neo4j import closure_build
 from contactgraph.graph.neo4j import cypher as neo4j_cypher
 from contactgraph.graph.neo4j.closure import text
 from contactgraph.graph.store import GraphStore
@@ -272,3 +273,49 @@ async def test_an_unlink_racing_a_merge_that_moves_its_edge_is_refused(
         await ending
     assert kept(neo4j_url, neo4j_driver) == await derived(store)
     await store.close()
+
+
+async def test_servers_starting_together_build_the_closure_once(
+    neo4j_url: str, neo4j_driver: Driver
+) -> None:
+    store = open_store(neo4j_url, create=True)
+    await store.start()
+    units = [org(f"Unit {i}") for i in range(8)]
+    rels = [edge(RelType.PART_OF, units[i], units[i // 2]) for i in range(1, 8)]
+    await store.load_batch(Batch(units, rels))
+    await store.close()
+    maintained = kept(neo4j_url, neo4j_driver)
+    neo4j_driver.execute_query("MATCH (h:Reach) DETACH DELETE h")
+    neo4j_driver.execute_query("MATCH (m:Meta {key: 'closure'}) DELETE m")
+    stores = [open_store(neo4j_url, create=True) for _ in range(3)]
+    await asyncio.gather(*(s.start() for s in stores))
+    for started in stores:
+        await started.close()
+    assert kept(neo4j_url, neo4j_driver) == maintained
+
+
+async def test_a_server_waits_for_a_live_build_and_takes_over_a_dead_one(
+    neo4j_url: str, neo4j_driver: Driver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = open_store(neo4j_url, create=True)
+    await store.start()
+    units = [org(f"Unit {i}") for i in range(4)]
+    await store.load_batch(Batch(units, [edge(RelType.PART_OF, u, units[0]) for u in units[1:]]))
+    await store.close()
+    maintained = kept(neo4j_url, neo4j_driver)
+    neo4j_driver.execute_query("MATCH (h:Reach) DETACH DELETE h")
+    neo4j_driver.execute_query(
+        "MATCH (m:Meta {key: 'closure'}) DELETE m "
+        "MERGE (b:Meta {key: 'closure_build'}) SET b.owner = 'another', b.beat = timestamp()"
+    )
+    monkeypatch.setattr(closure_build, "WAIT_SECONDS", 0.05)
+    monkeypatch.setattr(closure_build, "STALE_MS", 1_500)
+    waiting = open_store(neo4j_url, create=True)
+    starting = asyncio.create_task(waiting.start())
+    await asyncio.sleep(0.5)  # the other server's build is alive: this one waits
+    assert not starting.done() and kept(neo4j_url, neo4j_driver) == []
+    await asyncio.wait_for(starting, 30)  # silent past STALE_MS: taken over, built
+    await waiting.close()
+    assert kept(neo4j_url, neo4j_driver) == maintained
+    records, _, _ = neo4j_driver.execute_query("MATCH (b:Meta {key: 'closure_build'}) RETURN b")
+    assert not records

@@ -18,7 +18,7 @@ reads with the rest (`Plan`).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,7 +36,6 @@ from ..closure import (
     changed_edges,
     derive,
     parent_child,
-    propagate,
     rebuilds_whole,
     rows,
 )
@@ -48,17 +47,17 @@ from .walks import Hierarchy
 _TYPES = sorted(CLOSURE_TYPES, key=lambda t: t.value)
 _REGION = Hierarchy(_TYPES, downward=True, at=None)  # over the edges of every time
 _FORWARD, _BACKWARD = rules.walk_directions(_TYPES, downward=True)
-# the edges entering party x from its parents, as (parent, e)
-_INTO = (
-    f"MATCH (parent:Party)-[e:{type_expression(_FORWARD)}]->(x) RETURN parent, e UNION ALL "
-    f"MATCH (x)-[e:{type_expression(_BACKWARD)}]->(parent:Party) RETURN parent, e"
-)
 # every closure edge, as (parent, child, e)
-_ALL_EDGES = (
+EVERY_EDGE = (
     f"MATCH (parent:Party)-[e:{type_expression(_FORWARD)}]->(child:Party) "
     "RETURN parent, child, e UNION ALL "
     f"MATCH (child:Party)-[e:{type_expression(_BACKWARD)}]->(parent:Party) "
     "RETURN parent, child, e"
+)
+# the edges entering party x from its parents, as (parent, e)
+_INTO = (
+    f"MATCH (parent:Party)-[e:{type_expression(_FORWARD)}]->(x) RETURN parent, e UNION ALL "
+    f"MATCH (x)-[e:{type_expression(_BACKWARD)}]->(parent:Party) RETURN parent, e"
 )
 
 
@@ -213,49 +212,3 @@ async def edges_changed(
         return []
     found = await survey(tx, [child for _, child in changed], locked, pending)
     return rederived(found, changed)
-
-
-# rows per transaction when the closure is built from scratch
-REBUILD_ROWS = 20_000
-
-
-async def built(tx: Tx) -> bool:
-    result = await tx.run("MATCH (m:Meta {key: 'closure'}) RETURN count(m) AS n")
-    return bool((await result.single(strict=True))["n"])
-
-
-async def cleared(tx: Tx) -> bool:
-    """Delete up to a transaction's share of the closure's rows; whether any were left."""
-    result = await tx.run(
-        "MATCH (h:Reach) WITH h LIMIT $n DETACH DELETE h RETURN count(h) AS n",
-        n=REBUILD_ROWS,
-    )
-    return bool((await result.single(strict=True))["n"])
-
-
-async def hierarchy(tx: Tx) -> Edges:
-    """Every closure edge of every time."""
-    result = await tx.run(
-        f"CALL () {{ {_ALL_EDGES} }} "
-        "RETURN collect([parent.id, child.id, toString(e.since), toString(e.until)]) AS edges"
-    )
-    found = (await result.single(strict=True))["edges"]
-    return Edges((p, c, text(s), None if u is None else text(u)) for p, c, s, u in found)
-
-
-def rebuilt(edges: Edges) -> Iterator[list[Row]]:
-    """The closure of `edges`, a transaction's share at a time: one propagation down from
-    each party that has anything below it."""
-    everyone = set(edges.below) | set(edges.above)
-    chunk: list[Row] = []
-    for party in sorted(edges.below):
-        chunk += rows(propagate({0: {(party, party): [ALWAYS]}}, edges, everyone))
-        if len(chunk) >= REBUILD_ROWS:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
-async def mark_built(tx: Tx) -> None:
-    await tx.run("MERGE (m:Meta {key: 'closure'}) SET m.value = '1'")

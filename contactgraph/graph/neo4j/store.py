@@ -54,6 +54,7 @@ from ..model import (
 from ..store import Node
 from . import (
     closure,
+    closure_build,
     cypher,
     duplicates,
     history,
@@ -139,22 +140,7 @@ class Neo4jStore(Neo4jAccounts):
             pass
         while await self._write(keys.backfill):
             pass
-        if not await self._read(closure.built):
-            await self._build_closure()
-
-    async def _build_closure(self) -> None:
-        """The closure of a graph stored before it existed, a transaction at a time; an
-        interrupted build starts over (the mark comes last)."""
-        while await self._write(closure.cleared):
-            pass
-        for chunk in closure.rebuilt(await self._read(closure.hierarchy)):
-            written = closure.new_reaches(chunk)
-
-            async def work(tx: Tx, written: cypher.Write = written) -> None:
-                await cypher.write(tx, written)
-
-            await self._write(work)
-        await self._write(closure.mark_built)
+        await closure_build.build(self._read, self._write)
 
     # -- reads ---------------------------------------------------------------
 
