@@ -1,0 +1,279 @@
+"""Writes on Neo4j: each one managed transaction that locks what its checks read first
+(`cypher.prepare`), checks, and writes its records, history and closure rows together."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from .. import history as entry
+from .. import rules
+from ..errors import (
+    BadUserInput,
+    Conflict,
+    NotFound,
+)
+from ..identity import Grant
+from ..merging import DryRun, FieldChoice, MergePlan, UnmergePlan
+from ..model import (
+    Activity,
+    Batch,
+    Party,
+    Relationship,
+)
+from . import (
+    closure,
+    cypher,
+    history,
+    identity,
+    keys,
+    merges,
+    walks,
+)
+from .accounts import Neo4jAccounts
+from .cypher import (
+    Tx,
+    encode,
+)
+
+# a batch naming at most this many stored parties locks them, so none is archived or merged
+# while it writes (a party made with its links); a larger one (a seed) locks only those its
+# hierarchy edges enter
+LOCKED_REFERENCES = 100
+
+
+class Neo4jWrites(Neo4jAccounts):
+    # a batch is one transaction, held in Neo4j's heap until commit; 1,000 parties with
+    # their activities and history entries fit the transaction memory of a 512 MiB heap
+    seed_batch_size = 1_000
+    default_region: str | None = None
+
+    async def create_user(self, user: Party, grants: Sequence[Grant]) -> Party:
+        async def work(tx: Tx) -> Party:
+            checked = await keys.check_party(tx, user, self.default_region)
+            await cypher.write(tx, cypher.new_parties([checked]))
+            entries = [entry.created(checked, self._actor)]
+            for grant in grants:
+                held = await identity.add_grant(tx, grant)
+                entries.append(entry.role_granted(held, self._actor))
+            await history.append(tx, entries)
+            return checked
+
+        return await self._write(work)
+
+    async def create_party(self, party: Party) -> Party:
+        async def work(tx: Tx) -> Party:
+            checked = await keys.check_party(tx, party, self.default_region)
+            await cypher.write(
+                tx,
+                cypher.new_parties([checked]),
+                history.new_entries([entry.created(checked, self._actor)]),
+            )
+            return checked
+
+        return await self._write(work)
+
+    async def update_party(
+        self,
+        party_id: str,
+        changes: Mapping[str, object],
+        expected_version: int | None,
+        at: datetime,
+    ) -> Party:
+        async def work(tx: Tx) -> Party:
+            if "fiscal" in changes:  # the fiscal lock first, as every write takes it
+                await keys.lock(tx)
+            await cypher.lock(tx, [party_id])
+            current = rules.found(await cypher.parties(tx, [party_id]), [party_id])[0]
+            if expected_version is not None and expected_version != current.version:
+                raise Conflict(
+                    f"party {party_id} is at version {current.version}, not {expected_version}"
+                )
+            updated = rules.apply_changes(current, changes, at)
+            if updated is current:
+                return current
+            updated = await keys.check_party(tx, updated, self.default_region, current)
+            await cypher.write(
+                tx,
+                cypher.rewritten_parties([updated]),
+                history.new_entries([entry.changed(current, updated, self._actor)]),
+            )
+            return updated
+
+        return await self._write(work)
+
+    async def archive_party(self, party_id: str, at: datetime, archive: bool = True) -> Party:
+        async def work(tx: Tx) -> Party:
+            if not archive:  # a restore may take unique codes back: the fiscal lock first
+                await keys.lock(tx)
+            await cypher.lock(tx, [party_id])
+            current = rules.found(await cypher.parties(tx, [party_id]), [party_id])[0]
+            changed = rules.archived(current, at, archive)
+            if changed is not current:
+                await keys.check_claims(tx, rules.claims(changed, current), quote=False)
+                await cypher.write(
+                    tx,
+                    cypher.rewritten_parties([changed]),
+                    history.new_entries([entry.changed(current, changed, self._actor)]),
+                )
+            return changed
+
+        return await self._write(work)
+
+    async def link(self, rel: Relationship) -> Relationship:
+        async def work(tx: Tx) -> Relationship:
+            ends = [rel.from_id, rel.to_id]
+            acyclic = rules.acyclic_edges([rel])
+            # the closure's locks first: they go bottom up, and the ends are among them
+            reaches = await closure.edges_changed(tx, [], [], pending=[rel])
+            read = await cypher.prepare(
+                tx, ends, ends, sources=[rel.from_id] if acyclic else [], between=rel
+            )
+            source, target = rules.found(read.parties, ends)
+            rules.check_link(rel, source, target)
+            rules.check_duplicate(rel, read.between)
+            if rules.may_close_cycle(acyclic, read.entered):
+                await cypher.lock_hierarchy(tx)
+                if await walks.reaches(tx, rel.to_id, rel.from_id, rel.since):
+                    raise rules.cycle(rel)
+            await cypher.write(
+                tx,
+                cypher.new_relationships([rel]),
+                *reaches,
+                history.new_entries([entry.linked(rel, self._actor)]),
+            )
+            return rel
+
+        return await self._write(work)
+
+    async def unlink(self, rel_id: str, until: datetime) -> Relationship:
+        async def work(tx: Tx) -> Relationship:
+            found = await cypher.relationships_by_id(tx, [rel_id])
+            if not found:
+                raise NotFound(f"relationship {rel_id} does not exist")
+            rel = found[0]
+            if rel.until is not None:
+                raise Conflict(f"relationship {rel_id} already ended at {rel.until.isoformat()}")
+            if until <= rel.since:
+                raise BadUserInput("until must be later than the relationship's since")
+            ended = replace(rel, until=until)
+            # the closure's locks before the edge's, which would take its ends out of order
+            reaches = await closure.edges_changed(tx, [], [], pending=[ended])
+            # it was read before the closure's locks: since then a merge may have moved it
+            # (same id, another end) or another request ended it
+            result = await tx.run(
+                f"MATCH (:Party {{id: $from_id}})-[r:{rel.type.value} {{id: $id}}]->"
+                "(:Party {id: $to_id}) WHERE r.until IS NULL "
+                "SET r.until = datetime($until) RETURN count(r) AS n",
+                id=rel_id,
+                from_id=rel.from_id,
+                to_id=rel.to_id,
+                until=encode(until),
+            )
+            if (await result.single(strict=True))["n"] != 1:
+                raise Conflict(
+                    f"relationship {rel_id} was ended or moved by a merge meanwhile: read it again"
+                )
+            await cypher.write(
+                tx,
+                *reaches,
+                history.new_entries([entry.unlinked(ended, self._actor)]),
+            )
+            return ended
+
+        return await self._write(work)
+
+    async def record_activity(self, activity: Activity) -> Activity:
+        async def work(tx: Tx) -> Activity:
+            references = list(rules.activity_references([activity]))
+            # locked: none is archived or merged meanwhile
+            read = await cypher.prepare(tx, references, references)
+            rules.check_activities([activity], read.parties)
+            await cypher.write(
+                tx,
+                cypher.new_activities([activity]),
+                history.new_entries([entry.recorded(activity, self._actor)]),
+            )
+            return activity
+
+        return await self._write(work)
+
+    async def merge_parties(
+        self,
+        survivor_id: str,
+        merged_ids: Sequence[str],
+        choices: Sequence[FieldChoice],
+        at: datetime,
+        dry_run: bool,
+        move_grants: bool = True,
+    ) -> MergePlan:
+        async def work(tx: Tx) -> MergePlan:
+            region, actor = self.default_region, self._actor
+            plan = await merges.merge(
+                tx, survivor_id, merged_ids, choices, at, region, actor, move_grants
+            )
+            if dry_run:
+                raise DryRun(plan)
+            return plan
+
+        try:
+            return await self._write(work)
+        except DryRun as done:
+            return done.plan
+
+    async def unmerge_party(
+        self, party_id: str, at: datetime, move_grants: bool = True
+    ) -> UnmergePlan:
+        return await self._write(
+            lambda tx: merges.unmerge(tx, party_id, at, self._actor, move_grants)
+        )
+
+    async def load_batch(self, batch: Batch) -> Batch:
+        added = rules.acyclic_edges(batch.relationships)
+        reach = closure.Plan.of(batch.relationships, [p.id for p in batch.parties])
+        doors = reach.doors or []
+
+        async def work(tx: Tx) -> Batch:
+            references = rules.batch_references(batch)
+            locked = len(references) <= LOCKED_REFERENCES  # a new party's: as single writes do
+            if locked and any(p.fiscal for p in batch.parties):  # the fiscal lock first
+                await keys.lock(tx)
+            # unlocked (a seed), no shortcut: what enters a source may be written meanwhile;
+            # but the stored parties its hierarchy edges enter are locked, as every write
+            # that adds such an edge locks them (a link may skip its search on that)
+            sources = {rel.from_id for rel in added} & references if locked else set()
+            locking = references if locked else {rel.to_id for rel in added} & references
+            locking = locking | set(doors)  # their closure rows are read too
+            read = await cypher.prepare(tx, references, locking, sources, doors=doors)
+            checked = rules.check_batch(batch, read.categories, read.parties, self.default_region)
+            await keys.check_claims(tx, [c for p in checked.parties for c in rules.claims(p)])
+            checking = rules.may_close_cycle(added, read.entered) if locked else added
+            if checking:
+                await cypher.lock_hierarchy(tx)
+                since = min(rel.since for rel in checking)
+                above = await walks.acyclic_above(tx, [rel.to_id for rel in checking], since)
+                rules.check_batch_acyclic(checking, above)
+            await cypher.write(
+                tx,
+                cypher.new_parties(checked.parties),
+                cypher.new_relationships(batch.relationships),
+                *reach.writes(closure.held_rows(read.held, doors)),
+                cypher.new_activities(batch.activities),
+                history.new_entries(
+                    entry.batch(checked.parties, batch.relationships, batch.activities, self._actor)
+                ),
+            )
+            if reach.doors is None:  # its edges reach below stored parties: after them
+                created = [p.id for p in checked.parties]
+                changed = await closure.edges_changed(tx, batch.relationships, [*locking, *created])
+                await cypher.write(tx, *changed)
+            if batch.progress == "":
+                await tx.run("MATCH (m:Meta {key: 'seed'}) DELETE m")
+            elif batch.progress is not None:
+                await tx.run(
+                    "MERGE (m:Meta {key: 'seed'}) SET m.value = $value", value=batch.progress
+                )
+            return checked
+
+        return await self._write(work)
