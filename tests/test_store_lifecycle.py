@@ -146,6 +146,31 @@ async def _searched(url: str, party_id: str) -> None:
         await store.close()
 
 
+async def test_neo4j_start_brings_the_schema_up_to_date(
+    neo4j_url: str, neo4j_driver: Driver
+) -> None:
+    """A start reads the schema and only changes what differs: an index of an older
+    version goes, a missing one comes back, and a start with nothing to do changes nothing."""
+
+    def names() -> set[str]:
+        records, _, _ = neo4j_driver.execute_query("SHOW INDEXES YIELD name RETURN name")
+        return {record["name"] for record in records}
+
+    store = open_store(neo4j_url)
+    await store.start()
+    await store.close()
+    current = names()
+    assert {"reach_ancestor", "party_lookup", "party_id"} <= current
+    neo4j_driver.execute_query("DROP INDEX reach_ancestor")
+    neo4j_driver.execute_query("CREATE INDEX party_text FOR (p:Party) ON (p.name)")
+    await store.start()
+    await store.close()
+    assert names() == current
+    await store.start()
+    await store.close()
+    assert names() == current
+
+
 async def test_neo4j_moves_fiscal_codes_out_of_the_names_search(
     neo4j_url: str, neo4j_driver: Driver
 ) -> None:

@@ -9,6 +9,7 @@ trip in the port's sense, whatever it runs inside; batched reads use UNWIND.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
@@ -91,6 +92,22 @@ SCHEMA: tuple[str, ...] = (
 )
 
 
+# the name of the index or constraint a SCHEMA statement creates or drops
+_SCHEMA_NAME = re.compile(r"(CREATE|DROP) (?:[A-Z]+ )*?(?:CONSTRAINT|INDEX) (\w+) IF (NOT )?EXISTS")
+
+
+def schema_changes(present: set[str]) -> list[str]:
+    """The SCHEMA statements with something to do: a start on an up-to-date graph then
+    reads the schema (two round trips) instead of sending every statement (39)."""
+    changes = []
+    for statement in SCHEMA:
+        found = _SCHEMA_NAME.match(statement)
+        assert found is not None, statement
+        if (found[1] == "CREATE") != (found[2] in present):
+            changes.append(statement)
+    return changes
+
+
 # a scoped page of parties first tests the next this many pages of all parties
 SCOPED_SCAN_PAGES = 4
 
@@ -101,7 +118,13 @@ class Neo4jStore(Neo4jWrites):
 
     async def migrate(self) -> None:
         """Create constraints, indexes and default categories; idempotent and awaited."""
-        for statement in SCHEMA:
+        present: set[str] = set()
+        for shown in ("INDEXES", "CONSTRAINTS"):
+            records, _, _ = await self.driver.execute_query(
+                f"SHOW {shown} YIELD name RETURN name", database_=self._database
+            )
+            present.update(record["name"] for record in records)
+        for statement in schema_changes(present):
             await self.driver.execute_query(statement, database_=self._database)
         await self.driver.execute_query("CALL db.awaitIndexes(300)", database_=self._database)
 
