@@ -18,7 +18,7 @@ import strawberry
 from access import bearer, with_demo_token
 from client import serve
 from hypothesis import HealthCheck, given, settings
-from hypothesis_graphql import Mode, from_schema
+from hypothesis_graphql import Mode, queries
 from test_fuzz import SCALARS
 
 from contactgraph.app import create_app
@@ -118,7 +118,9 @@ def test_generated_documents_answer_alike(tmp_path: Any, monkeypatch: pytest.Mon
                 database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
             )
-            @given(document=from_schema(schema, custom_scalars=SCALARS, mode=Mode.POSITIVE))
+            # queries only: a document runs twice on one graph, and a mutation's second run
+            # meets what its first wrote (a duplicate, a new version) and answers otherwise
+            @given(document=queries(schema, custom_scalars=SCALARS, mode=Mode.POSITIVE))
             def alike(document: str) -> None:
                 monkeypatch.setattr(PlannedExecutionContext, "_plan", planner)
                 planned = runner.run(answers(http, document, {}))

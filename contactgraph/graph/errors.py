@@ -69,6 +69,15 @@ class LimitExceeded(GraphError):
     code = "LIMIT_EXCEEDED"
 
 
+def past_the_ceiling(what: str, ceiling: int) -> LimitExceeded:
+    """A walk to the server's depth ceiling that left parties out: an error, never an answer
+    cut without saying so. An explicit maxDepth asks for the cut and gets it."""
+    return LimitExceeded(
+        f"{what} goes on past the depth ceiling of {ceiling} levels: give maxDepth "
+        f"(at most {ceiling}) to read as deep as that, or raise the server's --max-depth"
+    )
+
+
 class RateLimited(GraphError):
     """The viewer asked more often than --rate-limit allows; try again in `retry_after` s."""
 

@@ -282,6 +282,8 @@ class TimelineEntry:
 class TimelinePage:
     entries: list[TimelineEntry]
     has_next: bool
+    # a roll-up's hierarchy goes on below its depth bound: parties past it are left out
+    beyond: bool = False
 
     @property
     def activities(self) -> list[Activity]:
@@ -340,6 +342,17 @@ class TreePage:
     rows: list[Below]
     has_next: bool
     total_count: int | None
+    # parties lie below the depth bound, left out: told when the count was asked or the
+    # page is the last (a page that fills sooner need not walk that deep)
+    beyond: bool = False
+
+
+@dataclass(frozen=True)
+class Ancestry:
+    """The parties above one, nearest first, and whether more lie past the depth bound."""
+
+    rows: list[TreeRow]
+    beyond: bool = False
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from .merging import FieldChoice, MergePlan, UnmergePlan
 from .model import (
     WHOLE_ROWS,
     Activity,
+    Ancestry,
     Batch,
     Category,
     Direction,
@@ -33,7 +34,6 @@ from .model import (
     TimelineQuery,
     TreePage,
     TreeReading,
-    TreeRow,
 )
 
 Node = Party | Activity | Relationship
@@ -105,13 +105,15 @@ class GraphStore(Protocol):
     ) -> TreePage:
         """The subtree below root_id in one query: each party once, at its shortest depth,
         ordered by (depth, id); ties between parents go to the smallest (parent, edge) id.
-        A store may return more than `reading` asks, never less."""
+        A store may return more than `reading` asks, never less. `beyond` tells of parties
+        past max_depth (see TreePage), as roll-ups and ancestors tell it: a ceiling never
+        cuts a hierarchy without saying so."""
 
     async def ancestors(
         self, party_ids: Sequence[str], types: Sequence[RelType], max_depth: int, as_of: datetime
-    ) -> dict[str, list[TreeRow]]:
-        """The parties above each party, nearest first, each once; parent_id is the party
-        the walk came from, one level nearer the start."""
+    ) -> dict[str, Ancestry]:
+        """The parties above each party (every one asked has an entry), nearest first,
+        each once; parent_id is the party the walk came from, one level nearer the start."""
 
     async def neighborhood(
         self,

@@ -15,7 +15,7 @@ from ..access.feeds import ViewerFeeds
 from ..access.guard import GuardedStore
 from ..access.viewer import Viewer
 from ..config import Settings
-from ..graph.errors import BadUserInput, LimitExceeded, Unauthenticated
+from ..graph.errors import BadUserInput, LimitExceeded, Unauthenticated, past_the_ceiling
 from ..graph.events import EventBus
 from ..graph.ids import new_id
 from ..graph.model import Page
@@ -98,6 +98,11 @@ class Context:
         if max_depth > ceiling:
             raise LimitExceeded(f"maxDepth may be at most {ceiling}")
         return max_depth
+
+    def cut(self, beyond: bool, max_depth: int | None, what: str) -> None:
+        """A walk to the ceiling (no maxDepth given) that left parties out says so."""
+        if beyond and max_depth is None:
+            raise past_the_ceiling(what, self.settings.max_depth)
 
     def network_size(self, limit: int) -> int:
         if limit < 1:

@@ -15,6 +15,7 @@ from ..graph.duplicates import DuplicateQuery, Match
 from ..graph.history import ChangePage
 from ..graph.identity import Grant
 from ..graph.model import (
+    Ancestry,
     Category,
     Direction,
     Page,
@@ -25,7 +26,6 @@ from ..graph.model import (
     TimelinePage,
     TimelineQuery,
     TreeReading,
-    TreeRow,
 )
 from ..graph.store import GraphStore
 
@@ -154,8 +154,9 @@ class Loaders:
         self.children = ChildrenLoader(
             lambda ids, q: store.children(ids, q.types, q.as_of, q.reading)
         )
-        self.ancestors: GroupedLoader[AncestorsQuery, list[TreeRow]] = GroupedLoader(
-            lambda ids, q: store.ancestors(ids, q.types, q.max_depth, q.as_of), list
+        self.ancestors: GroupedLoader[AncestorsQuery, Ancestry] = GroupedLoader(
+            lambda ids, q: store.ancestors(ids, q.types, q.max_depth, q.as_of),
+            lambda: Ancestry([]),
         )
         self.timelines: GroupedLoader[TimelineQuery, TimelinePage] = GroupedLoader(
             store.timelines, lambda: TimelinePage([], has_next=False)

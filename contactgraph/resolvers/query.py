@@ -108,7 +108,9 @@ class Query(IdentityQuery):
 
     @strawberry.field(
         description="The nearest party holding `role` at the organization or, failing that, "
-        "at the nearest unit above it; null when nobody holds it."
+        "at the nearest unit above it (up to maxDepth levels up); null when nobody holds it. "
+        "Without maxDepth, nobody within the server's depth ceiling and units above it is "
+        "LIMIT_EXCEEDED: the answer is not known."
     )
     async def contact_person(
         self,
@@ -116,10 +118,16 @@ class Query(IdentityQuery):
         organization_id: strawberry.ID,
         role: str,
         as_of: datetime | None = None,
+        max_depth: int | None = None,
     ) -> ContactPerson | None:
         context = info.context
         match = await contact_person(
-            context.store, organization_id, role, as_of or context.now, context.depth(None)
+            context.store,
+            organization_id,
+            role,
+            as_of or context.now,
+            context.depth(max_depth),
+            ceiling=max_depth is None,
         )
         if match is None:
             return None

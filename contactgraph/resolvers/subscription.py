@@ -36,7 +36,7 @@ async def announce(context: Context, activity: model.Activity) -> None:
         return
     reach = {subject: subject for subject in activity.subject_ids}
     for subject in activity.subject_ids:
-        for row in above.get(subject, ()):
+        for row in above[subject].rows if subject in above else ():
             reach.setdefault(row.party.id, subject)
             parties[row.party.id] = row.party
     await context.events.publish(ActivityAdded(activity, reach, parties))
@@ -74,6 +74,22 @@ async def _shows(context: Context, event: ActivityAdded) -> bool:
     return event.activity.id in await context.store.get_nodes([event.activity.id])
 
 
+async def _within_the_ceiling(context: Context, subject_id: str) -> None:
+    """A roll-up feed hears of activities up to the depth ceiling below its party (events
+    are routed to the parties that far above their subjects): a deeper hierarchy would
+    lose events without a word, so it is refused, as its roll-up timeline is."""
+    ceiling = context.settings.max_depth
+    rollup = model.Rollup(model.DEFAULT_HIERARCHY_TYPES, utcnow(), ceiling)
+    query = model.TimelineQuery(model.Page(1), rollup=rollup)
+    page = (await context.store.timelines([subject_id], query)).get(subject_id)
+    if page is not None and page.beyond:
+        raise LimitExceeded(
+            f"the hierarchy below {subject_id} goes on past the depth ceiling of {ceiling} "
+            "levels, where a feed with includeDescendants stops hearing of activities: "
+            "subscribe to a party lower down, or raise the server's --max-depth"
+        )
+
+
 @strawberry.type
 class Subscription:
     @strawberry.subscription(
@@ -96,6 +112,8 @@ class Subscription:
             )
         if not await context.store.get_parties([subject_id]):
             raise NotFound(f"party {subject_id} does not exist")
+        if include_descendants:
+            await _within_the_ceiling(context, subject_id)
         user_id, most = context.viewer.id, context.settings.max_subscriptions_per_viewer
         if not context.feeds.take(user_id, most):
             raise LimitExceeded(

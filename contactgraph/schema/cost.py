@@ -188,7 +188,8 @@ class _Walk:
             return _bounded(arguments.get("first"), sizes.default_page, sizes.max_page)
         if "limit" in definition.args:
             return _bounded(arguments.get("limit"), sizes.max_network, sizes.max_network)
-        if "maxDepth" in definition.args:
+        if "maxDepth" in definition.args and not is_list_type(get_nullable_type(definition.type)):
+            # a path's lists; a list field itself (ancestors) is as long as nothing bounds
             return _bounded(arguments.get("maxDepth"), sizes.max_depth, sizes.max_depth) + 1
         return None
 

@@ -187,8 +187,10 @@ class Party(Node):
         return [_party_read(child) for child, _ in found]
 
     @strawberry.field(
-        description="Every party below this one at any depth (maxDepth null: the server's "
-        "ceiling), each once at its shortest depth, ordered by depth; one query per page."
+        description="Every party below this one at any depth, each once at its shortest "
+        "depth, ordered by depth; one query per page. Without maxDepth the walk goes to the "
+        "server's depth ceiling, and a hierarchy deeper than that is LIMIT_EXCEEDED (on the "
+        "last page, or on any when totalCount is read) rather than cut without a word."
     )
     async def descendants(
         self,
@@ -224,21 +226,29 @@ class Party(Node):
             )
             for i, row in enumerate(page.rows)
         ]
+        context.cut(page.beyond, max_depth, f"the hierarchy below {self.id}")
         return HierarchyConnection(
             edges=edges, page_info=page_info(edges, page.has_next), total=page.total_count
         )
 
-    @strawberry.field(description="The parties above this one, nearest first, up to the roots.")
+    @strawberry.field(
+        description="The parties above this one, nearest first, up to the roots (or "
+        "maxDepth levels up). Without maxDepth, a hierarchy higher than the server's depth "
+        "ceiling is LIMIT_EXCEEDED rather than cut without a word."
+    )
     async def ancestors(
         self,
         info: ContextInfo,
         types: list[RelType] | None = None,
+        max_depth: int | None = None,
         as_of: datetime | None = None,
     ) -> list[Party]:
         context = info.context
-        query = AncestorsQuery(_hierarchy_types(types), context.depth(None), as_of or context.now)
-        rows = await context.loaders.ancestors.load((self.id, query))
-        return [party_of(row.party) for row in rows]
+        depth = context.depth(max_depth)
+        query = AncestorsQuery(_hierarchy_types(types), depth, as_of or context.now)
+        found = await context.loaders.ancestors.load((self.id, query))
+        context.cut(found.beyond, max_depth, f"the hierarchy above {self.id}")
+        return [party_of(row.party) for row in found.rows]
 
     @strawberry.field(
         description="The neighbourhood in any direction: parties within `depth` hops, "
@@ -279,7 +289,9 @@ class Party(Node):
     @strawberry.field(
         description="Activities with this party, newest first (ties by id). With "
         "includeDescendants, also those of every party below it in the hierarchy as of "
-        "`asOf` (now), each once; `source` on each tells which party brought it in."
+        "`asOf` (now), each once; `source` on each tells which party brought it in. The "
+        "roll-up reaches maxDepth levels down; without it, the server's depth ceiling, and a "
+        "hierarchy deeper than that is LIMIT_EXCEEDED rather than cut without a word."
     )
     async def timeline(
         self,
@@ -292,16 +304,21 @@ class Party(Node):
         include_descendants: bool = False,
         hierarchy_types: list[RelType] | None = None,
         as_of: datetime | None = None,
+        max_depth: int | None = None,
     ) -> Connection[Activity]:
         context = info.context
         if since is not None and until is not None and until <= since:
             raise BadUserInput("until must be later than since")
-        if not include_descendants and (hierarchy_types or as_of):
-            raise BadUserInput("hierarchyTypes and asOf choose a roll-up: set includeDescendants")
+        if not include_descendants and (hierarchy_types or as_of or max_depth is not None):
+            raise BadUserInput(
+                "hierarchyTypes, asOf and maxDepth choose a roll-up: set includeDescendants"
+            )
         if after is not None:
             check_instant_cursor(after)
         rollup = (
-            Rollup(_hierarchy_types(hierarchy_types), as_of or context.now, context.depth(None))
+            Rollup(
+                _hierarchy_types(hierarchy_types), as_of or context.now, context.depth(max_depth)
+            )
             if include_descendants
             else None
         )
@@ -313,6 +330,7 @@ class Party(Node):
             rollup=rollup,
         )
         page = await context.loaders.timelines.load((self.id, query))
+        context.cut(page.beyond, max_depth, f"the hierarchy below {self.id}")
         edges = [
             Edge(
                 cursor=encode_cursor(format_instant(e.activity.occurred_at), e.activity.id),

@@ -161,7 +161,7 @@ async def test_descendants_of_diamonds_each_once_at_its_layer(
     page = await graph.descendants(
         shapes.top.id, DEFAULT_HIERARCHY_TYPES, DEPTH, NOW, Page(500), count=True
     )
-    assert page.total_count == LAYERS * WIDTH + 3 and not page.has_next
+    assert page.total_count == LAYERS * WIDTH + 3 and not page.has_next and not page.beyond
     depth = {row.party.id: row.depth for row in page.rows}
     assert len(depth) == len(page.rows)
     for i, layer in enumerate(shapes.layers):
@@ -194,11 +194,21 @@ async def test_descendants_of_bipartite_chain_and_fan(graph: GraphStore, shapes:
     assert {row.parent_id for row in bipartite.rows if row.depth == 2} == {shapes.uppers[0].id}
 
     chain = await graph.descendants(shapes.links[0].id, types, DEPTH, NOW, Page(500), count=True)
-    assert chain.total_count == DEPTH
+    assert chain.total_count == DEPTH and chain.beyond
     assert [row.party.id for row in chain.rows] == [p.id for p in shapes.links[1 : DEPTH + 1]]
+    # exactly as deep as the bound: nothing lies past it
+    exact = shapes.links[CHAIN - 1 - DEPTH].id
+    full = await graph.descendants(exact, types, DEPTH, NOW, Page(500), count=True)
+    assert full.total_count == DEPTH and not full.beyond
+    # a page that fills first does not look past the bound; the last page does
+    first = await graph.descendants(shapes.links[0].id, types, DEPTH, NOW, Page(10), False)
+    assert first.has_next and not first.beyond
+    cursor = encode_cursor(str(DEPTH - 1), shapes.links[DEPTH - 1].id)
+    last = await graph.descendants(shapes.links[0].id, types, DEPTH, NOW, Page(10, cursor), False)
+    assert [row.depth for row in last.rows] == [DEPTH] and last.beyond
 
     fan = await graph.descendants(shapes.hub.id, types, DEPTH, NOW, Page(50), count=True)
-    assert fan.total_count == FAN and fan.has_next
+    assert fan.total_count == FAN and fan.has_next and not fan.beyond
     assert [row.party.id for row in fan.rows] == [p.id for p in shapes.staff[:50]]
     cursor = encode_cursor("1", shapes.staff[-2].id)
     last = await graph.descendants(shapes.hub.id, types, DEPTH, NOW, Page(50, cursor), False)
@@ -207,7 +217,12 @@ async def test_descendants_of_bipartite_chain_and_fan(graph: GraphStore, shapes:
 
 async def test_ancestors_on_adversarial_shapes(graph: GraphStore, shapes: Shapes) -> None:
     starts = [shapes.clerk.id, shapes.base.id, shapes.links[-1].id, shapes.staff[7].id]
-    found = await graph.ancestors(starts, DEFAULT_HIERARCHY_TYPES, DEPTH, NOW)
+    ancestry = await graph.ancestors(starts, DEFAULT_HIERARCHY_TYPES, DEPTH, NOW)
+    found = {start: ancestry[start].rows for start in starts}
+    assert [ancestry[start].beyond for start in starts] == [False, False, True, False]
+    exact = await graph.ancestors([shapes.links[DEPTH].id], DEFAULT_HIERARCHY_TYPES, DEPTH, NOW)
+    assert len(exact[shapes.links[DEPTH].id].rows) == DEPTH
+    assert not exact[shapes.links[DEPTH].id].beyond
     clerk = found[shapes.clerk.id]
     assert len(clerk) == LAYERS * WIDTH + 2
     assert len({row.party.id for row in clerk}) == len(clerk)
@@ -272,8 +287,13 @@ async def test_rollups_on_adversarial_shapes(graph: GraphStore, shapes: Shapes, 
 
     assert names(shapes.top) == ["clerk", "sink"]
     assert names(shapes.root) == ["base"]
-    # the roll-up stops at the depth ceiling, where descendants stop
+    # the roll-up stops at the depth ceiling, where descendants stop, and says so
     assert names(shapes.links[0]) == ["at ceiling"]
+    assert [pages[root].beyond for root in roots] == [False, False, True, False]
+    shallow = await graph.timelines(
+        roots[:1], TimelineQuery(Page(50), rollup=Rollup(DEFAULT_HIERARCHY_TYPES, NOW, 3))
+    )
+    assert shallow[shapes.top.id].entries == [] and shallow[shapes.top.id].beyond
     assert names(shapes.hub) == ["first staff", "last staff"]
     units = await graph.timelines(roots[:3], _rollup((RelType.PART_OF,)))
     assert [shapes.summary[e.activity.id] for e in units[shapes.top.id].entries] == ["sink"]

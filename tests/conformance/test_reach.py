@@ -177,7 +177,7 @@ async def test_a_cycle_across_time_is_walked_once_at_every_moment(store: GraphSt
             assert found[party.id] == below(party.id, rels, at, 64), (day, party.display_name)
         up = await store.ancestors([a.id, b.id, c.id], DEFAULT_HIERARCHY_TYPES, 64, at)
         for party in (a, b, c):
-            names = [row.party.id for row in up[party.id]]
+            names = [row.party.id for row in up[party.id].rows]
             assert len(names) == len(set(names)) and party.id not in names
 
 

@@ -21,6 +21,7 @@ from contactgraph.graph.model import (
     DEFAULT_HIERARCHY_TYPES,
     ActivityType,
     Address,
+    Ancestry,
     Batch,
     Direction,
     Email,
@@ -35,6 +36,7 @@ from contactgraph.graph.model import (
     Rollup,
     TimelinePage,
     TimelineQuery,
+    TreeRow,
     UnitType,
 )
 from contactgraph.graph.store import GraphStore
@@ -365,6 +367,11 @@ async def test_descendants_each_once_at_shortest_depth_in_pages(store: GraphStor
     assert seen == [row.party.id for row in whole.rows]
 
 
+def _rows(found: dict[str, Ancestry], start: str) -> list[TreeRow]:
+    """A start's rows: a store may leave out a start with nothing above it."""
+    return found[start].rows if start in found else []
+
+
 async def test_ancestors_nearest_first_for_many_parties_at_once(store: GraphStore) -> None:
     tree = Tree()
     await store.load_batch(Batch(tree.parties, tree.rels))
@@ -373,7 +380,7 @@ async def test_ancestors_nearest_first_for_many_parties_at_once(store: GraphStor
     )
 
     def named(start: Party) -> list[tuple[int, str]]:
-        return [(row.depth, row.party.display_name) for row in found.get(start.id, [])]
+        return [(row.depth, row.party.display_name) for row in _rows(found, start.id)]
 
     assert sorted(named(tree.ann)) == [
         (1, "Branch 2"),
@@ -385,9 +392,14 @@ async def test_ancestors_nearest_first_for_many_parties_at_once(store: GraphStor
     assert [d for d, _ in named(tree.ann)] == sorted(d for d, _ in named(tree.ann))
     assert named(tree.branch1) == [(1, "Company")]
     assert named(tree.company) == []
-    assert not found.get("unknown")
+    assert not _rows(found, "unknown")
+    assert not any(ancestry.beyond for ancestry in found.values())
     capped = await store.ancestors([tree.ann.id], DEFAULT_HIERARCHY_TYPES, 1, NOW)
-    assert sorted(r.party.display_name for r in capped[tree.ann.id]) == ["Branch 2", "Position"]
+    assert sorted(r.party.display_name for r in capped[tree.ann.id].rows) == [
+        "Branch 2",
+        "Position",
+    ]
+    assert capped[tree.ann.id].beyond  # Dept and Company lie above the bound
 
 
 class Ring:

@@ -23,6 +23,7 @@ from ..duplicates import DuplicateQuery, Match, PairPage
 from ..model import (
     DEFAULT_CATEGORIES,
     WHOLE_ROWS,
+    Ancestry,
     Category,
     Direction,
     Network,
@@ -38,7 +39,6 @@ from ..model import (
     TimelineQuery,
     TreePage,
     TreeReading,
-    TreeRow,
     display_order,
 )
 from ..store import Node
@@ -85,6 +85,8 @@ SCHEMA: tuple[str, ...] = (
     "CREATE INDEX party_category IF NOT EXISTS FOR (p:Party) ON (p.category_id)",
     "CREATE INDEX party_merged IF NOT EXISTS FOR (p:Party) ON (p.merged_into)",
     "CREATE INDEX reach_ancestor IF NOT EXISTS FOR (h:Reach) ON (h.ancestor)",
+    # a closure range's deepest level in one seek: does the hierarchy go on below it?
+    "CREATE INDEX reach_depth IF NOT EXISTS FOR (h:Reach) ON (h.ancestor, h.depth)",
     *search.SCHEMA,
     *identity.SCHEMA,
     *keys.SCHEMA,
@@ -323,8 +325,8 @@ class Neo4jStore(Neo4jWrites):
 
     async def ancestors(
         self, party_ids: Sequence[str], types: Sequence[RelType], max_depth: int, as_of: datetime
-    ) -> dict[str, list[TreeRow]]:
-        async def work(tx: Tx) -> dict[str, list[TreeRow]]:
+    ) -> dict[str, Ancestry]:
+        async def work(tx: Tx) -> dict[str, Ancestry]:
             inside = await self._inside(tx)
             return await walks.ancestors(tx, party_ids, types, max_depth, as_of, inside)
 

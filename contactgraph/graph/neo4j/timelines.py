@@ -68,7 +68,8 @@ class _RollupWalks:
 
     def __init__(self, rollup: Rollup, inside: Reach) -> None:
         self.depth = rollup.max_depth
-        self.region = Hierarchy(rollup.types, downward=True).members("s", self.depth)
+        # the region a scope fences: one level past the roll-up, where `past` looks
+        self.region = Hierarchy(rollup.types, downward=True).members("s", self.depth + 1)
         self.params = {"at": encode(rollup.as_of), "max_depth": self.depth}
         self.root_passes = inside.passes("root")  # an outside root's roll-up is empty
         self.closed = (
@@ -91,6 +92,7 @@ class _RollupWalks:
                 f"(p = root OR EXISTS {{ MATCH (p)<-[:{REACHES}]-(h:Reach) "
                 f"WHERE h.ancestor = root.id AND {valid} }})"
             )
+            self.past = Hierarchy(rollup.types, downward=True).past_closure("root")
         else:
             down = Hierarchy(rollup.types, downward=True, inside=inside)
             up = Hierarchy(rollup.types, downward=False, inside=inside)
@@ -101,6 +103,7 @@ class _RollupWalks:
             )
             # root itself, or root is above it within max_depth
             self.holds = f"{inside.passes('p')} AND {up.leads_to('p', 'root', self.depth)}"
+            self.past = down.past("root", self.depth)
         # the subject that brought `a` into root's roll-up: root itself, else the first
         # subject in recorded order that is below it
         self.source = (
@@ -182,6 +185,7 @@ async def timelines(
         **inside.params,
     }
     windows: dict[str, list[TimelineEntry]] = {pid: [] for pid in params["ids"]}
+    beyond: set[str] = set()  # roll-ups whose hierarchy goes on below their depth bound
 
     async def fetch(window: str, extra: dict[str, Any]) -> None:
         result = await tx.run(
@@ -210,11 +214,15 @@ async def timelines(
             "CALL () { MATCH (q:Party) RETURN count(q) AS parties } "
             "WITH toInteger(ceil(sqrt($ratio * $limit * parties / $share))) AS enough "
             f"UNWIND $ids AS id CALL (id, enough) {{ {walks.window(' AND '.join(_scanned(query)))}"
-            "RETURN large, rows + found AS rows } RETURN collect([id, large, rows])",
+            "RETURN large, rows + found AS rows } "
+            f"CALL (id) {{ MATCH (root:Party {{id: id}}) CALL (root) {{ {walks.past} }} "
+            "RETURN beyond } RETURN collect([id, large, rows, beyond])",
             params | {"ratio": SCAN_COST_RATIO, "share": share, "listed": MEMBERS_LISTED},
         )
         scanned: dict[str, list[str]] = {}
-        for root, large, rows in await cypher.collected(result):
+        for root, large, rows, past in await cypher.collected(result):
+            if past:
+                beyond.add(root)
             if large:
                 scanned[root] = await walks.scan(tx, root, query, params)
             for found, subjects, source in rows:
@@ -223,6 +231,6 @@ async def timelines(
             await fetch(walks.picked_window(), {"ids": list(scanned), "picked": scanned})
     first = query.page.first
     return {
-        pid: TimelinePage(entries[:first], has_next=len(entries) > first)
+        pid: TimelinePage(entries[:first], len(entries) > first, pid in beyond)
         for pid, entries in windows.items()
     }

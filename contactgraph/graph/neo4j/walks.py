@@ -35,6 +35,7 @@ from ..cursors import cursor_depth, decode_cursor
 from ..model import (
     ACYCLIC_TYPES,
     REL_RULES,
+    Ancestry,
     Below,
     Network,
     Page,
@@ -127,6 +128,26 @@ class Hierarchy:
             return f"{near} UNION ALL {self._first(start)}RETURN y AS x, 1 AS depth"
         far = f"MATCH path = (y) {self._onward()}{{0,{most - 1}}} (x:Party) {depths.format(1)}"
         return f"{near} UNION ALL {self._first(start)}{far}"
+
+    def past(self, start: str, most: int) -> str:
+        """A subquery body: `beyond`, whether a party lies further than `most` steps from
+        `start` at its shortest depth: the same search, one level further."""
+        return (
+            f"CALL ({start}) {{ {self.reach(start, most + 1)} }} "
+            f"WITH x, min(depth) AS depth WHERE depth > {most} RETURN count(x) > 0 AS beyond"
+        )
+
+    def past_closure(self, root: str) -> str:
+        """A subquery body: `beyond` as `past` gives it, from the closure of the default
+        hierarchy: a child of a party $max_depth below `root` (one seek of its rows at that
+        depth) that has no row from `root` within $max_depth."""
+        return (
+            f"MATCH (f:Reach {{ancestor: {root}.id, depth: $max_depth}})-[:{REACHES}]->(y:Party) "
+            f"WHERE {valid_at('f')} CALL (y) {{ {self.hop('y')} }} "
+            f"WITH DISTINCT n WHERE NOT EXISTS {{ MATCH (n)<-[:{REACHES}]-(h:Reach) "
+            f"WHERE h.ancestor = {root}.id AND h.depth <= $max_depth AND {valid_at('h')} }} "
+            "RETURN count(n) > 0 AS beyond"
+        )
 
     def members(self, start: str, most: int) -> str:
         """A subquery body: x for `start` and every party within `most` steps of it, once."""
@@ -225,7 +246,7 @@ async def descendants(
     }
     if max_depth < 1:
         return TreePage([], has_next=False, total_count=0 if count else None)
-    region = Hierarchy(types, downward=True).members("s", max_depth)
+    region = Hierarchy(types, downward=True).members("s", max_depth + 1)
     await inside.fence(tx, [root_id], region, params)
     params |= inside.params
     down = Hierarchy(types, downward=True, inside=inside)
@@ -276,7 +297,14 @@ async def descendants(
         )
     result = await tx.run(statement, params)
     rows = [_below(*row) for row in await cypher.collected(result)]
-    return TreePage(rows[: page.first], has_next=len(rows) > page.first, total_count=total)
+    has_next = len(rows) > page.first
+    beyond = False
+    if count or not has_next:
+        past = down.past_closure("root") if closed else down.past("root", max_depth)
+        found = await tx.run(f"{start}CALL (root) {{ {past} }} RETURN beyond", params)
+        record = await found.single()  # none when the root is outside
+        beyond = record is not None and record["beyond"]
+    return TreePage(rows[: page.first], has_next, total, beyond)
 
 
 async def ancestors(
@@ -286,25 +314,32 @@ async def ancestors(
     max_depth: int,
     as_of: datetime,
     inside: Reach = EVERYWHERE,
-) -> dict[str, list[TreeRow]]:
+) -> dict[str, Ancestry]:
     found: dict[str, list[TreeRow]] = defaultdict(list)
     if max_depth < 1:
-        return found
+        return {start: Ancestry([]) for start in party_ids}
     params = {"starts": list(dict.fromkeys(party_ids)), "at": encode(as_of)}
-    region = Hierarchy(types, downward=False).reach("s", max_depth)
+    region = Hierarchy(types, downward=False).reach("s", max_depth + 1)
     await inside.fence(tx, party_ids, region, params)
+    params |= inside.params
     up = Hierarchy(types, downward=False, inside=inside)
+    starts = f"UNWIND $starts AS start MATCH (s:Party {{id: start}}) WHERE {inside.passes('s')} "
     result = await tx.run(
-        f"UNWIND $starts AS start MATCH (s:Party {{id: start}}) WHERE {inside.passes('s')} "
-        f"{up.tree('s', max_depth, 'start, s')}"
+        f"{starts}{up.tree('s', max_depth, 'start, s')}"
         "MATCH ()-[r]->() WHERE elementId(r) = edge "
         "WITH start, n, depth, parent, r ORDER BY start, depth, n.id "
         f"RETURN collect([start, {WALKED_MAP}, depth, parent, {REL_MAP}]) AS rows",
-        {**params, **inside.params},
+        params,
     )
     for start, *row in await cypher.collected(result):
         found[start].append(_tree_row(*row))
-    return found
+    result = await tx.run(
+        f"{starts}CALL (s) {{ {up.past('s', max_depth)} }} WITH start WHERE beyond "
+        "RETURN collect(start) AS beyond",
+        params,
+    )
+    beyond = set(await cypher.collected(result))
+    return {start: Ancestry(found[start], start in beyond) for start in params["starts"]}
 
 
 async def neighborhood(

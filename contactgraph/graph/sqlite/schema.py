@@ -226,6 +226,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     f"CREATE INDEX parties_merged ON parties({MERGED_INTO}) WHERE {MERGED_INTO} IS NOT NULL",
     # 11: name, phone and address keys, which find duplicates
     _fill_keys,
+    # 12: a closure range's deepest level in one seek, for a roll-up at its depth bound to
+    # tell whether the hierarchy goes on below it
+    "CREATE INDEX IF NOT EXISTS hierarchy_reach_down ON hierarchy_reach(ancestor_id, depth)",
 )
 
 

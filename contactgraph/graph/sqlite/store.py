@@ -22,6 +22,7 @@ from ..merging import DryRun, FieldChoice, MergePlan, UnmergePlan
 from ..model import (
     WHOLE_ROWS,
     Activity,
+    Ancestry,
     Batch,
     Category,
     Direction,
@@ -39,7 +40,6 @@ from ..model import (
     TimelineQuery,
     TreePage,
     TreeReading,
-    TreeRow,
     display_order,
 )
 from ..search import query_terms
@@ -233,27 +233,32 @@ class SqliteStore(SqliteAccounts):
             inside = self._inside(conn)
             if not inside.keep(conn, [root_id]):
                 return TreePage([], has_next=False, total_count=0 if count else None)
-            rows, total = walks.descendants(
+            rows, total, beyond = walks.descendants(
                 conn, root_id, step, max_depth, after, page.first + 1, count, inside
             )
             found = records.below(conn, rows[: page.first], reading)
-            return TreePage(found, has_next=len(rows) > page.first, total_count=total)
+            return TreePage(found, len(rows) > page.first, total, beyond)
 
         return await self._walk(work)
 
     async def ancestors(
         self, party_ids: Sequence[str], types: Sequence[RelType], max_depth: int, as_of: datetime
-    ) -> dict[str, list[TreeRow]]:
+    ) -> dict[str, Ancestry]:
         step = walks.HierarchyStep(types, False, as_of)
 
-        def work(conn: sqlite3.Connection) -> dict[str, list[TreeRow]]:
+        def work(conn: sqlite3.Connection) -> dict[str, Ancestry]:
             inside = self._inside(conn)
             kept = inside.keep(conn, party_ids)
             starts = [p for p in dict.fromkeys(party_ids) if p in kept]
-            found = walks.ancestors(conn, starts, step, max_depth, inside)
+            beyond: set[str] = set()
+            found = walks.ancestors(conn, starts, step, max_depth, inside, beyond)
             rows = [row for start in found.values() for row in start]
             built = iter(records.tree_rows(conn, rows))
-            return {start: [next(built) for _ in reached] for start, reached in found.items()}
+            kept_rows = {
+                start: Ancestry([next(built) for _ in reached], start in beyond)
+                for start, reached in found.items()
+            }
+            return {start: kept_rows.get(start, Ancestry([])) for start in party_ids}
 
         return await self._walk(work)
 
@@ -319,14 +324,15 @@ class SqliteStore(SqliteAccounts):
     ) -> dict[str, TimelinePage]:
         def window(
             conn: sqlite3.Connection, party_id: str, inside: scopes.Reach
-        ) -> tuple[list[str], dict[str, str]]:
+        ) -> tuple[list[str], dict[str, str], bool]:
             rollup = query.rollup
             if rollup is None:
                 ids = timelines.own_window(conn, party_id, query)
-                return ids, dict.fromkeys(ids, party_id)
+                return ids, dict.fromkeys(ids, party_id), False
             subtree = timelines.Subtree.of(conn, party_id, rollup, inside)
             ids = timelines.rollup_window(conn, subtree, query)
-            return ids, timelines.sources(conn, subtree, party_id, ids[: query.page.first])
+            sources = timelines.sources(conn, subtree, party_id, ids[: query.page.first])
+            return ids, sources, subtree.beyond
 
         def work(conn: sqlite3.Connection) -> dict[str, TimelinePage]:
             inside = self._inside(conn)
@@ -334,15 +340,16 @@ class SqliteStore(SqliteAccounts):
             starts = inside.keep(conn, party_ids)
             windows = {p: window(conn, p, inside) for p in dict.fromkeys(party_ids) if p in starts}
             activities = records.activities_by_id(
-                conn, {a for ids, _ in windows.values() for a in ids}
+                conn, {a for ids, _, _ in windows.values() for a in ids}
             )
             first = query.page.first
             return {
                 party_id: TimelinePage(
                     [TimelineEntry(activities[a], came_from[a]) for a in ids[:first]],
                     has_next=len(ids) > first,
+                    beyond=beyond,
                 )
-                for party_id, (ids, came_from) in windows.items()
+                for party_id, (ids, came_from, beyond) in windows.items()
             }
 
         return await (self._read if query.rollup is None and not self._scope else self._walk)(work)

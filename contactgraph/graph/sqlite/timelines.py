@@ -69,7 +69,10 @@ class Subtree:
     the closure for the default types within its depth, else the members a walk found, as
     a list."""
 
-    def __init__(self, root: str, rollup: Rollup, walked: list[str] | None, inside: Reach) -> None:
+    def __init__(
+        self, root: str, rollup: Rollup, walked: list[str] | None, inside: Reach, beyond: bool
+    ) -> None:
+        self.beyond = beyond  # parties lie below max_depth, left out
         self.params: dict[str, object] = {
             "root": root,
             "at": format_instant(rollup.as_of),
@@ -93,14 +96,16 @@ class Subtree:
         cls, conn: sqlite3.Connection, root: str, rollup: Rollup, inside: Reach = EVERYWHERE
     ) -> Subtree:
         """The subtree of a root inside."""
+        step = walks.HierarchyStep(rollup.types, True, rollup.as_of)
         if (
             frozenset(rollup.types) == CLOSURE_TYPES
             and rollup.max_depth <= closure.DEPTH
             and inside.keeps_paths_at(rollup.as_of)
         ):
-            return cls(root, rollup, None, inside)
-        step = walks.HierarchyStep(rollup.types, True, rollup.as_of)
-        return cls(root, rollup, walks.members(conn, root, step, rollup.max_depth, inside), inside)
+            return cls(root, rollup, None, inside, _past_closure(conn, root, rollup, step, inside))
+        beyond: set[str] = set()
+        members = walks.members(conn, root, step, rollup.max_depth, inside, beyond)
+        return cls(root, rollup, members, inside, root in beyond)
 
     def prefers_scan(self, conn: sqlite3.Connection, query: TimelineQuery) -> bool:
         parties = conn.execute("SELECT coalesce(max(seq), 0) FROM parties").fetchone()[0]
@@ -122,6 +127,41 @@ class Subtree:
                 f"AND h.since <= :at AND h.until > :at) AND {self._inside.test(column)}"
             )
         return f"{column} IN (SELECT value FROM json_each(:members))"
+
+
+def _past_closure(
+    conn: sqlite3.Connection, root: str, rollup: Rollup, step: walks.HierarchyStep, inside: Reach
+) -> bool:
+    """Whether a child of the closure's deepest level under root (at max_depth, one seek)
+    lies deeper than max_depth: none of its rows from root is within it."""
+    at = format_instant(rollup.as_of)
+    valid = "since <= :at AND until > :at"
+    deepest = [
+        row[0]
+        for row in conn.execute(
+            "SELECT DISTINCT descendant_id FROM hierarchy_reach "
+            f"WHERE ancestor_id = :root AND depth = :depth AND {valid}",
+            {"root": root, "depth": rollup.max_depth, "at": at},
+        )
+    ]
+    if not deepest:
+        return False
+    children = inside.keep(conn, {there for _, there, _ in step.edges(conn, deepest)})
+    within = {
+        row[0]
+        for row in conn.execute(
+            "SELECT descendant_id FROM hierarchy_reach WHERE ancestor_id = :root "
+            "AND descendant_id IN (SELECT value FROM json_each(:children)) "
+            f"AND depth <= :depth AND {valid}",
+            {
+                "root": root,
+                "depth": rollup.max_depth,
+                "at": at,
+                "children": json.dumps(list(children)),
+            },
+        )
+    }
+    return bool(children - within - {root})
 
 
 def rollup_window(conn: sqlite3.Connection, subtree: Subtree, query: TimelineQuery) -> list[str]:

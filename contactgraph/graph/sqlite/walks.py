@@ -96,16 +96,18 @@ def levels(
     step: HierarchyStep,
     max_depth: int,
     inside: Reach = EVERYWHERE,
+    beyond: set[str] | None = None,
 ) -> Iterator[dict[str, dict[str, Reached]]]:
     """Breadth first from every start at once, yielding per level each start's newly
     reached parties. A start never reaches itself, and each party once per start; a
-    party outside `inside` is neither reached nor passed."""
+    party outside `inside` is neither reached nor passed. Given `beyond`, a walk that gets
+    past its last level looks one level further and adds the starts with parties there."""
     seen: dict[str, set[str]] = {start: {start} for start in starts}
     frontiers: dict[str, list[str]] = {start: [start] for start in starts}
-    for depth in range(1, max_depth + 1):
+    for depth in range(1, max_depth + 2):
         jobs.check()
         parties = sorted({p for frontier in frontiers.values() for p in frontier})
-        if not parties:
+        if not parties or (depth > max_depth and beyond is None):
             return
         leaving: dict[str, list[tuple[str, str]]] = {}
         edges = step.edges(conn, parties)
@@ -127,6 +129,10 @@ def levels(
             visited.update(found)
             frontiers[start] = list(found)
             level[start] = found
+        if depth > max_depth:
+            assert beyond is not None
+            beyond.update(start for start, found in level.items() if found)
+            return
         yield level
 
 
@@ -139,14 +145,15 @@ def descendants(
     limit: int,
     count: bool,
     inside: Reach = EVERYWHERE,
-) -> tuple[list[tuple[str, Reached]], int | None]:
+) -> tuple[list[tuple[str, Reached]], int | None, bool]:
     """Up to `limit` parties below root after the (depth, id) cursor, in (depth, id) order,
-    and the total when counted. Without a count the walk stops at the first level that
-    completes the page."""
+    the total when counted, and whether parties lie past max_depth. Without a count the
+    walk stops at the first level that completes the page (and does not look past it)."""
     rows: list[tuple[str, Reached]] = []
     total = 0
     past = 0  # rows after the cursor in the levels walked so far
-    for level in levels(conn, [root], step, max_depth, inside):
+    beyond: set[str] = set()
+    for level in levels(conn, [root], step, max_depth, inside, beyond):
         found = level[root]
         total += len(found)
         kept = [(i, r) for i, r in sorted(found.items()) if after is None or (r.depth, i) > after]
@@ -154,7 +161,7 @@ def descendants(
         past += len(kept)
         if not count and past >= limit:
             break
-    return rows, total if count else None
+    return rows, total if count else None, root in beyond
 
 
 def ancestors(
@@ -163,10 +170,12 @@ def ancestors(
     step: HierarchyStep,
     max_depth: int,
     inside: Reach = EVERYWHERE,
+    beyond: set[str] | None = None,
 ) -> dict[str, list[tuple[str, Reached]]]:
-    """Every party above each start, nearest first, ties by id."""
+    """Every party above each start, nearest first, ties by id; the starts with parties
+    past max_depth go into `beyond`."""
     found: dict[str, list[tuple[str, Reached]]] = {start: [] for start in starts}
-    for level in levels(conn, starts, step, max_depth, inside):
+    for level in levels(conn, starts, step, max_depth, inside, beyond):
         for start, reached in level.items():
             found[start] += sorted(reached.items())
     return found
@@ -178,10 +187,12 @@ def members(
     step: HierarchyStep,
     max_depth: int,
     inside: Reach = EVERYWHERE,
+    beyond: set[str] | None = None,
 ) -> list[str]:
-    """The root and every party below it."""
+    """The root and every party below it; the root goes into `beyond` when parties lie
+    past max_depth."""
     below = [root]
-    for level in levels(conn, [root], step, max_depth, inside):
+    for level in levels(conn, [root], step, max_depth, inside, beyond):
         below += level[root]
     return below
 

@@ -1,0 +1,78 @@
+"""A TCP line between a server under test and its database that a test can cut and mend."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+from collections.abc import Iterator
+
+
+class Cable:
+    """Forwards connections on a loopback port to `target`. `cut` closes every connection
+    and refuses new ones, as a stopped database or a lost network does; `mend` takes new
+    ones again on the same port."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self._listener: socket.socket | None = None
+        self._open: set[socket.socket] = set()
+        self._lock = threading.Lock()
+        self.port = self._listen(0)
+
+    def _listen(self, port: int) -> int:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", port))
+        listener.listen()
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+        return int(listener.getsockname()[1])
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                near, _ = listener.accept()
+            except OSError:  # the listener was closed: the cable is cut
+                return
+            far = socket.create_connection(self.target)
+            with self._lock:
+                self._open |= {near, far}
+            for source, sink in ((near, far), (far, near)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
+
+    def cut(self) -> None:
+        assert self._listener is not None
+        # closing alone leaves a thread blocked in accept() taking connections: shut it
+        with contextlib.suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)
+        self._listener.close()
+        self._listener = None
+        with self._lock:
+            for sock in self._open:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                sock.close()
+            self._open.clear()
+
+    def mend(self) -> None:
+        self._listen(self.port)
+
+    @classmethod
+    @contextlib.contextmanager
+    def to(cls, url: str) -> Iterator[Cable]:
+        """A cable to the Bolt server at `url` (bolt://host:port), cut when the test ends."""
+        host, port = url.removeprefix("bolt://").rsplit(":", 1)
+        cable = cls((host, int(port)))
+        try:
+            yield cable
+        finally:
+            if cable._listener is not None:
+                cable.cut()
