@@ -135,11 +135,11 @@ def walks(store: GraphStore, shape: Shape) -> dict[str, Callable[[], Awaitable[o
 
     return {
         "descendants + totalCount": lambda: store.descendants(
-            top, types, UNBOUNDED, now, Page(50), count=True
+            [top], types, UNBOUNDED, now, Page(50), count=True
         ),
         "ancestors of the bottom": lambda: store.ancestors([bottom], types, UNBOUNDED, now),
         "network around the top": lambda: store.neighborhood(
-            top, list(RelType), UNBOUNDED, UNBOUNDED, now
+            [top], list(RelType), UNBOUNDED, UNBOUNDED, now
         ),
         "path top to bottom": lambda: store.shortest_path(
             top, bottom, list(RelType), UNBOUNDED, now

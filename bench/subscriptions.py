@@ -172,7 +172,9 @@ async def scenarios(url: str, subscribers: int, events: int) -> tuple[str, list[
         spread = Scenario("spread", watched, [rng.choice(below) for _ in range(events)], 0.05)
         sizes = {o.id: len(staff.get(o.id, ())) for o in orgs if o.id in staff}
         company = max(sizes, key=sizes.__getitem__)
-        tree = await store.descendants(company, DEFAULT_HIERARCHY_TYPES, 64, now, Page(5000), False)
+        tree = (
+            await store.descendants([company], DEFAULT_HIERARCHY_TYPES, 64, now, Page(5000), False)
+        )[company]
         inside = [row.party.id for row in tree.rows]
         fan_out = Scenario(
             "fan-out",

@@ -48,7 +48,9 @@ Timings = dict[str, tuple[float, float]]
 
 
 async def size(store: GraphStore, root: str) -> int:
-    page = await store.descendants(root, DEFAULT_HIERARCHY_TYPES, DEPTH, utcnow(), Page(0), True)
+    page = (
+        await store.descendants([root], DEFAULT_HIERARCHY_TYPES, DEPTH, utcnow(), Page(0), True)
+    )[root]
     return (page.total_count or 0) + 1
 
 

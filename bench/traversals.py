@@ -8,7 +8,9 @@ picks the largest hierarchy subtree and the one nearest 1,000 parties,
 then times descendants (first page of 100, with totalCount, which walks the
 whole subtree), ancestors of the deepest party found, network depth 2, a
 shortest path between two contacts and contactPerson, each as a store call and
-as a GraphQL request. Prints a Markdown table of median and p95 milliseconds.
+as a GraphQL request; then the first 50 (and 500) organizations by id with a page
+of their descendants and its count, and with their networks: one store call for
+all of them. Prints a Markdown table of median and p95 milliseconds.
 """
 
 from __future__ import annotations
@@ -37,7 +39,9 @@ Timings = dict[str, tuple[float, float]]
 
 
 async def subtree_size(store: GraphStore, root: str) -> int:
-    page = await store.descendants(root, DEFAULT_HIERARCHY_TYPES, DEPTH, utcnow(), Page(0), True)
+    page = (
+        await store.descendants([root], DEFAULT_HIERARCHY_TYPES, DEPTH, utcnow(), Page(0), True)
+    )[root]
     return page.total_count or 0
 
 
@@ -59,9 +63,11 @@ async def pick(store: GraphStore) -> dict[str, str]:
     sizes = await root_sizes(store)
     largest = max(sizes, key=sizes.__getitem__)
     near_thousand = min(sizes, key=lambda i: abs(sizes[i] - 1000))
-    bottom = await store.descendants(
-        largest, DEFAULT_HIERARCHY_TYPES, DEPTH, utcnow(), Page(sizes[largest]), False
-    )
+    bottom = (
+        await store.descendants(
+            [largest], DEFAULT_HIERARCHY_TYPES, DEPTH, utcnow(), Page(sizes[largest]), False
+        )
+    )[largest]
     leaf = max(bottom.rows, key=lambda row: row.depth).party.id if bottom.rows else largest
     people = (
         await store.list_parties(PartyFilter(kinds=(PartyKind.CONTACT,)), Page(5000), False)
@@ -87,9 +93,16 @@ async def pick(store: GraphStore) -> dict[str, str]:
 async def store_timings(store: GraphStore, ids: dict[str, str], runs: int) -> Timings:
     now = utcnow()
     every = list(RelType)
+    orgs = (
+        await store.list_parties(PartyFilter(kinds=(PartyKind.ORGANIZATION,)), Page(500), False)
+    ).parties
+    many = [party.id for party in orgs]
 
     def descendants(root: str):
-        return store.descendants(root, DEFAULT_HIERARCHY_TYPES, DEPTH, now, Page(100), True)
+        return store.descendants([root], DEFAULT_HIERARCHY_TYPES, DEPTH, now, Page(100), True)
+
+    def pages_below(roots: list[str], first: int, count: bool):
+        return store.descendants(roots, DEFAULT_HIERARCHY_TYPES, DEPTH, now, Page(first), count)
 
     return {
         "descendants, largest subtree (page of 100 + totalCount)": await timed(
@@ -102,7 +115,7 @@ async def store_timings(store: GraphStore, ids: dict[str, str], runs: int) -> Ti
             runs, lambda: store.ancestors([ids["leaf"]], DEFAULT_HIERARCHY_TYPES, DEPTH, now)
         ),
         "network depth 2 (limit 100)": await timed(
-            runs, lambda: store.neighborhood(ids["a"], every, 2, 100, now)
+            runs, lambda: store.neighborhood([ids["a"]], every, 2, 100, now)
         ),
         "path between two contacts": await timed(
             runs, lambda: store.shortest_path(ids["a"], ids["b"], every, 8, now)
@@ -110,7 +123,17 @@ async def store_timings(store: GraphStore, ids: dict[str, str], runs: int) -> Ti
         "contactPerson (4 store calls)": await timed(
             runs, lambda: contact_person(store, ids["unit"], "lead", now, DEPTH)
         ),
+        NESTED[0]: await timed(runs, lambda: pages_below(many[:50], 10, True)),
+        NESTED[1]: await timed(runs, lambda: pages_below(many, 0, True)),
+        NESTED[2]: await timed(runs, lambda: store.neighborhood(many[:50], every, 1, 100, now)),
     }
+
+
+NESTED = [
+    "50 organizations' descendants (page of 10 + totalCount each)",
+    "500 organizations' descendants totalCount",
+    "50 organizations' networks depth 1",
+]
 
 
 HTTP = {
@@ -143,6 +166,21 @@ HTTP = {
         'query($id: ID!) { contactPerson(organizationId: $id, role: "lead") '
         "{ distance person { id } } }",
     ),
+    NESTED[0]: (
+        "",
+        "{ parties(first: 50, filter: {kinds: [ORGANIZATION]}) { edges { node { "
+        "descendants(first: 10) { totalCount edges { node { depth party { id } } } } } } } }",
+    ),
+    NESTED[1]: (
+        "",
+        "{ parties(first: 500, filter: {kinds: [ORGANIZATION]}) { edges { node { "
+        "descendants(first: 0) { totalCount } } } } }",
+    ),
+    NESTED[2]: (
+        "",
+        "{ parties(first: 50, filter: {kinds: [ORGANIZATION]}) { edges { node { "
+        "network(depth: 1) { nodes { id } edges { id } } } } } }",
+    ),
 }
 
 
@@ -158,7 +196,9 @@ async def http_timings(base: str, ids: dict[str, str], runs: int) -> Timings:
         for name, (key, query) in HTTP.items():
 
             async def call(key: str = key, query: str = query) -> None:
-                variables = {"id": ids[key], "b": ids["b"]} if "$b" in query else {"id": ids[key]}
+                variables = {"id": ids[key], "b": ids["b"]} if "$b" in query else {}
+                if "$id" in query:
+                    variables["id"] = ids[key]
                 body = (
                     await client.post("/graphql", json={"query": query, "variables": variables})
                 ).json()
@@ -182,7 +222,7 @@ def main() -> None:
     args = arguments(__doc__, 10_000, 30)
     url = args.graph
     ids, store_results = asyncio.run(measure(url, args.runs))
-    with serving(url) as base:
+    with serving(url, "--insecure-anonymous-admin", "--rate-limit", "0") as base:
         http_results = asyncio.run(http_timings(base, ids, args.runs))
 
     print(

@@ -130,9 +130,11 @@ async def pick(url: str) -> Picks:
     try:
         sizes = await traversals.root_sizes(store, 1_000_000)
         root = max(sizes, key=sizes.__getitem__)
-        tree = await store.descendants(
-            root, DEFAULT_HIERARCHY_TYPES, traversals.DEPTH, utcnow(), Page(1_000_000), False
-        )
+        tree = (
+            await store.descendants(
+                [root], DEFAULT_HIERARCHY_TYPES, traversals.DEPTH, utcnow(), Page(1_000_000), False
+            )
+        )[root]
         orgs = PartyFilter(kinds=(PartyKind.ORGANIZATION,))
         first = (await store.list_parties(orgs, Page(3000), False)).parties
         read = {root, *(row.party.id for row in tree.rows), *(o.id for o in first[:50])}

@@ -122,6 +122,16 @@ class Subscriber:
         await self.ws.send(json.dumps({"id": op, "type": kind}))
 
 
+async def subscribed(http: httpx.AsyncClient, count: int) -> None:
+    """Wait until the server `http` talks to holds `count` live subscriptions (its
+    /healthz says so): a subscription is live some time after it was sent."""
+    for _ in range(500):
+        if (await http.get("/healthz")).json()["subscribers"] == count:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"the server never held {count} subscriptions")
+
+
 def small_buffer_socket(address: str) -> socket.socket:
     """A connected socket with a small receive buffer, for a client that stops reading:
     the server's sends then block after a few megabytes instead of dozens."""

@@ -10,7 +10,6 @@ of), over other types (walked), and for a reader scoped to the chain (walked on 
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ import pytest
 from access import bearer
 from client import GraphQL, serve
 from factories import contact, link, org, record, user
-from live import TRANSPORT_WS, Subscriber, client_for, live_server
+from live import TRANSPORT_WS, Subscriber, client_for, live_server, subscribed
 
 from contactgraph.config import Settings
 
@@ -164,9 +163,6 @@ async def test_a_feed_of_a_hierarchy_past_the_ceiling_is_refused(graph_url: str)
             assert "ceiling of 2 levels" in error["message"] and units[0] in error["message"]
             await sub.completed(refused)
             heard = await sub.subscribe(feed, {"id": units[1]})
-            for _ in range(100):  # the subscription is live once the server counts it
-                if (await http.get("/healthz")).json()["subscribers"] == 1:
-                    break
-                await asyncio.sleep(0.01)
+            await subscribed(http, 1)
             await record(admin, author, [units[3]], "2024-01-01T09:00:00Z", summary="deepest")
             assert (await sub.next(heard))["data"]["activityAdded"]["summary"] == "deepest"

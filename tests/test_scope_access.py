@@ -12,7 +12,6 @@ The scoped reader holds `reader` within sales; the scoped editor `editor` within
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +20,7 @@ import httpx
 import pytest
 from access import bearer, user_token
 from client import GraphQL
-from live import TRANSPORT_WS, Subscriber, client_for, live_server
+from live import TRANSPORT_WS, Subscriber, client_for, live_server, subscribed
 
 from contactgraph.config import Settings
 from contactgraph.graph.backends import open_store
@@ -534,7 +533,7 @@ async def test_an_open_socket_follows_its_scope(world: World) -> None:
             "{ summary } }",
             {"p": ids["sales"]},
         )
-        await asyncio.sleep(0.2)
+        await subscribed(world.admin.http, 1)
         await world.admin(
             "mutation($m: ID!, $e: ID!, $l: ID!) { unlink(id: $m) { id } "
             "link(input: {type: MEMBER_OF, fromId: $e, toId: $l}) { id } }",
@@ -566,7 +565,7 @@ async def test_feeds_load_grants_as_each_subscriber_may(world: World) -> None:
     ):
         ops = {"admin": await admin.subscribe(feed, {"p": ids["eva"]})}
         ops["reader"] = await reader.subscribe(feed, {"p": ids["eva"]})
-        await asyncio.sleep(0.2)
+        await subscribed(world.admin.http, 2)
         await world.admin(
             'mutation($s: ID!, $a: ID!) { recordActivity(input: {type: NOTE, summary: "n", '
             "subjectIds: [$s], authorId: $a}) { id } }",
@@ -608,7 +607,7 @@ async def test_a_live_feed_stays_inside(world: World) -> None:
         assert error["extensions"]["code"] == "NOT_FOUND"
         await sub.completed(outside)
         op = await sub.subscribe(feed, {"p": ids["sales"]})
-        await asyncio.sleep(0.2)  # the subscription is registered before anything is recorded
+        await subscribed(world.admin.http, 1)  # live before anything is recorded
         await world.admin(record, {"s": [ids["max"]]})  # legal's: never reaches this feed
         shared = (await world.admin(record, {"s": [ids["max"], ids["eva"]]}))["recordActivity"]
         got = (await sub.next(op))["data"]["activityAdded"]

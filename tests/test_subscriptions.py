@@ -3,7 +3,6 @@ both backends: what reaches whom, when the subtree is read, and cleanup."""
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from collections.abc import AsyncIterator
 
@@ -18,6 +17,7 @@ from live import (
     client_for,
     live_server,
     small_buffer_socket,
+    subscribed,
 )
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
@@ -42,15 +42,6 @@ async def address(graph_url: str) -> AsyncIterator[str]:
 async def gql(address: str) -> AsyncIterator[GraphQL]:
     async with client_for(address, timeout=30) as http:
         yield GraphQL(http)
-
-
-async def subscribed(gql: GraphQL, count: int) -> None:
-    """Wait until the server holds `count` live subscriptions (its /healthz says so)."""
-    for _ in range(500):
-        if (await gql.http.get("/healthz")).json()["subscribers"] == count:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"the server never held {count} subscriptions")
 
 
 async def summaries_until(sub: Subscriber, op: str, last: str) -> list[str]:
@@ -82,7 +73,7 @@ async def test_each_subscriber_gets_what_concerns_it_and_nothing_else(
         all_below = await rollup.subscribe(FEED, {"id": company, "all": True})
         only_own = await own.subscribe(FEED, {"id": company})
         meetings = await own.subscribe(FEED, {"id": sales, "all": True, "types": ["MEETING"]})
-        await subscribed(gql, 3)
+        await subscribed(gql.http, 3)
 
         await record(gql, anna, [jana], "2025-01-01T10:00:00Z", summary="jana")
         await record(gql, anna, [outsider], "2025-01-02T10:00:00Z", summary="outsider")
@@ -114,7 +105,7 @@ async def test_each_subscriber_gets_what_concerns_it_and_nothing_else(
         await rollup.stop(all_below)
         if protocol == LEGACY_WS:
             await rollup.completed(all_below)
-        await subscribed(gql, 2)
+        await subscribed(gql.http, 2)
 
 
 async def test_the_subtree_is_read_when_each_activity_is_recorded(
@@ -125,7 +116,7 @@ async def test_the_subtree_is_read_when_each_activity_is_recorded(
     owner = await contact(gql, "Otto", "Owner")
     async with Subscriber.connect(address, TRANSPORT_WS) as sub:
         op = await sub.subscribe(FEED, {"id": hoa, "all": True})
-        await subscribed(gql, 1)
+        await subscribed(gql.http, 1)
         await record(gql, anna, [owner], "2025-01-01T10:00:00Z", summary="before joining")
         membership = await link(gql, "MEMBER_OF", owner, hoa)
         await record(gql, anna, [owner], "2024-01-01T10:00:00Z", summary="member, backdated")
@@ -144,7 +135,7 @@ async def test_bad_subscriptions_get_coded_errors(address: str, gql: GraphQL) ->
         invalid = await sub.subscribe("subscription { activityAdded { nope } }")
         payload = await sub.next(invalid)
         assert payload["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
-    await subscribed(gql, 0)
+    await subscribed(gql.http, 0)
 
 
 async def test_disconnected_subscribers_are_released(address: str, gql: GraphQL) -> None:
@@ -157,8 +148,8 @@ async def test_disconnected_subscribers_are_released(address: str, gql: GraphQL)
             await a.subscribe(FEED, {"id": company})
             await b.subscribe(FEED, {"id": company, "all": True})
             await b.subscribe(FEED, {"id": company, "types": ["CALL"]})
-            await subscribed(gql, 3)
-        await subscribed(gql, 0)  # the connections dropped without a word
+            await subscribed(gql.http, 3)
+        await subscribed(gql.http, 0)  # the connections dropped without a word
 
 
 async def test_a_subscriber_that_stops_reading_is_dropped_without_holding_up_others(
@@ -183,7 +174,7 @@ async def test_a_subscriber_that_stops_reading_is_dropped_without_holding_up_oth
         ):
             slow_op = await slow.subscribe(feed, {"id": company})
             fast_op = await fast.subscribe(feed, {"id": company})
-            await subscribed(gql, 2)
+            await subscribed(gql.http, 2)
             sent = 0
             while (await http.get("/healthz")).json()["subscribers"] == 2:
                 assert sent < 300, "the slow subscriber was never dropped"
@@ -193,7 +184,7 @@ async def test_a_subscriber_that_stops_reading_is_dropped_without_holding_up_oth
                 sent += 1
                 payload = await fast.next(fast_op)
                 assert payload["data"]["activityAdded"]["summary"] == str(sent - 1)
-            await subscribed(gql, 1)
+            await subscribed(gql.http, 1)
             await record(gql, anna, [company], "2025-01-01T10:00:00Z", summary="after", body="")
             assert (await fast.next(fast_op))["data"]["activityAdded"]["summary"] == "after"
 
@@ -221,7 +212,7 @@ async def test_activities_made_with_a_new_party_are_published(address: str, gql:
     company = await org(gql, "Nordlicht GmbH")
     async with Subscriber.connect(address, TRANSPORT_WS) as sub:
         op = await sub.subscribe(FEED, {"id": company, "all": True})
-        await subscribed(gql, 1)
+        await subscribed(gql.http, 1)
         await gql(
             'mutation($c: ID!) { createContact(input: {lastName: "X", parentId: $c, '
             'activities: [{type: CALL, summary: "welcome call"}]}) { id } }',

@@ -95,16 +95,17 @@ class GraphStore(Protocol):
 
     async def descendants(
         self,
-        root_id: str,
+        root_ids: Sequence[str],
         types: Sequence[RelType],
         max_depth: int,
         as_of: datetime,
         page: Page,
         count: bool,
         reading: TreeReading = WHOLE_ROWS,
-    ) -> TreePage:
-        """The subtree below root_id in one query: each party once, at its shortest depth,
-        ordered by (depth, id); ties between parents go to the smallest (parent, edge) id.
+    ) -> dict[str, TreePage]:
+        """A page of the subtree below each root (every one asked has an entry), all roots
+        in one round trip: each party once, at its shortest depth, ordered by (depth, id);
+        ties between parents go to the smallest (parent, edge) id.
         A store may return more than `reading` asks, never less. `beyond` tells of parties
         past max_depth (see TreePage), as roll-ups and ancestors tell it: a ceiling never
         cuts a hierarchy without saying so."""
@@ -117,14 +118,15 @@ class GraphStore(Protocol):
 
     async def neighborhood(
         self,
-        root_id: str,
+        root_ids: Sequence[str],
         types: Sequence[RelType],
         depth: int,
         limit: int,
         as_of: datetime,
-    ) -> Network:
-        """Parties within depth hops in any direction, ordered by (distance, id) and cut at
-        limit (the root counts), with every edge of those types between the kept parties."""
+    ) -> dict[str, Network]:
+        """Per root (every one asked has an entry; all in one round trip), the parties
+        within depth hops in any direction, ordered by (distance, id) and cut at limit (the
+        root counts), with every edge of those types between the kept parties."""
 
     async def shortest_path(
         self,

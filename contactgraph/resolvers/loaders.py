@@ -18,6 +18,7 @@ from ..graph.model import (
     Ancestry,
     Category,
     Direction,
+    Network,
     Page,
     Party,
     PartyRef,
@@ -25,6 +26,7 @@ from ..graph.model import (
     RelType,
     TimelinePage,
     TimelineQuery,
+    TreePage,
     TreeReading,
 )
 from ..graph.store import GraphStore
@@ -45,6 +47,24 @@ class ChildrenQuery:
     types: tuple[RelType, ...]
     as_of: datetime
     reading: TreeReading
+
+
+@dataclass(frozen=True)
+class DescendantsQuery:
+    types: tuple[RelType, ...]
+    max_depth: int
+    as_of: datetime
+    page: Page
+    count: bool
+    reading: TreeReading
+
+
+@dataclass(frozen=True)
+class NetworkQuery:
+    types: tuple[RelType, ...]
+    depth: int
+    limit: int
+    as_of: datetime
 
 
 @dataclass(frozen=True)
@@ -153,6 +173,16 @@ class Loaders:
         )
         self.children = ChildrenLoader(
             lambda ids, q: store.children(ids, q.types, q.as_of, q.reading)
+        )
+        self.descendants: GroupedLoader[DescendantsQuery, TreePage] = GroupedLoader(
+            lambda ids, q: store.descendants(
+                ids, q.types, q.max_depth, q.as_of, q.page, q.count, q.reading
+            ),
+            lambda: TreePage([], has_next=False, total_count=None),
+        )
+        self.networks: GroupedLoader[NetworkQuery, Network] = GroupedLoader(
+            lambda ids, q: store.neighborhood(ids, q.types, q.depth, q.limit, q.as_of),
+            lambda: Network([], [], truncated=False),
         )
         self.ancestors: GroupedLoader[AncestorsQuery, Ancestry] = GroupedLoader(
             lambda ids, q: store.ancestors(ids, q.types, q.max_depth, q.as_of),

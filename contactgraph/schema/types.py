@@ -17,7 +17,13 @@ from ..graph.model import DEFAULT_HIERARCHY_TYPES, HIERARCHY_TYPES, Rollup, Time
 from ..graph.times import format_instant
 from ..resolvers.context import Context, field_selections, selected_at, selects
 from ..resolvers.duplicates import candidates
-from ..resolvers.loaders import AncestorsQuery, ChildrenQuery, RelationshipQuery
+from ..resolvers.loaders import (
+    AncestorsQuery,
+    ChildrenQuery,
+    DescendantsQuery,
+    NetworkQuery,
+    RelationshipQuery,
+)
 from .duplicates import DuplicateCandidate
 from .enums import ActivityType, Direction, LegalForm, PartyKind, RelType, UnitType
 from .history import Change, node_history, party_snapshot
@@ -203,8 +209,7 @@ class Party(Node):
     ) -> HierarchyConnection:
         context = info.context
         selected = field_selections(info)
-        page = await context.store.descendants(
-            self.id,
+        query = DescendantsQuery(
             _hierarchy_types(types),
             context.depth(max_depth),
             as_of or context.now,
@@ -216,6 +221,7 @@ class Party(Node):
                 parents="parentId" in selected_at(selected, ("edges", "node")),
             ),
         )
+        page = await context.loaders.descendants.load((self.id, query))
         # a cursor per row only when edges' cursors are read: the page's end needs the last
         cursors = "cursor" in selected_at(selected, ("edges",))
         last = len(page.rows) - 1
@@ -263,13 +269,13 @@ class Party(Node):
         as_of: datetime | None = None,
     ) -> Network:
         context = info.context
-        found = await context.store.neighborhood(
-            self.id,
+        query = NetworkQuery(
             tuple(dict.fromkeys(types)) if types else tuple(model.RelType),
             context.depth(depth),
             context.network_size(limit),
             as_of or context.now,
         )
+        found = await context.loaders.networks.load((self.id, query))
         return Network(
             nodes=[party_of(p) for p in found.parties],
             edges=[Relationship.of(r) for r in found.relationships],

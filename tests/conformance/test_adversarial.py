@@ -158,9 +158,11 @@ def _order(rows: list[tuple[int, str]]) -> bool:
 async def test_descendants_of_diamonds_each_once_at_its_layer(
     graph: GraphStore, shapes: Shapes
 ) -> None:
-    page = await graph.descendants(
-        shapes.top.id, DEFAULT_HIERARCHY_TYPES, DEPTH, NOW, Page(500), count=True
-    )
+    page = (
+        await graph.descendants(
+            [shapes.top.id], DEFAULT_HIERARCHY_TYPES, DEPTH, NOW, Page(500), count=True
+        )
+    )[shapes.top.id]
     assert page.total_count == LAYERS * WIDTH + 3 and not page.has_next and not page.beyond
     depth = {row.party.id: row.depth for row in page.rows}
     assert len(depth) == len(page.rows)
@@ -176,9 +178,11 @@ async def test_descendants_of_diamonds_each_once_at_its_layer(
     seen: list[str] = []
     cursor = None
     while True:
-        part = await graph.descendants(
-            shapes.top.id, DEFAULT_HIERARCHY_TYPES, DEPTH, NOW, Page(40, cursor), count=False
-        )
+        part = (
+            await graph.descendants(
+                [shapes.top.id], DEFAULT_HIERARCHY_TYPES, DEPTH, NOW, Page(40, cursor), count=False
+            )
+        )[shapes.top.id]
         seen += [row.party.id for row in part.rows]
         if not part.has_next:
             break
@@ -188,30 +192,42 @@ async def test_descendants_of_diamonds_each_once_at_its_layer(
 
 async def test_descendants_of_bipartite_chain_and_fan(graph: GraphStore, shapes: Shapes) -> None:
     types = DEFAULT_HIERARCHY_TYPES
-    bipartite = await graph.descendants(shapes.root.id, types, DEPTH, NOW, Page(500), count=True)
+    bipartite = (
+        await graph.descendants([shapes.root.id], types, DEPTH, NOW, Page(500), count=True)
+    )[shapes.root.id]
     assert bipartite.total_count == 201
     assert [row.depth for row in bipartite.rows] == [1] * 100 + [2] * 100 + [3]
     assert {row.parent_id for row in bipartite.rows if row.depth == 2} == {shapes.uppers[0].id}
 
-    chain = await graph.descendants(shapes.links[0].id, types, DEPTH, NOW, Page(500), count=True)
+    chain = (
+        await graph.descendants([shapes.links[0].id], types, DEPTH, NOW, Page(500), count=True)
+    )[shapes.links[0].id]
     assert chain.total_count == DEPTH and chain.beyond
     assert [row.party.id for row in chain.rows] == [p.id for p in shapes.links[1 : DEPTH + 1]]
     # exactly as deep as the bound: nothing lies past it
     exact = shapes.links[CHAIN - 1 - DEPTH].id
-    full = await graph.descendants(exact, types, DEPTH, NOW, Page(500), count=True)
+    full = (await graph.descendants([exact], types, DEPTH, NOW, Page(500), count=True))[exact]
     assert full.total_count == DEPTH and not full.beyond
     # a page that fills first does not look past the bound; the last page does
-    first = await graph.descendants(shapes.links[0].id, types, DEPTH, NOW, Page(10), False)
+    first = (await graph.descendants([shapes.links[0].id], types, DEPTH, NOW, Page(10), False))[
+        shapes.links[0].id
+    ]
     assert first.has_next and not first.beyond
     cursor = encode_cursor(str(DEPTH - 1), shapes.links[DEPTH - 1].id)
-    last = await graph.descendants(shapes.links[0].id, types, DEPTH, NOW, Page(10, cursor), False)
+    last = (
+        await graph.descendants([shapes.links[0].id], types, DEPTH, NOW, Page(10, cursor), False)
+    )[shapes.links[0].id]
     assert [row.depth for row in last.rows] == [DEPTH] and last.beyond
 
-    fan = await graph.descendants(shapes.hub.id, types, DEPTH, NOW, Page(50), count=True)
+    fan = (await graph.descendants([shapes.hub.id], types, DEPTH, NOW, Page(50), count=True))[
+        shapes.hub.id
+    ]
     assert fan.total_count == FAN and fan.has_next and not fan.beyond
     assert [row.party.id for row in fan.rows] == [p.id for p in shapes.staff[:50]]
     cursor = encode_cursor("1", shapes.staff[-2].id)
-    last = await graph.descendants(shapes.hub.id, types, DEPTH, NOW, Page(50, cursor), False)
+    last = (await graph.descendants([shapes.hub.id], types, DEPTH, NOW, Page(50, cursor), False))[
+        shapes.hub.id
+    ]
     assert [row.party.id for row in last.rows] == [shapes.staff[-1].id] and not last.has_next
 
 
@@ -240,13 +256,13 @@ async def test_neighborhood_and_path_on_adversarial_shapes(
     graph: GraphStore, shapes: Shapes
 ) -> None:
     every = list(RelType)
-    diamonds = await graph.neighborhood(shapes.top.id, every, DEPTH, 1000, NOW)
+    diamonds = (await graph.neighborhood([shapes.top.id], every, DEPTH, 1000, NOW))[shapes.top.id]
     assert len(diamonds.parties) == LAYERS * WIDTH + 4 and not diamonds.truncated
     assert len(diamonds.relationships) == WIDTH + (LAYERS - 1) * WIDTH * WIDTH + WIDTH + 2
     middle = shapes.links[CHAIN // 2]
-    chain = await graph.neighborhood(middle.id, every, DEPTH, 1000, NOW)
+    chain = (await graph.neighborhood([middle.id], every, DEPTH, 1000, NOW))[middle.id]
     assert len(chain.parties) == 2 * DEPTH + 1
-    fan = await graph.neighborhood(shapes.hub.id, every, 1, 1000, NOW)
+    fan = (await graph.neighborhood([shapes.hub.id], every, 1, 1000, NOW))[shapes.hub.id]
     assert fan.truncated and len(fan.parties) == 1000
     assert [p.id for p in fan.parties[1:4]] == [p.id for p in shapes.staff[:3]]
 
@@ -325,7 +341,7 @@ async def test_work_past_its_deadline_stops_and_frees_the_store(
 
     def count_the_fan() -> Any:
         types = DEFAULT_HIERARCHY_TYPES
-        return graph.descendants(shapes.hub.id, types, DEPTH, NOW, Page(50), count=True)
+        return graph.descendants([shapes.hub.id], types, DEPTH, NOW, Page(50), count=True)
 
     started = time.monotonic()
     with pytest.raises(Timeout), deadlines.limit(0.05):
@@ -348,7 +364,7 @@ async def test_lookups_are_not_held_up_by_walks(graph: GraphStore, shapes: Shape
     types = DEFAULT_HIERARCHY_TYPES
     walks = [
         asyncio.create_task(
-            graph.descendants(shapes.hub.id, types, DEPTH, NOW, Page(50), count=True)
+            graph.descendants([shapes.hub.id], types, DEPTH, NOW, Page(50), count=True)
         )
         for _ in range(8)
     ]
@@ -356,5 +372,6 @@ async def test_lookups_are_not_held_up_by_walks(graph: GraphStore, shapes: Shape
     started = time.monotonic()
     assert await graph.get_parties([shapes.hub.id])
     waited = time.monotonic() - started
-    assert all(page.total_count == FAN for page in await asyncio.gather(*walks))
+    answers = await asyncio.gather(*walks)
+    assert all(pages[shapes.hub.id].total_count == FAN for pages in answers)
     assert waited < 0.5

@@ -160,17 +160,21 @@ async def test_edges_leaving_the_scope_are_not_shown(store: GraphStore, firm: Fi
 
 async def test_walks_stay_inside(store: GraphStore, firm: Firm) -> None:
     scoped, ids, now = store.scoped(subtree(firm, "sales")), firm.ids, utcnow()
-    tree = await scoped.descendants(ids["sales"], DEFAULT_HIERARCHY_TYPES, DEEP, now, PAGE, True)
+    tree = (
+        await scoped.descendants([ids["sales"]], DEFAULT_HIERARCHY_TYPES, DEEP, now, PAGE, True)
+    )[ids["sales"]]
     assert firm.names(r.party.id for r in tree.rows) == {"north", "seller", "eva", "shared"}
     assert tree.total_count == 4
-    outside = await scoped.descendants(
-        ids["holding"], DEFAULT_HIERARCHY_TYPES, DEEP, now, PAGE, True
-    )
+    outside = (
+        await scoped.descendants([ids["holding"]], DEFAULT_HIERARCHY_TYPES, DEEP, now, PAGE, True)
+    )[ids["holding"]]
     assert outside.rows == [] and outside.total_count == 0
     # the scope is as of now: what was below sales last year and is not now stays out
-    past = await scoped.descendants(
-        ids["sales"], DEFAULT_HIERARCHY_TYPES, DEEP, T0 + timedelta(days=1), PAGE, True
-    )
+    past = (
+        await scoped.descendants(
+            [ids["sales"]], DEFAULT_HIERARCHY_TYPES, DEEP, T0 + timedelta(days=1), PAGE, True
+        )
+    )[ids["sales"]]
     assert "old" not in firm.names(r.party.id for r in past.rows)
 
     up = await scoped.ancestors([ids["shared"], ids["max"]], DEFAULT_HIERARCHY_TYPES, DEEP, now)
@@ -178,11 +182,14 @@ async def test_walks_stay_inside(store: GraphStore, firm: Firm) -> None:
     assert not up[ids["shared"]].beyond
     assert ids["max"] not in up or not up[ids["max"]].rows
 
-    net = await scoped.neighborhood(ids["eva"], list(RelType), 3, 100, now)
+    net = (await scoped.neighborhood([ids["eva"]], list(RelType), 3, 100, now))[ids["eva"]]
     assert firm.names(p.id for p in net.parties) == {"eva", "north", "sales", "shared", "seller"}
     kept = {p.id for p in net.parties}
     assert all(r.from_id in kept and r.to_id in kept for r in net.relationships)
-    assert (await scoped.neighborhood(ids["max"], list(RelType), 3, 100, now)).parties == []
+    assert (
+        ((await scoped.neighborhood([ids["max"]], list(RelType), 3, 100, now))[ids["max"]]).parties
+        == []
+    )
 
 
 async def test_a_path_goes_around_what_is_outside(store: GraphStore, firm: Firm) -> None:
@@ -262,14 +269,14 @@ async def test_a_walk_in_the_past_does_not_pass_what_is_outside_now(
     )
     scoped = store.scoped(subtree(firm, "sales"))
     assert relic.id in await scoped.get_parties([relic.id])
-    below = (ids["sales"], DEFAULT_HIERARCHY_TYPES, DEEP, then, PAGE, True)
-    assert relic.id in {r.party.id for r in (await store.descendants(*below)).rows}
-    tree = await scoped.descendants(*below)
+    below = ([ids["sales"]], DEFAULT_HIERARCHY_TYPES, DEEP, then, PAGE, True)
+    assert relic.id in {r.party.id for r in (await store.descendants(*below))[ids["sales"]].rows}
+    tree = (await scoped.descendants(*below))[ids["sales"]]
     assert relic.id not in {r.party.id for r in tree.rows}
     assert tree.total_count == len(tree.rows)
     up = await scoped.ancestors([relic.id], DEFAULT_HIERARCHY_TYPES, DEEP, then)
     assert relic.id not in up or not up[relic.id].rows
-    net = await scoped.neighborhood(relic.id, [RelType.PART_OF], 2, 100, then)
+    net = (await scoped.neighborhood([relic.id], [RelType.PART_OF], 2, 100, then))[relic.id]
     assert [p.id for p in net.parties] == [relic.id]
     rollup = TimelineQuery(page=PAGE, rollup=Rollup(DEFAULT_HIERARCHY_TYPES, then, DEEP))
     everyone = await store.timelines([ids["sales"]], rollup)

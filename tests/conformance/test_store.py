@@ -318,7 +318,9 @@ async def test_descendants_each_once_at_shortest_depth_in_pages(store: GraphStor
     await store.load_batch(Batch(tree.parties, tree.rels))
     types = DEFAULT_HIERARCHY_TYPES
 
-    whole = await store.descendants(tree.company.id, types, 64, NOW, Page(50), count=True)
+    whole = (await store.descendants([tree.company.id], types, 64, NOW, Page(50), count=True))[
+        tree.company.id
+    ]
     got = [(row.depth, row.party.display_name) for row in whole.rows]
     by_depth = {d: sorted(n for depth, n in got if depth == d) for d, _ in got}
     assert by_depth == {
@@ -337,14 +339,20 @@ async def test_descendants_each_once_at_shortest_depth_in_pages(store: GraphStor
     assert rows[tree.bob.id].parent_id == tree.dept.id
     assert rows[tree.bob.id].relationship == tree.to_bob
 
-    shallow = await store.descendants(tree.company.id, types, 1, NOW, Page(50), count=True)
+    shallow = (await store.descendants([tree.company.id], types, 1, NOW, Page(50), count=True))[
+        tree.company.id
+    ]
     assert [r.party.display_name for r in shallow.rows] == ["Branch 1", "Branch 2"]
     assert shallow.total_count == 2
-    then = await store.descendants(tree.company.id, types, 1, T0, Page(50), count=False)
+    then = (await store.descendants([tree.company.id], types, 1, T0, Page(50), count=False))[
+        tree.company.id
+    ]
     assert {r.party.display_name for r in then.rows} == {"Branch 1", "Branch 2", "Branch 3"}
-    only_part_of = await store.descendants(
-        tree.company.id, [RelType.PART_OF], 64, NOW, Page(50), count=False
-    )
+    only_part_of = (
+        await store.descendants(
+            [tree.company.id], [RelType.PART_OF], 64, NOW, Page(50), count=False
+        )
+    )[tree.company.id]
     assert {r.party.display_name for r in only_part_of.rows} == {
         "Branch 1",
         "Branch 2",
@@ -356,9 +364,9 @@ async def test_descendants_each_once_at_shortest_depth_in_pages(store: GraphStor
     seen: list[str] = []
     cursor = None
     while True:
-        page = await store.descendants(
-            tree.company.id, types, 64, NOW, Page(3, cursor), count=False
-        )
+        page = (
+            await store.descendants([tree.company.id], types, 64, NOW, Page(3, cursor), count=False)
+        )[tree.company.id]
         seen += [row.party.id for row in page.rows]
         if not page.has_next:
             break
@@ -422,26 +430,26 @@ async def test_neighborhood_in_any_direction_nearest_first_and_capped(store: Gra
     await store.load_batch(Batch(ring.parties, ring.rels))
     every = list(RelType)
 
-    near = await store.neighborhood(ring.a.id, every, 1, 100, NOW)
+    near = (await store.neighborhood([ring.a.id], every, 1, 100, NOW))[ring.a.id]
     assert near.parties[0] == ring.a
     assert {p.id for p in near.parties} == {ring.a.id, ring.b.id, ring.d.id}
     assert {r.id for r in near.relationships} == {ring.ab.id, ring.ad.id}
     assert not near.truncated
 
-    wide = await store.neighborhood(ring.a.id, every, 5, 100, NOW)
+    wide = (await store.neighborhood([ring.a.id], every, 5, 100, NOW))[ring.a.id]
     assert {p.id for p in wide.parties} == {ring.a.id, ring.b.id, ring.c.id, ring.d.id, ring.e.id}
     assert {r.id for r in wide.relationships} == {ring.ab.id, ring.ad.id, ring.dc.id, ring.ce.id}
     ids = {p.id for p in wide.parties}
     assert all(r.from_id in ids and r.to_id in ids for r in wide.relationships)
 
-    then = await store.neighborhood(ring.b.id, [RelType.KNOWS], 1, 100, T0)
+    then = (await store.neighborhood([ring.b.id], [RelType.KNOWS], 1, 100, T0))[ring.b.id]
     assert {p.id for p in then.parties} == {ring.a.id, ring.b.id, ring.c.id}
 
-    capped = await store.neighborhood(ring.a.id, every, 5, 3, NOW)
+    capped = (await store.neighborhood([ring.a.id], every, 5, 3, NOW))[ring.a.id]
     assert capped.truncated
     assert capped.parties[0].id == ring.a.id
     assert {p.id for p in capped.parties} == {ring.a.id, ring.b.id, ring.d.id}
-    only_knows = await store.neighborhood(ring.c.id, [RelType.KNOWS], 1, 100, NOW)
+    only_knows = (await store.neighborhood([ring.c.id], [RelType.KNOWS], 1, 100, NOW))[ring.c.id]
     assert {p.id for p in only_knows.parties} == {ring.c.id, ring.d.id}
 
 

@@ -307,18 +307,18 @@ class Neo4jStore(Neo4jWrites):
 
     async def descendants(
         self,
-        root_id: str,
+        root_ids: Sequence[str],
         types: Sequence[RelType],
         max_depth: int,
         as_of: datetime,
         page: Page,
         count: bool,
         reading: TreeReading = WHOLE_ROWS,
-    ) -> TreePage:
-        async def work(tx: Tx) -> TreePage:
+    ) -> dict[str, TreePage]:
+        async def work(tx: Tx) -> dict[str, TreePage]:
             inside = await self._inside(tx)
             return await walks.descendants(
-                tx, root_id, types, max_depth, as_of, page, count, reading, inside
+                tx, root_ids, types, max_depth, as_of, page, count, reading, inside
             )
 
         return await self._walk(work)
@@ -334,15 +334,15 @@ class Neo4jStore(Neo4jWrites):
 
     async def neighborhood(
         self,
-        root_id: str,
+        root_ids: Sequence[str],
         types: Sequence[RelType],
         depth: int,
         limit: int,
         as_of: datetime,
-    ) -> Network:
-        async def work(tx: Tx) -> Network:
+    ) -> dict[str, Network]:
+        async def work(tx: Tx) -> dict[str, Network]:
             inside = await self._inside(tx)
-            return await walks.neighborhood(tx, root_id, types, depth, limit, as_of, inside)
+            return await walks.neighborhood(tx, root_ids, types, depth, limit, as_of, inside)
 
         return await self._walk(work)
 

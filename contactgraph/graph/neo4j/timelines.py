@@ -92,7 +92,7 @@ class _RollupWalks:
                 f"(p = root OR EXISTS {{ MATCH (p)<-[:{REACHES}]-(h:Reach) "
                 f"WHERE h.ancestor = root.id AND {valid} }})"
             )
-            self.past = Hierarchy(rollup.types, downward=True).past_closure("root")
+            self.past = Hierarchy(rollup.types, downward=True).past_closure("root.id")
         else:
             down = Hierarchy(rollup.types, downward=True, inside=inside)
             up = Hierarchy(rollup.types, downward=False, inside=inside)

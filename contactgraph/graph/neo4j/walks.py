@@ -41,6 +41,7 @@ from ..model import (
     Page,
     ParentEnd,
     Path,
+    Relationship,
     RelType,
     TreePage,
     TreeReading,
@@ -137,15 +138,15 @@ class Hierarchy:
             f"WITH x, min(depth) AS depth WHERE depth > {most} RETURN count(x) > 0 AS beyond"
         )
 
-    def past_closure(self, root: str) -> str:
+    def past_closure(self, root_id: str) -> str:
         """A subquery body: `beyond` as `past` gives it, from the closure of the default
-        hierarchy: a child of a party $max_depth below `root` (one seek of its rows at that
-        depth) that has no row from `root` within $max_depth."""
+        hierarchy: a child of a party $max_depth below the root whose id is `root_id` (one
+        seek of the root's rows at that depth) that has no row from it within $max_depth."""
         return (
-            f"MATCH (f:Reach {{ancestor: {root}.id, depth: $max_depth}})-[:{REACHES}]->(y:Party) "
+            f"MATCH (f:Reach {{ancestor: {root_id}, depth: $max_depth}})-[:{REACHES}]->(y:Party) "
             f"WHERE {valid_at('f')} CALL (y) {{ {self.hop('y')} }} "
             f"WITH DISTINCT n WHERE NOT EXISTS {{ MATCH (n)<-[:{REACHES}]-(h:Reach) "
-            f"WHERE h.ancestor = {root}.id AND h.depth <= $max_depth AND {valid_at('h')} }} "
+            f"WHERE h.ancestor = {root_id} AND h.depth <= $max_depth AND {valid_at('h')} }} "
             "RETURN count(n) > 0 AS beyond"
         )
 
@@ -227,7 +228,7 @@ def _below(party: Any, depth: int, parent: str | None, edge: dict[str, Any] | No
 
 async def descendants(
     tx: Tx,
-    root_id: str,
+    root_ids: Sequence[str],
     types: Sequence[RelType],
     max_depth: int,
     as_of: datetime,
@@ -235,22 +236,25 @@ async def descendants(
     count: bool,
     reading: TreeReading,
     inside: Reach = EVERYWHERE,
-) -> TreePage:
+) -> dict[str, TreePage]:
+    """One page of descendants per root: each statement reads every root at once."""
+    roots = list(dict.fromkeys(root_ids))
     after = decode_cursor(page.after, 2) if page.after else None
     params: dict[str, Any] = {
-        "root": root_id,
+        "roots": roots,
         "at": encode(as_of),
         "after_depth": cursor_depth(after[0], max_depth) if after else -1,
         "after_id": after[1] if after else "",
         "limit": page.first + 1,
+        "max_depth": max_depth,
     }
     if max_depth < 1:
-        return TreePage([], has_next=False, total_count=0 if count else None)
+        return {root: TreePage([], False, 0 if count else None) for root in roots}
     region = Hierarchy(types, downward=True).members("s", max_depth + 1)
-    await inside.fence(tx, [root_id], region, params)
+    await inside.fence(tx, roots, region, params)
     params |= inside.params
     down = Hierarchy(types, downward=True, inside=inside)
-    start = f"MATCH (root:Party {{id: $root}}) WHERE {inside.passes('root')} "
+    start = f"UNWIND $roots AS rid MATCH (root:Party {{id: rid}}) WHERE {inside.passes('root')} "
     # an edge is found again by its element id, a look-up per row: only when it is read
     edge_found = "MATCH ()-[r]->() WHERE elementId(r) = edge " if reading.edges else ""
     edge_kept, edge_read = (", r", REL_MAP) if reading.edges else ("", "null")
@@ -259,52 +263,66 @@ async def descendants(
     # each party below and its shortest depth are the closure's rows (closure.py)
     closed = inside is EVERYWHERE and frozenset(types) == CLOSURE_TYPES and max_depth <= DEPTH
     rows_below = (
-        f"MATCH (h:Reach {{ancestor: $root}})-[:{REACHES}]->(n:Party) "
+        f"MATCH (h:Reach {{ancestor: rid}})-[:{REACHES}]->(n:Party) "
         f"WHERE {valid_at('h')} AND h.depth <= $max_depth "
     )
-    params["max_depth"] = max_depth
-    total = None
-    if count:
+    totals: dict[str, int] = {}
+    beyond: set[str] = set()  # roots with parties past max_depth
+    if count:  # counts, and whether parties lie past max_depth: one search a root
         counted = await tx.run(
-            f"{rows_below}RETURN count(DISTINCT n) AS n"
+            f"UNWIND $roots AS rid CALL (rid) {{ {rows_below}RETURN count(DISTINCT n) AS n }} "
+            f"CALL (rid) {{ {down.past_closure('rid')} }} RETURN collect([rid, n, beyond])"
             if closed
-            else f"{start}CALL (root) {{ {down.members('root', max_depth)} }} "
-            "WITH root, x WHERE x <> root RETURN count(x) AS n",
+            else f"{start}CALL (root) {{ CALL (root) {{ {down.reach('root', max_depth + 1)} }} "
+            "WITH x, min(depth) AS depth WHERE x <> root "
+            "RETURN count(CASE WHEN depth <= $max_depth THEN x END) AS n, "
+            "coalesce(max(depth), 0) > $max_depth AS beyond } RETURN collect([rid, n, beyond])",
             params,
         )
-        total = (await counted.single(strict=True))["n"]
+        for root, total, past in await cypher.collected(counted):
+            totals[root] = total
+            if past:
+                beyond.add(root)
     after_cursor = "(depth > $after_depth OR (depth = $after_depth AND n.id > $after_id))"
     if closed and not (reading.parents or reading.edges):
         statement = (
-            f"{rows_below}WITH n, min(h.depth) AS depth WHERE {after_cursor} "
+            f"UNWIND $roots AS rid CALL (rid) {{ {rows_below}"
+            f"WITH n, min(h.depth) AS depth WHERE {after_cursor} "
             "WITH n, depth ORDER BY depth, n.id LIMIT $limit "
-            f"RETURN collect([{party_read}, depth, null, null]) AS rows"
+            f"RETURN collect([{party_read}, depth, null, null]) AS rows }} "
         )
     elif reading.parents or reading.edges:
         statement = (
-            f"{start}{down.tree('root', max_depth, 'root')}WHERE {after_cursor} "
+            f"{start}CALL (root) {{ {down.tree('root', max_depth, 'root')}WHERE {after_cursor} "
             "WITH n, depth, parent, edge ORDER BY depth, n.id LIMIT $limit "
             f"{edge_found}WITH n, depth, parent{edge_kept} ORDER BY depth, n.id "
-            f"RETURN collect([{party_read}, depth, parent, {edge_read}]) AS rows"
+            f"RETURN collect([{party_read}, depth, parent, {edge_read}]) AS rows }} "
         )
     else:  # depths alone: the search, without a step on from every party to its parent
         statement = (
-            f"{start}CALL (root) {{ {down.reach('root', max_depth)} }} "
+            f"{start}CALL (root) {{ CALL (root) {{ {down.reach('root', max_depth)} }} "
             "WITH root, x AS n, min(depth) AS depth "
             f"WHERE n <> root AND {after_cursor} "
             "WITH n, depth ORDER BY depth, n.id LIMIT $limit "
-            f"RETURN collect([{party_read}, depth, null, null]) AS rows"
+            f"RETURN collect([{party_read}, depth, null, null]) AS rows }} "
         )
-    result = await tx.run(statement, params)
-    rows = [_below(*row) for row in await cypher.collected(result)]
-    has_next = len(rows) > page.first
-    beyond = False
-    if count or not has_next:
-        past = down.past_closure("root") if closed else down.past("root", max_depth)
-        found = await tx.run(f"{start}CALL (root) {{ {past} }} RETURN beyond", params)
-        record = await found.single()  # none when the root is outside
-        beyond = record is not None and record["beyond"]
-    return TreePage(rows[: page.first], has_next, total, beyond)
+    result = await tx.run(f"{statement}RETURN collect([rid, rows])", params)
+    found = {root: [_below(*row) for row in rows] for root, rows in await cypher.collected(result)}
+    # uncounted, whether parties lie past max_depth is told on a root's last page only
+    asked = [r for r in roots if not count and len(found.get(r, ())) <= page.first]
+    if asked:
+        past = down.past_closure("root.id") if closed else down.past("root", max_depth)
+        result = await tx.run(
+            f"{start}CALL (root) {{ {past} }} WITH rid WHERE beyond RETURN collect(rid)",
+            {**params, "roots": asked},
+        )
+        beyond |= set(await cypher.collected(result))
+    pages = {}
+    for root in roots:
+        rows = found.get(root, [])
+        total = totals.get(root, 0) if count else None
+        pages[root] = TreePage(rows[: page.first], len(rows) > page.first, total, root in beyond)
+    return pages
 
 
 async def ancestors(
@@ -344,43 +362,60 @@ async def ancestors(
 
 async def neighborhood(
     tx: Tx,
-    root_id: str,
+    root_ids: Sequence[str],
     types: Sequence[RelType],
     depth: int,
     limit: int,
     as_of: datetime,
     inside: Reach = EVERYWHERE,
-) -> Network:
-    reached: list[str] = []
+) -> dict[str, Network]:
+    """Each root's network: one search for all roots, one read of their parties, one of
+    the edges within each."""
+    roots = list(dict.fromkeys(root_ids))
+    params: dict[str, Any] = {"roots": roots, "at": encode(as_of), "limit": limit}
+    reached: dict[str, list[str]] = {}
     if depth >= 1 and types:
         # the root takes one place: `limit` others mean a cut was made
-        params = {"root": root_id, "at": encode(as_of), "limit": limit}
         edge = f"()-[r:{type_expression(types)}]-(b) WHERE {VALID_AT}"
         ball = f"MATCH (s) ({edge}){{0,{depth}}} (x:Party) RETURN DISTINCT x"
-        await inside.fence(tx, [root_id], ball, params)
+        await inside.fence(tx, roots, ball, params)
         result = await tx.run(
-            f"MATCH (root:Party {{id: $root}}) WHERE {inside.passes('root')} "
+            f"UNWIND $roots AS rid MATCH (root:Party {{id: rid}}) WHERE {inside.passes('root')} "
+            "CALL (root) { "
             f"MATCH path = (root) ({edge} AND {inside.passes('b')}){{1,{depth}}} (n:Party) "
-            "WITH root, n, min(length(path)) AS distance WHERE n <> root "
-            "WITH n, distance ORDER BY distance, n.id LIMIT $limit RETURN n.id AS id",
+            "WITH n, min(length(path)) AS distance WHERE n <> root "
+            "WITH n, distance ORDER BY distance, n.id LIMIT $limit "
+            "RETURN collect(n.id) AS reached } RETURN collect([rid, reached])",
             {**params, **inside.params},
         )
-        reached = [record["id"] async for record in result]
-    kept = [root_id, *reached][:limit]
-    parties = await cypher.parties(tx, kept, inside)
-    rels = []
+        reached = dict(await cypher.collected(result))
+    kept = {root: [root, *reached.get(root, [])][:limit] for root in roots}
+    parties = await cypher.parties(tx, list({i for ids in kept.values() for i in ids}), inside)
+    rels: dict[str, list[Relationship]] = {}
     if types:
         result = await tx.run(
+            "UNWIND $groups AS g CALL (g) { "
             f"MATCH (a:Party)-[r:{type_expression(types)}]->(b:Party) "
-            f"WHERE a.id IN $kept AND b.id IN $kept AND {VALID_AT} "
-            f"RETURN {REL_MAP} AS r ORDER BY r.since, r.id",
-            kept=kept,
+            f"WHERE a.id IN g[1] AND b.id IN g[1] AND {VALID_AT} "
+            f"WITH r ORDER BY r.since, r.id RETURN collect({REL_MAP}) AS rels }} "
+            "RETURN collect([g[0], rels])",
+            groups=[[root, ids] for root, ids in kept.items() if root in parties],
             at=encode(as_of),
         )
-        rels = [cypher.rel(record["r"]) async for record in result]
-    return Network(
-        [parties[i] for i in kept if i in parties], rels, truncated=len(reached) >= limit
-    )
+        rels = {
+            root: [cypher.rel(found) for found in edges]
+            for root, edges in await cypher.collected(result)
+        }
+    return {
+        root: Network(
+            [parties[i] for i in kept[root] if i in parties],
+            rels.get(root, []),
+            truncated=len(reached.get(root, [])) >= limit,
+        )
+        if root in parties
+        else Network([], [], truncated=False)
+        for root in roots
+    }
 
 
 async def shortest_path(

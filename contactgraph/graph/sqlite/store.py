@@ -217,27 +217,33 @@ class SqliteStore(SqliteAccounts):
 
     async def descendants(
         self,
-        root_id: str,
+        root_ids: Sequence[str],
         types: Sequence[RelType],
         max_depth: int,
         as_of: datetime,
         page: Page,
         count: bool,
         reading: TreeReading = WHOLE_ROWS,
-    ) -> TreePage:
+    ) -> dict[str, TreePage]:
         step = walks.HierarchyStep(types, True, as_of)
         cursor = decode_cursor(page.after, 2) if page.after else None
         after = (cursor_depth(cursor[0], max_depth), cursor[1]) if cursor else None
 
-        def work(conn: sqlite3.Connection) -> TreePage:
-            inside = self._inside(conn)
-            if not inside.keep(conn, [root_id]):
-                return TreePage([], has_next=False, total_count=0 if count else None)
+        def tree(conn: sqlite3.Connection, root: str, inside: scopes.Reach) -> TreePage:
             rows, total, beyond = walks.descendants(
-                conn, root_id, step, max_depth, after, page.first + 1, count, inside
+                conn, root, step, max_depth, after, page.first + 1, count, inside
             )
             found = records.below(conn, rows[: page.first], reading)
             return TreePage(found, len(rows) > page.first, total, beyond)
+
+        def work(conn: sqlite3.Connection) -> dict[str, TreePage]:
+            inside = self._inside(conn)
+            kept = inside.keep(conn, root_ids)
+            outside = TreePage([], has_next=False, total_count=0 if count else None)
+            return {
+                root: tree(conn, root, inside) if root in kept else outside
+                for root in dict.fromkeys(root_ids)
+            }
 
         return await self._walk(work)
 
@@ -264,17 +270,14 @@ class SqliteStore(SqliteAccounts):
 
     async def neighborhood(
         self,
-        root_id: str,
+        root_ids: Sequence[str],
         types: Sequence[RelType],
         depth: int,
         limit: int,
         as_of: datetime,
-    ) -> Network:
-        def work(conn: sqlite3.Connection) -> Network:
-            inside = self._inside(conn)
-            if not inside.keep(conn, [root_id]):
-                return Network([], [], truncated=False)
-            distance = walks.within(conn, root_id, types, depth, limit, as_of, inside)
+    ) -> dict[str, Network]:
+        def network(conn: sqlite3.Connection, root: str, inside: scopes.Reach) -> Network:
+            distance = walks.within(conn, root, types, depth, limit, as_of, inside)
             ranked = sorted(distance, key=lambda i: (distance[i], i))
             kept = ranked[:limit]
             parties = records.parties_by_id(conn, kept)
@@ -295,6 +298,14 @@ class SqliteStore(SqliteAccounts):
                 [relationship_from_row(row) for row in rows],
                 truncated=len(ranked) > limit,
             )
+
+        def work(conn: sqlite3.Connection) -> dict[str, Network]:
+            inside = self._inside(conn)
+            kept = inside.keep(conn, root_ids)
+            return {
+                root: network(conn, root, inside) if root in kept else Network([], [], False)
+                for root in dict.fromkeys(root_ids)
+            }
 
         return await self._walk(work)
 
