@@ -268,10 +268,10 @@ async def descendants(
     )
     totals: dict[str, int] = {}
     beyond: set[str] = set()  # roots with parties past max_depth
-    if count:  # counts, and whether parties lie past max_depth: one search a root
+    if count:  # counts (and, walking, whether parties lie past max_depth: one search)
         counted = await tx.run(
             f"UNWIND $roots AS rid CALL (rid) {{ {rows_below}RETURN count(DISTINCT n) AS n }} "
-            f"CALL (rid) {{ {down.past_closure('rid')} }} RETURN collect([rid, n, beyond])"
+            "RETURN collect([rid, n, false])"
             if closed
             else f"{start}CALL (root) {{ CALL (root) {{ {down.reach('root', max_depth + 1)} }} "
             "WITH x, min(depth) AS depth WHERE x <> root "
@@ -306,22 +306,30 @@ async def descendants(
             "WITH n, depth ORDER BY depth, n.id LIMIT $limit "
             f"RETURN collect([{party_read}, depth, null, null]) AS rows }} "
         )
-    result = await tx.run(f"{statement}RETURN collect([rid, rows])", params)
-    found = {root: [_below(*row) for row in rows] for root, rows in await cypher.collected(result)}
-    # uncounted, whether parties lie past max_depth is told on a root's last page only
-    asked = [r for r in roots if not count and len(found.get(r, ())) <= page.first]
+    # over the closure, whether parties lie past max_depth is a seek: read with every page
+    past = f"CALL (rid) {{ {down.past_closure('rid')} }} " if closed else "WITH *, false AS beyond "
+    result = await tx.run(f"{statement}{past}RETURN collect([rid, rows, beyond])", params)
+    found: dict[str, list[Below]] = {}
+    for root, rows, past_rows in await cypher.collected(result):
+        found[root] = [_below(*row) for row in rows]
+        if past_rows:
+            beyond.add(root)
+    # walking, it is told when counted or on a root's last page, where it costs a search
+    asked = [r for r in roots if not (closed or count) and len(found.get(r, ())) <= page.first]
     if asked:
-        past = down.past_closure("root.id") if closed else down.past("root", max_depth)
         result = await tx.run(
-            f"{start}CALL (root) {{ {past} }} WITH rid WHERE beyond RETURN collect(rid)",
+            f"{start}CALL (root) {{ {down.past('root', max_depth)} }} "
+            "WITH rid WHERE beyond RETURN collect(rid)",
             {**params, "roots": asked},
         )
         beyond |= set(await cypher.collected(result))
     pages = {}
     for root in roots:
         rows = found.get(root, [])
+        has_next = len(rows) > page.first
+        told = root in beyond and (count or not has_next)  # as every store tells it
         total = totals.get(root, 0) if count else None
-        pages[root] = TreePage(rows[: page.first], len(rows) > page.first, total, root in beyond)
+        pages[root] = TreePage(rows[: page.first], has_next, total, told)
     return pages
 
 
