@@ -40,6 +40,18 @@ def neo4j_url(neo4j_driver: Driver) -> str:
     return os.environ["NEO4J_URI"]
 
 
+@pytest.fixture(scope="module", params=BACKENDS)
+def module_graph_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> str:
+    """A graph on each backend that one module's tests share: built once, read (or written
+    in ways the next test does not mind) by each."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('module') / 'graph.db'}"
+    wipe(request.getfixturevalue("neo4j_driver"))
+    return os.environ["NEO4J_URI"]
+
+
 @pytest.fixture(params=BACKENDS)
 def graph_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A fresh, empty graph on each backend."""

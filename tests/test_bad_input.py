@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
-from client import GraphQL
+import pytest_asyncio
+from client import GraphQL, serve
 from factories import contact, link, org, snapshot, user
 
 from contactgraph.config import Settings
@@ -29,6 +30,8 @@ LINK_LITERAL = (
 )
 LIMITS = Settings()
 LONG_NAME = "x" * (LIMITS.max_string_length + 1)
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 Ids = dict[str, str]
 Case = tuple[str, Callable[[Ids], dict[str, Any]], str]
@@ -274,8 +277,16 @@ CASES: dict[str, Case] = {
 }
 
 
-@pytest.fixture
-async def graph(gql: GraphQL) -> Ids:
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def shared(module_graph_url: str) -> AsyncIterator[tuple[GraphQL, Ids]]:
+    """One graph per backend for every case: a refused write leaves it as it was, which
+    each case checks."""
+    async for http in serve(Settings(create=True, graph_url=module_graph_url, rate_limit=0)):
+        gql = GraphQL(http)
+        yield gql, await _graph(gql)
+
+
+async def _graph(gql: GraphQL) -> Ids:
     company = await org(gql, "Acme")
     await gql(UPDATE, {"id": company, "i": {"tags": ["v2"]}})
     person = await contact(gql, "Jana", "Petersen")
@@ -294,7 +305,10 @@ async def graph(gql: GraphQL) -> Ids:
 
 
 @pytest.mark.parametrize("case", CASES, ids=list(CASES))
-async def test_bad_input_is_refused_and_writes_nothing(gql: GraphQL, graph: Ids, case: str) -> None:
+async def test_bad_input_is_refused_and_writes_nothing(
+    shared: tuple[GraphQL, Ids], case: str
+) -> None:
+    gql, graph = shared
     mutation, variables, code = CASES[case]
     before = await snapshot(gql)
     error = await gql.error(mutation, variables(graph))
@@ -303,8 +317,9 @@ async def test_bad_input_is_refused_and_writes_nothing(gql: GraphQL, graph: Ids,
     assert await snapshot(gql) == before
 
 
-async def test_unexpected_errors_are_masked(gql: GraphQL) -> None:
+async def test_unexpected_errors_are_masked(shared: tuple[GraphQL, Ids]) -> None:
     """A query that cannot be parsed or validated still answers with a code, never a trace."""
+    gql, _ = shared
     syntax = await gql.error("{ parties { ")
     assert syntax["extensions"]["code"] == "GRAPHQL_PARSE_FAILED"
     unknown = await gql.error("{ nonsense }")

@@ -5,7 +5,6 @@ than the limits set here."""
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import AsyncIterator
 
@@ -13,7 +12,6 @@ import httpx
 import pytest
 import pytest_asyncio
 from client import GraphQL, serve
-from graphs import BACKENDS, wipe
 from live import client_for, live_server
 
 from contactgraph.config import Settings
@@ -32,12 +30,9 @@ ABANDONED = 40  # counts that, were they not stopped, would keep every reader bu
 COUNT = "query($id: ID!) { party(id: $id) { descendants(first: 1) { totalCount } } }"
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path_factory.mktemp('fan') / 'graph.db'}"
-    wipe(request.getfixturevalue("neo4j_driver"))
-    return os.environ["NEO4J_URI"]
+@pytest.fixture(scope="module")
+def url(module_graph_url: str) -> str:
+    return module_graph_url
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")

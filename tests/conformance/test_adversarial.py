@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
 import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
@@ -23,7 +22,6 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from builders import NOW, T0, activity, edge, org, person, user
-from graphs import BACKENDS, wipe
 
 from contactgraph.graph import deadlines
 from contactgraph.graph.backends import open_store
@@ -133,17 +131,9 @@ def shapes() -> Shapes:
     return Shapes()
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def shared_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path_factory.mktemp('adversarial') / 'graph.db'}"
-    wipe(request.getfixturevalue("neo4j_driver"))
-    return os.environ["NEO4J_URI"]
-
-
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def graph(shared_url: str, shapes: Shapes) -> AsyncIterator[GraphStore]:
-    opened = open_store(shared_url, create=True)
+async def graph(module_graph_url: str, shapes: Shapes) -> AsyncIterator[GraphStore]:
+    opened = open_store(module_graph_url, create=True)
     await opened.start()
     for batch in shapes.batches(opened.seed_batch_size):
         await opened.load_batch(batch)
