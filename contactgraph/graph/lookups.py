@@ -48,7 +48,9 @@ async def contact_person(
     if unit.kind is not PartyKind.ORGANIZATION:
         raise BadUserInput(f"{organization_id} is a {unit.kind.value}, not an ORGANIZATION")
     above = (
-        await store.ancestors([organization_id], DEFAULT_HIERARCHY_TYPES, max_depth, as_of)
+        await store.ancestors(
+            [organization_id], DEFAULT_HIERARCHY_TYPES, max_depth, as_of, tell_beyond=ceiling
+        )
     ).get(organization_id, Ancestry([]))
     units = {unit.id: (unit, 0)}
     for row in above.rows:

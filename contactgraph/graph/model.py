@@ -258,6 +258,9 @@ class Rollup:
     types: tuple[RelType, ...]
     as_of: datetime
     max_depth: int
+    # tell whether parties lie past max_depth (TimelinePage.beyond): a search more, asked
+    # only where the answer is used (no maxDepth given)
+    tell_beyond: bool = False
 
 
 @dataclass(frozen=True)

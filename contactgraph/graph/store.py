@@ -102,16 +102,22 @@ class GraphStore(Protocol):
         page: Page,
         count: bool,
         reading: TreeReading = WHOLE_ROWS,
+        tell_beyond: bool = False,
     ) -> dict[str, TreePage]:
         """A page of the subtree below each root (every one asked has an entry), all roots
         in one round trip: each party once, at its shortest depth, ordered by (depth, id);
         ties between parents go to the smallest (parent, edge) id.
-        A store may return more than `reading` asks, never less. `beyond` tells of parties
-        past max_depth (see TreePage), as roll-ups and ancestors tell it: a ceiling never
-        cuts a hierarchy without saying so."""
+        A store may return more than `reading` asks, never less. With tell_beyond, `beyond`
+        tells of parties past max_depth (see TreePage), as roll-ups and ancestors tell it:
+        a ceiling never cuts a hierarchy without saying so."""
 
     async def ancestors(
-        self, party_ids: Sequence[str], types: Sequence[RelType], max_depth: int, as_of: datetime
+        self,
+        party_ids: Sequence[str],
+        types: Sequence[RelType],
+        max_depth: int,
+        as_of: datetime,
+        tell_beyond: bool = False,
     ) -> dict[str, Ancestry]:
         """The parties above each party (every one asked has an entry), nearest first,
         each once; parent_id is the party the walk came from, one level nearer the start."""

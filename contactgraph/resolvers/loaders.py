@@ -57,6 +57,7 @@ class DescendantsQuery:
     page: Page
     count: bool
     reading: TreeReading
+    tell_beyond: bool
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ class AncestorsQuery:
     types: tuple[RelType, ...]
     max_depth: int
     as_of: datetime
+    tell_beyond: bool
 
 
 class GroupedLoader(DataLoader, Generic[Q, V]):
@@ -176,7 +178,7 @@ class Loaders:
         )
         self.descendants: GroupedLoader[DescendantsQuery, TreePage] = GroupedLoader(
             lambda ids, q: store.descendants(
-                ids, q.types, q.max_depth, q.as_of, q.page, q.count, q.reading
+                ids, q.types, q.max_depth, q.as_of, q.page, q.count, q.reading, q.tell_beyond
             ),
             lambda: TreePage([], has_next=False, total_count=None),
         )
@@ -185,7 +187,7 @@ class Loaders:
             lambda: Network([], [], truncated=False),
         )
         self.ancestors: GroupedLoader[AncestorsQuery, Ancestry] = GroupedLoader(
-            lambda ids, q: store.ancestors(ids, q.types, q.max_depth, q.as_of),
+            lambda ids, q: store.ancestors(ids, q.types, q.max_depth, q.as_of, q.tell_beyond),
             lambda: Ancestry([]),
         )
         self.timelines: GroupedLoader[TimelineQuery, TimelinePage] = GroupedLoader(

@@ -79,7 +79,7 @@ async def _within_the_ceiling(context: Context, subject_id: str) -> None:
     are routed to the parties that far above their subjects): a deeper hierarchy would
     lose events without a word, so it is refused, as its roll-up timeline is."""
     ceiling = context.settings.max_depth
-    rollup = model.Rollup(model.DEFAULT_HIERARCHY_TYPES, utcnow(), ceiling)
+    rollup = model.Rollup(model.DEFAULT_HIERARCHY_TYPES, utcnow(), ceiling, tell_beyond=True)
     query = model.TimelineQuery(model.Page(1), rollup=rollup)
     page = (await context.store.timelines([subject_id], query)).get(subject_id)
     if page is not None and page.beyond:

@@ -220,6 +220,7 @@ class Party(Node):
                 edges="relationship" in selected_at(selected, ("edges", "node")),
                 parents="parentId" in selected_at(selected, ("edges", "node")),
             ),
+            tell_beyond=max_depth is None,
         )
         page = await context.loaders.descendants.load((self.id, query))
         # a cursor per row only when edges' cursors are read: the page's end needs the last
@@ -251,7 +252,9 @@ class Party(Node):
     ) -> list[Party]:
         context = info.context
         depth = context.depth(max_depth)
-        query = AncestorsQuery(_hierarchy_types(types), depth, as_of or context.now)
+        query = AncestorsQuery(
+            _hierarchy_types(types), depth, as_of or context.now, tell_beyond=max_depth is None
+        )
         found = await context.loaders.ancestors.load((self.id, query))
         context.cut(found.beyond, max_depth, f"the hierarchy above {self.id}")
         return [party_of(row.party) for row in found.rows]
@@ -323,7 +326,10 @@ class Party(Node):
             check_instant_cursor(after)
         rollup = (
             Rollup(
-                _hierarchy_types(hierarchy_types), as_of or context.now, context.depth(max_depth)
+                _hierarchy_types(hierarchy_types),
+                as_of or context.now,
+                context.depth(max_depth),
+                tell_beyond=max_depth is None,
             )
             if include_descendants
             else None

@@ -150,7 +150,7 @@ async def test_descendants_of_diamonds_each_once_at_its_layer(
 ) -> None:
     page = (
         await graph.descendants(
-            [shapes.top.id], DEFAULT_HIERARCHY_TYPES, DEPTH, NOW, Page(500), count=True
+            [shapes.top.id], DEFAULT_HIERARCHY_TYPES, DEPTH, NOW, Page(500), True, tell_beyond=True
         )
     )[shapes.top.id]
     assert page.total_count == LAYERS * WIDTH + 3 and not page.has_next and not page.beyond
@@ -190,28 +190,38 @@ async def test_descendants_of_bipartite_chain_and_fan(graph: GraphStore, shapes:
     assert {row.parent_id for row in bipartite.rows if row.depth == 2} == {shapes.uppers[0].id}
 
     chain = (
-        await graph.descendants([shapes.links[0].id], types, DEPTH, NOW, Page(500), count=True)
+        await graph.descendants(
+            [shapes.links[0].id], types, DEPTH, NOW, Page(500), True, tell_beyond=True
+        )
     )[shapes.links[0].id]
     assert chain.total_count == DEPTH and chain.beyond
     assert [row.party.id for row in chain.rows] == [p.id for p in shapes.links[1 : DEPTH + 1]]
     # exactly as deep as the bound: nothing lies past it
     exact = shapes.links[CHAIN - 1 - DEPTH].id
-    full = (await graph.descendants([exact], types, DEPTH, NOW, Page(500), count=True))[exact]
+    full = (await graph.descendants([exact], types, DEPTH, NOW, Page(500), True, tell_beyond=True))[
+        exact
+    ]
     assert full.total_count == DEPTH and not full.beyond
     # a page that fills first does not look past the bound; the last page does
-    first = (await graph.descendants([shapes.links[0].id], types, DEPTH, NOW, Page(10), False))[
-        shapes.links[0].id
-    ]
+    first = (
+        await graph.descendants(
+            [shapes.links[0].id], types, DEPTH, NOW, Page(10), False, tell_beyond=True
+        )
+    )[shapes.links[0].id]
     assert first.has_next and not first.beyond
     cursor = encode_cursor(str(DEPTH - 1), shapes.links[DEPTH - 1].id)
     last = (
-        await graph.descendants([shapes.links[0].id], types, DEPTH, NOW, Page(10, cursor), False)
+        await graph.descendants(
+            [shapes.links[0].id], types, DEPTH, NOW, Page(10, cursor), False, tell_beyond=True
+        )
     )[shapes.links[0].id]
     assert [row.depth for row in last.rows] == [DEPTH] and last.beyond
 
-    fan = (await graph.descendants([shapes.hub.id], types, DEPTH, NOW, Page(50), count=True))[
-        shapes.hub.id
-    ]
+    fan = (
+        await graph.descendants(
+            [shapes.hub.id], types, DEPTH, NOW, Page(50), True, tell_beyond=True
+        )
+    )[shapes.hub.id]
     assert fan.total_count == FAN and fan.has_next and not fan.beyond
     assert [row.party.id for row in fan.rows] == [p.id for p in shapes.staff[:50]]
     cursor = encode_cursor("1", shapes.staff[-2].id)
@@ -223,10 +233,12 @@ async def test_descendants_of_bipartite_chain_and_fan(graph: GraphStore, shapes:
 
 async def test_ancestors_on_adversarial_shapes(graph: GraphStore, shapes: Shapes) -> None:
     starts = [shapes.clerk.id, shapes.base.id, shapes.links[-1].id, shapes.staff[7].id]
-    ancestry = await graph.ancestors(starts, DEFAULT_HIERARCHY_TYPES, DEPTH, NOW)
+    ancestry = await graph.ancestors(starts, DEFAULT_HIERARCHY_TYPES, DEPTH, NOW, tell_beyond=True)
     found = {start: ancestry[start].rows for start in starts}
     assert [ancestry[start].beyond for start in starts] == [False, False, True, False]
-    exact = await graph.ancestors([shapes.links[DEPTH].id], DEFAULT_HIERARCHY_TYPES, DEPTH, NOW)
+    exact = await graph.ancestors(
+        [shapes.links[DEPTH].id], DEFAULT_HIERARCHY_TYPES, DEPTH, NOW, tell_beyond=True
+    )
     assert len(exact[shapes.links[DEPTH].id].rows) == DEPTH
     assert not exact[shapes.links[DEPTH].id].beyond
     clerk = found[shapes.clerk.id]
@@ -281,7 +293,7 @@ async def test_contact_person_walks_up_through_diamonds(graph: GraphStore, shape
 
 
 def _rollup(types: tuple[RelType, ...] = DEFAULT_HIERARCHY_TYPES) -> TimelineQuery:
-    return TimelineQuery(Page(50), rollup=Rollup(types, NOW, DEPTH))
+    return TimelineQuery(Page(50), rollup=Rollup(types, NOW, DEPTH, tell_beyond=True))
 
 
 async def test_rollups_on_adversarial_shapes(graph: GraphStore, shapes: Shapes, plan: str) -> None:
@@ -297,7 +309,8 @@ async def test_rollups_on_adversarial_shapes(graph: GraphStore, shapes: Shapes, 
     assert names(shapes.links[0]) == ["at ceiling"]
     assert [pages[root].beyond for root in roots] == [False, False, True, False]
     shallow = await graph.timelines(
-        roots[:1], TimelineQuery(Page(50), rollup=Rollup(DEFAULT_HIERARCHY_TYPES, NOW, 3))
+        roots[:1],
+        TimelineQuery(Page(50), rollup=Rollup(DEFAULT_HIERARCHY_TYPES, NOW, 3, tell_beyond=True)),
     )
     assert shallow[shapes.top.id].entries == [] and shallow[shapes.top.id].beyond
     assert names(shapes.hub) == ["first staff", "last staff"]

@@ -177,7 +177,9 @@ async def test_walks_stay_inside(store: GraphStore, firm: Firm) -> None:
     )[ids["sales"]]
     assert "old" not in firm.names(r.party.id for r in past.rows)
 
-    up = await scoped.ancestors([ids["shared"], ids["max"]], DEFAULT_HIERARCHY_TYPES, DEEP, now)
+    up = await scoped.ancestors(
+        [ids["shared"], ids["max"]], DEFAULT_HIERARCHY_TYPES, DEEP, now, tell_beyond=True
+    )
     assert [firm.names([r.party.id]).pop() for r in up[ids["shared"]].rows] == ["north", "sales"]
     assert not up[ids["shared"]].beyond
     assert ids["max"] not in up or not up[ids["max"]].rows

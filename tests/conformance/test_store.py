@@ -384,7 +384,11 @@ async def test_ancestors_nearest_first_for_many_parties_at_once(store: GraphStor
     tree = Tree()
     await store.load_batch(Batch(tree.parties, tree.rels))
     found = await store.ancestors(
-        [tree.ann.id, tree.branch1.id, tree.company.id, "unknown"], DEFAULT_HIERARCHY_TYPES, 64, NOW
+        [tree.ann.id, tree.branch1.id, tree.company.id, "unknown"],
+        DEFAULT_HIERARCHY_TYPES,
+        64,
+        NOW,
+        tell_beyond=True,
     )
 
     def named(start: Party) -> list[tuple[int, str]]:
@@ -402,7 +406,7 @@ async def test_ancestors_nearest_first_for_many_parties_at_once(store: GraphStor
     assert named(tree.company) == []
     assert not _rows(found, "unknown")
     assert not any(ancestry.beyond for ancestry in found.values())
-    capped = await store.ancestors([tree.ann.id], DEFAULT_HIERARCHY_TYPES, 1, NOW)
+    capped = await store.ancestors([tree.ann.id], DEFAULT_HIERARCHY_TYPES, 1, NOW, tell_beyond=True)
     assert sorted(r.party.display_name for r in capped[tree.ann.id].rows) == [
         "Branch 2",
         "Position",

@@ -314,21 +314,29 @@ class Neo4jStore(Neo4jWrites):
         page: Page,
         count: bool,
         reading: TreeReading = WHOLE_ROWS,
+        tell_beyond: bool = False,
     ) -> dict[str, TreePage]:
         async def work(tx: Tx) -> dict[str, TreePage]:
             inside = await self._inside(tx)
             return await walks.descendants(
-                tx, root_ids, types, max_depth, as_of, page, count, reading, inside
+                tx, root_ids, types, max_depth, as_of, page, count, reading, inside, tell_beyond
             )
 
         return await self._walk(work)
 
     async def ancestors(
-        self, party_ids: Sequence[str], types: Sequence[RelType], max_depth: int, as_of: datetime
+        self,
+        party_ids: Sequence[str],
+        types: Sequence[RelType],
+        max_depth: int,
+        as_of: datetime,
+        tell_beyond: bool = False,
     ) -> dict[str, Ancestry]:
         async def work(tx: Tx) -> dict[str, Ancestry]:
             inside = await self._inside(tx)
-            return await walks.ancestors(tx, party_ids, types, max_depth, as_of, inside)
+            return await walks.ancestors(
+                tx, party_ids, types, max_depth, as_of, inside, tell_beyond
+            )
 
         return await self._walk(work)
 

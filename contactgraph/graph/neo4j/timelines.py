@@ -92,7 +92,7 @@ class _RollupWalks:
                 f"(p = root OR EXISTS {{ MATCH (p)<-[:{REACHES}]-(h:Reach) "
                 f"WHERE h.ancestor = root.id AND {valid} }})"
             )
-            self.past = Hierarchy(rollup.types, downward=True).past_closure("root.id")
+            past = Hierarchy(rollup.types, downward=True).past_closure("root.id")
         else:
             down = Hierarchy(rollup.types, downward=True, inside=inside)
             up = Hierarchy(rollup.types, downward=False, inside=inside)
@@ -103,7 +103,10 @@ class _RollupWalks:
             )
             # root itself, or root is above it within max_depth
             self.holds = f"{inside.passes('p')} AND {up.leads_to('p', 'root', self.depth)}"
-            self.past = down.past("root", self.depth)
+            past = down.past("root", self.depth)
+        # whether parties lie past the bound, when asked (a seek over the closure, else a
+        # search of the whole subtree one level deeper)
+        self.past = past if rollup.tell_beyond else "RETURN false AS beyond"
         # the subject that brought `a` into root's roll-up: root itself, else the first
         # subject in recorded order that is below it
         self.source = (

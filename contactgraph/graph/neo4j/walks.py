@@ -236,6 +236,7 @@ async def descendants(
     count: bool,
     reading: TreeReading,
     inside: Reach = EVERYWHERE,
+    tell_beyond: bool = False,
 ) -> dict[str, TreePage]:
     """One page of descendants per root: each statement reads every root at once."""
     roots = list(dict.fromkeys(root_ids))
@@ -268,13 +269,17 @@ async def descendants(
     )
     totals: dict[str, int] = {}
     beyond: set[str] = set()  # roots with parties past max_depth
-    if count:  # counts (and, walking, whether parties lie past max_depth: one search)
+    # walking, whether parties lie past max_depth comes from the count's search, one
+    # level deeper; over the closure, from a seek with the page
+    walk_past = tell_beyond and not closed
+    if count:
         counted = await tx.run(
             f"UNWIND $roots AS rid CALL (rid) {{ {rows_below}RETURN count(DISTINCT n) AS n }} "
             "RETURN collect([rid, n, false])"
             if closed
-            else f"{start}CALL (root) {{ CALL (root) {{ {down.reach('root', max_depth + 1)} }} "
-            "WITH x, min(depth) AS depth WHERE x <> root "
+            else f"{start}CALL (root) {{ CALL (root) "
+            f"{{ {down.reach('root', max_depth + walk_past)} }} "
+            "WITH root, x, min(depth) AS depth WHERE x <> root "
             "RETURN count(CASE WHEN depth <= $max_depth THEN x END) AS n, "
             "coalesce(max(depth), 0) > $max_depth AS beyond } RETURN collect([rid, n, beyond])",
             params,
@@ -306,8 +311,12 @@ async def descendants(
             "WITH n, depth ORDER BY depth, n.id LIMIT $limit "
             f"RETURN collect([{party_read}, depth, null, null]) AS rows }} "
         )
-    # over the closure, whether parties lie past max_depth is a seek: read with every page
-    past = f"CALL (rid) {{ {down.past_closure('rid')} }} " if closed else "WITH *, false AS beyond "
+    # over the closure, whether parties lie past max_depth is a seek: read with the page
+    past = (
+        f"CALL (rid) {{ {down.past_closure('rid')} }} "
+        if closed and tell_beyond
+        else "WITH *, false AS beyond "
+    )
     result = await tx.run(f"{statement}{past}RETURN collect([rid, rows, beyond])", params)
     found: dict[str, list[Below]] = {}
     for root, rows, past_rows in await cypher.collected(result):
@@ -315,7 +324,7 @@ async def descendants(
         if past_rows:
             beyond.add(root)
     # walking, it is told when counted or on a root's last page, where it costs a search
-    asked = [r for r in roots if not (closed or count) and len(found.get(r, ())) <= page.first]
+    asked = [r for r in roots if walk_past and not count and len(found.get(r, ())) <= page.first]
     if asked:
         result = await tx.run(
             f"{start}CALL (root) {{ {down.past('root', max_depth)} }} "
@@ -340,6 +349,7 @@ async def ancestors(
     max_depth: int,
     as_of: datetime,
     inside: Reach = EVERYWHERE,
+    tell_beyond: bool = False,
 ) -> dict[str, Ancestry]:
     found: dict[str, list[TreeRow]] = defaultdict(list)
     if max_depth < 1:
@@ -359,12 +369,14 @@ async def ancestors(
     )
     for start, *row in await cypher.collected(result):
         found[start].append(_tree_row(*row))
-    result = await tx.run(
-        f"{starts}CALL (s) {{ {up.past('s', max_depth)} }} WITH start WHERE beyond "
-        "RETURN collect(start) AS beyond",
-        params,
-    )
-    beyond = set(await cypher.collected(result))
+    beyond: set[str] = set()
+    if tell_beyond:
+        result = await tx.run(
+            f"{starts}CALL (s) {{ {up.past('s', max_depth)} }} WITH start WHERE beyond "
+            "RETURN collect(start) AS beyond",
+            params,
+        )
+        beyond = set(await cypher.collected(result))
     return {start: Ancestry(found[start], start in beyond) for start in params["starts"]}
 
 

@@ -224,6 +224,7 @@ class SqliteStore(SqliteAccounts):
         page: Page,
         count: bool,
         reading: TreeReading = WHOLE_ROWS,
+        tell_beyond: bool = False,
     ) -> dict[str, TreePage]:
         step = walks.HierarchyStep(types, True, as_of)
         cursor = decode_cursor(page.after, 2) if page.after else None
@@ -231,7 +232,7 @@ class SqliteStore(SqliteAccounts):
 
         def tree(conn: sqlite3.Connection, root: str, inside: scopes.Reach) -> TreePage:
             rows, total, beyond = walks.descendants(
-                conn, root, step, max_depth, after, page.first + 1, count, inside
+                conn, root, step, max_depth, after, page.first + 1, count, inside, tell_beyond
             )
             found = records.below(conn, rows[: page.first], reading)
             return TreePage(found, len(rows) > page.first, total, beyond)
@@ -248,7 +249,12 @@ class SqliteStore(SqliteAccounts):
         return await self._walk(work)
 
     async def ancestors(
-        self, party_ids: Sequence[str], types: Sequence[RelType], max_depth: int, as_of: datetime
+        self,
+        party_ids: Sequence[str],
+        types: Sequence[RelType],
+        max_depth: int,
+        as_of: datetime,
+        tell_beyond: bool = False,
     ) -> dict[str, Ancestry]:
         step = walks.HierarchyStep(types, False, as_of)
 
@@ -257,7 +263,9 @@ class SqliteStore(SqliteAccounts):
             kept = inside.keep(conn, party_ids)
             starts = [p for p in dict.fromkeys(party_ids) if p in kept]
             beyond: set[str] = set()
-            found = walks.ancestors(conn, starts, step, max_depth, inside, beyond)
+            found = walks.ancestors(
+                conn, starts, step, max_depth, inside, beyond if tell_beyond else None
+            )
             rows = [row for start in found.values() for row in start]
             built = iter(records.tree_rows(conn, rows))
             kept_rows = {

@@ -102,9 +102,11 @@ class Subtree:
             and rollup.max_depth <= closure.DEPTH
             and inside.keeps_paths_at(rollup.as_of)
         ):
-            return cls(root, rollup, None, inside, _past_closure(conn, root, rollup, step, inside))
+            past = rollup.tell_beyond and _past_closure(conn, root, rollup, step, inside)
+            return cls(root, rollup, None, inside, past)
         beyond: set[str] = set()
-        members = walks.members(conn, root, step, rollup.max_depth, inside, beyond)
+        told = beyond if rollup.tell_beyond else None
+        members = walks.members(conn, root, step, rollup.max_depth, inside, told)
         return cls(root, rollup, members, inside, root in beyond)
 
     def prefers_scan(self, conn: sqlite3.Connection, query: TimelineQuery) -> bool:

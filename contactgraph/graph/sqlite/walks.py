@@ -104,7 +104,7 @@ def levels(
     past its last level looks one level further and adds the starts with parties there."""
     seen: dict[str, set[str]] = {start: {start} for start in starts}
     frontiers: dict[str, list[str]] = {start: [start] for start in starts}
-    for depth in range(1, max_depth + 2):
+    for depth in range(1, max(max_depth, 0) + 2):
         jobs.check()
         parties = sorted({p for frontier in frontiers.values() for p in frontier})
         if not parties or (depth > max_depth and beyond is None):
@@ -145,6 +145,7 @@ def descendants(
     limit: int,
     count: bool,
     inside: Reach = EVERYWHERE,
+    tell_beyond: bool = False,
 ) -> tuple[list[tuple[str, Reached]], int | None, bool]:
     """Up to `limit` parties below root after the (depth, id) cursor, in (depth, id) order,
     the total when counted, and whether parties lie past max_depth. Without a count the
@@ -153,7 +154,7 @@ def descendants(
     total = 0
     past = 0  # rows after the cursor in the levels walked so far
     beyond: set[str] = set()
-    for level in levels(conn, [root], step, max_depth, inside, beyond):
+    for level in levels(conn, [root], step, max_depth, inside, beyond if tell_beyond else None):
         found = level[root]
         total += len(found)
         kept = [(i, r) for i, r in sorted(found.items()) if after is None or (r.depth, i) > after]
