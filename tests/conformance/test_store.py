@@ -604,6 +604,19 @@ async def test_rollup_reads_the_hierarchy_as_of_a_date_and_filters(
         [h.company.id], h.rollup(5, types=(ActivityType.MEETING, ActivityType.NOTE))
     )
     assert _summaries(meetings[h.company.id]) == ["meeting"]
+    # one type (read on Neo4j through the (type, time) index), in pages, through the ties
+    calls = (await store.timelines([h.company.id], h.rollup(3, types=(ActivityType.CALL,))))[
+        h.company.id
+    ]
+    assert _summaries(calls) == ["company", "ann", "bob+ann"] and calls.has_next
+    after = _cursor(calls)
+    rest = h.rollup(4, types=(ActivityType.CALL,), after=after)
+    assert _summaries((await store.timelines([h.company.id], rest))[h.company.id]) == [
+        "dave+dept",
+        *h.ties,
+    ]
+    only = h.rollup(5, types=(ActivityType.MEETING,))
+    assert _summaries((await store.timelines([h.company.id], only))[h.company.id]) == ["meeting"]
     window = h.rollup(5, since=T0 + timedelta(days=4), until=T0 + timedelta(days=8))
     windowed = await store.timelines([h.company.id], window)
     assert _summaries(windowed[h.company.id]) == ["bob+ann", "dave+dept", *h.ties]

@@ -80,6 +80,8 @@ SCHEMA: tuple[str, ...] = (
         for t in RelType
     ),
     "CREATE INDEX activity_time IF NOT EXISTS FOR (a:Activity) ON (a.occurred_at)",
+    # a roll-up scan of one activity type: that type's activities alone, newest first
+    "CREATE INDEX activity_type_time IF NOT EXISTS FOR (a:Activity) ON (a.type, a.occurred_at)",
     "CREATE INDEX about_time IF NOT EXISTS FOR ()-[s:ABOUT]-() ON (s.occurred_at)",
     "CREATE INDEX party_kind IF NOT EXISTS FOR (p:Party) ON (p.kind)",
     "CREATE INDEX party_category IF NOT EXISTS FOR (p:Party) ON (p.category_id)",
