@@ -83,8 +83,10 @@ class _RollupWalks:
 
     def __init__(self, rollup: Rollup, inside: Reach) -> None:
         self.depth = rollup.max_depth
-        # the region a scope fences: one level past the roll-up, where `past` looks
-        self.region = Hierarchy(rollup.types, downward=True).members("s", self.depth + 1)
+        # the region a scope fences: one level past the roll-up when `past` looks there
+        self.region = Hierarchy(rollup.types, downward=True).members(
+            "s", self.depth + rollup.tell_beyond
+        )
         self.params = {"at": encode(rollup.as_of), "max_depth": self.depth}
         self.root_passes = inside.passes("root")  # an outside root's roll-up is empty
         self.closed = (

@@ -251,7 +251,7 @@ async def descendants(
     }
     if max_depth < 1:
         return {root: TreePage([], False, 0 if count else None) for root in roots}
-    region = Hierarchy(types, downward=True).members("s", max_depth + 1)
+    region = Hierarchy(types, downward=True).members("s", max_depth + tell_beyond)
     await inside.fence(tx, roots, region, params)
     params |= inside.params
     down = Hierarchy(types, downward=True, inside=inside)
@@ -355,7 +355,7 @@ async def ancestors(
     if max_depth < 1:
         return {start: Ancestry([]) for start in party_ids}
     params = {"starts": list(dict.fromkeys(party_ids)), "at": encode(as_of)}
-    region = Hierarchy(types, downward=False).reach("s", max_depth + 1)
+    region = Hierarchy(types, downward=False).reach("s", max_depth + tell_beyond)
     await inside.fence(tx, party_ids, region, params)
     params |= inside.params
     up = Hierarchy(types, downward=False, inside=inside)
