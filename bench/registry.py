@@ -121,6 +121,15 @@ def free_port() -> int:
 def serving(url: str, *flags: str, cli: str = CLI) -> Iterator[str]:
     """`contactgraph serve` (this checkout's, or `cli`) on a free loopback port, for as
     long as the block runs."""
+    with server_process(url, *flags, cli=cli) as (base, _):
+        yield base
+
+
+@contextmanager
+def server_process(
+    url: str, *flags: str, cli: str = CLI
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """As `serving`, with the server's process (to read its memory)."""
     port = free_port()
     server = subprocess.Popen(
         [cli, "serve", "--graph", url, "--port", str(port), "--log-level", "warning", *flags],
@@ -128,7 +137,7 @@ def serving(url: str, *flags: str, cli: str = CLI) -> Iterator[str]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}", server
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)

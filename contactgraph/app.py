@@ -22,10 +22,12 @@ from .access.feeds import ViewerFeeds
 from .access.oidc import OidcVerifier
 from .access.rate import RateLimiter
 from .config import Settings
+from .fanout import Fanout
 from .graph.backends import open_store
 from .graph.errors import ConfigError, ServiceUnavailable
-from .graph.events import LocalEventBus
+from .graph.events import EventBus, LocalEventBus
 from .graph.ids import new_id
+from .graph.redis_events import RedisEventBus
 from .graph.store import GraphStore
 from .http import GraphQLEndpoint
 from .origins import cors, parse_origins
@@ -47,6 +49,15 @@ def request_id(header: str | None) -> str:
     return new_id()
 
 
+def event_bus(settings: Settings) -> EventBus:
+    """The bus live feeds run on: Redis's stream when one is named, else this process's."""
+    if settings.events_url is None:
+        return LocalEventBus(settings.subscriber_backlog)
+    if not settings.events_url.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError("--events takes a Redis URL: redis://HOST:PORT (or rediss://)")
+    return RedisEventBus(settings.events_url, settings.subscriber_backlog)
+
+
 def create_app(settings: Settings) -> Starlette:
     """Build the app; a graph URL no backend serves fails here, before serving."""
     try:
@@ -54,7 +65,7 @@ def create_app(settings: Settings) -> Starlette:
     except ValueError as error:
         raise ConfigError(f"--cors-origin: {error}") from None
     store: GraphStore = open_store(settings.graph_url, settings.create, settings.default_region)
-    events = LocalEventBus(settings.subscriber_backlog)
+    events = event_bus(settings)
     schema = build_schema(settings)
     oidc = None
     if settings.oidc_issuer:
@@ -65,11 +76,12 @@ def create_app(settings: Settings) -> Starlette:
         store, settings.auth_cache_seconds, oidc, settings.oidc_create_users
     )
     limiter = RateLimiter(settings.rate_limit, settings.rate_burst)
-    feeds = ViewerFeeds()  # live subscriptions per user, for --max-subscriptions-per-viewer
+    fanout = Fanout(schema, settings, ViewerFeeds())  # live subscriptions, sharing their work
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await store.start()
+        await events.start()
         try:
             if settings.demo and await store.is_empty():
                 counts = await load_demo(store)
@@ -84,6 +96,7 @@ def create_app(settings: Settings) -> Starlette:
         finally:
             if oidc is not None:
                 await oidc.close()
+            await events.close()
             await store.close()
 
     def context_for(request: HTTPConnection) -> Context:
@@ -98,16 +111,17 @@ def create_app(settings: Settings) -> Starlette:
             report_round_trips=debug,
             authorization=request.headers.get("authorization"),
             live=request.scope["type"] == "websocket",
-            feeds=feeds,
             request_id=request_id(request.headers.get("x-request-id")),
         )
 
     async def healthz(_: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok", "subscribers": events.subscribers})
+        body = {"status": "ok", "subscribers": fanout.subscribers, "executions": fanout.executions}
+        return JSONResponse(body)
 
     async def readyz(_: Request) -> JSONResponse:
         try:
             await store.ping(READY_WITHIN)
+            await events.ping()
         except ServiceUnavailable as error:
             return JSONResponse({"status": "unavailable", "reason": error.message}, 503)
         return JSONResponse({"status": "ready"})
@@ -120,7 +134,7 @@ def create_app(settings: Settings) -> Starlette:
                 methods=["GET", "POST"],
             ),
             WebSocketRoute(
-                "/graphql", SubscriptionEndpoint(schema, context_for, settings, limiter)
+                "/graphql", SubscriptionEndpoint(schema, context_for, settings, limiter, fanout)
             ),
             Route("/healthz", healthz),
             Route("/readyz", readyz),

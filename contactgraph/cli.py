@@ -205,6 +205,16 @@ def _fail(error: Exception) -> click.ClickException:
     f"{ANONYMOUS_USER!r} (made if missing). Loopback --host only; never with real data.",
 )
 @click.option(
+    "--events",
+    "events_url",
+    envvar="CONTACTGRAPH_EVENTS",
+    show_envvar=True,
+    metavar="redis://HOST:PORT",
+    help="Carry live activity events through this Redis (a stream), so a subscriber on any "
+    "server process using it hears of activities recorded through every other. Default: "
+    "an in-process bus, for a single process.",
+)
+@click.option(
     "--workers",
     envvar="CONTACTGRAPH_WORKERS",
     default=1,
@@ -237,6 +247,7 @@ def serve(
     oidc_create_users: bool,
     cors_origins: tuple[str, ...],
     insecure_anonymous_admin: bool,
+    events_url: str | None,
     workers: int,
     default_region: str | None,
     log_level: str,
@@ -280,6 +291,7 @@ def serve(
         cors_origins=origins,
         insecure_anonymous_admin=insecure_anonymous_admin,
         default_region=default_region,
+        events_url=events_url,
         **flags,
     )
     try:  # a graph that cannot be opened is reported here, in one line

@@ -45,6 +45,9 @@ class Settings:
     ide_token: str | None = None
     # where phone numbers without +country code are read when their party has no country
     default_region: str | None = None
+    # live events through this Redis (redis://...), shared by every server process using it;
+    # None: the in-process bus of a single process
+    events_url: str | None = None
     default_page_size: int = _flag(20, "Items per page when a query gives no `first`.")
     max_page_size: int = _flag(500, "Largest `first` a query may ask for; more is LIMIT_EXCEEDED.")
     max_depth: int = _flag(64, "Deepest a hierarchy traversal may go; more is LIMIT_EXCEEDED.")

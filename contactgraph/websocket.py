@@ -37,9 +37,11 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
+    Operation,
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     ConnectionInitMessage,
@@ -54,6 +56,7 @@ from strawberry.subscriptions.protocols.graphql_ws.types import StartMessage
 from .access.credentials import authorization_in
 from .access.rate import RateLimiter
 from .config import Settings
+from .fanout import Fanout, Listener, frame_text
 from .graph import deadlines
 from .graph.errors import GraphError, RateLimited, Unauthenticated
 from .origins import refusal
@@ -111,9 +114,15 @@ def _too_many(limit: int) -> dict[str, Any]:
     }
 
 
+def _listener(context: Context, backlog: int) -> Listener:
+    return Listener(context.viewer.id, backlog)
+
+
 class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     limit: int
     limiter: RateLimiter
+    fanout: Fanout
+    backlog: int
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         if not self.connection_init_received and not self.connection_timed_out:
@@ -139,11 +148,35 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
                 return
         await super().handle_subscribe(message)
 
+    async def run_operation(self, operation: Operation[Context, None]) -> None:
+        """A subscription joins the broadcast of its kind; queries and mutations run."""
+        query, name, variables = operation.query, operation.operation_name, operation.variables
+        key = self.fanout.key(query, name, variables, self.context)
+        if key is None:
+            return await super().run_operation(operation)
+        listener = _listener(self.context, self.backlog)
+        self.fanout.join(key, self.context, listener)
+        try:
+            async for outcome in listener.outcomes():
+                message: dict[str, Any] = {"id": operation.id, "type": "complete"}
+                if outcome.errors is not None:
+                    message = {"id": operation.id, "type": "error", "payload": outcome.errors}
+                elif outcome.payload is not None:
+                    message = {"id": operation.id, "type": "next", "payload": outcome.payload}
+                await operation.send_operation_message(message)  # type: ignore[arg-type]
+        except WebSocketDisconnected:
+            pass
+        finally:
+            self.fanout.leave(listener)
+        return None
+
 
 class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
     limit: int
     limiter: RateLimiter
     init_timeout: float
+    fanout: Fanout
+    backlog: int
 
     async def handle(self) -> None:
         waiting = asyncio.create_task(self._close_unless_initialised())
@@ -184,6 +217,38 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
                 return
         await super().handle_start(message)
 
+    async def handle_async_results(
+        self,
+        operation_id: str,
+        query: str,
+        operation_name: str | None,
+        variables: dict[str, object] | None,
+    ) -> None:
+        """A subscription joins the broadcast of its kind; queries and mutations run."""
+        key = self.fanout.key(query, operation_name, variables, self.context)
+        if key is None:
+            await super().handle_async_results(operation_id, query, operation_name, variables)
+            return None
+        listener = _listener(self.context, self.backlog)
+        self.fanout.join(key, self.context, listener)
+        try:
+            async for outcome in listener.outcomes():
+                message: dict[str, Any] = {"type": "complete", "id": operation_id}
+                if outcome.errors is not None:
+                    message = {"type": "error", "id": operation_id, "payload": outcome.errors[0]}
+                elif outcome.payload is not None:
+                    message = {"type": "data", "id": operation_id, "payload": outcome.payload}
+                await self.send_message(message)  # type: ignore[arg-type]
+        except asyncio.CancelledError:  # stopped: told so, as Strawberry's own handler does
+            with suppress(WebSocketDisconnected):
+                await self.send_message({"type": "complete", "id": operation_id})
+        except WebSocketDisconnected:
+            pass
+        finally:
+            self.fanout.leave(listener)
+            self.tasks.pop(operation_id, None)
+        return None
+
 
 class SubscriptionEndpoint(GraphQL[Context, None]):
     def __init__(
@@ -192,6 +257,7 @@ class SubscriptionEndpoint(GraphQL[Context, None]):
         make_context: Callable[[HTTPConnection], Context],
         settings: Settings,
         limiter: RateLimiter,
+        fanout: Fanout,
     ) -> None:
         super().__init__(
             schema,
@@ -204,7 +270,12 @@ class SubscriptionEndpoint(GraphQL[Context, None]):
             allowed_origins=settings.cors_origins,  # besides the server's own, and no Origin
         )
         limit, wait = settings.max_operations_per_socket, settings.ws_init_timeout
-        bounds = {"limit": limit, "limiter": limiter}
+        bounds = {
+            "limit": limit,
+            "limiter": limiter,
+            "fanout": fanout,
+            "backlog": settings.subscriber_backlog,
+        }
         self.graphql_transport_ws_handler_class = type(
             "BoundTransportWSHandler", (TransportWSHandler,), bounds
         )
@@ -212,6 +283,10 @@ class SubscriptionEndpoint(GraphQL[Context, None]):
             "BoundLegacyWSHandler", (LegacyWSHandler,), {**bounds, "init_timeout": wait}
         )
         self._make_context = make_context
+
+    def encode_json(self, data: object) -> str:
+        """Frames carry results encoded once for all their listeners (fanout.py)."""
+        return frame_text(data)  # type: ignore[arg-type]
 
     async def reject_websocket(self, request: WebSocket) -> WebSocket:
         """A page on an origin not allowed: 403 on the upgrade, saying which flag allows
@@ -232,8 +307,11 @@ class SubscriptionEndpoint(GraphQL[Context, None]):
 
 def server_options(settings: Settings) -> dict[str, Any]:
     """uvicorn's side of the socket bounds: pings on idle WebSockets (a client that does
-    not answer within the timeout is dropped), the largest message, the shutdown grace."""
+    not answer within the timeout is dropped), the largest message, the shutdown grace.
+    No per-message deflate: a frame compressed per connection could not be the one
+    encoded result shared by every listener (fanout.py), and results are small."""
     return {
+        "ws_per_message_deflate": False,
         "ws_ping_interval": settings.ws_ping_interval,
         "ws_ping_timeout": settings.ws_ping_interval,
         "ws_max_size": settings.max_message_bytes,

@@ -68,8 +68,9 @@ class Cable:
     @classmethod
     @contextlib.contextmanager
     def to(cls, url: str) -> Iterator[Cable]:
-        """A cable to the Bolt server at `url` (bolt://host:port), cut when the test ends."""
-        host, port = url.removeprefix("bolt://").rsplit(":", 1)
+        """A cable to the server at `url` (bolt://host:port, redis://host:port), cut when
+        the test ends."""
+        host, port = url.split("://", 1)[-1].rstrip("/").rsplit(":", 1)
         cable = cls((host, int(port)))
         try:
             yield cable

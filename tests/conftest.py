@@ -2,7 +2,9 @@
 
 Neo4j tests use the server NEO4J_URI names (tools/neo4j-local/start prints it).
 Without one they skip, unless CONTACTGRAPH_REQUIRE_NEO4J=1 (as in CI): then
-they fail, as does any Neo4j test that cannot reach it.
+they fail, as does any Neo4j test that cannot reach it. The event broker's tests
+use the Redis REDIS_URL names (tools/redis-local/start), and skip or fail the
+same way by CONTACTGRAPH_REQUIRE_REDIS.
 """
 
 from __future__ import annotations
@@ -31,6 +33,16 @@ def neo4j_driver() -> Iterator[Driver]:
     with GraphDatabase.driver(uri, auth=auth) as driver:
         driver.verify_connectivity()
         yield driver
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        if os.environ.get("CONTACTGRAPH_REQUIRE_REDIS") == "1":
+            pytest.fail("CONTACTGRAPH_REQUIRE_REDIS=1 but REDIS_URL is not set")
+        pytest.skip("REDIS_URL is not set: run tools/redis-local/start and export what it prints")
+    return url
 
 
 @pytest.fixture

@@ -145,6 +145,7 @@ async def test_other_methods_are_405(http: httpx.AsyncClient) -> None:
 
 
 async def test_health_and_readiness(http: httpx.AsyncClient) -> None:
-    assert (await http.get("/healthz")).json() == {"status": "ok", "subscribers": 0}
+    health = {"status": "ok", "subscribers": 0, "executions": 0}
+    assert (await http.get("/healthz")).json() == health
     ready = await http.get("/readyz")
     assert ready.status_code == 200 and ready.json() == {"status": "ready"}

@@ -7,8 +7,9 @@ activity reaches (its subjects and every party above them in the default
 hierarchy) and, for each, the subject that brought it there. Matching is then
 a dictionary lookup per reached party, however many subscribers there are.
 
-`EventBus` is the port; `LocalEventBus` serves one process. A bus over a
-broker implements the same two methods when several server processes run.
+`EventBus` is the port; `LocalEventBus` serves one process, and several server
+processes share one `RedisEventBus` (redis_events.py), which hands what it reads
+to a local bus of its own.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from .errors import LimitExceeded
+from .errors import GraphError, LimitExceeded
 from .model import Activity, ActivityType, Party
 
 log = logging.getLogger("contactgraph.events")
@@ -56,6 +57,13 @@ class FellBehind(LimitExceeded):
     """A subscriber's backlog passed its bound."""
 
 
+def fell_behind(backlog: int) -> FellBehind:
+    return FellBehind(
+        f"this subscriber fell more than {backlog} events behind and was closed; "
+        "subscribe again and read the timeline for what it missed"
+    )
+
+
 class Feed:
     """One subscriber's bounded queue of (event, source). When it is full the subscriber
     is too slow: its backlog is dropped and it is told so, instead of the publisher
@@ -64,35 +72,46 @@ class Feed:
     def __init__(self, interest: Interest, max_queue: int) -> None:
         self.interest = interest
         self.max_queue = max_queue
-        self._queue: asyncio.Queue[tuple[ActivityAdded, str] | None] = asyncio.Queue(max_queue)
-        self.overflowed = False
+        self._queue: asyncio.Queue[tuple[ActivityAdded, str] | GraphError] = asyncio.Queue(
+            max_queue + 1  # room for the error that ends it
+        )
+        self.ended = False
 
     def offer(self, event: ActivityAdded, source: str) -> bool:
         """Queue an event; False when the feed just overflowed and must be dropped."""
-        try:
-            self._queue.put_nowait((event, source))
-            return True
-        except asyncio.QueueFull:
-            self.overflowed = True
-            while not self._queue.empty():
-                self._queue.get_nowait()
-            self._queue.put_nowait(None)
+        if self.ended:
             return False
+        if self._queue.qsize() >= self.max_queue:
+            self.end(fell_behind(self.max_queue))
+            return False
+        self._queue.put_nowait((event, source))
+        return True
+
+    def end(self, error: GraphError) -> None:
+        """Drop the backlog: the subscriber's next read raises `error`."""
+        self.ended = True
+        while not self._queue.empty():
+            self._queue.get_nowait()
+        self._queue.put_nowait(error)
 
     def __aiter__(self) -> AsyncIterator[tuple[ActivityAdded, str]]:
         return self
 
     async def __anext__(self) -> tuple[ActivityAdded, str]:
         item = await self._queue.get()
-        if item is None:
-            raise FellBehind(
-                f"this subscriber fell more than {self.max_queue} events behind and was "
-                "closed; subscribe again and read the timeline for what it missed"
-            )
+        if isinstance(item, GraphError):
+            raise item
         return item
 
 
 class EventBus(Protocol):
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def ping(self) -> None:
+        """Raise ServiceUnavailable when feeds cannot be served now."""
+
     async def publish(self, event: ActivityAdded) -> None:
         """Deliver to every matching subscriber; never waits for a slow one."""
 
@@ -117,6 +136,15 @@ class LocalEventBus:
     def subscribers(self) -> int:
         return self._count
 
+    async def start(self) -> None:
+        """Nothing to connect to: the bus is this process's memory."""
+
+    async def close(self) -> None:
+        """Nothing to release."""
+
+    async def ping(self) -> None:
+        """Always ready."""
+
     def subscribe(self, interest: Interest) -> Feed:
         feed = Feed(interest, self._max_queue)
         self._feeds[interest.party_id].add(feed)
@@ -131,6 +159,13 @@ class LocalEventBus:
         self._count -= 1
         if not feeds:
             del self._feeds[feed.interest.party_id]
+
+    def end_all(self, error: GraphError) -> None:
+        """End every feed with `error`: their events can no longer be vouched for."""
+        for feeds in list(self._feeds.values()):
+            for feed in list(feeds):
+                feed.end(error)
+                self.unsubscribe(feed)
 
     async def publish(self, event: ActivityAdded) -> None:
         for party_id in event.reach:

@@ -11,7 +11,6 @@ from typing import Any, cast
 from strawberry.types.nodes import SelectedField, Selection
 
 from ..access.authenticator import Authenticator
-from ..access.feeds import ViewerFeeds
 from ..access.guard import GuardedStore
 from ..access.viewer import Viewer
 from ..config import Settings
@@ -55,7 +54,6 @@ class Context:
     signed_in: Viewer | None = None
     # one "now" per request, so every default asOf in it batches together
     now: datetime = field(default_factory=utcnow)
-    feeds: ViewerFeeds = field(default_factory=ViewerFeeds)  # the server's: live feeds per user
     # names the request in the history of what it writes (X-Request-Id, or made here)
     request_id: str = field(default_factory=new_id)
 
