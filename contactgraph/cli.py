@@ -221,8 +221,8 @@ def _fail(error: Exception) -> click.ClickException:
     show_default=True,
     show_envvar=True,
     type=click.IntRange(1, 64),
-    help="Server processes on the one port. Above 1 needs an event bus the processes share, "
-    "which does not exist yet: live feeds run on an in-process bus.",
+    help="Server processes on the one port; only 1 for now. To run several, start several "
+    "`serve` processes sharing --events behind a proxy, as compose.yaml does.",
 )
 @region_option
 @setting_options
@@ -261,9 +261,8 @@ def serve(
 
     if workers > 1:
         raise click.BadParameter(
-            "live feeds run on an in-process event bus, so a subscriber connected to one "
-            "worker would never see the activities written through another; run one process "
-            "until a shared bus exists",
+            "one process per `serve` for now: to run several, start several `serve` "
+            "processes sharing --events redis://HOST:PORT behind a proxy (compose.yaml does)",
             param_hint="--workers",
         )
     if flags["default_page_size"] > flags["max_page_size"]:

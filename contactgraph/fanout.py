@@ -233,6 +233,8 @@ class Fanout:
             return None
         if operation_name is not None and not isinstance(operation_name, str):
             return None
+        if len(query) > self._settings.max_document_length:
+            return None  # Strawberry refuses it, before anything is parsed or kept
         personal = _subscription(query, operation_name, self._settings.max_tokens)
         if personal is None:
             return None
@@ -292,7 +294,8 @@ class Fanout:
         """Execute the subscription once, as the first listener's connection would (a
         copy of its context with its own loaders and the bus seen through the
         broadcast), and hand every outcome to every listener."""
-        mine = replace(context, events=BroadcastEvents(context.events, broadcast))
+        events = BroadcastEvents(context.events, broadcast)
+        mine = replace(context, events=events, report_round_trips=False)
         key = broadcast.key
         try:
             results = await self._schema.subscribe(

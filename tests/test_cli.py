@@ -193,12 +193,12 @@ def test_serve_refuses_a_file_that_is_not_a_database(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_serve_refuses_more_workers_than_its_event_bus_reaches(tmp_path: Path) -> None:
+def test_serve_refuses_more_workers_and_names_the_way_to_run_several(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'graph.db'}"
     port = str(free_port())
     result = run("serve", "--graph", url, "--create", "--port", port, "--workers", "2")
     assert result.returncode == 2
-    assert "--workers" in result.stderr and "in-process event bus" in result.stderr
+    assert "--workers" in result.stderr and "--events redis://" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "graph.db").exists()  # refused before anything was opened
 

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from access import token_for, user_token
 from client import GraphQL
-from factories import org, record
+from factories import org, record, user
 from live import LEGACY_WS, TRANSPORT_WS, Subscriber, client_for, live_server
 
 from contactgraph.config import Settings
@@ -170,3 +170,35 @@ async def test_caps_count_listeners_not_executions(settings: Settings, store: Gr
             payload = await admin.next(full)
             assert "--max-subscriptions)" in payload["errors"][0]["message"]
             await health(http, 3, 2)
+
+
+async def test_executions_of_one_event_share_loaders_only_between_viewers_who_read_alike(
+    settings: Settings, store: GraphStore
+) -> None:
+    """An admin's execution and a reader's run on the same event: what the admin read of
+    the author's history (its role entries, which others may not see) must not be what
+    the reader's execution reads."""
+    _, anna_secret = await user_token(store, "anna", "reader")
+    history = """subscription($id: ID!) {
+      activityAdded(subjectId: $id) { author { history(first: 50) { edges { node { kind } } } } }
+    }"""
+    async with live_server(settings) as address, client_for(address) as http:
+        gql = GraphQL(http)
+        acme = await org(gql, "Acme")
+        ben_id = await user(gql, "ben")
+        await gql(f'mutation {{ grantRole(userId: "{ben_id}", role: "editor") {{ id }} }}')
+        async with (
+            Subscriber.connect(address, TRANSPORT_WS) as as_admin,
+            Subscriber.connect(address, TRANSPORT_WS, anna_secret) as as_anna,
+        ):
+            admin_op = await as_admin.subscribe(history, {"id": acme})
+            anna_op = await as_anna.subscribe(history, {"id": acme})
+            await health(http, 2, 2)
+            await record(gql, ben_id, [acme], "2025-01-01T10:00:00Z", summary="ben's")
+
+            def kinds(payload: dict[str, Any]) -> set[str]:
+                edges = payload["data"]["activityAdded"]["author"]["history"]["edges"]
+                return {edge["node"]["kind"] for edge in edges}
+
+            assert "ROLE_GRANTED" in kinds(await as_admin.next(admin_op))
+            assert "ROLE_GRANTED" not in kinds(await as_anna.next(anna_op))

@@ -25,7 +25,7 @@ import orjson
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
+from redis.exceptions import ConnectionError, RedisError
 
 from .codec import activity_from_record, activity_record, party_from_record, party_record
 from .errors import ServiceUnavailable
@@ -36,6 +36,7 @@ log = logging.getLogger("contactgraph.events")
 STREAM = "contactgraph:activities"
 KEEP = 10_000  # entries the stream keeps (about): a reader is never that far behind
 BLOCK_MS = 1_000  # how long one XREAD waits; the socket timeout allows for it
+PUBLISH_SECONDS = 1.0  # the most a write waits to publish what it committed
 RETRY_SECONDS = (0.1, 0.2, 0.5, 1.0, 2.0)  # between attempts to reach Redis again
 
 
@@ -85,7 +86,9 @@ class RedisEventBus:
             url,
             socket_connect_timeout=2,
             socket_timeout=BLOCK_MS / 1000 + 2,
-            retry=Retry(NoBackoff(), 1),  # once more at once: a connection Redis closed idle
+            # once more on a connection found closed (a pooled one, after an outage); not
+            # after a timeout, when the XADD may have been stored and would be twice
+            retry=Retry(NoBackoff(), 1, supported_errors=(ConnectionError,)),
         )
         self._reader: asyncio.Task[None] | None = None
         self.reachable = False
@@ -120,9 +123,12 @@ class RedisEventBus:
     async def publish(self, event: ActivityAdded) -> None:
         """Append the event for every process, this one included (it reads it back, so
         its subscribers see events in the stream's order like everyone else's)."""
+        if not self.reachable:  # no feed is open to hear it: do not make the writer wait
+            return
         try:
-            await self._redis.xadd(self._stream, {"event": encode(event)}, maxlen=KEEP)
-        except RedisError as error:
+            async with asyncio.timeout(PUBLISH_SECONDS):
+                await self._redis.xadd(self._stream, {"event": encode(event)}, maxlen=KEEP)
+        except (RedisError, TimeoutError) as error:
             log.warning("activity %s was not published: %s", event.activity.id, error)
             self._lost()
 
@@ -141,7 +147,8 @@ class RedisEventBus:
                 log.info("reading live events from the broker's stream %s", self._stream)
                 while True:
                     last = await self._next(last)
-            except RedisError as error:
+                    self.reachable = True  # again, after a publish that failed alone
+            except Exception as error:
                 if self.reachable:
                     log.warning("lost the event broker: %s", error)
                 self._lost()
@@ -160,9 +167,7 @@ class RedisEventBus:
             for entry_id, fields in entries:
                 last = entry_id
                 try:
-                    event = decode(fields[b"event"])
-                except (KeyError, ValueError, TypeError) as error:
+                    await self._local.publish(decode(fields[b"event"]))
+                except Exception as error:
                     log.warning("skipped stream entry %s: %s", entry_id, error)
-                    continue
-                await self._local.publish(event)
         return last

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import logging
 from collections.abc import AsyncGenerator
 from weakref import WeakKeyDictionary
@@ -12,12 +11,12 @@ import strawberry
 from ..graph import deadlines, model
 from ..graph.errors import GraphError, LimitExceeded, NotFound
 from ..graph.events import ActivityAdded, Interest
-from ..graph.identity import Permission, Scope
+from ..graph.identity import Permission
 from ..graph.times import utcnow
 from ..schema.enums import ActivityType
 from ..schema.types import Activity, ContextInfo
 from .context import Context
-from .loaders import ByIdLoader, Loaders
+from .loaders import Loaders
 
 log = logging.getLogger("contactgraph.events")
 
@@ -42,28 +41,29 @@ async def announce(context: Context, activity: model.Activity) -> None:
     await context.events.publish(ActivityAdded(activity, reach, parties))
 
 
-Reach = tuple[Scope | None, Scope | None]  # where a viewer reads, and reads fiscal data
-_event_loaders: WeakKeyDictionary[ActivityAdded, dict[Reach, Loaders]] = WeakKeyDictionary()
+_event_loaders: WeakKeyDictionary[ActivityAdded, dict[tuple[object, ...], Loaders]] = (
+    WeakKeyDictionary()
+)
 
 
 def _loaders_for(event: ActivityAdded, context: Context) -> Loaders:
-    """Loaders for one event, shared by every subscriber it reaches that reads as far:
-    what they read beyond the event is batched across all of them instead of costing a
-    read each. Unscoped readers' loaders are primed with what the publisher read, so
-    names are as of the event; a scoped reader's go through its scope. Grants depend on
-    who asks (one's own, or an admin's view): each subscriber loads its own."""
+    """Loaders for one event, shared by every execution it reaches whose viewer reads
+    alike (the same permissions and scopes, and the same user unless an admin: a user's
+    own grants and history read differently), so what they read beyond the event is one
+    batched read instead of one each. Unscoped readers' loaders are primed with what
+    the publisher read, so names are as of the event; a scoped reader's go through its
+    scope."""
     viewer = context.viewer
-    reach = (viewer.scoped.get(Permission.READ), viewer.scoped.get(Permission.FISCAL))
+    who = None if viewer.can(Permission.ADMIN) else viewer.id
+    reach = (viewer.everywhere, frozenset(viewer.scoped.items()), who)
     shared = _event_loaders.setdefault(event, {})
     loaders = shared.get(reach)
     if loaders is None:
         loaders = shared[reach] = Loaders(context.store)
-        if reach[0] is None:
+        if Permission.READ not in viewer.scoped:
             for party in event.parties.values():
                 loaders.parties.prime(party.id, party)
-    mine = copy.copy(loaders)
-    mine.grants = ByIdLoader(context.store.grants)
-    return mine
+    return loaders
 
 
 async def _shows(context: Context, event: ActivityAdded) -> bool:
