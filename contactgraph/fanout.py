@@ -19,6 +19,7 @@ import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Mapping
+from contextlib import aclosing
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
@@ -40,6 +41,7 @@ from .config import Settings
 from .graph.errors import GraphError, LimitExceeded
 from .graph.events import ActivityAdded, EventBus, Feed, Interest, fell_behind
 from .graph.identity import Permission
+from .graph.times import utcnow
 from .resolvers.context import Context
 from .schema.build import Schema
 
@@ -280,10 +282,15 @@ class Fanout:
             return
         self._feeds.release(listener.user_id)
         broadcast.listeners.discard(listener)
-        if not broadcast.listeners and self._broadcasts.get(broadcast.key) is broadcast:
+        if not broadcast.listeners:
+            self._stop(broadcast)
+
+    def _stop(self, broadcast: Broadcast) -> None:
+        """No one listens any more: nothing may join it, and its execution ends."""
+        if self._broadcasts.get(broadcast.key) is broadcast:
             del self._broadcasts[broadcast.key]
-            if broadcast.task is not None:
-                broadcast.task.cancel()
+        if broadcast.task is not None:
+            broadcast.task.cancel()
 
     @staticmethod
     def _refuse(listener: Listener, message: str) -> None:
@@ -295,7 +302,7 @@ class Fanout:
         copy of its context with its own loaders and the bus seen through the
         broadcast), and hand every outcome to every listener."""
         events = BroadcastEvents(context.events, broadcast)
-        mine = replace(context, events=events, report_round_trips=False)
+        mine = replace(context, events=events, report_round_trips=False, now=utcnow())
         key = broadcast.key
         try:
             results = await self._schema.subscribe(
@@ -305,9 +312,10 @@ class Fanout:
                 operation_name=key.operation_name,
             )
             first = True
-            async for result in results:
-                self._hand_out(broadcast, _outcome(result, first))
-                first = False
+            async with aclosing(results):  # its feed leaves the bus whichever way it ends
+                async for result in results:
+                    self._hand_out(broadcast, _outcome(result, first))
+                    first = False
         except asyncio.CancelledError:
             raise
         except Exception:  # a bug: its listeners end, the server goes on
@@ -317,12 +325,13 @@ class Fanout:
                 del self._broadcasts[key]
             self._hand_out(broadcast, COMPLETE)
 
-    @staticmethod
-    def _hand_out(broadcast: Broadcast, outcome: Outcome) -> None:
+    def _hand_out(self, broadcast: Broadcast, outcome: Outcome) -> None:
         for listener in list(broadcast.listeners):
             listener.offer(outcome)
             if listener.ended:
                 broadcast.listeners.discard(listener)
+        if not broadcast.listeners and not outcome.final:
+            self._stop(broadcast)  # all fell behind: stop executing for no one
 
 
 def _outcome(result: ExecutionResult | PreExecutionError, first: bool) -> Outcome:
