@@ -121,3 +121,68 @@ async def test_the_graph_has_every_part_of_the_domain(synthetic: GraphQL) -> Non
     assert 3 <= deepest <= 8
     companies = {parent_of[u] for u in parent_of} - set(parent_of)
     assert len(companies) > 10
+
+
+GROUPS = """query($tag: String!) { parties(first: 50, filter: {tags: [$tag]}) { edges { node {
+  id displayName
+  descendants(first: 1) { totalCount }
+  ancestors { id }
+  relationships { type fromId toId role }
+} } } }"""
+
+
+async def test_large_graphs_hold_corporate_groups_long_chains_and_matrix_units(
+    graph_url: str,
+) -> None:
+    """What a graph of a million parties holds, made at a small scale (groups_from lowered):
+    four groups of a tenth, a hundredth, a 250th and a 500th of the graph, each a holding
+    over a chain of 20-30 levels, and units with two parents; both stores load them and
+    walk them alike."""
+    total = 6000
+    store = open_store(graph_url, create=True)
+    await store.start()
+    for batch in synthetic_batches(total, seed=4, batch_size=1500, now=NOW, groups_from=1):
+        await store.load_batch(batch)
+    await store.close()
+    async for http in serve(Settings(create=True, graph_url=graph_url)):
+        gql = GraphQL(http)
+        holdings = [e["node"] for e in (await gql(GROUPS, {"tag": "holding"}))["parties"]["edges"]]
+        sizes = sorted(h["descendants"]["totalCount"] for h in holdings)
+        assert len(sizes) == 4 and all(h["ancestors"] == [] for h in holdings)
+        # each reaches its share (a group ends with the company that passes it; a chain
+        # alone holds 20 or more), and the largest is the tenth
+        for size, share in zip(sizes, (500, 250, 100, 10), strict=True):
+            assert total // share <= size, sizes
+        assert sizes[-1] < total // 5, sizes
+
+        chain = (await gql(GROUPS, {"tag": "intermediate-holding"}))["parties"]["edges"]
+        deepest = max(len(e["node"]["ancestors"]) for e in chain)
+        assert 20 <= deepest <= 30
+
+        matrix = (await gql(MATRIX))["parties"]["edges"]
+        two_parents = [
+            e["node"]
+            for e in matrix
+            if sum(
+                r["type"] == "PART_OF" and r["fromId"] == e["node"]["id"]
+                for r in e["node"]["relationships"]
+            )
+            == 2
+        ]
+        assert two_parents, "some unit is PART_OF two units"
+        for unit in two_parents:
+            # each of its two parents is an ancestor, and the walk lists it once
+            above = (await gql(ABOVE, {"id": unit["id"]}))["party"]["ancestors"]
+            ids = [p["id"] for p in above]
+            assert len(ids) == len(set(ids))
+            parents = {
+                r["toId"]
+                for r in unit["relationships"]
+                if r["type"] == "PART_OF" and r["fromId"] == unit["id"]
+            }
+            assert parents <= set(ids)
+
+
+MATRIX = """{ parties(first: 500, filter: {kinds: [ORGANIZATION]}) { edges { node {
+  id relationships(types: [PART_OF]) { type fromId toId role } } } } }"""
+ABOVE = "query($id: ID!) { party(id: $id) { ancestors { id } } }"

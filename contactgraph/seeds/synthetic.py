@@ -8,6 +8,13 @@ accounts (some responsibilities changed hands), with about five activities
 per party over two years. Some people and companies are entered twice, spelt
 another way (the duplicates bench/duplicates.py looks for). The same seed and
 day give the same graph, ids included.
+
+From `groups_from` parties on (500,000 by default, so smaller graphs stay as they
+were), the graph also holds what corporate registries hold at scale: four
+corporate groups of a tenth, a hundredth, a 250th and a 500th of the graph
+(100,000 members at 1,000,000 parties), each a holding over a chain of 20-30
+intermediate holdings with companies hung at every level; and matrix units, a
+unit PART_OF two units of the same level.
 """
 
 from __future__ import annotations
@@ -15,11 +22,6 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
-
-from stdnum import luhn
-from stdnum.at import tin as at_tin
-from stdnum.at import uid as at_uid
-from stdnum.iso7064 import mod_11_10
 
 from ..graph.ids import uuid7
 from ..graph.model import (
@@ -37,162 +39,31 @@ from ..graph.model import (
     UnitType,
 )
 from ..graph.records import new_party
+from .vocabulary import (
+    ADJECTIVES,
+    COMPANY_FORMS,
+    DEPARTMENTS,
+    FIRST_NAMES,
+    LAST_NAMES,
+    NOUNS,
+    SUMMARIES,
+    mobile,
+    tax_code,
+    vat_number,
+)
 
-_FIRST = [
-    "Anna",
-    "Ben",
-    "Clara",
-    "David",
-    "Elena",
-    "Felix",
-    "Greta",
-    "Hannah",
-    "Ivan",
-    "Jana",
-    "Karl",
-    "Lena",
-    "Marco",
-    "Nina",
-    "Ole",
-    "Paula",
-    "Quentin",
-    "Rosa",
-    "Stefan",
-    "Tina",
-    "Uwe",
-    "Vera",
-    "Walter",
-    "Xenia",
-    "Yusuf",
-    "Zoe",
-    "Emil",
-    "Lara",
-    "Noah",
-    "Mia",
-    "Luca",
-    "Sara",
-]
-_LAST = [
-    "Keller",
-    "Rossi",
-    "Hofer",
-    "Weber",
-    "Petersen",
-    "Hansen",
-    "Brandt",
-    "Wagner",
-    "Huber",
-    "Marino",
-    "Berger",
-    "Schmid",
-    "Vogel",
-    "Yilmaz",
-    "Kramer",
-    "Lenz",
-    "Roth",
-    "Stein",
-    "Fischer",
-    "Bauer",
-    "Moser",
-    "Gruber",
-    "Novak",
-    "Costa",
-    "Meyer",
-    "Wolf",
-    "Lang",
-    "Frank",
-]
-_ADJ = [
-    "Alpine",
-    "Nordic",
-    "Blue",
-    "Golden",
-    "Swift",
-    "Bright",
-    "Silver",
-    "Green",
-    "Urban",
-    "Royal",
-    "Central",
-    "Eastern",
-]
-_NOUN = [
-    "Logistics",
-    "Foods",
-    "Energy",
-    "Systems",
-    "Textiles",
-    "Media",
-    "Builders",
-    "Health",
-    "Motors",
-    "Finance",
-    "Labs",
-]
-_FORM = ("AG", "GmbH", "KG", "Ltd", "S.p.A.", "SE")
-_DEPARTMENTS = [
-    "Sales",
-    "Finance",
-    "Operations",
-    "Purchasing",
-    "Legal",
-    "IT",
-    "Marketing",
-    "Service",
-    "Quality",
-    "HR",
-]
-_SUMMARIES = {
-    ActivityType.CALL: "Call about the current order",
-    ActivityType.EMAIL: "Sent the updated offer",
-    ActivityType.MEETING: "Review meeting",
-    ActivityType.NOTE: "Note on preferences",
-    ActivityType.AGREEMENT: "Agreement signed",
-    ActivityType.TASK: "Follow up next week",
-    ActivityType.DOCUMENT: "Report filed",
-}
 _TYPES = tuple(ActivityType)
 _HISTORY_DAYS = 730
 # people and companies entered a second time by someone who did not find the first record
 _PERSON_TWINS = 0.02
 _COMPANY_TWINS = 0.05
-
-
-_MOBILE_PREFIXES = ("650", "660", "664", "676", "680", "681", "688", "699")  # Austria's
-# tax offices that numbers are made for: Innsbruck, Wien 1/23, Graz-Stadt, Linz, Salzburg
-_TAX_OFFICES = ("81", "09", "68", "46", "91")
-
-
-def _mobile(draw: int, serial: int) -> Phone:
-    """A valid Austrian mobile number, unique per serial (below ten million), with the
-    E.164 form the store would give it."""
-    prefix = _MOBILE_PREFIXES[draw % len(_MOBILE_PREFIXES)]
-    return Phone(f"+43 {prefix} {serial:07d}", "mobile", f"+43{prefix}{serial:07d}")
-
-
-def _vat_number(draw: int, serial: int) -> str:
-    """A valid VAT number of Austria, Germany or Italy (by the draw), unique per serial
-    (below five million): the check digit computed as each country does."""
-    country = draw % 3
-    if country == 0:
-        body = f"U{5 * 10**6 + serial:07d}"
-        return f"AT{body}{at_uid.calc_check_digit(body)}"
-    if country == 1:
-        body = f"{2 * 10**7 + serial:08d}"
-        return f"DE{body}{mod_11_10.calc_check_digit(body)}"
-    body = f"{10**6 + serial:07d}021"  # 021: the province of Bolzano
-    return f"IT{body}{luhn.calc_check_digit(body)}"
-
-
-def _tax_code(serial: int) -> Fiscal:
-    """A valid Austrian tax number (Abgabenkontonummer), unique per serial."""
-    office = _TAX_OFFICES[serial // 10**6 % len(_TAX_OFFICES)]
-    body = f"{office}{serial % 10**6:06d}"
-    return Fiscal(None, body + at_tin.calc_check_digit(body + "0"), "AT")
+GROUPS_FROM = 500_000  # parties from which a graph holds corporate groups and matrix units
+_GROUP_SHARES = (10, 100, 250, 500)  # each group holds total // share parties
+_MATRIX_UNITS = 0.03  # of units below a branch, when the graph has groups
 
 
 class _Generator:
-    def __init__(self, total: int, seed: int, now: datetime) -> None:
+    def __init__(self, total: int, seed: int, now: datetime, groups: bool = False) -> None:
         self.rng = random.Random(seed)
         # the twins draw from a stream of their own: the rest of the graph stays as it was
         self.twins = random.Random(seed + 1)
@@ -204,6 +75,7 @@ class _Generator:
         self.contacts: list[str] = []
         self.umbrellas: list[str] = []
         self.companies = 0
+        self.groups = groups
 
     # -- records -------------------------------------------------------------
 
@@ -260,7 +132,7 @@ class _Generator:
         )
 
     def _person(self, **values: object) -> Party:
-        first, last = self.rng.choice(_FIRST), self.rng.choice(_LAST)
+        first, last = self.rng.choice(FIRST_NAMES), self.rng.choice(LAST_NAMES)
         email = Email(f"{first}.{last}.{self.made}@example.com".lower(), "work")
         known = (
             self.rng.choice(self.contacts) if self.contacts and self.rng.random() < 0.3 else None
@@ -271,7 +143,7 @@ class _Generator:
             last_name=last,
             legal_form=LegalForm.NATURAL_PERSON,
             emails=(email,),
-            phones=(_mobile(self.rng.randint(100, 999), self.made),),
+            phones=(mobile(self.rng.randint(100, 999), self.made),),
             **values,
         )
         if known is not None:  # about three in ten people know someone met earlier
@@ -318,7 +190,7 @@ class _Generator:
             )
             self.batch.activities.append(
                 Activity(
-                    self._id(at), kind, at, _SUMMARIES[kind], self.rng.choice(self.users), subjects
+                    self._id(at), kind, at, SUMMARIES[kind], self.rng.choice(self.users), subjects
                 )
             )
 
@@ -350,7 +222,7 @@ class _Generator:
             unit_type=UnitType.COMPANY,
         )
         for number in range(min(max(3, self.total // 200), self.total - 1)):
-            first, last = self.rng.choice(_FIRST), self.rng.choice(_LAST)
+            first, last = self.rng.choice(FIRST_NAMES), self.rng.choice(LAST_NAMES)
             user = self._party(
                 PartyKind.USER,
                 display_name=f"{first} {last}",
@@ -360,17 +232,53 @@ class _Generator:
             self.users.append(user.id)
             self._link(RelType.EMPLOYS, home.id, user.id, "staff")
 
-    def company(self) -> None:
+    def group(self, members: int) -> Iterator[None]:
+        """A corporate group of about `members` parties: a holding over a chain of 20-30
+        intermediate holdings, each level holding companies; yields after each company,
+        so the caller may write what is made."""
         rng = self.rng
-        name = f"{rng.choice(_ADJ)} {rng.choice(_NOUN)} {rng.choice(_FORM)}"
+        start = self.made
+        chain = [
+            self._org(
+                f"{rng.choice(ADJECTIVES)} Group Holding {rng.choice(COMPANY_FORMS)}",
+                LegalForm.LEGAL_PERSON,
+                "commercial-client",
+                unit_type=UnitType.COMPANY,
+                tags=("holding",),
+            )
+        ]
+        self._responsible(chain[0].id)
+        self._activities(chain[0], chain[0].id)
+        for level in range(1, rng.randint(20, 30) + 1):
+            if self.made >= self.total:
+                return
+            link = self._org(
+                f"{rng.choice(LAST_NAMES)} Beteiligungen {level} {rng.choice(COMPANY_FORMS)}",
+                LegalForm.LEGAL_PERSON,
+                "commercial-client",
+                unit_type=UnitType.COMPANY,
+                tags=("intermediate-holding",),
+            )
+            self._link(RelType.PART_OF, link.id, chain[-1].id)
+            self._activities(link, chain[0].id)
+            chain.append(link)
+        while self.made - start < members and self.made < self.total:
+            self.company(holder=rng.choice(chain).id)
+            yield
+
+    def company(self, holder: str | None = None) -> None:
+        rng = self.rng
+        name = f"{rng.choice(ADJECTIVES)} {rng.choice(NOUNS)} {rng.choice(COMPANY_FORMS)}"
         company = self._org(
             name,
             LegalForm.LEGAL_PERSON,
             "commercial-client",
             unit_type=UnitType.COMPANY,
-            fiscal=Fiscal(_vat_number(rng.randint(10**7, 10**8 - 1), self.companies), None),
+            fiscal=Fiscal(vat_number(rng.randint(10**7, 10**8 - 1), self.companies), None),
             tags=("b2b",),
         )
+        if holder is not None:
+            self._link(RelType.PART_OF, company.id, holder)
         self._responsible(company.id)
         self._activities(company, company.id)
         if self.made < self.total and self.twins.random() < _COMPANY_TWINS:
@@ -386,6 +294,7 @@ class _Generator:
         self.companies += 1
         depth = rng.randint(5, 6) if group else rng.randint(3, 8)
         units = [company]
+        at_level: dict[int, list[Party]] = {0: [company]}
         frontier = [(company, 0)]
         while frontier and self.made < self.total:
             parent, level = frontier.pop()
@@ -405,9 +314,9 @@ class _Generator:
                 if self.made >= self.total:
                     break
                 label = (
-                    rng.choice(_DEPARTMENTS)
+                    rng.choice(DEPARTMENTS)
                     if unit_type is not UnitType.BRANCH
-                    else rng.choice(_LAST)
+                    else rng.choice(LAST_NAMES)
                 )
                 unit = self._org(
                     f"{label} {unit_type.value.title()} {self.made}",
@@ -416,7 +325,10 @@ class _Generator:
                     unit_type=unit_type,
                 )
                 self._link(RelType.PART_OF, unit.id, parent.id)
+                if self.groups and level >= 1 and rng.random() < _MATRIX_UNITS:
+                    self._matrix(unit, parent, at_level[level])
                 units.append(unit)
+                at_level.setdefault(level + 1, []).append(unit)
                 frontier.append((unit, level + 1))
         for unit in units[1:]:
             for _ in range(rng.randint(0, 3)):
@@ -432,8 +344,15 @@ class _Generator:
         for unit in units[1:]:
             self._activities(unit, company.id)
 
+    def _matrix(self, unit: Party, parent: Party, peers: list[Party]) -> None:
+        """A second parent of the parent's level: made before the unit, it is not below
+        it, so the hierarchy stays acyclic while becoming a DAG."""
+        others = [peer for peer in peers if peer.id != parent.id]
+        if others:
+            self._link(RelType.PART_OF, unit.id, self.rng.choice(others).id, "matrix")
+
     def private_client(self) -> None:
-        client = self._person(category_id="private-client", fiscal=_tax_code(self.made))
+        client = self._person(category_id="private-client", fiscal=tax_code(self.made))
         self._responsible(client.id)
         self._activities(client, client.id)
 
@@ -441,14 +360,14 @@ class _Generator:
         rng = self.rng
         if not self.umbrellas or rng.random() < 0.05:
             umbrella = self._org(
-                f"{rng.choice(_ADJ)} Federation {self.made}",
+                f"{rng.choice(ADJECTIVES)} Federation {self.made}",
                 LegalForm.ASSOCIATION,
                 "umbrella-organization",
             )
             self.umbrellas.append(umbrella.id)
             self._responsible(umbrella.id)
         club = self._org(
-            f"{rng.choice(_LAST)} Club {self.made}", LegalForm.ASSOCIATION, "association"
+            f"{rng.choice(LAST_NAMES)} Club {self.made}", LegalForm.ASSOCIATION, "association"
         )
         if rng.random() < 0.6:
             self._link(RelType.MEMBER_OF, club.id, rng.choice(self.umbrellas), "member association")
@@ -465,7 +384,7 @@ class _Generator:
 
     def owners(self) -> None:
         building = self._org(
-            f"Owners' Association {self.rng.choice(_LAST)}gasse {self.made}",
+            f"Owners' Association {self.rng.choice(LAST_NAMES)}gasse {self.made}",
             LegalForm.ASSOCIATION,
             "owners-association",
         )
@@ -507,12 +426,20 @@ class _Generator:
 
 
 def synthetic_batches(
-    total: int, seed: int = 1, batch_size: int = 20000, now: datetime | None = None
+    total: int,
+    seed: int = 1,
+    batch_size: int = 20000,
+    now: datetime | None = None,
+    groups_from: int = GROUPS_FROM,
 ) -> Iterator[Batch]:
     """Batches of about batch_size parties that add up to exactly `total` parties."""
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    generator = _Generator(total, seed, now or today)
+    generator = _Generator(total, seed, now or today, groups=total >= groups_from)
     generator.home()
+    for share in _GROUP_SHARES if generator.groups else ():
+        for _ in generator.group(total // share):
+            if len(generator.batch.parties) >= batch_size:
+                yield from _bounded(generator.flush(), batch_size)
     clusters = (
         (generator.company, 45),
         (generator.private_client, 25),
