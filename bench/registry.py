@@ -230,7 +230,7 @@ def main() -> None:
     args = arguments(__doc__, 100_000, 50)
     url = args.graph
     store_results, party_ids = asyncio.run(measure_store(url, args.runs))
-    with serving(url) as base:
+    with serving(url, "--insecure-anonymous-admin", "--rate-limit", "0") as base:
         http_results = asyncio.run(http_timings(base, args.runs, party_ids))
 
     print(f"| {args.parties:,} parties, {args.runs} runs | median ms | p95 ms |")

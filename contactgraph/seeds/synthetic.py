@@ -76,6 +76,7 @@ class _Generator:
         self.umbrellas: list[str] = []
         self.companies = 0
         self.groups = groups
+        self.twins_made = 0  # entered twice: no part of the tree their first record is in
 
     # -- records -------------------------------------------------------------
 
@@ -107,6 +108,7 @@ class _Generator:
         )
         self.batch.parties.append(twin)
         self.made += 1
+        self.twins_made += 1
 
     def _person_twin(self, person: Party) -> None:
         """Another spelling of the name (initial, capitals, first and last swapped) with the
@@ -237,7 +239,7 @@ class _Generator:
         intermediate holdings, each level holding companies; yields after each company,
         so the caller may write what is made."""
         rng = self.rng
-        start = self.made
+        start = self.made - self.twins_made
         chain = [
             self._org(
                 f"{rng.choice(ADJECTIVES)} Group Holding {rng.choice(COMPANY_FORMS)}",
@@ -262,7 +264,7 @@ class _Generator:
             self._link(RelType.PART_OF, link.id, chain[-1].id)
             self._activities(link, chain[0].id)
             chain.append(link)
-        while self.made - start < members and self.made < self.total:
+        while self.made - self.twins_made - start < members and self.made < self.total:
             self.company(holder=rng.choice(chain).id)
             yield
 
