@@ -35,6 +35,7 @@ from ..model import (
     Path,
     Relationship,
     RelType,
+    Rollup,
     TimelineEntry,
     TimelinePage,
     TimelineQuery,
@@ -230,10 +231,25 @@ class SqliteStore(SqliteAccounts):
         cursor = decode_cursor(page.after, 2) if page.after else None
         after = (cursor_depth(cursor[0], max_depth), cursor[1]) if cursor else None
 
+        rollup = Rollup(tuple(types), as_of, max_depth, tell_beyond=tell_beyond)
+
         def tree(conn: sqlite3.Connection, root: str, inside: scopes.Reach) -> TreePage:
+            counted = None
+            if count and timelines.in_closure(rollup, inside):  # count without walking it all
+                counted = timelines.Subtree.of(conn, root, rollup, inside)
             rows, total, beyond = walks.descendants(
-                conn, root, step, max_depth, after, page.first + 1, count, inside, tell_beyond
+                conn,
+                root,
+                step,
+                max_depth,
+                after,
+                page.first + 1,
+                count and counted is None,
+                inside,
+                tell_beyond and counted is None,
             )
+            if counted is not None:
+                total, beyond = counted.size(conn), counted.beyond
             found = records.below(conn, rows[: page.first], reading)
             return TreePage(found, len(rows) > page.first, total, beyond)
 

@@ -97,17 +97,28 @@ class Subtree:
     ) -> Subtree:
         """The subtree of a root inside."""
         step = walks.HierarchyStep(rollup.types, True, rollup.as_of)
-        if (
-            frozenset(rollup.types) == CLOSURE_TYPES
-            and rollup.max_depth <= closure.DEPTH
-            and inside.keeps_paths_at(rollup.as_of)
-        ):
+        if in_closure(rollup, inside):
             past = rollup.tell_beyond and _past_closure(conn, root, rollup, step, inside)
             return cls(root, rollup, None, inside, past)
         beyond: set[str] = set()
         told = beyond if rollup.tell_beyond else None
         members = walks.members(conn, root, step, rollup.max_depth, inside, told)
         return cls(root, rollup, members, inside, root in beyond)
+
+    def size(self, conn: sqlite3.Connection) -> int:
+        """The parties below the root (itself not counted): one index range of the
+        closure, however large, where a walk visits every level."""
+        if self.walked is not None:
+            return len(self.walked) - 1
+        # `+depth`: read in the primary key's (descendant) order, where DISTINCT is a running
+        # count; over the (ancestor, depth) index it took a sort and a row lookup per row
+        row = conn.execute(
+            "SELECT count(DISTINCT descendant_id) FROM hierarchy_reach "
+            "WHERE ancestor_id = :root AND +depth BETWEEN 1 AND :max_depth "
+            f"AND since <= :at AND until > :at AND {self._inside.test('descendant_id')}",
+            self.params,
+        ).fetchone()
+        return int(row[0])
 
     def prefers_scan(self, conn: sqlite3.Connection, query: TimelineQuery) -> bool:
         parties = conn.execute("SELECT coalesce(max(seq), 0) FROM parties").fetchone()[0]
@@ -129,6 +140,15 @@ class Subtree:
                 f"AND h.since <= :at AND h.until > :at) AND {self._inside.test(column)}"
             )
         return f"{column} IN (SELECT value FROM json_each(:members))"
+
+
+def in_closure(rollup: Rollup, inside: Reach) -> bool:
+    """Whether the closure holds the subtree a walk of these types and depth would find."""
+    return (
+        frozenset(rollup.types) == CLOSURE_TYPES
+        and rollup.max_depth <= closure.DEPTH
+        and inside.keeps_paths_at(rollup.as_of)
+    )
 
 
 def _past_closure(
