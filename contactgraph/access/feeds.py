@@ -24,6 +24,3 @@ class ViewerFeeds:
         self._held[user_id] -= 1
         if self._held[user_id] <= 0:
             del self._held[user_id]
-
-    def held(self, user_id: str) -> int:
-        return self._held.get(user_id, 0)
