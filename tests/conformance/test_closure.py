@@ -52,7 +52,7 @@ async def derived(store: GraphStore) -> Rows:
 
 
 def kept(url: str, driver: Driver | None) -> Rows:
-    """The rows the store keeps (below depth 0)."""
+    """The rows the store keeps (below depth 0); on Neo4j, each with its rank and an end."""
     if driver is None:
         with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
             return sorted(
@@ -63,9 +63,10 @@ def kept(url: str, driver: Driver | None) -> Rows:
             )
     records, _, _ = driver.execute_query(
         "MATCH (h:Reach)-[:REACHES]->(d) "
-        "RETURN h.ancestor, d.id, h.depth, toString(h.since), toString(h.until)"
+        "RETURN h.ancestor, d.id, h.depth, toString(h.since), toString(h.until), h.rank"
     )
-    return sorted((a, d, depth, text(s), text(u)) for a, d, depth, s, u in records)
+    assert all(u is not None and r == neo4j_cypher.rank(h, d) for _, d, h, _, u, r in records)
+    return sorted((a, d, depth, text(s), text(u)) for a, d, depth, s, u, _ in records)
 
 
 async def test_the_kept_closure_is_the_derived_one(
@@ -160,6 +161,36 @@ async def test_a_graph_written_before_the_closure_gets_it_at_start(
     await store.start()
     await store.close()
     assert kept(neo4j_url, neo4j_driver) == maintained
+
+
+async def test_a_closure_of_an_older_layout_is_built_again_at_start(
+    neo4j_url: str, neo4j_driver: Driver
+) -> None:
+    """Rows without a rank and with open windows ending in null (the first layout) are
+    replaced, so the index that pages and counts a subtree holds every row."""
+    store = open_store(neo4j_url, create=True)
+    await store.start()
+    units = [org(f"Unit {i}") for i in range(8)]
+    rels = [edge(RelType.PART_OF, units[i], units[i // 2]) for i in range(1, 8)]
+    rels.append(edge(RelType.MEMBER_OF, units[7], units[2], since=T0 + DAY, until=T0 + 5 * DAY))
+    await store.load_batch(Batch(units, rels))
+    await store.close()
+    maintained = kept(neo4j_url, neo4j_driver)
+    neo4j_driver.execute_query(
+        "MATCH (h:Reach) REMOVE h.rank "
+        "WITH h WHERE h.until > datetime('9000-01-01T00:00:00Z') SET h.until = null"
+    )
+    neo4j_driver.execute_query("MATCH (m:Meta {key: 'closure'}) SET m.value = '1'")
+    store = open_store(neo4j_url, create=True)
+    await store.start()
+    page = (
+        await store.descendants(
+            [units[0].id], list(closure.CLOSURE_TYPES), 64, T0 + 2 * DAY, Page(10), True
+        )
+    )[units[0].id]
+    await store.close()
+    assert kept(neo4j_url, neo4j_driver) == maintained
+    assert page.total_count == 7 and [row.depth for row in page.rows] == [1, 2, 2, 3, 3, 3, 3]
 
 
 async def test_writes_racing_over_one_chain_keep_it(

@@ -2,7 +2,11 @@
 :Reach node for each row, holding its ancestor's id, depth and window, with a REACHES
 relationship to the descendant, so a roll-up's members are one index range (`ancestor`)
 and "is this subject below the root" one expansion of the subject. A party's own row at
-depth 0 is not stored.
+depth 0 is not stored. A row also holds its `rank`, the depth and the descendant's id as
+one text, and an open window ends at OPEN rather than null: the index on (ancestor, rank,
+since, until) then reads a subtree in the order descendants are paged in, and counts it
+without reading a row (ROWS_VERSION names that layout; a closure of an older one is
+rebuilt at start, closure_build.py).
 
 Writes keep it in the same transaction, serialised by locks on exactly the parties whose
 rows they read or rewrite: the changed children's region and the doors into it. Any write
@@ -41,7 +45,7 @@ from ..closure import (
 )
 from ..model import Relationship
 from ..times import format_instant, parse_instant
-from .cypher import HELD, REACHES, Tx, Write, type_expression
+from .cypher import HELD, REACHES, Tx, Write, rank, type_expression
 from .walks import Hierarchy
 
 _TYPES = sorted(CLOSURE_TYPES, key=lambda t: t.value)
@@ -82,15 +86,15 @@ def _edge(rel: Relationship) -> tuple[str, str, str, str | None]:
     return parent, child, format_instant(rel.since), until
 
 
+ROWS_VERSION = "2"
+
+
 def new_reaches(found: Sequence[Row]) -> Write:
     return Write(
         "UNWIND $rows AS row MATCH (d:Party {id: row[1]}) "
-        f"CREATE (:Reach {{ancestor: row[0], depth: row[2], since: datetime(row[3]), "
-        f"until: datetime(row[4])}})-[:{REACHES}]->(d)",
-        [
-            [a, d, depth, since, None if until == OPEN else until]
-            for a, d, depth, since, until in found
-        ],
+        "CREATE (:Reach {ancestor: row[0], depth: row[2], rank: row[5], "
+        f"since: datetime(row[3]), until: datetime(row[4])}})-[:{REACHES}]->(d)",
+        [[a, d, depth, since, until, rank(depth, d)] for a, d, depth, since, until in found],
     )
 
 

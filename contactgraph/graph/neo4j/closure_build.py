@@ -6,6 +6,8 @@ that server writes; the others wait for the mark that it is built, and take over
 whose server has been silent for STALE_MS (it died). Every write of the build first
 renews the claim under the `closure` write lock, so a server that lost it stops. Servers
 of a version without the closure must not write meanwhile: an upgrade stops them first.
+A closure whose `closure` mark names an older layout of rows (ROWS_VERSION) is built again
+the same way: the build clears what it finds first.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any, TypeVar
 from ..closure import ALWAYS, Edges, Row, propagate, rows
 from ..ids import new_id
 from . import cypher
-from .closure import EVERY_EDGE, new_reaches, text
+from .closure import EVERY_EDGE, ROWS_VERSION, new_reaches, text
 from .cypher import Tx
 
 T = TypeVar("T")
@@ -37,7 +39,8 @@ async def _claim(tx: Tx, builder: str) -> str:
     await tx.run("MERGE (l:WriteLock {name: 'closure'}) SET l.taken = timestamp()")
     result = await tx.run(
         "OPTIONAL MATCH (m:Meta {key: 'closure'}) OPTIONAL MATCH (b:Meta {key: 'closure_build'}) "
-        "RETURN m IS NOT NULL AS built, b.owner AS owner, timestamp() - b.beat AS age"
+        "RETURN m.value = $version AS built, b.owner AS owner, timestamp() - b.beat AS age",
+        version=ROWS_VERSION,
     )
     record = await result.single(strict=True)
     if record["built"]:
@@ -102,8 +105,9 @@ async def _build(read: Run[Any], write: Run[Any], builder: str) -> None:
     async def marked(tx: Tx) -> None:
         await _renewed(tx, builder)
         await tx.run(
-            "MERGE (m:Meta {key: 'closure'}) SET m.value = '1' "
-            "WITH m MATCH (b:Meta {key: 'closure_build'}) DELETE b"
+            "MERGE (m:Meta {key: 'closure'}) SET m.value = $version "
+            "WITH m MATCH (b:Meta {key: 'closure_build'}) DELETE b",
+            version=ROWS_VERSION,
         )
 
     await write(marked)

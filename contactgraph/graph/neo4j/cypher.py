@@ -230,11 +230,19 @@ class Prepared:
     held: list[list[Any]] = field(default_factory=list)  # the doors' closure rows (HELD)
 
 
-# The closure's rows (closure.py): (:Reach {ancestor, depth, since, until})-[:REACHES]->
+# The closure's rows (closure.py): (:Reach {ancestor, depth, rank, since, until})-[:REACHES]->
 # (descendant). A row is a node of its own, not a relationship from the ancestor: making
 # a relationship locks both its ends, so every write below a company would lock each of
 # its ancestors too, in an order no statement chooses.
 REACHES = "REACHES"
+
+
+def rank(depth: int, descendant_id: str = "") -> str:
+    """A row's place in the order of a subtree's pages, (depth, id), as text that sorts so
+    (depth is below 100); without an id, where that depth's rows begin."""
+    return f"{depth:02d}{descendant_id}"
+
+
 # the closure rows into party `id` that a row one level below it can extend
 HELD = (
     f"MATCH (:Party {{id: id}})<-[:{REACHES}]-(h:Reach) WHERE h.depth < {DEPTH} "

@@ -87,8 +87,9 @@ SCHEMA: tuple[str, ...] = (
     "CREATE INDEX party_category IF NOT EXISTS FOR (p:Party) ON (p.category_id)",
     "CREATE INDEX party_merged IF NOT EXISTS FOR (p:Party) ON (p.merged_into)",
     "CREATE INDEX reach_ancestor IF NOT EXISTS FOR (h:Reach) ON (h.ancestor)",
-    # a closure range's deepest level in one seek: does the hierarchy go on below it?
-    "CREATE INDEX reach_depth IF NOT EXISTS FOR (h:Reach) ON (h.ancestor, h.depth)",
+    "DROP INDEX reach_depth IF EXISTS",
+    # a subtree in page order, a level of it in one seek, and counted from the index alone
+    "CREATE INDEX reach_rank IF NOT EXISTS FOR (h:Reach) ON (h.ancestor, h.rank, h.since, h.until)",
     *search.SCHEMA,
     *identity.SCHEMA,
     *keys.SCHEMA,

@@ -21,7 +21,7 @@ from .cypher import (
     encode,
     valid_at,
 )
-from .walks import Hierarchy
+from .walks import Hierarchy, closure_bounds
 
 # A roll-up page either merges its members' activities (about 11 µs a member on 200,000
 # parties) or scans activities newest first through the time index, keeping those with a
@@ -95,6 +95,7 @@ class _RollupWalks:
             and self.depth <= DEPTH
         )
         if self.closed:
+            self.params |= closure_bounds(self.depth)
             valid = f"{valid_at('h')} AND h.depth <= $max_depth"
             # large: $listed rows or more (of any time or depth: an index range, counted
             # before members are read); else its members (none read when large: a seek

@@ -57,6 +57,7 @@ from .cypher import (
     Reach,
     Tx,
     encode,
+    rank,
     type_expression,
     valid_at,
 )
@@ -141,10 +142,12 @@ class Hierarchy:
     def past_closure(self, root_id: str) -> str:
         """A subquery body: `beyond` as `past` gives it, from the closure of the default
         hierarchy: a child of a party $max_depth below the root whose id is `root_id` (one
-        seek of the root's rows at that depth) that has no row from it within $max_depth."""
+        seek of the root's rows at that depth, from $deepest to $below: `closure_bounds`)
+        that has no row from it within $max_depth."""
         return (
-            f"MATCH (f:Reach {{ancestor: {root_id}, depth: $max_depth}})-[:{REACHES}]->(y:Party) "
-            f"WHERE {valid_at('f')} CALL (y) {{ {self.hop('y')} }} "
+            f"MATCH (f:Reach)-[:{REACHES}]->(y:Party) WHERE f.ancestor = {root_id} "
+            f"AND f.rank >= $deepest AND f.rank < $below "
+            f"AND {valid_at('f')} CALL (y) {{ {self.hop('y')} }} "
             f"WITH DISTINCT n WHERE NOT EXISTS {{ MATCH (n)<-[:{REACHES}]-(h:Reach) "
             f"WHERE h.ancestor = {root_id} AND h.depth <= $max_depth AND {valid_at('h')} }} "
             "RETURN count(n) > 0 AS beyond"
@@ -198,6 +201,21 @@ class Hierarchy:
             f"WITH {keys}, n, min([depth, x.id, r.id, elementId(r)]) AS via "
             f"WITH {keys}, n, via[0] + 1 AS depth, via[1] AS parent, via[3] AS edge "
         )
+
+
+# the number of parties a root's closure rows reach within $below, as of $at: read from
+# the index alone (rank, since and until are in it, and until is never null there)
+CLOSURE_COUNT = (
+    "MATCH (h:Reach) USING INDEX h:Reach(ancestor, rank, since, until) "
+    "WHERE h.ancestor = rid AND h.rank < $below "
+    "AND h.since <= datetime($at) AND h.until > datetime($at) "
+    "RETURN count(DISTINCT substring(h.rank, 2)) AS n"
+)
+
+
+def closure_bounds(max_depth: int) -> dict[str, str]:
+    """The ranks where the closure's rows at depth `max_depth` begin and end."""
+    return {"deepest": rank(max_depth), "below": rank(max_depth + 1)}
 
 
 def _names(types: Sequence[RelType]) -> str:
@@ -263,19 +281,18 @@ async def descendants(
     # the default hierarchy within the closure's depth, for a viewer who sees everything:
     # each party below and its shortest depth are the closure's rows (closure.py)
     closed = inside is EVERYWHERE and frozenset(types) == CLOSURE_TYPES and max_depth <= DEPTH
-    rows_below = (
-        f"MATCH (h:Reach {{ancestor: rid}})-[:{REACHES}]->(n:Party) "
-        f"WHERE {valid_at('h')} AND h.depth <= $max_depth "
-    )
     totals: dict[str, int] = {}
     beyond: set[str] = set()  # roots with parties past max_depth
     # walking, whether parties lie past max_depth comes from the count's search, one
     # level deeper; over the closure, from a seek with the page
     walk_past = tell_beyond and not closed
+    if closed:
+        params |= closure_bounds(max_depth) | {
+            "after_rank": rank(params["after_depth"], params["after_id"]) if after else ""
+        }
     if count:
         counted = await tx.run(
-            f"UNWIND $roots AS rid CALL (rid) {{ {rows_below}RETURN count(DISTINCT n) AS n }} "
-            "RETURN collect([rid, n, false])"
+            f"UNWIND $roots AS rid CALL (rid) {{ {CLOSURE_COUNT} }} RETURN collect([rid, n, false])"
             if closed
             else f"{start}CALL (root) {{ CALL (root) "
             f"{{ {down.reach('root', max_depth + walk_past)} }} "
@@ -289,12 +306,29 @@ async def descendants(
             if past:
                 beyond.add(root)
     after_cursor = "(depth > $after_depth OR (depth = $after_depth AND n.id > $after_id))"
-    if closed and not (reading.parents or reading.edges):
+    if closed:
+        # the rows in page order, each kept where no row of the same party is nearer; the
+        # parent a level up with the least (id, edge id) found from each row kept
+        parent = (
+            f"WITH *, n AS x CALL (rid, x, depth) {{ "
+            f"CALL (x) {{ {Hierarchy(types, downward=False).hop('x')} }} "
+            f"WITH n, r WHERE (depth = 1 AND n.id = rid) OR EXISTS {{ "
+            f"MATCH (n)<-[:{REACHES}]-(g:Reach) WHERE g.ancestor = rid "
+            f"AND g.depth = depth - 1 AND {valid_at('g')} }} "
+            "RETURN min([n.id, r.id, elementId(r)]) AS via } "
+            if reading.parents or reading.edges
+            else "WITH *, [null, null, null] AS via "
+        )
         statement = (
-            f"UNWIND $roots AS rid CALL (rid) {{ {rows_below}"
-            f"WITH n, min(h.depth) AS depth WHERE {after_cursor} "
-            "WITH n, depth ORDER BY depth, n.id LIMIT $limit "
-            f"RETURN collect([{party_read}, depth, null, null]) AS rows }} "
+            f"UNWIND $roots AS rid CALL (rid) {{ MATCH (h:Reach)-[:{REACHES}]->(n:Party) "
+            "WHERE h.ancestor = rid AND h.rank > $after_rank AND h.rank < $below "
+            f"AND {valid_at('h')} AND NOT EXISTS {{ MATCH (n)<-[:{REACHES}]-(g:Reach) "
+            f"WHERE g.ancestor = rid AND g.depth < h.depth AND {valid_at('g')} }} "
+            "WITH n, h ORDER BY h.ancestor, h.rank LIMIT $limit "
+            f"WITH rid, n, h.depth AS depth, h.rank AS place {parent}"
+            f"WITH n, depth, place, via[0] AS parent, via[2] AS edge "
+            f"{edge_found}WITH n, depth, parent{edge_kept} ORDER BY place "
+            f"RETURN collect([{party_read}, depth, parent, {edge_read}]) AS rows }} "
         )
     elif reading.parents or reading.edges:
         statement = (
