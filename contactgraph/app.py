@@ -4,6 +4,7 @@ store's lifespan."""
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -38,6 +39,7 @@ from .websocket import SubscriptionEndpoint
 
 log = logging.getLogger("contactgraph")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:/+=-]{1,128}")
+WORKER_SETTINGS = "CONTACTGRAPH_WORKER_SETTINGS"  # serve --workers: the parent's, as JSON
 READY_WITHIN = 1.0  # seconds: a readiness probe gets its answer well inside its own timeout
 
 
@@ -56,6 +58,27 @@ def event_bus(settings: Settings) -> EventBus:
     if not settings.events_url.startswith(("redis://", "rediss://", "unix://")):
         raise ConfigError("--events takes a Redis URL: redis://HOST:PORT (or rediss://)")
     return RedisEventBus(settings.events_url, settings.subscriber_backlog)
+
+
+async def prepare_graph(store: GraphStore, settings: Settings) -> str | None:
+    """What serving needs in the graph: the demo (into an empty graph, when asked), its
+    token, the anonymous administrator (whose id it returns, with that flag). Each step
+    finds its work done when it was: `serve --workers` runs this once before starting
+    the workers, so they do not race to load the demo."""
+    if settings.demo and await store.is_empty():
+        counts = await load_demo(store)
+        log.info("loaded the demo dataset: %s", counts)
+    if settings.demo_token and not await demo_token(store, settings.demo_token):
+        log.warning("this graph has no demo user %s: the demo token is not valid", DEMO_ADMIN)
+    if settings.insecure_anonymous_admin:
+        return (await anonymous_admin(store)).id
+    return None
+
+
+def worker_app() -> Starlette:
+    """The app of one process of `serve --workers N`: uvicorn starts each by this name,
+    and the settings come from the parent through the environment."""
+    return create_app(Settings.from_json(os.environ[WORKER_SETTINGS]))
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -83,15 +106,7 @@ def create_app(settings: Settings) -> Starlette:
         await store.start()
         await events.start()
         try:
-            if settings.demo and await store.is_empty():
-                counts = await load_demo(store)
-                log.info("loaded the demo dataset: %s", counts)
-            if settings.demo_token and not await demo_token(store, settings.demo_token):
-                log.warning(
-                    "this graph has no demo user %s: the demo token is not valid", DEMO_ADMIN
-                )
-            if settings.insecure_anonymous_admin:
-                authenticator.anonymous_id = (await anonymous_admin(store)).id
+            authenticator.anonymous_id = await prepare_graph(store, settings)
             yield
         finally:
             if oidc is not None:
@@ -115,7 +130,12 @@ def create_app(settings: Settings) -> Starlette:
         )
 
     async def healthz(_: Request) -> JSONResponse:
-        body = {"status": "ok", "subscribers": fanout.subscribers, "executions": fanout.executions}
+        body = {
+            "status": "ok",
+            "process": os.getpid(),  # which of several `serve --workers` processes answered
+            "subscribers": fanout.subscribers,
+            "executions": fanout.executions,
+        }
         return JSONResponse(body)
 
     async def readyz(_: Request) -> JSONResponse:

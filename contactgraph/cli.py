@@ -221,8 +221,9 @@ def _fail(error: Exception) -> click.ClickException:
     show_default=True,
     show_envvar=True,
     type=click.IntRange(1, 64),
-    help="Server processes on the one port; only 1 for now. To run several, start several "
-    "`serve` processes sharing --events behind a proxy, as compose.yaml does.",
+    help="Server processes on the one port, to use more than one core for GraphQL. More "
+    "than 1 needs --events: live feeds must reach subscribers on every process. Limits "
+    "(rates, subscriptions) hold per process.",
 )
 @region_option
 @setting_options
@@ -256,13 +257,13 @@ def serve(
     """Serve GraphQL at http://HOST:PORT/graphql (GraphiQL in a browser)."""
     import uvicorn
 
-    from .app import create_app
+    from .app import WORKER_SETTINGS, create_app
     from .websocket import server_options
 
-    if workers > 1:
+    if workers > 1 and events_url is None:
         raise click.BadParameter(
-            "one process per `serve` for now: to run several, start several `serve` "
-            "processes sharing --events redis://HOST:PORT behind a proxy (compose.yaml does)",
+            "several processes need --events redis://HOST:PORT: on each process's own "
+            "bus, a subscriber would never hear of activities recorded through the others",
             param_hint="--workers",
         )
     if flags["default_page_size"] > flags["max_page_size"]:
@@ -293,16 +294,41 @@ def serve(
         events_url=events_url,
         **flags,
     )
+    logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     try:  # a graph that cannot be opened is reported here, in one line
         asyncio.run(_prepare(graph_url, settings.create))
         app = create_app(settings)
+        if workers > 1:  # what the workers would each do at start, done once first
+            asyncio.run(_prepare_graph(app.state.store, settings))
     except ConfigError as error:
         raise _fail(error) from None
-    logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     click.echo(f"contactgraph serving {graph_url} at http://{host}:{port}/graphql", err=True)
     if token is not None:
         click.echo(f"demo administrator ({DEMO_ADMIN}): Authorization: Bearer {token}", err=True)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, **server_options(settings))
+    options = server_options(settings)
+    if workers == 1:
+        uvicorn.run(app, host=host, port=port, log_level=log_level, **options)
+        return
+    os.environ[WORKER_SETTINGS] = settings.to_json()
+    uvicorn.run(
+        "contactgraph.app:worker_app",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level=log_level,
+        **options,
+    )
+
+
+async def _prepare_graph(store: GraphStore, settings: Settings) -> None:
+    from .app import prepare_graph
+
+    await store.start()
+    try:
+        await prepare_graph(store, settings)
+    finally:
+        await store.close()
 
 
 def _anonymous_only_locally(host: str, allowed_hosts: tuple[str, ...]) -> None:

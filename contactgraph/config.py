@@ -9,8 +9,9 @@ milliseconds of parsing and validation (bench/limits.py, BENCHMARKS.md).
 """
 
 import ipaddress
+import json
 import socket
-from dataclasses import Field, dataclass, field, fields
+from dataclasses import Field, asdict, dataclass, field, fields
 from typing import Any
 
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]")
@@ -154,6 +155,15 @@ class Settings:
         16_384, "Largest relationship `properties`, as compact UTF-8 JSON."
     )
     max_properties_depth: int = _flag(8, "Deepest nesting of relationship `properties`.")
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> "Settings":
+        """Settings `to_json` wrote (its lists are this class's tuples)."""
+        values = json.loads(text)
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
 
 
 FLAGS: tuple[Field[Any], ...] = tuple(f for f in fields(Settings) if "help" in f.metadata)

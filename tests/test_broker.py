@@ -140,3 +140,60 @@ def test_events_takes_only_a_redis_url(tmp_path: Path) -> None:
     assert served.returncode != 0
     assert "--events takes a Redis URL" in served.stderr
     assert "Traceback" not in served.stderr
+
+
+async def pinned(base: str, taken: set[int]) -> tuple[httpx.AsyncClient, int]:
+    """A client kept on one connection to a `serve --workers` process not in `taken`
+    (the kernel hands each new connection to one of them), and that process's id."""
+    for _ in range(200):
+        http = httpx.AsyncClient(base_url=base, headers=SIGNED_IN, timeout=30)
+        process = (await http.get("/healthz")).json()["process"]
+        if process not in taken:
+            return http, process
+        await http.aclose()
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no process other than {taken} answered")
+
+
+async def test_serve_workers_runs_processes_on_one_port_that_share_live_feeds(
+    tmp_path: Path, redis_url: str
+) -> None:
+    """Two workers of one `serve` (the embedded store, the demo): each answers on the one
+    port, the demo is loaded once, and a subscriber hears what either records."""
+    url = f"sqlite:///{tmp_path / 'graph.db'}"
+    server, base = serve(url, "--create", "--demo", "--events", redis_url, "--workers", "2")
+    try:
+        first, one = await pinned(base, set())
+        second, two = await pinned(base, {one})
+        for worker in (one, two):  # each a child of the one `serve`
+            status = await asyncio.to_thread(Path(f"/proc/{worker}/status").read_text)
+            assert f"\nPPid:\t{server.pid}\n" in status
+        found = await ask(
+            first,
+            "",
+            '{ parties(search: "Nordwind Logistics AG", first: 5) { totalCount '
+            "edges { node { id } } } viewer { id } }",
+        )
+        assert found["parties"]["totalCount"] == 1  # not loaded by each worker
+        company = found["parties"]["edges"][0]["node"]["id"]
+        author = found["viewer"]["id"]
+        async with Subscriber.connect(
+            base.removeprefix("http://"), TRANSPORT_WS, DEMO_TOKEN
+        ) as sub:
+            op = await sub.subscribe(FEED, {"id": company})
+            for _ in range(500):  # live on whichever process holds the socket
+                held = [(await c.get("/healthz")).json()["subscribers"] for c in (first, second)]
+                if sum(held) == 1:
+                    break
+                await asyncio.sleep(0.01)
+            assert sum(held) == 1
+            for number, through in enumerate((first, second, second, first)):
+                activity = {"type": "NOTE", "summary": f"event {number}", "authorId": author}
+                await ask(through, "", RECORD, i={**activity, "subjectIds": [company]})
+            # one of the two wrote through a process the subscriber is not on
+            assert await summaries(sub, op, 4) == [f"event {n}" for n in range(4)]
+        await first.aclose()
+        await second.aclose()
+    finally:
+        output = stop(server)
+    assert "Traceback" not in output, output

@@ -193,7 +193,7 @@ def test_serve_refuses_a_file_that_is_not_a_database(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_serve_refuses_more_workers_and_names_the_way_to_run_several(tmp_path: Path) -> None:
+def test_serve_refuses_workers_without_a_shared_event_bus(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'graph.db'}"
     port = str(free_port())
     result = run("serve", "--graph", url, "--create", "--port", port, "--workers", "2")
