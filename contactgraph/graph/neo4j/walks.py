@@ -145,11 +145,11 @@ class Hierarchy:
         seek of the root's rows at that depth, from $deepest to $below: `closure_bounds`)
         that has no row from it within $max_depth."""
         return (
-            f"MATCH (f:Reach)-[:{REACHES}]->(y:Party) WHERE f.ancestor = {root_id} "
-            f"AND f.rank >= $deepest AND f.rank < $below "
-            f"AND {valid_at('f')} CALL (y) {{ {self.hop('y')} }} "
+            f"MATCH (f:Reach)-[:{REACHES}]->(y:Party) {ranked('f')} "
+            f"WHERE f.ancestor = {root_id} AND f.rank >= $deepest AND f.rank < $below "
+            f"AND {in_closure('f')} CALL (y) {{ {self.hop('y')} }} "
             f"WITH DISTINCT n WHERE NOT EXISTS {{ MATCH (n)<-[:{REACHES}]-(h:Reach) "
-            f"WHERE h.ancestor = {root_id} AND h.depth <= $max_depth AND {valid_at('h')} }} "
+            f"WHERE h.ancestor = {root_id} AND h.depth <= $max_depth AND {in_closure('h')} }} "
             "RETURN count(n) > 0 AS beyond"
         )
 
@@ -203,13 +203,24 @@ class Hierarchy:
         )
 
 
+def ranked(row: str) -> str:
+    """The hint that reads a subtree's closure rows from the index in page order: left to
+    choose, the planner takes the ancestor's index and sorts (1.5 s for a group of
+    100,000 parties rather than 2 ms)."""
+    return f"USING INDEX {row}:Reach(ancestor, rank, since, until)"
+
+
+def in_closure(row: str) -> str:
+    """`valid_at` for closure rows, whose open windows end at OPEN, never null: a
+    condition the ranked index answers by itself."""
+    return f"{row}.since <= datetime($at) AND {row}.until > datetime($at)"
+
+
 # the number of parties a root's closure rows reach within $below, as of $at: read from
-# the index alone (rank, since and until are in it, and until is never null there)
+# the index alone (rank, since and until are in it)
 CLOSURE_COUNT = (
-    "MATCH (h:Reach) USING INDEX h:Reach(ancestor, rank, since, until) "
-    "WHERE h.ancestor = rid AND h.rank < $below "
-    "AND h.since <= datetime($at) AND h.until > datetime($at) "
-    "RETURN count(DISTINCT substring(h.rank, 2)) AS n"
+    f"MATCH (h:Reach) {ranked('h')} WHERE h.ancestor = rid AND h.rank < $below "
+    f"AND {in_closure('h')} RETURN count(DISTINCT substring(h.rank, 2)) AS n"
 )
 
 
@@ -314,16 +325,16 @@ async def descendants(
             f"CALL (x) {{ {Hierarchy(types, downward=False).hop('x')} }} "
             f"WITH n, r WHERE (depth = 1 AND n.id = rid) OR EXISTS {{ "
             f"MATCH (n)<-[:{REACHES}]-(g:Reach) WHERE g.ancestor = rid "
-            f"AND g.depth = depth - 1 AND {valid_at('g')} }} "
+            f"AND g.depth = depth - 1 AND {in_closure('g')} }} "
             "RETURN min([n.id, r.id, elementId(r)]) AS via } "
             if reading.parents or reading.edges
             else "WITH *, [null, null, null] AS via "
         )
         statement = (
             f"UNWIND $roots AS rid CALL (rid) {{ MATCH (h:Reach)-[:{REACHES}]->(n:Party) "
-            "WHERE h.ancestor = rid AND h.rank > $after_rank AND h.rank < $below "
-            f"AND {valid_at('h')} AND NOT EXISTS {{ MATCH (n)<-[:{REACHES}]-(g:Reach) "
-            f"WHERE g.ancestor = rid AND g.depth < h.depth AND {valid_at('g')} }} "
+            f"{ranked('h')} WHERE h.ancestor = rid AND h.rank > $after_rank AND h.rank < $below "
+            f"AND {in_closure('h')} AND NOT EXISTS {{ MATCH (n)<-[:{REACHES}]-(g:Reach) "
+            f"WHERE g.ancestor = rid AND g.depth < h.depth AND {in_closure('g')} }} "
             "WITH n, h ORDER BY h.ancestor, h.rank LIMIT $limit "
             f"WITH rid, n, h.depth AS depth, h.rank AS place {parent}"
             f"WITH n, depth, place, via[0] AS parent, via[2] AS edge "
