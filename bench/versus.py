@@ -20,6 +20,9 @@ once; every workload's answers must be the same before it is timed.
     git worktree add /tmp/cg-85a59b0 85a59b0 && python3 -m venv /tmp/cg-85a59b0/.venv
     /tmp/cg-85a59b0/.venv/bin/pip install -e /tmp/cg-85a59b0
     .venv/bin/python bench/versus.py --graph "$NEO4J_URI" --baseline /tmp/cg-85a59b0
+    # one process beside two on one port (serve --workers 2), live feeds through Redis
+    eval "$(tools/redis-local/start --port 6391 --data /tmp/redis-versus | sed 's/^/export /')"
+    .venv/bin/python bench/versus.py --graph "$NEO4J_URI" --contactgraph-only --workers 2
     # contactgraph alone, one workload (no Node needed); the embedded store alone
     .venv/bin/python bench/versus.py --graph "$NEO4J_URI" --contactgraph-only --only tree
     .venv/bin/python bench/versus.py --sqlite /tmp/versus-20k.db --parties 20000
@@ -597,17 +600,21 @@ def table(results: dict[str, Result], names: list[str], concurrency: int) -> Non
         print(f"| {WORKLOADS[workload]} | {' | '.join(cells)} |")
 
 
-def serve_contactgraph(url: str, stack: ExitStack, baseline: Path | None = None) -> Server:
+def serve_contactgraph(
+    url: str, stack: ExitStack, baseline: Path | None = None, workers: tuple[str, ...] = ()
+) -> Server:
     """`contactgraph serve` of this checkout (or of the `baseline` checkout, its own
     .venv's) over `url`, with a page ceiling that fits every descendant of the largest
-    organization."""
+    organization; with `workers`, the flags that run several processes."""
     picks = asyncio.run(pick(url))
     ceiling = ["--max-page-size", str(max(500, picks.below))]
     cli = str(baseline / ".venv" / "bin" / "contactgraph") if baseline else CLI
-    base = stack.enter_context(serving(url, *CG_FLAGS, *ceiling, cli=cli))
+    base = stack.enter_context(serving(url, *CG_FLAGS, *ceiling, *workers, cli=cli))
     name = "cg" if url.startswith(("bolt", "neo4j")) else "cg-sqlite"
     if baseline:
         name = "cg-before"
+    if workers:
+        name = f"cg-{workers[1]}w"
     print(f"{name}: largest organization {picks.root} ({picks.below:,} below), {picks}")
     return Server(name, base, contactgraph_ops(picks), picks)
 
@@ -631,9 +638,23 @@ def main() -> None:
         metavar="DIR",
         help="also an earlier revision on --graph: a checkout (git worktree) with its own .venv",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="also contactgraph on --graph with N processes (serve --workers N --events)",
+    )
+    parser.add_argument(
+        "--events",
+        default=os.environ.get("REDIS_URL"),
+        metavar="redis://HOST:PORT",
+        help="the Redis --workers shares live feeds through [default: REDIS_URL]",
+    )
     args = parser.parse_args()
     if not args.graph and not args.sqlite:
         parser.error("give --graph, --sqlite or both")
+    if args.workers and not (args.graph and args.events):
+        parser.error("--workers runs on --graph and needs --events (tools/redis-local/start)")
 
     servers = []
     with ExitStack() as stack:
@@ -648,6 +669,9 @@ def main() -> None:
             servers.append(serve_contactgraph(args.graph, stack))
             if args.baseline:
                 servers.append(serve_contactgraph(args.graph, stack, args.baseline))
+            if args.workers:
+                flags = ("--workers", str(args.workers), "--events", args.events)
+                servers.append(serve_contactgraph(args.graph, stack, workers=flags))
         if args.sqlite:
             servers.append(serve_contactgraph(fresh_copy(args.sqlite, args, stack), stack))
         if args.graph and not args.contactgraph_only:

@@ -78,7 +78,10 @@ def _fts_query(text: str, fiscal: bool) -> str:
 
 
 class SqliteStore(SqliteAccounts):
-    seed_batch_size = 20_000
+    # a seed's transactions: the larger, the fewer times each index page is rewritten
+    # (1,000,000 parties: 970 s in batches of 20,000, 710 s in batches of 100,000, with
+    # about 2 GB of memory for the batch being generated and the one being written)
+    seed_batch_size = 100_000
 
     # -- reads ---------------------------------------------------------------
 
