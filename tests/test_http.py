@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import httpx
 
@@ -145,7 +146,7 @@ async def test_other_methods_are_405(http: httpx.AsyncClient) -> None:
 
 
 async def test_health_and_readiness(http: httpx.AsyncClient) -> None:
-    health = {"status": "ok", "subscribers": 0, "executions": 0}
-    assert (await http.get("/healthz")).json() == health
+    health = {"status": "ok", "process": os.getpid(), "subscribers": 0, "executions": 0}
+    assert (await http.get("/healthz")).json() == health  # served in this process
     ready = await http.get("/readyz")
     assert ready.status_code == 200 and ready.json() == {"status": "ready"}

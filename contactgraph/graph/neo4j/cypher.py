@@ -239,7 +239,9 @@ REACHES = "REACHES"
 
 def rank(depth: int, descendant_id: str = "") -> str:
     """A row's place in the order of a subtree's pages, (depth, id), as text that sorts so
-    (depth is below 100); without an id, where that depth's rows begin."""
+    while depths have two digits; without an id, where that depth's rows begin."""
+    if not 0 <= depth < 100:
+        raise ValueError(f"closure ranks hold depths below 100, not {depth}")
     return f"{depth:02d}{descendant_id}"
 
 
