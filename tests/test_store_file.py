@@ -3,15 +3,20 @@ process at a time."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import sqlite3
 import subprocess
 from pathlib import Path
+from typing import Any
 
+import httpx
 from client import GraphQL, serve
 from factories import contact
 from test_cli import CLI, free_port, run
+from test_neo4j_server import DEMO_TOKEN, stop
+from test_neo4j_server import serve as serve_process
 
 from contactgraph.config import Settings
 from contactgraph.graph.sqlite.schema import MIGRATIONS
@@ -81,3 +86,42 @@ async def test_a_deleted_or_replaced_file_fails_writes_and_readiness(tmp_path: P
             "{ parties(filter: {kinds: [CONTACT]}) { edges { node { displayName } } } }"
         )
         assert [e["node"]["displayName"] for e in data["parties"]["edges"]] == ["Ada Lovelace"]
+
+
+def test_after_a_clean_stop_the_file_alone_holds_the_graph(tmp_path: Path) -> None:
+    """A seed and a served session end with every page in the database file: a copy of
+    that one file (no -wal beside it) is the whole graph."""
+    path = tmp_path / "graph.db"
+    log = Path(f"{path}-wal")
+    url = f"sqlite:///{path}"
+    assert run("seed", "--demo", "--graph", url).returncode == 0
+    assert not log.exists()
+    server, base = serve_process(url, "--demo")
+    try:  # a write while served, kept in the log until the stop
+        made = httpx.post(
+            f"{base}/graphql",
+            json={"query": 'mutation { createOrganization(input: {name: "Late Ltd"}) { id } }'},
+            headers={"Authorization": f"Bearer {DEMO_TOKEN}"},
+        ).json()
+        assert "errors" not in made, made
+        assert log.exists()
+    finally:
+        assert "Traceback" not in stop(server)
+    assert not log.exists()
+
+    copy = tmp_path / "copy" / "graph.db"
+    copy.parent.mkdir()
+    shutil.copyfile(path, copy)
+    counted = (
+        '{ parties(first: 1) { totalCount } late: parties(search: "Late Ltd") { totalCount } }'
+    )
+
+    async def read(served: Path) -> Any:
+        found = None
+        async for http in serve(Settings(graph_url=f"sqlite:///{served}")):
+            found = await GraphQL(http)(counted)
+        return found
+
+    in_copy, in_original = (asyncio.run(read(served)) for served in (copy, path))
+    assert in_copy["late"]["totalCount"] == 1
+    assert in_copy == in_original

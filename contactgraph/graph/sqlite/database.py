@@ -236,17 +236,40 @@ class Database:
     async def close(self) -> None:
         for job in list(self._jobs):  # whatever still runs is abandoned: shutdown is bounded
             job.abandoned.set()
-        if self._write_conn is not None:  # keeps the planner's statistics fresh, cheaply
-            try:
+        if self._write_conn is not None:
+            try:  # keeps the planner's statistics fresh, cheaply
                 await self.write(lambda conn: conn.execute("PRAGMA optimize"))
             except GraphError as error:
                 log.warning("closing without optimizing: %s", error.message)
+        intact = self.path is not None and self._write_conn is not None
+        try:
+            self._check_file()
+        except ServiceUnavailable:  # the log at the path is no longer this file's to fold
+            intact = False
+        if intact:
+            await self._checkpoint()
         for executor in (self._writer, self._lookups, self._walks, self._prober):
             executor.shutdown(wait=True)
-        with self._lock:
-            for conn in self._connections:
+        with self._lock:  # the last connection to close folds the log in and removes it:
+            # the writer, when the file is still this server's (readers cannot)
+            last = self._write_conn if intact else None
+            for conn in sorted(self._connections, key=lambda c: c is last):
                 conn.close()
             self._connections.clear()
+
+    async def _checkpoint(self) -> None:
+        """Copy the write-ahead log into the database file and empty it, so the file
+        alone holds the graph after a clean stop (a copy of it is a backup); outside a
+        transaction, as SQLite requires."""
+
+        def checkpoint() -> None:
+            assert self._write_conn is not None
+            self._write_conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+
+        try:
+            await asyncio.get_running_loop().run_in_executor(self._writer, checkpoint)
+        except sqlite3.Error as error:  # the log stays valid: the next open replays it
+            log.warning("closing with pages still in the write-ahead log: %s", error)
 
     async def ping(self, seconds: float) -> None:
         """Answer within `seconds` whether the store can serve: its own connection and
