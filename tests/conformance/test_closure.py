@@ -273,11 +273,12 @@ async def test_a_door_as_deep_as_the_closure_adds_no_row_twice(
     assert found == await derived(store)
 
 
-async def test_an_unlink_racing_a_merge_that_moves_its_edge_is_refused(
+async def test_an_unlink_racing_a_merge_that_moves_its_edge_ends_it_where_it_went(
     neo4j_url: str, neo4j_driver: Driver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The unlink read the edge from Merged; the merge moves it to Survivor, same id, before
-    the unlink's locks: ending it then would keep Survivor's rows open."""
+    the unlink's locks: the unlink reads it again under its ends' locks and ends it from
+    Survivor, closing Survivor's rows (not Merged's)."""
     store = open_store(neo4j_url, create=True)
     await store.start()
     top, merged, survivor, below = org("Top"), org("Merged"), org("Survivor"), org("Below")
@@ -300,8 +301,8 @@ async def test_an_unlink_racing_a_merge_that_moves_its_edge_is_refused(
     monkeypatch.setattr(neo4j_cypher, "relationships_by_id", by_id)
     await store.merge_parties(survivor.id, [merged.id], (), T0 + 10 * DAY, False)
     moved.set()
-    with pytest.raises(Conflict, match="moved by a merge"):
-        await ending
+    ended = await ending
+    assert (ended.from_id, ended.to_id, ended.until) == (survivor.id, top.id, T0 + 3 * DAY)
     assert kept(neo4j_url, neo4j_driver) == await derived(store)
     await store.close()
 

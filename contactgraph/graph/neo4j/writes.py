@@ -43,6 +43,13 @@ from .cypher import (
 LOCKED_REFERENCES = 100
 
 
+async def _edge(tx: Tx, rel_id: str) -> Relationship:
+    found = await cypher.relationships_by_id(tx, [rel_id])
+    if not found:
+        raise NotFound(f"relationship {rel_id} does not exist")
+    return found[0]
+
+
 class Neo4jWrites(Neo4jAccounts):
     # a batch is one transaction, held in Neo4j's heap until commit; 1,000 parties with
     # their activities and history entries fit the transaction memory of a 512 MiB heap
@@ -149,32 +156,33 @@ class Neo4jWrites(Neo4jAccounts):
 
     async def unlink(self, rel_id: str, until: datetime) -> Relationship:
         async def work(tx: Tx) -> Relationship:
-            found = await cypher.relationships_by_id(tx, [rel_id])
-            if not found:
-                raise NotFound(f"relationship {rel_id} does not exist")
-            rel = found[0]
+            rel = await _edge(tx, rel_id)
+            for _ in range(3):
+                # the closure's locks before the edge's, which would take its ends out of
+                # order; then its ends', which a merge holds from its read of their edges
+                # to its rewrite of them (a KNOWS edge takes no closure locks)
+                pending = [replace(rel, until=until)]
+                reaches = await closure.edges_changed(tx, [], [], pending=pending)
+                await cypher.lock(tx, [rel.from_id, rel.to_id])
+                # read before these locks: a merge may have moved it since (same id,
+                # another end), and then it is ended where it is now
+                now = await _edge(tx, rel_id)
+                moved = (now.from_id, now.to_id) != (rel.from_id, rel.to_id)
+                rel = now
+                if not moved:
+                    break
+            else:
+                raise Conflict(f"relationship {rel_id} keeps moving under merges: try again")
             if rel.until is not None:
                 raise Conflict(f"relationship {rel_id} already ended at {rel.until.isoformat()}")
             if until <= rel.since:
                 raise BadUserInput("until must be later than the relationship's since")
             ended = replace(rel, until=until)
-            # the closure's locks before the edge's, which would take its ends out of order
-            reaches = await closure.edges_changed(tx, [], [], pending=[ended])
-            # it was read before the closure's locks: since then a merge may have moved it
-            # (same id, another end) or another request ended it
-            result = await tx.run(
-                f"MATCH (:Party {{id: $from_id}})-[r:{rel.type.value} {{id: $id}}]->"
-                "(:Party {id: $to_id}) WHERE r.until IS NULL "
-                "SET r.until = datetime($until) RETURN count(r) AS n",
+            await tx.run(
+                f"MATCH ()-[r:{rel.type.value} {{id: $id}}]->() SET r.until = datetime($until)",
                 id=rel_id,
-                from_id=rel.from_id,
-                to_id=rel.to_id,
                 until=encode(until),
             )
-            if (await result.single(strict=True))["n"] != 1:
-                raise Conflict(
-                    f"relationship {rel_id} was ended or moved by a merge meanwhile: read it again"
-                )
             await cypher.write(
                 tx,
                 *reaches,
