@@ -88,6 +88,18 @@ async def test_a_deleted_or_replaced_file_fails_writes_and_readiness(tmp_path: P
         assert [e["node"]["displayName"] for e in data["parties"]["edges"]] == ["Ada Lovelace"]
 
 
+COUNTED = '{ parties(first: 1) { totalCount } late: parties(search: "Late Ltd") { totalCount } }'
+LATE = 'mutation { createOrganization(input: {name: "Late Ltd"}) { id } }'
+
+
+async def counted(path: Path) -> Any:
+    """The graph in the file at `path`, served in-process: its parties and "Late Ltd"."""
+    found = None
+    async for http in serve(Settings(graph_url=f"sqlite:///{path}")):
+        found = await GraphQL(http)(COUNTED)
+    return found
+
+
 def test_after_a_clean_stop_the_file_alone_holds_the_graph(tmp_path: Path) -> None:
     """A seed and a served session end with every page in the database file: a copy of
     that one file (no -wal beside it) is the whole graph."""
@@ -100,7 +112,7 @@ def test_after_a_clean_stop_the_file_alone_holds_the_graph(tmp_path: Path) -> No
     try:  # a write while served, kept in the log until the stop
         made = httpx.post(
             f"{base}/graphql",
-            json={"query": 'mutation { createOrganization(input: {name: "Late Ltd"}) { id } }'},
+            json={"query": LATE},
             headers={"Authorization": f"Bearer {DEMO_TOKEN}"},
         ).json()
         assert "errors" not in made, made
@@ -112,16 +124,39 @@ def test_after_a_clean_stop_the_file_alone_holds_the_graph(tmp_path: Path) -> No
     copy = tmp_path / "copy" / "graph.db"
     copy.parent.mkdir()
     shutil.copyfile(path, copy)
-    counted = (
-        '{ parties(first: 1) { totalCount } late: parties(search: "Late Ltd") { totalCount } }'
-    )
+    in_copy, in_original = (asyncio.run(counted(served)) for served in (copy, path))
+    assert in_copy["late"]["totalCount"] == 1
+    assert in_copy == in_original
 
-    async def read(served: Path) -> Any:
-        found = None
-        async for http in serve(Settings(graph_url=f"sqlite:///{served}")):
-            found = await GraphQL(http)(counted)
-        return found
 
-    in_copy, in_original = (asyncio.run(read(served)) for served in (copy, path))
+def test_backup_copies_a_served_graph_into_a_new_file(tmp_path: Path) -> None:
+    path, copy = tmp_path / "graph.db", tmp_path / "copy.db"
+    url = f"sqlite:///{path}"
+    assert run("seed", "--demo", "--graph", url).returncode == 0
+    server, base = serve_process(url, "--demo")
+    try:  # taken while served, with a write still in the log
+        made = httpx.post(
+            f"{base}/graphql",
+            json={"query": LATE},
+            headers={"Authorization": f"Bearer {DEMO_TOKEN}"},
+        ).json()
+        assert "errors" not in made, made
+        taken = run("backup", "--graph", url, str(copy))
+        assert taken.returncode == 0, taken.stderr
+        assert "backed up" in taken.stdout
+        again = run("backup", "--graph", url, str(copy))
+        assert again.returncode == 1 and "exists" in again.stderr
+    finally:
+        assert "Traceback" not in stop(server)
+    for refused, reason in (
+        (run("backup", "--graph", "bolt://127.0.0.1:1", str(tmp_path / "n.db")), "neo4j-admin"),
+        (run("backup", "--graph", f"sqlite:///{tmp_path / 'none.db'}", "x.db"), "no database"),
+        (run("backup", "--graph", url, str(tmp_path / "no" / "x.db")), "does not exist"),
+    ):
+        assert refused.returncode == 1 and reason in refused.stderr, refused.stderr
+        assert "Traceback" not in refused.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["copy.db", "graph.db"]
+
+    in_copy, in_original = (asyncio.run(counted(served)) for served in (copy, path))
     assert in_copy["late"]["totalCount"] == 1
     assert in_copy == in_original
