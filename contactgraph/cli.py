@@ -23,6 +23,7 @@ from .graph.errors import ConfigError, GraphError
 from .graph.model import Batch
 from .graph.store import GraphStore
 from .graph.times import utcnow
+from .listening import base_url, listen
 from .origins import parse_origins
 from .seeds.demo import DEMO_ADMIN, load_demo
 from .seeds.progress import SeedRun
@@ -254,8 +255,12 @@ def serve(
     log_level: str,
     **flags: Any,
 ) -> None:
-    """Serve GraphQL at http://HOST:PORT/graphql (GraphiQL in a browser)."""
+    """Serve the graph over GraphQL at http://HOST:PORT/graphql.
+
+    A browser there gets GraphiQL. The address is printed once the port is bound (the
+    port the system chose, with --port 0)."""
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
     from .app import WORKER_SETTINGS, create_app
     from .websocket import server_options
@@ -300,25 +305,27 @@ def serve(
         app = create_app(settings)
         if workers > 1:  # what the workers would each do at start, done once first
             asyncio.run(_prepare_graph(app.state.store, settings))
+        sock = listen(host, port)
     except ConfigError as error:
         raise _fail(error) from None
-    click.echo(f"contactgraph serving {graph_url} at http://{host}:{port}/graphql", err=True)
+    click.echo(f"contactgraph serving {graph_url} at {base_url(host, sock)}/graphql", err=True)
     if token is not None:
         click.echo(f"demo administrator ({DEMO_ADMIN}): Authorization: Bearer {token}", err=True)
-    options = server_options(settings)
+    # the socket is bound already; host and port only name it in uvicorn's log
+    options = {"host": host, "port": sock.getsockname()[1], "log_level": log_level}
+    options |= server_options(settings)
     if workers == 1:
-        uvicorn.run(app, host=host, port=port, log_level=log_level, **options)
+        config = uvicorn.Config(app, **options)
+        uvicorn.Server(config).run(sockets=[sock])
         return
     os.environ[WORKER_SETTINGS] = settings.to_json()
-    uvicorn.run(
+    config = uvicorn.Config(
         "contactgraph.app:worker_app",
         factory=True,
         workers=workers,
-        host=host,
-        port=port,
-        log_level=log_level,
         **options,
     )
+    Multiprocess(config, sockets=[sock]).run()
 
 
 async def _prepare_graph(store: GraphStore, settings: Settings) -> None:
@@ -361,7 +368,9 @@ async def _prepare(url: str, create: bool) -> None:
 @graph_option
 @create_option
 def migrate(graph_url: str, create: bool) -> None:
-    """Bring the graph's schema up to date; safe to run again (serve does it too)."""
+    """Bring the graph's schema up to date.
+
+    Safe to run again; serve does it too."""
     try:
         asyncio.run(_prepare(graph_url, _creates(graph_url, create)))
     except ConfigError as error:
@@ -373,14 +382,14 @@ def migrate(graph_url: str, create: bool) -> None:
 @graph_option
 @click.option(
     "--demo",
-    envvar="CONTACTGRAPH_SEED_DEMO",
+    envvar="CONTACTGRAPH_DEMO",
     is_flag=True,
     show_envvar=True,
     help="Load the demo dataset.",
 )
 @click.option(
     "--synthetic",
-    envvar="CONTACTGRAPH_SEED_SYNTHETIC",
+    envvar="CONTACTGRAPH_SYNTHETIC",
     type=click.IntRange(1),
     metavar="N",
     show_envvar=True,
@@ -389,7 +398,7 @@ def migrate(graph_url: str, create: bool) -> None:
 @click.option(
     "--seed",
     "random_seed",
-    envvar="CONTACTGRAPH_SEED_RANDOM_SEED",
+    envvar="CONTACTGRAPH_SEED",
     default=1,
     show_default=True,
     show_envvar=True,
@@ -398,7 +407,7 @@ def migrate(graph_url: str, create: bool) -> None:
 )
 @click.option(
     "--batch-size",
-    envvar="CONTACTGRAPH_SEED_BATCH_SIZE",
+    envvar="CONTACTGRAPH_BATCH_SIZE",
     show_envvar=True,
     type=click.IntRange(1),
     help="Parties written per transaction [default: 100,000 on SQLite (about 2 GB of memory), "

@@ -14,8 +14,10 @@ from .graph.errors import ConfigError
 @graph_option
 @click.argument("target", type=click.Path(dir_okay=False))
 def backup(graph_url: str, target: str) -> None:
-    """Copy the embedded store's graph into TARGET, a new file: one consistent moment of
-    it, also while a server is writing to it. Serve the copy with --graph sqlite:///TARGET.
+    """Copy the graph into TARGET, a new file, while it is served.
+
+    The copy is one consistent moment of the embedded store's graph, also while a server
+    is writing to it. Serve the copy with --graph sqlite:///TARGET.
     On Neo4j, use Neo4j's own `neo4j-admin database dump`."""
     if not graph_url.lower().startswith("sqlite:"):
         raise _fail(

@@ -30,9 +30,10 @@ PAGE = 1000
 @graph_option
 @region_option
 def check(graph_url: str, default_region: str | None) -> None:
-    """Report stored values that are not valid: e-mail addresses, phone numbers, countries,
-    VAT numbers and tax codes, and VAT numbers or tax codes that more than one party not
-    archived holds.
+    """Report stored values that a write would refuse today.
+
+    E-mail addresses, phone numbers, countries, VAT numbers and tax codes that are not
+    valid, and VAT numbers or tax codes that more than one party not archived holds.
 
     One line per value on stdout, tab-separated: party id, field, value (as a JSON
     string), reason. Exits with 1 when it finds any, 0 when there are none.

@@ -83,7 +83,9 @@ def create_user(
     scope_id: str | None,
     portfolio: bool,
 ) -> None:
-    """Make a User party holding ROLEs, on any graph, empty or not; prints its id."""
+    """Make a User party holding ROLEs and print its id.
+
+    Works on any graph, empty or not."""
     if portfolio and scope_id is None:
         raise click.UsageError("--portfolio needs --scope PARTY_ID: whose portfolio")
     party = new_party(
@@ -116,7 +118,9 @@ def token() -> None:
 )
 @click.option("--name", default="cli", show_default=True, help="A label to tell tokens apart.")
 def create_token(graph_url: str, username: str, expires: str, name: str) -> None:
-    """Print a new token's secret, alone on stdout; only its hash is stored."""
+    """Print a new token's secret, alone on stdout.
+
+    Only its hash is stored."""
     try:
         lasts = lifetime(expires)
     except ValueError as error:
@@ -139,7 +143,9 @@ def create_token(graph_url: str, username: str, expires: str, name: str) -> None
 @graph_option
 @click.option("--user", "username", help="Only this user's tokens.")
 def list_tokens(graph_url: str, username: str | None) -> None:
-    """Tokens, oldest first: id, user, name, created, expires, revoked (tab-separated)."""
+    """List tokens, oldest first.
+
+    Tab-separated: id, user, name, created, expires, revoked."""
 
     async def work(store: GraphStore) -> list[tuple[ApiToken, str]]:
         user_id = None if username is None else (await _user(store, username)).id
@@ -157,7 +163,9 @@ def list_tokens(graph_url: str, username: str | None) -> None:
 @graph_option
 @click.argument("token_id")
 def revoke_token(graph_url: str, token_id: str) -> None:
-    """End a token now (a running server notices within --auth-cache-seconds)."""
+    """End a token now.
+
+    A running server notices within --auth-cache-seconds."""
     revoked = _run(graph_url, False, lambda store: store.revoke_token(token_id, utcnow()))
     assert revoked.revoked_at is not None
     click.echo(f"revoked {revoked.id} at {revoked.revoked_at.isoformat()}")

@@ -95,7 +95,7 @@ def test_help_explains_every_command() -> None:
     ):
         assert flag in serve_help
     seed_help = run("seed", "--help").stdout
-    for flag in ("--demo", "--synthetic", "--seed", "CONTACTGRAPH_SEED_SYNTHETIC"):
+    for flag in ("--demo", "--synthetic", "--seed", "CONTACTGRAPH_SYNTHETIC"):
         assert flag in seed_help
 
 
@@ -157,7 +157,7 @@ def test_seed_synthetic_from_the_environment(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'synthetic.db'}"
     result = run(
         "seed",
-        env={"CONTACTGRAPH_GRAPH": url, "CONTACTGRAPH_SEED_SYNTHETIC": "1200", "CI": "true"},
+        env={"CONTACTGRAPH_GRAPH": url, "CONTACTGRAPH_SYNTHETIC": "1200", "CI": "true"},
     )
     assert result.returncode == 0, result.stderr
     assert "seeded 1200 parties" in result.stdout
@@ -191,6 +191,80 @@ def test_serve_refuses_a_file_that_is_not_a_database(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert "not a usable database" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_database_path_the_user_may_not_write_says_so() -> None:
+    # even root may not make a file in sysfs: the one refusal every machine gives
+    result = run("serve", "--graph", "sqlite:////sys/contactgraph.db", "--create")
+    assert result.returncode == 1
+    assert "cannot open '/sys/contactgraph.db': permission denied" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_serve_names_the_port_it_bound_and_refuses_one_in_use(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'graph.db'}"
+    process = subprocess.Popen(
+        [*CLI, "serve", "--graph", url, "--create", "--port", "0"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        banner = next(line for line in process.stderr if "contactgraph serving" in line)
+        address = banner.split(" at ")[1].strip().removesuffix("/graphql")
+        port = int(address.rsplit(":", 1)[1])
+        assert port != 0
+        # the port is bound before the banner: a client that reads it can connect at once
+        health = httpx.get(f"{address}/healthz", timeout=30).json()
+        assert health["process"] == process.pid
+        taken = run("serve", "--graph", url, "--port", str(port))
+        assert taken.returncode == 1
+        assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in taken.stderr
+        assert "contactgraph serving" not in taken.stderr and "Traceback" not in taken.stderr
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=15)
+
+
+def _commands() -> list[tuple[str, ...]]:
+    """Every command and subcommand, read from the help listings as a user finds them."""
+    found: list[tuple[str, ...]] = []
+    pending: list[tuple[str, ...]] = [()]
+    while pending:
+        path = pending.pop()
+        found.append(path)
+        listing = run(*path, "--help").stdout.partition("\nCommands:\n")[2]
+        pending += [(*path, line.split()[0]) for line in listing.splitlines() if line.strip()]
+    return found
+
+
+def _option_entries(help_text: str) -> list[str]:
+    """Each option's entry of a help text on one line, however it was wrapped."""
+    entries: list[str] = []
+    for line in help_text.splitlines():
+        if line.startswith("  -"):
+            entries.append(line)
+        elif entries and line.startswith("   "):
+            entries[-1] += " " + line
+    return [" ".join(entry.split()) for entry in entries]
+
+
+def test_help_is_never_cut_and_one_option_has_one_environment_variable() -> None:
+    seen: dict[str, str] = {}
+    for command in _commands():
+        narrow = run(*command, "--help", env={"COLUMNS": "80"}).stdout
+        cut = [line for line in narrow.splitlines()[1:] if line.rstrip().endswith("...")]
+        assert not cut, (command, cut)
+        for entry in _option_entries(narrow):
+            if "[env var: " not in entry:
+                continue
+            option = entry.split()[0].rstrip(",")
+            variable = entry.split("[env var: ")[1].split(";")[0].split("]")[0]
+            # CONTACTGRAPH_ and the option's name; a repeatable option's in the plural
+            expected = "CONTACTGRAPH_" + option[2:].replace("-", "_").upper()
+            assert variable in (expected, expected + "S"), (command, option, variable)
+            assert seen.setdefault(option, variable) == variable, (command, option)
+    assert seen["--demo"] == "CONTACTGRAPH_DEMO" and seen["--graph"] == "CONTACTGRAPH_GRAPH"
 
 
 def test_serve_refuses_workers_without_a_shared_event_bus(tmp_path: Path) -> None:

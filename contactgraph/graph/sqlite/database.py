@@ -224,6 +224,9 @@ class Database:
                 )
                 conn.execute("COMMIT")
             except sqlite3.DatabaseError as error:
+                denied = _denied(self.path)
+                if denied is not None:
+                    raise ConfigError(f"cannot open {self.path!r}: {denied}") from None
                 raise ConfigError(f"{self.path!r} is not a usable database: {error}") from None
             if self.path is not None:
                 found = os.stat(self.path)
@@ -293,3 +296,25 @@ class Database:
             raise ServiceUnavailable(f"the embedded store did not answer in {seconds} s") from None
         except sqlite3.Error as error:
             raise ServiceUnavailable(f"the embedded store cannot answer: {error}") from None
+
+
+def _denied(path: str | None) -> str | None:
+    """Why the system refuses the file, when it does: SQLite says only "unable to open
+    database file", whether the cause is a permission or a missing directory."""
+    if path is None:
+        return None
+    try:
+        os.close(os.open(path, os.O_RDWR))
+    except PermissionError:
+        return "permission denied: this user may not read and write it"
+    except FileNotFoundError:
+        try:
+            os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL))
+        except PermissionError:
+            return "permission denied: this user may not create a file in its directory"
+        except OSError:
+            return None
+        os.unlink(path)
+    except OSError:
+        return None
+    return None
