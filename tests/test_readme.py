@@ -224,3 +224,16 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("CONTACTGRAPH_") and not name.startswith("CONTACTGRAPH_REQUIRE_"):
             monkeypatch.delenv(name)
+
+
+def test_the_documentation_points_only_into_the_repository() -> None:
+    root = README.parent
+    pages = [README, *sorted((root / "docs").glob("*.md")), root / "CHANGELOG.md"]
+    named = set()
+    for page in pages:
+        text = page.read_text()
+        assert "../" not in text, page
+        named |= set(re.findall(r"`((?:docs/)?[\w.-]+\.md|LICENSE)`", text))
+    assert {"docs/architecture.md", "CHANGELOG.md", "LICENSE"} <= named
+    missing = [name for name in named if not (root / name).exists()]
+    assert not missing, missing
