@@ -1,0 +1,85 @@
+"""The pages' HTML: the project's own template, naming the bundles tools/web/build wrote
+(assets.json) under the static route, and the settings a page reads from a JSON block.
+
+The Content-Security-Policy lets a page load scripts, styles and connections from its own
+server only (fonts and icons are data: URLs inside the bundled stylesheet): a page that
+works under it needs nothing from the internet, and an injected script cannot run.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from html import escape
+from pathlib import Path
+from string import Template
+
+from starlette.responses import HTMLResponse
+
+STATIC_PATH = "/static"
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "font-src 'self' data:",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "base-uri 'none'",
+        "form-action 'none'",
+        "frame-ancestors 'none'",
+    )
+)
+_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",  # the page names this release's bundles: ask each time
+}
+_HERE = Path(__file__).parent
+
+GRAPHIQL_QUERY = """\
+# Ctrl-Enter runs the query; Ctrl-Space suggests fields.
+{
+  parties(first: 5) {
+    totalCount
+    edges { node { displayName kind } }
+  }
+}
+"""
+
+
+@cache
+def _bundles() -> dict[str, dict[str, str | None]]:
+    manifest: dict[str, dict[str, str | None]] = json.loads((_HERE / "assets.json").read_text())
+    return manifest
+
+
+def _script_json(value: object) -> str:
+    """JSON that cannot end its <script> block early nor open a comment in it."""
+    return json.dumps(value).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def render(page: str, title: str, config: dict[str, object]) -> str:
+    """The page `page` (its bundle built from tools/web/pages/PAGE.js), given `config`."""
+    bundle = _bundles()[page]
+    style = bundle["style"]
+    return Template((_HERE / "page.html").read_text()).substitute(
+        title=escape(title),
+        style=f'<link rel="stylesheet" href="{STATIC_PATH}/{style}">' if style else "",
+        config=_script_json(config),
+        script=f"{STATIC_PATH}/{bundle['script']}",
+    )
+
+
+def graphiql(token: str | None) -> str:
+    """GraphiQL's page; given a token, the page sends it with every request and as the
+    WebSocket's connection_init payload (serve --demo on loopback)."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return render(
+        "graphiql", "contactgraph GraphiQL", {"headers": headers, "query": GRAPHIQL_QUERY}
+    )
+
+
+def respond(html: str) -> HTMLResponse:
+    return HTMLResponse(html, headers=_HEADERS)
