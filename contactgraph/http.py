@@ -232,7 +232,6 @@ class GraphQLEndpoint:
         self._make_context = make_context
         self._authenticator = authenticator
         self._limiter = limiter
-        self._ide = pages.graphiql(settings.ide_token)
 
     async def _signed_in(self, request: Request) -> Context:
         """The request's context, signed in; 401 without a valid credential, 429 past the
@@ -291,7 +290,7 @@ class GraphQLEndpoint:
 
     async def handle(self, request: Request) -> Response:
         if _wants_ide(request):
-            return pages.respond(self._ide)
+            return pages.graphiql(self._settings.ide_token)
         media = negotiate(request.headers.get("accept"))
         if media is None:
             return _request_error(RequestError(406, f"accept {GRAPHQL_RESPONSE} or {JSON}"), JSON)
