@@ -2,7 +2,7 @@
 Playwright, on pages of `contactgraph serve` run as a subprocess.
 
 Without /usr/bin/chromium they skip, unless CONTACTGRAPH_REQUIRE_BROWSER=1 (tools/test
-sets it, and installs chromium where it is missing): then they fail.
+sets it, and installs chromium where it is missing): then they fail (test_required.py).
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from playwright.sync_api import (
 )
 from test_cli import DEMO_TOKEN, serving
 
-CHROMIUM = Path("/usr/bin/chromium")
+# Debian's package; CONTACTGRAPH_CHROMIUM names another build of it
+CHROMIUM = Path(os.environ.get("CONTACTGRAPH_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",

@@ -40,7 +40,7 @@ def assert_offline(visit: Visit) -> None:
     assert visit.refused == [], "the page's Content-Security-Policy refused part of it"
 
 
-def test_the_demo_page_runs_a_typed_query(demo_server: str, visit: Visit) -> None:
+def test_the_demo_page_runs_a_typed_query(visit: Visit, demo_server: str) -> None:
     names = [edge["node"]["displayName"] for edge in ask(demo_server, QUERY)["parties"]["edges"]]
     assert len(names) == 3
     visit.open(f"{demo_server}/graphql")
