@@ -2,8 +2,9 @@
 (assets.json) under the static route, and the settings a page reads from a JSON block.
 
 The Content-Security-Policy lets a page load scripts, styles and connections from its own
-server only (fonts and icons are data: URLs inside the bundled stylesheet): a page that
-works under it needs nothing from the internet, and an injected script cannot run.
+server only (fonts and icons are data: URLs inside the bundled stylesheet; the one style
+element GraphiQL adds at run time carries the response's nonce): a page that works under
+it needs nothing from the internet, and an injected script cannot run.
 """
 
 from __future__ import annotations

@@ -33,8 +33,10 @@ CHROMIUM_FLAGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """One Chromium for a module's tests, closed before the async tests of other modules run
+    (Playwright's sync API keeps an event loop of its own)."""
     if not CHROMIUM.exists():
         if os.environ.get("CONTACTGRAPH_REQUIRE_BROWSER") == "1":
             pytest.fail(f"CONTACTGRAPH_REQUIRE_BROWSER=1 but {CHROMIUM} is missing")
