@@ -1,5 +1,5 @@
-"""The Starlette application: /graphql (HTTP and WebSocket), /healthz, /readyz, and the
-store's lifespan."""
+"""The Starlette application: /graphql (HTTP and WebSocket), /healthz, /readyz, the pages'
+bundles under /static, and the store's lifespan."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Mount, Route, WebSocketRoute
 
 from .access.anonymous import anonymous_admin
 from .access.authenticator import Authenticator
@@ -35,6 +35,8 @@ from .origins import cors, parse_origins
 from .resolvers.context import Context
 from .schema.build import build_schema
 from .seeds.demo import DEMO_ADMIN, demo_token, load_demo
+from .web.assets import Assets
+from .web.pages import STATIC_PATH
 from .websocket import SubscriptionEndpoint
 
 log = logging.getLogger("contactgraph")
@@ -158,6 +160,7 @@ def create_app(settings: Settings) -> Starlette:
             ),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Mount(STATIC_PATH, Assets()),
         ],
         lifespan=lifespan,
         middleware=[

@@ -19,8 +19,7 @@ from typing import Any
 import orjson
 from graphql import GraphQLError, OperationDefinitionNode, parse
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
-from strawberry.http.ides import get_graphql_ide_html
+from starlette.responses import Response
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
@@ -33,6 +32,7 @@ from .graph.errors import GraphError, RateLimited, Unauthenticated
 from .resolvers.context import Context
 from .schema.build import Schema
 from .strictjson import JSONError, loads
+from .web import pages
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
@@ -84,23 +84,6 @@ def negotiate(accept: str | None) -> str | None:
 def _wants_ide(request: Request) -> bool:
     accept = request.headers.get("accept", "")
     return request.method == "GET" and "text/html" in accept and "query" not in request.query_params
-
-
-def ide_page(token: str | None) -> str:
-    """GraphiQL's page; given a token, the page sends it with every request and as the
-    WebSocket's connection_init payload (serve --demo on loopback)."""
-    html = get_graphql_ide_html(graphql_ide="graphiql")
-    if token is None:
-        return html
-    headers = json.dumps({"Authorization": f"Bearer {token}"}).replace("</", "<\\/")
-    for old, new in (
-        ("const defaultHeaders = {};", f"const defaultHeaders = {headers};"),
-        ("subscriptionUrl,\n", "subscriptionUrl,\n        wsConnectionParams: defaultHeaders,\n"),
-    ):
-        if old not in html:
-            raise RuntimeError(f"GraphiQL's page changed: {old!r} is gone")
-        html = html.replace(old, new, 1)
-    return html
 
 
 def _json_param(raw: str | None, name: str, max_depth: int) -> Any:
@@ -249,7 +232,6 @@ class GraphQLEndpoint:
         self._make_context = make_context
         self._authenticator = authenticator
         self._limiter = limiter
-        self._ide = ide_page(settings.ide_token)
 
     async def _signed_in(self, request: Request) -> Context:
         """The request's context, signed in; 401 without a valid credential, 429 past the
@@ -308,7 +290,7 @@ class GraphQLEndpoint:
 
     async def handle(self, request: Request) -> Response:
         if _wants_ide(request):
-            return HTMLResponse(self._ide)
+            return pages.graphiql(self._settings.ide_token)
         media = negotiate(request.headers.get("accept"))
         if media is None:
             return _request_error(RequestError(406, f"accept {GRAPHQL_RESPONSE} or {JSON}"), JSON)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -41,43 +45,62 @@ DEMO_TOKEN = "cgt_demo-token-of-the-cli-tests"
 SIGNED_IN = {"Authorization": f"Bearer {DEMO_TOKEN}"}
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[str]:
-    """`contactgraph serve --demo` on a free port, configured through the environment."""
+@dataclass
+class Served:
+    """A running `contactgraph serve`: its address, and once it stopped, what it printed."""
+
+    url: str
+    output: str = ""
+
+
+@contextmanager
+def serving(database: Path, *flags: str, env: dict[str, str] | None = None) -> Iterator[Served]:
+    """`contactgraph serve FLAGS` on a free port, its graph in `database` and configured
+    through the environment, until it is stopped with SIGTERM and found to stop cleanly."""
     port = free_port()
-    env = {
+    environment = {
         **os.environ,
-        "CONTACTGRAPH_GRAPH": f"sqlite:///{tmp_path / 'served.db'}",
+        "CONTACTGRAPH_GRAPH": f"sqlite:///{database}",
         "CONTACTGRAPH_CREATE": "1",
         "CONTACTGRAPH_PORT": str(port),
-        "CONTACTGRAPH_DEMO_TOKEN": DEMO_TOKEN,
+        **(env or {}),
     }
     process = subprocess.Popen(
-        [*CLI, "serve", "--demo"],
-        env=env,
+        [*CLI, "serve", *flags],
+        env=environment,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
-    base = f"http://127.0.0.1:{port}"
+    served = Served(f"http://127.0.0.1:{port}")
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+            if httpx.get(f"{served.url}/readyz", timeout=1).status_code == 200:
                 break
         except httpx.TransportError:
             time.sleep(0.1)
     else:
         process.kill()
         pytest.fail(f"server did not become ready: {process.communicate()[0]}")
-    yield base
-    process.send_signal(signal.SIGTERM)
-    output, _ = process.communicate(timeout=15)
+    try:
+        yield served
+    finally:
+        process.send_signal(signal.SIGTERM)
+        served.output, _ = process.communicate(timeout=15)
     # uvicorn shuts down cleanly, then re-raises the signal it was stopped with
-    assert process.returncode in (0, -signal.SIGTERM), output
-    assert "Application shutdown complete" in output
-    assert "Traceback" not in output
-    assert f"demo administrator (anna.keller): Authorization: Bearer {DEMO_TOKEN}" in output
+    assert process.returncode in (0, -signal.SIGTERM), served.output
+    assert "Application shutdown complete" in served.output
+    assert "Traceback" not in served.output
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[str]:
+    """`contactgraph serve --demo` on a free port."""
+    env = {"CONTACTGRAPH_DEMO_TOKEN": DEMO_TOKEN}
+    with serving(tmp_path / "served.db", "--demo", env=env) as served:
+        yield served.url
+    assert f"demo administrator (anna.keller): Authorization: Bearer {DEMO_TOKEN}" in served.output
 
 
 def test_help_explains_every_command() -> None:
@@ -135,12 +158,12 @@ def test_serve_answers_graphql_over_a_real_socket(server: str) -> None:
 
 def test_the_demo_page_signs_its_visitor_in(server: str) -> None:
     """On loopback the GraphiQL page carries the demo token: the README's first command
-    opens a page that works without pasting anything."""
+    opens a page that works without pasting anything (tests/browser: that it sends it)."""
     page = httpx.get(f"{server}/graphql", headers={"accept": "text/html"}, timeout=10)
     assert page.status_code == 200
-    expected = f'const defaultHeaders = {{"Authorization": "Bearer {DEMO_TOKEN}"}};'
-    assert expected in page.text
-    assert "wsConnectionParams: defaultHeaders" in page.text
+    config = re.search(r'id="page-config">(.*?)</script>', page.text)
+    assert config is not None, page.text
+    assert json.loads(config[1])["headers"] == SIGNED_IN
 
 
 def test_seed_demo_then_refuse_a_second_seed(tmp_path: Path) -> None:

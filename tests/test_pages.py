@@ -1,0 +1,118 @@
+"""The server's own pages and the bundles they load from /static, over HTTP as a browser
+fetches them. Neither reads the graph, so one store (SQLite) serves them here; the page
+at work in a real browser is tests/browser."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from client import serve
+
+from contactgraph.config import Settings
+
+HTML = {"accept": "text/html,application/xhtml+xml"}
+TOKEN = "cgt_page-token"
+
+
+async def client(tmp_path: Path, ide_token: str | None) -> AsyncIterator[httpx.AsyncClient]:
+    settings = Settings(
+        create=True, graph_url=f"sqlite:///{tmp_path / 'g.db'}", ide_token=ide_token
+    )
+    async for http in serve(settings):
+        http.headers.pop("authorization")  # a browser opening the page has no token
+        yield http
+
+
+@pytest.fixture
+async def site(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    async for http in client(tmp_path, None):
+        yield http
+
+
+def page_config(html: str) -> dict[str, object]:
+    found = re.search(r'<script type="application/json" id="page-config">(.*?)</script>', html)
+    assert found is not None, html
+    config: dict[str, object] = json.loads(found[1])
+    return config
+
+
+def bundles(html: str) -> list[str]:
+    return re.findall(r'(?:src|href)="(/static/[^"]+)"', html)
+
+
+async def test_the_page_forbids_every_origin_but_its_own(site: httpx.AsyncClient) -> None:
+    nonces = set()
+    for _ in range(2):
+        page = await site.get("/graphql", headers=HTML)
+        assert page.status_code == 200
+        assert page.headers["content-type"] == "text/html; charset=utf-8"
+        header = page.headers["content-security-policy"]
+        policy = dict(directive.strip().split(" ", 1) for directive in header.split(";"))
+        assert policy["default-src"] == "'none'"
+        assert policy["script-src"] == policy["connect-src"] == "'self'"
+        # GraphiQL's dialogs add one <style>: it carries this response's nonce
+        config = page_config(page.text)
+        assert policy["style-src"] == f"'self' 'nonce-{config['styleNonce']}'"
+        nonces.add(config["styleNonce"])
+        assert "unpkg" not in page.text and "jsdelivr" not in page.text and "http" not in page.text
+        assert config["headers"] == {}  # no token off demo mode
+    assert len(nonces) == 2
+
+
+async def test_bundles_are_served_for_good(site: httpx.AsyncClient) -> None:
+    page = await site.get("/graphql", headers=HTML)
+    named = bundles(page.text)
+    kinds = {}
+    for path in named:
+        response = await site.get(path)
+        assert response.status_code == 200, path
+        assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert len(response.content) > 1000, path
+        kinds[path.rsplit(".", 1)[1]] = response.headers["content-type"].split(";")[0]
+    assert kinds["css"] == "text/css"
+    assert kinds["txt"] == "text/plain"  # the bundled packages' licenses
+    assert kinds["js"] in ("text/javascript", "application/javascript")
+    etag = (await site.get(named[0])).headers["etag"]
+    assert (await site.get(named[0], headers={"if-none-match": etag})).status_code == 304
+    assert (await site.post(named[0])).status_code == 405
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/static/%2e%2e/assets.py",  # contactgraph/web/assets.py, next to static/
+        "/static/..%2f..%2fapp.py",
+        "/static/graphiql/%2e%2e/%2e%2e/page.html",
+        "/static/%2fetc%2fpasswd",
+        "/static/graphiql/",  # directories are not listed
+        "/static/",
+        "/static/graphiql/nothing-here.js",
+    ],
+)
+async def test_hostile_paths_find_nothing(site: httpx.AsyncClient, path: str) -> None:
+    response = await site.get(path)
+    assert response.status_code == 404, path
+    assert b"import" not in response.content and b"root:" not in response.content
+
+
+async def test_the_demo_page_carries_its_token(tmp_path: Path) -> None:
+    async for http in client(tmp_path, TOKEN):
+        page = await http.get("/graphql", headers=HTML)
+        config = page_config(page.text)
+        assert config["headers"] == {"Authorization": f"Bearer {TOKEN}"}
+        assert "parties" in str(config["query"])
+
+
+async def test_a_token_cannot_break_out_of_the_page(tmp_path: Path) -> None:
+    """CONTACTGRAPH_DEMO_TOKEN is the operator's choice: whatever it holds stays data."""
+    hostile = 'x</script><script>alert(1)</script><!--"'
+    async for http in client(tmp_path, hostile):
+        page = await http.get("/graphql", headers=HTML)
+        assert page.text.count("</script>") == 2  # the config block's and the bundle's
+        assert page_config(page.text)["headers"] == {"Authorization": f"Bearer {hostile}"}
