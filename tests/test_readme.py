@@ -36,6 +36,7 @@ NOT_RUN = {
     "tools/test": "runs this suite",
     "NEO4J_PASSWORD=choose-one docker compose": "needs a Docker engine (tests/test_compose.py)",
     'eval "$(tools/neo4j-local/start': "serves Neo4j until stopped (tests/test_neo4j_server.py)",
+    "(cd tools/web && npm install": "rebuilds the committed web bundles from the npm registry",
 }
 
 
