@@ -43,7 +43,7 @@ class IdentityQuery:
     def viewer(self, info: ContextInfo) -> User:
         return party_of(info.context.viewer.user)  # type: ignore[return-value]
 
-    @strawberry.field(description="Every role, by name.")
+    @strawberry.field(description="Every role, by name; any signed-in user may read them.")
     async def roles(self, info: ContextInfo) -> list[Role]:
         return [Role.of(role) for role in await info.context.store.roles()]
 

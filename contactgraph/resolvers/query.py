@@ -44,9 +44,9 @@ from .identity import IdentityQuery
 
 
 @strawberry.type(
-    description="What a client may read. Every field needs the READ permission, and a viewer "
-    "whose READ is scoped reads only the parties inside its scope (others are null or left "
-    "out); fields that need more say so."
+    description="What a client may read, signed in. Reading the graph needs the READ "
+    "permission, and a viewer whose READ is scoped reads only the parties inside its scope "
+    "(others are null or left out); fields that need more, or less, say so."
 )
 class Query(IdentityQuery):
     audit_log: Connection[Change] = strawberry.field(

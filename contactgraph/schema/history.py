@@ -69,7 +69,7 @@ class FieldChange:
 )
 class Change:
     id: strawberry.ID = strawberry.field(description="The entry's own id.")
-    at: datetime = strawberry.field(description="When the write committed.")
+    at: datetime = strawberry.field(description="When the write was made.")
     kind: ChangeKind = strawberry.field(description="What the write did.")  # type: ignore[valid-type]
     actor_id: strawberry.ID | None = strawberry.field(
         description="The signed-in user who wrote; null for the server's own work (seeds, "

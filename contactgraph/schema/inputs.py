@@ -193,7 +193,7 @@ class CreateOrganizationInput(PartyDataInput):
     unit_type: UnitType | None = strawberry.field(default=None, description=UNIT_TYPE)
 
 
-@strawberry.input(description="A new contact, and what it carries; it needs a name.")
+@strawberry.input(description="A new contact, and what it carries.")
 class CreateContactInput(PartyDataInput):
     first_name: str | None = strawberry.field(default=None, description="Given name.")
     last_name: str | None = strawberry.field(default=None, description="Family name.")

@@ -92,7 +92,8 @@ async def unmerge_party(
 ) -> UnmergeResult:
     """Restore a merged party, from its merge's history: the edges, activities and grants
     it brought go back to it unless they changed since (those stay with the survivor);
-    the survivor keeps the fields it took. Its fiscal codes come back only while free."""
+    the survivor keeps the fields it took. Its fiscal codes come back only while free.
+    Needs WRITE everywhere, and ADMIN when grants go back."""
     from .types import Relationship, party_of
 
     plan = await info.context.store.unmerge_party(id, utcnow())
@@ -131,7 +132,8 @@ async def merge_parties(
     merged_ids: Annotated[
         list[strawberry.ID],
         strawberry.argument(
-            description="The duplicates folded into it, of the survivor's kind; at least one."
+            description=f"The duplicates folded into it, of the survivor's kind and not "
+            f"archived: at least one, at most {merging.MAX_MERGED}, each once."
         ),
     ],
     field_choices: Annotated[
@@ -150,7 +152,8 @@ async def merge_parties(
     ids, duplicates collapsed into the earliest), activities, grants and users' contacts
     move to it; they stay as archived tombstones, and node(id) of one answers the
     survivor. A cycle or a broken category rule refuses it; dryRun answers the same
-    without writing."""
+    without writing. Needs WRITE everywhere, FISCAL to move fiscal data, and ADMIN to
+    merge users."""
     from .types import Relationship, party_of
 
     choices = field_choices or []

@@ -398,9 +398,7 @@ class Network:
     nodes: list[Party] = strawberry.field(
         description="The parties in reach, nearest first, the one asked about first of all."
     )
-    edges: list[Relationship] = strawberry.field(
-        description="The edges between those parties that the walk followed."
-    )
+    edges: list[Relationship] = strawberry.field(description="The edges between those parties.")
     truncated: bool = strawberry.field(description="More parties were in reach than `limit`.")
 
 
