@@ -8,11 +8,10 @@ import difflib
 from pathlib import Path
 from typing import Any
 
-from client import GraphQL
+from client import GRAPHIQL_INTROSPECTION, GraphQL
 from graphql import (
     build_client_schema,
     build_schema,
-    get_introspection_query,
     introspection_from_schema,
     lexicographic_sort_schema,
     print_schema,
@@ -21,15 +20,6 @@ from test_cli import run
 
 SCHEMA_FILE = Path(__file__).resolve().parents[1] / "schema.graphql"
 REGENERATE = "contactgraph schema > schema.graphql"
-# what GraphiQL asks: everything introspection tells
-INTROSPECTION = get_introspection_query(
-    descriptions=True,
-    specified_by_url=True,
-    directive_is_repeatable=True,
-    schema_description=True,
-    input_value_deprecation=True,
-    one_of=True,
-)
 
 
 def undescribed(schema: dict[str, Any]) -> list[str]:
@@ -59,7 +49,7 @@ def undescribed(schema: dict[str, Any]) -> list[str]:
 
 
 async def test_every_part_of_the_schema_is_described(gql: GraphQL) -> None:
-    schema = (await gql(INTROSPECTION))["__schema"]
+    schema = (await gql(GRAPHIQL_INTROSPECTION))["__schema"]
     missing = undescribed(schema)
     assert not missing, (
         "give these a description (strawberry description=, or a shared argument in "
@@ -98,7 +88,7 @@ def test_the_description_walk_names_what_lacks_one() -> None:
 
 
 async def test_schema_graphql_is_what_the_server_serves(gql: GraphQL) -> None:
-    served = build_client_schema(await gql(INTROSPECTION))
+    served = build_client_schema(await gql(GRAPHIQL_INTROSPECTION))
     checked_in = build_schema(SCHEMA_FILE.read_text(encoding="utf-8"))
     assert print_schema(lexicographic_sort_schema(checked_in)) == print_schema(
         lexicographic_sort_schema(served)
