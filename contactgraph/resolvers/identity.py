@@ -32,7 +32,7 @@ Scope = Annotated[
 TokenUser = Annotated[
     strawberry.ID | None,
     strawberry.argument(
-        description="Whose tokens: the viewer's when not given; another user's need ADMIN."
+        description="The user: the viewer when not given; another user needs ADMIN."
     ),
 ]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from datetime import datetime
 from typing import Annotated
 
@@ -135,10 +136,10 @@ WITH_INPUT = (
 )
 class Mutation(IdentityMutation):
     merge_parties: MergeResult = strawberry.mutation(
-        resolver=merge_parties, description=merge_parties.__doc__
+        resolver=merge_parties, description=inspect.cleandoc(merge_parties.__doc__ or "")
     )
     unmerge_party: UnmergeResult = strawberry.mutation(
-        resolver=unmerge_party, description=unmerge_party.__doc__
+        resolver=unmerge_party, description=inspect.cleandoc(unmerge_party.__doc__ or "")
     )
 
     @strawberry.mutation(description=f"Create an organization or unit, {WITH_INPUT}")

@@ -39,7 +39,9 @@ class Grant:
     scope_id: strawberry.ID | None = strawberry.field(
         description="The party its scope starts at; null when it holds everywhere."
     )
-    scope_kind: ScopeKind | None = strawberry.field(description="Null when unscoped.")
+    scope_kind: ScopeKind | None = strawberry.field(
+        description="How the scope reaches from scopeId; null when unscoped."
+    )
 
     @classmethod
     def of(cls, grant: identity.Grant) -> Grant:
