@@ -507,5 +507,5 @@ async def _load_synthetic(store: GraphStore, run: SeedRun) -> dict[str, int]:
     return counts
 
 
-# register `user`, `token`, `check` and `backup` on main
-from . import cli_backup, cli_check, cli_identity  # noqa: E402, F401
+# register `user`, `token`, `check`, `backup` and `schema` on main
+from . import cli_backup, cli_check, cli_identity, cli_schema  # noqa: E402, F401

@@ -7,9 +7,20 @@ from typing import Any
 
 import httpx
 from access import admin_secret, bearer, with_demo_token
+from graphql import get_introspection_query
 
 from contactgraph.app import create_app
 from contactgraph.config import Settings
+
+GRAPHIQL_INTROSPECTION = get_introspection_query(
+    descriptions=True,
+    specified_by_url=True,
+    directive_is_repeatable=True,
+    schema_description=True,
+    input_value_deprecation=True,
+    one_of=True,
+)
+"""What GraphiQL asks when it opens: everything introspection tells."""
 
 
 class GraphQL:

@@ -9,9 +9,8 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from client import GraphQL, serve
+from client import GRAPHIQL_INTROSPECTION, GraphQL, serve
 from factories import CREATE_ORG, link, org, record, user
-from graphql import get_introspection_query
 from graphql.language.parser import MAX_NESTING_DEPTH
 from graphql.validation.rules.max_introspection_depth_rule import MAX_LIST_DEPTH
 from live import PROTOCOLS, Subscriber, live_server
@@ -218,15 +217,7 @@ async def test_the_merge_check_of_repeated_fields_is_bounded(gql: GraphQL) -> No
 
 
 async def test_graphiql_introspection_passes(http: httpx.AsyncClient) -> None:
-    full = get_introspection_query(
-        descriptions=True,
-        specified_by_url=True,
-        directive_is_repeatable=True,
-        schema_description=True,
-        input_value_deprecation=True,
-        one_of=True,
-    )
-    response = await http.post("/graphql", json={"query": full})
+    response = await http.post("/graphql", json={"query": GRAPHIQL_INTROSPECTION})
     assert response.status_code == 200
     body = response.json()
     assert "errors" not in body and body["data"]["__schema"]["types"]

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
+from strawberry.types import Info
 from strawberry.types.nodes import SelectedField, Selection
 
 from ..access.authenticator import Authenticator
@@ -108,6 +109,10 @@ class Context:
         if limit > self.settings.max_network_size:
             raise LimitExceeded(f"limit may be at most {self.settings.max_network_size}")
         return limit
+
+
+ContextInfo = Info[Context, None]
+"""The `info` every resolver is given."""
 
 
 def field_selections(info: Any) -> list[Selection]:

@@ -19,6 +19,23 @@ from ..schema.types import ContextInfo, User, party_of
 
 MAX_TOKEN_DAYS = 3650
 
+GrantUser = Annotated[strawberry.ID, strawberry.argument(description="The user's id.")]
+RoleName = Annotated[str, strawberry.argument(description="The role's name, as roles lists it.")]
+ScopeId = Annotated[
+    strawberry.ID | None,
+    strawberry.argument(description="The party the grant's scope starts at; none: everywhere."),
+]
+Scope = Annotated[
+    ScopeKind,
+    strawberry.argument(description="How the scope reaches from scopeId; unused without it."),
+]
+TokenUser = Annotated[
+    strawberry.ID | None,
+    strawberry.argument(
+        description="The user: the viewer when not given; another user needs ADMIN."
+    ),
+]
+
 
 @strawberry.type
 class IdentityQuery:
@@ -26,7 +43,7 @@ class IdentityQuery:
     def viewer(self, info: ContextInfo) -> User:
         return party_of(info.context.viewer.user)  # type: ignore[return-value]
 
-    @strawberry.field(description="Every role, by name.")
+    @strawberry.field(description="Every role, by name; any signed-in user may read them.")
     async def roles(self, info: ContextInfo) -> list[Role]:
         return [Role.of(role) for role in await info.context.store.roles()]
 
@@ -34,9 +51,7 @@ class IdentityQuery:
         description="A user's tokens (the viewer's by default), oldest first; another user's "
         "need the ADMIN permission."
     )
-    async def api_tokens(
-        self, info: ContextInfo, user_id: strawberry.ID | None = None
-    ) -> list[ApiToken]:
+    async def api_tokens(self, info: ContextInfo, user_id: TokenUser = None) -> list[ApiToken]:
         found = await info.context.store.tokens(user_id or info.context.viewer.id)
         return [ApiToken.of(token) for token in found]
 
@@ -50,10 +65,10 @@ class IdentityMutation:
     async def grant_role(
         self,
         info: ContextInfo,
-        user_id: strawberry.ID,
-        role: str,
-        scope_id: strawberry.ID | None = None,
-        scope_kind: ScopeKind = ScopeKind.SUBTREE,
+        user_id: GrantUser,
+        role: RoleName,
+        scope_id: ScopeId = None,
+        scope_kind: Scope = ScopeKind.SUBTREE,
     ) -> Grant:
         grant = identity.Grant(new_id(), user_id, role, utcnow(), scope_id, scope_kind)
         granted = await info.context.store.grant_role(grant)
@@ -67,10 +82,10 @@ class IdentityMutation:
     async def revoke_role(
         self,
         info: ContextInfo,
-        user_id: strawberry.ID,
-        role: str,
-        scope_id: strawberry.ID | None = None,
-        scope_kind: ScopeKind = ScopeKind.SUBTREE,
+        user_id: GrantUser,
+        role: RoleName,
+        scope_id: ScopeId = None,
+        scope_kind: Scope = ScopeKind.SUBTREE,
     ) -> bool:
         held = await info.context.store.revoke_role(user_id, role, scope_id, scope_kind)
         info.context.authenticator.forget(user_id)
@@ -83,8 +98,10 @@ class IdentityMutation:
     async def create_api_token(
         self,
         info: ContextInfo,
-        name: str,
-        user_id: strawberry.ID | None = None,
+        name: Annotated[
+            str, strawberry.argument(description="What the token is for, to tell it apart.")
+        ],
+        user_id: TokenUser = None,
         expires_at: Annotated[
             datetime | None,
             strawberry.argument(description="Defaults to 90 days from now; at most ten years."),
@@ -115,7 +132,11 @@ class IdentityMutation:
         description="End a token now: the viewer's own, or anyone's (ADMIN). It is kept, "
         "revoked, for the record."
     )
-    async def revoke_api_token(self, info: ContextInfo, id: strawberry.ID) -> ApiToken:
+    async def revoke_api_token(
+        self,
+        info: ContextInfo,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The token's id.")],
+    ) -> ApiToken:
         revoked = await info.context.store.revoke_token(id, utcnow())
         info.context.authenticator.forget(revoked.user_id)
         return ApiToken.of(revoked)

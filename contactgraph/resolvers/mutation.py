@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
 from strawberry.scalars import JSON
@@ -12,6 +14,7 @@ from ..graph.errors import BadUserInput, LimitExceeded
 from ..graph.ids import new_id
 from ..graph.records import new_party
 from ..graph.times import utcnow
+from ..schema.common_arguments import PartyId
 from ..schema.inputs import (
     MAX_NEW_ACTIVITIES,
     MAX_NEW_LINKS,
@@ -120,18 +123,28 @@ def _properties(value: JSON | None) -> dict[str, object]:
     return value
 
 
-@strawberry.type
+NEW_PARTY = strawberry.argument(description="The new party.")
+WITH_INPUT = (
+    "with the edge to its parent, the links and the activities its input brings, in one write."
+)
+
+
+@strawberry.type(
+    description="What a client may change. Each mutation is one transaction: all or "
+    "nothing. Writing needs the WRITE permission where the parties touched are (a viewer "
+    "scoped to a subtree writes inside it only); mutations that need more say so."
+)
 class Mutation(IdentityMutation):
     merge_parties: MergeResult = strawberry.mutation(
-        resolver=merge_parties, description=merge_parties.__doc__
+        resolver=merge_parties, description=inspect.cleandoc(merge_parties.__doc__ or "")
     )
     unmerge_party: UnmergeResult = strawberry.mutation(
-        resolver=unmerge_party, description=unmerge_party.__doc__
+        resolver=unmerge_party, description=inspect.cleandoc(unmerge_party.__doc__ or "")
     )
 
-    @strawberry.mutation
+    @strawberry.mutation(description=f"Create an organization or unit, {WITH_INPUT}")
     async def create_organization(
-        self, info: ContextInfo, input: CreateOrganizationInput
+        self, info: ContextInfo, input: Annotated[CreateOrganizationInput, NEW_PARTY]
     ) -> Organization:
         party = new_party(
             model.PartyKind.ORGANIZATION,
@@ -142,8 +155,10 @@ class Mutation(IdentityMutation):
         )
         return await _create(info, party, input)  # type: ignore[return-value]
 
-    @strawberry.mutation
-    async def create_contact(self, info: ContextInfo, input: CreateContactInput) -> Contact:
+    @strawberry.mutation(description=f"Create a contact, {WITH_INPUT}")
+    async def create_contact(
+        self, info: ContextInfo, input: Annotated[CreateContactInput, NEW_PARTY]
+    ) -> Contact:
         party = new_party(
             model.PartyKind.CONTACT,
             display_name=input.display_name,
@@ -154,8 +169,12 @@ class Mutation(IdentityMutation):
         )
         return await _create(info, party, input)  # type: ignore[return-value]
 
-    @strawberry.mutation
-    async def create_user(self, info: ContextInfo, input: CreateUserInput) -> User:
+    @strawberry.mutation(
+        description="Create a user (ADMIN); it holds no role until grantRole gives it one."
+    )
+    async def create_user(
+        self, info: ContextInfo, input: Annotated[CreateUserInput, NEW_PARTY]
+    ) -> User:
         party = new_party(
             model.PartyKind.USER,
             display_name=input.display_name,
@@ -170,9 +189,17 @@ class Mutation(IdentityMutation):
     async def update_party(
         self,
         info: ContextInfo,
-        id: strawberry.ID,
-        input: UpdatePartyInput,
-        expected_version: int | None = None,
+        id: PartyId,
+        input: Annotated[
+            UpdatePartyInput, strawberry.argument(description="The fields to change.")
+        ],
+        expected_version: Annotated[
+            int | None,
+            strawberry.argument(
+                description="The version the change was made against (Party.version); when "
+                "the party has moved on since, nothing is written and the answer is CONFLICT."
+            ),
+        ] = None,
     ) -> Party:
         updated = await info.context.store.update_party(
             id, input.changes(), expected_version, utcnow()
@@ -180,18 +207,24 @@ class Mutation(IdentityMutation):
         return party_of(updated)
 
     @strawberry.mutation(description="Mark a party archived; its history stays readable.")
-    async def archive_party(self, info: ContextInfo, id: strawberry.ID) -> Party:
+    async def archive_party(self, info: ContextInfo, id: PartyId) -> Party:
         return party_of(await info.context.store.archive_party(id, utcnow()))
 
     @strawberry.mutation(
         description="Undo an archive: the party is listed again, with every relationship "
         "and activity it had; restoring a party that is not archived changes nothing."
     )
-    async def restore_party(self, info: ContextInfo, id: strawberry.ID) -> Party:
+    async def restore_party(self, info: ContextInfo, id: PartyId) -> Party:
         return party_of(await info.context.store.archive_party(id, utcnow(), archive=False))
 
-    @strawberry.mutation
-    async def link(self, info: ContextInfo, input: LinkInput) -> Relationship:
+    @strawberry.mutation(
+        description="Make a relationship; inside a write scope both ends must be inside it."
+    )
+    async def link(
+        self,
+        info: ContextInfo,
+        input: Annotated[LinkInput, strawberry.argument(description="The new edge.")],
+    ) -> Relationship:
         rel = model.Relationship(
             id=new_id(),
             type=input.type,
@@ -205,12 +238,28 @@ class Mutation(IdentityMutation):
 
     @strawberry.mutation(description="End a relationship at `until` (default now); it is kept.")
     async def unlink(
-        self, info: ContextInfo, id: strawberry.ID, until: datetime | None = None
+        self,
+        info: ContextInfo,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The relationship's id.")],
+        until: Annotated[
+            datetime | None,
+            strawberry.argument(
+                description="When it ended (exclusive); defaults to now. It must be after its "
+                "since."
+            ),
+        ] = None,
     ) -> Relationship:
         return Relationship.of(await info.context.store.unlink(id, until or utcnow()))
 
-    @strawberry.mutation
-    async def record_activity(self, info: ContextInfo, input: RecordActivityInput) -> Activity:
+    @strawberry.mutation(
+        description="Record an activity with existing parties; live feeds hear of it once "
+        "it commits."
+    )
+    async def record_activity(
+        self,
+        info: ContextInfo,
+        input: Annotated[RecordActivityInput, strawberry.argument(description="The new activity.")],
+    ) -> Activity:
         viewer = info.context.viewer
         activity = model.Activity(
             id=new_id(),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from typing import Annotated
 
 import strawberry
 
@@ -10,8 +10,18 @@ from ..graph import model
 from ..graph.cursors import encode_cursor
 from ..graph.duplicates import pair_cursor
 from ..graph.lookups import contact_person
+from ..schema.common_arguments import (
+    DEFAULTS,
+    After,
+    AsOf,
+    First,
+    MaxDepth,
+    MinScore,
+    PartyId,
+    RelTypes,
+)
 from ..schema.duplicates import DuplicatePair
-from ..schema.enums import PartyKind, RelType
+from ..schema.enums import PartyKind
 from ..schema.history import Change, audit_log
 from ..schema.inputs import PartyFilter
 from ..schema.merging import survivor_of
@@ -33,21 +43,35 @@ from .duplicates import duplicate_query
 from .identity import IdentityQuery
 
 
-@strawberry.type
+@strawberry.type(
+    description="What a client may read, signed in. Reading the graph needs the READ "
+    "permission, and a viewer whose READ is scoped reads only the parties inside its scope "
+    "(others are null or left out); fields that need more, or less, say so."
+)
 class Query(IdentityQuery):
     audit_log: Connection[Change] = strawberry.field(
         resolver=audit_log, description="Every change, newest first; for admins."
     )
 
     @strawberry.field(description="Any object by id; null when there is none.")
-    async def node(self, info: ContextInfo, id: strawberry.ID) -> Node | None:
+    async def node(
+        self,
+        info: ContextInfo,
+        id: Annotated[
+            strawberry.ID,
+            strawberry.argument(
+                description="The id of a party, relationship or activity; a merged party's "
+                "answers its survivor."
+            ),
+        ],
+    ) -> Node | None:
         found = (await info.context.store.get_nodes([id])).get(id)
         if isinstance(found, model.Party):
             found = await survivor_of(info, found)
         return None if found is None else node_of(found)
 
     @strawberry.field(description="A party by id; null when there is none.")
-    async def party(self, info: ContextInfo, id: strawberry.ID) -> Party | None:
+    async def party(self, info: ContextInfo, id: PartyId) -> Party | None:
         found = await info.context.loaders.parties.load(id)
         return party_of(await survivor_of(info, found)) if found else None
 
@@ -55,10 +79,23 @@ class Query(IdentityQuery):
     async def parties(
         self,
         info: ContextInfo,
-        filter: PartyFilter | None = None,
-        search: str | None = None,
-        first: int | None = None,
-        after: str | None = None,
+        filter: Annotated[
+            PartyFilter | None,
+            strawberry.argument(description="Which parties; all but archived ones when not given."),
+        ] = None,
+        search: Annotated[
+            str | None,
+            strawberry.argument(
+                description=f"Words that every party listed has, each as the start of a "
+                f"word, ignoring case and accents: in its names, username, e-mail addresses "
+                f"and phone numbers (and fiscal codes, for a viewer with FISCAL everywhere); "
+                f"at most {DEFAULTS.max_search_terms} words of "
+                f"{DEFAULTS.max_search_term_length} characters by default (the server's "
+                "--max-search-terms and --max-search-term-length)."
+            ),
+        ] = None,
+        first: First = None,
+        after: After = None,
     ) -> PartyConnection:
         given = filter or PartyFilter()
         where = model.PartyFilter(
@@ -85,11 +122,11 @@ class Query(IdentityQuery):
     async def path(
         self,
         info: ContextInfo,
-        from_id: strawberry.ID,
-        to_id: strawberry.ID,
-        types: list[RelType] | None = None,
-        max_depth: int | None = None,
-        as_of: datetime | None = None,
+        from_id: Annotated[strawberry.ID, strawberry.argument(description="The start.")],
+        to_id: Annotated[strawberry.ID, strawberry.argument(description="The goal.")],
+        types: RelTypes = None,
+        max_depth: MaxDepth = None,
+        as_of: AsOf = None,
     ) -> Path | None:
         context = info.context
         found = await context.store.shortest_path(
@@ -115,10 +152,19 @@ class Query(IdentityQuery):
     async def contact_person(
         self,
         info: ContextInfo,
-        organization_id: strawberry.ID,
-        role: str,
-        as_of: datetime | None = None,
-        max_depth: int | None = None,
+        organization_id: Annotated[
+            strawberry.ID,
+            strawberry.argument(description="The organization or unit to ask at."),
+        ],
+        role: Annotated[
+            str,
+            strawberry.argument(
+                description="The role on the EMPLOYS or MEMBER_OF edge, compared without "
+                "case; not blank."
+            ),
+        ],
+        as_of: AsOf = None,
+        max_depth: MaxDepth = None,
     ) -> ContactPerson | None:
         context = info.context
         match = await contact_person(
@@ -146,10 +192,13 @@ class Query(IdentityQuery):
     async def duplicate_candidates(
         self,
         info: ContextInfo,
-        kinds: list[PartyKind] | None = None,
-        min_score: float | None = None,
-        first: int | None = None,
-        after: str | None = None,
+        kinds: Annotated[
+            list[PartyKind] | None,
+            strawberry.argument(description="Only pairs of these kinds; all when not given."),
+        ] = None,
+        min_score: MinScore = None,
+        first: First = None,
+        after: After = None,
     ) -> Connection[DuplicatePair]:
         context = info.context
         query = duplicate_query(context, first, min_score, kinds or ())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncGenerator
+from typing import Annotated
 from weakref import WeakKeyDictionary
 
 import strawberry
@@ -13,7 +14,7 @@ from ..graph.errors import GraphError, LimitExceeded, NotFound
 from ..graph.events import ActivityAdded, Interest
 from ..graph.identity import Permission
 from ..graph.times import utcnow
-from ..schema.enums import ActivityType
+from ..schema.common_arguments import ActivityTypes
 from ..schema.types import Activity, ContextInfo
 from .context import Context
 from .loaders import Loaders
@@ -90,7 +91,10 @@ async def _within_the_ceiling(context: Context, subject_id: str) -> None:
         )
 
 
-@strawberry.type
+@strawberry.type(
+    description="Live feeds over WebSocket (graphql-transport-ws or graphql-ws). A "
+    "subscriber hears only what it may read when each event comes."
+)
 class Subscription:
     @strawberry.subscription(
         description="Activities recorded from now on with this party, or with includeDescendants "
@@ -100,9 +104,18 @@ class Subscription:
     async def activity_added(
         self,
         info: ContextInfo,
-        subject_id: strawberry.ID,
-        include_descendants: bool = False,
-        types: list[ActivityType] | None = None,
+        subject_id: Annotated[
+            strawberry.ID, strawberry.argument(description="The party to hear about.")
+        ],
+        include_descendants: Annotated[
+            bool,
+            strawberry.argument(
+                description="Also activities of every party below it (PART_OF, EMPLOYS, "
+                "MEMBER_OF); a hierarchy deeper than the server's depth ceiling is "
+                "LIMIT_EXCEEDED."
+            ),
+        ] = False,
+        types: ActivityTypes = None,
     ) -> AsyncGenerator[Activity, None]:
         context = info.context  # what each listener may hold is counted in fanout.py
         if not await context.store.get_parties([subject_id]):

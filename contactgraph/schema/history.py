@@ -17,6 +17,8 @@ from ..graph.identity import Permission
 from ..graph.model import Page
 from ..graph.times import format_instant
 from ..resolvers.context import Context
+from .common_arguments import After, First, Since, Until
+from .enums import described_enum
 from .pages import Connection, Edge, page_info
 
 if TYPE_CHECKING:
@@ -24,18 +26,37 @@ if TYPE_CHECKING:
 
 ContextInfo = Info[Context, None]
 
-ChangeKind = strawberry.enum(
+ChangeKind = described_enum(
     history.ChangeKind,
-    description="What a write did. Entries about a user's roles and tokens (ROLE_*, "
-    "TOKEN_*) are shown only to that user and to admins.",
+    "What a write did. Entries about a user's roles and tokens (ROLE_*, TOKEN_*) are shown "
+    "only to that user and to admins.",
+    {
+        "CREATED": "A party was created.",
+        "UPDATED": "A party's own fields were changed.",
+        "ARCHIVED": "A party was archived.",
+        "RESTORED": "An archived party was restored.",
+        "MERGED": "Parties were merged into the first subject, the survivor.",
+        "UNMERGED": "A merged party was restored from its merge.",
+        "LINKED": "A relationship was made.",
+        "UNLINKED": "A relationship was ended.",
+        "ACTIVITY_RECORDED": "An activity was recorded.",
+        "ROLE_GRANTED": "A user was given a role.",
+        "ROLE_REVOKED": "A role was taken from a user.",
+        "TOKEN_CREATED": "An API token was made.",
+        "TOKEN_REVOKED": "An API token was revoked.",
+    },
 )
 
 
 @strawberry.type(description="One field's value before and after a change, as JSON.")
 class FieldChange:
     field: str = strawberry.field(description="The field's GraphQL name.")
-    before: JSON | None
-    after: JSON | None
+    before: JSON | None = strawberry.field(
+        description="The value before; null when the field had none (as on a create) or redacted."
+    )
+    after: JSON | None = strawberry.field(
+        description="The value after; null when the field has none now or redacted."
+    )
     redacted: bool = strawberry.field(
         description="The values are hidden: fiscal data you may not read here, or (in a merge's "
         "entry) grants and tokens, which admins read."
@@ -47,9 +68,9 @@ class FieldChange:
     "Appended in the same transaction as the write; never changed or removed."
 )
 class Change:
-    id: strawberry.ID
-    at: datetime
-    kind: ChangeKind  # type: ignore[valid-type]
+    id: strawberry.ID = strawberry.field(description="The entry's own id.")
+    at: datetime = strawberry.field(description="When the write was made.")
+    kind: ChangeKind = strawberry.field(description="What the write did.")  # type: ignore[valid-type]
     actor_id: strawberry.ID | None = strawberry.field(
         description="The signed-in user who wrote; null for the server's own work (seeds, "
         "the command line)."
@@ -62,7 +83,9 @@ class Change:
         description="What it is about: the party, relationship or activity first, then the "
         "parties it touches."
     )
-    fields: list[FieldChange]
+    fields: list[FieldChange] = strawberry.field(
+        description="The fields it set, each with its value before and after."
+    )
     version: int | None = strawberry.field(
         description="On changes of a party's own fields: the party's version after them."
     )
@@ -133,8 +156,8 @@ def _page(info: ContextInfo, first: int | None, after: str | None) -> Page:
 async def node_history(
     root: strawberry.Parent[object],
     info: ContextInfo,
-    first: int | None = None,
-    after: str | None = None,
+    first: First = None,
+    after: After = None,
 ) -> Connection[Change]:
     """What was done to this, newest first: every write that created or changed it."""
     node_id: str = root.id  # type: ignore[attr-defined]
@@ -143,7 +166,11 @@ async def node_history(
 
 
 async def party_snapshot(
-    root: strawberry.Parent[object], info: ContextInfo, as_of: datetime
+    root: strawberry.Parent[object],
+    info: ContextInfo,
+    as_of: Annotated[
+        datetime, strawberry.argument(description="The instant to read the party as of.")
+    ],
 ) -> Annotated[Party, strawberry.lazy(".types")] | None:
     """This party's own fields as they were at `asOf`, from its history; null when it did
     not exist yet. Its other fields (relationships, timeline) read as they do on any party."""
@@ -155,12 +182,21 @@ async def party_snapshot(
 
 async def audit_log(
     info: ContextInfo,
-    actor_id: strawberry.ID | None = None,
-    subject_id: strawberry.ID | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    first: int | None = None,
-    after: str | None = None,
+    actor_id: Annotated[
+        strawberry.ID | None,
+        strawberry.argument(description="Only the changes this user wrote."),
+    ] = None,
+    subject_id: Annotated[
+        strawberry.ID | None,
+        strawberry.argument(
+            description="Only the changes about this party, relationship or activity, or "
+            "touching this party."
+        ),
+    ] = None,
+    since: Since = None,
+    until: Until = None,
+    first: First = None,
+    after: After = None,
 ) -> Connection[Change]:
     """Every change, newest first, by actor, subject and time (since inclusive, until
     exclusive); for admins."""

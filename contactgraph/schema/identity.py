@@ -12,9 +12,11 @@ from .enums import Permission, ScopeKind
 
 @strawberry.type(description="A named set of permissions, granted to users.")
 class Role:
-    name: str
-    description: str
-    permissions: list[Permission]
+    name: str = strawberry.field(description="Unique; grantRole names the role by it.")
+    description: str = strawberry.field(description="What the role is for.")
+    permissions: list[Permission] = strawberry.field(
+        description="What it lets a user do, in name order."
+    )
 
     @classmethod
     def of(cls, role: identity.Role) -> Role:
@@ -30,12 +32,16 @@ class Role:
     "scoped viewer's graph is the part inside: see ScopeKind)."
 )
 class Grant:
-    id: strawberry.ID
-    user_id: strawberry.ID
-    role: str
-    granted_at: datetime
-    scope_id: strawberry.ID | None
-    scope_kind: ScopeKind | None = strawberry.field(description="Null when unscoped.")
+    id: strawberry.ID = strawberry.field(description="The grant's own id.")
+    user_id: strawberry.ID = strawberry.field(description="The user who holds the role.")
+    role: str = strawberry.field(description="The role's name.")
+    granted_at: datetime = strawberry.field(description="When it was granted.")
+    scope_id: strawberry.ID | None = strawberry.field(
+        description="The party its scope starts at; null when it holds everywhere."
+    )
+    scope_kind: ScopeKind | None = strawberry.field(
+        description="How the scope reaches from scopeId; null when unscoped."
+    )
 
     @classmethod
     def of(cls, grant: identity.Grant) -> Grant:
@@ -51,12 +57,16 @@ class Grant:
 
 @strawberry.type(description="A bearer token of a user; its secret is shown only when made.")
 class ApiToken:
-    id: strawberry.ID
-    user_id: strawberry.ID
-    name: str
-    created_at: datetime
-    expires_at: datetime | None
-    revoked_at: datetime | None
+    id: strawberry.ID = strawberry.field(description="The token's id, for revokeApiToken.")
+    user_id: strawberry.ID = strawberry.field(description="The user it signs in as.")
+    name: str = strawberry.field(description="Its owner's name for it: where it is used.")
+    created_at: datetime = strawberry.field(description="When it was made.")
+    expires_at: datetime | None = strawberry.field(
+        description="When it stops working; null for one that does not expire."
+    )
+    revoked_at: datetime | None = strawberry.field(
+        description="When it was revoked; null while it is not."
+    )
 
     @classmethod
     def of(cls, token: identity.ApiToken) -> ApiToken:
@@ -70,9 +80,9 @@ class ApiToken:
         )
 
 
-@strawberry.type
+@strawberry.type(description="A token just made, with its secret.")
 class NewApiToken:
-    token: ApiToken
+    token: ApiToken = strawberry.field(description="The token as stored.")
     secret: str = strawberry.field(
         description="Send as `Authorization: Bearer SECRET`. Shown this once: only its hash "
         "is stored."

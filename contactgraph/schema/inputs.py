@@ -9,7 +9,24 @@ import strawberry
 from strawberry.scalars import JSON
 
 from ..graph import model
+from .contact_data import LABEL
 from .enums import ActivityType, LegalForm, PartyKind, RelType, UnitType
+
+CATEGORY = "The id of its category, whose rules it must meet."
+EMAILS = "Its e-mail addresses."
+PHONES = "Its phone numbers."
+ADDRESSES = "Its postal addresses; the first one's country is where phone numbers are read."
+FISCAL = "VAT number and tax code; writing them needs the FISCAL permission."
+TAGS = "Free labels, to filter by."
+LEGAL_FORM = "How the law sees it."
+UNIT_TYPE = "Its level in its tree."
+LINK_TYPE = "What the edge means; see RelType for which kinds of party each joins."
+LINK_ROLE = "Free text: the job on EMPLOYS, the function on MEMBER_OF."
+LINK_PROPERTIES = "A JSON object of your own details (size and depth are limited)."
+SUMMARY = "One line, for lists; not blank."
+BODY = (
+    "The full text; it may hold tabs and line breaks and be long (the server's --max-text-length)."
+)
 
 
 @strawberry.input(
@@ -17,8 +34,8 @@ from .enums import ActivityType, LegalForm, PartyKind, RelType, UnitType
     "normalised (the domain in lower case)."
 )
 class EmailInput:
-    address: str
-    label: str | None = None
+    address: str = strawberry.field(description="The address; a malformed one is BAD_USER_INPUT.")
+    label: str | None = strawberry.field(default=None, description=LABEL)
 
 
 @strawberry.input(
@@ -27,17 +44,21 @@ class EmailInput:
     "server's --default-region); checked, and stored as entered beside its E.164 form."
 )
 class PhoneInput:
-    number: str
-    label: str | None = None
+    number: str = strawberry.field(
+        description="The number; one that is not a valid number of its country is BAD_USER_INPUT."
+    )
+    label: str | None = strawberry.field(default=None, description=LABEL)
 
 
-@strawberry.input
+@strawberry.input(description="A postal address; every part is optional.")
 class AddressInput:
-    label: str | None = None
-    street: str | None = None
-    postal_code: str | None = None
-    city: str | None = None
-    region: str | None = None
+    label: str | None = strawberry.field(default=None, description=LABEL)
+    street: str | None = strawberry.field(default=None, description="Street and house number.")
+    postal_code: str | None = strawberry.field(
+        default=None, description="As the country writes it."
+    )
+    city: str | None = strawberry.field(default=None, description="The town or city.")
+    region: str | None = strawberry.field(default=None, description="State, province or county.")
     country: str | None = strawberry.field(
         default=None,
         description="ISO 3166 (AT, AUT or Austria), stored as the alpha-2 code.",
@@ -92,12 +113,17 @@ MAX_NEW_LINKS = 50
     "fromId or as toId, not both; the new party is the end left out."
 )
 class NewLinkInput:
-    type: RelType
-    from_id: strawberry.ID | None = None
-    to_id: strawberry.ID | None = None
-    role: str | None = None
+    type: RelType = strawberry.field(description=LINK_TYPE)
+    from_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The existing party the edge starts at; the new party is its end."
+    )
+    to_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="The existing party the edge points to; the new party is its start.",
+    )
+    role: str | None = strawberry.field(default=None, description=LINK_ROLE)
     since: datetime | None = strawberry.field(default=None, description="Defaults to now.")
-    properties: JSON | None = None
+    properties: JSON | None = strawberry.field(default=None, description=LINK_PROPERTIES)
 
 
 MAX_NEW_ACTIVITIES = 10
@@ -108,25 +134,25 @@ MAX_NEW_ACTIVITIES = 10
     "the new party is its first subject."
 )
 class NewActivityInput:
-    type: ActivityType
-    summary: str
+    type: ActivityType = strawberry.field(description="What kind of activity it was.")
+    summary: str = strawberry.field(description=SUMMARY)
     subject_ids: list[strawberry.ID] = strawberry.field(
         default_factory=list, description="Its other subjects, existing parties."
     )
     occurred_at: datetime | None = strawberry.field(default=None, description="Defaults to now.")
-    body: str | None = None
+    body: str | None = strawberry.field(default=None, description=BODY)
 
 
 @strawberry.input
 class PartyDataInput:
     """What every new party may carry, whatever its kind."""
 
-    category_id: strawberry.ID | None = None
-    emails: list[EmailInput] = strawberry.field(default_factory=list)
-    phones: list[PhoneInput] = strawberry.field(default_factory=list)
-    addresses: list[AddressInput] = strawberry.field(default_factory=list)
-    fiscal: FiscalInput | None = None
-    tags: list[str] = strawberry.field(default_factory=list)
+    category_id: strawberry.ID | None = strawberry.field(default=None, description=CATEGORY)
+    emails: list[EmailInput] = strawberry.field(default_factory=list, description=EMAILS)
+    phones: list[PhoneInput] = strawberry.field(default_factory=list, description=PHONES)
+    addresses: list[AddressInput] = strawberry.field(default_factory=list, description=ADDRESSES)
+    fiscal: FiscalInput | None = strawberry.field(default=None, description=FISCAL)
+    tags: list[str] = strawberry.field(default_factory=list, description=TAGS)
     parent_id: strawberry.ID | None = strawberry.field(
         default=None,
         description="File the new party under this organization in the same write: an "
@@ -158,28 +184,36 @@ class PartyDataInput:
         }
 
 
-@strawberry.input
+@strawberry.input(description="A new organization or unit, and what it carries.")
 class CreateOrganizationInput(PartyDataInput):
-    name: str
-    legal_form: LegalForm = model.LegalForm.LEGAL_PERSON
-    unit_type: UnitType | None = None
+    name: str = strawberry.field(description="Its name, also its display name; not blank.")
+    legal_form: LegalForm = strawberry.field(
+        default=model.LegalForm.LEGAL_PERSON, description=LEGAL_FORM
+    )
+    unit_type: UnitType | None = strawberry.field(default=None, description=UNIT_TYPE)
 
 
-@strawberry.input
+@strawberry.input(description="A new contact, and what it carries.")
 class CreateContactInput(PartyDataInput):
-    first_name: str | None = None
-    last_name: str | None = None
+    first_name: str | None = strawberry.field(default=None, description="Given name.")
+    last_name: str | None = strawberry.field(default=None, description="Family name.")
     display_name: str | None = strawberry.field(
         default=None, description="Defaults to first and last name."
     )
-    legal_form: LegalForm = model.LegalForm.NATURAL_PERSON
+    legal_form: LegalForm = strawberry.field(
+        default=model.LegalForm.NATURAL_PERSON, description=LEGAL_FORM
+    )
 
 
-@strawberry.input
+@strawberry.input(description="A new user; making one needs the ADMIN permission.")
 class CreateUserInput:
-    username: str
-    display_name: str
-    email: str | None = None
+    username: str = strawberry.field(
+        description="What the user signs in as: 2 to 64 letters, digits, '.', '_' or '-', unique."
+    )
+    display_name: str = strawberry.field(description="The name to show.")
+    email: str | None = strawberry.field(
+        default=None, description="A work e-mail address, stored as the user's one e-mail."
+    )
     contact_id: strawberry.ID | None = strawberry.field(
         default=None, description="The contact record of the person behind the user."
     )
@@ -187,18 +221,43 @@ class CreateUserInput:
 
 @strawberry.input(description="Fields to change; a field left out stays as it is.")
 class UpdatePartyInput:
-    name: str | None = strawberry.UNSET
-    first_name: str | None = strawberry.UNSET
-    last_name: str | None = strawberry.UNSET
-    display_name: str | None = strawberry.UNSET
-    legal_form: LegalForm | None = strawberry.UNSET
-    category_id: strawberry.ID | None = strawberry.UNSET
-    unit_type: UnitType | None = strawberry.UNSET
-    emails: list[EmailInput] | None = strawberry.UNSET
-    phones: list[PhoneInput] | None = strawberry.UNSET
-    addresses: list[AddressInput] | None = strawberry.UNSET
-    fiscal: FiscalInput | None = strawberry.UNSET
-    tags: list[str] | None = strawberry.UNSET
+    name: str | None = strawberry.field(
+        default=strawberry.UNSET, description="An organization's name."
+    )
+    first_name: str | None = strawberry.field(
+        default=strawberry.UNSET, description="A contact's given name; null clears it."
+    )
+    last_name: str | None = strawberry.field(
+        default=strawberry.UNSET, description="A contact's family name; null clears it."
+    )
+    display_name: str | None = strawberry.field(
+        default=strawberry.UNSET, description="The name to show."
+    )
+    legal_form: LegalForm | None = strawberry.field(
+        default=strawberry.UNSET, description="How the law sees the party."
+    )
+    category_id: strawberry.ID | None = strawberry.field(
+        default=strawberry.UNSET, description=f"{CATEGORY} Null clears it."
+    )
+    unit_type: UnitType | None = strawberry.field(
+        default=strawberry.UNSET, description=f"{UNIT_TYPE} Null clears it."
+    )
+    emails: list[EmailInput] | None = strawberry.field(
+        default=strawberry.UNSET, description=f"{EMAILS} Replaces them all; null clears them."
+    )
+    phones: list[PhoneInput] | None = strawberry.field(
+        default=strawberry.UNSET, description=f"{PHONES} Replaces them all; null clears them."
+    )
+    addresses: list[AddressInput] | None = strawberry.field(
+        default=strawberry.UNSET,
+        description=f"{ADDRESSES} Replaces them all; null clears them.",
+    )
+    fiscal: FiscalInput | None = strawberry.field(
+        default=strawberry.UNSET, description=f"{FISCAL} Null clears it."
+    )
+    tags: list[str] | None = strawberry.field(
+        default=strawberry.UNSET, description=f"{TAGS} Replaces them all; null clears them."
+    )
 
     def changes(self) -> dict[str, object]:
         """The fields given, as domain values; an explicit null clears a field."""
@@ -218,36 +277,49 @@ class UpdatePartyInput:
         return given
 
 
-@strawberry.input
+@strawberry.input(
+    description="A new relationship between two existing parties; its type's rules (which "
+    "kinds it joins, no cycles in a hierarchy) are checked."
+)
 class LinkInput:
-    type: RelType
-    from_id: strawberry.ID
-    to_id: strawberry.ID
-    role: str | None = None
+    type: RelType = strawberry.field(description=LINK_TYPE)
+    from_id: strawberry.ID = strawberry.field(description="The party the edge starts at.")
+    to_id: strawberry.ID = strawberry.field(description="The party the edge points to.")
+    role: str | None = strawberry.field(default=None, description=LINK_ROLE)
     since: datetime | None = strawberry.field(default=None, description="Defaults to now.")
-    properties: JSON | None = None
+    properties: JSON | None = strawberry.field(default=None, description=LINK_PROPERTIES)
 
 
-@strawberry.input
+@strawberry.input(description="A new activity with existing parties.")
 class RecordActivityInput:
-    type: ActivityType
-    summary: str
-    subject_ids: list[strawberry.ID]
+    type: ActivityType = strawberry.field(description="What kind of activity it was.")
+    summary: str = strawberry.field(description=SUMMARY)
+    subject_ids: list[strawberry.ID] = strawberry.field(
+        description="The parties it is about, at least one; the order is kept."
+    )
     author_id: strawberry.ID | None = strawberry.field(
         default=None,
         description="Defaults to the viewer; another author needs the ADMIN permission "
         "(importing history), and recordedBy then says who recorded it.",
     )
     occurred_at: datetime | None = strawberry.field(default=None, description="Defaults to now.")
-    body: str | None = None
+    body: str | None = strawberry.field(default=None, description=BODY)
 
 
-@strawberry.input
+@strawberry.input(description="Which parties to list; every condition given must hold.")
 class PartyFilter:
-    kinds: list[PartyKind] | None = None
-    category_ids: list[strawberry.ID] | None = None
-    legal_forms: list[LegalForm] | None = None
+    kinds: list[PartyKind] | None = strawberry.field(
+        default=None, description="Parties of any of these kinds."
+    )
+    category_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="Parties in any of these categories."
+    )
+    legal_forms: list[LegalForm] | None = strawberry.field(
+        default=None, description="Parties of any of these legal forms."
+    )
     tags: list[str] | None = strawberry.field(
         default=None, description="Parties carrying every one of these tags."
     )
-    include_archived: bool = False
+    include_archived: bool = strawberry.field(
+        default=False, description="Also archived parties (merged ones among them)."
+    )

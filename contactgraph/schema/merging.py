@@ -27,12 +27,14 @@ class FieldChoiceInput:
         description="As updateParty names it: name, firstName, lastName, displayName, "
         "legalForm, categoryId, unitType, emails, phones, addresses, fiscal or tags."
     )
-    from_id: strawberry.ID
+    from_id: strawberry.ID = strawberry.field(
+        description="The party of the merge, survivor or merged, whose value the survivor takes."
+    )
 
 
 @strawberry.type(description="An edge a merge removed, kept whole in the history.")
 class RemovedRelationship:
-    relationship: RelationshipType
+    relationship: RelationshipType = strawberry.field(description="The edge as it was.")
     kept_id: strawberry.ID | None = strawberry.field(
         description="The edge it collapsed into (same type, ends and role, overlapping "
         "dates); null when it joined two parties of the merge."
@@ -41,7 +43,9 @@ class RemovedRelationship:
 
 @strawberry.type(description="What a merge did, or with dryRun would do.")
 class MergeResult:
-    dry_run: bool
+    dry_run: bool = strawberry.field(
+        description="True when nothing was written: the answer says what a merge would do."
+    )
     survivor: PartyType = strawberry.field(
         description="As merged (in a dry run, as it would be; its nested fields read the graph "
         "as it is)."
@@ -52,7 +56,10 @@ class MergeResult:
     moved_relationships: list[RelationshipType] = strawberry.field(
         description="Edges re-pointed to the survivor (same ids), as they are now."
     )
-    removed_relationships: list[RemovedRelationship]
+    removed_relationships: list[RemovedRelationship] = strawberry.field(
+        description="Edges a merge dropped as duplicates of the survivor's, or because they "
+        "joined two parties of the merge."
+    )
     activity_ids: list[strawberry.ID] = strawberry.field(
         description="Activities that name the survivor instead of a merged party."
     )
@@ -69,14 +76,24 @@ class UnmergeResult:
         description="Its edges, back as they were before the merge (moved back, or made again "
         "when the merge removed them)."
     )
-    activity_ids: list[strawberry.ID]
-    grant_ids: list[strawberry.ID]
+    activity_ids: list[strawberry.ID] = strawberry.field(
+        description="Activities that name it again instead of the survivor."
+    )
+    grant_ids: list[strawberry.ID] = strawberry.field(
+        description="Grants that name it again, as they were before the merge."
+    )
 
 
-async def unmerge_party(info: ContextInfo, id: strawberry.ID) -> UnmergeResult:
+async def unmerge_party(
+    info: ContextInfo,
+    id: Annotated[
+        strawberry.ID, strawberry.argument(description="The merged party (the tombstone).")
+    ],
+) -> UnmergeResult:
     """Restore a merged party, from its merge's history: the edges, activities and grants
     it brought go back to it unless they changed since (those stay with the survivor);
-    the survivor keeps the fields it took. Its fiscal codes come back only while free."""
+    the survivor keeps the fields it took. Its fiscal codes come back only while free.
+    Needs WRITE everywhere, and ADMIN when grants go back."""
     from .types import Relationship, party_of
 
     plan = await info.context.store.unmerge_party(id, utcnow())
@@ -111,16 +128,32 @@ async def survivor_of(info: ContextInfo, party: Party_) -> Party_:
 
 async def merge_parties(
     info: ContextInfo,
-    survivor_id: strawberry.ID,
-    merged_ids: list[strawberry.ID],
-    field_choices: list[FieldChoiceInput] | None = None,
-    dry_run: bool = False,
+    survivor_id: Annotated[strawberry.ID, strawberry.argument(description="The party that stays.")],
+    merged_ids: Annotated[
+        list[strawberry.ID],
+        strawberry.argument(
+            description=f"The duplicates folded into it, of the survivor's kind and not "
+            f"archived: at least one, at most {merging.MAX_MERGED}, each once."
+        ),
+    ],
+    field_choices: Annotated[
+        list[FieldChoiceInput] | None,
+        strawberry.argument(
+            description=f"Fields the survivor takes from a merged party, each field once and "
+            f"at most {MAX_CHOICES}; the survivor keeps its own others."
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool,
+        strawberry.argument(description="Answer what the merge would do, writing nothing."),
+    ] = False,
 ) -> MergeResult:
     """Fold duplicates into the survivor, in one transaction: their relationships (same
     ids, duplicates collapsed into the earliest), activities, grants and users' contacts
     move to it; they stay as archived tombstones, and node(id) of one answers the
     survivor. A cycle or a broken category rule refuses it; dryRun answers the same
-    without writing."""
+    without writing. Needs WRITE everywhere, FISCAL to move fiscal data, and ADMIN to
+    merge users."""
     from .types import Relationship, party_of
 
     choices = field_choices or []

@@ -1,0 +1,77 @@
+"""The GraphQL types of what a party carries besides its name: e-mail addresses, phone
+numbers, postal addresses, fiscal data, and the category it is filed under."""
+
+from __future__ import annotations
+
+import strawberry
+
+from ..graph import model
+from .enums import LegalForm, UnitType
+
+LABEL = "What it is for, free text: work, home, billing; null when not given."
+
+
+@strawberry.type(description="An e-mail address of a party.")
+class Email:
+    address: str = strawberry.field(
+        description="The address, checked when written; its domain in lower case."
+    )
+    label: str | None = strawberry.field(description=LABEL)
+
+
+@strawberry.type(description="A phone number of a party.")
+class Phone:
+    number: str = strawberry.field(description="As entered, for display.")
+    label: str | None = strawberry.field(description=LABEL)
+    e164: str | None = strawberry.field(
+        description="The number in E.164 (+436641234567), how it is compared; null for a "
+        "number stored before numbers were checked."
+    )
+
+
+@strawberry.type(description="A postal address of a party; every part is optional.")
+class Address:
+    label: str | None = strawberry.field(description=LABEL)
+    street: str | None = strawberry.field(description="Street and house number.")
+    postal_code: str | None = strawberry.field(description="As the country writes it.")
+    city: str | None = strawberry.field(description="The town or city.")
+    region: str | None = strawberry.field(description="State, province or county.")
+    country: str | None = strawberry.field(description="ISO 3166 alpha-2 code: AT, DE, IT.")
+
+
+@strawberry.type(description="What invoicing needs; any party may carry it.")
+class Fiscal:
+    vat_number: str | None = strawberry.field(
+        description="Compact, with its country prefix: ATU13585627, DE136695976."
+    )
+    tax_code: str | None = strawberry.field(
+        description="Compact, as its country's rules give it: RSSMRA85T10A562S."
+    )
+    country: str | None = strawberry.field(
+        description="ISO 3166 alpha-2 code of the country whose rules the tax code follows."
+    )
+
+
+@strawberry.type(description="A classification of parties; its rules are checked on write.")
+class Category:
+    id: strawberry.ID = strawberry.field(
+        description="A readable, stable key such as commercial-client."
+    )
+    name: str = strawberry.field(description="For display.")
+    description: str = strawberry.field(description="What the category is for; may be empty.")
+    legal_forms: list[LegalForm] = strawberry.field(
+        description="The legal forms a party of this category may have; empty: any."
+    )
+    unit_types: list[UnitType] = strawberry.field(
+        description="The unit types an organization of this category may have; empty: any."
+    )
+
+    @classmethod
+    def of(cls, category: model.Category) -> Category:
+        return cls(
+            id=strawberry.ID(category.id),
+            name=category.name,
+            description=category.description,
+            legal_forms=list(category.legal_forms),
+            unit_types=list(category.unit_types),
+        )
