@@ -17,6 +17,8 @@ from .schema.build import build_schema
 
 @main.command()
 def schema() -> None:
-    """Print the GraphQL schema (SDL) with every description: what schema.graphql holds.
+    """Print the GraphQL schema as SDL.
+
+    Every type, field and argument with its description: what schema.graphql holds.
     Regenerate that file with `contactgraph schema > schema.graphql`."""
     click.echo(build_schema(Settings()).as_str())
