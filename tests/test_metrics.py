@@ -8,11 +8,13 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 from access import admin_secret, bearer, user_token
 from live import TRANSPORT_WS, Subscriber, client_for, live_server, subscribed
 from prometheus_client.parser import text_string_to_metric_families
 from test_broker import pinned
 from test_cli import run
+from test_logs import log_lines
 from test_neo4j_server import serve, stop
 
 from contactgraph.app import create_app
@@ -188,12 +190,21 @@ async def test_a_subscription_raises_the_gauge_and_websocket_operations_count(
             assert value(after, "contactgraph_event_queue_depth", queue=queue) == 0
 
 
-async def test_serve_workers_sum_their_metrics(tmp_path: Path, redis_url: str) -> None:
+async def test_serve_workers_sum_their_metrics(
+    tmp_path: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Two workers of one `serve --demo` on loopback (where /metrics is open): whichever is
-    scraped counts the operations both answered."""
+    scraped counts the operations both answered, from files in a private directory of
+    the server's temporary one, which is gone once it stops; both log JSON lines."""
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    monkeypatch.setenv("TMPDIR", str(temporary))
     url = f"sqlite:///{tmp_path / 'graph.db'}"
-    server, base = serve(url, "--create", "--demo", "--events", redis_url, "--workers", "2")
+    flags = ("--create", "--demo", "--events", redis_url, "--workers", "2", "--log-format", "json")
+    server, base = serve(url, *flags)
     try:
+        [shared] = temporary.iterdir()
+        assert shared.name.startswith("contactgraph-metrics-")
         first, one = await pinned(base, set())
         second, two = await pinned(base, {one})
         assert one != two
@@ -207,10 +218,14 @@ async def test_serve_workers_sum_their_metrics(tmp_path: Path, redis_url: str) -
         for _ in range(20):  # connections land on either worker: each sums both
             samples = await scrape(anonymous)
             assert operations(samples, "Summed", "ok") == 5
+        assert {path.suffix for path in shared.iterdir()} == {".db"}
         await asyncio.gather(first.aclose(), second.aclose(), anonymous.aclose())
     finally:
         output = stop(server)
     assert "Traceback" not in output, output
+    assert list(temporary.iterdir()) == []
+    summed = [line for line in log_lines(output) if line.get("operation") == "Summed"]
+    assert len(summed) == 5 and all(line["outcome"] == "ok" for line in summed)
 
 
 def test_a_short_scrape_token_from_the_environment_is_refused(tmp_path: Path) -> None:
