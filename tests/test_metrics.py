@@ -40,6 +40,12 @@ def value(samples: Samples, name: str, **labels: str) -> float:
     return samples.get((name, frozenset(labels.items())), 0.0)
 
 
+def total(samples: Samples, name: str, **labels: str) -> float:
+    """The sum of a metric's samples that carry these labels (and any others)."""
+    wanted = set(labels.items())
+    return sum(v for (n, have), v in samples.items() if n == name and wanted <= have)
+
+
 def operations(samples: Samples, operation: str, outcome: str, transport: str = "http") -> float:
     labels = {"transport": transport, "operation": operation, "outcome": outcome}
     count = value(samples, "contactgraph_graphql_operations_total", **labels)
