@@ -4,6 +4,8 @@ program embedding it would."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -59,3 +61,19 @@ async def test_no_spans_unless_tracing_is_asked_for(
         answer = await http.post("/graphql", json={"query": QUERY})
         assert "errors" not in answer.json()
     assert exporter.get_finished_spans() == ()
+
+
+def test_tracing_without_the_packages_stops_the_server_with_one_line(tmp_path: Path) -> None:
+    """The CLI in a Python where OpenTelemetry cannot be imported (as without the extra)."""
+    hide = "import sys; sys.modules['opentelemetry'] = None; from contactgraph.cli import main; "
+    graph = f"sqlite:///{tmp_path / 'g.db'}"
+    served = subprocess.run(
+        [sys.executable, "-c", hide + "main()", "serve", "--graph", graph, "--create", "--tracing"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert served.returncode == 1
+    assert "--tracing needs the OpenTelemetry packages" in served.stderr
+    assert "pip install 'contactgraph[tracing]'" in served.stderr
+    assert "Traceback" not in served.stderr
