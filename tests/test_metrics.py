@@ -225,6 +225,12 @@ async def test_serve_workers_sum_their_metrics(
             samples = await scrape(anonymous)
             assert operations(samples, "Summed", "ok") == 5
         assert {path.suffix for path in shared.iterdir()} == {".db"}
+        memory = {
+            dict(labels)["pid"]: used
+            for (name, labels), used in samples.items()
+            if name == "process_resident_memory_bytes"
+        }
+        assert set(memory) == {str(one), str(two)} and min(memory.values()) > 0
         await asyncio.gather(first.aclose(), second.aclose(), anonymous.aclose())
     finally:
         output = stop(server)

@@ -11,7 +11,8 @@ methods are the port's method names.
 Under `serve --workers N` the parent points PROMETHEUS_MULTIPROC_DIR at a private
 directory before the workers start; each worker then keeps its values in files
 there and a scrape of any worker sums them all (prometheus_client's multiprocess
-mode). Gauges are sampled from each process's own state (SAMPLE_SECONDS apart,
+mode); the process_* metrics are then each worker's, labelled by its pid. Gauges
+are sampled from each process's own state (SAMPLE_SECONDS apart,
 and by the answering process at each scrape), never by walking the store.
 """
 
@@ -25,6 +26,7 @@ from functools import cache
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
+    PROCESS_COLLECTOR,
     REGISTRY,
     CollectorRegistry,
     Counter,
@@ -147,6 +149,8 @@ class Sampler:
         SUBSCRIPTIONS.set(self._subscribers())
         QUEUE_DEPTH.labels("feed").set(self._feed_depth())
         QUEUE_DEPTH.labels("listener").set(self._listener_depth())
+        if os.environ.get(MULTIPROCESS_DIR):
+            _worker_process()
 
     async def run(self) -> None:
         """Sample until cancelled, so other workers' scrapes see this one's gauges."""
@@ -155,9 +159,24 @@ class Sampler:
             await asyncio.sleep(SAMPLE_SECONDS)
 
 
+_WORKER_GAUGES: dict[str, Gauge] = {}
+
+
+def _worker_process() -> None:
+    """This worker's process_* metrics, as gauges labelled by its pid: in multiprocess
+    mode prometheus_client collects no process metrics, and summed they would mislead."""
+    for family in PROCESS_COLLECTOR.collect():
+        for sample in family.samples:
+            gauge = _WORKER_GAUGES.get(sample.name)
+            if gauge is None:
+                gauge = _WORKER_GAUGES[sample.name] = Gauge(
+                    sample.name, family.documentation, registry=None, multiprocess_mode="liveall"
+                )
+            gauge.set(sample.value)
+
+
 def exposition() -> tuple[bytes, str]:
-    """Every metric in the text format, summed over the workers in multiprocess mode
-    (where prometheus_client offers no per-process collectors: no process_* metrics)."""
+    """Every metric in the text format, summed over the workers in multiprocess mode."""
     if os.environ.get(MULTIPROCESS_DIR):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
