@@ -1,13 +1,13 @@
-"""The Starlette application: /graphql (HTTP and WebSocket), /healthz, /readyz, the pages'
-bundles under /static, and the store's lifespan."""
+"""The Starlette application: /graphql (HTTP and WebSocket), /healthz, /readyz, /metrics,
+the pages' bundles under /static, and the store's lifespan."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
-import re
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import replace
 
 from starlette.applications import Starlette
@@ -31,6 +31,8 @@ from .graph.ids import new_id
 from .graph.redis_events import RedisEventBus
 from .graph.store import GraphStore
 from .http import GraphQLEndpoint
+from .observability import metrics, requests
+from .observability.scrape import MetricsEndpoint
 from .origins import cors, parse_origins
 from .resolvers.context import Context
 from .schema.build import build_schema
@@ -40,17 +42,8 @@ from .web.pages import STATIC_PATH
 from .websocket import SubscriptionEndpoint
 
 log = logging.getLogger("contactgraph")
-_REQUEST_ID = re.compile(r"[A-Za-z0-9._:/+=-]{1,128}")
 WORKER_SETTINGS = "CONTACTGRAPH_WORKER_SETTINGS"  # serve --workers: the parent's, as JSON
 READY_WITHIN = 1.0  # seconds: a readiness probe gets its answer well inside its own timeout
-
-
-def request_id(header: str | None) -> str:
-    """The client's X-Request-Id when it is a plain token (it goes into the history),
-    else one made here; the answer carries it either way."""
-    if header is not None and _REQUEST_ID.fullmatch(header):
-        return header
-    return new_id()
 
 
 def event_bus(settings: Settings) -> EventBus:
@@ -102,19 +95,31 @@ def create_app(settings: Settings) -> Starlette:
     )
     limiter = RateLimiter(settings.rate_limit, settings.rate_burst)
     fanout = Fanout(schema, settings, ViewerFeeds())  # live subscriptions, sharing their work
+    sampler = metrics.Sampler(
+        lambda: fanout.subscribers, lambda: events.queued, lambda: fanout.queued
+    )
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await store.start()
         await events.start()
+        sampling = asyncio.create_task(sampler.run())
         try:
             authenticator.anonymous_id = await prepare_graph(store, settings)
             yield
         finally:
+            sampling.cancel()
+            with suppress(asyncio.CancelledError):
+                await sampling
+            metrics.process_ended()
             if oidc is not None:
                 await oidc.close()
             await events.close()
             await store.close()
+
+    def request_id() -> str:
+        record = requests.current()  # set for every request (requests.RequestLog)
+        return record.id if record is not None else new_id()
 
     def context_for(request: HTTPConnection) -> Context:
         """A request's context, not yet signed in: HTTP signs it in before reading the
@@ -128,7 +133,7 @@ def create_app(settings: Settings) -> Starlette:
             report_round_trips=debug,
             authorization=request.headers.get("authorization"),
             live=request.scope["type"] == "websocket",
-            request_id=request_id(request.headers.get("x-request-id")),
+            request_id=request_id(),
         )
 
     async def healthz(_: Request) -> JSONResponse:
@@ -160,10 +165,12 @@ def create_app(settings: Settings) -> Starlette:
             ),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/metrics", MetricsEndpoint(settings, authenticator, limiter, sampler).handle),
             Mount(STATIC_PATH, Assets()),
         ],
         lifespan=lifespan,
         middleware=[
+            Middleware(requests.RequestLog, names=metrics.OperationNames()),
             Middleware(
                 TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts, www_redirect=False
             ),

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import logging.config
 import os
+import tempfile
 import time
 from collections.abc import Callable
 from typing import Any
@@ -16,7 +18,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from .access.anonymous import FLAG as ANONYMOUS_FLAG
 from .access.anonymous import USERNAME as ANONYMOUS_USER
 from .access.credentials import new_secret
-from .config import DEFAULT_GRAPH_URL, FLAGS, Settings, default_hosts, is_loopback
+from .config import (
+    DEFAULT_GRAPH_URL,
+    FLAGS,
+    MIN_METRICS_TOKEN,
+    Settings,
+    default_hosts,
+    is_loopback,
+)
 from .graph import contactdata
 from .graph.backends import open_store
 from .graph.errors import ConfigError, GraphError
@@ -24,6 +33,8 @@ from .graph.model import Batch
 from .graph.store import GraphStore
 from .graph.times import utcnow
 from .listening import base_url, listen
+from .observability import logs
+from .observability.metrics import MULTIPROCESS_DIR
 from .origins import parse_origins
 from .seeds.demo import DEMO_ADMIN, load_demo
 from .seeds.progress import SeedRun
@@ -98,6 +109,15 @@ create_option = click.option(
     "the default path is made; any other missing file is an error, so a mistyped or deleted "
     "path never quietly becomes an empty graph.",
 )
+
+
+def _metrics_token(_: click.Context, __: click.Parameter, value: str | None) -> str | None:
+    if value is not None and (len(value) < MIN_METRICS_TOKEN or not value.isprintable()):
+        raise click.BadParameter(
+            f"must be at least {MIN_METRICS_TOKEN} printable characters: anyone who guesses "
+            "it reads the metrics"
+        )
+    return value
 
 
 def _creates(graph_url: str, create: bool) -> bool:
@@ -226,6 +246,25 @@ def _fail(error: Exception) -> click.ClickException:
     "than 1 needs --events: live feeds must reach subscribers on every process. Limits "
     "(rates, subscriptions) hold per process.",
 )
+@click.option(
+    "--metrics-token",
+    envvar="CONTACTGRAPH_METRICS_TOKEN",
+    show_envvar=True,
+    metavar="SECRET",
+    callback=_metrics_token,
+    help=f"Let a scraper that sends Authorization: Bearer SECRET read /metrics (at least "
+    f"{MIN_METRICS_TOKEN} characters). Administrators' own tokens always may; with --demo "
+    "on a loopback --host anyone may.",
+)
+@click.option(
+    "--tracing",
+    envvar="CONTACTGRAPH_TRACING",
+    is_flag=True,
+    show_envvar=True,
+    help="Send OpenTelemetry spans (an operation's, its resolvers', each store call's) over "
+    "OTLP/HTTP as the OTEL_* variables configure it; needs pip install "
+    "'contactgraph[tracing]'.",
+)
 @region_option
 @setting_options
 @click.option(
@@ -235,6 +274,16 @@ def _fail(error: Exception) -> click.ClickException:
     show_default=True,
     show_envvar=True,
     type=click.Choice(["debug", "info", "warning", "error"]),
+)
+@click.option(
+    "--log-format",
+    envvar="CONTACTGRAPH_LOG_FORMAT",
+    default="text",
+    show_default=True,
+    show_envvar=True,
+    type=click.Choice(logs.FORMATS),
+    help="text for a terminal; json: one object a line (time, level, logger, message, "
+    "request_id; the access lines also status, operation, outcome, duration_ms).",
 )
 def serve(
     graph_url: str,
@@ -251,8 +300,11 @@ def serve(
     insecure_anonymous_admin: bool,
     events_url: str | None,
     workers: int,
+    metrics_token: str | None,
+    tracing: bool,
     default_region: str | None,
     log_level: str,
+    log_format: str,
     **flags: Any,
 ) -> None:
     """Serve the graph over GraphQL at http://HOST:PORT/graphql.
@@ -297,9 +349,13 @@ def serve(
         insecure_anonymous_admin=insecure_anonymous_admin,
         default_region=default_region,
         events_url=events_url,
+        metrics_token=metrics_token,
+        metrics_open=demo and is_loopback(host),
+        tracing=tracing,
         **flags,
     )
-    logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    log_config = logs.config(log_format, log_level)
+    logging.config.dictConfig(log_config)
     try:  # a graph that cannot be opened is reported here, in one line
         asyncio.run(_prepare(graph_url, settings.create))
         app = create_app(settings)
@@ -313,19 +369,18 @@ def serve(
         click.echo(f"demo administrator ({DEMO_ADMIN}): Authorization: Bearer {token}", err=True)
     # the socket is bound already; host and port only name it in uvicorn's log
     options = {"host": host, "port": sock.getsockname()[1], "log_level": log_level}
-    options |= server_options(settings)
+    options |= {**server_options(settings), "log_config": log_config}
     if workers == 1:
-        config = uvicorn.Config(app, **options)
-        uvicorn.Server(config).run(sockets=[sock])
+        uvicorn.Server(uvicorn.Config(app, **options)).run(sockets=[sock])
         return
     os.environ[WORKER_SETTINGS] = settings.to_json()
-    config = uvicorn.Config(
-        "contactgraph.app:worker_app",
-        factory=True,
-        workers=workers,
-        **options,
-    )
-    Multiprocess(config, sockets=[sock]).run()
+    # the workers' metrics, summed by whichever of them is scraped (observability/metrics.py)
+    with tempfile.TemporaryDirectory(prefix="contactgraph-metrics-") as shared:
+        os.environ[MULTIPROCESS_DIR] = shared
+        config = uvicorn.Config(
+            "contactgraph.app:worker_app", factory=True, workers=workers, **options
+        )
+        Multiprocess(config, sockets=[sock]).run()
 
 
 async def _prepare_graph(store: GraphStore, settings: Settings) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 
 DEFAULT_GRAPH_URL = "sqlite:///./contactgraph.db"
+MIN_METRICS_TOKEN = 16  # characters of a --metrics-token: a guessable one exposes /metrics
 
 
 def _flag(default: float, help: str, minimum: float = 1, maximum: float | None = None) -> Any:
@@ -49,6 +50,11 @@ class Settings:
     # live events through this Redis (redis://...), shared by every server process using it;
     # None: the in-process bus of a single process
     events_url: str | None = None
+    # who may read /metrics besides admins (observability/scrape.py): a bearer of this
+    # token; anyone, with serve --demo on loopback
+    metrics_token: str | None = None
+    metrics_open: bool = False
+    tracing: bool = False  # OpenTelemetry spans (observability/tracing.py)
     default_page_size: int = _flag(20, "Items per page when a query gives no `first`.")
     max_page_size: int = _flag(500, "Largest `first` a query may ask for; more is LIMIT_EXCEEDED.")
     max_depth: int = _flag(64, "Deepest a hierarchy traversal may go; more is LIMIT_EXCEEDED.")

@@ -113,6 +113,10 @@ class Listener:
             outcome = COMPLETE
         self._queue.put_nowait(outcome)
 
+    @property
+    def depth(self) -> int:
+        return self._queue.qsize()
+
     async def outcomes(self) -> AsyncIterator[Outcome]:
         """Every outcome up to and including the final one."""
         while True:
@@ -171,6 +175,10 @@ class BroadcastEvents:
     def subscribers(self) -> int:
         return self._bus.subscribers
 
+    @property
+    def queued(self) -> int:
+        return self._bus.queued
+
 
 @lru_cache(maxsize=256)
 def _subscription(query: str, operation_name: str | None, max_tokens: int) -> bool | None:
@@ -221,6 +229,11 @@ class Fanout:
     @property
     def executions(self) -> int:
         return len(self._broadcasts)
+
+    @property
+    def queued(self) -> int:
+        """Outcomes waiting in listeners' backlogs (the metrics sample it)."""
+        return sum(listener.depth for listener in self._joined)
 
     def key(
         self,

@@ -26,9 +26,11 @@ from strawberry.types.graphql import OperationType
 
 from .access.authenticator import Authenticator
 from .access.rate import RateLimiter
+from .access.viewer import Viewer
 from .config import Settings
 from .graph import deadlines
 from .graph.errors import GraphError, RateLimited, Unauthenticated
+from .observability import metrics, requests
 from .resolvers.context import Context
 from .schema.build import Schema
 from .strictjson import JSONError, loads
@@ -40,6 +42,7 @@ _OFFERED = (GRAPHQL_RESPONSE, JSON)
 # seconds past --request-timeout before an operation is cancelled outright: the store stops
 # at the deadline and the operation then ends with TIMEOUT errors well within this
 OVERRUN = 1.0
+CLIENT_GONE = "CLIENT_CLOSED_REQUEST"  # the outcome of a request whose client left (499)
 
 
 class RequestError(Exception):
@@ -205,15 +208,48 @@ def _respond(
     )
 
 
-def _request_error(error: RequestError, media: str) -> Response:
+def request_error(error: RequestError, media: str = JSON) -> Response:
     body = {"errors": [{"message": error.message, "extensions": error.extensions}]}
     return _respond(body, error.status, media, error.headers)
+
+
+def _refused(error: RequestError, media: str) -> tuple[Response, str]:
+    return request_error(error, media), metrics.outcome(error.extensions.get("code"))
 
 
 async def _disconnected(request: Request) -> None:
     """Return once the client has gone (the body is read by now, or there was none)."""
     while (await request.receive())["type"] != "http.disconnect":
         pass
+
+
+async def signed_in(
+    authenticator: Authenticator, limiter: RateLimiter, request: Request, settings: Settings
+) -> Viewer:
+    """Who sent the request; 401 without a valid credential, 429 past the viewer's rate
+    limit (neither costs any parsing)."""
+    try:
+        with deadlines.limit(settings.request_timeout):
+            viewer = await authenticator.viewer(request.headers.get("authorization"))
+        limiter.admit(viewer)
+    except RateLimited as error:
+        wait = str(error.retry_after)
+        raise RequestError(
+            429,
+            error.message,
+            {"Retry-After": wait},
+            {"code": error.code, "retryAfter": error.retry_after},
+        ) from None
+    except Unauthenticated as error:
+        raise RequestError(
+            401,
+            error.message,
+            {"WWW-Authenticate": 'Bearer realm="contactgraph"'},
+            {"code": error.code},
+        ) from None
+    except GraphError as error:  # the store could not say who this is
+        raise RequestError(503, error.message, {"Retry-After": "1"}, {"code": error.code}) from None
+    return viewer
 
 
 class GraphQLEndpoint:
@@ -234,32 +270,9 @@ class GraphQLEndpoint:
         self._limiter = limiter
 
     async def _signed_in(self, request: Request) -> Context:
-        """The request's context, signed in; 401 without a valid credential, 429 past the
-        viewer's rate limit (before the body is read: neither costs any parsing)."""
+        """The request's context, signed in before the body is read."""
         context = self._make_context(request)
-        try:
-            with deadlines.limit(self._settings.request_timeout):
-                viewer = await self._authenticator.viewer(request.headers.get("authorization"))
-            self._limiter.admit(viewer)
-        except RateLimited as error:
-            wait = str(error.retry_after)
-            raise RequestError(
-                429,
-                error.message,
-                {"Retry-After": wait},
-                {"code": error.code, "retryAfter": error.retry_after},
-            ) from None
-        except Unauthenticated as error:
-            raise RequestError(
-                401,
-                error.message,
-                {"WWW-Authenticate": 'Bearer realm="contactgraph"'},
-                {"code": error.code},
-            ) from None
-        except GraphError as error:  # the store could not say who this is
-            raise RequestError(
-                503, error.message, {"Retry-After": "1"}, {"code": error.code}
-            ) from None
+        viewer = await signed_in(self._authenticator, self._limiter, request, self._settings)
         context.sign_in(viewer)
         return context
 
@@ -291,13 +304,26 @@ class GraphQLEndpoint:
     async def handle(self, request: Request) -> Response:
         if _wants_ide(request):
             return pages.graphiql(self._settings.ide_token)
+        record = requests.current()
+        response, outcome = await self._answer(request, record)
+        if record is not None:  # for the access line and the metrics (requests.py)
+            record.operation = record.operation or metrics.UNKNOWN
+            record.outcome = outcome
+        return response
+
+    async def _answer(
+        self, request: Request, record: requests.RequestRecord | None
+    ) -> tuple[Response, str]:
+        """The response, and the outcome the metrics count it under."""
         media = negotiate(request.headers.get("accept"))
         if media is None:
-            return _request_error(RequestError(406, f"accept {GRAPHQL_RESPONSE} or {JSON}"), JSON)
+            return _refused(RequestError(406, f"accept {GRAPHQL_RESPONSE} or {JSON}"), JSON)
         try:
             context = await self._signed_in(request)
             params = await _params(request, self._settings)
             query, variables, name = _check(params, self._settings)
+            if record is not None:  # Observed (operations.py) names it once it is parsed
+                record.name(name)
             allowed = {OperationType.QUERY}
             if request.method == "POST":
                 allowed.add(OperationType.MUTATION)
@@ -312,19 +338,17 @@ class GraphQLEndpoint:
                 ),
             )
             if result is None:  # the client went away: nobody reads an answer
-                return Response(status_code=499)
+                return Response(status_code=499), CLIENT_GONE
         except RequestError as error:
-            return _request_error(error, media)
+            return _refused(error, media)
         except InvalidOperationTypeError as error:
             if request.method == "GET" and error.operation_type is OperationType.MUTATION:
-                return _request_error(
+                return _refused(
                     RequestError(405, "mutations are sent with POST", {"Allow": "POST"}), media
                 )
-            return _request_error(
-                RequestError(400, "subscriptions are served over WebSocket"), media
-            )
+            return _refused(RequestError(400, "subscriptions are served over WebSocket"), media)
         except CannotGetOperationTypeError as error:
-            return _request_error(RequestError(400, error.as_http_error_reason()), media)
+            return _refused(RequestError(400, error.as_http_error_reason()), media)
 
         errors: list[GraphQLError] = result.errors or []
         body: dict[str, Any] = {}
@@ -339,4 +363,4 @@ class GraphQLEndpoint:
         if result.extensions:
             body["extensions"] = result.extensions
         status = 400 if request_failed and media == GRAPHQL_RESPONSE else 200
-        return _respond(body, status, media, {"X-Request-Id": context.request_id})
+        return _respond(body, status, media), metrics.first_code(body.get("errors"))

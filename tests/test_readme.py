@@ -37,6 +37,7 @@ NOT_RUN = {
     "NEO4J_PASSWORD=choose-one docker compose": "needs a Docker engine (tests/test_compose.py)",
     'eval "$(tools/neo4j-local/start': "serves Neo4j until stopped (tests/test_neo4j_server.py)",
     "(cd tools/web && npm install": "rebuilds the committed web bundles from the npm registry",
+    'export SCRAPE_TOKEN="$(openssl': "serves until stopped (tests/test_metrics.py scrapes so)",
 }
 
 
@@ -182,10 +183,10 @@ def runnable_shell(example: Example) -> bool:
 
 def test_the_examples_cover_the_readme() -> None:
     """Every block is GraphQL, a shell script run here or one listed with why not, or
-    (unlabelled) a picture such as the source layout; every placeholder is one the
-    reader is told how to fill."""
+    what a program prints (json: a log line) or a picture (unlabelled: the source
+    layout); every placeholder is one the reader is told how to fill."""
     kinds = {example.language for example in examples()}
-    assert kinds <= {"graphql", "text", "sh", ""}, kinds
+    assert kinds <= {"graphql", "text", "sh", "json", ""}, kinds
     skipped = [e for e in examples() if e.language == "sh" and not runnable_shell(e)]
     assert len(skipped) == len(NOT_RUN)
     for example in examples():

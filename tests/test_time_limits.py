@@ -14,6 +14,7 @@ import pytest
 import pytest_asyncio
 from client import GraphQL, serve
 from live import client_for, live_server
+from test_metrics import scrape, total
 
 from contactgraph.config import Settings
 from contactgraph.graph.backends import open_store
@@ -67,6 +68,7 @@ async def test_a_request_past_its_time_limit_stops_and_answers_timeout(url: str,
         for _ in range(20):
             if (await gql.raw("{ viewer { id } }")).status_code == 200:
                 break
+        before = await scrape(http)
         started = time.monotonic()
         response = await gql.raw(COUNT, {"id": hub})
         assert time.monotonic() - started < 2
@@ -74,6 +76,13 @@ async def test_a_request_past_its_time_limit_stops_and_answers_timeout(url: str,
         (error,) = body["errors"]
         assert error["extensions"]["code"] == "TIMEOUT", error
         assert error["path"][0] == "party"
+        # counted as a store error and as the operation's outcome (/metrics)
+        after = await scrape(http)
+        errors = "contactgraph_store_errors_total"
+        assert total(after, errors, code="TIMEOUT") - total(before, errors, code="TIMEOUT") == 1
+        timed_out = {"outcome": "TIMEOUT", "operation": "anonymous"}
+        operations = "contactgraph_graphql_operations_total"
+        assert total(after, operations, **timed_out) - total(before, operations, **timed_out) == 1
         # the next request is not held up by the stopped one
         light = await gql(LIGHT, {"id": hub})
         assert light["party"]["displayName"] == "Hub"

@@ -9,11 +9,20 @@ from .store import GraphStore
 NEO4J_SCHEMES = ("bolt", "neo4j", "bolt+s", "neo4j+s", "bolt+ssc", "neo4j+ssc")
 
 
+def _scheme(url: str) -> str:
+    return url.split(":", 1)[0].lower() if ":" in url else ""
+
+
+def store_kind(url: str) -> str:
+    """Which backend a graph URL names, as metrics and traces label it."""
+    return "neo4j" if _scheme(url) in NEO4J_SCHEMES else _scheme(url)
+
+
 def open_store(url: str, create: bool = False, default_region: str | None = None) -> GraphStore:
     """The backend a graph URL names; a URL no backend serves is a ConfigError. An embedded
     database that does not exist yet is made only with `create`. `default_region` reads
     phone numbers without +country code of parties that have no country."""
-    scheme = url.split(":", 1)[0].lower() if ":" in url else ""
+    scheme = _scheme(url)
     if scheme == "sqlite":
         from .sqlite.store import SqliteStore
 

@@ -87,6 +87,11 @@ class Feed:
         self._queue.put_nowait((event, source))
         return True
 
+    @property
+    def depth(self) -> int:
+        """Events waiting to be read."""
+        return self._queue.qsize()
+
     def end(self, error: GraphError) -> None:
         """Drop the backlog: the subscriber's next read raises `error`."""
         self.ended = True
@@ -123,6 +128,10 @@ class EventBus(Protocol):
     @property
     def subscribers(self) -> int: ...
 
+    @property
+    def queued(self) -> int:
+        """Events waiting in this process's feeds (the metrics sample it)."""
+
 
 class LocalEventBus:
     """The in-process bus: feeds indexed by the party they listen on."""
@@ -135,6 +144,10 @@ class LocalEventBus:
     @property
     def subscribers(self) -> int:
         return self._count
+
+    @property
+    def queued(self) -> int:
+        return sum(feed.depth for feeds in self._feeds.values() for feed in feeds)
 
     async def start(self) -> None:
         """Nothing to connect to: the bus is this process's memory."""

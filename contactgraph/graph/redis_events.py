@@ -97,6 +97,10 @@ class RedisEventBus:
     def subscribers(self) -> int:
         return self._local.subscribers
 
+    @property
+    def queued(self) -> int:
+        return self._local.queued
+
     async def start(self) -> None:
         """Begin reading; the server serves meanwhile, refusing feeds until Redis answers."""
         self._reader = asyncio.create_task(self._read())

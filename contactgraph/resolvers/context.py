@@ -15,30 +15,54 @@ from ..access.authenticator import Authenticator
 from ..access.guard import GuardedStore
 from ..access.viewer import Viewer
 from ..config import Settings
-from ..graph.errors import BadUserInput, LimitExceeded, Unauthenticated, past_the_ceiling
+from ..graph.backends import store_kind
+from ..graph.errors import (
+    BadUserInput,
+    GraphError,
+    LimitExceeded,
+    Unauthenticated,
+    past_the_ceiling,
+)
 from ..graph.events import EventBus
 from ..graph.ids import new_id
 from ..graph.model import Page
 from ..graph.store import GraphStore
 from ..graph.times import utcnow
+from ..observability import metrics, tracing
 from .loaders import Loaders
 
 
 class CountingStore:
-    """Counts every awaited backend call: the X-Debug-Round-Trips figure."""
+    """Counts every awaited backend call: the X-Debug-Round-Trips figure, the store's
+    metrics and, when tracing, a span each."""
 
-    def __init__(self, store: GraphStore) -> None:
+    def __init__(self, store: GraphStore, kind: str, traced: bool) -> None:
         self._store = store
+        self._kind = kind
+        self._traced = traced
         self.count = 0
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self._store, name)
         if not inspect.iscoroutinefunction(attr):
             return attr
+        kind, traced = self._kind, self._traced
+        call = metrics.store_calls(kind, name)
 
         async def counted(*args: Any, **kwargs: Any) -> Any:
             self.count += 1
-            return await attr(*args, **kwargs)
+            call()
+            try:
+                if traced:
+                    with tracing.store_span(kind, name):
+                        return await attr(*args, **kwargs)
+                return await attr(*args, **kwargs)
+            except GraphError as error:
+                metrics.store_failed(kind, name, error.code)
+                raise
+            except Exception:
+                metrics.store_failed(kind, name, GraphError.code)
+                raise
 
         return counted
 
@@ -68,7 +92,8 @@ class Context:
         guarded = GuardedStore(
             self.backend, viewer, None if self.live else self.now, self.request_id
         )
-        self.round_trips = CountingStore(cast(GraphStore, guarded))
+        kind = store_kind(self.settings.graph_url)
+        self.round_trips = CountingStore(cast(GraphStore, guarded), kind, self.settings.tracing)
         self.store = cast(GraphStore, self.round_trips)
         self.loaders = Loaders(self.store)
 

@@ -13,6 +13,8 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from ..config import Settings
+from ..observability import tracing
+from ..observability.operations import Observed
 from ..resolvers.mutation import Mutation
 from ..resolvers.query import Query
 from ..resolvers.subscription import Subscription
@@ -45,6 +47,7 @@ class Schema(strawberry.Schema):
 
 
 def build_schema(settings: Settings) -> Schema:
+    traced = [tracing.enable()] if settings.tracing else []
     return Schema(
         query=Query,
         mutation=Mutation,
@@ -53,6 +56,8 @@ def build_schema(settings: Settings) -> Schema:
         config=StrawberryConfig(scalar_map={datetime: DateTime}),
         execution_context_class=PlannedExecutionContext,
         extensions=[
+            Observed,  # first, so that it ends last
+            *traced,
             partial(MaxTokensLimiter, settings.max_tokens),
             partial(DocumentLimits, settings),
             TimeLimit,
