@@ -1,0 +1,212 @@
+"""The explorer (/explore) in headless Chromium against `contactgraph serve --demo`: a
+visitor finds a party by name and sees its org tree as of a date, its network, a path to
+another party and its timeline growing live, all read from the public API with the
+demo's token and nothing from anywhere else; on a server that is not the demo's, the page
+asks for a token and says plainly why a bad one is refused.
+
+With CONTACTGRAPH_SCREENSHOTS=DIR each view is saved as DIR/explore-*.png (the README's
+are docs/screenshots, written by a run with CONTACTGRAPH_SCREENSHOTS=docs/screenshots).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from browsing import Visit, ask, assert_offline, party_id
+from factories import RECORD
+from playwright.sync_api import Locator, Page, expect
+from test_cli import DEMO_TOKEN, serving
+
+SCREENSHOTS = os.environ.get("CONTACTGRAPH_SCREENSHOTS")
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One `serve --demo` for the module: only the timeline's test writes, one activity."""
+    database = tmp_path_factory.mktemp("explore") / "demo.db"
+    with serving(database, "--demo", env={"CONTACTGRAPH_DEMO_TOKEN": DEMO_TOKEN}) as served:
+        yield served.url
+
+
+def keep(page: Page, view: str) -> None:
+    if SCREENSHOTS:
+        Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=f"{SCREENSHOTS}/explore-{view}.png", full_page=True)
+
+
+def explore(visit: Visit, server: str, name: str) -> Page:
+    """Open the explorer, type `name` into its search and take the first match with Enter."""
+    visit.page.set_viewport_size({"width": 1440, "height": 900})
+    visit.goto(f"{server}/explore")
+    search = visit.page.get_by_label("Find a party")
+    search.fill(name)
+    search.press("Enter")
+    expect(visit.page.locator("#party-name")).to_contain_text(name)
+    return visit.page
+
+
+def unit(page: Page, party: str) -> Locator:
+    """The tree's item of `party`, with everything shown below it."""
+    return page.locator(f'.tree li:has(> details > summary [data-id="{party}"])')
+
+
+def reads(visit: Visit, operation: str) -> list[dict]:
+    """The variables of every `operation` the page sent."""
+    sent = [json.loads(request.post_data or "{}") for request in visit.api_requests]
+    return [s["variables"] for s in sent if s["query"].startswith(f"query {operation}(")]
+
+
+def assert_clean(visit: Visit) -> None:
+    assert_offline(visit)
+    assert visit.crashes == []
+
+
+def test_the_tree_shows_branches_and_departments(visit: Visit, demo: str) -> None:
+    page = explore(visit, demo, "Nordwind Logistics AG")
+    hamburg, munich = party_id(demo, "Nordwind Hamburg"), party_id(demo, "Nordwind Munich")
+    tree = page.locator(".tree")
+    expect(unit(page, hamburg)).to_contain_text("Fleet Management")
+    expect(unit(page, hamburg)).to_contain_text("Customer Service")
+    expect(unit(page, munich)).to_contain_text("Warehouse Operations")
+    expect(unit(page, munich)).to_contain_text("Procurement")
+    expect(tree).not_to_contain_text("Procurement Lead")  # a position: the third level
+    page.get_by_role("button", name="Expand a level").click()
+    expect(page.locator("#tree-levels")).to_have_text("3")
+    expect(unit(page, munich)).to_contain_text("Procurement Lead")
+    expect(unit(page, hamburg)).to_contain_text("Head of Fleet")
+    keep(page, "tree")
+    page.get_by_role("button", name="Collapse a level").click()
+    page.get_by_role("button", name="Collapse a level").click()
+    expect(page.locator("#tree-levels")).to_have_text("1")
+    expect(tree).to_contain_text("Nordwind Munich")
+    expect(tree).not_to_contain_text("Warehouse Operations")
+    assert {r["asOf"] is not None for r in reads(visit, "Tree")} == {True}
+    assert {h["authorization"] for h in headers(visit)} == {f"Bearer {DEMO_TOKEN}"}
+    assert_clean(visit)
+
+
+def headers(visit: Visit) -> Iterator[dict[str, str]]:
+    return (request.all_headers() for request in visit.api_requests)
+
+
+def test_the_date_slider_moves_procurement_back_to_hamburg(visit: Visit, demo: str) -> None:
+    page = explore(visit, demo, "Nordwind Logistics AG")
+    hamburg, munich = party_id(demo, "Nordwind Hamburg"), party_id(demo, "Nordwind Munich")
+    expect(unit(page, munich)).to_contain_text("Procurement")
+    expect(unit(page, hamburg)).not_to_contain_text("Procurement")
+    year_ago = (datetime.now(UTC) - timedelta(days=365)).date()
+    page.get_by_label("As of, the date").fill(year_ago.isoformat())
+    expect(unit(page, hamburg)).to_contain_text("Procurement")
+    expect(unit(page, munich)).not_to_contain_text("Procurement")
+    expect(page.get_by_label("As of", exact=True)).to_have_attribute(
+        "aria-valuetext", f"{year_ago.isoformat()}, 365 days ago"
+    )
+    keep(page, "tree-a-year-ago")
+    # every read of the views went out as of that day
+    for operation in ("Tree", "Network", "Timeline"):
+        assert reads(visit, operation)[-1]["asOf"].startswith(year_ago.isoformat()), operation
+    # the slider by keyboard: End is today, where Procurement is in Munich again
+    page.get_by_label("As of", exact=True).press("End")
+    expect(unit(page, munich)).to_contain_text("Procurement")
+    expect(unit(page, hamburg)).not_to_contain_text("Procurement")
+    # Home is the oldest relationship's day, before Munich was part of the company
+    page.get_by_label("As of", exact=True).press("Home")
+    expect(unit(page, hamburg)).to_contain_text("Procurement")
+    expect(page.locator(".tree")).not_to_contain_text("Nordwind Munich")
+    assert_clean(visit)
+
+
+def test_the_network_of_miriam_shows_her_two_employers(visit: Visit, demo: str) -> None:
+    page = explore(visit, demo, "Miriam Brandt")
+    edges = page.locator(".edges")
+    expect(edges).to_contain_text("Warehouse Operations — EMPLOYS (Warehouse Manager) since")
+    expect(edges).to_contain_text("Procurement — EMPLOYS (Deputy Procurement Lead) since")
+    expect(page.locator(".graph canvas").first).to_be_visible()
+    expect(page.locator(".legend")).to_contain_text("RESPONSIBLE_FOR")
+    keep(page, "network")
+    # a relationship type left out of the filter leaves the network
+    page.get_by_role("checkbox", name="EMPLOYS").uncheck()
+    expect(edges).not_to_contain_text("EMPLOYS")
+    expect(edges).to_contain_text("REPORTS_TO")
+    assert "EMPLOYS" not in reads(visit, "Network")[-1]["types"]
+    page.get_by_role("checkbox", name="EMPLOYS").check()
+    page.get_by_label("Depth").select_option("1")
+    expect(edges).not_to_contain_text("PART_OF")  # the units above her employers
+    assert reads(visit, "Network")[-1]["depth"] == 1
+    # a name in the network explores that party instead
+    edges.get_by_role("button", name="Warehouse Operations").first.click()
+    expect(page.locator("#party-name")).to_have_text("Warehouse Operations (department)")
+    expect(edges).to_contain_text("Miriam Brandt")
+    assert_clean(visit)
+
+
+def test_the_path_between_two_parties_is_shown(visit: Visit, demo: str) -> None:
+    sofia, walter = party_id(demo, "Sofia Marino"), party_id(demo, "Walter Krämer")
+    path = ask(
+        demo,
+        "query($a: ID!, $b: ID!) { path(fromId: $a, toId: $b) { length nodes { displayName } } }",
+        {"a": sofia, "b": walter},
+    )["path"]
+    assert path["length"] >= 2
+    page = explore(visit, demo, "Sofia Marino")
+    target = page.get_by_label("Path to")
+    target.fill("Walter Krämer")
+    target.press("Enter")
+    steps = page.locator("ol.path > li")
+    expect(steps).to_have_count(len(path["nodes"]))
+    for step, node in zip(steps.all(), path["nodes"], strict=True):
+        expect(step).to_contain_text(node["displayName"])
+    expect(page.locator(".path + .note, p.note").first).to_be_attached()
+    expect(page.get_by_text(f"{path['length']} steps:")).to_be_visible()
+    keep(page, "path")
+    assert_clean(visit)
+
+
+def test_a_recorded_activity_appears_in_the_open_timeline(visit: Visit, demo: str) -> None:
+    page = explore(visit, demo, "Nordwind Logistics AG")
+    timeline = page.locator("ol.timeline > li")
+    expect(timeline).to_have_count(20)
+    page.get_by_role("button", name="More").click()
+    expect(timeline).to_have_count(40)
+    deadline = time.monotonic() + 15
+    while httpx.get(f"{demo}/healthz").json()["subscribers"] != 1:
+        assert time.monotonic() < deadline, "the page's subscription never reached the server"
+        time.sleep(0.05)
+    activity = {
+        "type": "MEETING",
+        "summary": "Met Procurement about the explorer",
+        "authorId": party_id(demo, "Anna Keller"),
+        "subjectIds": [party_id(demo, "Procurement")],  # two levels below the company
+    }
+    ask(demo, RECORD, {"input": activity})
+    expect(timeline.first).to_contain_text("Met Procurement about the explorer")
+    expect(timeline.first).to_contain_text("Procurement")
+    expect(timeline).to_have_count(41)
+    keep(page, "timeline")
+    assert visit.sockets == [demo.replace("http", "ws", 1) + "/graphql"]
+    init = json.loads(visit.sent_frames[0])
+    assert init == {"type": "connection_init", "payload": {"Authorization": f"Bearer {DEMO_TOKEN}"}}
+    assert_clean(visit)
+
+
+def test_without_a_token_the_page_asks_for_one(visit: Visit, plain_server: str) -> None:
+    page = visit.page
+    visit.goto(f"{plain_server}/explore")
+    token = page.get_by_label("API token")
+    expect(token).to_be_focused()
+    assert visit.api_requests == []  # nothing is asked before there is a token
+    token.fill("cgt_not-a-token")
+    token.press("Enter")
+    expect(page.get_by_role("alert")).to_contain_text("UNAUTHENTICATED")
+    expect(page.get_by_label("API token")).to_be_visible()
+    sent = {request.all_headers().get("authorization") for request in visit.api_requests}
+    assert sent == {"Bearer cgt_not-a-token"}
+    keep(page, "token")
+    assert_clean(visit)
