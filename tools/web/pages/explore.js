@@ -42,7 +42,10 @@ function askForToken() {
     sessionStorage.setItem(TOKEN_KEY, input.value.trim());
     window.location.reload();
   });
-  session.replaceChildren(h("span", {}, "This server needs your API token (contactgraph token create)."), form);
+  session.replaceChildren(
+    h("span", {}, "This server needs your API token (contactgraph token create)."),
+    form,
+  );
   input.focus();
 }
 
@@ -54,7 +57,9 @@ function signOut() {
 async function start(headers) {
   const api = new Api(headers);
   const viewer = await api.read("{ viewer { displayName } }");
-  const leave = config.headers.Authorization ? null : h("button", { type: "button", onclick: signOut }, "Sign out");
+  const leave = config.headers.Authorization
+    ? null
+    : h("button", { type: "button", onclick: signOut }, "Sign out");
   session.replaceChildren(h("span", {}, `Signed in as ${viewer.viewer.displayName} `), leave ?? "");
 
   const title = h("h2", { id: "party-name", tabindex: "-1" });
@@ -67,7 +72,13 @@ async function start(headers) {
     "main",
     { hidden: true },
     h("div", { class: "chosen" }, title, when.element),
-    h("div", { class: "panes" }, tree.element, h("div", { class: "middle" }, network.element, path.element), timeline.element),
+    h(
+      "div",
+      { class: "panes" },
+      tree.element,
+      h("div", { class: "middle" }, network.element, path.element),
+      timeline.element,
+    ),
   );
   const find = new Search(api, "find", "Find a party", (party) => explore(party.id), report);
   root.append(h("div", { class: "finder" }, find.element), view);
@@ -104,6 +115,10 @@ async function start(headers) {
 }
 
 const token = sessionStorage.getItem(TOKEN_KEY);
-const headers = config.headers.Authorization ? config.headers : token ? { Authorization: `Bearer ${token}` } : null;
+const headers = config.headers.Authorization
+  ? config.headers
+  : token
+    ? { Authorization: `Bearer ${token}` }
+    : null;
 if (headers) start(headers).catch(report);
 else askForToken();

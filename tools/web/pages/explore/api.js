@@ -41,7 +41,11 @@ export class Api {
     try {
       response = await fetch(ENDPOINT, {
         method: "POST",
-        headers: { "content-type": "application/json", accept: "application/json", ...this.headers },
+        headers: {
+          "content-type": "application/json",
+          accept: "application/json",
+          ...this.headers,
+        },
         body: JSON.stringify({ query, variables }),
       });
     } catch (error) {
@@ -77,6 +81,7 @@ export class Api {
 
 function socketError(error) {
   // a CloseEvent: the server closes with 4401 when it refuses the token
-  if (error?.code === 4401) return new ApiError("UNAUTHENTICATED", error.reason || "the token was refused");
+  if (error?.code === 4401)
+    return new ApiError("UNAUTHENTICATED", error.reason || "the token was refused");
   return new ApiError("LIVE_FEED", error?.reason || error?.message || "the live feed closed");
 }

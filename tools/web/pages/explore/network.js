@@ -39,8 +39,14 @@ const STYLE = [
       height: 18,
     },
   },
-  { selector: 'node[kind = "ORGANIZATION"]', style: { shape: "round-rectangle", "background-color": "#34495e" } },
-  { selector: "node.centre", style: { "background-color": "#0b5cad", width: 28, height: 28, "font-weight": "bold" } },
+  {
+    selector: 'node[kind = "ORGANIZATION"]',
+    style: { shape: "round-rectangle", "background-color": "#34495e" },
+  },
+  {
+    selector: "node.centre",
+    style: { "background-color": "#0b5cad", width: 28, height: 28, "font-weight": "bold" },
+  },
   {
     selector: "edge",
     style: {
@@ -59,7 +65,10 @@ const STYLE = [
     style: { "line-color": colour, "target-arrow-color": colour },
   })),
   { selector: "edge.ended", style: { "line-style": "dashed" } },
-  { selector: ".path", style: { "underlay-color": "#ffd400", "underlay-opacity": 0.9, "underlay-padding": 5 } },
+  {
+    selector: ".path",
+    style: { "underlay-color": "#ffd400", "underlay-opacity": 0.9, "underlay-padding": 5 },
+  },
 ];
 
 /** "EMPLOYS (Warehouse Manager) since 2022-01-05": what an edge is and when. */
@@ -88,28 +97,50 @@ export class Network {
     this.onError = onError;
     this.names = new Map();
     admitCytoscapeStyle(styleNonce);
-    this.depth = h("select", { id: "network-depth", onchange: () => this.reload() }, DEPTHS.map((d) => h("option", { value: d, selected: d === 2 }, String(d))));
-    this.types = Object.keys(COLOURS).map((type) => h("input", { type: "checkbox", value: type, checked: true, onchange: () => this.reload() }));
+    this.depth = h(
+      "select",
+      { id: "network-depth", onchange: () => this.reload() },
+      DEPTHS.map((d) => h("option", { value: d, selected: d === 2 }, String(d))),
+    );
+    this.types = Object.keys(COLOURS).map((type) =>
+      h("input", { type: "checkbox", value: type, checked: true, onchange: () => this.reload() }),
+    );
     this.legend = h(
       "fieldset",
       { class: "legend" },
       h("legend", {}, "Relationship types"),
       this.types.map((box) => h("label", {}, box, swatch(box.value), ` ${box.value}`)),
     );
-    this.canvas = h("div", { class: "graph", role: "img", "aria-label": "The network as a graph; the same as the list below it" });
+    this.canvas = h("div", {
+      class: "graph",
+      role: "img",
+      "aria-label": "The network as a graph; the same as the list below it",
+    });
     this.note = h("p", { class: "note", "aria-live": "polite" });
     this.list = h("ul", { class: "edges", "aria-label": "Relationships in the network" });
     this.element = h(
       "section",
       { "aria-labelledby": "network-title" },
       h("h2", { id: "network-title" }, "Network"),
-      h("div", { class: "controls" }, h("label", { for: "network-depth" }, "Depth "), this.depth, this.legend),
+      h(
+        "div",
+        { class: "controls" },
+        h("label", { for: "network-depth" }, "Depth "),
+        this.depth,
+        this.legend,
+      ),
       this.canvas,
       this.note,
       this.list,
     );
     // drawn while the page is still hidden: no layout until there is something to lay out
-    this.cy = cytoscape({ container: this.canvas, style: STYLE, layout: { name: "preset" }, minZoom: 0.2, maxZoom: 3 });
+    this.cy = cytoscape({
+      container: this.canvas,
+      style: STYLE,
+      layout: { name: "preset" },
+      minZoom: 0.2,
+      maxZoom: 3,
+    });
     this.cy.on("tap", "node", (event) => this.onPick(event.target.id()));
   }
 
@@ -135,7 +166,9 @@ export class Network {
     this.names = new Map(network.nodes.map((node) => [node.id, node.displayName]));
     this.cy.elements().remove();
     this.add(network.nodes, network.edges);
-    this.note.textContent = network.truncated ? `More than ${LIMIT} parties are in reach: the nearest are shown.` : "";
+    this.note.textContent = network.truncated
+      ? `More than ${LIMIT} parties are in reach: the nearest are shown.`
+      : "";
     this.list.replaceChildren(...network.edges.map((edge) => this.item(edge)));
   }
 
@@ -149,18 +182,44 @@ export class Network {
     }
     for (const edge of edges) {
       if (this.cy.getElementById(edge.id).empty()) {
-        const data = { id: edge.id, source: edge.fromId, target: edge.toId, type: edge.type, label: `${edge.type.toLowerCase()} ${edge.since.slice(0, 4)}` };
+        const data = {
+          id: edge.id,
+          source: edge.fromId,
+          target: edge.toId,
+          type: edge.type,
+          label: `${edge.type.toLowerCase()} ${edge.since.slice(0, 4)}`,
+        };
         this.cy.add({ data, classes: edge.until ? "ended" : "" });
       }
     }
     this.cy.getElementById(this.partyId).addClass("centre");
     this.cy.resize(); // the page may have been hidden when the graph was made
-    this.cy.layout({ name: "fcose", animate: false, randomize: true, nodeRepulsion: 8000, idealEdgeLength: 90 }).run();
+    this.cy
+      .layout({
+        name: "fcose",
+        animate: false,
+        randomize: true,
+        nodeRepulsion: 8000,
+        idealEdgeLength: 90,
+      })
+      .run();
   }
 
   item(edge) {
-    const end = (id) => h("button", { type: "button", class: "link", onclick: () => this.onPick(id) }, this.names.get(id) ?? id);
-    return h("li", { "data-id": edge.id }, swatch(edge.type), end(edge.fromId), ` — ${edgeText(edge)} → `, end(edge.toId));
+    const end = (id) =>
+      h(
+        "button",
+        { type: "button", class: "link", onclick: () => this.onPick(id) },
+        this.names.get(id) ?? id,
+      );
+    return h(
+      "li",
+      { "data-id": edge.id },
+      swatch(edge.type),
+      end(edge.fromId),
+      ` — ${edgeText(edge)} → `,
+      end(edge.toId),
+    );
   }
 
   /** Mark a path's parties and edges, drawing those the network did not reach. */
@@ -168,7 +227,8 @@ export class Network {
     this.cy.elements().removeClass("path");
     if (!path) return;
     this.add(path.nodes, path.relationships);
-    for (const element of [...path.nodes, ...path.relationships]) this.cy.getElementById(element.id).addClass("path");
+    for (const element of [...path.nodes, ...path.relationships])
+      this.cy.getElementById(element.id).addClass("path");
   }
 }
 

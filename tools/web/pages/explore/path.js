@@ -54,7 +54,12 @@ export class PathFinder {
     this.result.replaceChildren(
       ...path.nodes.map((node, at) => {
         const edge = path.relationships[at];
-        return h("li", {}, h("strong", {}, describe(node)), edge ? h("small", {}, ` ${edgeText(edge)}`) : null);
+        return h(
+          "li",
+          {},
+          h("strong", {}, describe(node)),
+          edge ? h("small", {}, ` ${edgeText(edge)}`) : null,
+        );
       }),
     );
   }

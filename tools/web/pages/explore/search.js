@@ -12,9 +12,21 @@ export class Search {
     this.api = api;
     this.onPick = onPick;
     this.onError = onError;
-    this.input = h("input", { id, type: "search", autocomplete: "off", placeholder: "a name", "aria-controls": `${id}-matches` });
+    this.input = h("input", {
+      id,
+      type: "search",
+      autocomplete: "off",
+      placeholder: "a name",
+      "aria-controls": `${id}-matches`,
+    });
     this.matches = h("ul", { id: `${id}-matches`, class: "matches", "aria-label": "Matches" });
-    this.element = h("div", { class: "search" }, h("label", { for: id }, label), this.input, this.matches);
+    this.element = h(
+      "div",
+      { class: "search" },
+      h("label", { for: id }, label),
+      this.input,
+      this.matches,
+    );
     this.input.addEventListener("input", () => {
       clearTimeout(this.timer);
       this.timer = setTimeout(() => this.find(), PAUSE_MS);
@@ -36,7 +48,13 @@ export class Search {
       const parties = data.parties.edges.map((edge) => edge.node);
       this.matches.replaceChildren(
         ...(parties.length
-          ? parties.map((party) => h("li", {}, h("button", { type: "button", onclick: () => this.pick(party) }, describe(party))))
+          ? parties.map((party) =>
+              h(
+                "li",
+                {},
+                h("button", { type: "button", onclick: () => this.pick(party) }, describe(party)),
+              ),
+            )
           : [h("li", { class: "note" }, "No party has that name.")]),
       );
     } catch (error) {

@@ -40,7 +40,11 @@ export class Timeline {
   }
 
   async page() {
-    const data = await this.api.read(QUERY, { id: this.partyId, after: this.cursor, asOf: this.asOf });
+    const data = await this.api.read(QUERY, {
+      id: this.partyId,
+      after: this.cursor,
+      asOf: this.asOf,
+    });
     const timeline = data.party?.timeline;
     if (!timeline) return;
     for (const edge of timeline.edges) this.place(edge.node, false);

@@ -21,14 +21,28 @@ export class Tree {
     this.onError = onError;
     this.levels = 2;
     this.shown = h("output", { id: "tree-levels" });
-    this.fewer = h("button", { type: "button", onclick: () => this.show(this.levels - 1) }, "Collapse a level");
-    this.more = h("button", { type: "button", onclick: () => this.show(this.levels + 1) }, "Expand a level");
+    this.fewer = h(
+      "button",
+      { type: "button", onclick: () => this.show(this.levels - 1) },
+      "Collapse a level",
+    );
+    this.more = h(
+      "button",
+      { type: "button", onclick: () => this.show(this.levels + 1) },
+      "Expand a level",
+    );
     this.body = h("div", { class: "tree", "aria-live": "polite" });
     this.element = h(
       "section",
       { "aria-labelledby": "tree-title" },
       h("h2", { id: "tree-title" }, "Organization"),
-      h("div", { class: "controls" }, this.fewer, this.more, h("span", {}, "Levels shown: ", this.shown)),
+      h(
+        "div",
+        { class: "controls" },
+        this.fewer,
+        this.more,
+        h("span", {}, "Levels shown: ", this.shown),
+      ),
       this.body,
     );
   }
@@ -51,7 +65,9 @@ export class Tree {
     this.shown.textContent = String(this.levels);
     this.fewer.disabled = this.levels <= 1;
     this.more.disabled = this.levels >= MAX_LEVELS;
-    this.body.replaceChildren(this.root ? h("ul", {}, this.node(this.root, 0)) : "Not visible to you.");
+    this.body.replaceChildren(
+      this.root ? h("ul", {}, this.node(this.root, 0)) : "Not visible to you.",
+    );
   }
 
   pick(event, partyId) {
@@ -63,18 +79,39 @@ export class Tree {
     const label = h(
       "span",
       { class: "unit", "data-id": party.id },
-      h("button", { type: "button", class: "link", title: "Explore this party", onclick: (event) => this.pick(event, party.id) }, party.displayName),
+      h(
+        "button",
+        {
+          type: "button",
+          class: "link",
+          title: "Explore this party",
+          onclick: (event) => this.pick(event, party.id),
+        },
+        party.displayName,
+      ),
       party.unitType ? h("small", {}, ` ${party.unitType.toLowerCase()}`) : null,
     );
     const children = party.children ?? [];
     if (depth >= this.levels || children.length === 0) {
-      const more = depth >= this.levels && children.length ? h("small", { class: "more" }, ` +${children.length}`) : null;
+      const more =
+        depth >= this.levels && children.length
+          ? h("small", { class: "more" }, ` +${children.length}`)
+          : null;
       return h("li", {}, label, more);
     }
     return h(
       "li",
       {},
-      h("details", { open: true }, h("summary", {}, label), h("ul", {}, children.map((child) => this.node(child, depth + 1)))),
+      h(
+        "details",
+        { open: true },
+        h("summary", {}, label),
+        h(
+          "ul",
+          {},
+          children.map((child) => this.node(child, depth + 1)),
+        ),
+      ),
     );
   }
 }

@@ -10,9 +10,18 @@ export class When {
     this.slider = h("input", { id: "as-of", type: "range", min: 0, max: 0, step: 1, value: 0 });
     this.date = h("input", { id: "as-of-day", type: "date", "aria-label": "As of, the date" });
     this.today = h("button", { type: "button", onclick: () => this.set(0) }, "Today");
-    this.element = h("div", { class: "when" }, h("label", { for: "as-of" }, "As of"), this.slider, this.date, this.today);
+    this.element = h(
+      "div",
+      { class: "when" },
+      h("label", { for: "as-of" }, "As of"),
+      this.slider,
+      this.date,
+      this.today,
+    );
     this.slider.addEventListener("input", () => this.showDate());
-    this.slider.addEventListener("change", () => this.set(Number(this.slider.max) - Number(this.slider.value)));
+    this.slider.addEventListener("change", () =>
+      this.set(Number(this.slider.max) - Number(this.slider.value)),
+    );
     this.date.addEventListener("change", () => {
       const picked = Date.parse(`${this.date.value}T00:00:00Z`);
       if (!Number.isNaN(picked)) this.set(Math.floor((Date.now() - picked) / DAY_MS));
@@ -49,6 +58,9 @@ export class When {
   showDate() {
     const daysAgo = Number(this.slider.max) - Number(this.slider.value);
     this.date.value = new Date(Date.now() - daysAgo * DAY_MS).toISOString().slice(0, 10);
-    this.slider.setAttribute("aria-valuetext", daysAgo === 0 ? "today" : `${this.date.value}, ${daysAgo} days ago`);
+    this.slider.setAttribute(
+      "aria-valuetext",
+      daysAgo === 0 ? "today" : `${this.date.value}, ${daysAgo} days ago`,
+    );
   }
 }
