@@ -140,11 +140,48 @@ def test_the_network_of_miriam_shows_her_two_employers(visit: Visit, demo: str) 
     page.get_by_label("Depth").select_option("1")
     expect(edges).not_to_contain_text("PART_OF")  # the units above her employers
     assert reads(visit, "Network")[-1]["depth"] == 1
-    # a name in the network explores that party instead
-    edges.get_by_role("button", name="Warehouse Operations").first.click()
-    expect(page.locator("#party-name")).to_have_text("Warehouse Operations (department)")
-    expect(edges).to_contain_text("Miriam Brandt")
+    # a party clicked in the graph, or its name in the list, is explored instead
+    click_node(page, "Procurement")
+    expect(page.locator("#party-name")).to_have_text("Procurement (department)")
+    expect(edges).to_contain_text("Procurement — EMPLOYS (Deputy Procurement Lead)")
+    edges.get_by_role("button", name="Nordwind Munich").first.click()
+    expect(page.locator("#party-name")).to_have_text("Nordwind Munich (branch)")
+    expect(edges).to_contain_text("Warehouse Operations — PART_OF since")
     assert_clean(visit)
+
+
+# the page's graph as Cytoscape registers it on its container
+GRAPH = "document.querySelector('.graph')._cyreg.cy"
+
+
+def test_edges_are_drawn_in_their_types_colours(visit: Visit, demo: str) -> None:
+    page = explore(visit, demo, "Miriam Brandt")
+    expect(page.locator(".edges")).to_contain_text("REPORTS_TO")
+    drawn = page.evaluate(
+        f"""() => Object.fromEntries({GRAPH}.edges().map(
+            (edge) => [edge.data("type"), edge.style("line-color").replaceAll(" ", "")]))"""
+    )
+    legend = page.evaluate(
+        """() => Object.fromEntries([...document.querySelectorAll(".legend label")].map(
+            (label) => [label.textContent.trim(), getComputedStyle(
+                label.querySelector(".swatch")).backgroundColor.replaceAll(" ", "")]))"""
+    )
+    assert {"EMPLOYS", "REPORTS_TO", "PART_OF"} <= drawn.keys()
+    for relationship_type, colour in drawn.items():
+        assert legend[relationship_type] == colour, relationship_type
+    assert len(set(legend.values())) == len(legend) == 7  # one colour per type
+    assert_clean(visit)
+
+
+def click_node(page: Page, name: str) -> None:
+    """Click the party named `name` where the graph drew it, as a visitor would."""
+    graph = page.locator(".graph").bounding_box()
+    assert graph is not None
+    at = page.evaluate(
+        f"name => {GRAPH}.nodes().filter((n) => n.data('label') === name)[0].renderedPosition()",
+        name,
+    )
+    page.mouse.click(graph["x"] + at["x"], graph["y"] + at["y"])
 
 
 def test_the_path_between_two_parties_is_shown(visit: Visit, demo: str) -> None:

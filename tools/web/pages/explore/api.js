@@ -85,3 +85,15 @@ function socketError(error) {
     return new ApiError("UNAUTHENTICATED", error.reason || "the token was refused");
   return new ApiError("LIVE_FEED", error?.reason || error?.message || "the live feed closed");
 }
+
+/** `api.read` for one view: an answer overtaken by a later read of the same view is dropped
+ * (null), so a slider moved twice quickly never ends on the first date's answer. */
+export function latest(api) {
+  let last = 0;
+  return async (query, variables) => {
+    last += 1;
+    const mine = last;
+    const data = await api.read(query, variables);
+    return mine === last ? data : null;
+  };
+}

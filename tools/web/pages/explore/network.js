@@ -4,6 +4,7 @@
 // explores that party instead.
 import cytoscape from "cytoscape";
 import fcose from "cytoscape-fcose";
+import { latest } from "./api.js";
 import { day, h } from "./dom.js";
 
 cytoscape.use(fcose);
@@ -92,7 +93,7 @@ function admitCytoscapeStyle(nonce) {
 
 export class Network {
   constructor(api, onPick, onError, styleNonce) {
-    this.api = api;
+    this.read = latest(api);
     this.onPick = onPick;
     this.onError = onError;
     this.names = new Map();
@@ -154,8 +155,8 @@ export class Network {
       return;
     }
     const variables = { id: partyId, depth: Number(this.depth.value), types, asOf };
-    const data = await this.api.read(QUERY, variables);
-    this.draw(data.party?.network ?? { nodes: [], edges: [], truncated: false });
+    const data = await this.read(QUERY, variables);
+    if (data) this.draw(data.party?.network ?? { nodes: [], edges: [], truncated: false });
   }
 
   reload() {

@@ -1,5 +1,6 @@
 // The shortest path from the chosen party to another, as of the chosen date: listed step
 // by step, and marked in the network (its parties and edges drawn there when missing).
+import { latest } from "./api.js";
 import { describe, h } from "./dom.js";
 import { EDGE, edgeText } from "./network.js";
 import { Search } from "./search.js";
@@ -10,7 +11,7 @@ const QUERY = `query Path($from: ID!, $to: ID!, $asOf: DateTime) {
 
 export class PathFinder {
   constructor(api, network, onError) {
-    this.api = api;
+    this.read = latest(api);
     this.network = network;
     this.onError = onError;
     this.search = new Search(api, "path-to", "Path to", (party) => this.find(party.id), onError);
@@ -36,8 +37,8 @@ export class PathFinder {
   async find(toId) {
     this.toId = toId;
     try {
-      const data = await this.api.read(QUERY, { from: this.partyId, to: toId, asOf: this.asOf });
-      this.show(data.path);
+      const data = await this.read(QUERY, { from: this.partyId, to: toId, asOf: this.asOf });
+      if (data) this.show(data.path);
     } catch (error) {
       this.onError(error);
     }

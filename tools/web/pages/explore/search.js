@@ -1,5 +1,6 @@
 // Finding a party by name: `parties(search:)` as the visitor types (a pause of a quarter
 // second first); Enter takes the first match, the arrow keys walk the matches.
+import { latest } from "./api.js";
 import { describe, h } from "./dom.js";
 
 const QUERY = `query Find($search: String!) {
@@ -9,7 +10,7 @@ const PAUSE_MS = 250;
 export class Search {
   /** A search box labelled `label`; `onPick(party)` when a match is chosen. */
   constructor(api, id, label, onPick, onError) {
-    this.api = api;
+    this.read = latest(api);
     this.onPick = onPick;
     this.onError = onError;
     this.input = h("input", {
@@ -37,14 +38,13 @@ export class Search {
 
   async find() {
     const search = this.input.value.trim();
-    this.pending = search;
     if (!search) {
       this.matches.replaceChildren();
       return;
     }
     try {
-      const data = await this.api.read(QUERY, { search });
-      if (this.pending !== search) return; // a later search is on its way
+      const data = await this.read(QUERY, { search });
+      if (!data || this.input.value.trim() !== search) return; // another search overtook it
       const parties = data.parties.edges.map((edge) => edge.node);
       this.matches.replaceChildren(
         ...(parties.length

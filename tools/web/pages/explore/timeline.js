@@ -1,6 +1,7 @@
 // The chosen party's rolled-up timeline (its own activities and those of every party
 // below it), newest first, a page at a time by cursor; activities recorded while it is
 // open arrive over the `activityAdded` subscription and take their place in it.
+import { latest } from "./api.js";
 import { day, h } from "./dom.js";
 
 const PAGE = 20;
@@ -14,6 +15,7 @@ const LIVE = `subscription Live($id: ID!) {
 export class Timeline {
   constructor(api, onError) {
     this.api = api;
+    this.read = latest(api);
     this.onError = onError;
     this.list = h("ol", { class: "timeline", "aria-live": "polite" });
     this.more = h("button", { type: "button", hidden: true, onclick: () => this.page() }, "More");
@@ -40,12 +42,12 @@ export class Timeline {
   }
 
   async page() {
-    const data = await this.api.read(QUERY, {
+    const data = await this.read(QUERY, {
       id: this.partyId,
       after: this.cursor,
       asOf: this.asOf,
     });
-    const timeline = data.party?.timeline;
+    const timeline = data?.party?.timeline;
     if (!timeline) return;
     for (const edge of timeline.edges) this.place(edge.node, false);
     this.cursor = timeline.pageInfo.endCursor;

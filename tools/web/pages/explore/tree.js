@@ -1,6 +1,7 @@
 // The chosen party's org tree as of the chosen date: `children` level by level, fetched
 // one level deeper than shown so a node says whether it has more. Levels open and close
 // together (native <details>, which keyboards and screen readers know).
+import { latest } from "./api.js";
 import { h } from "./dom.js";
 
 const PARTY = "id displayName kind ... on Organization { unitType }";
@@ -16,7 +17,7 @@ function treeQuery(levels) {
 
 export class Tree {
   constructor(api, onPick, onError) {
-    this.api = api;
+    this.read = latest(api);
     this.onPick = onPick;
     this.onError = onError;
     this.levels = 2;
@@ -51,7 +52,8 @@ export class Tree {
   async load(partyId, asOf) {
     this.partyId = partyId;
     this.asOf = asOf;
-    const data = await this.api.read(treeQuery(this.levels + 1), { id: partyId, asOf });
+    const data = await this.read(treeQuery(this.levels + 1), { id: partyId, asOf });
+    if (!data) return;
     this.root = data.party;
     this.render();
   }
