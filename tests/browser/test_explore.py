@@ -22,7 +22,7 @@ import pytest
 from browsing import Visit, ask, assert_offline, party_id
 from factories import RECORD
 from playwright.sync_api import Locator, Page, expect
-from test_cli import DEMO_TOKEN, serving
+from test_cli import DEMO_TOKEN, run, serving
 
 SCREENSHOTS = os.environ.get("CONTACTGRAPH_SCREENSHOTS")
 
@@ -112,6 +112,16 @@ def test_the_date_slider_moves_procurement_back_to_hamburg(visit: Visit, demo: s
     # every read of the views went out as of that day
     for operation in ("Tree", "Network", "Timeline"):
         assert reads(visit, operation)[-1]["asOf"].startswith(year_ago.isoformat()), operation
+    # and the timeline ends then
+    until = reads(visit, "Timeline")[-1]["until"]
+    assert until == reads(visit, "Timeline")[-1]["asOf"]
+    query = """query($id: ID!, $until: DateTime) { party(id: $id) {
+        timeline(first: 1, includeDescendants: true, asOf: $until, until: $until) {
+            edges { node { occurredAt } } } } }"""
+    nordwind = party_id(demo, "Nordwind Logistics AG")
+    then = ask(demo, query, {"id": nordwind, "until": until})["party"]["timeline"]["edges"]
+    newest = page.locator("ol.timeline > li time").first
+    expect(newest).to_have_attribute("datetime", then[0]["node"]["occurredAt"])
     # the slider by keyboard: End is today, where Procurement is in Munich again
     page.get_by_label("As of", exact=True).press("End")
     expect(unit(page, munich)).to_contain_text("Procurement")
@@ -194,13 +204,15 @@ def test_the_path_between_two_parties_is_shown(visit: Visit, demo: str) -> None:
     assert path["length"] >= 2
     page = explore(visit, demo, "Sofia Marino")
     target = page.get_by_label("Path to")
-    target.fill("Walter Krämer")
-    target.press("Enter")
+    target.fill("Walter Krämer")  # the matches come as the visitor types; by keyboard:
+    expect(page.locator("#path-to-matches button").first).to_contain_text("Walter Krämer")
+    target.press("ArrowDown")
+    expect(page.locator("#path-to-matches button").first).to_be_focused()
+    page.keyboard.press("Enter")
     steps = page.locator("ol.path > li")
     expect(steps).to_have_count(len(path["nodes"]))
     for step, node in zip(steps.all(), path["nodes"], strict=True):
         expect(step).to_contain_text(node["displayName"])
-    expect(page.locator(".path + .note, p.note").first).to_be_attached()
     expect(page.get_by_text(f"{path['length']} steps:")).to_be_visible()
     keep(page, "path")
     assert_clean(visit)
@@ -246,4 +258,40 @@ def test_without_a_token_the_page_asks_for_one(visit: Visit, plain_server: str) 
     sent = {request.all_headers().get("authorization") for request in visit.api_requests}
     assert sent == {"Bearer cgt_not-a-token"}
     keep(page, "token")
+    assert_clean(visit)
+
+
+def test_a_token_given_signs_the_tab_in_until_it_signs_out(
+    visit: Visit, plain_server: str, tmp_path: Path
+) -> None:
+    graph = {"CONTACTGRAPH_GRAPH": f"sqlite:///{tmp_path / 'plain.db'}"}  # plain_server's
+    assert run("user", "create", "rita", "--role", "reader", env=graph).returncode == 0
+    secret = run("token", "create", "--user", "rita", env=graph).stdout.strip()
+    page = visit.page
+    visit.goto(f"{plain_server}/explore")
+    page.get_by_label("API token").fill(secret)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_text("Signed in as rita")).to_be_visible()
+    search = page.get_by_label("Find a party")
+    search.fill("rita")
+    search.press("Enter")
+    expect(page.locator("#party-name")).to_have_text("rita (user)")
+    expect(page.locator(".timeline")).to_be_attached()
+    page.reload()  # the tab keeps the token
+    expect(page.get_by_text("Signed in as rita")).to_be_visible()
+    expect(page.locator("#party-name")).to_have_text("rita (user)")  # the address names her
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_label("API token")).to_be_focused()
+    assert page.evaluate("() => sessionStorage.length") == 0
+    sent = {request.all_headers().get("authorization") for request in visit.api_requests}
+    assert sent == {f"Bearer {secret}"}
+    assert_clean(visit)
+
+
+def test_an_address_naming_no_party_says_so(visit: Visit, demo: str) -> None:
+    for named in ("01a20fb4-0000-7000-8000-000000000000", "not-an-id", "%3Cscript%3E"):
+        visit.goto(f"{demo}/explore#{named}")
+        expect(visit.page.get_by_role("alert")).not_to_be_empty()
+        expect(visit.page.locator("main")).to_be_hidden()
+        expect(visit.page.get_by_label("Find a party")).to_be_visible()
     assert_clean(visit)

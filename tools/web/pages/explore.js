@@ -4,7 +4,7 @@
 // else one the visitor gives, kept in this tab's sessionStorage), so the server scopes
 // what the page shows exactly as it would for any other client.
 import "./explore.css";
-import { Api } from "./explore/api.js";
+import { Api, ApiError } from "./explore/api.js";
 import { describe, h } from "./explore/dom.js";
 import { Network } from "./explore/network.js";
 import { PathFinder } from "./explore/path.js";
@@ -24,7 +24,7 @@ const root = document.getElementById("page");
 root.replaceChildren(h("header", {}, h("h1", {}, "contactgraph explorer"), session), problem);
 
 function report(error) {
-  problem.textContent = String(error);
+  problem.textContent = error instanceof ApiError ? String(error) : error.message;
   if (error.code === "UNAUTHENTICATED" && !config.headers.Authorization) askForToken();
 }
 
@@ -105,7 +105,9 @@ async function start(headers) {
   async function refresh() {
     if (!current) return;
     const asOf = when.asOf();
-    const reads = [tree, network, timeline, path].map((part) => part.load(current.id, asOf));
+    const reads = [tree, network, timeline, path].map((part) =>
+      part.load(current.id, asOf, when.daysAgo > 0),
+    );
     const failed = (await Promise.allSettled(reads)).find((read) => read.status === "rejected");
     if (failed) report(failed.reason);
   }

@@ -1,13 +1,15 @@
 // The chosen party's rolled-up timeline (its own activities and those of every party
 // below it), newest first, a page at a time by cursor; activities recorded while it is
-// open arrive over the `activityAdded` subscription and take their place in it.
+// open arrive over the `activityAdded` subscription and take their place in it. As of a
+// past date it ends at that date: what happened later, or happens now, is not shown.
 import { latest } from "./api.js";
 import { day, h } from "./dom.js";
 
 const PAGE = 20;
 const ACTIVITY = "id type occurredAt summary author { displayName } source { displayName }";
-const QUERY = `query Timeline($id: ID!, $after: String, $asOf: DateTime) {
-  party(id: $id) { timeline(first: ${PAGE}, after: $after, includeDescendants: true, asOf: $asOf) {
+const QUERY = `query Timeline($id: ID!, $after: String, $asOf: DateTime, $until: DateTime) {
+  party(id: $id) { timeline(first: ${PAGE}, after: $after, includeDescendants: true,
+    asOf: $asOf, until: $until) {
     pageInfo { hasNextPage endCursor } edges { node { ${ACTIVITY} } } } } }`;
 const LIVE = `subscription Live($id: ID!) {
   activityAdded(subjectId: $id, includeDescendants: true) { ${ACTIVITY} } }`;
@@ -18,7 +20,11 @@ export class Timeline {
     this.read = latest(api);
     this.onError = onError;
     this.list = h("ol", { class: "timeline", "aria-live": "polite" });
-    this.more = h("button", { type: "button", hidden: true, onclick: () => this.page() }, "More");
+    this.more = h(
+      "button",
+      { type: "button", hidden: true, onclick: () => this.page().catch(onError) },
+      "More",
+    );
     this.status = h("span", { class: "note" });
     this.element = h(
       "aside",
@@ -29,11 +35,13 @@ export class Timeline {
     );
   }
 
-  /** Read `partyId`'s first page (its hierarchy as of `asOf`) and follow it live. */
-  async load(partyId, asOf) {
+  /** Read `partyId`'s first page (its hierarchy as of `asOf`, and up to it when `past`)
+   * and follow it live. */
+  async load(partyId, asOf, past) {
     const following = this.partyId === partyId;
     this.partyId = partyId;
     this.asOf = asOf;
+    this.until = past ? asOf : null;
     this.cursor = null;
     this.shown = new Set();
     this.list.replaceChildren();
@@ -46,6 +54,7 @@ export class Timeline {
       id: this.partyId,
       after: this.cursor,
       asOf: this.asOf,
+      until: this.until,
     });
     const timeline = data?.party?.timeline;
     if (!timeline) return;
@@ -71,7 +80,11 @@ export class Timeline {
   /** Put an activity where it belongs, newest first; a live one older than every activity
    * shown, while older pages are still to come, arrives with them instead. */
   place(activity, live) {
-    if (this.shown.has(activity.id)) return;
+    if (
+      this.shown.has(activity.id) ||
+      (this.until && Date.parse(activity.occurredAt) > Date.parse(this.until))
+    )
+      return;
     const later = [...this.list.children].find((item) => item.dataset.at < activity.occurredAt);
     if (live && !later && !this.more.hidden) return;
     this.shown.add(activity.id);
