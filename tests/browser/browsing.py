@@ -84,21 +84,27 @@ class Visit:
             self.refused.append(message.text)
 
 
-def ask(server: str, query: str, variables: dict[str, object] | None = None) -> dict:
-    """`query`'s data, asked over HTTP with the demo's token: what the page must show."""
+def ask(
+    server: str,
+    query: str,
+    variables: dict[str, object] | None = None,
+    headers: dict[str, str] = SIGNED_IN,
+) -> dict:
+    """`query`'s data, asked over HTTP (with the demo's token unless `headers` say
+    otherwise): what the page must show."""
     answer = httpx.post(
         f"{server}/graphql",
         json={"query": query, "variables": variables},
-        headers=SIGNED_IN,
+        headers=headers,
         timeout=10,
     ).json()
     assert "errors" not in answer, answer
     return answer["data"]
 
 
-def party_id(server: str, name: str) -> str:
+def party_id(server: str, name: str, headers: dict[str, str] = SIGNED_IN) -> str:
     query = "query($s: String) { parties(search: $s, first: 1) { edges { node { id } } } }"
-    data = ask(server, query, {"s": name})
+    data = ask(server, query, {"s": name}, headers)
     return data["parties"]["edges"][0]["node"]["id"]
 
 

@@ -269,9 +269,7 @@ def test_a_token_given_signs_the_tab_in_until_it_signs_out(
     secret = run("token", "create", "--user", "rita", env=graph).stdout.strip()
     page = visit.page
     visit.goto(f"{plain_server}/explore")
-    page.get_by_label("API token").fill(secret)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_text("Signed in as rita")).to_be_visible()
+    sign_in(page, "rita", secret)
     search = page.get_by_label("Find a party")
     search.fill("rita")
     search.press("Enter")
@@ -295,3 +293,47 @@ def test_an_address_naming_no_party_says_so(visit: Visit, demo: str) -> None:
         expect(visit.page.locator("main")).to_be_hidden()
         expect(visit.page.get_by_label("Find a party")).to_be_visible()
     assert_clean(visit)
+
+
+def user(graph: dict[str, str], name: str, *roles: str) -> str:
+    """A token of a new user `name` holding `roles` (options of `user create`)."""
+    assert run("user", "create", name, *roles, env=graph).returncode == 0
+    return run("token", "create", "--user", name, env=graph).stdout.strip()
+
+
+def sign_in(page: Page, name: str, secret: str) -> None:
+    page.get_by_label("API token").fill(secret)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_text(f"Signed in as {name}")).to_be_visible()
+
+
+def test_the_page_shows_only_what_the_token_may_read(visit: Visit, tmp_path: Path) -> None:
+    database = tmp_path / "scoped.db"
+    graph = {"CONTACTGRAPH_GRAPH": f"sqlite:///{database}", "CONTACTGRAPH_CREATE": "1"}
+    assert run("seed", "--demo", env=graph).returncode == 0
+    boss = {"Authorization": f"Bearer {user(graph, 'boss', '--role', 'admin')}"}
+    with serving(database) as served:  # the demo's graph, but no demo token in the page
+        munich = party_id(served.url, "Nordwind Munich", boss)
+        reader = user(graph, "rob", "--role", "reader", "--scope", munich)
+        page = visit.page
+        visit.goto(f"{served.url}/explore")
+        sign_in(page, "rob", reader)
+        search = page.get_by_label("Find a party")
+        search.fill("Nordwind")
+        matches = page.locator("#find-matches")
+        expect(matches).to_contain_text("Nordwind Munich")
+        expect(matches).not_to_contain_text("Nordwind Logistics AG")  # above his scope
+        expect(matches).not_to_contain_text("Nordwind Hamburg")  # beside it
+        search.press("Enter")
+        expect(page.locator("#party-name")).to_have_text("Nordwind Munich (branch)")
+        expect(page.locator(".tree")).to_contain_text("Procurement")
+        expect(page.locator(".edges")).to_contain_text("Warehouse Operations")
+        expect(page.locator(".edges")).not_to_contain_text("Nordwind Logistics AG")
+        # a user without READ is told so, plainly, by the server's own words
+        page.get_by_role("button", name="Sign out").click()
+        sign_in(page, "fiona", user(graph, "fiona", "--role", "fiscal"))
+        page.get_by_label("Find a party").fill("Nordwind")
+        expect(page.get_by_role("alert")).to_have_text(
+            "FORBIDDEN: reading the graph needs the READ permission"
+        )
+        assert_clean(visit)
