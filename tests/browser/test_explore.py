@@ -21,7 +21,7 @@ import httpx
 import pytest
 from browsing import Visit, ask, assert_offline, party_id
 from factories import RECORD
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Locator, Page, Request, expect
 from test_cli import DEMO_TOKEN, run, serving
 
 SCREENSHOTS = os.environ.get("CONTACTGRAPH_SCREENSHOTS")
@@ -194,13 +194,33 @@ def click_node(page: Page, name: str) -> None:
     page.mouse.click(graph["x"] + at["x"], graph["y"] + at["y"])
 
 
+PATH = """query($a: ID!, $b: ID!, $asOf: DateTime) {
+    path(fromId: $a, toId: $b, asOf: $asOf) { length nodes { displayName } } }"""
+
+
+def marked(page: Page) -> list[str]:
+    """The parties the graph marks as on the path."""
+    return page.evaluate(f"() => {GRAPH}.nodes('.path').map((node) => node.data('label'))")
+
+
+def as_of_day(page: Page, days_ago: int) -> str:
+    """Type the day `days_ago` days back into the date field; return it once the page's
+    path to the other party was read as of that day."""
+    day = (datetime.now(UTC) - timedelta(days=days_ago)).date().isoformat()
+
+    def asked(request: Request) -> bool:
+        sent = json.loads(request.post_data or "{}")
+        path = sent.get("query", "").startswith("query Path(")
+        return path and sent["variables"]["asOf"].startswith(day)
+
+    with page.expect_request_finished(asked):
+        page.get_by_label("As of, the date").fill(day)
+    return day
+
+
 def test_the_path_between_two_parties_is_shown(visit: Visit, demo: str) -> None:
     sofia, walter = party_id(demo, "Sofia Marino"), party_id(demo, "Walter Krämer")
-    path = ask(
-        demo,
-        "query($a: ID!, $b: ID!) { path(fromId: $a, toId: $b) { length nodes { displayName } } }",
-        {"a": sofia, "b": walter},
-    )["path"]
+    path = ask(demo, PATH, {"a": sofia, "b": walter})["path"]
     assert path["length"] >= 2
     page = explore(visit, demo, "Sofia Marino")
     target = page.get_by_label("Path to")
@@ -214,7 +234,24 @@ def test_the_path_between_two_parties_is_shown(visit: Visit, demo: str) -> None:
     for step, node in zip(steps.all(), path["nodes"], strict=True):
         expect(step).to_contain_text(node["displayName"])
     expect(page.get_by_text(f"{path['length']} steps:")).to_be_visible()
+    names = [node["displayName"] for node in path["nodes"]]
+    assert sorted(marked(page)) == sorted(names)
     keep(page, "path")
+    # as of another day the path is found again (Stefan knows Nina only since the demo was
+    # loaded): marked again once the network is redrawn, or said to be none
+    month_ago = as_of_day(page, 30)
+    then = ask(demo, PATH, {"a": sofia, "b": walter, "asOf": reads(visit, "Path")[-1]["asOf"]})
+    names = [node["displayName"] for node in then["path"]["nodes"]]
+    assert "Nina Vogel" not in names
+    expect(steps).to_have_count(len(names))
+    expect(steps.nth(1)).to_contain_text(names[1])
+    page.wait_for_function(f"() => {GRAPH}.nodes('.path').length === {len(names)}")
+    assert sorted(marked(page)) == sorted(names)
+    assert reads(visit, "Path")[-1]["asOf"].startswith(month_ago)
+    as_of_day(page, 365)  # before Walter Krämer's heirs were entered
+    expect(page.get_by_text("No path joins them on that date.")).to_be_visible()
+    expect(steps).to_have_count(0)
+    assert marked(page) == []
     assert_clean(visit)
 
 

@@ -73,10 +73,6 @@ export class Api {
       },
     );
   }
-
-  close() {
-    this.socket.dispose();
-  }
 }
 
 function socketError(error) {

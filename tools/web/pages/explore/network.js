@@ -171,6 +171,8 @@ export class Network {
       ? `More than ${LIMIT} parties are in reach: the nearest are shown.`
       : "";
     this.list.replaceChildren(...network.edges.map((edge) => this.item(edge)));
+    // a path found before this answer came stays marked, if it still starts here
+    if (this.path?.nodes[0].id === this.partyId) this.highlight(this.path);
   }
 
   /** Add parties and edges not drawn yet, and lay the graph out again. */
@@ -225,6 +227,7 @@ export class Network {
 
   /** Mark a path's parties and edges, drawing those the network did not reach. */
   highlight(path) {
+    this.path = path;
     this.cy.elements().removeClass("path");
     if (!path) return;
     this.add(path.nodes, path.relationships);
