@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -140,6 +141,14 @@ def test_the_network_of_miriam_shows_her_two_employers(visit: Visit, demo: str) 
     expect(edges).to_contain_text("Procurement — EMPLOYS (Deputy Procurement Lead) since")
     expect(page.locator(".graph canvas").first).to_be_visible()
     expect(page.locator(".legend")).to_contain_text("RESPONSIBLE_FOR")
+    above = page.locator(".tree .above")  # where she sits, nearest first
+    expect(above).to_have_text(
+        re.compile(
+            r"^Part of: (Warehouse Operations|Procurement), (Procurement|Warehouse Operations)"
+        )
+    )
+    expect(above).to_contain_text("Nordwind Munich")
+    expect(above).to_contain_text("Nordwind Logistics AG")
     keep(page, "network")
     # a relationship type left out of the filter leaves the network
     page.get_by_role("checkbox", name="EMPLOYS").uncheck()

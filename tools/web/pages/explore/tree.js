@@ -1,6 +1,7 @@
 // The chosen party's org tree as of the chosen date: `children` level by level, fetched
 // one level deeper than shown so a node says whether it has more. Levels open and close
-// together (native <details>, which keyboards and screen readers know).
+// together (native <details>, which keyboards and screen readers know). Above the tree,
+// the units the party belongs to, nearest first: where a person or a unit sits.
 import { latest } from "./api.js";
 import { h } from "./dom.js";
 
@@ -12,7 +13,8 @@ function treeQuery(levels) {
   for (let level = 0; level < levels; level += 1) {
     below = `children(asOf: $asOf) { ${PARTY} ${below} }`;
   }
-  return `query Tree($id: ID!, $asOf: DateTime) { party(id: $id) { ${PARTY} ${below} } }`;
+  return `query Tree($id: ID!, $asOf: DateTime) { party(id: $id) {
+    ${PARTY} ancestors(asOf: $asOf) { id displayName } ${below} } }`;
 }
 
 export class Tree {
@@ -67,8 +69,14 @@ export class Tree {
     this.shown.textContent = String(this.levels);
     this.fewer.disabled = this.levels <= 1;
     this.more.disabled = this.levels >= MAX_LEVELS;
+    if (!this.root) {
+      this.body.replaceChildren("Not visible to you.");
+      return;
+    }
+    const above = this.root.ancestors.map((party) => this.link(party));
     this.body.replaceChildren(
-      this.root ? h("ul", {}, this.node(this.root, 0)) : "Not visible to you.",
+      above.length ? h("p", { class: "above" }, "Part of: ", joined(above)) : "",
+      h("ul", {}, this.node(this.root, 0)),
     );
   }
 
@@ -77,20 +85,20 @@ export class Tree {
     this.onPick(partyId);
   }
 
+  link(party) {
+    const explore = (event) => this.pick(event, party.id);
+    return h(
+      "button",
+      { type: "button", class: "link", title: "Explore this party", onclick: explore },
+      party.displayName,
+    );
+  }
+
   node(party, depth) {
     const label = h(
       "span",
       { class: "unit", "data-id": party.id },
-      h(
-        "button",
-        {
-          type: "button",
-          class: "link",
-          title: "Explore this party",
-          onclick: (event) => this.pick(event, party.id),
-        },
-        party.displayName,
-      ),
+      this.link(party),
       party.unitType ? h("small", {}, ` ${party.unitType.toLowerCase()}`) : null,
     );
     const children = party.children ?? [];
@@ -116,4 +124,9 @@ export class Tree {
       ),
     );
   }
+}
+
+/** Elements with a comma between each and the next. */
+function joined(elements) {
+  return elements.flatMap((element, at) => (at ? [", ", element] : [element]));
 }
