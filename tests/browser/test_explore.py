@@ -297,6 +297,12 @@ def test_without_a_token_the_page_asks_for_one(visit: Visit, plain_server: str) 
     token = page.get_by_label("API token")
     expect(token).to_be_focused()
     assert visit.api_requests == []  # nothing is asked before there is a token
+    for unsendable in ("", "two words", "cgt_ünïcode"):  # not a header value: not sent
+        token.fill(unsendable)
+        token.press("Enter")
+        assert token.evaluate("input => !input.validity.valid")
+    assert visit.api_requests == []
+    assert page.evaluate("() => sessionStorage.length") == 0
     token.fill("cgt_not-a-token")
     token.press("Enter")
     expect(page.get_by_role("alert")).to_contain_text("UNAUTHENTICATED")

@@ -29,7 +29,15 @@ function report(error) {
 }
 
 function askForToken() {
-  const input = h("input", { id: "token", type: "password", autocomplete: "off", required: true });
+  // a header value is printable ASCII: anything else could never be sent
+  const input = h("input", {
+    id: "token",
+    type: "password",
+    autocomplete: "off",
+    required: true,
+    pattern: "[!-~]+",
+    title: "An API token: one word of letters, digits and punctuation, no spaces",
+  });
   const form = h(
     "form",
     { class: "token" },
