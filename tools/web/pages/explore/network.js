@@ -10,7 +10,7 @@ import { day, h } from "./dom.js";
 cytoscape.use(fcose);
 
 /** Every relationship type, with the colour its edges are drawn in. */
-export const COLOURS = {
+const COLOURS = {
   PART_OF: "#1f77b4",
   EMPLOYS: "#d62728",
   MEMBER_OF: "#2ca02c",

@@ -6,7 +6,7 @@ import { latest } from "./api.js";
 import { h } from "./dom.js";
 
 const PARTY = "id displayName kind ... on Organization { unitType }";
-export const MAX_LEVELS = 4; // five nested lists stay well under the API's cost ceiling
+const MAX_LEVELS = 4; // five nested lists stay well under the API's cost ceiling
 
 function treeQuery(levels) {
   let below = "";
