@@ -1,5 +1,5 @@
-"""The Starlette application: /graphql (HTTP and WebSocket), /healthz, /readyz, /metrics,
-the pages' bundles under /static, and the store's lifespan."""
+"""The Starlette application: /graphql (HTTP and WebSocket), the explorer page at /explore,
+/healthz, /readyz, /metrics, the pages' bundles under /static, and the store's lifespan."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import HTTPConnection, Request
-from starlette.responses import JSONResponse
+from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Mount, Route, WebSocketRoute
 
 from .access.anonymous import anonymous_admin
@@ -37,6 +37,7 @@ from .origins import cors, parse_origins
 from .resolvers.context import Context
 from .schema.build import build_schema
 from .seeds.demo import DEMO_ADMIN, demo_token, load_demo
+from .web import pages
 from .web.assets import Assets
 from .web.pages import STATIC_PATH
 from .websocket import SubscriptionEndpoint
@@ -145,6 +146,9 @@ def create_app(settings: Settings) -> Starlette:
         }
         return JSONResponse(body)
 
+    async def explore(_: Request) -> HTMLResponse:
+        return pages.explore(settings.ide_token)
+
     async def readyz(_: Request) -> JSONResponse:
         try:
             await store.ping(READY_WITHIN)
@@ -163,6 +167,7 @@ def create_app(settings: Settings) -> Starlette:
             WebSocketRoute(
                 "/graphql", SubscriptionEndpoint(schema, context_for, settings, limiter, fanout)
             ),
+            Route("/explore", explore, methods=["GET"]),  # and HEAD; anything else is 405
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", MetricsEndpoint(settings, authenticator, limiter, sampler).handle),

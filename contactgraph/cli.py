@@ -309,8 +309,8 @@ def serve(
 ) -> None:
     """Serve the graph over GraphQL at http://HOST:PORT/graphql.
 
-    A browser there gets GraphiQL. The address is printed once the port is bound (the
-    port the system chose, with --port 0)."""
+    A browser there gets GraphiQL, and the explorer at http://HOST:PORT/explore. The
+    address is printed once the port is bound (the port the system chose, with --port 0)."""
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 

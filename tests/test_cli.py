@@ -54,13 +54,14 @@ class Served:
 
 
 @contextmanager
-def serving(database: Path, *flags: str, env: dict[str, str] | None = None) -> Iterator[Served]:
-    """`contactgraph serve FLAGS` on a free port, its graph in `database` and configured
-    through the environment, until it is stopped with SIGTERM and found to stop cleanly."""
+def serving(graph: Path | str, *flags: str, env: dict[str, str] | None = None) -> Iterator[Served]:
+    """`contactgraph serve FLAGS` on a free port, its graph in `graph` (an embedded
+    database's file, or a graph URL) and configured through the environment, until it is
+    stopped with SIGTERM and found to stop cleanly."""
     port = free_port()
     environment = {
         **os.environ,
-        "CONTACTGRAPH_GRAPH": f"sqlite:///{database}",
+        "CONTACTGRAPH_GRAPH": graph if isinstance(graph, str) else f"sqlite:///{graph}",
         "CONTACTGRAPH_CREATE": "1",
         "CONTACTGRAPH_PORT": str(port),
         **(env or {}),

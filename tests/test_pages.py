@@ -1,6 +1,6 @@
-"""The server's own pages and the bundles they load from /static, over HTTP as a browser
-fetches them. Neither reads the graph, so one store (SQLite) serves them here; the page
-at work in a real browser is tests/browser."""
+"""The server's own pages (GraphiQL at /graphql, the explorer at /explore) and the bundles
+they load from /static, over HTTP as a browser fetches them. No page reads the graph, so
+one store (SQLite) serves them here; the pages at work in a real browser are tests/browser."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ from contactgraph.config import Settings
 
 HTML = {"accept": "text/html,application/xhtml+xml"}
 TOKEN = "cgt_page-token"
+PAGES = ["/graphql", "/explore"]
+BUNDLE = {"/graphql": "graphiql", "/explore": "explore"}  # tools/web/pages/NAME.js
 
 
 async def client(tmp_path: Path, ide_token: str | None) -> AsyncIterator[httpx.AsyncClient]:
@@ -45,17 +47,20 @@ def bundles(html: str) -> list[str]:
     return re.findall(r'(?:src|href)="(/static/[^"]+)"', html)
 
 
-async def test_the_page_forbids_every_origin_but_its_own(site: httpx.AsyncClient) -> None:
+@pytest.mark.parametrize("path", PAGES)
+async def test_the_page_forbids_every_origin_but_its_own(
+    site: httpx.AsyncClient, path: str
+) -> None:
     nonces = set()
     for _ in range(2):
-        page = await site.get("/graphql", headers=HTML)
+        page = await site.get(path, headers=HTML)
         assert page.status_code == 200
         assert page.headers["content-type"] == "text/html; charset=utf-8"
         header = page.headers["content-security-policy"]
         policy = dict(directive.strip().split(" ", 1) for directive in header.split(";"))
         assert policy["default-src"] == "'none'"
         assert policy["script-src"] == policy["connect-src"] == "'self'"
-        # GraphiQL's dialogs add one <style>: it carries this response's nonce
+        # GraphiQL's dialogs and Cytoscape add one <style>: it carries this response's nonce
         config = page_config(page.text)
         assert policy["style-src"] == f"'self' 'nonce-{config['styleNonce']}'"
         nonces.add(config["styleNonce"])
@@ -64,9 +69,11 @@ async def test_the_page_forbids_every_origin_but_its_own(site: httpx.AsyncClient
     assert len(nonces) == 2
 
 
-async def test_bundles_are_served_for_good(site: httpx.AsyncClient) -> None:
-    page = await site.get("/graphql", headers=HTML)
+@pytest.mark.parametrize("path", PAGES)
+async def test_bundles_are_served_for_good(site: httpx.AsyncClient, path: str) -> None:
+    page = await site.get(path, headers=HTML)
     named = bundles(page.text)
+    assert {bundle.split("/")[2] for bundle in named} == {BUNDLE[path]}  # its own, no other's
     kinds = {}
     for path in named:
         response = await site.get(path)
@@ -101,18 +108,40 @@ async def test_hostile_paths_find_nothing(site: httpx.AsyncClient, path: str) ->
     assert b"import" not in response.content and b"root:" not in response.content
 
 
-async def test_the_demo_page_carries_its_token(tmp_path: Path) -> None:
+@pytest.mark.parametrize("path", PAGES)
+async def test_the_demo_page_carries_its_token(tmp_path: Path, path: str) -> None:
     async for http in client(tmp_path, TOKEN):
-        page = await http.get("/graphql", headers=HTML)
+        page = await http.get(path, headers=HTML)
         config = page_config(page.text)
         assert config["headers"] == {"Authorization": f"Bearer {TOKEN}"}
-        assert "parties" in str(config["query"])
 
 
-async def test_a_token_cannot_break_out_of_the_page(tmp_path: Path) -> None:
+async def test_graphiql_opens_with_a_query(site: httpx.AsyncClient) -> None:
+    assert "parties" in str(page_config((await site.get("/graphql", headers=HTML)).text)["query"])
+
+
+async def test_the_explorer_answers_get_and_head_only(site: httpx.AsyncClient) -> None:
+    """It holds no data: any visitor gets it, and it takes nothing (no form, no upload)."""
+    page = await site.get("/explore?party=anything", headers={"accept": "*/*"})
+    assert page.status_code == 200
+    assert page.headers["content-type"] == "text/html; charset=utf-8"
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert page.headers["referrer-policy"] == "no-referrer"
+    assert "anything" not in page.text  # the query string is not read, nor echoed
+    head = await site.head("/explore")
+    assert head.status_code == 200 and head.content == b""
+    for method in ("POST", "PUT", "PATCH", "DELETE"):
+        refused = await site.request(method, "/explore", json={"query": "{ viewer { id } }"})
+        assert refused.status_code == 405, method
+        assert set(refused.headers["allow"].split(", ")) == {"GET", "HEAD"}
+    assert (await site.get("/explore/", headers=HTML)).status_code in (307, 404)
+
+
+@pytest.mark.parametrize("path", PAGES)
+async def test_a_token_cannot_break_out_of_the_page(tmp_path: Path, path: str) -> None:
     """CONTACTGRAPH_DEMO_TOKEN is the operator's choice: whatever it holds stays data."""
     hostile = 'x</script><script>alert(1)</script><!--"'
     async for http in client(tmp_path, hostile):
-        page = await http.get("/graphql", headers=HTML)
+        page = await http.get(path, headers=HTML)
         assert page.text.count("</script>") == 2  # the config block's and the bundle's
         assert page_config(page.text)["headers"] == {"Authorization": f"Bearer {hostile}"}

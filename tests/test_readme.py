@@ -240,6 +240,7 @@ def test_the_documentation_points_only_into_the_repository() -> None:
         text = page.read_text()
         assert "../" not in text, page
         named |= set(re.findall(r"`((?:docs/)?[\w.-]+\.md|LICENSE)`", text))
+        named |= set(re.findall(r"\]\((?!https?:)([^)\s]+)\)", text))  # links and pictures
     assert {"docs/architecture.md", "CHANGELOG.md", "LICENSE"} <= named
     missing = [name for name in named if not (root / name).exists()]
     assert not missing, missing

@@ -82,10 +82,22 @@ def respond(page: str, title: str, config: dict[str, object]) -> HTMLResponse:
     return HTMLResponse(html, headers={**_HEADERS, "Content-Security-Policy": policy})
 
 
+def _signed_in(token: str | None) -> dict[str, str]:
+    """The headers a page sends with every request and as the WebSocket's connection_init
+    payload: the demo's token when there is one (serve --demo on loopback), else none, and
+    the page's visitor signs in with a token of their own."""
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
 def graphiql(token: str | None) -> HTMLResponse:
-    """GraphiQL's page; given a token, the page sends it with every request and as the
-    WebSocket's connection_init payload (serve --demo on loopback)."""
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    """GraphiQL's page, at GET /graphql for a browser."""
     return respond(
-        "graphiql", "contactgraph GraphiQL", {"headers": headers, "query": GRAPHIQL_QUERY}
+        "graphiql", "contactgraph GraphiQL", {"headers": _signed_in(token), "query": GRAPHIQL_QUERY}
     )
+
+
+def explore(token: str | None) -> HTMLResponse:
+    """The explorer, at GET /explore. Anyone may load it: it holds code, no data. Every
+    read it makes goes to /graphql with the visitor's token, where that viewer's grants
+    scope it and the API's limits bound it, as for any other client."""
+    return respond("explore", "contactgraph explorer", {"headers": _signed_in(token)})

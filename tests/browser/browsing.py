@@ -1,11 +1,14 @@
-"""A page in the browser, watched: what it asked of its server and of anything else."""
+"""A page in the browser, watched: what it asked of its server and of anything else; and
+the API asked directly, for what the page must show."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+import httpx
 from playwright.sync_api import ConsoleMessage, Locator, Page, Request, Route, WebSocket
+from test_cli import SIGNED_IN
 
 
 def _origin(url: str) -> str:
@@ -18,7 +21,7 @@ class Visit:
     """A page in a fresh browser context (nothing GraphiQL kept for another test, tabs or
     headers, is there), and what it did: requests to the API, frames sent over its
     WebSockets, anything it tried to load from another origin (refused here), and what
-    its Content-Security-Policy refused."""
+    its Content-Security-Policy refused, and the errors its scripts left uncaught."""
 
     page: Page
     origin: str = ""
@@ -27,17 +30,23 @@ class Visit:
     sent_frames: list[str | bytes] = field(default_factory=list)
     foreign: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
+    crashes: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.page.context.route("**/*", self._route)
         self.page.on("request", self._request)
         self.page.on("websocket", self._socket)
         self.page.on("console", self._console)
+        self.page.on("pageerror", lambda error: self.crashes.append(str(error)))
+
+    def goto(self, url: str) -> None:
+        """Open the page at `url`: its origin is the one it may reach."""
+        self.origin = _origin(url)
+        self.page.goto(url)
 
     def open(self, url: str) -> None:
         """Open GraphiQL at `url` and wait until it can run a query."""
-        self.origin = _origin(url)
-        self.page.goto(url)
+        self.goto(url)
         self.page.locator(".graphiql-execute-button").wait_for()
 
     def run(self, query: str) -> Locator:
@@ -73,3 +82,32 @@ class Visit:
     def _console(self, message: ConsoleMessage) -> None:
         if "Content Security Policy" in message.text:
             self.refused.append(message.text)
+
+
+def ask(
+    server: str,
+    query: str,
+    variables: dict[str, object] | None = None,
+    headers: dict[str, str] = SIGNED_IN,
+) -> dict:
+    """`query`'s data, asked over HTTP (with the demo's token unless `headers` say
+    otherwise): what the page must show."""
+    answer = httpx.post(
+        f"{server}/graphql",
+        json={"query": query, "variables": variables},
+        headers=headers,
+        timeout=10,
+    ).json()
+    assert "errors" not in answer, answer
+    return answer["data"]
+
+
+def party_id(server: str, name: str, headers: dict[str, str] = SIGNED_IN) -> str:
+    query = "query($s: String) { parties(search: $s, first: 1) { edges { node { id } } } }"
+    data = ask(server, query, {"s": name}, headers)
+    return data["parties"]["edges"][0]["node"]["id"]
+
+
+def assert_offline(visit: Visit) -> None:
+    assert visit.foreign == [], "the page reached beyond its server"
+    assert visit.refused == [], "the page's Content-Security-Policy refused part of it"

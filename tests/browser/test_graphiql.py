@@ -8,36 +8,13 @@ import json
 import time
 
 import httpx
-from browsing import Visit
+from browsing import Visit, ask, assert_offline, party_id
 from factories import RECORD
 from playwright.sync_api import expect
-from test_cli import DEMO_TOKEN, SIGNED_IN
+from test_cli import DEMO_TOKEN
 
 QUERY = "{ parties(first: 3) { edges { node { displayName } } } }"
 BEARER = f"Bearer {DEMO_TOKEN}"
-
-
-def ask(server: str, query: str, variables: dict[str, object] | None = None) -> dict:
-    """`query`'s data, asked over HTTP with the demo's token: what the page must show."""
-    answer = httpx.post(
-        f"{server}/graphql",
-        json={"query": query, "variables": variables},
-        headers=SIGNED_IN,
-        timeout=10,
-    ).json()
-    assert "errors" not in answer, answer
-    return answer["data"]
-
-
-def party_id(server: str, name: str) -> str:
-    query = "query($s: String) { parties(search: $s, first: 1) { edges { node { id } } } }"
-    data = ask(server, query, {"s": name})
-    return data["parties"]["edges"][0]["node"]["id"]
-
-
-def assert_offline(visit: Visit) -> None:
-    assert visit.foreign == [], "the page reached beyond its server"
-    assert visit.refused == [], "the page's Content-Security-Policy refused part of it"
 
 
 def test_the_demo_page_runs_a_typed_query(visit: Visit, demo_server: str) -> None:
