@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Sequence
 
-from ..history import Change, mentioning
+from ..history import Change, ChangeKind, mentioning
 from ..identity import Grant
 from ..interchange.format import DumpBatch
 from ..model import Activity, Relationship
@@ -24,15 +24,22 @@ def _after(key: tuple[str, str] | None, first: str, second: str) -> tuple[str, t
 
 
 def _changes(conn: sqlite3.Connection, rows: Sequence[sqlite3.Row]) -> list[Change]:
-    """Entries with what they mention besides their subjects, which only the subject
-    rows hold."""
+    """Entries with what they mention besides their subjects, which only the subject rows
+    hold. Only merges mention anything; their subject rows have no index by entry, so a
+    page holding merges reads them in one scan of the subject rows."""
+    merges = [row["seq"] for row in rows if row["kind"] in _MENTIONING]
     named: dict[int, list[str]] = {}
-    for seq, subject in conn.execute(
-        f"SELECT seq, subject_id FROM history_subjects WHERE seq {records.IN_LIST}",
-        (records.bound_list(row["seq"] for row in rows),),
-    ):
-        named.setdefault(seq, []).append(subject)
+    if merges:
+        for seq, subject in conn.execute(
+            f"SELECT seq, subject_id FROM history_subjects WHERE seq {records.IN_LIST}",
+            (records.bound_list(merges),),
+        ):
+            named.setdefault(seq, []).append(subject)
     return [mentioning(history.change_of(row), named.get(row["seq"], ())) for row in rows]
+
+
+# the kinds of entries that mention records beside their subjects (merging.py)
+_MENTIONING = frozenset({ChangeKind.MERGED.value, ChangeKind.UNMERGED.value})
 
 
 def _write(conn: sqlite3.Connection, batch: DumpBatch) -> None:
