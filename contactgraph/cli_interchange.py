@@ -100,10 +100,11 @@ def _readable(source: str, spool: IO[bytes]) -> Iterator[tuple[IO[bytes], IO[byt
         yield sys.stdin.buffer, spool
         return
     try:
-        with open(source, "rb") as stream:
-            yield stream, None
+        stream = open(source, "rb")  # noqa: SIM115 - closed below, errors apart from the body's
     except OSError as error:
         raise ConfigError(f"cannot read {source}: {error.strerror}") from None
+    with stream:
+        yield stream, None
 
 
 def _counted(stream: IO[bytes], progress_total: int, size: int) -> Iterator[DumpBatch]:

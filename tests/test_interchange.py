@@ -266,6 +266,12 @@ def _bad_dumps(lines: list[str]) -> list[tuple[str, list[str], int, str]]:
             "since has no UTC offset",
         ),
         ("no header", lines[1:], 1, "header"),
+        (
+            "unknown role",
+            _edit(lines, _first(lines, "grant"), lambda item: item["record"].update(role="god")),
+            _first(lines, "grant") + 1,
+            "role 'god' does not exist",
+        ),
         # checks pass; the store refuses the second user of one name, batches after the first
         # are committed on Neo4j, then deleted
         ("taken username", _edit(lines, users[-1], renamed), 0, "username"),
@@ -322,6 +328,8 @@ async def test_an_import_refuses_a_graph_that_holds_parties(
     exported = await asyncio.to_thread(run, "export", "--with-grants", "--graph", graph_url)
     _ok(exported)
     assert exported.stdout.splitlines()[1:] == demo_dump[1:]  # the first import, once
+    missing = await asyncio.to_thread(run, "import", "--graph", graph_url, str(tmp_path / "no"))
+    assert missing.returncode == 1 and "cannot read" in missing.stderr
     taken = await asyncio.to_thread(run, "export", "--graph", graph_url, str(path))
     assert taken.returncode == 1 and "exists" in taken.stderr
     assert path.read_text().splitlines() == demo_dump

@@ -101,16 +101,16 @@ class Check:
                 raise BadDump(number, f"{what} {party_id} is not a party of the dump")
         self.owed.clear()
 
-    def _new(self, number: int, seen: set[str], what: str, key: str) -> None:
+    def unique(self, number: int, seen: set[str], what: str, key: str) -> None:
         if key in seen:
             raise BadDump(number, f"duplicate {what} {key}")
         seen.add(key)
 
-    def _party(self, number: int, what: str, party_id: str | None) -> None:
+    def known(self, number: int, what: str, party_id: str | None) -> None:
         if party_id is not None and party_id not in self.parties:
             raise BadDump(number, f"{what} {party_id} is not a party of the dump")
 
-    def _after(self, number: int, what: str, key: tuple[str, ...]) -> None:
+    def ordered(self, number: int, what: str, key: tuple[str, ...]) -> None:
         if key == self.last:
             raise BadDump(number, f"duplicate {what} {key[-1]}")
         if key < self.last:
@@ -120,12 +120,12 @@ class Check:
 
 def _category(check: Check, number: int, item: Any) -> None:
     category: Category = item
-    check._new(number, check.categories, "category", category.id)
+    check.unique(number, check.categories, "category", category.id)
 
 
 def _party(check: Check, number: int, item: Any) -> None:
     party: Party = item
-    check._new(number, check.parties, "party", party.id)
+    check.unique(number, check.parties, "party", party.id)
     if party.kind is PartyKind.USER:
         check.users.add(party.id)
     if party.category_id is not None and party.category_id not in check.categories:
@@ -137,24 +137,24 @@ def _party(check: Check, number: int, item: Any) -> None:
 
 def _relationship(check: Check, number: int, item: Any) -> None:
     rel: Relationship = item
-    check._new(number, check.relationships, "relationship", rel.id)
+    check.unique(number, check.relationships, "relationship", rel.id)
     if rel.id in check.parties:
         raise BadDump(number, f"duplicate id {rel.id}: a party has it")
-    check._party(number, "from", rel.from_id)
-    check._party(number, "to", rel.to_id)
+    check.known(number, "from", rel.from_id)
+    check.known(number, "to", rel.to_id)
 
 
 def _activity(check: Check, number: int, item: Any) -> None:
     activity: Activity = item
     if activity.id in check.parties or activity.id in check.relationships:
         raise BadDump(number, f"duplicate id {activity.id}: a party or relationship has it")
-    check._after(number, "activity", (activity.id,))
-    check._party(number, "author", activity.author_id)
-    check._party(number, "recorder", activity.recorded_by_id)
+    check.ordered(number, "activity", (activity.id,))
+    check.known(number, "author", activity.author_id)
+    check.known(number, "recorder", activity.recorded_by_id)
     if not activity.subject_ids:
         raise BadDump(number, f"activity {activity.id} has no subjects")
     for subject in activity.subject_ids:
-        check._party(number, "subject", subject)
+        check.known(number, "subject", subject)
 
 
 def _user(check: Check, number: int, user_id: str) -> None:
@@ -164,17 +164,17 @@ def _user(check: Check, number: int, user_id: str) -> None:
 
 def _grant(check: Check, number: int, item: Any) -> None:
     grant: Grant = item
-    check._new(number, check.grants, "grant", grant.id)
+    check.unique(number, check.grants, "grant", grant.id)
     _user(check, number, grant.user_id)
-    check._party(number, "scope", grant.scope_id)
+    check.known(number, "scope", grant.scope_id)
     if grant.role not in _ROLES:
         raise BadDump(number, f"role {grant.role!r} does not exist; roles: {', '.join(_ROLES)}")
 
 
 def _token(check: Check, number: int, item: Any) -> None:
     token: ApiToken = item
-    check._new(number, check.tokens, "token", token.id)
-    check._new(number, check.hashes, "token secret hash of", token.id)
+    check.unique(number, check.tokens, "token", token.id)
+    check.unique(number, check.hashes, "token secret hash", token.secret_hash)
     _user(check, number, token.user_id)
 
 
@@ -182,7 +182,7 @@ def _change(check: Check, number: int, item: Any) -> None:
     change: Change = item
     if not change.subject_ids:
         raise BadDump(number, f"history entry {change.id} has no subjects")
-    check._after(number, "history entry", (format_instant(change.at), change.id))
+    check.ordered(number, "history entry", (format_instant(change.at), change.id))
 
 
 _ROLES = [role.name for role in BUILTIN_ROLES]

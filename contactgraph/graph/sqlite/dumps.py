@@ -16,11 +16,11 @@ from .rows import REL_COLUMNS, category_params, relationship_from_row, relations
 
 
 def _after(key: tuple[str, str] | None, first: str, second: str) -> tuple[str, tuple[str, ...]]:
-    """A keyset condition past `key` in (first, second) order that ranges over the index
-    on `first`, and its parameters."""
+    """A keyset condition past `key` in (first, second) order, as a row value: a seek on
+    an index of both, and its parameters."""
     if key is None:
         return "1", ()
-    return f"{first} >= ? AND ({first} > ? OR {second} > ?)", (key[0], key[0], key[1])
+    return f"({first}, {second}) > (?, ?)", key
 
 
 def _changes(conn: sqlite3.Connection, rows: Sequence[sqlite3.Row]) -> list[Change]:
