@@ -7,7 +7,8 @@ whole commands (a command's start, migration and closure build included).
 Seeds a synthetic graph of --parties into a SQLite file in --folder (kept, and reused by
 the next run), exports it, imports the dump into a new SQLite file; with --graph also
 imports it into that Neo4j graph (emptied first) and exports it from there. Prints, per
-step, the seconds and the rates in parties, lines and megabytes per second, in Markdown.
+step, the seconds, the rates in parties, lines and megabytes per second, and the
+command's peak memory (GNU time), in Markdown.
 """
 
 from __future__ import annotations
@@ -21,20 +22,22 @@ from history import wipe
 from registry import CLI
 
 
-def _timed(*args: str) -> float:
+def _timed(*args: str) -> tuple[float, int]:
+    """Seconds, and the command's peak resident memory in MB (GNU time's %M)."""
     started = time.perf_counter()
-    done = subprocess.run([CLI, *args], capture_output=True, text=True)
+    done = subprocess.run(["/usr/bin/time", "-f", "%M", CLI, *args], capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"contactgraph {' '.join(args)} failed:\n{done.stderr}")
-    return time.perf_counter() - started
+    return time.perf_counter() - started, int(done.stderr.split()[-1]) // 1024
 
 
-def _row(step: str, seconds: float, parties: int, dump: Path) -> str:
+def _row(step: str, timed: tuple[float, int], parties: int, dump: Path) -> str:
+    seconds, peak = timed
     lines = sum(1 for _ in dump.open("rb"))
     megabytes = dump.stat().st_size / 1e6
     return (
         f"| {step} | {seconds:,.1f} | {parties / seconds:,.0f} | {lines / seconds:,.0f} "
-        f"| {megabytes / seconds:,.1f} |"
+        f"| {megabytes / seconds:,.1f} | {peak:,} |"
     )
 
 
@@ -54,21 +57,21 @@ def main() -> None:
     for stale in (dump, copy, folder / "neo4j.jsonl"):
         stale.unlink(missing_ok=True)
     rows = []
-    seconds = _timed("export", "--with-grants", "--graph", f"sqlite:///{source}", str(dump))
-    rows.append(_row("export from SQLite", seconds, options.parties, dump))
-    seconds = _timed("import", "--graph", f"sqlite:///{copy}", str(dump))
-    rows.append(_row("import into SQLite", seconds, options.parties, dump))
+    timed = _timed("export", "--with-grants", "--graph", f"sqlite:///{source}", str(dump))
+    rows.append(_row("export from SQLite", timed, options.parties, dump))
+    timed = _timed("import", "--graph", f"sqlite:///{copy}", str(dump))
+    rows.append(_row("import into SQLite", timed, options.parties, dump))
     if options.graph:
         wipe(options.graph)
-        seconds = _timed("import", "--graph", options.graph, str(dump))
-        rows.append(_row("import into Neo4j", seconds, options.parties, dump))
+        timed = _timed("import", "--graph", options.graph, str(dump))
+        rows.append(_row("import into Neo4j", timed, options.parties, dump))
         again = folder / "neo4j.jsonl"
-        seconds = _timed("export", "--with-grants", "--graph", options.graph, str(again))
-        rows.append(_row("export from Neo4j", seconds, options.parties, again))
+        timed = _timed("export", "--with-grants", "--graph", options.graph, str(again))
+        rows.append(_row("export from Neo4j", timed, options.parties, again))
     lines = sum(1 for _ in dump.open("rb"))
     print(f"\n{options.parties:,} parties: {lines:,} lines, {dump.stat().st_size / 1e6:,.0f} MB\n")
-    print("| step | seconds | parties/s | lines/s | MB/s |")
-    print("|---|---:|---:|---:|---:|")
+    print("| step | seconds | parties/s | lines/s | MB/s | peak memory MB |")
+    print("|---|---:|---:|---:|---:|---:|")
     print("\n".join(rows))
 
 
