@@ -267,6 +267,12 @@ def _bad_dumps(lines: list[str]) -> list[tuple[str, list[str], int, str]]:
         ),
         ("no header", lines[1:], 1, "header"),
         (
+            "misspelt field",
+            _edit(lines, rel, lambda item: item["record"].update(unitl=None)),
+            rel + 1,
+            "a relationship has no field unitl",
+        ),
+        (
             "unknown role",
             _edit(lines, _first(lines, "grant"), lambda item: item["record"].update(role="god")),
             _first(lines, "grant") + 1,

@@ -34,6 +34,7 @@ SECTIONS: dict[str, type[Any]] = {
     "change": Change,
 }
 TYPE_OF: dict[type[Any], str] = {kind: name for name, kind in SECTIONS.items()}
+FIELDS = {name: {f.name for f in dataclasses.fields(kind)} for name, kind in SECTIONS.items()}
 
 
 class Header(msgspec.Struct, frozen=True):
@@ -86,14 +87,20 @@ def read_header(text: bytes) -> Header:
     return header
 
 
-def read_line(text: bytes) -> tuple[str, Item]:
-    """A record line's type and record, or ValueError saying what is wrong with it."""
+def read_line(text: bytes, strict: bool = False) -> tuple[str, Item]:
+    """A record line's type and record, or ValueError saying what is wrong with it; with
+    `strict`, a field the record does not have is wrong too (a misspelt field would
+    otherwise be dropped unseen), at the cost of reading the line twice."""
     try:
         line = _line.decode(text)
         decoder = DECODERS.get(line.type)
         if decoder is None:
             raise ValueError(f"unknown type {line.type!r}; known: {', '.join(SECTIONS)}")
         item: Item = decoder.decode(line.record)
+        if strict:
+            unknown = sorted(set(msgspec.json.decode(line.record)) - FIELDS[line.type])
+            if unknown:
+                raise ValueError(f"a {line.type} has no field {', '.join(unknown)}")
     except msgspec.DecodeError as error:
         raise ValueError(str(error)) from None
     naive = next(_naive_times(item), None)

@@ -71,7 +71,7 @@ class Check:
                 raise BadDump(number, str(error)) from None
             return
         try:
-            kind, item = read_line(text)
+            kind, item = read_line(text, strict=True)
         except ValueError as error:
             raise BadDump(number, str(error)) from None
         section = list(SECTIONS).index(kind)
