@@ -164,22 +164,21 @@ async def audit(tx: Tx, query: AuditQuery, page: Page) -> ChangePage:
 async def snapshots(tx: Tx, parties: Mapping[str, Party], as_of: datetime) -> dict[str, Party]:
     """Each party's own fields as they were at `as_of`, for those that existed then."""
     result = await tx.run(
-        "UNWIND $ids AS id "
-        "CALL (id) { MATCH (c:Change {party_id: id}) WHERE c.at > $at "
+        "UNWIND $ids AS party "
+        "CALL (party) { MATCH (c:Change {party_id: party}) WHERE c.at > $at "
         f"RETURN collect({MAP}) AS newer }} "
-        "CALL (id) { MATCH (c:Change {party_id: id}) WHERE c.at <= $at "
+        "CALL (party) { MATCH (c:Change {party_id: party}) WHERE c.at <= $at "
         "RETURN max(c.at) AS last } "
-        "RETURN collect({id: id, newer: newer, last: last})",
+        "RETURN collect([party, newer, last])",
         ids=list(parties),
         at=encode(as_of),
     )
     found: dict[str, Party] = {}
-    for row in await cypher.collected(result):
-        last = None if row["last"] is None else decode(row["last"])
-        newer = [change_of(c) for c in row["newer"]]
-        past = snapshot(parties[row["id"]], as_of, newer, last)
+    for party_id, newer, last in await cypher.collected(result):
+        at = None if last is None else decode(last)
+        past = snapshot(parties[party_id], as_of, [change_of(c) for c in newer], at)
         if past is not None:
-            found[row["id"]] = past
+            found[party_id] = past
     return found
 
 
