@@ -13,7 +13,6 @@ from collections.abc import Callable
 from typing import Any
 
 import click
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .access.anonymous import FLAG as ANONYMOUS_FLAG
 from .access.anonymous import USERNAME as ANONYMOUS_USER
@@ -37,7 +36,7 @@ from .observability import logs
 from .observability.metrics import MULTIPROCESS_DIR
 from .origins import parse_origins
 from .seeds.demo import DEMO_ADMIN, load_demo
-from .seeds.progress import SeedRun
+from .seeds.progress import SeedRun, bar
 from .seeds.synthetic import synthetic_batches
 
 graph_option = click.option(
@@ -533,13 +532,7 @@ async def _load_synthetic(store: GraphStore, run: SeedRun) -> dict[str, int]:
     """Write the batches `run` has not written yet, each with the note of how far the
     seed then is; the note goes once the last batch is in."""
     counts = {"parties": 0, "relationships": 0, "activities": 0}
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, transient=False) as progress:
+    with bar() as progress:
         task = progress.add_task("parties", total=run.parties, completed=run.written)
         writing: asyncio.Task[Batch] | None = None
         batches = synthetic_batches(run.parties, run.seed, run.batch_size, run.today)
@@ -562,5 +555,5 @@ async def _load_synthetic(store: GraphStore, run: SeedRun) -> dict[str, int]:
     return counts
 
 
-# register `user`, `token`, `check`, `backup` and `schema` on main
-from . import cli_backup, cli_check, cli_identity, cli_schema  # noqa: E402, F401
+# register `user`, `token`, `check`, `backup`, `schema`, `export` and `import` on main
+from . import cli_backup, cli_check, cli_identity, cli_interchange, cli_schema  # noqa: E402, F401

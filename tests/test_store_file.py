@@ -149,7 +149,10 @@ def test_backup_copies_a_served_graph_into_a_new_file(tmp_path: Path) -> None:
     finally:
         assert "Traceback" not in stop(server)
     for refused, reason in (
-        (run("backup", "--graph", "bolt://127.0.0.1:1", str(tmp_path / "n.db")), "neo4j-admin"),
+        (
+            run("backup", "--graph", "bolt://127.0.0.1:1", str(tmp_path / "n.db")),
+            "cannot use Neo4j",
+        ),
         (run("backup", "--graph", f"sqlite:///{tmp_path / 'none.db'}", "x.db"), "no database"),
         (run("backup", "--graph", url, str(tmp_path / "no" / "x.db")), "does not exist"),
     ):

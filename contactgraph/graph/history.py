@@ -118,6 +118,12 @@ class Change:
         return self.subject_ids if self.version is not None else self.subject_ids[1:]
 
 
+def mentioning(change: Change, named: Iterable[str]) -> Change:
+    """The entry with what it mentions, from every id its history is found under (its
+    subjects among them): in id order, since stores keep them as a set."""
+    return replace(change, mentions=tuple(sorted(set(named) - set(change.subject_ids))))
+
+
 @dataclass(frozen=True)
 class ChangePage:
     changes: list[Change]

@@ -6,13 +6,14 @@ parent through dataloaders; every write is one transaction, all or nothing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
 from .duplicates import DuplicateQuery, Match, PairPage
-from .history import Actor, AuditQuery, ChangeKind, ChangePage
+from .history import Actor, AuditQuery, Change, ChangeKind, ChangePage
 from .identity import ApiToken, Grant, Role, Scope, ScopeKind
+from .interchange.format import DumpBatch
 from .merging import FieldChoice, MergePlan, UnmergePlan
 from .model import (
     WHOLE_ROWS,
@@ -263,3 +264,26 @@ class GraphStore(Protocol):
     async def load_batch(self, batch: Batch) -> Batch:
         """Write a seed batch in one transaction, checked by the same rules; the batch as
         written, its parties' contact data in normal form."""
+
+    # dumps (interchange/): every record, in pages of `first` after a key, unscoped
+    async def relationship_page(
+        self, after: tuple[str, str] | None, first: int
+    ) -> list[Relationship]:
+        """Ordered by (from_id, id), after that key."""
+
+    async def activity_page(self, after: str | None, first: int) -> list[Activity]:
+        """Ordered by id."""
+
+    async def change_page(self, after: tuple[str, str] | None, first: int) -> list[Change]:
+        """History entries oldest first, by (at, id), with what each mentions."""
+
+    async def all_grants(self) -> list[Grant]:
+        """Every user's grants, by id."""
+
+    async def restore(self, batches: Iterable[DumpBatch]) -> None:
+        """Write a checked dump into this empty graph as it is (ids, versions, times and
+        history kept; closure, search and keys derived again): all of it, or on an error
+        nothing (each store says how)."""
+
+    async def clear_unfinished_import(self) -> bool:
+        """Remove what an import stopped half-way wrote; whether there was such a thing."""

@@ -10,8 +10,12 @@ and day, so the same ids) and writes only those still missing.
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ..graph.errors import ConfigError
 from ..graph.model import Batch
@@ -49,3 +53,16 @@ class SeedRun:
             f"finish it with `contactgraph seed --graph {url} --resume` (it writes the same "
             "graph the whole seed would have), or seed into an empty graph"
         )
+
+
+def bar(quiet: bool = False) -> Progress:
+    """The bar long commands (seed, export, import) draw on standard error: on a
+    terminal, unless `quiet`; elsewhere it stays silent, leaving logs and pipes clean."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        disable=quiet or not sys.stderr.isatty(),
+    )

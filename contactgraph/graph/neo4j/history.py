@@ -25,13 +25,15 @@ SCHEMA: tuple[str, ...] = (
     # entry ids are server-made UUIDv7s, never looked up: no uniqueness index to keep
     "DROP CONSTRAINT change_id IF EXISTS",
     "CREATE INDEX change_time IF NOT EXISTS FOR (c:Change) ON (c.at)",
+    # a dump's order, (at, id): a seed writes thousands of entries at one instant
+    "CREATE INDEX change_order IF NOT EXISTS FOR (c:Change) ON (c.at, c.id)",
     "CREATE INDEX change_subject IF NOT EXISTS FOR (c:Change) ON (c.subject_id, c.at)",
     "CREATE INDEX change_actor IF NOT EXISTS FOR (c:Change) ON (c.actor_id, c.at)",
     "CREATE INDEX change_party IF NOT EXISTS FOR (c:Change) ON (c.party_id, c.at)",
     "CREATE INDEX mention_subject IF NOT EXISTS FOR (m:Mention) ON (m.subject_id, m.at)",
 )
 
-_MAP = "c {.id, .at, .kind, .actor_id, .request_id, .subject_id, .others, .fields, .version}"
+MAP = "c {.id, .at, .kind, .actor_id, .request_id, .subject_id, .others, .fields, .version}"
 _KINDS = {member.value: member for member in ChangeKind}
 # a seed writes an entry per record in one transaction, held in Neo4j's memory until it
 # commits: properties with nothing to say (no other subjects, no fields) are left out
@@ -66,7 +68,7 @@ async def append(tx: Tx, changes: Iterable[Change]) -> None:
     await cypher.write(tx, new_entries(changes))
 
 
-def _change(record: Mapping[str, Any]) -> Change:
+def change_of(record: Mapping[str, Any]) -> Change:
     return Change(
         id=record["id"],
         at=decode(record["at"]),
@@ -85,7 +87,7 @@ def _cursor(page: Page) -> dict[str, Any]:
 
 
 def _page(records: list[Mapping[str, Any]], page: Page) -> ChangePage:
-    return ChangePage([_change(r) for r in records[: page.first]], len(records) > page.first)
+    return ChangePage([change_of(r) for r in records[: page.first]], len(records) > page.first)
 
 
 def _before(at: str, id_: str) -> str:
@@ -125,7 +127,7 @@ async def of_subjects(
         f"WHERE m.at IS NOT NULL AND {_before('m.at', 'm.change_id')} "
         "MATCH (m)-[:OF]->(c:Change) WHERE NOT c.kind IN $hidden "
         "RETURN c ORDER BY m.at DESC, m.change_id DESC LIMIT $limit } "
-        f"WITH DISTINCT c ORDER BY c.at DESC, c.id DESC LIMIT $limit RETURN collect({_MAP}) "
+        f"WITH DISTINCT c ORDER BY c.at DESC, c.id DESC LIMIT $limit RETURN collect({MAP}) "
         "AS changes } RETURN collect({id: row.id, changes: changes})",
         rows=[{"id": subject, "lineage": lineage} for subject, lineage in lineages.items()],
         hidden=sorted(k.value for k in hidden),
@@ -149,7 +151,7 @@ async def audit(tx: Tx, query: AuditQuery, page: Page) -> ChangePage:
         f"{match} AND ($actor IS NULL OR c.actor_id = $actor) "
         "AND ($since IS NULL OR c.at >= $since) "
         f"AND ($until IS NULL OR c.at < $until) AND {_before('c.at', 'c.id')} "
-        f"WITH c ORDER BY c.at DESC, c.id DESC LIMIT $limit RETURN collect({_MAP})",
+        f"WITH c ORDER BY c.at DESC, c.id DESC LIMIT $limit RETURN collect({MAP})",
         subject=query.subject_id,
         actor=query.actor_id,
         since=None if query.since is None else encode(query.since),
@@ -162,22 +164,21 @@ async def audit(tx: Tx, query: AuditQuery, page: Page) -> ChangePage:
 async def snapshots(tx: Tx, parties: Mapping[str, Party], as_of: datetime) -> dict[str, Party]:
     """Each party's own fields as they were at `as_of`, for those that existed then."""
     result = await tx.run(
-        "UNWIND $ids AS id "
-        "CALL (id) { MATCH (c:Change {party_id: id}) WHERE c.at > $at "
-        f"RETURN collect({_MAP}) AS newer }} "
-        "CALL (id) { MATCH (c:Change {party_id: id}) WHERE c.at <= $at "
+        "UNWIND $ids AS party "
+        "CALL (party) { MATCH (c:Change {party_id: party}) WHERE c.at > $at "
+        f"RETURN collect({MAP}) AS newer }} "
+        "CALL (party) { MATCH (c:Change {party_id: party}) WHERE c.at <= $at "
         "RETURN max(c.at) AS last } "
-        "RETURN collect({id: id, newer: newer, last: last})",
+        "RETURN collect([party, newer, last])",
         ids=list(parties),
         at=encode(as_of),
     )
     found: dict[str, Party] = {}
-    for row in await cypher.collected(result):
-        last = None if row["last"] is None else decode(row["last"])
-        newer = [_change(c) for c in row["newer"]]
-        past = snapshot(parties[row["id"]], as_of, newer, last)
+    for party_id, newer, last in await cypher.collected(result):
+        at = None if last is None else decode(last)
+        past = snapshot(parties[party_id], as_of, [change_of(c) for c in newer], at)
         if past is not None:
-            found[row["id"]] = past
+            found[party_id] = past
     return found
 
 
@@ -185,7 +186,7 @@ async def merges_of(tx: Tx, party_id: str) -> list[Change]:
     """The party's MERGED entries, latest first: as survivor and as the one merged."""
     result = await tx.run(
         f"MATCH (c:Change {{party_id: $id, kind: 'MERGED'}}) WHERE c.at IS NOT NULL "
-        f"WITH c ORDER BY c.version DESC RETURN collect({_MAP})",
+        f"WITH c ORDER BY c.version DESC RETURN collect({MAP})",
         id=party_id,
     )
-    return [_change(c) for c in await cypher.collected(result)]
+    return [change_of(c) for c in await cypher.collected(result)]

@@ -31,11 +31,11 @@ from . import (
     merges,
     walks,
 )
-from .accounts import Neo4jAccounts
 from .cypher import (
     Tx,
     encode,
 )
+from .dumps import Neo4jDumps
 
 # a batch naming at most this many stored parties locks them, so none is archived or merged
 # while it writes (a party made with its links); a larger one (a seed) locks only those its
@@ -50,7 +50,7 @@ async def _edge(tx: Tx, rel_id: str) -> Relationship:
     return found[0]
 
 
-class Neo4jWrites(Neo4jAccounts):
+class Neo4jWrites(Neo4jDumps):
     # a batch is one transaction, held in Neo4j's heap until commit; 1,000 parties with
     # their activities and history entries fit the transaction memory of a 512 MiB heap
     seed_batch_size = 1_000

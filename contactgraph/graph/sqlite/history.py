@@ -53,7 +53,7 @@ CREATE TRIGGER history_subjects_not_removed BEFORE DELETE ON history_subjects
 BEGIN SELECT RAISE(ABORT, 'history entries cannot be removed'); END;
 """
 
-_COLUMNS = "h.id, h.at, h.kind, h.actor_id, h.request_id, h.subject_ids, h.fields, h.version"
+COLUMNS = "h.id, h.at, h.kind, h.actor_id, h.request_id, h.subject_ids, h.fields, h.version"
 _INSERT = (
     "INSERT INTO history (seq, id, at, kind, actor_id, request_id, subject_ids, fields, "
     "party_id, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -90,7 +90,7 @@ def append(conn: sqlite3.Connection, changes: Iterable[Change]) -> None:
     conn.executemany(_INSERT_SUBJECT, subjects)
 
 
-def _change(row: sqlite3.Row) -> Change:
+def change_of(row: sqlite3.Row) -> Change:
     return Change(
         id=row["id"],
         at=parse_instant(row["at"]),
@@ -115,7 +115,7 @@ def _after(page: Page, at: str, id_: str) -> tuple[str, dict[str, object]]:
 
 
 def _page(rows: list[sqlite3.Row], page: Page) -> ChangePage:
-    return ChangePage([_change(r) for r in rows[: page.first]], len(rows) > page.first)
+    return ChangePage([change_of(r) for r in rows[: page.first]], len(rows) > page.first)
 
 
 def _lineage(conn: sqlite3.Connection, subject_id: str) -> list[str]:
@@ -141,7 +141,7 @@ def of_subjects(
 ) -> dict[str, ChangePage]:
     after, params = _after(page, "h.at", "h.id")
     statement = (
-        f"SELECT DISTINCT {_COLUMNS} FROM history_subjects s JOIN history h ON h.seq = s.seq "
+        f"SELECT DISTINCT {COLUMNS} FROM history_subjects s JOIN history h ON h.seq = s.seq "
         f"WHERE s.subject_id IN (SELECT value FROM json_each(:lineage)) AND {after} "
         "AND h.kind NOT IN (SELECT value FROM json_each(:hidden)) "
         "ORDER BY h.at DESC, h.id DESC LIMIT :limit"
@@ -183,7 +183,7 @@ def audit(conn: sqlite3.Connection, query: AuditQuery, page: Page) -> ChangePage
     after, cursor = _after(page, at, id_)
     clauses.append(after)
     rows = conn.execute(
-        f"SELECT {_COLUMNS} FROM {source} WHERE {' AND '.join(clauses)} "
+        f"SELECT {COLUMNS} FROM {source} WHERE {' AND '.join(clauses)} "
         f"ORDER BY {at} DESC, {id_} DESC LIMIT :limit",
         {**params, **cursor},
     ).fetchall()
@@ -198,14 +198,17 @@ def snapshots(
     found: dict[str, Party] = {}
     for party_id, party in parties.items():
         rows = conn.execute(
-            f"SELECT {_COLUMNS} FROM history h WHERE h.party_id = ? AND h.at > ?",
+            f"SELECT {COLUMNS} FROM history h WHERE h.party_id = ? AND h.at > ?",
             (party_id, at),
         ).fetchall()
         last = conn.execute(
             "SELECT max(at) FROM history WHERE party_id = ? AND at <= ?", (party_id, at)
         ).fetchone()[0]
         past = snapshot(
-            party, as_of, [_change(r) for r in rows], None if last is None else parse_instant(last)
+            party,
+            as_of,
+            [change_of(r) for r in rows],
+            None if last is None else parse_instant(last),
         )
         if past is not None:
             found[party_id] = past
@@ -215,8 +218,8 @@ def snapshots(
 def merges_of(conn: sqlite3.Connection, party_id: str) -> list[Change]:
     """The party's MERGED entries, latest first: as survivor and as the one merged."""
     rows = conn.execute(
-        f"SELECT {_COLUMNS} FROM history h WHERE h.party_id = ? AND h.kind = 'MERGED' "
+        f"SELECT {COLUMNS} FROM history h WHERE h.party_id = ? AND h.kind = 'MERGED' "
         "ORDER BY h.version DESC",
         (party_id,),
     )
-    return [_change(row) for row in rows]
+    return [change_of(row) for row in rows]

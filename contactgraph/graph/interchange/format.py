@@ -1,0 +1,147 @@
+"""The JSON Lines dump of a graph: a header line, then one line per record, each
+`{"type": ..., "record": {...}}`. A record is the model's own dataclass as msgspec
+writes it (enums by value, instants in RFC 3339 UTC), so the format follows the model
+and a line is read back into it, typed and checked, in one call. The record sits under
+its own key because relationships and activities have a `type` field of their own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any, Final
+
+import msgspec
+
+from ..history import Change
+from ..identity import ApiToken, Grant
+from ..model import Activity, Category, Party, Relationship
+
+FORMAT: Final = "contactgraph-jsonl"
+VERSION: Final = 1
+
+Item = Category | Party | Relationship | Activity | Grant | ApiToken | Change
+
+# the order sections come in, and what each line's type names
+SECTIONS: dict[str, type[Any]] = {
+    "category": Category,
+    "party": Party,
+    "relationship": Relationship,
+    "activity": Activity,
+    "grant": Grant,
+    "token": ApiToken,
+    "change": Change,
+}
+TYPE_OF: dict[type[Any], str] = {kind: name for name, kind in SECTIONS.items()}
+FIELDS = {name: {f.name for f in dataclasses.fields(kind)} for name, kind in SECTIONS.items()}
+
+
+class Header(msgspec.Struct, frozen=True):
+    """The first line: what wrote the dump, from what, and when."""
+
+    type: str
+    format: str
+    version: int
+    contactgraph: str
+    source: str  # the kind of store it was read from: sqlite or neo4j
+    exported_at: datetime
+    with_grants: bool = False
+
+
+class Line(msgspec.Struct, frozen=True):
+    type: str
+    record: msgspec.Raw = msgspec.Raw(b"null")
+
+
+_encoder = msgspec.json.Encoder()
+_line = msgspec.json.Decoder(Line)
+_header = msgspec.json.Decoder(Header)
+DECODERS: dict[str, msgspec.json.Decoder[Any]] = {
+    name: msgspec.json.Decoder(kind) for name, kind in SECTIONS.items()
+}
+
+
+def header_line(source: str, version: str, at: datetime, with_grants: bool) -> bytes:
+    header = Header("header", FORMAT, VERSION, version, source, at, with_grants)
+    return _encoder.encode(header) + b"\n"
+
+
+def record_line(item: Item) -> bytes:
+    kind = TYPE_OF[type(item)]
+    return b'{"type":"' + kind.encode() + b'","record":' + _encoder.encode(item) + b"}\n"
+
+
+def read_header(text: bytes) -> Header:
+    """The header, or ValueError saying what is wrong with it."""
+    try:
+        header = _header.decode(text)
+    except msgspec.DecodeError as error:
+        raise ValueError(f"not a {FORMAT} header: {error}") from None
+    if header.type != "header" or header.format != FORMAT:
+        raise ValueError(f"not a {FORMAT} header (type {header.type!r}, format {header.format!r})")
+    if header.version != VERSION:
+        raise ValueError(
+            f"format version {header.version} is not one this contactgraph reads ({VERSION})"
+        )
+    return header
+
+
+def read_line(text: bytes, strict: bool = False) -> tuple[str, Item]:
+    """A record line's type and record, or ValueError saying what is wrong with it; with
+    `strict`, a field the record does not have is wrong too (a misspelt field would
+    otherwise be dropped unseen), at the cost of reading the line twice."""
+    try:
+        line = _line.decode(text)
+        decoder = DECODERS.get(line.type)
+        if decoder is None:
+            raise ValueError(f"unknown type {line.type!r}; known: {', '.join(SECTIONS)}")
+        item: Item = decoder.decode(line.record)
+        if strict:
+            unknown = sorted(set(msgspec.json.decode(line.record)) - FIELDS[line.type])
+            if unknown:
+                raise ValueError(f"a {line.type} has no field {', '.join(unknown)}")
+    except msgspec.DecodeError as error:
+        raise ValueError(str(error)) from None
+    naive = next(_naive_times(item), None)
+    if naive is not None:
+        raise ValueError(f"{naive} has no UTC offset")
+    return line.type, item
+
+
+def _naive_times(item: Item) -> Iterator[str]:
+    """The fields holding a time without an offset: stores compare instants in UTC."""
+    for field in dataclasses.fields(item):
+        value = getattr(item, field.name)
+        if isinstance(value, datetime) and value.utcoffset() is None:
+            yield field.name
+
+
+@dataclasses.dataclass
+class DumpBatch:
+    """Records of a checked dump written together, in section order: what one transaction
+    of an import writes (on the embedded store, one of the steps of its one transaction)."""
+
+    categories: list[Category] = dataclasses.field(default_factory=list)
+    parties: list[Party] = dataclasses.field(default_factory=list)
+    relationships: list[Relationship] = dataclasses.field(default_factory=list)
+    activities: list[Activity] = dataclasses.field(default_factory=list)
+    grants: list[Grant] = dataclasses.field(default_factory=list)
+    tokens: list[ApiToken] = dataclasses.field(default_factory=list)
+    changes: list[Change] = dataclasses.field(default_factory=list)
+    lines: int = 0  # the dump's lines it holds, for progress
+
+    def add(self, kind: str, item: Item) -> None:
+        getattr(self, _LISTS[kind]).append(item)
+        self.lines += 1
+
+
+_LISTS = {
+    "category": "categories",
+    "party": "parties",
+    "relationship": "relationships",
+    "activity": "activities",
+    "grant": "grants",
+    "token": "tokens",
+    "change": "changes",
+}
