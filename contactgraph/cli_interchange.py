@@ -76,9 +76,11 @@ def _summary(counts: dict[str, int]) -> str:
 )
 @click.argument("out", default="-", type=click.Path(dir_okay=False, allow_dash=True))
 def export(graph_url: str, dump_format: str, with_grants: bool, out: str) -> None:
-    """Write the whole graph as JSON Lines into OUT, a new file, or standard output (-):
-    parties, relationships (ended ones too), activities, categories, the change history
-    and merges, ids kept. Load it with `contactgraph import`."""
+    """Write the whole graph out as JSON Lines.
+
+    Into OUT, a new file, or standard output (-): parties, relationships (ended ones
+    too), activities, categories, the change history and merges, ids kept. Load it with
+    `contactgraph import`."""
     started = time.perf_counter()
     try:
         if out == "-":
@@ -142,9 +144,10 @@ async def _restore(url: str, stream: IO[bytes], lines: int, size: int) -> None:
 def import_(
     graph_url: str, dump_format: str, check_only: bool, batch_size: int, source: str
 ) -> None:
-    """Load a dump written by `contactgraph export` from SOURCE (a file, or - for standard
-    input) into an empty graph, ids, versions and history as they were. Every line is
-    checked first; a dump with any line wrong writes nothing."""
+    """Load a dump that `contactgraph export` wrote into an empty graph.
+
+    From SOURCE (a file, or - for standard input), ids, versions and history as they
+    were. Every line is checked first; a dump with any line wrong writes nothing."""
     started = time.perf_counter()
     try:
         with tempfile.TemporaryFile() as spool, _readable(source, spool) as (stream, copy):
