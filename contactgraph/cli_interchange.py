@@ -17,6 +17,7 @@ from typing import IO
 import click
 
 from .cli import _fail, _open, graph_option, main
+from .cli_subgraph import FORMATS, export_subgraph, subgraph_options
 from .graph.backends import NEO4J_SCHEMES
 from .graph.errors import ConfigError, GraphError
 from .graph.interchange.format import SECTIONS, DumpBatch
@@ -33,6 +34,15 @@ format_option = click.option(
     default="jsonl",
     show_default=True,
     help="The dump's format: JSON Lines, a header line then one record per line.",
+)
+export_format_option = click.option(
+    "--format",
+    "dump_format",
+    type=click.Choice(["jsonl", *FORMATS]),
+    default="jsonl",
+    show_default=True,
+    help="jsonl: the whole graph, for `contactgraph import`. graphml, gexf: the subgraph "
+    "a walk from --root reaches, for analysts' tools.",
 )
 BATCH_LINES = 5_000
 
@@ -66,7 +76,7 @@ def _summary(counts: dict[str, int]) -> str:
 
 @main.command("export")
 @graph_option
-@format_option
+@export_format_option
 @click.option(
     "--with-grants",
     is_flag=True,
@@ -74,11 +84,22 @@ def _summary(counts: dict[str, int]) -> str:
     "only form the graph holds), and the history entries about them. Users themselves are "
     "parties and always in the dump.",
 )
+@subgraph_options
 @click.argument("out", default="-", type=click.Path(dir_okay=False, allow_dash=True))
-def export(graph_url: str, dump_format: str, with_grants: bool, out: str) -> None:
-    """Write the whole graph as JSON Lines into OUT, a new file, or standard output (-):
+def export(
+    graph_url: str, dump_format: str, with_grants: bool, out: str, **options: object
+) -> None:
+    """Write the graph, or a part of it, into a new file.
+
+    OUT is a new file, or standard output (-). As JSON Lines, the whole graph:
     parties, relationships (ended ones too), activities, categories, the change history
-    and merges, ids kept. Load it with `contactgraph import`."""
+    and merges, ids kept; load it with `contactgraph import`. As GraphML or GEXF, the
+    parties a walk from --root reaches and its edges."""
+    if dump_format in FORMATS:
+        export_subgraph(graph_url, dump_format, out, options)
+        return
+    if options["root"]:
+        raise click.UsageError("--root is for --format graphml or gexf")
     started = time.perf_counter()
     try:
         if out == "-":
