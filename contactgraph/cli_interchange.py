@@ -18,6 +18,8 @@ import click
 
 from .cli import _fail, _open, graph_option, main
 from .cli_subgraph import FORMATS, export_subgraph, subgraph_options
+from .cli_vcard import FILTER_OPTIONS, export_vcards, filter_options
+from .cli_vcard import FORMAT as VCARD
 from .graph.backends import NEO4J_SCHEMES
 from .graph.errors import ConfigError, GraphError
 from .graph.interchange.format import SECTIONS, DumpBatch
@@ -38,11 +40,12 @@ format_option = click.option(
 export_format_option = click.option(
     "--format",
     "dump_format",
-    type=click.Choice(["jsonl", *FORMATS]),
+    type=click.Choice(["jsonl", *FORMATS, VCARD]),
     default="jsonl",
     show_default=True,
     help="jsonl: the whole graph, for `contactgraph import`. graphml, gexf: the subgraph "
-    "a walk from --root reaches, for analysts' tools.",
+    "a walk from --root reaches, for analysts' tools. vcard: contacts and organizations "
+    "as vCard 4.0, for address books.",
 )
 BATCH_LINES = 5_000
 
@@ -85,6 +88,7 @@ def _summary(counts: dict[str, int]) -> str:
     "parties and always in the dump.",
 )
 @subgraph_options
+@filter_options
 @click.argument("out", default="-", type=click.Path(dir_okay=False, allow_dash=True))
 def export(
     graph_url: str, dump_format: str, with_grants: bool, out: str, **options: object
@@ -94,12 +98,18 @@ def export(
     OUT is a new file, or standard output (-). As JSON Lines, the whole graph:
     parties, relationships (ended ones too), activities, categories, the change history
     and merges, ids kept; load it with `contactgraph import`. As GraphML or GEXF, the
-    parties a walk from --root reaches and its edges."""
+    parties a walk from --root reaches and its edges. As vCard, one card per contact
+    and organization, with employers, units and relationships."""
+    if dump_format != VCARD and any(options[name] for name in FILTER_OPTIONS):
+        raise click.UsageError("--kind, --search and --tag are for --format vcard")
     if dump_format in FORMATS:
         export_subgraph(graph_url, dump_format, out, options)
         return
     if options["root"]:
         raise click.UsageError("--root is for --format graphml or gexf")
+    if dump_format == VCARD:
+        export_vcards(graph_url, out, options)
+        return
     started = time.perf_counter()
     try:
         if out == "-":
