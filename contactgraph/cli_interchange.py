@@ -16,9 +16,9 @@ from typing import IO
 
 import click
 
-from .cli import _fail, _open, graph_option, main
+from .cli import _fail, _open, graph_option, main, region_option
 from .cli_subgraph import FORMATS, export_subgraph, subgraph_options
-from .cli_vcard import FILTER_OPTIONS, export_vcards, filter_options
+from .cli_vcard import FILTER_OPTIONS, export_vcards, filter_options, import_vcards
 from .cli_vcard import FORMAT as VCARD
 from .graph.backends import NEO4J_SCHEMES
 from .graph.errors import ConfigError, GraphError
@@ -32,10 +32,11 @@ from .seeds.progress import bar
 format_option = click.option(
     "--format",
     "dump_format",
-    type=click.Choice(["jsonl"]),
+    type=click.Choice(["jsonl", VCARD]),
     default="jsonl",
     show_default=True,
-    help="The dump's format: JSON Lines, a header line then one record per line.",
+    help="jsonl: a dump, a header line then one record per line, into an empty graph. "
+    "vcard: an address book (vCard 4.0 or 3.0), added as new parties.",
 )
 export_format_option = click.option(
     "--format",
@@ -161,21 +162,33 @@ async def _restore(url: str, stream: IO[bytes], lines: int, size: int) -> None:
 @main.command("import")
 @graph_option
 @format_option
-@click.option("--check", "check_only", is_flag=True, help="Check the dump only; write nothing.")
+@click.option("--check", "--dry-run", "check_only", is_flag=True, help="Check only; write nothing.")
 @click.option(
     "--batch-size",
     default=BATCH_LINES,
     show_default=True,
     type=click.IntRange(1, 100_000),
-    help="Lines written per step: on Neo4j, per transaction.",
+    help="jsonl: lines written per step: on Neo4j, per transaction.",
 )
+@region_option
 @click.argument("source", default="-", type=click.Path(dir_okay=False, allow_dash=True))
 def import_(
-    graph_url: str, dump_format: str, check_only: bool, batch_size: int, source: str
+    graph_url: str,
+    dump_format: str,
+    check_only: bool,
+    batch_size: int,
+    default_region: str | None,
+    source: str,
 ) -> None:
-    """Load a dump written by `contactgraph export` from SOURCE (a file, or - for standard
-    input) into an empty graph, ids, versions and history as they were. Every line is
-    checked first; a dump with any line wrong writes nothing."""
+    """Load a dump or an address book into the graph.
+
+    SOURCE is a file, or - for standard input. A dump written by `contactgraph export`
+    goes into an empty graph, ids, versions and history as they were. A vCard address
+    book adds its cards as new parties, with their employers and relationships. Every
+    line is checked first; input with any line wrong writes nothing."""
+    if dump_format == VCARD:
+        import_vcards(graph_url, source, check_only, default_region)
+        return
     started = time.perf_counter()
     try:
         with tempfile.TemporaryFile() as spool, _readable(source, spool) as (stream, copy):

@@ -6,13 +6,16 @@ bad cards are refused naming their line, with nothing written."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
 from pathlib import Path
 
 import pytest
 import vobject
-from client import GraphQL
+from client import GraphQL, serve
 from test_cli import run
 from test_demo import find
+
+from contactgraph.config import Settings
 
 HEIRS = ("Ingrid Krämer", "Stefan Krämer", "Julia Lenz")
 
@@ -101,3 +104,88 @@ def test_bad_vcard_export_options_are_refused(
     )
     assert done.returncode == 2 and message in done.stderr, done.stderr
     assert not out.exists() and "Traceback" not in done.stderr
+
+
+CARRIED = ["PART_OF", "EMPLOYS", "MEMBER_OF", "KNOWS", "REPORTS_TO", "HEIR_OF"]
+GRAPH = """query($types: [RelType!]) {
+  parties(filter: {kinds: [CONTACT, ORGANIZATION]}, first: 500) { edges { node {
+    id kind displayName tags emails { address label } phones { e164 label }
+    addresses { street postalCode city country label }
+    ... on Contact { firstName lastName }
+    relationships(types: $types) { type role properties fromId toId } } } } }"""
+
+
+async def _graph(gql: GraphQL) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    """What the cards carry, as GraphQL answers it: parties by name, and current edges
+    between them by their ends' names (ids differ between graphs)."""
+    data = await gql(GRAPH, {"types": CARRIED})
+    nodes = [edge["node"] for edge in data["parties"]["edges"]]
+    names = {node["id"]: node["displayName"] for node in nodes}
+    parties = sorted(
+        (
+            node["kind"],
+            node["displayName"],
+            node.get("firstName"),
+            node.get("lastName"),
+            node["tags"],
+            node["emails"],
+            node["phones"],
+            node["addresses"],
+        )
+        for node in nodes
+    )
+    edges = sorted(
+        {
+            (rel["type"], names[rel["fromId"]], names[rel["toId"]], rel["role"])
+            for node in nodes
+            for rel in node["relationships"]
+            if {rel["fromId"], rel["toId"]} <= names.keys()  # not to users: they have no card
+        }
+    )
+    return parties, edges
+
+
+def _import(graph_url: str, path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return run("import", "--format", "vcard", "--graph", graph_url, *args, str(path))
+
+
+@pytest.fixture(scope="module")
+def demo_cards(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+    """A demo graph on SQLite, and its cards in a file."""
+    where = tmp_path_factory.mktemp("cards")
+    url = f"sqlite:///{where / 'demo.db'}"
+    assert run("seed", "--demo", "--graph", url).returncode == 0
+    done = run("export", "--format", "vcard", "--graph", url, str(where / "demo.vcf"))
+    assert done.returncode == 0, done.stderr
+    return url, where / "demo.vcf"
+
+
+async def _answers(url: str) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    async for http in serve(Settings(graph_url=url)):
+        return await _graph(GraphQL(http))
+    raise AssertionError("unreachable")
+
+
+async def test_exported_cards_import_into_an_empty_graph_as_they_were(
+    gql: GraphQL, graph_url: str, demo_cards: tuple[str, Path]
+) -> None:
+    source, cards = demo_cards
+    parties, edges = await _answers(source)
+    checked = await asyncio.to_thread(_import, graph_url, cards, "--dry-run")
+    assert checked.returncode == 0 and "they check, nothing was written" in checked.stdout
+    assert await _graph(gql) == ([], [])
+    done = await asyncio.to_thread(_import, graph_url, cards)
+    assert done.returncode == 0, done.stderr
+    assert f"imported {len(parties)} cards, {len(edges)} relationships" in done.stdout
+    assert await _graph(gql) == (parties, edges)
+    miriam = [e for e in edges if e[0] == "EMPLOYS" and e[2] == "Miriam Brandt"]
+    assert sorted(miriam) == [
+        ("EMPLOYS", "Procurement", "Miriam Brandt", "Deputy Procurement Lead"),
+        ("EMPLOYS", "Warehouse Operations", "Miriam Brandt", "Warehouse Manager"),
+    ]
+    assert ("HEIR_OF", "Julia Lenz", "Walter Krämer", "daughter") in edges
+    assert ("PART_OF", "Fleet Management", "Nordwind Hamburg", None) in edges
+    again = await asyncio.to_thread(_import, graph_url, cards)
+    assert again.returncode == 1 and "line 3: UID urn:uuid:" in again.stderr
+    assert "an import adds parties, it never updates one" in again.stderr
+    assert await _graph(gql) == (parties, edges)  # written once

@@ -35,12 +35,12 @@ class Affiliation:
     rel: Relationship
 
 
-async def _chains(store: GraphStore, org_ids: set[str], as_of: datetime) -> dict[str, list[str]]:
+async def chains(store: GraphStore, org_ids: set[str], as_of: datetime) -> dict[str, list[str]]:
     """Each organization's unit names from the top of its PART_OF hierarchy down to it;
     where a unit is part of two, the walk's nearest, smallest one."""
     orgs = await store.get_parties(sorted(org_ids))
     above = await store.ancestors(sorted(orgs), [RelType.PART_OF], SCOPE_DEPTH, as_of)
-    chains = {}
+    found = {}
     for org_id, org in orgs.items():
         parents: dict[str | None, Party] = {}
         for row in above[org_id].rows:
@@ -49,8 +49,8 @@ async def _chains(store: GraphStore, org_ids: set[str], as_of: datetime) -> dict
         while at in parents:
             chain.append(parents[at].display_name)
             at = parents[at].id
-        chains[org_id] = chain[::-1]
-    return chains
+        found[org_id] = chain[::-1]
+    return found
 
 
 def _label(line: ContentLine, label: str | None, tel: bool = False) -> None:
@@ -137,8 +137,8 @@ async def _page_cards(store: GraphStore, parties: list[Party], as_of: datetime) 
             orgs.add(rel.from_id)
         elif rel.type is RelType.MEMBER_OF:
             orgs.add(rel.to_id)
-    chains = await _chains(store, orgs, as_of)
-    return [card(party, chains, rels[party.id]).serialize() for party in parties]
+    named = await chains(store, orgs, as_of)
+    return [card(party, named, rels[party.id]).serialize() for party in parties]
 
 
 async def vcards_of(store: GraphStore, where: PartyFilter) -> AsyncIterator[str]:
