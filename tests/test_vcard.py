@@ -6,8 +6,10 @@ bad cards are refused naming their line, with nothing written."""
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 import vobject
@@ -189,3 +191,171 @@ async def test_exported_cards_import_into_an_empty_graph_as_they_were(
     assert again.returncode == 1 and "line 3: UID urn:uuid:" in again.stderr
     assert "an import adds parties, it never updates one" in again.stderr
     assert await _graph(gql) == (parties, edges)  # written once
+
+
+# as a phone or Outlook exports: vCard 3.0, no KIND, ORG ungrouped, labels as TYPE
+OUTLOOK = """BEGIN:VCARD
+VERSION:3.0
+N:Okafor;Ngozi;;;
+FN:Ngozi Okafor
+ORG:Harbour Freight Ltd;Sales
+TITLE:Account Executive
+EMAIL;TYPE=INTERNET,WORK:ngozi.okafor@harbour.example
+TEL;TYPE=CELL:+44 7911 123456
+ADR;TYPE=WORK:;;1 Dock Road;Liverpool;;L3 4AA;United Kingdom
+CATEGORIES:prospect,shipping
+NOTE:met at the fair
+END:VCARD
+"""
+# vCard 4.0 from another address book: its own UIDs, groups, a card of the graph's unit
+OTHER = """BEGIN:VCARD
+VERSION:4.0
+KIND:individual
+FN:Lars Nielsen
+N:Nielsen;Lars;;;
+UID:lars@other-book
+item1.ORG:Nordwind Logistics AG;Nordwind Hamburg;Fleet Management
+item1.TITLE:Fleet Planner
+item1.ROLE:night shift
+EMAIL;TYPE=home:lars@nielsen.example
+RELATED;TYPE=friend:mette@other-book
+END:VCARD
+BEGIN:VCARD
+VERSION:4.0
+FN:Mette Nielsen
+N:Nielsen;Mette;;;
+UID:mette@other-book
+RELATED;TYPE=co-worker,x-reports-to;VALUE=uri:lars@other-book
+END:VCARD
+"""
+CHILDREN = """query($id: ID!) { party(id: $id) { children { displayName
+  ... on Contact { emails { address label } } } } }"""
+FOUND = """query($s: String!) { parties(search: $s, first: 10) { edges { node {
+  id displayName tags ... on Contact { phones { e164 label } addresses { city country }
+  relationships { type role properties fromId toId } } ... on Organization { unitType
+  parent: relationships(types: [PART_OF]) { toId } } } } } }"""
+
+
+async def _found(gql: GraphQL, text: str) -> dict[str, Any]:
+    [edge] = (await gql(FOUND, {"s": text}))["parties"]["edges"]
+    node: dict[str, Any] = edge["node"]
+    return node
+
+
+async def test_cards_of_other_address_books_import(
+    demo: GraphQL, graph_url: str, tmp_path: Path
+) -> None:
+    fleet = await find(demo, "Fleet Management")
+    for name, text in (("outlook.vcf", OUTLOOK), ("other.vcf", OTHER.replace("\n", "\r\n"))):
+        (tmp_path / name).write_text(text, newline="")
+        done = await asyncio.to_thread(_import, graph_url, tmp_path / name)
+        assert done.returncode == 0, done.stderr
+    ngozi = await _found(demo, "Ngozi")
+    assert ngozi["tags"] == ["prospect", "shipping"]
+    assert ngozi["phones"] == [{"e164": "+447911123456", "label": "mobile"}]
+    assert ngozi["addresses"] == [{"city": "Liverpool", "country": "GB"}]
+    [job] = ngozi["relationships"]
+    assert (job["type"], job["role"], job["toId"]) == ("EMPLOYS", "Account Executive", ngozi["id"])
+    sales = await _found(demo, "Sales")
+    harbour = await _found(demo, "Harbour Freight")
+    assert job["fromId"] == sales["id"] and sales["parent"] == [{"toId": harbour["id"]}]
+    assert harbour["unitType"] == "COMPANY"
+    # the graph's own unit, matched by its chain, not made again
+    assert (await demo(FIND_ALL, {"s": "Fleet Management"}))["parties"]["totalCount"] == 1
+    staff = (await demo(CHILDREN, {"id": fleet}))["party"]["children"]
+    lars = {
+        "displayName": "Lars Nielsen",
+        "emails": [{"address": "lars@nielsen.example", "label": "home"}],
+    }
+    assert lars in staff
+    rels = {
+        (r["type"], r["role"], json.dumps(r["properties"]))
+        for r in (await _found(demo, "Lars"))["relationships"]
+    }
+    assert ("EMPLOYS", "Fleet Planner", '{"vcard_role": "night shift"}') in rels
+    assert ("KNOWS", None, "{}") in rels
+    assert ("REPORTS_TO", None, "{}") in rels
+
+
+FIND_ALL = """query($s: String!) { parties(search: $s) { totalCount } }"""
+
+
+GOOD = "BEGIN:VCARD\nVERSION:4.0\nFN:Good Card\nN:Card;Good;;;\nORG:Made Before Inc\nEND:VCARD\n"
+BAD_CARDS = [
+    (
+        "malformed",
+        "BEGIN:VCARD\nVERSION:4.0\nFN:A B\nthis is no line\nEND:VCARD\n",
+        4,
+        "not a vCard",
+    ),
+    ("unclosed", "BEGIN:VCARD\nVERSION:4.0\nFN:A B\n", 3, "was never closed"),
+    (
+        "bad e-mail",
+        "BEGIN:VCARD\nVERSION:4.0\nFN:A B\nEMAIL:a@b.example\nEMAIL:no-at-sign\nEND:VCARD\n",
+        5,
+        "EMAIL 'no-at-sign' is not an e-mail address",
+    ),
+    (
+        "bad phone",
+        "BEGIN:VCARD\nVERSION:4.0\nFN:A B\nTEL;VALUE=uri:tel:12\nEND:VCARD\n",
+        4,
+        "TEL '12'",
+    ),
+    (
+        "unknown RELATED",
+        "BEGIN:VCARD\nVERSION:4.0\nFN:A B\n"
+        "RELATED:urn:uuid:01a20fd7-9832-759e-bb16-f798417650b3\nEND:VCARD\n",
+        4,
+        "is no card of the file nor a party of the graph",
+    ),
+    (
+        "group",
+        "BEGIN:VCARD\nVERSION:4.0\nKIND:group\nFN:Team\nEND:VCARD\n",
+        3,
+        "KIND:group is not imported",
+    ),
+    ("no version", "BEGIN:VCARD\nFN:A B\nEND:VCARD\n", 1, "must be vCard 3.0 or 4.0"),
+    ("vCard 2.1", "BEGIN:VCARD\nVERSION:2.1\nFN:A B\nEND:VCARD\n", 2, "must be vCard 3.0 or 4.0"),
+    ("no name", "BEGIN:VCARD\nVERSION:4.0\nEMAIL:a@b.example\nEND:VCARD\n", 1, "needs a name (FN)"),
+    (
+        "twice the UID",
+        "BEGIN:VCARD\nVERSION:4.0\nFN:A B\nUID:x\nEND:VCARD\n"
+        "BEGIN:VCARD\nVERSION:4.0\nFN:C D\nUID:x\nEND:VCARD\n",
+        9,
+        "UID x is another card's too",
+    ),
+    (
+        "org employs",
+        "BEGIN:VCARD\nVERSION:4.0\nKIND:org\nFN:Unit\nitem1.ORG:Other\nitem1.TITLE:Boss\nEND:VCARD\n",
+        5,
+        "EMPLOYS links ORGANIZATION to CONTACT/USER",
+    ),
+    ("calendar", "BEGIN:VCALENDAR\nVERSION:2.0\nEND:VCALENDAR\n", 1, "VCALENDAR is not a VCARD"),
+]
+
+
+async def test_bad_cards_are_refused_by_line_and_write_nothing(
+    gql: GraphQL, graph_url: str, tmp_path: Path
+) -> None:
+    for case, text, line, message in BAD_CARDS:
+        path = tmp_path / f"{case}.vcf"
+        path.write_text(GOOD + text)
+        at = line + GOOD.count("\n")
+        for args in ([], ["--dry-run"]):
+            done = await asyncio.to_thread(_import, graph_url, path, *args)
+            assert done.returncode == 1, (case, done.stdout)
+            assert f"{path}: line {at}: " in done.stderr and message in done.stderr, (
+                case,
+                done.stderr,
+            )
+            assert "Traceback" not in done.stderr
+        assert await _graph(gql) == ([], []), case
+    (tmp_path / "empty.vcf").write_text("\n")
+    done = await asyncio.to_thread(_import, graph_url, tmp_path / "empty.vcf")
+    assert done.returncode == 1 and "line 1: no BEGIN:VCARD" in done.stderr, done.stderr
+    (tmp_path / "latin1.vcf").write_bytes(GOOD.encode() + "FN:Jürgen\n".encode("latin-1"))
+    done = await asyncio.to_thread(_import, graph_url, tmp_path / "latin1.vcf")
+    assert done.returncode == 1 and "line 7: not UTF-8" in done.stderr, done.stderr
+    missing = await asyncio.to_thread(_import, graph_url, tmp_path / "missing.vcf")
+    assert missing.returncode == 1 and "cannot read" in missing.stderr
+    assert await _graph(gql) == ([], [])

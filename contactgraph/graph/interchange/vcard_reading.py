@@ -258,12 +258,12 @@ def read_cards(text: str) -> list[Card]:
     """Every card of an address book, or BadCard naming the first line that is wrong."""
     cards: list[Card] = []
     for component in _components(text):
-        if component.name != "VCARD":
-            raise BadCard(1, f"{component.name} is not a VCARD")
-        if len(cards) == MAX_CARDS:
-            raise BadCard(cards[-1].line, f"an import reads at most {MAX_CARDS:,} cards")
         lines = _lines(component)
         first = min((line.number for found in lines.values() for line in found), default=2) - 1
+        if component.name != "VCARD":
+            raise BadCard(first, f"{component.name} is not a VCARD")
+        if len(cards) == MAX_CARDS:
+            raise BadCard(first, f"an import reads at most {MAX_CARDS:,} cards")
         cards.append(_card(first, lines))
     if not cards:
         raise BadCard(1, "no BEGIN:VCARD: this is not an address book")
