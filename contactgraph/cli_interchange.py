@@ -1,5 +1,6 @@
 """`contactgraph export` and `import`: a whole graph as JSON Lines (graph/interchange/),
-to back up a graph on Neo4j or move one between stores. They read and write the store
+to back up a graph on Neo4j or move one between stores; the other formats are in
+cli_subgraph.py (GraphML, GEXF) and cli_vcard.py (vCard). They read and write the store
 directly, as `seed` and `backup` do: whoever holds the graph's file or credentials may
 run them, and no GraphQL operation reaches them."""
 
@@ -101,6 +102,8 @@ def export(
     and merges, ids kept; load it with `contactgraph import`. As GraphML or GEXF, the
     parties a walk from --root reaches and its edges. As vCard, one card per contact
     and organization, with employers, units and relationships."""
+    if dump_format != "jsonl" and with_grants:
+        raise click.UsageError("--with-grants is for --format jsonl")
     if dump_format != VCARD and any(options[name] for name in FILTER_OPTIONS):
         raise click.UsageError("--kind, --search and --tag are for --format vcard")
     if dump_format in FORMATS:

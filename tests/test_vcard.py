@@ -94,6 +94,7 @@ async def test_the_demo_exports_employers_units_and_relationships(
     ("args", "message"),
     [
         (["--kind", "USER"], "'USER' is not one of"),
+        (["--with-grants"], "--with-grants is for --format jsonl"),
         (["--format", "jsonl", "--tag", "x"], "--kind, --search and --tag are for --format vcard"),
     ],
 )
