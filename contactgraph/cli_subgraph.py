@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import datetime
 from typing import IO, Any, TypeVar
 
 import click
@@ -15,37 +15,35 @@ import click
 from .cli import _fail, _open
 from .config import Settings
 from .graph.errors import BadUserInput, ConfigError, GraphError
-from .graph.interchange.subgraph import FORMATS, SubgraphQuery, Walk, subgraph, write
+from .graph.interchange.subgraph import (
+    FORMATS,
+    SubgraphQuery,
+    Walk,
+    parse_as_of,
+    parse_types,
+    subgraph,
+    write,
+)
 from .graph.model import RelType
 from .graph.newfile import new_file
-from .graph.times import parse_instant, utcnow
+from .graph.times import utcnow
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEFAULTS = Settings()  # the server's ceilings, which an export keeps too
 
 
 def _as_of(_: click.Context, __: click.Parameter, value: str | None) -> datetime | None:
-    """A date is its midnight in UTC; a date-time needs its UTC offset."""
-    if value is None:
-        return None
     try:
-        day = date.fromisoformat(value) if len(value) == 10 else None
-        return datetime(day.year, day.month, day.day, tzinfo=UTC) if day else parse_instant(value)
-    except (ValueError, BadUserInput):
-        raise click.BadParameter(
-            f"{value!r} is neither a date (2025-01-31) nor a date-time with its UTC offset"
-        ) from None
+        return None if value is None else parse_as_of(value)
+    except BadUserInput as error:
+        raise click.BadParameter(error.message) from None
 
 
 def _types(_: click.Context, __: click.Parameter, value: str | None) -> tuple[RelType, ...]:
-    names = [name.strip().upper() for name in (value or "").split(",") if name.strip()]
-    known = {t.value: t for t in RelType}
-    unknown = [name for name in names if name not in known]
-    if unknown:
-        raise click.BadParameter(
-            f"{', '.join(unknown)} is not a relationship type; types: {', '.join(known)}"
-        )
-    return tuple(dict.fromkeys(known[name] for name in names))
+    try:
+        return parse_types(value or "")
+    except BadUserInput as error:
+        raise click.BadParameter(error.message) from None
 
 
 def subgraph_options(command: F) -> F:

@@ -60,6 +60,9 @@ async def test_the_demo_exports_employers_units_and_relationships(
         (("Nordwind Logistics AG", "Nordwind Munich", "Procurement"), "Deputy Procurement Lead"),
         (("Nordwind Logistics AG", "Nordwind Munich", "Warehouse Operations"), "Warehouse Manager"),
     ]
+    units = {tuple(line.value): line.params["X-UID"] for line in miriam.contents["org"]}
+    procurement = ("Nordwind Logistics AG", "Nordwind Munich", "Procurement")
+    assert units[procurement] == ["urn:uuid:" + await find(demo, "Procurement")]
     [boss] = miriam.contents["related"]
     assert boss.value == "urn:uuid:" + await find(demo, "Felix Wagner")
     assert boss.params["TYPE"] == ["co-worker", "x-reports-to"]

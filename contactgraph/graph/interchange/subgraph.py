@@ -10,15 +10,16 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import IO, cast
 
 import networkx as nx
 
 from ..cursors import encode_cursor
-from ..errors import LimitExceeded, NotFound
+from ..errors import BadUserInput, LimitExceeded, NotFound
 from ..model import DEFAULT_HIERARCHY_TYPES, Page, Party, Relationship, RelType
 from ..store import GraphStore
+from ..times import parse_instant
 
 PAGE = 1_000  # descendants read per round trip
 
@@ -37,6 +38,9 @@ class SubgraphQuery:
     as_of: datetime
     depth_ceiling: int
     limit: int  # the most parties of a network, the root included
+    # the most parties of descendants, the root included: an answer over HTTP is held
+    # whole in memory; None for the command line, which streams to a file
+    most: int | None = None
 
 
 @dataclass(frozen=True)
@@ -45,9 +49,34 @@ class Subgraph:
     relationships: list[Relationship]
 
 
+def parse_as_of(text: str) -> datetime:
+    """A date is its midnight in UTC; a date-time needs its UTC offset."""
+    try:
+        day = date.fromisoformat(text) if len(text) == 10 else None
+        return datetime(day.year, day.month, day.day, tzinfo=UTC) if day else parse_instant(text)
+    except (ValueError, BadUserInput):
+        raise BadUserInput(
+            f"{text!r} is neither a date (2025-01-31) nor a date-time with its UTC offset"
+        ) from None
+
+
+def parse_types(text: str) -> tuple[RelType, ...]:
+    """Relationship types, comma-separated, each once."""
+    names = [name.strip().upper() for name in text.split(",") if name.strip()]
+    known = {t.value: t for t in RelType}
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise BadUserInput(
+            f"{', '.join(unknown)} is not a relationship type; types: {', '.join(known)}"
+        )
+    return tuple(dict.fromkeys(known[name] for name in names))
+
+
 async def subgraph(store: GraphStore, query: SubgraphQuery) -> Subgraph:
     """The parties the walk reaches, the root first, and its edges; NotFound for an
     unknown root, LimitExceeded for a walk past a ceiling."""
+    if (query.depth is not None and query.depth < 1) or query.limit < 1:
+        raise BadUserInput("depth and limit must be at least 1")
     if query.depth is not None and query.depth > query.depth_ceiling:
         raise LimitExceeded(f"depth may be at most {query.depth_ceiling}")
     roots = await store.get_parties([query.root_id])
@@ -79,6 +108,11 @@ async def _descendants(store: GraphStore, query: SubgraphQuery, root: Party) -> 
             parties.append(cast(Party, row.party))  # whole rows were asked
             if row.relationship is not None:
                 relationships.append(row.relationship)
+        if query.most is not None and len(parties) > query.most:
+            raise LimitExceeded(
+                f"the hierarchy below {root.id} holds more than {query.most} parties: give "
+                "a smaller depth"
+            )
         if not page.has_next:
             break
         last = page.rows[-1]
@@ -86,8 +120,8 @@ async def _descendants(store: GraphStore, query: SubgraphQuery, root: Party) -> 
     if page.beyond:
         raise LimitExceeded(
             f"the hierarchy below {root.id} goes on past the depth ceiling of "
-            f"{query.depth_ceiling} levels: give --depth (at most {query.depth_ceiling}) to "
-            "export that deep"
+            f"{query.depth_ceiling} levels: give a depth (at most {query.depth_ceiling}) to "
+            "export as deep as that"
         )
     return Subgraph(parties, relationships)
 
@@ -100,7 +134,7 @@ async def _network(store: GraphStore, query: SubgraphQuery) -> Subgraph:
     if found.truncated:
         raise LimitExceeded(
             f"the network of {query.root_id} within {depth} hops holds more than "
-            f"{query.limit} parties: give a smaller --depth or a larger --limit"
+            f"{query.limit} parties: give a smaller depth or a larger limit"
         )
     return Subgraph(found.parties, found.relationships)
 

@@ -7,7 +7,8 @@ value checked by the rules a single write meets, before anything is written.
 - An ORG names an organization by its chain of units, top down. The chain is a card's
   of the file with that same ORG, else the graph's organization not archived of that
   name whose PART_OF chain as of now has those names (the smallest id of several),
-  else it is made, each unit PART_OF the one before it.
+  else it is made, each unit PART_OF the one before it. An export's ORG names its
+  organization's card by X-UID too, which tells namesakes apart.
 - An ORG's group with TITLE (or with neither TITLE nor ROLE) is an employment, EMPLOYS
   from the deepest unit with the TITLE as role and ROLE kept as its `vcard_role`
   property; with ROLE alone it is a membership, MEMBER_OF with ROLE as role.
@@ -194,9 +195,7 @@ async def plan(store: GraphStore, cards: list[Card], region: str | None, at: dat
     for card, party_id in zip(cards, ids, strict=True):
         party = planner.party(card, planner.new(card, party_id))
         if card.kind is PartyKind.ORGANIZATION:
-            if card.chain in planner.by_chain:
-                raise BadCard(card.line, f"ORG {';'.join(card.chain)} is another card's too")
-            planner.by_chain[card.chain] = party.id
+            planner.by_chain.setdefault(card.chain, party.id)  # namesakes: the first
             own.append((card, party))
     for card, party in own:
         if len(card.chain) > 1:
@@ -204,7 +203,9 @@ async def plan(store: GraphStore, cards: list[Card], region: str | None, at: dat
             planner.link(card.line, RelType.PART_OF, (party.id, parent))
     for card, party_id in zip(cards, ids, strict=True):
         for group in card.affiliations:
-            org = await planner.organization(group.line, group.chain)
+            org = planner.by_uid.get(group.uid or "") or await planner.organization(
+                group.line, group.chain
+            )
             if group.employment:
                 properties: dict[str, object] = {}
                 if group.role:

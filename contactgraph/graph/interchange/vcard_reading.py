@@ -42,6 +42,7 @@ class Affiliation:
     chain: tuple[str, ...]
     title: str | None
     role: str | None
+    uid: str | None = None  # the organization's card, as an export names it (X-UID)
 
     @property
     def employment(self) -> bool:
@@ -180,6 +181,7 @@ def _affiliations(lines: dict[str, list[_Line]], found: Card) -> None:
                 _chain(org),
                 None if title is None else str(title.value).strip(),
                 None if role is None else str(role.value).strip(),
+                next(iter(org.param(vcards.UID_PARAM)), None),
             )
         )
 

@@ -2,7 +2,8 @@
 
 A contact's employers and memberships as of now are property groups, one per edge
 (item1.ORG, item1.TITLE, item1.ROLE): ORG holds the organization's chain of units from
-the top of its PART_OF hierarchy down, TITLE an employment's role, ROLE a membership's.
+the top of its PART_OF hierarchy down (and its UID in X-UID, telling namesakes apart),
+TITLE an employment's role, ROLE a membership's.
 An organization's own chain is its ORG without a group. Edges between people (KNOWS,
 REPORTS_TO, HEIR_OF) are RELATED on the card of their from end, by vcards.RELATED_TYPES.
 """
@@ -86,7 +87,10 @@ def card(party: Party, chains: dict[str, list[str]], rels: Sequence[Relationship
     for number, rel in enumerate(affiliations, 1):
         group = f"item{number}"
         employs = rel.type is RelType.EMPLOYS
-        _add(found, "org", chains[rel.from_id if employs else rel.to_id], group)
+        org_id = rel.from_id if employs else rel.to_id
+        _add(found, "org", chains[org_id], group).params[vcards.UID_PARAM] = [
+            vcards.UID_PREFIX + org_id
+        ]
         if employs:
             _add(found, "title", rel.role or "", group)
             if isinstance(rel.properties.get(vcards.ROLE_PROPERTY), str):

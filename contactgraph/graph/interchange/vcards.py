@@ -17,6 +17,7 @@ VERSION: Final = "4.0"
 UID_PREFIX: Final = "urn:uuid:"
 TEL_PREFIX: Final = "tel:"
 LABEL_PARAM: Final = "X-LABEL"  # a label as the graph has it ("head office"), verbatim
+UID_PARAM: Final = "X-UID"  # on an affiliation's ORG: the organization's UID
 ROLE_PARAM: Final = "X-ROLE"  # a RELATED edge's role ("neighbours")
 ROLE_PROPERTY: Final = "vcard_role"  # an employment's ROLE, beside its TITLE (the role)
 
