@@ -13,6 +13,7 @@ the parties of either walk.
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from typing import cast
 
 from starlette.requests import Request
@@ -24,15 +25,7 @@ from .access.rate import RateLimiter
 from .config import Settings
 from .graph import deadlines
 from .graph.errors import BadUserInput, GraphError, LimitExceeded
-from .graph.interchange.subgraph import (
-    FORMATS,
-    SubgraphQuery,
-    Walk,
-    parse_as_of,
-    parse_types,
-    subgraph,
-    write,
-)
+from .graph.interchange import subgraph as walks
 from .graph.store import GraphStore
 from .graph.times import utcnow
 from .http import RequestError, request_error, signed_in
@@ -59,61 +52,55 @@ def _number(request: Request, name: str) -> int | None:
         raise BadUserInput(f"{name} must be a whole number, not {text!r}") from None
 
 
-def _query(request: Request, settings: Settings) -> SubgraphQuery:
+def _query(request: Request, settings: Settings) -> walks.SubgraphQuery:
     """The walk the query string asks for; BadUserInput or LimitExceeded naming what."""
     root = request.query_params.get("root")
     if not root:
         raise BadUserInput("give root=PARTY_ID")
-    walk = request.query_params.get("walk", Walk.DESCENDANTS.value)
-    if walk not in {w.value for w in Walk}:
+    walk = request.query_params.get("walk", walks.Walk.DESCENDANTS.value)
+    if walk not in {w.value for w in walks.Walk}:
         raise BadUserInput(f"walk is descendants or network, not {walk!r}")
     limit = _number(request, "limit") or settings.max_network_size
     if limit > settings.max_network_size:
         raise LimitExceeded(f"limit may be at most {settings.max_network_size}")
     as_of = request.query_params.get("asOf")
-    return SubgraphQuery(
+    return walks.SubgraphQuery(
         root_id=root,
-        walk=Walk(walk),
-        types=parse_types(request.query_params.get("types", "")),
+        walk=walks.Walk(walk),
+        types=walks.parse_types(request.query_params.get("types", "")),
         depth=_number(request, "depth"),
-        as_of=parse_as_of(as_of) if as_of else utcnow(),
+        as_of=walks.parse_as_of(as_of) if as_of else utcnow(),
         depth_ceiling=settings.max_depth,
         limit=limit,
         most=limit,
     )
 
 
+@dataclass(frozen=True)
 class SubgraphEndpoint:
-    def __init__(
-        self,
-        store: GraphStore,
-        settings: Settings,
-        authenticator: Authenticator,
-        limiter: RateLimiter,
-    ) -> None:
-        self._store = store
-        self._settings = settings
-        self._authenticator = authenticator
-        self._limiter = limiter
+    store: GraphStore
+    settings: Settings
+    authenticator: Authenticator
+    limiter: RateLimiter
 
     async def handle(self, request: Request) -> Response:
         file_format = request.path_params["format"]
         try:
-            if file_format not in FORMATS:
-                known = ", ".join(FORMATS)
+            if file_format not in walks.FORMATS:
+                known = ", ".join(walks.FORMATS)
                 raise RequestError(404, f"exports are {known}", None, {"code": "NOT_FOUND"})
-            viewer = await signed_in(self._authenticator, self._limiter, request, self._settings)
-            query = _query(request, self._settings)
-            guarded = GuardedStore(self._store, viewer, utcnow())  # scopes as they are now
-            with deadlines.limit(self._settings.request_timeout):
-                found = await subgraph(cast(GraphStore, guarded), query)
+            viewer = await signed_in(self.authenticator, self.limiter, request, self.settings)
+            query = _query(request, self.settings)
+            guarded = GuardedStore(self.store, viewer, utcnow())  # scopes as they are now
+            with deadlines.limit(self.settings.request_timeout):
+                found = await walks.subgraph(cast(GraphStore, guarded), query)
         except RequestError as error:
             return request_error(error)
         except GraphError as error:
             status = STATUS.get(error.code, 500)
             return request_error(RequestError(status, error.message, None, {"code": error.code}))
         out = io.BytesIO()
-        write(found, file_format, out)
+        walks.write(found, file_format, out)
         name = f"{query.root_id}-{query.walk.value}.{file_format}"
         headers = {"Content-Disposition": f'attachment; filename="{name}"'}
         return Response(out.getvalue(), media_type=MEDIA[file_format], headers=headers)
