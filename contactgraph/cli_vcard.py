@@ -116,7 +116,7 @@ def import_vcards(graph_url: str, source: str, dry_run: bool, region: str | None
     except (ConfigError, GraphError) as error:
         name = "standard input" if source == "-" else source
         raise _fail(ConfigError(f"{name}: {error}")) from None
-    made = f" and {found.made:,} organizations ORG named" if found.made else ""
+    made = f", {found.made:,} organizations made for ORG" if found.made else ""
     rels = len(found.batch.relationships)
     what = f"{found.cards:,} cards{made}, {rels:,} relationships"
     if dry_run:

@@ -254,6 +254,8 @@ async def test_cards_of_other_address_books_import(
         (tmp_path / name).write_text(text, newline="")
         done = await asyncio.to_thread(_import, graph_url, tmp_path / name)
         assert done.returncode == 0, done.stderr
+        made = "2 organizations made for ORG" if name == "outlook.vcf" else "cards, 3 relation"
+        assert made in done.stdout, done.stdout  # Fleet Management is the graph's
     ngozi = await _found(demo, "Ngozi")
     assert ngozi["tags"] == ["prospect", "shipping"]
     assert ngozi["phones"] == [{"e164": "+447911123456", "label": "mobile"}]
@@ -360,6 +362,9 @@ async def test_bad_cards_are_refused_by_line_and_write_nothing(
     (tmp_path / "latin1.vcf").write_bytes(GOOD.encode() + "FN:Jürgen\n".encode("latin-1"))
     done = await asyncio.to_thread(_import, graph_url, tmp_path / "latin1.vcf")
     assert done.returncode == 1 and "line 7: not UTF-8" in done.stderr, done.stderr
+    (tmp_path / "huge.vcf").write_bytes(GOOD.encode() * (33 * 1024 * 1024 // len(GOOD)))
+    done = await asyncio.to_thread(_import, graph_url, tmp_path / "huge.vcf")
+    assert done.returncode == 1 and "line 1: an import reads at most 32 MiB" in done.stderr
     missing = await asyncio.to_thread(_import, graph_url, tmp_path / "missing.vcf")
     assert missing.returncode == 1 and "cannot read" in missing.stderr
     assert await _graph(gql) == ([], [])

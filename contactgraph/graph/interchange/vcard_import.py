@@ -38,7 +38,7 @@ from ..model import (
 from ..rules import check_link, check_party
 from ..store import GraphStore
 from . import vcards
-from .vcard_reading import BadCard, Card
+from .vcard_reading import BadCard, Card, id_of_uid
 from .vcard_writing import chains
 
 _FIELD = re.compile(r"(emails|phones|addresses)\[(\d+)\]")
@@ -138,7 +138,7 @@ class _Planner:
 
     async def ids(self, cards: list[Card]) -> list[str]:
         """Each card's party id, refusing a UID that repeats or that the graph holds."""
-        wanted = [card.id_from_uid() or new_id() for card in cards]
+        wanted = [id_of_uid(card.uid) or new_id() for card in cards]
         held = await self.store.get_parties(wanted)
         for card, party_id in zip(cards, wanted, strict=True):
             if party_id in held:
@@ -179,7 +179,7 @@ class _Planner:
     async def related(self, line: int, uid: str) -> str:
         if uid in self.by_uid:
             return self.by_uid[uid]
-        other = Card(line, PartyKind.CONTACT, "", uid=uid).id_from_uid()
+        other = id_of_uid(uid)
         held = await self.store.get_parties([other]) if other else {}
         if other is None or other not in held:
             raise BadCard(line, f"RELATED {uid} is no card of the file nor a party of the graph")

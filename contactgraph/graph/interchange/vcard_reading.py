@@ -74,15 +74,6 @@ class Card:
     affiliations: list[Affiliation] = field(default_factory=list)
     related: list[Related] = field(default_factory=list)
 
-    def id_from_uid(self) -> str | None:
-        """The party id a urn:uuid UID names (an export's), else None."""
-        if not self.uid or not self.uid.lower().startswith(vcards.UID_PREFIX):
-            return None
-        try:
-            return str(uuid.UUID(self.uid[len(vcards.UID_PREFIX) :]))
-        except ValueError:
-            return None
-
 
 @dataclass(frozen=True)
 class _Line:
@@ -109,6 +100,16 @@ def _lines(component: Component) -> dict[str, list[_Line]]:
             )
             found.setdefault(line.name, []).append(line)
     return found
+
+
+def id_of_uid(uid: str | None) -> str | None:
+    """The party id a urn:uuid UID names (as an export writes them), else None."""
+    if not uid or not uid.lower().startswith(vcards.UID_PREFIX):
+        return None
+    try:
+        return str(uuid.UUID(uid[len(vcards.UID_PREFIX) :]))
+    except ValueError:
+        return None
 
 
 def _text(value: Any) -> str | None:
