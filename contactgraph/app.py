@@ -37,6 +37,7 @@ from .origins import cors, parse_origins
 from .resolvers.context import Context
 from .schema.build import build_schema
 from .seeds.demo import DEMO_ADMIN, demo_token, load_demo
+from .subgraph_http import SubgraphEndpoint
 from .web import pages
 from .web.assets import Assets
 from .web.pages import STATIC_PATH
@@ -171,6 +172,11 @@ def create_app(settings: Settings) -> Starlette:
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", MetricsEndpoint(settings, authenticator, limiter, sampler).handle),
+            Route(
+                "/export/{format}",
+                SubgraphEndpoint(store, settings, authenticator, limiter).handle,
+                methods=["GET"],
+            ),
             Mount(STATIC_PATH, Assets()),
         ],
         lifespan=lifespan,

@@ -1,5 +1,6 @@
 """`contactgraph export` and `import`: a whole graph as JSON Lines (graph/interchange/),
-to back up a graph on Neo4j or move one between stores. They read and write the store
+to back up a graph on Neo4j or move one between stores; the other formats are in
+cli_subgraph.py (GraphML, GEXF) and cli_vcard.py (vCard). They read and write the store
 directly, as `seed` and `backup` do: whoever holds the graph's file or credentials may
 run them, and no GraphQL operation reaches them."""
 
@@ -16,7 +17,10 @@ from typing import IO
 
 import click
 
-from .cli import _fail, _open, graph_option, main
+from .cli import _fail, _open, graph_option, main, region_option
+from .cli_subgraph import FORMATS, export_subgraph, subgraph_options
+from .cli_vcard import FILTER_OPTIONS, export_vcards, filter_options, import_vcards
+from .cli_vcard import FORMAT as VCARD
 from .graph.backends import NEO4J_SCHEMES
 from .graph.errors import ConfigError, GraphError
 from .graph.interchange.format import SECTIONS, DumpBatch
@@ -29,10 +33,21 @@ from .seeds.progress import bar
 format_option = click.option(
     "--format",
     "dump_format",
-    type=click.Choice(["jsonl"]),
+    type=click.Choice(["jsonl", VCARD]),
     default="jsonl",
     show_default=True,
-    help="The dump's format: JSON Lines, a header line then one record per line.",
+    help="jsonl: a dump, a header line then one record per line, into an empty graph. "
+    "vcard: an address book (vCard 4.0 or 3.0), added as new parties.",
+)
+export_format_option = click.option(
+    "--format",
+    "dump_format",
+    type=click.Choice(["jsonl", *FORMATS, VCARD]),
+    default="jsonl",
+    show_default=True,
+    help="jsonl: the whole graph, for `contactgraph import`. graphml, gexf: the subgraph "
+    "a walk from --root reaches, for analysts' tools. vcard: contacts and organizations "
+    "as vCard 4.0, for address books.",
 )
 BATCH_LINES = 5_000
 
@@ -66,7 +81,7 @@ def _summary(counts: dict[str, int]) -> str:
 
 @main.command("export")
 @graph_option
-@format_option
+@export_format_option
 @click.option(
     "--with-grants",
     is_flag=True,
@@ -74,13 +89,31 @@ def _summary(counts: dict[str, int]) -> str:
     "only form the graph holds), and the history entries about them. Users themselves are "
     "parties and always in the dump.",
 )
+@subgraph_options
+@filter_options
 @click.argument("out", default="-", type=click.Path(dir_okay=False, allow_dash=True))
-def export(graph_url: str, dump_format: str, with_grants: bool, out: str) -> None:
-    """Write the whole graph out as JSON Lines.
+def export(
+    graph_url: str, dump_format: str, with_grants: bool, out: str, **options: object
+) -> None:
+    """Write the graph, or a part of it, into a new file.
 
-    Into OUT, a new file, or standard output (-): parties, relationships (ended ones
-    too), activities, categories, the change history and merges, ids kept. Load it with
-    `contactgraph import`."""
+    OUT is a new file, or standard output (-). As JSON Lines, the whole graph:
+    parties, relationships (ended ones too), activities, categories, the change history
+    and merges, ids kept; load it with `contactgraph import`. As GraphML or GEXF, the
+    parties a walk from --root reaches and its edges. As vCard, one card per contact
+    and organization, with employers, units and relationships."""
+    if dump_format != "jsonl" and with_grants:
+        raise click.UsageError("--with-grants is for --format jsonl")
+    if dump_format != VCARD and any(options[name] for name in FILTER_OPTIONS):
+        raise click.UsageError("--kind, --search and --tag are for --format vcard")
+    if dump_format in FORMATS:
+        export_subgraph(graph_url, dump_format, out, options)
+        return
+    if options["root"]:
+        raise click.UsageError("--root is for --format graphml or gexf")
+    if dump_format == VCARD:
+        export_vcards(graph_url, out, options)
+        return
     started = time.perf_counter()
     try:
         if out == "-":
@@ -132,22 +165,33 @@ async def _restore(url: str, stream: IO[bytes], lines: int, size: int) -> None:
 @main.command("import")
 @graph_option
 @format_option
-@click.option("--check", "check_only", is_flag=True, help="Check the dump only; write nothing.")
+@click.option("--check", "--dry-run", "check_only", is_flag=True, help="Check only; write nothing.")
 @click.option(
     "--batch-size",
     default=BATCH_LINES,
     show_default=True,
     type=click.IntRange(1, 100_000),
-    help="Lines written per step: on Neo4j, per transaction.",
+    help="jsonl: lines written per step: on Neo4j, per transaction.",
 )
+@region_option
 @click.argument("source", default="-", type=click.Path(dir_okay=False, allow_dash=True))
 def import_(
-    graph_url: str, dump_format: str, check_only: bool, batch_size: int, source: str
+    graph_url: str,
+    dump_format: str,
+    check_only: bool,
+    batch_size: int,
+    default_region: str | None,
+    source: str,
 ) -> None:
-    """Load a dump that `contactgraph export` wrote into an empty graph.
+    """Load a dump or an address book into the graph.
 
-    From SOURCE (a file, or - for standard input), ids, versions and history as they
-    were. Every line is checked first; a dump with any line wrong writes nothing."""
+    SOURCE is a file, or - for standard input. A dump written by `contactgraph export`
+    goes into an empty graph, ids, versions and history as they were. A vCard address
+    book adds its cards as new parties, with their employers and relationships. Every
+    line is checked first; input with any line wrong writes nothing."""
+    if dump_format == VCARD:
+        import_vcards(graph_url, source, check_only, default_region)
+        return
     started = time.perf_counter()
     try:
         with tempfile.TemporaryFile() as spool, _readable(source, spool) as (stream, copy):
