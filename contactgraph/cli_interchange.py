@@ -17,24 +17,27 @@ from typing import IO
 import click
 
 from .cli import _fail, _open, graph_option, main
+from .cli_csv import export_csv, import_csv
 from .graph.backends import NEO4J_SCHEMES
 from .graph.errors import ConfigError, GraphError
 from .graph.interchange.format import SECTIONS, DumpBatch
 from .graph.interchange.reading import batches, check
 from .graph.interchange.writing import dump
-from .graph.model import Page, PartyFilter
+from .graph.model import Page, PartyFilter, PartyKind
 from .graph.newfile import new_file
 from .seeds.progress import bar
 
 format_option = click.option(
     "--format",
     "dump_format",
-    type=click.Choice(["jsonl"]),
+    type=click.Choice(["jsonl", "csv"]),
     default="jsonl",
     show_default=True,
-    help="The dump's format: JSON Lines, a header line then one record per line.",
+    help="jsonl: the whole graph, a header line then one record per line. csv: parties "
+    "only, upserted by external id (docs/csv-import.md).",
 )
 BATCH_LINES = 5_000
+_CSV_KINDS = ("ORGANIZATION", "CONTACT")  # users are not synced from other systems
 
 
 def store_kind(url: str) -> str:
@@ -74,13 +77,49 @@ def _summary(counts: dict[str, int]) -> str:
     "only form the graph holds), and the history entries about them. Users themselves are "
     "parties and always in the dump.",
 )
+@click.option(
+    "--kind",
+    "kinds",
+    multiple=True,
+    type=click.Choice(["ORGANIZATION", "CONTACT"], case_sensitive=False),
+    help="csv: parties of this kind (repeatable); both when not given.",
+)
+@click.option("--category", "categories", multiple=True, help="csv: parties in this category.")
+@click.option("--tag", "tags", multiple=True, help="csv: parties carrying every tag given.")
+@click.option("--search", help="csv: parties matching these words, as parties(search:).")
+@click.option("--include-archived", is_flag=True, help="csv: archived parties too.")
 @click.argument("out", default="-", type=click.Path(dir_okay=False, allow_dash=True))
-def export(graph_url: str, dump_format: str, with_grants: bool, out: str) -> None:
-    """Write the whole graph as JSON Lines into OUT, a new file, or standard output (-):
-    parties, relationships (ended ones too), activities, categories, the change history
-    and merges, ids kept. Load it with `contactgraph import`."""
+def export(
+    graph_url: str,
+    dump_format: str,
+    with_grants: bool,
+    kinds: tuple[str, ...],
+    categories: tuple[str, ...],
+    tags: tuple[str, ...],
+    search: str | None,
+    include_archived: bool,
+    out: str,
+) -> None:
+    """Write the graph into OUT, a new file, or standard output (-).
+
+    As JSON Lines: parties, relationships (ended ones too), activities, categories, the
+    change history and merges, ids kept; load it with `contactgraph import`. As CSV: the
+    parties the filter options choose, one row each (docs/csv-import.md)."""
     started = time.perf_counter()
     try:
+        if dump_format == "csv":
+            where = PartyFilter(
+                kinds=tuple(PartyKind(k.upper()) for k in kinds or _CSV_KINDS),
+                category_ids=categories,
+                tags=tags,
+                search=search,
+                include_archived=include_archived,
+                search_fiscal=True,
+            )
+            rows = export_csv(graph_url, where, out)
+            elapsed = time.perf_counter() - started
+            click.echo(f"exported {rows:,} parties from {graph_url} in {elapsed:.1f} s", err=True)
+            return
         if out == "-":
             counts = asyncio.run(write_dump(graph_url, sys.stdout.buffer, with_grants))
         else:
@@ -132,6 +171,16 @@ async def _restore(url: str, stream: IO[bytes], lines: int, size: int) -> None:
 @format_option
 @click.option("--check", "check_only", is_flag=True, help="Check the dump only; write nothing.")
 @click.option(
+    "--mapping",
+    type=click.Path(dir_okay=False),
+    help="csv: the TOML file saying which column holds what (docs/csv-import.md).",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="csv: check every row, list each bad one, and write nothing.",
+)
+@click.option(
     "--batch-size",
     default=BATCH_LINES,
     show_default=True,
@@ -140,12 +189,28 @@ async def _restore(url: str, stream: IO[bytes], lines: int, size: int) -> None:
 )
 @click.argument("source", default="-", type=click.Path(dir_okay=False, allow_dash=True))
 def import_(
-    graph_url: str, dump_format: str, check_only: bool, batch_size: int, source: str
+    graph_url: str,
+    dump_format: str,
+    check_only: bool,
+    mapping: str | None,
+    dry_run: bool,
+    batch_size: int,
+    source: str,
 ) -> None:
-    """Load a dump written by `contactgraph export` from SOURCE (a file, or - for standard
-    input) into an empty graph, ids, versions and history as they were. Every line is
-    checked first; a dump with any line wrong writes nothing."""
+    """Load a dump or upsert parties from a CSV file.
+
+    JSON Lines: a dump written by `contactgraph export` from SOURCE (a file, or - for
+    standard input) into an empty graph, ids, versions and history as they were. CSV:
+    the rows of SOURCE, a file, created or updated by external id as --mapping says.
+    Every line is checked first; a file with any line wrong writes nothing."""
     started = time.perf_counter()
+    if dump_format == "csv":
+        try:
+            import_csv(graph_url, mapping, source, dry_run or check_only, min(batch_size, 5_000))
+        except (ConfigError, GraphError) as error:
+            raise _fail(error) from None
+        click.echo(f"in {time.perf_counter() - started:.1f} s", err=True)
+        return
     try:
         with tempfile.TemporaryFile() as spool, _readable(source, spool) as (stream, copy):
             header, counts = check(stream, copy)
