@@ -209,7 +209,7 @@ def import_(
             import_csv(graph_url, mapping, source, dry_run or check_only, min(batch_size, 5_000))
         except (ConfigError, GraphError) as error:
             raise _fail(error) from None
-        click.echo(f"in {time.perf_counter() - started:.1f} s", err=True)
+        click.echo(f"took {time.perf_counter() - started:.1f} s", err=True)
         return
     try:
         with tempfile.TemporaryFile() as spool, _readable(source, spool) as (stream, copy):
