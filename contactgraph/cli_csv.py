@@ -67,6 +67,10 @@ def import_csv(
         outcome = asyncio.run(_import(graph_url, mapping, source, dry_run, batch_size))
     except csv.Error as error:  # a header csv cannot split
         raise ConfigError(str(error)) from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            f"{source} is not UTF-8 text: {error.reason} at byte {error.start}"
+        ) from None
     for error in outcome.errors:
         click.echo(f"{source}: {error}", err=True)
     if outcome.errors:

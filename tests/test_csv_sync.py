@@ -173,6 +173,12 @@ async def test_a_dry_run_lists_every_bad_row_and_nothing_is_written(
     mapping_path.write_text(MAPPING.replace('"no"', '"number"'))
     missing = await _import(graph_url, mapping, data, "--dry-run")
     assert missing.returncode == 1 and "the header has no column 'number'" in missing.stderr
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes(HEADER.encode() + b"\nO1,ORGANIZATION,M\xfcller,,,,,,,AT,,,,\n")
+    mapping_path.write_text(MAPPING)
+    not_utf8 = await _import(graph_url, mapping, str(latin), "--dry-run")
+    assert not_utf8.returncode == 1 and "is not UTF-8 text" in not_utf8.stderr
+    assert "Traceback" not in not_utf8.stderr
     no_mapping = await asyncio.to_thread(
         run, "import", "--format", "csv", "--graph", graph_url, data
     )

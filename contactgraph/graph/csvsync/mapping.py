@@ -131,6 +131,10 @@ def _text(table: dict[str, Any], key: str, prefix: str = "") -> str:
     return value
 
 
+def _optional(table: dict[str, Any], key: str, prefix: str) -> str | None:
+    return _text(table, key, prefix) if key in table else None
+
+
 def _columns(table: dict[str, Any], key: str) -> tuple[str, ...]:
     value = table[key]
     values = [value] if isinstance(value, str) else value
@@ -156,8 +160,8 @@ def _parent(table: Any) -> Link:
     return Link(
         _text(table, "id", "parent."),
         type=_PARENT_TYPES[contact_type],
-        role=table.get("role"),
-        since=table.get("since"),
+        role=_optional(table, "role", "parent."),
+        since=_optional(table, "since", "parent."),
         parent=True,
     )
 
@@ -182,8 +186,8 @@ def _link(table: Any, prefix: str) -> Link:
     return Link(
         _text(table, "other", prefix),
         type=fixed,
-        type_column=table.get("type_column"),
-        role=table.get("role"),
-        since=table.get("since"),
+        type_column=_optional(table, "type_column", prefix),
+        role=_optional(table, "role", prefix),
+        since=_optional(table, "since", prefix),
         incoming=incoming,
     )

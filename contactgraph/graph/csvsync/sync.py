@@ -15,6 +15,7 @@ from itertools import islice
 from typing import IO
 
 from .. import rules
+from ..errors import NotFound
 from ..ids import new_id
 from ..model import (
     REL_RULES,
@@ -217,7 +218,11 @@ class CsvImport:
             ]
         if not asked:
             return
-        stored = await self._held({k for k, _ in asked} | {link.other for _, link in asked})
+        wanted = {k for k, _ in asked} | {link.other for _, link in asked}
+        stored = await self._held(wanted)
+        gone = sorted(wanted - stored.keys())
+        if gone:  # archived or changed since the check
+            raise NotFound(f"no party holds external id {self.mapping.source}:{gone[0]} now")
         ids = {key: party.id for key, party in stored.items()}
         types = sorted({link.type for _, link in asked}, key=lambda t: t.value)
         now = utcnow()
