@@ -135,9 +135,11 @@ def parse(
     mapping: Mapping,
     categories: Map[str, Category],
     region: str | None,
+    check: bool = True,
 ) -> Row:
     """The row as a party's fields in normal form, checked as a new party would be, and
-    the links it asks for."""
+    the links it asks for. Without `check`, the fields as given: for a row already
+    checked whose party the store creates, normalising it on the way in."""
     key = key_of(cells, mapping)
     kind = kind_of(cells, mapping)
     fields, origins = _fields(cells, mapping, kind, categories)
@@ -152,6 +154,8 @@ def parse(
         **{k: v for k, v in fields.items() if k != "legal_form"},  # type: ignore[arg-type]
     )
     party = Party(**{**vars(party), "display_name": rules.derived_display_name(party)})
+    if not check:
+        return Row(line, key, kind, party.legal_form, fields, links(cells, mapping, kind))
     try:
         checked = rules.check_party(party, category, region)
     except InvalidValue as error:

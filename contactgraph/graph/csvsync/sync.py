@@ -165,8 +165,11 @@ class CsvImport:
 
     async def _write_parties(self, chunk: list[tuple[int, dict[str, str]]]) -> None:
         region = self.store.default_region
-        rows = [parse(line, c, self.mapping, self.categories, region) for line, c in chunk]
-        stored = await self._held({row.key for row in rows})
+        stored = await self._held({key_of(cells, self.mapping) for _, cells in chunk})
+        rows = [
+            parse(line, c, self.mapping, self.categories, region, key_of(c, self.mapping) in stored)
+            for line, c in chunk
+        ]
         created: list[Party] = []
         for row in rows:
             current = stored.get(row.key)
