@@ -56,7 +56,8 @@ class CsvImport:
         self.store = store
         self.mapping = mapping
         self.open_file = open_file
-        self.batch_size = batch_size
+        # no more than a batch the store writes well: Neo4j holds a transaction in memory
+        self.batch_size = min(batch_size, store.seed_batch_size)
         self.tick = tick
         # the file's external ids: key -> line * 2 + kind bit, for duplicates and links
         self.index: dict[str, int] = {}
