@@ -13,11 +13,12 @@ import tempfile
 import time
 from collections.abc import Iterator
 from importlib.metadata import version
-from typing import IO
+from typing import IO, Any
 
 import click
 
 from .cli import _fail, _open, graph_option, main, region_option
+from .cli_csv import export_csv, import_csv
 from .cli_subgraph import FORMATS, export_subgraph, subgraph_options
 from .cli_vcard import FILTER_OPTIONS, export_vcards, filter_options, import_vcards
 from .cli_vcard import FORMAT as VCARD
@@ -26,30 +27,33 @@ from .graph.errors import ConfigError, GraphError
 from .graph.interchange.format import SECTIONS, DumpBatch
 from .graph.interchange.reading import batches, check
 from .graph.interchange.writing import dump
-from .graph.model import Page, PartyFilter
+from .graph.model import Page, PartyFilter, PartyKind
 from .graph.newfile import new_file
 from .seeds.progress import bar
 
 format_option = click.option(
     "--format",
     "dump_format",
-    type=click.Choice(["jsonl", VCARD]),
+    type=click.Choice(["jsonl", "csv", VCARD]),
     default="jsonl",
     show_default=True,
     help="jsonl: a dump, a header line then one record per line, into an empty graph. "
-    "vcard: an address book (vCard 4.0 or 3.0), added as new parties.",
+    "csv: parties upserted by external id (docs/csv-import.md). vcard: an address book "
+    "(vCard 4.0 or 3.0), added as new parties.",
 )
 export_format_option = click.option(
     "--format",
     "dump_format",
-    type=click.Choice(["jsonl", *FORMATS, VCARD]),
+    type=click.Choice(["jsonl", "csv", *FORMATS, VCARD]),
     default="jsonl",
     show_default=True,
-    help="jsonl: the whole graph, for `contactgraph import`. graphml, gexf: the subgraph "
-    "a walk from --root reaches, for analysts' tools. vcard: contacts and organizations "
-    "as vCard 4.0, for address books.",
+    help="jsonl: the whole graph, for `contactgraph import`. csv: parties only, one row "
+    "each (docs/csv-import.md). graphml, gexf: the subgraph a walk from --root reaches, "
+    "for analysts' tools. vcard: contacts and organizations as vCard 4.0, for address "
+    "books.",
 )
 BATCH_LINES = 5_000
+_CSV_KINDS = ("ORGANIZATION", "CONTACT")  # users are not synced from other systems
 
 
 def store_kind(url: str) -> str:
@@ -91,21 +95,24 @@ def _summary(counts: dict[str, int]) -> str:
 )
 @subgraph_options
 @filter_options
+@click.option("--category", "categories", multiple=True, help="csv: parties in this category.")
+@click.option("--include-archived", is_flag=True, help="csv: archived parties too.")
 @click.argument("out", default="-", type=click.Path(dir_okay=False, allow_dash=True))
-def export(
-    graph_url: str, dump_format: str, with_grants: bool, out: str, **options: object
-) -> None:
+def export(graph_url: str, dump_format: str, with_grants: bool, out: str, **options: Any) -> None:
     """Write the graph, or a part of it, into a new file.
 
     OUT is a new file, or standard output (-). As JSON Lines, the whole graph:
     parties, relationships (ended ones too), activities, categories, the change history
-    and merges, ids kept; load it with `contactgraph import`. As GraphML or GEXF, the
+    and merges, ids kept; load it with `contactgraph import`. As CSV, the parties the
+    filter options choose, one row each (docs/csv-import.md). As GraphML or GEXF, the
     parties a walk from --root reaches and its edges. As vCard, one card per contact
     and organization, with employers, units and relationships."""
     if dump_format != "jsonl" and with_grants:
         raise click.UsageError("--with-grants is for --format jsonl")
-    if dump_format != VCARD and any(options[name] for name in FILTER_OPTIONS):
-        raise click.UsageError("--kind, --search and --tag are for --format vcard")
+    if dump_format not in (VCARD, "csv") and any(options[name] for name in FILTER_OPTIONS):
+        raise click.UsageError("--kind, --search and --tag are for --format vcard or csv")
+    if dump_format != "csv" and (options["categories"] or options["include_archived"]):
+        raise click.UsageError("--category and --include-archived are for --format csv")
     if dump_format in FORMATS:
         export_subgraph(graph_url, dump_format, out, options)
         return
@@ -116,6 +123,19 @@ def export(
         return
     started = time.perf_counter()
     try:
+        if dump_format == "csv":
+            where = PartyFilter(
+                kinds=tuple(PartyKind(k) for k in options["kinds"] or _CSV_KINDS),
+                category_ids=options["categories"],
+                tags=options["tags"],
+                search=options["search"],
+                include_archived=options["include_archived"],
+                search_fiscal=True,
+            )
+            rows = export_csv(graph_url, where, out)
+            elapsed = time.perf_counter() - started
+            click.echo(f"exported {rows:,} parties from {graph_url} in {elapsed:.1f} s", err=True)
+            return
         if out == "-":
             counts = asyncio.run(write_dump(graph_url, sys.stdout.buffer, with_grants))
         else:
@@ -167,6 +187,11 @@ async def _restore(url: str, stream: IO[bytes], lines: int, size: int) -> None:
 @format_option
 @click.option("--check", "--dry-run", "check_only", is_flag=True, help="Check only; write nothing.")
 @click.option(
+    "--mapping",
+    type=click.Path(dir_okay=False),
+    help="csv: the TOML file saying which column holds what (docs/csv-import.md).",
+)
+@click.option(
     "--batch-size",
     default=BATCH_LINES,
     show_default=True,
@@ -179,20 +204,29 @@ def import_(
     graph_url: str,
     dump_format: str,
     check_only: bool,
+    mapping: str | None,
     batch_size: int,
     default_region: str | None,
     source: str,
 ) -> None:
-    """Load a dump or an address book into the graph.
+    """Load a dump, a CSV file or an address book into the graph.
 
     SOURCE is a file, or - for standard input. A dump written by `contactgraph export`
-    goes into an empty graph, ids, versions and history as they were. A vCard address
-    book adds its cards as new parties, with their employers and relationships. Every
-    line is checked first; input with any line wrong writes nothing."""
+    goes into an empty graph, ids, versions and history as they were. CSV rows (a file)
+    are created or updated by external id as --mapping says. A vCard address book adds
+    its cards as new parties, with their employers and relationships. Every line is
+    checked first; input with any line wrong writes nothing."""
     if dump_format == VCARD:
         import_vcards(graph_url, source, check_only, default_region)
         return
     started = time.perf_counter()
+    if dump_format == "csv":
+        try:
+            import_csv(graph_url, mapping, source, check_only, min(batch_size, 5_000))
+        except (ConfigError, GraphError) as error:
+            raise _fail(error) from None
+        click.echo(f"took {time.perf_counter() - started:.1f} s", err=True)
+        return
     try:
         with tempfile.TemporaryFile() as spool, _readable(source, spool) as (stream, copy):
             header, counts = check(stream, copy)

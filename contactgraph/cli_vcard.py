@@ -26,24 +26,26 @@ FORMAT = "vcard"
 
 
 def filter_options(command: F) -> F:
-    """The party list's filters, on `contactgraph export --format vcard`."""
+    """The party list's filters, on `contactgraph export --format vcard` and `csv`."""
     for option in reversed(
         [
             click.option(
                 "--kind",
                 "kinds",
                 multiple=True,
-                type=click.Choice([PartyKind.CONTACT.value, PartyKind.ORGANIZATION.value]),
-                help="vcard: only parties of this kind (repeatable); both by default.",
+                type=click.Choice(
+                    [PartyKind.CONTACT.value, PartyKind.ORGANIZATION.value], case_sensitive=False
+                ),
+                help="vcard, csv: only parties of this kind (repeatable); both by default.",
             ),
             click.option(
-                "--search", help="vcard: only parties whose name or e-mail matches, as search."
+                "--search", help="vcard, csv: only parties matching these words, as search."
             ),
             click.option(
                 "--tag",
                 "tags",
                 multiple=True,
-                help="vcard: only parties with this tag (repeatable).",
+                help="vcard, csv: only parties with this tag (repeatable).",
             ),
         ]
     ):

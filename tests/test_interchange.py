@@ -27,6 +27,7 @@ from contactgraph.graph.model import DEFAULT_CATEGORIES
 PAST = "2024-06-01T00:00:00Z"
 PARTIES = """{ parties(filter: {includeArchived: true}, first: 500) { totalCount edges { node {
   id kind displayName version createdAt updatedAt archivedAt mergedInto mergedFrom tags
+  externalIds { source key }
   category { id name } emails { address label } phones { number e164 }
   addresses { street city country } fiscal { vatNumber taxCode country }
   ... on Organization { name unitType legalForm }
@@ -87,7 +88,9 @@ async def _edits(url: str) -> tuple[str, str]:
     update and an activity. The signed-in administrator's secret, and the merged-away id."""
     async for http in serve(Settings(graph_url=url)):
         gql = GraphQL(http)
-        keeper = await org(gql, "Interchange Holding", tags=["moved"])
+        keeper = await org(
+            gql, "Interchange Holding", tags=["moved"], externalIds=[{"source": "sap", "key": "1"}]
+        )
         twin = await org(gql, "Interchange Holding GmbH")
         person = await contact(gql, "Ida", "Export", emails=[{"address": "ida@example.com"}])
         ended = await link(gql, "EMPLOYS", twin, person, since="2023-01-01T00:00:00Z")
@@ -155,6 +158,7 @@ async def test_a_graph_moves_to_neo4j_and_back_unchanged(
 
     records = _records(dumped)
     assert records == _records(backed) == _records(again)
+    assert '"external_ids":[{"source":"sap","key":"1"}]' in dumped.read_text()
     kinds = {json.loads(line)["type"] for line in records}
     assert kinds == {"category", "party", "relationship", "activity", "grant", "token", "change"}
     assert secret not in dumped.read_text()  # tokens travel as the hashes the graph holds
@@ -317,6 +321,23 @@ async def test_bad_dumps_are_refused_by_line_and_write_nothing(
                 assert f"line {line}:" in done.stderr, (case, done.stderr)
             assert "Traceback" not in done.stderr
         await _untouched(graph_url)
+
+
+async def test_a_version_1_dump_imports_as_parties_without_external_ids(
+    graph_url: str, demo_dump: list[str], tmp_path: Path
+) -> None:
+    """Dumps written before external ids existed: version 1, no external_ids field."""
+    old = _edit(demo_dump, 0, lambda item: item.update(version=1))
+    for index, line in enumerate(old):
+        if json.loads(line)["type"] == "party":
+            old = _edit(old, index, lambda item: item["record"].pop("external_ids"))
+    path = tmp_path / "v1.jsonl"
+    path.write_text("\n".join(old) + "\n")
+    _ok(await asyncio.to_thread(run, "import", "--graph", graph_url, str(path)))
+    exported = await asyncio.to_thread(run, "export", "--with-grants", "--graph", graph_url)
+    _ok(exported)
+    assert json.loads(exported.stdout.splitlines()[0])["version"] == 2
+    assert exported.stdout.splitlines()[1:] == demo_dump[1:]
 
 
 async def test_an_import_refuses_a_graph_that_holds_parties(

@@ -84,8 +84,9 @@ async def _build(admin: GraphQL) -> dict[str, str]:
         'north: createOrganization(input: {name: "North", phones: $o}) { id } '
         'legal: createOrganization(input: {name: "Legal"}) { id } '
         'eva: createContact(input: {firstName: "Eva", lastName: "Berger", categoryId: $c, '
-        "phones: $p}) { id } "
-        'max: createContact(input: {firstName: "Max", lastName: "Huber", phones: $p}) { id } '
+        'phones: $p, externalIds: [{source: "crm", key: "eva"}]}) { id } '
+        'max: createContact(input: {firstName: "Max", lastName: "Huber", phones: $p, '
+        'externalIds: [{source: "crm", key: "max"}]}) { id } '
         'ceo: createContact(input: {firstName: "Clara", lastName: "Chef"}) { id } '
         'rep: createUser(input: {username: "rep", displayName: "Rep"}) { id } '
         'seller: createUser(input: {username: "seller", displayName: "Seller"}) { id } }',
@@ -200,6 +201,13 @@ CASES = [
         "query($a: ID!, $b: ID!) { a: party(id: $a) { id } b: party(id: $b) { id } }",
         lambda w: {"a": w.ids["north"], "b": w.ids["holding"]},
         lambda w, d: _equal(d, {"a": {"id": w.ids["north"]}, "b": None}),
+    ),
+    Case(
+        "Query.partyByExternalId",
+        '{ a: partyByExternalId(source: "crm", key: "eva") { id } '
+        'b: partyByExternalId(source: "CRM", key: "max") { id } }',
+        lambda w: {},
+        lambda w, d: _equal(d, {"a": {"id": w.ids["eva"]}, "b": None}),
     ),
     Case(
         "Query.parties",
@@ -350,6 +358,7 @@ PLAIN = {
     "phones",
     "addresses",
     "tags",
+    "externalIds",
     "version",
     "createdAt",
     "updatedAt",
@@ -415,9 +424,11 @@ async def test_the_unscoped_admin_sees_what_the_scope_hides(world: World) -> Non
         "ancestors { id } timeline { edges { node { subjects { id } } } } } "
         'boss: contactPerson(organizationId: $n, role: "boss") { person { id } } '
         "parties { totalCount } duplicateCandidates { edges { node { party { id } } } } "
-        "north: party(id: $n) { possibleDuplicates { party { id } } } }",
+        "north: party(id: $n) { possibleDuplicates { party { id } } } "
+        'max: partyByExternalId(source: "crm", key: "max") { id } }',
         {"e": world.ids["eva"], "n": world.ids["north"]},
     )
+    assert data["max"] == {"id": world.ids["max"]}
     assert len(data["duplicateCandidates"]["edges"]) == 4  # three offices, eva and max
     assert world.names(_ids([c["party"] for c in data["north"]["possibleDuplicates"]])) == {
         "holding",

@@ -18,6 +18,7 @@ from .model import (
     Address,
     Category,
     Email,
+    ExternalId,
     Fiscal,
     LegalForm,
     Party,
@@ -74,6 +75,8 @@ def party_record(party: Party, encode: Encode) -> dict[str, Any]:
         "fiscal": vars(party.fiscal) if party.fiscal else None,
         "tags": list(party.tags),
     }
+    if party.external_ids:
+        details["external_ids"] = [vars(x) for x in party.external_ids]
     if party.merged_into is not None:
         details["merged_into"] = party.merged_into
     return {
@@ -118,6 +121,7 @@ def party_from_record(record: Mapping[str, Any], decode: Decode) -> Party:
         addresses=tuple(Address(**a) for a in details.get("addresses", ())),
         fiscal=Fiscal(**fiscal) if fiscal else None,
         tags=tuple(details.get("tags", ())),
+        external_ids=tuple(ExternalId(**x) for x in details.get("external_ids", ())),
         version=record["version"],
         created_at=decode(record["created_at"]),
         updated_at=decode(record["updated_at"]),

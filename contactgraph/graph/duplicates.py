@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
 
-from . import contactdata
+from . import contactdata, externalids
 from .cursors import decode_cursor, encode_cursor
 from .errors import BadUserInput
 from .model import Address, Party, PartyKind
@@ -51,6 +51,7 @@ NAME_FLOOR = 0.6  # a name similarity that says nothing; above it the weight gro
 NAME_MATCH = 0.85  # the similarity from which NAME is a signal
 
 DEFAULT_MIN_SCORE = 0.5
+EXTERNAL = "ext"  # the kind of an external id's key (externalids.py)
 BLOCK_CAP = 200
 """A key shared by more parties than this blocks nothing: too common to tell duplicates."""
 PAGE_SCAN = 500
@@ -141,6 +142,8 @@ def keys(party: Party) -> list[tuple[str, str]]:
     found += [("phone", f"{kind}:{p.e164}") for p in party.phones if p.e164]
     addresses = (_address(a) for a in party.addresses)
     found += [("address", f"{kind}:{a}") for a in addresses if a]
+    # looked up by, never compared by (Profile.lookups): each is one party's at most
+    found += [(EXTERNAL, externalids.token(x)) for x in party.external_ids]
     return list(dict.fromkeys(found))
 
 
@@ -159,7 +162,9 @@ class Profile:
 
     def lookups(self, fiscal: bool) -> list[tuple[str, str]]:
         """The keys its candidates are found by; fiscal codes only where they may count."""
-        return sorted(k for k in self.keys if fiscal or k[0] not in _FISCAL_KEYS)
+        return sorted(
+            k for k in self.keys if k[0] != EXTERNAL and (fiscal or k[0] not in _FISCAL_KEYS)
+        )
 
 
 def profile(party: Party) -> Profile:

@@ -25,6 +25,7 @@ from .model import (
     Activity,
     Address,
     Email,
+    ExternalId,
     Fiscal,
     LegalForm,
     Party,
@@ -190,6 +191,7 @@ def party_fields(party: Party) -> dict[str, Any]:
         "addresses": _items(party.addresses),
         "fiscal": None if fiscal is None else _items([fiscal])[0],
         "tags": list(party.tags),
+        "externalIds": [vars(x) for x in party.external_ids],
         "archivedAt": None if party.archived_at is None else format_instant(party.archived_at),
         "mergedInto": party.merged_into,
     }
@@ -214,6 +216,7 @@ _READ_BACK: dict[str, Any] = {
     "addresses": lambda v: ("addresses", tuple(Address(**_snake(a)) for a in v)),
     "fiscal": lambda v: ("fiscal", None if v is None else Fiscal(**_snake(v))),
     "tags": lambda v: ("tags", tuple(v)),
+    "externalIds": lambda v: ("external_ids", tuple(ExternalId(**x) for x in v)),
     "archivedAt": lambda v: ("archived_at", None if v is None else parse_instant(v)),
     "mergedInto": lambda v: ("merged_into", v),
 }

@@ -131,6 +131,14 @@ class Fiscal:
 
 
 @dataclass(frozen=True)
+class ExternalId:
+    """A party's id in another system, for syncing with it (externalids.py)."""
+
+    source: str  # a short name of the other system: "sap"
+    key: str  # the party's id there
+
+
+@dataclass(frozen=True)
 class Party:
     id: str
     kind: PartyKind
@@ -151,6 +159,7 @@ class Party:
     addresses: tuple[Address, ...] = ()
     fiscal: Fiscal | None = None
     tags: tuple[str, ...] = ()
+    external_ids: tuple[ExternalId, ...] = ()
     archived_at: datetime | None = None
     merged_into: str | None = None  # a merged duplicate's survivor (merging.py)
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from . import contactdata
+from . import contactdata, externalids
 from .errors import BadUserInput, Conflict, NotFound
 from .model import (
     ACYCLIC_TYPES,
@@ -19,6 +19,7 @@ from .model import (
     Activity,
     Batch,
     Category,
+    ExternalId,
     ParentEnd,
     Party,
     PartyKind,
@@ -65,6 +66,9 @@ def check_party(
         if unit is not None and category.unit_types and unit not in category.unit_types:
             allowed = ", ".join(u.value for u in category.unit_types)
             raise BadUserInput(f"category {category.name!r} allows unit types {allowed}")
+    ids = externalids.normalised(party.external_ids)
+    if ids != party.external_ids:
+        party = replace(party, external_ids=ids)
     return contactdata.normalised(party, region, before)
 
 
@@ -73,7 +77,7 @@ class Claim:
     """A party taking a code that only one party not archived may hold."""
 
     party_id: str
-    kind: str  # "vat" or "tax": the key's namespace, as the stores index it
+    kind: str  # "vat", "tax" or "ext": the key's namespace, as the stores index it
     key: str  # contactdata.Keys: how the code compares
     field: str
     value: str
@@ -82,11 +86,18 @@ class Claim:
 def claims(party: Party, before: Party | None = None) -> list[Claim]:
     """The unique codes a write makes the party hold: those of a party not archived that
     it did not hold before as a party not archived (all of a new or restored party's)."""
-    if party.archived_at is not None or party.fiscal is None:
+    if party.archived_at is not None:
         return []
-    held = contactdata.keys(before) if before and before.archived_at is None else None
+    live = before is not None and before.archived_at is None
+    found = [
+        Claim(party.id, "ext", externalids.token(x), "externalIds", externalids.shown(x))
+        for x in party.external_ids
+        if not (live and before is not None and x in before.external_ids)
+    ]
+    if party.fiscal is None:
+        return found
+    held = contactdata.keys(before) if live and before is not None else None
     mine = contactdata.keys(party)
-    found = []
     for kind, key, field, value in (
         ("vat", mine.vat, "fiscal.vatNumber", party.fiscal.vat_number),
         ("tax", mine.tax, "fiscal.taxCode", party.fiscal.tax_code),
@@ -115,7 +126,7 @@ def check_claims(
 
 
 _COMMON_FIELDS = frozenset(
-    {"legal_form", "category_id", "emails", "phones", "addresses", "fiscal", "tags"}
+    {"legal_form", "category_id", "emails", "phones", "addresses", "fiscal", "tags", "external_ids"}
 )
 _KIND_FIELDS = {
     PartyKind.ORGANIZATION: frozenset({"name", "unit_type"}),
@@ -151,6 +162,9 @@ def apply_changes(current: Party, changes: Mapping[str, object], at: datetime) -
             raise BadUserInput(f"{camel} does not apply to a {current.kind.value}")
     if "legal_form" in changes and changes["legal_form"] is None:
         raise BadUserInput("legalForm cannot be null")
+    if "external_ids" in changes:  # normal form first: the same ids in another case change nothing
+        given: Iterable[ExternalId] = changes["external_ids"]  # type: ignore[assignment]
+        changes = {**changes, "external_ids": externalids.normalised(given)}
     at = changed_at(current, at)
     updated = replace(current, **changes, version=current.version + 1, updated_at=at)  # type: ignore[arg-type]
     follows = current.kind is PartyKind.ORGANIZATION or (

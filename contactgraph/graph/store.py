@@ -22,6 +22,7 @@ from .model import (
     Batch,
     Category,
     Direction,
+    ExternalId,
     Network,
     Page,
     Party,
@@ -154,6 +155,12 @@ class GraphStore(Protocol):
         """For each address as given, the ids of the parties not archived that hold it,
         in id order: compared normalised and case-folded (contactdata.email_key), through
         an index."""
+
+    async def parties_by_external_id(
+        self, ids: Sequence[ExternalId]
+    ) -> dict[ExternalId, list[str]]:
+        """For each external id as given, the id of the party not archived that holds it
+        (a list of one, or empty), through an index."""
 
     async def history(
         self, subject_ids: Sequence[str], page: Page, hidden: frozenset[ChangeKind]

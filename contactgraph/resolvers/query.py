@@ -6,7 +6,7 @@ from typing import Annotated
 
 import strawberry
 
-from ..graph import model
+from ..graph import externalids, model
 from ..graph.cursors import encode_cursor
 from ..graph.duplicates import pair_cursor
 from ..graph.lookups import contact_person
@@ -74,6 +74,24 @@ class Query(IdentityQuery):
     async def party(self, info: ContextInfo, id: PartyId) -> Party | None:
         found = await info.context.loaders.parties.load(id)
         return party_of(await survivor_of(info, found)) if found else None
+
+    @strawberry.field(
+        description="The party not archived holding an external id; null when there is none "
+        "(or the viewer may not read it)."
+    )
+    async def party_by_external_id(
+        self,
+        info: ContextInfo,
+        source: Annotated[
+            str, strawberry.argument(description="The other system's name, as stored or not.")
+        ],
+        key: Annotated[str, strawberry.argument(description="The party's id there.")],
+    ) -> Party | None:
+        wanted = model.ExternalId(source, key)
+        checked = externalids.normalised([wanted])[0]
+        found = (await info.context.store.parties_by_external_id([checked]))[checked]
+        party = await info.context.loaders.parties.load(found[0]) if found else None
+        return None if party is None else party_of(party)
 
     @strawberry.field(description="Parties in creation order, filtered and full-text searched.")
     async def parties(

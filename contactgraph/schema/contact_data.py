@@ -1,5 +1,5 @@
 """The GraphQL types of what a party carries besides its name: e-mail addresses, phone
-numbers, postal addresses, fiscal data, and the category it is filed under."""
+numbers, postal addresses, fiscal data, ids in other systems, and the category it is filed under."""
 
 from __future__ import annotations
 
@@ -17,6 +17,14 @@ class Email:
         description="The address, checked when written; its domain in lower case."
     )
     label: str | None = strawberry.field(description=LABEL)
+
+
+@strawberry.type(description="A party's id in another system, which a sync from it finds.")
+class ExternalId:
+    source: str = strawberry.field(
+        description="A short name of the other system (sap), stored in lower case."
+    )
+    key: str = strawberry.field(description="The party's id there, compared exactly.")
 
 
 @strawberry.type(description="A phone number of a party.")

@@ -18,6 +18,9 @@ PHONES = "Its phone numbers."
 ADDRESSES = "Its postal addresses; the first one's country is where phone numbers are read."
 FISCAL = "VAT number and tax code; writing them needs the FISCAL permission."
 TAGS = "Free labels, to filter by."
+EXTERNAL_IDS = (
+    "Its ids in other systems (at most 20); one held by another party not archived is CONFLICT."
+)
 LEGAL_FORM = "How the law sees it."
 UNIT_TYPE = "Its level in its tree."
 LINK_TYPE = "What the edge means; see RelType for which kinds of party each joins."
@@ -79,6 +82,20 @@ class FiscalInput:
         description="Whose rules the tax code follows (ISO 3166); defaults to the party's "
         "country (its first address's, else the server's --default-region).",
     )
+
+
+@strawberry.input(description="A party's id in another system.")
+class ExternalIdInput:
+    source: str = strawberry.field(
+        description="A short name of the other system: 1-32 letters, digits, '.', '_' or '-'; "
+        "stored in lower case."
+    )
+    key: str = strawberry.field(
+        description="The party's id there: 1-200 printable characters, trimmed, compared exactly."
+    )
+
+    def value(self) -> model.ExternalId:
+        return model.ExternalId(self.source, self.key)
 
 
 def _value(target: type, source: object) -> object:
@@ -153,6 +170,9 @@ class PartyDataInput:
     addresses: list[AddressInput] = strawberry.field(default_factory=list, description=ADDRESSES)
     fiscal: FiscalInput | None = strawberry.field(default=None, description=FISCAL)
     tags: list[str] = strawberry.field(default_factory=list, description=TAGS)
+    external_ids: list[ExternalIdInput] = strawberry.field(
+        default_factory=list, description=EXTERNAL_IDS
+    )
     parent_id: strawberry.ID | None = strawberry.field(
         default=None,
         description="File the new party under this organization in the same write: an "
@@ -180,6 +200,7 @@ class PartyDataInput:
         return {
             "category_id": self.category_id,
             "tags": tuple(self.tags),
+            "external_ids": tuple(x.value() for x in self.external_ids),
             **contact_data(self.emails, self.phones, self.addresses, self.fiscal),
         }
 
@@ -258,6 +279,10 @@ class UpdatePartyInput:
     tags: list[str] | None = strawberry.field(
         default=strawberry.UNSET, description=f"{TAGS} Replaces them all; null clears them."
     )
+    external_ids: list[ExternalIdInput] | None = strawberry.field(
+        default=strawberry.UNSET,
+        description=f"{EXTERNAL_IDS} Replaces them all; null clears them.",
+    )
 
     def changes(self) -> dict[str, object]:
         """The fields given, as domain values; an explicit null clears a field."""
@@ -274,6 +299,8 @@ class UpdatePartyInput:
                 given[key] = data[key]
         if "tags" in given:
             given["tags"] = tuple(given["tags"] or ())
+        if "external_ids" in given:
+            given["external_ids"] = tuple(x.value() for x in given["external_ids"] or ())
         return given
 
 

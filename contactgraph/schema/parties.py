@@ -37,7 +37,7 @@ from .common_arguments import (
     Since,
     Until,
 )
-from .contact_data import Address, Category, Email, Fiscal, Phone
+from .contact_data import Address, Category, Email, ExternalId, Fiscal, Phone
 from .duplicates import DuplicateCandidate
 from .enums import Direction, LegalForm, PartyKind, UnitType
 from .history import Change, node_history, party_snapshot
@@ -76,6 +76,10 @@ class Party(Node):
     fiscal_data: strawberry.Private[Fiscal | None]
     tags: list[str] = strawberry.field(
         description="Free labels, for filtering parties(filter: {tags})."
+    )
+    external_ids: list[ExternalId] = strawberry.field(
+        description="Its ids in other systems, each held by one party not archived at most; "
+        "partyByExternalId finds it by one."
     )
     version: int = strawberry.field(
         description="Grows with each change of its own fields; give it to updateParty "
@@ -452,6 +456,7 @@ def party_of(party: model.Party) -> Party:
         addresses=party.addresses,
         fiscal_data=party.fiscal,
         tags=list(party.tags),
+        external_ids=party.external_ids,
         version=party.version,
         created_at=party.created_at,
         updated_at=party.updated_at,

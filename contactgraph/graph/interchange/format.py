@@ -19,7 +19,9 @@ from ..identity import ApiToken, Grant
 from ..model import Activity, Category, Party, Relationship
 
 FORMAT: Final = "contactgraph-jsonl"
-VERSION: Final = 1
+VERSION: Final = 2
+# 2: parties carry external_ids; a version 1 dump reads as parties without any
+READS: Final = frozenset({1, VERSION})
 
 Item = Category | Party | Relationship | Activity | Grant | ApiToken | Change
 
@@ -80,9 +82,10 @@ def read_header(text: bytes) -> Header:
         raise ValueError(f"not a {FORMAT} header: {error}") from None
     if header.type != "header" or header.format != FORMAT:
         raise ValueError(f"not a {FORMAT} header (type {header.type!r}, format {header.format!r})")
-    if header.version != VERSION:
+    if header.version not in READS:
+        known = ", ".join(map(str, sorted(READS)))
         raise ValueError(
-            f"format version {header.version} is not one this contactgraph reads ({VERSION})"
+            f"format version {header.version} is not one this contactgraph reads ({known})"
         )
     return header
 

@@ -1,16 +1,17 @@
 """What parties are compared and looked up by, as properties of their nodes: vat_key and
 tax_key (range indexes; unique among parties that are not archived, checked under the
 fiscal write lock) and email_keys (the addresses, space-separated, in a full-text index
-that keeps each one whole: search.INDEX). Values are contactdata.keys() of the stored
+that keeps each one whole: search.INDEX); external ids are dup_keys tokens `ext=...` in
+that index too. Values are contactdata.keys() of the stored
 parties."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
-from .. import contactdata, rules
+from .. import contactdata, duplicates, externalids, rules
 from ..errors import BadUserInput, Conflict
-from ..model import Party, PartyKind
+from ..model import ExternalId, Party, PartyKind
 from . import cypher, search
 from .cypher import PARTY_MAP, Reach, Tx, key_props, party
 
@@ -42,29 +43,52 @@ async def check_claims(tx: Tx, claims: Sequence[rules.Claim], quote: bool = True
         taxes=[c.key for c in claims if c.kind == "tax"],
     )
     holders = [(r["kind"], r["key"], r["id"]) async for r in result]
+    external = {_dup_token(c.key): c.key for c in claims if c.kind == duplicates.EXTERNAL}
+    if external:
+        found = await _holders(tx, "dup_keys", external, cypher.EVERYWHERE)
+        holders += [("ext", external[t], i) for t, ids in found.items() for i in ids]
     rules.check_claims(claims, holders, quote)
 
 
 async def by_email(tx: Tx, addresses: Sequence[str], inside: Reach) -> dict[str, list[str]]:
     """The ids of parties not archived holding each address, in id order."""
     wanted = {address: contactdata.lookup_key(address) for address in addresses}
+    found = await _holders(tx, "email_keys", wanted.values(), inside)
+    return {address: found.get(key, []) for address, key in wanted.items()}
+
+
+async def by_external_id(
+    tx: Tx, ids: Sequence[ExternalId], inside: Reach
+) -> dict[ExternalId, list[str]]:
+    """The ids of parties not archived holding each external id (one at most)."""
+    wanted = {x: _dup_token(externalids.token(x)) for x in ids}
+    found = await _holders(tx, "dup_keys", wanted.values(), inside)
+    return {x: found.get(token, []) for x, token in wanted.items()}
+
+
+def _dup_token(key: str) -> str:
+    """An external id's key as a token of a node's dup_keys (cypher.key_props)."""
+    return f"{duplicates.EXTERNAL}={key}"
+
+
+async def _holders(
+    tx: Tx, field: str, tokens: Iterable[str], inside: Reach
+) -> dict[str, list[str]]:
+    """The parties not archived holding each token in the full-text indexed `field`."""
     result = await tx.run(
         f"UNWIND $keys AS key CALL db.index.fulltext.queryNodes('{search.INDEX}', key.query) "
         "YIELD node AS p WITH key, p WHERE p.archived_at IS NULL "
-        f"AND key.value IN split(p.email_keys, ' ') AND {inside.test('p')} "
+        f"AND key.value IN split(p.{field}, ' ') AND {inside.test('p')} "
         "RETURN key.value AS value, p.id AS id ORDER BY id",
         {
-            "keys": [
-                {"value": k, "query": search.exactly("email_keys", k)}
-                for k in sorted(set(wanted.values()))
-            ],
+            "keys": [{"value": k, "query": search.exactly(field, k)} for k in sorted(set(tokens))],
             **inside.params,
         },
     )
     found: dict[str, list[str]] = {}
     async for record in result:
         found.setdefault(record["value"], []).append(record["id"])
-    return {address: found.get(key, []) for address, key in wanted.items()}
+    return found
 
 
 async def backfill(tx: Tx) -> bool:

@@ -26,6 +26,7 @@ from ..model import (
     Ancestry,
     Category,
     Direction,
+    ExternalId,
     Network,
     Page,
     Party,
@@ -383,6 +384,14 @@ class Neo4jStore(Neo4jWrites):
     async def parties_by_email(self, addresses: Sequence[str]) -> dict[str, list[str]]:
         async def work(tx: Tx) -> dict[str, list[str]]:
             return await keys.by_email(tx, addresses, await self._inside(tx))
+
+        return await self._read(work)
+
+    async def parties_by_external_id(
+        self, ids: Sequence[ExternalId]
+    ) -> dict[ExternalId, list[str]]:
+        async def work(tx: Tx) -> dict[ExternalId, list[str]]:
+            return await keys.by_external_id(tx, ids, await self._inside(tx))
 
         return await self._read(work)
 

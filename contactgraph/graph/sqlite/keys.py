@@ -10,8 +10,8 @@ import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 
-from .. import contactdata, duplicates, rules
-from ..model import Party
+from .. import contactdata, duplicates, externalids, rules
+from ..model import ExternalId, Party
 
 INSERT = "INSERT OR IGNORE INTO party_keys (kind, value, party_id) VALUES (?, ?, ?)"
 
@@ -49,13 +49,27 @@ def check_claims(
 def by_email(conn: sqlite3.Connection, addresses: Sequence[str]) -> dict[str, list[str]]:
     """The ids of parties not archived holding each address, in id order."""
     wanted = {address: contactdata.lookup_key(address) for address in addresses}
+    found = _holders(conn, "email", wanted.values())
+    return {address: found.get(key, []) for address, key in wanted.items()}
+
+
+def by_external_id(
+    conn: sqlite3.Connection, ids: Sequence[ExternalId]
+) -> dict[ExternalId, list[str]]:
+    """The ids of parties not archived holding each external id (one at most)."""
+    wanted = {x: externalids.token(x) for x in ids}
+    found = _holders(conn, duplicates.EXTERNAL, wanted.values())
+    return {x: found.get(token, []) for x, token in wanted.items()}
+
+
+def _holders(conn: sqlite3.Connection, kind: str, values: Iterable[str]) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for value, party_id in conn.execute(
         "SELECT k.value, k.party_id FROM party_keys k "
         "JOIN parties p ON p.id = k.party_id AND p.archived_at IS NULL "
-        "WHERE k.kind = 'email' AND k.value IN (SELECT value FROM json_each(?)) "
+        "WHERE k.kind = ? AND k.value IN (SELECT value FROM json_each(?)) "
         "ORDER BY k.party_id",
-        (json.dumps(sorted(set(wanted.values()))),),
+        (kind, json.dumps(sorted(set(values)))),
     ):
         found.setdefault(value, []).append(party_id)
-    return {address: found.get(key, []) for address, key in wanted.items()}
+    return found

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import TypeVar
@@ -26,6 +26,7 @@ from ..model import (
     Batch,
     Category,
     Direction,
+    ExternalId,
     Network,
     Page,
     Party,
@@ -68,6 +69,7 @@ from .rows import (
 )
 
 T = TypeVar("T")
+K = TypeVar("K")
 
 
 def _fts_query(text: str, fiscal: bool) -> str:
@@ -393,12 +395,24 @@ class SqliteStore(SqliteDumps):
         return await (self._read if query.rollup is None and not self._scope else self._walk)(work)
 
     async def parties_by_email(self, addresses: Sequence[str]) -> dict[str, list[str]]:
-        def work(conn: sqlite3.Connection) -> dict[str, list[str]]:
-            found = keys.by_email(conn, addresses)
+        return await self._holders(lambda conn: keys.by_email(conn, addresses))
+
+    async def parties_by_external_id(
+        self, ids: Sequence[ExternalId]
+    ) -> dict[ExternalId, list[str]]:
+        return await self._holders(lambda conn: keys.by_external_id(conn, ids))
+
+    async def _holders(
+        self, find: Callable[[sqlite3.Connection], dict[K, list[str]]]
+    ) -> dict[K, list[str]]:
+        """The parties `find` gives for each value, those the scope reaches."""
+
+        def work(conn: sqlite3.Connection) -> dict[K, list[str]]:
+            found = find(conn)
             if self._scope is None:
                 return found
             allowed = self._inside(conn).keep(conn, {i for ids in found.values() for i in ids})
-            return {a: [i for i in ids if i in allowed] for a, ids in found.items()}
+            return {value: [i for i in ids if i in allowed] for value, ids in found.items()}
 
         return await self._read(work)
 

@@ -1,0 +1,172 @@
+"""CSV import and export rates: `contactgraph import --format csv` (a dry run, the first
+run, and a second run that changes nothing) and `export --format csv`, timed as whole
+commands.
+
+    .venv/bin/python bench/csv_import.py [--rows 1000000] [--folder /tmp/bench-csv]
+        [--graph bolt://HOST:PORT]
+
+Writes a synthetic CSV of --rows rows into --folder (kept, and reused by the next run of
+that size): one organization in five, each but the first ten PART_OF an organization of
+the file, some of them further down; contacts MEMBER_OF an organization, with an e-mail
+address, a phone number and tags. Imports it into a new SQLite file (or, with --graph,
+into that Neo4j graph, emptied first) and exports the graph as CSV. Prints, per step, the
+seconds, the rows per second and the command's peak memory (GNU time), in Markdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import random
+import subprocess
+import time
+from pathlib import Path
+
+from history import wipe
+from registry import CLI
+
+MAPPING = """source = "bench"
+id = "no"
+[columns]
+kind = "kind"
+name = "name"
+first_name = "first"
+last_name = "last"
+emails = "email"
+phones = "phone"
+country = "country"
+tags = "tags"
+[parent]
+id = "parent"
+role = "role"
+"""
+FIRST = ("Anna", "Ben", "Clara", "David", "Eva", "Felix", "Greta", "Hans", "Ida", "Jonas")
+LAST = ("Berger", "Huber", "Gruber", "Wagner", "Moser", "Mayer", "Bauer", "Steiner")
+
+
+def write_rows(path: Path, rows: int) -> None:
+    """Row i is an organization when i % 5 == 0; the parents of organizations are drawn
+    from all organizations of the file, before or after them, the acyclic way: always a
+    smaller organization number, written in a shuffled order per block."""
+    chance = random.Random(15)
+    orgs = (rows + 4) // 5
+    with path.open("w", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(
+            [
+                "no",
+                "kind",
+                "name",
+                "first",
+                "last",
+                "email",
+                "phone",
+                "country",
+                "tags",
+                "parent",
+                "role",
+            ]
+        )
+        for block in range(0, rows, 10_000):
+            numbers = list(range(block, min(block + 10_000, rows)))
+            chance.shuffle(numbers)  # parents further down the file too
+            for i in numbers:
+                if i % 5 == 0:
+                    n = i // 5
+                    parent = f"O{chance.randrange(n)}" if n >= 10 else ""
+                    writer.writerow(
+                        [
+                            f"O{n}",
+                            "ORGANIZATION",
+                            f"Company {n}",
+                            "",
+                            "",
+                            "",
+                            "",
+                            "AT",
+                            "",
+                            parent,
+                            "",
+                        ]
+                    )
+                else:
+                    first, last = chance.choice(FIRST), chance.choice(LAST)
+                    writer.writerow(
+                        [
+                            f"C{i}",
+                            "CONTACT",
+                            "",
+                            first,
+                            last,
+                            f"{first.lower()}.{last.lower()}.{i}@example.com",
+                            f"+43 664 {i % 10_000_000:07d}",
+                            "AT",
+                            "customer;bench",
+                            f"O{chance.randrange(orgs)}",
+                            "staff",
+                        ]
+                    )
+
+
+def _timed(*args: str) -> tuple[float, int, str]:
+    """Seconds, the command's peak resident memory in MB (GNU time's %M), its output."""
+    started = time.perf_counter()
+    done = subprocess.run(["/usr/bin/time", "-f", "%M", CLI, *args], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"contactgraph {' '.join(args)} failed:\n{done.stderr[-3000:]}")
+    return time.perf_counter() - started, int(done.stderr.split()[-1]) // 1024, done.stdout
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--folder", type=Path, default=Path("/tmp/bench-csv"))
+    parser.add_argument("--graph", help="a Neo4j graph to import into (emptied first)")
+    parser.add_argument("--batch-size", default="5000")
+    options = parser.parse_args()
+    folder: Path = options.folder
+    folder.mkdir(parents=True, exist_ok=True)
+    data, mapping = folder / f"rows-{options.rows}.csv", folder / "mapping.toml"
+    if not data.exists():
+        write_rows(data, options.rows)
+    mapping.write_text(MAPPING)
+    if options.graph:
+        wipe(options.graph)
+        graph = options.graph
+    else:
+        db = folder / "graph.db"
+        db.unlink(missing_ok=True)
+        graph = f"sqlite:///{db}"
+    exported = folder / "export.csv"
+    exported.unlink(missing_ok=True)
+    _timed("migrate", "--create", "--graph", graph)
+    load = (
+        "import",
+        "--format",
+        "csv",
+        "--mapping",
+        str(mapping),
+        "--batch-size",
+        options.batch_size,
+        "--graph",
+        graph,
+    )
+    steps = [
+        ("dry run", (*load, "--dry-run", str(data))),
+        ("import", (*load, str(data))),
+        ("import again (no change)", (*load, str(data))),
+        ("export", ("export", "--format", "csv", "--graph", graph, str(exported))),
+    ]
+    print(
+        f"{options.rows:,} rows, {data.stat().st_size / 1e6:,.0f} MB, into {graph.split(':')[0]}\n"
+    )
+    print("| step | seconds | rows/s | peak memory MB |")
+    print("|---|---:|---:|---:|")
+    for name, args in steps:
+        seconds, peak, out = _timed(*args)
+        print(f"| {name} | {seconds:,.1f} | {options.rows / seconds:,.0f} | {peak:,} |", flush=True)
+        print(f"<!-- {out.strip()} -->", flush=True)
+
+
+if __name__ == "__main__":
+    main()
