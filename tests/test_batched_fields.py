@@ -23,6 +23,7 @@ SELECTIONS: dict[str, tuple[str, int]] = {
     "phones": ("phones { number }", 1),
     "addresses": ("addresses { city }", 1),
     "tags": ("tags", 1),
+    "externalIds": ("externalIds { source key }", 1),
     "mergedFrom": ("mergedFrom", 2),
     "history": ("history(first: 2) { edges { node { at } } }", 2),
     "category": ("category { id legalForms }", 2),
