@@ -90,6 +90,27 @@ async def test_bundles_are_served_for_good(site: httpx.AsyncClient, path: str) -
     assert (await site.post(named[0])).status_code == 405
 
 
+async def test_bundles_travel_gzipped_to_clients_that_take_it(site: httpx.AsyncClient) -> None:
+    page = await site.get("/graphql", headers=HTML)
+    script = next(bundle for bundle in bundles(page.text) if bundle.endswith(".js"))
+    plain = await site.get(script, headers={"accept-encoding": "identity"})
+    packed = await site.get(script, headers={"accept-encoding": "br;q=1, gzip;q=0.8"})
+    assert "content-encoding" not in plain.headers
+    assert packed.headers["content-encoding"] == "gzip"
+    assert packed.headers["vary"] == "Accept-Encoding"
+    assert packed.content == plain.content  # httpx decodes; the same bytes arrive
+    assert int(packed.headers["content-length"]) < len(plain.content) / 2
+    assert packed.headers["cache-control"] == plain.headers["cache-control"]
+    assert packed.headers["etag"] != plain.headers["etag"]  # one tag per encoding
+    again = {"accept-encoding": "gzip", "if-none-match": packed.headers["etag"]}
+    assert (await site.get(script, headers=again)).status_code == 304
+    stale = {"accept-encoding": "gzip", "if-none-match": plain.headers["etag"]}
+    assert (await site.get(script, headers=stale)).status_code == 304  # its copy is good too
+    part = await site.get(script, headers={"accept-encoding": "gzip", "range": "bytes=0-99"})
+    assert part.status_code == 206 and part.content == plain.content[:100]
+    assert "content-encoding" not in part.headers
+
+
 @pytest.mark.parametrize(
     "path",
     [
