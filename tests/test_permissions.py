@@ -17,6 +17,7 @@ from client import GraphQL
 from contactgraph.app import create_app
 from contactgraph.config import Settings
 from contactgraph.graph.backends import open_store
+from contactgraph.graph.ids import new_id
 from contactgraph.schema.build import build_schema
 
 ROLES = {
@@ -95,6 +96,20 @@ async def _fresh_token(world: World) -> dict[str, Any]:
     return {"id": data["createApiToken"]["token"]["id"], "u": world.ids["bert"]}
 
 
+async def _fresh_category(world: World) -> dict[str, Any]:
+    made = await world.admin(
+        "mutation($id: ID!, $name: String!) "
+        "{ createCategory(input: {id: $id, name: $name}) { id } }",
+        {"id": f"cat-{new_id()[-12:]}", "name": new_id()},
+    )
+    return {"id": made["createCategory"]["id"]}
+
+
+async def _category_id(world: World) -> dict[str, Any]:
+    return {"id": f"cat-{new_id()[-12:]}"}
+
+
+CATEGORY_STATE = "query($id: ID!) { category(id: $id) { version archivedAt } }"
 PARTY_STATE = "{ parties(filter: {kinds: [ORGANIZATION, CONTACT, USER]}) { totalCount } }"
 MERGE = "mutation($s: ID!, $m: ID!) { mergeParties(survivorId: $s, mergedIds: [$m]) { dryRun } }"
 CASES = [
@@ -209,6 +224,27 @@ CASES = [
         frozenset({"admin"}),
         "query($s: ID!) { party(id: $s) { timeline { edges { node { id } } } } }",
         lambda world: _const({"s": world.ids["eva"], "a": world.ids["bert"]}),
+    ),
+    Case(
+        "createCategory",  # categories are rules every party meets: CATEGORIES, admins'
+        'mutation($id: ID!) { createCategory(input: {id: $id, name: "New"}) { id } }',
+        frozenset({"admin"}),
+        CATEGORY_STATE,
+        _category_id,
+    ),
+    Case(
+        "updateCategory",
+        'mutation($id: ID!) { updateCategory(id: $id, input: {description: "New"}) { id } }',
+        frozenset({"admin"}),
+        CATEGORY_STATE,
+        _fresh_category,
+    ),
+    Case(
+        "archiveCategory",
+        "mutation($id: ID!) { archiveCategory(id: $id) { id } }",
+        frozenset({"admin"}),
+        CATEGORY_STATE,
+        _fresh_category,
     ),
     Case(
         "grantRole",

@@ -15,7 +15,7 @@ an id that does not exist, so a refusal does not tell which.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -28,6 +28,7 @@ from ..graph.merging import FieldChoice, MergePlan, UnmergePlan
 from ..graph.model import (
     Activity,
     Batch,
+    Category,
     Page,
     Party,
     PartyFilter,
@@ -291,6 +292,19 @@ class GuardedStore:
         if activity.author_id != viewer.id:
             viewer.require(Permission.ADMIN, "recording an activity for another author")
         return await self._writer.record_activity(activity)
+
+    # -- categories ----------------------------------------------------------
+
+    @property
+    def default_region(self) -> str | None:
+        return self._store.default_region
+
+    async def write_category(
+        self, category_id: str, make: Callable[[Category | None], Category], at: datetime
+    ) -> Category:
+        """Categories are rules every party meets: changing them needs CATEGORIES everywhere."""
+        self.viewer.require(Permission.CATEGORIES, "changing categories")
+        return await self._writer.write_category(category_id, make, at)
 
     # -- identity ------------------------------------------------------------
 

@@ -9,6 +9,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from ..graph import model
+from .attribute_inputs import ATTRIBUTES, AttributeFilter, AttributeInput, attribute_changes
 from .contact_data import LABEL
 from .enums import ActivityType, LegalForm, PartyKind, RelType, UnitType
 
@@ -173,6 +174,9 @@ class PartyDataInput:
     external_ids: list[ExternalIdInput] = strawberry.field(
         default_factory=list, description=EXTERNAL_IDS
     )
+    attributes: list[AttributeInput] = strawberry.field(
+        default_factory=list, description=ATTRIBUTES
+    )
     parent_id: strawberry.ID | None = strawberry.field(
         default=None,
         description="File the new party under this organization in the same write: an "
@@ -201,6 +205,7 @@ class PartyDataInput:
             "category_id": self.category_id,
             "tags": tuple(self.tags),
             "external_ids": tuple(x.value() for x in self.external_ids),
+            "attributes": attribute_changes(self.attributes),
             **contact_data(self.emails, self.phones, self.addresses, self.fiscal),
         }
 
@@ -283,6 +288,12 @@ class UpdatePartyInput:
         default=strawberry.UNSET,
         description=f"{EXTERNAL_IDS} Replaces them all; null clears them.",
     )
+    attributes: list[AttributeInput] | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Values of its category's own fields: each given replaces that field's "
+        "value (null removes it), the others stay. Changing categoryId in the same input "
+        "checks them against the new category.",
+    )
 
     def changes(self) -> dict[str, object]:
         """The fields given, as domain values; an explicit null clears a field."""
@@ -301,6 +312,8 @@ class UpdatePartyInput:
             given["tags"] = tuple(given["tags"] or ())
         if "external_ids" in given:
             given["external_ids"] = tuple(x.value() for x in given["external_ids"] or ())
+        if "attributes" in given:
+            given["attributes"] = attribute_changes(given["attributes"])
         return given
 
 
@@ -349,4 +362,9 @@ class PartyFilter:
     )
     include_archived: bool = strawberry.field(
         default=False, description="Also archived parties (merged ones among them)."
+    )
+    attributes: list[AttributeFilter] | None = strawberry.field(
+        default=None,
+        description="Parties whose attributes meet every one of these conditions (at most "
+        "10); a field no category has is bad input.",
     )

@@ -4,7 +4,7 @@ its three kinds, and the objects made of stored parties."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 
@@ -24,6 +24,7 @@ from ..resolvers.loaders import (
     RelationshipQuery,
 )
 from .activities import Activity
+from .categories import AttributeValue, Category, attribute_values
 from .common_arguments import (
     DEFAULTS,
     ActivityTypes,
@@ -37,7 +38,7 @@ from .common_arguments import (
     Since,
     Until,
 )
-from .contact_data import Address, Category, Email, ExternalId, Fiscal, Phone
+from .contact_data import Address, Email, ExternalId, Fiscal, Phone
 from .duplicates import DuplicateCandidate
 from .enums import Direction, LegalForm, PartyKind, UnitType
 from .history import Change, node_history, party_snapshot
@@ -74,6 +75,7 @@ class Party(Node):
         "phone numbers and tax code are read."
     )
     fiscal_data: strawberry.Private[Fiscal | None]
+    held_attributes: strawberry.Private[dict[str, Any]]
     tags: list[str] = strawberry.field(
         description="Free labels, for filtering parties(filter: {tags})."
     )
@@ -124,6 +126,17 @@ class Party(Node):
             return None
         found = await info.context.loaders.categories.load(self.category_id)
         return Category.of(found) if found else None
+
+    @strawberry.field(
+        description="Its values of its category's own fields, typed, in the category's field "
+        "order; a value whose field the category no longer has comes last."
+    )
+    async def attributes(self, info: ContextInfo) -> list[AttributeValue]:
+        if not self.held_attributes:
+            return []
+        category_id = self.category_id
+        found = await info.context.loaders.categories.load(category_id) if category_id else None
+        return attribute_values(self.held_attributes, found)
 
     @strawberry.field(
         description="Edges touching this party: current ones by default, as of `asOf` when "
@@ -462,6 +475,7 @@ def party_of(party: model.Party) -> Party:
         updated_at=party.updated_at,
         archived_at=party.archived_at,
         merged_into=None if party.merged_into is None else strawberry.ID(party.merged_into),
+        held_attributes=party.attributes,
     )
     if party.kind is model.PartyKind.ORGANIZATION:
         return Organization(name=party.name or "", unit_type=party.unit_type, **common)

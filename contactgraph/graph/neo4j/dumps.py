@@ -20,8 +20,8 @@ from ..identity import Grant
 from ..interchange.format import DumpBatch
 from ..model import Activity, Category, Relationship, RelType
 from . import closure_build, cypher, history, identity
-from .accounts import Neo4jAccounts
 from .cypher import ACTIVITY_MAP, REL_MAP, WITH_SUBJECTS, Tx, type_expression
+from .vocabulary import Neo4jVocabulary
 
 # what an import writes, and a failed one deletes; a transaction's share of it at a time
 WRITTEN = ("Party", "Activity", "Change", "Mention", "Grant", "ApiToken", "Reach")
@@ -54,7 +54,7 @@ async def _categories(tx: Tx, categories: list[Category]) -> None:
     await tx.run("MATCH (m:Meta) WHERE m.key IN ['import', 'closure'] DELETE m")
 
 
-class Neo4jDumps(Neo4jAccounts):
+class Neo4jDumps(Neo4jVocabulary):
     async def relationship_page(
         self, after: tuple[str, str] | None, first: int
     ) -> list[Relationship]:
