@@ -109,6 +109,24 @@ async def _category_id(world: World) -> dict[str, Any]:
     return {"id": f"cat-{new_id()[-12:]}"}
 
 
+_ranks = iter(range(1000, 100_000))
+
+
+async def _level_id(world: World) -> dict[str, Any]:
+    return {"id": f"L{new_id()[-12:].upper().replace('-', '')}", "rank": next(_ranks)}
+
+
+async def _fresh_level(world: World) -> dict[str, Any]:
+    made = await _level_id(world)
+    await world.admin(
+        'mutation($id: ID!, $rank: Int!) { createLevel(input: {id: $id, name: "L", '
+        "rank: $rank}) { id } }",
+        made,
+    )
+    return {**made, "rank": next(_ranks)}
+
+
+LEVEL_STATE = "{ levels { id rank } }"
 CATEGORY_STATE = "query($id: ID!) { category(id: $id) { version archivedAt } }"
 PARTY_STATE = "{ parties(filter: {kinds: [ORGANIZATION, CONTACT, USER]}) { totalCount } }"
 MERGE = "mutation($s: ID!, $m: ID!) { mergeParties(survivorId: $s, mergedIds: [$m]) { dryRun } }"
@@ -245,6 +263,21 @@ CASES = [
         frozenset({"admin"}),
         CATEGORY_STATE,
         _fresh_category,
+    ),
+    Case(
+        "createLevel",  # levels order every tree: CATEGORIES too
+        'mutation($id: ID!, $rank: Int!) { createLevel(input: {id: $id, name: "L", '
+        "rank: $rank}) { id } }",
+        frozenset({"admin"}),
+        LEVEL_STATE,
+        _level_id,
+    ),
+    Case(
+        "updateLevel",
+        "mutation($id: ID!, $rank: Int!) { updateLevel(id: $id, input: {rank: $rank}) { id } }",
+        frozenset({"admin"}),
+        LEVEL_STATE,
+        _fresh_level,
     ),
     Case(
         "grantRole",

@@ -24,6 +24,7 @@ from ..graph.duplicates import DuplicateQuery, Match, PairPage
 from ..graph.errors import Forbidden, Unauthenticated
 from ..graph.history import PRIVATE_KINDS, Actor, AuditQuery, ChangeKind, ChangePage
 from ..graph.identity import ApiToken, Grant, Permission, Role, ScopeKind
+from ..graph.levels import Level
 from ..graph.merging import FieldChoice, MergePlan, UnmergePlan
 from ..graph.model import (
     Activity,
@@ -44,6 +45,7 @@ READS = frozenset(
         "get_nodes",
         "get_parties",
         "get_categories",
+        "levels",
         "relationships",
         "children",
         "descendants",
@@ -305,6 +307,11 @@ class GuardedStore:
         """Categories are rules every party meets: changing them needs CATEGORIES everywhere."""
         self.viewer.require(Permission.CATEGORIES, "changing categories")
         return await self._writer.write_category(category_id, make, at)
+
+    async def write_level(self, make: Callable[[Mapping[str, Level]], Level]) -> Level:
+        """Levels order every organization tree: changing them needs CATEGORIES too."""
+        self.viewer.require(Permission.CATEGORIES, "changing levels")
+        return await self._writer.write_level(make)
 
     # -- identity ------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from .duplicates import DuplicateQuery, Match, PairPage
 from .history import Actor, AuditQuery, Change, ChangeKind, ChangePage
 from .identity import ApiToken, Grant, Role, Scope, ScopeKind
 from .interchange.format import DumpBatch
+from .levels import Level
 from .merging import FieldChoice, MergePlan, UnmergePlan
 from .model import (
     WHOLE_ROWS,
@@ -237,6 +238,13 @@ class GraphStore(Protocol):
         expected_version: int | None,
         at: datetime,
     ) -> Party: ...
+
+    async def levels(self) -> dict[str, Level]:
+        """Every level, by rank (levels.py)."""
+
+    async def write_level(self, make: Callable[[Mapping[str, Level]], Level]) -> Level:
+        """Write the level `make` gives from every stored level, in one transaction that
+        holds the levels' lock."""
 
     async def write_category(
         self, category_id: str, make: Callable[[Category | None], Category], at: datetime

@@ -1,5 +1,5 @@
-"""Category mutations, and the attribute filters of a party list checked against the
-fields categories define. Writing a category needs the CATEGORIES permission."""
+"""Category and level mutations, and the attribute filters of a party list checked
+against the fields categories define. Writing either needs the CATEGORIES permission."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ from typing import Annotated
 
 import strawberry
 
-from ..graph import attributes, categories, model
+from ..graph import attributes, categories, levels, model
 from ..graph.errors import LimitExceeded
 from ..graph.times import utcnow
 from ..schema.attribute_inputs import AttributeFilter
 from ..schema.categories import Category, CreateCategoryInput, UpdateCategoryInput
+from ..schema.levels import CreateLevelInput, Level, UpdateLevelInput
 from .context import ContextInfo
 
 MAX_ATTRIBUTE_FILTERS = 10
@@ -81,3 +82,30 @@ class CategoryMutation:
             str(id), lambda current: categories.archived(current, str(id), at), at
         )
         return Category.of(made)
+
+    @strawberry.mutation(
+        description="Add a level (CATEGORIES permission); an id or rank in use is a CONFLICT."
+    )
+    async def create_level(
+        self,
+        info: ContextInfo,
+        input: Annotated[CreateLevelInput, strawberry.argument(description="The level.")],
+    ) -> Level:
+        wanted = input.value()
+        made = await info.context.store.write_level(lambda stored: levels.created(wanted, stored))
+        return Level.of(made)
+
+    @strawberry.mutation(
+        description="Change a level's name, rank or description (CATEGORIES permission). A "
+        "new rank applies to PART_OF edges made from now on; stored ones stay."
+    )
+    async def update_level(
+        self,
+        info: ContextInfo,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The level's id.")],
+        input: Annotated[UpdateLevelInput, strawberry.argument(description="What to change.")],
+    ) -> Level:
+        made = await info.context.store.write_level(
+            lambda stored: levels.updated(str(id), input.applied, stored)
+        )
+        return Level.of(made)

@@ -151,7 +151,7 @@ class Mutation(IdentityMutation, CategoryMutation):
             model.PartyKind.ORGANIZATION,
             name=input.name.strip(),
             legal_form=input.legal_form,
-            unit_type=input.unit_type,
+            unit_type=input.level_id(),
             **input.party_data(),
         )
         return await _create(info, party, input)  # type: ignore[return-value]

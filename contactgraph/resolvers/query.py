@@ -24,6 +24,7 @@ from ..schema.duplicates import DuplicatePair
 from ..schema.enums import PartyKind
 from ..schema.history import Change, audit_log
 from ..schema.inputs import PartyFilter
+from ..schema.levels import Level
 from ..schema.merging import survivor_of
 from ..schema.pages import Connection, Edge, PageInfo, page_info
 from ..schema.types import (
@@ -244,6 +245,10 @@ class Query(IdentityQuery):
     async def categories(self, info: ContextInfo) -> list[Category]:
         found = await info.context.store.get_categories(None)
         return [Category.of(c) for c in found.values()]
+
+    @strawberry.field(description="Every level organizations have, highest first (by rank).")
+    async def levels(self, info: ContextInfo) -> list[Level]:
+        return [Level.of(level) for level in (await info.context.store.levels()).values()]
 
     @strawberry.field(description="A category by id; null when there is none.")
     async def category(

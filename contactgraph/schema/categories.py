@@ -39,6 +39,7 @@ FieldType = described_enum(
         "PHONE": "A phone number, stored in E.164 (AttributeValue.text).",
     },
 )
+_UNIT_TYPES = frozenset(model.UnitType)
 VIOLATIONS_SCAN = 2_000  # parties of a category one violations page examines at most
 
 
@@ -95,8 +96,12 @@ class Category:
     legal_forms: list[LegalForm] = strawberry.field(
         description="The legal forms a party of this category may have; empty: any."
     )
-    unit_types: list[UnitType] = strawberry.field(
-        description="The unit types an organization of this category may have; empty: any."
+    levels: list[strawberry.ID] = strawberry.field(
+        description="The levels an organization of this category may have (ids); empty: any."
+    )
+    any_level_order: bool = strawberry.field(
+        description="Its organizations may be PART_OF organizations of any level, not only "
+        "of higher ones or their own."
     )
     fields: list[CategoryField] = strawberry.field(description="Its own fields, in order.")
     documents: list[DocumentRule] = strawberry.field(description="The documents it requires.")
@@ -108,6 +113,14 @@ class Category:
         description="When it was archived: no party may enter it since; null while open."
     )
 
+    @strawberry.field(
+        description="The levels it allows that are among the levels there were before "
+        "levels were data.",
+        deprecation_reason="Levels are data now: read levels.",
+    )
+    def unit_types(self) -> list[UnitType]:  # type: ignore[valid-type]
+        return [model.UnitType(u) for u in self.levels if u in _UNIT_TYPES]
+
     @classmethod
     def of(cls, category: model.Category) -> Category:
         return cls(
@@ -116,7 +129,8 @@ class Category:
             description=category.description,
             kinds=list(category.kinds),
             legal_forms=list(category.legal_forms),
-            unit_types=list(category.unit_types),
+            levels=[strawberry.ID(u) for u in category.unit_types],
+            any_level_order=category.any_level_order,
             fields=[
                 CategoryField(
                     name=f.name,
@@ -275,6 +289,10 @@ class DocumentRuleInput:
         return model.DocumentRule(self.name, tuple(self.legal_forms))
 
 
+ANY_ORDER = (
+    "Its organizations may be PART_OF organizations of any level (default: only of a "
+    "higher level or their own)."
+)
 FIELDS = f"Its own fields, at most {attributes.MAX_FIELDS}; values are checked on every write."
 
 
@@ -291,9 +309,10 @@ class CreateCategoryInput:
     legal_forms: list[LegalForm] = strawberry.field(
         default_factory=list, description="The legal forms it allows; empty: any."
     )
-    unit_types: list[UnitType] = strawberry.field(
-        default_factory=list, description="The unit types it allows; empty: any."
+    levels: list[strawberry.ID] = strawberry.field(
+        default_factory=list, description="The levels it allows (ids); empty: any."
     )
+    any_level_order: bool = strawberry.field(default=False, description=ANY_ORDER)
     fields: list[CategoryFieldInput] = strawberry.field(default_factory=list, description=FIELDS)
     documents: list[DocumentRuleInput] = strawberry.field(
         default_factory=list, description="The documents its parties need."
@@ -305,7 +324,8 @@ class CreateCategoryInput:
             name=self.name,
             description=self.description,
             legal_forms=tuple(self.legal_forms),
-            unit_types=tuple(self.unit_types),
+            unit_types=tuple(str(u) for u in self.levels),
+            any_level_order=self.any_level_order,
             kinds=tuple(self.kinds),
             fields=tuple(f.value() for f in self.fields),
             documents=tuple(d.value() for d in self.documents),
@@ -324,9 +344,10 @@ class UpdateCategoryInput:
     legal_forms: list[LegalForm] | None = strawberry.field(
         default=strawberry.UNSET, description="The legal forms it allows; replaces them."
     )
-    unit_types: list[UnitType] | None = strawberry.field(
-        default=strawberry.UNSET, description="The unit types it allows; replaces them."
+    levels: list[strawberry.ID] | None = strawberry.field(
+        default=strawberry.UNSET, description="The levels it allows (ids); replaces them."
     )
+    any_level_order: bool | None = strawberry.field(default=strawberry.UNSET, description=ANY_ORDER)
     fields: list[CategoryFieldInput] | None = strawberry.field(
         default=strawberry.UNSET, description=f"{FIELDS} Replaces them all."
     )
@@ -337,7 +358,11 @@ class UpdateCategoryInput:
     def applied(self, current: model.Category) -> model.Category:
         """The category with the fields given; a null list clears it."""
         given = {k: v for k, v in vars(self).items() if v is not strawberry.UNSET}
-        for key in ("kinds", "legal_forms", "unit_types"):
+        if "levels" in given:
+            given["unit_types"] = tuple(str(u) for u in given.pop("levels") or ())
+        if "any_level_order" in given:
+            given["any_level_order"] = bool(given["any_level_order"])
+        for key in ("kinds", "legal_forms"):
             if key in given:
                 given[key] = tuple(given[key] or ())
         if "fields" in given:

@@ -9,6 +9,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from ..graph import model
+from ..graph.errors import BadUserInput
 from .attribute_inputs import ATTRIBUTES, AttributeFilter, AttributeInput, attribute_changes
 from .contact_data import LABEL
 from .enums import ActivityType, LegalForm, PartyKind, RelType, UnitType
@@ -23,7 +24,18 @@ EXTERNAL_IDS = (
     "Its ids in other systems (at most 20); one held by another party not archived is CONFLICT."
 )
 LEGAL_FORM = "How the law sees it."
-UNIT_TYPE = "Its level in its tree."
+UNIT_TYPE = "Its level in its tree, one of the levels there were before levels were data."
+UNIT_TYPE_GONE = "Levels are data now: give level, a level's id (see the levels query)."
+LEVEL = "Its level in its tree: a level's id (see the levels query)."
+
+
+def level_of(level: str | None, unit_type: model.UnitType | None) -> str | None:
+    """The level an input gives, by id or by the old unitType; not both."""
+    if level is not None and unit_type is not None:
+        raise BadUserInput("give level or unitType, not both")
+    return str(level) if level is not None else unit_type
+
+
 LINK_TYPE = "What the edge means; see RelType for which kinds of party each joins."
 LINK_ROLE = "Free text: the job on EMPLOYS, the function on MEMBER_OF."
 LINK_PROPERTIES = "A JSON object of your own details (size and depth are limited)."
@@ -216,7 +228,13 @@ class CreateOrganizationInput(PartyDataInput):
     legal_form: LegalForm = strawberry.field(
         default=model.LegalForm.LEGAL_PERSON, description=LEGAL_FORM
     )
-    unit_type: UnitType | None = strawberry.field(default=None, description=UNIT_TYPE)
+    level: strawberry.ID | None = strawberry.field(default=None, description=LEVEL)
+    unit_type: UnitType | None = strawberry.field(
+        default=None, description=UNIT_TYPE, deprecation_reason=UNIT_TYPE_GONE
+    )
+
+    def level_id(self) -> str | None:
+        return level_of(self.level, self.unit_type)
 
 
 @strawberry.input(description="A new contact, and what it carries.")
@@ -265,8 +283,13 @@ class UpdatePartyInput:
     category_id: strawberry.ID | None = strawberry.field(
         default=strawberry.UNSET, description=f"{CATEGORY} Null clears it."
     )
+    level: strawberry.ID | None = strawberry.field(
+        default=strawberry.UNSET, description=f"{LEVEL} Null clears it."
+    )
     unit_type: UnitType | None = strawberry.field(
-        default=strawberry.UNSET, description=f"{UNIT_TYPE} Null clears it."
+        default=strawberry.UNSET,
+        description=f"{UNIT_TYPE} Null clears it.",
+        deprecation_reason=UNIT_TYPE_GONE,
     )
     emails: list[EmailInput] | None = strawberry.field(
         default=strawberry.UNSET, description=f"{EMAILS} Replaces them all; null clears them."
@@ -314,6 +337,8 @@ class UpdatePartyInput:
             given["external_ids"] = tuple(x.value() for x in given["external_ids"] or ())
         if "attributes" in given:
             given["attributes"] = attribute_changes(given["attributes"])
+        if "level" in given or "unit_type" in given:
+            given["unit_type"] = level_of(given.pop("level", None), given.get("unit_type"))
         return given
 
 

@@ -43,10 +43,13 @@ from .duplicates import DuplicateCandidate
 from .enums import Direction, LegalForm, PartyKind, UnitType
 from .history import Change, node_history, party_snapshot
 from .identity import Grant
+from .levels import Level
 from .merging import merged_from
 from .node import Node
 from .pages import Connection, CountedConnection, Edge, page_info
 from .relationships import Relationship, Responsibility
+
+UNIT_TYPES = frozenset(model.UnitType)
 
 
 def _hierarchy_types(types: list[model.RelType] | None) -> tuple[model.RelType, ...]:
@@ -373,9 +376,24 @@ class Party(Node):
 @strawberry.type(description="An organization or organizational unit, at any depth.")
 class Organization(Party):
     name: str = strawberry.field(description="Its name, as its display name.")
-    unit_type: UnitType | None = strawberry.field(
-        description="Its level in its tree; null when not given."
+    level_id: strawberry.ID | None = strawberry.field(
+        description="The id of its level (levels); null when not given."
     )
+
+    @strawberry.field(description="Its level in its tree; null when not given.")
+    async def level(self, info: ContextInfo) -> Level | None:
+        if self.level_id is None:
+            return None
+        found = await info.context.loaders.levels.load(self.level_id)
+        return None if found is None else Level.of(found)
+
+    @strawberry.field(
+        description="Its level, when it is one of the levels there were before levels were "
+        "data; null otherwise.",
+        deprecation_reason="Levels are data now: read level (or levelId).",
+    )
+    def unit_type(self) -> UnitType | None:
+        return model.UnitType(self.level_id) if self.level_id in UNIT_TYPES else None
 
 
 @strawberry.type(description="A person or body the business deals with.")
@@ -478,7 +496,8 @@ def party_of(party: model.Party) -> Party:
         held_attributes=party.attributes,
     )
     if party.kind is model.PartyKind.ORGANIZATION:
-        return Organization(name=party.name or "", unit_type=party.unit_type, **common)
+        level = None if party.unit_type is None else strawberry.ID(party.unit_type)
+        return Organization(name=party.name or "", level_id=level, **common)
     if party.kind is model.PartyKind.CONTACT:
         return Contact(first_name=party.first_name, last_name=party.last_name, **common)
     return User(username=party.username or "", contact_id=party.contact_id, **common)
