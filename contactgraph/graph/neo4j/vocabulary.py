@@ -5,7 +5,7 @@ makes outside a data transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict
 from datetime import datetime
 
@@ -67,13 +67,17 @@ class Neo4jVocabulary(Neo4jAccounts):
             return written
 
         written = await self._write(work)
-        for field in written.fields:
-            prop = f"{ATTRIBUTE_PREFIX}{field.name}"
+        await self.index_fields([written])
+        return written
+
+    async def index_fields(self, written: Iterable[Category]) -> None:
+        """A property index on each field's values, which attribute filters use."""
+        for field in {f.name for category in written for f in category.fields}:
+            prop = f"{ATTRIBUTE_PREFIX}{field}"
             await self.driver.execute_query(
                 f"CREATE INDEX party_{prop} IF NOT EXISTS FOR (p:Party) ON (p.{prop})",
                 database_=self._database,
             )
-        return written
 
     async def levels(self) -> dict[str, Level]:
         return await self._read(read_levels)

@@ -14,11 +14,13 @@ from . import closure, history, identity, records
 from .rows import (
     REL_COLUMNS,
     UPSERT_CATEGORY,
+    UPSERT_LEVEL,
     category_params,
+    level_params,
     relationship_from_row,
     relationship_params,
 )
-from .vocabulary import SqliteVocabulary
+from .vocabulary import SqliteVocabulary, index_fields
 
 
 def _after(key: tuple[str, str] | None, first: str, second: str) -> tuple[str, tuple[str, ...]]:
@@ -49,7 +51,9 @@ _MENTIONING = frozenset({ChangeKind.MERGED.value, ChangeKind.UNMERGED.value})
 
 
 def _write(conn: sqlite3.Connection, batch: DumpBatch) -> None:
+    conn.executemany(UPSERT_LEVEL, [level_params(level) for level in batch.levels])
     conn.executemany(UPSERT_CATEGORY, [category_params(c) for c in batch.categories])
+    index_fields(conn, batch.categories)
     records.insert_parties(conn, batch.parties)
     conn.executemany(records.INSERT_REL, [relationship_params(r) for r in batch.relationships])
     records.insert_activities(conn, batch.activities)

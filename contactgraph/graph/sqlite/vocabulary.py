@@ -5,7 +5,7 @@ fields are indexed for the attribute filters that name them."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 
 from .. import categories, levels
@@ -26,6 +26,14 @@ def check_part_of(conn: sqlite3.Connection, rel: Relationship, part: Party, whol
         levels.check_part_of(rel, part, whole, read_levels(conn), found)
 
 
+def index_fields(conn: sqlite3.Connection, written: Iterable[Category]) -> None:
+    """An index on each field's values, which attribute filters use."""
+    for field in {f.name for category in written for f in category.fields}:
+        conn.execute(
+            f"CREATE INDEX IF NOT EXISTS party_attr_{field} ON parties({sqlite_path(field)})"
+        )
+
+
 class SqliteVocabulary(SqliteAccounts):
     async def write_category(
         self, category_id: str, make: Callable[[Category | None], Category], at: datetime
@@ -36,11 +44,7 @@ class SqliteVocabulary(SqliteAccounts):
             if change is None:
                 return written
             conn.execute(UPSERT_CATEGORY, category_params(written))
-            for field in written.fields:
-                conn.execute(
-                    f"CREATE INDEX IF NOT EXISTS party_attr_{field.name} "
-                    f"ON parties({sqlite_path(field.name)})"
-                )
+            index_fields(conn, [written])
             history.append(conn, [change])
             return written
 
