@@ -126,6 +126,21 @@ BAD = {
         "BAD_USER_INPUT",
         "fields.due.default",
     ),
+    "label too long": (
+        {"fields": [{"name": "a", "type": "TEXT", "label": "x" * 201}]},
+        "BAD_USER_INPUT",
+        "fields.a",
+    ),
+    "document without a name": (
+        {"documents": [{"name": " "}]},
+        "BAD_USER_INPUT",
+        "documents[0].name",
+    ),
+    "too many fields": (
+        {"fields": [{"name": f"f{i}", "type": "TEXT"} for i in range(51)]},
+        "BAD_USER_INPUT",
+        None,
+    ),
     "id in use": ({"id": "private-client"}, "CONFLICT", None),
     "name in use": ({"name": "private CLIENT"}, "CONFLICT", None),
 }

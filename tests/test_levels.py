@@ -132,6 +132,11 @@ async def test_the_old_unit_type_is_still_read_and_written(gql: GraphQL) -> None
 BAD_LEVELS = {
     "id": ({"id": "region", "name": "R", "rank": 700}, "BAD_USER_INPUT", "id"),
     "name": ({"id": "AREA", "name": " ", "rank": 700}, "BAD_USER_INPUT", "name"),
+    "description": (  # longer than the server's limit of every string argument
+        {"id": "AREA", "name": "Area", "rank": 700, "description": "x" * 2001},
+        "BAD_USER_INPUT",
+        None,
+    ),
     "rank in use": ({"id": "AREA", "name": "Area", "rank": 100}, "CONFLICT", None),
     "id in use": ({"id": "TEAM", "name": "Team", "rank": 701}, "CONFLICT", None),
 }

@@ -29,6 +29,7 @@ from .model import AttributeTest, Category, FieldDef, FieldType, Party
 NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")  # safe to name a JSON path and a property
 MAX_TEXT = 2000  # characters of a TEXT value
 MAX_OPTIONS = 100
+MAX_LABEL = 200  # characters of a field's label, and of each of its options
 MAX_FIELDS = 50  # of one category
 CHOICES = frozenset({FieldType.ONE_OF, FieldType.MANY_OF})
 # compared by range filters (DECIMAL as a number, DATE as ISO text)
@@ -225,6 +226,8 @@ def check_field(field: FieldDef) -> FieldDef:
             "must be 1-40 lower-case letters, digits or '_', first a letter",
         )
     options = tuple(o.strip() for o in field.options)
+    if len(field.label) > MAX_LABEL or any(len(o) > MAX_LABEL for o in options):
+        raise InvalidValue(where, field.name, f"has a label or option over {MAX_LABEL} characters")
     if field.type in CHOICES:
         if not options or len(options) > MAX_OPTIONS:
             raise MissingValue(f"{where}.options", f"must hold 1 to {MAX_OPTIONS} options")

@@ -21,7 +21,6 @@ from .times import format_instant
 
 ID = re.compile(r"[a-z0-9][a-z0-9-]{1,63}")  # readable and stable: commercial-client
 MAX_NAME = 200
-MAX_DESCRIPTION = 2000
 MAX_DOCUMENTS = 50
 
 
@@ -34,14 +33,14 @@ def checked(category: Category) -> Category:
     name = category.name.strip()
     if not name or len(name) > MAX_NAME:
         raise InvalidValue("name", category.name, f"must hold 1 to {MAX_NAME} characters")
-    if len(category.description) > MAX_DESCRIPTION:
-        raise BadUserInput(f"description may hold at most {MAX_DESCRIPTION} characters")
     if len(category.documents) > MAX_DOCUMENTS:
         raise BadUserInput(f"a category may require at most {MAX_DOCUMENTS} documents")
     documents = tuple(replace(d, name=d.name.strip()) for d in category.documents)
-    empty = next((i for i, d in enumerate(documents) if not d.name), None)
-    if empty is not None:
-        raise InvalidValue(f"documents[{empty}].name", "", "must not be empty")
+    bad = next((i for i, d in enumerate(documents) if not d.name or len(d.name) > MAX_NAME), None)
+    if bad is not None:
+        raise InvalidValue(
+            f"documents[{bad}].name", documents[bad].name, f"must hold 1 to {MAX_NAME} characters"
+        )
     return replace(
         category,
         name=name,
