@@ -143,16 +143,21 @@ def server_process(
         server.wait(timeout=30)
 
 
+async def wait_ready(client: httpx.AsyncClient) -> None:
+    """Until the server just started answers /readyz (30 s at most)."""
+    for _ in range(300):
+        try:
+            if (await client.get("/readyz")).status_code == 200:
+                return
+        except httpx.TransportError:
+            await asyncio.sleep(0.1)
+
+
 async def http_timings(
     base: str, runs: int, party_ids: list[str]
 ) -> dict[str, tuple[float, float]]:
     async with httpx.AsyncClient(base_url=base, timeout=30) as client:
-        for _ in range(300):
-            try:
-                if (await client.get("/readyz")).status_code == 200:
-                    break
-            except httpx.TransportError:
-                await asyncio.sleep(0.1)
+        await wait_ready(client)
         ids = iter(party_ids * (runs + 1))
         results = {}
         for name, query in HTTP_QUERIES.items():

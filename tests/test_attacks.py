@@ -47,7 +47,7 @@ from contactgraph.graph.model import (
 )
 from contactgraph.graph.records import new_party
 from contactgraph.graph.times import utcnow
-from contactgraph.seeds.demo import demo_batch
+from contactgraph.seeds.demo import add_demo_fields, demo_batch
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(300)]
 
@@ -149,6 +149,7 @@ async def server(url: str) -> AsyncIterator[Server]:
     diamonds = Diamonds()
     store = open_store(url, create=True)
     await store.start()
+    await add_demo_fields(store)
     demo = demo_batch()
     await store.load_batch(demo)
     await store.load_batch(diamonds.batch())

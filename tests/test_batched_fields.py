@@ -27,6 +27,7 @@ SELECTIONS: dict[str, tuple[str, int]] = {
     "mergedFrom": ("mergedFrom", 2),
     "history": ("history(first: 2) { edges { node { at } } }", 2),
     "category": ("category { id legalForms }", 2),
+    "attributes": ("attributes { field type boolean date text }", 2),
     "relationships": ("relationships { id }", 2),
     "children": ("children { id }", 2),
     "descendants": (
@@ -45,8 +46,14 @@ SELECTIONS: dict[str, tuple[str, int]] = {
 PAGES = {"Organization": (2, 6), "Contact": (2, 6), "User": (2, 4)}
 # fields whose load costs a call only for parties with something in them (a category, a
 # contact, candidates to read), and where the demo has none
-DATA_DEPENDENT = {"category", "contact", "possibleDuplicates"}
-EMPTY_IN_DEMO = {("User", "category"), ("User", "contact"), ("User", "possibleDuplicates")}
+DATA_DEPENDENT = {"category", "contact", "possibleDuplicates", "attributes"}
+EMPTY_IN_DEMO = {
+    ("User", "category"),
+    ("User", "contact"),
+    ("User", "possibleDuplicates"),
+    ("User", "attributes"),
+    ("Organization", "attributes"),
+}
 
 
 def _lists(kind: GraphQLObjectType) -> list[str]:

@@ -22,15 +22,18 @@ from test_cli import CLI, run
 from contactgraph.app import create_app
 from contactgraph.config import Settings
 from contactgraph.graph.backends import open_store
+from contactgraph.graph.interchange.format import VERSION
 from contactgraph.graph.model import DEFAULT_CATEGORIES
 
 PAST = "2024-06-01T00:00:00Z"
 PARTIES = """{ parties(filter: {includeArchived: true}, first: 500) { totalCount edges { node {
   id kind displayName version createdAt updatedAt archivedAt mergedInto mergedFrom tags
   externalIds { source key }
-  category { id name } emails { address label } phones { number e164 }
+  category { id name version levels fields { name type default options } documents { name } }
+  attributes { field type text boolean date options }
+  emails { address label } phones { number e164 }
   addresses { street city country } fiscal { vatNumber taxCode country }
-  ... on Organization { name unitType legalForm }
+  ... on Organization { name unitType legalForm level { id name rank } }
   ... on Contact { firstName lastName }
   ... on User { username grants { role scopeId scopeKind } } } } } }"""
 RELATIONSHIPS = """query($id: ID!, $asOf: DateTime) { party(id: $id) {
@@ -88,8 +91,20 @@ async def _edits(url: str) -> tuple[str, str]:
     update and an activity. The signed-in administrator's secret, and the merged-away id."""
     async for http in serve(Settings(graph_url=url)):
         gql = GraphQL(http)
+        await gql(
+            'mutation { createLevel(input: {id: "REGION", name: "Region", rank: 150}) { id } '
+            'createCategory(input: {id: "exported", name: "Exported", levels: ["REGION"], '
+            'fields: [{name: "since", type: DATE}, {name: "tier", type: MANY_OF, '
+            'options: ["a", "b"], default: ["b"]}], documents: [{name: "Deed"}]}) { id } }'
+        )
         keeper = await org(
-            gql, "Interchange Holding", tags=["moved"], externalIds=[{"source": "sap", "key": "1"}]
+            gql,
+            "Interchange Holding",
+            tags=["moved"],
+            externalIds=[{"source": "sap", "key": "1"}],
+            level="REGION",
+            categoryId="exported",
+            attributes=[{"field": "since", "value": "2020-02-02"}],
         )
         twin = await org(gql, "Interchange Holding GmbH")
         person = await contact(gql, "Ida", "Export", emails=[{"address": "ida@example.com"}])
@@ -160,7 +175,17 @@ async def test_a_graph_moves_to_neo4j_and_back_unchanged(
     assert records == _records(backed) == _records(again)
     assert '"external_ids":[{"source":"sap","key":"1"}]' in dumped.read_text()
     kinds = {json.loads(line)["type"] for line in records}
-    assert kinds == {"category", "party", "relationship", "activity", "grant", "token", "change"}
+    assert kinds == {
+        "level",
+        "category",
+        "party",
+        "relationship",
+        "activity",
+        "grant",
+        "token",
+        "change",
+    }
+    assert '"attributes":{"since":"2020-02-02","tier":["b"]}' in dumped.read_text()
     assert secret not in dumped.read_text()  # tokens travel as the hashes the graph holds
     assert json.loads(backed.read_text().splitlines()[0])["source"] == "neo4j"
 
@@ -326,18 +351,36 @@ async def test_bad_dumps_are_refused_by_line_and_write_nothing(
 async def test_a_version_1_dump_imports_as_parties_without_external_ids(
     graph_url: str, demo_dump: list[str], tmp_path: Path
 ) -> None:
-    """Dumps written before external ids existed: version 1, no external_ids field."""
-    old = _edit(demo_dump, 0, lambda item: item.update(version=1))
+    """Dumps written before external ids existed: version 1, no external_ids field, and
+    none of version 3's: no level lines, categories without definitions, parties
+    without attributes. They read as the built-in levels, bare categories, and parties
+    without either."""
+    typed = [(json.loads(line)["type"], line) for line in demo_dump]
+    old = [line for kind, line in typed if kind != "level"]
+    old = _edit(old, 0, lambda item: item.update(version=1))
+    later = ("kinds", "fields", "documents", "version", "archived_at", "any_level_order")
     for index, line in enumerate(old):
-        if json.loads(line)["type"] == "party":
+        kind = json.loads(line)["type"]
+        if kind == "party":
             old = _edit(old, index, lambda item: item["record"].pop("external_ids"))
+            old = _edit(old, index, lambda item: item["record"].pop("attributes"))
+        elif kind == "category":
+            old = _edit(old, index, lambda item: [item["record"].pop(k) for k in later])
     path = tmp_path / "v1.jsonl"
     path.write_text("\n".join(old) + "\n")
     _ok(await asyncio.to_thread(run, "import", "--graph", graph_url, str(path)))
     exported = await asyncio.to_thread(run, "export", "--with-grants", "--graph", graph_url)
     _ok(exported)
-    assert json.loads(exported.stdout.splitlines()[0])["version"] == 2
-    assert exported.stdout.splitlines()[1:] == demo_dump[1:]
+    assert json.loads(exported.stdout.splitlines()[0])["version"] == VERSION
+
+    def bare(line: str) -> str:
+        item = json.loads(line)
+        if item["type"] == "party":
+            item["record"]["attributes"] = {}
+        return json.dumps(item) if item["type"] != "category" else ""
+
+    again = [bare(line) for line in exported.stdout.splitlines()[1:]]
+    assert again == [bare(line) for line in demo_dump[1:]]
 
 
 async def test_an_import_refuses_a_graph_that_holds_parties(

@@ -17,6 +17,7 @@ from client import GraphQL
 from contactgraph.app import create_app
 from contactgraph.config import Settings
 from contactgraph.graph.backends import open_store
+from contactgraph.graph.ids import new_id
 from contactgraph.schema.build import build_schema
 
 ROLES = {
@@ -95,6 +96,38 @@ async def _fresh_token(world: World) -> dict[str, Any]:
     return {"id": data["createApiToken"]["token"]["id"], "u": world.ids["bert"]}
 
 
+async def _fresh_category(world: World) -> dict[str, Any]:
+    made = await world.admin(
+        "mutation($id: ID!, $name: String!) "
+        "{ createCategory(input: {id: $id, name: $name}) { id } }",
+        {"id": f"cat-{new_id()[-12:]}", "name": new_id()},
+    )
+    return {"id": made["createCategory"]["id"]}
+
+
+async def _category_id(world: World) -> dict[str, Any]:
+    return {"id": f"cat-{new_id()[-12:]}"}
+
+
+_ranks = iter(range(1000, 100_000))
+
+
+async def _level_id(world: World) -> dict[str, Any]:
+    return {"id": f"L{new_id()[-12:].upper().replace('-', '')}", "rank": next(_ranks)}
+
+
+async def _fresh_level(world: World) -> dict[str, Any]:
+    made = await _level_id(world)
+    await world.admin(
+        'mutation($id: ID!, $rank: Int!) { createLevel(input: {id: $id, name: "L", '
+        "rank: $rank}) { id } }",
+        made,
+    )
+    return {**made, "rank": next(_ranks)}
+
+
+LEVEL_STATE = "{ levels { id rank } }"
+CATEGORY_STATE = "query($id: ID!) { category(id: $id) { version archivedAt } }"
 PARTY_STATE = "{ parties(filter: {kinds: [ORGANIZATION, CONTACT, USER]}) { totalCount } }"
 MERGE = "mutation($s: ID!, $m: ID!) { mergeParties(survivorId: $s, mergedIds: [$m]) { dryRun } }"
 CASES = [
@@ -209,6 +242,42 @@ CASES = [
         frozenset({"admin"}),
         "query($s: ID!) { party(id: $s) { timeline { edges { node { id } } } } }",
         lambda world: _const({"s": world.ids["eva"], "a": world.ids["bert"]}),
+    ),
+    Case(
+        "createCategory",  # categories are rules every party meets: CATEGORIES, admins'
+        'mutation($id: ID!) { createCategory(input: {id: $id, name: "New"}) { id } }',
+        frozenset({"admin"}),
+        CATEGORY_STATE,
+        _category_id,
+    ),
+    Case(
+        "updateCategory",
+        'mutation($id: ID!) { updateCategory(id: $id, input: {description: "New"}) { id } }',
+        frozenset({"admin"}),
+        CATEGORY_STATE,
+        _fresh_category,
+    ),
+    Case(
+        "archiveCategory",
+        "mutation($id: ID!) { archiveCategory(id: $id) { id } }",
+        frozenset({"admin"}),
+        CATEGORY_STATE,
+        _fresh_category,
+    ),
+    Case(
+        "createLevel",  # levels order every tree: CATEGORIES too
+        'mutation($id: ID!, $rank: Int!) { createLevel(input: {id: $id, name: "L", '
+        "rank: $rank}) { id } }",
+        frozenset({"admin"}),
+        LEVEL_STATE,
+        _level_id,
+    ),
+    Case(
+        "updateLevel",
+        "mutation($id: ID!, $rank: Int!) { updateLevel(id: $id, input: {rank: $rank}) { id } }",
+        frozenset({"admin"}),
+        LEVEL_STATE,
+        _fresh_level,
     ),
     Case(
         "grantRole",

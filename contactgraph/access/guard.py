@@ -15,7 +15,7 @@ an id that does not exist, so a refusal does not tell which.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -24,10 +24,12 @@ from ..graph.duplicates import DuplicateQuery, Match, PairPage
 from ..graph.errors import Forbidden, Unauthenticated
 from ..graph.history import PRIVATE_KINDS, Actor, AuditQuery, ChangeKind, ChangePage
 from ..graph.identity import ApiToken, Grant, Permission, Role, ScopeKind
+from ..graph.levels import Level
 from ..graph.merging import FieldChoice, MergePlan, UnmergePlan
 from ..graph.model import (
     Activity,
     Batch,
+    Category,
     Page,
     Party,
     PartyFilter,
@@ -43,6 +45,7 @@ READS = frozenset(
         "get_nodes",
         "get_parties",
         "get_categories",
+        "levels",
         "relationships",
         "children",
         "descendants",
@@ -291,6 +294,24 @@ class GuardedStore:
         if activity.author_id != viewer.id:
             viewer.require(Permission.ADMIN, "recording an activity for another author")
         return await self._writer.record_activity(activity)
+
+    # -- categories ----------------------------------------------------------
+
+    @property
+    def default_region(self) -> str | None:
+        return self._store.default_region
+
+    async def write_category(
+        self, category_id: str, make: Callable[[Category | None], Category], at: datetime
+    ) -> Category:
+        """Categories are rules every party meets: changing them needs CATEGORIES everywhere."""
+        self.viewer.require(Permission.CATEGORIES, "changing categories")
+        return await self._writer.write_category(category_id, make, at)
+
+    async def write_level(self, make: Callable[[Mapping[str, Level]], Level]) -> Level:
+        """Levels order every organization tree: changing them needs CATEGORIES too."""
+        self.viewer.require(Permission.CATEGORIES, "changing levels")
+        return await self._writer.write_level(make)
 
     # -- identity ------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
+import msgspec
 import orjson
 
 from .model import (
@@ -17,8 +18,10 @@ from .model import (
     ActivityType,
     Address,
     Category,
+    DocumentRule,
     Email,
     ExternalId,
+    FieldDef,
     Fiscal,
     LegalForm,
     Party,
@@ -26,7 +29,6 @@ from .model import (
     Phone,
     Relationship,
     RelType,
-    UnitType,
 )
 
 Encode = Callable[[datetime], Any]
@@ -35,7 +37,6 @@ Encode = Callable[[datetime], Any]
 # Enum call, which counts when a walk reads thousands of parties
 PARTY_KINDS = {member.value: member for member in PartyKind}
 _LEGAL_FORMS = {member.value: member for member in LegalForm}
-_UNIT_TYPES = {member.value: member for member in UnitType}
 _REL_TYPES = {member.value: member for member in RelType}
 _ACTIVITY_TYPES = {member.value: member for member in ActivityType}
 Decode = Callable[[Any], datetime]
@@ -79,6 +80,8 @@ def party_record(party: Party, encode: Encode) -> dict[str, Any]:
         details["external_ids"] = [vars(x) for x in party.external_ids]
     if party.merged_into is not None:
         details["merged_into"] = party.merged_into
+    if party.attributes:
+        details["attributes"] = party.attributes
     return {
         "id": party.id,
         "kind": party.kind.value,
@@ -88,7 +91,7 @@ def party_record(party: Party, encode: Encode) -> dict[str, Any]:
         "name": party.name,
         "first_name": party.first_name,
         "last_name": party.last_name,
-        "unit_type": party.unit_type.value if party.unit_type else None,
+        "unit_type": str(party.unit_type) if party.unit_type else None,
         "username": party.username,
         "contact_id": party.contact_id,
         "details": _json(details),
@@ -103,7 +106,6 @@ def party_from_record(record: Mapping[str, Any], decode: Decode) -> Party:
     details = orjson.loads(record["details"])  # several times faster than json on reads
     fiscal = details.get("fiscal")
     archived = record.get("archived_at")
-    unit_type = record.get("unit_type")
     return Party(
         id=record["id"],
         kind=PARTY_KINDS[record["kind"]],
@@ -113,7 +115,7 @@ def party_from_record(record: Mapping[str, Any], decode: Decode) -> Party:
         name=record.get("name"),
         first_name=record.get("first_name"),
         last_name=record.get("last_name"),
-        unit_type=_UNIT_TYPES[unit_type] if unit_type else None,
+        unit_type=record.get("unit_type"),
         username=record.get("username"),
         contact_id=record.get("contact_id"),
         emails=tuple(Email(**e) for e in details.get("emails", ())),
@@ -127,6 +129,7 @@ def party_from_record(record: Mapping[str, Any], decode: Decode) -> Party:
         updated_at=decode(record["updated_at"]),
         archived_at=decode(archived) if archived is not None else None,
         merged_into=details.get("merged_into"),
+        attributes=details.get("attributes", {}),
     )
 
 
@@ -184,21 +187,51 @@ def activity_from_record(
     )
 
 
+class _Definition(msgspec.Struct, frozen=True):
+    """What a category holds beyond its first columns, stored as one JSON text."""
+
+    kinds: tuple[PartyKind, ...] = ()
+    fields: tuple[FieldDef, ...] = ()
+    documents: tuple[DocumentRule, ...] = ()
+    version: int = 1
+    archived_at: datetime | None = None
+    any_level_order: bool = False
+
+
+_definition = msgspec.json.Decoder(_Definition)
+
+
 def category_record(category: Category) -> dict[str, Any]:
+    definition = _Definition(
+        category.kinds,
+        category.fields,
+        category.documents,
+        category.version,
+        category.archived_at,
+        category.any_level_order,
+    )
     return {
         "id": category.id,
         "name": category.name,
         "description": category.description,
         "legal_forms": _json([f.value for f in category.legal_forms]),
-        "unit_types": _json([u.value for u in category.unit_types]),
+        "unit_types": _json([str(u) for u in category.unit_types]),
+        "definition": msgspec.json.encode(definition).decode(),
     }
 
 
 def category_from_record(record: Mapping[str, Any]) -> Category:
+    more = _definition.decode(record.get("definition") or "{}")
     return Category(
         id=record["id"],
         name=record["name"],
         description=record["description"],
         legal_forms=tuple(LegalForm(f) for f in json.loads(record["legal_forms"])),
-        unit_types=tuple(UnitType(u) for u in json.loads(record["unit_types"])),
+        unit_types=tuple(json.loads(record["unit_types"])),
+        kinds=more.kinds,
+        fields=more.fields,
+        documents=more.documents,
+        version=more.version,
+        archived_at=more.archived_at,
+        any_level_order=more.any_level_order,
     )

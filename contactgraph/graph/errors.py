@@ -31,8 +31,30 @@ class InvalidValue(BadUserInput):
         return {"field": self.field}
 
 
+class MissingValue(BadUserInput):
+    """A value a field needs and the input lacks: `field` is its path in the input."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field} {reason}")
+        self.field = field
+
+    def details(self) -> dict[str, object]:
+        return {"field": self.field}
+
+
 class NotFound(GraphError):
     code = "NOT_FOUND"
+
+
+class UnknownParty(NotFound):
+    """A field of the input names a party that does not exist: `field` is its path."""
+
+    def __init__(self, field: str, party_id: str) -> None:
+        super().__init__(f"{field} names party {party_id}, which does not exist")
+        self.field = field
+
+    def details(self) -> dict[str, object]:
+        return {"field": self.field}
 
 
 class Conflict(GraphError):

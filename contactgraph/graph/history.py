@@ -31,7 +31,6 @@ from .model import (
     Party,
     Phone,
     Relationship,
-    UnitType,
 )
 from .times import format_instant, parse_instant, utcnow
 
@@ -50,6 +49,9 @@ class ChangeKind(enum.Enum):
     ROLE_REVOKED = "ROLE_REVOKED"
     TOKEN_CREATED = "TOKEN_CREATED"
     TOKEN_REVOKED = "TOKEN_REVOKED"
+    CATEGORY_CREATED = "CATEGORY_CREATED"
+    CATEGORY_UPDATED = "CATEGORY_UPDATED"
+    CATEGORY_ARCHIVED = "CATEGORY_ARCHIVED"
 
 
 # who holds what: entries about a user's roles and tokens are that user's and admins' only
@@ -183,7 +185,7 @@ def party_fields(party: Party) -> dict[str, Any]:
         "name": party.name,
         "firstName": party.first_name,
         "lastName": party.last_name,
-        "unitType": party.unit_type.value if party.unit_type else None,
+        "unitType": str(party.unit_type) if party.unit_type else None,
         "username": party.username,
         "contactId": party.contact_id,
         "emails": _items(party.emails),
@@ -194,6 +196,7 @@ def party_fields(party: Party) -> dict[str, Any]:
         "externalIds": [vars(x) for x in party.external_ids],
         "archivedAt": None if party.archived_at is None else format_instant(party.archived_at),
         "mergedInto": party.merged_into,
+        "attributes": dict(party.attributes),
     }
 
 
@@ -208,7 +211,7 @@ _READ_BACK: dict[str, Any] = {
     "name": lambda v: ("name", v),
     "firstName": lambda v: ("first_name", v),
     "lastName": lambda v: ("last_name", v),
-    "unitType": lambda v: ("unit_type", None if v is None else UnitType(v)),
+    "unitType": lambda v: ("unit_type", v),
     "username": lambda v: ("username", v),
     "contactId": lambda v: ("contact_id", v),
     "emails": lambda v: ("emails", tuple(Email(**_snake(e)) for e in v)),
@@ -219,7 +222,15 @@ _READ_BACK: dict[str, Any] = {
     "externalIds": lambda v: ("external_ids", tuple(ExternalId(**x) for x in v)),
     "archivedAt": lambda v: ("archived_at", None if v is None else parse_instant(v)),
     "mergedInto": lambda v: ("merged_into", v),
+    "attributes": lambda v: ("attributes", dict(v or {})),
 }
+
+
+def about_category(
+    actor: Actor, kind: ChangeKind, category_id: str, fields: Iterable[FieldChange], at: datetime
+) -> Change:
+    """An entry about a category: its id the one subject, no party version."""
+    return _entry(actor, kind, [category_id], fields, at)
 
 
 def read_back(field: str, value: Any) -> tuple[str, Any]:

@@ -25,6 +25,7 @@ class Permission(enum.Enum):
     WRITE = "WRITE"  # create and change parties, relationships, activities
     FISCAL = "FISCAL"  # read and write fiscal data: VAT numbers and tax codes
     ADMIN = "ADMIN"  # users, roles, grants, every token; an activity's author explicitly
+    CATEGORIES = "CATEGORIES"  # create, change and archive categories: rules every party meets
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 
 class PartyKind(enum.Enum):
@@ -24,7 +25,10 @@ class LegalForm(enum.Enum):
     ASSOCIATION = "ASSOCIATION"
 
 
-class UnitType(enum.Enum):
+class UnitType(enum.StrEnum):
+    """The levels there were before levels were data (levels.py): a level's id is a plain
+    string, these among them, so a member and its name compare equal."""
+
     COMPANY = "COMPANY"
     BRANCH = "BRANCH"
     DEPARTMENT = "DEPARTMENT"
@@ -151,7 +155,7 @@ class Party:
     name: str | None = None
     first_name: str | None = None
     last_name: str | None = None
-    unit_type: UnitType | None = None
+    unit_type: str | None = None  # an organization's level: a level's id (levels.py)
     username: str | None = None
     contact_id: str | None = None
     emails: tuple[Email, ...] = ()
@@ -162,6 +166,8 @@ class Party:
     external_ids: tuple[ExternalId, ...] = ()
     archived_at: datetime | None = None
     merged_into: str | None = None  # a merged duplicate's survivor (merging.py)
+    # the values of its category's own fields, by field name, as JSON values (attributes.py)
+    attributes: dict[str, Any] = field(default_factory=dict)
 
 
 def display_order(party: Party | PartyRef) -> tuple[str, str]:
@@ -195,13 +201,54 @@ class Activity:
     recorded_by_id: str | None = None
 
 
+class FieldType(enum.Enum):
+    TEXT = "TEXT"
+    NUMBER = "NUMBER"
+    DECIMAL = "DECIMAL"
+    BOOLEAN = "BOOLEAN"
+    DATE = "DATE"
+    ONE_OF = "ONE_OF"
+    MANY_OF = "MANY_OF"
+    PARTY = "PARTY"
+    URL = "URL"
+    EMAIL = "EMAIL"
+    PHONE = "PHONE"
+
+
+@dataclass(frozen=True)
+class FieldDef:
+    """A field a category adds to its parties; values are checked by attributes.py."""
+
+    name: str
+    type: FieldType
+    label: str = ""
+    required: bool = False
+    default: Any = None  # given to a party of the category that brings no value
+    options: tuple[str, ...] = ()  # what ONE_OF and MANY_OF choose from
+
+
+@dataclass(frozen=True)
+class DocumentRule:
+    """A document a party of the category must have; checked by processes, not on write."""
+
+    name: str
+    legal_forms: tuple[LegalForm, ...] = ()  # whose parties need it; empty: every one
+
+
 @dataclass(frozen=True)
 class Category:
     id: str
     name: str
     description: str = ""
     legal_forms: tuple[LegalForm, ...] = ()
-    unit_types: tuple[UnitType, ...] = ()
+    unit_types: tuple[str, ...] = ()  # the levels it allows (ids); empty: any
+    kinds: tuple[PartyKind, ...] = ()  # the party kinds it files; empty: any
+    fields: tuple[FieldDef, ...] = ()
+    documents: tuple[DocumentRule, ...] = ()
+    version: int = 1
+    archived_at: datetime | None = None  # no party may enter it since
+    # its organizations may be PART_OF organizations of any level, not only higher ones
+    any_level_order: bool = False
 
 
 DEFAULT_CATEGORIES: tuple[Category, ...] = (
@@ -391,6 +438,20 @@ class PartyFilter:
     search: str | None = None
     include_archived: bool = False
     search_fiscal: bool = False  # whether search matches fiscal codes: FISCAL viewers only
+    attributes: tuple[AttributeTest, ...] = ()
+
+
+@dataclass(frozen=True)
+class AttributeTest:
+    """A condition on one attribute: equal to a value, within a range, or present (or
+    absent). Values are JSON values as the field stores them (attributes.py)."""
+
+    field: str
+    equals: Any = None
+    min: Any = None
+    max: Any = None
+    exists: bool | None = None
+    type: FieldType = FieldType.TEXT  # the field's: how stores compare its values
 
 
 @dataclass(frozen=True)

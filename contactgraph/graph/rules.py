@@ -11,8 +11,9 @@ from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from . import contactdata, externalids
+from . import attributes, contactdata, externalids
 from .errors import BadUserInput, Conflict, NotFound
+from .levels import Level, check_level, check_part_of
 from .model import (
     ACYCLIC_TYPES,
     REL_RULES,
@@ -59,16 +60,25 @@ def check_party(
     if party.category_id is not None:
         if category is None:
             raise NotFound(f"category {party.category_id} does not exist")
+        entering = before is None or before.category_id != party.category_id
+        if category.archived_at is not None and entering:
+            raise BadUserInput(f"category {category.name!r} is archived: no party may enter it")
+        if category.kinds and party.kind not in category.kinds:
+            allowed = ", ".join(k.value for k in category.kinds)
+            raise BadUserInput(f"category {category.name!r} allows party kinds {allowed}")
         if category.legal_forms and party.legal_form not in category.legal_forms:
             allowed = ", ".join(f.value for f in category.legal_forms)
             raise BadUserInput(f"category {category.name!r} allows legal forms {allowed}")
         unit = party.unit_type
         if unit is not None and category.unit_types and unit not in category.unit_types:
-            allowed = ", ".join(u.value for u in category.unit_types)
-            raise BadUserInput(f"category {category.name!r} allows unit types {allowed}")
+            allowed = ", ".join(category.unit_types)
+            raise BadUserInput(f"category {category.name!r} allows levels {allowed}")
     ids = externalids.normalised(party.external_ids)
     if ids != party.external_ids:
         party = replace(party, external_ids=ids)
+    values = attributes.checked(party, category, region, before)
+    if values != party.attributes:
+        party = replace(party, attributes=values)
     return contactdata.normalised(party, region, before)
 
 
@@ -126,7 +136,17 @@ def check_claims(
 
 
 _COMMON_FIELDS = frozenset(
-    {"legal_form", "category_id", "emails", "phones", "addresses", "fiscal", "tags", "external_ids"}
+    {
+        "legal_form",
+        "category_id",
+        "emails",
+        "phones",
+        "addresses",
+        "fiscal",
+        "tags",
+        "external_ids",
+        "attributes",
+    }
 )
 _KIND_FIELDS = {
     PartyKind.ORGANIZATION: frozenset({"name", "unit_type"}),
@@ -162,9 +182,13 @@ def apply_changes(current: Party, changes: Mapping[str, object], at: datetime) -
             raise BadUserInput(f"{camel} does not apply to a {current.kind.value}")
     if "legal_form" in changes and changes["legal_form"] is None:
         raise BadUserInput("legalForm cannot be null")
+    if "attributes" in changes:  # the fields given, over those held; a null removes one
+        given: Mapping[str, object] = changes["attributes"]  # type: ignore[assignment]
+        merged = {**current.attributes, **given}
+        changes = {**changes, "attributes": {k: v for k, v in merged.items() if v is not None}}
     if "external_ids" in changes:  # normal form first: the same ids in another case change nothing
-        given: Iterable[ExternalId] = changes["external_ids"]  # type: ignore[assignment]
-        changes = {**changes, "external_ids": externalids.normalised(given)}
+        ids: Iterable[ExternalId] = changes["external_ids"]  # type: ignore[assignment]
+        changes = {**changes, "external_ids": externalids.normalised(ids)}
     at = changed_at(current, at)
     updated = replace(current, **changes, version=current.version + 1, updated_at=at)  # type: ignore[arg-type]
     follows = current.kind is PartyKind.ORGANIZATION or (
@@ -283,18 +307,25 @@ def check_batch(
     categories: Mapping[str, Category],
     stored: Mapping[str, Party],
     region: str | None = None,
+    levels: Mapping[str, Level] | None = None,
 ) -> Batch:
     """Every record of a batch by the rules its single write would meet; the batch to
     store, its parties as check_party gives them (the unique codes are the store's to
-    check: claims())."""
+    check: claims()). Without `levels`, levels are not checked (a vCard import makes
+    none)."""
     parties = [
         check_party(party, categories.get(party.category_id or ""), region)
         for party in batch.parties
     ]
+    if levels is not None:
+        for party in parties:
+            check_level(party, levels)
     known = {**stored, **{p.id: p for p in parties}}
     for rel in batch.relationships:
         source, target = found(known, [rel.from_id, rel.to_id])
         check_link(rel, source, target)
+        if levels is not None:
+            check_part_of(rel, source, target, levels, categories)
     check_activities(batch.activities, known)
     return replace(batch, parties=parties)
 

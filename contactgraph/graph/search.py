@@ -26,10 +26,11 @@ def _joined(fields: list[str | None]) -> str:
 
 
 def indexed_text(party: Party) -> str:
-    """What every search matches: names, username, emails, phones."""
+    """What every search matches: names, username, emails, phones, text attributes."""
     fields = [party.display_name, party.name, party.first_name, party.last_name, party.username]
     fields += [e.address for e in party.emails]
     fields += [p.number for p in party.phones]
+    fields += [v for v in party.attributes.values() if isinstance(v, str)]
     return _joined(fields)
 
 

@@ -6,7 +6,7 @@ parent through dataloaders; every write is one transaction, all or nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -14,6 +14,7 @@ from .duplicates import DuplicateQuery, Match, PairPage
 from .history import Actor, AuditQuery, Change, ChangeKind, ChangePage
 from .identity import ApiToken, Grant, Role, Scope, ScopeKind
 from .interchange.format import DumpBatch
+from .levels import Level
 from .merging import FieldChoice, MergePlan, UnmergePlan
 from .model import (
     WHOLE_ROWS,
@@ -237,6 +238,21 @@ class GraphStore(Protocol):
         expected_version: int | None,
         at: datetime,
     ) -> Party: ...
+
+    async def levels(self) -> dict[str, Level]:
+        """Every level, by rank (levels.py)."""
+
+    async def write_level(self, make: Callable[[Mapping[str, Level]], Level]) -> Level:
+        """Write the level `make` gives from every stored level, in one transaction that
+        holds the levels' lock."""
+
+    async def write_category(
+        self, category_id: str, make: Callable[[Category | None], Category], at: datetime
+    ) -> Category:
+        """Read the category (None when there is none), then write what `make` gives for it
+        with its history entry (categories.change), in one transaction that holds the
+        category's lock; nothing is written when make raises or changes nothing. Each of
+        its fields gets the index attribute filters use."""
 
     async def archive_party(self, party_id: str, at: datetime, archive: bool = True) -> Party:
         """Archive a party, or with archive False restore it; nothing changes when it is

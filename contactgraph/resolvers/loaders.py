@@ -14,6 +14,7 @@ from aiodataloader import DataLoader
 from ..graph.duplicates import DuplicateQuery, Match
 from ..graph.history import ChangePage
 from ..graph.identity import Grant
+from ..graph.levels import Level
 from ..graph.model import (
     Ancestry,
     Category,
@@ -169,6 +170,7 @@ class Loaders:
             store.fiscal_parties  # type: ignore[attr-defined]
         )
         self.categories: ByIdLoader[Category] = ByIdLoader(store.get_categories)
+        self.levels: ByIdLoader[Level] = ByIdLoader(lambda ids: store.levels())
         self.grants: ByIdLoader[list[Grant]] = ByIdLoader(store.grants)
         self.relationships: GroupedLoader[RelationshipQuery, list[Relationship]] = GroupedLoader(
             lambda ids, q: store.relationships(ids, q.types, q.direction, q.as_of), list

@@ -39,6 +39,7 @@ from ..schema.types import (
     User,
     party_of,
 )
+from .categories import CategoryMutation
 from .duplicates import refuse_duplicates
 from .identity import IdentityMutation
 from .subscription import announce
@@ -134,7 +135,7 @@ WITH_INPUT = (
     "nothing. Writing needs the WRITE permission where the parties touched are (a viewer "
     "scoped to a subtree writes inside it only); mutations that need more say so."
 )
-class Mutation(IdentityMutation):
+class Mutation(IdentityMutation, CategoryMutation):
     merge_parties: MergeResult = strawberry.mutation(
         resolver=merge_parties, description=inspect.cleandoc(merge_parties.__doc__ or "")
     )
@@ -150,7 +151,7 @@ class Mutation(IdentityMutation):
             model.PartyKind.ORGANIZATION,
             name=input.name.strip(),
             legal_form=input.legal_form,
-            unit_type=input.unit_type,
+            unit_type=input.level_id(),
             **input.party_data(),
         )
         return await _create(info, party, input)  # type: ignore[return-value]

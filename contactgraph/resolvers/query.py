@@ -24,6 +24,7 @@ from ..schema.duplicates import DuplicatePair
 from ..schema.enums import PartyKind
 from ..schema.history import Change, audit_log
 from ..schema.inputs import PartyFilter
+from ..schema.levels import Level
 from ..schema.merging import survivor_of
 from ..schema.pages import Connection, Edge, PageInfo, page_info
 from ..schema.types import (
@@ -38,6 +39,7 @@ from ..schema.types import (
     node_of,
     party_of,
 )
+from .categories import attribute_tests
 from .context import field_selections, selects
 from .duplicates import duplicate_query
 from .identity import IdentityQuery
@@ -123,6 +125,7 @@ class Query(IdentityQuery):
             tags=tuple(given.tags or ()),
             search=search,
             include_archived=given.include_archived,
+            attributes=await attribute_tests(info, given.attributes),
         )
         count = selects(field_selections(info), "totalCount")
         page = await info.context.store.list_parties(
@@ -238,7 +241,20 @@ class Query(IdentityQuery):
             edges=edges, page_info=PageInfo(has_next_page=page.has_next, end_cursor=page.end_cursor)
         )
 
-    @strawberry.field(description="Every category, by name.")
+    @strawberry.field(description="Every category, by name; archived ones too.")
     async def categories(self, info: ContextInfo) -> list[Category]:
         found = await info.context.store.get_categories(None)
         return [Category.of(c) for c in found.values()]
+
+    @strawberry.field(description="Every level organizations have, highest first (by rank).")
+    async def levels(self, info: ContextInfo) -> list[Level]:
+        return [Level.of(level) for level in (await info.context.store.levels()).values()]
+
+    @strawberry.field(description="A category by id; null when there is none.")
+    async def category(
+        self,
+        info: ContextInfo,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The category's id.")],
+    ) -> Category | None:
+        found = await info.context.loaders.categories.load(str(id))
+        return None if found is None else Category.of(found)

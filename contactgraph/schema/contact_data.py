@@ -1,12 +1,9 @@
 """The GraphQL types of what a party carries besides its name: e-mail addresses, phone
-numbers, postal addresses, fiscal data, ids in other systems, and the category it is filed under."""
+numbers, postal addresses, fiscal data, ids in other systems."""
 
 from __future__ import annotations
 
 import strawberry
-
-from ..graph import model
-from .enums import LegalForm, UnitType
 
 LABEL = "What it is for, free text: work, home, billing; null when not given."
 
@@ -58,28 +55,3 @@ class Fiscal:
     country: str | None = strawberry.field(
         description="ISO 3166 alpha-2 code of the country whose rules the tax code follows."
     )
-
-
-@strawberry.type(description="A classification of parties; its rules are checked on write.")
-class Category:
-    id: strawberry.ID = strawberry.field(
-        description="A readable, stable key such as commercial-client."
-    )
-    name: str = strawberry.field(description="For display.")
-    description: str = strawberry.field(description="What the category is for; may be empty.")
-    legal_forms: list[LegalForm] = strawberry.field(
-        description="The legal forms a party of this category may have; empty: any."
-    )
-    unit_types: list[UnitType] = strawberry.field(
-        description="The unit types an organization of this category may have; empty: any."
-    )
-
-    @classmethod
-    def of(cls, category: model.Category) -> Category:
-        return cls(
-            id=strawberry.ID(category.id),
-            name=category.name,
-            description=category.description,
-            legal_forms=list(category.legal_forms),
-            unit_types=list(category.unit_types),
-        )

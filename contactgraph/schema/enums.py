@@ -110,6 +110,8 @@ Permission = described_enum(
         "FISCAL": "Read and write fiscal data: VAT numbers and tax codes.",
         "ADMIN": "Manage users, roles, grants and every token; record an activity for "
         "another author.",
+        "CATEGORIES": "Create, change and archive categories, whose rules and fields every "
+        "party of theirs meets.",
     },
 )
 ScopeKind = described_enum(

@@ -44,6 +44,9 @@ ChangeKind = described_enum(
         "ROLE_REVOKED": "A role was taken from a user.",
         "TOKEN_CREATED": "An API token was made.",
         "TOKEN_REVOKED": "An API token was revoked.",
+        "CATEGORY_CREATED": "A category was created (the category's id is the subject).",
+        "CATEGORY_UPDATED": "A category was changed.",
+        "CATEGORY_ARCHIVED": "A category was archived.",
     },
 )
 

@@ -9,6 +9,8 @@ import strawberry
 from strawberry.scalars import JSON
 
 from ..graph import model
+from ..graph.errors import BadUserInput
+from .attribute_inputs import ATTRIBUTES, AttributeFilter, AttributeInput, attribute_changes
 from .contact_data import LABEL
 from .enums import ActivityType, LegalForm, PartyKind, RelType, UnitType
 
@@ -22,7 +24,18 @@ EXTERNAL_IDS = (
     "Its ids in other systems (at most 20); one held by another party not archived is CONFLICT."
 )
 LEGAL_FORM = "How the law sees it."
-UNIT_TYPE = "Its level in its tree."
+UNIT_TYPE = "Its level in its tree, one of the levels there were before levels were data."
+UNIT_TYPE_GONE = "Levels are data now: give level, a level's id (see the levels query)."
+LEVEL = "Its level in its tree: a level's id (see the levels query)."
+
+
+def level_of(level: str | None, unit_type: model.UnitType | None) -> str | None:
+    """The level an input gives, by id or by the old unitType; not both."""
+    if level is not None and unit_type is not None:
+        raise BadUserInput("give level or unitType, not both")
+    return str(level) if level is not None else unit_type
+
+
 LINK_TYPE = "What the edge means; see RelType for which kinds of party each joins."
 LINK_ROLE = "Free text: the job on EMPLOYS, the function on MEMBER_OF."
 LINK_PROPERTIES = "A JSON object of your own details (size and depth are limited)."
@@ -173,6 +186,9 @@ class PartyDataInput:
     external_ids: list[ExternalIdInput] = strawberry.field(
         default_factory=list, description=EXTERNAL_IDS
     )
+    attributes: list[AttributeInput] = strawberry.field(
+        default_factory=list, description=ATTRIBUTES
+    )
     parent_id: strawberry.ID | None = strawberry.field(
         default=None,
         description="File the new party under this organization in the same write: an "
@@ -201,6 +217,7 @@ class PartyDataInput:
             "category_id": self.category_id,
             "tags": tuple(self.tags),
             "external_ids": tuple(x.value() for x in self.external_ids),
+            "attributes": attribute_changes(self.attributes),
             **contact_data(self.emails, self.phones, self.addresses, self.fiscal),
         }
 
@@ -211,7 +228,13 @@ class CreateOrganizationInput(PartyDataInput):
     legal_form: LegalForm = strawberry.field(
         default=model.LegalForm.LEGAL_PERSON, description=LEGAL_FORM
     )
-    unit_type: UnitType | None = strawberry.field(default=None, description=UNIT_TYPE)
+    level: strawberry.ID | None = strawberry.field(default=None, description=LEVEL)
+    unit_type: UnitType | None = strawberry.field(
+        default=None, description=UNIT_TYPE, deprecation_reason=UNIT_TYPE_GONE
+    )
+
+    def level_id(self) -> str | None:
+        return level_of(self.level, self.unit_type)
 
 
 @strawberry.input(description="A new contact, and what it carries.")
@@ -260,8 +283,13 @@ class UpdatePartyInput:
     category_id: strawberry.ID | None = strawberry.field(
         default=strawberry.UNSET, description=f"{CATEGORY} Null clears it."
     )
+    level: strawberry.ID | None = strawberry.field(
+        default=strawberry.UNSET, description=f"{LEVEL} Null clears it."
+    )
     unit_type: UnitType | None = strawberry.field(
-        default=strawberry.UNSET, description=f"{UNIT_TYPE} Null clears it."
+        default=strawberry.UNSET,
+        description=f"{UNIT_TYPE} Null clears it.",
+        deprecation_reason=UNIT_TYPE_GONE,
     )
     emails: list[EmailInput] | None = strawberry.field(
         default=strawberry.UNSET, description=f"{EMAILS} Replaces them all; null clears them."
@@ -283,6 +311,12 @@ class UpdatePartyInput:
         default=strawberry.UNSET,
         description=f"{EXTERNAL_IDS} Replaces them all; null clears them.",
     )
+    attributes: list[AttributeInput] | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Values of its category's own fields: each given replaces that field's "
+        "value (null removes it), the others stay. Changing categoryId in the same input "
+        "checks them against the new category.",
+    )
 
     def changes(self) -> dict[str, object]:
         """The fields given, as domain values; an explicit null clears a field."""
@@ -301,6 +335,10 @@ class UpdatePartyInput:
             given["tags"] = tuple(given["tags"] or ())
         if "external_ids" in given:
             given["external_ids"] = tuple(x.value() for x in given["external_ids"] or ())
+        if "attributes" in given:
+            given["attributes"] = attribute_changes(given["attributes"])
+        if "level" in given or "unit_type" in given:
+            given["unit_type"] = level_of(given.pop("level", None), given.get("unit_type"))
         return given
 
 
@@ -349,4 +387,9 @@ class PartyFilter:
     )
     include_archived: bool = strawberry.field(
         default=False, description="Also archived parties (merged ones among them)."
+    )
+    attributes: list[AttributeFilter] | None = strawberry.field(
+        default=None,
+        description="Parties whose attributes meet every one of these conditions (at most "
+        "10); a field no category has is bad input.",
     )

@@ -4,7 +4,7 @@ its three kinds, and the objects made of stored parties."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 
@@ -24,6 +24,7 @@ from ..resolvers.loaders import (
     RelationshipQuery,
 )
 from .activities import Activity
+from .categories import AttributeValue, Category, attribute_values
 from .common_arguments import (
     DEFAULTS,
     ActivityTypes,
@@ -37,15 +38,18 @@ from .common_arguments import (
     Since,
     Until,
 )
-from .contact_data import Address, Category, Email, ExternalId, Fiscal, Phone
+from .contact_data import Address, Email, ExternalId, Fiscal, Phone
 from .duplicates import DuplicateCandidate
 from .enums import Direction, LegalForm, PartyKind, UnitType
 from .history import Change, node_history, party_snapshot
 from .identity import Grant
+from .levels import Level
 from .merging import merged_from
 from .node import Node
 from .pages import Connection, CountedConnection, Edge, page_info
 from .relationships import Relationship, Responsibility
+
+UNIT_TYPES = frozenset(model.UnitType)
 
 
 def _hierarchy_types(types: list[model.RelType] | None) -> tuple[model.RelType, ...]:
@@ -74,6 +78,7 @@ class Party(Node):
         "phone numbers and tax code are read."
     )
     fiscal_data: strawberry.Private[Fiscal | None]
+    held_attributes: strawberry.Private[dict[str, Any]]
     tags: list[str] = strawberry.field(
         description="Free labels, for filtering parties(filter: {tags})."
     )
@@ -124,6 +129,17 @@ class Party(Node):
             return None
         found = await info.context.loaders.categories.load(self.category_id)
         return Category.of(found) if found else None
+
+    @strawberry.field(
+        description="Its values of its category's own fields, typed, in the category's field "
+        "order; a value whose field the category no longer has comes last."
+    )
+    async def attributes(self, info: ContextInfo) -> list[AttributeValue]:
+        if not self.held_attributes:
+            return []
+        category_id = self.category_id
+        found = await info.context.loaders.categories.load(category_id) if category_id else None
+        return attribute_values(self.held_attributes, found)
 
     @strawberry.field(
         description="Edges touching this party: current ones by default, as of `asOf` when "
@@ -360,9 +376,24 @@ class Party(Node):
 @strawberry.type(description="An organization or organizational unit, at any depth.")
 class Organization(Party):
     name: str = strawberry.field(description="Its name, as its display name.")
-    unit_type: UnitType | None = strawberry.field(
-        description="Its level in its tree; null when not given."
+    level_id: strawberry.ID | None = strawberry.field(
+        description="The id of its level (levels); null when not given."
     )
+
+    @strawberry.field(description="Its level in its tree; null when not given.")
+    async def level(self, info: ContextInfo) -> Level | None:
+        if self.level_id is None:
+            return None
+        found = await info.context.loaders.levels.load(self.level_id)
+        return None if found is None else Level.of(found)
+
+    @strawberry.field(
+        description="Its level, when it is one of the levels there were before levels were "
+        "data; null otherwise.",
+        deprecation_reason="Levels are data now: read level (or levelId).",
+    )
+    def unit_type(self) -> UnitType | None:
+        return model.UnitType(self.level_id) if self.level_id in UNIT_TYPES else None
 
 
 @strawberry.type(description="A person or body the business deals with.")
@@ -462,9 +493,11 @@ def party_of(party: model.Party) -> Party:
         updated_at=party.updated_at,
         archived_at=party.archived_at,
         merged_into=None if party.merged_into is None else strawberry.ID(party.merged_into),
+        held_attributes=party.attributes,
     )
     if party.kind is model.PartyKind.ORGANIZATION:
-        return Organization(name=party.name or "", unit_type=party.unit_type, **common)
+        level = None if party.unit_type is None else strawberry.ID(party.unit_type)
+        return Organization(name=party.name or "", level_id=level, **common)
     if party.kind is model.PartyKind.CONTACT:
         return Contact(first_name=party.first_name, last_name=party.last_name, **common)
     return User(username=party.username or "", contact_id=party.contact_id, **common)

@@ -3,7 +3,8 @@ subject has its own module."""
 
 from ..resolvers.context import ContextInfo
 from .activities import Activity
-from .contact_data import Address, Category, Email, Fiscal, Phone
+from .categories import Category
+from .contact_data import Address, Email, Fiscal, Phone
 from .node import Node
 from .parties import (
     Contact,

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from datetime import datetime, time, timedelta
 from importlib import resources
 from typing import Any
 
 from ..access.credentials import secret_hash
+from ..graph import categories
 from ..graph.identity import DEFAULT_LIFETIME, ApiToken, Grant
 from ..graph.ids import new_id
 from ..graph.model import (
@@ -16,7 +18,10 @@ from ..graph.model import (
     ActivityType,
     Address,
     Batch,
+    Category,
     Email,
+    FieldDef,
+    FieldType,
     Fiscal,
     LegalForm,
     Party,
@@ -24,11 +29,28 @@ from ..graph.model import (
     Phone,
     Relationship,
     RelType,
-    UnitType,
 )
 from ..graph.records import new_party
 from ..graph.store import GraphStore
 from ..graph.times import utcnow
+
+
+def _data() -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(
+        resources.files(__package__).joinpath("demo.json").read_text("utf-8")
+    )
+    return loaded
+
+
+def _attributes(spec: dict[str, Any], at: datetime) -> dict[str, Any]:
+    """A party's attribute values; a `<field>DaysAgo` value is the date that many days ago."""
+    values = {}
+    for key, value in spec.get("attributes", {}).items():
+        if key.endswith("DaysAgo"):
+            values[key.removesuffix("DaysAgo")] = (at - timedelta(days=value)).date().isoformat()
+        else:
+            values[key] = value
+    return values
 
 
 def _snake(record: dict[str, Any]) -> dict[str, Any]:
@@ -53,20 +75,21 @@ def _party(spec: dict[str, Any], at: datetime) -> Party:
         name=spec.get("name"),
         first_name=spec.get("firstName"),
         last_name=spec.get("lastName"),
-        unit_type=UnitType(spec["unitType"]) if "unitType" in spec else None,
+        unit_type=spec.get("unitType"),
         username=spec.get("username"),
         emails=tuple(emails),
         phones=tuple(Phone(**_snake(p)) for p in spec.get("phones", ())),
         addresses=tuple(Address(**_snake(a)) for a in spec.get("addresses", ())),
         fiscal=Fiscal(**_snake(fiscal)) if fiscal else None,
         tags=tuple(spec.get("tags", ())),
+        attributes=_attributes(spec, at),
     )
 
 
 def demo_batch(now: datetime | None = None) -> Batch:
     """The demo records with fresh ids, every date placed relative to `now`."""
     now = now or utcnow()
-    data = json.loads(resources.files(__package__).joinpath("demo.json").read_text("utf-8"))
+    data = _data()
     parties = {spec["key"]: _party(spec, now) for spec in data["parties"]}
     ids = {key: party.id for key, party in parties.items()}
 
@@ -104,7 +127,35 @@ def demo_batch(now: datetime | None = None) -> Batch:
     return Batch(list(parties.values()), relationships, activities)
 
 
+async def add_demo_fields(store: GraphStore) -> None:
+    """The demo's own fields of categories, added to the default categories first."""
+    for spec in _data()["categories"]:
+        fields = tuple(
+            FieldDef(
+                f["name"],
+                FieldType(f["type"]),
+                f.get("label", ""),
+                f.get("required", False),
+                f.get("default"),
+                tuple(f.get("options", ())),
+            )
+            for f in spec["fields"]
+        )
+
+        def given(current: Category, fields: tuple[FieldDef, ...] = fields) -> Category:
+            return replace(current, fields=fields)
+
+        await store.write_category(
+            spec["id"],
+            lambda current, id=spec["id"], given=given: categories.updated(
+                current, id, given, None
+            ),
+            utcnow(),
+        )
+
+
 async def load_demo(store: GraphStore) -> dict[str, int]:
+    await add_demo_fields(store)
     batch = demo_batch()
     await store.load_batch(batch)
     await _grant_demo_roles(store)

@@ -16,17 +16,21 @@ import msgspec
 
 from ..history import Change
 from ..identity import ApiToken, Grant
+from ..levels import Level
 from ..model import Activity, Category, Party, Relationship
 
 FORMAT: Final = "contactgraph-jsonl"
-VERSION: Final = 2
+VERSION: Final = 3
 # 2: parties carry external_ids; a version 1 dump reads as parties without any
-READS: Final = frozenset({1, VERSION})
+# 3: level lines first; categories carry fields, documents and versions, parties
+# attributes (an older dump reads as the built-in levels and categories without them)
+READS: Final = frozenset({1, 2, VERSION})
 
-Item = Category | Party | Relationship | Activity | Grant | ApiToken | Change
+Item = Level | Category | Party | Relationship | Activity | Grant | ApiToken | Change
 
 # the order sections come in, and what each line's type names
 SECTIONS: dict[str, type[Any]] = {
+    "level": Level,
     "category": Category,
     "party": Party,
     "relationship": Relationship,
@@ -125,6 +129,7 @@ class DumpBatch:
     """Records of a checked dump written together, in section order: what one transaction
     of an import writes (on the embedded store, one of the steps of its one transaction)."""
 
+    levels: list[Level] = dataclasses.field(default_factory=list)
     categories: list[Category] = dataclasses.field(default_factory=list)
     parties: list[Party] = dataclasses.field(default_factory=list)
     relationships: list[Relationship] = dataclasses.field(default_factory=list)
@@ -140,6 +145,7 @@ class DumpBatch:
 
 
 _LISTS = {
+    "level": "levels",
     "category": "categories",
     "party": "parties",
     "relationship": "relationships",

@@ -16,6 +16,7 @@ from typing import IO, Any
 from ..errors import BadUserInput
 from ..history import Change
 from ..identity import BUILTIN_ROLES, ApiToken, Grant
+from ..levels import Level
 from ..model import Activity, Category, Party, PartyKind, Relationship
 from ..times import format_instant
 from .format import SECTIONS, DumpBatch, Header, read_header, read_line
@@ -52,6 +53,7 @@ class Check:
 
     header: Header | None = None
     section: int = -1
+    levels: set[str] = field(default_factory=set)
     categories: set[str] = field(default_factory=set)
     parties: set[str] = field(default_factory=set)
     users: set[str] = field(default_factory=set)
@@ -116,6 +118,11 @@ class Check:
         if key < self.last:
             raise BadDump(number, f"{what} {key[-1]} is out of order: {what} lines come sorted")
         self.last = key
+
+
+def _level(check: Check, number: int, item: Any) -> None:
+    level: Level = item
+    check.unique(number, check.levels, "level", level.id)
 
 
 def _category(check: Check, number: int, item: Any) -> None:
@@ -187,6 +194,7 @@ def _change(check: Check, number: int, item: Any) -> None:
 
 _ROLES = [role.name for role in BUILTIN_ROLES]
 _CHECKS: dict[str, Callable[[Check, int, Any], None]] = {
+    "level": _level,
     "category": _category,
     "party": _party,
     "relationship": _relationship,

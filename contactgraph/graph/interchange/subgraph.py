@@ -147,7 +147,7 @@ def _node(party: Party) -> dict[str, str]:
         "kind": party.kind.value,
         "legal_form": party.legal_form.value,
         "category": party.category_id,
-        "unit_type": party.unit_type.value if party.unit_type else None,
+        "unit_type": str(party.unit_type) if party.unit_type else None,
         "tags": ";".join(party.tags) or None,
     }
     return {key: value for key, value in attributes.items() if value is not None}

@@ -39,6 +39,8 @@ async def dump(
     """The dump's lines, each with its type ("header" first). Without `with_grants`, no
     grants, tokens nor the history entries about them."""
     yield "header", header_line(source, version, utcnow(), with_grants)
+    for level in sorted((await store.levels()).values(), key=lambda x: x.id):
+        yield "level", record_line(level)
     categories = await store.get_categories(None)
     for category_id in sorted(categories):
         yield "category", record_line(categories[category_id])

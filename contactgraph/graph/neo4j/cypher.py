@@ -11,6 +11,7 @@ from typing import Any
 from neo4j import AsyncManagedTransaction, AsyncResult
 
 from .. import contactdata, duplicates
+from ..attribute_filters import ATTRIBUTE_PREFIX
 from ..closure import DEPTH
 from ..codec import (
     ACTIVITY_FIELDS,
@@ -154,6 +155,8 @@ def party_props(party: Party) -> dict[str, Any]:
     props["fiscal_search"] = fiscal_text(party)  # apart: see search.py
     props["merged_into"] = party.merged_into  # indexed: a survivor lists what it absorbed
     props.update(key_props(party))
+    # each attribute a property of its own, which filters name and indexes cover
+    props.update((f"{ATTRIBUTE_PREFIX}{name}", v) for name, v in party.attributes.items())
     return {k: v for k, v in props.items() if v is not None}
 
 

@@ -11,6 +11,7 @@ categories are written with the last batch, so the ones the graph had stay as th
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import asdict
 from functools import partial
 from typing import Any
 
@@ -18,10 +19,11 @@ from ..codec import category_record
 from ..history import Change, mentioning
 from ..identity import Grant
 from ..interchange.format import DumpBatch
+from ..levels import Level
 from ..model import Activity, Category, Relationship, RelType
 from . import closure_build, cypher, history, identity
-from .accounts import Neo4jAccounts
 from .cypher import ACTIVITY_MAP, REL_MAP, WITH_SUBJECTS, Tx, type_expression
+from .vocabulary import Neo4jVocabulary
 
 # what an import writes, and a failed one deletes; a transaction's share of it at a time
 WRITTEN = ("Party", "Activity", "Change", "Mention", "Grant", "ApiToken", "Reach")
@@ -46,7 +48,11 @@ async def _write(tx: Tx, batch: DumpBatch) -> None:
             await identity.end_token(tx, token.id, token.revoked_at)
 
 
-async def _categories(tx: Tx, categories: list[Category]) -> None:
+async def _categories(tx: Tx, categories: list[Category], levels: list[Level]) -> None:
+    await tx.run(
+        "UNWIND $rows AS row MERGE (l:Level {id: row.id}) SET l = row",
+        rows=[asdict(level) for level in levels],
+    )
     await tx.run(
         "UNWIND $rows AS row MERGE (c:Category {id: row.id}) SET c = row",
         rows=[category_record(c) for c in categories],
@@ -54,7 +60,7 @@ async def _categories(tx: Tx, categories: list[Category]) -> None:
     await tx.run("MATCH (m:Meta) WHERE m.key IN ['import', 'closure'] DELETE m")
 
 
-class Neo4jDumps(Neo4jAccounts):
+class Neo4jDumps(Neo4jVocabulary):
     async def relationship_page(
         self, after: tuple[str, str] | None, first: int
     ) -> list[Relationship]:
@@ -129,11 +135,14 @@ class Neo4jDumps(Neo4jAccounts):
 
         await self._write(note)
         categories: list[Category] = []
+        levels: list[Level] = []
         try:
             for batch in batches:
                 categories += batch.categories
+                levels += batch.levels
                 await self._write(partial(_write, batch=batch))
-            await self._write(lambda tx: _categories(tx, categories))
+            await self._write(lambda tx: _categories(tx, categories, levels))
+            await self.index_fields(categories)
             await closure_build.build(self._read, self._write)  # its mark went with the note
         except BaseException:
             await self._clear()
@@ -160,5 +169,5 @@ class Neo4jDumps(Neo4jAccounts):
 
         while await self._write(some):
             pass
-        await self._write(lambda tx: _categories(tx, []))
+        await self._write(lambda tx: _categories(tx, [], []))
         await closure_build.build(self._read, self._write)

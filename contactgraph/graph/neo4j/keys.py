@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from .. import contactdata, duplicates, externalids, rules
+from .. import attributes, contactdata, duplicates, externalids, rules
 from ..errors import BadUserInput, Conflict
 from ..model import ExternalId, Party, PartyKind
-from . import cypher, search
+from . import cypher, search, vocabulary
 from .cypher import PARTY_MAP, Reach, Tx, key_props, party
 
 SCHEMA: tuple[str, ...] = (
@@ -112,8 +112,12 @@ async def check_party(
 ) -> Party:
     """The party to write, as rules.check_party gives it, once the unique values it takes
     are free; `before` is the stored party a change starts from."""
-    categories = await cypher.categories(tx)
-    party = rules.check_party(party, categories.get(party.category_id or ""), region, before)
+    category = (await cypher.categories(tx)).get(party.category_id or "")
+    party = rules.check_party(party, category, region, before)
+    await vocabulary.check_level(tx, party)
+    named = attributes.references(party, category, before)
+    if named:
+        attributes.check_references(named, await cypher.parties(tx, list(named.values())))
     await check_claims(tx, rules.claims(party, before))
     if party.username is not None:
         result = await tx.run(

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from .. import rules
+from ..attribute_filters import cypher_clauses
 from ..codec import category_from_record, category_record
 from ..contactdata import normalised
 from ..cursors import decode_cursor
@@ -54,6 +55,7 @@ from . import (
     scopes,
     search,
     timelines,
+    vocabulary,
     walks,
 )
 from .cypher import (
@@ -73,6 +75,7 @@ SCHEMA: tuple[str, ...] = (
     "CREATE CONSTRAINT user_username IF NOT EXISTS FOR (u:User) REQUIRE u.username IS UNIQUE",
     "CREATE CONSTRAINT activity_id IF NOT EXISTS FOR (a:Activity) REQUIRE a.id IS UNIQUE",
     "CREATE CONSTRAINT category_id IF NOT EXISTS FOR (c:Category) REQUIRE c.id IS UNIQUE",
+    "CREATE CONSTRAINT level_id IF NOT EXISTS FOR (l:Level) REQUIRE l.id IS UNIQUE",
     "CREATE CONSTRAINT write_lock IF NOT EXISTS FOR (l:WriteLock) REQUIRE l.name IS UNIQUE",
     "CREATE CONSTRAINT meta_key IF NOT EXISTS FOR (m:Meta) REQUIRE m.key IS UNIQUE",
     *(
@@ -142,6 +145,7 @@ class Neo4jStore(Neo4jWrites):
             await tx.run("MERGE (:WriteLock {name: 'hierarchy'})")
             await tx.run("MERGE (:WriteLock {name: 'fiscal'})")
             await identity.write_roles(tx)
+            await vocabulary.write_default_levels(tx)
 
         await self._write(categories)
         while await self._write(search.split_fiscal):
@@ -181,6 +185,7 @@ class Neo4jStore(Neo4jWrites):
         params: dict[str, Any] = {name: values for name, (_, values) in filters.items() if values}
         if not where.include_archived:
             conditions.append("p.archived_at IS NULL")
+        conditions += cypher_clauses(where.attributes, params)
         # every id is greater than "": the range on the id index also yields id order
         params["after"] = decode_cursor(page.after, 1)[0] if page.after else ""
         params["limit"] = page.first + 1

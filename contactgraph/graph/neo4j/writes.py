@@ -29,6 +29,7 @@ from . import (
     identity,
     keys,
     merges,
+    vocabulary,
     walks,
 )
 from .cypher import (
@@ -139,6 +140,7 @@ class Neo4jWrites(Neo4jDumps):
             )
             source, target = rules.found(read.parties, ends)
             rules.check_link(rel, source, target)
+            await vocabulary.check_part_of(tx, rel, source, target)
             rules.check_duplicate(rel, read.between)
             if rules.may_close_cycle(acyclic, read.entered):
                 await cypher.lock_hierarchy(tx)
@@ -254,7 +256,10 @@ class Neo4jWrites(Neo4jDumps):
             locking = references if locked else {rel.to_id for rel in added} & references
             locking = locking | set(doors)  # their closure rows are read too
             read = await cypher.prepare(tx, references, locking, sources, doors=doors)
-            checked = rules.check_batch(batch, read.categories, read.parties, self.default_region)
+            levels = await vocabulary.read_levels(tx)
+            checked = rules.check_batch(
+                batch, read.categories, read.parties, self.default_region, levels
+            )
             await keys.check_claims(tx, [c for p in checked.parties for c in rules.claims(p)])
             checking = rules.may_close_cycle(added, read.entered) if locked else added
             if checking:

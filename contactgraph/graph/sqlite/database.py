@@ -32,7 +32,7 @@ from .. import deadlines
 from ..errors import ConfigError, Conflict, GraphError, ServiceUnavailable
 from ..model import DEFAULT_CATEGORIES
 from .jobs import Job, Stopped, running
-from .rows import category_params
+from .rows import CATEGORY_COLUMNS, category_params
 from .schema import migrate
 
 T = TypeVar("T")
@@ -218,8 +218,8 @@ class Database:
                 migrate(conn)
                 conn.execute("BEGIN IMMEDIATE")
                 conn.executemany(
-                    "INSERT OR IGNORE INTO categories (id, name, description, legal_forms, "
-                    "unit_types) VALUES (?, ?, ?, ?, ?)",
+                    f"INSERT OR IGNORE INTO categories ({CATEGORY_COLUMNS}) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
                     [category_params(c) for c in DEFAULT_CATEGORIES],
                 )
                 conn.execute("COMMIT")

@@ -11,8 +11,16 @@ from ..identity import Grant
 from ..interchange.format import DumpBatch
 from ..model import Activity, Relationship
 from . import closure, history, identity, records
-from .accounts import SqliteAccounts
-from .rows import REL_COLUMNS, category_params, relationship_from_row, relationship_params
+from .rows import (
+    REL_COLUMNS,
+    UPSERT_CATEGORY,
+    UPSERT_LEVEL,
+    category_params,
+    level_params,
+    relationship_from_row,
+    relationship_params,
+)
+from .vocabulary import SqliteVocabulary, index_fields
 
 
 def _after(key: tuple[str, str] | None, first: str, second: str) -> tuple[str, tuple[str, ...]]:
@@ -43,13 +51,9 @@ _MENTIONING = frozenset({ChangeKind.MERGED.value, ChangeKind.UNMERGED.value})
 
 
 def _write(conn: sqlite3.Connection, batch: DumpBatch) -> None:
-    conn.executemany(
-        "INSERT INTO categories (id, name, description, legal_forms, unit_types) "
-        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name, "
-        "description = excluded.description, legal_forms = excluded.legal_forms, "
-        "unit_types = excluded.unit_types",
-        [category_params(c) for c in batch.categories],
-    )
+    conn.executemany(UPSERT_LEVEL, [level_params(level) for level in batch.levels])
+    conn.executemany(UPSERT_CATEGORY, [category_params(c) for c in batch.categories])
+    index_fields(conn, batch.categories)
     records.insert_parties(conn, batch.parties)
     conn.executemany(records.INSERT_REL, [relationship_params(r) for r in batch.relationships])
     records.insert_activities(conn, batch.activities)
@@ -62,7 +66,7 @@ def _write(conn: sqlite3.Connection, batch: DumpBatch) -> None:
     history.append(conn, batch.changes)
 
 
-class SqliteDumps(SqliteAccounts):
+class SqliteDumps(SqliteVocabulary):
     async def relationship_page(
         self, after: tuple[str, str] | None, first: int
     ) -> list[Relationship]:

@@ -8,9 +8,10 @@ import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
-from .. import rules
+from .. import attributes, rules
 from ..codec import PARTY_KINDS
 from ..errors import BadUserInput, Conflict
+from ..levels import Level, check_level
 from ..model import (
     Activity,
     Below,
@@ -74,6 +75,11 @@ def parties_by_id(conn: sqlite3.Connection, ids: Iterable[str]) -> dict[str, Par
 
 def party_by_id(conn: sqlite3.Connection, party_id: str) -> Party:
     return rules.found(parties_by_id(conn, [party_id]), [party_id])[0]
+
+
+def levels(conn: sqlite3.Connection) -> dict[str, Level]:
+    rows = conn.execute("SELECT id, name, rank, description FROM levels ORDER BY rank")
+    return {row[0]: Level(*row) for row in rows}
 
 
 def categories(conn: sqlite3.Connection, ids: Sequence[str] | None) -> dict[str, Category]:
@@ -150,6 +156,11 @@ def check_party(
     wanted = party.category_id
     category = categories(conn, [wanted]).get(wanted) if wanted is not None else None
     party = rules.check_party(party, category, region, before)
+    if party.unit_type is not None:
+        check_level(party, levels(conn))
+    named = attributes.references(party, category, before)
+    if named:
+        attributes.check_references(named, parties_by_id(conn, list(named.values())))
     keys.check_claims(conn, rules.claims(party, before))
     if party.username is not None:
         row = conn.execute(

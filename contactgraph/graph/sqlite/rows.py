@@ -16,6 +16,7 @@ from ..codec import (
     relationship_from_record,
     relationship_record,
 )
+from ..levels import Level
 from ..model import Activity, Category, Party, Relationship
 from ..times import format_instant, parse_instant
 
@@ -53,6 +54,33 @@ def activity_params(activity: Activity) -> tuple[object, ...]:
 
 def category_from_row(row: sqlite3.Row) -> Category:
     return category_from_record(dict(zip(row.keys(), row, strict=True)))
+
+
+CATEGORY_COLUMNS = "id, name, description, legal_forms, unit_types, definition"
+# a category written whole: a new one, or the next version of one
+UPSERT_CATEGORY = (
+    f"INSERT INTO categories ({CATEGORY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (id) DO UPDATE SET name = excluded.name, description = excluded.description, "
+    "legal_forms = excluded.legal_forms, unit_types = excluded.unit_types, "
+    "definition = excluded.definition"
+)
+
+
+LEVELS_TABLE = """CREATE TABLE levels (
+    id          TEXT PRIMARY KEY,
+    name        TEXT NOT NULL,
+    rank        INTEGER NOT NULL UNIQUE,
+    description TEXT NOT NULL
+) WITHOUT ROWID"""
+UPSERT_LEVEL = (
+    "INSERT INTO levels (id, name, rank, description) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (id) DO UPDATE SET name = excluded.name, rank = excluded.rank, "
+    "description = excluded.description"
+)
+
+
+def level_params(level: Level) -> tuple[object, ...]:
+    return (level.id, level.name, level.rank, level.description)
 
 
 def category_params(category: Category) -> tuple[object, ...]:

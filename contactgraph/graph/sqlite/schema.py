@@ -10,10 +10,18 @@ import sqlite3
 from collections.abc import Callable
 
 from ..errors import ConfigError
-from ..identity import BUILTIN_ROLES
+from ..identity import BUILTIN_ROLES, Permission
+from ..levels import DEFAULT_LEVELS
 from ..search import fiscal_text, indexed_text
 from . import closure, history, keys
-from .rows import MERGED_INTO, PARTY_COLUMNS, party_from_row
+from .rows import (
+    LEVELS_TABLE,
+    MERGED_INTO,
+    PARTY_COLUMNS,
+    UPSERT_LEVEL,
+    level_params,
+    party_from_row,
+)
 
 Migration = str | Callable[[sqlite3.Connection], None]
 
@@ -105,6 +113,25 @@ def _fill_keys(conn: sqlite3.Connection) -> None:
 
 # bodies hold tokens already folded by graph/search.py
 SEARCH_TABLE = "CREATE VIRTUAL TABLE party_search USING fts5(body, fiscal, tokenize = 'unicode61')"
+
+
+def _categories_as_data(conn: sqlite3.Connection) -> None:
+    """13: a category's definition beyond its first columns, and the CATEGORIES permission
+    for the built-in admin role."""
+    conn.execute("ALTER TABLE categories ADD COLUMN definition TEXT NOT NULL DEFAULT '{}'")
+    row = conn.execute("SELECT permissions FROM roles WHERE name = 'admin'").fetchone()
+    if row is not None:
+        held = set(json.loads(row[0])) | {Permission.CATEGORIES.value}
+        conn.execute(
+            "UPDATE roles SET permissions = ? WHERE name = 'admin'", (json.dumps(sorted(held)),)
+        )
+
+
+def _levels(conn: sqlite3.Connection) -> None:
+    """14: the levels, by rank; an organization's unit_type names one."""
+    conn.execute(LEVELS_TABLE)
+    conn.executemany(UPSERT_LEVEL, [level_params(level) for level in DEFAULT_LEVELS])
+
 
 MIGRATIONS: tuple[Migration, ...] = (
     # 1: parties, categories, relationships, activities, full-text search
@@ -229,6 +256,11 @@ MIGRATIONS: tuple[Migration, ...] = (
     # 12: a closure range's deepest level in one seek, for a roll-up at its depth bound to
     # tell whether the hierarchy goes on below it
     "CREATE INDEX IF NOT EXISTS hierarchy_reach_down ON hierarchy_reach(ancestor_id, depth)",
+    # 13: categories as data: kinds, fields, documents, version, archived (one JSON text);
+    # the admin role may change them
+    _categories_as_data,
+    # 14: levels as data, the unit types there were among them (stored values stay valid)
+    _levels,
 )
 
 

@@ -13,6 +13,7 @@ from typing import TypeVar
 
 from .. import history as entry
 from .. import rules
+from ..attribute_filters import sqlite_clauses
 from ..contactdata import normalised
 from ..cursors import cursor_depth, decode_cursor
 from ..duplicates import DuplicateQuery, Match, PairPage
@@ -57,6 +58,7 @@ from . import (
     records,
     scopes,
     timelines,
+    vocabulary,
     walks,
 )
 from .dumps import SqliteDumps
@@ -135,6 +137,7 @@ class SqliteStore(SqliteDumps):
                 "(SELECT value FROM json_each(:tags)) GROUP BY party_id HAVING count(*) = :tagged)"
             )
             params.update(tags=records.bound_list(set(where.tags)), tagged=len(set(where.tags)))
+        clauses += sqlite_clauses(where.attributes, params)
         if where.search is not None:
             clauses.append(
                 "seq IN (SELECT rowid FROM party_search WHERE party_search MATCH :search)"
@@ -524,6 +527,7 @@ class SqliteStore(SqliteDumps):
                 records.parties_by_id(conn, [rel.from_id, rel.to_id]), [rel.from_id, rel.to_id]
             )
             rules.check_link(rel, source, target)
+            vocabulary.check_part_of(conn, rel, source, target)
             rows = conn.execute(
                 f"SELECT {REL_COLUMNS} FROM relationships "
                 "WHERE from_id = ? AND to_id = ? AND type = ?",
@@ -612,7 +616,11 @@ class SqliteStore(SqliteDumps):
         def work(conn: sqlite3.Connection) -> Batch:
             stored = records.parties_by_id(conn, rules.batch_references(batch))
             checked = rules.check_batch(
-                batch, records.categories(conn, None), stored, self.default_region
+                batch,
+                records.categories(conn, None),
+                stored,
+                self.default_region,
+                records.levels(conn),
             )
             keys.check_claims(conn, [c for p in checked.parties for c in rules.claims(p)])
             added = rules.acyclic_edges(batch.relationships)

@@ -1,0 +1,92 @@
+"""The vocabulary parties are filed by on Neo4j: categories and levels. A write of either
+is one transaction that takes the vocabulary lock, reads them all, checks and writes;
+then each category field parties are filtered by gets its property index, which Neo4j
+makes outside a data transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict
+from datetime import datetime
+
+from .. import categories, levels
+from ..attribute_filters import ATTRIBUTE_PREFIX
+from ..codec import category_record
+from ..levels import DEFAULT_LEVELS, Level
+from ..model import Category, Party, Relationship
+from . import cypher, history
+from .accounts import Neo4jAccounts
+from .cypher import Tx
+
+LOCK = "MERGE (l:WriteLock {name: 'vocabulary'}) SET l._lock = true REMOVE l._lock"
+
+
+async def read_levels(tx: Tx) -> dict[str, Level]:
+    result = await tx.run(
+        "MATCH (l:Level) RETURN l.id AS id, l.name AS name, l.rank AS rank, "
+        "l.description AS description ORDER BY l.rank"
+    )
+    return {r["id"]: Level(r["id"], r["name"], r["rank"], r["description"]) async for r in result}
+
+
+async def write_default_levels(tx: Tx) -> None:
+    """At start: the built-in levels a graph lacks; unit types stored before levels were
+    data are their ids already."""
+    await tx.run(
+        "UNWIND $rows AS row MERGE (l:Level {id: row.id}) ON CREATE SET l = row",
+        rows=[asdict(level) for level in DEFAULT_LEVELS],
+    )
+
+
+async def check_level(tx: Tx, party: Party) -> None:
+    if party.unit_type is not None:
+        levels.check_level(party, await read_levels(tx))
+
+
+async def check_part_of(tx: Tx, rel: Relationship, part: Party, whole: Party) -> None:
+    """levels.check_part_of, with the levels and the categories read."""
+    if part.unit_type is not None and whole.unit_type is not None:
+        found = await cypher.categories(tx)
+        levels.check_part_of(rel, part, whole, await read_levels(tx), found)
+
+
+class Neo4jVocabulary(Neo4jAccounts):
+    async def write_category(
+        self, category_id: str, make: Callable[[Category | None], Category], at: datetime
+    ) -> Category:
+        async def work(tx: Tx) -> Category:
+            await tx.run(LOCK)  # names are compared across all categories
+            stored = await cypher.categories(tx)
+            written, change = categories.planned(stored, category_id, make, self._actor, at)
+            if change is None:
+                return written
+            await tx.run(
+                "MERGE (c:Category {id: $row.id}) SET c = $row", row=category_record(written)
+            )
+            await history.append(tx, [change])
+            return written
+
+        written = await self._write(work)
+        await self.index_fields([written])
+        return written
+
+    async def index_fields(self, written: Iterable[Category]) -> None:
+        """A property index on each field's values, which attribute filters use."""
+        for field in {f.name for category in written for f in category.fields}:
+            prop = f"{ATTRIBUTE_PREFIX}{field}"
+            await self.driver.execute_query(
+                f"CREATE INDEX party_{prop} IF NOT EXISTS FOR (p:Party) ON (p.{prop})",
+                database_=self._database,
+            )
+
+    async def levels(self) -> dict[str, Level]:
+        return await self._read(read_levels)
+
+    async def write_level(self, make: Callable[[Mapping[str, Level]], Level]) -> Level:
+        async def work(tx: Tx) -> Level:
+            await tx.run(LOCK)  # ranks are compared across all levels
+            written = make(await read_levels(tx))
+            await tx.run("MERGE (l:Level {id: $row.id}) SET l = $row", row=asdict(written))
+            return written
+
+        return await self._write(work)
