@@ -21,7 +21,7 @@ from ..schema.common_arguments import (
     RelTypes,
 )
 from ..schema.duplicates import DuplicatePair
-from ..schema.enums import PartyKind
+from ..schema.enums import PartyKind, Toward
 from ..schema.history import Change, audit_log
 from ..schema.inputs import PartyFilter
 from ..schema.merging import survivor_of
@@ -163,9 +163,10 @@ class Query(IdentityQuery):
 
     @strawberry.field(
         description="The nearest party holding `role` at the organization or, failing that, "
-        "at the nearest unit above it (up to maxDepth levels up); null when nobody holds it. "
-        "Without maxDepth, nobody within the server's depth ceiling and units above it is "
-        "LIMIT_EXCEEDED: the answer is not known."
+        "at the nearest unit above it (up to maxDepth levels up), below it or either, as "
+        "`direction` says; null when nobody holds it. Ties go by the holder's name, then "
+        "above before below. Without maxDepth, nobody within the server's depth ceiling and "
+        "units past it is LIMIT_EXCEEDED: the answer is not known."
     )
     async def contact_person(
         self,
@@ -183,6 +184,13 @@ class Query(IdentityQuery):
         ],
         as_of: AsOf = None,
         max_depth: MaxDepth = None,
+        direction: Annotated[
+            Toward,
+            strawberry.argument(
+                description="Search UP (the default), DOWN, or BOTH ways from the unit; a "
+                "unit reached several ways counts at its shortest distance."
+            ),
+        ] = Toward.UP,
     ) -> ContactPerson | None:
         context = info.context
         match = await contact_person(
@@ -192,6 +200,7 @@ class Query(IdentityQuery):
             as_of or context.now,
             context.depth(max_depth),
             ceiling=max_depth is None,
+            toward=direction,
         )
         if match is None:
             return None
@@ -199,6 +208,7 @@ class Query(IdentityQuery):
             person=party_of(match.person),
             organization=party_of(match.organization),
             distance=match.distance,
+            below=match.below,
         )
 
     @strawberry.field(

@@ -23,6 +23,7 @@ from ..resolvers.loaders import (
     NetworkQuery,
     RelationshipQuery,
 )
+from ..resolvers.responsibles import responsibilities
 from .activities import Activity
 from .common_arguments import (
     DEFAULTS,
@@ -274,13 +275,32 @@ class Party(Node):
             truncated=found.truncated,
         )
 
-    @strawberry.field(description="The users responsible for this party at a date (now).")
-    async def responsibles(self, info: ContextInfo, as_of: AsOf = None) -> list[Responsibility]:
-        query = RelationshipQuery(
-            (model.RelType.RESPONSIBLE_FOR,), model.Direction.INCOMING, as_of or info.context.now
+    @strawberry.field(
+        description="The users responsible for this party at a date (now); with inherited, "
+        "those of the nearest party at or above it that has any (foundOn and distance tell "
+        "which), so a department of a client answers the client's account manager."
+    )
+    async def responsibles(
+        self,
+        info: ContextInfo,
+        as_of: AsOf = None,
+        inherited: Annotated[
+            bool,
+            strawberry.argument(
+                description="Look up the default hierarchy (PART_OF, EMPLOYS, MEMBER_OF) "
+                "when the party has none of its own: up to maxDepth levels, else to the "
+                "server's depth ceiling, where nobody found and parties above is "
+                "LIMIT_EXCEEDED. maxDepth needs it (without: BAD_USER_INPUT)."
+            ),
+        ] = False,
+        max_depth: MaxDepth = None,
+    ) -> list[Responsibility]:
+        if max_depth is not None and not inherited:
+            raise BadUserInput("maxDepth bounds an inherited look-up: set inherited")
+        rels, distance = await responsibilities(
+            info.context, self.id, as_of or info.context.now, inherited, max_depth
         )
-        rels = await info.context.loaders.relationships.load((self.id, query))
-        return [Responsibility(relationship=Relationship.of(r)) for r in rels]
+        return [Responsibility(relationship=Relationship.of(r), distance=distance) for r in rels]
 
     @strawberry.field(
         description="Activities with this party, newest first (ties by id). With "
