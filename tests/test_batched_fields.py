@@ -42,6 +42,12 @@ SELECTIONS: dict[str, tuple[str, int]] = {
         4,
     ),
     "timeline": ("timeline(first: 2, includeDescendants: true) { edges { node { id } } }", 2),
+    # searched and counted in the same call as the page
+    "timeline(counted)": (
+        'timeline(first: 2, includeDescendants: true, search: "offer") '
+        "{ totalCount countsByType { count } edges { node { id } } }",
+        2,
+    ),
     "possibleDuplicates": ("possibleDuplicates { score party { id } }", 3),
     "grants": ("grants { role }", 2),
     "contact": ("contact { id emails { address } }", 2),
@@ -85,7 +91,7 @@ def test_every_list_field_of_a_party_has_a_round_trip_budget() -> None:
 
 
 # fields asked with arguments that take another way, under their own budget
-VARIANTS = {"responsibles": ["responsibles(inherited)"]}
+VARIANTS = {"responsibles": ["responsibles(inherited)"], "timeline": ["timeline(counted)"]}
 CASES = [
     (kind, case)
     for kind, names in _party_types().items()

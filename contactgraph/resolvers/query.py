@@ -7,11 +7,15 @@ from typing import Annotated
 import strawberry
 
 from ..graph import externalids, model
-from ..graph.cursors import encode_cursor
+from ..graph.cursors import check_instant_cursor, encode_cursor
 from ..graph.duplicates import pair_cursor
 from ..graph.lookups import contact_person
+from ..graph.times import format_instant
+from ..schema.activities import Activity, check_window
 from ..schema.common_arguments import (
     DEFAULTS,
+    ActivitySearch,
+    ActivityTypes,
     After,
     AsOf,
     First,
@@ -19,6 +23,8 @@ from ..schema.common_arguments import (
     MinScore,
     PartyId,
     RelTypes,
+    Since,
+    Until,
 )
 from ..schema.duplicates import DuplicatePair
 from ..schema.enums import PartyKind, Toward
@@ -132,6 +138,48 @@ class Query(IdentityQuery):
         return PartyConnection(
             edges=edges, page_info=page_info(edges, page.has_next), total=page.total_count
         )
+
+    @strawberry.field(
+        description="Activities across the graph, newest first (ties by id): searched, of "
+        "some types, in a window of time, about some parties. A viewer whose READ is scoped "
+        "finds only activities with a subject inside its scope."
+    )
+    async def activities(
+        self,
+        info: ContextInfo,
+        search: ActivitySearch = None,
+        types: ActivityTypes = None,
+        since: Since = None,
+        until: Until = None,
+        subject_ids: Annotated[
+            list[strawberry.ID] | None,
+            strawberry.argument(
+                description="Only activities about any of these parties (those the viewer "
+                "may read); all when not given."
+            ),
+        ] = None,
+        first: First = None,
+        after: After = None,
+    ) -> Connection[Activity]:
+        context = info.context
+        check_window(since, until)
+        if after is not None:
+            check_instant_cursor(after)
+        page = await context.store.activities(
+            model.ActivityQuery(
+                page=context.page(first, after),
+                search=search,
+                types=tuple(dict.fromkeys(types or ())),
+                since=since,
+                until=until,
+                subject_ids=tuple(dict.fromkeys(subject_ids or ())),
+            )
+        )
+        edges = [
+            Edge(cursor=encode_cursor(format_instant(a.occurred_at), a.id), node=Activity.of(a))
+            for a in page.activities
+        ]
+        return Connection(edges=edges, page_info=page_info(edges, page.has_next))
 
     @strawberry.field(
         description="A shortest path between two parties ignoring direction (all types by "

@@ -24,9 +24,10 @@ from ..resolvers.loaders import (
     RelationshipQuery,
 )
 from ..resolvers.responsibles import responsibilities
-from .activities import Activity
+from .activities import Activity, TimelineConnection, check_window
 from .common_arguments import (
     DEFAULTS,
+    ActivitySearch,
     ActivityTypes,
     After,
     AsOf,
@@ -307,7 +308,9 @@ class Party(Node):
         "includeDescendants, also those of every party below it in the hierarchy as of "
         "`asOf` (now), each once; `source` on each tells which party brought it in. The "
         "roll-up reaches maxDepth levels down; without it, the server's depth ceiling, and a "
-        "hierarchy deeper than that is LIMIT_EXCEEDED rather than cut without a word."
+        "hierarchy deeper than that is LIMIT_EXCEEDED rather than cut without a word. "
+        "`search` keeps the activities with those words; totalCount and countsByType read "
+        "the whole timeline, so they cost as much as its activities."
     )
     async def timeline(
         self,
@@ -328,10 +331,11 @@ class Party(Node):
         hierarchy_types: HierarchyTypes = None,
         as_of: AsOf = None,
         max_depth: MaxDepth = None,
-    ) -> Connection[Activity]:
+        search: ActivitySearch = None,
+    ) -> TimelineConnection:
         context = info.context
-        if since is not None and until is not None and until <= since:
-            raise BadUserInput("until must be later than since")
+        selected = field_selections(info)
+        check_window(since, until)
         if not include_descendants and (hierarchy_types or as_of or max_depth is not None):
             raise BadUserInput(
                 "hierarchyTypes, asOf and maxDepth choose a roll-up: set includeDescendants"
@@ -354,6 +358,8 @@ class Party(Node):
             since=since,
             until=until,
             rollup=rollup,
+            search=search,
+            count=any(selects(selected, f) for f in ("totalCount", "countsByType")),
         )
         page = await context.loaders.timelines.load((self.id, query))
         context.cut(page.beyond, max_depth, f"the hierarchy below {self.id}")
@@ -364,7 +370,10 @@ class Party(Node):
             )
             for e in page.entries
         ]
-        return Connection(edges=edges, page_info=page_info(edges, page.has_next))
+        counts = (page.counts_by_type or {}) if query.count else None
+        return TimelineConnection(
+            edges=edges, page_info=page_info(edges, page.has_next), counts=counts
+        )
 
     @strawberry.field(
         description="Parties of the same kind, not archived, that may be this one: scoring "

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from ..errors import ConfigError
 from ..identity import BUILTIN_ROLES
 from ..search import fiscal_text, indexed_text
-from . import closure, history, keys
+from . import activity_search, closure, history, keys
 from .rows import MERGED_INTO, PARTY_COLUMNS, party_from_row
 
 Migration = str | Callable[[sqlite3.Connection], None]
@@ -229,6 +229,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     # 12: a closure range's deepest level in one seek, for a roll-up at its depth bound to
     # tell whether the hierarchy goes on below it
     "CREATE INDEX IF NOT EXISTS hierarchy_reach_down ON hierarchy_reach(ancestor_id, depth)",
+    # 13: activity summaries and bodies searchable
+    activity_search.migrate,
 )
 
 

@@ -20,13 +20,14 @@ import math
 import sqlite3
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 
 from .. import closure
 from ..closure import CLOSURE_TYPES
 from ..cursors import decode_cursor
-from ..model import ActivityType, Rollup, TimelineQuery
+from ..model import ActivityType, Page, Rollup, TimelineQuery
 from ..times import format_instant
-from . import walks
+from . import activity_search, walks
 from .scopes import EVERYWHERE, Reach
 
 # µs per scanned activity / µs per merged member, as measured above
@@ -47,6 +48,9 @@ def _filters(
     if query.until:
         clauses.append(f"{time} < :until")
         params["until"] = format_instant(query.until)
+    if query.search is not None:
+        clauses.append(f"{id_} IN ({activity_search.MATCHING})")
+        params["search"] = activity_search.fts_query(query.search)
     if query.page.after:
         clauses.append(f"({time}, {id_}) < (:after_time, :after_id)")
         params["after_time"], params["after_id"] = decode_cursor(query.page.after, 2)
@@ -189,7 +193,8 @@ def _past_closure(
 def rollup_window(conn: sqlite3.Connection, subtree: Subtree, query: TimelineQuery) -> list[str]:
     """The ids of one roll-up page, plus one, each activity once however many of its
     subjects are in the subtree."""
-    if subtree.prefers_scan(conn, query):
+    # searched, the matches are few beside the activities a scan would pass over
+    if query.search is None and subtree.prefers_scan(conn, query):
         clauses, params = _filters(query, "a.occurred_at", "a.id", "a.type")
         where = " AND ".join(
             [
@@ -227,3 +232,23 @@ def sources(
     for activity_id, party_id in rows:
         found[activity_id].append(party_id)
     return {a: root if root in subjects else subjects[0] for a, subjects in found.items()}
+
+
+def counts(
+    conn: sqlite3.Connection, party_id: str, subtree: Subtree | None, query: TimelineQuery
+) -> dict[ActivityType, int]:
+    """Every activity of the timeline the filters keep (the cursor aside), by type, each
+    once: the party's index range, or its subtree members' ranges, read whole, so the
+    cost grows with the activities counted."""
+    whole = replace(query, page=Page(query.page.first))
+    clauses, params = _filters(whole, "s.occurred_at", "s.activity_id", "s.type")
+    if subtree is None:
+        clauses.append("s.party_id = :party")
+        params["party"] = party_id
+        rows = "SELECT s.type FROM activity_subjects s"
+    else:
+        clauses.append(f"s.party_id IN ({subtree.members})")
+        params.update(subtree.params)
+        rows = "SELECT DISTINCT s.activity_id, s.type FROM activity_subjects s"
+    sql = f"SELECT type, count(*) FROM ({rows} WHERE {' AND '.join(clauses)}) GROUP BY type"
+    return {ActivityType(t): n for t, n in conn.execute(sql, params)}

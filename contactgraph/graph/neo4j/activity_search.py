@@ -1,0 +1,94 @@
+"""Full-text search of activities on Neo4j: each activity's `search` property holds the
+tokens graph/search.py makes of its summary and body (the embedded store indexes the same
+tokens), in a full-text index of its own for the graph-wide list; a timeline, already
+narrowed to a party's activities, tests the property instead."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..cursors import decode_cursor
+from ..model import ActivityQuery, TimelineQuery
+from ..search import activity_text, query_terms
+from .cypher import Reach, Tx, encode
+from .search import query as lucene_query
+
+INDEX = "activity_lookup"
+SCHEMA: tuple[str, ...] = (
+    f"CREATE FULLTEXT INDEX {INDEX} IF NOT EXISTS FOR (a:Activity) ON EACH [a.search] "
+    "OPTIONS {indexConfig: {`fulltext.analyzer`: 'whitespace', "
+    "`fulltext.eventually_consistent`: false}}",
+)
+# activity a has every one of $terms as the start of one of its words
+HAS_TERMS = "all(t IN $terms WHERE any(w IN split(a.search, ' ') WHERE w STARTS WITH t))"
+# a list's filters and cursor on activity a (filter_params gives their parameters)
+ACTIVITY_FILTER = (
+    "($types = [] OR a.type IN $types) "
+    "AND ($since IS NULL OR a.occurred_at >= datetime($since)) "
+    "AND ($until IS NULL OR a.occurred_at < datetime($until)) "
+    "AND ($after_time IS NULL OR a.occurred_at < datetime($after_time) "
+    "OR (a.occurred_at = datetime($after_time) AND a.id < $after_id)) "
+    f"AND ($terms = [] OR {HAS_TERMS})"
+)
+_BATCH = 2_000
+
+
+async def backfill(tx: Tx) -> bool:
+    """Write the search property of up to a batch of activities stored before activities
+    were searchable; whether any were left."""
+    result = await tx.run(
+        "MATCH (a:Activity) WHERE a.search IS NULL "
+        "RETURN a.id AS id, a.summary AS summary, a.body AS body LIMIT $n",
+        n=_BATCH,
+    )
+    rows = [{"id": r["id"], "search": activity_text(r["summary"], r["body"])} async for r in result]
+    await tx.run(
+        "UNWIND $rows AS row MATCH (a:Activity {id: row.id}) SET a.search = row.search",
+        rows=rows,
+    )
+    return bool(rows)
+
+
+async def window(tx: Tx, query: ActivityQuery, inside: Reach) -> list[str]:
+    """The ids of one page of the graph's activities newest first (ties by id), plus one,
+    each with a subject inside the reader's reach. Searched, the index's matches are read
+    and sorted by time: the cost grows with the matches."""
+    params: dict[str, Any] = {
+        **filter_params(query),
+        "subjects": list(query.subject_ids),
+        **inside.params,
+    }
+    if query.search is not None:
+        params["search"] = lucene_query(query.search, fiscal=False)
+        source = f"CALL db.index.fulltext.queryNodes('{INDEX}', $search) YIELD node AS a"
+    elif query.subject_ids:
+        source = (
+            "UNWIND $subjects AS subject MATCH (:Party {id: subject})<-[:ABOUT]-(a:Activity) "
+            "WITH DISTINCT a"
+        )
+    else:
+        source = "MATCH (a:Activity)"
+    subject = f"(a)-[:ABOUT]->(s:Party) WHERE {inside.test('s')}"
+    if query.subject_ids:
+        subject += " AND s.id IN $subjects"
+    result = await tx.run(
+        f"{source} WITH a WHERE {ACTIVITY_FILTER} AND EXISTS {{ MATCH {subject} }} "
+        "RETURN a.id AS id ORDER BY a.occurred_at DESC, a.id DESC LIMIT $limit",
+        params,
+    )
+    return [record["id"] async for record in result]
+
+
+def filter_params(query: ActivityQuery | TimelineQuery) -> dict[str, Any]:
+    """The parameters of ACTIVITY_FILTER, and the page's limit (one more than asked, to
+    tell whether more follow)."""
+    after = decode_cursor(query.page.after, 2) if query.page.after else None
+    return {
+        "types": [t.value for t in query.types],
+        "since": encode(query.since) if query.since else None,
+        "until": encode(query.until) if query.until else None,
+        "after_time": after[0] if after else None,
+        "after_id": after[1] if after else None,
+        "limit": query.page.first + 1,
+        "terms": [] if query.search is None else query_terms(query.search),
+    }
