@@ -20,10 +20,11 @@ _INSERT = (
     "INSERT INTO activity_search (rowid, body) "
     "VALUES ((SELECT rowid FROM activities WHERE id = ?), ?)"
 )
-# the ids of the activities matching :search
+# the ids of the activities matching :search, read once into a list that rows are tested
+# against (`+` keeps the planner from reading the matches' subjects row by row instead)
 MATCHING = (
-    "SELECT id FROM activities WHERE rowid IN "
-    "(SELECT rowid FROM activity_search WHERE activity_search MATCH :search)"
+    "SELECT m.id FROM activity_search f JOIN activities m ON m.rowid = f.rowid "
+    "WHERE activity_search MATCH :search"
 )
 
 
@@ -31,6 +32,15 @@ def fts_query(text: str) -> str:
     """Every term a quoted prefix, all required: terms are letters and digits only, so
     no user text is read as FTS5 syntax (quotes, NEAR, AND, *, column filters)."""
     return " ".join(f'"{term}"*' for term in query_terms(text))
+
+
+def share(conn: sqlite3.Connection, search: str) -> float:
+    """The share of all activities a search matches: what a roll-up's plan weighs."""
+    found = conn.execute(
+        "SELECT count(*) FROM activity_search WHERE activity_search MATCH ?", (fts_query(search),)
+    ).fetchone()[0]
+    stored = conn.execute("SELECT coalesce(max(rowid), 0) FROM activities").fetchone()[0]
+    return float(found / stored) if stored else 0.0
 
 
 def index(conn: sqlite3.Connection, activities: Sequence[Activity]) -> None:
@@ -55,7 +65,9 @@ def window(conn: sqlite3.Connection, query: ActivityQuery, inside: Reach) -> lis
     clauses: list[str] = []
     params: dict[str, object] = {"limit": query.page.first + 1, **inside.params}
     if query.search is not None:
-        clauses.append(f"a.id IN ({MATCHING})")
+        clauses.append(
+            "a.rowid IN (SELECT rowid FROM activity_search WHERE activity_search MATCH :search)"
+        )
         params["search"] = fts_query(query.search)
     if query.types:
         clauses.append("a.type IN (SELECT value FROM json_each(:types))")

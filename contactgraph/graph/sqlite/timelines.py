@@ -49,7 +49,7 @@ def _filters(
         clauses.append(f"{time} < :until")
         params["until"] = format_instant(query.until)
     if query.search is not None:
-        clauses.append(f"{id_} IN ({activity_search.MATCHING})")
+        clauses.append(f"+{id_} IN ({activity_search.MATCHING})")
         params["search"] = activity_search.fts_query(query.search)
     if query.page.after:
         clauses.append(f"({time}, {id_}) < (:after_time, :after_id)")
@@ -127,6 +127,10 @@ class Subtree:
     def prefers_scan(self, conn: sqlite3.Connection, query: TimelineQuery) -> bool:
         parties = conn.execute("SELECT coalesce(max(seq), 0) FROM parties").fetchone()[0]
         share = len(query.types) / len(ActivityType) if query.types else 1.0
+        if query.search is not None:  # a scan passes over what the search does not match
+            share *= activity_search.share(conn, query.search)
+            if share == 0:
+                return False
         enough = math.ceil(math.sqrt(SCAN_COST_RATIO * (query.page.first + 1) * parties / share))
         if self.walked is not None:
             return len(self.walked) >= enough
@@ -193,8 +197,7 @@ def _past_closure(
 def rollup_window(conn: sqlite3.Connection, subtree: Subtree, query: TimelineQuery) -> list[str]:
     """The ids of one roll-up page, plus one, each activity once however many of its
     subjects are in the subtree."""
-    # searched, the matches are few beside the activities a scan would pass over
-    if query.search is None and subtree.prefers_scan(conn, query):
+    if subtree.prefers_scan(conn, query):
         clauses, params = _filters(query, "a.occurred_at", "a.id", "a.type")
         where = " AND ".join(
             [
@@ -245,10 +248,13 @@ def counts(
     if subtree is None:
         clauses.append("s.party_id = :party")
         params["party"] = party_id
-        rows = "SELECT s.type FROM activity_subjects s"
+        counted = "count(*)"
     else:
         clauses.append(f"s.party_id IN ({subtree.members})")
         params.update(subtree.params)
-        rows = "SELECT DISTINCT s.activity_id, s.type FROM activity_subjects s"
-    sql = f"SELECT type, count(*) FROM ({rows} WHERE {' AND '.join(clauses)}) GROUP BY type"
+        counted = "count(DISTINCT s.activity_id)"  # an activity about two members once
+    sql = (
+        f"SELECT s.type, {counted} FROM activity_subjects s "
+        f"WHERE {' AND '.join(clauses)} GROUP BY s.type"
+    )
     return {ActivityType(t): n for t, n in conn.execute(sql, params)}
