@@ -34,13 +34,19 @@ def fts_query(text: str) -> str:
     return " ".join(f'"{term}"*' for term in query_terms(text))
 
 
-def share(conn: sqlite3.Connection, search: str) -> float:
-    """The share of all activities a search matches: what a roll-up's plan weighs."""
+def _matched(conn: sqlite3.Connection, search: str) -> tuple[int, int]:
+    """How many activities a search matches, and about how many there are."""
     found = conn.execute(
         "SELECT count(*) FROM activity_search WHERE activity_search MATCH ?", (fts_query(search),)
     ).fetchone()[0]
     stored = conn.execute("SELECT coalesce(max(rowid), 0) FROM activities").fetchone()[0]
-    return float(found / stored) if stored else 0.0
+    return int(found), int(stored)
+
+
+def share(conn: sqlite3.Connection, search: str) -> float:
+    """The share of all activities a search matches: what a roll-up's plan weighs."""
+    found, stored = _matched(conn, search)
+    return found / stored if stored else 0.0
 
 
 def index(conn: sqlite3.Connection, activities: Sequence[Activity]) -> None:
@@ -65,8 +71,13 @@ def window(conn: sqlite3.Connection, query: ActivityQuery, inside: Reach) -> lis
     clauses: list[str] = []
     params: dict[str, object] = {"limit": query.page.first + 1, **inside.params}
     if query.search is not None:
+        # the matches sorted by time, or (`+`) all activities scanned newest first keeping
+        # the matches: a page of a common word's is near, the rest of a rare one's far
+        found, stored = _matched(conn, query.search)
+        scan = "+" if found * found > stored * query.page.first else ""
         clauses.append(
-            "a.rowid IN (SELECT rowid FROM activity_search WHERE activity_search MATCH :search)"
+            f"{scan}a.rowid IN (SELECT rowid FROM activity_search WHERE activity_search MATCH "
+            ":search)"
         )
         params["search"] = fts_query(query.search)
     if query.types:
