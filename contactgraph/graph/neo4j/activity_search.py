@@ -10,7 +10,7 @@ from typing import Any
 from ..cursors import decode_cursor
 from ..model import ActivityQuery, TimelineQuery
 from ..search import activity_text, query_terms
-from .cypher import Reach, Tx, encode
+from .cypher import Reach, Tx, decode, encode
 from .search import query as lucene_query
 
 INDEX = "activity_lookup"
@@ -66,8 +66,13 @@ async def window(tx: Tx, query: ActivityQuery, inside: Reach) -> list[str]:
             "UNWIND $subjects AS subject MATCH (:Party {id: subject})<-[:ABOUT]-(a:Activity) "
             "WITH DISTINCT a"
         )
-    else:
-        source = "MATCH (a:Activity)"
+    else:  # every activity: the time index newest first, as a roll-up's scan reads it
+        scanned = ["a.occurred_at IS NOT NULL", ACTIVITY_FILTER]
+        if query.page.after:
+            scanned.append("a.occurred_at <= datetime($after_time)")
+        scanned.append(f"EXISTS {{ MATCH (a)-[:ABOUT]->(s:Party) WHERE {inside.test('s')} }}")
+        match = f"MATCH (a:Activity) WHERE {' AND '.join(scanned)}"
+        return await newest(tx, match, params, "a.occurred_at DESC")
     subject = f"(a)-[:ABOUT]->(s:Party) WHERE {inside.test('s')}"
     if query.subject_ids:
         subject += " AND s.id IN $subjects"
@@ -77,6 +82,28 @@ async def window(tx: Tx, query: ActivityQuery, inside: Reach) -> list[str]:
         params,
     )
     return [record["id"] async for record in result]
+
+
+async def newest(tx: Tx, match: str, params: dict[str, Any], order: str) -> list[str]:
+    """The ids of the first $limit activities `match` binds as a, read in `order` (the time
+    index's, newest first) and ordered by time then id. The index orders by time only, so
+    ties at the page's last instant are read in full and ordered here."""
+    found = await tx.run(
+        f"{match} RETURN a.id AS id, toString(a.occurred_at) AS at ORDER BY {order} LIMIT $limit",
+        params,
+    )
+    rows = [(record["at"], record["id"]) async for record in found]
+    if len(rows) == params["limit"]:
+        last = rows[-1][0]
+        ties = await tx.run(
+            f"{match} AND a.occurred_at = datetime($last) "
+            "RETURN a.id AS id, toString(a.occurred_at) AS at",
+            params | {"last": last},
+        )
+        rows = [row for row in rows if row[0] != last]
+        rows += [(record["at"], record["id"]) async for record in ties]
+    rows.sort(key=lambda row: (decode(row[0]), row[1]), reverse=True)
+    return [activity_id for _, activity_id in rows[: params["limit"]]]
 
 
 def filter_params(query: ActivityQuery | TimelineQuery) -> dict[str, Any]:

@@ -17,7 +17,6 @@ from .cypher import (
     WITH_SUBJECTS,
     Reach,
     Tx,
-    decode,
     encode,
     valid_at,
 )
@@ -181,23 +180,7 @@ class _RollupWalks:
             f"MATCH (root:Party {{id: $root}}) WHERE {self.root_passes} "
             f"MATCH (a:Activity) WHERE {' AND '.join(clauses)}"
         )
-        found = await tx.run(
-            f"{match} RETURN a.id AS id, toString(a.occurred_at) AS at "
-            f"ORDER BY {_scan_order(query)} LIMIT $limit",
-            params | {"root": root},
-        )
-        rows = [(record["at"], record["id"]) async for record in found]
-        if len(rows) == params["limit"]:
-            last = rows[-1][0]
-            ties = await tx.run(
-                f"{match} AND a.occurred_at = datetime($last) "
-                "RETURN a.id AS id, toString(a.occurred_at) AS at",
-                params | {"root": root, "last": last},
-            )
-            rows = [row for row in rows if row[0] != last]
-            rows += [(record["at"], record["id"]) async for record in ties]
-        rows.sort(key=lambda row: (decode(row[0]), row[1]), reverse=True)
-        return [activity_id for _, activity_id in rows[: params["limit"]]]
+        return await activity_search.newest(tx, match, params | {"root": root}, _scan_order(query))
 
 
 async def timelines(
