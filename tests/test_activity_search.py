@@ -160,9 +160,15 @@ async def test_a_roll_up_searched_and_counted(world: World) -> None:
     }
 
 
-async def test_the_graph_wide_list_pages_newest_first(world: World) -> None:
-    expected = _matching("withdrawal notice")
-    variables: dict[str, Any] = {"search": "Withdrawal Notice", "first": 4}
+@pytest.mark.parametrize(("search", "first"), [("Withdrawal Notice", 4), ("offer", 2)])
+async def test_the_graph_wide_list_pages_newest_first(
+    world: World, search: str, first: int
+) -> None:
+    """Pages of a word in a few activities, and of one in many (whose first pages are
+    among the newest activities)."""
+    expected = _matching(search)
+    assert len(expected) > 2 * first
+    variables: dict[str, Any] = {"search": search, "first": first}
     seen: list[str] = []
     while True:
         page = (await world.admin(ACTIVITIES, variables))["activities"]

@@ -31,6 +31,9 @@ ACTIVITY_FILTER = (
     f"AND ($terms = [] OR {HAS_TERMS})"
 )
 _BATCH = 2_000
+# the newest activities a graph-wide search tests before it asks the index, per item of
+# the page: a page of a word in one activity of 20 is among them
+PROBED = 20
 
 
 async def backfill(tx: Tx) -> bool:
@@ -51,14 +54,38 @@ async def backfill(tx: Tx) -> bool:
 
 async def window(tx: Tx, query: ActivityQuery, inside: Reach) -> list[str]:
     """The ids of one page of the graph's activities newest first (ties by id), plus one,
-    each with a subject inside the reader's reach. Searched, the index's matches are read
-    and sorted by time: the cost grows with the matches."""
+    each with a subject inside the reader's reach. Searched, the newest PROBED activities
+    per item are tested first (a common word's page is among them); failing that, the index's
+    matches are read and sorted by time, so a rarer word costs as many as it matches."""
     params: dict[str, Any] = {
         **filter_params(query),
         "subjects": list(query.subject_ids),
+        "probe": PROBED * (query.page.first + 1),
         **inside.params,
     }
+    subject = f"(a)-[:ABOUT]->(s:Party) WHERE {inside.test('s')}"
+    if query.subject_ids:
+        subject += " AND s.id IN $subjects"
+    kept = f"{ACTIVITY_FILTER} AND EXISTS {{ MATCH {subject} }}"
+    newer = "a.occurred_at IS NOT NULL" + (
+        " AND a.occurred_at <= datetime($after_time)" if query.page.after else ""
+    )
     if query.search is not None:
+        probed = await tx.run(
+            f"MATCH (a:Activity) WHERE {newer} WITH a ORDER BY a.occurred_at DESC "
+            "LIMIT $probe WITH collect(a) AS probed "
+            # every activity after `edge` was read (none is left out when all were)
+            "WITH probed, CASE WHEN size(probed) < $probe THEN null "
+            "ELSE probed[-1].occurred_at END AS edge "
+            "UNWIND probed AS a WITH a, edge "
+            f"WHERE (edge IS NULL OR a.occurred_at > edge) AND {kept} "
+            "RETURN a.id AS id, edge IS NULL AS whole "
+            "ORDER BY a.occurred_at DESC, a.id DESC LIMIT $limit",
+            params,
+        )
+        rows = [(record["id"], record["whole"]) async for record in probed]
+        if len(rows) == params["limit"] or (rows and rows[0][1]):
+            return [activity_id for activity_id, _ in rows]
         params["search"] = lucene_query(query.search, fiscal=False)
         source = f"CALL db.index.fulltext.queryNodes('{INDEX}', $search) YIELD node AS a"
     elif query.subject_ids:
@@ -67,17 +94,10 @@ async def window(tx: Tx, query: ActivityQuery, inside: Reach) -> list[str]:
             "WITH DISTINCT a"
         )
     else:  # every activity: the time index newest first, as a roll-up's scan reads it
-        scanned = ["a.occurred_at IS NOT NULL", ACTIVITY_FILTER]
-        if query.page.after:
-            scanned.append("a.occurred_at <= datetime($after_time)")
-        scanned.append(f"EXISTS {{ MATCH (a)-[:ABOUT]->(s:Party) WHERE {inside.test('s')} }}")
-        match = f"MATCH (a:Activity) WHERE {' AND '.join(scanned)}"
+        match = f"MATCH (a:Activity) WHERE {newer} AND {kept}"
         return await newest(tx, match, params, "a.occurred_at DESC")
-    subject = f"(a)-[:ABOUT]->(s:Party) WHERE {inside.test('s')}"
-    if query.subject_ids:
-        subject += " AND s.id IN $subjects"
     result = await tx.run(
-        f"{source} WITH a WHERE {ACTIVITY_FILTER} AND EXISTS {{ MATCH {subject} }} "
+        f"{source} WITH a WHERE {kept} "
         "RETURN a.id AS id ORDER BY a.occurred_at DESC, a.id DESC LIMIT $limit",
         params,
     )
