@@ -166,3 +166,29 @@ async def test_a_feed_of_a_hierarchy_past_the_ceiling_is_refused(graph_url: str)
             await subscribed(http, 1)
             await record(admin, author, [units[3]], "2024-01-01T09:00:00Z", summary="deepest")
             assert (await sub.next(heard))["data"]["activityAdded"]["summary"] == "deepest"
+
+
+DOWN = """query($org: ID!, $max: Int) {
+  contactPerson(organizationId: $org, role: "bottom", direction: DOWN, maxDepth: $max) {
+    distance below organization { id } } }"""
+INHERITED = """query($id: ID!, $max: Int) {
+  party(id: $id) { responsibles(inherited: true, maxDepth: $max) { distance foundOn { id } } } }"""
+
+
+async def test_lookups_below_and_inherited_past_the_ceiling_are_unknown(chain: Chain) -> None:
+    units, admin = chain.units, chain.admin
+    bottom = await contact(admin, "Bo", "Bottom")
+    await link(admin, "EMPLOYS", units[-1], bottom, role="bottom", since="2020-01-01T00:00:00Z")
+    manager = await user(admin, "manager")
+    await link(admin, "RESPONSIBLE_FOR", manager, units[0], since="2020-01-01T00:00:00Z")
+
+    _past_the_ceiling(await admin.error(DOWN, {"org": units[0]}), units[0])
+    assert (await admin(DOWN, {"org": units[0], "max": CEILING}))["contactPerson"] is None
+    found = (await admin(DOWN, {"org": units[UNITS - 1 - CEILING]}))["contactPerson"]
+    assert found == {"distance": CEILING, "below": True, "organization": {"id": units[-1]}}
+
+    _past_the_ceiling(await admin.error(INHERITED, {"id": units[-1]}), units[-1])
+    cut = await admin(INHERITED, {"id": units[-1], "max": CEILING})
+    assert cut["party"]["responsibles"] == []
+    held = await admin(INHERITED, {"id": units[CEILING]})
+    assert held["party"]["responsibles"] == [{"distance": CEILING, "foundOn": {"id": units[0]}}]

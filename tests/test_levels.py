@@ -201,7 +201,7 @@ async def test_a_graph_stored_before_levels_were_data_answers_its_tree(
         with sqlite3.connect(graph_url.removeprefix("sqlite:///")) as conn:
             conn.executescript(
                 "ALTER TABLE categories DROP COLUMN definition; DROP TABLE levels; "
-                "PRAGMA user_version = 12;"
+                "DROP TABLE activity_search; PRAGMA user_version = 12;"
             )
     else:
         driver: Driver = request.getfixturevalue("neo4j_driver")

@@ -230,6 +230,16 @@ CASES = [
         lambda w, d: _equal(d, {"contactPerson": None}),
     ),
     Case(
+        "Query.activities",  # on_max is about max alone, who is outside
+        "{ all: activities { edges { node { id } } } "
+        'calls: activities(search: "call", types: [CALL]) { edges { node { id } } } }',
+        lambda w: {},
+        lambda w, d: _equal(
+            [w.names(_ids([e["node"] for e in d[k]["edges"]])) for k in ("all", "calls")],
+            [{"on_eva", "on_both"}] * 2,
+        ),
+    ),
+    Case(
         "Query.categories",
         "{ categories { name } }",
         lambda w: {},
@@ -438,6 +448,12 @@ async def test_the_unscoped_admin_sees_what_the_scope_hides(world: World) -> Non
     assert "holding" in world.names(_ids(data["eva"]["ancestors"]))
     assert data["boss"]["person"]["id"] == world.ids["ceo"]
     assert data["parties"]["totalCount"] > 5
+    found = await world.admin('{ activities(search: "call") { edges { node { id } } } }')
+    assert world.names(_ids([e["node"] for e in found["activities"]["edges"]])) == {
+        "on_eva",
+        "on_both",
+        "on_max",
+    }
 
 
 async def test_a_path_out_of_the_scope_is_not_found(world: World) -> None:

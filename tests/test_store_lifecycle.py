@@ -32,7 +32,9 @@ from contactgraph.seeds.synthetic import synthetic_batches
 
 # what migrations 9 and 10 add: a test that takes a graph back to before them drops these too
 # what migrations after 12 add, undone with theirs by the tests that go back before them
-AFTER_12 = "ALTER TABLE categories DROP COLUMN definition; DROP TABLE levels;"
+AFTER_12 = (
+    "ALTER TABLE categories DROP COLUMN definition; DROP TABLE levels; DROP TABLE activity_search;"
+)
 DROP_HISTORY = (
     f"DROP TABLE history; DROP TABLE history_subjects; DROP INDEX parties_merged; {AFTER_12}"
 )

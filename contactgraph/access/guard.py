@@ -53,6 +53,7 @@ READS = frozenset(
         "neighborhood",
         "shortest_path",
         "timelines",
+        "activities",
         "parties_by_email",
         "parties_by_external_id",
         "snapshots",

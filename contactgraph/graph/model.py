@@ -326,6 +326,8 @@ class TimelineQuery:
     since: datetime | None = None
     until: datetime | None = None
     rollup: Rollup | None = None  # None: the party's own activities only
+    search: str | None = None  # words every activity has in its summary or body
+    count: bool = False  # TimelinePage.counts_by_type: only when asked, it reads them all
 
 
 @dataclass(frozen=True)
@@ -343,10 +345,31 @@ class TimelinePage:
     has_next: bool
     # a roll-up's hierarchy goes on below its depth bound: parties past it are left out
     beyond: bool = False
+    # every activity the filters keep (the cursor aside), by type: when the query counts
+    counts_by_type: dict[ActivityType, int] | None = None
 
     @property
     def activities(self) -> list[Activity]:
         return [entry.activity for entry in self.entries]
+
+
+@dataclass(frozen=True)
+class ActivityQuery:
+    """Activities across the graph, newest first: of any of `subject_ids` when given,
+    having every word of `search` when given."""
+
+    page: Page
+    search: str | None = None
+    types: tuple[ActivityType, ...] = ()
+    since: datetime | None = None
+    until: datetime | None = None
+    subject_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ActivityPage:
+    activities: list[Activity]
+    has_next: bool
 
 
 @dataclass(frozen=True)

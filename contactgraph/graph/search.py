@@ -34,6 +34,11 @@ def indexed_text(party: Party) -> str:
     return _joined(fields)
 
 
+def activity_text(summary: str, body: str | None) -> str:
+    """What an activity search matches: its summary and body."""
+    return _joined([summary, body])
+
+
 def fiscal_text(party: Party) -> str:
     """What a search matches besides when the viewer may read fiscal data: VAT numbers
     and tax codes, kept apart so nobody else learns them by searching."""

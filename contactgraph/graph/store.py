@@ -19,6 +19,8 @@ from .merging import FieldChoice, MergePlan, UnmergePlan
 from .model import (
     WHOLE_ROWS,
     Activity,
+    ActivityPage,
+    ActivityQuery,
     Ancestry,
     Batch,
     Category,
@@ -151,6 +153,10 @@ class GraphStore(Protocol):
     async def timelines(
         self, party_ids: Sequence[str], query: TimelineQuery
     ) -> dict[str, TimelinePage]: ...
+
+    async def activities(self, query: ActivityQuery) -> ActivityPage:
+        """A page of the graph's activities newest first (ties by id), searched and
+        filtered as `query` says; a scoped view's only those with a subject inside."""
 
     async def parties_by_email(self, addresses: Sequence[str]) -> dict[str, list[str]]:
         """For each address as given, the ids of the parties not archived that hold it,

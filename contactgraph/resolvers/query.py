@@ -7,11 +7,15 @@ from typing import Annotated
 import strawberry
 
 from ..graph import externalids, model
-from ..graph.cursors import encode_cursor
+from ..graph.cursors import check_instant_cursor, encode_cursor
 from ..graph.duplicates import pair_cursor
 from ..graph.lookups import contact_person
+from ..graph.times import format_instant
+from ..schema.activities import Activity, check_window
 from ..schema.common_arguments import (
     DEFAULTS,
+    ActivitySearch,
+    ActivityTypes,
     After,
     AsOf,
     First,
@@ -19,9 +23,11 @@ from ..schema.common_arguments import (
     MinScore,
     PartyId,
     RelTypes,
+    Since,
+    Until,
 )
 from ..schema.duplicates import DuplicatePair
-from ..schema.enums import PartyKind
+from ..schema.enums import PartyKind, Toward
 from ..schema.history import Change, audit_log
 from ..schema.inputs import PartyFilter
 from ..schema.levels import Level
@@ -137,6 +143,48 @@ class Query(IdentityQuery):
         )
 
     @strawberry.field(
+        description="Activities across the graph, newest first (ties by id): searched, of "
+        "some types, in a window of time, about some parties. A viewer whose READ is scoped "
+        "finds only activities with a subject inside its scope."
+    )
+    async def activities(
+        self,
+        info: ContextInfo,
+        search: ActivitySearch = None,
+        types: ActivityTypes = None,
+        since: Since = None,
+        until: Until = None,
+        subject_ids: Annotated[
+            list[strawberry.ID] | None,
+            strawberry.argument(
+                description="Only activities about any of these parties (those the viewer "
+                "may read); all when not given."
+            ),
+        ] = None,
+        first: First = None,
+        after: After = None,
+    ) -> Connection[Activity]:
+        context = info.context
+        check_window(since, until)
+        if after is not None:
+            check_instant_cursor(after)
+        page = await context.store.activities(
+            model.ActivityQuery(
+                page=context.page(first, after),
+                search=search,
+                types=tuple(dict.fromkeys(types or ())),
+                since=since,
+                until=until,
+                subject_ids=tuple(dict.fromkeys(subject_ids or ())),
+            )
+        )
+        edges = [
+            Edge(cursor=encode_cursor(format_instant(a.occurred_at), a.id), node=Activity.of(a))
+            for a in page.activities
+        ]
+        return Connection(edges=edges, page_info=page_info(edges, page.has_next))
+
+    @strawberry.field(
         description="A shortest path between two parties ignoring direction (all types by "
         "default); null when none is within maxDepth."
     )
@@ -166,9 +214,10 @@ class Query(IdentityQuery):
 
     @strawberry.field(
         description="The nearest party holding `role` at the organization or, failing that, "
-        "at the nearest unit above it (up to maxDepth levels up); null when nobody holds it. "
-        "Without maxDepth, nobody within the server's depth ceiling and units above it is "
-        "LIMIT_EXCEEDED: the answer is not known."
+        "at the nearest unit above it (up to maxDepth levels up), below it or either, as "
+        "`direction` says; null when nobody holds it. Ties go by the holder's name, then "
+        "above before below. Without maxDepth, nobody within the server's depth ceiling and "
+        "units past it is LIMIT_EXCEEDED: the answer is not known."
     )
     async def contact_person(
         self,
@@ -186,6 +235,13 @@ class Query(IdentityQuery):
         ],
         as_of: AsOf = None,
         max_depth: MaxDepth = None,
+        direction: Annotated[
+            Toward,
+            strawberry.argument(
+                description="Search UP (the default), DOWN, or BOTH ways from the unit; a "
+                "unit reached several ways counts at its shortest distance."
+            ),
+        ] = Toward.UP,
     ) -> ContactPerson | None:
         context = info.context
         match = await contact_person(
@@ -195,6 +251,7 @@ class Query(IdentityQuery):
             as_of or context.now,
             context.depth(max_depth),
             ceiling=max_depth is None,
+            toward=direction,
         )
         if match is None:
             return None
@@ -202,6 +259,7 @@ class Query(IdentityQuery):
             person=party_of(match.person),
             organization=party_of(match.organization),
             distance=match.distance,
+            below=match.below,
         )
 
     @strawberry.field(

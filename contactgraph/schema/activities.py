@@ -7,11 +7,12 @@ from datetime import datetime
 import strawberry
 
 from ..graph import model
+from ..graph.errors import BadUserInput
 from ..resolvers.context import ContextInfo
 from .enums import ActivityType
 from .history import Change, node_history
 from .node import Node
-from .pages import Connection
+from .pages import EDGES, PAGE_INFO, Connection, Edge, PageInfo
 from .party_reads import PartyType, UserType, load_parties, load_party, load_user
 
 
@@ -83,3 +84,43 @@ class Activity(Node):
             subject_ids=[strawberry.ID(s) for s in activity.subject_ids],
             source_id=None if source_id is None else strawberry.ID(source_id),
         )
+
+
+@strawberry.type(description="How many activities of one type a list holds.")
+class ActivityTypeCount:
+    type: ActivityType = strawberry.field(description="The type.")
+    count: int = strawberry.field(description="How many activities of it, never 0.")
+
+
+@strawberry.type(description="A page of a timeline, with how many activities it holds in all.")
+class TimelineConnection:
+    edges: list[Edge[Activity]] = strawberry.field(description=EDGES)
+    page_info: PageInfo = strawberry.field(description=PAGE_INFO)
+    counts: strawberry.Private[dict[model.ActivityType, int] | None]
+
+    @strawberry.field(
+        description="How many activities the whole timeline holds with its filters (the "
+        "cursor aside), each once; counted only when asked, reading every one of them."
+    )
+    def total_count(self) -> int:
+        return sum(self._counted().values())
+
+    @strawberry.field(
+        description="totalCount by type, the types it holds only, in the order of the "
+        "ActivityType values."
+    )
+    def counts_by_type(self) -> list[ActivityTypeCount]:
+        counted = self._counted()
+        return [
+            ActivityTypeCount(type=t, count=counted[t]) for t in model.ActivityType if t in counted
+        ]
+
+    def _counted(self) -> dict[model.ActivityType, int]:
+        if self.counts is None:  # the resolver counts whenever either field is selected
+            raise LookupError("the timeline was not counted")
+        return self.counts
+
+
+def check_window(since: datetime | None, until: datetime | None) -> None:
+    if since is not None and until is not None and until <= since:
+        raise BadUserInput("until must be later than since")

@@ -33,7 +33,13 @@ from ..graph.search import check_search
 
 LONG_TEXT = frozenset({"RecordActivityInput.body"})
 """Input fields (schema coordinates) that hold text longer than a name."""
-SEARCH = frozenset({"Query.parties(search:)"})
+SEARCH = frozenset(
+    {
+        "Query.parties(search:)",
+        "Query.activities(search:)",
+        *(f"{kind}.timeline(search:)" for kind in ("Party", "Organization", "Contact", "User")),
+    }
+)
 """Arguments that are full-text searches."""
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")

@@ -80,6 +80,16 @@ Until = Annotated[
         "(else BAD_USER_INPUT)."
     ),
 ]
+ActivitySearch = Annotated[
+    str | None,
+    strawberry.argument(
+        description=f"Only activities having every one of these words, each as the start of "
+        f"a word, in their summary or body, ignoring case and accents; any other character "
+        f"is a space (no search syntax). At most {DEFAULTS.max_search_terms} words of "
+        f"{DEFAULTS.max_search_term_length} characters by default (the server's "
+        "--max-search-terms and --max-search-term-length); none at all is BAD_USER_INPUT."
+    ),
+]
 MinScore = Annotated[
     float | None,
     strawberry.argument(

@@ -8,7 +8,7 @@ from typing import TypeVar
 
 import strawberry
 
-from ..graph import identity, model
+from ..graph import identity, lookups, model
 
 E = TypeVar("E", bound=type[Enum])
 
@@ -86,6 +86,15 @@ Direction = described_enum(
         "OUTGOING": "Edges from this party.",
         "INCOMING": "Edges to this party.",
         "BOTH": "Edges either way.",
+    },
+)
+Toward = described_enum(
+    lookups.Toward,
+    "Where a look-up from an organizational unit searches, nearest first.",
+    {
+        "UP": "The unit and the units above it.",
+        "DOWN": "The unit and the units below it.",
+        "BOTH": "The unit and the units above and below it.",
     },
 )
 ActivityType = described_enum(

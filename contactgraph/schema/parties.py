@@ -23,10 +23,12 @@ from ..resolvers.loaders import (
     NetworkQuery,
     RelationshipQuery,
 )
-from .activities import Activity
+from ..resolvers.responsibles import responsibilities
+from .activities import Activity, TimelineConnection, check_window
 from .categories import AttributeValue, Category, attribute_values
 from .common_arguments import (
     DEFAULTS,
+    ActivitySearch,
     ActivityTypes,
     After,
     AsOf,
@@ -290,20 +292,41 @@ class Party(Node):
             truncated=found.truncated,
         )
 
-    @strawberry.field(description="The users responsible for this party at a date (now).")
-    async def responsibles(self, info: ContextInfo, as_of: AsOf = None) -> list[Responsibility]:
-        query = RelationshipQuery(
-            (model.RelType.RESPONSIBLE_FOR,), model.Direction.INCOMING, as_of or info.context.now
+    @strawberry.field(
+        description="The users responsible for this party at a date (now); with inherited, "
+        "those of the nearest party at or above it that has any (foundOn and distance tell "
+        "which), so a department of a client answers the client's account manager."
+    )
+    async def responsibles(
+        self,
+        info: ContextInfo,
+        as_of: AsOf = None,
+        inherited: Annotated[
+            bool,
+            strawberry.argument(
+                description="Look up the default hierarchy (PART_OF, EMPLOYS, MEMBER_OF) "
+                "when the party has none of its own: up to maxDepth levels, else to the "
+                "server's depth ceiling, where nobody found and parties above is "
+                "LIMIT_EXCEEDED. maxDepth needs it (without: BAD_USER_INPUT)."
+            ),
+        ] = False,
+        max_depth: MaxDepth = None,
+    ) -> list[Responsibility]:
+        if max_depth is not None and not inherited:
+            raise BadUserInput("maxDepth bounds an inherited look-up: set inherited")
+        rels, distance = await responsibilities(
+            info.context, self.id, as_of or info.context.now, inherited, max_depth
         )
-        rels = await info.context.loaders.relationships.load((self.id, query))
-        return [Responsibility(relationship=Relationship.of(r)) for r in rels]
+        return [Responsibility(relationship=Relationship.of(r), distance=distance) for r in rels]
 
     @strawberry.field(
         description="Activities with this party, newest first (ties by id). With "
         "includeDescendants, also those of every party below it in the hierarchy as of "
         "`asOf` (now), each once; `source` on each tells which party brought it in. The "
         "roll-up reaches maxDepth levels down; without it, the server's depth ceiling, and a "
-        "hierarchy deeper than that is LIMIT_EXCEEDED rather than cut without a word."
+        "hierarchy deeper than that is LIMIT_EXCEEDED rather than cut without a word. "
+        "`search` keeps the activities with those words; totalCount and countsByType read "
+        "the whole timeline, so they cost as much as its activities."
     )
     async def timeline(
         self,
@@ -324,10 +347,11 @@ class Party(Node):
         hierarchy_types: HierarchyTypes = None,
         as_of: AsOf = None,
         max_depth: MaxDepth = None,
-    ) -> Connection[Activity]:
+        search: ActivitySearch = None,
+    ) -> TimelineConnection:
         context = info.context
-        if since is not None and until is not None and until <= since:
-            raise BadUserInput("until must be later than since")
+        selected = field_selections(info)
+        check_window(since, until)
         if not include_descendants and (hierarchy_types or as_of or max_depth is not None):
             raise BadUserInput(
                 "hierarchyTypes, asOf and maxDepth choose a roll-up: set includeDescendants"
@@ -350,6 +374,8 @@ class Party(Node):
             since=since,
             until=until,
             rollup=rollup,
+            search=search,
+            count=any(selects(selected, f) for f in ("totalCount", "countsByType")),
         )
         page = await context.loaders.timelines.load((self.id, query))
         context.cut(page.beyond, max_depth, f"the hierarchy below {self.id}")
@@ -360,7 +386,10 @@ class Party(Node):
             )
             for e in page.entries
         ]
-        return Connection(edges=edges, page_info=page_info(edges, page.has_next))
+        counts = (page.counts_by_type or {}) if query.count else None
+        return TimelineConnection(
+            edges=edges, page_info=page_info(edges, page.has_next), counts=counts
+        )
 
     @strawberry.field(
         description="Parties of the same kind, not archived, that may be this one: scoring "

@@ -81,18 +81,36 @@ class Responsibility:
     relationship: Relationship = strawberry.field(
         description="The RESPONSIBLE_FOR edge: its role, since and until."
     )
+    distance: int = strawberry.field(
+        description="Levels between the party asked about and the party the edge points to: "
+        "0 when it is that party's own, more when inherited from above."
+    )
 
     @strawberry.field(description="The user who is responsible.")
     async def user(self, info: ContextInfo) -> UserType:
         return await load_party(info, self.relationship.from_id)  # type: ignore[return-value]
 
+    @strawberry.field(
+        description="The party the responsibility was found on: the one asked about, or the "
+        "nearest one above it that has one."
+    )
+    async def found_on(self, info: ContextInfo) -> PartyType:
+        return await load_party(info, self.relationship.to_id)
 
-@strawberry.type(description="Who to ask at a unit: the nearest holder of a role at or above it.")
+
+@strawberry.type(
+    description="Who to ask at a unit: the nearest holder of a role at, above or below it."
+)
 class ContactPerson:
     person: PartyType = strawberry.field(
         description="The party holding the role (by an EMPLOYS or MEMBER_OF edge)."
     )
     organization: PartyType = strawberry.field(
-        description="The unit where it was found: the one asked about or one above it."
+        description="The unit where it was found: the one asked about, or one above or below it."
     )
-    distance: int = strawberry.field(description="Levels walked up from the unit asked about.")
+    distance: int = strawberry.field(
+        description="Levels between the unit asked about and the unit where it was found."
+    )
+    below: bool = strawberry.field(
+        description="The unit where it was found lies below the one asked about."
+    )

@@ -36,7 +36,7 @@ from ..model import (
     Relationship,
     RelType,
 )
-from ..search import fiscal_text, indexed_text
+from ..search import activity_text, fiscal_text, indexed_text
 from ..times import format_instant, parse_instant
 
 Tx = AsyncManagedTransaction
@@ -403,7 +403,10 @@ def new_activities(created: Sequence[Activity]) -> Write:
         "CREATE (a)-[:ABOUT {occurred_at: a.occurred_at, position: position}]->(p)",
         [
             {
-                "props": {k: v for k, v in activity_record(a, encode).items() if v is not None},
+                "props": {
+                    **{k: v for k, v in activity_record(a, encode).items() if v is not None},
+                    "search": activity_text(a.summary, a.body),
+                },
                 "subjects": list(a.subject_ids),
             }
             for a in created

@@ -24,6 +24,8 @@ from ..duplicates import DuplicateQuery, Match, PairPage
 from ..model import (
     DEFAULT_CATEGORIES,
     WHOLE_ROWS,
+    ActivityPage,
+    ActivityQuery,
     Ancestry,
     Category,
     Direction,
@@ -45,6 +47,7 @@ from ..model import (
 )
 from ..store import Node
 from . import (
+    activity_search,
     closure_build,
     cypher,
     duplicates,
@@ -95,6 +98,7 @@ SCHEMA: tuple[str, ...] = (
     # a subtree in page order, a level of it in one seek, and counted from the index alone
     "CREATE INDEX reach_rank IF NOT EXISTS FOR (h:Reach) ON (h.ancestor, h.rank, h.since, h.until)",
     *search.SCHEMA,
+    *activity_search.SCHEMA,
     *identity.SCHEMA,
     *keys.SCHEMA,
     *history.SCHEMA,
@@ -151,6 +155,8 @@ class Neo4jStore(Neo4jWrites):
         while await self._write(search.split_fiscal):
             pass
         while await self._write(keys.backfill):
+            pass
+        while await self._write(activity_search.backfill):
             pass
         await closure_build.build(self._read, self._write)
 
@@ -385,6 +391,16 @@ class Neo4jStore(Neo4jWrites):
 
         run = self._read if query.rollup is None and self._scope is None else self._walk
         return await run(work)
+
+    async def activities(self, query: ActivityQuery) -> ActivityPage:
+        async def work(tx: Tx) -> ActivityPage:
+            ids = await activity_search.window(tx, query, await self._inside(tx))
+            found = await cypher.activities(tx, ids[: query.page.first])
+            return ActivityPage(
+                [found[i] for i in ids[: query.page.first]], has_next=len(ids) > query.page.first
+            )
+
+        return await self._walk(work)
 
     async def parties_by_email(self, addresses: Sequence[str]) -> dict[str, list[str]]:
         async def work(tx: Tx) -> dict[str, list[str]]:

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..closure import CLOSURE_TYPES, DEPTH
-from ..cursors import decode_cursor
 from ..model import ActivityType, Rollup, TimelineEntry, TimelinePage, TimelineQuery
-from . import cypher
+from . import activity_search, cypher
+from .activity_search import ACTIVITY_FILTER
 from .cypher import (
     ACTIVITY_MAP,
     EVERYWHERE,
@@ -17,7 +17,6 @@ from .cypher import (
     WITH_SUBJECTS,
     Reach,
     Tx,
-    decode,
     encode,
     valid_at,
 )
@@ -35,15 +34,6 @@ SCAN_COST_RATIO = 0.14
 # scanned activity. Measured on 200,000 parties: at 10,071 members the list 22 ms, the
 # closure 30-37; at 100,023 the closure 15-23 ms, the list 180-260.
 MEMBERS_LISTED = 15_000
-
-# a timeline's filters and cursor on activity a
-_ACTIVITY_FILTER = (
-    "($types = [] OR a.type IN $types) "
-    "AND ($since IS NULL OR a.occurred_at >= datetime($since)) "
-    "AND ($until IS NULL OR a.occurred_at < datetime($until)) "
-    "AND ($after_time IS NULL OR a.occurred_at < datetime($after_time) "
-    "OR (a.occurred_at = datetime($after_time) AND a.id < $after_id))"
-)
 
 
 def _one_type(query: TimelineQuery) -> bool:
@@ -69,6 +59,8 @@ def _scanned(query: TimelineQuery) -> list[str]:
         clauses.append("a.occurred_at >= datetime($since)")
     if query.until:
         clauses.append("a.occurred_at < datetime($until)")
+    if query.search is not None:
+        clauses.append(activity_search.HAS_TERMS)
     if query.page.after:
         clauses.append("a.occurred_at <= datetime($after_time)")
         clauses.append("(a.occurred_at < datetime($after_time) OR a.id < $after_id)")
@@ -111,6 +103,10 @@ class _RollupWalks:
                 f"WHERE h.ancestor = root.id AND {valid} }})"
             )
             past = Hierarchy(rollup.types, downward=True).past_closure("root.id")
+            self.every_member = (
+                "WITH id, root, COLLECT { MATCH (h:Reach {ancestor: id})"
+                f"-[:{REACHES}]->(x:Party) WHERE {valid} RETURN DISTINCT x }} + root AS members "
+            )
         else:
             down = Hierarchy(rollup.types, downward=True, inside=inside)
             up = Hierarchy(rollup.types, downward=False, inside=inside)
@@ -122,6 +118,10 @@ class _RollupWalks:
             # root itself, or root is above it within max_depth
             self.holds = f"{inside.passes('p')} AND {up.leads_to('p', 'root', self.depth)}"
             past = down.past("root", self.depth)
+            self.every_member = (
+                f"CALL (root) {{ {down.members('root', self.depth)} }} "
+                "WITH id, root, collect(x) AS members "
+            )
         # whether parties lie past the bound, when asked (a seek over the closure, else a
         # search of the whole subtree one level deeper)
         self.past = past if rollup.tell_beyond else "RETURN false AS beyond"
@@ -145,12 +145,20 @@ class _RollupWalks:
             "WHEN size(members) < enough THEN 'merge' ELSE 'scan' END AS plan "
             "CALL (root, members, plan) { WITH root, members WHERE plan = 'merge' "
             "UNWIND members AS x MATCH (x)<-[:ABOUT]-(a:Activity) "
-            f"WHERE {_ACTIVITY_FILTER} WITH DISTINCT root, a "
+            f"WHERE {ACTIVITY_FILTER} WITH DISTINCT root, a "
             f"ORDER BY a.occurred_at DESC, a.id DESC LIMIT $limit {page} AS rows }} "
             "CALL (root, members, plan) { WITH root, [x IN members | elementId(x)] AS listed "
             f"WHERE plan = 'scan' MATCH (a:Activity) WHERE {scanned} AND EXISTS {{ "
             "MATCH (a)-[:ABOUT]->(p:Party) WHERE elementId(p) IN listed } WITH root, a "
             f"ORDER BY {order}, a.id DESC LIMIT $limit {page} AS found }} "
+        )
+
+    def counted(self) -> str:
+        """Per root (rows binding id), every activity of its members once, by type."""
+        return (
+            f"MATCH (root:Party {{id: id}}) WHERE {self.root_passes} {self.every_member}"
+            "UNWIND members AS x MATCH (x)<-[:ABOUT]-(a:Activity) "
+            f"WHERE {ACTIVITY_FILTER} WITH DISTINCT a "
         )
 
     def picked_window(self) -> str:
@@ -172,38 +180,16 @@ class _RollupWalks:
             f"MATCH (root:Party {{id: $root}}) WHERE {self.root_passes} "
             f"MATCH (a:Activity) WHERE {' AND '.join(clauses)}"
         )
-        found = await tx.run(
-            f"{match} RETURN a.id AS id, toString(a.occurred_at) AS at "
-            f"ORDER BY {_scan_order(query)} LIMIT $limit",
-            params | {"root": root},
-        )
-        rows = [(record["at"], record["id"]) async for record in found]
-        if len(rows) == params["limit"]:
-            last = rows[-1][0]
-            ties = await tx.run(
-                f"{match} AND a.occurred_at = datetime($last) "
-                "RETURN a.id AS id, toString(a.occurred_at) AS at",
-                params | {"root": root, "last": last},
-            )
-            rows = [row for row in rows if row[0] != last]
-            rows += [(record["at"], record["id"]) async for record in ties]
-        rows.sort(key=lambda row: (decode(row[0]), row[1]), reverse=True)
-        return [activity_id for _, activity_id in rows[: params["limit"]]]
+        return await activity_search.newest(tx, match, params | {"root": root}, _scan_order(query))
 
 
 async def timelines(
     tx: Tx, party_ids: Sequence[str], query: TimelineQuery, inside: Reach = EVERYWHERE
 ) -> dict[str, TimelinePage]:
-    after = decode_cursor(query.page.after, 2) if query.page.after else None
     params: dict[str, Any] = {
+        **activity_search.filter_params(query),
         "ids": list(dict.fromkeys(party_ids)),
-        "types": [t.value for t in query.types],
         "type": query.types[0].value if _one_type(query) else None,
-        "since": encode(query.since) if query.since else None,
-        "until": encode(query.until) if query.until else None,
-        "after_time": after[0] if after else None,
-        "after_id": after[1] if after else None,
-        "limit": query.page.first + 1,
         **inside.params,
     }
     windows: dict[str, list[TimelineEntry]] = {pid: [] for pid in params["ids"]}
@@ -218,14 +204,17 @@ async def timelines(
         for root, found, subjects, source in await cypher.collected(result):
             windows[root].append(TimelineEntry(cypher.activity(found, subjects), source))
 
+    own = (
+        f"MATCH (root:Party {{id: id}}) WHERE {inside.test('root')} "
+        f"MATCH (root)<-[:ABOUT]-(a:Activity) WHERE {ACTIVITY_FILTER} "
+    )
     if query.rollup is None:
         await fetch(
-            f"MATCH (root:Party {{id: id}}) WHERE {inside.test('root')} "
-            f"MATCH (root)<-[:ABOUT]-(a:Activity) WHERE {_ACTIVITY_FILTER} WITH root, a "
-            "ORDER BY a.occurred_at DESC, a.id DESC LIMIT $limit "
+            f"{own}WITH root, a ORDER BY a.occurred_at DESC, a.id DESC LIMIT $limit "
             "RETURN a, root.id AS source",
             {},
         )
+        counted = own
     else:
         walks = _RollupWalks(query.rollup, inside)
         params |= walks.params
@@ -253,8 +242,26 @@ async def timelines(
                 windows[root].append(TimelineEntry(cypher.activity(found, subjects), source))
         if scanned:
             await fetch(walks.picked_window(), {"ids": list(scanned), "picked": scanned})
+        counted = walks.counted()
+    by_type = await _counts(tx, counted, params) if query.count else {}
     first = query.page.first
     return {
-        pid: TimelinePage(entries[:first], len(entries) > first, pid in beyond)
+        pid: TimelinePage(entries[:first], len(entries) > first, pid in beyond, by_type.get(pid))
         for pid, entries in windows.items()
     }
+
+
+async def _counts(
+    tx: Tx, activities: str, params: dict[str, Any]
+) -> dict[str, dict[ActivityType, int]]:
+    """Per root, every activity `activities` (rows binding id and a) finds, by type: the
+    filters without the cursor, all of them read."""
+    result = await tx.run(
+        f"UNWIND $ids AS id CALL (id) {{ {activities}RETURN a.type AS type, count(*) AS n }} "
+        "RETURN collect([id, type, n])",
+        params | {"after_time": None, "after_id": None},
+    )
+    found: dict[str, dict[ActivityType, int]] = {pid: {} for pid in params["ids"]}
+    for pid, kind, n in await cypher.collected(result):
+        found[pid][ActivityType(kind)] = n
+    return found

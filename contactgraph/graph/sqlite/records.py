@@ -25,7 +25,7 @@ from ..model import (
 )
 from ..search import fiscal_text, indexed_text
 from ..times import format_instant
-from . import closure, keys
+from . import activity_search, closure, keys
 from .rows import (
     PARTY_COLUMNS,
     REL_COLUMNS,
@@ -212,3 +212,4 @@ def insert_activities(conn: sqlite3.Connection, activities: Sequence[Activity]) 
             for position, subject in enumerate(a.subject_ids)
         ],
     )
+    activity_search.index(conn, activities)

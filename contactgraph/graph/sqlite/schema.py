@@ -13,7 +13,7 @@ from ..errors import ConfigError
 from ..identity import BUILTIN_ROLES, Permission
 from ..levels import DEFAULT_LEVELS
 from ..search import fiscal_text, indexed_text
-from . import closure, history, keys
+from . import activity_search, closure, history, keys
 from .rows import (
     LEVELS_TABLE,
     MERGED_INTO,
@@ -261,6 +261,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     _categories_as_data,
     # 14: levels as data, the unit types there were among them (stored values stay valid)
     _levels,
+    # 15: activity summaries and bodies searchable
+    activity_search.migrate,
 )
 
 

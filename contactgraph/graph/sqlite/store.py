@@ -23,6 +23,9 @@ from ..merging import DryRun, FieldChoice, MergePlan, UnmergePlan
 from ..model import (
     WHOLE_ROWS,
     Activity,
+    ActivityPage,
+    ActivityQuery,
+    ActivityType,
     Ancestry,
     Batch,
     Category,
@@ -49,6 +52,7 @@ from ..search import query_terms
 from ..store import Node
 from ..times import format_instant
 from . import (
+    activity_search,
     closure,
     duplicates,
     history,
@@ -367,15 +371,17 @@ class SqliteStore(SqliteDumps):
     ) -> dict[str, TimelinePage]:
         def window(
             conn: sqlite3.Connection, party_id: str, inside: scopes.Reach
-        ) -> tuple[list[str], dict[str, str], bool]:
+        ) -> tuple[list[str], dict[str, str], bool, dict[ActivityType, int] | None]:
             rollup = query.rollup
             if rollup is None:
                 ids = timelines.own_window(conn, party_id, query)
-                return ids, dict.fromkeys(ids, party_id), False
+                counted = timelines.counts(conn, party_id, None, query) if query.count else None
+                return ids, dict.fromkeys(ids, party_id), False, counted
             subtree = timelines.Subtree.of(conn, party_id, rollup, inside)
             ids = timelines.rollup_window(conn, subtree, query)
             sources = timelines.sources(conn, subtree, party_id, ids[: query.page.first])
-            return ids, sources, subtree.beyond
+            counted = timelines.counts(conn, party_id, subtree, query) if query.count else None
+            return ids, sources, subtree.beyond, counted
 
         def work(conn: sqlite3.Connection) -> dict[str, TimelinePage]:
             inside = self._inside(conn)
@@ -383,7 +389,7 @@ class SqliteStore(SqliteDumps):
             starts = inside.keep(conn, party_ids)
             windows = {p: window(conn, p, inside) for p in dict.fromkeys(party_ids) if p in starts}
             activities = records.activities_by_id(
-                conn, {a for ids, _, _ in windows.values() for a in ids}
+                conn, {a for ids, _, _, _ in windows.values() for a in ids}
             )
             first = query.page.first
             return {
@@ -391,11 +397,22 @@ class SqliteStore(SqliteDumps):
                     [TimelineEntry(activities[a], came_from[a]) for a in ids[:first]],
                     has_next=len(ids) > first,
                     beyond=beyond,
+                    counts_by_type=counted,
                 )
-                for party_id, (ids, came_from, beyond) in windows.items()
+                for party_id, (ids, came_from, beyond, counted) in windows.items()
             }
 
         return await (self._read if query.rollup is None and not self._scope else self._walk)(work)
+
+    async def activities(self, query: ActivityQuery) -> ActivityPage:
+        def work(conn: sqlite3.Connection) -> ActivityPage:
+            ids = activity_search.window(conn, query, self._inside(conn))
+            found = records.activities_by_id(conn, ids[: query.page.first])
+            return ActivityPage(
+                [found[i] for i in ids[: query.page.first]], has_next=len(ids) > query.page.first
+            )
+
+        return await self._walk(work)
 
     async def parties_by_email(self, addresses: Sequence[str]) -> dict[str, list[str]]:
         return await self._holders(lambda conn: keys.by_email(conn, addresses))

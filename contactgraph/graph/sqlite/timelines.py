@@ -20,13 +20,14 @@ import math
 import sqlite3
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 
 from .. import closure
 from ..closure import CLOSURE_TYPES
 from ..cursors import decode_cursor
-from ..model import ActivityType, Rollup, TimelineQuery
+from ..model import ActivityType, Page, Rollup, TimelineQuery
 from ..times import format_instant
-from . import walks
+from . import activity_search, walks
 from .scopes import EVERYWHERE, Reach
 
 # µs per scanned activity / µs per merged member, as measured above
@@ -47,6 +48,9 @@ def _filters(
     if query.until:
         clauses.append(f"{time} < :until")
         params["until"] = format_instant(query.until)
+    if query.search is not None:
+        clauses.append(f"+{id_} IN ({activity_search.MATCHING})")
+        params["search"] = activity_search.fts_query(query.search)
     if query.page.after:
         clauses.append(f"({time}, {id_}) < (:after_time, :after_id)")
         params["after_time"], params["after_id"] = decode_cursor(query.page.after, 2)
@@ -123,6 +127,10 @@ class Subtree:
     def prefers_scan(self, conn: sqlite3.Connection, query: TimelineQuery) -> bool:
         parties = conn.execute("SELECT coalesce(max(seq), 0) FROM parties").fetchone()[0]
         share = len(query.types) / len(ActivityType) if query.types else 1.0
+        if query.search is not None:  # a scan passes over what the search does not match
+            share *= activity_search.share(conn, query.search)
+            if share == 0:
+                return False
         enough = math.ceil(math.sqrt(SCAN_COST_RATIO * (query.page.first + 1) * parties / share))
         if self.walked is not None:
             return len(self.walked) >= enough
@@ -227,3 +235,26 @@ def sources(
     for activity_id, party_id in rows:
         found[activity_id].append(party_id)
     return {a: root if root in subjects else subjects[0] for a, subjects in found.items()}
+
+
+def counts(
+    conn: sqlite3.Connection, party_id: str, subtree: Subtree | None, query: TimelineQuery
+) -> dict[ActivityType, int]:
+    """Every activity of the timeline the filters keep (the cursor aside), by type, each
+    once: the party's index range, or its subtree members' ranges, read whole, so the
+    cost grows with the activities counted."""
+    whole = replace(query, page=Page(query.page.first))
+    clauses, params = _filters(whole, "s.occurred_at", "s.activity_id", "s.type")
+    if subtree is None:
+        clauses.append("s.party_id = :party")
+        params["party"] = party_id
+        counted = "count(*)"
+    else:
+        clauses.append(f"s.party_id IN ({subtree.members})")
+        params.update(subtree.params)
+        counted = "count(DISTINCT s.activity_id)"  # an activity about two members once
+    sql = (
+        f"SELECT s.type, {counted} FROM activity_subjects s "
+        f"WHERE {' AND '.join(clauses)} GROUP BY s.type"
+    )
+    return {ActivityType(t): n for t, n in conn.execute(sql, params)}
