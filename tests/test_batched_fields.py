@@ -40,6 +40,11 @@ SELECTIONS: dict[str, tuple[str, int]] = {
     "possibleDuplicates": ("possibleDuplicates { score party { id } }", 3),
     "grants": ("grants { role }", 2),
     "contact": ("contact { id emails { address } }", 2),
+    "agenda": (
+        'agenda(from: "2030-01-01T00:00:00Z", to: "2030-02-01T00:00:00Z") '
+        "{ edges { node { startsAt conflict activity { id } } } }",
+        2,
+    ),
 }
 # parties of each kind in the demo: the few, then the many
 PAGES = {"Organization": (2, 6), "Contact": (2, 6), "User": (2, 4)}

@@ -38,6 +38,7 @@ from ..schema.types import (
     node_of,
     party_of,
 )
+from .agenda import AgendaRoot
 from .context import field_selections, selects
 from .duplicates import duplicate_query
 from .identity import IdentityQuery
@@ -48,7 +49,7 @@ from .identity import IdentityQuery
     "permission, and a viewer whose READ is scoped reads only the parties inside its scope "
     "(others are null or left out); fields that need more, or less, say so."
 )
-class Query(IdentityQuery):
+class Query(IdentityQuery, AgendaRoot):
     audit_log: Connection[Change] = strawberry.field(
         resolver=audit_log, description="Every change, newest first; for admins."
     )
