@@ -51,6 +51,7 @@ READS = frozenset(
         "shortest_path",
         "timelines",
         "agenda",
+        "tasks",
         "parties_by_email",
         "parties_by_external_id",
         "snapshots",

@@ -38,6 +38,7 @@ from .model import (
     TreePage,
     TreeReading,
 )
+from .tasks import TaskPage, TaskQuery
 
 Node = Party | Activity | Relationship
 
@@ -156,6 +157,11 @@ class GraphStore(Protocol):
         """The activities on the agendas of query.people (as author, assignee or attendee)
         whose span meets its window, of its types and statuses, that this reader may see;
         more than agenda.MAX_ACTIVITIES is LIMIT_EXCEEDED."""
+
+    async def tasks(self, query: TaskQuery) -> TaskPage:
+        """A page of TASK activities by (due, id), of an assignee and/or about a subject
+        (or, with a roll-up, its subtree), in the query's statuses, that this reader may
+        see."""
 
     async def parties_by_email(self, addresses: Sequence[str]) -> dict[str, list[str]]:
         """For each address as given, the ids of the parties not archived that hold it,

@@ -42,6 +42,7 @@ from .agenda import AgendaRoot
 from .context import field_selections, selects
 from .duplicates import duplicate_query
 from .identity import IdentityQuery
+from .tasks import TasksRoot
 
 
 @strawberry.type(
@@ -49,7 +50,7 @@ from .identity import IdentityQuery
     "permission, and a viewer whose READ is scoped reads only the parties inside its scope "
     "(others are null or left out); fields that need more, or less, say so."
 )
-class Query(IdentityQuery, AgendaRoot):
+class Query(IdentityQuery, AgendaRoot, TasksRoot):
     audit_log: Connection[Change] = strawberry.field(
         resolver=audit_log, description="Every change, newest first; for admins."
     )

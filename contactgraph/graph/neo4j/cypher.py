@@ -392,14 +392,16 @@ def new_relationships(rels: Sequence[Relationship]) -> Write:
 
 
 def planned_props(activity: Activity) -> dict[str, Any]:
-    """An activity's properties: its record, its span (schedules.span) and whose agenda
-    it is on (schedules.people)."""
+    """An activity's properties: its record, its span (schedules.span), whose agenda it
+    is on (schedules.people), and its assignees (task lists)."""
     start, end = schedules.span(activity)
     props = {k: v for k, v in activity_record(activity, encode).items() if v is not None}
+    assigned = list(activity.schedule.assignee_ids) if activity.schedule else []
     return props | {
         "span_start": encode(start),
         "span_end": encode(end),
         "people": schedules.people(activity),
+        "assignees": assigned,
     }
 
 

@@ -45,6 +45,7 @@ from ..model import (
     display_order,
 )
 from ..store import Node
+from ..tasks import TaskPage, TaskQuery
 from . import (
     closure_build,
     cypher,
@@ -139,6 +140,12 @@ class Neo4jStore(Neo4jWrites):
     async def agenda(self, query: AgendaQuery) -> list[Activity]:
         async def work(tx: Tx) -> list[Activity]:
             return await plans.window(tx, query, await self._inside(tx))
+
+        return await self._read(work)
+
+    async def tasks(self, query: TaskQuery) -> TaskPage:
+        async def work(tx: Tx) -> TaskPage:
+            return await plans.tasks(tx, query, await self._inside(tx))
 
         return await self._read(work)
 

@@ -9,10 +9,12 @@ import sqlite3
 from ..agenda import MAX_ACTIVITIES, AgendaQuery, too_many
 from ..codec import ACTIVITY_FIELDS
 from ..model import Activity
+from ..tasks import TaskPage, TaskQuery
 from ..times import format_instant
 from . import records
 from .rows import activity_params
 from .scopes import Reach
+from .timelines import Subtree
 
 
 def rewrite(conn: sqlite3.Connection, activity: Activity) -> None:
@@ -62,3 +64,60 @@ def window(conn: sqlite3.Connection, query: AgendaQuery, inside: Reach) -> list[
     found = records.activities_by_id(conn, ids)
     allowed = inside.keep(conn, [s for a in found.values() for s in a.subject_ids])
     return [a for a in found.values() if allowed.intersection(a.subject_ids)]
+
+
+def tasks(conn: sqlite3.Connection, query: TaskQuery, inside: Reach) -> TaskPage:
+    """A page of tasks by (due, id): of an assignee (a range of its agenda rows), about a
+    subject or its subtree (the closure, or a walk, as roll-ups read it), or both; each
+    with a subject the reader may see."""
+    clauses = [
+        "a.type = 'TASK'",
+        "a.status IN (SELECT value FROM json_each(:statuses))",
+        "EXISTS (SELECT 1 FROM activity_subjects v WHERE v.activity_id = a.id "
+        f"AND {inside.test('v.party_id')})",
+    ]
+    params: dict[str, object] = {
+        **inside.params,
+        "statuses": json.dumps([s.value for s in query.statuses]),
+        "limit": query.page.first + 1,
+    }
+    if query.assignee_id is not None:
+        clauses.append(
+            "EXISTS (SELECT 1 FROM json_each(a.schedule, '$.assigneeIds') WHERE value = :assignee)"
+        )
+        params["assignee"] = query.assignee_id
+        source = "activity_people p JOIN activities a ON a.id = p.activity_id"
+        clauses.append("p.party_id = :assignee")
+        due = "p.span_end"
+    else:
+        source = "activities a"
+        due = "a.span_end"
+    if query.subject_id is not None:
+        members = ":subject"
+        if query.rollup is not None:
+            subtree = Subtree.of(conn, query.subject_id, query.rollup)
+            members = subtree.members
+            params |= subtree.params
+        clauses.append(
+            "EXISTS (SELECT 1 FROM activity_subjects s WHERE s.activity_id = a.id "
+            f"AND s.party_id IN ({members}))"
+        )
+        params["subject"] = query.subject_id
+    if query.due_before is not None:
+        clauses.append(f"{due} < :due_before")
+        params["due_before"] = format_instant(query.due_before)
+    after = query.after()
+    if after is not None:
+        clauses.append(f"({due}, a.id) > (:after_due, :after_id)")
+        params["after_due"], params["after_id"] = after
+    ids = [
+        row[0]
+        for row in conn.execute(
+            f"SELECT a.id FROM {source} WHERE {' AND '.join(clauses)} "
+            f"ORDER BY {due}, a.id LIMIT :limit",
+            params,
+        )
+    ]
+    found = records.activities_by_id(conn, ids)
+    first = query.page.first
+    return TaskPage([found[i] for i in ids[:first]], len(ids) > first)

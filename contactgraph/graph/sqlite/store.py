@@ -48,6 +48,7 @@ from ..model import (
 )
 from ..search import query_terms
 from ..store import Node
+from ..tasks import TaskPage, TaskQuery
 from ..times import format_instant
 from . import (
     closure,
@@ -364,6 +365,9 @@ class SqliteStore(SqliteDumps):
 
     async def agenda(self, query: AgendaQuery) -> list[Activity]:
         return await self._read(lambda conn: plans.window(conn, query, self._inside(conn)))
+
+    async def tasks(self, query: TaskQuery) -> TaskPage:
+        return await self._read(lambda conn: plans.tasks(conn, query, self._inside(conn)))
 
     async def timelines(
         self, party_ids: Sequence[str], query: TimelineQuery
