@@ -32,9 +32,12 @@ from contactgraph.seeds.synthetic import synthetic_batches
 
 # what migrations 9 and 10 add: a test that takes a graph back to before them drops these too
 DROP_HISTORY = "DROP TABLE history; DROP TABLE history_subjects; DROP INDEX parties_merged;"
-DROP_SCHEDULES = "DROP TABLE activity_people; " + "".join(
-    f"ALTER TABLE activities DROP COLUMN {c}; "
-    for c in ("status", "version", "schedule", "span_start", "span_end")
+DROP_SCHEDULES = (
+    "DROP TABLE activity_people; ALTER TABLE api_tokens DROP COLUMN read_only; "
+    + "".join(
+        f"ALTER TABLE activities DROP COLUMN {c}; "
+        for c in ("status", "version", "schedule", "span_start", "span_end")
+    )
 )
 
 
@@ -122,10 +125,11 @@ async def test_upgrading_builds_the_hierarchy_closure_a_new_graph_keeps(tmp_path
     assert len(maintained) > 2000
     with sqlite3.connect(tmp_path / "graph.db") as conn:  # back to version 1
         conn.executescript(
-            "DROP TABLE hierarchy_reach; DROP TABLE meta; DROP INDEX activities_time; "
+            f"{DROP_SCHEDULES} DROP TABLE hierarchy_reach; DROP TABLE meta; "
+            "DROP INDEX activities_time; "
             "DROP TABLE api_tokens; DROP TABLE grants; DROP TABLE roles; "
             "ALTER TABLE activities DROP COLUMN recorded_by_id; DROP TABLE party_keys; "
-            f"{DROP_HISTORY} {DROP_SCHEDULES} PRAGMA user_version = 1;"
+            f"{DROP_HISTORY} PRAGMA user_version = 1;"
         )
     store = open_store(url, create=True)
     await store.start()

@@ -7,8 +7,8 @@ from typing import Annotated
 
 import strawberry
 
-from ..graph import model
-from ..graph.errors import BadUserInput, NotFound
+from ..graph import teams
+from ..graph.errors import BadUserInput
 from ..schema.agenda import (
     AgendaEntry,
     AgendaTypes,
@@ -17,38 +17,10 @@ from ..schema.agenda import (
     To,
     agenda_query,
     connection,
-    users_of,
 )
 from ..schema.common_arguments import After, First
 from ..schema.pages import Connection
 from ..schema.types import ContextInfo
-
-HOME = "home-organization"
-MEMBERSHIP = (model.RelType.EMPLOYS, model.RelType.MEMBER_OF)
-
-
-async def team_members(info: ContextInfo, team_id: str) -> list[str]:
-    """The users of a unit of the home organization (the unit EMPLOYS them, or they are
-    MEMBER_OF it, now), in id order."""
-    context = info.context
-    store, now = context.store, context.now
-    team = (await store.get_parties([team_id])).get(team_id)
-    if team is None:
-        raise NotFound(f"team {team_id} does not exist, or lies outside what you may read")
-    above = await store.ancestors(
-        [team_id], model.DEFAULT_HIERARCHY_TYPES, context.settings.max_depth, now
-    )
-    chain = [team, *(row.party for row in above[team_id].rows)]
-    if team.kind is not model.PartyKind.ORGANIZATION or all(p.category_id != HOME for p in chain):
-        raise BadUserInput(f"{team_id} is not a unit of the home organization")
-    edges = (await store.relationships([team_id], MEMBERSHIP, model.Direction.BOTH, now))[team_id]
-    ends = {
-        e.to_id if e.type is model.RelType.EMPLOYS else e.from_id
-        for e in edges
-        if (e.type is model.RelType.EMPLOYS) == (e.from_id == team_id)
-    }
-    found = await store.get_parties(sorted(ends))
-    return sorted(i for i, p in found.items() if p.kind is model.PartyKind.USER)
 
 
 @strawberry.type
@@ -83,9 +55,11 @@ class AgendaRoot:
     ) -> Connection[AgendaEntry]:
         if not user_ids and team_id is None:
             raise BadUserInput("name the agenda's users: userIds, teamId or both")
+        context = info.context
         people = list(user_ids or ())
         if team_id is not None:
-            people += await team_members(info, team_id)
-        query = agenda_query(await users_of(info, people), from_, to, types, statuses)
+            depth = context.settings.max_depth
+            people += await teams.members(context.store, team_id, context.now, depth)
+        query = agenda_query(await teams.users(context.store, people), from_, to, types, statuses)
         activities = await info.context.store.agenda(query)
         return connection(info, activities, query, first, after)

@@ -7,10 +7,9 @@ from typing import Annotated
 
 import strawberry
 
-from ..graph import model, tasks
+from ..graph import model, tasks, teams
 from ..graph.errors import BadUserInput, NotFound
 from ..schema.activities import Activity
-from ..schema.agenda import users_of
 from ..schema.common_arguments import After, First
 from ..schema.enums import ActivityStatus
 from ..schema.pages import Connection, Edge, page_info
@@ -72,7 +71,7 @@ class TasksRoot:
             moment = now or context.now
             due_before = moment if due_before is None else min(due_before, moment)
         if assignee_id is not None:
-            await users_of(info, [assignee_id])
+            await teams.users(context.store, [assignee_id])
         if subject_id is not None and not await context.store.get_parties([subject_id]):
             raise NotFound(f"party {subject_id} does not exist, or lies outside what you may read")
         rollup = None

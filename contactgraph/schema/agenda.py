@@ -10,7 +10,6 @@ from typing import Annotated
 import strawberry
 
 from ..graph import agenda, model
-from ..graph.errors import BadUserInput, NotFound
 from ..resolvers.context import ContextInfo
 from .activities import Activity
 from .enums import ActivityStatus, ActivityType
@@ -112,16 +111,3 @@ def connection(
         for e in found.entries
     ]
     return Connection(edges=edges, page_info=page_info(edges, found.has_next))
-
-
-async def users_of(info: ContextInfo, ids: list[str]) -> tuple[str, ...]:
-    """The ids, each a user the viewer may read (else NOT_FOUND: outside a scope reads
-    as absent)."""
-    found = await info.context.store.get_parties(ids)
-    for user_id in ids:
-        party = found.get(user_id)
-        if party is None:
-            raise NotFound(f"user {user_id} does not exist, or lies outside what you may read")
-        if party.kind is not model.PartyKind.USER:
-            raise BadUserInput(f"{user_id} is a {party.kind.value}, not a USER")
-    return tuple(dict.fromkeys(ids))

@@ -104,14 +104,16 @@ def _fill_keys(conn: sqlite3.Connection) -> None:
 
 
 def _schedules(conn: sqlite3.Connection) -> None:
-    """13: planned work. What was recorded so far is DONE, at version 1, and spans its
-    own instant on its author's agenda."""
+    """13: planned work, and read-only tokens for calendar feeds. What was recorded so far
+    is DONE, at version 1, and spans its own instant on its author's agenda."""
     for statement in (
         "ALTER TABLE activities ADD COLUMN status TEXT NOT NULL DEFAULT 'DONE'",
         "ALTER TABLE activities ADD COLUMN version INTEGER NOT NULL DEFAULT 1",
         "ALTER TABLE activities ADD COLUMN schedule TEXT",
         "ALTER TABLE activities ADD COLUMN span_start TEXT",
         "ALTER TABLE activities ADD COLUMN span_end TEXT",
+        # a calendar application's token, which reads only
+        "ALTER TABLE api_tokens ADD COLUMN read_only INTEGER NOT NULL DEFAULT 0",
         "UPDATE activities SET span_start = occurred_at, span_end = occurred_at",
         # an agenda's window is an index range per person: what ends at or after its start
         """CREATE TABLE activity_people (
