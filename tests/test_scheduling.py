@@ -134,3 +134,26 @@ async def test_bad_plans_are_refused_with_nothing_written(
     assert error["extensions"]["code"] == "BAD_USER_INPUT", error
     assert says in error["message"]
     assert (await gql(TIMELINE, {"id": client}))["party"]["timeline"]["edges"] == []
+
+
+MERGE = """
+mutation($s: ID!, $m: [ID!]!) { mergeParties(survivorId: $s, mergedIds: $m) { survivor { id } } }"""
+AGENDA = """
+query($id: ID!) { party(id: $id) { ... on User {
+  agenda(from: "2030-01-01T00:00:00Z", to: "2030-02-01T00:00:00Z") {
+    edges { node { activity { summary authorId } } }
+  }
+} } }"""
+
+
+async def test_a_merged_users_plans_move_to_the_survivors_agenda(gql: GraphQL) -> None:
+    client = await org(gql, "Acme")
+    ann, twin = await user(gql, "ann"), await user(gql, "ann.twin")
+    await gql(
+        'mutation($u: ID!, $s: ID!) { recordActivity(input: {type: MEETING, summary: "Kickoff", '
+        'authorId: $u, subjectIds: [$s], occurredAt: "2030-01-10T10:00:00Z"}) { id } }',
+        {"u": twin, "s": client},
+    )
+    await gql(MERGE, {"s": ann, "m": [twin]})
+    edges = (await gql(AGENDA, {"id": ann}))["party"]["agenda"]["edges"]
+    assert [e["node"]["activity"] for e in edges] == [{"summary": "Kickoff", "authorId": ann}]
