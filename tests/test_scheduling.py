@@ -140,7 +140,7 @@ MERGE = """
 mutation($s: ID!, $m: [ID!]!) { mergeParties(survivorId: $s, mergedIds: $m) { survivor { id } } }"""
 AGENDA = """
 query($id: ID!) { party(id: $id) { ... on User {
-  agenda(from: "2030-01-01T00:00:00Z", to: "2030-02-01T00:00:00Z") {
+  agenda(from: "2030-01-01T00:00:00Z", to: "2030-02-01T00:00:00Z", first: 40) {
     edges { node { activity { summary authorId } } }
   }
 } } }"""
@@ -157,3 +157,21 @@ async def test_a_merged_users_plans_move_to_the_survivors_agenda(gql: GraphQL) -
     await gql(MERGE, {"s": ann, "m": [twin]})
     edges = (await gql(AGENDA, {"id": ann}))["party"]["agenda"]["edges"]
     assert [e["node"]["activity"] for e in edges] == [{"summary": "Kickoff", "authorId": ann}]
+
+
+async def test_a_window_far_past_a_series_start_is_refused(gql: GraphQL) -> None:
+    """A daily series is stepped through from its start: decades later is LIMIT_EXCEEDED."""
+    client = await org(gql, "Acme")
+    anna = await user(gql, "anna")
+    await schedule(
+        gql,
+        subjectIds=[client],
+        assigneeIds=[anna],
+        startsAt="2030-01-01T08:00:00Z",
+        recurrence="FREQ=DAILY",
+    )
+    far = AGENDA.replace("2030-01-01", "2060-01-01").replace("2030-02-01", "2060-02-01")
+    error = await gql.error(far, {"id": anna})
+    assert error["extensions"]["code"] == "LIMIT_EXCEEDED", error
+    edges = (await gql(AGENDA, {"id": anna}))["party"]["agenda"]["edges"]
+    assert len(edges) == 31  # every day of January 2030

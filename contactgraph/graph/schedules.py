@@ -12,13 +12,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from itertools import islice
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
 from dateutil.rrule import rrule, rrulestr
 
-from .errors import BadUserInput, InvalidValue
+from .errors import BadUserInput, InvalidValue, LimitExceeded
 from .model import Activity, ActivityStatus, Attendee, Response, Schedule
 from .times import format_instant, parse_instant
 
@@ -28,6 +29,9 @@ MAX_RULE_LENGTH = 300
 MAX_COUNT = 1_000  # COUNT= of a rule
 MAX_PEOPLE = 100  # assignees and attendees of one activity
 MAX_LOCATION = 500
+# occurrences a read steps through from a series' start (at most one a day: twenty years,
+# some 0.1 s); a window further away is LIMIT_EXCEEDED rather than seconds of stepping
+MAX_STEPS = 7_320
 _FREQUENCIES = frozenset({"DAILY", "WEEKLY", "MONTHLY", "YEARLY"})
 _FINER = frozenset({"BYHOUR", "BYMINUTE", "BYSECOND"})
 _RESPONSES = {member.value: member for member in Response}
@@ -134,13 +138,12 @@ def span(activity: Activity) -> tuple[datetime, datetime]:
     if rule is None:
         return start, end
     text = (schedule.recurrence or "").upper()
-    if "COUNT=" in text:
-        last = list(rule)[-1]
-        return start, last.astimezone(UTC) + duration(schedule)
-    if "UNTIL=" in text:
-        until = rule.before(FOREVER.replace(year=9998), inc=True)
-        return start, (until or start).astimezone(UTC) + duration(schedule)
-    return start, FOREVER
+    if "COUNT=" not in text and "UNTIL=" not in text:
+        return start, FOREVER
+    head = list(islice(rule, MAX_STEPS + 1))
+    if len(head) > MAX_STEPS:  # ends further away than a read may step: as if never
+        return start, FOREVER
+    return start, head[-1].astimezone(UTC) + duration(schedule)
 
 
 def occurrences(activity: Activity, since: datetime, until: datetime) -> Iterator[datetime]:
@@ -150,9 +153,14 @@ def occurrences(activity: Activity, since: datetime, until: datetime) -> Iterato
     length = duration(schedule)
     rule = None if schedule is None else _rule(schedule)
     starts: Iterator[datetime] = iter([when(activity)]) if rule is None else iter(rule)
-    for start in starts:
+    for step, start in enumerate(starts):
         if start >= until:
             return
+        if step >= MAX_STEPS:
+            raise LimitExceeded(
+                f"activity {activity.id} recurs more than {MAX_STEPS} times before this "
+                "window: ask a window nearer its start"
+            )
         end = start + length
         if end > since if end > start else start >= since:
             yield start.astimezone(UTC)
