@@ -175,3 +175,23 @@ async def test_a_window_far_past_a_series_start_is_refused(gql: GraphQL) -> None
     assert error["extensions"]["code"] == "LIMIT_EXCEEDED", error
     edges = (await gql(AGENDA, {"id": anna}))["party"]["agenda"]["edges"]
     assert len(edges) == 31  # every day of January 2030
+
+
+async def test_bad_changes_are_refused_with_nothing_written(gql: GraphQL) -> None:
+    client = await org(gql, "Acme")
+    made = await schedule(
+        gql, subjectIds=[client], startsAt="2030-01-01T10:00:00Z", endsAt="2030-01-01T11:00:00Z"
+    )
+    for change, code in (
+        ({"endsAt": "2030-01-01T09:00:00Z"}, "BAD_USER_INPUT"),
+        ({"timeZone": "Europe/Atlantis"}, "BAD_USER_INPUT"),
+        ({"recurrence": "FREQ=MINUTELY"}, "BAD_USER_INPUT"),
+        ({"startsAt": None}, "BAD_USER_INPUT"),  # no time left
+        ({"summary": " "}, "BAD_USER_INPUT"),
+    ):
+        error = await gql.error(UPDATE, {"id": made["id"], "input": change})
+        assert error["extensions"]["code"] == code, (change, error)
+    unknown = await gql.error(UPDATE, {"id": "no-such-activity", "input": {"location": "x"}})
+    assert unknown["extensions"]["code"] == "NOT_FOUND"
+    history = (await gql(HISTORY, {"id": made["id"]}))["node"]["history"]["edges"]
+    assert [e["node"]["kind"] for e in history] == ["ACTIVITY_SCHEDULED"]
