@@ -117,6 +117,16 @@ async def test_a_cancelled_task_is_kept_and_cannot_be_completed(gql: GraphQL) ->
         ({"startsAt": "2030-01-01T10:00:00Z", "recurrence": "FREQ=HOURLY"}, "DAILY"),
         ({"startsAt": "2030-01-01T10:00:00Z", "recurrence": "FREQ=DAILY;COUNT=x"}, "RRULE"),
         ({"startsAt": "2030-01-01T10:00:00Z", "recurrence": "FREQ=DAILY;COUNT=5000"}, "1000"),
+        # rules that would never occur: dateutil would step to the year 9999
+        ({"startsAt": "2030-01-01T10:00:00Z", "recurrence": "FREQ=DAILY;BYMONTH=13"}, "month"),
+        (
+            {
+                "startsAt": "2030-01-01T10:00:00Z",
+                "recurrence": "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30",
+            },
+            "none of its months",
+        ),
+        ({"startsAt": "2030-01-01T10:00:00Z", "recurrence": "FREQ=DAILY;INTERVAL=0"}, "INTERVAL"),
         ({"dueAt": "2030-01-01T10:00:00Z", "recurrence": "FREQ=DAILY"}, "startsAt"),
         ({"location": "nowhere"}, "needs a time"),
         ({"dueAt": "2030-01-01T10:00:00Z", "assigneeIds": ["CONTACT"]}, "not a USER"),

@@ -33,7 +33,12 @@ MAX_LOCATION = 500
 # some 0.1 s); a window further away is LIMIT_EXCEEDED rather than seconds of stepping
 MAX_STEPS = 7_320
 _FREQUENCIES = frozenset({"DAILY", "WEEKLY", "MONTHLY", "YEARLY"})
-_FINER = frozenset({"BYHOUR", "BYMINUTE", "BYSECOND"})
+# what a rule may hold: enough for appointments, and nothing whose combinations can never
+# occur in ways _never cannot tell (BYYEARDAY, BYWEEKNO; finer than a day)
+_PARTS = frozenset(
+    {"FREQ", "INTERVAL", "COUNT", "UNTIL", "WKST", "BYDAY", "BYMONTHDAY", "BYMONTH", "BYSETPOS"}
+)
+_DAYS_IN = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 _RESPONSES = {member.value: member for member in Response}
 
 
@@ -56,12 +61,16 @@ def _rule(schedule: Schedule) -> rrule | None:
             "recurrence", text[:40], f"is not one RRULE of {MAX_RULE_LENGTH} or fewer characters"
         )
     parts = dict(part.partition("=")[::2] for part in text.upper().split(";"))
-    if parts.get("FREQ") not in _FREQUENCIES or _FINER & parts.keys():
+    if parts.get("FREQ") not in _FREQUENCIES or not parts.keys() <= _PARTS:
         raise InvalidValue(
             "recurrence",
             text,
-            "must repeat DAILY, WEEKLY, MONTHLY or YEARLY, with no BYHOUR, BYMINUTE or BYSECOND",
+            "must repeat DAILY, WEEKLY, MONTHLY or YEARLY, with no parts but "
+            + ", ".join(sorted(_PARTS - {"FREQ"})),
         )
+    reason = _never(parts)
+    if reason:
+        raise InvalidValue("recurrence", text, reason)
     start = schedule.starts_at.astimezone(zone(schedule.time_zone or "UTC"))
     try:
         rule = rrulestr(text, dtstart=start)
@@ -69,9 +78,40 @@ def _rule(schedule: Schedule) -> rrule | None:
         raise InvalidValue("recurrence", text, f"is not an RFC 5545 RRULE: {error}") from error
     if not isinstance(rule, rrule):
         raise InvalidValue("recurrence", text, "is not one RRULE")
-    if int(parts.get("COUNT") or 0) > MAX_COUNT:  # parsed: a number
-        raise InvalidValue("recurrence", text, f"may repeat at most {MAX_COUNT} times")
+    if not 1 <= int(parts.get("COUNT") or 1) <= MAX_COUNT:  # parsed: numbers
+        raise InvalidValue("recurrence", text, f"must repeat 1 to {MAX_COUNT} times (COUNT)")
+    if int(parts.get("INTERVAL") or 1) < 1:
+        raise InvalidValue("recurrence", text, "must have an INTERVAL of 1 or more")
     return rule
+
+
+def _numbers(text: str) -> list[int] | None:
+    try:
+        return [int(v) for v in text.split(",")]
+    except ValueError:
+        return None  # rrulestr names what is wrong
+
+
+def _never(parts: dict[str, str]) -> str | None:
+    """Why a rule would never occur, as far as its parts tell: dateutil would step through
+    every day to the year 9999 looking for one."""
+    months = _numbers(parts.get("BYMONTH", "1,2,3,4,5,6,7,8,9,10,11,12")) or [1]
+    days = _numbers(parts.get("BYMONTHDAY", "1")) or [1]
+    if not all(1 <= m <= 12 for m in months) or not all(1 <= abs(d) <= 31 for d in days):
+        return "names a month (BYMONTH) or a day of one (BYMONTHDAY) that does not exist"
+    if not any(d < 0 or d <= _DAYS_IN[m - 1] for m in months for d in days):
+        return "names days (BYMONTHDAY) that none of its months (BYMONTH) has"
+    ordinal = any(day.strip("+-")[:1].isdigit() for day in parts.get("BYDAY", "").split(","))
+    monthly = parts["FREQ"] in ("MONTHLY", "YEARLY")
+    if (ordinal or "BYSETPOS" in parts) and (not monthly or "BYMONTHDAY" in parts):
+        return (
+            "numbers weekdays (1MO) or positions (BYSETPOS) only MONTHLY or YEARLY, "
+            "without BYMONTHDAY"
+        )
+    positions = _numbers(parts.get("BYSETPOS", "1")) or [1]
+    if not all(1 <= abs(p) <= 5 for p in positions):
+        return "has a BYSETPOS other than 1 to 5 or -1 to -5"
+    return None
 
 
 def check(activity: Activity) -> Activity:

@@ -41,7 +41,9 @@ END = "When it ends; later than startsAt (else BAD_USER_INPUT)."
 ZONE = "An IANA time zone (Europe/Berlin) to show it in and to repeat it in; UTC when not given."
 RULE = (
     "An RFC 5545 RRULE (FREQ=WEEKLY;BYDAY=MO;COUNT=10), needing startsAt: DAILY, WEEKLY, "
-    f"MONTHLY or YEARLY, at most {schedules.MAX_COUNT} times, no BYHOUR/BYMINUTE/BYSECOND."
+    f"MONTHLY or YEARLY, at most {schedules.MAX_COUNT} times; parts INTERVAL, COUNT, UNTIL, "
+    "WKST, BYDAY, BYMONTHDAY, BYMONTH and BYSETPOS. A rule that can never occur (BYMONTH=2;"
+    "BYMONTHDAY=30) is BAD_USER_INPUT."
 )
 
 
