@@ -22,6 +22,7 @@ from .access.authenticator import Authenticator
 from .access.feeds import ViewerFeeds
 from .access.oidc import OidcVerifier
 from .access.rate import RateLimiter
+from .calendar_http import CalendarEndpoint
 from .config import Settings
 from .fanout import Fanout
 from .graph.backends import open_store
@@ -158,6 +159,7 @@ def create_app(settings: Settings) -> Starlette:
             return JSONResponse({"status": "unavailable", "reason": error.message}, 503)
         return JSONResponse({"status": "ready"})
 
+    calendar = CalendarEndpoint(store, settings, authenticator, limiter)
     app = Starlette(
         routes=[
             Route(
@@ -172,6 +174,8 @@ def create_app(settings: Settings) -> Starlette:
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", MetricsEndpoint(settings, authenticator, limiter, sampler).handle),
+            Route("/calendar/{name}", calendar.user, methods=["GET"]),
+            Route("/calendar/team/{name}", calendar.team, methods=["GET"]),
             Route(
                 "/export/{format}",
                 SubgraphEndpoint(store, settings, authenticator, limiter).handle,

@@ -117,7 +117,12 @@ def token() -> None:
     help="Lifetime: 12h, 90d, 2w, or never.",
 )
 @click.option("--name", default="cli", show_default=True, help="A label to tell tokens apart.")
-def create_token(graph_url: str, username: str, expires: str, name: str) -> None:
+@click.option(
+    "--read-only",
+    is_flag=True,
+    help="A token that only reads (READ of the user's roles): for a calendar feed's URL.",
+)
+def create_token(graph_url: str, username: str, expires: str, name: str, read_only: bool) -> None:
     """Print a new token's secret, alone on stdout.
 
     Only its hash is stored."""
@@ -132,7 +137,9 @@ def create_token(graph_url: str, username: str, expires: str, name: str) -> None
         now = utcnow()
         expires_at = None if lasts is None else now + lasts
         await store.create_token(
-            ApiToken(new_id(), user.id, name, secret_hash(secret), now, expires_at)
+            ApiToken(
+                new_id(), user.id, name, secret_hash(secret), now, expires_at, read_only=read_only
+            )
         )
 
     _run(graph_url, False, work)

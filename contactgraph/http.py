@@ -224,13 +224,19 @@ async def _disconnected(request: Request) -> None:
 
 
 async def signed_in(
-    authenticator: Authenticator, limiter: RateLimiter, request: Request, settings: Settings
+    authenticator: Authenticator,
+    limiter: RateLimiter,
+    request: Request,
+    settings: Settings,
+    authorization: str | None = None,
 ) -> Viewer:
-    """Who sent the request; 401 without a valid credential, 429 past the viewer's rate
-    limit (neither costs any parsing)."""
+    """Who sent the request (by `authorization`, else its Authorization header); 401
+    without a valid credential, 429 past the viewer's rate limit (neither costs any
+    parsing)."""
+    credential = authorization or request.headers.get("authorization")
     try:
         with deadlines.limit(settings.request_timeout):
-            viewer = await authenticator.viewer(request.headers.get("authorization"))
+            viewer = await authenticator.viewer(credential)
         limiter.admit(viewer)
     except RateLimited as error:
         wait = str(error.retry_after)

@@ -18,6 +18,7 @@ import pytest
 import pytest_asyncio
 from access import bearer
 from client import GraphQL, serve
+from downgrades import DROP_SCHEDULES
 from factories import contact, org, record, user
 from test_demo import find
 
@@ -288,7 +289,9 @@ async def test_activities_stored_before_search_are_found_after_an_upgrade(
 
         def before() -> None:
             with sqlite3.connect(path) as conn:
-                conn.executescript("DROP TABLE activity_search; PRAGMA user_version = 14;")
+                conn.executescript(
+                    f"DROP TABLE activity_search; {DROP_SCHEDULES} PRAGMA user_version = 14;"
+                )
 
     else:
         driver = request.getfixturevalue("neo4j_driver")

@@ -9,6 +9,8 @@ one fails here before it can cost a call per parent.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from client import GraphQL
 from graphql import GraphQLObjectType, get_named_type, get_nullable_type, is_list_type
@@ -17,6 +19,7 @@ from test_round_trips import round_trips
 from contactgraph.config import Settings
 from contactgraph.schema.build import build_schema
 
+TODAY, WEEK = datetime.now(UTC), timedelta(days=7)
 # field: (its selection, the store calls of parties reading it, their own look-up included)
 SELECTIONS: dict[str, tuple[str, int]] = {
     "emails": ("emails { address }", 1),
@@ -52,12 +55,17 @@ SELECTIONS: dict[str, tuple[str, int]] = {
     "possibleDuplicates": ("possibleDuplicates { score party { id } }", 3),
     "grants": ("grants { role }", 2),
     "contact": ("contact { id emails { address } }", 2),
+    "agenda": (  # the demo's week of plans
+        f'agenda(from: "{TODAY:%Y-%m-%d}T00:00:00Z", to: "{TODAY + WEEK:%Y-%m-%d}T00:00:00Z") '
+        "{ edges { node { startsAt conflict activity { id subjects { id } } } } }",
+        3,
+    ),
 }
 # parties of each kind in the demo: the few, then the many
 PAGES = {"Organization": (2, 6), "Contact": (2, 6), "User": (2, 4)}
 # fields whose load costs a call only for parties with something in them (a category, a
 # contact, candidates to read), and where the demo has none
-DATA_DEPENDENT = {"category", "contact", "possibleDuplicates", "attributes"}
+DATA_DEPENDENT = {"category", "contact", "possibleDuplicates", "attributes", "agenda"}
 EMPTY_IN_DEMO = {
     ("User", "category"),
     ("User", "contact"),

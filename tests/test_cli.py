@@ -171,7 +171,7 @@ def test_seed_demo_then_refuse_a_second_seed(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'demo.db'}"
     first = run("seed", "--demo", "--graph", url)
     assert first.returncode == 0, first.stderr
-    assert "seeded 41 parties, 51 relationships, 314 activities" in first.stdout
+    assert "seeded 41 parties, 51 relationships, 324 activities" in first.stdout
     again = run("seed", "--demo", "--graph", url)
     assert again.returncode != 0
     assert "already holds parties" in again.stderr

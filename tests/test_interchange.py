@@ -174,6 +174,9 @@ async def test_a_graph_moves_to_neo4j_and_back_unchanged(
     records = _records(dumped)
     assert records == _records(backed) == _records(again)
     assert '"external_ids":[{"source":"sap","key":"1"}]' in dumped.read_text()
+    if seed == ["--demo"]:  # planned work travels with its schedule
+        assert '"status":"PLANNED","version":1,"schedule":{' in dumped.read_text()
+        assert '"recurrence":"FREQ=WEEKLY;COUNT=12"' in dumped.read_text()
     kinds = {json.loads(line)["type"] for line in records}
     assert kinds == {
         "level",

@@ -73,7 +73,7 @@ def test_migrate_seed_and_serve_the_demo_like_the_embedded_store(
     assert run("migrate", "--graph", neo4j_url).returncode == 0  # idempotent
     seeded = run("seed", "--demo", "--graph", neo4j_url)
     assert seeded.returncode == 0, seeded.stderr
-    assert "seeded 41 parties, 51 relationships, 314 activities" in seeded.stdout
+    assert "seeded 41 parties, 51 relationships, 324 activities" in seeded.stdout
     sqlite_url = f"sqlite:///{tmp_path / 'twin.db'}"
 
     answers = []

@@ -130,6 +130,17 @@ LEVEL_STATE = "{ levels { id rank } }"
 CATEGORY_STATE = "query($id: ID!) { category(id: $id) { version archivedAt } }"
 PARTY_STATE = "{ parties(filter: {kinds: [ORGANIZATION, CONTACT, USER]}) { totalCount } }"
 MERGE = "mutation($s: ID!, $m: ID!) { mergeParties(survivorId: $s, mergedIds: [$m]) { dryRun } }"
+
+
+async def _fresh_plan(world: World) -> dict[str, Any]:
+    made = await world.admin(
+        'mutation($s: ID!) { scheduleActivity(input: {type: TASK, summary: "Do", '
+        'subjectIds: [$s], dueAt: "2030-01-01T10:00:00Z"}) { id } }',
+        {"s": world.ids["eva"]},
+    )
+    return {"id": made["scheduleActivity"]["id"]}
+
+
 CASES = [
     Case(
         "mergeParties",
@@ -278,6 +289,28 @@ CASES = [
         frozenset({"admin"}),
         LEVEL_STATE,
         _fresh_level,
+    ),
+    Case(
+        "scheduleActivity",
+        'mutation($s: ID!) { scheduleActivity(input: {type: MEETING, summary: "Plan", '
+        'subjectIds: [$s], startsAt: "2030-01-01T10:00:00Z"}) { id } }',
+        frozenset(WRITERS),
+        "query($s: ID!) { party(id: $s) { timeline { edges { node { id } } } } }",
+        lambda world: _const({"s": world.ids["eva"]}),
+    ),
+    *(
+        Case(
+            name,
+            f"mutation($id: ID!) {{ {name}(id: $id{change}) {{ id }} }}",
+            frozenset(WRITERS),
+            "query($id: ID!) { node(id: $id) { ... on Activity { version status } } }",
+            _fresh_plan,
+        )
+        for name, change in (
+            ("updateActivity", ', input: {location: "HQ"}'),
+            ("completeActivity", ""),
+            ("cancelActivity", ""),
+        )
     ),
     Case(
         "grantRole",

@@ -29,7 +29,7 @@ from contactgraph.config import Settings
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
-PLACEHOLDER = re.compile(r"<(id of [^<>]+|one year ago)>")
+PLACEHOLDER = re.compile(r"<(id of [^<>]+|one year ago|today|a week from today)>")
 
 # shell blocks a test cannot run as written, by their first line, and why
 NOT_RUN = {
@@ -114,6 +114,9 @@ class Reader:
     async def value(self, placeholder: str) -> str:
         if placeholder == "one year ago":
             return (datetime.now(UTC) - timedelta(days=365)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        if placeholder in ("today", "a week from today"):
+            days = 0 if placeholder == "today" else 7
+            return (datetime.now(UTC) + timedelta(days=days)).strftime("%Y-%m-%dT00:00:00Z")
         name = placeholder.removeprefix("id of ")
         if name not in self.ids:
             data = await self.ask(

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from client import GraphQL, serve
+from downgrades import AFTER_12, DROP_HISTORY, DROP_SCHEDULES
 from factories import contact
 from neo4j import Driver
 
@@ -29,15 +30,6 @@ from contactgraph.graph.model import (
 )
 from contactgraph.graph.records import new_party
 from contactgraph.seeds.synthetic import synthetic_batches
-
-# what migrations 9 and 10 add: a test that takes a graph back to before them drops these too
-# what migrations after 12 add, undone with theirs by the tests that go back before them
-AFTER_12 = (
-    "ALTER TABLE categories DROP COLUMN definition; DROP TABLE levels; DROP TABLE activity_search;"
-)
-DROP_HISTORY = (
-    f"DROP TABLE history; DROP TABLE history_subjects; DROP INDEX parties_merged; {AFTER_12}"
-)
 
 
 async def test_data_survives_a_restart(tmp_path: Path) -> None:
@@ -124,7 +116,8 @@ async def test_upgrading_builds_the_hierarchy_closure_a_new_graph_keeps(tmp_path
     assert len(maintained) > 2000
     with sqlite3.connect(tmp_path / "graph.db") as conn:  # back to version 1
         conn.executescript(
-            "DROP TABLE hierarchy_reach; DROP TABLE meta; DROP INDEX activities_time; "
+            f"{DROP_SCHEDULES} DROP TABLE hierarchy_reach; DROP TABLE meta; "
+            "DROP INDEX activities_time; "
             "DROP TABLE api_tokens; DROP TABLE grants; DROP TABLE roles; "
             "ALTER TABLE activities DROP COLUMN recorded_by_id; DROP TABLE party_keys; "
             f"{DROP_HISTORY} PRAGMA user_version = 1;"
@@ -133,6 +126,16 @@ async def test_upgrading_builds_the_hierarchy_closure_a_new_graph_keeps(tmp_path
     await store.start()
     await store.close()
     assert closure_rows() == maintained
+    with sqlite3.connect(tmp_path / "graph.db") as conn:  # activities so far: done, on agendas
+        statuses = conn.execute("SELECT DISTINCT status, version FROM activities").fetchall()
+        people = conn.execute(
+            "SELECT count(*) FROM activities a JOIN activity_people p ON p.activity_id = a.id "
+            "AND p.party_id = a.author_id AND p.span_end = a.occurred_at"
+        ).fetchone()[0]
+        assert (statuses, people) == (
+            [("DONE", 1)],
+            conn.execute("SELECT count(*) FROM activities").fetchone()[0],
+        )
 
 
 async def _searched(url: str, party_id: str) -> None:
@@ -217,7 +220,7 @@ async def test_upgrading_moves_fiscal_codes_out_of_the_names_search(tmp_path: Pa
             "DROP TABLE party_search; "
             "CREATE VIRTUAL TABLE party_search USING fts5(body, tokenize = 'unicode61'); "
             "INSERT INTO party_search (rowid, body) SELECT seq, 'acme atu13585627' FROM parties; "
-            f"DROP TABLE party_keys; {DROP_HISTORY} PRAGMA user_version = 6;"
+            f"DROP TABLE party_keys; {DROP_HISTORY} {DROP_SCHEDULES} PRAGMA user_version = 6;"
         )
     await _searched(url, taxed.id)
 
@@ -261,7 +264,9 @@ async def test_upgrading_keys_the_parties_stored_before(tmp_path: Path) -> None:
     acme = await store.create_party(_acme())
     await store.close()
     with sqlite3.connect(tmp_path / "graph.db") as conn:  # back to version 7: no keys
-        conn.executescript(f"DROP TABLE party_keys; {DROP_HISTORY} PRAGMA user_version = 7;")
+        conn.executescript(
+            f"DROP TABLE party_keys; {DROP_HISTORY} {DROP_SCHEDULES} PRAGMA user_version = 7;"
+        )
     await _keyed(url, acme.id)
 
 
@@ -287,7 +292,7 @@ async def test_upgrading_starts_the_history_of_the_parties_stored_before(tmp_pat
     acme = await store.create_party(made)
     await store.close()
     with sqlite3.connect(tmp_path / "graph.db") as conn:
-        conn.executescript(f"{DROP_HISTORY} PRAGMA user_version = 8;")
+        conn.executescript(f"{DROP_HISTORY} {DROP_SCHEDULES} PRAGMA user_version = 8;")
     store = open_store(url)
     await store.start()
     try:
@@ -336,7 +341,7 @@ async def test_upgrading_keys_names_phones_and_addresses(tmp_path: Path) -> None
     with sqlite3.connect(tmp_path / "graph.db") as conn:  # back to version 10
         conn.executescript(
             "DELETE FROM party_keys WHERE kind IN ('name', 'names', 'phone', 'address'); "
-            f"{AFTER_12} PRAGMA user_version = 10;"
+            f"{AFTER_12} {DROP_SCHEDULES} PRAGMA user_version = 10;"
         )
     await _found(url, acme, twin)
 

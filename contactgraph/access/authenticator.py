@@ -120,7 +120,7 @@ class Authenticator:
         if user is None or user.archived_at is not None:
             log.info("refused token %s: its user is gone or archived", token.id)
             raise Unauthenticated(REFUSED)
-        return await self._signed_in(user, token.id), token.expires_at
+        return await self._signed_in(user, token.id, token.read_only), token.expires_at
 
     async def _by_jwt(self, token: str) -> Viewer:
         assert self._oidc is not None
@@ -143,19 +143,24 @@ class Authenticator:
         log.warning("created user %r on first sign-in (--oidc-create-users)", username)
         return await self._store.create_user(user, [])
 
-    async def _signed_in(self, user: Party, token_id: str | None) -> Viewer:
+    async def _signed_in(
+        self, user: Party, token_id: str | None, read_only: bool = False
+    ) -> Viewer:
+        """The user's permissions from their grants; by a read-only token, READ alone."""
         grants = (await self._store.grants([user.id])).get(user.id, [])
         roles = await self._role_table()
         everywhere: set[Permission] = set()
         scoped: dict[Permission, list[Grant]] = defaultdict(list)
         for grant in grants:
             for permission in roles[grant.role].permissions if grant.role in roles else ():
+                if read_only and permission is not Permission.READ:
+                    continue
                 if grant.scope_id is None:
                     everywhere.add(permission)
                 else:
                     scoped[permission].append(grant)
         reach = {p: Scope.of(user.id, held) for p, held in scoped.items() if p not in everywhere}
-        return Viewer(user, frozenset(everywhere), reach, token_id)
+        return Viewer(user, frozenset(everywhere), reach, token_id, read_only)
 
     async def _role_table(self) -> dict[str, Role]:
         fetched_at, roles = self._roles

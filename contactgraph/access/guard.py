@@ -54,6 +54,8 @@ READS = frozenset(
         "shortest_path",
         "timelines",
         "activities",
+        "agenda",
+        "tasks",
         "parties_by_email",
         "parties_by_external_id",
         "snapshots",
@@ -295,6 +297,11 @@ class GuardedStore:
         if activity.author_id != viewer.id:
             viewer.require(Permission.ADMIN, "recording an activity for another author")
         return await self._writer.record_activity(activity)
+
+    async def change_activity(self, activity: Activity, kind: ChangeKind) -> Activity:
+        """Planned work is shared: whoever may write where its subjects are may change it."""
+        await self._may_write(activity.subject_ids)
+        return await self._writer.change_activity(activity, kind)
 
     # -- categories ----------------------------------------------------------
 

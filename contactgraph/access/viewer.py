@@ -17,6 +17,7 @@ class Viewer:
     # permissions held only through scoped grants, and where they reach
     scoped: Mapping[Permission, Scope] = field(default_factory=dict)
     token_id: str | None = None  # None when a JWT signed the user in
+    read_only: bool = False  # signed in by a read-only token: READ is all it may use
 
     @property
     def id(self) -> str:

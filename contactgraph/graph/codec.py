@@ -13,8 +13,10 @@ from typing import Any
 import msgspec
 import orjson
 
+from . import schedules
 from .model import (
     Activity,
+    ActivityStatus,
     ActivityType,
     Address,
     Category,
@@ -60,7 +62,19 @@ PARTY_FIELDS = (
     "archived_at",
 )
 REL_FIELDS = ("id", "type", "from_id", "to_id", "role", "since", "until", "properties")
-ACTIVITY_FIELDS = ("id", "type", "occurred_at", "summary", "body", "author_id", "recorded_by_id")
+ACTIVITY_FIELDS = (
+    "id",
+    "type",
+    "occurred_at",
+    "summary",
+    "body",
+    "author_id",
+    "recorded_by_id",
+    "status",
+    "version",
+    "schedule",
+)
+_STATUSES = {member.value: member for member in ActivityStatus}
 
 
 def _json(value: object) -> str:
@@ -169,6 +183,9 @@ def activity_record(activity: Activity, encode: Encode) -> dict[str, Any]:
         "body": activity.body,
         "author_id": activity.author_id,
         "recorded_by_id": activity.recorded_by_id,
+        "status": activity.status.value,
+        "version": activity.version,
+        "schedule": schedules.encode(activity.schedule),
     }
 
 
@@ -184,6 +201,10 @@ def activity_from_record(
         author_id=record["author_id"],
         subject_ids=subject_ids,
         recorded_by_id=record.get("recorded_by_id"),
+        # activities stored before scheduling existed: recorded, so done, never changed
+        status=_STATUSES[record.get("status") or "DONE"],
+        version=record.get("version") or 1,
+        schedule=schedules.decode(record.get("schedule")),
     )
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from .errors import GraphError, LimitExceeded
+from .history import ChangeKind
 from .model import Activity, ActivityType, Party
 
 log = logging.getLogger("contactgraph.events")
@@ -34,6 +35,8 @@ class ActivityAdded:
     reach: Mapping[str, str]
     # the author, the subjects and the parties in `reach`, so feeds resolve them without reads
     parties: Mapping[str, Party] = field(default_factory=dict)
+    # what was done to it: recorded, or scheduled, updated, completed or cancelled
+    change: ChangeKind = ChangeKind.ACTIVITY_RECORDED
 
 
 @dataclass(frozen=True)

@@ -19,10 +19,12 @@ from typing import Any, NamedTuple
 
 import orjson
 
+from . import schedules
 from .identity import ApiToken, Grant
 from .ids import new_id
 from .model import (
     Activity,
+    ActivityStatus,
     Address,
     Email,
     ExternalId,
@@ -45,6 +47,10 @@ class ChangeKind(enum.Enum):
     LINKED = "LINKED"
     UNLINKED = "UNLINKED"
     ACTIVITY_RECORDED = "ACTIVITY_RECORDED"
+    ACTIVITY_SCHEDULED = "ACTIVITY_SCHEDULED"
+    ACTIVITY_UPDATED = "ACTIVITY_UPDATED"
+    ACTIVITY_COMPLETED = "ACTIVITY_COMPLETED"
+    ACTIVITY_CANCELLED = "ACTIVITY_CANCELLED"
     ROLE_GRANTED = "ROLE_GRANTED"
     ROLE_REVOKED = "ROLE_REVOKED"
     TOKEN_CREATED = "TOKEN_CREATED"
@@ -282,7 +288,19 @@ def unlinked(rel: Relationship, actor: Actor) -> Change:
 def recorded(activity: Activity, actor: Actor, at: datetime | None = None) -> Change:
     """In the activity's history only: its parties' timelines show it, and a seed records
     a hundred thousand (their parties' histories hold what changed the parties)."""
-    return _entry(actor, ChangeKind.ACTIVITY_RECORDED, [activity.id], (), at)
+    kind = ChangeKind.ACTIVITY_RECORDED
+    if activity.status is ActivityStatus.PLANNED:
+        kind = ChangeKind.ACTIVITY_SCHEDULED
+    return _entry(actor, kind, [activity.id], (), at)
+
+
+def activity_changed(before: Activity, after: Activity, actor: Actor, kind: ChangeKind) -> Change:
+    """An update, completion or cancellation of planned work: the fields whose values
+    differ, and the activity's version after it."""
+    old, new = schedules.activity_fields(before), schedules.activity_fields(after)
+    fields = [FieldChange(name, old[name], new[name]) for name in new if old[name] != new[name]]
+    fields.append(FieldChange("version", before.version, after.version))
+    return _entry(actor, kind, [after.id], fields)
 
 
 def _grant_fields(grant: Grant) -> list[FieldChange]:

@@ -107,6 +107,9 @@ class ApiToken:
     created_at: datetime
     expires_at: datetime | None = None
     revoked_at: datetime | None = None
+    # reads only, whatever its user's roles: a calendar application's, which may travel
+    # in a feed's URL (docs/calendar.md)
+    read_only: bool = False
 
     def valid_at(self, now: datetime) -> bool:
         return self.revoked_at is None and (self.expires_at is None or now < self.expires_at)

@@ -62,6 +62,21 @@ class ActivityType(enum.Enum):
     DOCUMENT = "DOCUMENT"
 
 
+class ActivityStatus(enum.Enum):
+    PLANNED = "PLANNED"
+    DONE = "DONE"
+    CANCELLED = "CANCELLED"
+
+
+class Response(enum.Enum):
+    """An attendee's answer to an invitation, as RFC 5545's PARTSTAT names it."""
+
+    NEEDS_ACTION = "NEEDS_ACTION"
+    ACCEPTED = "ACCEPTED"
+    DECLINED = "DECLINED"
+    TENTATIVE = "TENTATIVE"
+
+
 class ParentEnd(enum.Enum):
     """Which end of an edge is the parent when the edge is read as hierarchy."""
 
@@ -188,6 +203,29 @@ class Relationship:
 
 
 @dataclass(frozen=True)
+class Attendee:
+    party_id: str  # a user or a contact
+    response: Response = Response.NEEDS_ACTION
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """When planned work happens and who takes part (schedules.py checks and expands it):
+    an appointment has starts_at (and ends_at), a task due_at."""
+
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    # the IANA zone the appointment was planned in: how it is shown, and where a
+    # recurrence keeps its wall-clock time across daylight-saving changes
+    time_zone: str | None = None
+    due_at: datetime | None = None
+    location: str | None = None
+    recurrence: str | None = None  # an RFC 5545 RRULE value, without "RRULE:"
+    assignee_ids: tuple[str, ...] = ()  # users
+    attendees: tuple[Attendee, ...] = ()
+
+
+@dataclass(frozen=True)
 class Activity:
     id: str
     type: ActivityType
@@ -199,6 +237,9 @@ class Activity:
     # the viewer who recorded it: the author, unless an admin imported it for someone;
     # None for seeds and for activities recorded before identity existed
     recorded_by_id: str | None = None
+    status: ActivityStatus = ActivityStatus.DONE  # what is recorded has happened
+    version: int = 1  # one more at each change: updateActivity's expectedVersion
+    schedule: Schedule | None = None
 
 
 class FieldType(enum.Enum):

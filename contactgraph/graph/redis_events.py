@@ -30,6 +30,7 @@ from redis.exceptions import ConnectionError, RedisError
 from .codec import activity_from_record, activity_record, party_from_record, party_record
 from .errors import ServiceUnavailable
 from .events import ActivityAdded, Feed, Interest, LocalEventBus
+from .history import ChangeKind
 
 log = logging.getLogger("contactgraph.events")
 
@@ -54,6 +55,7 @@ def encode(event: ActivityAdded) -> bytes:
             "subjects": list(event.activity.subject_ids),
             "reach": dict(event.reach),
             "parties": [party_record(party, _instant) for party in event.parties.values()],
+            "change": event.change.value,
         }
     )
 
@@ -66,6 +68,7 @@ def decode(data: bytes) -> ActivityAdded:
         activity_from_record(body["activity"], subjects, datetime.fromisoformat),
         body["reach"],
         {party.id: party for party in parties},
+        ChangeKind(body.get("change", ChangeKind.ACTIVITY_RECORDED.value)),
     )
 
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from . import attributes, contactdata, externalids
+from . import attributes, contactdata, externalids, schedules
 from .errors import BadUserInput, Conflict, NotFound
 from .levels import Level, check_level, check_part_of
 from .model import (
@@ -276,6 +276,22 @@ def check_activity(activity: Activity, author: Party, subjects: Iterable[Party])
         raise BadUserInput(f"author {author.id} is a {author.kind.value}, not a USER")
     for subject in subjects:
         _require_live(subject)
+    schedules.check(activity)
+
+
+def _check_people(activity: Activity, parties: Mapping[str, Party]) -> None:
+    """Assignees are users; attendees users or contacts; none archived."""
+    schedule = activity.schedule
+    if schedule is None:
+        return
+    for assignee in found(parties, schedule.assignee_ids):
+        if assignee.kind is not PartyKind.USER:
+            raise BadUserInput(f"assignee {assignee.id} is a {assignee.kind.value}, not a USER")
+        _require_live(assignee)
+    for attendee in found(parties, [a.party_id for a in schedule.attendees]):
+        if attendee.kind is PartyKind.ORGANIZATION:
+            raise BadUserInput(f"attendee {attendee.id} is an ORGANIZATION, not a person")
+        _require_live(attendee)
 
 
 def _kinds(kinds: frozenset[PartyKind]) -> str:
@@ -289,10 +305,23 @@ def check_activities(activities: Iterable[Activity], parties: Mapping[str, Party
     for activity in activities:
         author = found(parties, [activity.author_id])[0]
         check_activity(activity, author, found(parties, activity.subject_ids))
+        _check_people(activity, parties)
+
+
+def check_changed_activity(before: Activity, after: Activity) -> None:
+    """A change is made against the stored version (else CONFLICT: changed meanwhile),
+    and keeps what an activity is: its author and subjects."""
+    if before.version != after.version - 1:
+        raise Conflict(
+            f"activity {after.id} is at version {before.version}, not {after.version - 1}: "
+            "it changed meanwhile; read it again"
+        )
+    if (before.author_id, before.subject_ids) != (after.author_id, after.subject_ids):
+        raise BadUserInput("a change keeps an activity's author and subjects")
 
 
 def activity_references(activities: Iterable[Activity]) -> set[str]:
-    return {i for a in activities for i in (a.author_id, *a.subject_ids)}
+    return {i for a in activities for i in (a.author_id, *a.subject_ids, *schedules.references(a))}
 
 
 def batch_references(batch: Batch) -> set[str]:

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
+from .agenda import AgendaQuery
 from .duplicates import DuplicateQuery, Match, PairPage
 from .history import Actor, AuditQuery, Change, ChangeKind, ChangePage
 from .identity import ApiToken, Grant, Role, Scope, ScopeKind
@@ -40,6 +41,7 @@ from .model import (
     TreePage,
     TreeReading,
 )
+from .tasks import TaskPage, TaskQuery
 
 Node = Party | Activity | Relationship
 
@@ -158,6 +160,16 @@ class GraphStore(Protocol):
         """A page of the graph's activities newest first (ties by id), searched and
         filtered as `query` says; a scoped view's only those with a subject inside."""
 
+    async def agenda(self, query: AgendaQuery) -> list[Activity]:
+        """The activities on the agendas of query.people (as author, assignee or attendee)
+        whose span meets its window, of its types and statuses, that this reader may see;
+        more than agenda.MAX_ACTIVITIES is LIMIT_EXCEEDED."""
+
+    async def tasks(self, query: TaskQuery) -> TaskPage:
+        """A page of TASK activities by (due, id), of an assignee and/or about a subject
+        (or, with a roll-up, its subtree), in the query's statuses, that this reader may
+        see."""
+
     async def parties_by_email(self, addresses: Sequence[str]) -> dict[str, list[str]]:
         """For each address as given, the ids of the parties not archived that hold it,
         in id order: compared normalised and case-folded (contactdata.email_key), through
@@ -269,6 +281,11 @@ class GraphStore(Protocol):
     async def unlink(self, rel_id: str, until: datetime) -> Relationship: ...
 
     async def record_activity(self, activity: Activity) -> Activity: ...
+
+    async def change_activity(self, activity: Activity, kind: ChangeKind) -> Activity:
+        """Store the activity's new state (its version one past the stored one, else
+        CONFLICT; author and subjects kept), checked as a new one is, with a history entry
+        of that kind."""
 
     async def merge_parties(
         self,

@@ -106,6 +106,13 @@ class IdentityMutation:
             datetime | None,
             strawberry.argument(description="Defaults to 90 days from now; at most ten years."),
         ] = None,
+        read_only: Annotated[
+            bool,
+            strawberry.argument(
+                description="A token that reads only (READ of its user's grants, nothing "
+                "more): what a calendar application is given for a feed's URL."
+            ),
+        ] = False,
     ) -> NewApiToken:
         now = utcnow()
         expires = expires_at or now.replace(microsecond=0) + identity.DEFAULT_LIFETIME
@@ -123,6 +130,7 @@ class IdentityMutation:
             secret_hash(secret),
             now,
             expires_at=expires,
+            read_only=read_only,
         )
         return NewApiToken(
             token=ApiToken.of(await info.context.store.create_token(token)), secret=secret

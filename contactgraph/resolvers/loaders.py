@@ -11,11 +11,14 @@ from typing import Any, Generic, TypeVar
 
 from aiodataloader import DataLoader
 
+from ..graph import schedules
+from ..graph.agenda import AgendaQuery
 from ..graph.duplicates import DuplicateQuery, Match
 from ..graph.history import ChangePage
 from ..graph.identity import Grant
 from ..graph.levels import Level
 from ..graph.model import (
+    Activity,
     Ancestry,
     Category,
     Direction,
@@ -161,6 +164,16 @@ class ByIdLoader(DataLoader, Generic[V]):
         return [found.get(i) for i in ids]
 
 
+async def _agendas(
+    store: GraphStore, user_ids: Sequence[str], query: AgendaQuery
+) -> dict[str, list[Activity]]:
+    """Several users' agendas in one read: the activities on any of them, then each
+    user's share."""
+    found = await store.agenda(replace(query, people=tuple(user_ids)))
+    on = {a.id: set(schedules.people(a)) for a in found}
+    return {u: [a for a in found if u in on[a.id]] for u in user_ids}
+
+
 class Loaders:
     def __init__(self, store: GraphStore) -> None:
         self.parties: ByIdLoader[Party] = ByIdLoader(store.get_parties)
@@ -191,6 +204,9 @@ class Loaders:
         self.ancestors: GroupedLoader[AncestorsQuery, Ancestry] = GroupedLoader(
             lambda ids, q: store.ancestors(ids, q.types, q.max_depth, q.as_of, q.tell_beyond),
             lambda: Ancestry([]),
+        )
+        self.agendas: GroupedLoader[AgendaQuery, list[Activity]] = GroupedLoader(
+            lambda ids, q: _agendas(store, ids, q), list
         )
         self.timelines: GroupedLoader[TimelineQuery, TimelinePage] = GroupedLoader(
             store.timelines, lambda: TimelinePage([], has_next=False)

@@ -45,10 +45,12 @@ from ..schema.types import (
     node_of,
     party_of,
 )
+from .agenda import AgendaRoot
 from .categories import attribute_tests
 from .context import field_selections, selects
 from .duplicates import duplicate_query
 from .identity import IdentityQuery
+from .tasks import TasksRoot
 
 
 @strawberry.type(
@@ -56,7 +58,7 @@ from .identity import IdentityQuery
     "permission, and a viewer whose READ is scoped reads only the parties inside its scope "
     "(others are null or left out); fields that need more, or less, say so."
 )
-class Query(IdentityQuery):
+class Query(IdentityQuery, AgendaRoot, TasksRoot):
     audit_log: Connection[Change] = strawberry.field(
         resolver=audit_log, description="Every change, newest first; for admins."
     )

@@ -12,6 +12,7 @@ import strawberry
 from ..graph import deadlines, model
 from ..graph.errors import GraphError, LimitExceeded, NotFound
 from ..graph.events import ActivityAdded, Interest
+from ..graph.history import ChangeKind
 from ..graph.identity import Permission
 from ..graph.times import utcnow
 from ..schema.common_arguments import ActivityTypes
@@ -22,9 +23,14 @@ from .loaders import Loaders
 log = logging.getLogger("contactgraph.events")
 
 
-async def announce(context: Context, activity: model.Activity) -> None:
-    """Publish a committed activity, reaching its subjects and everything above them in
-    the default hierarchy as it stands now. A failed read loses the event, not the write."""
+async def announce(
+    context: Context,
+    activity: model.Activity,
+    change: ChangeKind = ChangeKind.ACTIVITY_RECORDED,
+) -> None:
+    """Publish a committed activity (recorded, or what `change` did to it), reaching its
+    subjects and everything above them in the default hierarchy as it stands now. A failed
+    read loses the event, not the write."""
     store, depth = context.backend, context.settings.max_depth
     try:
         above = await store.ancestors(
@@ -39,7 +45,7 @@ async def announce(context: Context, activity: model.Activity) -> None:
         for row in above[subject].rows if subject in above else ():
             reach.setdefault(row.party.id, subject)
             parties[row.party.id] = row.party
-    await context.events.publish(ActivityAdded(activity, reach, parties))
+    await context.events.publish(ActivityAdded(activity, reach, parties, change))
 
 
 _event_loaders: WeakKeyDictionary[ActivityAdded, dict[tuple[object, ...], Loaders]] = (
@@ -97,7 +103,8 @@ async def _within_the_ceiling(context: Context, subject_id: str) -> None:
 )
 class Subscription:
     @strawberry.subscription(
-        description="Activities recorded from now on with this party, or with includeDescendants "
+        description="Activities recorded, scheduled or changed (`change` tells which) from "
+        "now on with this party, or with includeDescendants "
         "with any party below it in the hierarchy at the moment each is recorded; `source` "
         "tells which. A subscriber too slow to keep up is told (LIMIT_EXCEEDED) and closed."
     )
@@ -131,6 +138,7 @@ class Subscription:
                     if not await _shows(context, event):
                         continue
                     context.loaders = _loaders_for(event, context)
-                    yield Activity.of(event.activity, source if include_descendants else None)
+                    source_id = source if include_descendants else None
+                    yield Activity.of(event.activity, source_id, event.change)
         finally:
             context.events.unsubscribe(feed)

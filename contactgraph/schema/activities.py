@@ -2,21 +2,35 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 
 import strawberry
 
-from ..graph import model
+from ..graph import history, model
 from ..graph.errors import BadUserInput
 from ..resolvers.context import ContextInfo
-from .enums import ActivityType
-from .history import Change, node_history
+from .enums import ActivityStatus, ActivityType, Response
+from .history import Change, ChangeKind, node_history
 from .node import Node
 from .pages import EDGES, PAGE_INFO, Connection, Edge, PageInfo
 from .party_reads import PartyType, UserType, load_parties, load_party, load_user
 
 
-@strawberry.type(description="Something that happened with one or more parties.")
+@strawberry.type(description="A person taking part in an appointment, and their answer.")
+class Attendee:
+    party_id: strawberry.ID = strawberry.field(description="The user or contact attending.")
+    response: Response = strawberry.field(description="Their answer to the invitation.")  # type: ignore[valid-type]
+
+    @strawberry.field(description="The party behind partyId; null when the viewer may not read it.")
+    async def party(self, info: ContextInfo) -> PartyType | None:
+        return await load_party(info, self.party_id)
+
+
+@strawberry.type(
+    description="Something that happened with one or more parties, or that is planned to: "
+    "an appointment (startsAt) or a task (dueAt)."
+)
 class Activity(Node):
     type: ActivityType = strawberry.field(description="What kind of activity it was.")
     occurred_at: datetime = strawberry.field(
@@ -35,6 +49,34 @@ class Activity(Node):
     subject_ids: list[strawberry.ID] = strawberry.field(
         description="The ids of the parties it is about, in the order given when recorded."
     )
+    status: ActivityStatus = strawberry.field(  # type: ignore[valid-type]
+        description="PLANNED until completed or cancelled; what is recorded is DONE."
+    )
+    version: int = strawberry.field(
+        description="One more at each change: give it as updateActivity's expectedVersion."
+    )
+    starts_at: datetime | None = strawberry.field(
+        description="When an appointment (its first occurrence) starts; null for others."
+    )
+    ends_at: datetime | None = strawberry.field(
+        description="When an appointment (its first occurrence) ends; null when open-ended."
+    )
+    time_zone: str | None = strawberry.field(
+        description="The IANA time zone it was planned in (Europe/Berlin): how to show its "
+        "times, and where a recurrence keeps its local time across daylight-saving changes."
+    )
+    due_at: datetime | None = strawberry.field(description="When a task is due; null for others.")
+    location: str | None = strawberry.field(description="Where it takes place, free text.")
+    recurrence: str | None = strawberry.field(
+        description="How an appointment repeats: an RFC 5545 RRULE (FREQ=WEEKLY;COUNT=10); "
+        "agendas show each occurrence."
+    )
+    assignee_ids: list[strawberry.ID] = strawberry.field(
+        description="The users who are to do it, in the order given."
+    )
+    attendees: list[Attendee] = strawberry.field(
+        description="The users and contacts invited, each with their answer."
+    )
     history: Connection[Change] = strawberry.field(
         resolver=node_history,
         description="How it was recorded, and what was done to it, newest first.",
@@ -43,6 +85,11 @@ class Activity(Node):
         description="In a roll-up timeline or feed, the subject that brought this activity "
         "in: the party asked about when it is a subject, else the first subject below it. "
         "Null elsewhere."
+    )
+
+    change: ChangeKind | None = strawberry.field(  # type: ignore[valid-type]
+        description="In a live feed (activityAdded), what was done to it: "
+        "ACTIVITY_RECORDED, _SCHEDULED, _UPDATED, _COMPLETED or _CANCELLED. Null elsewhere."
     )
 
     @strawberry.field(description="The party behind sourceId.")
@@ -55,6 +102,10 @@ class Activity(Node):
     )
     async def author(self, info: ContextInfo) -> UserType:
         return await load_user(info, self.author_id)
+
+    @strawberry.field(description="The users behind assigneeIds.")
+    async def assignees(self, info: ContextInfo) -> list[UserType]:
+        return list(await asyncio.gather(*(load_user(info, u) for u in self.assignee_ids)))
 
     @strawberry.field(description="The user behind recordedById.")
     async def recorded_by(self, info: ContextInfo) -> UserType | None:
@@ -70,7 +121,13 @@ class Activity(Node):
         return await load_parties(info, self.subject_ids)
 
     @classmethod
-    def of(cls, activity: model.Activity, source_id: str | None = None) -> Activity:
+    def of(
+        cls,
+        activity: model.Activity,
+        source_id: str | None = None,
+        change: history.ChangeKind | None = None,
+    ) -> Activity:
+        schedule = activity.schedule or model.Schedule()
         return cls(
             id=strawberry.ID(activity.id),
             type=activity.type,
@@ -83,6 +140,20 @@ class Activity(Node):
             else strawberry.ID(activity.recorded_by_id),
             subject_ids=[strawberry.ID(s) for s in activity.subject_ids],
             source_id=None if source_id is None else strawberry.ID(source_id),
+            change=change,
+            status=activity.status,
+            version=activity.version,
+            starts_at=schedule.starts_at,
+            ends_at=schedule.ends_at,
+            time_zone=schedule.time_zone,
+            due_at=schedule.due_at,
+            location=schedule.location,
+            recurrence=schedule.recurrence,
+            assignee_ids=[strawberry.ID(u) for u in schedule.assignee_ids],
+            attendees=[
+                Attendee(party_id=strawberry.ID(a.party_id), response=a.response)
+                for a in schedule.attendees
+            ],
         )
 
 

@@ -134,3 +134,22 @@ ScopeKind = described_enum(
         "everything below that.",
     },
 )
+ActivityStatus = described_enum(
+    model.ActivityStatus,
+    "Where an activity stands: planned, done or called off.",
+    {
+        "PLANNED": "Scheduled and not yet done: an appointment to come, an open task.",
+        "DONE": "It happened; every recorded activity is DONE.",
+        "CANCELLED": "Called off; kept, and shown in agendas only when asked for.",
+    },
+)
+Response = described_enum(
+    model.Response,
+    "An attendee's answer to an invitation (RFC 5545 PARTSTAT).",
+    {
+        "NEEDS_ACTION": "Not answered yet.",
+        "ACCEPTED": "Will attend.",
+        "DECLINED": "Will not attend: the appointment takes none of their time.",
+        "TENTATIVE": "May attend.",
+    },
+)

@@ -67,6 +67,10 @@ class ApiToken:
     revoked_at: datetime | None = strawberry.field(
         description="When it was revoked; null while it is not."
     )
+    read_only: bool = strawberry.field(
+        description="It reads only, whatever its user's roles; only such a token may sign "
+        "in from a calendar feed's URL (?token=)."
+    )
 
     @classmethod
     def of(cls, token: identity.ApiToken) -> ApiToken:
@@ -77,6 +81,7 @@ class ApiToken:
             created_at=token.created_at,
             expires_at=token.expires_at,
             revoked_at=token.revoked_at,
+            read_only=token.read_only,
         )
 
 

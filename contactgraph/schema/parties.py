@@ -3,6 +3,7 @@ its three kinds, and the objects made of stored parties."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -25,6 +26,7 @@ from ..resolvers.loaders import (
 )
 from ..resolvers.responsibles import responsibilities
 from .activities import Activity, TimelineConnection, check_window
+from .agenda import AgendaEntry, AgendaTypes, From, Statuses, To, agenda_query, connection
 from .categories import AttributeValue, Category, attribute_values
 from .common_arguments import (
     DEFAULTS,
@@ -448,6 +450,24 @@ class User(Party):
     async def grants(self, info: ContextInfo) -> list[Grant]:
         found = await info.context.loaders.grants.load(self.id)
         return [Grant.of(grant) for grant in found or ()]
+
+    @strawberry.field(
+        description="This user's agenda (Query.agenda for this user alone): what they "
+        "authored, are assigned or attend in the window, in time order, overlaps flagged."
+    )
+    async def agenda(
+        self,
+        info: ContextInfo,
+        from_: From,
+        to: To,
+        types: AgendaTypes = None,
+        statuses: Statuses = None,
+        first: First = None,
+        after: After = None,
+    ) -> Connection[AgendaEntry]:
+        query = agenda_query((), from_, to, types, statuses)
+        activities = await info.context.loaders.agendas.load((self.id, query))
+        return connection(info, activities, replace(query, people=(self.id,)), first, after)
 
     @strawberry.field(description="The contact behind contactId; null when there is none.")
     async def contact(self, info: ContextInfo) -> Contact | None:

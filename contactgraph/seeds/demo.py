@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import replace
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from importlib import resources
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from ..access.credentials import secret_hash
 from ..graph import categories
@@ -15,8 +16,10 @@ from ..graph.identity import DEFAULT_LIFETIME, ApiToken, Grant
 from ..graph.ids import new_id
 from ..graph.model import (
     Activity,
+    ActivityStatus,
     ActivityType,
     Address,
+    Attendee,
     Batch,
     Category,
     Email,
@@ -29,6 +32,8 @@ from ..graph.model import (
     Phone,
     Relationship,
     RelType,
+    Response,
+    Schedule,
 )
 from ..graph.records import new_party
 from ..graph.store import GraphStore
@@ -124,6 +129,7 @@ def demo_batch(now: datetime | None = None) -> Batch:
                 subject_ids=tuple(ids[s] for s in spec["subjects"]),
             )
         )
+    activities += [_planned(spec, ids, now) for spec in data["planned"]]
     return Batch(list(parties.values()), relationships, activities)
 
 
@@ -152,6 +158,39 @@ async def add_demo_fields(store: GraphStore) -> None:
             ),
             utcnow(),
         )
+
+
+def _planned(spec: dict[str, Any], ids: dict[str, str], now: datetime) -> Activity:
+    """A week of the home organization's appointments and tasks from today, at local
+    times of its zone (a task due yesterday is overdue)."""
+    zone = ZoneInfo(spec["timeZone"])
+    day = now.astimezone(zone) + timedelta(days=spec.get("inDays", spec.get("dueInDays", 0)))
+
+    def local(clock: str) -> datetime:
+        return datetime.combine(day.date(), time.fromisoformat(clock), zone).astimezone(UTC)
+
+    appointment = "inDays" in spec
+    schedule = Schedule(
+        starts_at=local(spec["at"]) if appointment else None,
+        ends_at=local(spec["until"]) if "until" in spec else None,
+        time_zone=spec["timeZone"],
+        due_at=None if appointment else local(spec["at"]),
+        location=spec.get("location"),
+        recurrence=spec.get("recurrence"),
+        assignee_ids=tuple(ids[a] for a in spec.get("assignees", ())),
+        attendees=tuple(Attendee(ids[k], Response(r)) for k, r in spec.get("attendees", ())),
+    )
+    return Activity(
+        id=new_id(),
+        type=ActivityType(spec["type"]),
+        occurred_at=local(spec["at"]),
+        summary=spec["summary"],
+        body=spec.get("body"),
+        author_id=ids[spec["author"]],
+        subject_ids=tuple(ids[s] for s in spec["subjects"]),
+        status=ActivityStatus.PLANNED,
+        schedule=schedule,
+    )
 
 
 async def load_demo(store: GraphStore) -> dict[str, int]:

@@ -10,7 +10,7 @@ from typing import Any
 
 from neo4j import AsyncManagedTransaction, AsyncResult
 
-from .. import contactdata, duplicates
+from .. import contactdata, duplicates, schedules
 from ..attribute_filters import ATTRIBUTE_PREFIX
 from ..closure import DEPTH
 from ..codec import (
@@ -394,21 +394,35 @@ def new_relationships(rels: Sequence[Relationship]) -> Write:
     )
 
 
+def planned_props(activity: Activity) -> dict[str, Any]:
+    """An activity's properties: its record, its span (schedules.span), whose agenda it
+    is on (schedules.people), its assignees (task lists) and its words (activity search),
+    all written again when the activity changes."""
+    start, end = schedules.span(activity)
+    props = {k: v for k, v in activity_record(activity, encode).items() if v is not None}
+    assigned = list(activity.schedule.assignee_ids) if activity.schedule else []
+    return props | {
+        "span_start": encode(start),
+        "span_end": encode(end),
+        "people": schedules.people(activity),
+        "assignees": assigned,
+        "search": activity_text(activity.summary, activity.body),
+    }
+
+
+# stored times as DateTime values, so that they compare and index as times
+ACTIVITY_TIMES = (
+    "a.occurred_at = datetime(a.occurred_at), a.span_start = datetime(a.span_start), "
+    "a.span_end = datetime(a.span_end)"
+)
+
+
 def new_activities(created: Sequence[Activity]) -> Write:
     return Write(
         "UNWIND $rows AS row CREATE (a:Activity) "
-        "SET a = row.props, a.occurred_at = datetime(a.occurred_at) "
+        f"SET a = row.props, {ACTIVITY_TIMES} "
         "WITH a, row UNWIND range(0, size(row.subjects) - 1) AS position "
         "MATCH (p:Party {id: row.subjects[position]}) "
         "CREATE (a)-[:ABOUT {occurred_at: a.occurred_at, position: position}]->(p)",
-        [
-            {
-                "props": {
-                    **{k: v for k, v in activity_record(a, encode).items() if v is not None},
-                    "search": activity_text(a.summary, a.body),
-                },
-                "subjects": list(a.subject_ids),
-            }
-            for a in created
-        ],
+        [{"props": planned_props(a), "subjects": list(a.subject_ids)} for a in created],
     )

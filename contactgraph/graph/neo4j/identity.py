@@ -35,7 +35,7 @@ SCHEMA: tuple[str, ...] = (
 )
 TOKEN_MAP = (
     "t {.id, .user_id, .name, .secret_hash, created_at: toString(t.created_at), "
-    "expires_at: toString(t.expires_at), revoked_at: toString(t.revoked_at)}"
+    "expires_at: toString(t.expires_at), revoked_at: toString(t.revoked_at), .read_only}"
 )
 GRANT_MAP = "g {.id, .user_id, .role, .scope_id, .scope_kind, granted_at: toString(g.granted_at)}"
 
@@ -94,6 +94,7 @@ def _token(row: Mapping[str, Any]) -> ApiToken:
         created_at=decode(row["created_at"]),
         expires_at=decode(row["expires_at"]) if row["expires_at"] else None,
         revoked_at=decode(row["revoked_at"]) if row["revoked_at"] else None,
+        read_only=bool(row["read_only"]),  # null on tokens made before it existed
     )
 
 
@@ -159,13 +160,14 @@ async def add_token(tx: Tx, token: ApiToken) -> ApiToken:
     await tx.run(
         "CREATE (t:ApiToken {id: $id, user_id: $user_id, name: $name, "
         "secret_hash: $secret_hash, created_at: datetime($created_at), "
-        "expires_at: datetime($expires_at)})",
+        "expires_at: datetime($expires_at), read_only: $read_only})",
         id=token.id,
         user_id=token.user_id,
         name=token.name,
         secret_hash=token.secret_hash,
         created_at=encode(token.created_at),
         expires_at=None if token.expires_at is None else encode(token.expires_at),
+        read_only=token.read_only,
     )
     return token
 

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from .. import merging, rules
+from .. import merging, rules, schedules
 from ..errors import Conflict
 from ..history import Actor, Change, ChangeKind, changed
 from ..identity import Grant
@@ -137,6 +137,12 @@ async def _reassign(tx: Tx, authors: Sequence[Authors], tokens: Sequence[tuple[s
     await tx.run(
         "UNWIND $rows AS row MATCH (t:ApiToken {id: row[0]}) SET t.user_id = row[1]",
         rows=[list(pair) for pair in tokens],
+    )
+    # the agendas they are on follow their authors
+    found = await cypher.activities(tx, [a.activity_id for a in authors])
+    await tx.run(
+        "UNWIND $rows AS row MATCH (a:Activity {id: row.id}) SET a.people = row.people",
+        rows=[{"id": i, "people": schedules.people(a)} for i, a in found.items()],
     )
 
 

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from .. import rules
+from ..agenda import AgendaQuery
 from ..attribute_filters import cypher_clauses
 from ..codec import category_from_record, category_record
 from ..contactdata import normalised
@@ -24,6 +25,7 @@ from ..duplicates import DuplicateQuery, Match, PairPage
 from ..model import (
     DEFAULT_CATEGORIES,
     WHOLE_ROWS,
+    Activity,
     ActivityPage,
     ActivityQuery,
     Ancestry,
@@ -46,6 +48,7 @@ from ..model import (
     display_order,
 )
 from ..store import Node
+from ..tasks import TaskPage, TaskQuery
 from . import (
     activity_search,
     closure_build,
@@ -55,6 +58,7 @@ from . import (
     identity,
     keys,
     merges,
+    plans,
     scopes,
     search,
     timelines,
@@ -102,6 +106,7 @@ SCHEMA: tuple[str, ...] = (
     *identity.SCHEMA,
     *keys.SCHEMA,
     *history.SCHEMA,
+    *plans.SCHEMA,
 )
 
 
@@ -129,6 +134,28 @@ class Neo4jStore(Neo4jWrites):
     async def _inside(self, tx: Tx) -> Reach:
         return await scopes.reach(tx, self._scope)
 
+    async def _backfill_spans(self) -> None:
+        """Activities stored before scheduling existed: on their author's agenda, at the
+        instant they happened."""
+        done = plans.BACKFILL_BATCH
+        while done == plans.BACKFILL_BATCH:
+            records, _, _ = await self.driver.execute_query(
+                plans.BACKFILL, batch=plans.BACKFILL_BATCH, database_=self._database
+            )
+            done = records[0]["done"]
+
+    async def agenda(self, query: AgendaQuery) -> list[Activity]:
+        async def work(tx: Tx) -> list[Activity]:
+            return await plans.window(tx, query, await self._inside(tx))
+
+        return await self._read(work)
+
+    async def tasks(self, query: TaskQuery) -> TaskPage:
+        async def work(tx: Tx) -> TaskPage:
+            return await plans.tasks(tx, query, await self._inside(tx))
+
+        return await self._read(work)
+
     async def migrate(self) -> None:
         """Create constraints, indexes and default categories; idempotent and awaited."""
         present: set[str] = set()
@@ -140,6 +167,8 @@ class Neo4jStore(Neo4jWrites):
         for statement in schema_changes(present):
             await self.driver.execute_query(statement, database_=self._database)
         await self.driver.execute_query("CALL db.awaitIndexes(300)", database_=self._database)
+        if "activity_span" not in present:
+            await self._backfill_spans()
 
         async def categories(tx: Tx) -> None:
             await tx.run(

@@ -14,6 +14,7 @@ from ..errors import (
     Conflict,
     NotFound,
 )
+from ..history import ChangeKind
 from ..identity import Grant
 from ..merging import DryRun, FieldChoice, MergePlan, UnmergePlan
 from ..model import (
@@ -29,6 +30,7 @@ from . import (
     identity,
     keys,
     merges,
+    plans,
     vocabulary,
     walks,
 )
@@ -205,6 +207,25 @@ class Neo4jWrites(Neo4jDumps):
                 cypher.new_activities([activity]),
                 history.new_entries([entry.recorded(activity, self._actor)]),
             )
+            return activity
+
+        return await self._write(work)
+
+    async def change_activity(self, activity: Activity, kind: ChangeKind) -> Activity:
+        async def work(tx: Tx) -> Activity:
+            # locked: no other change of it meanwhile
+            await tx.run(
+                "MATCH (a:Activity {id: $id}) SET a._lock = true REMOVE a._lock", id=activity.id
+            )
+            before = (await cypher.activities(tx, [activity.id])).get(activity.id)
+            if before is None:
+                raise NotFound(f"activity {activity.id} does not exist")
+            rules.check_changed_activity(before, activity)
+            references = list(rules.activity_references([activity]))
+            read = await cypher.prepare(tx, references, references)
+            rules.check_activities([activity], read.parties)
+            await plans.rewrite(tx, activity)
+            await history.append(tx, [entry.activity_changed(before, activity, self._actor, kind)])
             return activity
 
         return await self._write(work)

@@ -54,6 +54,16 @@ def index(conn: sqlite3.Connection, activities: Sequence[Activity]) -> None:
     conn.executemany(_INSERT, [(a.id, activity_text(a.summary, a.body)) for a in activities])
 
 
+def reindex(conn: sqlite3.Connection, activity: Activity) -> None:
+    """Index a changed activity's words in place of its old ones, in the caller's
+    transaction."""
+    conn.execute(
+        "DELETE FROM activity_search WHERE rowid = (SELECT rowid FROM activities WHERE id = ?)",
+        (activity.id,),
+    )
+    index(conn, [activity])
+
+
 def migrate(conn: sqlite3.Connection) -> None:
     """15: activity text searchable; every stored activity indexed."""
     conn.execute(TABLE)

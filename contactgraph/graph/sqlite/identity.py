@@ -24,7 +24,7 @@ from ..times import format_instant, parse_instant
 from . import records
 from .rows import PARTY_COLUMNS, party_from_row
 
-TOKEN_COLUMNS = "id, user_id, name, secret_hash, created_at, expires_at, revoked_at"
+TOKEN_COLUMNS = "id, user_id, name, secret_hash, created_at, expires_at, revoked_at, read_only"
 
 
 def _instant(text: str | None) -> datetime | None:
@@ -40,6 +40,7 @@ def _token(row: sqlite3.Row) -> ApiToken:
         created_at=parse_instant(row["created_at"]),
         expires_at=_instant(row["expires_at"]),
         revoked_at=_instant(row["revoked_at"]),
+        read_only=bool(row["read_only"]),
     )
 
 
@@ -136,7 +137,7 @@ def add_token(conn: sqlite3.Connection, token: ApiToken) -> ApiToken:
     )
     try:
         conn.execute(
-            f"INSERT INTO api_tokens ({TOKEN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO api_tokens ({TOKEN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 token.id,
                 token.user_id,
@@ -145,6 +146,7 @@ def add_token(conn: sqlite3.Connection, token: ApiToken) -> ApiToken:
                 format_instant(token.created_at),
                 None if token.expires_at is None else format_instant(token.expires_at),
                 None,
+                int(token.read_only),
             ),
         )
     except sqlite3.IntegrityError:

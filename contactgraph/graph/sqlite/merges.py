@@ -142,6 +142,10 @@ def _reassign(
         [(*a.after, a.activity_id) for a in authors],
     )
     conn.executemany("UPDATE api_tokens SET user_id = ? WHERE id = ?", [(u, t) for t, u in tokens])
+    # the agendas they are on follow their authors
+    ids = [a.activity_id for a in authors]
+    conn.execute(f"DELETE FROM activity_people WHERE activity_id {IN_LIST}", (bound_list(ids),))
+    records.insert_people(conn, list(records.activities_by_id(conn, ids).values()))
 
 
 def _resubject(conn: sqlite3.Connection, subjects: Sequence[Subjects]) -> None:

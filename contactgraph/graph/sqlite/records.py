@@ -8,8 +8,8 @@ import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
-from .. import attributes, rules
-from ..codec import PARTY_KINDS
+from .. import attributes, rules, schedules
+from ..codec import ACTIVITY_FIELDS, PARTY_KINDS
 from ..errors import BadUserInput, Conflict
 from ..levels import Level, check_level
 from ..model import (
@@ -50,8 +50,12 @@ INSERT_SEARCH = (
 )
 INSERT_REL = f"INSERT INTO relationships ({REL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 INSERT_ACTIVITY = (
-    "INSERT INTO activities (id, type, occurred_at, summary, body, author_id, recorded_by_id) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+    f"INSERT INTO activities ({', '.join(ACTIVITY_FIELDS)}, span_start, span_end) "
+    f"VALUES ({', '.join('?' * (len(ACTIVITY_FIELDS) + 2))})"
+)
+# whose agenda an activity is on, found by the end of its span (schedules.span)
+INSERT_PERSON = (
+    "INSERT INTO activity_people (party_id, span_end, activity_id, span_start) VALUES (?, ?, ?, ?)"
 )
 INSERT_SUBJECT = (
     "INSERT INTO activity_subjects (party_id, occurred_at, activity_id, type, position) "
@@ -202,8 +206,24 @@ def rewrite_party(conn: sqlite3.Connection, party: Party) -> None:
     keys.rewrite(conn, party)
 
 
+def span_params(activity: Activity) -> tuple[str, str]:
+    """Its span (schedules.span) in the stored text form."""
+    start, end = schedules.span(activity)
+    return format_instant(start), format_instant(end)
+
+
+def insert_people(conn: sqlite3.Connection, activities: Sequence[Activity]) -> None:
+    """The rows that put each activity on its people's agendas."""
+    rows = []
+    for a in activities:
+        start, end = span_params(a)
+        rows += [(person, end, a.id, start) for person in schedules.people(a)]
+    conn.executemany(INSERT_PERSON, rows)
+
+
 def insert_activities(conn: sqlite3.Connection, activities: Sequence[Activity]) -> None:
-    conn.executemany(INSERT_ACTIVITY, [activity_params(a) for a in activities])
+    conn.executemany(INSERT_ACTIVITY, [(*activity_params(a), *span_params(a)) for a in activities])
+    insert_people(conn, activities)
     conn.executemany(
         INSERT_SUBJECT,
         [

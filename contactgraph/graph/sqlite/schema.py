@@ -111,6 +111,33 @@ def _fill_keys(conn: sqlite3.Connection) -> None:
     conn.executemany(keys.INSERT, (k for row in stored for k in keys.rows(party_from_row(row))))
 
 
+def _schedules(conn: sqlite3.Connection) -> None:
+    """13: planned work, and read-only tokens for calendar feeds. What was recorded so far
+    is DONE, at version 1, and spans its own instant on its author's agenda."""
+    for statement in (
+        "ALTER TABLE activities ADD COLUMN status TEXT NOT NULL DEFAULT 'DONE'",
+        "ALTER TABLE activities ADD COLUMN version INTEGER NOT NULL DEFAULT 1",
+        "ALTER TABLE activities ADD COLUMN schedule TEXT",
+        "ALTER TABLE activities ADD COLUMN span_start TEXT",
+        "ALTER TABLE activities ADD COLUMN span_end TEXT",
+        # a calendar application's token, which reads only
+        "ALTER TABLE api_tokens ADD COLUMN read_only INTEGER NOT NULL DEFAULT 0",
+        "UPDATE activities SET span_start = occurred_at, span_end = occurred_at",
+        # an agenda's window is an index range per person: what ends at or after its start
+        """CREATE TABLE activity_people (
+            party_id    TEXT NOT NULL REFERENCES parties(id),
+            span_end    TEXT NOT NULL,
+            activity_id TEXT NOT NULL REFERENCES activities(id),
+            span_start  TEXT NOT NULL,
+            PRIMARY KEY (party_id, span_end, activity_id)
+        ) WITHOUT ROWID""",
+        "CREATE INDEX activity_people_activity ON activity_people(activity_id)",
+        "INSERT INTO activity_people (party_id, span_end, activity_id, span_start) "
+        "SELECT author_id, occurred_at, id, occurred_at FROM activities",
+    ):
+        conn.execute(statement)
+
+
 # bodies hold tokens already folded by graph/search.py
 SEARCH_TABLE = "CREATE VIRTUAL TABLE party_search USING fts5(body, fiscal, tokenize = 'unicode61')"
 
@@ -263,6 +290,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     _levels,
     # 15: activity summaries and bodies searchable
     activity_search.migrate,
+    # 16: activities planned, with a status, a version, a schedule, and people's agendas
+    _schedules,
 )
 
 

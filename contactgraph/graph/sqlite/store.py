@@ -13,11 +13,13 @@ from typing import TypeVar
 
 from .. import history as entry
 from .. import rules
+from ..agenda import AgendaQuery
 from ..attribute_filters import sqlite_clauses
 from ..contactdata import normalised
 from ..cursors import cursor_depth, decode_cursor
 from ..duplicates import DuplicateQuery, Match, PairPage
 from ..errors import BadUserInput, Conflict, NotFound
+from ..history import ChangeKind
 from ..identity import Grant
 from ..merging import DryRun, FieldChoice, MergePlan, UnmergePlan
 from ..model import (
@@ -50,6 +52,7 @@ from ..model import (
 )
 from ..search import query_terms
 from ..store import Node
+from ..tasks import TaskPage, TaskQuery
 from ..times import format_instant
 from . import (
     activity_search,
@@ -59,6 +62,7 @@ from . import (
     identity,
     keys,
     merges,
+    plans,
     records,
     scopes,
     timelines,
@@ -366,6 +370,12 @@ class SqliteStore(SqliteDumps):
 
         return await self._walk(work)
 
+    async def agenda(self, query: AgendaQuery) -> list[Activity]:
+        return await self._read(lambda conn: plans.window(conn, query, self._inside(conn)))
+
+    async def tasks(self, query: TaskQuery) -> TaskPage:
+        return await self._read(lambda conn: plans.tasks(conn, query, self._inside(conn)))
+
     async def timelines(
         self, party_ids: Sequence[str], query: TimelineQuery
     ) -> dict[str, TimelinePage]:
@@ -595,6 +605,21 @@ class SqliteStore(SqliteDumps):
             )
             records.insert_activities(conn, [activity])
             history.append(conn, [entry.recorded(activity, self._actor)])
+            return activity
+
+        return await self._write(work)
+
+    async def change_activity(self, activity: Activity, kind: ChangeKind) -> Activity:
+        def work(conn: sqlite3.Connection) -> Activity:
+            before = records.activities_by_id(conn, [activity.id]).get(activity.id)
+            if before is None:
+                raise NotFound(f"activity {activity.id} does not exist")
+            rules.check_changed_activity(before, activity)
+            rules.check_activities(
+                [activity], records.parties_by_id(conn, rules.activity_references([activity]))
+            )
+            plans.rewrite(conn, activity)
+            history.append(conn, [entry.activity_changed(before, activity, self._actor, kind)])
             return activity
 
         return await self._write(work)

@@ -1,0 +1,19 @@
+"""SQL that takes an embedded graph back to before some migrations, for the tests of
+upgrades: each migration's additions, undone."""
+
+# what migrations 13-15 add: categories as data, levels, activity search
+AFTER_12 = (
+    "ALTER TABLE categories DROP COLUMN definition; DROP TABLE levels; DROP TABLE activity_search;"
+)
+# what migration 16 adds: planned work and read-only tokens
+DROP_SCHEDULES = (
+    "DROP TABLE activity_people; ALTER TABLE api_tokens DROP COLUMN read_only; "
+    + "".join(
+        f"ALTER TABLE activities DROP COLUMN {c}; "
+        for c in ("status", "version", "schedule", "span_start", "span_end")
+    )
+)
+# what migrations 9 and 10 add: a test that takes a graph back to before them drops these too
+DROP_HISTORY = (
+    f"DROP TABLE history; DROP TABLE history_subjects; DROP INDEX parties_merged; {AFTER_12}"
+)
