@@ -65,6 +65,15 @@ class LinkRow:
 
 
 @dataclass(frozen=True)
+class Code:
+    """A VAT number or tax code a row gives: one party's at most (rules.claims)."""
+
+    kind: str  # "vat" or "tax"
+    key: str  # as contactdata.keys compares it
+    column: str | None
+
+
+@dataclass(frozen=True)
 class Row:
     line: int
     key: str  # the row's external id key, in the mapping's source
@@ -72,6 +81,7 @@ class Row:
     legal_form: LegalForm  # the row's, else its kind's default: what a new party gets
     fields: dict[str, object] = field(default_factory=dict)  # model fields the row sets
     links: list[LinkRow] = field(default_factory=list)
+    codes: tuple[Code, ...] = ()  # only for a row checked
 
 
 def read(stream: IO[str], mapping: Mapping) -> Iterator[tuple[int, dict[str, str]] | RowError]:
@@ -163,7 +173,10 @@ def parse(
     except GraphError as error:
         raise BadRow(None, error.message) from None
     normal = {name: getattr(checked, name) for name in fields}
-    return Row(line, key, kind, checked.legal_form, normal, links(cells, mapping, kind))
+    codes = tuple(
+        Code(c.kind, c.key, origins.get(c.field)) for c in rules.claims(checked) if c.kind != "ext"
+    )
+    return Row(line, key, kind, checked.legal_form, normal, links(cells, mapping, kind), codes)
 
 
 def _cell(cells: Map[str, str], mapping: Mapping, name: str) -> str | None:
