@@ -25,6 +25,7 @@ from ..model import (
     PartyKind,
     Phone,
     RelType,
+    category_named,
 )
 from .mapping import ADDRESS, FISCAL, Mapping
 
@@ -246,12 +247,10 @@ def _category(cells: Map[str, str], column: str, categories: Map[str, Category])
     value = cells[column].strip()
     if not value:
         return None
-    if value in categories:
-        return value
-    for category in categories.values():
-        if category.name.casefold() == value.casefold():
-            return category.id
-    raise BadRow(column, f"no category is called {value!r}")
+    found = category_named(categories, value)
+    if found is None:
+        raise BadRow(column, f"no category is called {value!r}")
+    return found.id
 
 
 def links(cells: Map[str, str], mapping: Mapping, kind: PartyKind) -> list[LinkRow]:
