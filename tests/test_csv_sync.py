@@ -228,3 +228,76 @@ async def test_an_export_reads_back_into_an_empty_graph(graph_url: str, tmp_path
         run, "export", "--format", "csv", "--graph", graph_url, str(exported)
     )
     assert taken.returncode == 1 and "exists" in taken.stderr
+
+
+MERGE = """mutation($s: ID!, $m: ID!) { mergeParties(survivorId: $s, mergedIds: [$m]) {
+  survivor { externalIds { key } history(first: 2) { edges { node { kind subjectIds
+    fields { field before after } } } } } } }"""
+HOLDER = """query($key: String!) { partyByExternalId(source: "sap", key: $key) {
+  id displayName externalIds { key } } }"""
+UNMERGE = "mutation($id: ID!) { unmergeParty(id: $id) { party { externalIds { key } } } }"
+
+
+async def test_a_merged_away_partys_key_finds_the_survivor_in_the_next_sync(
+    graph_url: str, tmp_path: Path
+) -> None:
+    _ok(await asyncio.to_thread(run, "migrate", "--create", "--graph", graph_url))
+    twice = [ROWS[1], "O9,ORGANIZATION,Acme Austria,,,,,,,AT,,,,"]  # one firm, two records
+    mapping, data = _files(tmp_path, twice)
+    assert "2 parties created" in _ok(await _import(graph_url, mapping, data))
+    ids = {k: p["id"] for k, p in (await _graph(graph_url)).items()}
+    async for http in serve(Settings(graph_url=graph_url)):
+        gql = GraphQL(http)
+        merged = (await gql(MERGE, {"s": ids["O1"], "m": ids["O9"]}))["mergeParties"]
+        assert merged["survivor"]["externalIds"] == [{"key": "O1"}, {"key": "O9"}]
+        # the survivor's own entry (the tombstone's names it too)
+        entries = [e["node"] for e in merged["survivor"]["history"]["edges"]]
+        entry = next(e for e in entries if e["subjectIds"][0] == ids["O1"])
+        assert entry["kind"] == "MERGED"
+        taken = {f["field"]: f for f in entry["fields"]}["externalIds"]
+        assert [x["key"] for x in taken["after"]] == ["O1", "O9"]
+
+    again = _ok(await _import(graph_url, mapping, data))
+    assert "0 parties created, 1 updated, 1 unchanged" in again  # O9's row, on the survivor
+    async for http in serve(Settings(graph_url=graph_url)):
+        gql = GraphQL(http)
+        for key in ("O1", "O9"):
+            found = (await gql(HOLDER, {"key": key}))["partyByExternalId"]
+            assert found["id"] == ids["O1"] and found["displayName"] == "Acme Austria"
+        # unmerged, the party gets back only the keys still free: the survivor keeps O9
+        back = (await gql(UNMERGE, {"id": ids["O9"]}))["unmergeParty"]["party"]
+        assert back["externalIds"] == []
+        assert (await gql(HOLDER, {"key": "O9"}))["partyByExternalId"]["id"] == ids["O1"]
+
+
+async def test_codes_held_twice_and_cycles_are_bad_rows_and_nothing_is_written(
+    graph_url: str, tmp_path: Path
+) -> None:
+    _ok(await asyncio.to_thread(run, "migrate", "--create", "--graph", graph_url))
+    stored = [ROWS[1], ROWS[2], "O5,ORGANIZATION,Other,,,,,,ATU13585618,AT,,,,"]
+    mapping, data = _files(tmp_path, stored)  # O2 is PART_OF O1
+    _ok(await _import(graph_url, mapping, data))
+    before = await _graph(graph_url)
+    bad = [
+        "O1,ORGANIZATION,Acme,,,Commercial client,,,ATU13585627,AT,,O2,,",  # 2: O2 is under O1
+        "O3,ORGANIZATION,Copy,,,,,,ATU 135 856 27,AT,,,,",  # 3: O1's VAT number, again
+        "O4,ORGANIZATION,Taken,,,,,,ATU13585618,AT,,,,",  # 4: O5 holds it
+        "A1,ORGANIZATION,Loop one,,,,,,,AT,,A2,,",  # 5 and 6: a cycle within the file
+        "A2,ORGANIZATION,Loop two,,,,,,,AT,,A1,,",
+        "O6,ORGANIZATION,Fine,,,,,,ATU13585609,AT,,O1,,",  # 7: good
+    ]
+    mapping, data = _files(tmp_path, bad, "bad.csv")
+    for extra in (["--dry-run"], []):
+        done = await _import(graph_url, mapping, data, *extra)
+        assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+        for expected in (
+            "line 2, column parent: PART_OF to sap:O2 would close a cycle",
+            "line 3, column vat: VAT number is on line 2 already",
+            f"line 4, column vat: VAT number is held by party {before['O5']['id']} already",
+            "line 5, column parent: PART_OF to sap:A2 would close a cycle",
+            "line 6, column parent: PART_OF to sap:A1 would close a cycle",
+            "5 of 6 rows are bad; nothing was written",
+        ):
+            assert expected in done.stderr, (expected, done.stderr)
+        assert "line 7" not in done.stderr
+        assert await _graph(graph_url) == before

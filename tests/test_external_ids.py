@@ -96,3 +96,18 @@ async def test_bad_external_ids_are_refused_naming_the_field(gql: GraphQL) -> No
     error = await gql.error(READ, {"s": "no source", "k": "1"})
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
     assert (await gql("{ parties { totalCount } }"))["parties"]["totalCount"] == 1  # admin
+
+
+async def test_a_merge_giving_the_survivor_too_many_external_ids_is_refused(gql: GraphQL) -> None:
+    survivor = await org(
+        gql, "Keeper", externalIds=[{"source": "sap", "key": str(i)} for i in range(20)]
+    )
+    merged = await org(gql, "Keeper again", externalIds=[{"source": "crm", "key": "K"}])
+    error = await gql.error(
+        "mutation($s: ID!, $m: ID!) { mergeParties(survivorId: $s, mergedIds: [$m]) { dryRun } }",
+        {"s": survivor, "m": merged},
+    )
+    assert error["extensions"]["code"] == "LIMIT_EXCEEDED"
+    assert "would hold 21 external ids, more than 20" in error["message"]
+    # nothing written: the merged party holds its id still
+    assert (await gql(READ, {"s": "crm", "k": "K"}))["partyByExternalId"]["id"] == merged

@@ -117,13 +117,21 @@ GRAPH = """query($types: [RelType!]) {
   parties(filter: {kinds: [CONTACT, ORGANIZATION]}, first: 500) { edges { node {
     id kind displayName tags emails { address label } phones { e164 label }
     addresses { street postalCode city country label }
+    legalForm category { id } fiscal { vatNumber taxCode country }
     ... on Contact { firstName lastName }
-    relationships(types: $types) { type role properties fromId toId } } } } }"""
+    relationships(types: $types, includeEnded: true) {
+      type role properties fromId toId since until } } } } }"""
+
+
+def _dated(rel: dict[str, Any]) -> tuple[object, ...]:
+    """An edge's dates as a card carries them: PART_OF is the ORG chain as of now."""
+    return () if rel["type"] == "PART_OF" else (rel["since"], rel["until"])
 
 
 async def _graph(gql: GraphQL) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
-    """What the cards carry, as GraphQL answers it: parties by name, and current edges
-    between them by their ends' names (ids differ between graphs)."""
+    """What the cards carry, as GraphQL answers it: parties by name, and edges between
+    them (ended ones with their dates, PART_OF as of now) by their ends' names (ids
+    differ between graphs)."""
     data = await gql(GRAPH, {"types": CARRIED})
     nodes = [edge["node"] for edge in data["parties"]["edges"]]
     names = {node["id"]: node["displayName"] for node in nodes}
@@ -137,15 +145,19 @@ async def _graph(gql: GraphQL) -> tuple[list[tuple[object, ...]], list[tuple[obj
             node["emails"],
             node["phones"],
             node["addresses"],
+            node["legalForm"],
+            node["category"],
+            node["fiscal"],
         )
         for node in nodes
     )
     edges = sorted(
         {
-            (rel["type"], names[rel["fromId"]], names[rel["toId"]], rel["role"])
+            (rel["type"], names[rel["fromId"]], names[rel["toId"]], rel["role"], *_dated(rel))
             for node in nodes
             for rel in node["relationships"]
             if {rel["fromId"], rel["toId"]} <= names.keys()  # not to users: they have no card
+            and (rel["type"] != "PART_OF" or rel["until"] is None)
         }
     )
     return parties, edges
@@ -155,12 +167,32 @@ def _import(graph_url: str, path: Path, *args: str) -> subprocess.CompletedProce
     return run("import", "--format", "vcard", "--graph", graph_url, *args, str(path))
 
 
+LINK = """mutation($type: RelType!, $from: ID!, $to: ID!, $role: String, $since: DateTime) {
+  link(input: {type: $type, fromId: $from, toId: $to, role: $role, since: $since}) { id } }"""
+UNLINK = "mutation($id: ID!, $until: DateTime) { unlink(id: $id, until: $until) { id } }"
+ENDED = [  # (type, from, to, role, since, until): a past the demo does not have
+    ("EMPLOYS", "Acme Widgets GmbH", "Paul Berger", "Driver", "2020-01-01", "2022-06-30"),
+    ("MEMBER_OF", "Paul Berger", "TSV Bergfeld", "treasurer", "2018-03-01", "2021-03-01"),
+    ("KNOWS", "Paul Berger", "Sofia Marino", None, "2019-05-01", "2021-01-01"),
+]
+
+
+async def _add_ended(url: str) -> None:
+    async for http in serve(Settings(graph_url=url)):
+        gql = GraphQL(http)
+        for kind, start, end, role, since, until in ENDED:
+            ends = {"from": await find(gql, start), "to": await find(gql, end)}
+            made = await gql(LINK, {"type": kind, **ends, "role": role, "since": since + "T00:00Z"})
+            await gql(UNLINK, {"id": made["link"]["id"], "until": until + "T00:00Z"})
+
+
 @pytest.fixture(scope="module")
 def demo_cards(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
-    """A demo graph on SQLite, and its cards in a file."""
+    """A demo graph on SQLite with some ended relationships, and its cards in a file."""
     where = tmp_path_factory.mktemp("cards")
     url = f"sqlite:///{where / 'demo.db'}"
     assert run("seed", "--demo", "--graph", url).returncode == 0
+    asyncio.run(_add_ended(url))
     done = run("export", "--format", "vcard", "--graph", url, str(where / "demo.vcf"))
     assert done.returncode == 0, done.stderr
     return url, where / "demo.vcf"
@@ -184,13 +216,26 @@ async def test_exported_cards_import_into_an_empty_graph_as_they_were(
     assert done.returncode == 0, done.stderr
     assert f"imported {len(parties)} cards, {len(edges)} relationships" in done.stdout
     assert await _graph(gql) == (parties, edges)
-    miriam = [e for e in edges if e[0] == "EMPLOYS" and e[2] == "Miriam Brandt"]
+    miriam = [e[:4] for e in edges if e[0] == "EMPLOYS" and e[2] == "Miriam Brandt"]
     assert sorted(miriam) == [
         ("EMPLOYS", "Procurement", "Miriam Brandt", "Deputy Procurement Lead"),
         ("EMPLOYS", "Warehouse Operations", "Miriam Brandt", "Warehouse Manager"),
     ]
-    assert ("HEIR_OF", "Julia Lenz", "Walter Krämer", "daughter") in edges
+    assert ("HEIR_OF", "Julia Lenz", "Walter Krämer", "daughter") in {e[:4] for e in edges}
     assert ("PART_OF", "Fleet Management", "Nordwind Hamburg", None) in edges
+    ended = {e[:4] + tuple(d[:10] for d in e[4:]) for e in edges if e[-1] is not None}
+    assert ended == set(ENDED)  # employment, membership and acquaintance, dates and all
+    kept = {p[1]: p[-3:] for p in parties}  # legal form, category, fiscal data
+    assert kept["Nordwind Logistics AG"] == (
+        "LEGAL_PERSON",
+        {"id": "commercial-client"},
+        {"vatNumber": "DE811234565", "taxCode": "4881507442", "country": "DE"},
+    )
+    assert kept["Sofia Marino"][1:] == (
+        {"id": "private-client"},
+        {"vatNumber": None, "taxCode": "MRNSFO80A41H501O", "country": "IT"},
+    )
+    assert kept["Owners' Association Lindenstrasse 12"][0] == "ASSOCIATION"
     again = await asyncio.to_thread(_import, graph_url, cards)
     assert again.returncode == 1 and "line 3: UID urn:uuid:" in again.stderr
     assert "an import adds parties, it never updates one" in again.stderr
@@ -337,6 +382,44 @@ BAD_CARDS = [
         "EMPLOYS links ORGANIZATION to CONTACT/USER",
     ),
     ("calendar", "BEGIN:VCALENDAR\nVERSION:2.0\nEND:VCALENDAR\n", 1, "VCALENDAR is not a VCARD"),
+    (
+        "legal form",
+        "BEGIN:VCARD\nVERSION:4.0\nFN:A B\nX-LEGAL-FORM:gmbh\nEND:VCARD\n",
+        4,
+        "X-LEGAL-FORM 'GMBH' is not one of NATURAL_PERSON",
+    ),
+    (
+        "category",
+        "BEGIN:VCARD\nVERSION:4.0\nFN:A B\nX-CATEGORY:no-such\nEND:VCARD\n",
+        4,
+        "X-CATEGORY 'no-such': no category has that id or name",
+    ),
+    (
+        "category's legal forms",  # a contact is a natural person: no owners' association
+        "BEGIN:VCARD\nVERSION:4.0\nFN:A B\nX-CATEGORY:Owners' association\nEND:VCARD\n",
+        1,
+        'category "Owners\' association" allows legal forms ASSOCIATION',
+    ),
+    (
+        "VAT number",
+        "BEGIN:VCARD\nVERSION:4.0\nKIND:org\nFN:Firm\nX-VAT-NUMBER:ATU00000000\nEND:VCARD\n",
+        5,
+        "fiscal.vatNumber 'ATU00000000'",
+    ),
+    (
+        "dates",
+        "BEGIN:VCARD\nVERSION:4.0\nFN:A B\n"
+        'RELATED;X-SINCE="2021-01-01T00:00Z";X-UNTIL="2020-01-01T00:00Z":'
+        "urn:uuid:01a20fd7-9832-759e-bb16-f798417650b3\nEND:VCARD\n",
+        4,
+        "X-UNTIL is before X-SINCE",
+    ),
+    (
+        "not a date",
+        "BEGIN:VCARD\nVERSION:4.0\nFN:A B\nitem1.ORG;X-SINCE=soon:Firm\nEND:VCARD\n",
+        4,
+        "X-SINCE 'soon' is not an ISO-8601 date-time",
+    ),
 ]
 
 

@@ -9,6 +9,11 @@ merged parties would join the survivor to itself and goes. Those are the only ed
 write ever removes, and each is kept whole in the merge's history entry, from which
 `unplan` rebuilds what a merged party brought. The merged parties stay as archived
 tombstones naming the survivor (`Party.merged_into`).
+
+The survivor takes the merged parties' external ids, all of them: a sync from another
+system that still has both records then finds the survivor for either key instead of
+creating the duplicate again. A second key of one source is kept beside the first, as
+that system may well keep both records (docs/csv-import.md, "Merged parties").
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from . import history, rules
+from . import externalids, history, rules
 from .errors import BadUserInput, Conflict, Forbidden, LimitExceeded
 from .identity import Grant, ScopeKind
 from .model import ACYCLIC_TYPES, Party, Relationship, RelType
@@ -143,6 +148,19 @@ def _chosen(
     return changes
 
 
+def _taken_ids(survivor: Party, merged: Sequence[Party]) -> dict[str, Any]:
+    """The change giving the survivor every external id of the merged parties, if any."""
+    held = tuple(dict.fromkeys(x for p in (survivor, *merged) for x in p.external_ids))
+    if held == survivor.external_ids:
+        return {}
+    if len(held) > externalids.MAX_IDS:
+        raise LimitExceeded(
+            f"merged, the survivor would hold {len(held)} external ids, more than "
+            f"{externalids.MAX_IDS}: remove some from the parties first"
+        )
+    return {"external_ids": held}
+
+
 def _windows_touch(a: Relationship, b: Relationship) -> bool:
     """b starts before a ends (a.since <= b.since)."""
     return a.until is None or b.since <= a.until
@@ -202,7 +220,8 @@ def plan(
     def _to(party_id: str) -> str:
         return survivor.id if party_id in gone else party_id
 
-    changed = rules.apply_changes(survivor, _chosen(survivor, merged, choices), at)
+    changes = _chosen(survivor, merged, choices) | _taken_ids(survivor, merged)
+    changed = rules.apply_changes(survivor, changes, at)
     if changed is survivor:
         changed = replace(
             survivor, version=survivor.version + 1, updated_at=rules.changed_at(survivor, at)
@@ -464,12 +483,16 @@ def survivors(merged_into: Mapping[str, str | None], party_id: str) -> dict[str,
     return found
 
 
-def without_code(party: Party, kind: str) -> Party:
+def without_code(party: Party, claim: rules.Claim) -> Party:
     """The restored party without a code another party holds now (the survivor took it):
-    a VAT number or tax code is one party's, so the unmerge leaves it where it is."""
+    a VAT number, tax code or external id is one party's, so the unmerge leaves it where
+    it is."""
+    if claim.kind == "ext":
+        kept = (x for x in party.external_ids if externalids.token(x) != claim.key)
+        return replace(party, external_ids=tuple(kept))
     if party.fiscal is None:
         return party
-    field = "vat_number" if kind == "vat" else "tax_code"
+    field = "vat_number" if claim.kind == "vat" else "tax_code"
     return replace(party, fiscal=replace(party.fiscal, **{field: None}))
 
 

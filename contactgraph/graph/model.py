@@ -8,6 +8,7 @@ store enforces exactly the same table (DESIGN.md, "Domain").
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -338,6 +339,14 @@ DEFAULT_CATEGORIES: tuple[Category, ...] = (
         (UnitType.COMPANY, UnitType.BRANCH, UnitType.DEPARTMENT, UnitType.TEAM, UnitType.POSITION),
     ),
 )
+
+
+def category_named(categories: Mapping[str, Category], value: str) -> Category | None:
+    """A category by its id, else by its name ignoring case: how a file names one."""
+    if value in categories:
+        return categories[value]
+    wanted = value.casefold()
+    return next((c for c in categories.values() if c.name.casefold() == wanted), None)
 
 
 @dataclass(frozen=True)

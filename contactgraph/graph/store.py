@@ -181,6 +181,13 @@ class GraphStore(Protocol):
         """For each external id as given, the id of the party not archived that holds it
         (a list of one, or empty), through an index."""
 
+    async def parties_by_code(
+        self, codes: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], list[str]]:
+        """For each (kind, key) of a VAT number ("vat") or tax code ("tax") as
+        contactdata.keys compares it, the id of the party not archived that holds it (a
+        list of one, or empty), through an index: what a CSV import checks up front."""
+
     async def history(
         self, subject_ids: Sequence[str], page: Page, hidden: frozenset[ChangeKind]
     ) -> dict[str, ChangePage]:

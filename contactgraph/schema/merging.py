@@ -92,7 +92,8 @@ async def unmerge_party(
 ) -> UnmergeResult:
     """Restore a merged party, from its merge's history: the edges, activities and grants
     it brought go back to it unless they changed since (those stay with the survivor);
-    the survivor keeps the fields it took. Its fiscal codes come back only while free.
+    the survivor keeps the fields it took. Its fiscal codes and external ids come back
+    only while free (the survivor keeps those it took).
     Needs WRITE everywhere, and ADMIN when grants go back."""
     from .types import Relationship, party_of
 
@@ -150,10 +151,11 @@ async def merge_parties(
 ) -> MergeResult:
     """Fold duplicates into the survivor, in one transaction: their relationships (same
     ids, duplicates collapsed into the earliest), activities, grants and users' contacts
-    move to it; they stay as archived tombstones, and node(id) of one answers the
-    survivor. A cycle or a broken category rule refuses it; dryRun answers the same
-    without writing. Needs WRITE everywhere, FISCAL to move fiscal data, and ADMIN to
-    merge users."""
+    move to it, and it holds their external ids beside its own (two keys of one source
+    too), so a sync finds it by either; they stay as archived tombstones, and node(id)
+    of one answers the survivor. A cycle or a broken category rule refuses it; dryRun
+    answers the same without writing. Needs WRITE everywhere, FISCAL to move fiscal
+    data, and ADMIN to merge users."""
     from .types import Relationship, party_of
 
     choices = field_choices or []

@@ -25,6 +25,7 @@ from ..model import (
     PartyKind,
     Phone,
     RelType,
+    category_named,
 )
 from .mapping import ADDRESS, FISCAL, Mapping
 
@@ -65,6 +66,15 @@ class LinkRow:
 
 
 @dataclass(frozen=True)
+class Code:
+    """A VAT number or tax code a row gives: one party's at most (rules.claims)."""
+
+    kind: str  # "vat" or "tax"
+    key: str  # as contactdata.keys compares it
+    column: str | None
+
+
+@dataclass(frozen=True)
 class Row:
     line: int
     key: str  # the row's external id key, in the mapping's source
@@ -72,6 +82,7 @@ class Row:
     legal_form: LegalForm  # the row's, else its kind's default: what a new party gets
     fields: dict[str, object] = field(default_factory=dict)  # model fields the row sets
     links: list[LinkRow] = field(default_factory=list)
+    codes: tuple[Code, ...] = ()  # only for a row checked
 
 
 def read(stream: IO[str], mapping: Mapping) -> Iterator[tuple[int, dict[str, str]] | RowError]:
@@ -163,7 +174,10 @@ def parse(
     except GraphError as error:
         raise BadRow(None, error.message) from None
     normal = {name: getattr(checked, name) for name in fields}
-    return Row(line, key, kind, checked.legal_form, normal, links(cells, mapping, kind))
+    codes = tuple(
+        Code(c.kind, c.key, origins.get(c.field)) for c in rules.claims(checked) if c.kind != "ext"
+    )
+    return Row(line, key, kind, checked.legal_form, normal, links(cells, mapping, kind), codes)
 
 
 def _cell(cells: Map[str, str], mapping: Mapping, name: str) -> str | None:
@@ -233,12 +247,10 @@ def _category(cells: Map[str, str], column: str, categories: Map[str, Category])
     value = cells[column].strip()
     if not value:
         return None
-    if value in categories:
-        return value
-    for category in categories.values():
-        if category.name.casefold() == value.casefold():
-            return category.id
-    raise BadRow(column, f"no category is called {value!r}")
+    found = category_named(categories, value)
+    if found is None:
+        raise BadRow(column, f"no category is called {value!r}")
+    return found.id
 
 
 def links(cells: Map[str, str], mapping: Mapping, kind: PartyKind) -> list[LinkRow]:

@@ -2,8 +2,9 @@
 external id and links made once (docs/csv-import.md).
 
 The file is read four times, one row at a time, so memory does not grow with it beyond
-the index of its external ids (key -> line and kind): 1. each row on its own, by the
-write rules; 2. each row's links, against that index and the graph; 3. the parties,
+the index of its external ids (key -> line and kind) and what checks.py keeps: 1. each
+row on its own, by the write rules; 2. each row's links, against that index and the
+graph, then the file's VAT numbers and tax codes and its hierarchy (checks.py); 3. the parties,
 created in batches or updated one by one where a mapped field changed; 4. the links not
 there yet, in batches. A run that finds a bad row in 1 or 2 writes nothing."""
 
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from itertools import islice
 from typing import IO
 
 from .. import rules
@@ -29,6 +29,7 @@ from ..model import (
 )
 from ..store import GraphStore
 from ..times import utcnow
+from .checks import FileCodes, Hierarchy, batched
 from .mapping import Mapping
 from .rows import BadRow, LinkRow, Row, RowError, key_of, kind_of, links, parse, read
 
@@ -62,6 +63,8 @@ class CsvImport:
         # the file's external ids: key -> line * 2 + kind bit, for duplicates and links
         self.index: dict[str, int] = {}
         self.categories: dict[str, Category] = {}
+        self.codes = FileCodes()
+        self.hierarchy = Hierarchy()
         self.outcome = Outcome()
 
     async def check(self) -> Outcome:
@@ -71,6 +74,9 @@ class CsvImport:
         for chunk in self._chunks():
             await self._check_links(chunk)
             self.tick("links checked", len(chunk))
+        source, size = self.mapping.source, self.batch_size
+        self.outcome.errors += await self.codes.held(self.store, source, size)
+        self.outcome.errors += await self.hierarchy.cycles(self.store, source, self.index, size)
         self.outcome.index_size = len(self.index)
         self.outcome.errors.sort(key=lambda e: e.line)
         return self.outcome
@@ -91,8 +97,7 @@ class CsvImport:
 
     def _chunks(self) -> Iterator[list[tuple[int, dict[str, str]]]]:
         good = (item for item in self._rows() if not isinstance(item, RowError))
-        while chunk := list(islice(good, self.batch_size)):
-            yield chunk
+        yield from batched(good, self.batch_size)
 
     def _check_rows(self) -> None:
         region = self.store.default_region
@@ -119,6 +124,8 @@ class CsvImport:
                             f"{first // 2} already",
                         )
                     )
+                errors += self.codes.add(row)
+                self.hierarchy.add(row)
             self.tick("rows checked", 1)
 
     async def _held(self, keys: set[str]) -> dict[str, Party]:
@@ -172,14 +179,18 @@ class CsvImport:
             for line, c in chunk
         ]
         created: list[Party] = []
+        written: dict[str, Party] = {}  # a party two keys name (a merge): the later row sees it
         for row in rows:
             current = stored.get(row.key)
             if current is None:
                 created.append(self._new(row))
-            elif await self._update(row, current):
-                self.outcome.updated += 1
-            else:
+                continue
+            updated = await self._update(row, written.get(current.id, current))
+            if updated is None:
                 self.outcome.unchanged += 1
+            else:
+                written[current.id] = updated
+                self.outcome.updated += 1
         if created:
             await self.store.load_batch(Batch(parties=created))
             self.outcome.created += len(created)
@@ -198,8 +209,9 @@ class CsvImport:
         )
         return replace(party, display_name=rules.derived_display_name(party))
 
-    async def _update(self, row: Row, current: Party) -> bool:
-        """Write the row's mapped fields where they differ; whether anything changed."""
+    async def _update(self, row: Row, current: Party) -> Party | None:
+        """Write the row's mapped fields where they differ: the party written, or None when
+        nothing changed."""
         mine = ExternalId(self.mapping.source, row.key)
         changes = dict(row.fields)
         if mine not in current.external_ids:
@@ -209,9 +221,8 @@ class CsvImport:
         normal = rules.check_party(candidate, category, self.store.default_region, current)
         changes = {name: getattr(normal, name) for name in changes}
         if rules.apply_changes(current, changes, utcnow()) is current:
-            return False
-        await self.store.update_party(current.id, changes, current.version, utcnow())
-        return True
+            return None
+        return await self.store.update_party(current.id, changes, current.version, utcnow())
 
     async def _write_links(self, chunk: list[tuple[int, dict[str, str]]]) -> None:
         asked: list[tuple[str, LinkRow]] = []

@@ -14,6 +14,9 @@ value checked by the rules a single write meets, before anything is written.
   property; with ROLE alone it is a membership, MEMBER_OF with ROLE as role.
 - RELATED names a card of the file by UID, or a party of the graph by urn:uuid; its
   type is read from vcards.RELATED_MARKS.
+- An edge begins at its X-SINCE (else the import's time) and ends at its X-UNTIL, if
+  any. X-LEGAL-FORM, X-CATEGORY (an id, else a name) and the fiscal X- properties set
+  those fields, checked as a write checks them (the category's rules included).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from ..errors import BadUserInput, InvalidValue
 from ..ids import new_id
 from ..model import (
     Batch,
+    Category,
     LegalForm,
     Page,
     Party,
@@ -34,6 +38,7 @@ from ..model import (
     Relationship,
     RelType,
     UnitType,
+    category_named,
 )
 from ..rules import check_link, check_party
 from ..store import GraphStore
@@ -64,16 +69,18 @@ class _Planner:
     parties: dict[str, Party] = field(default_factory=dict)  # of the batch, and read
     by_chain: dict[tuple[str, ...], str] = field(default_factory=dict)
     by_uid: dict[str, str] = field(default_factory=dict)
-    edges: set[tuple[RelType, str, str, str | None]] = field(default_factory=set)
+    edges: set[tuple[object, ...]] = field(default_factory=set)
+    categories: dict[str, Category] = field(default_factory=dict)
 
     def party(self, card: Card, party: Party) -> Party:
         """The party as check_party stores it; BadCard at the property at fault."""
         try:
-            checked = check_party(party, None, self.region)
+            checked = check_party(party, self.categories.get(party.category_id or ""), self.region)
         except InvalidValue as error:
             found = _FIELD.match(error.field)
             if found is None:
-                raise BadCard(card.line, str(error)) from None
+                line = card.field_lines.get(error.field, card.line)
+                raise BadCard(line, str(error)) from None
             kind, index = found.group(1), int(found.group(2))
             line = getattr(card, kind)[index][0]
             raise BadCard(line, f"{_PROPERTIES[kind]} {error.value!r} {error.reason}") from None
@@ -90,14 +97,19 @@ class _Planner:
         ends: tuple[str, str],
         role: str | None = None,
         properties: dict[str, object] | None = None,
+        dates: tuple[datetime | None, datetime | None] = (None, None),
     ) -> None:
-        """An edge from ends[0] to ends[1] as of the import; BadCard at `line` if the rules
-        refuse it. One edge said twice, as two groups of one card may, is written once."""
-        key = (kind, *ends, role)
+        """An edge from ends[0] to ends[1] over `dates` (since: as of the import when
+        None); BadCard at `line` if the rules refuse it. One edge said twice, as two
+        groups of one card may, is written once."""
+        since, until = dates[0] or self.at, dates[1]
+        key = (kind, *ends, role, since, until)
         if key in self.edges:
             return
         self.edges.add(key)
-        rel = Relationship(new_id(), kind, *ends, self.at, role=role, properties=properties or {})
+        rel = Relationship(
+            new_id(), kind, *ends, since, until, role=role, properties=properties or {}
+        )
         try:
             check_link(rel, self.parties[ends[0]], self.parties[ends[1]])
         except BadUserInput as error:
@@ -111,12 +123,14 @@ class _Planner:
             "phones": tuple(phone for _, phone in card.phones),
             "addresses": tuple(address for _, address in card.addresses),
             "tags": tuple(dict.fromkeys(card.tags)),
+            "fiscal": card.fiscal,
+            "category_id": self.category(card),
         }
         if card.kind is PartyKind.ORGANIZATION:
             return Party(
                 party_id,
                 card.kind,
-                LegalForm.LEGAL_PERSON,
+                card.legal_form or LegalForm.LEGAL_PERSON,
                 card.chain[-1],
                 self.at,
                 self.at,
@@ -127,7 +141,7 @@ class _Planner:
         return Party(
             party_id,
             card.kind,
-            LegalForm.NATURAL_PERSON,
+            card.legal_form or LegalForm.NATURAL_PERSON,
             card.name,
             self.at,
             self.at,
@@ -135,6 +149,15 @@ class _Planner:
             last_name=card.last_name,
             **common,  # type: ignore[arg-type]
         )
+
+    def category(self, card: Card) -> str | None:
+        if card.category is None:
+            return None
+        found = category_named(self.categories, card.category)
+        if found is None:
+            line = card.field_lines["categoryId"]
+            raise BadCard(line, f"X-CATEGORY {card.category!r}: no category has that id or name")
+        return found.id
 
     async def ids(self, cards: list[Card]) -> list[str]:
         """Each card's party id, refusing a UID that repeats or that the graph holds."""
@@ -189,7 +212,7 @@ class _Planner:
 
 async def plan(store: GraphStore, cards: list[Card], region: str | None, at: datetime) -> Plan:
     """The batch that imports the cards, or BadCard naming the first line that is wrong."""
-    planner = _Planner(store, region, at)
+    planner = _Planner(store, region, at, categories=await store.get_categories(None))
     ids = await planner.ids(cards)
     own = []
     for card, party_id in zip(cards, ids, strict=True):
@@ -211,12 +234,16 @@ async def plan(store: GraphStore, cards: list[Card], region: str | None, at: dat
                 if group.role:
                     properties[vcards.ROLE_PROPERTY] = group.role
                 ends = (org, party_id)
-                planner.link(group.line, RelType.EMPLOYS, ends, group.title or None, properties)
+                title = group.title or None
+                dates = (group.since, group.until)
+                planner.link(group.line, RelType.EMPLOYS, ends, title, properties, dates)
             else:
                 ends = (party_id, org)
-                planner.link(group.line, RelType.MEMBER_OF, ends, group.role or None)
+                dates = (group.since, group.until)
+                planner.link(group.line, RelType.MEMBER_OF, ends, group.role or None, None, dates)
         for related in card.related:
             other = await planner.related(related.line, related.uid)
-            planner.link(related.line, related.type, (party_id, other), related.role)
+            dates = (related.since, related.until)
+            planner.link(related.line, related.type, (party_id, other), related.role, None, dates)
     planner.plan.cards = len(cards)
     return planner.plan

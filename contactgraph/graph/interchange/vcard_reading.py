@@ -1,9 +1,10 @@
 """Reading an address book: vCard 4.0, and 3.0 as phones and Outlook export it, parsed by
 vobject into Cards, each value with the line it came from so an error can name it.
 
-Only what the graph has a place for is read (vcard_writing.py's properties); the rest
-(PHOTO, BDAY, NOTE, ...) is left out. A card without KIND is an individual, as RFC 6350
-says, unless Apple's X-ABSHOWAS:COMPANY makes it an organization.
+Only what the graph has a place for is read (vcard_writing.py's properties, the X- ones
+of vcards.py among them); the rest (PHOTO, BDAY, NOTE, ...) is left out. A card
+without KIND is an individual, as RFC 6350 says, unless Apple's X-ABSHOWAS:COMPANY
+makes it an organization.
 """
 
 from __future__ import annotations
@@ -11,19 +12,27 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import vobject
 from vobject.base import Component, ContentLine, VObjectError
 
 from ..errors import BadUserInput
-from ..model import Address, Email, PartyKind, Phone, RelType
+from ..model import Address, Email, Fiscal, LegalForm, PartyKind, Phone, RelType
+from ..times import parse_instant
 from . import vcards
 
 MAX_BYTES = 32 * 1024 * 1024  # an address book of some 100,000 cards: one transaction
 MAX_CARDS = 50_000
 VERSIONS = ("3.0", "4.0")
 _UNLABELLED = {"pref", "internet", "voice", "x400"}  # TYPE words that are not labels
+# how an error names each fiscal field (InvalidValue.field)
+_FISCAL_PATHS = {
+    "vat_number": "fiscal.vatNumber",
+    "tax_code": "fiscal.taxCode",
+    "country": "fiscal.country",
+}
 
 
 class BadCard(BadUserInput):
@@ -43,6 +52,8 @@ class Affiliation:
     title: str | None
     role: str | None
     uid: str | None = None  # the organization's card, as an export names it (X-UID)
+    since: datetime | None = None  # None: as of the import
+    until: datetime | None = None
 
     @property
     def employment(self) -> bool:
@@ -55,6 +66,8 @@ class Related:
     uid: str
     type: RelType
     role: str | None
+    since: datetime | None = None
+    until: datetime | None = None
 
 
 @dataclass
@@ -73,6 +86,11 @@ class Card:
     tags: tuple[str, ...] = ()
     affiliations: list[Affiliation] = field(default_factory=list)
     related: list[Related] = field(default_factory=list)
+    legal_form: LegalForm | None = None  # None: its kind's usual one
+    category: str | None = None  # an id or name, as X-CATEGORY gives it
+    fiscal: Fiscal | None = None
+    # the line of each X- property, by the field path an error names (fiscal.vatNumber)
+    field_lines: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -183,8 +201,47 @@ def _affiliations(lines: dict[str, list[_Line]], found: Card) -> None:
                 None if title is None else str(title.value).strip(),
                 None if role is None else str(role.value).strip(),
                 next(iter(org.param(vcards.UID_PARAM)), None),
+                *_dates(org),
             )
         )
+
+
+def _dates(line: _Line) -> tuple[datetime | None, datetime | None]:
+    """An affiliation's or RELATED edge's X-SINCE and X-UNTIL."""
+    found = []
+    for name in (vcards.SINCE_PARAM, vcards.UNTIL_PARAM):
+        given = line.param(name)
+        try:
+            found.append(parse_instant(given[0]) if given else None)
+        except BadUserInput as error:
+            raise BadCard(line.number, f"{name} {error.message}") from None
+    since, until = found
+    if since and until and until < since:
+        raise BadCard(line.number, f"{vcards.UNTIL_PARAM} is before {vcards.SINCE_PARAM}")
+    return since, until
+
+
+def _own_fields(lines: dict[str, list[_Line]], found: Card) -> None:
+    """Legal form, category and fiscal data (vcards.py), where the card gives them."""
+    form = lines.get(vcards.LEGAL_FORM)
+    if form:
+        word = str(form[0].value).strip().upper()
+        if word not in LegalForm.__members__:
+            forms = ", ".join(f.value for f in LegalForm)
+            raise BadCard(form[0].number, f"{vcards.LEGAL_FORM} {word!r} is not one of {forms}")
+        found.legal_form = LegalForm(word)
+    category = lines.get(vcards.CATEGORY)
+    if category:
+        found.category = _text(category[0].value)
+        found.field_lines["categoryId"] = category[0].number
+    fiscal: dict[str, str | None] = {}
+    for name, prop in vcards.FISCAL.items():
+        given = lines.get(prop)
+        if given:
+            fiscal[name] = _text(given[0].value)
+            found.field_lines[_FISCAL_PATHS[name]] = given[0].number
+    if any(fiscal.values()):
+        found.fiscal = Fiscal(**fiscal)
 
 
 def _related(line: _Line) -> Related:
@@ -195,7 +252,7 @@ def _related(line: _Line) -> Related:
     if uid is None:
         raise BadCard(line.number, "RELATED names no card")
     kind = marked[0] if marked else RelType.KNOWS
-    return Related(line.number, uid, kind, _text(role[0]) if role else None)
+    return Related(line.number, uid, kind, _text(role[0]) if role else None, *_dates(line))
 
 
 def _address(line: _Line) -> Address:
@@ -224,6 +281,7 @@ def _card(first: int, lines: dict[str, list[_Line]]) -> Card:
     if kind is PartyKind.CONTACT:
         _names(lines, found)
     _affiliations(lines, found)
+    _own_fields(lines, found)
     if kind is PartyKind.ORGANIZATION and not found.chain:
         found.chain = (name,)
     for line in lines.get("EMAIL", []):

@@ -6,6 +6,8 @@ the top of its PART_OF hierarchy down (and its UID in X-UID, telling namesakes a
 TITLE an employment's role, ROLE a membership's.
 An organization's own chain is its ORG without a group. Edges between people (KNOWS,
 REPORTS_TO, HEIR_OF) are RELATED on the card of their from end, by vcards.RELATED_TYPES.
+Ended edges are written too, each with its dates (X-SINCE, X-UNTIL), and so are the
+fields vCard has no word for (legal form, category, fiscal data: vcards.py).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from ..cursors import encode_cursor
 from ..identity import SCOPE_DEPTH
 from ..model import Direction, Page, Party, PartyFilter, PartyKind, Relationship, RelType
 from ..store import GraphStore
-from ..times import utcnow
+from ..times import format_instant, utcnow
 from . import vcards
 
 PAGE = 500
@@ -70,8 +72,26 @@ def _add(card: Component, name: str, value: object, group: str | None = None) ->
     return line
 
 
+def _dated(line: ContentLine, rel: Relationship) -> ContentLine:
+    line.params[vcards.SINCE_PARAM] = [format_instant(rel.since)]
+    if rel.until is not None:
+        line.params[vcards.UNTIL_PARAM] = [format_instant(rel.until)]
+    return line
+
+
+def _own_fields(card: Component, party: Party) -> None:
+    """What vCard has no property for: X- properties (vcards.py)."""
+    _add(card, vcards.LEGAL_FORM, party.legal_form.value)
+    if party.category_id:
+        _add(card, vcards.CATEGORY, party.category_id)
+    for field, name in vcards.FISCAL.items():
+        value = getattr(party.fiscal, field, None)
+        if value:
+            _add(card, name, value)
+
+
 def card(party: Party, chains: dict[str, list[str]], rels: Sequence[Relationship]) -> Component:
-    """The party's VCARD; `rels` are its current edges, `chains` the ORG of every
+    """The party's VCARD; `rels` are its edges, ended ones too, `chains` the ORG of every
     organization they or it name."""
     found = vobject.vCard()
     _add(found, "version", vcards.VERSION)
@@ -83,14 +103,14 @@ def card(party: Party, chains: dict[str, list[str]], rels: Sequence[Relationship
         _add(found, "n", name)
     else:
         _add(found, "org", chains[party.id])
+    _own_fields(found, party)
     affiliations = [r for r in rels if r.type in (RelType.EMPLOYS, RelType.MEMBER_OF)]
     for number, rel in enumerate(affiliations, 1):
         group = f"item{number}"
         employs = rel.type is RelType.EMPLOYS
         org_id = rel.from_id if employs else rel.to_id
-        _add(found, "org", chains[org_id], group).params[vcards.UID_PARAM] = [
-            vcards.UID_PREFIX + org_id
-        ]
+        org = _dated(_add(found, "org", chains[org_id], group), rel)
+        org.params[vcards.UID_PARAM] = [vcards.UID_PREFIX + org_id]
         if employs:
             _add(found, "title", rel.role or "", group)
             if isinstance(rel.properties.get(vcards.ROLE_PROPERTY), str):
@@ -120,7 +140,7 @@ def card(party: Party, chains: dict[str, list[str]], rels: Sequence[Relationship
     for rel in rels:
         words = vcards.RELATED_TYPES.get(rel.type)
         if words and rel.from_id == party.id:
-            related = _add(found, "related", vcards.UID_PREFIX + rel.to_id)
+            related = _dated(_add(found, "related", vcards.UID_PREFIX + rel.to_id), rel)
             related.params["VALUE"] = ["uri"]
             related.params["TYPE"] = list(words)
             if rel.role:
@@ -131,9 +151,9 @@ def card(party: Party, chains: dict[str, list[str]], rels: Sequence[Relationship
 
 async def _page_cards(store: GraphStore, parties: list[Party], as_of: datetime) -> list[str]:
     ids = [party.id for party in parties]
-    edges = await store.relationships(ids, [RelType.EMPLOYS], Direction.INCOMING, as_of)
+    edges = await store.relationships(ids, [RelType.EMPLOYS], Direction.INCOMING, None)
     outgoing = [RelType.MEMBER_OF, *vcards.RELATED_TYPES]
-    mine = await store.relationships(ids, outgoing, Direction.OUTGOING, as_of)
+    mine = await store.relationships(ids, outgoing, Direction.OUTGOING, None)
     rels = {i: edges.get(i, []) + mine.get(i, []) for i in ids}
     orgs = {p.id for p in parties if p.kind is PartyKind.ORGANIZATION}
     for rel in (r for found in rels.values() for r in found):

@@ -20,6 +20,19 @@ LABEL_PARAM: Final = "X-LABEL"  # a label as the graph has it ("head office"), v
 UID_PARAM: Final = "X-UID"  # on an affiliation's ORG: the organization's UID
 ROLE_PARAM: Final = "X-ROLE"  # a RELATED edge's role ("neighbours")
 ROLE_PROPERTY: Final = "vcard_role"  # an employment's ROLE, beside its TITLE (the role)
+# an affiliation's (on its ORG) or a RELATED edge's dates, ISO 8601: when it began, and
+# when it ended (ended edges are carried too, so the card keeps the party's past)
+SINCE_PARAM: Final = "X-SINCE"
+UNTIL_PARAM: Final = "X-UNTIL"
+# what vCard has no property for: the party's legal form (NATURAL_PERSON, ...), its
+# category (the id; an import takes the name too) and its fiscal data, one value each
+LEGAL_FORM: Final = "X-LEGAL-FORM"
+CATEGORY: Final = "X-CATEGORY"
+FISCAL: dict[str, str] = {
+    "vat_number": "X-VAT-NUMBER",
+    "tax_code": "X-TAX-CODE",
+    "country": "X-FISCAL-COUNTRY",  # whose rules the tax code follows
+}
 
 KINDS: dict[PartyKind, str] = {PartyKind.CONTACT: "individual", PartyKind.ORGANIZATION: "org"}
 PARTY_KINDS: dict[str, PartyKind] = {kind: party for party, kind in KINDS.items()}

@@ -33,21 +33,41 @@ async def check_claims(tx: Tx, claims: Sequence[rules.Claim], quote: bool = True
     if not claims:
         return
     await lock(tx)
-    result = await tx.run(
-        "MATCH (p:Party) WHERE p.vat_key IN $vats AND p.archived_at IS NULL "
-        "RETURN 'vat' AS kind, p.vat_key AS key, p.id AS id "
-        "UNION ALL "
-        "MATCH (p:Party) WHERE p.tax_key IN $taxes AND p.archived_at IS NULL "
-        "RETURN 'tax' AS kind, p.tax_key AS key, p.id AS id",
-        vats=[c.key for c in claims if c.kind == "vat"],
-        taxes=[c.key for c in claims if c.kind == "tax"],
-    )
-    holders = [(r["kind"], r["key"], r["id"]) async for r in result]
+    holders = await _fiscal_holders(tx, [(c.kind, c.key) for c in claims], cypher.EVERYWHERE)
     external = {_dup_token(c.key): c.key for c in claims if c.kind == duplicates.EXTERNAL}
     if external:
         found = await _holders(tx, "dup_keys", external, cypher.EVERYWHERE)
         holders += [("ext", external[t], i) for t, ids in found.items() for i in ids]
     rules.check_claims(claims, holders, quote)
+
+
+async def _fiscal_holders(
+    tx: Tx, codes: Sequence[tuple[str, str]], inside: Reach
+) -> list[tuple[str, str, str]]:
+    """(kind, key, party id) of the parties not archived holding these VAT ("vat") and
+    tax ("tax") keys; other kinds are passed over."""
+    result = await tx.run(
+        "MATCH (p:Party) WHERE p.vat_key IN $vats AND p.archived_at IS NULL "
+        f"AND {inside.test('p')} RETURN 'vat' AS kind, p.vat_key AS key, p.id AS id "
+        "UNION ALL "
+        "MATCH (p:Party) WHERE p.tax_key IN $taxes AND p.archived_at IS NULL "
+        f"AND {inside.test('p')} RETURN 'tax' AS kind, p.tax_key AS key, p.id AS id",
+        vats=[key for kind, key in codes if kind == "vat"],
+        taxes=[key for kind, key in codes if kind == "tax"],
+        **inside.params,
+    )
+    return [(r["kind"], r["key"], r["id"]) async for r in result]
+
+
+async def by_code(
+    tx: Tx, codes: Sequence[tuple[str, str]], inside: Reach
+) -> dict[tuple[str, str], list[str]]:
+    """The id of the party not archived holding each (kind, key) of a VAT number or tax
+    code, as contactdata.keys compares it (one at most)."""
+    found: dict[tuple[str, str], list[str]] = {code: [] for code in codes}
+    for kind, key, party_id in await _fiscal_holders(tx, codes, inside):
+        found[kind, key].append(party_id)
+    return found
 
 
 async def by_email(tx: Tx, addresses: Sequence[str], inside: Reach) -> dict[str, list[str]]:

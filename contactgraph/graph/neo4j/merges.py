@@ -228,7 +228,7 @@ async def unmerge(
         try:
             await keys.check_claims(tx, [claim])
         except Conflict:
-            party = merging.without_code(party, claim.kind)
+            party = merging.without_code(party, claim)
     plan = replace(plan, party=party)
     await cypher.write(tx, cypher.rewritten_parties([plan.party]))
     await _delete(tx, [now for now, _ in plan.edges if now is not None])

@@ -445,6 +445,14 @@ class Neo4jStore(Neo4jWrites):
 
         return await self._read(work)
 
+    async def parties_by_code(
+        self, codes: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], list[str]]:
+        async def work(tx: Tx) -> dict[tuple[str, str], list[str]]:
+            return await keys.by_code(tx, codes, await self._inside(tx))
+
+        return await self._read(work)
+
     async def snapshots(self, party_ids: Sequence[str], as_of: datetime) -> dict[str, Party]:
         async def work(tx: Tx) -> dict[str, Party]:
             found = await cypher.parties(tx, party_ids, await self._inside(tx))

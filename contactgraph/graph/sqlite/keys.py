@@ -62,6 +62,17 @@ def by_external_id(
     return {x: found.get(token, []) for x, token in wanted.items()}
 
 
+def by_code(
+    conn: sqlite3.Connection, codes: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], list[str]]:
+    """The id of the party not archived holding each (kind, key) of a VAT number or tax
+    code, as contactdata.keys compares it (one at most)."""
+    found = {
+        kind: _holders(conn, kind, [k for c, k in codes if c == kind]) for kind in ("vat", "tax")
+    }
+    return {(kind, key): found.get(kind, {}).get(key, []) for kind, key in codes}
+
+
 def _holders(conn: sqlite3.Connection, kind: str, values: Iterable[str]) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for value, party_id in conn.execute(

@@ -222,7 +222,7 @@ def unmerge(
         try:
             keys.check_claims(conn, [claim])
         except Conflict:
-            party = merging.without_code(party, claim.kind)
+            party = merging.without_code(party, claim)
     plan = replace(plan, party=party)
     records.rewrite_party(conn, plan.party)
     for now, back in plan.edges:

@@ -432,6 +432,11 @@ class SqliteStore(SqliteDumps):
     ) -> dict[ExternalId, list[str]]:
         return await self._holders(lambda conn: keys.by_external_id(conn, ids))
 
+    async def parties_by_code(
+        self, codes: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], list[str]]:
+        return await self._holders(lambda conn: keys.by_code(conn, codes))
+
     async def _holders(
         self, find: Callable[[sqlite3.Connection], dict[K, list[str]]]
     ) -> dict[K, list[str]]:
