@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import pytest_asyncio
 from client import GraphQL, serve
 from graphs import BACKENDS, wipe
 from neo4j import Driver, GraphDatabase
@@ -87,4 +88,12 @@ async def gql(http: httpx.AsyncClient) -> GraphQL:
 async def demo(graph_url: str) -> AsyncIterator[GraphQL]:
     """A client on a graph holding the demo dataset."""
     async for client in serve(Settings(create=True, graph_url=graph_url, demo=True)):
+        yield GraphQL(client)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def module_demo(module_graph_url: str) -> AsyncIterator[GraphQL]:
+    """The demo on each backend, seeded once for a module whose tests only read it (they
+    run in the module's event loop: `pytest.mark.asyncio(loop_scope="module")`)."""
+    async for client in serve(Settings(create=True, graph_url=module_graph_url, demo=True)):
         yield GraphQL(client)

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,7 @@ def free_port() -> int:
 
 DEMO_TOKEN = "cgt_demo-token-of-the-cli-tests"
 SIGNED_IN = {"Authorization": f"Bearer {DEMO_TOKEN}"}
+NARROW = {"COLUMNS": "80"}
 
 
 @dataclass
@@ -250,16 +252,22 @@ def test_serve_names_the_port_it_bound_and_refuses_one_in_use(tmp_path: Path) ->
         process.communicate(timeout=15)
 
 
-def _commands() -> list[tuple[str, ...]]:
-    """Every command and subcommand, read from the help listings as a user finds them."""
-    found: list[tuple[str, ...]] = []
-    pending: list[tuple[str, ...]] = [()]
-    while pending:
-        path = pending.pop()
-        found.append(path)
-        listing = run(*path, "--help").stdout.partition("\nCommands:\n")[2]
-        pending += [(*path, line.split()[0]) for line in listing.splitlines() if line.strip()]
-    return found
+def _narrow_helps() -> dict[tuple[str, ...], str]:
+    """Every command's and subcommand's help at 80 columns, found from the help listings
+    as a user finds them; one level's are asked at once, each a process of its own."""
+    helps: dict[tuple[str, ...], str] = {}
+    level: list[tuple[str, ...]] = [()]
+    with ThreadPoolExecutor() as pool:
+        while level:
+            texts = list(pool.map(lambda path: run(*path, "--help", env=NARROW).stdout, level))
+            helps |= dict(zip(level, texts, strict=True))
+            level = [
+                (*path, line.split()[0])
+                for path, text in zip(level, texts, strict=True)
+                for line in text.partition("\nCommands:\n")[2].splitlines()
+                if line.strip()
+            ]
+    return helps
 
 
 def _option_entries(help_text: str) -> list[str]:
@@ -275,8 +283,7 @@ def _option_entries(help_text: str) -> list[str]:
 
 def test_help_is_never_cut_and_one_option_has_one_environment_variable() -> None:
     seen: dict[str, str] = {}
-    for command in _commands():
-        narrow = run(*command, "--help", env={"COLUMNS": "80"}).stdout
+    for command, narrow in _narrow_helps().items():
         cut = [line for line in narrow.splitlines()[1:] if line.rstrip().endswith("...")]
         assert not cut, (command, cut)
         for entry in _option_entries(narrow):

@@ -6,7 +6,17 @@ import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from client import GraphQL
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")  # the shared demo's loop
+
+
+@pytest.fixture(scope="module")
+def demo(module_demo: GraphQL) -> GraphQL:
+    """The tests here only read: one demo per backend serves them all."""
+    return module_demo
+
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

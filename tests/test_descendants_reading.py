@@ -8,6 +8,15 @@ import pytest
 from client import GraphQL
 from test_demo import find
 
+pytestmark = pytest.mark.asyncio(loop_scope="module")  # the shared demo's loop
+
+
+@pytest.fixture(scope="module")
+def demo(module_demo: GraphQL) -> GraphQL:
+    """The tests here only read: one demo per backend serves them all."""
+    return module_demo
+
+
 WHOLE = """query($id: ID!) { party(id: $id) { descendants(first: 100) { edges { cursor node {
   depth parentId relationship { id type from { id } to { id } }
   party { __typename id kind displayName ... on Organization { name unitType } } } } } } }"""

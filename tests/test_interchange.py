@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import subprocess
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -334,21 +334,33 @@ async def _untouched(url: str) -> None:
 async def test_bad_dumps_are_refused_by_line_and_write_nothing(
     graph_url: str, demo_dump: list[str], tmp_path: Path
 ) -> None:
+    """Every case is checked, then imported; checks read the file alone and write
+    nothing, so they run at once (each is a process that starts), the imports in turn."""
     _ok(await asyncio.to_thread(run, "migrate", "--create", "--graph", graph_url))
-    for case, lines, line, reason in _bad_dumps(demo_dump):
-        path = tmp_path / f"{case}.jsonl"
+    cases = _bad_dumps(demo_dump)
+    paths = [tmp_path / f"{case}.jsonl" for case, *_ in cases]
+    for path, (_, lines, _, _) in zip(paths, cases, strict=True):
         path.write_text("\n".join(lines) + "\n")
-        for args in (["--check"], ["--batch-size", "10"]):
-            done = await asyncio.to_thread(run, "import", *args, "--graph", graph_url, str(path))
-            if case == "taken username" and args == ["--check"]:
-                assert done.returncode == 0, (case, done.stderr)
-                continue
-            assert done.returncode == 1, (case, done.stdout)
-            assert reason in done.stderr, (case, done.stderr)
-            if line:
-                assert f"line {line}:" in done.stderr, (case, done.stderr)
-            assert "Traceback" not in done.stderr
+
+    def importing(path: Path, *args: str) -> Awaitable[subprocess.CompletedProcess[str]]:
+        return asyncio.to_thread(run, "import", *args, "--graph", graph_url, str(path))
+
+    checks = await asyncio.gather(*(importing(path, "--check") for path in paths))
+    for path, (case, _, line, reason), checked in zip(paths, cases, checks, strict=True):
+        if case == "taken username":
+            assert checked.returncode == 0, (case, checked.stderr)
+        else:
+            _refused(checked, case, line, reason)
+        _refused(await importing(path, "--batch-size", "10"), case, line, reason)
         await _untouched(graph_url)
+
+
+def _refused(done: subprocess.CompletedProcess[str], case: str, line: int, reason: str) -> None:
+    assert done.returncode == 1, (case, done.stdout)
+    assert reason in done.stderr, (case, done.stderr)
+    if line:
+        assert f"line {line}:" in done.stderr, (case, done.stderr)
+    assert "Traceback" not in done.stderr
 
 
 async def test_a_version_1_dump_imports_as_parties_without_external_ids(

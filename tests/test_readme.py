@@ -30,6 +30,8 @@ from contactgraph.config import Settings
 README = Path(__file__).resolve().parents[1] / "README.md"
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
 PLACEHOLDER = re.compile(r"<(id of [^<>]+|one year ago|today|a week from today)>")
+SYNTHETIC = re.compile(r"--synthetic (\d+)")
+SYNTHETIC_HERE = 2000  # parties a synthetic seed of the README makes here, at most
 
 # shell blocks a test cannot run as written, by their first line, and why
 NOT_RUN = {
@@ -163,6 +165,11 @@ class Reader:
         script = example.text.replace("localhost:8000", f"localhost:{self.address.split(':')[1]}")
         # the reader's Neo4j is the suite's: the blocks back up and restore an empty one
         script = script.replace("bolt://localhost:7687", os.environ.get("NEO4J_URI", "-"))
+        # a smaller synthetic graph: its size changes only how long the seed takes (the
+        # generator's graph at size is tests/test_synthetic.py's)
+        script = SYNTHETIC.sub(
+            lambda m: f"--synthetic {min(int(m.group(1)), SYNTHETIC_HERE)}", script
+        )
         env = {
             **os.environ,
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",

@@ -4,8 +4,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from client import GraphQL
 from test_demo import find
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")  # the shared demo's loop
+
+
+@pytest.fixture(scope="module")
+def demo(module_demo: GraphQL) -> GraphQL:
+    """The tests here only read: one demo per backend serves them all."""
+    return module_demo
+
 
 PATH = """query($a: ID!, $b: ID!, $max: Int, $types: [RelType!]) {
   path(fromId: $a, toId: $b, maxDepth: $max, types: $types) {

@@ -426,12 +426,17 @@ BAD_CARDS = [
 async def test_bad_cards_are_refused_by_line_and_write_nothing(
     gql: GraphQL, graph_url: str, tmp_path: Path
 ) -> None:
-    for case, text, line, message in BAD_CARDS:
-        path = tmp_path / f"{case}.vcf"
+    """Dry runs write nothing, so they run at once (each is a process that starts); the
+    imports run in turn, the graph read after each."""
+    paths = [tmp_path / f"{case}.vcf" for case, *_ in BAD_CARDS]
+    for path, (_, text, _, _) in zip(paths, BAD_CARDS, strict=True):
         path.write_text(GOOD + text)
+    dry = [asyncio.to_thread(_import, graph_url, path, "--dry-run") for path in paths]
+    for path, (case, _, line, message), dry_run in zip(
+        paths, BAD_CARDS, await asyncio.gather(*dry), strict=True
+    ):
         at = line + GOOD.count("\n")
-        for args in ([], ["--dry-run"]):
-            done = await asyncio.to_thread(_import, graph_url, path, *args)
+        for done in (dry_run, await asyncio.to_thread(_import, graph_url, path)):
             assert done.returncode == 1, (case, done.stdout)
             assert f"{path}: line {at}: " in done.stderr and message in done.stderr, (
                 case,
