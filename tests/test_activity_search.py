@@ -83,8 +83,10 @@ async def world(module_graph_url: str) -> AsyncIterator[World]:
             yield World(admin, GraphQL(own), inside, outside)
 
 
-def _demo() -> dict[str, Any]:
-    return json.loads(files("contactgraph.seeds").joinpath("demo.json").read_text())  # type: ignore[no-any-return]
+def _demo_activities() -> list[dict[str, Any]]:
+    """Every activity the demo stores: those of its past and its week of planned work."""
+    demo = json.loads(files("contactgraph.seeds").joinpath("demo.json").read_text())
+    return [*demo["activities"], *demo["planned"]]
 
 
 def _matching(words: str, subjects: set[str] | None = None) -> list[dict[str, Any]]:
@@ -92,7 +94,7 @@ def _matching(words: str, subjects: set[str] | None = None) -> list[dict[str, An
     subjects, by key)."""
     wanted = tokens(words)
     found = []
-    for activity in _demo()["activities"]:
+    for activity in _demo_activities():
         have = activity_text(activity["summary"], activity.get("body")).split()
         if subjects is not None and not subjects & set(activity["subjects"]):
             continue
@@ -129,7 +131,7 @@ async def test_a_timeline_searched_and_counted(world: World) -> None:
     assert ids == [e["node"]["id"] for e in found["edges"]]
     # unsearched, every activity of hers, by type
     everything = await _timeline(world.admin, sofia, first=1)
-    own = Counter(a["type"] for a in _demo()["activities"] if "sofia" in a["subjects"])
+    own = Counter(a["type"] for a in _demo_activities() if "sofia" in a["subjects"])
     assert {c["type"]: c["count"] for c in everything["countsByType"]} == own
     assert everything["totalCount"] == sum(own.values())
     typed = await _timeline(world.admin, sofia, types=["NOTE"], search="withdrawal")
@@ -149,7 +151,7 @@ async def test_a_roll_up_searched_and_counted(world: World) -> None:
     assert any(len(tree & set(a["subjects"])) > 1 for a in expected)
     found = await _timeline(world.admin, company, rollup=True, search="fleet yard", first=100)
     assert found["totalCount"] == len(expected) == len(found["edges"])
-    every = Counter(a["type"] for a in _demo()["activities"] if tree & set(a["subjects"]))
+    every = Counter(a["type"] for a in _demo_activities() if tree & set(a["subjects"]))
     whole = await _timeline(world.admin, company, rollup=True, first=1)
     assert {c["type"]: c["count"] for c in whole["countsByType"]} == every
     none = await _timeline(world.admin, company, rollup=True, search="zeppelin")
@@ -180,7 +182,7 @@ async def test_the_graph_wide_list_pages_newest_first(
     assert len(seen) == len(expected) and seen == sorted(seen, reverse=True)
     sofia = await find(world.admin, "Sofia Marino")
     emails = await world.admin(ACTIVITIES, {"types": ["EMAIL"], "subjects": [sofia], "first": 100})
-    wanted = [a for a in _demo()["activities"] if a["type"] == "EMAIL" and "sofia" in a["subjects"]]
+    wanted = [a for a in _demo_activities() if a["type"] == "EMAIL" and "sofia" in a["subjects"]]
     assert len(emails["activities"]["edges"]) == len(wanted)
     window = await world.admin(
         ACTIVITIES,

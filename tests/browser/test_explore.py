@@ -283,9 +283,13 @@ def test_a_recorded_activity_appears_in_the_open_timeline(visit: Visit, demo: st
         "subjectIds": [party_id(demo, "Procurement")],  # two levels below the company
     }
     ask(demo, RECORD, {"input": activity})
-    expect(timeline.first).to_contain_text("Met Procurement about the explorer")
-    expect(timeline.first).to_contain_text("Procurement")
+    entry = timeline.filter(has_text="Met Procurement about the explorer")
+    expect(entry).to_have_count(1)
+    expect(entry).to_contain_text("Procurement")
     expect(timeline).to_have_count(41)
+    # in its place by time: after the week of planned work ahead, before the past
+    times = timeline.evaluate_all("items => items.map(item => item.dataset.at)")
+    assert times == sorted(times, reverse=True)
     keep(page, "timeline")
     assert visit.sockets == [demo.replace("http", "ws", 1) + "/graphql"]
     init = json.loads(visit.sent_frames[0])

@@ -164,11 +164,9 @@ async def audit(tx: Tx, query: AuditQuery, page: Page) -> ChangePage:
 async def snapshots(tx: Tx, parties: Mapping[str, Party], as_of: datetime) -> dict[str, Party]:
     """Each party's own fields as they were at `as_of`, for those that existed then."""
     result = await tx.run(
-        "UNWIND $ids AS party "
-        "CALL (party) { MATCH (c:Change {party_id: party}) WHERE c.at > $at "
-        f"RETURN collect({MAP}) AS newer }} "
-        "CALL (party) { MATCH (c:Change {party_id: party}) WHERE c.at <= $at "
-        "RETURN max(c.at) AS last } "
+        "UNWIND $ids AS party OPTIONAL MATCH (c:Change {party_id: party}) "
+        f"WITH party, collect(CASE WHEN c.at > $at THEN {MAP} END) AS newer, "
+        "max(CASE WHEN c.at <= $at THEN c.at END) AS last "
         "RETURN collect([party, newer, last])",
         ids=list(parties),
         at=encode(as_of),
