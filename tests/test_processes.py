@@ -1,0 +1,171 @@
+"""Process definitions on categories, through GraphQL on both stores: a definition is
+stored with its category and read back as written; changing the processes writes the
+category's next version with a history entry, the same document again writes nothing;
+a bad definition is refused naming the path of what is wrong, with nothing written."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from client import GraphQL, serve
+
+from contactgraph.config import Settings
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+CREATE = """mutation($input: CreateCategoryInput!) {
+  createCategory(input: $input) { id version processes } }"""
+UPDATE = """mutation($id: ID!, $input: UpdateCategoryInput!, $v: Int) {
+  updateCategory(id: $id, input: $input, expectedVersion: $v) { version processes } }"""
+READ = """query($id: ID!) { category(id: $id) { version processes
+  history(first: 5) { edges { node { kind fields { field } } } } } }"""
+
+
+def _withdrawal(**more: Any) -> dict[str, Any]:
+    """The seeds' case: an AGREEMENT with a natural person asks its responsible user to
+    confirm the withdrawal notice within 14 days, and blocks further agreements."""
+    return {
+        "id": "withdrawal",
+        "name": "Withdrawal notice",
+        "trigger": {"on": "ACTIVITY_RECORDED", "activityTypes": ["AGREEMENT"]},
+        "conditions": {
+            "legalForms": ["NATURAL_PERSON"],
+            "attributes": [{"field": "notice_confirmed", "equals": False}],
+        },
+        "steps": [
+            {
+                "id": "confirm-notice",
+                "title": "Confirm the withdrawal notice",
+                "dueDays": 14,
+                "satisfiedBy": {"attribute": "notice_confirmed", "equals": True},
+                "assignee": {"rule": "RESPONSIBLE"},
+                "blocks": ["AGREEMENT"],
+            }
+        ],
+        **more,
+    }
+
+
+def _category(key: str, processes: list[Any]) -> dict[str, Any]:
+    return {
+        "id": key,
+        "name": key.replace("-", " ").title(),
+        "legalForms": ["NATURAL_PERSON"],
+        "fields": [{"name": "notice_confirmed", "type": "BOOLEAN"}],
+        "processes": processes,
+    }
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def gql(module_graph_url: str) -> AsyncIterator[GraphQL]:
+    """One graph per backend for the module: each test writes categories of its own ids."""
+    async for http in serve(Settings(create=True, graph_url=module_graph_url, rate_limit=0)):
+        yield GraphQL(http)
+
+
+async def test_a_process_is_stored_with_its_category_and_versioned_with_it(
+    gql: GraphQL,
+) -> None:
+    made = (await gql(CREATE, {"input": _category("b2c-client", [_withdrawal()])}))[
+        "createCategory"
+    ]
+    assert made["version"] == 1
+    assert made["processes"][0]["steps"][0]["dueDays"] == 14
+    assert made["processes"][0]["trigger"] == {
+        "on": "ACTIVITY_RECORDED",
+        "activityTypes": ["AGREEMENT"],
+    }
+
+    longer = _withdrawal()
+    longer["steps"][0]["dueDays"] = 30
+    changed = await gql(UPDATE, {"id": "b2c-client", "input": {"processes": [longer]}, "v": 1})
+    assert changed["updateCategory"]["version"] == 2
+    again = await gql(UPDATE, {"id": "b2c-client", "input": {"processes": [longer]}})
+    assert again["updateCategory"]["version"] == 2  # the same document: no new version
+
+    read = (await gql(READ, {"id": "b2c-client"}))["category"]
+    assert read["processes"][0]["steps"][0]["dueDays"] == 30
+    updates = [
+        e["node"] for e in read["history"]["edges"] if e["node"]["kind"] == "CATEGORY_UPDATED"
+    ]
+    assert [f["field"] for f in updates[0]["fields"]] == ["processes"]
+
+    cleared = await gql(UPDATE, {"id": "b2c-client", "input": {"processes": None}})
+    assert cleared["updateCategory"] == {"version": 3, "processes": []}
+
+
+def _step(**change: Any) -> dict[str, Any]:
+    process = _withdrawal()
+    process["steps"][0].update(change)
+    return process
+
+
+BAD: dict[str, tuple[Any, str]] = {
+    "not a list": ({"id": "withdrawal"}, "processes"),
+    "unknown key": ([_withdrawal(when="always")], "processes[0]"),
+    "unknown trigger": (
+        [_withdrawal(trigger={"on": "SOMETIMES"})],
+        "processes[0].trigger.on",
+    ),
+    "trigger without types": (
+        [_withdrawal(trigger={"on": "ACTIVITY_RECORDED"})],
+        "processes[0].trigger.activityTypes",
+    ),
+    "bad legal form": (
+        [_withdrawal(conditions={"legalForms": ["PIRATE"]})],
+        "processes[0].conditions.legalForms[0]",
+    ),
+    "condition on a field it lacks": (
+        [_withdrawal(conditions={"attributes": [{"field": "vip", "exists": True}]})],
+        "processes[0].conditions.attributes[0].field",
+    ),
+    "condition testing nothing": (
+        [_withdrawal(conditions={"attributes": [{"field": "notice_confirmed"}]})],
+        "processes[0].conditions.attributes[0]",
+    ),
+    "process id twice": ([_withdrawal(), _withdrawal()], "processes.id"),
+    "bad process id": ([_withdrawal(id="Not An Id")], "processes[0].id"),
+    "no steps": ([_withdrawal(steps=[])], "processes[0].steps"),
+    "due not a number": ([_step(dueDays="14")], "processes[0].steps[0].dueDays"),
+    "due too far": ([_step(dueDays=4000)], "processes[0].steps[0].dueDays"),
+    "nothing satisfies": ([_step(satisfiedBy={})], "processes[0].steps[0].satisfiedBy"),
+    "tag without a type": (
+        [_step(satisfiedBy={"tag": "withdrawal-notice", "attribute": "notice_confirmed"})],
+        "processes[0].steps[0].satisfiedBy.tag",
+    ),
+    "attribute it lacks": (
+        [_step(satisfiedBy={"attribute": "signed"})],
+        "processes[0].steps[0].satisfiedBy.attribute",
+    ),
+    "role without a role": (
+        [_step(assignee={"rule": "ROLE"})],
+        "processes[0].steps[0].assignee.role",
+    ),
+    "user without a user": (
+        [_step(assignee={"rule": "USER"})],
+        "processes[0].steps[0].assignee.userId",
+    ),
+    "blocks a type there is not": (
+        [_step(blocks=["LUNCH"])],
+        "processes[0].steps[0].blocks[0]",
+    ),
+    "empty title": ([_step(title=" ")], "processes[0].steps[0].title"),
+}
+
+
+@pytest.mark.parametrize("case", BAD, ids=list(BAD))
+async def test_a_bad_process_is_refused_naming_its_path(gql: GraphQL, case: str) -> None:
+    document, field = BAD[case]
+    error = await gql.error(CREATE, {"input": _category("bad-process", document)})
+    assert error["extensions"]["code"] == "BAD_USER_INPUT", error
+    assert error["extensions"]["field"] == field, error
+    assert (await gql(READ, {"id": "bad-process"}))["category"] is None
+
+
+async def test_more_processes_than_a_category_may_have_are_refused(gql: GraphQL) -> None:
+    many = [_withdrawal(id=f"p{i}") for i in range(21)]
+    error = await gql.error(CREATE, {"input": _category("too-many", many)})
+    assert error["extensions"]["code"] == "LIMIT_EXCEEDED", error
