@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from client import GraphQL, serve
+from factories import RECORD, contact, link, record, user
 
 from contactgraph.config import Settings
 
@@ -140,9 +141,9 @@ BAD: dict[str, tuple[Any, str]] = {
         [_step(satisfiedBy={"attribute": "signed"})],
         "processes[0].steps[0].satisfiedBy.attribute",
     ),
-    "role without a role": (
-        [_step(assignee={"rule": "ROLE"})],
-        "processes[0].steps[0].assignee.role",
+    "unknown assignee rule": (
+        [_step(assignee={"rule": "WHOEVER"})],
+        "processes[0].steps[0].assignee.rule",
     ),
     "user without a user": (
         [_step(assignee={"rule": "USER"})],
@@ -169,3 +170,91 @@ async def test_more_processes_than_a_category_may_have_are_refused(gql: GraphQL)
     many = [_withdrawal(id=f"p{i}") for i in range(21)]
     error = await gql.error(CREATE, {"input": _category("too-many", many)})
     assert error["extensions"]["code"] == "LIMIT_EXCEEDED", error
+
+
+PROCESSES = """query($id: ID!, $at: DateTime) { party(id: $id) {
+  processes(at: $at) { processId categoryVersion done steps {
+    stepId state overdue dueAt doneAt doneById assigneeId blocks } }
+  timeline(first: 20) { edges { node { type } } }
+  history(first: 20) { edges { node { kind } } } } }"""
+UPDATE_PARTY = """mutation($id: ID!, $input: UpdatePartyInput!) {
+  updateParty(id: $id, input: $input) { id categoryId } }"""
+
+
+def _flow(key: str, **step: Any) -> dict[str, Any]:
+    """A category whose AGREEMENTs with natural persons open the withdrawal step."""
+    process = _withdrawal(conditions={"legalForms": ["NATURAL_PERSON"]})
+    process["steps"][0].update(step)
+    return {**_category(key, [process]), "legalForms": []}
+
+
+async def _client_of(gql: GraphQL, category: str, manager: str, **more: Any) -> str:
+    party = await contact(gql, "Mia", category, categoryId=category, **more)
+    await link(gql, "RESPONSIBLE_FOR", manager, party, since="2020-01-01T00:00:00Z")
+    return party
+
+
+async def _agreement(gql: GraphQL, author: str, party: str, **more: Any) -> dict[str, Any]:
+    return await record(
+        gql, author, [party], "2025-03-01T10:00:00Z", type="AGREEMENT", summary="signed", **more
+    )
+
+
+async def _runs(gql: GraphQL, party: str, at: str | None = None) -> dict[str, Any]:
+    return (await gql(PROCESSES, {"id": party, "at": at}))["party"]  # type: ignore[no-any-return]
+
+
+async def test_an_agreement_opens_the_step_blocks_the_next_one_and_an_attribute_closes_it(
+    gql: GraphQL,
+) -> None:
+    await gql(CREATE, {"input": _flow("flow-attribute")})
+    manager = await user(gql, "flow-manager")
+    party = await _client_of(gql, "flow-attribute", manager)
+
+    await _agreement(gql, manager, party)
+    read = await _runs(gql, party)
+    [run] = read["processes"]
+    assert run["processId"] == "withdrawal" and run["categoryVersion"] == 1
+    [step] = run["steps"]
+    assert step["state"] == "OPEN" and step["assigneeId"] == manager
+    assert step["blocks"] == ["AGREEMENT"] and not step["overdue"]
+    assert [e["node"]["kind"] for e in read["history"]["edges"]].count("PROCESS_STEP_OPENED") == 1
+
+    refused = await gql.error(RECORD, {"input": _activity(manager, party, "AGREEMENT")})
+    assert refused["extensions"] == {
+        "code": "FAILED_PRECONDITION",
+        "step": refused["extensions"]["step"],
+    }
+    assert "withdrawal/confirm-notice" in refused["message"]
+    after = await _runs(gql, party)
+    assert len(after["timeline"]["edges"]) == 1 and len(after["processes"]) == 1
+
+    # the clock: overdue after its 14 days, not before
+    assert (
+        not (await _runs(gql, party, "2099-01-01T00:00:00Z"))["processes"][0]["steps"][0]["state"]
+        == "DONE"
+    )
+    late = (await _runs(gql, party, "2099-01-01T00:00:00Z"))["processes"][0]["steps"][0]
+    assert late["overdue"]
+
+    await gql(
+        UPDATE_PARTY,
+        {"id": party, "input": {"attributes": [{"field": "notice_confirmed", "value": True}]}},
+    )
+    done = await _runs(gql, party, "2099-01-01T00:00:00Z")
+    [step] = done["processes"][0]["steps"]
+    assert step["state"] == "DONE" and step["doneAt"] and not step["overdue"]
+    assert done["processes"][0]["done"]
+    assert "PROCESS_STEP_DONE" in [e["node"]["kind"] for e in done["history"]["edges"]]
+    await _agreement(gql, manager, party)  # no longer blocked: a new run
+    assert len((await _runs(gql, party))["processes"]) == 2
+
+
+def _activity(author: str, party: str, kind: str, summary: str = "signed") -> dict[str, Any]:
+    return {
+        "type": kind,
+        "summary": summary,
+        "authorId": author,
+        "subjectIds": [party],
+        "occurredAt": "2025-03-02T10:00:00Z",
+    }

@@ -36,7 +36,6 @@ class TriggerKind(enum.Enum):
 
 class AssigneeRule(enum.Enum):
     RESPONSIBLE = "RESPONSIBLE"  # the responsible user at the party or nearest above it
-    ROLE = "ROLE"  # a holder of a role
     USER = "USER"  # a named user
 
 
@@ -62,7 +61,6 @@ class Conditions(_Struct, frozen=True):
 
     legal_forms: tuple[LegalForm, ...] = ()
     attributes: tuple[AttributeCondition, ...] = ()
-    parent_categories: tuple[str, ...] = ()  # the category of the party it is PART_OF
 
 
 class Requirement(_Struct, frozen=True):
@@ -78,7 +76,6 @@ class Requirement(_Struct, frozen=True):
 
 class Assignee(_Struct, frozen=True):
     rule: AssigneeRule
-    role: str | None = None
     user_id: str | None = None
 
 
@@ -165,8 +162,6 @@ def _step(at: str, step: Step, known: set[str]) -> None:
     if need.attribute is not None:
         _field(f"{at}.satisfiedBy.attribute", need.attribute, known)
     rule = step.assignee
-    if (rule.rule is AssigneeRule.ROLE) != bool(rule.role):
-        raise InvalidValue(f"{at}.assignee.role", rule.role or "", "is given with ROLE alone")
     if (rule.rule is AssigneeRule.USER) != bool(rule.user_id):
         raise InvalidValue(f"{at}.assignee.userId", rule.user_id or "", "is given with USER alone")
 
