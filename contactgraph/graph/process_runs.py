@@ -7,7 +7,7 @@ its category's process, whatever the category says since.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -82,6 +82,27 @@ def _entry(step: RunStep, kind: ChangeKind, actor: Actor, at: datetime) -> Chang
 # who a RESPONSIBLE step goes to: the nearest responsible user of each party, as read in
 # the write's transaction
 Responsible = Mapping[str, str | None]
+Triggered = list[tuple[Party, Category, Process]]
+
+
+@dataclass(frozen=True)
+class Pending:
+    """What a write does to runs before the assignees of its new steps are read: the
+    processes it starts and the steps it closes."""
+
+    triggered: Triggered
+    closed: list[RunStep]
+
+    def who(self) -> set[str]:
+        """The parties whose responsible user a new step needs."""
+        return {
+            party.id
+            for party, _, process in self.triggered
+            if any(s.assignee.rule is AssigneeRule.RESPONSIBLE for s in process.steps)
+        }
+
+    def outcome(self, responsible: Responsible) -> Outcome:
+        return Outcome(_opened(self.triggered, utcnow(), responsible), self.closed)
 
 
 def on_activity(
@@ -89,11 +110,11 @@ def on_activity(
     parties: Mapping[str, Party],
     categories: Mapping[str, Category],
     open_steps: Sequence[RunStep],
-    responsible: Callable[[Iterable[str]], Responsible],
     actor: Actor,
-) -> Outcome:
-    """The steps an activity closes and opens; an open step that blocks its type (and
-    that it does not close itself) refuses it: FailedPrecondition, nothing written."""
+) -> Pending:
+    """The steps an activity closes and the processes it starts; an open step that blocks
+    its type (and that it does not close itself) refuses it: FailedPrecondition, nothing
+    written."""
     at = utcnow()
     closed = [
         msgspec.structs.replace(s, done_at=at, done_by_id=actor.user_id or activity.author_id)
@@ -125,7 +146,7 @@ def on_activity(
         and activity.type in process.trigger.activity_types
         and applies(process, party)
     ]
-    return Outcome(_opened(triggered, at, responsible), closed)
+    return Pending(triggered, closed)
 
 
 def on_party(
@@ -133,21 +154,18 @@ def on_party(
     before: Party | None,
     category: Category | None,
     open_steps: Sequence[RunStep],
-    responsible: Callable[[Iterable[str]], Responsible],
     actor: Actor,
-) -> Outcome:
+) -> Pending:
     """What a party written does to its runs: entering a category (created in it, or
     moved into it) starts its ENTERED processes; its attributes may close open steps."""
-    triggered = []
+    triggered: Triggered = []
     if category is not None and (before is None or before.category_id != category.id):
         triggered = [
             (party, category, process)
             for process in category.processes
             if process.trigger.on is TriggerKind.ENTERED and applies(process, party)
         ]
-    return Outcome(
-        _opened(triggered, utcnow(), responsible), _attribute_closes(party, open_steps, actor)
-    )
+    return Pending(triggered, _attribute_closes(party, open_steps, actor))
 
 
 def _filed(
@@ -193,17 +211,7 @@ def _attribute_closes(party: Party, open_steps: Sequence[RunStep], actor: Actor)
     return closed
 
 
-def _opened(
-    triggered: list[tuple[Party, Category, Process]],
-    at: datetime,
-    responsible: Callable[[Iterable[str]], Responsible],
-) -> list[RunStep]:
-    wanted = {
-        party.id
-        for party, _, process in triggered
-        if any(s.assignee.rule is AssigneeRule.RESPONSIBLE for s in process.steps)
-    }
-    found = responsible(wanted) if wanted else {}
+def _opened(triggered: Triggered, at: datetime, found: Responsible) -> list[RunStep]:
     steps = []
     for party, category, process in triggered:
         run_id = new_id()

@@ -58,8 +58,10 @@ def steps(
 def responsible(conn: sqlite3.Connection, party_ids: Iterable[str]) -> Responsible:
     """The user responsible for each party now: at the party, or the nearest party above
     it with one (the longest-standing edge there); None when there is none."""
-    now = utcnow()
     starts = list(party_ids)
+    if not starts:
+        return {}
+    now = utcnow()
     step = walks.HierarchyStep(DEFAULT_HIERARCHY_TYPES, False, now)
     above = walks.ancestors(conn, starts, step, RESPONSIBLE_DEPTH)
     chains = {s: [s, *(p for p, _ in above.get(s, []))] for s in starts}
@@ -81,14 +83,8 @@ def for_activity(
     """What recording the activity does to the runs of its subjects (process_runs)."""
     wanted = [p.category_id for p in parties.values() if p.category_id]
     categories = records.categories(conn, wanted) if wanted else {}
-    return on_activity(
-        activity,
-        parties,
-        categories,
-        _open(conn, activity.subject_ids),
-        lambda ids: responsible(conn, ids),
-        actor,
-    )
+    pending = on_activity(activity, parties, categories, _open(conn, activity.subject_ids), actor)
+    return pending.outcome(responsible(conn, pending.who()))
 
 
 def for_party(
@@ -98,7 +94,8 @@ def for_party(
     wanted = party.category_id
     category = records.categories(conn, [wanted]).get(wanted) if wanted else None
     held = _open(conn, [party.id]) if before is not None else []
-    return on_party(party, before, category, held, lambda ids: responsible(conn, ids), actor)
+    pending = on_party(party, before, category, held, actor)
+    return pending.outcome(responsible(conn, pending.who()))
 
 
 def write(conn: sqlite3.Connection, outcome: Outcome, actor: Actor) -> list[Change]:
