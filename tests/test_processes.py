@@ -5,6 +5,7 @@ a bad definition is refused naming the path of what is wrong, with nothing writt
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -230,10 +231,6 @@ async def test_an_agreement_opens_the_step_blocks_the_next_one_and_an_attribute_
     assert len(after["timeline"]["edges"]) == 1 and len(after["processes"]) == 1
 
     # the clock: overdue after its 14 days, not before
-    assert (
-        not (await _runs(gql, party, "2099-01-01T00:00:00Z"))["processes"][0]["steps"][0]["state"]
-        == "DONE"
-    )
     late = (await _runs(gql, party, "2099-01-01T00:00:00Z"))["processes"][0]["steps"][0]
     assert late["overdue"]
 
@@ -258,3 +255,77 @@ def _activity(author: str, party: str, kind: str, summary: str = "signed") -> di
         "subjectIds": [party],
         "occurredAt": "2025-03-02T10:00:00Z",
     }
+
+
+async def test_a_process_changed_while_runs_are_open_leaves_them_as_they_started(
+    gql: GraphQL,
+) -> None:
+    await gql(CREATE, {"input": _flow("flow-versions")})
+    manager = await user(gql, "version-manager")
+    party = await _client_of(gql, "flow-versions", manager)
+    await _agreement(gql, manager, party)
+
+    # version 2 blocks nothing and closes on a NOTE instead
+    await gql(
+        UPDATE,
+        {
+            "id": "flow-versions",
+            "input": {
+                "processes": [
+                    _flow("x", blocks=[], satisfiedBy={"activityType": "NOTE"})["processes"][0]
+                ]
+            },
+            "v": 1,
+        },
+    )
+    refused = await gql.error(RECORD, {"input": _activity(manager, party, "AGREEMENT")})
+    assert refused["extensions"]["code"] == "FAILED_PRECONDITION"  # the run's version 1 blocks
+    await gql(RECORD, {"input": _activity(manager, party, "NOTE")})
+    [run] = (await _runs(gql, party))["processes"]
+    assert run["categoryVersion"] == 1 and run["steps"][0]["state"] == "OPEN"
+
+    other = await _client_of(gql, "flow-versions", manager)
+    await _agreement(gql, manager, other)
+    await _agreement(gql, manager, other)  # version 2 blocks nothing: two runs
+    runs = (await _runs(gql, other))["processes"]
+    assert [r["categoryVersion"] for r in runs] == [2, 2]
+    await gql(RECORD, {"input": _activity(manager, other, "NOTE")})
+    assert all(r["done"] for r in (await _runs(gql, other))["processes"])
+
+
+async def test_entering_a_category_starts_its_process_once_created_in_it_or_moved_there(
+    gql: GraphQL,
+) -> None:
+    welcome = _withdrawal(id="welcome", trigger={"on": "ENTERED"}, conditions={})
+    welcome["steps"][0].update(blocks=[], satisfiedBy={"activityType": "CALL"})
+    await gql(CREATE, {"input": {**_category("flow-entered", [welcome]), "legalForms": []}})
+    await gql(CREATE, {"input": {**_category("flow-other", []), "legalForms": []}})
+    manager = await user(gql, "entered-manager")
+
+    created = await contact(gql, "Ina", "Entered", categoryId="flow-entered")
+    moved = await contact(gql, "Ole", "Moved", categoryId="flow-other")
+    assert (await _runs(gql, moved))["processes"] == []
+    await gql(UPDATE_PARTY, {"id": moved, "input": {"categoryId": "flow-entered"}})
+    await gql(UPDATE_PARTY, {"id": moved, "input": {"tags": ["still-here"]}})  # not entering
+    for party in (created, moved):
+        [run] = (await _runs(gql, party))["processes"]
+        assert run["processId"] == "welcome" and run["steps"][0]["assigneeId"] is None
+    await record(gql, manager, [moved], "2025-03-01T10:00:00Z")  # a CALL closes it
+    assert (await _runs(gql, moved))["processes"][0]["done"]
+
+
+async def test_two_agreements_at_once_open_one_run_and_the_other_is_refused(
+    gql: GraphQL,
+) -> None:
+    await gql(CREATE, {"input": _flow("flow-race")})
+    manager = await user(gql, "race-manager")
+    party = await _client_of(gql, "flow-race", manager)
+    body = {"query": RECORD, "variables": {"input": _activity(manager, party, "AGREEMENT")}}
+    answers = await asyncio.gather(*(gql.raw(RECORD, body["variables"]) for _ in range(2)))
+    codes = sorted(
+        a.json()["errors"][0]["extensions"]["code"] if "errors" in a.json() else "OK"
+        for a in answers
+    )
+    assert codes == ["FAILED_PRECONDITION", "OK"]
+    read = await _runs(gql, party)
+    assert len(read["processes"]) == 1 and len(read["timeline"]["edges"]) == 1
