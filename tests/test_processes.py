@@ -13,6 +13,7 @@ import pytest
 import pytest_asyncio
 from client import GraphQL, serve
 from factories import RECORD, contact, link, record, user
+from test_round_trips import round_trips
 
 from contactgraph.config import Settings
 
@@ -329,3 +330,79 @@ async def test_two_agreements_at_once_open_one_run_and_the_other_is_refused(
     assert codes == ["FAILED_PRECONDITION", "OK"]
     read = await _runs(gql, party)
     assert len(read["processes"]) == 1 and len(read["timeline"]["edges"]) == 1
+
+
+async def test_the_runs_of_many_parties_cost_the_calls_of_one(gql: GraphQL) -> None:
+    await gql(CREATE, {"input": _flow("flow-budget")})
+    manager = await user(gql, "budget-manager")
+    parties = [await _client_of(gql, "flow-budget", manager) for _ in range(4)]
+    for party in parties:
+        await _agreement(gql, manager, party)
+    counted = []
+    for few in (parties[:1], parties):
+        aliases = " ".join(
+            f'p{i}: party(id: "{p}") {{ processes {{ steps {{ state assignee {{ id }} }} }} }}'
+            for i, p in enumerate(few)
+        )
+        calls, data = await round_trips(gql, f"{{ {aliases} }}")
+        assert all(
+            d["processes"][0]["steps"][0]["assignee"] == {"id": manager} for d in data.values()
+        )
+        counted.append(calls)
+    # the parties, their steps, then the assignees at once
+    assert counted == [3, 3]
+
+
+WORKLIST = """query($u: ID!, $overdue: Boolean, $c: [ID!], $first: Int, $after: String,
+  $at: DateTime) { worklist(assigneeId: $u, overdue: $overdue, categoryIds: $c,
+  first: $first, after: $after, at: $at) { pageInfo { hasNextPage endCursor }
+  edges { node { title overdue categoryId processId party { id } } } } }"""
+
+
+async def test_a_worklist_pages_a_users_open_steps_across_parties(gql: GraphQL) -> None:
+    await gql(CREATE, {"input": _flow("flow-worklist")})
+    manager = await user(gql, "worklist-manager")
+    parties = [await _client_of(gql, "flow-worklist", manager) for _ in range(3)]
+    for party in parties:
+        await _agreement(gql, manager, party)
+    await record(gql, manager, [parties[0]], "2025-03-05T10:00:00Z", type="NOTE")
+
+    def page(**more: Any) -> dict[str, Any]:
+        return {"u": manager, **more}
+
+    first = (await gql(WORKLIST, page(first=2)))["worklist"]
+    assert len(first["edges"]) == 2 and first["pageInfo"]["hasNextPage"]
+    rest = (await gql(WORKLIST, page(first=2, after=first["pageInfo"]["endCursor"])))["worklist"]
+    assert not rest["pageInfo"]["hasNextPage"]
+    shown = [e["node"]["party"]["id"] for e in first["edges"] + rest["edges"]]
+    assert sorted(shown) == sorted(parties)
+
+    assert (await gql(WORKLIST, page(overdue=True)))["worklist"]["edges"] == []
+    late = (await gql(WORKLIST, page(overdue=True, at="2099-01-01T00:00:00Z")))["worklist"]
+    assert len(late["edges"]) == 3 and all(e["node"]["overdue"] for e in late["edges"])
+    assert (await gql(WORKLIST, page(c=["flow-attribute"])))["worklist"]["edges"] == []
+    mine = (await gql(WORKLIST, page(c=["flow-worklist"])))["worklist"]["edges"]
+    assert {e["node"]["categoryId"] for e in mine} == {"flow-worklist"}
+
+    await gql(
+        UPDATE_PARTY,
+        {"id": parties[1], "input": {"attributes": [{"field": "notice_confirmed", "value": True}]}},
+    )
+    left = (await gql(WORKLIST, page()))["worklist"]["edges"]
+    assert sorted(e["node"]["party"]["id"] for e in left) == sorted([parties[0], parties[2]])
+
+
+BAD_WORKLIST = {
+    "not a user": ({"u": "party-that-is-not-there"}, "NOT_FOUND"),
+    "bad cursor": ({"after": "nonsense"}, "BAD_USER_INPUT"),
+    "too many categories": ({"c": [f"c{i}" for i in range(51)]}, "LIMIT_EXCEEDED"),
+    "page too large": ({"first": 100_000}, "LIMIT_EXCEEDED"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_WORKLIST, ids=list(BAD_WORKLIST))
+async def test_a_bad_worklist_request_is_refused(gql: GraphQL, case: str) -> None:
+    viewer = (await gql("{ viewer { id } }"))["viewer"]["id"]
+    given, code = BAD_WORKLIST[case]
+    error = await gql.error(WORKLIST, {"u": viewer, **given})
+    assert error["extensions"]["code"] == code, error

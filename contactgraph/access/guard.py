@@ -60,6 +60,7 @@ READS = frozenset(
         "parties_by_external_id",
         "snapshots",
         "process_steps",
+        "worklist",
     }
 )
 

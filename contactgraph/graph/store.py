@@ -43,6 +43,7 @@ from .model import (
 )
 from .process_runs import RunStep
 from .tasks import TaskPage, TaskQuery
+from .worklist import WorklistPage, WorklistQuery
 
 Node = Party | Activity | Relationship
 
@@ -85,6 +86,10 @@ class GraphStore(Protocol):
     async def process_steps(self, party_ids: Sequence[str]) -> dict[str, list[RunStep]]:
         """Each party's process steps, open and done, oldest run first (process_runs);
         a scoped view's only those of parties inside."""
+
+    async def worklist(self, query: WorklistQuery) -> WorklistPage:
+        """A page of the assignee's open process steps, soonest due first (ties by id), of
+        parties this reader may see."""
 
     async def relationships(
         self,

@@ -119,3 +119,27 @@ async def party_processes(
         )
         for run_id, steps in runs.items()
     ]
+
+
+@strawberry.type(description="An open step on a worklist, with the party it is about.")
+class WorklistItem(ProcessStep):
+    party_id: strawberry.ID = strawberry.field(description="The party the step is about.")
+    process_id: str = strawberry.field(description="The process's id in its category.")
+    category_id: strawberry.ID = strawberry.field(description="The party's category then.")
+
+    @strawberry.field(description="The party the step is about.")
+    async def party(self, info: ContextInfo) -> Annotated[Party, strawberry.lazy(".types")] | None:
+        from .types import party_of
+
+        found = await info.context.loaders.parties.load(str(self.party_id))
+        return None if found is None else party_of(found)
+
+    @classmethod
+    def of(cls, step: RunStep, at: datetime) -> WorklistItem:  # type: ignore[override]
+        shown = ProcessStep.of(step, at)
+        return cls(
+            **vars(shown),
+            party_id=strawberry.ID(step.party_id),
+            process_id=step.process_id,
+            category_id=strawberry.ID(step.category_id),
+        )

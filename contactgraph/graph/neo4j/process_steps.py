@@ -20,8 +20,9 @@ from ..process_runs import (
     on_party,
 )
 from ..times import format_instant, utcnow
+from ..worklist import WorklistPage, WorklistQuery
 from . import cypher, walks
-from .cypher import VALID_AT, Tx, Write
+from .cypher import VALID_AT, Reach, Tx, Write
 
 SCHEMA: tuple[str, ...] = (
     "CREATE CONSTRAINT process_step_id IF NOT EXISTS FOR (s:ProcessStep) REQUIRE s.id IS UNIQUE",
@@ -113,8 +114,36 @@ def _props(step: RunStep) -> dict[str, object]:
     return {
         "id": step.id,
         "party_id": step.party_id,
+        "category_id": step.category_id,
         "assignee_id": step.assignee_id,
         "due_at": format_instant(step.due_at),
         "done_at": None if step.done_at is None else format_instant(step.done_at),
         "body": encode(step),
     }
+
+
+async def worklist(tx: Tx, query: WorklistQuery, inside: Reach) -> WorklistPage:
+    """A page of the assignee's open steps by (due, id), of parties the reader may see:
+    a range of the worklist index (due times are fixed-width text, ordered as instants)."""
+    after = query.after()
+    result = await tx.run(
+        "MATCH (s:ProcessStep) WHERE s.assignee_id = $assignee "
+        "AND s.done_at IS NULL "
+        "AND (size($categories) = 0 OR s.category_id IN $categories) "
+        "AND ($due_before IS NULL OR s.due_at < $due_before) "
+        "AND ($after_due IS NULL OR s.due_at > $after_due "
+        "OR (s.due_at = $after_due AND s.id > $after_id)) "
+        f"MATCH (p:Party {{id: s.party_id}}) WHERE {inside.test('p')} "
+        "WITH s ORDER BY s.due_at, s.id LIMIT $limit RETURN collect(s.body) AS rows",
+        {
+            **inside.params,
+            "assignee": query.assignee_id,
+            "categories": list(query.category_ids),
+            "due_before": None if query.due_before is None else format_instant(query.due_before),
+            "after_due": after[0] if after else None,
+            "after_id": after[1] if after else None,
+            "limit": query.page.first + 1,
+        },
+    )
+    found = [decode(body) for body in await cypher.collected(result)]
+    return WorklistPage(found[: query.page.first], len(found) > query.page.first)

@@ -50,6 +50,7 @@ from ..model import (
 from ..process_runs import RunStep
 from ..store import Node
 from ..tasks import TaskPage, TaskQuery
+from ..worklist import WorklistPage, WorklistQuery
 from . import (
     activity_search,
     closure_build,
@@ -279,6 +280,12 @@ class Neo4jStore(Neo4jWrites):
             inside = await self._inside(tx)
             kept = await cypher.parties(tx, party_ids, inside)
             return await process_steps.steps(tx, [i for i in party_ids if i in kept], False)
+
+        return await self._read(work)
+
+    async def worklist(self, query: WorklistQuery) -> WorklistPage:
+        async def work(tx: Tx) -> WorklistPage:
+            return await process_steps.worklist(tx, query, await self._inside(tx))
 
         return await self._read(work)
 

@@ -21,19 +21,23 @@ from ..process_runs import (
     on_party,
 )
 from ..times import format_instant, utcnow
+from ..worklist import WorklistPage, WorklistQuery
 from . import records, walks
+from .scopes import Reach
 
 TABLE = """
 CREATE TABLE process_steps (
     id          TEXT PRIMARY KEY,
     party_id    TEXT NOT NULL REFERENCES parties(id),
+    category_id TEXT NOT NULL,
     assignee_id TEXT,
     due_at      TEXT NOT NULL,
     done_at     TEXT,
     body        TEXT NOT NULL
 );
 CREATE INDEX process_steps_party ON process_steps(party_id, done_at);
-CREATE INDEX process_steps_assignee ON process_steps(assignee_id, due_at, id)
+CREATE INDEX process_steps_worklist ON process_steps(assignee_id, due_at, id)
+    WHERE done_at IS NULL
 """
 # levels above a party a RESPONSIBLE step looks for its user
 RESPONSIBLE_DEPTH = 64
@@ -101,10 +105,10 @@ def for_party(
 def write(conn: sqlite3.Connection, outcome: Outcome, actor: Actor) -> list[Change]:
     """Store the steps opened and closed; their history entries, to append."""
     conn.executemany(
-        "INSERT INTO process_steps (id, party_id, assignee_id, due_at, done_at, body) "
-        "VALUES (?, ?, ?, ?, NULL, ?)",
+        "INSERT INTO process_steps (id, party_id, category_id, assignee_id, due_at, done_at, "
+        "body) VALUES (?, ?, ?, ?, ?, NULL, ?)",
         [
-            (s.id, s.party_id, s.assignee_id, format_instant(s.due_at), encode(s))
+            (s.id, s.party_id, s.category_id, s.assignee_id, format_instant(s.due_at), encode(s))
             for s in outcome.opened
         ],
     )
@@ -122,3 +126,31 @@ def _instant(value: datetime | None) -> str | None:
 def _open(conn: sqlite3.Connection, party_ids: Sequence[str]) -> list[RunStep]:
     held = steps(conn, party_ids, True)
     return [s for i in party_ids for s in held.get(i, [])]
+
+
+def worklist(conn: sqlite3.Connection, query: WorklistQuery, inside: Reach) -> WorklistPage:
+    """A page of the assignee's open steps by (due, id), of parties the reader may see:
+    a range of the worklist index."""
+    clauses = ["assignee_id = :assignee", "done_at IS NULL", inside.test("party_id")]
+    params: dict[str, object] = {
+        **inside.params,
+        "assignee": query.assignee_id,
+        "limit": query.page.first + 1,
+    }
+    if query.category_ids:
+        clauses.append("category_id IN (SELECT value FROM json_each(:categories))")
+        params["categories"] = records.bound_list(query.category_ids)
+    if query.due_before is not None:
+        clauses.append("due_at < :due_before")
+        params["due_before"] = format_instant(query.due_before)
+    after = query.after()
+    if after is not None:
+        clauses.append("(due_at, id) > (:after_due, :after_id)")
+        params["after_due"], params["after_id"] = after
+    rows = conn.execute(
+        f"SELECT body FROM process_steps WHERE {' AND '.join(clauses)} "
+        "ORDER BY due_at, id LIMIT :limit",
+        params,
+    )
+    found = [decode(body) for (body,) in rows]
+    return WorklistPage(found[: query.page.first], len(found) > query.page.first)

@@ -55,6 +55,7 @@ from ..search import query_terms
 from ..store import Node
 from ..tasks import TaskPage, TaskQuery
 from ..times import format_instant
+from ..worklist import WorklistPage, WorklistQuery
 from . import (
     activity_search,
     closure,
@@ -183,6 +184,11 @@ class SqliteStore(SqliteDumps):
             return process_steps.steps(conn, [i for i in party_ids if i in allowed], False)
 
         return await self._read(work)
+
+    async def worklist(self, query: WorklistQuery) -> WorklistPage:
+        return await self._read(
+            lambda conn: process_steps.worklist(conn, query, self._inside(conn))
+        )
 
     async def relationships(
         self,
