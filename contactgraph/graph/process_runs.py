@@ -134,7 +134,7 @@ def on_activity(
     )
     if blocking is not None:
         raise FailedPrecondition(
-            f"{activity.type.value} may not be recorded for {blocking.party_id} while step "
+            f"{activity.type.value} may not be recorded for {blocking.party_id}: step "
             f"{blocking.process_id}/{blocking.step.id} ({blocking.step.title!r}) is open",
             blocking.id,
         )
