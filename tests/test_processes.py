@@ -1,7 +1,9 @@
-"""Process definitions on categories, through GraphQL on both stores: a definition is
-stored with its category and read back as written; changing the processes writes the
-category's next version with a history entry, the same document again writes nothing;
-a bad definition is refused naming the path of what is wrong, with nothing written."""
+"""Processes through GraphQL on both stores: a definition stored with its category,
+versioned with it, and refused naming the path of what is wrong; runs opened by their
+triggers exactly once (also under two concurrent writes), assigned to the nearest
+responsible user, closed by an activity or an attribute, overdue at a chosen instant,
+blocking with FAILED_PRECONDITION and nothing written, keeping the version they started
+under; the worklist, paged and filtered, and its bad input."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from client import GraphQL, serve
-from factories import RECORD, contact, link, record, user
+from factories import RECORD, contact, link, org, record, user
 from test_round_trips import round_trips
 
 from contactgraph.config import Settings
@@ -406,3 +408,25 @@ async def test_a_bad_worklist_request_is_refused(gql: GraphQL, case: str) -> Non
     given, code = BAD_WORKLIST[case]
     error = await gql.error(WORKLIST, {"u": viewer, **given})
     assert error["extensions"]["code"] == code, error
+
+
+async def test_a_step_goes_to_the_responsible_user_found_above_the_party(gql: GraphQL) -> None:
+    await gql(CREATE, {"input": _flow("flow-above")})
+    near, far = await user(gql, "above-near"), await user(gql, "above-far")
+    company = await org(gql, "Above Holding")
+    unit = await org(gql, "Above Unit")
+    await link(gql, "PART_OF", unit, company, since="2020-01-01T00:00:00Z")
+    await link(gql, "RESPONSIBLE_FOR", far, company, since="2020-01-01T00:00:00Z")
+    party = await contact(gql, "Uma", "Above", categoryId="flow-above")
+    await link(gql, "MEMBER_OF", party, unit, since="2020-01-01T00:00:00Z")
+
+    await _agreement(gql, far, party)
+    assert (await _runs(gql, party))["processes"][0]["steps"][0]["assigneeId"] == far
+    await link(gql, "RESPONSIBLE_FOR", near, unit, since="2020-01-01T00:00:00Z")
+    await gql(
+        UPDATE_PARTY,
+        {"id": party, "input": {"attributes": [{"field": "notice_confirmed", "value": True}]}},
+    )
+    await _agreement(gql, far, party)  # the first run is done; the nearest now: the unit's
+    runs = (await _runs(gql, party))["processes"]
+    assert [r["steps"][0]["assigneeId"] for r in runs] == [far, near]
