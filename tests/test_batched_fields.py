@@ -55,6 +55,8 @@ SELECTIONS: dict[str, tuple[str, int]] = {
     "possibleDuplicates": ("possibleDuplicates { score party { id } }", 3),
     "grants": ("grants { role }", 2),
     "contact": ("contact { id emails { address } }", 2),
+    # the steps, then their assignees at once
+    "processes": ("processes { steps { state assignee { id } } }", 3),
     "agenda": (  # the demo's week of plans
         f'agenda(from: "{TODAY:%Y-%m-%d}T00:00:00Z", to: "{TODAY + WEEK:%Y-%m-%d}T00:00:00Z") '
         "{ edges { node { startsAt conflict activity { id subjects { id } } } } }",
@@ -65,13 +67,24 @@ SELECTIONS: dict[str, tuple[str, int]] = {
 PAGES = {"Organization": (2, 6), "Contact": (2, 6), "User": (2, 4)}
 # fields whose load costs a call only for parties with something in them (a category, a
 # contact, candidates to read), and where the demo has none
-DATA_DEPENDENT = {"category", "contact", "possibleDuplicates", "attributes", "agenda"}
+DATA_DEPENDENT = {
+    "category",
+    "contact",
+    "possibleDuplicates",
+    "attributes",
+    "agenda",
+    "processes",
+}
 EMPTY_IN_DEMO = {
     ("User", "category"),
     ("User", "contact"),
     ("User", "possibleDuplicates"),
     ("User", "attributes"),
     ("Organization", "attributes"),
+    # a seed opens no runs: the demo's parties have none until someone records an AGREEMENT
+    ("User", "processes"),
+    ("Organization", "processes"),
+    ("Contact", "processes"),
 }
 
 

@@ -348,6 +348,18 @@ CASES = [
         "eva",
         lambda w, d: _equal(d["party"]["mergedFrom"], []),
     ),
+    _party_case(
+        "processes",  # runs are probed in test_a_worklist_keeps_to_the_scope
+        "processes { id }",
+        "eva",
+        lambda w, d: _equal(d["party"]["processes"], []),
+    ),
+    Case(
+        "Query.worklist",
+        "query($u: ID!) { worklist(assigneeId: $u) { edges { node { id } } } }",
+        lambda w: {"u": w.ids["rep"]},
+        lambda w, d: _equal(d["worklist"]["edges"], []),
+    ),
     Case(
         "Query.auditLog",  # for admins only: refused, however scoped
         "{ auditLog { edges { node { id } } } }",
@@ -696,3 +708,49 @@ async def test_a_scoped_fiscal_grant_shows_fiscal_data_inside_only(world: World)
         [error] = body["errors"]
         assert error["path"] == ["max", "fiscal"]
         assert error["extensions"]["code"] == "FORBIDDEN"
+
+
+WORKLIST = """query($u: ID!) { worklist(assigneeId: $u) { edges { node {
+  title assigneeId party { id } } } } }"""
+
+
+async def test_a_worklist_keeps_to_the_scope(world: World) -> None:
+    """Rep's steps about eva (inside sales) show to the scoped reader, those about max
+    (outside) do not; another user outside is NOT_FOUND, and the reader's own list, whose
+    user lies outside the scope, is theirs to read."""
+    process = {
+        "id": "welcome-call",
+        "name": "Welcome call",
+        "trigger": {"on": "ACTIVITY_RECORDED", "activityTypes": ["AGREEMENT"]},
+        "steps": [
+            {
+                "id": "call",
+                "title": "Call to welcome",
+                "dueDays": 7,
+                "satisfiedBy": {"activityType": "CALL"},
+                "assignee": {"rule": "USER", "userId": world.ids["rep"]},
+            }
+        ],
+    }
+    await world.admin(
+        "mutation($id: ID!, $p: JSON) { updateCategory(id: $id, input: {processes: $p}) "
+        "{ version } }",
+        {"id": world.ids["category"], "p": [process]},
+    )
+    await world.admin(
+        "mutation($id: ID!, $c: ID!) { updateParty(id: $id, input: {categoryId: $c}) { id } }",
+        {"id": world.ids["max"], "c": world.ids["category"]},
+    )
+    await world.admin(
+        "mutation($s: [ID!]!) { recordActivity(input: "
+        '{type: AGREEMENT, summary: "signed", subjectIds: $s}) { id } }',
+        {"s": [world.ids["eva"], world.ids["max"]]},
+    )
+    everything = await world.admin(WORKLIST, {"u": world.ids["rep"]})
+    assert len(everything["worklist"]["edges"]) == 2
+    inside = await world.reader(WORKLIST, {"u": world.ids["rep"]})
+    assert [e["node"]["party"]["id"] for e in inside["worklist"]["edges"]] == [world.ids["eva"]]
+    outside = await world.reader.error(WORKLIST, {"u": world.ids["seller"]})
+    assert outside["extensions"]["code"] == "NOT_FOUND"
+    own = await world.reader(WORKLIST, {"u": world.ids["reader"]})
+    assert own["worklist"]["edges"] == []

@@ -59,6 +59,8 @@ READS = frozenset(
         "parties_by_email",
         "parties_by_external_id",
         "snapshots",
+        "process_steps",
+        "worklist",
     }
 )
 

@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from . import attributes
+from . import attributes, processes
 from .errors import BadUserInput, Conflict, InvalidValue, NotFound
 from .history import Actor, Change, ChangeKind, FieldChange, about_category
 from .model import Category
@@ -41,12 +41,14 @@ def checked(category: Category) -> Category:
         raise InvalidValue(
             f"documents[{bad}].name", documents[bad].name, f"must hold 1 to {MAX_NAME} characters"
         )
+    fields = attributes.check_fields(category.fields)
     return replace(
         category,
         name=name,
         description=category.description.strip(),
-        fields=attributes.check_fields(category.fields),
+        fields=fields,
         documents=documents,
+        processes=processes.checked(category.processes, fields),
     )
 
 
@@ -143,6 +145,7 @@ def fields_of(category: Category) -> dict[str, Any]:
             {"name": d.name, "legalForms": [f.value for f in d.legal_forms]}
             for d in category.documents
         ],
+        "processes": processes.encoded(category.processes),
         "archivedAt": None
         if category.archived_at is None
         else format_instant(category.archived_at),

@@ -32,6 +32,7 @@ from .model import (
     Relationship,
     RelType,
 )
+from .processes import Process
 
 Encode = Callable[[datetime], Any]
 
@@ -217,6 +218,7 @@ class _Definition(msgspec.Struct, frozen=True):
     version: int = 1
     archived_at: datetime | None = None
     any_level_order: bool = False
+    processes: tuple[Process, ...] = ()
 
 
 _definition = msgspec.json.Decoder(_Definition)
@@ -230,6 +232,7 @@ def category_record(category: Category) -> dict[str, Any]:
         category.version,
         category.archived_at,
         category.any_level_order,
+        category.processes,
     )
     return {
         "id": category.id,
@@ -255,4 +258,5 @@ def category_from_record(record: Mapping[str, Any]) -> Category:
         version=more.version,
         archived_at=more.archived_at,
         any_level_order=more.any_level_order,
+        processes=more.processes,
     )

@@ -87,6 +87,20 @@ class Forbidden(GraphError):
     code = "FORBIDDEN"
 
 
+class FailedPrecondition(GraphError):
+    """The write is refused by the state of what it touches (an open process step that
+    blocks it); nothing was written. `step` is the id of the step in the way."""
+
+    code = "FAILED_PRECONDITION"
+
+    def __init__(self, message: str, step: str) -> None:
+        super().__init__(message)
+        self.step = step
+
+    def details(self) -> dict[str, object]:
+        return {"step": self.step}
+
+
 class LimitExceeded(GraphError):
     code = "LIMIT_EXCEEDED"
 

@@ -58,6 +58,8 @@ class ChangeKind(enum.Enum):
     CATEGORY_CREATED = "CATEGORY_CREATED"
     CATEGORY_UPDATED = "CATEGORY_UPDATED"
     CATEGORY_ARCHIVED = "CATEGORY_ARCHIVED"
+    PROCESS_STEP_OPENED = "PROCESS_STEP_OPENED"
+    PROCESS_STEP_DONE = "PROCESS_STEP_DONE"
 
 
 # who holds what: entries about a user's roles and tokens are that user's and admins' only
@@ -237,6 +239,17 @@ def about_category(
 ) -> Change:
     """An entry about a category: its id the one subject, no party version."""
     return _entry(actor, kind, [category_id], fields, at)
+
+
+def about_step(
+    actor: Actor,
+    kind: ChangeKind,
+    subjects: Sequence[str],
+    fields: Iterable[FieldChange],
+    at: datetime,
+) -> Change:
+    """An entry about a process step: under its party and the step itself."""
+    return _entry(actor, kind, subjects, fields, at)
 
 
 def read_back(field: str, value: Any) -> tuple[str, Any]:

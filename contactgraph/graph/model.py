@@ -291,6 +291,7 @@ class Category:
     archived_at: datetime | None = None  # no party may enter it since
     # its organizations may be PART_OF organizations of any level, not only higher ones
     any_level_order: bool = False
+    processes: tuple[process_defs.Process, ...] = ()  # what happens to its parties
 
 
 DEFAULT_CATEGORIES: tuple[Category, ...] = (
@@ -543,3 +544,8 @@ class Batch:
     activities: list[Activity] = field(default_factory=list)
     # the seeder's note of how far it got, stored in the batch's own transaction; "" clears
     progress: str | None = None
+
+
+# last, as a module: its definitions build on the enums above (msgspec reads the name
+# Category's annotation holds when it decodes, by then complete)
+from . import processes as process_defs  # noqa: E402

@@ -41,7 +41,9 @@ from .model import (
     TreePage,
     TreeReading,
 )
+from .process_runs import RunStep
 from .tasks import TaskPage, TaskQuery
+from .worklist import WorklistPage, WorklistQuery
 
 Node = Party | Activity | Relationship
 
@@ -80,6 +82,14 @@ class GraphStore(Protocol):
 
     async def get_categories(self, ids: Sequence[str] | None) -> dict[str, Category]:
         """The categories for ids, or all of them when ids is None."""
+
+    async def process_steps(self, party_ids: Sequence[str]) -> dict[str, list[RunStep]]:
+        """Each party's process steps, open and done, oldest run first (process_runs);
+        a scoped view's only those of parties inside."""
+
+    async def worklist(self, query: WorklistQuery) -> WorklistPage:
+        """A page of the assignee's open process steps, soonest due first (ties by id), of
+        parties this reader may see."""
 
     async def relationships(
         self,

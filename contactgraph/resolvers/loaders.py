@@ -33,6 +33,7 @@ from ..graph.model import (
     TreePage,
     TreeReading,
 )
+from ..graph.process_runs import RunStep
 from ..graph.store import GraphStore
 
 Q = TypeVar("Q", bound=Hashable)
@@ -216,6 +217,7 @@ class Loaders:
             lambda: ChangePage([], has_next=False),
         )
         self.merged_from: ByIdLoader[list[str]] = ByIdLoader(store.merged_from)
+        self.process_steps: ByIdLoader[list[RunStep]] = ByIdLoader(store.process_steps)
         self.snapshots: GroupedLoader[datetime, Party | None] = GroupedLoader(
             store.snapshots, lambda: None
         )

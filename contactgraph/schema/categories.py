@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry.scalars import JSON
 
-from ..graph import attributes, model
+from ..graph import attributes, model, processes
 from ..graph.cursors import decode_cursor, encode_cursor
 from ..graph.model import FieldType as DomainFieldType
 from ..resolvers.context import ContextInfo
@@ -40,6 +40,15 @@ FieldType = described_enum(
     },
 )
 _UNIT_TYPES = frozenset(model.UnitType)
+PROCESSES_OUT = (
+    "Its process definitions as a JSON document (docs/processes.md): a list of {id, name, "
+    "trigger, conditions, steps}; they are part of the category's version."
+)
+PROCESSES_IN = (
+    f"Its process definitions as a JSON document (docs/processes.md), at most "
+    f"{processes.MAX_PROCESSES}, each of at most {processes.MAX_STEPS} steps; a key or "
+    "value that does not fit is refused naming its path."
+)
 VIOLATIONS_SCAN = 2_000  # parties of a category one violations page examines at most
 
 
@@ -105,6 +114,7 @@ class Category:
     )
     fields: list[CategoryField] = strawberry.field(description="Its own fields, in order.")
     documents: list[DocumentRule] = strawberry.field(description="The documents it requires.")
+    processes: JSON = strawberry.field(description=PROCESSES_OUT)
     version: int = strawberry.field(
         description="Starts at 1, one more on each change: give it as updateCategory's "
         "expectedVersion."
@@ -146,6 +156,7 @@ class Category:
                 DocumentRule(name=d.name, legal_forms=list(d.legal_forms))
                 for d in category.documents
             ],
+            processes=processes.encoded(category.processes),
             version=category.version,
             archived_at=category.archived_at,
         )
@@ -317,6 +328,7 @@ class CreateCategoryInput:
     documents: list[DocumentRuleInput] = strawberry.field(
         default_factory=list, description="The documents its parties need."
     )
+    processes: JSON | None = strawberry.field(default=None, description=PROCESSES_IN)
 
     def value(self) -> model.Category:
         return model.Category(
@@ -329,6 +341,7 @@ class CreateCategoryInput:
             kinds=tuple(self.kinds),
             fields=tuple(f.value() for f in self.fields),
             documents=tuple(d.value() for d in self.documents),
+            processes=processes.decoded([] if self.processes is None else self.processes),
         )
 
 
@@ -354,6 +367,9 @@ class UpdateCategoryInput:
     documents: list[DocumentRuleInput] | None = strawberry.field(
         default=strawberry.UNSET, description="The documents its parties need; replaces them."
     )
+    processes: JSON | None = strawberry.field(
+        default=strawberry.UNSET, description=f"{PROCESSES_IN} Replaces them all."
+    )
 
     def applied(self, current: model.Category) -> model.Category:
         """The category with the fields given; a null list clears it."""
@@ -369,6 +385,9 @@ class UpdateCategoryInput:
             given["fields"] = tuple(f.value() for f in given["fields"] or ())
         if "documents" in given:
             given["documents"] = tuple(d.value() for d in given["documents"] or ())
+        if "processes" in given:
+            held = given["processes"]
+            given["processes"] = processes.decoded([] if held is None else held)
         for key in ("name", "description"):
             if key in given and given[key] is None:
                 given[key] = ""

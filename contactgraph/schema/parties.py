@@ -51,6 +51,7 @@ from .levels import Level
 from .merging import merged_from
 from .node import Node
 from .pages import Connection, CountedConnection, Edge, page_info
+from .processes import ProcessRun, party_processes
 from .relationships import Relationship, Responsibility
 
 UNIT_TYPES = frozenset(model.UnitType)
@@ -109,6 +110,11 @@ class Party(Node):
     )
     history: Connection[Change] = strawberry.field(
         resolver=node_history, description="What was done to it, newest first."
+    )
+    processes: list[ProcessRun] = strawberry.field(
+        resolver=party_processes,
+        description="The process runs its category's processes started for it, oldest "
+        "first, each with its steps (open, done, overdue). One read per query level.",
     )
     snapshot: Party | None = strawberry.field(
         resolver=party_snapshot,

@@ -47,8 +47,10 @@ from ..model import (
     TreeReading,
     display_order,
 )
+from ..process_runs import RunStep
 from ..store import Node
 from ..tasks import TaskPage, TaskQuery
+from ..worklist import WorklistPage, WorklistQuery
 from . import (
     activity_search,
     closure_build,
@@ -59,6 +61,7 @@ from . import (
     keys,
     merges,
     plans,
+    process_steps,
     scopes,
     search,
     timelines,
@@ -107,6 +110,7 @@ SCHEMA: tuple[str, ...] = (
     *keys.SCHEMA,
     *history.SCHEMA,
     *plans.SCHEMA,
+    *process_steps.SCHEMA,
 )
 
 
@@ -268,6 +272,20 @@ class Neo4jStore(Neo4jWrites):
                 ids=list(ids) if ids is not None else None,
             )
             return {c.id: c for c in [category_from_record(r["c"]) async for r in result]}
+
+        return await self._read(work)
+
+    async def process_steps(self, party_ids: Sequence[str]) -> dict[str, list[RunStep]]:
+        async def work(tx: Tx) -> dict[str, list[RunStep]]:
+            inside = await self._inside(tx)
+            kept = await cypher.parties(tx, party_ids, inside)
+            return await process_steps.steps(tx, [i for i in party_ids if i in kept], False)
+
+        return await self._read(work)
+
+    async def worklist(self, query: WorklistQuery) -> WorklistPage:
+        async def work(tx: Tx) -> WorklistPage:
+            return await process_steps.worklist(tx, query, await self._inside(tx))
 
         return await self._read(work)
 

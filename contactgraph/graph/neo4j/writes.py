@@ -31,6 +31,7 @@ from . import (
     keys,
     merges,
     plans,
+    process_steps,
     vocabulary,
     walks,
 )
@@ -75,10 +76,13 @@ class Neo4jWrites(Neo4jDumps):
     async def create_party(self, party: Party) -> Party:
         async def work(tx: Tx) -> Party:
             checked = await keys.check_party(tx, party, self.default_region)
+            runs = await process_steps.for_party(tx, checked, None, self._actor)
+            steps, written = process_steps.writes(runs, self._actor)
             await cypher.write(
                 tx,
                 cypher.new_parties([checked]),
-                history.new_entries([entry.created(checked, self._actor)]),
+                *steps,
+                history.new_entries([entry.created(checked, self._actor), *written]),
             )
             return checked
 
@@ -104,10 +108,13 @@ class Neo4jWrites(Neo4jDumps):
             if updated is current:
                 return current
             updated = await keys.check_party(tx, updated, self.default_region, current)
+            runs = await process_steps.for_party(tx, updated, current, self._actor)
+            steps, written = process_steps.writes(runs, self._actor)
             await cypher.write(
                 tx,
                 cypher.rewritten_parties([updated]),
-                history.new_entries([entry.changed(current, updated, self._actor)]),
+                *steps,
+                history.new_entries([entry.changed(current, updated, self._actor), *written]),
             )
             return updated
 
@@ -202,10 +209,15 @@ class Neo4jWrites(Neo4jDumps):
             # locked: none is archived or merged meanwhile
             read = await cypher.prepare(tx, references, references)
             rules.check_activities([activity], read.parties)
+            runs = await process_steps.for_activity(
+                tx, activity, read.parties, read.categories, self._actor
+            )
+            steps, written = process_steps.writes(runs, self._actor)
             await cypher.write(
                 tx,
                 cypher.new_activities([activity]),
-                history.new_entries([entry.recorded(activity, self._actor)]),
+                *steps,
+                history.new_entries([entry.recorded(activity, self._actor), *written]),
             )
             return activity
 

@@ -13,7 +13,7 @@ from ..errors import ConfigError
 from ..identity import BUILTIN_ROLES, Permission
 from ..levels import DEFAULT_LEVELS
 from ..search import fiscal_text, indexed_text
-from . import activity_search, closure, history, keys
+from . import activity_search, closure, history, keys, process_steps
 from .rows import (
     LEVELS_TABLE,
     MERGED_INTO,
@@ -292,6 +292,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     activity_search.migrate,
     # 16: activities planned, with a status, a version, a schedule, and people's agendas
     _schedules,
+    # 17: process runs, a row per step (process_steps.py)
+    process_steps.TABLE,
 )
 
 

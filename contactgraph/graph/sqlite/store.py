@@ -50,10 +50,12 @@ from ..model import (
     TreeReading,
     display_order,
 )
+from ..process_runs import RunStep
 from ..search import query_terms
 from ..store import Node
 from ..tasks import TaskPage, TaskQuery
 from ..times import format_instant
+from ..worklist import WorklistPage, WorklistQuery
 from . import (
     activity_search,
     closure,
@@ -63,6 +65,7 @@ from . import (
     keys,
     merges,
     plans,
+    process_steps,
     records,
     scopes,
     timelines,
@@ -174,6 +177,18 @@ class SqliteStore(SqliteDumps):
 
     async def get_categories(self, ids: Sequence[str] | None) -> dict[str, Category]:
         return await self._read(lambda conn: records.categories(conn, ids))
+
+    async def process_steps(self, party_ids: Sequence[str]) -> dict[str, list[RunStep]]:
+        def work(conn: sqlite3.Connection) -> dict[str, list[RunStep]]:
+            allowed = self._inside(conn).keep(conn, party_ids)
+            return process_steps.steps(conn, [i for i in party_ids if i in allowed], False)
+
+        return await self._read(work)
+
+    async def worklist(self, query: WorklistQuery) -> WorklistPage:
+        return await self._read(
+            lambda conn: process_steps.worklist(conn, query, self._inside(conn))
+        )
 
     async def relationships(
         self,
@@ -512,7 +527,9 @@ class SqliteStore(SqliteDumps):
         def work(conn: sqlite3.Connection) -> Party:
             checked = records.check_party(conn, party, self.default_region)
             records.insert_parties(conn, [checked])
-            history.append(conn, [entry.created(checked, self._actor)])
+            runs = process_steps.for_party(conn, checked, None, self._actor)
+            written = process_steps.write(conn, runs, self._actor)
+            history.append(conn, [entry.created(checked, self._actor), *written])
             return checked
 
         return await self._write(work)
@@ -535,7 +552,9 @@ class SqliteStore(SqliteDumps):
                 return current
             updated = records.check_party(conn, updated, self.default_region, current)
             records.rewrite_party(conn, updated)
-            history.append(conn, [entry.changed(current, updated, self._actor)])
+            runs = process_steps.for_party(conn, updated, current, self._actor)
+            written = process_steps.write(conn, runs, self._actor)
+            history.append(conn, [entry.changed(current, updated, self._actor), *written])
             return updated
 
         return await self._write(work)
@@ -605,11 +624,12 @@ class SqliteStore(SqliteDumps):
 
     async def record_activity(self, activity: Activity) -> Activity:
         def work(conn: sqlite3.Connection) -> Activity:
-            rules.check_activities(
-                [activity], records.parties_by_id(conn, rules.activity_references([activity]))
-            )
+            parties = records.parties_by_id(conn, rules.activity_references([activity]))
+            rules.check_activities([activity], parties)
+            runs = process_steps.for_activity(conn, activity, parties, self._actor)
             records.insert_activities(conn, [activity])
-            history.append(conn, [entry.recorded(activity, self._actor)])
+            written = process_steps.write(conn, runs, self._actor)
+            history.append(conn, [entry.recorded(activity, self._actor), *written])
             return activity
 
         return await self._write(work)

@@ -1,0 +1,149 @@
+"""Process steps on Neo4j: a (:ProcessStep) node per step, its definition as the run
+started in `body` (process_runs.encode), beside the properties a party's runs and a
+worklist are read by. Activity and party writes lock their parties first, so two writes
+about one party judge its open steps one after the other."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from ..history import Actor, Change
+from ..model import DEFAULT_HIERARCHY_TYPES, Activity, Category, Party, RelType
+from ..process_runs import (
+    Outcome,
+    Responsible,
+    RunStep,
+    decode,
+    encode,
+    on_activity,
+    on_party,
+)
+from ..times import format_instant, utcnow
+from ..worklist import WorklistPage, WorklistQuery
+from . import cypher, walks
+from .cypher import VALID_AT, Reach, Tx, Write
+
+SCHEMA: tuple[str, ...] = (
+    "CREATE CONSTRAINT process_step_id IF NOT EXISTS FOR (s:ProcessStep) REQUIRE s.id IS UNIQUE",
+    "CREATE INDEX process_step_party IF NOT EXISTS FOR (s:ProcessStep) ON (s.party_id)",
+    "CREATE INDEX process_step_assignee IF NOT EXISTS "
+    "FOR (s:ProcessStep) ON (s.assignee_id, s.due_at)",
+)
+# levels above a party a RESPONSIBLE step looks for its user
+RESPONSIBLE_DEPTH = 64
+
+
+async def steps(tx: Tx, party_ids: Iterable[str], open_only: bool) -> dict[str, list[RunStep]]:
+    """Each party's steps, oldest run first."""
+    done = " AND s.done_at IS NULL" if open_only else ""
+    result = await tx.run(
+        f"UNWIND $ids AS id MATCH (s:ProcessStep {{party_id: id}}) WHERE true{done} "
+        "WITH s ORDER BY s.seq RETURN collect([s.party_id, s.body]) AS rows",
+        ids=list(dict.fromkeys(party_ids)),
+    )
+    found: dict[str, list[RunStep]] = defaultdict(list)
+    for party_id, body in await cypher.collected(result):
+        found[party_id].append(decode(body))
+    return found
+
+
+async def responsible(tx: Tx, party_ids: Iterable[str]) -> Responsible:
+    """The user responsible for each party now: at the party, or the nearest party above
+    it with one (the longest-standing edge there); None when there is none."""
+    starts = list(party_ids)
+    if not starts:
+        return {}
+    now = utcnow()
+    above = await walks.ancestors(tx, starts, DEFAULT_HIERARCHY_TYPES, RESPONSIBLE_DEPTH, now)
+    chains = {s: [s, *(row.party.id for row in above[s].rows)] for s in starts}
+    result = await tx.run(
+        f"UNWIND $ids AS id MATCH (:Party {{id: id}})<-[r:{RelType.RESPONSIBLE_FOR.value}]-(u) "
+        f"WHERE {VALID_AT} WITH id, u, r ORDER BY r.since, r.id "
+        "WITH id, collect(u.id)[0] AS holder RETURN collect([id, holder]) AS rows",
+        ids=list({p for chain in chains.values() for p in chain}),
+        at=cypher.encode(now),
+    )
+    holder = dict(await cypher.collected(result))
+    return {s: next((holder[p] for p in chain if p in holder), None) for s, chain in chains.items()}
+
+
+async def for_activity(
+    tx: Tx,
+    activity: Activity,
+    parties: dict[str, Party],
+    categories: dict[str, Category],
+    actor: Actor,
+) -> Outcome:
+    """What recording the activity does to the runs of its subjects (process_runs)."""
+    held = await steps(tx, activity.subject_ids, True)
+    open_steps = [s for i in activity.subject_ids for s in held.get(i, [])]
+    pending = on_activity(activity, parties, categories, open_steps, actor)
+    return pending.outcome(await responsible(tx, pending.who()))
+
+
+async def for_party(tx: Tx, party: Party, before: Party | None, actor: Actor) -> Outcome:
+    """What writing the party does to its runs (process_runs.on_party)."""
+    category = (await cypher.categories(tx)).get(party.category_id or "")
+    held = (await steps(tx, [party.id], True)).get(party.id, []) if before is not None else []
+    pending = on_party(party, before, category, held, actor)
+    return pending.outcome(await responsible(tx, pending.who()))
+
+
+def writes(outcome: Outcome, actor: Actor) -> tuple[list[Write], list[Change]]:
+    """The writes of the steps opened and closed, and their history entries."""
+    found = [
+        Write(
+            "UNWIND $rows AS row CREATE (s:ProcessStep) SET s = row",
+            # the order they were opened in, the order a party's runs are read in
+            [
+                {**_props(s), "seq": f"{format_instant(s.opened_at)}#{i:04d}"}
+                for i, s in enumerate(outcome.opened)
+            ],
+        ),
+        Write(
+            "UNWIND $rows AS row MATCH (s:ProcessStep {id: row.id}) "
+            "SET s.done_at = row.done_at, s.body = row.body",
+            [_props(s) for s in outcome.closed],
+        ),
+    ]
+    return [w for w in found if w.rows], outcome.entries(actor, utcnow())
+
+
+def _props(step: RunStep) -> dict[str, object]:
+    return {
+        "id": step.id,
+        "party_id": step.party_id,
+        "category_id": step.category_id,
+        "assignee_id": step.assignee_id,
+        "due_at": format_instant(step.due_at),
+        "done_at": None if step.done_at is None else format_instant(step.done_at),
+        "body": encode(step),
+    }
+
+
+async def worklist(tx: Tx, query: WorklistQuery, inside: Reach) -> WorklistPage:
+    """A page of the assignee's open steps by (due, id), of parties the reader may see:
+    a range of the worklist index (due times are fixed-width text, ordered as instants)."""
+    after = query.after()
+    result = await tx.run(
+        "MATCH (s:ProcessStep) WHERE s.assignee_id = $assignee "
+        "AND s.done_at IS NULL "
+        "AND (size($categories) = 0 OR s.category_id IN $categories) "
+        "AND ($due_before IS NULL OR s.due_at < $due_before) "
+        "AND ($after_due IS NULL OR s.due_at > $after_due "
+        "OR (s.due_at = $after_due AND s.id > $after_id)) "
+        f"MATCH (p:Party {{id: s.party_id}}) WHERE {inside.test('p')} "
+        "WITH s ORDER BY s.due_at, s.id LIMIT $limit RETURN collect(s.body) AS rows",
+        {
+            **inside.params,
+            "assignee": query.assignee_id,
+            "categories": list(query.category_ids),
+            "due_before": None if query.due_before is None else format_instant(query.due_before),
+            "after_due": after[0] if after else None,
+            "after_id": after[1] if after else None,
+            "limit": query.page.first + 1,
+        },
+    )
+    found = [decode(body) for body in await cypher.collected(result)]
+    return WorklistPage(found[: query.page.first], len(found) > query.page.first)

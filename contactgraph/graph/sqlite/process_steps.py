@@ -1,0 +1,156 @@
+"""Process steps in the embedded store: one row per step, its definition as the run
+started in `body` (process_runs.encode), beside the columns a party's runs and a
+worklist are read by."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from ..history import Actor, Change
+from ..model import DEFAULT_HIERARCHY_TYPES, Activity, Party, RelType
+from ..process_runs import (
+    Outcome,
+    Responsible,
+    RunStep,
+    decode,
+    encode,
+    on_activity,
+    on_party,
+)
+from ..times import format_instant, utcnow
+from ..worklist import WorklistPage, WorklistQuery
+from . import records, walks
+from .scopes import Reach
+
+TABLE = """
+CREATE TABLE process_steps (
+    id          TEXT PRIMARY KEY,
+    party_id    TEXT NOT NULL REFERENCES parties(id),
+    category_id TEXT NOT NULL,
+    assignee_id TEXT,
+    due_at      TEXT NOT NULL,
+    done_at     TEXT,
+    body        TEXT NOT NULL
+);
+CREATE INDEX process_steps_party ON process_steps(party_id, done_at);
+CREATE INDEX process_steps_worklist ON process_steps(assignee_id, due_at, id)
+    WHERE done_at IS NULL
+"""
+# levels above a party a RESPONSIBLE step looks for its user
+RESPONSIBLE_DEPTH = 64
+
+
+def steps(
+    conn: sqlite3.Connection, party_ids: Iterable[str], open_only: bool
+) -> dict[str, list[RunStep]]:
+    """Each party's steps, oldest run first."""
+    done = " AND done_at IS NULL" if open_only else ""
+    rows = conn.execute(
+        f"SELECT party_id, body FROM process_steps WHERE party_id {records.IN_LIST}{done} "
+        "ORDER BY rowid",
+        (records.bound_list(list(party_ids)),),
+    )
+    found: dict[str, list[RunStep]] = defaultdict(list)
+    for party_id, body in rows:
+        found[party_id].append(decode(body))
+    return found
+
+
+def responsible(conn: sqlite3.Connection, party_ids: Iterable[str]) -> Responsible:
+    """The user responsible for each party now: at the party, or the nearest party above
+    it with one (the longest-standing edge there); None when there is none."""
+    starts = list(party_ids)
+    if not starts:
+        return {}
+    now = utcnow()
+    step = walks.HierarchyStep(DEFAULT_HIERARCHY_TYPES, False, now)
+    above = walks.ancestors(conn, starts, step, RESPONSIBLE_DEPTH)
+    chains = {s: [s, *(p for p, _ in above.get(s, []))] for s in starts}
+    edges = walks.edges_at(
+        conn,
+        [p for chain in chains.values() for p in chain],
+        [(RelType.RESPONSIBLE_FOR, "to_id")],
+        now,
+    )
+    holder: dict[str, str] = {}
+    for anchor, rel in edges:
+        holder.setdefault(anchor, rel.from_id)
+    return {s: next((holder[p] for p in chain if p in holder), None) for s, chain in chains.items()}
+
+
+def for_activity(
+    conn: sqlite3.Connection, activity: Activity, parties: dict[str, Party], actor: Actor
+) -> Outcome:
+    """What recording the activity does to the runs of its subjects (process_runs)."""
+    wanted = [p.category_id for p in parties.values() if p.category_id]
+    categories = records.categories(conn, wanted) if wanted else {}
+    pending = on_activity(activity, parties, categories, _open(conn, activity.subject_ids), actor)
+    return pending.outcome(responsible(conn, pending.who()))
+
+
+def for_party(
+    conn: sqlite3.Connection, party: Party, before: Party | None, actor: Actor
+) -> Outcome:
+    """What writing the party does to its runs (process_runs.on_party)."""
+    wanted = party.category_id
+    category = records.categories(conn, [wanted]).get(wanted) if wanted else None
+    held = _open(conn, [party.id]) if before is not None else []
+    pending = on_party(party, before, category, held, actor)
+    return pending.outcome(responsible(conn, pending.who()))
+
+
+def write(conn: sqlite3.Connection, outcome: Outcome, actor: Actor) -> list[Change]:
+    """Store the steps opened and closed; their history entries, to append."""
+    conn.executemany(
+        "INSERT INTO process_steps (id, party_id, category_id, assignee_id, due_at, done_at, "
+        "body) VALUES (?, ?, ?, ?, ?, NULL, ?)",
+        [
+            (s.id, s.party_id, s.category_id, s.assignee_id, format_instant(s.due_at), encode(s))
+            for s in outcome.opened
+        ],
+    )
+    conn.executemany(
+        "UPDATE process_steps SET done_at = ?, body = ? WHERE id = ?",
+        [(_instant(s.done_at), encode(s), s.id) for s in outcome.closed],
+    )
+    return outcome.entries(actor, utcnow())
+
+
+def _instant(value: datetime | None) -> str | None:
+    return None if value is None else format_instant(value)
+
+
+def _open(conn: sqlite3.Connection, party_ids: Sequence[str]) -> list[RunStep]:
+    held = steps(conn, party_ids, True)
+    return [s for i in party_ids for s in held.get(i, [])]
+
+
+def worklist(conn: sqlite3.Connection, query: WorklistQuery, inside: Reach) -> WorklistPage:
+    """A page of the assignee's open steps by (due, id), of parties the reader may see:
+    a range of the worklist index."""
+    clauses = ["assignee_id = :assignee", "done_at IS NULL", inside.test("party_id")]
+    params: dict[str, object] = {
+        **inside.params,
+        "assignee": query.assignee_id,
+        "limit": query.page.first + 1,
+    }
+    if query.category_ids:
+        clauses.append("category_id IN (SELECT value FROM json_each(:categories))")
+        params["categories"] = records.bound_list(query.category_ids)
+    if query.due_before is not None:
+        clauses.append("due_at < :due_before")
+        params["due_before"] = format_instant(query.due_before)
+    after = query.after()
+    if after is not None:
+        clauses.append("(due_at, id) > (:after_due, :after_id)")
+        params["after_due"], params["after_id"] = after
+    rows = conn.execute(
+        f"SELECT body FROM process_steps WHERE {' AND '.join(clauses)} "
+        "ORDER BY due_at, id LIMIT :limit",
+        params,
+    )
+    found = [decode(body) for (body,) in rows]
+    return WorklistPage(found[: query.page.first], len(found) > query.page.first)
