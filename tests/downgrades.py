@@ -5,8 +5,9 @@ upgrades: each migration's additions, undone."""
 AFTER_12 = (
     "ALTER TABLE categories DROP COLUMN definition; DROP TABLE levels; DROP TABLE activity_search;"
 )
-# what migration 16 adds: planned work and read-only tokens
-DROP_SCHEDULES = (
+# what migrations 16 and 17 add: planned work, read-only tokens, process steps
+AFTER_15 = (
+    "DROP TABLE process_steps; "
     "DROP TABLE activity_people; ALTER TABLE api_tokens DROP COLUMN read_only; "
     + "".join(
         f"ALTER TABLE activities DROP COLUMN {c}; "

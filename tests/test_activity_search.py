@@ -18,7 +18,7 @@ import pytest
 import pytest_asyncio
 from access import bearer
 from client import GraphQL, serve
-from downgrades import DROP_SCHEDULES
+from downgrades import AFTER_15
 from factories import contact, org, record, user
 from test_demo import find
 
@@ -292,7 +292,7 @@ async def test_activities_stored_before_search_are_found_after_an_upgrade(
         def before() -> None:
             with sqlite3.connect(path) as conn:
                 conn.executescript(
-                    f"DROP TABLE activity_search; {DROP_SCHEDULES} PRAGMA user_version = 14;"
+                    f"DROP TABLE activity_search; {AFTER_15} PRAGMA user_version = 14;"
                 )
 
     else:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 from client import GraphQL, serve
-from downgrades import AFTER_12, DROP_SCHEDULES
+from downgrades import AFTER_12, AFTER_15
 from factories import org
 from neo4j import Driver
 
@@ -200,7 +200,7 @@ async def test_a_graph_stored_before_levels_were_data_answers_its_tree(
     assert ("Fleet Management", "DEPARTMENT", "DEPARTMENT") in now
     if graph_url.startswith("sqlite"):
         with sqlite3.connect(graph_url.removeprefix("sqlite:///")) as conn:
-            conn.executescript(f"{AFTER_12} {DROP_SCHEDULES} PRAGMA user_version = 12;")
+            conn.executescript(f"{AFTER_12} {AFTER_15} PRAGMA user_version = 12;")
     else:
         driver: Driver = request.getfixturevalue("neo4j_driver")
         driver.execute_query("MATCH (l:Level) DELETE l")

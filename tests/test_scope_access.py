@@ -124,6 +124,14 @@ async def _build(admin: GraphQL) -> dict[str, str]:
             {"s": [ids[s] for s in subjects]},
         )
         ids[name] = made["recordActivity"]["id"]
+    for name, subject in (("task_in", "north"), ("task_out", "legal")):  # rep's, both
+        made = await admin(
+            "mutation($s: ID!, $a: ID!) { scheduleActivity(input: {type: TASK, "
+            'summary: "todo", subjectIds: [$s], dueAt: "2030-01-10T09:00:00Z", '
+            "assigneeIds: [$a]}) { id } }",
+            {"s": ids[subject], "a": ids["rep"]},
+        )
+        ids[name] = made["scheduleActivity"]["id"]
     return ids
 
 
@@ -236,8 +244,35 @@ CASES = [
         lambda w: {},
         lambda w, d: _equal(
             [w.names(_ids([e["node"] for e in d[k]["edges"]])) for k in ("all", "calls")],
-            [{"on_eva", "on_both"}] * 2,
+            [{"on_eva", "on_both", "task_in"}, {"on_eva", "on_both"}],
         ),
+    ),
+    Case(
+        "Query.tasks",  # rep's task about legal is outside
+        "query($u: ID!) { tasks(assigneeId: $u) { edges { node { id } } } }",
+        lambda w: {"u": w.ids["rep"]},
+        lambda w, d: _equal(w.names(_ids([e["node"] for e in d["tasks"]["edges"]])), {"task_in"}),
+    ),
+    Case(
+        "Query.agenda",  # the same two on rep's agenda
+        'query($u: ID!) { agenda(userIds: [$u], from: "2030-01-01T00:00:00Z", '
+        'to: "2030-02-01T00:00:00Z") { edges { node { activity { id } } } } }',
+        lambda w: {"u": w.ids["rep"]},
+        lambda w, d: _equal(
+            w.names(e["node"]["activity"]["id"] for e in d["agenda"]["edges"]), {"task_in"}
+        ),
+    ),
+    Case(
+        "Query.levels",  # the graph's vocabulary, the same for every viewer
+        "{ levels { id } }",
+        lambda w: {},
+        lambda w, d: _contains(d["levels"], {"id": "DEPARTMENT"}),
+    ),
+    Case(
+        "Query.category",
+        "query($c: ID!) { category(id: $c) { id } }",
+        lambda w: {"c": w.ids["category"]},
+        lambda w, d: _equal(d["category"], {"id": w.ids["category"]}),
     ),
     Case(
         "Query.categories",
@@ -297,7 +332,7 @@ CASES = [
         "sales",
         lambda w, d: _equal(
             w.names(_ids([e["node"] for e in d["party"]["timeline"]["edges"]])),
-            {"on_eva", "on_both"},
+            {"on_eva", "on_both", "task_in"},
         ),
     ),
     _party_case(
@@ -381,6 +416,7 @@ PLAIN = {
     "addresses",
     "tags",
     "externalIds",
+    "attributes",
     "version",
     "createdAt",
     "updatedAt",

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from client import GraphQL, serve
-from downgrades import AFTER_12, DROP_HISTORY, DROP_SCHEDULES
+from downgrades import AFTER_12, AFTER_15, DROP_HISTORY
 from factories import contact
 from neo4j import Driver
 
@@ -116,7 +116,7 @@ async def test_upgrading_builds_the_hierarchy_closure_a_new_graph_keeps(tmp_path
     assert len(maintained) > 2000
     with sqlite3.connect(tmp_path / "graph.db") as conn:  # back to version 1
         conn.executescript(
-            f"{DROP_SCHEDULES} DROP TABLE hierarchy_reach; DROP TABLE meta; "
+            f"{AFTER_15} DROP TABLE hierarchy_reach; DROP TABLE meta; "
             "DROP INDEX activities_time; "
             "DROP TABLE api_tokens; DROP TABLE grants; DROP TABLE roles; "
             "ALTER TABLE activities DROP COLUMN recorded_by_id; DROP TABLE party_keys; "
@@ -220,7 +220,7 @@ async def test_upgrading_moves_fiscal_codes_out_of_the_names_search(tmp_path: Pa
             "DROP TABLE party_search; "
             "CREATE VIRTUAL TABLE party_search USING fts5(body, tokenize = 'unicode61'); "
             "INSERT INTO party_search (rowid, body) SELECT seq, 'acme atu13585627' FROM parties; "
-            f"DROP TABLE party_keys; {DROP_HISTORY} {DROP_SCHEDULES} PRAGMA user_version = 6;"
+            f"DROP TABLE party_keys; {DROP_HISTORY} {AFTER_15} PRAGMA user_version = 6;"
         )
     await _searched(url, taxed.id)
 
@@ -265,7 +265,7 @@ async def test_upgrading_keys_the_parties_stored_before(tmp_path: Path) -> None:
     await store.close()
     with sqlite3.connect(tmp_path / "graph.db") as conn:  # back to version 7: no keys
         conn.executescript(
-            f"DROP TABLE party_keys; {DROP_HISTORY} {DROP_SCHEDULES} PRAGMA user_version = 7;"
+            f"DROP TABLE party_keys; {DROP_HISTORY} {AFTER_15} PRAGMA user_version = 7;"
         )
     await _keyed(url, acme.id)
 
@@ -292,7 +292,7 @@ async def test_upgrading_starts_the_history_of_the_parties_stored_before(tmp_pat
     acme = await store.create_party(made)
     await store.close()
     with sqlite3.connect(tmp_path / "graph.db") as conn:
-        conn.executescript(f"{DROP_HISTORY} {DROP_SCHEDULES} PRAGMA user_version = 8;")
+        conn.executescript(f"{DROP_HISTORY} {AFTER_15} PRAGMA user_version = 8;")
     store = open_store(url)
     await store.start()
     try:
@@ -341,7 +341,7 @@ async def test_upgrading_keys_names_phones_and_addresses(tmp_path: Path) -> None
     with sqlite3.connect(tmp_path / "graph.db") as conn:  # back to version 10
         conn.executescript(
             "DELETE FROM party_keys WHERE kind IN ('name', 'names', 'phone', 'address'); "
-            f"{AFTER_12} {DROP_SCHEDULES} PRAGMA user_version = 10;"
+            f"{AFTER_12} {AFTER_15} PRAGMA user_version = 10;"
         )
     await _found(url, acme, twin)
 
