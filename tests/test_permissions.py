@@ -126,7 +126,17 @@ async def _fresh_level(world: World) -> dict[str, Any]:
     return {**made, "rank": next(_ranks)}
 
 
+async def _fresh_pipeline(world: World) -> dict[str, Any]:
+    made = await world.admin(
+        "mutation($n: String!) { createPipeline(name: $n, stages: "
+        '[{name: "Open", order: 1, probability: 20, outcome: OPEN}]) { id } }',
+        {"n": new_id()},
+    )
+    return {"id": made["createPipeline"]["id"], "n": new_id()}
+
+
 LEVEL_STATE = "{ levels { id rank } }"
+PIPELINE_STATE = "{ pipelines { id name version } }"
 CATEGORY_STATE = "query($id: ID!) { category(id: $id) { version archivedAt } }"
 PARTY_STATE = "{ parties(filter: {kinds: [ORGANIZATION, CONTACT, USER]}) { totalCount } }"
 MERGE = "mutation($s: ID!, $m: ID!) { mergeParties(survivorId: $s, mergedIds: [$m]) { dryRun } }"
@@ -289,6 +299,21 @@ CASES = [
         frozenset({"admin"}),
         LEVEL_STATE,
         _fresh_level,
+    ),
+    Case(
+        "createPipeline",  # pipelines stage and forecast every deal: admins'
+        "mutation($n: String!) { createPipeline(name: $n, stages: "
+        '[{name: "Open", order: 1, probability: 20, outcome: OPEN}]) { id } }',
+        frozenset({"admin"}),
+        PIPELINE_STATE,
+        lambda world: _const({"n": new_id()}),
+    ),
+    Case(
+        "updatePipeline",
+        "mutation($id: ID!, $n: String!) { updatePipeline(id: $id, name: $n) { id } }",
+        frozenset({"admin"}),
+        PIPELINE_STATE,
+        _fresh_pipeline,
     ),
     Case(
         "scheduleActivity",

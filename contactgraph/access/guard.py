@@ -37,6 +37,7 @@ from ..graph.model import (
     PartyPage,
     Relationship,
 )
+from ..graph.pipelines import Pipeline
 from ..graph.store import GraphStore
 from .viewer import Viewer
 
@@ -46,6 +47,7 @@ READS = frozenset(
         "get_parties",
         "get_categories",
         "levels",
+        "pipelines",
         "relationships",
         "children",
         "descendants",
@@ -320,6 +322,13 @@ class GuardedStore:
         """Levels order every organization tree: changing them needs CATEGORIES too."""
         self.viewer.require(Permission.CATEGORIES, "changing levels")
         return await self._writer.write_level(make)
+
+    async def write_pipeline(
+        self, pipeline_id: str | None, make: Callable[[Pipeline | None], Pipeline], at: datetime
+    ) -> Pipeline:
+        """Pipelines are how every deal is staged and forecast: defining them is admins'."""
+        self.viewer.require(Permission.ADMIN, "defining sales pipelines")
+        return await self._writer.write_pipeline(pipeline_id, make, at)
 
     # -- identity ------------------------------------------------------------
 

@@ -58,6 +58,8 @@ class ChangeKind(enum.Enum):
     CATEGORY_CREATED = "CATEGORY_CREATED"
     CATEGORY_UPDATED = "CATEGORY_UPDATED"
     CATEGORY_ARCHIVED = "CATEGORY_ARCHIVED"
+    PIPELINE_CREATED = "PIPELINE_CREATED"
+    PIPELINE_UPDATED = "PIPELINE_UPDATED"
 
 
 # who holds what: entries about a user's roles and tokens are that user's and admins' only
@@ -237,6 +239,13 @@ def about_category(
 ) -> Change:
     """An entry about a category: its id the one subject, no party version."""
     return _entry(actor, kind, [category_id], fields, at)
+
+
+def about_pipeline(
+    actor: Actor, kind: ChangeKind, pipeline_id: str, fields: Iterable[FieldChange], at: datetime
+) -> Change:
+    """An entry about a sales pipeline: its id the one subject."""
+    return _entry(actor, kind, [pipeline_id], fields, at)
 
 
 def read_back(field: str, value: Any) -> tuple[str, Any]:

@@ -41,6 +41,7 @@ from .model import (
     TreePage,
     TreeReading,
 )
+from .pipelines import Pipeline
 from .tasks import TaskPage, TaskQuery
 
 Node = Party | Activity | Relationship
@@ -271,6 +272,17 @@ class GraphStore(Protocol):
         with its history entry (categories.change), in one transaction that holds the
         category's lock; nothing is written when make raises or changes nothing. Each of
         its fields gets the index attribute filters use."""
+
+    async def pipelines(self, ids: Sequence[str] | None) -> dict[str, Pipeline]:
+        """The sales pipelines for ids, or all of them when ids is None, by name."""
+
+    async def write_pipeline(
+        self, pipeline_id: str | None, make: Callable[[Pipeline | None], Pipeline], at: datetime
+    ) -> Pipeline:
+        """Read the pipeline (None when there is none, or pipeline_id is None), then write
+        what `make` gives for it with its history entry (pipelines.planned), in one
+        transaction that holds the pipelines' lock; nothing is written when make raises or
+        changes nothing."""
 
     async def archive_party(self, party_id: str, at: datetime, archive: bool = True) -> Party:
         """Archive a party, or with archive False restore it; nothing changes when it is

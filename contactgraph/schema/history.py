@@ -51,6 +51,8 @@ ChangeKind = described_enum(
         "CATEGORY_CREATED": "A category was created (the category's id is the subject).",
         "CATEGORY_UPDATED": "A category was changed.",
         "CATEGORY_ARCHIVED": "A category was archived.",
+        "PIPELINE_CREATED": "A sales pipeline was created (the pipeline's id is the subject).",
+        "PIPELINE_UPDATED": "A sales pipeline's name or stages were changed.",
     },
 )
 

@@ -292,6 +292,15 @@ MIGRATIONS: tuple[Migration, ...] = (
     activity_search.migrate,
     # 16: activities planned, with a status, a version, a schedule, and people's agendas
     _schedules,
+    # 17: sales pipelines, each one JSON document of its name and stages
+    """
+    CREATE TABLE pipelines (
+        id         TEXT PRIMARY KEY,
+        name       TEXT NOT NULL,
+        version    INTEGER NOT NULL,
+        definition TEXT NOT NULL
+    );
+    """,
 )
 
 
