@@ -135,7 +135,50 @@ async def _fresh_pipeline(world: World) -> dict[str, Any]:
     return {"id": made["createPipeline"]["id"], "n": new_id()}
 
 
+async def _fresh_deal(world: World) -> dict[str, Any]:
+    pipeline = await _fresh_pipeline(world)
+    read = await world.admin(
+        "query($p: ID!) { pipeline(id: $p) { stages { id } } }", {"p": pipeline["id"]}
+    )
+    stage = read["pipeline"]["stages"][0]["id"]
+    made = await world.admin(
+        "mutation($i: CreateOpportunityInput!) { createOpportunity(input: $i) { id } }",
+        {
+            "i": {
+                "title": "Deal",
+                "organizationId": world.ids["acme"],
+                "ownerId": world.ids["bert"],
+                "pipelineId": pipeline["id"],
+                "stageId": stage,
+                "amount": "5",
+                "currency": "EUR",
+            }
+        },
+    )
+    return {"id": made["createOpportunity"]["id"], "p": pipeline["id"], "s": stage}
+
+
+async def _deal_input(world: World) -> dict[str, Any]:
+    made = await _fresh_deal(world)
+    return {"o": world.ids["acme"], "u": world.ids["bert"], "p": made["p"], "s": made["s"]}
+
+
+async def _second_stage(world: World) -> dict[str, Any]:
+    made = await _fresh_deal(world)
+    stages = [
+        {"name": "Open", "order": 1, "probability": 20, "outcome": "OPEN"},
+        {"name": "Won", "order": 2, "probability": 100, "outcome": "WON"},
+    ]
+    read = await world.admin(
+        "mutation($p: ID!, $s: [StageInput!]!) { updatePipeline(id: $p, stages: $s) "
+        "{ stages { id } } }",
+        {"p": made["p"], "s": [{**stages[0], "id": made["s"]}, stages[1]]},
+    )
+    return {"id": made["id"], "s": read["updatePipeline"]["stages"][1]["id"]}
+
+
 LEVEL_STATE = "{ levels { id rank } }"
+DEAL_STATE = "{ opportunities(first: 500) { edges { node { id version stage { id } } } } }"
 PIPELINE_STATE = "{ pipelines { id name version } }"
 CATEGORY_STATE = "query($id: ID!) { category(id: $id) { version archivedAt } }"
 PARTY_STATE = "{ parties(filter: {kinds: [ORGANIZATION, CONTACT, USER]}) { totalCount } }"
@@ -314,6 +357,29 @@ CASES = [
         frozenset({"admin"}),
         PIPELINE_STATE,
         _fresh_pipeline,
+    ),
+    Case(
+        "createOpportunity",  # a deal is its organization's: WRITE where that is
+        "mutation($o: ID!, $u: ID!, $p: ID!, $s: ID!) { createOpportunity(input: "
+        '{title: "New", organizationId: $o, ownerId: $u, pipelineId: $p, stageId: $s, '
+        'amount: "1", currency: "EUR"}) { id } }',
+        frozenset(WRITERS),
+        DEAL_STATE,
+        _deal_input,
+    ),
+    Case(
+        "updateOpportunity",
+        'mutation($id: ID!) { updateOpportunity(id: $id, input: {amount: "7"}) { id } }',
+        frozenset(WRITERS),
+        DEAL_STATE,
+        _fresh_deal,
+    ),
+    Case(
+        "moveOpportunity",
+        "mutation($id: ID!, $s: ID!) { moveOpportunity(id: $id, stageId: $s) { id } }",
+        frozenset(WRITERS),
+        DEAL_STATE,
+        _second_stage,
     ),
     Case(
         "scheduleActivity",

@@ -37,6 +37,7 @@ from ..graph.model import (
     PartyPage,
     Relationship,
 )
+from ..graph.opportunities import Opportunity
 from ..graph.pipelines import Pipeline
 from ..graph.store import GraphStore
 from .viewer import Viewer
@@ -48,6 +49,9 @@ READS = frozenset(
         "get_categories",
         "levels",
         "pipelines",
+        "get_opportunities",
+        "list_opportunities",
+        "opportunity_figures",
         "relationships",
         "children",
         "descendants",
@@ -329,6 +333,17 @@ class GuardedStore:
         """Pipelines are how every deal is staged and forecast: defining them is admins'."""
         self.viewer.require(Permission.ADMIN, "defining sales pipelines")
         return await self._writer.write_pipeline(pipeline_id, make, at)
+
+    async def write_opportunity(
+        self,
+        opportunity_id: str,
+        make: Callable[[Opportunity | None], Opportunity],
+        organization_ids: Sequence[str],
+    ) -> Opportunity:
+        """A deal is its organization's: writing it needs WRITE where that organization is
+        (each of them, when it moves to another)."""
+        await self._may_write(organization_ids)
+        return await self._writer.write_opportunity(opportunity_id, make)
 
     # -- identity ------------------------------------------------------------
 

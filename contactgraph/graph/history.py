@@ -60,6 +60,9 @@ class ChangeKind(enum.Enum):
     CATEGORY_ARCHIVED = "CATEGORY_ARCHIVED"
     PIPELINE_CREATED = "PIPELINE_CREATED"
     PIPELINE_UPDATED = "PIPELINE_UPDATED"
+    OPPORTUNITY_CREATED = "OPPORTUNITY_CREATED"
+    OPPORTUNITY_UPDATED = "OPPORTUNITY_UPDATED"
+    OPPORTUNITY_MOVED = "OPPORTUNITY_MOVED"
 
 
 # who holds what: entries about a user's roles and tokens are that user's and admins' only
@@ -241,11 +244,16 @@ def about_category(
     return _entry(actor, kind, [category_id], fields, at)
 
 
-def about_pipeline(
-    actor: Actor, kind: ChangeKind, pipeline_id: str, fields: Iterable[FieldChange], at: datetime
+def about_sales(
+    actor: Actor,
+    kind: ChangeKind,
+    subject_ids: Sequence[str],
+    fields: Iterable[FieldChange],
+    at: datetime,
 ) -> Change:
-    """An entry about a sales pipeline: its id the one subject."""
-    return _entry(actor, kind, [pipeline_id], fields, at)
+    """An entry about a pipeline or an opportunity: its id first, then the parties an
+    opportunity names, whose histories show it too."""
+    return _entry(actor, kind, subject_ids, fields, at)
 
 
 def read_back(field: str, value: Any) -> tuple[str, Any]:

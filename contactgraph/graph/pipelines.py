@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from .errors import BadUserInput, Conflict, InvalidValue, LimitExceeded, NotFound
-from .history import Actor, Change, ChangeKind, FieldChange, about_pipeline
+from .history import Actor, Change, ChangeKind, FieldChange, about_sales
 from .ids import new_id
 
 MAX_NAME = 200
@@ -169,7 +169,7 @@ def planned(
     new = document(written)
     changed = [FieldChange(k, old.get(k), v) for k, v in new.items() if old.get(k) != v]
     kind = ChangeKind.PIPELINE_CREATED if current is None else ChangeKind.PIPELINE_UPDATED
-    return written, about_pipeline(actor, kind, written.id, changed, at)
+    return written, about_sales(actor, kind, [written.id], changed, at)
 
 
 def document(pipeline: Pipeline) -> dict[str, Any]:

@@ -41,6 +41,8 @@ from .model import (
     TreePage,
     TreeReading,
 )
+from .opportunities import Opportunity
+from .opportunity_reads import Figure, OpportunityPage, OpportunityQuery
 from .pipelines import Pipeline
 from .tasks import TaskPage, TaskQuery
 
@@ -272,6 +274,22 @@ class GraphStore(Protocol):
         with its history entry (categories.change), in one transaction that holds the
         category's lock; nothing is written when make raises or changes nothing. Each of
         its fields gets the index attribute filters use."""
+
+    async def get_opportunities(self, ids: Sequence[str]) -> dict[str, Opportunity]:
+        """The opportunities for ids whose organization the reader may see."""
+
+    async def list_opportunities(self, query: OpportunityQuery) -> OpportunityPage:
+        """A page of the filter's opportunities in the query's order, (key, id) cursors."""
+
+    async def opportunity_figures(self, query: OpportunityQuery) -> list[Figure]:
+        """What a pipeline summary sums of every opportunity the filter matches."""
+
+    async def write_opportunity(
+        self, opportunity_id: str, make: Callable[[Opportunity | None], Opportunity]
+    ) -> Opportunity:
+        """Read the opportunity (None when there is none), then write what `make` gives,
+        checked against its pipeline and parties (opportunities.planned), with its history
+        entry, in one transaction; nothing is written when anything raises."""
 
     async def pipelines(self, ids: Sequence[str] | None) -> dict[str, Pipeline]:
         """The sales pipelines for ids, or all of them when ids is None, by name."""

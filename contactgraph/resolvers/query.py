@@ -50,6 +50,7 @@ from .categories import attribute_tests
 from .context import field_selections, selects
 from .duplicates import duplicate_query
 from .identity import IdentityQuery
+from .opportunities import OpportunityQuery
 from .pipelines import PipelineQuery
 from .tasks import TasksRoot
 
@@ -59,7 +60,7 @@ from .tasks import TasksRoot
     "permission, and a viewer whose READ is scoped reads only the parties inside its scope "
     "(others are null or left out); fields that need more, or less, say so."
 )
-class Query(IdentityQuery, AgendaRoot, TasksRoot, PipelineQuery):
+class Query(IdentityQuery, AgendaRoot, TasksRoot, PipelineQuery, OpportunityQuery):
     audit_log: Connection[Change] = strawberry.field(
         resolver=audit_log, description="Every change, newest first; for admins."
     )

@@ -53,6 +53,10 @@ ChangeKind = described_enum(
         "CATEGORY_ARCHIVED": "A category was archived.",
         "PIPELINE_CREATED": "A sales pipeline was created (the pipeline's id is the subject).",
         "PIPELINE_UPDATED": "A sales pipeline's name or stages were changed.",
+        "OPPORTUNITY_CREATED": "An opportunity was opened (its id first among the subjects, "
+        "then its organization, owner and contacts).",
+        "OPPORTUNITY_UPDATED": "An opportunity's fields were changed.",
+        "OPPORTUNITY_MOVED": "An opportunity was moved to another stage.",
     },
 )
 

@@ -75,6 +75,7 @@ from .cypher import (
     encode,
     type_expression,
 )
+from .opportunities import Neo4jOpportunities
 from .writes import Neo4jWrites
 
 SCHEMA: tuple[str, ...] = (
@@ -84,6 +85,7 @@ SCHEMA: tuple[str, ...] = (
     "CREATE CONSTRAINT category_id IF NOT EXISTS FOR (c:Category) REQUIRE c.id IS UNIQUE",
     "CREATE CONSTRAINT level_id IF NOT EXISTS FOR (l:Level) REQUIRE l.id IS UNIQUE",
     "CREATE CONSTRAINT pipeline_id IF NOT EXISTS FOR (p:Pipeline) REQUIRE p.id IS UNIQUE",
+    "CREATE CONSTRAINT opportunity_id IF NOT EXISTS FOR (o:Opportunity) REQUIRE o.id IS UNIQUE",
     "CREATE CONSTRAINT write_lock IF NOT EXISTS FOR (l:WriteLock) REQUIRE l.name IS UNIQUE",
     "CREATE CONSTRAINT meta_key IF NOT EXISTS FOR (m:Meta) REQUIRE m.key IS UNIQUE",
     *(
@@ -96,6 +98,9 @@ SCHEMA: tuple[str, ...] = (
     "CREATE INDEX activity_type_time IF NOT EXISTS FOR (a:Activity) ON (a.type, a.occurred_at)",
     "CREATE INDEX about_time IF NOT EXISTS FOR ()-[s:ABOUT]-() ON (s.occurred_at)",
     "CREATE INDEX party_kind IF NOT EXISTS FOR (p:Party) ON (p.kind)",
+    "CREATE INDEX opportunity_pipeline IF NOT EXISTS FOR (o:Opportunity) ON (o.pipeline_id)",
+    "CREATE INDEX opportunity_organization IF NOT EXISTS "
+    "FOR (o:Opportunity) ON (o.organization_id)",
     "CREATE INDEX party_category IF NOT EXISTS FOR (p:Party) ON (p.category_id)",
     "CREATE INDEX party_merged IF NOT EXISTS FOR (p:Party) ON (p.merged_into)",
     "CREATE INDEX reach_ancestor IF NOT EXISTS FOR (h:Reach) ON (h.ancestor)",
@@ -131,7 +136,7 @@ def schema_changes(present: set[str]) -> list[str]:
 SCOPED_SCAN_PAGES = 4
 
 
-class Neo4jStore(Neo4jWrites):
+class Neo4jStore(Neo4jWrites, Neo4jOpportunities):
     async def _inside(self, tx: Tx) -> Reach:
         return await scopes.reach(tx, self._scope)
 

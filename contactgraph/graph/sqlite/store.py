@@ -70,6 +70,7 @@ from . import (
     walks,
 )
 from .dumps import SqliteDumps
+from .opportunities import SqliteOpportunities
 from .rows import (
     PARTY_COLUMNS,
     REL_COLUMNS,
@@ -89,7 +90,7 @@ def _fts_query(text: str, fiscal: bool) -> str:
     return " ".join(f'{column}"{term}"*' for term in query_terms(text))
 
 
-class SqliteStore(SqliteDumps):
+class SqliteStore(SqliteDumps, SqliteOpportunities):
     # a seed's transactions: the larger, the fewer times each index page is rewritten
     # (1,000,000 parties: 970 s in batches of 20,000, 710 s in batches of 100,000, with
     # about 2 GB of memory for the batch being generated and the one being written)

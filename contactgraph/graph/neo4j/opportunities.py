@@ -1,0 +1,178 @@
+"""Opportunities on Neo4j: an (:Opportunity) node each, its document beside the
+properties lists filter and page on (one sort key per order). A scoped reader sees those
+whose organization is in its scope; a roll-up under a client reads the closure's rows
+(:Reach) below it, as timelines do."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+from .. import opportunities
+from ..opportunities import Opportunity
+from ..opportunity_reads import (
+    DESCENDING,
+    Figure,
+    OpportunityOrder,
+    OpportunityPage,
+    OpportunityQuery,
+    sort_keys,
+)
+from ..times import format_instant, utcnow
+from . import cypher, history, scopes
+from .accounts import Neo4jAccounts
+from .cypher import REACHES, Reach, Tx, encode, valid_at
+from .vocabulary import read_pipelines
+
+_KEYS = {
+    OpportunityOrder.CLOSE_DATE: "close_key",
+    OpportunityOrder.AMOUNT: "amount_key",
+    OpportunityOrder.UPDATED: "updated_key",
+}
+_RETURN = (
+    "RETURN o.id AS id, o.version AS version, o.created_at AS created_at, "
+    "o.updated_at AS updated_at, o.document AS document"
+)
+
+
+def _of(record: Any) -> Opportunity:
+    return opportunities.of_document(
+        record["id"],
+        record["version"],
+        record["created_at"],
+        record["updated_at"],
+        orjson.loads(record["document"]),
+    )
+
+
+def _seen(inside: Reach) -> str:
+    """The opportunity's organization is in the reader's scope."""
+    return f"EXISTS {{ MATCH (org:Party {{id: o.organization_id}}) WHERE {inside.test('org')} }}"
+
+
+def _where(query: OpportunityQuery, inside: Reach) -> tuple[str, dict[str, Any]]:
+    """A MATCH of the filter's opportunities as o, and its parameters."""
+    tests = [_seen(inside)]
+    params: dict[str, Any] = dict(inside.params)
+    given: list[tuple[str, str, Any]] = [
+        ("o.pipeline_id = $pipeline", "pipeline", query.pipeline_id),
+        ("o.stage_id IN $stages", "stages", list(query.stage_ids)),
+        ("o.owner_id IN $owners", "owners", list(query.owner_ids)),
+        ("o.status IN $statuses", "statuses", [s.value for s in query.statuses]),
+        ("o.close_key >= $close_after AND o.close_key < '9999'", "close_after", query.close_after),
+        ("o.close_key < $close_before", "close_before", query.close_before),
+    ]
+    for test, name, value in given:
+        if value:
+            tests.append(test)
+            params[name] = value if isinstance(value, list) else str(value)
+    match = "MATCH (o:Opportunity)"
+    if query.organization_id is not None:
+        params["organization"] = query.organization_id
+        if query.include_descendants:
+            params["tree_at"] = encode(query.now or utcnow())
+            match = (
+                "CALL () { MATCH (h:Reach {ancestor: $organization})"
+                f"-[:{REACHES}]->(x:Party) WHERE {valid_at('h', 'tree_at')} RETURN x.id AS tree_id "
+                "UNION RETURN $organization AS tree_id } "
+                "MATCH (o:Opportunity {organization_id: tree_id})"
+            )
+        else:
+            tests.append("o.organization_id = $organization")
+    return f"{match} WHERE {' AND '.join(tests)}", params
+
+
+class Neo4jOpportunities(Neo4jAccounts):
+    async def _reach(self, tx: Tx) -> Reach:
+        return await scopes.reach(tx, self._scope)
+
+    async def get_opportunities(self, ids: Sequence[str]) -> dict[str, Opportunity]:
+        async def work(tx: Tx) -> dict[str, Opportunity]:
+            inside = await self._reach(tx)
+            result = await tx.run(
+                f"MATCH (o:Opportunity) WHERE o.id IN $ids AND {_seen(inside)} {_RETURN}",
+                {**inside.params, "ids": list(ids)},
+            )
+            return {r["id"]: _of(r) async for r in result}
+
+        return await self._read(work)
+
+    async def list_opportunities(self, query: OpportunityQuery) -> OpportunityPage:
+        async def work(tx: Tx) -> OpportunityPage:
+            match, params = _where(query, await self._reach(tx))
+            key = f"o.{_KEYS[query.order]}"
+            sign, way = ("<", "DESC") if query.order in DESCENDING else (">", "ASC")
+            after = query.after()
+            if after is not None:
+                match += (
+                    f" AND ({key} {sign} $after_key OR ({key} = $after_key AND o.id {sign} "
+                    "$after_id))"
+                )
+                params.update(after_key=after[0], after_id=after[1])
+            result = await tx.run(
+                f"{match} {_RETURN} ORDER BY {key} {way}, o.id {way} LIMIT $limit",
+                {**params, "limit": query.page.first + 1},
+            )
+            rows = [_of(r) async for r in result]
+            return OpportunityPage(rows[: query.page.first], len(rows) > query.page.first)
+
+        return await self._read(work)
+
+    async def opportunity_figures(self, query: OpportunityQuery) -> list[Figure]:
+        async def work(tx: Tx) -> list[Figure]:
+            match, params = _where(query, await self._reach(tx))
+            result = await tx.run(
+                f"{match} RETURN o.stage_id AS stage, o.currency AS currency, "
+                "o.amount AS amount, o.probability AS probability",
+                params,
+            )
+            return [
+                Figure(r["stage"], r["currency"], Decimal(r["amount"]), r["probability"])
+                async for r in result
+            ]
+
+        return await self._read(work)
+
+    async def write_opportunity(
+        self, opportunity_id: str, make: Callable[[Opportunity | None], Opportunity]
+    ) -> Opportunity:
+        async def work(tx: Tx) -> Opportunity:
+            result = await tx.run(
+                f"MATCH (o:Opportunity {{id: $id}}) SET o._lock = true REMOVE o._lock {_RETURN}",
+                id=opportunity_id,
+            )
+            found = await result.single()
+            before = None if found is None else _of(found)
+            after = make(before)
+            pipeline = (await read_pipelines(tx, [after.pipeline_id])).get(after.pipeline_id)
+            parties = await cypher.parties(tx, after.references())
+            written, change = opportunities.planned(before, after, pipeline, parties, self._actor)
+            if change is None:
+                return written
+            keys = sort_keys(written)
+            await tx.run(
+                "MERGE (o:Opportunity {id: $id}) SET o += $row",
+                id=written.id,
+                row={
+                    "pipeline_id": written.pipeline_id,
+                    "stage_id": written.stage_id,
+                    "owner_id": written.owner_id,
+                    "organization_id": written.organization_id,
+                    "status": written.status.value,
+                    "currency": written.currency,
+                    "amount": str(written.amount),
+                    "probability": written.probability,
+                    **{_KEYS[order]: key for order, key in keys.items()},
+                    "created_at": format_instant(written.created_at),
+                    "updated_at": format_instant(written.updated_at),
+                    "version": written.version,
+                    "document": orjson.dumps(opportunities.document(written)).decode(),
+                },
+            )
+            await history.append(tx, [change])
+            return written
+
+        return await self._write(work)
