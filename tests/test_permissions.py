@@ -177,6 +177,13 @@ async def _second_stage(world: World) -> dict[str, Any]:
     return {"id": made["id"], "s": read["updatePipeline"]["stages"][1]["id"]}
 
 
+async def _fresh_lead(world: World) -> dict[str, Any]:
+    made = await world.admin(
+        'mutation { createContact(input: {lastName: "Lead", leadStatus: NEW}) { id } }'
+    )
+    return {"id": made["createContact"]["id"]}
+
+
 LEVEL_STATE = "{ levels { id rank } }"
 DEAL_STATE = "{ opportunities(first: 500) { edges { node { id version stage { id } } } } }"
 PIPELINE_STATE = "{ pipelines { id name version } }"
@@ -380,6 +387,14 @@ CASES = [
         frozenset(WRITERS),
         DEAL_STATE,
         _second_stage,
+    ),
+    Case(
+        "convertLead",  # writes the party: WRITE where it is
+        'mutation($id: ID!) { convertLead(partyId: $id, categoryId: "private-client") '
+        "{ party { id } } }",
+        frozenset(WRITERS),
+        "query($id: ID!) { party(id: $id) { version } }",
+        _fresh_lead,
     ),
     Case(
         "scheduleActivity",

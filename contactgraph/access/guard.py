@@ -345,6 +345,13 @@ class GuardedStore:
         await self._may_write(organization_ids)
         return await self._writer.write_opportunity(opportunity_id, make)
 
+    async def convert_lead(
+        self, party_id: str, category_id: str, deal: Opportunity | None, at: datetime
+    ) -> tuple[Party, Opportunity | None]:
+        """A conversion writes the party, and the deal's organization when it opens one."""
+        await self._may_write([deal.organization_id] if deal else [], party_id)
+        return await self._writer.convert_lead(party_id, category_id, deal, at)
+
     # -- identity ------------------------------------------------------------
 
     def _self_or_admin(self, user_id: str | None, action: str) -> None:

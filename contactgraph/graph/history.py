@@ -29,6 +29,7 @@ from .model import (
     Email,
     ExternalId,
     Fiscal,
+    LeadStatus,
     LegalForm,
     Party,
     Phone,
@@ -63,6 +64,7 @@ class ChangeKind(enum.Enum):
     OPPORTUNITY_CREATED = "OPPORTUNITY_CREATED"
     OPPORTUNITY_UPDATED = "OPPORTUNITY_UPDATED"
     OPPORTUNITY_MOVED = "OPPORTUNITY_MOVED"
+    LEAD_CONVERTED = "LEAD_CONVERTED"
 
 
 # who holds what: entries about a user's roles and tokens are that user's and admins' only
@@ -208,6 +210,7 @@ def party_fields(party: Party) -> dict[str, Any]:
         "archivedAt": None if party.archived_at is None else format_instant(party.archived_at),
         "mergedInto": party.merged_into,
         "attributes": dict(party.attributes),
+        "leadStatus": None if party.lead_status is None else party.lead_status.value,
     }
 
 
@@ -234,6 +237,7 @@ _READ_BACK: dict[str, Any] = {
     "archivedAt": lambda v: ("archived_at", None if v is None else parse_instant(v)),
     "mergedInto": lambda v: ("merged_into", v),
     "attributes": lambda v: ("attributes", dict(v or {})),
+    "leadStatus": lambda v: ("lead_status", None if v is None else LeadStatus(v)),
 }
 
 

@@ -291,6 +291,13 @@ class GraphStore(Protocol):
         checked against its pipeline and parties (opportunities.planned), with its history
         entry, in one transaction; nothing is written when anything raises."""
 
+    async def convert_lead(
+        self, party_id: str, category_id: str, deal: Opportunity | None, at: datetime
+    ) -> tuple[Party, Opportunity | None]:
+        """Move the party into the category, CONVERTED (leads.converted, checked as an
+        update is), and open `deal` when given, with both history entries, in one
+        transaction: when anything is refused, nothing is written."""
+
     async def pipelines(self, ids: Sequence[str] | None) -> dict[str, Pipeline]:
         """The sales pipelines for ids, or all of them when ids is None, by name."""
 

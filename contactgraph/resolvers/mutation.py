@@ -42,6 +42,7 @@ from ..schema.types import (
 from .categories import CategoryMutation
 from .duplicates import refuse_duplicates
 from .identity import IdentityMutation
+from .leads import LeadMutation
 from .opportunities import OpportunityMutation
 from .pipelines import PipelineMutation
 from .scheduling import SchedulingMutation
@@ -139,7 +140,12 @@ WITH_INPUT = (
     "scoped to a subtree writes inside it only); mutations that need more say so."
 )
 class Mutation(
-    IdentityMutation, CategoryMutation, SchedulingMutation, PipelineMutation, OpportunityMutation
+    IdentityMutation,
+    CategoryMutation,
+    SchedulingMutation,
+    PipelineMutation,
+    OpportunityMutation,
+    LeadMutation,
 ):
     merge_parties: MergeResult = strawberry.mutation(
         resolver=merge_parties, description=inspect.cleandoc(merge_parties.__doc__ or "")

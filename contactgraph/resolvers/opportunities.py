@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated
 
 import strawberry
@@ -77,6 +77,29 @@ class OpportunityFilter:
 def _ids(given: Sequence[strawberry.ID] | None) -> tuple[str, ...]:
     """Ids as the store takes them (every list argument is bounded by the schema)."""
     return tuple(str(i) for i in given or ())
+
+
+def deal_of(input: CreateOpportunityInput, by: str | None, now: datetime) -> Deal:
+    """A new opportunity from its input, its first stage the start of its stage history;
+    amount and currency checked before the store is asked."""
+    return Deal(
+        id=new_id(),
+        title=input.title,
+        organization_id=str(input.organization_id),
+        owner_id=str(input.owner_id),
+        pipeline_id=str(input.pipeline_id),
+        stage_id=str(input.stage_id),
+        amount=amount_of(input.amount),
+        currency=currency_of(input.currency),
+        created_at=now,
+        updated_at=now,
+        contact_ids=_ids(input.contact_ids),
+        probability=input.probability,
+        expected_close=input.expected_close_date,
+        source=input.source,
+        lost_reason=input.lost_reason,
+        stages=(StageChange(str(input.stage_id), now, by),),
+    )
 
 
 async def shown(info: ContextInfo, found: Sequence[Deal]) -> list[Opportunity]:
@@ -207,25 +230,7 @@ class OpportunityMutation:
         info: ContextInfo,
         input: Annotated[CreateOpportunityInput, strawberry.argument(description="The deal.")],
     ) -> Opportunity:
-        now = utcnow()
-        deal = Deal(
-            id=new_id(),
-            title=input.title,
-            organization_id=str(input.organization_id),
-            owner_id=str(input.owner_id),
-            pipeline_id=str(input.pipeline_id),
-            stage_id=str(input.stage_id),
-            amount=amount_of(input.amount),
-            currency=currency_of(input.currency),
-            created_at=now,
-            updated_at=now,
-            contact_ids=_ids(input.contact_ids),
-            probability=input.probability,
-            expected_close=input.expected_close_date,
-            source=input.source,
-            lost_reason=input.lost_reason,
-            stages=(StageChange(str(input.stage_id), now, info.context.viewer.id),),
-        )
+        deal = deal_of(input, info.context.viewer.id, utcnow())
 
         def make(stored: Deal | None) -> Deal:
             if stored is not None:

@@ -136,6 +136,7 @@ class Query(IdentityQuery, AgendaRoot, TasksRoot, PipelineQuery, OpportunityQuer
             search=search,
             include_archived=given.include_archived,
             attributes=await attribute_tests(info, given.attributes),
+            lead_statuses=tuple(given.lead_statuses or ()),
         )
         count = selects(field_selections(info), "totalCount")
         page = await info.context.store.list_parties(

@@ -57,6 +57,7 @@ ChangeKind = described_enum(
         "then its organization, owner and contacts).",
         "OPPORTUNITY_UPDATED": "An opportunity's fields were changed.",
         "OPPORTUNITY_MOVED": "An opportunity was moved to another stage.",
+        "LEAD_CONVERTED": "A lead was converted (convertLead): its new category and status.",
     },
 )
 

@@ -18,7 +18,7 @@ from .pages import Connection
 from .pipelines import Pipeline, Stage
 
 if TYPE_CHECKING:
-    from .parties import Contact, Organization, User
+    from .parties import Contact, Organization, Party, User
 
 OpportunityStatus = described_enum(
     opportunities.OpportunityStatus,
@@ -212,4 +212,14 @@ class StageSummary:
     amount: Decimal = strawberry.field(description="Their amounts' sum, exact.")
     weighted_amount: Decimal = strawberry.field(
         description="Each amount times its probability (percent / 100), summed, exact."
+    )
+
+
+@strawberry.type(description="What convertLead wrote.")
+class ConvertedLead:
+    party: Annotated[Party, strawberry.lazy(".parties")] = strawberry.field(
+        description="The party, in its new category, CONVERTED."
+    )
+    opportunity: Opportunity | None = strawberry.field(
+        description="The opportunity it opened; null when none was asked for."
     )

@@ -6,12 +6,16 @@ whose organization is in its scope; a roll-up under a client reads the closure's
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import orjson
 
-from .. import opportunities
+from .. import history as entry
+from .. import leads, opportunities, rules
+from ..history import ChangeKind
+from ..model import Party
 from ..opportunities import Opportunity
 from ..opportunity_reads import (
     DESCENDING,
@@ -22,7 +26,7 @@ from ..opportunity_reads import (
     sort_keys,
 )
 from ..times import format_instant, utcnow
-from . import cypher, history, scopes
+from . import cypher, history, keys, scopes
 from .accounts import Neo4jAccounts
 from .cypher import REACHES, Reach, Tx, encode, valid_at
 from .vocabulary import read_pipelines
@@ -85,7 +89,33 @@ def _where(query: OpportunityQuery, inside: Reach) -> tuple[str, dict[str, Any]]
     return f"{match} WHERE {' AND '.join(tests)}", params
 
 
+async def _store(tx: Tx, written: Opportunity) -> None:
+    """The opportunity's node, its document and the properties lists read."""
+    order_keys = sort_keys(written)
+    await tx.run(
+        "MERGE (o:Opportunity {id: $id}) SET o += $row",
+        id=written.id,
+        row={
+            "pipeline_id": written.pipeline_id,
+            "stage_id": written.stage_id,
+            "owner_id": written.owner_id,
+            "organization_id": written.organization_id,
+            "status": written.status.value,
+            "currency": written.currency,
+            "amount": str(written.amount),
+            "probability": written.probability,
+            **{_KEYS[order]: key for order, key in order_keys.items()},
+            "created_at": format_instant(written.created_at),
+            "updated_at": format_instant(written.updated_at),
+            "version": written.version,
+            "document": orjson.dumps(opportunities.document(written)).decode(),
+        },
+    )
+
+
 class Neo4jOpportunities(Neo4jAccounts):
+    default_region: str | None = None
+
     async def _reach(self, tx: Tx) -> Reach:
         return await scopes.reach(tx, self._scope)
 
@@ -152,27 +182,29 @@ class Neo4jOpportunities(Neo4jAccounts):
             written, change = opportunities.planned(before, after, pipeline, parties, self._actor)
             if change is None:
                 return written
-            keys = sort_keys(written)
-            await tx.run(
-                "MERGE (o:Opportunity {id: $id}) SET o += $row",
-                id=written.id,
-                row={
-                    "pipeline_id": written.pipeline_id,
-                    "stage_id": written.stage_id,
-                    "owner_id": written.owner_id,
-                    "organization_id": written.organization_id,
-                    "status": written.status.value,
-                    "currency": written.currency,
-                    "amount": str(written.amount),
-                    "probability": written.probability,
-                    **{_KEYS[order]: key for order, key in keys.items()},
-                    "created_at": format_instant(written.created_at),
-                    "updated_at": format_instant(written.updated_at),
-                    "version": written.version,
-                    "document": orjson.dumps(opportunities.document(written)).decode(),
-                },
-            )
+            await _store(tx, written)
             await history.append(tx, [change])
             return written
+
+        return await self._write(work)
+
+    async def convert_lead(
+        self, party_id: str, category_id: str, deal: Opportunity | None, at: datetime
+    ) -> tuple[Party, Opportunity | None]:
+        async def work(tx: Tx) -> tuple[Party, Opportunity | None]:
+            await cypher.lock(tx, [party_id])
+            current = rules.found(await cypher.parties(tx, [party_id]), [party_id])[0]
+            party = leads.converted(current, category_id, at)
+            party = await keys.check_party(tx, party, self.default_region, current)
+            entries = [entry.changed(current, party, self._actor, ChangeKind.LEAD_CONVERTED)]
+            written = None
+            if deal is not None:
+                pipeline = (await read_pipelines(tx, [deal.pipeline_id])).get(deal.pipeline_id)
+                parties = await cypher.parties(tx, deal.references())
+                written, change = opportunities.planned(None, deal, pipeline, parties, self._actor)
+                entries += [change] if change is not None else []
+                await _store(tx, written)
+            await cypher.write(tx, cypher.rewritten_parties([party]), history.new_entries(entries))
+            return party, written
 
         return await self._write(work)

@@ -103,6 +103,7 @@ SCHEMA: tuple[str, ...] = (
     "FOR (o:Opportunity) ON (o.organization_id)",
     "CREATE INDEX party_category IF NOT EXISTS FOR (p:Party) ON (p.category_id)",
     "CREATE INDEX party_merged IF NOT EXISTS FOR (p:Party) ON (p.merged_into)",
+    "CREATE INDEX party_lead IF NOT EXISTS FOR (p:Party) ON (p.lead_status)",
     "CREATE INDEX reach_ancestor IF NOT EXISTS FOR (h:Reach) ON (h.ancestor)",
     "DROP INDEX reach_depth IF EXISTS",
     # a subtree in page order, a level of it in one seek, and counted from the index alone
@@ -221,6 +222,7 @@ class Neo4jStore(Neo4jWrites, Neo4jOpportunities):
             "categories": ("p.category_id IN $categories", list(where.category_ids)),
             "forms": ("p.legal_form IN $forms", [f.value for f in where.legal_forms]),
             "tags": ("all(tag IN $tags WHERE tag IN p.tags)", sorted(set(where.tags))),
+            "leads": ("p.lead_status IN $leads", [s.value for s in where.lead_statuses]),
         }
         conditions = [clause for clause, values in filters.values() if values]
         params: dict[str, Any] = {name: values for name, (_, values) in filters.items() if values}

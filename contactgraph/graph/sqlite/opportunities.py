@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import orjson
 
-from .. import opportunities
+from .. import history as entry
+from .. import leads, opportunities
+from ..history import ChangeKind
+from ..model import Party
 from ..opportunities import Opportunity
 from ..opportunity_reads import (
     DESCENDING,
@@ -133,6 +137,27 @@ class SqliteOpportunities(SqliteAccounts):
             _upsert(conn, written)
             history.append(conn, [change])
             return written
+
+        return await self._write(work)
+
+    async def convert_lead(
+        self, party_id: str, category_id: str, deal: Opportunity | None, at: datetime
+    ) -> tuple[Party, Opportunity | None]:
+        def work(conn: sqlite3.Connection) -> tuple[Party, Opportunity | None]:
+            current = records.party_by_id(conn, party_id)
+            party = leads.converted(current, category_id, at)
+            party = records.check_party(conn, party, self.default_region, current)
+            entries = [entry.changed(current, party, self._actor, ChangeKind.LEAD_CONVERTED)]
+            written = None
+            if deal is not None:
+                pipeline = read_pipelines(conn, [deal.pipeline_id]).get(deal.pipeline_id)
+                parties = records.parties_by_id(conn, deal.references())
+                written, change = opportunities.planned(None, deal, pipeline, parties, self._actor)
+                entries += [change] if change is not None else []
+                _upsert(conn, written)
+            records.rewrite_party(conn, party)
+            history.append(conn, entries)
+            return party, written
 
         return await self._write(work)
 

@@ -146,6 +146,11 @@ class SqliteStore(SqliteDumps, SqliteOpportunities):
                 "(SELECT value FROM json_each(:tags)) GROUP BY party_id HAVING count(*) = :tagged)"
             )
             params.update(tags=records.bound_list(set(where.tags)), tagged=len(set(where.tags)))
+        if where.lead_statuses:
+            clauses.append(
+                "json_extract(details, '$.lead_status') IN (SELECT value FROM json_each(:leads))"
+            )
+            params["leads"] = records.bound_list(s.value for s in where.lead_statuses)
         clauses += sqlite_clauses(where.attributes, params)
         if where.search is not None:
             clauses.append(
