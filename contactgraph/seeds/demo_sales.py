@@ -1,5 +1,5 @@
-"""Loads demo_sales.json: the demo's pipeline and a dozen deals with its clients, each
-written as a user would, so the history tells them too."""
+"""Loads demo_sales.json: the demo's pipeline, a dozen deals with its clients and a few
+leads, each written as a user would, so the history tells them too."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 
 from ..graph import pipelines
 from ..graph.ids import new_id
+from ..graph.model import LeadStatus
 from ..graph.opportunities import Opportunity, StageChange
 from ..graph.store import GraphStore
 from ..graph.times import utcnow
@@ -58,4 +59,6 @@ async def load_sales(store: GraphStore, ids: Mapping[str, str]) -> int:
             stages=(StageChange(stage, now, ids[spec["owner"]]),),
         )
         await store.write_opportunity(deal.id, lambda _, deal=deal: deal)
+    for key, status in data["leads"].items():
+        await store.update_party(ids[key], {"lead_status": LeadStatus(status)}, None, now)
     return len(data["opportunities"])
