@@ -33,7 +33,7 @@ MOVE = f"""mutation($id: ID!, $stage: ID!, $v: Int, $why: String) {{
     {FIELDS} }} }}"""
 LIST = """query($filter: OpportunityFilter, $order: OpportunityOrder, $first: Int,
   $after: String) { opportunities(filter: $filter, orderBy: $order, first: $first,
-  after: $after) { pageInfo { hasNextPage endCursor } edges { node { title amount } } } }"""
+  after: $after) { pageInfo { hasNextPage endCursor } edges { node { id title amount } } } }"""
 SUMMARY = """query($p: ID!, $owners: [ID!], $after: Date, $before: Date) {
   pipelineSummary(pipelineId: $p, ownerIds: $owners, closeAfter: $after, closeBefore: $before)
   { stage { name } currency count amount weightedAmount } }"""
@@ -315,6 +315,12 @@ async def test_a_viewer_scoped_to_a_client_sees_and_writes_only_its_deals(
         {"u": world.ids["bob"], "s": world.ids["north"]},
     )
     scoped = SignedIn(gql.http, made["createApiToken"]["secret"])
+    listed = await gql(LIST, {"filter": {"pipelineId": forecast}, "order": "AMOUNT"})
+    outside, inside = [listed["opportunities"]["edges"][i]["node"]["id"] for i in (0, 3)]
+    node = "query($id: ID!) { node(id: $id) { id ... on Opportunity { amount } } }"
+    assert (await gql(node, {"id": outside}))["node"] == {"id": outside, "amount": "1234.5678"}
+    assert (await scoped(node, {"id": outside}))["node"] is None
+    assert (await scoped(node, {"id": inside}))["node"] == {"id": inside, "amount": "99.99"}
     mine = await scoped(LIST, {"filter": {"pipelineId": forecast}})
     assert [e["node"]["amount"] for e in mine["opportunities"]["edges"]] == ["99.99"]
     summary = (await scoped(SUMMARY, {"p": forecast}))["pipelineSummary"]

@@ -50,7 +50,7 @@ from .categories import attribute_tests
 from .context import field_selections, selects
 from .duplicates import duplicate_query
 from .identity import IdentityQuery
-from .opportunities import OpportunityQuery
+from .opportunities import OpportunityQuery, shown
 from .pipelines import PipelineQuery
 from .tasks import TasksRoot
 
@@ -72,15 +72,18 @@ class Query(IdentityQuery, AgendaRoot, TasksRoot, PipelineQuery, OpportunityQuer
         id: Annotated[
             strawberry.ID,
             strawberry.argument(
-                description="The id of a party, relationship or activity; a merged party's "
-                "answers its survivor."
+                description="The id of a party, relationship, activity or opportunity; a "
+                "merged party's answers its survivor."
             ),
         ],
     ) -> Node | None:
         found = (await info.context.store.get_nodes([id])).get(id)
         if isinstance(found, model.Party):
             found = await survivor_of(info, found)
-        return None if found is None else node_of(found)
+        if found is None:  # opportunities are kept apart from the graph: asked second
+            deals = list((await info.context.store.get_opportunities([id])).values())
+            return (await shown(info, deals))[0] if deals else None
+        return node_of(found)
 
     @strawberry.field(description="A party by id; null when there is none.")
     async def party(self, info: ContextInfo, id: PartyId) -> Party | None:
