@@ -55,6 +55,12 @@ SELECTIONS: dict[str, tuple[str, int]] = {
     "possibleDuplicates": ("possibleDuplicates { score party { id } }", 3),
     "grants": ("grants { role }", 2),
     "contact": ("contact { id emails { address } }", 2),
+    # the deals, then the pipelines of all of them at once
+    "opportunities": (
+        "opportunities(first: 3, includeDescendants: true) "
+        "{ edges { node { title stage { name } } } }",
+        3,
+    ),
     "agenda": (  # the demo's week of plans
         f'agenda(from: "{TODAY:%Y-%m-%d}T00:00:00Z", to: "{TODAY + WEEK:%Y-%m-%d}T00:00:00Z") '
         "{ edges { node { startsAt conflict activity { id subjects { id } } } } }",
@@ -65,7 +71,14 @@ SELECTIONS: dict[str, tuple[str, int]] = {
 PAGES = {"Organization": (2, 6), "Contact": (2, 6), "User": (2, 4)}
 # fields whose load costs a call only for parties with something in them (a category, a
 # contact, candidates to read), and where the demo has none
-DATA_DEPENDENT = {"category", "contact", "possibleDuplicates", "attributes", "agenda"}
+DATA_DEPENDENT = {
+    "category",
+    "contact",
+    "possibleDuplicates",
+    "attributes",
+    "agenda",
+    "opportunities",
+}
 EMPTY_IN_DEMO = {
     ("User", "category"),
     ("User", "contact"),

@@ -295,6 +295,14 @@ async def test_opportunities_filter_order_page_and_roll_up(world: World, forecas
     assert len(titles(await gql(LIST, {"filter": acme}))) == 4
     tree = await gql(LIST, {"filter": {**acme, "includeDescendants": True}})
     assert len(titles(tree)) == 5
+    nested = """query($id: ID!) { node(id: $id) { ... on Organization {
+      own: opportunities(first: 100) { edges { node { amount currency } } }
+      tree: opportunities(first: 100, includeDescendants: true) {
+        edges { node { amount currency } } } } } }"""
+    read = (await gql(nested, {"id": world.ids["acme"]}))["node"]
+    own, whole = ([e["node"] for e in read[k]["edges"]] for k in ("own", "tree"))
+    usd = {"amount": "99.99", "currency": "USD"}  # the deal with north, below acme
+    assert usd not in own and usd in whole and all(o in whole for o in own)
     won = await gql(LIST, {"filter": {"pipelineId": forecast, "status": "WON"}})
     assert titles(won) == ["Won 1234.5678"]
     bad = await gql.error(

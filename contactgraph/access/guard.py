@@ -51,6 +51,7 @@ READS = frozenset(
         "pipelines",
         "get_opportunities",
         "list_opportunities",
+        "opportunities_under",
         "opportunity_figures",
         "relationships",
         "children",

@@ -281,6 +281,12 @@ class GraphStore(Protocol):
     async def list_opportunities(self, query: OpportunityQuery) -> OpportunityPage:
         """A page of the filter's opportunities in the query's order, (key, id) cursors."""
 
+    async def opportunities_under(
+        self, organization_ids: Sequence[str], query: OpportunityQuery
+    ) -> dict[str, OpportunityPage]:
+        """list_opportunities for each organization (query's organization_id set to it),
+        in one round trip: what nested Organization.opportunities fields read."""
+
     async def opportunity_figures(self, query: OpportunityQuery) -> list[Figure]:
         """What a pipeline summary sums of every opportunity the filter matches."""
 

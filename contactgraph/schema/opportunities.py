@@ -11,10 +11,11 @@ import strawberry
 
 from ..graph import opportunities, opportunity_reads
 from ..resolvers.context import ContextInfo
+from .common_arguments import After, First
 from .enums import described_enum
 from .history import Change, node_history
 from .node import Node
-from .pages import Connection
+from .pages import Connection, Edge, page_info
 from .pipelines import Pipeline, Stage
 
 if TYPE_CHECKING:
@@ -223,3 +224,38 @@ class ConvertedLead:
     opportunity: Opportunity | None = strawberry.field(
         description="The opportunity it opened; null when none was asked for."
     )
+
+
+async def organization_opportunities(
+    root: strawberry.Parent[object],
+    info: ContextInfo,
+    include_descendants: Annotated[
+        bool,
+        strawberry.argument(
+            description="Also the deals of every party below it in the default hierarchy now "
+            "(PART_OF, EMPLOYS, MEMBER_OF), as timelines roll up."
+        ),
+    ] = False,
+    first: First = None,
+    after: After = None,
+) -> Connection[Opportunity]:
+    """Its deals, soonest closing first; those the viewer may read. Nested under a page of
+    organizations, one store call per level (a loader)."""
+    query = opportunity_reads.OpportunityQuery(
+        page=info.context.page(first, after),
+        include_descendants=include_descendants,
+        now=info.context.now,
+    )
+    query.after()  # a malformed cursor is BAD_USER_INPUT before the store is asked
+    found = await info.context.loaders.opportunities.load((root.id, query))  # type: ignore[attr-defined]
+    wanted = sorted({o.pipeline_id for o in found.opportunities})
+    stored = await info.context.loaders.pipelines.load_many(wanted)
+    pipelines = {p.id: p for p in stored if p is not None}
+    edges = [
+        Edge(
+            cursor=opportunity_reads.cursor(query, o),
+            node=Opportunity.of(o, pipelines[o.pipeline_id]),
+        )
+        for o in found.opportunities
+    ]
+    return Connection(edges=edges, page_info=page_info(edges, found.has_next))

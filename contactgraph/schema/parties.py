@@ -50,6 +50,7 @@ from .identity import Grant
 from .levels import Level
 from .merging import merged_from
 from .node import Node
+from .opportunities import Opportunity, organization_opportunities
 from .pages import Connection, CountedConnection, Edge, page_info
 from .relationships import Relationship, Responsibility
 
@@ -415,6 +416,9 @@ class Organization(Party):
     )
     lead_status: LeadStatus | None = strawberry.field(  # type: ignore[valid-type]
         default=None, description=LEAD_STATUS
+    )
+    opportunities: Connection[Opportunity] = strawberry.field(
+        resolver=organization_opportunities, description="Its deals, soonest closing first."
     )
 
     @strawberry.field(description="Its level in its tree; null when not given.")

@@ -6,6 +6,7 @@ whose organization is in its scope; a roll-up under a client reads the closure's
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -89,6 +90,22 @@ def _where(query: OpportunityQuery, inside: Reach) -> tuple[str, dict[str, Any]]
     return f"{match} WHERE {' AND '.join(tests)}", params
 
 
+async def _page(tx: Tx, query: OpportunityQuery, inside: Reach) -> OpportunityPage:
+    match, params = _where(query, inside)
+    key = f"o.{_KEYS[query.order]}"
+    sign, way = ("<", "DESC") if query.order in DESCENDING else (">", "ASC")
+    after = query.after()
+    if after is not None:
+        match += f" AND ({key} {sign} $after_key OR ({key} = $after_key AND o.id {sign} $after_id))"
+        params.update(after_key=after[0], after_id=after[1])
+    result = await tx.run(
+        f"{match} {_RETURN} ORDER BY {key} {way}, o.id {way} LIMIT $limit",
+        {**params, "limit": query.page.first + 1},
+    )
+    rows = [_of(r) async for r in result]
+    return OpportunityPage(rows[: query.page.first], len(rows) > query.page.first)
+
+
 async def _store(tx: Tx, written: Opportunity) -> None:
     """The opportunity's node, its document and the properties lists read."""
     order_keys = sort_keys(written)
@@ -132,22 +149,19 @@ class Neo4jOpportunities(Neo4jAccounts):
 
     async def list_opportunities(self, query: OpportunityQuery) -> OpportunityPage:
         async def work(tx: Tx) -> OpportunityPage:
-            match, params = _where(query, await self._reach(tx))
-            key = f"o.{_KEYS[query.order]}"
-            sign, way = ("<", "DESC") if query.order in DESCENDING else (">", "ASC")
-            after = query.after()
-            if after is not None:
-                match += (
-                    f" AND ({key} {sign} $after_key OR ({key} = $after_key AND o.id {sign} "
-                    "$after_id))"
-                )
-                params.update(after_key=after[0], after_id=after[1])
-            result = await tx.run(
-                f"{match} {_RETURN} ORDER BY {key} {way}, o.id {way} LIMIT $limit",
-                {**params, "limit": query.page.first + 1},
-            )
-            rows = [_of(r) async for r in result]
-            return OpportunityPage(rows[: query.page.first], len(rows) > query.page.first)
+            return await _page(tx, query, await self._reach(tx))
+
+        return await self._read(work)
+
+    async def opportunities_under(
+        self, organization_ids: Sequence[str], query: OpportunityQuery
+    ) -> dict[str, OpportunityPage]:
+        async def work(tx: Tx) -> dict[str, OpportunityPage]:
+            inside = await self._reach(tx)
+            return {
+                org: await _page(tx, replace(query, organization_id=org), inside)
+                for org in dict.fromkeys(organization_ids)
+            }
 
         return await self._read(work)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -76,6 +77,23 @@ def _where(query: OpportunityQuery, inside: Any) -> tuple[list[str], dict[str, A
     return tests, params
 
 
+def _page(conn: sqlite3.Connection, query: OpportunityQuery, inside: Any) -> OpportunityPage:
+    tests, params = _where(query, inside)
+    key = _KEY_COLUMNS[query.order]
+    sign, way = ("<", "DESC") if query.order in DESCENDING else (">", "ASC")
+    after = query.after()
+    if after is not None:
+        tests.append(f"({key}, id) {sign} (:after_key, :after_id)")
+        params.update(after_key=after[0], after_id=after[1])
+    rows = conn.execute(
+        f"SELECT {_COLUMNS} FROM opportunities o WHERE {' AND '.join(tests)} "
+        f"ORDER BY {key} {way}, id {way} LIMIT :limit",
+        {**params, "limit": query.page.first + 1},
+    ).fetchall()
+    found = [_of_row(row) for row in rows[: query.page.first]]
+    return OpportunityPage(found, len(rows) > query.page.first)
+
+
 class SqliteOpportunities(SqliteAccounts):
     async def get_opportunities(self, ids: Sequence[str]) -> dict[str, Opportunity]:
         def work(conn: sqlite3.Connection) -> dict[str, Opportunity]:
@@ -90,21 +108,17 @@ class SqliteOpportunities(SqliteAccounts):
         return await self._read(work)
 
     async def list_opportunities(self, query: OpportunityQuery) -> OpportunityPage:
-        def work(conn: sqlite3.Connection) -> OpportunityPage:
-            tests, params = _where(query, self._inside(conn))
-            key = _KEY_COLUMNS[query.order]
-            sign, way = ("<", "DESC") if query.order in DESCENDING else (">", "ASC")
-            after = query.after()
-            if after is not None:
-                tests.append(f"({key}, id) {sign} (:after_key, :after_id)")
-                params.update(after_key=after[0], after_id=after[1])
-            rows = conn.execute(
-                f"SELECT {_COLUMNS} FROM opportunities o WHERE {' AND '.join(tests)} "
-                f"ORDER BY {key} {way}, id {way} LIMIT :limit",
-                {**params, "limit": query.page.first + 1},
-            ).fetchall()
-            found = [_of_row(row) for row in rows[: query.page.first]]
-            return OpportunityPage(found, len(rows) > query.page.first)
+        return await self._read(lambda conn: _page(conn, query, self._inside(conn)))
+
+    async def opportunities_under(
+        self, organization_ids: Sequence[str], query: OpportunityQuery
+    ) -> dict[str, OpportunityPage]:
+        def work(conn: sqlite3.Connection) -> dict[str, OpportunityPage]:
+            inside = self._inside(conn)
+            return {
+                org: _page(conn, replace(query, organization_id=org), inside)
+                for org in dict.fromkeys(organization_ids)
+            }
 
         return await self._read(work)
 
