@@ -209,6 +209,17 @@ async def test_a_stage_of_another_pipeline_is_refused(world: World) -> None:
     missing = await world.gql.error(MOVE, {"id": "no-such", "stage": world.stages["Won"]})
     assert missing["extensions"]["code"] == "NOT_FOUND"
 
+    # the stage it is in cannot be left out of its pipeline
+    others = [
+        {"id": world.stages[name], "name": name, "order": order, "probability": p, "outcome": o}
+        for name, order, p, o in (("Won", 3, 100, "WON"), ("Propose", 2, 50, "OPEN"))
+    ]
+    kept = await world.gql.error(
+        "mutation($id: ID!, $s: [StageInput!]!) { updatePipeline(id: $id, stages: $s) { id } }",
+        {"id": world.ids["pipeline"], "s": others},
+    )
+    assert kept["extensions"]["code"] == "CONFLICT"
+
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def forecast(world: World) -> str:

@@ -172,6 +172,12 @@ def planned(
     return written, about_sales(actor, kind, [written.id], changed, at)
 
 
+def check_kept(written: Pipeline, in_use: bool) -> None:
+    """A stage holding opportunities stays: they would be in no stage."""
+    if in_use:
+        raise Conflict(f"a stage of pipeline {written.id} left out still holds opportunities")
+
+
 def document(pipeline: Pipeline) -> dict[str, Any]:
     """A pipeline as stored and as its history entries show it: JSON values."""
     return {

@@ -57,8 +57,9 @@ class PipelineMutation:
 
     @strawberry.mutation(
         description="Rename a pipeline or replace its stages (ADMIN): a stage given with its "
-        "id is kept, one without is new, one left out is gone. A stale expectedVersion is a "
-        "CONFLICT; a change that changes nothing makes no new version."
+        "id is kept, one without is new, one left out is gone (CONFLICT while it holds "
+        "opportunities). A stale expectedVersion is a CONFLICT; a change that changes "
+        "nothing makes no new version."
     )
     async def update_pipeline(
         self,

@@ -122,7 +122,7 @@ class Opportunity(Node):
             title=found.title,
             amount=found.amount,
             currency=found.currency,
-            probability=found.probability
+            probability=(found.probability or 0)
             if stage is None
             else opportunities.probability(found, stage),
             own_probability=found.probability,

@@ -118,6 +118,13 @@ class Neo4jVocabulary(Neo4jAccounts):
             written, change = pipelines.planned(stored, pipeline_id, make, self._actor, at)
             if change is None:
                 return written
+            left = await tx.run(
+                "RETURN EXISTS { MATCH (o:Opportunity {pipeline_id: $id}) "
+                "WHERE NOT o.stage_id IN $kept } AS left",
+                id=written.id,
+                kept=[s.id for s in written.stages],
+            )
+            pipelines.check_kept(written, (await left.single(strict=True))["left"])
             await tx.run(
                 "MERGE (p:Pipeline {id: $id}) SET p.name = $name, p.version = $version, "
                 "p.definition = $definition",

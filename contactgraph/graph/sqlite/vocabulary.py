@@ -84,6 +84,13 @@ class SqliteVocabulary(SqliteAccounts):
             written, change = pipelines.planned(stored, pipeline_id, make, self._actor, at)
             if change is None:
                 return written
+            kept = bound_list(s.id for s in written.stages)
+            left = conn.execute(
+                "SELECT 1 FROM opportunities WHERE pipeline_id = ? "
+                f"AND stage_id NOT {IN_LIST} LIMIT 1",
+                (written.id, kept),
+            ).fetchone()
+            pipelines.check_kept(written, left is not None)
             conn.execute(
                 "INSERT INTO pipelines (id, name, version, definition) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (id) DO UPDATE SET name = excluded.name, "
