@@ -5,9 +5,10 @@ upgrades: each migration's additions, undone."""
 AFTER_12 = (
     "ALTER TABLE categories DROP COLUMN definition; DROP TABLE levels; DROP TABLE activity_search;"
 )
-# what migrations 16 and 17 add: planned work, read-only tokens, process steps
+# what migrations 16-19 add: planned work, read-only tokens, process steps, pipelines
+# and opportunities
 AFTER_15 = (
-    "DROP TABLE process_steps; "
+    "DROP TABLE process_steps; DROP TABLE pipelines; DROP TABLE opportunities; "
     "DROP TABLE activity_people; ALTER TABLE api_tokens DROP COLUMN read_only; "
     + "".join(
         f"ALTER TABLE activities DROP COLUMN {c}; "

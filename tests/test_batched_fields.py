@@ -57,6 +57,12 @@ SELECTIONS: dict[str, tuple[str, int]] = {
     "contact": ("contact { id emails { address } }", 2),
     # the steps, then their assignees at once
     "processes": ("processes { steps { state assignee { id } } }", 3),
+    # the deals, then the pipelines of all of them at once
+    "opportunities": (
+        "opportunities(first: 3, includeDescendants: true) "
+        "{ edges { node { title stage { name } } } }",
+        3,
+    ),
     "agenda": (  # the demo's week of plans
         f'agenda(from: "{TODAY:%Y-%m-%d}T00:00:00Z", to: "{TODAY + WEEK:%Y-%m-%d}T00:00:00Z") '
         "{ edges { node { startsAt conflict activity { id subjects { id } } } } }",
@@ -74,6 +80,7 @@ DATA_DEPENDENT = {
     "attributes",
     "agenda",
     "processes",
+    "opportunities",
 }
 EMPTY_IN_DEMO = {
     ("User", "category"),

@@ -126,7 +126,67 @@ async def _fresh_level(world: World) -> dict[str, Any]:
     return {**made, "rank": next(_ranks)}
 
 
+async def _fresh_pipeline(world: World) -> dict[str, Any]:
+    made = await world.admin(
+        "mutation($n: String!) { createPipeline(name: $n, stages: "
+        '[{name: "Open", order: 1, probability: 20, outcome: OPEN}]) { id } }',
+        {"n": new_id()},
+    )
+    return {"id": made["createPipeline"]["id"], "n": new_id()}
+
+
+async def _fresh_deal(world: World) -> dict[str, Any]:
+    pipeline = await _fresh_pipeline(world)
+    read = await world.admin(
+        "query($p: ID!) { pipeline(id: $p) { stages { id } } }", {"p": pipeline["id"]}
+    )
+    stage = read["pipeline"]["stages"][0]["id"]
+    made = await world.admin(
+        "mutation($i: CreateOpportunityInput!) { createOpportunity(input: $i) { id } }",
+        {
+            "i": {
+                "title": "Deal",
+                "organizationId": world.ids["acme"],
+                "ownerId": world.ids["bert"],
+                "pipelineId": pipeline["id"],
+                "stageId": stage,
+                "amount": "5",
+                "currency": "EUR",
+            }
+        },
+    )
+    return {"id": made["createOpportunity"]["id"], "p": pipeline["id"], "s": stage}
+
+
+async def _deal_input(world: World) -> dict[str, Any]:
+    made = await _fresh_deal(world)
+    return {"o": world.ids["acme"], "u": world.ids["bert"], "p": made["p"], "s": made["s"]}
+
+
+async def _second_stage(world: World) -> dict[str, Any]:
+    made = await _fresh_deal(world)
+    stages = [
+        {"name": "Open", "order": 1, "probability": 20, "outcome": "OPEN"},
+        {"name": "Won", "order": 2, "probability": 100, "outcome": "WON"},
+    ]
+    read = await world.admin(
+        "mutation($p: ID!, $s: [StageInput!]!) { updatePipeline(id: $p, stages: $s) "
+        "{ stages { id } } }",
+        {"p": made["p"], "s": [{**stages[0], "id": made["s"]}, stages[1]]},
+    )
+    return {"id": made["id"], "s": read["updatePipeline"]["stages"][1]["id"]}
+
+
+async def _fresh_lead(world: World) -> dict[str, Any]:
+    made = await world.admin(
+        'mutation { createContact(input: {lastName: "Lead", leadStatus: NEW}) { id } }'
+    )
+    return {"id": made["createContact"]["id"]}
+
+
 LEVEL_STATE = "{ levels { id rank } }"
+DEAL_STATE = "{ opportunities(first: 500) { edges { node { id version stage { id } } } } }"
+PIPELINE_STATE = "{ pipelines { id name version } }"
 CATEGORY_STATE = "query($id: ID!) { category(id: $id) { version archivedAt } }"
 PARTY_STATE = "{ parties(filter: {kinds: [ORGANIZATION, CONTACT, USER]}) { totalCount } }"
 MERGE = "mutation($s: ID!, $m: ID!) { mergeParties(survivorId: $s, mergedIds: [$m]) { dryRun } }"
@@ -289,6 +349,52 @@ CASES = [
         frozenset({"admin"}),
         LEVEL_STATE,
         _fresh_level,
+    ),
+    Case(
+        "createPipeline",  # pipelines stage and forecast every deal: admins'
+        "mutation($n: String!) { createPipeline(name: $n, stages: "
+        '[{name: "Open", order: 1, probability: 20, outcome: OPEN}]) { id } }',
+        frozenset({"admin"}),
+        PIPELINE_STATE,
+        lambda world: _const({"n": new_id()}),
+    ),
+    Case(
+        "updatePipeline",
+        "mutation($id: ID!, $n: String!) { updatePipeline(id: $id, name: $n) { id } }",
+        frozenset({"admin"}),
+        PIPELINE_STATE,
+        _fresh_pipeline,
+    ),
+    Case(
+        "createOpportunity",  # a deal is its organization's: WRITE where that is
+        "mutation($o: ID!, $u: ID!, $p: ID!, $s: ID!) { createOpportunity(input: "
+        '{title: "New", organizationId: $o, ownerId: $u, pipelineId: $p, stageId: $s, '
+        'amount: "1", currency: "EUR"}) { id } }',
+        frozenset(WRITERS),
+        DEAL_STATE,
+        _deal_input,
+    ),
+    Case(
+        "updateOpportunity",
+        'mutation($id: ID!) { updateOpportunity(id: $id, input: {amount: "7"}) { id } }',
+        frozenset(WRITERS),
+        DEAL_STATE,
+        _fresh_deal,
+    ),
+    Case(
+        "moveOpportunity",
+        "mutation($id: ID!, $s: ID!) { moveOpportunity(id: $id, stageId: $s) { id } }",
+        frozenset(WRITERS),
+        DEAL_STATE,
+        _second_stage,
+    ),
+    Case(
+        "convertLead",  # writes the party: WRITE where it is
+        'mutation($id: ID!) { convertLead(partyId: $id, categoryId: "private-client") '
+        "{ party { id } } }",
+        frozenset(WRITERS),
+        "query($id: ID!) { party(id: $id) { version } }",
+        _fresh_lead,
     ),
     Case(
         "scheduleActivity",

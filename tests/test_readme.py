@@ -120,6 +120,10 @@ class Reader:
             days = 0 if placeholder == "today" else 7
             return (datetime.now(UTC) + timedelta(days=days)).strftime("%Y-%m-%dT00:00:00Z")
         name = placeholder.removeprefix("id of ")
+        if name.startswith("the pipeline "):
+            data = await self.ask("{ pipelines { id name } }")
+            [found] = [p["id"] for p in data["pipelines"] if f"the pipeline {p['name']}" == name]
+            return str(found)
         if name not in self.ids:
             data = await self.ask(
                 "query ($name: String!) { parties(search: $name, first: 10)"

@@ -132,6 +132,27 @@ async def _build(admin: GraphQL) -> dict[str, str]:
             {"s": ids[subject], "a": ids["rep"]},
         )
         ids[name] = made["scheduleActivity"]["id"]
+    made = await admin(
+        'mutation { createPipeline(name: "Sales", stages: '
+        '[{name: "Open", order: 1, probability: 40, outcome: OPEN}]) { id stages { id } } }'
+    )
+    ids["pipeline"], stage = made["createPipeline"]["id"], made["createPipeline"]["stages"][0]["id"]
+    for client in ("north", "legal"):  # a deal inside the scope, and one outside
+        made = await admin(
+            "mutation($i: CreateOpportunityInput!) { createOpportunity(input: $i) { id } }",
+            {
+                "i": {
+                    "title": client,
+                    "organizationId": ids[client],
+                    "ownerId": ids["rep"],
+                    "pipelineId": ids["pipeline"],
+                    "stageId": stage,
+                    "amount": "10",
+                    "currency": "EUR",
+                }
+            },
+        )
+        ids[f"deal_{client}"] = made["createOpportunity"]["id"]
     return ids
 
 
@@ -279,6 +300,36 @@ CASES = [
         "{ categories { name } }",
         lambda w: {},
         lambda w, d: _equal(bool(d["categories"]), True),
+    ),
+    Case(
+        "Query.pipelines",  # pipelines are definitions, not the graph: every reader's
+        "{ pipelines { name } }",
+        lambda w: {},
+        lambda w, d: _equal(d, {"pipelines": [{"name": "Sales"}]}),
+    ),
+    Case(
+        "Query.pipeline",
+        "query($p: ID!) { pipeline(id: $p) { name } }",
+        lambda w: {"p": w.ids["pipeline"]},
+        lambda w, d: _equal(d, {"pipeline": {"name": "Sales"}}),
+    ),
+    Case(
+        "Query.opportunities",  # only the deal whose organization is inside
+        "query($a: ID!, $b: ID!) { all: opportunities { edges { node { title } } } "
+        "inside: opportunities(filter: {organizationId: $a}) { edges { node { title } } } "
+        "outside: opportunities(filter: {organizationId: $b, includeDescendants: true}) "
+        "{ edges { node { title } } } }",
+        lambda w: {"a": w.ids["north"], "b": w.ids["holding"]},
+        lambda w, d: _equal(
+            [[e["node"]["title"] for e in d[k]["edges"]] for k in ("all", "inside", "outside")],
+            [["north"], ["north"], ["north"]],
+        ),
+    ),
+    Case(
+        "Query.pipelineSummary",
+        "query($p: ID!) { pipelineSummary(pipelineId: $p) { count amount } }",
+        lambda w: {"p": w.ids["pipeline"]},
+        lambda w, d: _equal(d, {"pipelineSummary": [{"count": 1, "amount": "10"}]}),
     ),
     _party_case("fiscal", "fiscal { vatNumber }", "eva", _check_fiscal),
     _party_case("relationships", "relationships { id type }", "eva", _check_relationships),

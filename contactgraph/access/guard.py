@@ -37,6 +37,8 @@ from ..graph.model import (
     PartyPage,
     Relationship,
 )
+from ..graph.opportunities import Opportunity
+from ..graph.pipelines import Pipeline
 from ..graph.store import GraphStore
 from .viewer import Viewer
 
@@ -46,6 +48,11 @@ READS = frozenset(
         "get_parties",
         "get_categories",
         "levels",
+        "pipelines",
+        "get_opportunities",
+        "list_opportunities",
+        "opportunities_under",
+        "opportunity_figures",
         "relationships",
         "children",
         "descendants",
@@ -322,6 +329,31 @@ class GuardedStore:
         """Levels order every organization tree: changing them needs CATEGORIES too."""
         self.viewer.require(Permission.CATEGORIES, "changing levels")
         return await self._writer.write_level(make)
+
+    async def write_pipeline(
+        self, pipeline_id: str | None, make: Callable[[Pipeline | None], Pipeline], at: datetime
+    ) -> Pipeline:
+        """Pipelines are how every deal is staged and forecast: defining them is admins'."""
+        self.viewer.require(Permission.ADMIN, "defining sales pipelines")
+        return await self._writer.write_pipeline(pipeline_id, make, at)
+
+    async def write_opportunity(
+        self,
+        opportunity_id: str,
+        make: Callable[[Opportunity | None], Opportunity],
+        organization_ids: Sequence[str],
+    ) -> Opportunity:
+        """A deal is its organization's: writing it needs WRITE where that organization is
+        (each of them, when it moves to another)."""
+        await self._may_write(organization_ids)
+        return await self._writer.write_opportunity(opportunity_id, make)
+
+    async def convert_lead(
+        self, party_id: str, category_id: str, deal: Opportunity | None, at: datetime
+    ) -> tuple[Party, Opportunity | None]:
+        """A conversion writes the party, and the deal's organization when it opens one."""
+        await self._may_write([deal.organization_id] if deal else [], party_id)
+        return await self._writer.convert_lead(party_id, category_id, deal, at)
 
     # -- identity ------------------------------------------------------------
 

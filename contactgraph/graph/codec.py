@@ -25,6 +25,7 @@ from .model import (
     ExternalId,
     FieldDef,
     Fiscal,
+    LeadStatus,
     LegalForm,
     Party,
     PartyKind,
@@ -97,6 +98,8 @@ def party_record(party: Party, encode: Encode) -> dict[str, Any]:
         details["merged_into"] = party.merged_into
     if party.attributes:
         details["attributes"] = party.attributes
+    if party.lead_status is not None:
+        details["lead_status"] = party.lead_status.value
     return {
         "id": party.id,
         "kind": party.kind.value,
@@ -145,6 +148,7 @@ def party_from_record(record: Mapping[str, Any], decode: Decode) -> Party:
         archived_at=decode(archived) if archived is not None else None,
         merged_into=details.get("merged_into"),
         attributes=details.get("attributes", {}),
+        lead_status=_lead_status(details.get("lead_status")),
     )
 
 
@@ -260,3 +264,7 @@ def category_from_record(record: Mapping[str, Any]) -> Category:
         any_level_order=more.any_level_order,
         processes=more.processes,
     )
+
+
+def _lead_status(value: str | None) -> LeadStatus | None:
+    return None if value is None else LeadStatus(value)

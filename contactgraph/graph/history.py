@@ -29,6 +29,7 @@ from .model import (
     Email,
     ExternalId,
     Fiscal,
+    LeadStatus,
     LegalForm,
     Party,
     Phone,
@@ -60,6 +61,12 @@ class ChangeKind(enum.Enum):
     CATEGORY_ARCHIVED = "CATEGORY_ARCHIVED"
     PROCESS_STEP_OPENED = "PROCESS_STEP_OPENED"
     PROCESS_STEP_DONE = "PROCESS_STEP_DONE"
+    PIPELINE_CREATED = "PIPELINE_CREATED"
+    PIPELINE_UPDATED = "PIPELINE_UPDATED"
+    OPPORTUNITY_CREATED = "OPPORTUNITY_CREATED"
+    OPPORTUNITY_UPDATED = "OPPORTUNITY_UPDATED"
+    OPPORTUNITY_MOVED = "OPPORTUNITY_MOVED"
+    LEAD_CONVERTED = "LEAD_CONVERTED"
 
 
 # who holds what: entries about a user's roles and tokens are that user's and admins' only
@@ -205,6 +212,7 @@ def party_fields(party: Party) -> dict[str, Any]:
         "archivedAt": None if party.archived_at is None else format_instant(party.archived_at),
         "mergedInto": party.merged_into,
         "attributes": dict(party.attributes),
+        "leadStatus": None if party.lead_status is None else party.lead_status.value,
     }
 
 
@@ -231,6 +239,7 @@ _READ_BACK: dict[str, Any] = {
     "archivedAt": lambda v: ("archived_at", None if v is None else parse_instant(v)),
     "mergedInto": lambda v: ("merged_into", v),
     "attributes": lambda v: ("attributes", dict(v or {})),
+    "leadStatus": lambda v: ("lead_status", None if v is None else LeadStatus(v)),
 }
 
 
@@ -250,6 +259,18 @@ def about_step(
 ) -> Change:
     """An entry about a process step: under its party and the step itself."""
     return _entry(actor, kind, subjects, fields, at)
+
+
+def about_sales(
+    actor: Actor,
+    kind: ChangeKind,
+    subject_ids: Sequence[str],
+    fields: Iterable[FieldChange],
+    at: datetime,
+) -> Change:
+    """An entry about a pipeline or an opportunity: its id first, then the parties an
+    opportunity names, whose histories show it too."""
+    return _entry(actor, kind, subject_ids, fields, at)
 
 
 def read_back(field: str, value: Any) -> tuple[str, Any]:

@@ -26,6 +26,16 @@ class LegalForm(enum.Enum):
     ASSOCIATION = "ASSOCIATION"
 
 
+class LeadStatus(enum.Enum):
+    """How far a prospect has come: contacts and organizations only."""
+
+    NEW = "NEW"
+    CONTACTED = "CONTACTED"
+    QUALIFIED = "QUALIFIED"
+    DISQUALIFIED = "DISQUALIFIED"
+    CONVERTED = "CONVERTED"
+
+
 class UnitType(enum.StrEnum):
     """The levels there were before levels were data (levels.py): a level's id is a plain
     string, these among them, so a member and its name compare equal."""
@@ -184,6 +194,7 @@ class Party:
     merged_into: str | None = None  # a merged duplicate's survivor (merging.py)
     # the values of its category's own fields, by field name, as JSON values (attributes.py)
     attributes: dict[str, Any] = field(default_factory=dict)
+    lead_status: LeadStatus | None = None  # a prospect's; None: not a lead
 
 
 def display_order(party: Party | PartyRef) -> tuple[str, str]:
@@ -513,6 +524,7 @@ class PartyFilter:
     include_archived: bool = False
     search_fiscal: bool = False  # whether search matches fiscal codes: FISCAL viewers only
     attributes: tuple[AttributeTest, ...] = ()
+    lead_statuses: tuple[LeadStatus, ...] = ()
 
 
 @dataclass(frozen=True)

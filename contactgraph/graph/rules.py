@@ -149,8 +149,8 @@ _COMMON_FIELDS = frozenset(
     }
 )
 _KIND_FIELDS = {
-    PartyKind.ORGANIZATION: frozenset({"name", "unit_type"}),
-    PartyKind.CONTACT: frozenset({"first_name", "last_name", "display_name"}),
+    PartyKind.ORGANIZATION: frozenset({"name", "unit_type", "lead_status"}),
+    PartyKind.CONTACT: frozenset({"first_name", "last_name", "display_name", "lead_status"}),
     PartyKind.USER: frozenset({"display_name"}),
 }
 

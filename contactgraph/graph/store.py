@@ -41,6 +41,9 @@ from .model import (
     TreePage,
     TreeReading,
 )
+from .opportunities import Opportunity
+from .opportunity_reads import Figure, OpportunityPage, OpportunityQuery
+from .pipelines import Pipeline
 from .process_runs import RunStep
 from .tasks import TaskPage, TaskQuery
 from .worklist import WorklistPage, WorklistQuery
@@ -288,6 +291,46 @@ class GraphStore(Protocol):
         with its history entry (categories.change), in one transaction that holds the
         category's lock; nothing is written when make raises or changes nothing. Each of
         its fields gets the index attribute filters use."""
+
+    async def get_opportunities(self, ids: Sequence[str]) -> dict[str, Opportunity]:
+        """The opportunities for ids whose organization the reader may see."""
+
+    async def list_opportunities(self, query: OpportunityQuery) -> OpportunityPage:
+        """A page of the filter's opportunities in the query's order, (key, id) cursors."""
+
+    async def opportunities_under(
+        self, organization_ids: Sequence[str], query: OpportunityQuery
+    ) -> dict[str, OpportunityPage]:
+        """list_opportunities for each organization (query's organization_id set to it),
+        in one round trip: what nested Organization.opportunities fields read."""
+
+    async def opportunity_figures(self, query: OpportunityQuery) -> list[Figure]:
+        """What a pipeline summary sums of every opportunity the filter matches."""
+
+    async def write_opportunity(
+        self, opportunity_id: str, make: Callable[[Opportunity | None], Opportunity]
+    ) -> Opportunity:
+        """Read the opportunity (None when there is none), then write what `make` gives,
+        checked against its pipeline and parties (opportunities.planned), with its history
+        entry, in one transaction; nothing is written when anything raises."""
+
+    async def convert_lead(
+        self, party_id: str, category_id: str, deal: Opportunity | None, at: datetime
+    ) -> tuple[Party, Opportunity | None]:
+        """Move the party into the category, CONVERTED (leads.converted, checked as an
+        update is), and open `deal` when given, with both history entries, in one
+        transaction: when anything is refused, nothing is written."""
+
+    async def pipelines(self, ids: Sequence[str] | None) -> dict[str, Pipeline]:
+        """The sales pipelines for ids, or all of them when ids is None, by name."""
+
+    async def write_pipeline(
+        self, pipeline_id: str | None, make: Callable[[Pipeline | None], Pipeline], at: datetime
+    ) -> Pipeline:
+        """Read the pipeline (None when there is none, or pipeline_id is None), then write
+        what `make` gives for it with its history entry (pipelines.planned), in one
+        transaction that holds the pipelines' lock; nothing is written when make raises or
+        changes nothing."""
 
     async def archive_party(self, party_id: str, at: datetime, archive: bool = True) -> Party:
         """Archive a party, or with archive False restore it; nothing changes when it is

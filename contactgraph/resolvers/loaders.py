@@ -33,6 +33,8 @@ from ..graph.model import (
     TreePage,
     TreeReading,
 )
+from ..graph.opportunity_reads import OpportunityPage, OpportunityQuery
+from ..graph.pipelines import Pipeline
 from ..graph.process_runs import RunStep
 from ..graph.store import GraphStore
 
@@ -216,6 +218,10 @@ class Loaders:
             store.history,  # type: ignore[arg-type]  # the guard's, whose `hidden` it decides
             lambda: ChangePage([], has_next=False),
         )
+        self.opportunities: GroupedLoader[OpportunityQuery, OpportunityPage] = GroupedLoader(
+            store.opportunities_under, lambda: OpportunityPage([], has_next=False)
+        )
+        self.pipelines: ByIdLoader[Pipeline] = ByIdLoader(store.pipelines)
         self.merged_from: ByIdLoader[list[str]] = ByIdLoader(store.merged_from)
         self.process_steps: ByIdLoader[list[RunStep]] = ByIdLoader(store.process_steps)
         self.snapshots: GroupedLoader[datetime, Party | None] = GroupedLoader(

@@ -42,6 +42,9 @@ from ..schema.types import (
 from .categories import CategoryMutation
 from .duplicates import refuse_duplicates
 from .identity import IdentityMutation
+from .leads import LeadMutation
+from .opportunities import OpportunityMutation
+from .pipelines import PipelineMutation
 from .scheduling import SchedulingMutation
 from .subscription import announce
 
@@ -136,7 +139,14 @@ WITH_INPUT = (
     "nothing. Writing needs the WRITE permission where the parties touched are (a viewer "
     "scoped to a subtree writes inside it only); mutations that need more say so."
 )
-class Mutation(IdentityMutation, CategoryMutation, SchedulingMutation):
+class Mutation(
+    IdentityMutation,
+    CategoryMutation,
+    SchedulingMutation,
+    PipelineMutation,
+    OpportunityMutation,
+    LeadMutation,
+):
     merge_parties: MergeResult = strawberry.mutation(
         resolver=merge_parties, description=inspect.cleandoc(merge_parties.__doc__ or "")
     )

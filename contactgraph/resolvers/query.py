@@ -50,6 +50,8 @@ from .categories import attribute_tests
 from .context import field_selections, selects
 from .duplicates import duplicate_query
 from .identity import IdentityQuery
+from .opportunities import OpportunityQuery, shown
+from .pipelines import PipelineQuery
 from .tasks import TasksRoot
 from .worklist import WorklistRoot
 
@@ -59,7 +61,7 @@ from .worklist import WorklistRoot
     "permission, and a viewer whose READ is scoped reads only the parties inside its scope "
     "(others are null or left out); fields that need more, or less, say so."
 )
-class Query(IdentityQuery, AgendaRoot, TasksRoot, WorklistRoot):
+class Query(IdentityQuery, AgendaRoot, TasksRoot, WorklistRoot, PipelineQuery, OpportunityQuery):
     audit_log: Connection[Change] = strawberry.field(
         resolver=audit_log, description="Every change, newest first; for admins."
     )
@@ -71,15 +73,18 @@ class Query(IdentityQuery, AgendaRoot, TasksRoot, WorklistRoot):
         id: Annotated[
             strawberry.ID,
             strawberry.argument(
-                description="The id of a party, relationship or activity; a merged party's "
-                "answers its survivor."
+                description="The id of a party, relationship, activity or opportunity; a "
+                "merged party's answers its survivor."
             ),
         ],
     ) -> Node | None:
         found = (await info.context.store.get_nodes([id])).get(id)
         if isinstance(found, model.Party):
             found = await survivor_of(info, found)
-        return None if found is None else node_of(found)
+        if found is None:  # opportunities are kept apart from the graph: asked second
+            deals = list((await info.context.store.get_opportunities([id])).values())
+            return (await shown(info, deals))[0] if deals else None
+        return node_of(found)
 
     @strawberry.field(description="A party by id; null when there is none.")
     async def party(self, info: ContextInfo, id: PartyId) -> Party | None:
@@ -135,6 +140,7 @@ class Query(IdentityQuery, AgendaRoot, TasksRoot, WorklistRoot):
             search=search,
             include_archived=given.include_archived,
             attributes=await attribute_tests(info, given.attributes),
+            lead_statuses=tuple(given.lead_statuses or ()),
         )
         count = selects(field_selections(info), "totalCount")
         page = await info.context.store.list_parties(

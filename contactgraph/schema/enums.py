@@ -153,3 +153,14 @@ Response = described_enum(
         "TENTATIVE": "May attend.",
     },
 )
+LeadStatus = described_enum(
+    model.LeadStatus,
+    "How far a prospect (a contact or organization) has come.",
+    {
+        "NEW": "Not yet approached.",
+        "CONTACTED": "Approached, no answer on fit yet.",
+        "QUALIFIED": "A fit: worth a deal.",
+        "DISQUALIFIED": "Not a fit.",
+        "CONVERTED": "Made a client by convertLead.",
+    },
+)

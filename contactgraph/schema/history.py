@@ -53,6 +53,13 @@ ChangeKind = described_enum(
         "CATEGORY_ARCHIVED": "A category was archived.",
         "PROCESS_STEP_OPENED": "A process step was opened for the party (Party.processes).",
         "PROCESS_STEP_DONE": "A process step of the party was done.",
+        "PIPELINE_CREATED": "A sales pipeline was created (the pipeline's id is the subject).",
+        "PIPELINE_UPDATED": "A sales pipeline's name or stages were changed.",
+        "OPPORTUNITY_CREATED": "An opportunity was opened (its id first among the subjects, "
+        "then its organization, owner and contacts).",
+        "OPPORTUNITY_UPDATED": "An opportunity's fields were changed.",
+        "OPPORTUNITY_MOVED": "An opportunity was moved to another stage.",
+        "LEAD_CONVERTED": "A lead was converted (convertLead): its new category and status.",
     },
 )
 

@@ -12,7 +12,7 @@ from ..graph import model
 from ..graph.errors import BadUserInput
 from .attribute_inputs import ATTRIBUTES, AttributeFilter, AttributeInput, attribute_changes
 from .contact_data import LABEL
-from .enums import ActivityType, LegalForm, PartyKind, RelType, UnitType
+from .enums import ActivityType, LeadStatus, LegalForm, PartyKind, RelType, UnitType
 
 CATEGORY = "The id of its category, whose rules it must meet."
 EMAILS = "Its e-mail addresses."
@@ -189,6 +189,9 @@ class PartyDataInput:
     attributes: list[AttributeInput] = strawberry.field(
         default_factory=list, description=ATTRIBUTES
     )
+    lead_status: LeadStatus | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="Its lead status when it is a prospect; none: not a lead."
+    )
     parent_id: strawberry.ID | None = strawberry.field(
         default=None,
         description="File the new party under this organization in the same write: an "
@@ -218,6 +221,7 @@ class PartyDataInput:
             "tags": tuple(self.tags),
             "external_ids": tuple(x.value() for x in self.external_ids),
             "attributes": attribute_changes(self.attributes),
+            "lead_status": self.lead_status,
             **contact_data(self.emails, self.phones, self.addresses, self.fiscal),
         }
 
@@ -311,6 +315,10 @@ class UpdatePartyInput:
         default=strawberry.UNSET,
         description=f"{EXTERNAL_IDS} Replaces them all; null clears them.",
     )
+    lead_status: LeadStatus | None = strawberry.field(  # type: ignore[valid-type]
+        default=strawberry.UNSET,
+        description="A contact's or organization's lead status; null: no longer a lead.",
+    )
     attributes: list[AttributeInput] | None = strawberry.field(
         default=strawberry.UNSET,
         description="Values of its category's own fields: each given replaces that field's "
@@ -392,4 +400,7 @@ class PartyFilter:
         default=None,
         description="Parties whose attributes meet every one of these conditions (at most "
         "10); a field no category has is bad input.",
+    )
+    lead_statuses: list[LeadStatus] | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="Leads in any of these statuses."
     )

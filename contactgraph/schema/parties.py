@@ -44,12 +44,13 @@ from .common_arguments import (
 )
 from .contact_data import Address, Email, ExternalId, Fiscal, Phone
 from .duplicates import DuplicateCandidate
-from .enums import Direction, LegalForm, PartyKind, UnitType
+from .enums import Direction, LeadStatus, LegalForm, PartyKind, UnitType
 from .history import Change, node_history, party_snapshot
 from .identity import Grant
 from .levels import Level
 from .merging import merged_from
 from .node import Node
+from .opportunities import Opportunity, organization_opportunities
 from .pages import Connection, CountedConnection, Edge, page_info
 from .processes import ProcessRun, party_processes
 from .relationships import Relationship, Responsibility
@@ -410,11 +411,20 @@ class Party(Node):
         return [DuplicateCandidate.of(m, party_of(p)) for m, p in found]
 
 
+LEAD_STATUS = "How far it has come as a prospect; null when it is not a lead."
+
+
 @strawberry.type(description="An organization or organizational unit, at any depth.")
 class Organization(Party):
     name: str = strawberry.field(description="Its name, as its display name.")
     level_id: strawberry.ID | None = strawberry.field(
         description="The id of its level (levels); null when not given."
+    )
+    lead_status: LeadStatus | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description=LEAD_STATUS
+    )
+    opportunities: Connection[Opportunity] = strawberry.field(
+        resolver=organization_opportunities, description="Its deals, soonest closing first."
     )
 
     @strawberry.field(description="Its level in its tree; null when not given.")
@@ -437,6 +447,9 @@ class Organization(Party):
 class Contact(Party):
     first_name: str | None = strawberry.field(description="Given name; null when not given.")
     last_name: str | None = strawberry.field(description="Family name; null when not given.")
+    lead_status: LeadStatus | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description=LEAD_STATUS
+    )
 
 
 @strawberry.type(description="Someone who works in contactgraph.")
@@ -552,9 +565,16 @@ def party_of(party: model.Party) -> Party:
     )
     if party.kind is model.PartyKind.ORGANIZATION:
         level = None if party.unit_type is None else strawberry.ID(party.unit_type)
-        return Organization(name=party.name or "", level_id=level, **common)
+        return Organization(
+            name=party.name or "", level_id=level, lead_status=party.lead_status, **common
+        )
     if party.kind is model.PartyKind.CONTACT:
-        return Contact(first_name=party.first_name, last_name=party.last_name, **common)
+        return Contact(
+            first_name=party.first_name,
+            last_name=party.last_name,
+            lead_status=party.lead_status,
+            **common,
+        )
     return User(username=party.username or "", contact_id=party.contact_id, **common)
 
 

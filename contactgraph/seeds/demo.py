@@ -38,6 +38,7 @@ from ..graph.model import (
 from ..graph.records import new_party
 from ..graph.store import GraphStore
 from ..graph.times import utcnow
+from .demo_sales import load_sales
 
 
 def _data() -> dict[str, Any]:
@@ -205,10 +206,13 @@ async def load_demo(store: GraphStore) -> dict[str, int]:
     batch = demo_batch()
     await store.load_batch(batch)
     await _grant_demo_roles(store)
+    specs = _data()["parties"]
+    keys = {spec["key"]: party.id for spec, party in zip(specs, batch.parties, strict=True)}
     return {
         "parties": len(batch.parties),
         "relationships": len(batch.relationships),
         "activities": len(batch.activities),
+        "opportunities": await load_sales(store, keys),
     }
 
 

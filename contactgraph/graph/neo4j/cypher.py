@@ -154,6 +154,7 @@ def party_props(party: Party) -> dict[str, Any]:
     props["search"] = indexed_text(party)
     props["fiscal_search"] = fiscal_text(party)  # apart: see search.py
     props["merged_into"] = party.merged_into  # indexed: a survivor lists what it absorbed
+    props["lead_status"] = None if party.lead_status is None else party.lead_status.value
     props.update(key_props(party))
     # each attribute a property of its own, which filters name and indexes cover
     props.update((f"{ATTRIBUTE_PREFIX}{name}", v) for name, v in party.attributes.items())

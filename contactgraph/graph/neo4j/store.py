@@ -78,6 +78,7 @@ from .cypher import (
     encode,
     type_expression,
 )
+from .opportunities import Neo4jOpportunities
 from .writes import Neo4jWrites
 
 SCHEMA: tuple[str, ...] = (
@@ -86,6 +87,8 @@ SCHEMA: tuple[str, ...] = (
     "CREATE CONSTRAINT activity_id IF NOT EXISTS FOR (a:Activity) REQUIRE a.id IS UNIQUE",
     "CREATE CONSTRAINT category_id IF NOT EXISTS FOR (c:Category) REQUIRE c.id IS UNIQUE",
     "CREATE CONSTRAINT level_id IF NOT EXISTS FOR (l:Level) REQUIRE l.id IS UNIQUE",
+    "CREATE CONSTRAINT pipeline_id IF NOT EXISTS FOR (p:Pipeline) REQUIRE p.id IS UNIQUE",
+    "CREATE CONSTRAINT opportunity_id IF NOT EXISTS FOR (o:Opportunity) REQUIRE o.id IS UNIQUE",
     "CREATE CONSTRAINT write_lock IF NOT EXISTS FOR (l:WriteLock) REQUIRE l.name IS UNIQUE",
     "CREATE CONSTRAINT meta_key IF NOT EXISTS FOR (m:Meta) REQUIRE m.key IS UNIQUE",
     *(
@@ -98,8 +101,12 @@ SCHEMA: tuple[str, ...] = (
     "CREATE INDEX activity_type_time IF NOT EXISTS FOR (a:Activity) ON (a.type, a.occurred_at)",
     "CREATE INDEX about_time IF NOT EXISTS FOR ()-[s:ABOUT]-() ON (s.occurred_at)",
     "CREATE INDEX party_kind IF NOT EXISTS FOR (p:Party) ON (p.kind)",
+    "CREATE INDEX opportunity_pipeline IF NOT EXISTS FOR (o:Opportunity) ON (o.pipeline_id)",
+    "CREATE INDEX opportunity_organization IF NOT EXISTS "
+    "FOR (o:Opportunity) ON (o.organization_id)",
     "CREATE INDEX party_category IF NOT EXISTS FOR (p:Party) ON (p.category_id)",
     "CREATE INDEX party_merged IF NOT EXISTS FOR (p:Party) ON (p.merged_into)",
+    "CREATE INDEX party_lead IF NOT EXISTS FOR (p:Party) ON (p.lead_status)",
     "CREATE INDEX reach_ancestor IF NOT EXISTS FOR (h:Reach) ON (h.ancestor)",
     "DROP INDEX reach_depth IF EXISTS",
     # a subtree in page order, a level of it in one seek, and counted from the index alone
@@ -134,7 +141,7 @@ def schema_changes(present: set[str]) -> list[str]:
 SCOPED_SCAN_PAGES = 4
 
 
-class Neo4jStore(Neo4jWrites):
+class Neo4jStore(Neo4jWrites, Neo4jOpportunities):
     async def _inside(self, tx: Tx) -> Reach:
         return await scopes.reach(tx, self._scope)
 
@@ -219,6 +226,7 @@ class Neo4jStore(Neo4jWrites):
             "categories": ("p.category_id IN $categories", list(where.category_ids)),
             "forms": ("p.legal_form IN $forms", [f.value for f in where.legal_forms]),
             "tags": ("all(tag IN $tags WHERE tag IN p.tags)", sorted(set(where.tags))),
+            "leads": ("p.lead_status IN $leads", [s.value for s in where.lead_statuses]),
         }
         conditions = [clause for clause, values in filters.values() if values]
         params: dict[str, Any] = {name: values for name, (_, values) in filters.items() if values}

@@ -1,19 +1,22 @@
-"""The vocabulary parties are filed by on Neo4j: categories and levels. A write of either
-is one transaction that takes the vocabulary lock, reads them all, checks and writes;
-then each category field parties are filtered by gets its property index, which Neo4j
-makes outside a data transaction."""
+"""The vocabulary parties and deals are filed by on Neo4j: categories, levels and sales
+pipelines. A write of any is one transaction that takes the vocabulary lock, reads them
+all, checks and writes; then each category field parties are filtered by gets its
+property index, which Neo4j makes outside a data transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict
 from datetime import datetime
 
-from .. import categories, levels
+import orjson
+
+from .. import categories, levels, pipelines
 from ..attribute_filters import ATTRIBUTE_PREFIX
 from ..codec import category_record
 from ..levels import DEFAULT_LEVELS, Level
 from ..model import Category, Party, Relationship
+from ..pipelines import Pipeline
 from . import cypher, history
 from .accounts import Neo4jAccounts
 from .cypher import Tx
@@ -27,6 +30,18 @@ async def read_levels(tx: Tx) -> dict[str, Level]:
         "l.description AS description ORDER BY l.rank"
     )
     return {r["id"]: Level(r["id"], r["name"], r["rank"], r["description"]) async for r in result}
+
+
+async def read_pipelines(tx: Tx, ids: Sequence[str] | None) -> dict[str, Pipeline]:
+    result = await tx.run(
+        "MATCH (p:Pipeline) WHERE $ids IS NULL OR p.id IN $ids "
+        "RETURN p.id AS id, p.version AS version, p.definition AS definition ORDER BY p.name",
+        ids=None if ids is None else list(ids),
+    )
+    return {
+        r["id"]: pipelines.of_document(r["id"], r["version"], orjson.loads(r["definition"]))
+        async for r in result
+    }
 
 
 async def write_default_levels(tx: Tx) -> None:
@@ -87,6 +102,38 @@ class Neo4jVocabulary(Neo4jAccounts):
             await tx.run(LOCK)  # ranks are compared across all levels
             written = make(await read_levels(tx))
             await tx.run("MERGE (l:Level {id: $row.id}) SET l = $row", row=asdict(written))
+            return written
+
+        return await self._write(work)
+
+    async def pipelines(self, ids: Sequence[str] | None) -> dict[str, Pipeline]:
+        return await self._read(lambda tx: read_pipelines(tx, ids))
+
+    async def write_pipeline(
+        self, pipeline_id: str | None, make: Callable[[Pipeline | None], Pipeline], at: datetime
+    ) -> Pipeline:
+        async def work(tx: Tx) -> Pipeline:
+            await tx.run(LOCK)  # names are compared across all pipelines
+            stored = await read_pipelines(tx, None)
+            written, change = pipelines.planned(stored, pipeline_id, make, self._actor, at)
+            if change is None:
+                return written
+            left = await tx.run(
+                "RETURN EXISTS { MATCH (o:Opportunity {pipeline_id: $id}) "
+                "WHERE NOT o.stage_id IN $kept } AS left",
+                id=written.id,
+                kept=[s.id for s in written.stages],
+            )
+            pipelines.check_kept(written, (await left.single(strict=True))["left"])
+            await tx.run(
+                "MERGE (p:Pipeline {id: $id}) SET p.name = $name, p.version = $version, "
+                "p.definition = $definition",
+                id=written.id,
+                name=written.name,
+                version=written.version,
+                definition=orjson.dumps(pipelines.document(written)).decode(),
+            )
+            await history.append(tx, [change])
             return written
 
         return await self._write(work)

@@ -294,6 +294,39 @@ MIGRATIONS: tuple[Migration, ...] = (
     _schedules,
     # 17: process runs, a row per step (process_steps.py)
     process_steps.TABLE,
+    # 18: sales pipelines, each one JSON document of its name and stages
+    """
+    CREATE TABLE pipelines (
+        id         TEXT PRIMARY KEY,
+        name       TEXT NOT NULL,
+        version    INTEGER NOT NULL,
+        definition TEXT NOT NULL
+    );
+    """,
+    # 19: sales opportunities, each a document beside the columns lists filter and page on
+    """
+    CREATE TABLE opportunities (
+        id              TEXT PRIMARY KEY,
+        pipeline_id     TEXT NOT NULL,
+        stage_id        TEXT NOT NULL,
+        owner_id        TEXT NOT NULL,
+        organization_id TEXT NOT NULL,
+        status          TEXT NOT NULL,
+        currency        TEXT NOT NULL,
+        amount          TEXT NOT NULL,
+        probability     INTEGER,
+        close_key       TEXT NOT NULL,
+        amount_key      TEXT NOT NULL,
+        updated_key     TEXT NOT NULL,
+        created_at      TEXT NOT NULL,
+        updated_at      TEXT NOT NULL,
+        version         INTEGER NOT NULL,
+        document        TEXT NOT NULL
+    );
+    CREATE INDEX opportunities_pipeline ON opportunities(pipeline_id, close_key, id);
+    CREATE INDEX opportunities_organization ON opportunities(organization_id, close_key, id);
+    CREATE INDEX opportunities_owner ON opportunities(owner_id, close_key, id);
+    """,
 )
 
 

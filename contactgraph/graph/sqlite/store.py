@@ -73,6 +73,7 @@ from . import (
     walks,
 )
 from .dumps import SqliteDumps
+from .opportunities import SqliteOpportunities
 from .rows import (
     PARTY_COLUMNS,
     REL_COLUMNS,
@@ -92,7 +93,7 @@ def _fts_query(text: str, fiscal: bool) -> str:
     return " ".join(f'{column}"{term}"*' for term in query_terms(text))
 
 
-class SqliteStore(SqliteDumps):
+class SqliteStore(SqliteDumps, SqliteOpportunities):
     # a seed's transactions: the larger, the fewer times each index page is rewritten
     # (1,000,000 parties: 970 s in batches of 20,000, 710 s in batches of 100,000, with
     # about 2 GB of memory for the batch being generated and the one being written)
@@ -148,6 +149,11 @@ class SqliteStore(SqliteDumps):
                 "(SELECT value FROM json_each(:tags)) GROUP BY party_id HAVING count(*) = :tagged)"
             )
             params.update(tags=records.bound_list(set(where.tags)), tagged=len(set(where.tags)))
+        if where.lead_statuses:
+            clauses.append(
+                "json_extract(details, '$.lead_status') IN (SELECT value FROM json_each(:leads))"
+            )
+            params["leads"] = records.bound_list(s.value for s in where.lead_statuses)
         clauses += sqlite_clauses(where.attributes, params)
         if where.search is not None:
             clauses.append(

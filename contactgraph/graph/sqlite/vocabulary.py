@@ -1,19 +1,23 @@
-"""The embedded store's vocabulary parties are filed by: categories and levels. A write
-of either is one transaction that reads them all, checks, and writes; a category's
-fields are indexed for the attribute filters that name them."""
+"""The embedded store's vocabulary parties and deals are filed by: categories, levels and
+sales pipelines. A write of any is one transaction that reads them all, checks, and
+writes; a category's fields are indexed for the attribute filters that name them."""
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 
-from .. import categories, levels
+import orjson
+
+from .. import categories, levels, pipelines
 from ..attribute_filters import sqlite_path
 from ..levels import Level
 from ..model import Category, Party, Relationship
+from ..pipelines import Pipeline
 from . import history
 from .accounts import SqliteAccounts
+from .records import IN_LIST, bound_list
 from .records import categories as read_categories
 from .records import levels as read_levels
 from .rows import UPSERT_CATEGORY, UPSERT_LEVEL, category_params, level_params
@@ -32,6 +36,14 @@ def index_fields(conn: sqlite3.Connection, written: Iterable[Category]) -> None:
         conn.execute(
             f"CREATE INDEX IF NOT EXISTS party_attr_{field} ON parties({sqlite_path(field)})"
         )
+
+
+def read_pipelines(conn: sqlite3.Connection, ids: Sequence[str] | None) -> dict[str, Pipeline]:
+    where, params = ("", ()) if ids is None else (f"WHERE id {IN_LIST}", (bound_list(ids),))
+    rows = conn.execute(
+        f"SELECT id, version, definition FROM pipelines {where} ORDER BY name", params
+    )
+    return {row[0]: pipelines.of_document(row[0], row[1], orjson.loads(row[2])) for row in rows}
 
 
 class SqliteVocabulary(SqliteAccounts):
@@ -57,6 +69,40 @@ class SqliteVocabulary(SqliteAccounts):
         def work(conn: sqlite3.Connection) -> Level:
             written = make(read_levels(conn))
             conn.execute(UPSERT_LEVEL, level_params(written))
+            return written
+
+        return await self._write(work)
+
+    async def pipelines(self, ids: Sequence[str] | None) -> dict[str, Pipeline]:
+        return await self._read(lambda conn: read_pipelines(conn, ids))
+
+    async def write_pipeline(
+        self, pipeline_id: str | None, make: Callable[[Pipeline | None], Pipeline], at: datetime
+    ) -> Pipeline:
+        def work(conn: sqlite3.Connection) -> Pipeline:
+            stored = read_pipelines(conn, None)
+            written, change = pipelines.planned(stored, pipeline_id, make, self._actor, at)
+            if change is None:
+                return written
+            kept = bound_list(s.id for s in written.stages)
+            left = conn.execute(
+                "SELECT 1 FROM opportunities WHERE pipeline_id = ? "
+                f"AND stage_id NOT {IN_LIST} LIMIT 1",
+                (written.id, kept),
+            ).fetchone()
+            pipelines.check_kept(written, left is not None)
+            conn.execute(
+                "INSERT INTO pipelines (id, name, version, definition) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET name = excluded.name, "
+                "version = excluded.version, definition = excluded.definition",
+                (
+                    written.id,
+                    written.name,
+                    written.version,
+                    orjson.dumps(pipelines.document(written)).decode(),
+                ),
+            )
+            history.append(conn, [change])
             return written
 
         return await self._write(work)

@@ -1,0 +1,224 @@
+"""Opportunities on Neo4j: an (:Opportunity) node each, its document beside the
+properties lists filter and page on (one sort key per order). A scoped reader sees those
+whose organization is in its scope; a roll-up under a client reads the closure's rows
+(:Reach) below it, as timelines do."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+from .. import history as entry
+from .. import leads, opportunities, rules
+from ..history import ChangeKind
+from ..model import Party
+from ..opportunities import Opportunity
+from ..opportunity_reads import (
+    DESCENDING,
+    Figure,
+    OpportunityOrder,
+    OpportunityPage,
+    OpportunityQuery,
+    sort_keys,
+)
+from ..times import format_instant, utcnow
+from . import cypher, history, keys, scopes
+from .accounts import Neo4jAccounts
+from .cypher import REACHES, Reach, Tx, encode, valid_at
+from .vocabulary import read_pipelines
+
+_KEYS = {
+    OpportunityOrder.CLOSE_DATE: "close_key",
+    OpportunityOrder.AMOUNT: "amount_key",
+    OpportunityOrder.UPDATED: "updated_key",
+}
+_RETURN = (
+    "RETURN o.id AS id, o.version AS version, o.created_at AS created_at, "
+    "o.updated_at AS updated_at, o.document AS document"
+)
+
+
+def _of(record: Any) -> Opportunity:
+    return opportunities.of_document(
+        record["id"],
+        record["version"],
+        record["created_at"],
+        record["updated_at"],
+        orjson.loads(record["document"]),
+    )
+
+
+def _seen(inside: Reach) -> str:
+    """The opportunity's organization is in the reader's scope."""
+    return f"EXISTS {{ MATCH (org:Party {{id: o.organization_id}}) WHERE {inside.test('org')} }}"
+
+
+def _where(query: OpportunityQuery, inside: Reach) -> tuple[str, dict[str, Any]]:
+    """A MATCH of the filter's opportunities as o, and its parameters."""
+    tests = [_seen(inside)]
+    params: dict[str, Any] = dict(inside.params)
+    given: list[tuple[str, str, Any]] = [
+        ("o.pipeline_id = $pipeline", "pipeline", query.pipeline_id),
+        ("o.stage_id IN $stages", "stages", list(query.stage_ids)),
+        ("o.owner_id IN $owners", "owners", list(query.owner_ids)),
+        ("o.status IN $statuses", "statuses", [s.value for s in query.statuses]),
+        ("o.close_key >= $close_after AND o.close_key < '9999'", "close_after", query.close_after),
+        ("o.close_key < $close_before", "close_before", query.close_before),
+    ]
+    for test, name, value in given:
+        if value:
+            tests.append(test)
+            params[name] = value if isinstance(value, list) else str(value)
+    match = "MATCH (o:Opportunity)"
+    if query.organization_id is not None:
+        params["organization"] = query.organization_id
+        if query.include_descendants:
+            params["tree_at"] = encode(query.now or utcnow())
+            match = (
+                "CALL () { MATCH (h:Reach {ancestor: $organization})"
+                f"-[:{REACHES}]->(x:Party) WHERE {valid_at('h', 'tree_at')} RETURN x.id AS tree_id "
+                "UNION RETURN $organization AS tree_id } "
+                "MATCH (o:Opportunity {organization_id: tree_id})"
+            )
+        else:
+            tests.append("o.organization_id = $organization")
+    return f"{match} WHERE {' AND '.join(tests)}", params
+
+
+async def _page(tx: Tx, query: OpportunityQuery, inside: Reach) -> OpportunityPage:
+    match, params = _where(query, inside)
+    key = f"o.{_KEYS[query.order]}"
+    sign, way = ("<", "DESC") if query.order in DESCENDING else (">", "ASC")
+    after = query.after()
+    if after is not None:
+        match += f" AND ({key} {sign} $after_key OR ({key} = $after_key AND o.id {sign} $after_id))"
+        params.update(after_key=after[0], after_id=after[1])
+    result = await tx.run(
+        f"{match} {_RETURN} ORDER BY {key} {way}, o.id {way} LIMIT $limit",
+        {**params, "limit": query.page.first + 1},
+    )
+    rows = [_of(r) async for r in result]
+    return OpportunityPage(rows[: query.page.first], len(rows) > query.page.first)
+
+
+async def _store(tx: Tx, written: Opportunity) -> None:
+    """The opportunity's node, its document and the properties lists read."""
+    order_keys = sort_keys(written)
+    await tx.run(
+        "MERGE (o:Opportunity {id: $id}) SET o += $row",
+        id=written.id,
+        row={
+            "pipeline_id": written.pipeline_id,
+            "stage_id": written.stage_id,
+            "owner_id": written.owner_id,
+            "organization_id": written.organization_id,
+            "status": written.status.value,
+            "currency": written.currency,
+            "amount": str(written.amount),
+            "probability": written.probability,
+            **{_KEYS[order]: key for order, key in order_keys.items()},
+            "created_at": format_instant(written.created_at),
+            "updated_at": format_instant(written.updated_at),
+            "version": written.version,
+            "document": orjson.dumps(opportunities.document(written)).decode(),
+        },
+    )
+
+
+class Neo4jOpportunities(Neo4jAccounts):
+    default_region: str | None = None
+
+    async def _reach(self, tx: Tx) -> Reach:
+        return await scopes.reach(tx, self._scope)
+
+    async def get_opportunities(self, ids: Sequence[str]) -> dict[str, Opportunity]:
+        async def work(tx: Tx) -> dict[str, Opportunity]:
+            inside = await self._reach(tx)
+            result = await tx.run(
+                f"MATCH (o:Opportunity) WHERE o.id IN $ids AND {_seen(inside)} {_RETURN}",
+                {**inside.params, "ids": list(ids)},
+            )
+            return {r["id"]: _of(r) async for r in result}
+
+        return await self._read(work)
+
+    async def list_opportunities(self, query: OpportunityQuery) -> OpportunityPage:
+        async def work(tx: Tx) -> OpportunityPage:
+            return await _page(tx, query, await self._reach(tx))
+
+        return await self._read(work)
+
+    async def opportunities_under(
+        self, organization_ids: Sequence[str], query: OpportunityQuery
+    ) -> dict[str, OpportunityPage]:
+        async def work(tx: Tx) -> dict[str, OpportunityPage]:
+            inside = await self._reach(tx)
+            return {
+                org: await _page(tx, replace(query, organization_id=org), inside)
+                for org in dict.fromkeys(organization_ids)
+            }
+
+        return await self._read(work)
+
+    async def opportunity_figures(self, query: OpportunityQuery) -> list[Figure]:
+        async def work(tx: Tx) -> list[Figure]:
+            match, params = _where(query, await self._reach(tx))
+            result = await tx.run(
+                f"{match} RETURN o.stage_id AS stage, o.currency AS currency, "
+                "o.amount AS amount, o.probability AS probability",
+                params,
+            )
+            return [
+                Figure(r["stage"], r["currency"], Decimal(r["amount"]), r["probability"])
+                async for r in result
+            ]
+
+        return await self._read(work)
+
+    async def write_opportunity(
+        self, opportunity_id: str, make: Callable[[Opportunity | None], Opportunity]
+    ) -> Opportunity:
+        async def work(tx: Tx) -> Opportunity:
+            result = await tx.run(
+                f"MATCH (o:Opportunity {{id: $id}}) SET o._lock = true REMOVE o._lock {_RETURN}",
+                id=opportunity_id,
+            )
+            found = await result.single()
+            before = None if found is None else _of(found)
+            after = make(before)
+            pipeline = (await read_pipelines(tx, [after.pipeline_id])).get(after.pipeline_id)
+            parties = await cypher.parties(tx, after.references())
+            written, change = opportunities.planned(before, after, pipeline, parties, self._actor)
+            if change is None:
+                return written
+            await _store(tx, written)
+            await history.append(tx, [change])
+            return written
+
+        return await self._write(work)
+
+    async def convert_lead(
+        self, party_id: str, category_id: str, deal: Opportunity | None, at: datetime
+    ) -> tuple[Party, Opportunity | None]:
+        async def work(tx: Tx) -> tuple[Party, Opportunity | None]:
+            await cypher.lock(tx, [party_id])
+            current = rules.found(await cypher.parties(tx, [party_id]), [party_id])[0]
+            party = leads.converted(current, category_id, at)
+            party = await keys.check_party(tx, party, self.default_region, current)
+            entries = [entry.changed(current, party, self._actor, ChangeKind.LEAD_CONVERTED)]
+            written = None
+            if deal is not None:
+                pipeline = (await read_pipelines(tx, [deal.pipeline_id])).get(deal.pipeline_id)
+                parties = await cypher.parties(tx, deal.references())
+                written, change = opportunities.planned(None, deal, pipeline, parties, self._actor)
+                entries += [change] if change is not None else []
+                await _store(tx, written)
+            await cypher.write(tx, cypher.rewritten_parties([party]), history.new_entries(entries))
+            return party, written
+
+        return await self._write(work)
