@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from ..identity import Scope
+from ..model import Party
 from ..times import format_instant
 
 _PORTFOLIO = """
@@ -96,6 +97,14 @@ class InScope(Everywhere):
 
 Reach = Everywhere | InScope
 EVERYWHERE = Everywhere()
+
+
+def parties_inside(
+    conn: sqlite3.Connection, inside: Reach, parties: dict[str, Party]
+) -> dict[str, Party]:
+    """Those of `parties` in the reader's reach, in one statement."""
+    allowed = inside.keep(conn, parties)
+    return {i: p for i, p in parties.items() if i in allowed}
 
 
 def reach(conn: sqlite3.Connection, scope: Scope | None) -> Reach:

@@ -5,7 +5,6 @@ statements it runs inside."""
 from __future__ import annotations
 
 import sqlite3
-from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -16,39 +15,28 @@ from .. import rules
 from ..agenda import AgendaQuery
 from ..attribute_filters import sqlite_clauses
 from ..contactdata import normalised
-from ..cursors import cursor_depth, decode_cursor
+from ..cursors import decode_cursor
 from ..duplicates import DuplicateQuery, Match, PairPage
 from ..errors import BadUserInput, Conflict, NotFound
 from ..history import ChangeKind
 from ..identity import Grant
 from ..merging import DryRun, FieldChoice, MergePlan, UnmergePlan
 from ..model import (
-    WHOLE_ROWS,
     Activity,
     ActivityPage,
     ActivityQuery,
     ActivityType,
-    Ancestry,
     Batch,
     Category,
-    Direction,
     ExternalId,
-    Network,
     Page,
     Party,
     PartyFilter,
     PartyPage,
-    PartyRef,
-    Path,
     Relationship,
-    RelType,
-    Rollup,
     TimelineEntry,
     TimelinePage,
     TimelineQuery,
-    TreePage,
-    TreeReading,
-    display_order,
 )
 from ..process_runs import RunStep
 from ..search import query_terms
@@ -81,6 +69,7 @@ from .rows import (
     relationship_from_row,
     relationship_params,
 )
+from .traversals import SqliteTraversals
 
 T = TypeVar("T")
 K = TypeVar("K")
@@ -93,7 +82,7 @@ def _fts_query(text: str, fiscal: bool) -> str:
     return " ".join(f'{column}"{term}"*' for term in query_terms(text))
 
 
-class SqliteStore(SqliteDumps, SqliteOpportunities):
+class SqliteStore(SqliteDumps, SqliteOpportunities, SqliteTraversals):
     # a seed's transactions: the larger, the fewer times each index page is rewritten
     # (1,000,000 parties: 970 s in batches of 20,000, 710 s in batches of 100,000, with
     # about 2 GB of memory for the batch being generated and the one being written)
@@ -105,7 +94,7 @@ class SqliteStore(SqliteDumps, SqliteOpportunities):
         def work(conn: sqlite3.Connection) -> dict[str, Node]:
             inside = self._inside(conn)
             nodes: dict[str, Node] = {}
-            nodes.update(_kept(conn, inside, records.parties_by_id(conn, ids)))
+            nodes.update(scopes.parties_inside(conn, inside, records.parties_by_id(conn, ids)))
             activities = records.activities_by_id(conn, ids)
             rows = conn.execute(
                 f"SELECT {REL_COLUMNS} FROM relationships WHERE id {records.IN_LIST}",
@@ -127,7 +116,9 @@ class SqliteStore(SqliteDumps, SqliteOpportunities):
 
     async def get_parties(self, ids: Sequence[str]) -> dict[str, Party]:
         return await self._read(
-            lambda conn: _kept(conn, self._inside(conn), records.parties_by_id(conn, ids))
+            lambda conn: scopes.parties_inside(
+                conn, self._inside(conn), records.parties_by_id(conn, ids)
+            )
         )
 
     async def list_parties(self, where: PartyFilter, page: Page, count: bool) -> PartyPage:
@@ -195,201 +186,6 @@ class SqliteStore(SqliteDumps, SqliteOpportunities):
         return await self._read(
             lambda conn: process_steps.worklist(conn, query, self._inside(conn))
         )
-
-    async def relationships(
-        self,
-        party_ids: Sequence[str],
-        types: Sequence[RelType],
-        direction: Direction,
-        as_of: datetime | None,
-    ) -> dict[str, list[Relationship]]:
-        ends = {
-            Direction.OUTGOING: ("from_id",),
-            Direction.INCOMING: ("to_id",),
-            Direction.BOTH: ("from_id", "to_id"),
-        }[direction]
-
-        def work(conn: sqlite3.Connection) -> dict[str, list[Relationship]]:
-            edges = walks.edges_at(conn, party_ids, [(t, e) for t in types for e in ends], as_of)
-            allowed = self._inside(conn).keep(
-                conn, (p for _, rel in edges for p in (rel.from_id, rel.to_id))
-            )
-            found: dict[str, list[Relationship]] = defaultdict(list)
-            for anchor, rel in edges:
-                if rel.from_id in allowed and rel.to_id in allowed:
-                    found[anchor].append(rel)
-            return found
-
-        return await self._read(work)
-
-    async def children(
-        self,
-        parent_ids: Sequence[str],
-        types: Sequence[RelType],
-        as_of: datetime,
-        reading: TreeReading = WHOLE_ROWS,
-    ) -> dict[str, list[tuple[Party | PartyRef, Relationship | None]]]:
-        """Whole rows whatever `reading` asks: on SQLite they cost next to nothing more."""
-        forward, backward = rules.walk_directions(types, downward=True)
-        spec = [(t, "from_id") for t in forward] + [(t, "to_id") for t in backward]
-
-        def work(
-            conn: sqlite3.Connection,
-        ) -> dict[str, list[tuple[Party | PartyRef, Relationship | None]]]:
-            edges = walks.edges_at(conn, parent_ids, spec, as_of)
-            allowed = self._inside(conn).keep(
-                conn, (p for _, rel in edges for p in (rel.from_id, rel.to_id))
-            )
-            edges = [e for e in edges if e[1].from_id in allowed and e[1].to_id in allowed]
-            parties = records.parties_by_id(
-                conn, [walks.other_end(rel, parent) for parent, rel in edges]
-            )
-            found: dict[str, list[tuple[Party | PartyRef, Relationship | None]]] = defaultdict(list)
-            for parent, rel in edges:
-                found[parent].append((parties[walks.other_end(rel, parent)], rel))
-            for items in found.values():
-                items.sort(key=lambda item: display_order(item[0]))
-            return found
-
-        return await self._read(work)
-
-    async def descendants(
-        self,
-        root_ids: Sequence[str],
-        types: Sequence[RelType],
-        max_depth: int,
-        as_of: datetime,
-        page: Page,
-        count: bool,
-        reading: TreeReading = WHOLE_ROWS,
-        tell_beyond: bool = False,
-    ) -> dict[str, TreePage]:
-        step = walks.HierarchyStep(types, True, as_of)
-        cursor = decode_cursor(page.after, 2) if page.after else None
-        after = (cursor_depth(cursor[0], max_depth), cursor[1]) if cursor else None
-
-        rollup = Rollup(tuple(types), as_of, max_depth, tell_beyond=tell_beyond)
-
-        def tree(conn: sqlite3.Connection, root: str, inside: scopes.Reach) -> TreePage:
-            counted = None
-            if count and timelines.in_closure(rollup, inside):  # count without walking it all
-                counted = timelines.Subtree.of(conn, root, rollup, inside)
-            rows, total, beyond = walks.descendants(
-                conn,
-                root,
-                step,
-                max_depth,
-                after,
-                page.first + 1,
-                count and counted is None,
-                inside,
-                tell_beyond and counted is None,
-            )
-            if counted is not None:
-                total, beyond = counted.size(conn), counted.beyond
-            found = records.below(conn, rows[: page.first], reading)
-            return TreePage(found, len(rows) > page.first, total, beyond)
-
-        def work(conn: sqlite3.Connection) -> dict[str, TreePage]:
-            inside = self._inside(conn)
-            kept = inside.keep(conn, root_ids)
-            outside = TreePage([], has_next=False, total_count=0 if count else None)
-            return {
-                root: tree(conn, root, inside) if root in kept else outside
-                for root in dict.fromkeys(root_ids)
-            }
-
-        return await self._walk(work)
-
-    async def ancestors(
-        self,
-        party_ids: Sequence[str],
-        types: Sequence[RelType],
-        max_depth: int,
-        as_of: datetime,
-        tell_beyond: bool = False,
-    ) -> dict[str, Ancestry]:
-        step = walks.HierarchyStep(types, False, as_of)
-
-        def work(conn: sqlite3.Connection) -> dict[str, Ancestry]:
-            inside = self._inside(conn)
-            kept = inside.keep(conn, party_ids)
-            starts = [p for p in dict.fromkeys(party_ids) if p in kept]
-            beyond: set[str] = set()
-            found = walks.ancestors(
-                conn, starts, step, max_depth, inside, beyond if tell_beyond else None
-            )
-            rows = [row for start in found.values() for row in start]
-            built = iter(records.tree_rows(conn, rows))
-            kept_rows = {
-                start: Ancestry([next(built) for _ in reached], start in beyond)
-                for start, reached in found.items()
-            }
-            return {start: kept_rows.get(start, Ancestry([])) for start in party_ids}
-
-        return await self._walk(work)
-
-    async def neighborhood(
-        self,
-        root_ids: Sequence[str],
-        types: Sequence[RelType],
-        depth: int,
-        limit: int,
-        as_of: datetime,
-    ) -> dict[str, Network]:
-        def network(conn: sqlite3.Connection, root: str, inside: scopes.Reach) -> Network:
-            distance = walks.within(conn, root, types, depth, limit, as_of, inside)
-            ranked = sorted(distance, key=lambda i: (distance[i], i))
-            kept = ranked[:limit]
-            parties = records.parties_by_id(conn, kept)
-            rows = conn.execute(
-                f"SELECT {REL_COLUMNS} FROM relationships WHERE from_id {records.IN_LIST} "
-                f"AND to_id {records.IN_LIST} AND type {records.IN_LIST} "
-                "AND since <= ? AND (until IS NULL OR until > ?) "
-                "ORDER BY since, id",
-                (
-                    records.bound_list(kept),
-                    records.bound_list(kept),
-                    records.bound_list(t.value for t in types),
-                    *[format_instant(as_of)] * 2,
-                ),
-            )
-            return Network(
-                [parties[i] for i in kept if i in parties],
-                [relationship_from_row(row) for row in rows],
-                truncated=len(ranked) > limit,
-            )
-
-        def work(conn: sqlite3.Connection) -> dict[str, Network]:
-            inside = self._inside(conn)
-            kept = inside.keep(conn, root_ids)
-            return {
-                root: network(conn, root, inside) if root in kept else Network([], [], False)
-                for root in dict.fromkeys(root_ids)
-            }
-
-        return await self._walk(work)
-
-    async def shortest_path(
-        self,
-        from_id: str,
-        to_id: str,
-        types: Sequence[RelType],
-        max_depth: int,
-        as_of: datetime,
-    ) -> Path | None:
-        def work(conn: sqlite3.Connection) -> Path | None:
-            inside = self._inside(conn)
-            ends = _kept(conn, inside, records.parties_by_id(conn, [from_id, to_id]))
-            rules.found(ends, [from_id, to_id])
-            steps = walks.meet(conn, from_id, to_id, types, max_depth, as_of, inside)
-            if steps is None:
-                return None
-            nodes, rels = steps
-            parties = records.parties_by_id(conn, nodes)
-            return Path([parties[i] for i in nodes], rels)
-
-        return await self._walk(work)
 
     async def agenda(self, query: AgendaQuery) -> list[Activity]:
         return await self._read(lambda conn: plans.window(conn, query, self._inside(conn)))
@@ -474,7 +270,9 @@ class SqliteStore(SqliteDumps, SqliteOpportunities):
 
     async def snapshots(self, party_ids: Sequence[str], as_of: datetime) -> dict[str, Party]:
         def work(conn: sqlite3.Connection) -> dict[str, Party]:
-            found = _kept(conn, self._inside(conn), records.parties_by_id(conn, party_ids))
+            found = scopes.parties_inside(
+                conn, self._inside(conn), records.parties_by_id(conn, party_ids)
+            )
             return history.snapshots(conn, found, as_of)
 
         return await self._read(work)
@@ -723,10 +521,3 @@ class SqliteStore(SqliteDumps, SqliteOpportunities):
             return checked
 
         return await self._write(work)
-
-
-def _kept(
-    conn: sqlite3.Connection, inside: scopes.Reach, parties: dict[str, Party]
-) -> dict[str, Party]:
-    allowed = inside.keep(conn, parties)
-    return {i: p for i, p in parties.items() if i in allowed}
