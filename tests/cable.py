@@ -6,6 +6,7 @@ import contextlib
 import socket
 import threading
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 
 class Cable:
@@ -70,8 +71,9 @@ class Cable:
     def to(cls, url: str) -> Iterator[Cable]:
         """A cable to the server at `url` (bolt://host:port, redis://host:port), cut when
         the test ends."""
-        host, port = url.split("://", 1)[-1].rstrip("/").rsplit(":", 1)
-        cable = cls((host, int(port)))
+        parts = urlsplit(url)
+        assert parts.hostname is not None and parts.port is not None, url
+        cable = cls((parts.hostname, parts.port))
         try:
             yield cable
         finally:

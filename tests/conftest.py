@@ -4,7 +4,8 @@ Neo4j tests use the server NEO4J_URI names (tools/neo4j-local/start prints it).
 Without one they skip, unless CONTACTGRAPH_REQUIRE_NEO4J=1 (as in CI): then
 they fail, as does any Neo4j test that cannot reach it. The event broker's tests
 use the Redis REDIS_URL names (tools/redis-local/start), and skip or fail the
-same way by CONTACTGRAPH_REQUIRE_REDIS.
+same way by CONTACTGRAPH_REQUIRE_REDIS. Under `pytest -n N` each test process takes
+servers of its own (workers.py).
 """
 
 from __future__ import annotations
@@ -19,8 +20,13 @@ import pytest_asyncio
 from client import GraphQL, serve
 from graphs import BACKENDS, wipe
 from neo4j import Driver, GraphDatabase
+from workers import claim_servers
 
 from contactgraph.config import Settings
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    claim_servers()
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ import asyncio
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from cable import Cable
@@ -99,7 +100,7 @@ async def test_a_broker_outage_closes_feeds_with_a_code_and_heals_without_a_rest
         settings = Settings(
             create=True,
             graph_url=f"sqlite:///{tmp_path / 'graph.db'}",
-            events_url=f"redis://127.0.0.1:{cable.port}",
+            events_url=f"redis://127.0.0.1:{cable.port}{urlsplit(redis_url).path}",
         )
         async with live_server(settings) as address, client_for(address, timeout=30) as http:
             gql = GraphQL(http)

@@ -4,6 +4,7 @@ how driver errors become the port's errors. The store builds its methods on thes
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import Awaitable, Callable
 from typing import Self, TypeVar
@@ -45,6 +46,7 @@ class Neo4jSession:
         self._database = database
         self._driver: neo4j.AsyncDriver | None = None
         self._walks = asyncio.Semaphore(WALKS_AT_ONCE)
+        self._spares: asyncio.Task[None] | None = None
 
     @classmethod
     def from_url(cls, url: str) -> Self:
@@ -131,28 +133,35 @@ class Neo4jSession:
         try:
             await self._driver.verify_connectivity()
             await self.migrate()
-            await self._open_spares()
         except (*_UNAVAILABLE, ServiceUnavailable) as error:
             await self._driver.close()
             self._driver = None
             raise ConfigError(f"cannot use Neo4j at {self._uri}: {error}") from None
+        self._spares = asyncio.create_task(self._open_spares())
 
     async def _open_spares(self) -> None:
         """Fill the driver's pool with SPARE_CONNECTIONS idle connections: a transaction
         stopped at its deadline closes its own, and a request right after it should not
-        pay for a new one's handshake and authentication (about 50 ms here)."""
+        pay for a new one's handshake and authentication (about 50 ms here). Done after
+        the start, beside the first requests: spares are worth no wait, and a Neo4j that
+        refuses one now fails the request that needs it later, with its own error."""
 
         async def hold() -> None:
             async with self.driver.session(database=self._database) as session:
                 await (await session.run("RETURN 1")).consume()
 
-        await asyncio.gather(*(hold() for _ in range(SPARE_CONNECTIONS)))
+        with contextlib.suppress(*_UNAVAILABLE, neo4j_errors.Neo4jError, neo4j_errors.DriverError):
+            await asyncio.gather(*(hold() for _ in range(SPARE_CONNECTIONS)))
 
     async def migrate(self) -> None:
         """Bring the graph's schema up to date; the store defines it."""
         raise NotImplementedError
 
     async def close(self) -> None:
+        if self._spares is not None:
+            self._spares.cancel()
+            await asyncio.gather(self._spares, return_exceptions=True)
+            self._spares = None
         if self._driver is not None:
             await self._driver.close()
             self._driver = None

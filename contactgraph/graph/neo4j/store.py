@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -137,6 +137,10 @@ def schema_changes(present: set[str]) -> list[str]:
     return changes
 
 
+Backfill = Callable[[Tx], Awaitable[bool]]
+# the data written before a property existed, a batch per transaction until none is left
+_BACKFILLS: tuple[Backfill, ...] = (search.split_fiscal, keys.backfill, activity_search.backfill)
+
 # a scoped page of parties first tests the next this many pages of all parties
 SCOPED_SCAN_PAGES = 4
 
@@ -168,36 +172,36 @@ class Neo4jStore(Neo4jWrites, Neo4jOpportunities):
         return await self._read(work)
 
     async def migrate(self) -> None:
-        """Create constraints, indexes and default categories; idempotent and awaited."""
-        present: set[str] = set()
-        for shown in ("INDEXES", "CONSTRAINTS"):
-            records, _, _ = await self.driver.execute_query(
-                f"SHOW {shown} YIELD name RETURN name", database_=self._database
-            )
-            present.update(record["name"] for record in records)
-        for statement in schema_changes(present):
+        """Create constraints, indexes and default categories; idempotent and awaited.
+
+        A start on an up-to-date graph costs four round trips: the schema read, the
+        defaults with a first batch of each backfill, the closure's claim, nothing else."""
+        # a uniqueness constraint (the only kind Community has) owns an index of its name
+        records, _, _ = await self.driver.execute_query(
+            "SHOW INDEXES YIELD name RETURN name", database_=self._database
+        )
+        present = {record["name"] for record in records}
+        changes = schema_changes(present)
+        for statement in changes:
             await self.driver.execute_query(statement, database_=self._database)
-        await self.driver.execute_query("CALL db.awaitIndexes(300)", database_=self._database)
+        if changes:
+            await self.driver.execute_query("CALL db.awaitIndexes(300)", database_=self._database)
         if "activity_span" not in present:
             await self._backfill_spans()
 
-        async def categories(tx: Tx) -> None:
+        async def defaults(tx: Tx) -> list[Backfill]:
             await tx.run(
                 "UNWIND $rows AS row MERGE (c:Category {id: row.id}) ON CREATE SET c = row",
                 rows=[category_record(c) for c in DEFAULT_CATEGORIES],
             )
-            await tx.run("MERGE (:WriteLock {name: 'hierarchy'})")
-            await tx.run("MERGE (:WriteLock {name: 'fiscal'})")
+            await tx.run("UNWIND ['hierarchy', 'fiscal'] AS name MERGE (:WriteLock {name: name})")
             await identity.write_roles(tx)
             await vocabulary.write_default_levels(tx)
+            return [fill for fill in _BACKFILLS if await fill(tx)]
 
-        await self._write(categories)
-        while await self._write(search.split_fiscal):
-            pass
-        while await self._write(keys.backfill):
-            pass
-        while await self._write(activity_search.backfill):
-            pass
+        for fill in await self._write(defaults):
+            while await self._write(fill):
+                pass
         await closure_build.build(self._read, self._write)
 
     # -- reads ---------------------------------------------------------------
