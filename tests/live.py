@@ -8,6 +8,7 @@ import json
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -17,6 +18,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from contactgraph.app import create_app
 from contactgraph.config import Settings
+from contactgraph.graph.times import utcnow
 from contactgraph.websocket import server_options
 
 TRANSPORT_WS = "graphql-transport-ws"
@@ -35,15 +37,42 @@ def client_for(address: str, **options: Any) -> httpx.AsyncClient:
     )
 
 
+class ManualClock:
+    """The time an app's overdue watch goes by, moved by the test instead of waited for."""
+
+    def __init__(self) -> None:
+        self._now = utcnow()
+        self._moved = asyncio.Event()
+        self._asleep = asyncio.Event()  # a sleeper waits for a time still to come
+
+    def now(self) -> datetime:
+        return self._now
+
+    async def sleep_until(self, instant: datetime) -> None:
+        while self._now < instant:
+            self._asleep.set()
+            await self._moved.wait()
+
+    def advance(self, by: timedelta) -> None:
+        self._now += by
+        self._asleep.clear()
+        moved, self._moved = self._moved, asyncio.Event()
+        moved.set()
+
+    async def settled(self) -> None:
+        """Until the watch sleeps again: it has told of everything due by now."""
+        await asyncio.wait_for(self._asleep.wait(), 10)
+
+
 @asynccontextmanager
-async def live_server(settings: Settings) -> AsyncIterator[str]:
+async def live_server(settings: Settings, clock: ManualClock | None = None) -> AsyncIterator[str]:
     """Serve the app with uvicorn on a free port, with an administrator whose token is in
     SECRETS; yields host:port."""
     settings = with_demo_token(settings)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     host, port = sock.getsockname()
-    app = create_app(settings)
+    app = create_app(settings, clock)
     config = uvicorn.Config(app, log_level="warning", lifespan="on", **server_options(settings))
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
