@@ -42,26 +42,38 @@ class ManualClock:
 
     def __init__(self) -> None:
         self._now = utcnow()
-        self._moved = asyncio.Event()
-        self._asleep = asyncio.Event()  # a sleeper waits for a time still to come
+        self._moved = asyncio.Event()  # set when the time moves on, then replaced
+        self._asleep = 0  # sleepers waiting for a time still to come, since it last moved
+        self._fell_asleep = asyncio.Event()
 
     def now(self) -> datetime:
         return self._now
 
     async def sleep_until(self, instant: datetime) -> None:
         while self._now < instant:
-            self._asleep.set()
-            await self._moved.wait()
+            moved = self._moved
+            self._asleep += 1
+            self._fell_asleep.set()
+            try:
+                await moved.wait()
+            except asyncio.CancelledError:
+                if moved is self._moved:
+                    self._asleep -= 1
+                raise
 
     def advance(self, by: timedelta) -> None:
         self._now += by
-        self._asleep.clear()
+        self._asleep = 0
         moved, self._moved = self._moved, asyncio.Event()
         moved.set()
 
-    async def settled(self) -> None:
-        """Until the watch sleeps again: it has told of everything due by now."""
-        await asyncio.wait_for(self._asleep.wait(), 10)
+    async def settled(self, watches: int = 1) -> None:
+        """Until that many watches (one per app) sleep again: each has told of what fell
+        due by now."""
+        async with asyncio.timeout(10):
+            while self._asleep < watches:
+                self._fell_asleep.clear()
+                await self._fell_asleep.wait()
 
 
 @asynccontextmanager
