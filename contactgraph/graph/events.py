@@ -2,8 +2,8 @@
 steps on people's worklists.
 
 Writers publish after their transaction commits; subscribers listen on one
-party, or on one user's worklist. An event carries everything a subscriber needs to decide, computed
-once by the publisher as of the moment it is published: which parties the
+party, or on one user's worklist. An event carries everything a subscriber needs to
+decide, computed once by the publisher as of the moment it is published: which parties the
 activity reaches (its subjects and every party above them in the default
 hierarchy) and, for each, the subject that brought it there. Matching is then
 a dictionary lookup per reached party, however many subscribers there are.
@@ -47,6 +47,8 @@ class ActivityAdded:
 
 
 class StepChange(enum.Enum):
+    """What happened to a step on a worklist (schema/processes.py describes each)."""
+
     OPENED = "OPENED"
     DONE = "DONE"
     OVERDUE = "OVERDUE"
@@ -67,7 +69,8 @@ Event = ActivityAdded | WorklistChanged
 def routes(event: Event) -> Iterable[Hashable]:
     """The keys of the feeds an event may concern."""
     if isinstance(event, WorklistChanged):
-        return (WorklistInterest(event.step.assignee_id or "").route,)
+        assignee = event.step.assignee_id
+        return () if assignee is None else (WorklistInterest(assignee).route,)
     return event.reach
 
 
