@@ -58,12 +58,17 @@ def follow_up(key: str) -> dict[str, Any]:
     return {"id": key, "name": key.title(), "processes": [process]}
 
 
-async def clients_of(gql: GraphQL, key: str, *managers: str) -> list[str]:
-    """A party of the category per manager, which that manager is responsible for."""
+async def define(gql: GraphQL, category: dict[str, Any]) -> None:
     await gql(
         "mutation($i: CreateCategoryInput!) { createCategory(input: $i) { id } }",
-        {"i": follow_up(key)},
+        {"i": category},
     )
+
+
+async def clients_of(gql: GraphQL, key: str, *managers: str) -> list[str]:
+    """A party of the follow-up category per manager, which that manager is responsible
+    for."""
+    await define(gql, follow_up(key))
     parties = []
     for number, manager in enumerate(managers):
         party = await contact(gql, f"Client {number}", key, categoryId=key)
@@ -136,6 +141,40 @@ async def test_steps_opened_done_and_overdue_reach_their_assignee_once(served: S
         await record(gql, anna, [second], "2025-03-03T10:00:00Z")
         after = await change(admin, watched)
         assert (after["change"], after["step"]["party"]) == ("DONE", {"id": second})
+
+
+async def test_a_party_created_in_a_category_and_then_updated_is_heard(served: Served) -> None:
+    """The other writes that open and close steps: a party entering a category, and an
+    attribute set on it."""
+    gql = served.gql
+    kim = await user(gql, "wl-kim")
+    step = {
+        "id": "check",
+        "title": "Check the papers",
+        "dueDays": 30,  # after the module's clock, which the test above moved on
+        "satisfiedBy": {"attribute": "checked", "equals": True},
+        "assignee": {"rule": "USER", "userId": kim},
+    }
+    process = {"id": "papers", "name": "Papers", "trigger": {"on": "ENTERED"}, "steps": [step]}
+    fields = [{"name": "checked", "type": "BOOLEAN"}]
+    await define(
+        gql, {"id": "wl-entered", "name": "Entered", "fields": fields, "processes": [process]}
+    )
+    async with Subscriber.connect(served.address, TRANSPORT_WS) as sub:
+        op = await sub.subscribe(FEED, {"u": kim})
+        await subscribed(gql.http, 1)
+        party = await contact(gql, "Ina", "Entered", categoryId="wl-entered")
+        await gql(
+            "mutation($id: ID!) { updateParty(id: $id, "
+            'input: {attributes: [{field: "checked", value: true}]}) { id } }',
+            {"id": party},
+        )
+        heard = [await change(sub, op) for _ in range(2)]
+        assert [(h["change"], h["step"]["party"]["id"]) for h in heard] == [
+            ("OPENED", party),
+            ("DONE", party),
+        ]
+    await subscribed(gql.http, 0)
 
 
 def _agreement(author: str, party: str) -> dict[str, Any]:
