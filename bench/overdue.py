@@ -1,4 +1,4 @@
-"""What the overdue watch costs the store (graph/overdue.py): its read of the next due
+"""What the overdue watch costs the store (graph/worklist_events.py): its read of the next due
 time, and its claims of steps fallen due, with many open steps waiting.
 
     .venv/bin/python bench/overdue.py --parties 100000 --runs 5000 [--graph URL]
@@ -20,8 +20,8 @@ from processes import _agreement, prepare
 from registry import arguments, percentiles, timed
 
 from contactgraph.graph.backends import open_store
-from contactgraph.graph.overdue import BATCH
 from contactgraph.graph.times import utcnow
+from contactgraph.graph.worklist_events import BATCH
 
 
 async def measure(url: str, runs: int) -> None:

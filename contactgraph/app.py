@@ -29,9 +29,9 @@ from .graph.backends import open_store
 from .graph.errors import ConfigError, ServiceUnavailable
 from .graph.events import EventBus, LocalEventBus
 from .graph.ids import new_id
-from .graph.overdue import Clock, SystemClock, WorklistEvents
 from .graph.redis_events import RedisEventBus
 from .graph.store import GraphStore
+from .graph.worklist_events import Clock, SystemClock, WorklistEvents
 from .http import GraphQLEndpoint
 from .observability import metrics, requests
 from .observability.scrape import MetricsEndpoint

@@ -68,7 +68,7 @@ class WorklistEvents:
 
     async def _publish(self, steps: list[RunStep], change: StepChange, at: datetime) -> None:
         for step in steps:
-            if step.assignee_id is not None:  # on nobody's worklist
+            if step.assignee_id is not None:  # else it is on nobody's worklist
                 await self._bus.publish(WorklistChanged(step, change, at))
 
     async def start(self) -> None:
