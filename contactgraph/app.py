@@ -31,6 +31,7 @@ from .graph.events import EventBus, LocalEventBus
 from .graph.ids import new_id
 from .graph.redis_events import RedisEventBus
 from .graph.store import GraphStore
+from .graph.worklist_events import Clock, SystemClock, WorklistEvents
 from .http import GraphQLEndpoint
 from .observability import metrics, requests
 from .observability.scrape import MetricsEndpoint
@@ -79,14 +80,17 @@ def worker_app() -> Starlette:
     return create_app(Settings.from_json(os.environ[WORKER_SETTINGS]))
 
 
-def create_app(settings: Settings) -> Starlette:
-    """Build the app; a graph URL no backend serves fails here, before serving."""
+def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
+    """Build the app; a graph URL no backend serves fails here, before serving. `clock`
+    is the time overdue process steps are told by (tests move one by hand)."""
     try:
         settings = replace(settings, cors_origins=parse_origins(settings.cors_origins))
     except ValueError as error:
         raise ConfigError(f"--cors-origin: {error}") from None
     store: GraphStore = open_store(settings.graph_url, settings.create, settings.default_region)
     events = event_bus(settings)
+    worklists = WorklistEvents(store, events, clock or SystemClock())
+    store.on_steps(worklists.committed)
     schema = build_schema(settings)
     oidc = None
     if settings.oidc_issuer:
@@ -109,8 +113,10 @@ def create_app(settings: Settings) -> Starlette:
         sampling = asyncio.create_task(sampler.run())
         try:
             authenticator.anonymous_id = await prepare_graph(store, settings)
+            await worklists.start()
             yield
         finally:
+            await worklists.close()
             sampling.cancel()
             with suppress(asyncio.CancelledError):
                 await sampling

@@ -39,7 +39,7 @@ from strawberry.types.execution import PreExecutionError
 from .access.feeds import ViewerFeeds
 from .config import Settings
 from .graph.errors import GraphError, LimitExceeded
-from .graph.events import ActivityAdded, EventBus, Feed, Interest, fell_behind
+from .graph.events import Event, EventBus, Feed, Interests, fell_behind
 from .graph.identity import Permission
 from .graph.times import utcnow
 from .resolvers.context import Context
@@ -50,6 +50,8 @@ log = logging.getLogger("contactgraph.events")
 # fields whose answer depends on who asks, not only on where they may read: a user's
 # own grants and private history entries (admins read everyone's)
 PERSONAL_FIELDS = frozenset({"grants", "history"})
+# fields that answer about the viewer, whoever it is (worklistChanged: yours by default)
+OWN_FIELDS = frozenset({"worklistChanged"})
 
 
 COMPACT = (",", ":")
@@ -159,10 +161,10 @@ class BroadcastEvents:
     async def ping(self) -> None:
         await self._bus.ping()
 
-    async def publish(self, event: ActivityAdded) -> None:
+    async def publish(self, event: Event) -> None:
         await self._bus.publish(event)
 
-    def subscribe(self, interest: Interest) -> Feed:
+    def subscribe(self, interest: Interests) -> Feed:
         feed = self._bus.subscribe(interest)
         self._broadcast.live = True
         return feed
@@ -181,8 +183,8 @@ class BroadcastEvents:
 
 
 @lru_cache(maxsize=256)
-def _subscription(query: str, operation_name: str | None, max_tokens: int) -> bool | None:
-    """For a subscription, whether its document reads a personal field; None for any
+def _subscription(query: str, operation_name: str | None, max_tokens: int) -> frozenset[str] | None:
+    """For a subscription, the personal and own fields its document reads; None for any
     other operation, and for a document Strawberry refuses (bad, or without the named
     operation). Parsed with the server's token bound, as Strawberry parses it."""
     try:
@@ -194,7 +196,7 @@ def _subscription(query: str, operation_name: str | None, max_tokens: int) -> bo
         operations = [o for o in operations if o.name and o.name.value == operation_name]
     if len(operations) != 1 or operations[0].operation is not OperationType.SUBSCRIPTION:
         return None
-    return bool(_field_names(document) & PERSONAL_FIELDS)
+    return frozenset(_field_names(document) & (PERSONAL_FIELDS | OWN_FIELDS))
 
 
 def _field_names(document: DocumentNode) -> set[str]:
@@ -259,7 +261,7 @@ class Fanout:
             return None
         viewer = context.signed_in
         reach: tuple[object, ...] = (viewer.everywhere, frozenset(viewer.scoped.items()))
-        if personal and not viewer.can(Permission.ADMIN):
+        if personal & OWN_FIELDS or (personal and not viewer.can(Permission.ADMIN)):
             reach = (*reach, viewer.id)
         return FeedKey(query, operation_name, canonical, reach)
 

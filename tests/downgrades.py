@@ -5,8 +5,8 @@ upgrades: each migration's additions, undone."""
 AFTER_12 = (
     "ALTER TABLE categories DROP COLUMN definition; DROP TABLE levels; DROP TABLE activity_search;"
 )
-# what migrations 16-19 add: planned work, read-only tokens, process steps, pipelines
-# and opportunities
+# what migrations 16-20 add: planned work, read-only tokens, process steps (and their
+# overdue marks), pipelines and opportunities
 AFTER_15 = (
     "DROP TABLE process_steps; DROP TABLE pipelines; DROP TABLE opportunities; "
     "DROP TABLE activity_people; ALTER TABLE api_tokens DROP COLUMN read_only; "

@@ -8,6 +8,7 @@ import json
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -17,6 +18,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from contactgraph.app import create_app
 from contactgraph.config import Settings
+from contactgraph.graph.times import utcnow
 from contactgraph.websocket import server_options
 
 TRANSPORT_WS = "graphql-transport-ws"
@@ -35,15 +37,54 @@ def client_for(address: str, **options: Any) -> httpx.AsyncClient:
     )
 
 
+class ManualClock:
+    """The time an app's overdue watch goes by, moved by the test instead of waited for."""
+
+    def __init__(self) -> None:
+        self._now = utcnow()
+        self._moved = asyncio.Event()  # set when the time moves on, then replaced
+        self._asleep = 0  # sleepers waiting for a time still to come, since it last moved
+        self._fell_asleep = asyncio.Event()
+
+    def now(self) -> datetime:
+        return self._now
+
+    async def sleep_until(self, instant: datetime) -> None:
+        while self._now < instant:
+            moved = self._moved
+            self._asleep += 1
+            self._fell_asleep.set()
+            try:
+                await moved.wait()
+            except asyncio.CancelledError:
+                if moved is self._moved:
+                    self._asleep -= 1
+                raise
+
+    def advance(self, by: timedelta) -> None:
+        self._now += by
+        self._asleep = 0
+        moved, self._moved = self._moved, asyncio.Event()
+        moved.set()
+
+    async def settled(self, watches: int = 1) -> None:
+        """Until that many watches (one per app) sleep again: each has told of what fell
+        due by now."""
+        async with asyncio.timeout(10):
+            while self._asleep < watches:
+                self._fell_asleep.clear()
+                await self._fell_asleep.wait()
+
+
 @asynccontextmanager
-async def live_server(settings: Settings) -> AsyncIterator[str]:
+async def live_server(settings: Settings, clock: ManualClock | None = None) -> AsyncIterator[str]:
     """Serve the app with uvicorn on a free port, with an administrator whose token is in
     SECRETS; yields host:port."""
     settings = with_demo_token(settings)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     host, port = sock.getsockname()
-    app = create_app(settings)
+    app = create_app(settings, clock)
     config = uvicorn.Config(app, log_level="warning", lifespan="on", **server_options(settings))
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -13,10 +14,20 @@ from urllib.parse import urlsplit
 import httpx
 from cable import Cable
 from client import GraphQL
-from factories import org, record
-from live import LEGACY_WS, TRANSPORT_WS, Subscriber, client_for, live_server, subscribed
+from factories import org, record, user
+from live import (
+    LEGACY_WS,
+    TRANSPORT_WS,
+    ManualClock,
+    Subscriber,
+    client_for,
+    live_server,
+    subscribed,
+)
 from test_cli import run
 from test_neo4j_server import DEMO_TOKEN, serve, stop
+from test_worklist_live import FEED as WORKLIST
+from test_worklist_live import change, clients_of, signed
 
 from contactgraph.config import Settings
 
@@ -198,3 +209,35 @@ async def test_serve_workers_runs_processes_on_one_port_that_share_live_feeds(
     finally:
         output = stop(server)
     assert "Traceback" not in output, output
+
+
+async def test_worklist_changes_cross_processes_and_overdue_is_told_once(
+    graph_url: str, redis_url: str
+) -> None:
+    """Two app instances on one graph and one Redis, their overdue watches on one clock:
+    a step opened through one reaches a subscriber on the other, and when it falls due
+    one of the two claims it, so it is told once."""
+    clock = ManualClock()
+    settings = Settings(create=True, graph_url=graph_url, events_url=redis_url)
+    async with (
+        live_server(settings, clock) as one,
+        live_server(settings, clock) as two,
+        client_for(one, timeout=30) as http_one,
+        client_for(two, timeout=30) as http_two,
+    ):
+        gql = GraphQL(http_one)
+        await ready(http_one)
+        await ready(http_two)
+        manager = await user(gql, "bea")
+        [party] = await clients_of(gql, "broker-follow", manager)
+        async with Subscriber.connect(two, TRANSPORT_WS) as sub:
+            op = await sub.subscribe(WORKLIST, {"u": manager})
+            await subscribed(http_two, 1)
+            await signed(gql, manager, party)  # through the other process
+            assert (await change(sub, op))["change"] == "OPENED"
+
+            clock.advance(timedelta(days=15))
+            assert (await change(sub, op))["change"] == "OVERDUE"
+            await clock.settled(watches=2)  # both looked: the other found it claimed
+            await record(gql, manager, [party], "2025-03-02T10:00:00Z")  # the CALL
+            assert (await change(sub, op))["change"] == "DONE"

@@ -70,6 +70,14 @@ def operations(example: Example) -> Iterator[tuple[OperationType, str]]:
         yield definition.operation, print_ast(definition)
 
 
+# the write that makes each subscription's first event, where the README shows it: a call
+# on a unit below, and the document that does the open withdrawal step
+CAUSES = {
+    "activityAdded": 'mutation { recordActivity(input: {type: CALL, summary: "Fleet renewal", '
+    'subjectIds: ["<id of Fleet Management>"]}) { id } }',
+    "worklistChanged": "mutation { recordActivity(input: {type: DOCUMENT, summary: "
+    '"Received the signed withdrawal-notice", subjectIds: ["<id of Sofia Marino>"]}) { id } }',
+}
 # fields whose null says something: a relationship with no `until` is still open
 NULL_SAYS = {"until"}
 # answers that hold both of these must show a difference between them
@@ -152,15 +160,12 @@ class Reader:
                 assert not blank(data), (example.line, blank(data), data)
 
     async def subscribe(self, document: str) -> dict[str, Any]:
-        """The subscription's first event, caused by a call recorded on a unit below."""
+        """The subscription's first event, caused by the write CAUSES names for its field."""
+        [cause] = [write for field, write in CAUSES.items() if f"{field}(" in document]
         async with Subscriber.connect(self.address, TRANSPORT_WS) as subscriber:
             op = await subscriber.subscribe(document)
             await asyncio.sleep(0.2)  # subscribed before the write
-            unit = await self.value("id of Fleet Management")
-            await self.ask(
-                'mutation { recordActivity(input: {type: CALL, summary: "Fleet renewal",'
-                f' subjectIds: ["{unit}"]}}) {{ id }} }}'
-            )
+            await self.ask(await self.fill(cause))
             answer = await subscriber.next(op)
         assert "errors" not in answer, answer
         return answer["data"]

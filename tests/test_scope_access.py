@@ -474,7 +474,10 @@ PLAIN = {
     "archivedAt",
     "mergedInto",
 }
-SUBSCRIPTIONS = {"Subscription.activityAdded"}  # probed in test_a_live_feed_stays_inside
+SUBSCRIPTIONS = {
+    "Subscription.activityAdded",  # probed in test_a_live_feed_stays_inside
+    "Subscription.worklistChanged",  # probed in test_a_worklist_feed_keeps_to_the_scope
+}
 
 
 def _viewer_is(w: World, data: dict[str, Any]) -> None:
@@ -801,10 +804,9 @@ WORKLIST = """query($u: ID!) { worklist(assigneeId: $u) { edges { node {
   title assigneeId party { id } } } } }"""
 
 
-async def test_a_worklist_keeps_to_the_scope(world: World) -> None:
-    """Rep's steps about eva (inside sales) show to the scoped reader, those about max
-    (outside) do not; another user outside is NOT_FOUND, and the reader's own list, whose
-    user lies outside the scope, is theirs to read."""
+async def _welcome_calls(world: World) -> None:
+    """A process that gives rep a step for each AGREEMENT with eva or max (filed in the
+    category too)."""
     process = {
         "id": "welcome-call",
         "name": "Welcome call",
@@ -828,11 +830,22 @@ async def test_a_worklist_keeps_to_the_scope(world: World) -> None:
         "mutation($id: ID!, $c: ID!) { updateParty(id: $id, input: {categoryId: $c}) { id } }",
         {"id": world.ids["max"], "c": world.ids["category"]},
     )
+
+
+async def _sign_with_eva_and_max(world: World) -> None:
     await world.admin(
         "mutation($s: [ID!]!) { recordActivity(input: "
         '{type: AGREEMENT, summary: "signed", subjectIds: $s}) { id } }',
         {"s": [world.ids["eva"], world.ids["max"]]},
     )
+
+
+async def test_a_worklist_keeps_to_the_scope(world: World) -> None:
+    """Rep's steps about eva (inside sales) show to the scoped reader, those about max
+    (outside) do not; another user outside is NOT_FOUND, and the reader's own list, whose
+    user lies outside the scope, is theirs to read."""
+    await _welcome_calls(world)
+    await _sign_with_eva_and_max(world)
     everything = await world.admin(WORKLIST, {"u": world.ids["rep"]})
     assert len(everything["worklist"]["edges"]) == 2
     inside = await world.reader(WORKLIST, {"u": world.ids["rep"]})
@@ -841,3 +854,32 @@ async def test_a_worklist_keeps_to_the_scope(world: World) -> None:
     assert outside["extensions"]["code"] == "NOT_FOUND"
     own = await world.reader(WORKLIST, {"u": world.ids["reader"]})
     assert own["worklist"]["edges"] == []
+
+
+async def test_a_worklist_feed_keeps_to_the_scope(world: World) -> None:
+    """As Query.worklist: the scoped reader hears rep's new step about eva, not the one
+    about max; seller's feed (outside) is NOT_FOUND; its own feed is its own to hear."""
+    await _welcome_calls(world)
+    feed = (
+        "subscription($u: ID) { worklistChanged(assigneeId: $u) "
+        "{ change step { assigneeId party { id } } } }"
+    )
+    async with Subscriber.connect(world.address, TRANSPORT_WS, world.secrets["reader"]) as sub:
+        outside = await sub.subscribe(feed, {"u": world.ids["seller"]})
+        [error] = (await sub.next(outside))["errors"]
+        assert error["extensions"]["code"] == "NOT_FOUND"
+        await sub.completed(outside)
+        await sub.subscribe(feed)  # its own: accepted, though its user lies outside
+        reps = await sub.subscribe(feed, {"u": world.ids["rep"]})
+        await subscribed(world.admin.http, 2)
+        await _sign_with_eva_and_max(world)  # rep's two steps, in one write: max's not told
+        await world.admin(
+            'mutation($s: ID!) { recordActivity(input: {type: CALL, summary: "hello", '
+            "subjectIds: [$s]}) { id } }",
+            {"s": world.ids["eva"]},
+        )
+        heard = [(await sub.next(reps))["data"]["worklistChanged"] for _ in range(2)]
+        assert [(h["change"], world.names([h["step"]["party"]["id"]])) for h in heard] == [
+            ("OPENED", {"eva"}),
+            ("DONE", {"eva"}),
+        ]

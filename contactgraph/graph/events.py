@@ -1,8 +1,9 @@
-"""The post-commit event bus that feeds live activity subscriptions.
+"""The post-commit event bus that feeds live subscriptions: activities, and the process
+steps on people's worklists.
 
 Writers publish after their transaction commits; subscribers listen on one
-party. An event carries everything a subscriber needs to decide, computed
-once by the publisher as of the moment it is published: which parties the
+party, or on one user's worklist. An event carries everything a subscriber needs to
+decide, computed once by the publisher as of the moment it is published: which parties the
 activity reaches (its subjects and every party above them in the default
 hierarchy) and, for each, the subject that brought it there. Matching is then
 a dictionary lookup per reached party, however many subscribers there are.
@@ -10,20 +11,26 @@ a dictionary lookup per reached party, however many subscribers there are.
 `EventBus` is the port; `LocalEventBus` serves one process, and several server
 processes share one `RedisEventBus` (redis_events.py), which hands what it reads
 to a local bus of its own.
+
+A worklist event names its step's assignee, its one route: a feed on a worklist is
+found by that id as an activity's feeds are found by the parties it reaches.
 """
 
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 from .errors import GraphError, LimitExceeded
 from .history import ChangeKind
 from .model import Activity, ActivityType, Party
+from .process_runs import RunStep
 
 log = logging.getLogger("contactgraph.events")
 
@@ -39,21 +46,75 @@ class ActivityAdded:
     change: ChangeKind = ChangeKind.ACTIVITY_RECORDED
 
 
+class StepChange(enum.Enum):
+    """What happened to a step on a worklist (schema/processes.py describes each)."""
+
+    OPENED = "OPENED"
+    DONE = "DONE"
+    OVERDUE = "OVERDUE"
+
+
+@dataclass(frozen=True, eq=False)
+class WorklistChanged:
+    """A step on its assignee's worklist opened, was done, or fell overdue, at `at`."""
+
+    step: RunStep
+    change: StepChange
+    at: datetime
+
+
+Event = ActivityAdded | WorklistChanged
+
+
+def routes(event: Event) -> Iterable[Hashable]:
+    """The keys of the feeds an event may concern."""
+    if isinstance(event, WorklistChanged):
+        assignee = event.step.assignee_id
+        return () if assignee is None else (WorklistInterest(assignee).route,)
+    return event.reach
+
+
 @dataclass(frozen=True)
 class Interest:
-    """What one subscriber listens for."""
+    """What one subscriber of activities listens for."""
 
     party_id: str
     include_descendants: bool = False
     types: frozenset[ActivityType] = frozenset()
 
-    def source(self, event: ActivityAdded) -> str | None:
+    @property
+    def route(self) -> Hashable:
+        return self.party_id
+
+    def source(self, event: Event) -> str | None:
         """The subject that brings the event to this subscriber, or None if it does not."""
+        if isinstance(event, WorklistChanged):
+            return None
         if self.types and event.activity.type not in self.types:
             return None
         if self.include_descendants:
             return event.reach.get(self.party_id)
         return self.party_id if self.party_id in event.activity.subject_ids else None
+
+
+@dataclass(frozen=True)
+class WorklistInterest:
+    """One user's worklist: the steps assigned to them."""
+
+    assignee_id: str
+
+    @property
+    def route(self) -> Hashable:
+        return ("worklist", self.assignee_id)
+
+    def source(self, event: Event) -> str | None:
+        """The step's party, for a change on this worklist."""
+        if isinstance(event, WorklistChanged) and event.step.assignee_id == self.assignee_id:
+            return event.step.party_id
+        return None
+
+
+Interests = Interest | WorklistInterest
 
 
 class FellBehind(LimitExceeded):
@@ -72,15 +133,15 @@ class Feed:
     is too slow: its backlog is dropped and it is told so, instead of the publisher
     waiting or the memory growing."""
 
-    def __init__(self, interest: Interest, max_queue: int) -> None:
+    def __init__(self, interest: Interests, max_queue: int) -> None:
         self.interest = interest
         self.max_queue = max_queue
-        self._queue: asyncio.Queue[tuple[ActivityAdded, str] | GraphError] = asyncio.Queue(
+        self._queue: asyncio.Queue[tuple[Event, str] | GraphError] = asyncio.Queue(
             max_queue + 1  # room for the error that ends it
         )
         self.ended = False
 
-    def offer(self, event: ActivityAdded, source: str) -> bool:
+    def offer(self, event: Event, source: str) -> bool:
         """Queue an event; False when the feed just overflowed and must be dropped."""
         if self.ended:
             return False
@@ -102,10 +163,10 @@ class Feed:
             self._queue.get_nowait()
         self._queue.put_nowait(error)
 
-    def __aiter__(self) -> AsyncIterator[tuple[ActivityAdded, str]]:
+    def __aiter__(self) -> AsyncIterator[tuple[Event, str]]:
         return self
 
-    async def __anext__(self) -> tuple[ActivityAdded, str]:
+    async def __anext__(self) -> tuple[Event, str]:
         item = await self._queue.get()
         if isinstance(item, GraphError):
             raise item
@@ -120,10 +181,10 @@ class EventBus(Protocol):
     async def ping(self) -> None:
         """Raise ServiceUnavailable when feeds cannot be served now."""
 
-    async def publish(self, event: ActivityAdded) -> None:
+    async def publish(self, event: Event) -> None:
         """Deliver to every matching subscriber; never waits for a slow one."""
 
-    def subscribe(self, interest: Interest) -> Feed:
+    def subscribe(self, interest: Interests) -> Feed:
         """A feed that receives matching events until it is unsubscribed."""
 
     def unsubscribe(self, feed: Feed) -> None: ...
@@ -137,11 +198,11 @@ class EventBus(Protocol):
 
 
 class LocalEventBus:
-    """The in-process bus: feeds indexed by the party they listen on."""
+    """The in-process bus: feeds indexed by the party (or worklist) they listen on."""
 
     def __init__(self, max_queue: int = 256) -> None:
         self._max_queue = max_queue
-        self._feeds: dict[str, set[Feed]] = defaultdict(set)
+        self._feeds: dict[Hashable, set[Feed]] = defaultdict(set)
         self._count = 0
 
     @property
@@ -161,20 +222,20 @@ class LocalEventBus:
     async def ping(self) -> None:
         """Always ready."""
 
-    def subscribe(self, interest: Interest) -> Feed:
+    def subscribe(self, interest: Interests) -> Feed:
         feed = Feed(interest, self._max_queue)
-        self._feeds[interest.party_id].add(feed)
+        self._feeds[interest.route].add(feed)
         self._count += 1
         return feed
 
     def unsubscribe(self, feed: Feed) -> None:
-        feeds = self._feeds.get(feed.interest.party_id)
+        feeds = self._feeds.get(feed.interest.route)
         if feeds is None or feed not in feeds:
             return
         feeds.discard(feed)
         self._count -= 1
         if not feeds:
-            del self._feeds[feed.interest.party_id]
+            del self._feeds[feed.interest.route]
 
     def end_all(self, error: GraphError) -> None:
         """End every feed with `error`: their events can no longer be vouched for."""
@@ -183,10 +244,10 @@ class LocalEventBus:
                 feed.end(error)
                 self.unsubscribe(feed)
 
-    async def publish(self, event: ActivityAdded) -> None:
-        for party_id in event.reach:
-            for feed in list(self._feeds.get(party_id, ())):
+    async def publish(self, event: Event) -> None:
+        for route in routes(event):
+            for feed in list(self._feeds.get(route, ())):
                 source = feed.interest.source(event)
                 if source is not None and not feed.offer(event, source):
-                    log.warning("dropped a subscriber on %s: it fell behind", party_id)
+                    log.warning("dropped a subscriber on %s: it fell behind", route)
                     self.unsubscribe(feed)

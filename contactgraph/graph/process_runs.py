@@ -79,6 +79,9 @@ def _entry(step: RunStep, kind: ChangeKind, actor: Actor, at: datetime) -> Chang
     return about_step(actor, kind, [step.party_id, step.id], fields, at)
 
 
+NO_CHANGE = Outcome([], [])
+
+
 # who a RESPONSIBLE step goes to: the nearest responsible user of each party, as read in
 # the write's transaction
 Responsible = Mapping[str, str | None]

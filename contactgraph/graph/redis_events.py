@@ -1,8 +1,9 @@
 """The event bus over a Redis stream, for more than one server process.
 
-Every process appends the activities it commits to one stream (XADD, capped at a few
-thousand entries) and reads the stream from the moment it connected (XREAD, blocking),
-handing each event to a local bus of its own that matches it against its subscribers.
+Every process appends the activities and worklist changes it commits to one stream
+(XADD, capped at a few thousand entries) and reads the stream from the moment it
+connected (XREAD, blocking), handing each event to a local bus of its own that matches
+it against its subscribers.
 A stream rather than Pub/Sub: every process reads the same entries in the one order
 the stream gave them, a reader that reconnects picks up exactly after the entry it read
 last, and the entries can be inspected with redis-cli when something is amiss.
@@ -27,9 +28,18 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError, RedisError
 
+from . import process_runs
 from .codec import activity_from_record, activity_record, party_from_record, party_record
 from .errors import ServiceUnavailable
-from .events import ActivityAdded, Feed, Interest, LocalEventBus
+from .events import (
+    ActivityAdded,
+    Event,
+    Feed,
+    Interests,
+    LocalEventBus,
+    StepChange,
+    WorklistChanged,
+)
 from .history import ChangeKind
 
 log = logging.getLogger("contactgraph.events")
@@ -48,7 +58,15 @@ def _instant(value: datetime) -> str:
     return value.isoformat()
 
 
-def encode(event: ActivityAdded) -> bytes:
+def encode(event: Event) -> bytes:
+    if isinstance(event, WorklistChanged):
+        return orjson.dumps(
+            {
+                "worklist": process_runs.encode(event.step),
+                "change": event.change.value,
+                "at": _instant(event.at),
+            }
+        )
     return orjson.dumps(
         {
             "activity": activity_record(event.activity, _instant),
@@ -60,8 +78,14 @@ def encode(event: ActivityAdded) -> bytes:
     )
 
 
-def decode(data: bytes) -> ActivityAdded:
+def decode(data: bytes) -> Event:
     body: dict[str, Any] = orjson.loads(data)
+    if "worklist" in body:
+        return WorklistChanged(
+            process_runs.decode(body["worklist"]),
+            StepChange(body["change"]),
+            datetime.fromisoformat(body["at"]),
+        )
     subjects = tuple(body["subjects"])
     parties = (party_from_record(p, datetime.fromisoformat) for p in body["parties"])
     return ActivityAdded(
@@ -70,6 +94,12 @@ def decode(data: bytes) -> ActivityAdded:
         {party.id: party for party in parties},
         ChangeKind(body.get("change", ChangeKind.ACTIVITY_RECORDED.value)),
     )
+
+
+def _name(event: Event) -> str:
+    if isinstance(event, WorklistChanged):
+        return f"step {event.step.id} {event.change.value}"
+    return f"activity {event.activity.id}"
 
 
 def unavailable() -> ServiceUnavailable:
@@ -119,7 +149,7 @@ class RedisEventBus:
         if not self.reachable:
             raise unavailable()
 
-    def subscribe(self, interest: Interest) -> Feed:
+    def subscribe(self, interest: Interests) -> Feed:
         if not self.reachable:
             raise unavailable()
         return self._local.subscribe(interest)
@@ -127,7 +157,7 @@ class RedisEventBus:
     def unsubscribe(self, feed: Feed) -> None:
         self._local.unsubscribe(feed)
 
-    async def publish(self, event: ActivityAdded) -> None:
+    async def publish(self, event: Event) -> None:
         """Append the event for every process, this one included (it reads it back, so
         its subscribers see events in the stream's order like everyone else's)."""
         if not self.reachable:  # no feed is open to hear it: do not make the writer wait
@@ -136,7 +166,7 @@ class RedisEventBus:
             async with asyncio.timeout(PUBLISH_SECONDS):
                 await self._redis.xadd(self._stream, {"event": encode(event)}, maxlen=KEEP)
         except (RedisError, TimeoutError) as error:
-            log.warning("activity %s was not published: %s", event.activity.id, error)
+            log.warning("event %s was not published: %s", _name(event), error)
             self._lost()
 
     def _lost(self) -> None:

@@ -45,6 +45,7 @@ from .opportunities import Opportunity
 from .opportunity_reads import Figure, OpportunityPage, OpportunityQuery
 from .pipelines import Pipeline
 from .process_runs import RunStep
+from .step_listeners import StepListener
 from .tasks import TaskPage, TaskQuery
 from .worklist import WorklistPage, WorklistQuery
 
@@ -93,6 +94,17 @@ class GraphStore(Protocol):
     async def worklist(self, query: WorklistQuery) -> WorklistPage:
         """A page of the assignee's open process steps, soonest due first (ties by id), of
         parties this reader may see."""
+
+    async def claim_overdue(self, now: datetime, first: int) -> list[RunStep]:
+        """Mark up to `first` open steps due before `now` whose OVERDUE nobody has told yet
+        as told, soonest due first, and return them; every server process sharing the graph
+        claims, and each step is claimed once. The server's own work: no request reaches it."""
+
+    async def next_due(self) -> datetime | None:
+        """When the next open step not yet claimed overdue falls due; None when none waits."""
+
+    def on_steps(self, listener: StepListener) -> None:
+        """Await `listener` with what each write did to process steps, once it committed."""
 
     async def relationships(
         self,

@@ -9,13 +9,14 @@ from weakref import WeakKeyDictionary
 
 import strawberry
 
-from ..graph import deadlines, model
+from ..graph import deadlines, model, teams
 from ..graph.errors import GraphError, LimitExceeded, NotFound
-from ..graph.events import ActivityAdded, Interest
+from ..graph.events import ActivityAdded, Interest, WorklistChanged, WorklistInterest
 from ..graph.history import ChangeKind
 from ..graph.identity import Permission
 from ..graph.times import utcnow
 from ..schema.common_arguments import ActivityTypes
+from ..schema.processes import WorklistEvent
 from ..schema.types import Activity, ContextInfo
 from .context import Context
 from .loaders import Loaders
@@ -73,11 +74,14 @@ def _loaders_for(event: ActivityAdded, context: Context) -> Loaders:
     return loaders
 
 
-async def _shows(context: Context, event: ActivityAdded) -> bool:
-    """Whether a scoped subscriber may see the event's activity now: its scope may have
-    changed since it subscribed, and a subject may sit deeper than the scope reaches."""
+async def _shows(context: Context, event: ActivityAdded | WorklistChanged) -> bool:
+    """Whether a scoped subscriber may see the event's activity (or step's party) now: its
+    scope may have changed since it subscribed, and a subject may sit deeper than the
+    scope reaches."""
     if Permission.READ not in context.viewer.scoped:
         return True
+    if isinstance(event, WorklistChanged):
+        return event.step.party_id in await context.store.get_parties([event.step.party_id])
     return event.activity.id in await context.store.get_nodes([event.activity.id])
 
 
@@ -135,10 +139,41 @@ class Subscription:
             async for event, source in feed:
                 # the event's fields resolve while this generator waits at the yield
                 with deadlines.limit(context.settings.request_timeout):
-                    if not await _shows(context, event):
+                    if not isinstance(event, ActivityAdded) or not await _shows(context, event):
                         continue
                     context.loaders = _loaders_for(event, context)
                     source_id = source if include_descendants else None
                     yield Activity.of(event.activity, source_id, event.change)
+        finally:
+            context.events.unsubscribe(feed)
+
+    @strawberry.subscription(
+        description="Changes on a user's worklist from now on: a step assigned to them "
+        "OPENED, DONE, or OVERDUE (its due time passed while open; no write needed), each "
+        "once, of the parties the viewer may read when it comes. Who may watch whose list "
+        "is as for Query.worklist."
+    )
+    async def worklist_changed(
+        self,
+        info: ContextInfo,
+        assignee_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description="The user; yours when left out."),
+        ] = None,
+    ) -> AsyncGenerator[WorklistEvent, None]:
+        context = info.context  # what each listener may hold is counted in fanout.py
+        viewer = context.viewer
+        viewer.scope(Permission.READ, "reading a worklist")
+        watched = viewer.id if assignee_id is None else str(assignee_id)
+        if watched != viewer.id:
+            await teams.users(context.store, [watched])
+        feed = context.events.subscribe(WorklistInterest(watched))
+        try:
+            async for event, _ in feed:
+                with deadlines.limit(context.settings.request_timeout):
+                    if not isinstance(event, WorklistChanged) or not await _shows(context, event):
+                        continue
+                    context.loaders = Loaders(context.store)  # its party as it is now
+                    yield WorklistEvent.of(event)
         finally:
             context.events.unsubscribe(feed)

@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from ..graph.events import StepChange, WorklistChanged
 from ..graph.process_runs import RunStep
 from ..resolvers.context import ContextInfo
-from .enums import ActivityType
+from .enums import ActivityType, described_enum
 
 if TYPE_CHECKING:
     from .types import Party
@@ -124,6 +125,9 @@ async def party_processes(
 @strawberry.type(description="An open step on a worklist, with the party it is about.")
 class WorklistItem(ProcessStep):
     party_id: strawberry.ID = strawberry.field(description="The party the step is about.")
+    run_id: strawberry.ID = strawberry.field(
+        description="The run it is a step of: the party's `processes` lists it."
+    )
     process_id: str = strawberry.field(description="The process's id in its category.")
     category_id: strawberry.ID = strawberry.field(description="The party's category then.")
 
@@ -140,6 +144,32 @@ class WorklistItem(ProcessStep):
         return cls(
             **vars(shown),
             party_id=strawberry.ID(step.party_id),
+            run_id=strawberry.ID(step.run_id),
             process_id=step.process_id,
             category_id=strawberry.ID(step.category_id),
         )
+
+
+WorklistChange = described_enum(
+    StepChange,
+    "What happened to a step on a worklist.",
+    {
+        "OPENED": "A write opened it (its process was triggered).",
+        "DONE": "A write satisfied it: it left the worklist.",
+        "OVERDUE": "Its due time passed while it was open; told once.",
+    },
+    name="WorklistChange",
+)
+
+
+@strawberry.type(description="A change on a user's worklist, as worklistChanged pushes it.")
+class WorklistEvent:
+    change: WorklistChange = strawberry.field(  # type: ignore[valid-type]
+        description="What happened to the step."
+    )
+    at: datetime = strawberry.field(description="When it happened; `step.overdue` is as of it.")
+    step: WorklistItem = strawberry.field(description="The step, with its party and run.")
+
+    @classmethod
+    def of(cls, event: WorklistChanged) -> WorklistEvent:
+        return cls(change=event.change, at=event.at, step=WorklistItem.of(event.step, event.at))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from datetime import datetime
 
 from ..history import Actor, Change
 from ..model import DEFAULT_HIERARCHY_TYPES, Activity, Category, Party, RelType
@@ -19,16 +20,20 @@ from ..process_runs import (
     on_activity,
     on_party,
 )
-from ..times import format_instant, utcnow
+from ..times import format_instant, parse_instant, utcnow
 from ..worklist import WorklistPage, WorklistQuery
 from . import cypher, walks
 from .cypher import VALID_AT, Reach, Tx, Write
 
+# the label of an open step whose OVERDUE is not told yet: its index holds only those, so
+# the overdue watch reads its next wake-up and claims what fell due from its front
+UNTOLD = "UntoldDue"
 SCHEMA: tuple[str, ...] = (
     "CREATE CONSTRAINT process_step_id IF NOT EXISTS FOR (s:ProcessStep) REQUIRE s.id IS UNIQUE",
     "CREATE INDEX process_step_party IF NOT EXISTS FOR (s:ProcessStep) ON (s.party_id)",
     "CREATE INDEX process_step_assignee IF NOT EXISTS "
     "FOR (s:ProcessStep) ON (s.assignee_id, s.due_at)",
+    f"CREATE INDEX process_step_untold IF NOT EXISTS FOR (s:{UNTOLD}) ON (s.due_at)",
 )
 # levels above a party a RESPONSIBLE step looks for its user
 RESPONSIBLE_DEPTH = 64
@@ -94,7 +99,7 @@ def writes(outcome: Outcome, actor: Actor) -> tuple[list[Write], list[Change]]:
     """The writes of the steps opened and closed, and their history entries."""
     found = [
         Write(
-            "UNWIND $rows AS row CREATE (s:ProcessStep) SET s = row",
+            f"UNWIND $rows AS row CREATE (s:ProcessStep:{UNTOLD}) SET s = row",
             # the order they were opened in, the order a party's runs are read in
             [
                 {**_props(s), "seq": f"{format_instant(s.opened_at)}#{i:04d}"}
@@ -103,7 +108,7 @@ def writes(outcome: Outcome, actor: Actor) -> tuple[list[Write], list[Change]]:
         ),
         Write(
             "UNWIND $rows AS row MATCH (s:ProcessStep {id: row.id}) "
-            "SET s.done_at = row.done_at, s.body = row.body",
+            f"SET s.done_at = row.done_at, s.body = row.body REMOVE s:{UNTOLD}",
             [_props(s) for s in outcome.closed],
         ),
     ]
@@ -147,3 +152,39 @@ async def worklist(tx: Tx, query: WorklistQuery, inside: Reach) -> WorklistPage:
     )
     found = [decode(body) for body in await cypher.collected(result)]
     return WorklistPage(found[: query.page.first], len(found) > query.page.first)
+
+
+async def next_due(tx: Tx) -> datetime | None:
+    """When the next open step falls due that no process has told of yet."""
+    result = await tx.run(
+        f"MATCH (s:{UNTOLD}) WHERE s.due_at IS NOT NULL "
+        "WITH s.due_at AS due ORDER BY due LIMIT 1 RETURN collect(due) AS rows"
+    )
+    found = await cypher.collected(result)
+    return parse_instant(found[0]) if found else None
+
+
+async def claim_overdue(tx: Tx, now: datetime, first: int) -> list[RunStep]:
+    """Mark up to `first` open steps due before `now` as told, soonest first, and return
+    them. Each is locked and read again before it is marked: of processes claiming at
+    once, one claims each, and a step done meanwhile is not claimed."""
+    at = format_instant(now)
+    result = await tx.run(
+        f"MATCH (s:{UNTOLD}) WHERE s.due_at < $now "
+        "WITH s ORDER BY s.due_at, s.id LIMIT $first RETURN collect(s.id) AS rows",
+        now=at,
+        first=first,
+    )
+    ids = await cypher.collected(result)
+    await tx.run(
+        "UNWIND $ids AS id MATCH (s:ProcessStep {id: id}) SET s._lock = true REMOVE s._lock",
+        ids=ids,
+    )
+    result = await tx.run(
+        f"UNWIND $ids AS id MATCH (s:ProcessStep {{id: id}}) WHERE s:{UNTOLD} "
+        f"REMOVE s:{UNTOLD} SET s.overdue_sent_at = $now "
+        "WITH s ORDER BY s.due_at, s.id RETURN collect(s.body) AS rows",
+        ids=ids,
+        now=at,
+    )
+    return [decode(body) for body in await cypher.collected(result)]

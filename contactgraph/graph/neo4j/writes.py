@@ -23,6 +23,8 @@ from ..model import (
     Party,
     Relationship,
 )
+from ..process_runs import NO_CHANGE, Outcome, RunStep
+from ..step_listeners import StepListeners
 from . import (
     closure,
     cypher,
@@ -54,7 +56,7 @@ async def _edge(tx: Tx, rel_id: str) -> Relationship:
     return found[0]
 
 
-class Neo4jWrites(Neo4jDumps):
+class Neo4jWrites(Neo4jDumps, StepListeners):
     # a batch is one transaction, held in Neo4j's heap until commit; 1,000 parties with
     # their activities and history entries fit the transaction memory of a 512 MiB heap
     seed_batch_size = 1_000
@@ -74,7 +76,7 @@ class Neo4jWrites(Neo4jDumps):
         return await self._write(work)
 
     async def create_party(self, party: Party) -> Party:
-        async def work(tx: Tx) -> Party:
+        async def work(tx: Tx) -> tuple[Party, Outcome]:
             checked = await keys.check_party(tx, party, self.default_region)
             runs = await process_steps.for_party(tx, checked, None, self._actor)
             steps, written = process_steps.writes(runs, self._actor)
@@ -84,9 +86,11 @@ class Neo4jWrites(Neo4jDumps):
                 *steps,
                 history.new_entries([entry.created(checked, self._actor), *written]),
             )
-            return checked
+            return checked, runs
 
-        return await self._write(work)
+        created, runs = await self._write(work)
+        await self._committed(runs)
+        return created
 
     async def update_party(
         self,
@@ -95,7 +99,7 @@ class Neo4jWrites(Neo4jDumps):
         expected_version: int | None,
         at: datetime,
     ) -> Party:
-        async def work(tx: Tx) -> Party:
+        async def work(tx: Tx) -> tuple[Party, Outcome]:
             if "fiscal" in changes:  # the fiscal lock first, as every write takes it
                 await keys.lock(tx)
             await cypher.lock(tx, [party_id])
@@ -106,7 +110,7 @@ class Neo4jWrites(Neo4jDumps):
                 )
             updated = rules.apply_changes(current, changes, at)
             if updated is current:
-                return current
+                return current, NO_CHANGE
             updated = await keys.check_party(tx, updated, self.default_region, current)
             runs = await process_steps.for_party(tx, updated, current, self._actor)
             steps, written = process_steps.writes(runs, self._actor)
@@ -116,9 +120,11 @@ class Neo4jWrites(Neo4jDumps):
                 *steps,
                 history.new_entries([entry.changed(current, updated, self._actor), *written]),
             )
-            return updated
+            return updated, runs
 
-        return await self._write(work)
+        updated, runs = await self._write(work)
+        await self._committed(runs)
+        return updated
 
     async def archive_party(self, party_id: str, at: datetime, archive: bool = True) -> Party:
         async def work(tx: Tx) -> Party:
@@ -204,7 +210,7 @@ class Neo4jWrites(Neo4jDumps):
         return await self._write(work)
 
     async def record_activity(self, activity: Activity) -> Activity:
-        async def work(tx: Tx) -> Activity:
+        async def work(tx: Tx) -> Outcome:
             references = list(rules.activity_references([activity]))
             # locked: none is archived or merged meanwhile
             read = await cypher.prepare(tx, references, references)
@@ -219,9 +225,19 @@ class Neo4jWrites(Neo4jDumps):
                 *steps,
                 history.new_entries([entry.recorded(activity, self._actor), *written]),
             )
-            return activity
+            return runs
+
+        await self._committed(await self._write(work))
+        return activity
+
+    async def claim_overdue(self, now: datetime, first: int) -> list[RunStep]:
+        async def work(tx: Tx) -> list[RunStep]:
+            return await process_steps.claim_overdue(tx, now, first)
 
         return await self._write(work)
+
+    async def next_due(self) -> datetime | None:
+        return await self._read(process_steps.next_due)
 
     async def change_activity(self, activity: Activity, kind: ChangeKind) -> Activity:
         async def work(tx: Tx) -> Activity:

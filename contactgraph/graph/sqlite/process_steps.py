@@ -20,7 +20,7 @@ from ..process_runs import (
     on_activity,
     on_party,
 )
-from ..times import format_instant, utcnow
+from ..times import format_instant, parse_instant, utcnow
 from ..worklist import WorklistPage, WorklistQuery
 from . import records, walks
 from .scopes import Reach
@@ -39,6 +39,14 @@ CREATE INDEX process_steps_party ON process_steps(party_id, done_at);
 CREATE INDEX process_steps_worklist ON process_steps(assignee_id, due_at, id)
     WHERE done_at IS NULL
 """
+# the open steps whose OVERDUE is not told yet, by due time: the overdue watch reads its
+# next wake-up and claims what fell due from the front of this index, never the rest
+OVERDUE = """
+ALTER TABLE process_steps ADD COLUMN overdue_sent_at TEXT;
+CREATE INDEX process_steps_due ON process_steps(due_at, id)
+    WHERE done_at IS NULL AND overdue_sent_at IS NULL
+"""
+_UNTOLD = "done_at IS NULL AND overdue_sent_at IS NULL"
 # levels above a party a RESPONSIBLE step looks for its user
 RESPONSIBLE_DEPTH = 64
 
@@ -154,3 +162,21 @@ def worklist(conn: sqlite3.Connection, query: WorklistQuery, inside: Reach) -> W
     )
     found = [decode(body) for (body,) in rows]
     return WorklistPage(found[: query.page.first], len(found) > query.page.first)
+
+
+def next_due(conn: sqlite3.Connection) -> datetime | None:
+    """When the next open step falls due that no process has told of yet."""
+    (due,) = conn.execute(f"SELECT min(due_at) FROM process_steps WHERE {_UNTOLD}").fetchone()
+    return None if due is None else parse_instant(due)
+
+
+def claim_overdue(conn: sqlite3.Connection, now: datetime, first: int) -> list[RunStep]:
+    """Mark up to `first` open steps due before `now` as told, soonest first, and return
+    them: in the write transaction, so of processes sharing the file one claims each."""
+    rows = conn.execute(
+        f"UPDATE process_steps SET overdue_sent_at = :now WHERE id IN (SELECT id FROM "
+        f"process_steps WHERE {_UNTOLD} AND due_at < :now ORDER BY due_at, id LIMIT :first) "
+        "RETURNING body",
+        {"now": format_instant(now), "first": first},
+    )
+    return sorted((decode(body) for (body,) in rows), key=lambda s: (s.due_at, s.id))

@@ -327,6 +327,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     CREATE INDEX opportunities_organization ON opportunities(organization_id, close_key, id);
     CREATE INDEX opportunities_owner ON opportunities(owner_id, close_key, id);
     """,
+    # 20: which open steps' OVERDUE was told, and the index the overdue watch reads
+    process_steps.OVERDUE,
 )
 
 

@@ -38,8 +38,9 @@ from ..model import (
     TimelinePage,
     TimelineQuery,
 )
-from ..process_runs import RunStep
+from ..process_runs import NO_CHANGE, Outcome, RunStep
 from ..search import query_terms
+from ..step_listeners import StepListeners
 from ..store import Node
 from ..tasks import TaskPage, TaskQuery
 from ..times import format_instant
@@ -82,7 +83,7 @@ def _fts_query(text: str, fiscal: bool) -> str:
     return " ".join(f'{column}"{term}"*' for term in query_terms(text))
 
 
-class SqliteStore(SqliteDumps, SqliteOpportunities, SqliteTraversals):
+class SqliteStore(SqliteDumps, SqliteOpportunities, SqliteTraversals, StepListeners):
     # a seed's transactions: the larger, the fewer times each index page is rewritten
     # (1,000,000 parties: 970 s in batches of 20,000, 710 s in batches of 100,000, with
     # about 2 GB of memory for the batch being generated and the one being written)
@@ -186,6 +187,12 @@ class SqliteStore(SqliteDumps, SqliteOpportunities, SqliteTraversals):
         return await self._read(
             lambda conn: process_steps.worklist(conn, query, self._inside(conn))
         )
+
+    async def claim_overdue(self, now: datetime, first: int) -> list[RunStep]:
+        return await self._write(lambda conn: process_steps.claim_overdue(conn, now, first))
+
+    async def next_due(self) -> datetime | None:
+        return await self._read(process_steps.next_due)
 
     async def agenda(self, query: AgendaQuery) -> list[Activity]:
         return await self._read(lambda conn: plans.window(conn, query, self._inside(conn)))
@@ -328,15 +335,17 @@ class SqliteStore(SqliteDumps, SqliteOpportunities, SqliteTraversals):
         return await self._write(work)
 
     async def create_party(self, party: Party) -> Party:
-        def work(conn: sqlite3.Connection) -> Party:
+        def work(conn: sqlite3.Connection) -> tuple[Party, Outcome]:
             checked = records.check_party(conn, party, self.default_region)
             records.insert_parties(conn, [checked])
             runs = process_steps.for_party(conn, checked, None, self._actor)
             written = process_steps.write(conn, runs, self._actor)
             history.append(conn, [entry.created(checked, self._actor), *written])
-            return checked
+            return checked, runs
 
-        return await self._write(work)
+        created, runs = await self._write(work)
+        await self._committed(runs)
+        return created
 
     async def update_party(
         self,
@@ -345,7 +354,7 @@ class SqliteStore(SqliteDumps, SqliteOpportunities, SqliteTraversals):
         expected_version: int | None,
         at: datetime,
     ) -> Party:
-        def work(conn: sqlite3.Connection) -> Party:
+        def work(conn: sqlite3.Connection) -> tuple[Party, Outcome]:
             current = records.party_by_id(conn, party_id)
             if expected_version is not None and expected_version != current.version:
                 raise Conflict(
@@ -353,15 +362,17 @@ class SqliteStore(SqliteDumps, SqliteOpportunities, SqliteTraversals):
                 )
             updated = rules.apply_changes(current, changes, at)
             if updated is current:
-                return current
+                return current, NO_CHANGE
             updated = records.check_party(conn, updated, self.default_region, current)
             records.rewrite_party(conn, updated)
             runs = process_steps.for_party(conn, updated, current, self._actor)
             written = process_steps.write(conn, runs, self._actor)
             history.append(conn, [entry.changed(current, updated, self._actor), *written])
-            return updated
+            return updated, runs
 
-        return await self._write(work)
+        updated, runs = await self._write(work)
+        await self._committed(runs)
+        return updated
 
     async def archive_party(self, party_id: str, at: datetime, archive: bool = True) -> Party:
         def work(conn: sqlite3.Connection) -> Party:
@@ -427,16 +438,17 @@ class SqliteStore(SqliteDumps, SqliteOpportunities, SqliteTraversals):
         return await self._write(work)
 
     async def record_activity(self, activity: Activity) -> Activity:
-        def work(conn: sqlite3.Connection) -> Activity:
+        def work(conn: sqlite3.Connection) -> Outcome:
             parties = records.parties_by_id(conn, rules.activity_references([activity]))
             rules.check_activities([activity], parties)
             runs = process_steps.for_activity(conn, activity, parties, self._actor)
             records.insert_activities(conn, [activity])
             written = process_steps.write(conn, runs, self._actor)
             history.append(conn, [entry.recorded(activity, self._actor), *written])
-            return activity
+            return runs
 
-        return await self._write(work)
+        await self._committed(await self._write(work))
+        return activity
 
     async def change_activity(self, activity: Activity, kind: ChangeKind) -> Activity:
         def work(conn: sqlite3.Connection) -> Activity:
