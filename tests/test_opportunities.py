@@ -6,8 +6,10 @@ to one client sees and writes only that client's deals."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,6 +17,7 @@ import pytest
 import pytest_asyncio
 from access import bearer
 from client import GraphQL, serve
+from downgrades import AFTER_19
 from factories import contact, link, org, user
 
 from contactgraph.config import Settings
@@ -424,3 +427,25 @@ async def test_a_viewer_scoped_to_a_client_sees_and_writes_only_its_deals(
         assert answers[0] == answers[1] == ("FORBIDDEN", "ID is outside where you may write"), name
     after = await gql(node, {"id": deal})
     assert after["node"]["amount"] == "1000.00"  # nothing written
+
+
+@pytest.mark.asyncio(loop_scope="function")
+async def test_deals_stored_before_the_summary_summed_in_sql_are_summed_after_an_upgrade(
+    tmp_path: Path,
+) -> None:
+    """Migration 20 on the embedded store fills the amounts' parts of stored deals (Neo4j
+    sums the amounts it stores as they are)."""
+    url = f"sqlite:///{tmp_path / 'graph.db'}"
+    async for http in serve(Settings(create=True, graph_url=url)):
+        gql = GraphQL(http)
+        pipeline, stages = await _pipeline(gql, "Before")
+        acme, ann = await org(gql, "Acme"), await user(gql, "ann.before")
+        for amount in ("0.0001", "999999999999999.9999", "12.5"):
+            deal = {"title": amount, "organizationId": acme, "ownerId": ann, "amount": amount}
+            deal |= {"pipelineId": pipeline, "stageId": stages["Won"], "currency": "EUR"}
+            await gql(CREATE, {"input": deal})
+    with sqlite3.connect(tmp_path / "graph.db") as conn:
+        conn.executescript(f"{AFTER_19} PRAGMA user_version = 19;")
+    async for http in serve(Settings(create=True, graph_url=url)):
+        rows = (await GraphQL(http)(SUMMARY, {"p": pipeline}))["pipelineSummary"]
+        assert [(r["count"], r["amount"]) for r in rows] == [(3, "1000000000000012.5000")]

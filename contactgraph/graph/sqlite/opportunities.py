@@ -8,7 +8,6 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -27,7 +26,7 @@ from ..opportunity_reads import (
     sort_keys,
 )
 from ..times import format_instant, utcnow
-from . import history, records
+from . import history, opportunity_sums, records
 from .accounts import SqliteAccounts
 from .records import IN_LIST, bound_list
 from .vocabulary import read_pipelines
@@ -38,6 +37,14 @@ _KEY_COLUMNS = {
     OpportunityOrder.UPDATED: "updated_key",
 }
 _COLUMNS = "id, version, created_at, updated_at, document"
+_WRITTEN = ", ".join(
+    (
+        "id, pipeline_id, stage_id, owner_id, organization_id, status, currency, amount",
+        "probability, close_key, amount_key, updated_key, created_at, updated_at, version",
+        "document",
+        *opportunity_sums.SUM_COLUMNS,
+    )
+)
 
 
 def _of_row(row: Sequence[Any]) -> Opportunity:
@@ -125,12 +132,7 @@ class SqliteOpportunities(SqliteAccounts):
     async def opportunity_figures(self, query: OpportunityQuery) -> list[Figure]:
         def work(conn: sqlite3.Connection) -> list[Figure]:
             tests, params = _where(query, self._inside(conn))
-            rows = conn.execute(
-                "SELECT stage_id, currency, amount, probability FROM opportunities o "
-                f"WHERE {' AND '.join(tests)}",
-                params,
-            )
-            return [Figure(r[0], r[1], Decimal(r[2]), r[3]) for r in rows]
+            return opportunity_sums.figures(conn, tests, params)
 
         return await self._read(work)
 
@@ -179,8 +181,7 @@ class SqliteOpportunities(SqliteAccounts):
 def _upsert(conn: sqlite3.Connection, written: Opportunity) -> None:
     keys = sort_keys(written)
     conn.execute(
-        "INSERT OR REPLACE INTO opportunities VALUES "
-        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"INSERT OR REPLACE INTO opportunities ({_WRITTEN}) VALUES ({', '.join('?' * 19)})",
         (
             written.id,
             written.pipeline_id,
@@ -198,5 +199,6 @@ def _upsert(conn: sqlite3.Connection, written: Opportunity) -> None:
             format_instant(written.updated_at),
             written.version,
             orjson.dumps(opportunities.document(written)).decode(),
+            *opportunity_sums.parts(written.amount),
         ),
     )

@@ -13,7 +13,7 @@ from ..errors import ConfigError
 from ..identity import BUILTIN_ROLES, Permission
 from ..levels import DEFAULT_LEVELS
 from ..search import fiscal_text, indexed_text
-from . import activity_search, closure, history, keys, process_steps
+from . import activity_search, closure, history, keys, opportunity_sums, process_steps
 from .rows import (
     LEVELS_TABLE,
     MERGED_INTO,
@@ -327,6 +327,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     CREATE INDEX opportunities_organization ON opportunities(organization_id, close_key, id);
     CREATE INDEX opportunities_owner ON opportunities(owner_id, close_key, id);
     """,
+    # 20: amounts in integer parts SQL sums exactly, for the pipeline summary
+    opportunity_sums.migrate,
 )
 
 
