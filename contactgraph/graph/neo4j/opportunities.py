@@ -106,7 +106,7 @@ async def _page(tx: Tx, query: OpportunityQuery, inside: Reach) -> OpportunityPa
     return OpportunityPage(rows[: query.page.first], len(rows) > query.page.first)
 
 
-async def _store(tx: Tx, written: Opportunity) -> None:
+async def store(tx: Tx, written: Opportunity) -> None:
     """The opportunity's node, its document and the properties lists read."""
     order_keys = sort_keys(written)
     await tx.run(
@@ -117,6 +117,7 @@ async def _store(tx: Tx, written: Opportunity) -> None:
             "stage_id": written.stage_id,
             "owner_id": written.owner_id,
             "organization_id": written.organization_id,
+            "contact_ids": list(written.contact_ids),
             "status": written.status.value,
             "currency": written.currency,
             "amount": str(written.amount),
@@ -128,6 +129,21 @@ async def _store(tx: Tx, written: Opportunity) -> None:
             "document": orjson.dumps(opportunities.document(written)).decode(),
         },
     )
+
+
+async def naming(
+    tx: Tx, party_ids: Sequence[str] = (), ids: Sequence[str] = ()
+) -> list[Opportunity]:
+    """The deals naming any of the parties (organization, owner or contact: the contacts
+    by a scan, as merges alone ask), and those of `ids`."""
+    result = await tx.run(
+        "MATCH (o:Opportunity) WHERE o.id IN $ids OR o.organization_id IN $named "
+        "OR o.owner_id IN $named OR any(c IN o.contact_ids WHERE c IN $named) "
+        f"{_RETURN}",
+        ids=list(ids),
+        named=list(party_ids),
+    )
+    return [_of(r) async for r in result]
 
 
 class Neo4jOpportunities(Neo4jAccounts):
@@ -196,7 +212,7 @@ class Neo4jOpportunities(Neo4jAccounts):
             written, change = opportunities.planned(before, after, pipeline, parties, self._actor)
             if change is None:
                 return written
-            await _store(tx, written)
+            await store(tx, written)
             await history.append(tx, [change])
             return written
 
@@ -217,7 +233,7 @@ class Neo4jOpportunities(Neo4jAccounts):
                 parties = await cypher.parties(tx, deal.references())
                 written, change = opportunities.planned(None, deal, pipeline, parties, self._actor)
                 entries += [change] if change is not None else []
-                await _store(tx, written)
+                await store(tx, written)
             await cypher.write(tx, cypher.rewritten_parties([party]), history.new_entries(entries))
             return party, written
 

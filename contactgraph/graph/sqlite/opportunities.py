@@ -101,6 +101,21 @@ def _page(conn: sqlite3.Connection, query: OpportunityQuery, inside: Any) -> Opp
     return OpportunityPage(found, len(rows) > query.page.first)
 
 
+def naming(
+    conn: sqlite3.Connection, party_ids: Sequence[str] = (), ids: Sequence[str] = ()
+) -> list[Opportunity]:
+    """The deals naming any of the parties (organization, owner or contact: the contacts
+    by a scan, as merges alone ask), and those of `ids`."""
+    named = bound_list(party_ids)
+    rows = conn.execute(
+        f"SELECT {_COLUMNS} FROM opportunities WHERE id {IN_LIST} OR organization_id {IN_LIST} "
+        f"OR owner_id {IN_LIST} OR EXISTS (SELECT 1 FROM json_each(document, '$.contactIds') "
+        f"WHERE value {IN_LIST})",
+        (bound_list(ids), named, named, named),
+    )
+    return [_of_row(row) for row in rows]
+
+
 class SqliteOpportunities(SqliteAccounts):
     async def get_opportunities(self, ids: Sequence[str]) -> dict[str, Opportunity]:
         def work(conn: sqlite3.Connection) -> dict[str, Opportunity]:
@@ -150,7 +165,7 @@ class SqliteOpportunities(SqliteAccounts):
             written, change = opportunities.planned(before, after, pipeline, parties, self._actor)
             if change is None:
                 return written
-            _upsert(conn, written)
+            upsert(conn, written)
             history.append(conn, [change])
             return written
 
@@ -170,7 +185,7 @@ class SqliteOpportunities(SqliteAccounts):
                 parties = records.parties_by_id(conn, deal.references())
                 written, change = opportunities.planned(None, deal, pipeline, parties, self._actor)
                 entries += [change] if change is not None else []
-                _upsert(conn, written)
+                upsert(conn, written)
             records.rewrite_party(conn, party)
             history.append(conn, entries)
             return party, written
@@ -178,7 +193,7 @@ class SqliteOpportunities(SqliteAccounts):
         return await self._write(work)
 
 
-def _upsert(conn: sqlite3.Connection, written: Opportunity) -> None:
+def upsert(conn: sqlite3.Connection, written: Opportunity) -> None:
     keys = sort_keys(written)
     conn.execute(
         f"INSERT OR REPLACE INTO opportunities ({_WRITTEN}) VALUES ({', '.join('?' * 19)})",
