@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from . import schedules
 from .history import Change, FieldChange
 from .model import Activity, Attendee, Response
 from .opportunities import Opportunity
@@ -32,14 +33,9 @@ class Renamed:
     def names(self, party_id: str) -> Renamed:
         """Those whose stored version names the party."""
         return Renamed(
-            tuple(p for p in self.planned if party_id in _people(p[0])),
+            tuple(p for p in self.planned if party_id in schedules.references(p[0])),
             tuple(d for d in self.deals if party_id in d[0].references()),
         )
-
-
-def _people(activity: Activity) -> tuple[str, ...]:
-    s = activity.schedule
-    return () if s is None else (*s.assignee_ids, *(a.party_id for a in s.attendees))
 
 
 def _planned(activity: Activity, to: Live) -> Activity:
