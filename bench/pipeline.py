@@ -4,9 +4,10 @@ pipeline, and of the roll-up of opportunities under the largest client.
     .venv/bin/python bench/pipeline.py --parties 20000 --opportunities 100000 [--graph URL]
 
 Seeds an empty graph first (as bench/registry.py does), then one pipeline of five
-stages and --opportunities deals spread evenly over its organizations, written one by
-one through the store as createOpportunity writes them. The client rolled up is the
+stages and --opportunities deals spread evenly over its organizations, written through
+the store as createOpportunity writes them, WRITERS at a time. The client rolled up is the
 largest tree of the first 300 companies (organizations, when none has that level).
+Run again with the same --graph, it measures the deals the first run wrote.
 Prints a Markdown table of median and p95 milliseconds per store call.
 """
 
@@ -32,6 +33,7 @@ from contactgraph.graph.opportunity_reads import OpportunityQuery, summary
 from contactgraph.graph.store import GraphStore
 from contactgraph.graph.times import utcnow
 
+WRITERS = 8  # deals written at once while seeding, as by that many clients
 COMPANIES = 300  # the organizations (companies when levels tell) the client is chosen among
 STAGES = [("Qualify", 10, "OPEN"), ("Propose", 40, "OPEN"), ("Negotiate", 70, "OPEN")]
 STAGES += [("Won", 100, "WON"), ("Lost", 0, "LOST")]
@@ -40,41 +42,54 @@ STAGES += [("Won", 100, "WON"), ("Lost", 0, "LOST")]
 async def seed(store: GraphStore, count: int) -> tuple[str, str]:
     """The pipeline and the client with the largest tree among the first companies, with
     `count` deals spread evenly over every organization."""
+    every = PartyFilter(kinds=(PartyKind.ORGANIZATION,))
+    orgs = await store.list_parties(every, Page(100_000), False)
+    companies = [o.id for o in orgs.parties if o.unit_type == UnitType.COMPANY][:COMPANIES]
+    companies = companies or [o.id for o in orgs.parties[:COMPANIES]]
+    parties, largest = max([(await size(store, c), c) for c in companies])
+    print(f"the client: the largest tree of {len(companies)} organizations, {parties:,} parties")
+    earlier = [p for p in (await store.pipelines(None)).values() if p.name.startswith("Bench ")]
+    if earlier:  # a run before on this --graph wrote them: measure again, write none
+        print(f"reusing the deals of pipeline {earlier[0].name!r}")
+        return earlier[0].id, largest
     drafts = [
         pipelines.StageDraft(name, i, p, pipelines.StageOutcome(o))
         for i, (name, p, o) in enumerate(STAGES)
     ]
     made = pipelines.created(f"Bench {new_id()}", drafts)
     pipeline = await store.write_pipeline(None, lambda _: made, utcnow())
-    every = PartyFilter(kinds=(PartyKind.ORGANIZATION,))
-    orgs = await store.list_parties(every, Page(100_000), False)
-    companies = [o.id for o in orgs.parties if o.unit_type == UnitType.COMPANY][:COMPANIES]
-    companies = companies or [o.id for o in orgs.parties[:COMPANIES]]
-    parties, largest = max([(await size(store, c), c) for c in companies])
     users = await store.list_parties(PartyFilter(kinds=(PartyKind.USER,)), Page(50), False)
     owners = [u.id for u in users.parties]
     rng = random.Random(1)
     started, now = time.perf_counter(), utcnow()
+    deals = []
     for i in range(count):
         stage = rng.choice(pipeline.stages)
-        deal = Opportunity(
-            id=new_id(),
-            title=f"Deal {i}",
-            organization_id=rng.choice(orgs.parties).id,
-            owner_id=rng.choice(owners),
-            pipeline_id=pipeline.id,
-            stage_id=stage.id,
-            amount=Decimal(rng.randrange(100, 10_000_000)) / 100,
-            currency=rng.choice(("EUR", "EUR", "EUR", "USD", "CHF")),
-            created_at=now,
-            updated_at=now,
-            expected_close=date(2030, 1, 1) + timedelta(days=rng.randrange(730)),
-            lost_reason="Price" if stage.outcome is pipelines.StageOutcome.LOST else None,
-            stages=(StageChange(stage.id, now, None),),
+        deals.append(
+            Opportunity(
+                id=new_id(),
+                title=f"Deal {i}",
+                organization_id=rng.choice(orgs.parties).id,
+                owner_id=rng.choice(owners),
+                pipeline_id=pipeline.id,
+                stage_id=stage.id,
+                amount=Decimal(rng.randrange(100, 10_000_000)) / 100,
+                currency=rng.choice(("EUR", "EUR", "EUR", "USD", "CHF")),
+                created_at=now,
+                updated_at=now,
+                expected_close=date(2030, 1, 1) + timedelta(days=rng.randrange(730)),
+                lost_reason="Price" if stage.outcome is pipelines.StageOutcome.LOST else None,
+                stages=(StageChange(stage.id, now, None),),
+            )
         )
-        await store.write_opportunity(deal.id, lambda _, deal=deal: deal)
+    for start in range(0, count, WRITERS):  # as many clients writing at once
+        await asyncio.gather(
+            *(
+                store.write_opportunity(d.id, lambda _, d=d: d)
+                for d in deals[start : start + WRITERS]
+            )
+        )
     print(f"wrote {count:,} opportunities in {time.perf_counter() - started:.0f} s")
-    print(f"the client: the largest tree of {len(companies)} organizations, {parties:,} parties")
     return pipeline.id, largest
 
 

@@ -19,3 +19,8 @@ AFTER_15 = (
 DROP_HISTORY = (
     f"DROP TABLE history; DROP TABLE history_subjects; DROP INDEX parties_merged; {AFTER_12}"
 )
+# what migration 21 adds: the amounts' integer parts the pipeline summary sums in SQL
+AFTER_20 = "DROP INDEX opportunities_summary; " + "".join(
+    f"ALTER TABLE opportunities DROP COLUMN {c}; "
+    for c in ("amount_high", "amount_low", "amount_places")
+)

@@ -390,3 +390,94 @@ async def test_users_merge_with_their_roles_tokens_and_activities(gql: GraphQL) 
     assert back["node"]["authorId"] == twin
     again = await gql("query($u: ID!) { apiTokens(userId: $u) { id } }", {"u": twin})
     assert [t["id"] for t in again["apiTokens"]] == [token["createApiToken"]["token"]["id"]]
+
+
+PLANS = """query($task: ID!, $deal: ID!) {
+  task: node(id: $task) { ... on Activity { version assigneeIds attendees { partyId response } } }
+  deal: node(id: $deal) { ... on Opportunity { version organization { id } owner { id }
+    contacts { id } } } }"""
+
+
+async def test_planned_work_and_deals_follow_merged_people_and_come_back_on_unmerge(
+    gql: GraphQL,
+) -> None:
+    ids = {
+        "acme": await org(gql, "Acme"),
+        "dupe": await org(gql, "ACME"),
+        "eva": await contact(gql, "Eva", "Berger"),
+        "eve": await contact(gql, "Eva", "Berger"),
+        "ann": await user(gql, "ann"),
+        "ann2": await user(gql, "ann.two"),
+    }
+    made = await gql(
+        'mutation { createPipeline(name: "Direct", stages: [{name: "Open", order: 1, '
+        "probability: 30, outcome: OPEN}]) { id stages { id } } }"
+    )
+    pipeline = made["createPipeline"]
+    task = await gql(
+        "mutation($i: ScheduleActivityInput!) { scheduleActivity(input: $i) { id } }",
+        {
+            "i": {
+                "type": "TASK",
+                "summary": "Send the offer",
+                "subjectIds": [ids["acme"]],
+                "dueAt": "2031-01-05T09:00:00Z",
+                "assigneeIds": [ids["ann2"], ids["ann"]],
+                "attendees": [
+                    {"partyId": ids["eve"], "response": "ACCEPTED"},
+                    {"partyId": ids["eva"]},
+                ],
+            }
+        },
+    )
+    deal = await gql(
+        "mutation($i: CreateOpportunityInput!) { createOpportunity(input: $i) { id } }",
+        {
+            "i": {
+                "title": "Fleet",
+                "organizationId": ids["dupe"],
+                "ownerId": ids["ann2"],
+                "contactIds": [ids["eve"], ids["eva"]],
+                "pipelineId": pipeline["id"],
+                "stageId": pipeline["stages"][0]["id"],
+                "amount": "10",
+                "currency": "EUR",
+            }
+        },
+    )
+    read = {"task": task["scheduleActivity"]["id"], "deal": deal["createOpportunity"]["id"]}
+    before = await gql(PLANS, read)
+    for survivor, merged in (("ann", "ann2"), ("eva", "eve"), ("acme", "dupe")):
+        await merge(gql, ids[survivor], [ids[merged]])
+
+    after = await gql(PLANS, read)
+    assert after["task"] == {
+        "version": 3,  # one more for each merge that named its people
+        "assigneeIds": [ids["ann"]],
+        "attendees": [{"partyId": ids["eva"], "response": "ACCEPTED"}],  # the first answer
+    }
+    assert after["deal"] == {
+        "version": 4,
+        "organization": {"id": ids["acme"]},
+        "owner": {"id": ids["ann"]},
+        "contacts": [{"id": ids["eva"]}],
+    }
+    tasks = await gql(
+        "query($u: ID!) { tasks(assigneeId: $u) { edges { node { id } } } }", {"u": ids["ann"]}
+    )
+    assert tasks["tasks"]["edges"] == [{"node": {"id": read["task"]}}]
+    owned = await gql(
+        "query($u: [ID!]) { opportunities(filter: {ownerIds: $u}) { edges { node { id } } } }",
+        {"u": [ids["ann"]]},
+    )
+    assert owned["opportunities"]["edges"] == [{"node": {"id": read["deal"]}}]
+
+    for merged in ("dupe", "eve", "ann2"):
+        await gql(UNMERGE, {"id": ids[merged]})
+    back = await gql(PLANS, read)
+    assert {k: back["task"][k] for k in ("assigneeIds", "attendees")} == {
+        k: before["task"][k] for k in ("assigneeIds", "attendees")
+    }
+    assert {k: back["deal"][k] for k in ("organization", "owner", "contacts")} == {
+        k: before["deal"][k] for k in ("organization", "owner", "contacts")
+    }

@@ -6,8 +6,10 @@ to one client sees and writes only that client's deals."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,6 +17,7 @@ import pytest
 import pytest_asyncio
 from access import bearer
 from client import GraphQL, serve
+from downgrades import AFTER_20
 from factories import contact, link, org, user
 
 from contactgraph.config import Settings
@@ -34,9 +37,13 @@ MOVE = f"""mutation($id: ID!, $stage: ID!, $v: Int, $why: String) {{
 LIST = """query($filter: OpportunityFilter, $order: OpportunityOrder, $first: Int,
   $after: String) { opportunities(filter: $filter, orderBy: $order, first: $first,
   after: $after) { pageInfo { hasNextPage endCursor } edges { node { id title amount } } } }"""
-SUMMARY = """query($p: ID!, $owners: [ID!], $after: Date, $before: Date) {
-  pipelineSummary(pipelineId: $p, ownerIds: $owners, closeAfter: $after, closeBefore: $before)
-  { stage { name } currency count amount weightedAmount } }"""
+SUMMARY = """query($p: ID!, $owners: [ID!], $after: Date, $before: Date, $between: DateRange) {
+  pipelineSummary(pipelineId: $p, ownerIds: $owners, closeAfter: $after, closeBefore: $before,
+  closeBetween: $between) { stage { name } currency count amount weightedAmount } }"""
+SCHEDULE = """mutation($input: ScheduleActivityInput!) { scheduleActivity(input: $input) {
+  id } }"""
+UPDATE_TASK = """mutation($id: ID!, $input: UpdateActivityInput!) {
+  updateActivity(id: $id, input: $input) { id attendees { party { id } } } }"""
 HISTORY = """query($id: ID!) { node(id: $id) { ... on Organization {
   history(first: 20) { edges { node { kind subjectIds } } } } } }"""
 PIPELINE = """mutation($name: String!) { createPipeline(name: $name, stages: [
@@ -92,6 +99,16 @@ async def world(module_graph_url: str) -> AsyncIterator[World]:
         yield World(gql, ids, stages, others["Qualify"])
 
 
+def _task(subject: str, **more: Any) -> dict[str, Any]:
+    return {
+        "type": "TASK",
+        "summary": "Call",
+        "subjectIds": [subject],
+        "dueAt": "2031-01-05T09:00:00Z",
+        **more,
+    }
+
+
 def _deal(world: World, **more: Any) -> dict[str, Any]:
     return {
         "title": "Fleet renewal",
@@ -138,6 +155,15 @@ async def test_an_opportunity_is_opened_changed_and_moved_with_its_stage_history
         "moveOpportunity"
     ]
     assert moved["stage"]["name"] == "Propose" and moved["probability"] == 35
+    reset = (await gql(UPDATE, {"id": made["id"], "input": {"probability": None}, "v": 3}))[
+        "updateOpportunity"
+    ]  # an explicit null: back to the stage's default, which it follows from then on
+    assert reset["ownProbability"] is None and reset["probability"] == 50
+    assert reset["version"] == 4
+    kept = (await gql(UPDATE, {"id": made["id"], "input": {"source": "Web"}}))[
+        "updateOpportunity"
+    ]  # left out: kept as it is
+    assert kept["ownProbability"] is None and kept["version"] == 5
     unexplained = await gql.error(MOVE, {"id": made["id"], "stage": world.stages["Lost"]})
     assert unexplained["extensions"]["code"] == "BAD_USER_INPUT"
     assert unexplained["extensions"]["field"] == "lostReason"
@@ -145,7 +171,7 @@ async def test_an_opportunity_is_opened_changed_and_moved_with_its_stage_history
         "moveOpportunity"
     ]
     assert lost["status"] == "LOST" and lost["lostReason"] == "Price"
-    assert lost["probability"] == 0 and lost["version"] == 4
+    assert lost["probability"] == 0 and lost["version"] == 6
     assert [s["stageId"] for s in lost["stageHistory"]] == [
         world.stages["Qualify"],
         world.stages["Propose"],
@@ -158,6 +184,8 @@ async def test_an_opportunity_is_opened_changed_and_moved_with_its_stage_history
     about = [e["node"]["kind"] for e in entries if e["node"]["subjectIds"][0] == made["id"]]
     assert about == [
         "OPPORTUNITY_MOVED",
+        "OPPORTUNITY_UPDATED",
+        "OPPORTUNITY_UPDATED",
         "OPPORTUNITY_MOVED",
         "OPPORTUNITY_UPDATED",
         "OPPORTUNITY_CREATED",
@@ -277,6 +305,17 @@ async def test_the_pipeline_summary_sums_exactly_per_stage_and_currency(
     assert [r["currency"] for r in owned["pipelineSummary"]] == ["USD"]
     early = await world.gql(SUMMARY, {"p": forecast, "after": "2031-01-01", "before": "2031-02-01"})
     assert [(r["amount"]) for r in early["pipelineSummary"]] == ["100.10", "99.99"]
+    january = {"from": "2031-01-10", "to": "2031-01-20"}  # both days included
+    between = await world.gql(SUMMARY, {"p": forecast, "between": january})
+    assert between == early
+    since = await world.gql(SUMMARY, {"p": forecast, "between": {"from": "2031-01-15"}})
+    assert [(r["amount"]) for r in since["pipelineSummary"]] == ["200.20", "99.99"]
+    for wrong in (
+        {"between": {"from": "2031-02-01", "to": "2031-01-01"}},
+        {"between": january, "after": "2031-01-01"},
+    ):
+        refused = await world.gql.error(SUMMARY, {"p": forecast, **wrong})
+        assert refused["extensions"]["code"] == "BAD_USER_INPUT", refused
     missing = await world.gql.error(SUMMARY, {"p": "no-such"})
     assert missing["extensions"]["code"] == "NOT_FOUND"
 
@@ -320,6 +359,8 @@ async def test_opportunities_filter_order_page_and_roll_up(world: World, forecas
         LIST, {"filter": {"closeAfter": "2031-02-01", "closeBefore": "2031-01-01"}}
     )
     assert bad["extensions"]["code"] == "BAD_USER_INPUT"
+    window = {"pipelineId": forecast, "closeBetween": {"from": "2030-12-01", "to": "2031-01-10"}}
+    assert titles(await gql(LIST, {"filter": window})) == ["Won 1234.5678", "Qualify 100.10"]
     too_many = await gql.error(LIST, {"filter": {"ownerIds": ["u"] * 101}})
     assert too_many["extensions"]["code"] == "BAD_USER_INPUT" and "at most" in too_many["message"]
 
@@ -346,7 +387,65 @@ async def test_a_viewer_scoped_to_a_client_sees_and_writes_only_its_deals(
     assert [(r["currency"], r["count"]) for r in summary] == [("USD", 1)]
     refused = await scoped.error(CREATE, {"input": _deal(world, pipelineId=forecast)})
     assert refused["extensions"]["code"] == "FORBIDDEN"
+    north = world.ids["north"]
     inside = await scoped(
-        CREATE, {"input": _deal(world, organizationId=world.ids["north"], title="North")}
+        CREATE,
+        {"input": _deal(world, organizationId=north, ownerId=world.ids["bob"], title="North")},
     )
     assert inside["createOpportunity"]["title"] == "North"
+    deal = inside["createOpportunity"]["id"]
+    planned = await gql(
+        SCHEDULE, {"input": _task(north, attendees=[{"partyId": world.ids["eva"]}])}
+    )  # an admin invites eva, outside bob's scope: bob may still change the task
+    task = planned["scheduleActivity"]["id"]
+    kept = await scoped(UPDATE_TASK, {"id": task, "input": {"summary": "Call back"}})
+    assert kept["updateActivity"]["attendees"] == [{"party": None}]  # out of bob's sight
+
+    # naming someone outside the scope is refused as naming no one: an id cannot be probed
+    mine = {"organizationId": north, "ownerId": world.ids["bob"]}
+    probes = {
+        "owner": lambda who: (CREATE, {"input": _deal(world, **{**mine, "ownerId": who})}),
+        "contacts": lambda who: (CREATE, {"input": _deal(world, **mine, contactIds=[who])}),
+        "new owner": lambda who: (UPDATE, {"id": deal, "input": {"ownerId": who}}),
+        "new contacts": lambda who: (UPDATE, {"id": deal, "input": {"contactIds": [who]}}),
+        "assignees": lambda who: (SCHEDULE, {"input": _task(north, assigneeIds=[who])}),
+        "attendees": lambda who: (
+            SCHEDULE,
+            {"input": _task(north, attendees=[{"partyId": who}])},
+        ),
+        "new attendees": lambda who: (
+            UPDATE_TASK,
+            {"id": task, "input": {"attendees": [{"partyId": who}]}},
+        ),
+    }
+    existing = {"owner": "ann", "new owner": "ann", "assignees": "ann", "new attendees": "ann"}
+    for name, probe in probes.items():
+        answers = []
+        for who in (world.ids[existing.get(name, "eva")], "no-such-party"):
+            error = await scoped.error(*probe(who))
+            answers.append((error["extensions"]["code"], error["message"].replace(who, "ID")))
+        assert answers[0] == answers[1] == ("FORBIDDEN", "ID is outside where you may write"), name
+    after = await gql(node, {"id": deal})
+    assert after["node"]["amount"] == "1000.00"  # nothing written
+
+
+@pytest.mark.asyncio(loop_scope="function")
+async def test_deals_stored_before_the_summary_summed_in_sql_are_summed_after_an_upgrade(
+    tmp_path: Path,
+) -> None:
+    """Migration 20 on the embedded store fills the amounts' parts of stored deals (Neo4j
+    sums the amounts it stores as they are)."""
+    url = f"sqlite:///{tmp_path / 'graph.db'}"
+    async for http in serve(Settings(create=True, graph_url=url)):
+        gql = GraphQL(http)
+        pipeline, stages = await _pipeline(gql, "Before")
+        acme, ann = await org(gql, "Acme"), await user(gql, "ann.before")
+        for amount in ("0.0001", "999999999999999.9999", "12.5"):
+            deal = {"title": amount, "organizationId": acme, "ownerId": ann, "amount": amount}
+            deal |= {"pipelineId": pipeline, "stageId": stages["Won"], "currency": "EUR"}
+            await gql(CREATE, {"input": deal})
+    with sqlite3.connect(tmp_path / "graph.db") as conn:
+        conn.executescript(f"{AFTER_20} PRAGMA user_version = 20;")
+    async for http in serve(Settings(create=True, graph_url=url)):
+        rows = (await GraphQL(http)(SUMMARY, {"p": pipeline}))["pipelineSummary"]
+        assert [(r["count"], r["amount"]) for r in rows] == [(3, "1000000000000012.5000")]

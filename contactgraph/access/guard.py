@@ -20,6 +20,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from ..graph import schedules
 from ..graph.duplicates import DuplicateQuery, Match, PairPage
 from ..graph.errors import Forbidden, Unauthenticated
 from ..graph.history import PRIVATE_KINDS, Actor, AuditQuery, ChangeKind, ChangePage
@@ -302,14 +303,22 @@ class GuardedStore:
         return await self._writer.unlink(rel_id, until)
 
     async def record_activity(self, activity: Activity) -> Activity:
-        viewer = await self._may_write(activity.subject_ids)
+        """Inside a write scope its assignees and attendees must be inside too: one outside
+        is refused as one that does not exist, so naming ids cannot probe for people."""
+        viewer = await self._may_write([*activity.subject_ids, *schedules.references(activity)])
         if activity.author_id != viewer.id:
             viewer.require(Permission.ADMIN, "recording an activity for another author")
         return await self._writer.record_activity(activity)
 
     async def change_activity(self, activity: Activity, kind: ChangeKind) -> Activity:
-        """Planned work is shared: whoever may write where its subjects are may change it."""
-        await self._may_write(activity.subject_ids)
+        """Planned work is shared: whoever may write where its subjects are may change it,
+        keeping whoever it names; people it names anew must be inside a write scope."""
+        named: list[str] = []
+        if self._within(Permission.WRITE, "changing the graph") is not None:
+            stored = (await self._store.get_nodes([activity.id])).get(activity.id)
+            kept = set(schedules.references(stored)) if isinstance(stored, Activity) else set()
+            named = [p for p in schedules.references(activity) if p not in kept]
+        await self._may_write([*activity.subject_ids, *named])
         return await self._writer.change_activity(activity, kind)
 
     # -- categories ----------------------------------------------------------
@@ -342,17 +351,19 @@ class GuardedStore:
         opportunity_id: str,
         make: Callable[[Opportunity | None], Opportunity],
         organization_ids: Sequence[str],
+        named: Sequence[str] = (),
     ) -> Opportunity:
         """A deal is its organization's: writing it needs WRITE where that organization is
-        (each of them, when it moves to another)."""
-        await self._may_write(organization_ids)
+        (each of them, when it moves to another). The owner and contacts it names anew must
+        be inside a write scope, refused as ids that do not exist are (no probing)."""
+        await self._may_write([*organization_ids, *named])
         return await self._writer.write_opportunity(opportunity_id, make)
 
     async def convert_lead(
         self, party_id: str, category_id: str, deal: Opportunity | None, at: datetime
     ) -> tuple[Party, Opportunity | None]:
         """A conversion writes the party, and the deal's organization when it opens one."""
-        await self._may_write([deal.organization_id] if deal else [], party_id)
+        await self._may_write(list(deal.references()) if deal else [], party_id)
         return await self._writer.convert_lead(party_id, category_id, deal, at)
 
     # -- identity ------------------------------------------------------------

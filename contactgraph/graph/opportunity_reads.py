@@ -84,12 +84,14 @@ def cursor(query: OpportunityQuery, opportunity: Opportunity) -> str:
 
 @dataclass(frozen=True)
 class Figure:
-    """What a summary reads of one opportunity."""
+    """What a summary reads of one opportunity, or of `count` alike in stage, currency
+    and own probability (their amounts summed) when the store sums them itself."""
 
     stage_id: str
     currency: str
     amount: Decimal
     probability: int | None
+    count: int = 1
 
 
 @dataclass(frozen=True)
@@ -114,7 +116,7 @@ def summary(pipeline: Pipeline, figures: Iterable[Figure]) -> list[StageSum]:
         if stage.outcome is not StageOutcome.OPEN or chance is None:
             chance = stage.probability
         total = sums[(stage.id, figure.currency)]
-        total[0] += 1
+        total[0] += figure.count
         total[1] += figure.amount
         total[2] += figure.amount * chance / 100
     order = {s.id: i for i, s in enumerate(pipeline.stages)}

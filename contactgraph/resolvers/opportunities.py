@@ -12,7 +12,7 @@ from typing import Annotated
 import strawberry
 
 from ..graph import opportunities, opportunity_reads
-from ..graph.errors import Conflict, NotFound
+from ..graph.errors import BadUserInput, Conflict, NotFound
 from ..graph.ids import new_id
 from ..graph.model import Page
 from ..graph.opportunities import Opportunity as Deal
@@ -21,6 +21,7 @@ from ..graph.times import utcnow
 from ..schema.common_arguments import After, First
 from ..schema.opportunities import (
     CreateOpportunityInput,
+    DateRange,
     Opportunity,
     OpportunityOrder,
     OpportunityStatus,
@@ -40,6 +41,13 @@ CloseAfter = Annotated[
     date | None, strawberry.argument(description="Closing on or after this date.")
 ]
 CloseBefore = Annotated[date | None, strawberry.argument(description="Closing before this date.")]
+CloseBetween = Annotated[
+    DateRange | None,
+    strawberry.argument(
+        description="Expected to close within these days, both included; not with "
+        "closeAfter or closeBefore (else BAD_USER_INPUT)."
+    ),
+]
 OwnerIds = Annotated[
     list[strawberry.ID] | None,
     strawberry.argument(description="Owned by one of these users."),
@@ -69,9 +77,25 @@ class OpportunityFilter:
     close_before: date | None = strawberry.field(
         default=None, description="Expected to close before this date."
     )
+    close_between: DateRange | None = strawberry.field(
+        default=None,
+        description="Expected to close within these days, both included; not with "
+        "closeAfter or closeBefore (else BAD_USER_INPUT).",
+    )
     status: OpportunityStatus | None = strawberry.field(  # type: ignore[valid-type]
         default=None, description="OPEN, WON or LOST."
     )
+
+
+def _window(
+    between: DateRange | None, after: date | None, before: date | None
+) -> tuple[date | None, date | None]:
+    """The close dates asked, as (from inclusive, before exclusive), by either spelling."""
+    if between is None:
+        return after, before
+    if after is not None or before is not None:
+        raise BadUserInput("give closeBetween or closeAfter/closeBefore, not both")
+    return between.bounds()
 
 
 def _ids(given: Sequence[strawberry.ID] | None) -> tuple[str, ...]:
@@ -119,9 +143,11 @@ async def _changed(
     expected_version: int | None,
     organization_id: str | None,
     change: Callable[[Deal], Deal],
+    people: Sequence[str] = (),
 ) -> Opportunity:
     """Write a change of a stored opportunity: the viewer needs WRITE where its
-    organization is and, when it moves to another, there too."""
+    organization is and, when it moves to another, there too; the people given that it
+    does not name yet are checked as the guard checks new ones."""
     store = info.context.store
     current = (await store.get_opportunities([opportunity_id])).get(opportunity_id)
     if current is None:
@@ -134,7 +160,9 @@ async def _changed(
             raise Conflict(f"opportunity {opportunity_id} changed meanwhile; read it again")
         return replace(change(base), updated_at=utcnow())
 
-    return await _one(info, await store.write_opportunity(opportunity_id, make, sorted(checked)))
+    named = [p for p in people if p not in current.references()]
+    written = await store.write_opportunity(opportunity_id, make, sorted(checked), named)
+    return await _one(info, written)
 
 
 @strawberry.type
@@ -157,6 +185,9 @@ class OpportunityQuery:
         after: After = None,
     ) -> Connection[Opportunity]:
         given = filter or OpportunityFilter()
+        close_after, close_before = _window(
+            given.close_between, given.close_after, given.close_before
+        )
         query = opportunity_reads.OpportunityQuery(
             page=info.context.page(first, after),
             order=order_by,
@@ -166,8 +197,8 @@ class OpportunityQuery:
             organization_id=None if given.organization_id is None else str(given.organization_id),
             include_descendants=given.include_descendants,
             now=info.context.now,
-            close_after=given.close_after,
-            close_before=given.close_before,
+            close_after=close_after,
+            close_before=close_before,
             statuses=() if given.status is None else (given.status,),
         )
         query.check()
@@ -193,7 +224,9 @@ class OpportunityQuery:
         owner_ids: OwnerIds = None,
         close_after: CloseAfter = None,
         close_before: CloseBefore = None,
+        close_between: CloseBetween = None,
     ) -> list[StageSummary]:
+        close_after, close_before = _window(close_between, close_after, close_before)
         store = info.context.store
         pipeline = (await store.pipelines([str(pipeline_id)])).get(str(pipeline_id))
         if pipeline is None:
@@ -237,7 +270,9 @@ class OpportunityMutation:
                 raise Conflict(f"opportunity {deal.id} exists")
             return deal
 
-        made = await info.context.store.write_opportunity(deal.id, make, [deal.organization_id])
+        made = await info.context.store.write_opportunity(
+            deal.id, make, [deal.organization_id], (deal.owner_id, *deal.contact_ids)
+        )
         return await _one(info, made)
 
     @strawberry.mutation(
@@ -265,12 +300,16 @@ class OpportunityMutation:
                 amount=deal.amount if amount is None else amount,
                 currency=currency or deal.currency,
                 contact_ids=deal.contact_ids if contacts is None else contacts,
-                probability=deal.probability if input.probability is None else input.probability,
+                probability=deal.probability
+                if input.probability is strawberry.UNSET
+                else input.probability,
                 expected_close=input.expected_close_date or deal.expected_close,
                 source=deal.source if input.source is None else input.source,
             )
 
-        return await _changed(info, str(id), expected_version, organization, change)
+        owner = () if input.owner_id is None else (str(input.owner_id),)
+        people = (*owner, *(contacts or ()))
+        return await _changed(info, str(id), expected_version, organization, change, people)
 
     @strawberry.mutation(
         description="Move an opportunity to another stage of its pipeline, kept in its stage "

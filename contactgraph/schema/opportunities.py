@@ -3,13 +3,14 @@ and change it, and the pipeline summary's rows."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
 from ..graph import opportunities, opportunity_reads
+from ..graph.errors import BadUserInput
 from ..resolvers.context import ContextInfo
 from .common_arguments import After, First
 from .enums import described_enum
@@ -197,12 +198,30 @@ class UpdateOpportunityInput:
         default=None, description="All the contacts involved from now on."
     )
     probability: int | None = strawberry.field(
-        default=None, description="Percent, 0 to 100 (it cannot be unset here)."
+        default=strawberry.UNSET,
+        description="Percent, 0 to 100; null goes back to its stage's default probability "
+        "(ownProbability null), so it follows the stage from then on.",
     )
     expected_close_date: date | None = strawberry.field(
         default=None, description="When it should close."
     )
     source: str | None = strawberry.field(default=None, description="Where it came from.")
+
+
+@strawberry.input(description="A span of days, both ends included; an end left out leaves it open.")
+class DateRange:
+    from_: date | None = strawberry.field(
+        default=None, name="from", description="The first day in it."
+    )
+    to: date | None = strawberry.field(
+        default=None, description="The last day in it; not before `from` (else BAD_USER_INPUT)."
+    )
+
+    def bounds(self) -> tuple[date | None, date | None]:
+        """As the store filters: from inclusive, the day after `to` exclusive."""
+        if self.from_ is not None and self.to is not None and self.to < self.from_:
+            raise BadUserInput("a date range's `to` must not be before its `from`")
+        return self.from_, None if self.to in (None, date.max) else self.to + timedelta(days=1)
 
 
 @strawberry.type(description="One stage's deals in one currency, in a pipeline summary.")

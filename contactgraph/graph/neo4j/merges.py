@@ -9,14 +9,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from .. import merging, rules, schedules
+from .. import merge_people, merging, rules, schedules
 from ..errors import Conflict
 from ..history import Actor, Change, ChangeKind, changed
 from ..identity import Grant
 from ..merging import Authors, FieldChoice, MergePlan, Subjects, UnmergePlan
 from ..model import ACYCLIC_TYPES, Party, PartyKind, Relationship, RelType
 from ..rules import changed_at
-from . import closure, cypher, history, identity, keys, walks
+from . import closure, cypher, history, identity, keys, opportunities, plans, walks
 from .cypher import REL_MAP, Tx, type_expression
 from .identity import GRANT_MAP, _grant, _held
 
@@ -91,6 +91,17 @@ async def merge(
     await cypher.write(tx, cypher.rewritten_parties(plan.tombstones))
     plan = replace(plan, survivor=await keys.check_party(tx, plan.survivor, region, survivor))
     await cypher.write(tx, cypher.rewritten_parties([plan.survivor]))
+    result = await tx.run(
+        "MATCH (a:Activity) WHERE any(p IN a.people WHERE p IN $ids) RETURN collect(a.id)",
+        ids=list(merged_ids),
+    )
+    people = merge_people.renamed(
+        (await cypher.activities(tx, await cypher.collected(result))).values(),
+        await opportunities.naming(tx, merged_ids),
+        merge_people.merged_into(survivor_id, merged_ids),
+        at,
+    )
+    await _repoint(tx, people)  # before authors move: it writes whole activities
     await _move(tx, plan)
     moved = [
         *(b for b, _ in plan.moved),
@@ -99,6 +110,7 @@ async def merge(
     ]
     await cypher.write(tx, *await closure.edges_changed(tx, moved, members))
     entries = merging.entries(plan, survivor, merged, actor)
+    entries = merge_people.with_people(entries, merged_ids, people)
     users = await cypher.parties(tx, [u for u, _ in plan.contacts])
     entries += await _recontact(tx, users.values(), survivor_id, at, actor, ChangeKind.MERGED)
     await history.append(tx, entries)
@@ -125,6 +137,14 @@ async def _move(tx: Tx, plan: MergePlan) -> None:
             await tx.run("MATCH (g:Grant {id: $id}) DELETE g", id=before.id)
         else:
             await _regrant(tx, after)
+
+
+async def _repoint(tx: Tx, people: merge_people.Renamed) -> None:
+    """Planned work and deals as a merge or an unmerge names their people."""
+    for _, activity in people.planned:
+        await plans.rewrite(tx, activity)
+    for _, deal in people.deals:
+        await opportunities.store(tx, deal)
 
 
 async def _reassign(tx: Tx, authors: Sequence[Authors], tokens: Sequence[tuple[str, str]]) -> None:
@@ -212,6 +232,16 @@ async def unmerge(
     tokens = dict(await cypher.collected(result))
     listed = record.get("contacts", ([], None))[0]
     users = await cypher.parties(tx, listed)
+    named = merging.named(entry) | merge_people.named(record)
+    survivors = merging.survivors(await _chains(tx, named), party_id)
+    planned_ids, deal_ids = merge_people.ids_of(record)
+    people = merge_people.restored(
+        record,
+        await cypher.activities(tx, planned_ids),
+        {d.id: d for d in await opportunities.naming(tx, ids=deal_ids)},
+        merge_people.unmerged(party_id, survivors),
+        at,
+    )
     current = merging.Current(
         edges,
         {a: tuple(s) for a, s in subjects.items()},
@@ -219,7 +249,7 @@ async def unmerge(
         authored,
         tokens,
         {u.id: u.contact_id for u in users.values()},
-        merging.survivors(await _chains(tx, merging.named(entry)), party_id),
+        survivors,
     )
     plan = merging.unplan(tombstone, entry, current, at)
     merging.require_grants(plan.grants, move_grants)
@@ -240,6 +270,7 @@ async def unmerge(
             raise rules.cycle(back)
     changed = [e for pair in plan.edges for e in pair if e is not None]
     await cypher.write(tx, *await closure.edges_changed(tx, changed, [party_id, plan.survivor_id]))
+    await _repoint(tx, people)
     await _resubject(tx, plan.subjects)
     await _reassign(tx, plan.authors, [(token, plan.party.id) for token in plan.tokens])
     for held, back_grant in plan.grants:
@@ -249,7 +280,8 @@ async def unmerge(
             await _regrant(tx, back_grant)
     users = await cypher.parties(tx, plan.contacts)
     entries = await _recontact(tx, users.values(), party_id, at, actor, ChangeKind.UNMERGED)
-    await history.append(tx, [merging.unmerge_entry(plan, tombstone, actor), *entries])
+    undone = merge_people.recorded(merging.unmerge_entry(plan, tombstone, actor), people)
+    await history.append(tx, [undone, *entries])
     return plan
 
 

@@ -29,7 +29,7 @@ from ..opportunity_reads import (
 from ..times import format_instant, utcnow
 from . import cypher, history, keys, scopes
 from .accounts import Neo4jAccounts
-from .cypher import REACHES, Reach, Tx, encode, valid_at
+from .cypher import EVERYWHERE, REACHES, Reach, Tx, encode, valid_at
 from .vocabulary import read_pipelines
 
 _KEYS = {
@@ -54,7 +54,10 @@ def _of(record: Any) -> Opportunity:
 
 
 def _seen(inside: Reach) -> str:
-    """The opportunity's organization is in the reader's scope."""
+    """The opportunity's organization is in the reader's scope (for an unscoped reader no
+    test: the subquery would still look each organization up)."""
+    if inside is EVERYWHERE:
+        return "true"
     return f"EXISTS {{ MATCH (org:Party {{id: o.organization_id}}) WHERE {inside.test('org')} }}"
 
 
@@ -106,7 +109,7 @@ async def _page(tx: Tx, query: OpportunityQuery, inside: Reach) -> OpportunityPa
     return OpportunityPage(rows[: query.page.first], len(rows) > query.page.first)
 
 
-async def _store(tx: Tx, written: Opportunity) -> None:
+async def store(tx: Tx, written: Opportunity) -> None:
     """The opportunity's node, its document and the properties lists read."""
     order_keys = sort_keys(written)
     await tx.run(
@@ -117,6 +120,7 @@ async def _store(tx: Tx, written: Opportunity) -> None:
             "stage_id": written.stage_id,
             "owner_id": written.owner_id,
             "organization_id": written.organization_id,
+            "contact_ids": list(written.contact_ids),
             "status": written.status.value,
             "currency": written.currency,
             "amount": str(written.amount),
@@ -128,6 +132,21 @@ async def _store(tx: Tx, written: Opportunity) -> None:
             "document": orjson.dumps(opportunities.document(written)).decode(),
         },
     )
+
+
+async def naming(
+    tx: Tx, party_ids: Sequence[str] = (), ids: Sequence[str] = ()
+) -> list[Opportunity]:
+    """The deals naming any of the parties (organization, owner or contact: the contacts
+    by a scan, as merges alone ask), and those of `ids`."""
+    result = await tx.run(
+        "MATCH (o:Opportunity) WHERE o.id IN $ids OR o.organization_id IN $named "
+        "OR o.owner_id IN $named OR any(c IN o.contact_ids WHERE c IN $named) "
+        f"{_RETURN}",
+        ids=list(ids),
+        named=list(party_ids),
+    )
+    return [_of(r) async for r in result]
 
 
 class Neo4jOpportunities(Neo4jAccounts):
@@ -168,14 +187,17 @@ class Neo4jOpportunities(Neo4jAccounts):
     async def opportunity_figures(self, query: OpportunityQuery) -> list[Figure]:
         async def work(tx: Tx) -> list[Figure]:
             match, params = _where(query, await self._reach(tx))
-            result = await tx.run(
-                f"{match} RETURN o.stage_id AS stage, o.currency AS currency, "
-                "o.amount AS amount, o.probability AS probability",
+            result = await tx.run(  # grouped here: a record each costs the driver most
+                f"{match} WITH o.stage_id AS stage, o.currency AS currency, "
+                "o.probability AS probability, collect(o.amount) AS amounts "
+                "RETURN collect([stage, currency, probability, amounts])",
                 params,
             )
             return [
-                Figure(r["stage"], r["currency"], Decimal(r["amount"]), r["probability"])
-                async for r in result
+                Figure(
+                    stage, currency, sum(map(Decimal, amounts), Decimal(0)), chance, len(amounts)
+                )
+                for stage, currency, chance, amounts in await cypher.collected(result)
             ]
 
         return await self._read(work)
@@ -196,7 +218,7 @@ class Neo4jOpportunities(Neo4jAccounts):
             written, change = opportunities.planned(before, after, pipeline, parties, self._actor)
             if change is None:
                 return written
-            await _store(tx, written)
+            await store(tx, written)
             await history.append(tx, [change])
             return written
 
@@ -217,7 +239,7 @@ class Neo4jOpportunities(Neo4jAccounts):
                 parties = await cypher.parties(tx, deal.references())
                 written, change = opportunities.planned(None, deal, pipeline, parties, self._actor)
                 entries += [change] if change is not None else []
-                await _store(tx, written)
+                await store(tx, written)
             await cypher.write(tx, cypher.rewritten_parties([party]), history.new_entries(entries))
             return party, written
 

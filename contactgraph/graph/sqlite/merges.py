@@ -9,14 +9,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from .. import merging, rules
+from .. import merge_people, merging, rules
 from ..errors import Conflict
 from ..history import Actor, Change, ChangeKind, changed
 from ..merging import Authors, FieldChoice, MergePlan, Subjects, UnmergePlan
 from ..model import ACYCLIC_TYPES, Party, PartyKind
 from ..rules import changed_at
 from ..times import format_instant
-from . import closure, history, identity, keys, records, walks
+from . import closure, history, identity, keys, opportunities, plans, records, walks
 from .identity import _grant
 from .records import IN_LIST, bound_list
 from .rows import MERGED_INTO, REL_COLUMNS, relationship_from_row, relationship_params
@@ -91,8 +91,20 @@ def merge(
         records.rewrite_party(conn, tombstone)
     plan = replace(plan, survivor=records.check_party(conn, plan.survivor, region, survivor))
     records.rewrite_party(conn, plan.survivor)
+    planned = conn.execute(
+        f"SELECT DISTINCT activity_id FROM activity_people WHERE party_id {IN_LIST}",
+        (bound_list(merged_ids),),
+    )
+    people = merge_people.renamed(
+        records.activities_by_id(conn, [row[0] for row in planned]).values(),
+        opportunities.naming(conn, merged_ids),
+        merge_people.merged_into(survivor_id, merged_ids),
+        at,
+    )
+    _repoint(conn, people)  # before authors move: it writes whole activities
     _move(conn, plan)
     entries = merging.entries(plan, survivor, merged, actor)
+    entries = merge_people.with_people(entries, merged_ids, people)
     users = records.parties_by_id(conn, [u for u, _ in plan.contacts])
     entries += _recontact(conn, users.values(), survivor_id, at, actor, ChangeKind.MERGED)
     history.append(conn, entries)
@@ -131,6 +143,14 @@ def _move(conn: sqlite3.Connection, plan: MergePlan) -> None:
                 "UPDATE grants SET user_id = ?, scope_id = ? WHERE id = ?",
                 (after.user_id, after.scope_id, after.id),
             )
+
+
+def _repoint(conn: sqlite3.Connection, people: merge_people.Renamed) -> None:
+    """Planned work and deals as a merge or an unmerge names their people."""
+    for _, activity in people.planned:
+        plans.rewrite(conn, activity)
+    for _, deal in people.deals:
+        opportunities.upsert(conn, deal)
 
 
 def _reassign(
@@ -206,6 +226,16 @@ def unmerge(
         ).fetchall()
     )
     listed = record.get("contacts", ([], None))[0]
+    named = merging.named(entry) | merge_people.named(record)
+    survivors = merging.survivors(_chains(conn, named), party_id)
+    planned_ids, deal_ids = merge_people.ids_of(record)
+    people = merge_people.restored(
+        record,
+        records.activities_by_id(conn, planned_ids),
+        {d.id: d for d in opportunities.naming(conn, ids=deal_ids)},
+        merge_people.unmerged(party_id, survivors),
+        at,
+    )
     current = merging.Current(
         edges,
         {a: tuple(s) for a, s in subjects.items()},
@@ -213,7 +243,7 @@ def unmerge(
         authored,
         tokens,
         {u.id: u.contact_id for u in records.parties_by_id(conn, listed).values()},
-        merging.survivors(_chains(conn, merging.named(entry)), party_id),
+        survivors,
     )
     plan = merging.unplan(tombstone, entry, current, at)
     merging.require_grants(plan.grants, move_grants)
@@ -244,6 +274,7 @@ def unmerge(
         if back.type in ACYCLIC_TYPES and walks.reaches(conn, back.to_id, back.from_id, back.since):
             raise rules.cycle(back)
     closure.edges_changed(conn, [e for pair in plan.edges for e in pair if e is not None])
+    _repoint(conn, people)
     _resubject(conn, plan.subjects)
     _reassign(conn, plan.authors, [(token, plan.party.id) for token in plan.tokens])
     for held, back_grant in plan.grants:
@@ -256,7 +287,8 @@ def unmerge(
             )
     users = records.parties_by_id(conn, plan.contacts)
     entries = _recontact(conn, users.values(), party_id, at, actor, ChangeKind.UNMERGED)
-    history.append(conn, [merging.unmerge_entry(plan, tombstone, actor), *entries])
+    undone = merge_people.recorded(merging.unmerge_entry(plan, tombstone, actor), people)
+    history.append(conn, [undone, *entries])
     return plan
 
 

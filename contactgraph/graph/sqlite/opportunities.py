@@ -8,7 +8,6 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -27,7 +26,7 @@ from ..opportunity_reads import (
     sort_keys,
 )
 from ..times import format_instant, utcnow
-from . import history, records
+from . import history, opportunity_sums, records
 from .accounts import SqliteAccounts
 from .records import IN_LIST, bound_list
 from .vocabulary import read_pipelines
@@ -38,6 +37,14 @@ _KEY_COLUMNS = {
     OpportunityOrder.UPDATED: "updated_key",
 }
 _COLUMNS = "id, version, created_at, updated_at, document"
+_WRITTEN = ", ".join(
+    (
+        "id, pipeline_id, stage_id, owner_id, organization_id, status, currency, amount",
+        "probability, close_key, amount_key, updated_key, created_at, updated_at, version",
+        "document",
+        *opportunity_sums.SUM_COLUMNS,
+    )
+)
 
 
 def _of_row(row: Sequence[Any]) -> Opportunity:
@@ -94,6 +101,21 @@ def _page(conn: sqlite3.Connection, query: OpportunityQuery, inside: Any) -> Opp
     return OpportunityPage(found, len(rows) > query.page.first)
 
 
+def naming(
+    conn: sqlite3.Connection, party_ids: Sequence[str] = (), ids: Sequence[str] = ()
+) -> list[Opportunity]:
+    """The deals naming any of the parties (organization, owner or contact: the contacts
+    by a scan, as merges alone ask), and those of `ids`."""
+    named = bound_list(party_ids)
+    rows = conn.execute(
+        f"SELECT {_COLUMNS} FROM opportunities WHERE id {IN_LIST} OR organization_id {IN_LIST} "
+        f"OR owner_id {IN_LIST} OR EXISTS (SELECT 1 FROM json_each(document, '$.contactIds') "
+        f"WHERE value {IN_LIST})",
+        (bound_list(ids), named, named, named),
+    )
+    return [_of_row(row) for row in rows]
+
+
 class SqliteOpportunities(SqliteAccounts):
     async def get_opportunities(self, ids: Sequence[str]) -> dict[str, Opportunity]:
         def work(conn: sqlite3.Connection) -> dict[str, Opportunity]:
@@ -125,12 +147,7 @@ class SqliteOpportunities(SqliteAccounts):
     async def opportunity_figures(self, query: OpportunityQuery) -> list[Figure]:
         def work(conn: sqlite3.Connection) -> list[Figure]:
             tests, params = _where(query, self._inside(conn))
-            rows = conn.execute(
-                "SELECT stage_id, currency, amount, probability FROM opportunities o "
-                f"WHERE {' AND '.join(tests)}",
-                params,
-            )
-            return [Figure(r[0], r[1], Decimal(r[2]), r[3]) for r in rows]
+            return opportunity_sums.figures(conn, tests, params)
 
         return await self._read(work)
 
@@ -148,7 +165,7 @@ class SqliteOpportunities(SqliteAccounts):
             written, change = opportunities.planned(before, after, pipeline, parties, self._actor)
             if change is None:
                 return written
-            _upsert(conn, written)
+            upsert(conn, written)
             history.append(conn, [change])
             return written
 
@@ -168,7 +185,7 @@ class SqliteOpportunities(SqliteAccounts):
                 parties = records.parties_by_id(conn, deal.references())
                 written, change = opportunities.planned(None, deal, pipeline, parties, self._actor)
                 entries += [change] if change is not None else []
-                _upsert(conn, written)
+                upsert(conn, written)
             records.rewrite_party(conn, party)
             history.append(conn, entries)
             return party, written
@@ -176,11 +193,10 @@ class SqliteOpportunities(SqliteAccounts):
         return await self._write(work)
 
 
-def _upsert(conn: sqlite3.Connection, written: Opportunity) -> None:
+def upsert(conn: sqlite3.Connection, written: Opportunity) -> None:
     keys = sort_keys(written)
     conn.execute(
-        "INSERT OR REPLACE INTO opportunities VALUES "
-        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"INSERT OR REPLACE INTO opportunities ({_WRITTEN}) VALUES ({', '.join('?' * 19)})",
         (
             written.id,
             written.pipeline_id,
@@ -198,5 +214,6 @@ def _upsert(conn: sqlite3.Connection, written: Opportunity) -> None:
             format_instant(written.updated_at),
             written.version,
             orjson.dumps(opportunities.document(written)).decode(),
+            *opportunity_sums.parts(written.amount),
         ),
     )

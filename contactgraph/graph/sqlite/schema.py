@@ -13,7 +13,7 @@ from ..errors import ConfigError
 from ..identity import BUILTIN_ROLES, Permission
 from ..levels import DEFAULT_LEVELS
 from ..search import fiscal_text, indexed_text
-from . import activity_search, closure, history, keys, process_steps
+from . import activity_search, closure, history, keys, opportunity_sums, process_steps
 from .rows import (
     LEVELS_TABLE,
     MERGED_INTO,
@@ -329,6 +329,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     """,
     # 20: which open steps' OVERDUE was told, and the index the overdue watch reads
     process_steps.OVERDUE,
+    # 21: amounts in integer parts SQL sums exactly, for the pipeline summary
+    opportunity_sums.migrate,
 )
 
 
