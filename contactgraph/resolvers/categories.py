@@ -109,3 +109,11 @@ class CategoryMutation:
             lambda stored: levels.updated(str(id), input.applied, stored)
         )
         return Level.of(made)
+
+    @strawberry.mutation(
+        description="Open now the steps of DATE_REACHED processes whose date is reached "
+        "(CATEGORIES permission), as the server's periodic sweep does; each run starts "
+        "once per party, process and date. Answers the number of steps opened."
+    )
+    async def sweep_processes(self, info: ContextInfo) -> int:
+        return await info.context.store.sweep_processes()

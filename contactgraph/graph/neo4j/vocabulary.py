@@ -17,7 +17,7 @@ from ..codec import category_record
 from ..levels import DEFAULT_LEVELS, Level
 from ..model import Category, Party, Relationship
 from ..pipelines import Pipeline
-from . import cypher, history
+from . import cypher, history, identity
 from .accounts import Neo4jAccounts
 from .cypher import Tx
 
@@ -72,7 +72,8 @@ class Neo4jVocabulary(Neo4jAccounts):
         async def work(tx: Tx) -> Category:
             await tx.run(LOCK)  # names are compared across all categories
             stored = await cypher.categories(tx)
-            written, change = categories.planned(stored, category_id, make, self._actor, at)
+            roles = [r.name for r in await identity.roles(tx)]
+            written, change = categories.planned(stored, category_id, make, self._actor, at, roles)
             if change is None:
                 return written
             await tx.run(

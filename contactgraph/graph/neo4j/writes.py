@@ -105,7 +105,10 @@ class Neo4jWrites(Neo4jDumps):
                     f"party {party_id} is at version {current.version}, not {expected_version}"
                 )
             updated = rules.apply_changes(current, changes, at)
-            if updated is current:
+            if updated is current:  # no new version, but it may set what a step asks for
+                closes = await process_steps.for_party(tx, current, current, self._actor)
+                done, written = process_steps.writes(closes, self._actor)
+                await cypher.write(tx, *done, history.new_entries(written))
                 return current
             updated = await keys.check_party(tx, updated, self.default_region, current)
             runs = await process_steps.for_party(tx, updated, current, self._actor)
@@ -155,11 +158,15 @@ class Neo4jWrites(Neo4jDumps):
                 await cypher.lock_hierarchy(tx)
                 if await walks.reaches(tx, rel.to_id, rel.from_id, rel.since):
                     raise rules.cycle(rel)
+            ended = {source.id: source, target.id: target}
+            runs = await process_steps.for_link(tx, rel, ended, read.categories, self._actor)
+            steps, written = process_steps.writes(runs, self._actor)
             await cypher.write(
                 tx,
                 cypher.new_relationships([rel]),
                 *reaches,
-                history.new_entries([entry.linked(rel, self._actor)]),
+                *steps,
+                history.new_entries([entry.linked(rel, self._actor), *written]),
             )
             return rel
 
@@ -220,6 +227,14 @@ class Neo4jWrites(Neo4jDumps):
                 history.new_entries([entry.recorded(activity, self._actor), *written]),
             )
             return activity
+
+        return await self._write(work)
+
+    async def sweep_processes(self) -> int:
+        async def work(tx: Tx) -> int:
+            steps, written = await process_steps.sweep(tx, self._actor)
+            await cypher.write(tx, *steps, history.new_entries(written))
+            return sum(1 for change in written if change.kind is ChangeKind.PROCESS_STEP_OPENED)
 
         return await self._write(work)
 

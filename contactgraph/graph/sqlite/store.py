@@ -352,7 +352,9 @@ class SqliteStore(SqliteDumps, SqliteOpportunities, SqliteTraversals):
                     f"party {party_id} is at version {current.version}, not {expected_version}"
                 )
             updated = rules.apply_changes(current, changes, at)
-            if updated is current:
+            if updated is current:  # no new version, but it may set what a step asks for
+                closes = process_steps.for_party(conn, current, current, self._actor)
+                history.append(conn, process_steps.write(conn, closes, self._actor))
                 return current
             updated = records.check_party(conn, updated, self.default_region, current)
             records.rewrite_party(conn, updated)
@@ -398,7 +400,11 @@ class SqliteStore(SqliteDumps, SqliteOpportunities, SqliteTraversals):
                 raise rules.cycle(rel)
             conn.execute(records.INSERT_REL, relationship_params(rel))
             closure.edges_changed(conn, [rel])
-            history.append(conn, [entry.linked(rel, self._actor)])
+            runs = process_steps.for_link(
+                conn, rel, {p.id: p for p in (source, target)}, self._actor
+            )
+            written = process_steps.write(conn, runs, self._actor)
+            history.append(conn, [entry.linked(rel, self._actor), *written])
             return rel
 
         return await self._write(work)
@@ -435,6 +441,14 @@ class SqliteStore(SqliteDumps, SqliteOpportunities, SqliteTraversals):
             written = process_steps.write(conn, runs, self._actor)
             history.append(conn, [entry.recorded(activity, self._actor), *written])
             return activity
+
+        return await self._write(work)
+
+    async def sweep_processes(self) -> int:
+        def work(conn: sqlite3.Connection) -> int:
+            _, written = process_steps.sweep(conn, self._actor)
+            history.append(conn, written)
+            return sum(1 for change in written if change.kind is ChangeKind.PROCESS_STEP_OPENED)
 
         return await self._write(work)
 

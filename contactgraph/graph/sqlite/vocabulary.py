@@ -15,7 +15,7 @@ from ..attribute_filters import sqlite_path
 from ..levels import Level
 from ..model import Category, Party, Relationship
 from ..pipelines import Pipeline
-from . import history
+from . import history, identity
 from .accounts import SqliteAccounts
 from .records import IN_LIST, bound_list
 from .records import categories as read_categories
@@ -52,7 +52,8 @@ class SqliteVocabulary(SqliteAccounts):
     ) -> Category:
         def work(conn: sqlite3.Connection) -> Category:
             stored = read_categories(conn, None)
-            written, change = categories.planned(stored, category_id, make, self._actor, at)
+            roles = [r.name for r in identity.roles(conn)]
+            written, change = categories.planned(stored, category_id, make, self._actor, at, roles)
             if change is None:
                 return written
             conn.execute(UPSERT_CATEGORY, category_params(written))
