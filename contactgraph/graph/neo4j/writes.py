@@ -158,15 +158,13 @@ class Neo4jWrites(Neo4jDumps):
                 await cypher.lock_hierarchy(tx)
                 if await walks.reaches(tx, rel.to_id, rel.from_id, rel.since):
                     raise rules.cycle(rel)
+            await cypher.write(tx, cypher.new_relationships([rel]), *reaches)
+            # after the edge: a step it opens may go to the user it makes responsible
             ended = {source.id: source, target.id: target}
             runs = await process_steps.for_link(tx, rel, ended, read.categories, self._actor)
             steps, written = process_steps.writes(runs, self._actor)
             await cypher.write(
-                tx,
-                cypher.new_relationships([rel]),
-                *reaches,
-                *steps,
-                history.new_entries([entry.linked(rel, self._actor), *written]),
+                tx, *steps, history.new_entries([entry.linked(rel, self._actor), *written])
             )
             return rel
 
