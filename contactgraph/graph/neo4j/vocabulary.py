@@ -17,6 +17,7 @@ from ..codec import category_record
 from ..levels import DEFAULT_LEVELS, Level
 from ..model import Category, Party, Relationship
 from ..pipelines import Pipeline
+from ..times import utcnow
 from . import cypher, history, identity
 from .accounts import Neo4jAccounts
 from .cypher import Tx
@@ -101,8 +102,12 @@ class Neo4jVocabulary(Neo4jAccounts):
     async def write_level(self, make: Callable[[Mapping[str, Level]], Level]) -> Level:
         async def work(tx: Tx) -> Level:
             await tx.run(LOCK)  # ranks are compared across all levels
-            written = make(await read_levels(tx))
-            await tx.run("MERGE (l:Level {id: $row.id}) SET l = $row", row=asdict(written))
+            stored = await read_levels(tx)
+            written = make(stored)
+            entry = levels.change(stored.get(written.id), written, self._actor, utcnow())
+            if entry is not None:
+                await tx.run("MERGE (l:Level {id: $row.id}) SET l = $row", row=asdict(written))
+                await history.append(tx, [entry])
             return written
 
         return await self._write(work)

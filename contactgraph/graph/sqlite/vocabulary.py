@@ -15,6 +15,7 @@ from ..attribute_filters import sqlite_path
 from ..levels import Level
 from ..model import Category, Party, Relationship
 from ..pipelines import Pipeline
+from ..times import utcnow
 from . import history, identity
 from .accounts import SqliteAccounts
 from .records import IN_LIST, bound_list
@@ -68,8 +69,12 @@ class SqliteVocabulary(SqliteAccounts):
 
     async def write_level(self, make: Callable[[Mapping[str, Level]], Level]) -> Level:
         def work(conn: sqlite3.Connection) -> Level:
-            written = make(read_levels(conn))
-            conn.execute(UPSERT_LEVEL, level_params(written))
+            stored = read_levels(conn)
+            written = make(stored)
+            entry = levels.change(stored.get(written.id), written, self._actor, utcnow())
+            if entry is not None:
+                conn.execute(UPSERT_LEVEL, level_params(written))
+                history.append(conn, [entry])
             return written
 
         return await self._write(work)
