@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-
 from datetime import datetime
 
 from .errors import BadUserInput, Conflict, InvalidValue, NotFound
