@@ -17,6 +17,10 @@ from .model import Category, Party
 from .process_runs import Pending, Start, applies, step_ids
 from .processes import Process, TriggerKind
 
+# runs one sweep starts at most, so its transaction stays small; the next sweep (or
+# another sweepProcesses call) starts the rest
+MAX_RUNS = 5_000
+
 
 class Watched(NamedTuple):
     """A DATE_REACHED process and the last date that is reached today."""
@@ -55,8 +59,9 @@ def watched(categories: Iterable[Category], now: datetime) -> list[Watched]:
 
 
 def fresh(reached: Sequence[Reached], started: Collection[str]) -> list[Reached]:
-    """The dates reached whose run has not started (`started`: first step ids stored)."""
-    return [r for r in reached if r.first_step_id() not in started]
+    """The dates reached whose run has not started (`started`: first step ids stored),
+    at most MAX_RUNS of them."""
+    return [r for r in reached if r.first_step_id() not in started][:MAX_RUNS]
 
 
 def pending(reached: Sequence[Reached], parties: Mapping[str, Party]) -> Pending:
