@@ -9,14 +9,18 @@ Records an AGREEMENT about a contact of each category in turn, `runs` times, and
 the median and p95 milliseconds of each and their ratio: the same write, with and
 without a matching process, in one run. Then times that user's worklist (first 20, the
 next page, and the overdue ones at a date when all are) over the steps those agreements
-opened.
+opened. Last, the sweep for reached dates: `runs` contacts of a third category whose
+DATE_REACHED process is due (their date is yesterday); the first sweep starts their
+runs, the next ones find them started and open nothing (the cost a sweep pays every
+time, which grows with the parties whose date is reached).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from registry import arguments, percentiles, timed
 
@@ -28,6 +32,8 @@ from contactgraph.graph.model import (
     ActivityType,
     Batch,
     Category,
+    FieldDef,
+    FieldType,
     LegalForm,
     Page,
     PartyKind,
@@ -38,13 +44,13 @@ from contactgraph.graph.times import utcnow
 from contactgraph.graph.worklist import WorklistQuery, cursor
 
 
-def _process(user_id: str) -> tuple[processes.Process, ...]:
+def _process(user_id: str, trigger: dict[str, Any] | None = None) -> tuple[processes.Process, ...]:
     return processes.decoded(
         [
             {
                 "id": "bench",
                 "name": "Bench",
-                "trigger": {"on": "ACTIVITY_RECORDED", "activityTypes": ["AGREEMENT"]},
+                "trigger": trigger or {"on": "ACTIVITY_RECORDED", "activityTypes": ["AGREEMENT"]},
                 "conditions": {"legalForms": ["NATURAL_PERSON"]},
                 "steps": [
                     {
@@ -60,8 +66,13 @@ def _process(user_id: str) -> tuple[processes.Process, ...]:
     )
 
 
-async def _category(store: GraphStore, key: str, defined: tuple[processes.Process, ...]) -> None:
-    wanted = Category(key, key.title(), processes=defined)
+async def _category(
+    store: GraphStore,
+    key: str,
+    defined: tuple[processes.Process, ...],
+    fields: tuple[FieldDef, ...] = (),
+) -> None:
+    wanted = Category(key, key.title(), fields=fields, processes=defined)
     await store.write_category(key, lambda current: categories.created(wanted, current), utcnow())
 
 
@@ -78,20 +89,47 @@ async def prepare(store: GraphStore, runs: int) -> tuple[str, list[str], list[st
     await _category(store, f"without-{tag}", ())
     groups = []
     for key in (f"with-{tag}", f"without-{tag}"):
-        parties = [
-            new_party(
-                PartyKind.CONTACT,
-                f"Bench {i}",
-                first_name="Bench",
-                last_name=str(i),
-                legal_form=LegalForm.NATURAL_PERSON,
-                category_id=key,
-            )
-            for i in range(runs + 1)
-        ]
-        await store.load_batch(Batch(parties, [], []))
-        groups.append([p.id for p in parties])
+        groups.append(await _contacts(store, key, runs + 1, {}))
     return user.id, groups[0], groups[1]
+
+
+async def _contacts(
+    store: GraphStore, key: str, count: int, attributes: dict[str, Any]
+) -> list[str]:
+    parties = [
+        new_party(
+            PartyKind.CONTACT,
+            f"Bench {i}",
+            first_name="Bench",
+            last_name=str(i),
+            legal_form=LegalForm.NATURAL_PERSON,
+            category_id=key,
+            attributes=attributes,
+        )
+        for i in range(count)
+    ]
+    await store.load_batch(Batch(parties, [], []))
+    return [p.id for p in parties]
+
+
+async def sweeps(store: GraphStore, user: str, runs: int) -> dict[str, tuple[float, float]]:
+    key = f"dated-{new_id()[-8:].lower()}"
+    trigger = {"on": "DATE_REACHED", "attribute": "due_on"}
+    due = (utcnow().date() - timedelta(days=1)).isoformat()
+    await _category(store, key, _process(user, trigger), (FieldDef("due_on", FieldType.DATE),))
+    await _contacts(store, key, runs, {"due_on": due})
+    started = time.perf_counter()
+    opened = await store.sweep_processes()
+    first = (time.perf_counter() - started) * 1000
+    assert opened == runs, opened
+
+    async def again() -> None:
+        assert await store.sweep_processes() == 0
+
+    return {
+        f"first sweep, starting {runs} runs": (first, first),
+        f"a later sweep, {runs} dates reached and started": await timed(20, again),
+    }
 
 
 def _agreement(author: str, party: str) -> Activity:
@@ -134,6 +172,7 @@ async def measure(url: str, runs: int) -> None:
         user, with_, without = await prepare(store, runs)
         wrote = await writes(store, user, with_, without)
         listed = await worklists(store, user, runs)
+        swept = await sweeps(store, user, runs)
     finally:
         await store.close()
     print(f"| {runs} runs each | median ms | p95 ms |")
@@ -144,6 +183,8 @@ async def measure(url: str, runs: int) -> None:
     print(f"| ratio with / without (medians) | {ratio:.2f} | |")
     for key, (median, p95) in listed.items():
         print(f"| {key}, {runs + 1} open steps | {median:.2f} | {p95:.2f} |")
+    for key, (median, p95) in swept.items():
+        print(f"| {key} | {median:.2f} | {p95:.2f} |")
 
 
 def main() -> None:

@@ -17,6 +17,7 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Mount, Route, WebSocketRoute
 
+from . import process_sweeps
 from .access.anonymous import anonymous_admin
 from .access.authenticator import Authenticator
 from .access.feeds import ViewerFeeds
@@ -111,15 +112,17 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
         await store.start()
         await events.start()
         sampling = asyncio.create_task(sampler.run())
+        sweeping = asyncio.create_task(process_sweeps.run(store, settings.process_sweep_seconds))
         try:
             authenticator.anonymous_id = await prepare_graph(store, settings)
             await worklists.start()
             yield
         finally:
             await worklists.close()
-            sampling.cancel()
-            with suppress(asyncio.CancelledError):
-                await sampling
+            for task in (sampling, sweeping):
+                task.cancel()
+                with suppress(asyncio.CancelledError):
+                    await task
             metrics.process_ended()
             if oidc is not None:
                 await oidc.close()

@@ -117,6 +117,12 @@ class Settings:
         "from the CLI stops working within this time (through the API at once).",
         minimum=0,
     )
+    process_sweep_seconds: float = _flag(
+        300.0,
+        "Seconds between the sweeps that open the steps of DATE_REACHED processes whose "
+        "date is reached (docs/processes.md); 0: only when sweepProcesses asks.",
+        minimum=0,
+    )
     duplicate_threshold: float = _flag(
         0.8,
         "The duplicate score (0..1) from which a create with checkDuplicates writes nothing "

@@ -1,8 +1,9 @@
 """Levels as data, on both stores, through GraphQL: the built-in levels in rank order, a
-level added between two and a rank changed, PART_OF refused from a higher level to a
-lower one (nothing written) unless the part's category allows any order, the old
-unitType still read and written, and graphs stored before levels were data upgraded:
-the demo's organization tree answers with its levels."""
+level added between two and a rank changed (each write in the level's history),
+PART_OF refused from a higher level to a lower one (nothing written) unless the part's
+category allows any order, the old unitType still read and written, and graphs stored
+before levels were data upgraded: the demo's organization tree answers with its
+levels."""
 
 from __future__ import annotations
 
@@ -113,6 +114,18 @@ async def test_a_level_inserted_between_two_and_a_rank_changed_are_obeyed(gql: G
     other = await org(gql, "Mid Corp Two", level="COMPANY")
     await _refused(gql, region, other)
     await gql(LINK, {"a": other, "b": region})
+
+    # both writes are in the level's history, as a category's are; the same rank again
+    # changes nothing and writes no entry
+    await gql(UPDATE_LEVEL, {"id": "REGION", "input": {"rank": 50}})
+    read = await gql(
+        "{ levels { id history(first: 5) { edges { node { kind fields { field before after } "
+        "} } } } }"
+    )
+    [region_level] = [x for x in read["levels"] if x["id"] == "REGION"]
+    entries = [e["node"] for e in region_level["history"]["edges"]]
+    assert [e["kind"] for e in entries] == ["LEVEL_UPDATED", "LEVEL_CREATED"]
+    assert entries[0]["fields"] == [{"field": "rank", "before": 150, "after": 50}]
 
 
 async def test_the_old_unit_type_is_still_read_and_written(gql: GraphQL) -> None:

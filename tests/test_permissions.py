@@ -126,6 +126,36 @@ async def _fresh_level(world: World) -> dict[str, Any]:
     return {**made, "rank": next(_ranks)}
 
 
+async def _date_reached(world: World) -> dict[str, Any]:
+    """A party whose DATE_REACHED process is due: a sweep starts its run."""
+    key = f"cat-{new_id()[-12:]}"
+    process = {
+        "id": "due",
+        "name": "Due",
+        "trigger": {"on": "DATE_REACHED", "attribute": "due_on"},
+        "steps": [
+            {
+                "id": "s",
+                "title": "Do",
+                "dueDays": 1,
+                "satisfiedBy": {"activityType": "CALL"},
+                "assignee": {"rule": "RESPONSIBLE"},
+            }
+        ],
+    }
+    await world.admin(
+        "mutation($id: ID!, $name: String!, $p: JSON) { createCategory(input: {id: $id, "
+        'name: $name, fields: [{name: "due_on", type: DATE}], processes: $p}) { id } }',
+        {"id": key, "name": key, "p": [process]},
+    )
+    made = await world.admin(
+        'mutation($c: ID!) { createContact(input: {lastName: "Due", categoryId: $c, '
+        'attributes: [{field: "due_on", value: "2020-01-01"}]}) { id } }',
+        {"c": key},
+    )
+    return {"id": made["createContact"]["id"]}
+
+
 async def _fresh_pipeline(world: World) -> dict[str, Any]:
     made = await world.admin(
         "mutation($n: String!) { createPipeline(name: $n, stages: "
@@ -349,6 +379,13 @@ CASES = [
         frozenset({"admin"}),
         LEVEL_STATE,
         _fresh_level,
+    ),
+    Case(
+        "sweepProcesses",  # reads every category's parties: CATEGORIES, as their rules
+        "mutation { sweepProcesses }",
+        frozenset({"admin"}),
+        "query($id: ID!) { party(id: $id) { processes { processId } } }",
+        _date_reached,
     ),
     Case(
         "createPipeline",  # pipelines stage and forecast every deal: admins'

@@ -158,6 +158,58 @@ BAD: dict[str, tuple[Any, str]] = {
         "processes[0].steps[0].blocks[0]",
     ),
     "empty title": ([_step(title=" ")], "processes[0].steps[0].title"),
+    "unknown relationship type": (
+        [_withdrawal(trigger={"on": "RELATIONSHIP_CREATED", "relationshipTypes": ["LOVES"]})],
+        "processes[0].trigger.relationshipTypes[0]",
+    ),
+    "relationship trigger without its end": (
+        [_withdrawal(trigger={"on": "RELATIONSHIP_CREATED", "relationshipTypes": ["KNOWS"]})],
+        "processes[0].trigger.end",
+    ),
+    "unknown end": (
+        [_withdrawal(trigger={"on": "RELATIONSHIP_CREATED", "end": "MIDDLE"})],
+        "processes[0].trigger.end",
+    ),
+    "a key of another trigger": (
+        [_withdrawal(trigger={"on": "ENTERED", "activityTypes": ["CALL"]})],
+        "processes[0].trigger.activityTypes",
+    ),
+    "date trigger on a non-date field": (
+        [_withdrawal(trigger={"on": "DATE_REACHED", "attribute": "notice_confirmed"})],
+        "processes[0].trigger.attribute",
+    ),
+    "date trigger without a field": (
+        [_withdrawal(trigger={"on": "DATE_REACHED"})],
+        "processes[0].trigger.attribute",
+    ),
+    "offset too far": (
+        [_withdrawal(trigger={"on": "DATE_REACHED", "attribute": "x", "offsetDays": -5000})],
+        "processes[0].trigger.offsetDays",
+    ),
+    "unknown parent category": (
+        [_withdrawal(conditions={"parentCategories": ["no-such-category"]})],
+        "processes[0].conditions.parentCategories[0]",
+    ),
+    "unknown role": (
+        [_step(assignee={"rule": "ROLE", "role": "wizard"})],
+        "processes[0].steps[0].assignee.role",
+    ),
+    "role rule without a role": (
+        [_step(assignee={"rule": "ROLE"})],
+        "processes[0].steps[0].assignee.role",
+    ),
+    "a role with another rule": (
+        [_step(assignee={"rule": "RESPONSIBLE", "role": "editor"})],
+        "processes[0].steps[0].assignee.role",
+    ),
+    "relationship requirement of a type there is not": (
+        [_step(satisfiedBy={"relationshipType": "LOVES"})],
+        "processes[0].steps[0].satisfiedBy.relationshipType",
+    ),
+    "an end without a relationship": (
+        [_step(satisfiedBy={"activityType": "CALL", "end": "TO"})],
+        "processes[0].steps[0].satisfiedBy.end",
+    ),
 }
 
 

@@ -843,7 +843,8 @@ async def _sign_with_eva_and_max(world: World) -> None:
 async def test_a_worklist_keeps_to_the_scope(world: World) -> None:
     """Rep's steps about eva (inside sales) show to the scoped reader, those about max
     (outside) do not; another user outside is NOT_FOUND, and the reader's own list, whose
-    user lies outside the scope, is theirs to read."""
+    user lies outside the scope, is theirs to read. Sweeping processes is not the scoped
+    editor's."""
     await _welcome_calls(world)
     await _sign_with_eva_and_max(world)
     everything = await world.admin(WORKLIST, {"u": world.ids["rep"]})
@@ -854,6 +855,10 @@ async def test_a_worklist_keeps_to_the_scope(world: World) -> None:
     assert outside["extensions"]["code"] == "NOT_FOUND"
     own = await world.reader(WORKLIST, {"u": world.ids["reader"]})
     assert own["worklist"]["edges"] == []
+    # a sweep reads every category's parties: CATEGORIES everywhere, not a scoped editor's
+    refused = await world.editor.error("mutation { sweepProcesses }")
+    assert refused["extensions"]["code"] == "FORBIDDEN"
+    assert (await world.admin("mutation { sweepProcesses }"))["sweepProcesses"] == 0
 
 
 async def test_a_worklist_feed_keeps_to_the_scope(world: World) -> None:

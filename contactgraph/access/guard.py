@@ -334,6 +334,11 @@ class GuardedStore:
         self.viewer.require(Permission.CATEGORIES, "changing categories")
         return await self._writer.write_category(category_id, make, at)
 
+    async def sweep_processes(self) -> int:
+        """The sweep reads every category's parties: CATEGORIES everywhere, as their rules."""
+        self.viewer.require(Permission.CATEGORIES, "sweeping processes")
+        return await self._writer.sweep_processes()
+
     async def write_level(self, make: Callable[[Mapping[str, Level]], Level]) -> Level:
         """Levels order every organization tree: changing them needs CATEGORIES too."""
         self.viewer.require(Permission.CATEGORIES, "changing levels")

@@ -8,7 +8,7 @@ hold, and `violations` (attributes.py) lists those that no longer fit it.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -99,14 +99,16 @@ def planned(
     make: Callable[[Category | None], Category],
     actor: Actor,
     at: datetime,
+    roles: Collection[str],
 ) -> tuple[Category, Change | None]:
-    """What a store writes for a category write, from every stored category: the category
-    and its history entry (None: nothing to write)."""
+    """What a store writes for a category write, from every stored category and role
+    name: the category and its history entry (None: nothing to write)."""
     current = stored.get(category_id)
     written = make(current)
     entry = change(current, written, actor, at)
     if entry is not None:
         check_name(written, stored)
+        processes.check_references(written.processes, {*stored, written.id}, roles)
     return written, entry
 
 

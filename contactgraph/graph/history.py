@@ -59,6 +59,8 @@ class ChangeKind(enum.Enum):
     CATEGORY_CREATED = "CATEGORY_CREATED"
     CATEGORY_UPDATED = "CATEGORY_UPDATED"
     CATEGORY_ARCHIVED = "CATEGORY_ARCHIVED"
+    LEVEL_CREATED = "LEVEL_CREATED"
+    LEVEL_UPDATED = "LEVEL_UPDATED"
     PROCESS_STEP_OPENED = "PROCESS_STEP_OPENED"
     PROCESS_STEP_DONE = "PROCESS_STEP_DONE"
     PIPELINE_CREATED = "PIPELINE_CREATED"
@@ -246,7 +248,7 @@ _READ_BACK: dict[str, Any] = {
 def about_category(
     actor: Actor, kind: ChangeKind, category_id: str, fields: Iterable[FieldChange], at: datetime
 ) -> Change:
-    """An entry about a category: its id the one subject, no party version."""
+    """An entry about a category or a level: its id the one subject, no party version."""
     return _entry(actor, kind, [category_id], fields, at)
 
 

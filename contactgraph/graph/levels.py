@@ -14,8 +14,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from .errors import BadUserInput, Conflict, InvalidValue, NotFound
+from .history import Actor, Change, ChangeKind, FieldChange, about_category
 from .model import Category, Party, Relationship, RelType
 
 ID = re.compile(r"[A-Z][A-Z0-9_]{0,39}")  # as the built-in ones: DEPARTMENT
@@ -99,3 +101,18 @@ def check_part_of(
         f"{below.rank}) is above {above.id} (rank {above.rank}); a category with "
         "anyLevelOrder allows it"
     )
+
+
+def change(before: Level | None, after: Level, actor: Actor, at: datetime) -> Change | None:
+    """The history entry of a level write, with each field it changed; None when it
+    changed nothing."""
+    if before == after:
+        return None
+    old = {} if before is None else _shown(before)
+    changed = [FieldChange(k, old.get(k), v) for k, v in _shown(after).items() if old.get(k) != v]
+    kind = ChangeKind.LEVEL_CREATED if before is None else ChangeKind.LEVEL_UPDATED
+    return about_category(actor, kind, after.id, changed, at)
+
+
+def _shown(level: Level) -> dict[str, object]:
+    return {"name": level.name, "rank": level.rank, "description": level.description}

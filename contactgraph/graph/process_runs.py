@@ -7,17 +7,20 @@ its category's process, whatever the category says since.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 import msgspec
 
 from .errors import FailedPrecondition
 from .history import Actor, Change, ChangeKind, FieldChange, about_step
 from .ids import new_id
-from .model import Activity, Category, Party
-from .processes import AssigneeRule, Process, Step, TriggerKind
+from .model import Activity, Category, Party, Relationship
+from .process_context import Found, Wants
+from .processes import AssigneeRule, End, Process, Requirement, Step, TriggerKind
 from .times import format_instant, utcnow
 
 
@@ -79,33 +82,54 @@ def _entry(step: RunStep, kind: ChangeKind, actor: Actor, at: datetime) -> Chang
     return about_step(actor, kind, [step.party_id, step.id], fields, at)
 
 
-NO_CHANGE = Outcome([], [])
+class Start(NamedTuple):
+    """A run to start: the party, its category and process; `key` names a run that may
+    start only once (a date reached: its step ids derive from it), None a fresh run."""
 
-
-# who a RESPONSIBLE step goes to: the nearest responsible user of each party, as read in
-# the write's transaction
-Responsible = Mapping[str, str | None]
-Triggered = list[tuple[Party, Category, Process]]
+    party: Party
+    category: Category
+    process: Process
+    key: str | None = None
 
 
 @dataclass(frozen=True)
 class Pending:
-    """What a write does to runs before the assignees of its new steps are read: the
-    processes it starts and the steps it closes."""
+    """What a write does to runs before what its new runs need is read (process_context):
+    the processes it starts, their conditions on parents aside, and the steps it closes."""
 
-    triggered: Triggered
+    triggered: list[Start]
     closed: list[RunStep]
 
-    def who(self) -> set[str]:
-        """The parties whose responsible user a new step needs."""
-        return {
-            party.id
-            for party, _, process in self.triggered
-            if any(s.assignee.rule is AssigneeRule.RESPONSIBLE for s in process.steps)
-        }
+    def wants(self) -> Wants:
+        steps = [(t.party.id, step) for t in self.triggered for step in t.process.steps]
+        return Wants(
+            responsible=frozenset(
+                p for p, s in steps if s.assignee.rule is AssigneeRule.RESPONSIBLE
+            ),
+            roles=frozenset(
+                (s.assignee.role, p)
+                for p, s in steps
+                if s.assignee.rule is AssigneeRule.ROLE and s.assignee.role
+            ),
+            parents=frozenset(
+                t.party.id for t in self.triggered if t.process.conditions.parent_categories
+            ),
+        )
 
-    def outcome(self, responsible: Responsible) -> Outcome:
-        return Outcome(_opened(self.triggered, utcnow(), responsible), self.closed)
+    def outcome(self, found: Found) -> Outcome:
+        kept = [
+            t
+            for t in self.triggered
+            if not t.process.conditions.parent_categories
+            or found.parent_categories.get(t.party.id, frozenset()).intersection(
+                t.process.conditions.parent_categories
+            )
+        ]
+        return Outcome(_opened(kept, utcnow(), found), self.closed)
+
+
+def _done(step: RunStep, by: str | None) -> RunStep:
+    return msgspec.structs.replace(step, done_at=utcnow(), done_by_id=by)
 
 
 def on_activity(
@@ -118,9 +142,8 @@ def on_activity(
     """The steps an activity closes and the processes it starts; an open step that blocks
     its type (and that it does not close itself) refuses it: FailedPrecondition, nothing
     written."""
-    at = utcnow()
     closed = [
-        msgspec.structs.replace(s, done_at=at, done_by_id=actor.user_id or activity.author_id)
+        _done(s, actor.user_id or activity.author_id)
         for s in open_steps
         if s.party_id in activity.subject_ids and _satisfies(activity, s.step)
     ]
@@ -142,7 +165,7 @@ def on_activity(
             blocking.id,
         )
     triggered = [
-        (party, category, process)
+        Start(party, category, process)
         for party, category in _filed(activity.subject_ids, parties, categories)
         for process in category.processes
         if process.trigger.on is TriggerKind.ACTIVITY_RECORDED
@@ -161,14 +184,50 @@ def on_party(
 ) -> Pending:
     """What a party written does to its runs: entering a category (created in it, or
     moved into it) starts its ENTERED processes; its attributes may close open steps."""
-    triggered: Triggered = []
+    triggered: list[Start] = []
     if category is not None and (before is None or before.category_id != category.id):
         triggered = [
-            (party, category, process)
+            Start(party, category, process)
             for process in category.processes
             if process.trigger.on is TriggerKind.ENTERED and applies(process, party)
         ]
     return Pending(triggered, _attribute_closes(party, open_steps, actor))
+
+
+def on_link(
+    rel: Relationship,
+    parties: Mapping[str, Party],
+    categories: Mapping[str, Category],
+    open_steps: Sequence[RunStep],
+    actor: Actor,
+) -> Pending:
+    """What a relationship created does to the runs of its ends: it closes the steps
+    asking for one of its type (role, end) and starts the RELATIONSHIP_CREATED processes
+    of each end's category that name its type and that end."""
+    ends = {rel.from_id: End.FROM, rel.to_id: End.TO}
+    closed = [
+        _done(s, actor.user_id)
+        for s in open_steps
+        if s.party_id in ends and _linked(rel, ends[s.party_id], s.step.satisfied_by)
+    ]
+    triggered = [
+        Start(party, category, process)
+        for party, category in _filed(ends, parties, categories)
+        for process in category.processes
+        if process.trigger.on is TriggerKind.RELATIONSHIP_CREATED
+        and rel.type in process.trigger.relationship_types
+        and process.trigger.end is ends[party.id]
+        and applies(process, party)
+    ]
+    return Pending(triggered, closed)
+
+
+def _linked(rel: Relationship, end: End, need: Requirement) -> bool:
+    return (
+        need.relationship_type is rel.type
+        and (need.end is None or need.end is end)
+        and (need.role is None or need.role == rel.role)
+    )
 
 
 def _filed(
@@ -210,23 +269,39 @@ def _attribute_closes(party: Party, open_steps: Sequence[RunStep], actor: Actor)
             continue
         value = party.attributes.get(need.attribute)
         if value is not None and (need.equals is None or value == need.equals):
-            closed.append(msgspec.structs.replace(step, done_at=utcnow(), done_by_id=actor.user_id))
+            closed.append(_done(step, actor.user_id))
     return closed
 
 
-def _opened(triggered: Triggered, at: datetime, found: Responsible) -> list[RunStep]:
+def _assignee(step: Step, party_id: str, found: Found) -> str | None:
+    rule = step.assignee
+    if rule.rule is AssigneeRule.USER:
+        return rule.user_id
+    if rule.rule is AssigneeRule.ROLE:
+        return found.holders.get((rule.role or "", party_id))
+    return found.responsible.get(party_id)
+
+
+def step_ids(key: str | None, process: Process) -> list[str]:
+    """The ids of the steps a run starts with: fresh, or derived from its key (so a run
+    that may start once cannot be stored twice)."""
+    if key is None:
+        return [new_id() for _ in process.steps]
+    return [str(uuid.uuid5(_RUNS, f"{key}/{s.id}")) for s in process.steps]
+
+
+_RUNS = uuid.UUID("6f1d2c1e-8b7a-4f43-9a57-3c5e0d2b9f10")  # namespace of keyed run ids
+
+
+def _opened(triggered: Sequence[Start], at: datetime, found: Found) -> list[RunStep]:
     steps = []
-    for party, category, process in triggered:
-        run_id = new_id()
-        for step in process.steps:
-            assignee = (
-                step.assignee.user_id
-                if step.assignee.rule is AssigneeRule.USER
-                else found.get(party.id)
-            )
+    for start in triggered:
+        party, category, process = start.party, start.category, start.process
+        run_id = new_id() if start.key is None else str(uuid.uuid5(_RUNS, start.key))
+        for step, step_id in zip(process.steps, step_ids(start.key, process), strict=True):
             steps.append(
                 RunStep(
-                    id=new_id(),
+                    id=step_id,
                     run_id=run_id,
                     party_id=party.id,
                     category_id=category.id,
@@ -236,7 +311,7 @@ def _opened(triggered: Triggered, at: datetime, found: Responsible) -> list[RunS
                     step=step,
                     opened_at=at,
                     due_at=at + timedelta(days=step.due_days),
-                    assignee_id=assignee,
+                    assignee_id=_assignee(step, party.id, found),
                 )
             )
     return steps

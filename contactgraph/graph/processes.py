@@ -12,19 +12,20 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import msgspec
 
 from .errors import InvalidValue, LimitExceeded
-from .model import ActivityType, FieldDef, LegalForm
+from .model import ActivityType, FieldDef, FieldType, LegalForm, RelType
 
 MAX_PROCESSES = 20  # of one category
 MAX_STEPS = 20  # of one process
 MAX_DUE_DAYS = 3_650
 MAX_TITLE = 200
 MAX_TAG = 64
+MAX_PARENT_CATEGORIES = 20
 ID = re.compile(r"[a-z][a-z0-9-]{0,63}")  # readable in a worklist and in FAILED_PRECONDITION
 _WHERE = re.compile(r" - at `\$(?P<path>[^`]*)`$")
 
@@ -32,20 +33,36 @@ _WHERE = re.compile(r" - at `\$(?P<path>[^`]*)`$")
 class TriggerKind(enum.Enum):
     ENTERED = "ENTERED"  # the party is created in the category or moved into it
     ACTIVITY_RECORDED = "ACTIVITY_RECORDED"  # an activity of the given types about it
+    RELATIONSHIP_CREATED = "RELATIONSHIP_CREATED"  # an edge of the given types at one end
+    DATE_REACHED = "DATE_REACHED"  # a date attribute, plus an offset, reached (a sweep)
+
+
+class End(enum.Enum):
+    """Which end of a relationship the party of the category is."""
+
+    FROM = "FROM"
+    TO = "TO"
 
 
 class AssigneeRule(enum.Enum):
     RESPONSIBLE = "RESPONSIBLE"  # the responsible user at the party or nearest above it
     USER = "USER"  # a named user
+    ROLE = "ROLE"  # the holder of a role whose grant's scope is nearest the party
 
 
 class _Struct(msgspec.Struct, frozen=True, forbid_unknown_fields=True, rename="camel"):
     pass
 
 
-class Trigger(_Struct, frozen=True):
+class Trigger(_Struct, frozen=True, omit_defaults=True):
+    """When a run starts; shown with the keys of its kind alone."""
+
     on: TriggerKind
-    activity_types: tuple[ActivityType, ...] = ()
+    activity_types: tuple[ActivityType, ...] = ()  # ACTIVITY_RECORDED
+    relationship_types: tuple[RelType, ...] = ()  # RELATIONSHIP_CREATED, with `end`
+    end: End | None = None
+    attribute: str | None = None  # DATE_REACHED: a DATE field of the category
+    offset_days: int = 0  # DATE_REACHED: days after the date (before it when negative)
 
 
 class AttributeCondition(_Struct, frozen=True):
@@ -61,22 +78,29 @@ class Conditions(_Struct, frozen=True):
 
     legal_forms: tuple[LegalForm, ...] = ()
     attributes: tuple[AttributeCondition, ...] = ()
+    # a PART_OF or MEMBER_OF parent of the party, as of the write, is in one of these
+    parent_categories: tuple[str, ...] = ()
 
 
 class Requirement(_Struct, frozen=True):
     """What closes a step: an activity of the type (with the tag in its summary, when one
-    is given) recorded about the party, and/or the attribute set (to `equals`, or to any
-    value when it is null)."""
+    is given) recorded about the party, the attribute set (to `equals`, or to any value
+    when it is null), or a relationship of the type (with the role, at the end, when
+    given) created with the party at one end; any one of them closes it."""
 
     activity_type: ActivityType | None = None
     tag: str | None = None
     attribute: str | None = None
     equals: Any = None
+    relationship_type: RelType | None = None
+    end: End | None = None  # None: the party at either end
+    role: str | None = None  # the relationship's role, when given
 
 
 class Assignee(_Struct, frozen=True):
     rule: AssigneeRule
     user_id: str | None = None
+    role: str | None = None
 
 
 class Step(_Struct, frozen=True):
@@ -127,11 +151,10 @@ def checked(processes: tuple[Process, ...], fields: Sequence[FieldDef]) -> tuple
         at = f"processes[{i}]"
         _name(f"{at}.id", process.id)
         _title(f"{at}.name", process.name)
-        if process.trigger.on is TriggerKind.ACTIVITY_RECORDED and not (
-            process.trigger.activity_types
-        ):
+        _trigger(f"{at}.trigger", process.trigger, fields)
+        if len(process.conditions.parent_categories) > MAX_PARENT_CATEGORIES:
             raise InvalidValue(
-                f"{at}.trigger.activityTypes", "", "must name a type for ACTIVITY_RECORDED"
+                f"{at}.conditions.parentCategories", "", f"at most {MAX_PARENT_CATEGORIES}"
             )
         for j, condition in enumerate(process.conditions.attributes):
             _field(f"{at}.conditions.attributes[{j}].field", condition.field, known)
@@ -147,14 +170,75 @@ def checked(processes: tuple[Process, ...], fields: Sequence[FieldDef]) -> tuple
     return processes
 
 
+# what each trigger kind needs, by key: a key given to another kind is refused
+_TRIGGER_KEYS = {
+    TriggerKind.ENTERED: (),
+    TriggerKind.ACTIVITY_RECORDED: ("activityTypes",),
+    TriggerKind.RELATIONSHIP_CREATED: ("relationshipTypes", "end"),
+    TriggerKind.DATE_REACHED: ("attribute",),
+}
+
+
+def _trigger(at: str, trigger: Trigger, fields: Sequence[FieldDef]) -> None:
+    given = {
+        "activityTypes": bool(trigger.activity_types),
+        "relationshipTypes": bool(trigger.relationship_types),
+        "end": trigger.end is not None,
+        "attribute": trigger.attribute is not None,
+        "offsetDays": trigger.offset_days != 0,
+    }
+    wanted = _TRIGGER_KEYS[trigger.on]
+    allowed = (*wanted, "offsetDays") if trigger.on is TriggerKind.DATE_REACHED else wanted
+    for key, held in given.items():
+        if held and key not in allowed:
+            raise InvalidValue(f"{at}.{key}", "", f"is not a key of {trigger.on.value}")
+        if not held and key in wanted:
+            raise InvalidValue(f"{at}.{key}", "", f"is needed by {trigger.on.value}")
+    if not -MAX_DUE_DAYS <= trigger.offset_days <= MAX_DUE_DAYS:
+        raise InvalidValue(
+            f"{at}.offsetDays", str(trigger.offset_days), f"must be within ±{MAX_DUE_DAYS}"
+        )
+    if trigger.attribute is not None:
+        dates = {f.name for f in fields if f.type is FieldType.DATE}
+        if trigger.attribute not in dates:
+            raise InvalidValue(
+                f"{at}.attribute", trigger.attribute, "is not a DATE field of the category"
+            )
+
+
+def check_references(
+    processes: Sequence[Process], category_ids: Collection[str], roles: Collection[str]
+) -> None:
+    """Refuse a parent category or a role that does not exist, naming its path: what
+    only the store knows, read in the category write's transaction."""
+    for i, process in enumerate(processes):
+        at = f"processes[{i}]"
+        for j, parent in enumerate(process.conditions.parent_categories):
+            if parent not in category_ids:
+                raise InvalidValue(
+                    f"{at}.conditions.parentCategories[{j}]", parent, "is not a category"
+                )
+        for j, step in enumerate(process.steps):
+            role = step.assignee.role
+            if role is not None and role not in roles:
+                raise InvalidValue(f"{at}.steps[{j}].assignee.role", role, "is not a role")
+
+
 def _step(at: str, step: Step, known: set[str]) -> None:
     _name(f"{at}.id", step.id)
     _title(f"{at}.title", step.title)
     if not 0 <= step.due_days <= MAX_DUE_DAYS:
         raise InvalidValue(f"{at}.dueDays", str(step.due_days), f"must be 0 to {MAX_DUE_DAYS}")
     need = step.satisfied_by
-    if need.activity_type is None and need.attribute is None:
-        raise InvalidValue(f"{at}.satisfiedBy", "", "needs an activityType or an attribute")
+    if need.activity_type is None and need.attribute is None and need.relationship_type is None:
+        raise InvalidValue(
+            f"{at}.satisfiedBy", "", "needs an activityType, an attribute or a relationshipType"
+        )
+    if need.relationship_type is None and (need.end is not None or need.role is not None):
+        key = "end" if need.end is not None else "role"
+        raise InvalidValue(f"{at}.satisfiedBy.{key}", "", "needs a relationshipType")
+    if need.role is not None and not 0 < len(need.role) <= MAX_TAG:
+        raise InvalidValue(f"{at}.satisfiedBy.role", need.role, f"must hold 1 to {MAX_TAG} chars")
     if need.tag is not None and (need.activity_type is None or not 0 < len(need.tag) <= MAX_TAG):
         raise InvalidValue(
             f"{at}.satisfiedBy.tag", need.tag, f"needs an activityType and 1 to {MAX_TAG} chars"
@@ -164,6 +248,8 @@ def _step(at: str, step: Step, known: set[str]) -> None:
     rule = step.assignee
     if (rule.rule is AssigneeRule.USER) != bool(rule.user_id):
         raise InvalidValue(f"{at}.assignee.userId", rule.user_id or "", "is given with USER alone")
+    if (rule.rule is AssigneeRule.ROLE) != bool(rule.role):
+        raise InvalidValue(f"{at}.assignee.role", rule.role or "", "is given with ROLE alone")
 
 
 def _name(at: str, value: str) -> None:

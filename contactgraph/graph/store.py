@@ -354,6 +354,10 @@ class GraphStore(Protocol):
 
     async def record_activity(self, activity: Activity) -> Activity: ...
 
+    async def sweep_processes(self) -> int:
+        """Start the runs of DATE_REACHED processes whose date is reached and that have not
+        started for that date (process_dates); the number of steps opened."""
+
     async def change_activity(self, activity: Activity, kind: ChangeKind) -> Activity:
         """Store the activity's new state (its version one past the stored one, else
         CONFLICT; author and subjects kept), checked as a new one is, with a history entry

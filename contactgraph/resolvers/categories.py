@@ -7,7 +7,7 @@ from typing import Annotated
 
 import strawberry
 
-from ..graph import attributes, categories, levels, model
+from ..graph import attributes, categories, levels, model, process_dates
 from ..graph.errors import LimitExceeded
 from ..graph.times import utcnow
 from ..schema.attribute_inputs import AttributeFilter
@@ -109,3 +109,12 @@ class CategoryMutation:
             lambda stored: levels.updated(str(id), input.applied, stored)
         )
         return Level.of(made)
+
+    @strawberry.mutation(
+        description="Open now the steps of DATE_REACHED processes whose date is reached "
+        "(CATEGORIES permission), as the server's periodic sweep does; each run starts "
+        f"once per party, process and date, at most {process_dates.MAX_RUNS:,} runs a call "
+        "(call again for the rest). Answers the number of steps opened."
+    )
+    async def sweep_processes(self, info: ContextInfo) -> int:
+        return await info.context.store.sweep_processes()

@@ -51,6 +51,8 @@ ChangeKind = described_enum(
         "CATEGORY_CREATED": "A category was created (the category's id is the subject).",
         "CATEGORY_UPDATED": "A category was changed.",
         "CATEGORY_ARCHIVED": "A category was archived.",
+        "LEVEL_CREATED": "A level was added.",
+        "LEVEL_UPDATED": "A level's name, rank or description was changed.",
         "PROCESS_STEP_OPENED": "A process step was opened for the party (Party.processes).",
         "PROCESS_STEP_DONE": "A process step of the party was done.",
         "PIPELINE_CREATED": "A sales pipeline was created (the pipeline's id is the subject).",

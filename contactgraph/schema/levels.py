@@ -8,6 +8,8 @@ from dataclasses import replace
 import strawberry
 
 from ..graph import levels as domain
+from .history import Change, node_history
+from .pages import Connection
 
 RANK = (
     "Its place in the order, smallest highest: a company 100, a branch 200, an office 300, "
@@ -25,6 +27,9 @@ class Level:
     name: str = strawberry.field(description="For display.")
     rank: int = strawberry.field(description=RANK)
     description: str = strawberry.field(description="What units of this level are; may be empty.")
+    history: Connection[Change] = strawberry.field(
+        resolver=node_history, description="Its changes, newest first (LEVEL_* entries)."
+    )
 
     @classmethod
     def of(cls, level: domain.Level) -> Level:

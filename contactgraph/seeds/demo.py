@@ -147,7 +147,7 @@ async def add_demo_fields(store: GraphStore) -> None:
                 f.get("default"),
                 tuple(f.get("options", ())),
             )
-            for f in spec["fields"]
+            for f in spec.get("fields", ())
         )
 
         defined = processes.decoded(spec.get("processes", []))

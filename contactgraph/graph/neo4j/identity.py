@@ -5,7 +5,7 @@ function runs inside the caller's transaction."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -109,6 +109,15 @@ async def grants(tx: Tx, user_ids: Sequence[str]) -> dict[str, list[Grant]]:
         grant = _grant(record["g"])
         found[grant.user_id].append(grant)
     return found
+
+
+async def grants_of_roles(tx: Tx, roles: Iterable[str]) -> list[Grant]:
+    """Every grant of the roles: who a ROLE step may go to (process_context.holders)."""
+    result = await tx.run(
+        f"UNWIND $roles AS role MATCH (g:Grant {{role: role}}) RETURN {GRANT_MAP} AS g",
+        roles=sorted(set(roles)),
+    )
+    return [_grant(record["g"]) async for record in result]
 
 
 async def user_by_username(tx: Tx, username: str) -> Party | None:

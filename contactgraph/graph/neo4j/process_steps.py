@@ -6,23 +6,26 @@ about one party judge its open steps one after the other."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
+from .. import process_context, process_dates
+from ..attribute_filters import ATTRIBUTE_PREFIX
 from ..history import Actor, Change
-from ..model import DEFAULT_HIERARCHY_TYPES, Activity, Category, Party, RelType
+from ..model import DEFAULT_HIERARCHY_TYPES, Activity, Category, Party, Relationship, RelType
+from ..process_context import Found, Wants
 from ..process_runs import (
     Outcome,
-    Responsible,
     RunStep,
     decode,
     encode,
     on_activity,
+    on_link,
     on_party,
 )
 from ..times import format_instant, parse_instant, utcnow
 from ..worklist import WorklistPage, WorklistQuery
-from . import cypher, walks
+from . import cypher, identity, walks
 from .cypher import VALID_AT, Reach, Tx, Write
 
 # the label of an open step whose OVERDUE is not told yet: its index holds only those, so
@@ -35,8 +38,9 @@ SCHEMA: tuple[str, ...] = (
     "FOR (s:ProcessStep) ON (s.assignee_id, s.due_at)",
     f"CREATE INDEX process_step_untold IF NOT EXISTS FOR (s:{UNTOLD}) ON (s.due_at)",
 )
-# levels above a party a RESPONSIBLE step looks for its user
+# levels above a party a RESPONSIBLE or ROLE step looks for its user
 RESPONSIBLE_DEPTH = 64
+SWEEP_LOCK = "MERGE (l:WriteLock {name: 'process-dates'}) SET l._lock = true REMOVE l._lock"
 
 
 async def steps(tx: Tx, party_ids: Iterable[str], open_only: bool) -> dict[str, list[RunStep]]:
@@ -53,24 +57,51 @@ async def steps(tx: Tx, party_ids: Iterable[str], open_only: bool) -> dict[str, 
     return found
 
 
-async def responsible(tx: Tx, party_ids: Iterable[str]) -> Responsible:
-    """The user responsible for each party now: at the party, or the nearest party above
-    it with one (the longest-standing edge there); None when there is none."""
-    starts = list(party_ids)
-    if not starts:
-        return {}
+async def found(tx: Tx, wants: Wants) -> Found:
+    """What the write's new runs need (process_context), read now: the chains up of the
+    parties whose steps go to a responsible user or a role holder, who is responsible
+    at each party of them (the longest-standing edge there), the grants of the roles,
+    and the categories of the parties' PART_OF and MEMBER_OF parents."""
     now = utcnow()
-    above = await walks.ancestors(tx, starts, DEFAULT_HIERARCHY_TYPES, RESPONSIBLE_DEPTH, now)
+    starts = list(wants.chains())
+    above = (
+        await walks.ancestors(tx, starts, DEFAULT_HIERARCHY_TYPES, RESPONSIBLE_DEPTH, now)
+        if starts
+        else {}
+    )
     chains = {s: [s, *(row.party.id for row in above[s].rows)] for s in starts}
+    holder: dict[str, str] = {}
+    if wants.responsible:
+        result = await tx.run(
+            f"UNWIND $ids AS id MATCH (:Party {{id: id}})<-[r:{RelType.RESPONSIBLE_FOR.value}]-(u) "
+            f"WHERE {VALID_AT} WITH id, u, r ORDER BY r.since, r.id "
+            "WITH id, collect(u.id)[0] AS holder RETURN collect([id, holder]) AS rows",
+            ids=list({p for s in wants.responsible for p in chains[s]}),
+            at=cypher.encode(now),
+        )
+        holder = dict(await cypher.collected(result))
+    grants = await identity.grants_of_roles(tx, wants.role_names()) if wants.roles else []
+    return Found(
+        responsible=process_context.responsible({s: chains[s] for s in wants.responsible}, holder),
+        holders=process_context.holders(wants, chains, grants),
+        parent_categories=await _parent_categories(tx, wants.parents, now),
+    )
+
+
+async def _parent_categories(
+    tx: Tx, party_ids: Iterable[str], now: datetime
+) -> dict[str, frozenset[str]]:
+    wanted = list(party_ids)
+    if not wanted:
+        return {}
     result = await tx.run(
-        f"UNWIND $ids AS id MATCH (:Party {{id: id}})<-[r:{RelType.RESPONSIBLE_FOR.value}]-(u) "
-        f"WHERE {VALID_AT} WITH id, u, r ORDER BY r.since, r.id "
-        "WITH id, collect(u.id)[0] AS holder RETURN collect([id, holder]) AS rows",
-        ids=list({p for chain in chains.values() for p in chain}),
+        "UNWIND $ids AS id MATCH (:Party {id: id})-[r:PART_OF|MEMBER_OF]->(p:Party) "
+        f"WHERE {VALID_AT} AND p.category_id IS NOT NULL "
+        "WITH id, collect(DISTINCT p.category_id) AS found RETURN collect([id, found]) AS rows",
+        ids=wanted,
         at=cypher.encode(now),
     )
-    holder = dict(await cypher.collected(result))
-    return {s: next((holder[p] for p in chain if p in holder), None) for s, chain in chains.items()}
+    return {p: frozenset(c) for p, c in await cypher.collected(result)}
 
 
 async def for_activity(
@@ -81,18 +112,64 @@ async def for_activity(
     actor: Actor,
 ) -> Outcome:
     """What recording the activity does to the runs of its subjects (process_runs)."""
-    held = await steps(tx, activity.subject_ids, True)
-    open_steps = [s for i in activity.subject_ids for s in held.get(i, [])]
-    pending = on_activity(activity, parties, categories, open_steps, actor)
-    return pending.outcome(await responsible(tx, pending.who()))
+    pending = on_activity(
+        activity, parties, categories, await _open(tx, activity.subject_ids), actor
+    )
+    return pending.outcome(await found(tx, pending.wants()))
 
 
 async def for_party(tx: Tx, party: Party, before: Party | None, actor: Actor) -> Outcome:
     """What writing the party does to its runs (process_runs.on_party)."""
     category = (await cypher.categories(tx)).get(party.category_id or "")
-    held = (await steps(tx, [party.id], True)).get(party.id, []) if before is not None else []
+    held = await _open(tx, [party.id]) if before is not None else []
     pending = on_party(party, before, category, held, actor)
-    return pending.outcome(await responsible(tx, pending.who()))
+    return pending.outcome(await found(tx, pending.wants()))
+
+
+async def for_link(
+    tx: Tx,
+    rel: Relationship,
+    parties: Mapping[str, Party],
+    categories: Mapping[str, Category],
+    actor: Actor,
+) -> Outcome:
+    """What creating the relationship does to the runs of its ends (process_runs.on_link)."""
+    held = await _open(tx, [rel.from_id, rel.to_id])
+    pending = on_link(rel, parties, categories, held, actor)
+    return pending.outcome(await found(tx, pending.wants()))
+
+
+async def _open(tx: Tx, party_ids: Sequence[str]) -> list[RunStep]:
+    held = await steps(tx, party_ids, True)
+    return [s for i in party_ids for s in held.get(i, [])]
+
+
+async def sweep(tx: Tx) -> Outcome:
+    """The runs of the dates reached today that have not started (process_dates): per
+    DATE_REACHED process, a range of its attribute's index in its category. The sweep
+    lock first: two sweeps at once take turns, the second seeing what the first stored."""
+    await tx.run(SWEEP_LOCK)
+    categories = await cypher.categories(tx)
+    reached: list[process_dates.Reached] = []
+    for watched in process_dates.watched(categories.values(), utcnow()):
+        prop = f"{ATTRIBUTE_PREFIX}{watched.field}"
+        result = await tx.run(
+            f"MATCH (p:Party) WHERE p.`{prop}` <= $cutoff AND p.category_id = $category "
+            f"AND p.archived_at IS NULL RETURN collect([p.id, p.`{prop}`]) AS rows",
+            cutoff=watched.cutoff,
+            category=watched.category.id,
+        )
+        reached += [
+            process_dates.Reached(i, watched, date) for i, date in await cypher.collected(result)
+        ]
+    result = await tx.run(
+        "UNWIND $ids AS id MATCH (s:ProcessStep {id: id}) RETURN collect(s.id) AS rows",
+        ids=[r.first_step_id() for r in reached],
+    )
+    fresh = process_dates.fresh(reached, set(await cypher.collected(result)))
+    parties = await cypher.parties(tx, list({r.party_id for r in fresh})) if fresh else {}
+    pending = process_dates.pending(fresh, parties)
+    return pending.outcome(await found(tx, pending.wants()))
 
 
 def writes(outcome: Outcome, actor: Actor) -> tuple[list[Write], list[Change]]:

@@ -17,7 +17,8 @@ from ..codec import category_record
 from ..levels import DEFAULT_LEVELS, Level
 from ..model import Category, Party, Relationship
 from ..pipelines import Pipeline
-from . import cypher, history
+from ..times import utcnow
+from . import cypher, history, identity
 from .accounts import Neo4jAccounts
 from .cypher import Tx
 
@@ -72,7 +73,8 @@ class Neo4jVocabulary(Neo4jAccounts):
         async def work(tx: Tx) -> Category:
             await tx.run(LOCK)  # names are compared across all categories
             stored = await cypher.categories(tx)
-            written, change = categories.planned(stored, category_id, make, self._actor, at)
+            roles = [r.name for r in await identity.roles(tx)]
+            written, change = categories.planned(stored, category_id, make, self._actor, at, roles)
             if change is None:
                 return written
             await tx.run(
@@ -100,8 +102,12 @@ class Neo4jVocabulary(Neo4jAccounts):
     async def write_level(self, make: Callable[[Mapping[str, Level]], Level]) -> Level:
         async def work(tx: Tx) -> Level:
             await tx.run(LOCK)  # ranks are compared across all levels
-            written = make(await read_levels(tx))
-            await tx.run("MERGE (l:Level {id: $row.id}) SET l = $row", row=asdict(written))
+            stored = await read_levels(tx)
+            written = make(stored)
+            entry = levels.change(stored.get(written.id), written, self._actor, utcnow())
+            if entry is not None:
+                await tx.run("MERGE (l:Level {id: $row.id}) SET l = $row", row=asdict(written))
+                await history.append(tx, [entry])
             return written
 
         return await self._write(work)

@@ -23,7 +23,7 @@ from ..model import (
     Party,
     Relationship,
 )
-from ..process_runs import NO_CHANGE, Outcome, RunStep
+from ..process_runs import Outcome, RunStep
 from ..step_listeners import StepListeners
 from . import (
     closure,
@@ -109,8 +109,11 @@ class Neo4jWrites(Neo4jDumps, StepListeners):
                     f"party {party_id} is at version {current.version}, not {expected_version}"
                 )
             updated = rules.apply_changes(current, changes, at)
-            if updated is current:
-                return current, NO_CHANGE
+            if updated is current:  # no new version, but it may set what a step asks for
+                runs = await process_steps.for_party(tx, current, current, self._actor)
+                done, written = process_steps.writes(runs, self._actor)
+                await cypher.write(tx, *done, history.new_entries(written))
+                return current, runs
             updated = await keys.check_party(tx, updated, self.default_region, current)
             runs = await process_steps.for_party(tx, updated, current, self._actor)
             steps, written = process_steps.writes(runs, self._actor)
@@ -145,7 +148,7 @@ class Neo4jWrites(Neo4jDumps, StepListeners):
         return await self._write(work)
 
     async def link(self, rel: Relationship) -> Relationship:
-        async def work(tx: Tx) -> Relationship:
+        async def work(tx: Tx) -> Outcome:
             ends = [rel.from_id, rel.to_id]
             acyclic = rules.acyclic_edges([rel])
             # the closure's locks first: they go bottom up, and the ends are among them
@@ -161,15 +164,18 @@ class Neo4jWrites(Neo4jDumps, StepListeners):
                 await cypher.lock_hierarchy(tx)
                 if await walks.reaches(tx, rel.to_id, rel.from_id, rel.since):
                     raise rules.cycle(rel)
+            await cypher.write(tx, cypher.new_relationships([rel]), *reaches)
+            # after the edge: a step it opens may go to the user it makes responsible
+            ended = {source.id: source, target.id: target}
+            runs = await process_steps.for_link(tx, rel, ended, read.categories, self._actor)
+            steps, written = process_steps.writes(runs, self._actor)
             await cypher.write(
-                tx,
-                cypher.new_relationships([rel]),
-                *reaches,
-                history.new_entries([entry.linked(rel, self._actor)]),
+                tx, *steps, history.new_entries([entry.linked(rel, self._actor), *written])
             )
-            return rel
+            return runs
 
-        return await self._write(work)
+        await self._committed(await self._write(work))
+        return rel
 
     async def unlink(self, rel_id: str, until: datetime) -> Relationship:
         async def work(tx: Tx) -> Relationship:
@@ -238,6 +244,17 @@ class Neo4jWrites(Neo4jDumps, StepListeners):
 
     async def next_due(self) -> datetime | None:
         return await self._read(process_steps.next_due)
+
+    async def sweep_processes(self) -> int:
+        async def work(tx: Tx) -> Outcome:
+            outcome = await process_steps.sweep(tx)
+            steps, written = process_steps.writes(outcome, self._actor)
+            await cypher.write(tx, *steps, history.new_entries(written))
+            return outcome
+
+        outcome = await self._write(work)
+        await self._committed(outcome)
+        return len(outcome.opened)
 
     async def change_activity(self, activity: Activity, kind: ChangeKind) -> Activity:
         async def work(tx: Tx) -> Activity:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from ..errors import Conflict, NotFound
@@ -72,6 +72,17 @@ def grants(conn: sqlite3.Connection, user_ids: Sequence[str]) -> dict[str, list[
     ):
         found[row["user_id"]].append(_grant(row))
     return found
+
+
+def grants_of_roles(conn: sqlite3.Connection, roles: Iterable[str]) -> list[Grant]:
+    """Every grant of the roles: who a ROLE step may go to (process_context.holders)."""
+    return [
+        _grant(row)
+        for row in conn.execute(
+            f"SELECT * FROM grants WHERE role {records.IN_LIST}",
+            (records.bound_list(set(roles)),),
+        )
+    ]
 
 
 def user_by_username(conn: sqlite3.Connection, username: str) -> Party | None:

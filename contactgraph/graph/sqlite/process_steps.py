@@ -6,23 +6,26 @@ from __future__ import annotations
 
 import sqlite3
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
+from .. import process_context, process_dates
+from ..attribute_filters import sqlite_path
 from ..history import Actor, Change
-from ..model import DEFAULT_HIERARCHY_TYPES, Activity, Party, RelType
+from ..model import DEFAULT_HIERARCHY_TYPES, Activity, Party, Relationship, RelType
+from ..process_context import Found, Wants
 from ..process_runs import (
     Outcome,
-    Responsible,
     RunStep,
     decode,
     encode,
     on_activity,
+    on_link,
     on_party,
 )
 from ..times import format_instant, parse_instant, utcnow
 from ..worklist import WorklistPage, WorklistQuery
-from . import records, walks
+from . import identity, records, walks
 from .scopes import Reach
 
 TABLE = """
@@ -47,8 +50,9 @@ CREATE INDEX process_steps_due ON process_steps(due_at, id)
     WHERE done_at IS NULL AND overdue_sent_at IS NULL
 """
 _UNTOLD = "done_at IS NULL AND overdue_sent_at IS NULL"
-# levels above a party a RESPONSIBLE step looks for its user
+# levels above a party a RESPONSIBLE or ROLE step looks for its user
 RESPONSIBLE_DEPTH = 64
+PARENT_EDGES = [(RelType.PART_OF, "from_id"), (RelType.MEMBER_OF, "from_id")]
 
 
 def steps(
@@ -67,26 +71,48 @@ def steps(
     return found
 
 
-def responsible(conn: sqlite3.Connection, party_ids: Iterable[str]) -> Responsible:
-    """The user responsible for each party now: at the party, or the nearest party above
-    it with one (the longest-standing edge there); None when there is none."""
-    starts = list(party_ids)
-    if not starts:
-        return {}
+def found(conn: sqlite3.Connection, wants: Wants) -> Found:
+    """What the write's new runs need (process_context), read now: the chains up of the
+    parties whose steps go to a responsible user or a role holder, who is responsible
+    at each party of them (the longest-standing edge there), the grants of the roles,
+    and the categories of the parties' PART_OF and MEMBER_OF parents."""
     now = utcnow()
+    starts = list(wants.chains())
     step = walks.HierarchyStep(DEFAULT_HIERARCHY_TYPES, False, now)
-    above = walks.ancestors(conn, starts, step, RESPONSIBLE_DEPTH)
+    above = walks.ancestors(conn, starts, step, RESPONSIBLE_DEPTH) if starts else {}
     chains = {s: [s, *(p for p, _ in above.get(s, []))] for s in starts}
-    edges = walks.edges_at(
-        conn,
-        [p for chain in chains.values() for p in chain],
-        [(RelType.RESPONSIBLE_FOR, "to_id")],
-        now,
-    )
     holder: dict[str, str] = {}
+    if wants.responsible:
+        edges = walks.edges_at(
+            conn,
+            [p for s in wants.responsible for p in chains[s]],
+            [(RelType.RESPONSIBLE_FOR, "to_id")],
+            now,
+        )
+        for anchor, rel in edges:
+            holder.setdefault(anchor, rel.from_id)
+    grants = identity.grants_of_roles(conn, wants.role_names()) if wants.roles else []
+    return Found(
+        responsible=process_context.responsible({s: chains[s] for s in wants.responsible}, holder),
+        holders=process_context.holders(wants, chains, grants),
+        parent_categories=_parent_categories(conn, wants.parents, now),
+    )
+
+
+def _parent_categories(
+    conn: sqlite3.Connection, party_ids: Iterable[str], now: datetime
+) -> dict[str, frozenset[str]]:
+    wanted = list(party_ids)
+    if not wanted:
+        return {}
+    edges = walks.edges_at(conn, wanted, PARENT_EDGES, now)
+    parents = records.parties_by_id(conn, {rel.to_id for _, rel in edges})
+    found: dict[str, set[str]] = defaultdict(set)
     for anchor, rel in edges:
-        holder.setdefault(anchor, rel.from_id)
-    return {s: next((holder[p] for p in chain if p in holder), None) for s, chain in chains.items()}
+        category = parents[rel.to_id].category_id if rel.to_id in parents else None
+        if category:
+            found[anchor].add(category)
+    return {p: frozenset(c) for p, c in found.items()}
 
 
 def for_activity(
@@ -96,7 +122,7 @@ def for_activity(
     wanted = [p.category_id for p in parties.values() if p.category_id]
     categories = records.categories(conn, wanted) if wanted else {}
     pending = on_activity(activity, parties, categories, _open(conn, activity.subject_ids), actor)
-    return pending.outcome(responsible(conn, pending.who()))
+    return pending.outcome(found(conn, pending.wants()))
 
 
 def for_party(
@@ -107,7 +133,45 @@ def for_party(
     category = records.categories(conn, [wanted]).get(wanted) if wanted else None
     held = _open(conn, [party.id]) if before is not None else []
     pending = on_party(party, before, category, held, actor)
-    return pending.outcome(responsible(conn, pending.who()))
+    return pending.outcome(found(conn, pending.wants()))
+
+
+def for_link(
+    conn: sqlite3.Connection, rel: Relationship, parties: Mapping[str, Party], actor: Actor
+) -> Outcome:
+    """What creating the relationship does to the runs of its ends (process_runs.on_link)."""
+    wanted = [p.category_id for p in parties.values() if p.category_id]
+    categories = records.categories(conn, wanted) if wanted else {}
+    held = _open(conn, [rel.from_id, rel.to_id])
+    pending = on_link(rel, parties, categories, held, actor)
+    return pending.outcome(found(conn, pending.wants()))
+
+
+def sweep(conn: sqlite3.Connection, actor: Actor) -> tuple[Outcome, list[Change]]:
+    """Start the runs of the dates reached today that have not started (process_dates):
+    per DATE_REACHED process, a range of its attribute's index in its category."""
+    reached: list[process_dates.Reached] = []
+    for watched in process_dates.watched(records.categories(conn, None).values(), utcnow()):
+        path = sqlite_path(watched.field)
+        rows = conn.execute(
+            f"SELECT id, {path} FROM parties WHERE category_id = ? AND archived_at IS NULL "
+            f"AND {path} <= ?",
+            (watched.category.id, watched.cutoff),
+        )
+        reached += [process_dates.Reached(i, watched, date) for i, date in rows]
+    firsts = [r.first_step_id() for r in reached]
+    started = {
+        i
+        for (i,) in conn.execute(
+            f"SELECT id FROM process_steps WHERE id {records.IN_LIST}",
+            (records.bound_list(firsts),),
+        )
+    }
+    fresh = process_dates.fresh(reached, started)
+    parties = records.parties_by_id(conn, {r.party_id for r in fresh}) if fresh else {}
+    pending = process_dates.pending(fresh, parties)
+    outcome = pending.outcome(found(conn, pending.wants()))
+    return outcome, write(conn, outcome, actor)
 
 
 def write(conn: sqlite3.Connection, outcome: Outcome, actor: Actor) -> list[Change]:

@@ -38,7 +38,7 @@ from ..model import (
     TimelinePage,
     TimelineQuery,
 )
-from ..process_runs import NO_CHANGE, Outcome, RunStep
+from ..process_runs import Outcome, RunStep
 from ..search import query_terms
 from ..step_listeners import StepListeners
 from ..store import Node
@@ -361,8 +361,10 @@ class SqliteStore(SqliteDumps, SqliteOpportunities, SqliteTraversals, StepListen
                     f"party {party_id} is at version {current.version}, not {expected_version}"
                 )
             updated = rules.apply_changes(current, changes, at)
-            if updated is current:
-                return current, NO_CHANGE
+            if updated is current:  # no new version, but it may set what a step asks for
+                runs = process_steps.for_party(conn, current, current, self._actor)
+                history.append(conn, process_steps.write(conn, runs, self._actor))
+                return current, runs
             updated = records.check_party(conn, updated, self.default_region, current)
             records.rewrite_party(conn, updated)
             runs = process_steps.for_party(conn, updated, current, self._actor)
@@ -388,7 +390,7 @@ class SqliteStore(SqliteDumps, SqliteOpportunities, SqliteTraversals, StepListen
         return await self._write(work)
 
     async def link(self, rel: Relationship) -> Relationship:
-        def work(conn: sqlite3.Connection) -> Relationship:
+        def work(conn: sqlite3.Connection) -> Outcome:
             source, target = rules.found(
                 records.parties_by_id(conn, [rel.from_id, rel.to_id]), [rel.from_id, rel.to_id]
             )
@@ -409,10 +411,15 @@ class SqliteStore(SqliteDumps, SqliteOpportunities, SqliteTraversals, StepListen
                 raise rules.cycle(rel)
             conn.execute(records.INSERT_REL, relationship_params(rel))
             closure.edges_changed(conn, [rel])
-            history.append(conn, [entry.linked(rel, self._actor)])
-            return rel
+            runs = process_steps.for_link(
+                conn, rel, {p.id: p for p in (source, target)}, self._actor
+            )
+            written = process_steps.write(conn, runs, self._actor)
+            history.append(conn, [entry.linked(rel, self._actor), *written])
+            return runs
 
-        return await self._write(work)
+        await self._committed(await self._write(work))
+        return rel
 
     async def unlink(self, rel_id: str, until: datetime) -> Relationship:
         def work(conn: sqlite3.Connection) -> Relationship:
@@ -449,6 +456,16 @@ class SqliteStore(SqliteDumps, SqliteOpportunities, SqliteTraversals, StepListen
 
         await self._committed(await self._write(work))
         return activity
+
+    async def sweep_processes(self) -> int:
+        def work(conn: sqlite3.Connection) -> Outcome:
+            outcome, written = process_steps.sweep(conn, self._actor)
+            history.append(conn, written)
+            return outcome
+
+        outcome = await self._write(work)
+        await self._committed(outcome)
+        return len(outcome.opened)
 
     async def change_activity(self, activity: Activity, kind: ChangeKind) -> Activity:
         def work(conn: sqlite3.Connection) -> Activity:

@@ -15,7 +15,8 @@ from ..attribute_filters import sqlite_path
 from ..levels import Level
 from ..model import Category, Party, Relationship
 from ..pipelines import Pipeline
-from . import history
+from ..times import utcnow
+from . import history, identity
 from .accounts import SqliteAccounts
 from .records import IN_LIST, bound_list
 from .records import categories as read_categories
@@ -52,7 +53,8 @@ class SqliteVocabulary(SqliteAccounts):
     ) -> Category:
         def work(conn: sqlite3.Connection) -> Category:
             stored = read_categories(conn, None)
-            written, change = categories.planned(stored, category_id, make, self._actor, at)
+            roles = [r.name for r in identity.roles(conn)]
+            written, change = categories.planned(stored, category_id, make, self._actor, at, roles)
             if change is None:
                 return written
             conn.execute(UPSERT_CATEGORY, category_params(written))
@@ -67,8 +69,12 @@ class SqliteVocabulary(SqliteAccounts):
 
     async def write_level(self, make: Callable[[Mapping[str, Level]], Level]) -> Level:
         def work(conn: sqlite3.Connection) -> Level:
-            written = make(read_levels(conn))
-            conn.execute(UPSERT_LEVEL, level_params(written))
+            stored = read_levels(conn)
+            written = make(stored)
+            entry = levels.change(stored.get(written.id), written, self._actor, utcnow())
+            if entry is not None:
+                conn.execute(UPSERT_LEVEL, level_params(written))
+                history.append(conn, [entry])
             return written
 
         return await self._write(work)
