@@ -23,7 +23,7 @@ from contactgraph.app import create_app
 from contactgraph.config import Settings
 from contactgraph.graph.backends import open_store
 from contactgraph.graph.interchange.format import VERSION
-from contactgraph.graph.model import DEFAULT_CATEGORIES
+from contactgraph.graph.shipped_categories import DEFAULT_CATEGORIES
 
 PAST = "2024-06-01T00:00:00Z"
 PARTIES = """{ parties(filter: {includeArchived: true}, first: 500) { totalCount edges { node {

@@ -435,10 +435,10 @@ CASES = [
         lambda w, d: _equal(d["party"]["mergedFrom"], []),
     ),
     _party_case(
-        "processes",  # runs are probed in test_a_worklist_keeps_to_the_scope
-        "processes { id }",
+        "processes",  # eva's identification, as the private clients' category ships it
+        "processes { processId }",
         "eva",
-        lambda w, d: _equal(d["party"]["processes"], []),
+        lambda w, d: _equal(d["party"]["processes"], [{"processId": "identification"}]),
     ),
     Case(
         "Query.worklist",

@@ -305,54 +305,6 @@ class Category:
     processes: tuple[process_defs.Process, ...] = ()  # what happens to its parties
 
 
-DEFAULT_CATEGORIES: tuple[Category, ...] = (
-    Category(
-        "private-client",
-        "Private client",
-        "A natural person buying for private purposes.",
-        (LegalForm.NATURAL_PERSON,),
-    ),
-    Category(
-        "commercial-client",
-        "Commercial client",
-        "A business customer, invoiced with fiscal data.",
-        (LegalForm.LEGAL_PERSON, LegalForm.NATURAL_PERSON),
-        (UnitType.COMPANY, UnitType.BRANCH, UnitType.DEPARTMENT, UnitType.TEAM, UnitType.POSITION),
-    ),
-    Category(
-        "association",
-        "Association",
-        "A club or non-profit association.",
-        (LegalForm.ASSOCIATION,),
-    ),
-    Category(
-        "umbrella-organization",
-        "Umbrella organization",
-        "An organization whose members are associations.",
-        (LegalForm.ASSOCIATION, LegalForm.LEGAL_PERSON),
-    ),
-    Category(
-        "owners-association",
-        "Owners' association",
-        "The owners of a building, acting together.",
-        (LegalForm.ASSOCIATION,),
-    ),
-    Category(
-        "community-of-heirs",
-        "Community of heirs",
-        "The heirs of a deceased person, jointly holding the estate.",
-        (LegalForm.ASSOCIATION,),
-    ),
-    Category(
-        "home-organization",
-        "Home organization",
-        "The organization running this contactgraph, with its users.",
-        (LegalForm.LEGAL_PERSON,),
-        (UnitType.COMPANY, UnitType.BRANCH, UnitType.DEPARTMENT, UnitType.TEAM, UnitType.POSITION),
-    ),
-)
-
-
 def category_named(categories: Mapping[str, Category], value: str) -> Category | None:
     """A category by its id, else by its name ignoring case: how a file names one."""
     if value in categories:

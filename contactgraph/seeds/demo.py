@@ -11,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..access.credentials import secret_hash
-from ..graph import categories, processes
+from ..graph import categories
 from ..graph.identity import DEFAULT_LIFETIME, ApiToken, Grant
 from ..graph.ids import new_id
 from ..graph.model import (
@@ -135,8 +135,8 @@ def demo_batch(now: datetime | None = None) -> Batch:
 
 
 async def add_demo_fields(store: GraphStore) -> None:
-    """The demo's own fields and processes of categories, added to the default categories
-    first."""
+    """The demo's own fields of categories, added to the default categories first (their
+    processes are the defaults')."""
     for spec in _data()["categories"]:
         fields = tuple(
             FieldDef(
@@ -150,14 +150,8 @@ async def add_demo_fields(store: GraphStore) -> None:
             for f in spec.get("fields", ())
         )
 
-        defined = processes.decoded(spec.get("processes", []))
-
-        def given(
-            current: Category,
-            fields: tuple[FieldDef, ...] = fields,
-            defined: tuple[processes.Process, ...] = defined,
-        ) -> Category:
-            return replace(current, fields=fields, processes=defined)
+        def given(current: Category, fields: tuple[FieldDef, ...] = fields) -> Category:
+            return replace(current, fields=fields)
 
         await store.write_category(
             spec["id"],

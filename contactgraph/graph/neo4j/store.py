@@ -23,7 +23,6 @@ from ..contactdata import normalised
 from ..cursors import decode_cursor
 from ..duplicates import DuplicateQuery, Match, PairPage
 from ..model import (
-    DEFAULT_CATEGORIES,
     WHOLE_ROWS,
     Activity,
     ActivityPage,
@@ -48,6 +47,7 @@ from ..model import (
     display_order,
 )
 from ..process_runs import RunStep
+from ..shipped_categories import DEFAULT_CATEGORIES
 from ..store import Node
 from ..tasks import TaskPage, TaskQuery
 from ..worklist import WorklistPage, WorklistQuery

@@ -30,7 +30,7 @@ from urllib.parse import quote, unquote
 
 from .. import deadlines
 from ..errors import ConfigError, Conflict, GraphError, ServiceUnavailable
-from ..model import DEFAULT_CATEGORIES
+from ..shipped_categories import DEFAULT_CATEGORIES
 from .jobs import Job, Stopped, running
 from .rows import CATEGORY_COLUMNS, category_params
 from .schema import migrate
