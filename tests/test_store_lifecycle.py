@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -178,6 +178,30 @@ async def test_neo4j_start_brings_the_schema_up_to_date(
     await store.start()
     await store.close()
     assert names() == current
+
+
+async def test_neo4j_marks_the_open_steps_of_an_older_graph_untold(
+    neo4j_url: str, neo4j_driver: Driver
+) -> None:
+    """Steps opened before the overdue watch carry no mark that their OVERDUE is untold:
+    the start that makes the watch's index marks the open ones, and only those."""
+    store = open_store(neo4j_url)
+    await store.start()
+    await store.close()
+    neo4j_driver.execute_query("DROP INDEX process_step_untold")
+    neo4j_driver.execute_query(
+        "UNWIND $rows AS row CREATE (s:ProcessStep) SET s = row",
+        rows=[
+            {"id": "done", "due_at": "2024-01-01T00:00:00Z", "done_at": "2024-01-02T00:00:00Z"},
+            {"id": "told", "due_at": "2024-02-01T00:00:00Z", "overdue_sent_at": "2024-02-02"},
+            {"id": "open", "due_at": "2025-01-01T00:00:00Z"},
+        ],
+    )
+    await store.start()
+    try:
+        assert await store.next_due() == datetime(2025, 1, 1, tzinfo=UTC)
+    finally:
+        await store.close()
 
 
 async def test_neo4j_moves_fiscal_codes_out_of_the_names_search(

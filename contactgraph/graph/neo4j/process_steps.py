@@ -38,6 +38,11 @@ SCHEMA: tuple[str, ...] = (
     "FOR (s:ProcessStep) ON (s.assignee_id, s.due_at)",
     f"CREATE INDEX process_step_untold IF NOT EXISTS FOR (s:{UNTOLD}) ON (s.due_at)",
 )
+# the open steps of a graph older than the index above, none of them told yet
+MARK_UNTOLD = (
+    "MATCH (s:ProcessStep) WHERE s.done_at IS NULL AND s.overdue_sent_at IS NULL "
+    f"AND NOT s:{UNTOLD} WITH s LIMIT $batch SET s:{UNTOLD} RETURN count(s) AS done"
+)
 # levels above a party a RESPONSIBLE or ROLE step looks for its user
 RESPONSIBLE_DEPTH = 64
 SWEEP_LOCK = "MERGE (l:WriteLock {name: 'process-dates'}) SET l._lock = true REMOVE l._lock"

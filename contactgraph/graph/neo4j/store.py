@@ -149,13 +149,13 @@ class Neo4jStore(Neo4jWrites, Neo4jOpportunities):
     async def _inside(self, tx: Tx) -> Reach:
         return await scopes.reach(tx, self._scope)
 
-    async def _backfill_spans(self) -> None:
-        """Activities stored before scheduling existed: on their author's agenda, at the
-        instant they happened."""
+    async def _backfill(self, statement: str) -> None:
+        """Run a statement that changes up to $batch nodes and returns how many (`done`)
+        until it changes fewer: a transaction per batch, whatever the graph's size."""
         done = plans.BACKFILL_BATCH
         while done == plans.BACKFILL_BATCH:
             records, _, _ = await self.driver.execute_query(
-                plans.BACKFILL, batch=plans.BACKFILL_BATCH, database_=self._database
+                statement, batch=plans.BACKFILL_BATCH, database_=self._database
             )
             done = records[0]["done"]
 
@@ -186,8 +186,10 @@ class Neo4jStore(Neo4jWrites, Neo4jOpportunities):
             await self.driver.execute_query(statement, database_=self._database)
         if changes:
             await self.driver.execute_query("CALL db.awaitIndexes(300)", database_=self._database)
-        if "activity_span" not in present:
-            await self._backfill_spans()
+        if "activity_span" not in present:  # activities stored before scheduling existed
+            await self._backfill(plans.BACKFILL)
+        if "process_step_untold" not in present:  # steps opened before overdue was told
+            await self._backfill(process_steps.MARK_UNTOLD)
 
         async def defaults(tx: Tx) -> list[Backfill]:
             await tx.run(
