@@ -62,7 +62,7 @@ def store_kind(url: str) -> str:
 
 async def write_dump(url: str, out: IO[bytes], with_grants: bool) -> dict[str, int]:
     """Dump the graph at `url` into `out`; how many lines of each type it wrote."""
-    store = await _open(url, False)
+    store = await _open(url, False, read_only=True)
     counts = dict.fromkeys(["header", *SECTIONS], 0)
     try:
         total = await store.list_parties(PartyFilter(include_archived=True), Page(1), True)

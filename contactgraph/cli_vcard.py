@@ -54,7 +54,7 @@ def filter_options(command: F) -> F:
 
 
 async def _export(url: str, where: PartyFilter, out: IO[bytes]) -> int:
-    store = await _open(url, False)
+    store = await _open(url, False, read_only=True)
     written = 0
     try:
         async for text in vcards_of(store, where):
