@@ -128,11 +128,16 @@ class CsvImport:
                 self.hierarchy.add(row)
             self.tick("rows checked", 1)
 
-    async def _held(self, keys: set[str]) -> dict[str, Party]:
-        """The stored parties not archived holding these keys of the mapping's source."""
+    async def _holders(self, keys: set[str]) -> dict[str, str]:
+        """The ids of the stored parties not archived holding these keys of the mapping's
+        source (the links pass needs no more: no party is read)."""
         source = self.mapping.source
         found = await self.store.parties_by_external_id([ExternalId(source, k) for k in keys])
-        ids = {ext.key: held[0] for ext, held in found.items() if held}
+        return {ext.key: held[0] for ext, held in found.items() if held}
+
+    async def _held(self, keys: set[str]) -> dict[str, Party]:
+        """The stored parties not archived holding these keys of the mapping's source."""
+        ids = await self._holders(keys)
         parties = await self.store.get_parties(list(ids.values()))
         return {key: parties[i] for key, i in ids.items() if i in parties}
 
@@ -234,11 +239,10 @@ class CsvImport:
         if not asked:
             return
         wanted = {k for k, _ in asked} | {link.other for _, link in asked}
-        stored = await self._held(wanted)
-        gone = sorted(wanted - stored.keys())
+        ids = await self._holders(wanted)
+        gone = sorted(wanted - ids.keys())
         if gone:  # archived or changed since the check
             raise NotFound(f"no party holds external id {self.mapping.source}:{gone[0]} now")
-        ids = {key: party.id for key, party in stored.items()}
         types = sorted({link.type for _, link in asked}, key=lambda t: t.value)
         now = utcnow()
         current = await self.store.relationships(
