@@ -108,13 +108,18 @@ def write_rows(path: Path, rows: int) -> None:
                     )
 
 
-def _timed(*args: str) -> tuple[float, int, str]:
-    """Seconds, the command's peak resident memory in MB (GNU time's %M), its output."""
+def _timed(*args: str) -> tuple[float, float, int, str]:
+    """Seconds, CPU seconds (user and system: what a machine shared with other work does
+    not inflate), the command's peak resident memory in MB (GNU time), its output."""
     started = time.perf_counter()
-    done = subprocess.run(["/usr/bin/time", "-f", "%M", CLI, *args], capture_output=True, text=True)
+    done = subprocess.run(
+        ["/usr/bin/time", "-f", "%U %S %M", CLI, *args], capture_output=True, text=True
+    )
     if done.returncode != 0:
         raise SystemExit(f"contactgraph {' '.join(args)} failed:\n{done.stderr[-3000:]}")
-    return time.perf_counter() - started, int(done.stderr.split()[-1]) // 1024, done.stdout
+    user, system, peak = done.stderr.split()[-3:]
+    cpu = float(user) + float(system)
+    return time.perf_counter() - started, cpu, int(peak) // 1024, done.stdout
 
 
 def main() -> None:
@@ -160,11 +165,12 @@ def main() -> None:
     print(
         f"{options.rows:,} rows, {data.stat().st_size / 1e6:,.0f} MB, into {graph.split(':')[0]}\n"
     )
-    print("| step | seconds | rows/s | peak memory MB |")
-    print("|---|---:|---:|---:|")
+    print("| step | seconds | CPU seconds | rows/s | peak memory MB |")
+    print("|---|---:|---:|---:|---:|")
     for name, args in steps:
-        seconds, peak, out = _timed(*args)
-        print(f"| {name} | {seconds:,.1f} | {options.rows / seconds:,.0f} | {peak:,} |", flush=True)
+        seconds, cpu, peak, out = _timed(*args)
+        rate = options.rows / seconds
+        print(f"| {name} | {seconds:,.1f} | {cpu:,.1f} | {rate:,.0f} | {peak:,} |", flush=True)
         print(f"<!-- {out.strip()} -->", flush=True)
 
 

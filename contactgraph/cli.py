@@ -125,8 +125,8 @@ def _creates(graph_url: str, create: bool) -> bool:
     return create or graph_url == DEFAULT_GRAPH_URL
 
 
-async def _open(url: str, create: bool) -> GraphStore:
-    store = open_store(url, create)
+async def _open(url: str, create: bool, read_only: bool = False) -> GraphStore:
+    store = open_store(url, create, read_only=read_only)
     await store.start()
     return store
 

@@ -90,7 +90,7 @@ def import_csv(
 
 
 async def _export(url: str, where: PartyFilter, out: IO[str]) -> int:
-    store = await _open(url, False)
+    store = await _open(url, False, read_only=True)
     try:
         return await write_csv(store, where, out)
     finally:

@@ -62,7 +62,7 @@ def store_kind(url: str) -> str:
 
 async def write_dump(url: str, out: IO[bytes], with_grants: bool) -> dict[str, int]:
     """Dump the graph at `url` into `out`; how many lines of each type it wrote."""
-    store = await _open(url, False)
+    store = await _open(url, False, read_only=True)
     counts = dict.fromkeys(["header", *SECTIONS], 0)
     try:
         total = await store.list_parties(PartyFilter(include_archived=True), Page(1), True)
@@ -196,7 +196,8 @@ async def _restore(url: str, stream: IO[bytes], lines: int, size: int) -> None:
     default=BATCH_LINES,
     show_default=True,
     type=click.IntRange(1, 100_000),
-    help="jsonl: lines written per step: on Neo4j, per transaction.",
+    help="jsonl: lines written per step: on Neo4j, per transaction. csv, vcard: rows or "
+    "cards written per transaction, at most the store's own batch (Neo4j: 1,000).",
 )
 @region_option
 @click.argument("source", default="-", type=click.Path(dir_okay=False, allow_dash=True))
@@ -217,7 +218,7 @@ def import_(
     its cards as new parties, with their employers and relationships. Every line is
     checked first; input with any line wrong writes nothing."""
     if dump_format == VCARD:
-        import_vcards(graph_url, source, check_only, default_region)
+        import_vcards(graph_url, source, check_only, default_region, batch_size)
         return
     started = time.perf_counter()
     if dump_format == "csv":

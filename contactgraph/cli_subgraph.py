@@ -94,7 +94,7 @@ def subgraph_options(command: F) -> F:
 
 
 async def _export(url: str, query: SubgraphQuery, file_format: str, out: IO[bytes]) -> int:
-    store = await _open(url, False)
+    store = await _open(url, False, read_only=True)
     try:
         found = await subgraph(store, query)
     finally:

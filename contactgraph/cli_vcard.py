@@ -14,7 +14,7 @@ import click
 
 from .cli import _fail, _open
 from .graph.errors import ConfigError, GraphError
-from .graph.interchange.vcard_import import Plan, plan
+from .graph.interchange.vcard_import import Plan, batches, plan
 from .graph.interchange.vcard_reading import MAX_BYTES, decoded, read_cards
 from .graph.interchange.vcard_writing import vcards_of
 from .graph.model import PartyFilter, PartyKind
@@ -54,7 +54,7 @@ def filter_options(command: F) -> F:
 
 
 async def _export(url: str, where: PartyFilter, out: IO[bytes]) -> int:
-    store = await _open(url, False)
+    store = await _open(url, False, read_only=True)
     written = 0
     try:
         async for text in vcards_of(store, where):
@@ -96,25 +96,44 @@ def _read(source: str) -> bytes:
         raise ConfigError(f"cannot read {source}: {error.strerror}") from None
 
 
-async def _import(url: str, data: bytes, region: str | None, dry_run: bool) -> Plan:
+async def _import(
+    url: str, data: bytes, region: str | None, dry_run: bool, batch_size: int
+) -> Plan:
     """Every card checked against the rules and the graph first, then, unless a dry run,
-    all of them written in one transaction."""
+    written a batch a transaction (parties, then relationships). A batch that fails stops
+    the import; those before it stay, and the error says how much they wrote."""
     cards = read_cards(decoded(data))
     store = await _open(url, not dry_run)  # a dry run makes no new graph either
     store.default_region = region
     try:
         found = await plan(store, cards, region, utcnow())
-        if not dry_run:
-            await store.load_batch(found.batch)
+        if dry_run:
+            return found
+        parties = relationships = 0
+        for part in batches(found.batch, min(batch_size, store.seed_batch_size)):
+            try:
+                await store.load_batch(part)
+            except GraphError as error:
+                if parties or relationships:
+                    raise ConfigError(
+                        f"{error.message} (after {parties:,} of {len(found.batch.parties):,} "
+                        f"parties and {relationships:,} of {len(found.batch.relationships):,} "
+                        "relationships were written by earlier batches, which stay)"
+                    ) from None
+                raise
+            parties += len(part.parties)
+            relationships += len(part.relationships)
     finally:
         await store.close()
     return found
 
 
-def import_vcards(graph_url: str, source: str, dry_run: bool, region: str | None) -> None:
+def import_vcards(
+    graph_url: str, source: str, dry_run: bool, region: str | None, batch_size: int
+) -> None:
     """Add the cards of SOURCE, a file or - (stdin), as new parties and their edges."""
     try:
-        found = asyncio.run(_import(graph_url, _read(source), region, dry_run))
+        found = asyncio.run(_import(graph_url, _read(source), region, dry_run, batch_size))
     except (ConfigError, GraphError) as error:
         name = "standard input" if source == "-" else source
         raise _fail(ConfigError(f"{name}: {error}")) from None

@@ -45,6 +45,14 @@ ROLLUP = """query($id: ID!) { party(id: $id) {
 HISTORY = """query($id: ID!) { node(id: $id) { ... on Party { history(first: 100) { edges {
   node { id at kind actorId requestId subjectIds version fields { field before after } }
 } } } } }"""
+SALES = """{ pipelines { id name version stages { id name order probability outcome } }
+  opportunities(first: 100) { edges { node { id title amount currency status version
+    expectedCloseDate source organization { id } owner { id } contacts { id } stage { id }
+    stageHistory { stageId at byId } } } } }"""
+RUNS = """query($id: ID!) { party(id: $id) { ... on Organization { leadStatus }
+  ... on Contact { leadStatus } processes { id processId categoryId
+  categoryVersion startedAt done steps { id stepId title state openedAt dueAt doneAt
+  doneById } } } }"""
 MERGED = """query($id: ID!) { node(id: $id) { id } party(id: $id) { id mergedFrom version
   snapshot(asOf: "2000-01-01T00:00:00Z") { displayName } } }"""
 
@@ -79,8 +87,10 @@ async def _answers(url: str, secret: str, merged_away: str) -> list[Any]:
         for party_id in ids[:60]:
             found.append(await gql(RELATIONSHIPS, {"id": party_id, "asOf": PAST}))
             found.append(await gql(HISTORY, {"id": party_id}))
+            found.append(await gql(RUNS, {"id": party_id}))
         for org_id in orgs[:8]:
             found.append(await gql(ROLLUP, {"id": org_id}))
+        found.append(await gql(SALES))
         found.append(await gql(MERGED, {"id": merged_away}))
         return found
     raise AssertionError("unreachable")
@@ -91,11 +101,14 @@ async def _edits(url: str) -> tuple[str, str]:
     update and an activity. The signed-in administrator's secret, and the merged-away id."""
     async for http in serve(Settings(graph_url=url)):
         gql = GraphQL(http)
+        me = (await gql("{ viewer { id } }"))["viewer"]["id"]
         await gql(
-            'mutation { createLevel(input: {id: "REGION", name: "Region", rank: 150}) { id } '
-            'createCategory(input: {id: "exported", name: "Exported", levels: ["REGION"], '
-            'fields: [{name: "since", type: DATE}, {name: "tier", type: MANY_OF, '
-            'options: ["a", "b"], default: ["b"]}], documents: [{name: "Deed"}]}) { id } }'
+            'mutation($processes: JSON) { createLevel(input: {id: "REGION", name: "Region", '
+            'rank: 150}) { id } createCategory(input: {id: "exported", name: "Exported", '
+            'levels: ["REGION"], fields: [{name: "since", type: DATE}, {name: "tier", '
+            'type: MANY_OF, options: ["a", "b"], default: ["b"]}], documents: [{name: "Deed"}], '
+            "processes: $processes}) { id } }",
+            {"processes": [_welcome(me)]},
         )
         keeper = await org(
             gql,
@@ -118,8 +131,9 @@ async def _edits(url: str) -> tuple[str, str]:
             'mutation($id: ID!) { updateParty(id: $id, input: {tags: ["moved", "kept"]}) { id } }',
             {"id": keeper},
         )
-        me = (await gql("{ viewer { id } }"))["viewer"]["id"]
         await record(gql, me, [person], "2024-03-01T10:00:00Z", summary="exported call")
+        await record(gql, me, [keeper], "2024-03-02T10:00:00Z", summary="welcome call")
+        await _deal(gql, keeper, me)
         await gql(
             "mutation($s: ID!, $m: [ID!]!) { mergeParties(survivorId: $s, mergedIds: $m) "
             "{ survivor { id } } }",
@@ -128,6 +142,54 @@ async def _edits(url: str) -> tuple[str, str]:
         secret = http.headers["Authorization"].removeprefix("Bearer ")
         return secret, twin
     raise AssertionError("unreachable")
+
+
+def _welcome(user_id: str) -> dict[str, Any]:
+    """A process a party entering the category starts: a call, which one recorded closes."""
+    return {
+        "id": "welcome",
+        "name": "Welcome",
+        "trigger": {"on": "ENTERED"},
+        "steps": [
+            {
+                "id": "call",
+                "title": "Call them",
+                "dueDays": 7,
+                "satisfiedBy": {"activityType": "CALL"},
+                "assignee": {"rule": "USER", "userId": user_id},
+            }
+        ],
+    }
+
+
+async def _deal(gql: GraphQL, organization_id: str, owner_id: str) -> None:
+    """A pipeline, and a deal in it moved once: a stage history of two."""
+    pipeline = (
+        await gql(
+            'mutation { createPipeline(name: "Moved", stages: ['
+            '{name: "Open", order: 1, probability: 30, outcome: OPEN}, '
+            '{name: "Won", order: 2, probability: 100, outcome: WON}]) { id stages { id } } }'
+        )
+    )["createPipeline"]
+    stages = pipeline["stages"]
+    made = await gql(
+        "mutation($input: CreateOpportunityInput!) { createOpportunity(input: $input) { id } }",
+        {
+            "input": {
+                "title": "Moved deal",
+                "organizationId": organization_id,
+                "ownerId": owner_id,
+                "pipelineId": pipeline["id"],
+                "stageId": stages[0]["id"],
+                "amount": "12.50",
+                "currency": "EUR",
+            }
+        },
+    )
+    await gql(
+        "mutation($id: ID!, $s: ID!) { moveOpportunity(id: $id, stageId: $s) { id } }",
+        {"id": made["createOpportunity"]["id"], "s": stages[1]["id"]},
+    )
 
 
 def _records(path: Path) -> list[str]:
@@ -184,10 +246,16 @@ async def test_a_graph_moves_to_neo4j_and_back_unchanged(
         "party",
         "relationship",
         "activity",
+        "pipeline",
+        "opportunity",
+        "step",
         "grant",
         "token",
         "change",
     }
+    step = next(json.loads(line)["record"] for line in records if '"type":"step"' in line)
+    assert step["done_by_id"] is not None and step["step"]["id"] == "call"
+    assert '"stages":[{"stage_id"' in dumped.read_text()  # a deal's stage history
     assert '"attributes":{"since":"2020-02-02","tier":["b"]}' in dumped.read_text()
     assert secret not in dumped.read_text()  # tokens travel as the hashes the graph holds
     assert json.loads(backed.read_text().splitlines()[0])["source"] == "neo4j"
@@ -243,7 +311,9 @@ def _edit(lines: list[str], index: int, change: Callable[[dict[str, Any]], None]
 
 def _bad_dumps(lines: list[str]) -> list[tuple[str, list[str], int, str]]:
     """(case, dump, the line named, what the message says)."""
-    party, rel, act = (_first(lines, k) for k in ("party", "relationship", "activity"))
+    party, rel, act, deal = (
+        _first(lines, k) for k in ("party", "relationship", "activity", "opportunity")
+    )
     users = [
         i
         for i, line in enumerate(lines)
@@ -299,6 +369,18 @@ def _bad_dumps(lines: list[str]) -> list[tuple[str, list[str], int, str]]:
         ),
         ("no header", lines[1:], 1, "header"),
         (
+            "deal in no pipeline",
+            _edit(lines, deal, lambda item: item["record"].update(pipeline_id="no-pipeline")),
+            deal + 1,
+            "pipeline no-pipeline is not a pipeline of the dump",
+        ),
+        (
+            "deal at no stage",
+            _edit(lines, deal, lambda item: item["record"].update(stage_id="no-stage")),
+            deal + 1,
+            "stage no-stage is not a stage of",
+        ),
+        (
             "misspelt field",
             _edit(lines, rel, lambda item: item["record"].update(unitl=None)),
             rel + 1,
@@ -325,6 +407,8 @@ async def _untouched(url: str) -> None:
         assert await store.change_page(None, 1) == []
         assert await store.activity_page(None, 1) == []
         assert await store.relationship_page(None, 1) == []
+        assert await store.opportunity_page(None, 1) == []
+        assert await store.pipelines(None) == {}
         assert not await store.clear_unfinished_import()
         assert sorted(await store.get_categories(None)) == sorted(c.id for c in DEFAULT_CATEGORIES)
     finally:

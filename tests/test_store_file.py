@@ -163,3 +163,33 @@ def test_backup_copies_a_served_graph_into_a_new_file(tmp_path: Path) -> None:
     in_copy, in_original = (asyncio.run(counted(served)) for served in (copy, path))
     assert in_copy["late"]["totalCount"] == 1
     assert in_copy == in_original
+
+
+def test_exports_leave_the_file_as_it_was(tmp_path: Path) -> None:
+    """An export opens the file read-only: no migration, optimization or checkpoint
+    touches it, and a file of an older schema is refused with what to do."""
+    path = tmp_path / "graph.db"
+    url = f"sqlite:///{path}"
+    made = run("migrate", "--graph", url, "--create")
+    assert made.returncode == 0, made.stderr
+    # a write still in the log, as while a server runs: a checkpoint would copy it in
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("PRAGMA wal_autocheckpoint = 0")
+    writer.execute("INSERT INTO meta (key, value) VALUES ('export-probe', '1')")
+    before = (path.read_bytes(), path.stat().st_mtime_ns)
+    try:
+        for form in ("jsonl", "csv", "vcard"):
+            out = str(tmp_path / f"out.{form}")
+            done = run("export", "--format", form, "--graph", url, out)
+            assert done.returncode == 0, done.stderr
+        assert (path.read_bytes(), path.stat().st_mtime_ns) == before
+    finally:
+        writer.close()
+    assert (tmp_path / "out.jsonl").read_text().startswith('{"type":"header"')
+
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"PRAGMA user_version = {len(MIGRATIONS) - 1}")
+    older = run("export", "--graph", url, str(tmp_path / "older.jsonl"))
+    assert older.returncode != 0 and "Traceback" not in older.stderr
+    assert "contactgraph migrate" in older.stderr
+    assert not (tmp_path / "older.jsonl").exists()

@@ -407,6 +407,13 @@ BAD_CARDS = [
         "fiscal.vatNumber 'ATU00000000'",
     ),
     (
+        "VAT number twice",  # cards may go in different transactions: the check sees it
+        "BEGIN:VCARD\nVERSION:4.0\nKIND:org\nFN:Vat One\nX-VAT-NUMBER:ATU12345675\nEND:VCARD\n"
+        "BEGIN:VCARD\nVERSION:4.0\nKIND:org\nFN:Vat Two\nX-VAT-NUMBER:ATU12345675\nEND:VCARD\n",
+        7,
+        "fiscal.vatNumber ATU12345675 is on the card at line",
+    ),
+    (
         "dates",
         "BEGIN:VCARD\nVERSION:4.0\nFN:A B\n"
         'RELATED;X-SINCE="2021-01-01T00:00Z";X-UNTIL="2020-01-01T00:00Z":'
@@ -456,3 +463,27 @@ async def test_bad_cards_are_refused_by_line_and_write_nothing(
     missing = await asyncio.to_thread(_import, graph_url, tmp_path / "missing.vcf")
     assert missing.returncode == 1 and "cannot read" in missing.stderr
     assert await _graph(gql) == ([], [])
+
+
+COUNTS = """{ contacts: parties(filter: {kinds: [CONTACT]}) { totalCount }
+  organizations: parties(filter: {kinds: [ORGANIZATION]}) { totalCount } }"""
+
+
+async def test_an_address_book_is_written_in_batches(
+    gql: GraphQL, graph_url: str, tmp_path: Path
+) -> None:
+    """1,200 cards naming 40 firms of 3 units each, written 500 records a transaction (a
+    Neo4j transaction holds no more than that): every party and edge arrives."""
+    cards = "".join(
+        f"BEGIN:VCARD\nVERSION:4.0\nFN:Card {i}\nN:Card {i};Ann;;;\n"
+        f"ORG:Firm {i % 40};Unit {i % 3}\nTITLE:Clerk\nEND:VCARD\n"
+        for i in range(1_200)
+    )
+    (tmp_path / "book.vcf").write_text(cards)
+    done = await asyncio.to_thread(_import, graph_url, tmp_path / "book.vcf", "--batch-size", "500")
+    assert done.returncode == 0, done.stderr
+    # units are made by name per firm: Unit 0 of Firm 0 is not Unit 0 of Firm 1
+    assert "1,200 cards, 160 organizations made for ORG, 1,320 relationships" in done.stdout
+    counts = await gql(COUNTS)
+    assert counts["contacts"]["totalCount"] == 1_200
+    assert counts["organizations"]["totalCount"] == 160

@@ -18,15 +18,19 @@ def store_kind(url: str) -> str:
     return "neo4j" if _scheme(url) in NEO4J_SCHEMES else _scheme(url)
 
 
-def open_store(url: str, create: bool = False, default_region: str | None = None) -> GraphStore:
+def open_store(
+    url: str, create: bool = False, default_region: str | None = None, read_only: bool = False
+) -> GraphStore:
     """The backend a graph URL names; a URL no backend serves is a ConfigError. An embedded
     database that does not exist yet is made only with `create`. `default_region` reads
-    phone numbers without +country code of parties that have no country."""
+    phone numbers without +country code of parties that have no country. `read_only`
+    (an export's) leaves an embedded database's file untouched; Neo4j reads in read
+    transactions whatever it is."""
     scheme = _scheme(url)
     if scheme == "sqlite":
         from .sqlite.store import SqliteStore
 
-        return SqliteStore.from_url(url, create, default_region)
+        return SqliteStore.from_url(url, create, default_region, read_only)
     if scheme in NEO4J_SCHEMES:
         from .neo4j.store import Neo4jStore
 

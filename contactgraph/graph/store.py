@@ -399,6 +399,12 @@ class GraphStore(Protocol):
     async def change_page(self, after: tuple[str, str] | None, first: int) -> list[Change]:
         """History entries oldest first, by (at, id), with what each mentions."""
 
+    async def opportunity_page(self, after: str | None, first: int) -> list[Opportunity]:
+        """Ordered by id, each with its stage history."""
+
+    async def step_page(self, after: str | None, first: int) -> list[RunStep]:
+        """Process steps, open and done, ordered by id (the order they were opened in)."""
+
     async def all_grants(self) -> list[Grant]:
         """Every user's grants, by id."""
 

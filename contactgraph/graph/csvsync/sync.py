@@ -1,12 +1,13 @@
 """A CSV import: every row checked before anything is written, then parties upserted by
 external id and links made once (docs/csv-import.md).
 
-The file is read four times, one row at a time, so memory does not grow with it beyond
+The file is read five times, one row at a time, so memory does not grow with it beyond
 the index of its external ids (key -> line and kind) and what checks.py keeps: 1. each
 row on its own, by the write rules; 2. each row's links, against that index and the
 graph, then the file's VAT numbers and tax codes and its hierarchy (checks.py); 3. the parties,
 created in batches or updated one by one where a mapped field changed; 4. the links not
-there yet, in batches. A run that finds a bad row in 1 or 2 writes nothing."""
+there yet, in batches, organizations' rows first (read twice, once per kind). A run that
+finds a bad row in 1 or 2 writes nothing."""
 
 from __future__ import annotations
 
@@ -86,17 +87,21 @@ class CsvImport:
         for chunk in self._chunks():
             await self._write_parties(chunk)
             self.tick("parties written", len(chunk))
-        for chunk in self._chunks():
-            await self._write_links(chunk)
-            self.tick("links written", len(chunk))
+        for kind in _KINDS:  # organizations' first: see _write_links
+            for chunk in self._chunks(kind):
+                await self._write_links(chunk)
+                self.tick("links written", len(chunk))
         return self.outcome
 
     def _rows(self) -> Iterator[tuple[int, dict[str, str]] | RowError]:
         with self.open_file() as stream:
             yield from read(stream, self.mapping)
 
-    def _chunks(self) -> Iterator[list[tuple[int, dict[str, str]]]]:
+    def _chunks(self, kind: PartyKind | None = None) -> Iterator[list[tuple[int, dict[str, str]]]]:
+        """The file's good rows, `batch_size` at a time; with `kind`, its rows only."""
         good = (item for item in self._rows() if not isinstance(item, RowError))
+        if kind is not None:
+            good = (item for item in good if kind_of(item[1], self.mapping) is kind)
         yield from batched(good, self.batch_size)
 
     def _check_rows(self) -> None:
@@ -128,11 +133,16 @@ class CsvImport:
                 self.hierarchy.add(row)
             self.tick("rows checked", 1)
 
-    async def _held(self, keys: set[str]) -> dict[str, Party]:
-        """The stored parties not archived holding these keys of the mapping's source."""
+    async def _holders(self, keys: set[str]) -> dict[str, str]:
+        """The ids of the stored parties not archived holding these keys of the mapping's
+        source (the links pass needs no more: no party is read)."""
         source = self.mapping.source
         found = await self.store.parties_by_external_id([ExternalId(source, k) for k in keys])
-        ids = {ext.key: held[0] for ext, held in found.items() if held}
+        return {ext.key: held[0] for ext, held in found.items() if held}
+
+    async def _held(self, keys: set[str]) -> dict[str, Party]:
+        """The stored parties not archived holding these keys of the mapping's source."""
+        ids = await self._holders(keys)
         parties = await self.store.get_parties(list(ids.values()))
         return {key: parties[i] for key, i in ids.items() if i in parties}
 
@@ -174,10 +184,8 @@ class CsvImport:
     async def _write_parties(self, chunk: list[tuple[int, dict[str, str]]]) -> None:
         region = self.store.default_region
         stored = await self._held({key_of(cells, self.mapping) for _, cells in chunk})
-        rows = [
-            parse(line, c, self.mapping, self.categories, region, key_of(c, self.mapping) in stored)
-            for line, c in chunk
-        ]
+        # as given: the store normalises a new party, _update what a held one does not hold
+        rows = [parse(line, c, self.mapping, self.categories, region, False) for line, c in chunk]
         created: list[Party] = []
         written: dict[str, Party] = {}  # a party two keys name (a merge): the later row sees it
         for row in rows:
@@ -225,6 +233,9 @@ class CsvImport:
         return await self.store.update_party(current.id, changes, current.version, utcnow())
 
     async def _write_links(self, chunk: list[tuple[int, dict[str, str]]]) -> None:
+        """The chunk's links not there yet. A link rewrites the closure of everything below
+        its lower end, so organizations' links come first: contacts, the leaves, are
+        linked last, each below a closure already complete."""
         asked: list[tuple[str, LinkRow]] = []
         for _, cells in chunk:
             key = key_of(cells, self.mapping)
@@ -234,11 +245,10 @@ class CsvImport:
         if not asked:
             return
         wanted = {k for k, _ in asked} | {link.other for _, link in asked}
-        stored = await self._held(wanted)
-        gone = sorted(wanted - stored.keys())
+        ids = await self._holders(wanted)
+        gone = sorted(wanted - ids.keys())
         if gone:  # archived or changed since the check
             raise NotFound(f"no party holds external id {self.mapping.source}:{gone[0]} now")
-        ids = {key: party.id for key, party in stored.items()}
         types = sorted({link.type for _, link in asked}, key=lambda t: t.value)
         now = utcnow()
         current = await self.store.relationships(

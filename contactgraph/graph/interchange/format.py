@@ -18,15 +18,32 @@ from ..history import Change
 from ..identity import ApiToken, Grant
 from ..levels import Level
 from ..model import Activity, Category, Party, Relationship
+from ..opportunities import Opportunity
+from ..pipelines import Pipeline
+from ..process_runs import RunStep
 
 FORMAT: Final = "contactgraph-jsonl"
-VERSION: Final = 3
+VERSION: Final = 4
 # 2: parties carry external_ids; a version 1 dump reads as parties without any
 # 3: level lines first; categories carry fields, documents and versions, parties
 # attributes (an older dump reads as the built-in levels and categories without them)
-READS: Final = frozenset({1, 2, VERSION})
+# 4: pipeline, opportunity and process step lines after the activities (an older dump
+# reads as a graph without any)
+READS: Final = frozenset({1, 2, 3, VERSION})
 
-Item = Level | Category | Party | Relationship | Activity | Grant | ApiToken | Change
+Item = (
+    Level
+    | Category
+    | Party
+    | Relationship
+    | Activity
+    | Pipeline
+    | Opportunity
+    | RunStep
+    | Grant
+    | ApiToken
+    | Change
+)
 
 # the order sections come in, and what each line's type names
 SECTIONS: dict[str, type[Any]] = {
@@ -35,12 +52,24 @@ SECTIONS: dict[str, type[Any]] = {
     "party": Party,
     "relationship": Relationship,
     "activity": Activity,
+    "pipeline": Pipeline,
+    "opportunity": Opportunity,
+    "step": RunStep,
     "grant": Grant,
     "token": ApiToken,
     "change": Change,
 }
+
+
+def _field_names(kind: type[Any]) -> tuple[str, ...]:
+    """A record type's fields: a dataclass's, or a msgspec struct's (a process step)."""
+    if dataclasses.is_dataclass(kind):
+        return tuple(f.name for f in dataclasses.fields(kind))
+    return tuple(kind.__struct_fields__)
+
+
 TYPE_OF: dict[type[Any], str] = {kind: name for name, kind in SECTIONS.items()}
-FIELDS = {name: {f.name for f in dataclasses.fields(kind)} for name, kind in SECTIONS.items()}
+FIELDS = {name: set(_field_names(kind)) for name, kind in SECTIONS.items()}
 
 
 class Header(msgspec.Struct, frozen=True):
@@ -118,10 +147,10 @@ def read_line(text: bytes, strict: bool = False) -> tuple[str, Item]:
 
 def _naive_times(item: Item) -> Iterator[str]:
     """The fields holding a time without an offset: stores compare instants in UTC."""
-    for field in dataclasses.fields(item):
-        value = getattr(item, field.name)
+    for name in _field_names(type(item)):
+        value = getattr(item, name)
         if isinstance(value, datetime) and value.utcoffset() is None:
-            yield field.name
+            yield name
 
 
 @dataclasses.dataclass
@@ -134,6 +163,9 @@ class DumpBatch:
     parties: list[Party] = dataclasses.field(default_factory=list)
     relationships: list[Relationship] = dataclasses.field(default_factory=list)
     activities: list[Activity] = dataclasses.field(default_factory=list)
+    pipelines: list[Pipeline] = dataclasses.field(default_factory=list)
+    opportunities: list[Opportunity] = dataclasses.field(default_factory=list)
+    steps: list[RunStep] = dataclasses.field(default_factory=list)
     grants: list[Grant] = dataclasses.field(default_factory=list)
     tokens: list[ApiToken] = dataclasses.field(default_factory=list)
     changes: list[Change] = dataclasses.field(default_factory=list)
@@ -150,6 +182,9 @@ _LISTS = {
     "party": "parties",
     "relationship": "relationships",
     "activity": "activities",
+    "pipeline": "pipelines",
+    "opportunity": "opportunities",
+    "step": "steps",
     "grant": "grants",
     "token": "tokens",
     "change": "changes",

@@ -18,6 +18,9 @@ from ..history import Change
 from ..identity import BUILTIN_ROLES, ApiToken, Grant
 from ..levels import Level
 from ..model import Activity, Category, Party, PartyKind, Relationship
+from ..opportunities import Opportunity
+from ..pipelines import Pipeline
+from ..process_runs import RunStep
 from ..times import format_instant
 from .format import SECTIONS, DumpBatch, Header, read_header, read_line
 
@@ -58,10 +61,12 @@ class Check:
     parties: set[str] = field(default_factory=set)
     users: set[str] = field(default_factory=set)
     relationships: set[str] = field(default_factory=set)
+    stages: dict[str, set[str]] = field(default_factory=dict)  # of each pipeline
     grants: set[str] = field(default_factory=set)
     tokens: set[str] = field(default_factory=set)
     hashes: set[str] = field(default_factory=set)
-    last: tuple[str, ...] = ()  # the key of the previous ordered line (activity, change)
+    # the key of the previous ordered line (activity, opportunity, step, change)
+    last: tuple[str, ...] = ()
     owed: list[tuple[int, str, str]] = field(default_factory=list)  # (line, what, party id)
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SECTIONS, 0))
 
@@ -85,6 +90,8 @@ class Check:
             )
         if self.section == 1 and section > 1:
             self._settle()
+        if section != self.section:
+            self.last = ()
         self.section = section
         self.counts[kind] += 1
         _CHECKS[kind](self, number, item)
@@ -164,6 +171,37 @@ def _activity(check: Check, number: int, item: Any) -> None:
         check.known(number, "subject", subject)
 
 
+def _pipeline(check: Check, number: int, item: Any) -> None:
+    pipeline: Pipeline = item
+    if pipeline.id in check.stages:
+        raise BadDump(number, f"duplicate pipeline {pipeline.id}")
+    check.stages[pipeline.id] = {stage.id for stage in pipeline.stages}
+
+
+def _opportunity(check: Check, number: int, item: Any) -> None:
+    deal: Opportunity = item
+    check.ordered(number, "opportunity", (deal.id,))
+    stages = check.stages.get(deal.pipeline_id)
+    if stages is None:
+        raise BadDump(number, f"pipeline {deal.pipeline_id} is not a pipeline of the dump")
+    if deal.stage_id not in stages:  # its history may name stages since removed
+        raise BadDump(number, f"stage {deal.stage_id} is not a stage of {deal.pipeline_id}")
+    check.known(number, "organization", deal.organization_id)
+    check.known(number, "owner", deal.owner_id)
+    for contact_id in deal.contact_ids:
+        check.known(number, "contact", contact_id)
+
+
+def _step(check: Check, number: int, item: Any) -> None:
+    step: RunStep = item
+    check.ordered(number, "process step", (step.id,))
+    check.known(number, "party", step.party_id)
+    if step.category_id not in check.categories:
+        raise BadDump(number, f"category {step.category_id} is not a category of the dump")
+    for what, user_id in (("assignee", step.assignee_id), ("closer", step.done_by_id)):
+        check.known(number, what, user_id)
+
+
 def _user(check: Check, number: int, user_id: str) -> None:
     if user_id not in check.users:
         raise BadDump(number, f"user {user_id} is not a USER party of the dump")
@@ -199,6 +237,9 @@ _CHECKS: dict[str, Callable[[Check, int, Any], None]] = {
     "party": _party,
     "relationship": _relationship,
     "activity": _activity,
+    "pipeline": _pipeline,
+    "opportunity": _opportunity,
+    "step": _step,
     "grant": _grant,
     "token": _token,
     "change": _change,

@@ -1,5 +1,6 @@
 """Importing an address book: its cards (vcard_reading.py) made into one Batch, every
-value checked by the rules a single write meets, before anything is written.
+value checked by the rules a single write meets, before anything is written; then written
+in batches (batches()), a transaction each, so no transaction outgrows Neo4j's memory.
 
 - A card becomes a new party. Its UID, when a urn:uuid (as an export writes it),
   becomes the party's id: a card whose party the graph holds already is refused, since
@@ -22,6 +23,7 @@ value checked by the rules a single write meets, before anything is written.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -40,7 +42,7 @@ from ..model import (
     UnitType,
     category_named,
 )
-from ..rules import check_link, check_party
+from ..rules import Claim, check_link, check_party, claims
 from ..store import GraphStore
 from . import vcards
 from .vcard_reading import BadCard, Card, id_of_uid
@@ -71,6 +73,8 @@ class _Planner:
     by_uid: dict[str, str] = field(default_factory=dict)
     edges: set[tuple[object, ...]] = field(default_factory=set)
     categories: dict[str, Category] = field(default_factory=dict)
+    # the codes only one party may hold (VAT numbers, tax codes), each with its card's line
+    claimed: dict[tuple[str, str], tuple[int, Claim]] = field(default_factory=dict)
 
     def party(self, card: Card, party: Party) -> Party:
         """The party as check_party stores it; BadCard at the property at fault."""
@@ -86,9 +90,26 @@ class _Planner:
             raise BadCard(line, f"{_PROPERTIES[kind]} {error.value!r} {error.reason}") from None
         except BadUserInput as error:
             raise BadCard(card.line, str(error)) from None
+        for claim in claims(checked):
+            first = self.claimed.setdefault((claim.kind, claim.key), (card.line, claim))
+            if first[1].party_id != checked.id:
+                raise BadCard(
+                    card.line, f"{claim.field} {claim.value} is on the card at line {first[0]} too"
+                )
         self.parties[checked.id] = checked
         self.plan.batch.parties.append(checked)
         return checked
+
+    async def check_held(self) -> None:
+        """BadCard for a code of the file another party of the graph holds: checked here,
+        since the cards are written in several transactions."""
+        wanted = [key for key in self.claimed if key[0] != "ext"]
+        for code, holders in (await self.store.parties_by_code(wanted)).items():
+            if holders:
+                line, claim = self.claimed[code]
+                raise BadCard(
+                    line, f"{claim.field} {claim.value} is already held by party {holders[0]}"
+                )
 
     def link(
         self,
@@ -245,5 +266,15 @@ async def plan(store: GraphStore, cards: list[Card], region: str | None, at: dat
             other = await planner.related(related.line, related.uid)
             dates = (related.since, related.until)
             planner.link(related.line, related.type, (party_id, other), related.role, None, dates)
+    await planner.check_held()
     planner.plan.cards = len(cards)
     return planner.plan
+
+
+def batches(batch: Batch, size: int) -> Iterator[Batch]:
+    """The plan's parties, then its relationships, at most `size` records a transaction:
+    every end of an edge is written before the edge."""
+    for start in range(0, len(batch.parties), size):
+        yield Batch(parties=batch.parties[start : start + size])
+    for start in range(0, len(batch.relationships), size):
+        yield Batch(relationships=batch.relationships[start : start + size])

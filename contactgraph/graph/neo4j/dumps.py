@@ -16,30 +16,54 @@ from functools import partial
 from typing import Any
 
 from ..codec import category_record
-from ..history import Change, mentioning
+from ..history import SYSTEM, Change, mentioning
 from ..identity import Grant
 from ..interchange.format import DumpBatch
 from ..levels import Level
 from ..model import Activity, Category, Relationship, RelType
-from . import closure_build, cypher, history, identity
+from ..opportunities import Opportunity
+from ..process_runs import Outcome, RunStep, decode
+from . import closure_build, cypher, history, identity, process_steps
 from .cypher import ACTIVITY_MAP, REL_MAP, WITH_SUBJECTS, Tx, type_expression
-from .vocabulary import Neo4jVocabulary
+from .opportunities import RETURN as OPPORTUNITY_RETURN
+from .opportunities import deal_of as opportunity_of
+from .opportunities import store as store_opportunity
+from .vocabulary import Neo4jVocabulary, store_pipeline
 
 # what an import writes, and a failed one deletes; a transaction's share of it at a time
-WRITTEN = ("Party", "Activity", "Change", "Mention", "Grant", "ApiToken", "Reach")
+WRITTEN = (
+    "Party",
+    "Activity",
+    "Pipeline",
+    "Opportunity",
+    "ProcessStep",
+    "Change",
+    "Mention",
+    "Grant",
+    "ApiToken",
+    "Reach",
+)
 CLEARED = 5_000
 # by hint: the planner would read the instant's entries by the (at) index and sort them
 ORDER = "USING INDEX c:Change(at, id)"
 
 
 async def _write(tx: Tx, batch: DumpBatch) -> None:
+    # opened, then the done ones closed: the writes a run makes (their entries are in the dump)
+    done = [step for step in batch.steps if step.done_at is not None]
+    steps, _ = process_steps.writes(Outcome(batch.steps, done), SYSTEM)
     await cypher.write(
         tx,
         cypher.new_parties(batch.parties),
         cypher.new_relationships(batch.relationships),
         cypher.new_activities(batch.activities),
+        *steps,
         history.new_entries(batch.changes),
     )
+    for pipeline in batch.pipelines:
+        await store_pipeline(tx, pipeline)
+    for deal in batch.opportunities:
+        await store_opportunity(tx, deal)
     for grant in batch.grants:
         await identity.add_grant(tx, grant)
     for token in batch.tokens:
@@ -118,6 +142,30 @@ class Neo4jDumps(Neo4jVocabulary):
                 mentioning(history.change_of(row), named)
                 for row, named in await cypher.collected(result)
             ]
+
+        return await self._read(work)
+
+    async def opportunity_page(self, after: str | None, first: int) -> list[Opportunity]:
+        async def work(tx: Tx) -> list[Opportunity]:
+            result = await tx.run(
+                f"MATCH (o:Opportunity) WHERE o.id > $after {OPPORTUNITY_RETURN} "
+                "ORDER BY o.id LIMIT $n",
+                after=after or "",
+                n=first,
+            )
+            return [opportunity_of(record) async for record in result]
+
+        return await self._read(work)
+
+    async def step_page(self, after: str | None, first: int) -> list[RunStep]:
+        async def work(tx: Tx) -> list[RunStep]:
+            result = await tx.run(
+                "MATCH (s:ProcessStep) WHERE s.id > $after "
+                "WITH s ORDER BY s.id LIMIT $n RETURN collect(s.body)",
+                after=after or "",
+                n=first,
+            )
+            return [decode(body) for body in await cypher.collected(result)]
 
         return await self._read(work)
 

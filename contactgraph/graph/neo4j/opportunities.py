@@ -37,13 +37,13 @@ _KEYS = {
     OpportunityOrder.AMOUNT: "amount_key",
     OpportunityOrder.UPDATED: "updated_key",
 }
-_RETURN = (
+RETURN = (
     "RETURN o.id AS id, o.version AS version, o.created_at AS created_at, "
     "o.updated_at AS updated_at, o.document AS document"
 )
 
 
-def _of(record: Any) -> Opportunity:
+def deal_of(record: Any) -> Opportunity:
     return opportunities.of_document(
         record["id"],
         record["version"],
@@ -102,10 +102,10 @@ async def _page(tx: Tx, query: OpportunityQuery, inside: Reach) -> OpportunityPa
         match += f" AND ({key} {sign} $after_key OR ({key} = $after_key AND o.id {sign} $after_id))"
         params.update(after_key=after[0], after_id=after[1])
     result = await tx.run(
-        f"{match} {_RETURN} ORDER BY {key} {way}, o.id {way} LIMIT $limit",
+        f"{match} {RETURN} ORDER BY {key} {way}, o.id {way} LIMIT $limit",
         {**params, "limit": query.page.first + 1},
     )
-    rows = [_of(r) async for r in result]
+    rows = [deal_of(r) async for r in result]
     return OpportunityPage(rows[: query.page.first], len(rows) > query.page.first)
 
 
@@ -142,11 +142,11 @@ async def naming(
     result = await tx.run(
         "MATCH (o:Opportunity) WHERE o.id IN $ids OR o.organization_id IN $named "
         "OR o.owner_id IN $named OR any(c IN o.contact_ids WHERE c IN $named) "
-        f"{_RETURN}",
+        f"{RETURN}",
         ids=list(ids),
         named=list(party_ids),
     )
-    return [_of(r) async for r in result]
+    return [deal_of(r) async for r in result]
 
 
 class Neo4jOpportunities(Neo4jAccounts):
@@ -159,10 +159,10 @@ class Neo4jOpportunities(Neo4jAccounts):
         async def work(tx: Tx) -> dict[str, Opportunity]:
             inside = await self._reach(tx)
             result = await tx.run(
-                f"MATCH (o:Opportunity) WHERE o.id IN $ids AND {_seen(inside)} {_RETURN}",
+                f"MATCH (o:Opportunity) WHERE o.id IN $ids AND {_seen(inside)} {RETURN}",
                 {**inside.params, "ids": list(ids)},
             )
-            return {r["id"]: _of(r) async for r in result}
+            return {r["id"]: deal_of(r) async for r in result}
 
         return await self._read(work)
 
@@ -207,11 +207,11 @@ class Neo4jOpportunities(Neo4jAccounts):
     ) -> Opportunity:
         async def work(tx: Tx) -> Opportunity:
             result = await tx.run(
-                f"MATCH (o:Opportunity {{id: $id}}) SET o._lock = true REMOVE o._lock {_RETURN}",
+                f"MATCH (o:Opportunity {{id: $id}}) SET o._lock = true REMOVE o._lock {RETURN}",
                 id=opportunity_id,
             )
             found = await result.single()
-            before = None if found is None else _of(found)
+            before = None if found is None else deal_of(found)
             after = make(before)
             pipeline = (await read_pipelines(tx, [after.pipeline_id])).get(after.pipeline_id)
             parties = await cypher.parties(tx, after.references())

@@ -45,6 +45,17 @@ async def read_pipelines(tx: Tx, ids: Sequence[str] | None) -> dict[str, Pipelin
     }
 
 
+async def store_pipeline(tx: Tx, pipeline: Pipeline) -> None:
+    await tx.run(
+        "MERGE (p:Pipeline {id: $id}) SET p.name = $name, p.version = $version, "
+        "p.definition = $definition",
+        id=pipeline.id,
+        name=pipeline.name,
+        version=pipeline.version,
+        definition=orjson.dumps(pipelines.document(pipeline)).decode(),
+    )
+
+
 async def write_default_levels(tx: Tx) -> None:
     """At start: the built-in levels a graph lacks; unit types stored before levels were
     data are their ids already."""
@@ -131,14 +142,7 @@ class Neo4jVocabulary(Neo4jAccounts):
                 kept=[s.id for s in written.stages],
             )
             pipelines.check_kept(written, (await left.single(strict=True))["left"])
-            await tx.run(
-                "MERGE (p:Pipeline {id: $id}) SET p.name = $name, p.version = $version, "
-                "p.definition = $definition",
-                id=written.id,
-                name=written.name,
-                version=written.version,
-                definition=orjson.dumps(pipelines.document(written)).decode(),
-            )
+            await store_pipeline(tx, written)
             await history.append(tx, [change])
             return written
 

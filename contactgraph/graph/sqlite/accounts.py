@@ -42,8 +42,10 @@ class SqliteAccounts:
         return scopes.reach(conn, self._scope)
 
     @classmethod
-    def from_url(cls, url: str, create: bool = False, region: str | None = None) -> Self:
-        return cls(Database.from_url(url, create), region=region)
+    def from_url(
+        cls, url: str, create: bool = False, region: str | None = None, read_only: bool = False
+    ) -> Self:
+        return cls(Database.from_url(url, create, read_only), region=region)
 
     async def _read(self, work: Work[T]) -> T:
         return await self._db.read(work)

@@ -33,7 +33,7 @@ from ..errors import ConfigError, Conflict, GraphError, ServiceUnavailable
 from ..shipped_categories import DEFAULT_CATEGORIES
 from .jobs import Job, Stopped, running
 from .rows import CATEGORY_COLUMNS, category_params
-from .schema import migrate
+from .schema import MIGRATIONS, migrate
 
 T = TypeVar("T")
 Work = Callable[[sqlite3.Connection], T]
@@ -46,10 +46,12 @@ PROGRESS_STEPS = 10_000  # SQLite VM steps between deadline checks: well under a
 
 
 class Database:
-    def __init__(self, path: str | None, create: bool = False) -> None:
-        """path None is a private in-memory database on one connection."""
+    def __init__(self, path: str | None, create: bool = False, read_only: bool = False) -> None:
+        """path None is a private in-memory database on one connection. A read-only one
+        (an export's) never migrates, optimizes nor checkpoints: its file stays as it was."""
         self.path = path
         self._create = create
+        self._read_only = read_only
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -70,7 +72,7 @@ class Database:
         self._jobs: set[Job] = set()
 
     @classmethod
-    def from_url(cls, url: str, create: bool = False) -> Database:
+    def from_url(cls, url: str, create: bool = False, read_only: bool = False) -> Database:
         prefix = "sqlite:///"
         if not url.startswith(prefix) or len(url) == len(prefix):
             raise ConfigError(
@@ -85,14 +87,14 @@ class Database:
             raise ConfigError(f"{path!r} is a directory, not a database file")
         if not os.path.isdir(directory):
             raise ConfigError(f"directory {directory!r} for the database does not exist")
-        if not os.access(directory, os.W_OK):
+        if not read_only and not os.access(directory, os.W_OK):
             raise ConfigError(f"directory {directory!r} is not writable")
-        if not create and not os.path.exists(path):
+        if (read_only or not create) and not os.path.exists(path):
             raise ConfigError(
                 f"there is no database at {path!r}; give --create to make a "
                 "new, empty one there (or point --graph at the existing file)"
             )
-        return cls(path, create)
+        return cls(path, create and not read_only, read_only)
 
     # -- connections ---------------------------------------------------------
 
@@ -126,6 +128,8 @@ class Database:
         return conn
 
     def _writer_conn(self) -> sqlite3.Connection:
+        if self._read_only:
+            raise ServiceUnavailable(f"{self.path!r} is open for reading only")
         if self._write_conn is None:
             self._write_conn = self._connect(read_only=False)
         return self._write_conn
@@ -209,7 +213,11 @@ class Database:
     # -- lifecycle -----------------------------------------------------------
 
     async def start(self) -> None:
-        """Open the file (creating it only when asked to), migrate and note its identity."""
+        """Open the file (creating it only when asked to), migrate and note its identity;
+        a read-only one only checks its schema is this version's."""
+        if self._read_only:
+            await asyncio.get_running_loop().run_in_executor(self._lookups, self._check_schema)
+            return
 
         def prepare() -> bool:
             created = self.path is not None and not os.path.exists(self.path)
@@ -235,6 +243,17 @@ class Database:
 
         if await asyncio.get_running_loop().run_in_executor(self._writer, prepare):
             log.warning("created a new, empty database at %s", self.path)
+
+    def _check_schema(self) -> None:
+        try:
+            found = self._reader().execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.DatabaseError as error:
+            raise ConfigError(f"cannot read {self.path!r}: {error}") from None
+        if found != len(MIGRATIONS):
+            raise ConfigError(
+                f"{self.path!r} has schema version {found}, this contactgraph "
+                f"{len(MIGRATIONS)}: run `contactgraph migrate` (or upgrade contactgraph) first"
+            )
 
     async def close(self) -> None:
         for job in list(self._jobs):  # whatever still runs is abandoned: shutdown is bounded

@@ -6,11 +6,16 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Sequence
 
-from ..history import Change, ChangeKind, mentioning
+from ..history import SYSTEM, Change, ChangeKind, mentioning
 from ..identity import Grant
 from ..interchange.format import DumpBatch
 from ..model import Activity, Relationship
-from . import closure, history, identity, records
+from ..opportunities import Opportunity
+from ..process_runs import Outcome, RunStep, decode
+from . import closure, history, identity, process_steps, records
+from .opportunities import _COLUMNS as OPPORTUNITY_COLUMNS
+from .opportunities import _of_row as opportunity_of_row
+from .opportunities import upsert as upsert_opportunity
 from .rows import (
     REL_COLUMNS,
     UPSERT_CATEGORY,
@@ -20,7 +25,7 @@ from .rows import (
     relationship_from_row,
     relationship_params,
 )
-from .vocabulary import SqliteVocabulary, index_fields
+from .vocabulary import SqliteVocabulary, index_fields, store_pipeline
 
 
 def _after(key: tuple[str, str] | None, first: str, second: str) -> tuple[str, tuple[str, ...]]:
@@ -57,6 +62,13 @@ def _write(conn: sqlite3.Connection, batch: DumpBatch) -> None:
     records.insert_parties(conn, batch.parties)
     conn.executemany(records.INSERT_REL, [relationship_params(r) for r in batch.relationships])
     records.insert_activities(conn, batch.activities)
+    for pipeline in batch.pipelines:
+        store_pipeline(conn, pipeline)
+    for deal in batch.opportunities:
+        upsert_opportunity(conn, deal)
+    # opened, then the done ones closed: the writes a run makes (their entries are in the dump)
+    done = [step for step in batch.steps if step.done_at is not None]
+    process_steps.write(conn, Outcome(batch.steps, done), SYSTEM)
     for grant in batch.grants:
         identity.add_grant(conn, grant)
     for token in batch.tokens:
@@ -106,6 +118,24 @@ class SqliteDumps(SqliteVocabulary):
             return _changes(conn, rows)
 
         return await self._read(work)
+
+    async def opportunity_page(self, after: str | None, first: int) -> list[Opportunity]:
+        rows = await self._read(
+            lambda conn: conn.execute(
+                f"SELECT {OPPORTUNITY_COLUMNS} FROM opportunities WHERE id > ? ORDER BY id LIMIT ?",
+                (after or "", first),
+            ).fetchall()
+        )
+        return [opportunity_of_row(row) for row in rows]
+
+    async def step_page(self, after: str | None, first: int) -> list[RunStep]:
+        rows = await self._read(
+            lambda conn: conn.execute(
+                "SELECT body FROM process_steps WHERE id > ? ORDER BY id LIMIT ?",
+                (after or "", first),
+            ).fetchall()
+        )
+        return [decode(body) for (body,) in rows]
 
     async def all_grants(self) -> list[Grant]:
         def work(conn: sqlite3.Connection) -> list[Grant]:

@@ -47,6 +47,20 @@ def read_pipelines(conn: sqlite3.Connection, ids: Sequence[str] | None) -> dict[
     return {row[0]: pipelines.of_document(row[0], row[1], orjson.loads(row[2])) for row in rows}
 
 
+def store_pipeline(conn: sqlite3.Connection, pipeline: Pipeline) -> None:
+    conn.execute(
+        "INSERT INTO pipelines (id, name, version, definition) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (id) DO UPDATE SET name = excluded.name, "
+        "version = excluded.version, definition = excluded.definition",
+        (
+            pipeline.id,
+            pipeline.name,
+            pipeline.version,
+            orjson.dumps(pipelines.document(pipeline)).decode(),
+        ),
+    )
+
+
 class SqliteVocabulary(SqliteAccounts):
     async def write_category(
         self, category_id: str, make: Callable[[Category | None], Category], at: datetime
@@ -97,17 +111,7 @@ class SqliteVocabulary(SqliteAccounts):
                 (written.id, kept),
             ).fetchone()
             pipelines.check_kept(written, left is not None)
-            conn.execute(
-                "INSERT INTO pipelines (id, name, version, definition) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (id) DO UPDATE SET name = excluded.name, "
-                "version = excluded.version, definition = excluded.definition",
-                (
-                    written.id,
-                    written.name,
-                    written.version,
-                    orjson.dumps(pipelines.document(written)).decode(),
-                ),
-            )
+            store_pipeline(conn, written)
             history.append(conn, [change])
             return written
 
