@@ -5,10 +5,13 @@ upgrades: each migration's additions, undone."""
 AFTER_12 = (
     "ALTER TABLE categories DROP COLUMN definition; DROP TABLE levels; DROP TABLE activity_search;"
 )
+# what migration 21 adds: the opportunity an activity was for
+AFTER_20 = "DROP INDEX activities_opportunity; ALTER TABLE activities DROP COLUMN opportunity_id; "
 # what migrations 16-19 add: planned work, read-only tokens, process steps, pipelines
 # and opportunities
 AFTER_15 = (
-    "DROP TABLE process_steps; DROP TABLE pipelines; DROP TABLE opportunities; "
+    AFTER_20
+    + "DROP TABLE process_steps; DROP TABLE pipelines; DROP TABLE opportunities; "
     "DROP TABLE activity_people; ALTER TABLE api_tokens DROP COLUMN read_only; "
     + "".join(
         f"ALTER TABLE activities DROP COLUMN {c}; "
@@ -20,7 +23,7 @@ DROP_HISTORY = (
     f"DROP TABLE history; DROP TABLE history_subjects; DROP INDEX parties_merged; {AFTER_12}"
 )
 # what migration 20 adds: the amounts' integer parts the pipeline summary sums in SQL
-AFTER_19 = "DROP INDEX opportunities_summary; " + "".join(
+AFTER_19 = AFTER_20 + "DROP INDEX opportunities_summary; " + "".join(
     f"ALTER TABLE opportunities DROP COLUMN {c}; "
     for c in ("amount_high", "amount_low", "amount_places")
 )
