@@ -10,8 +10,7 @@ AFTER_20 = "DROP INDEX activities_opportunity; ALTER TABLE activities DROP COLUM
 # what migrations 16-19 add: planned work, read-only tokens, process steps, pipelines
 # and opportunities
 AFTER_15 = (
-    AFTER_20
-    + "DROP TABLE process_steps; DROP TABLE pipelines; DROP TABLE opportunities; "
+    AFTER_20 + "DROP TABLE process_steps; DROP TABLE pipelines; DROP TABLE opportunities; "
     "DROP TABLE activity_people; ALTER TABLE api_tokens DROP COLUMN read_only; "
     + "".join(
         f"ALTER TABLE activities DROP COLUMN {c}; "
@@ -23,7 +22,11 @@ DROP_HISTORY = (
     f"DROP TABLE history; DROP TABLE history_subjects; DROP INDEX parties_merged; {AFTER_12}"
 )
 # what migration 20 adds: the amounts' integer parts the pipeline summary sums in SQL
-AFTER_19 = AFTER_20 + "DROP INDEX opportunities_summary; " + "".join(
-    f"ALTER TABLE opportunities DROP COLUMN {c}; "
-    for c in ("amount_high", "amount_low", "amount_places")
+AFTER_19 = (
+    AFTER_20
+    + "DROP INDEX opportunities_summary; "
+    + "".join(
+        f"ALTER TABLE opportunities DROP COLUMN {c}; "
+        for c in ("amount_high", "amount_low", "amount_places")
+    )
 )

@@ -237,7 +237,9 @@ async def deal_timelines(
     range of the (opportunity, time) index."""
     activities = (
         f"MATCH (o:Opportunity {{id: id}}) WHERE {seen} "
-        f"MATCH (a:Activity {{opportunity_id: id}}) WHERE {ACTIVITY_FILTER} "
+        # a time to seek: the (opportunity, time) index answers only with both given
+        "MATCH (a:Activity {opportunity_id: id}) WHERE a.occurred_at IS NOT NULL "
+        f"AND {ACTIVITY_FILTER} "
     )
     return await _Windows(tx, deal_ids, query, inside).own(activities)
 
