@@ -5,10 +5,13 @@ upgrades: each migration's additions, undone."""
 AFTER_12 = (
     "ALTER TABLE categories DROP COLUMN definition; DROP TABLE levels; DROP TABLE activity_search;"
 )
-# what migrations 16-20 add: planned work, read-only tokens, process steps (and their
-# overdue marks), pipelines and opportunities
+# what migration 22 adds: the opportunity an activity was for
+AFTER_21 = "DROP INDEX activities_opportunity; ALTER TABLE activities DROP COLUMN opportunity_id; "
+# what migrations 16-22 add: planned work, read-only tokens, process steps (and their
+# overdue marks), pipelines and opportunities (and their summed amounts), the activities'
+# opportunities
 AFTER_15 = (
-    "DROP TABLE process_steps; DROP TABLE pipelines; DROP TABLE opportunities; "
+    AFTER_21 + "DROP TABLE process_steps; DROP TABLE pipelines; DROP TABLE opportunities; "
     "DROP TABLE activity_people; ALTER TABLE api_tokens DROP COLUMN read_only; "
     + "".join(
         f"ALTER TABLE activities DROP COLUMN {c}; "
@@ -19,8 +22,13 @@ AFTER_15 = (
 DROP_HISTORY = (
     f"DROP TABLE history; DROP TABLE history_subjects; DROP INDEX parties_merged; {AFTER_12}"
 )
-# what migration 21 adds: the amounts' integer parts the pipeline summary sums in SQL
-AFTER_20 = "DROP INDEX opportunities_summary; " + "".join(
-    f"ALTER TABLE opportunities DROP COLUMN {c}; "
-    for c in ("amount_high", "amount_low", "amount_places")
+# what migrations 21 and 22 add: the amounts' integer parts the pipeline summary sums in
+# SQL, the activities' opportunities
+AFTER_20 = (
+    AFTER_21
+    + "DROP INDEX opportunities_summary; "
+    + "".join(
+        f"ALTER TABLE opportunities DROP COLUMN {c}; "
+        for c in ("amount_high", "amount_low", "amount_places")
+    )
 )

@@ -84,9 +84,23 @@ async def world(module_graph_url: str) -> AsyncIterator[World]:
 
 
 def _demo_activities() -> list[dict[str, Any]]:
-    """Every activity the demo stores: those of its past and its week of planned work."""
-    demo = json.loads(files("contactgraph.seeds").joinpath("demo.json").read_text())
-    return [*demo["activities"], *demo["planned"]]
+    """Every activity the demo stores: those of its past, its week of planned work, and
+    those done for its deals (the deal's client a subject when none of its parties is)."""
+    seeds = files("contactgraph.seeds")
+    demo = json.loads(seeds.joinpath("demo.json").read_text())
+    sales = json.loads(seeds.joinpath("demo_sales.json").read_text())
+    worked = [
+        {**done, "subjects": _with_client(done["subjects"], deal)}
+        for deal in sales["opportunities"]
+        for done in deal.get("activities", ())
+    ]
+    return [*demo["activities"], *demo["planned"], *worked]
+
+
+def _with_client(subjects: list[str], deal: dict[str, Any]) -> list[str]:
+    if set(subjects) & {deal["client"], *deal.get("contacts", ())}:
+        return subjects
+    return [*subjects, deal["client"]]
 
 
 def _matching(words: str, subjects: set[str] | None = None) -> list[dict[str, Any]]:

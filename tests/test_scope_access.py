@@ -158,7 +158,7 @@ async def _build(admin: GraphQL) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Case:
-    field: str  # "Query.x", "Party.x" or "Subscription.x"
+    field: str  # "Query.x", "Party.x", "Opportunity.x" or "Subscription.x"
     query: str
     variables: Callable[[World], dict[str, Any]]
     check: Check
@@ -324,6 +324,14 @@ CASES = [
             [[e["node"]["title"] for e in d[k]["edges"]] for k in ("all", "inside", "outside")],
             [["north"], ["north"], ["north"]],
         ),
+    ),
+    Case(
+        "Opportunity.timeline",  # the deal inside has one; the one outside is not there
+        "query($a: ID!, $b: ID!) { inside: node(id: $a) { ... on Opportunity { "
+        "timeline { totalCount } } } outside: node(id: $b) { ... on Opportunity { "
+        "timeline { totalCount } } } }",
+        lambda w: {"a": w.ids["deal_north"], "b": w.ids["deal_legal"]},
+        lambda w, d: _equal(d, {"inside": {"timeline": {"totalCount": 0}}, "outside": None}),
     ),
     Case(
         "Query.pipelineSummary",

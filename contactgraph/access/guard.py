@@ -20,7 +20,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from ..graph import schedules
+from ..graph import deal_links, schedules
 from ..graph.duplicates import DuplicateQuery, Match, PairPage
 from ..graph.errors import Forbidden, Unauthenticated
 from ..graph.history import PRIVATE_KINDS, Actor, AuditQuery, ChangeKind, ChangePage
@@ -51,6 +51,7 @@ READS = frozenset(
         "levels",
         "pipelines",
         "get_opportunities",
+        "opportunity_timelines",
         "list_opportunities",
         "opportunities_under",
         "opportunity_figures",
@@ -283,6 +284,16 @@ class GuardedStore:
         admin = viewer.can(Permission.ADMIN)
         return await self._writer.unmerge_party(party_id, at, move_grants=admin)
 
+    async def _may_link(self, opportunity_id: str | None) -> None:
+        """An activity is linked to a deal the viewer may write, as updateOpportunity
+        asks (WRITE where its organization is); one outside is refused as one that does
+        not exist."""
+        write = self._within(Permission.WRITE, "changing the graph")
+        if opportunity_id is None or write is None:
+            return
+        if not await write.get_opportunities([opportunity_id]):
+            raise deal_links.missing(opportunity_id)
+
     def _everywhere(self, permission: Permission, action: str) -> None:
         """A merge re-points edges and activities wherever they lead: a writer scoped to a
         part of the graph may not move what lies outside it, so merging is for writers
@@ -305,6 +316,7 @@ class GuardedStore:
     async def record_activity(self, activity: Activity) -> Activity:
         """Inside a write scope its assignees and attendees must be inside too: one outside
         is refused as one that does not exist, so naming ids cannot probe for people."""
+        await self._may_link(activity.opportunity_id)
         viewer = await self._may_write([*activity.subject_ids, *schedules.references(activity)])
         if activity.author_id != viewer.id:
             viewer.require(Permission.ADMIN, "recording an activity for another author")
@@ -318,6 +330,8 @@ class GuardedStore:
             stored = (await self._store.get_nodes([activity.id])).get(activity.id)
             kept = set(schedules.references(stored)) if isinstance(stored, Activity) else set()
             named = [p for p in schedules.references(activity) if p not in kept]
+            if not isinstance(stored, Activity) or stored.opportunity_id != activity.opportunity_id:
+                await self._may_link(activity.opportunity_id)
         await self._may_write([*activity.subject_ids, *named])
         return await self._writer.change_activity(activity, kind)
 

@@ -75,6 +75,7 @@ ACTIVITY_FIELDS = (
     "status",
     "version",
     "schedule",
+    "opportunity_id",
 )
 _STATUSES = {member.value: member for member in ActivityStatus}
 
@@ -191,6 +192,7 @@ def activity_record(activity: Activity, encode: Encode) -> dict[str, Any]:
         "status": activity.status.value,
         "version": activity.version,
         "schedule": schedules.encode(activity.schedule),
+        "opportunity_id": activity.opportunity_id,
     }
 
 
@@ -210,6 +212,7 @@ def activity_from_record(
         status=_STATUSES[record.get("status") or "DONE"],
         version=record.get("version") or 1,
         schedule=schedules.decode(record.get("schedule")),
+        opportunity_id=record.get("opportunity_id"),
     )
 
 

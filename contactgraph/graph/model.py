@@ -252,6 +252,9 @@ class Activity:
     status: ActivityStatus = ActivityStatus.DONE  # what is recorded has happened
     version: int = 1  # one more at each change: updateActivity's expectedVersion
     schedule: Schedule | None = None
+    # the sales opportunity it was for: its own link, beside the subjects, so that party
+    # timelines stay as they are and the deal's timeline is one index range
+    opportunity_id: str | None = None
 
 
 class FieldType(enum.Enum):

@@ -262,6 +262,7 @@ def activity_fields(activity: Activity) -> dict[str, Any]:
         "summary": activity.summary,
         "body": activity.body,
         "status": activity.status.value,
+        "opportunityId": activity.opportunity_id,
         **fields(activity.schedule),
     }
 

@@ -307,6 +307,12 @@ class GraphStore(Protocol):
     async def get_opportunities(self, ids: Sequence[str]) -> dict[str, Opportunity]:
         """The opportunities for ids whose organization the reader may see."""
 
+    async def opportunity_timelines(
+        self, opportunity_ids: Sequence[str], query: TimelineQuery
+    ) -> dict[str, TimelinePage]:
+        """The activities linked to each deal the reader may see, newest first (ties by
+        id), filtered and counted as a party's own timeline is; query.rollup is not read."""
+
     async def list_opportunities(self, query: OpportunityQuery) -> OpportunityPage:
         """A page of the filter's opportunities in the query's order, (key, id) cursors."""
 

@@ -33,6 +33,7 @@ from ..graph.model import (
     TreePage,
     TreeReading,
 )
+from ..graph.opportunities import Opportunity as Deal
 from ..graph.opportunity_reads import OpportunityPage, OpportunityQuery
 from ..graph.pipelines import Pipeline
 from ..graph.process_runs import RunStep
@@ -221,6 +222,10 @@ class Loaders:
         self.opportunities: GroupedLoader[OpportunityQuery, OpportunityPage] = GroupedLoader(
             store.opportunities_under, lambda: OpportunityPage([], has_next=False)
         )
+        self.deal_timelines: GroupedLoader[TimelineQuery, TimelinePage] = GroupedLoader(
+            store.opportunity_timelines, lambda: TimelinePage([], has_next=False)
+        )
+        self.deals: ByIdLoader[Deal] = ByIdLoader(store.get_opportunities)
         self.pipelines: ByIdLoader[Pipeline] = ByIdLoader(store.pipelines)
         self.merged_from: ByIdLoader[list[str]] = ByIdLoader(store.merged_from)
         self.process_steps: ByIdLoader[list[RunStep]] = ByIdLoader(store.process_steps)

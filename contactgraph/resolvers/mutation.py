@@ -45,7 +45,7 @@ from .identity import IdentityMutation
 from .leads import LeadMutation
 from .opportunities import OpportunityMutation
 from .pipelines import PipelineMutation
-from .scheduling import SchedulingMutation
+from .scheduling import SchedulingMutation, for_deal
 from .subscription import announce
 
 
@@ -283,6 +283,7 @@ class Mutation(
             subject_ids=tuple(input.subject_ids),
             recorded_by_id=viewer.id,
         )
+        activity = await for_deal(info, activity, input.opportunity_id)
         recorded = await info.context.store.record_activity(activity)
         await announce(info.context, recorded)  # committed: now subscribers may see it
         return Activity.of(recorded)

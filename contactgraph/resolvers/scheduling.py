@@ -10,14 +10,15 @@ from typing import Annotated, Any
 
 import strawberry
 
-from ..graph import model, schedules
+from ..graph import deal_links, model, schedules
 from ..graph.errors import BadUserInput, Conflict, NotFound
 from ..graph.history import ChangeKind
 from ..graph.ids import new_id
+from ..graph.opportunities import Opportunity as Deal
 from ..graph.times import utcnow
 from ..schema.activities import Activity
 from ..schema.enums import ActivityType, Response
-from ..schema.inputs import BODY, SUMMARY
+from ..schema.inputs import BODY, DEAL, SUBJECTS, SUMMARY
 from ..schema.types import ContextInfo
 from .subscription import announce
 
@@ -51,9 +52,7 @@ RULE = (
 class ScheduleActivityInput:
     type: ActivityType = strawberry.field(description="MEETING, CALL, TASK...")  # type: ignore[valid-type]
     summary: str = strawberry.field(description=SUMMARY)
-    subject_ids: list[strawberry.ID] = strawberry.field(
-        description="The parties it is about, at least one; the order is kept."
-    )
+    subject_ids: list[strawberry.ID] = strawberry.field(description=SUBJECTS)
     starts_at: datetime | None = strawberry.field(default=None, description=START)
     ends_at: datetime | None = strawberry.field(default=None, description=END)
     time_zone: str | None = strawberry.field(default=None, description=ZONE)
@@ -67,6 +66,7 @@ class ScheduleActivityInput:
         default=None, description="The users and contacts invited."
     )
     body: str | None = strawberry.field(default=None, description=BODY)
+    opportunity_id: strawberry.ID | None = strawberry.field(default=None, description=DEAL)
 
 
 @strawberry.input(
@@ -89,6 +89,11 @@ class UpdateActivityInput:
     )
     attendees: list[AttendeeInput] | None = strawberry.field(
         default=strawberry.UNSET, description="The people invited, all of them, with answers."
+    )
+    opportunity_id: strawberry.ID | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Link it to this deal (as scheduleActivity does, its subjects kept); "
+        "null unlinks it.",
     )
 
     def given(self) -> dict[str, Any]:
@@ -123,6 +128,30 @@ def _timed(schedule: model.Schedule) -> model.Schedule:
     if schedule.starts_at is None and schedule.due_at is None:
         raise BadUserInput("planned work needs a time: startsAt (an appointment) or dueAt (a task)")
     return schedule
+
+
+async def _deal(info: ContextInfo, opportunity_id: strawberry.ID) -> Deal | None:
+    return await info.context.loaders.deals.load(str(opportunity_id))
+
+
+async def for_deal(
+    info: ContextInfo, activity: model.Activity, opportunity_id: strawberry.ID | None
+) -> model.Activity:
+    """A new activity linked to the deal named, when one is."""
+    if opportunity_id is None:
+        return activity
+    deal = await _deal(info, opportunity_id)
+    return deal_links.linked(activity, deal, str(opportunity_id))
+
+
+async def _relinked(
+    info: ContextInfo, activity: model.Activity, opportunity_id: strawberry.ID | None
+) -> model.Activity:
+    """Changed planned work linked to another deal, or to none."""
+    if opportunity_id is None:
+        return replace(activity, opportunity_id=None)
+    deal = deal_links.open_for(activity, await _deal(info, opportunity_id), str(opportunity_id))
+    return replace(activity, opportunity_id=deal.id)
 
 
 async def _stored(info: ContextInfo, activity_id: str) -> model.Activity:
@@ -207,6 +236,7 @@ class SchedulingMutation:
             status=model.ActivityStatus.PLANNED,
             schedule=schedule,
         )
+        activity = await for_deal(info, activity, input.opportunity_id)
         recorded = await info.context.store.record_activity(activity)
         await announce(info.context, recorded, ChangeKind.ACTIVITY_SCHEDULED)
         return Activity.of(recorded)
@@ -225,7 +255,10 @@ class SchedulingMutation:
         stored = _expected(await _stored(info, id), expected_version)
         if stored.status is not model.ActivityStatus.PLANNED:
             raise BadUserInput(f"activity {id} is {stored.status.value}: only PLANNED work changes")
-        return await _change(info, _changed(stored, input), ChangeKind.ACTIVITY_UPDATED)
+        changed = _changed(stored, input)
+        if input.opportunity_id is not strawberry.UNSET:
+            changed = await _relinked(info, changed, input.opportunity_id)
+        return await _change(info, changed, ChangeKind.ACTIVITY_UPDATED)
 
     @strawberry.mutation(
         description="Mark planned work DONE: an appointment then happened at its start, other "

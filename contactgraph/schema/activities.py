@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
 from ..graph import history, model
+from ..graph.cursors import check_instant_cursor, encode_cursor
 from ..graph.errors import BadUserInput
-from ..resolvers.context import ContextInfo
+from ..graph.times import format_instant
+from ..resolvers.context import ContextInfo, field_selections, selects
 from .enums import ActivityStatus, ActivityType, Response
 from .history import Change, ChangeKind, node_history
 from .node import Node
-from .pages import EDGES, PAGE_INFO, Connection, Edge, PageInfo
+from .pages import EDGES, PAGE_INFO, Connection, Edge, PageInfo, page_info
 from .party_reads import PartyType, UserType, load_parties, load_party, load_user
+
+if TYPE_CHECKING:
+    from .opportunities import Opportunity
 
 
 @strawberry.type(description="A person taking part in an appointment, and their answer.")
@@ -88,10 +94,29 @@ class Activity(Node):
         "Null elsewhere."
     )
 
+    opportunity_id: strawberry.Private[str | None]
+
     change: ChangeKind | None = strawberry.field(  # type: ignore[valid-type]
         description="In a live feed (activityAdded), what was done to it: "
         "ACTIVITY_RECORDED, _SCHEDULED, _UPDATED, _COMPLETED or _CANCELLED. Null elsewhere."
     )
+
+    @strawberry.field(
+        description="The sales opportunity it is for; null when none, or when the viewer "
+        "may not see it."
+    )
+    async def opportunity(
+        self, info: ContextInfo
+    ) -> Annotated[Opportunity, strawberry.lazy(".opportunities")] | None:
+        from .opportunities import Opportunity  # it shows its timeline of activities
+
+        if self.opportunity_id is None:
+            return None
+        found = await info.context.loaders.deals.load(self.opportunity_id)
+        if found is None:
+            return None
+        pipeline = await info.context.loaders.pipelines.load(found.pipeline_id)
+        return None if pipeline is None else Opportunity.of(found, pipeline)
 
     @strawberry.field(description="The party behind sourceId.")
     async def source(self, info: ContextInfo) -> PartyType | None:
@@ -151,6 +176,7 @@ class Activity(Node):
             location=schedule.location,
             recurrence=schedule.recurrence,
             assignee_ids=[strawberry.ID(u) for u in schedule.assignee_ids],
+            opportunity_id=activity.opportunity_id,
             attendees=[
                 Attendee(party_id=strawberry.ID(a.party_id), response=a.response)
                 for a in schedule.attendees
@@ -196,3 +222,43 @@ class TimelineConnection:
 def check_window(since: datetime | None, until: datetime | None) -> None:
     if since is not None and until is not None and until <= since:
         raise BadUserInput("until must be later than since")
+
+
+def timeline_query(
+    info: ContextInfo,
+    first: int | None,
+    after: str | None,
+    types: list[model.ActivityType] | None,
+    since: datetime | None,
+    until: datetime | None,
+    search: str | None,
+    rollup: model.Rollup | None = None,
+) -> model.TimelineQuery:
+    """A timeline's arguments checked and read, as a party's and a deal's take them; it
+    counts when totalCount or countsByType is asked, since counting reads it whole."""
+    check_window(since, until)
+    if after is not None:
+        check_instant_cursor(after)
+    selected = field_selections(info)
+    return model.TimelineQuery(
+        page=info.context.page(first, after),
+        types=tuple(dict.fromkeys(types or ())),
+        since=since,
+        until=until,
+        rollup=rollup,
+        search=search,
+        count=any(selects(selected, f) for f in ("totalCount", "countsByType")),
+    )
+
+
+def timeline_connection(page: model.TimelinePage, query: model.TimelineQuery) -> TimelineConnection:
+    """A page of a timeline as GraphQL answers it; a roll-up's activities name their source."""
+    edges = [
+        Edge(
+            cursor=encode_cursor(format_instant(e.activity.occurred_at), e.activity.id),
+            node=Activity.of(e.activity, e.source_id if query.rollup else None),
+        )
+        for e in page.entries
+    ]
+    counts = (page.counts_by_type or {}) if query.count else None
+    return TimelineConnection(edges=edges, page_info=page_info(edges, page.has_next), counts=counts)

@@ -38,6 +38,7 @@ SEARCH = frozenset(
         "Query.parties(search:)",
         "Query.activities(search:)",
         *(f"{kind}.timeline(search:)" for kind in ("Party", "Organization", "Contact", "User")),
+        "Opportunity.timeline(search:)",
     }
 )
 """Arguments that are full-text searches."""

@@ -363,13 +363,22 @@ class LinkInput:
     properties: JSON | None = strawberry.field(default=None, description=LINK_PROPERTIES)
 
 
+SUBJECTS = (
+    "The parties it is about, the order kept: at least one, unless opportunityId names a "
+    "deal, whose organization is added when none of the deal's parties is among them."
+)
+DEAL = (
+    "The sales opportunity it is for: on its timeline. It must be one the viewer may "
+    "change (else NOT_FOUND, as for an id that does not exist); a WON or LOST deal takes no "
+    "planned work (BAD_USER_INPUT)."
+)
+
+
 @strawberry.input(description="A new activity with existing parties.")
 class RecordActivityInput:
     type: ActivityType = strawberry.field(description="What kind of activity it was.")
     summary: str = strawberry.field(description=SUMMARY)
-    subject_ids: list[strawberry.ID] = strawberry.field(
-        description="The parties it is about, at least one; the order is kept."
-    )
+    subject_ids: list[strawberry.ID] = strawberry.field(description=SUBJECTS)
     author_id: strawberry.ID | None = strawberry.field(
         default=None,
         description="Defaults to the viewer; another author needs the ADMIN permission "
@@ -377,6 +386,7 @@ class RecordActivityInput:
     )
     occurred_at: datetime | None = strawberry.field(default=None, description="Defaults to now.")
     body: str | None = strawberry.field(default=None, description=BODY)
+    opportunity_id: strawberry.ID | None = strawberry.field(default=None, description=DEAL)
 
 
 @strawberry.input(description="Which parties to list; every condition given must hold.")

@@ -12,7 +12,8 @@ import strawberry
 from ..graph import opportunities, opportunity_reads
 from ..graph.errors import BadUserInput
 from ..resolvers.context import ContextInfo
-from .common_arguments import After, First
+from .activities import TimelineConnection, timeline_connection, timeline_query
+from .common_arguments import ActivitySearch, ActivityTypes, After, First, Since, Until
 from .enums import described_enum
 from .history import Change, node_history
 from .node import Node
@@ -94,6 +95,26 @@ class Opportunity(Node):
     history: Connection[Change] = strawberry.field(
         resolver=node_history, description="Its changes, newest first (OPPORTUNITY_* entries)."
     )
+
+    @strawberry.field(
+        description="The activities linked to it (opportunityId when recorded, scheduled or "
+        "updated), newest first (ties by id), cursor-paged, as a party's own timeline is: "
+        "filtered by types, since/until and `search`; totalCount and countsByType read them "
+        "all."
+    )
+    async def timeline(
+        self,
+        info: ContextInfo,
+        first: First = None,
+        after: After = None,
+        types: ActivityTypes = None,
+        since: Since = None,
+        until: Until = None,
+        search: ActivitySearch = None,
+    ) -> TimelineConnection:
+        query = timeline_query(info, first, after, types, since, until, search)
+        page = await info.context.loaders.deal_timelines.load((self.id, query))
+        return timeline_connection(page, query)
 
     @strawberry.field(description="The organization the deal is with; null if out of sight.")
     async def organization(

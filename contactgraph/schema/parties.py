@@ -10,11 +10,10 @@ from typing import Annotated, Any
 import strawberry
 
 from ..graph import model
-from ..graph.cursors import check_instant_cursor, encode_cursor
+from ..graph.cursors import encode_cursor
 from ..graph.errors import BadUserInput, Forbidden
 from ..graph.identity import Permission
-from ..graph.model import DEFAULT_HIERARCHY_TYPES, HIERARCHY_TYPES, Rollup, TimelineQuery
-from ..graph.times import format_instant
+from ..graph.model import DEFAULT_HIERARCHY_TYPES, HIERARCHY_TYPES, Rollup
 from ..resolvers.context import ContextInfo, field_selections, selected_at, selects
 from ..resolvers.duplicates import candidates
 from ..resolvers.loaders import (
@@ -25,7 +24,7 @@ from ..resolvers.loaders import (
     RelationshipQuery,
 )
 from ..resolvers.responsibles import responsibilities
-from .activities import Activity, TimelineConnection, check_window
+from .activities import Activity, TimelineConnection, timeline_connection, timeline_query
 from .agenda import AgendaEntry, AgendaTypes, From, Statuses, To, agenda_query, connection
 from .categories import AttributeValue, Category, attribute_values
 from .common_arguments import (
@@ -359,14 +358,10 @@ class Party(Node):
         search: ActivitySearch = None,
     ) -> TimelineConnection:
         context = info.context
-        selected = field_selections(info)
-        check_window(since, until)
         if not include_descendants and (hierarchy_types or as_of or max_depth is not None):
             raise BadUserInput(
                 "hierarchyTypes, asOf and maxDepth choose a roll-up: set includeDescendants"
             )
-        if after is not None:
-            check_instant_cursor(after)
         rollup = (
             Rollup(
                 _hierarchy_types(hierarchy_types),
@@ -377,28 +372,10 @@ class Party(Node):
             if include_descendants
             else None
         )
-        query = TimelineQuery(
-            page=context.page(first, after),
-            types=tuple(dict.fromkeys(types or ())),
-            since=since,
-            until=until,
-            rollup=rollup,
-            search=search,
-            count=any(selects(selected, f) for f in ("totalCount", "countsByType")),
-        )
+        query = timeline_query(info, first, after, types, since, until, search, rollup)
         page = await context.loaders.timelines.load((self.id, query))
         context.cut(page.beyond, max_depth, f"the hierarchy below {self.id}")
-        edges = [
-            Edge(
-                cursor=encode_cursor(format_instant(e.activity.occurred_at), e.activity.id),
-                node=Activity.of(e.activity, e.source_id if rollup else None),
-            )
-            for e in page.entries
-        ]
-        counts = (page.counts_by_type or {}) if query.count else None
-        return TimelineConnection(
-            edges=edges, page_info=page_info(edges, page.has_next), counts=counts
-        )
+        return timeline_connection(page, query)
 
     @strawberry.field(
         description="Parties of the same kind, not archived, that may be this one: scoring "

@@ -1,18 +1,19 @@
-"""Loads demo_sales.json: the demo's pipeline, a dozen deals with its clients and a few
-leads, each written as a user would, so the history tells them too."""
+"""Loads demo_sales.json: the demo's pipeline, a dozen deals with its clients, what was
+done for a few of them, and a few leads, each written as a user would, so the history
+tells them too."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from importlib import resources
 from typing import Any
 
-from ..graph import pipelines
+from ..graph import deal_links, pipelines
 from ..graph.ids import new_id
-from ..graph.model import LeadStatus
+from ..graph.model import Activity, ActivityType, LeadStatus
 from ..graph.opportunities import Opportunity, StageChange
 from ..graph.store import GraphStore
 from ..graph.times import utcnow
@@ -23,6 +24,21 @@ def _data() -> dict[str, Any]:
         resources.files(__package__).joinpath("demo_sales.json").read_text("utf-8")
     )
     return loaded
+
+
+def _worked(
+    spec: Mapping[str, Any], deal: Opportunity, ids: Mapping[str, str], now: datetime
+) -> Activity:
+    """What was done for a deal, linked to it as a user's recordActivity links it."""
+    done = Activity(
+        id=new_id(),
+        type=ActivityType(spec["type"]),
+        occurred_at=now - timedelta(days=spec["daysAgo"]),
+        summary=spec["summary"],
+        author_id=deal.owner_id,
+        subject_ids=tuple(ids[s] for s in spec["subjects"]),
+    )
+    return deal_links.linked(done, deal, deal.id)
 
 
 async def load_sales(store: GraphStore, ids: Mapping[str, str]) -> int:
@@ -59,6 +75,8 @@ async def load_sales(store: GraphStore, ids: Mapping[str, str]) -> int:
             stages=(StageChange(stage, now, ids[spec["owner"]]),),
         )
         await store.write_opportunity(deal.id, lambda _, deal=deal: deal)
+        for done in spec.get("activities", ()):
+            await store.record_activity(_worked(done, deal, ids, now))
     for key, status in data["leads"].items():
         await store.update_party(ids[key], {"lead_status": LeadStatus(status)}, None, now)
     return len(data["opportunities"])

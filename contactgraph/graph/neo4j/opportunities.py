@@ -16,7 +16,7 @@ import orjson
 from .. import history as entry
 from .. import leads, opportunities, rules
 from ..history import ChangeKind
-from ..model import Party
+from ..model import Party, TimelinePage, TimelineQuery
 from ..opportunities import Opportunity
 from ..opportunity_reads import (
     DESCENDING,
@@ -27,7 +27,7 @@ from ..opportunity_reads import (
     sort_keys,
 )
 from ..times import format_instant, utcnow
-from . import cypher, history, keys, scopes
+from . import cypher, history, keys, scopes, timelines
 from .accounts import Neo4jAccounts
 from .cypher import EVERYWHERE, REACHES, Reach, Tx, encode, valid_at
 from .vocabulary import read_pipelines
@@ -163,6 +163,15 @@ class Neo4jOpportunities(Neo4jAccounts):
                 {**inside.params, "ids": list(ids)},
             )
             return {r["id"]: deal_of(r) async for r in result}
+
+        return await self._read(work)
+
+    async def opportunity_timelines(
+        self, opportunity_ids: Sequence[str], query: TimelineQuery
+    ) -> dict[str, TimelinePage]:
+        async def work(tx: Tx) -> dict[str, TimelinePage]:
+            inside = await self._reach(tx)
+            return await timelines.deal_timelines(tx, opportunity_ids, query, _seen(inside), inside)
 
         return await self._read(work)
 

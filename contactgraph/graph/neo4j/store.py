@@ -104,6 +104,9 @@ SCHEMA: tuple[str, ...] = (
     "CREATE INDEX opportunity_pipeline IF NOT EXISTS FOR (o:Opportunity) ON (o.pipeline_id)",
     "CREATE INDEX opportunity_organization IF NOT EXISTS "
     "FOR (o:Opportunity) ON (o.organization_id)",
+    # a deal's timeline: the activities for it, newest first
+    "CREATE INDEX activity_opportunity_time IF NOT EXISTS "
+    "FOR (a:Activity) ON (a.opportunity_id, a.occurred_at)",
     "CREATE INDEX party_category IF NOT EXISTS FOR (p:Party) ON (p.category_id)",
     "CREATE INDEX party_merged IF NOT EXISTS FOR (p:Party) ON (p.merged_into)",
     "CREATE INDEX party_lead IF NOT EXISTS FOR (p:Party) ON (p.lead_status)",

@@ -183,72 +183,104 @@ class _RollupWalks:
         return await activity_search.newest(tx, match, params | {"root": root}, _scan_order(query))
 
 
+class _Windows:
+    """The pages of a batch of timelines, filled by the reads of one transaction."""
+
+    def __init__(self, tx: Tx, ids: Sequence[str], query: TimelineQuery, inside: Reach) -> None:
+        self.tx = tx
+        self.query = query
+        self.params: dict[str, Any] = {
+            **activity_search.filter_params(query),
+            "ids": list(dict.fromkeys(ids)),
+            "type": query.types[0].value if _one_type(query) else None,
+            **inside.params,
+        }
+        self.entries: dict[str, list[TimelineEntry]] = {i: [] for i in self.params["ids"]}
+        self.beyond: set[str] = set()  # roll-ups whose hierarchy goes on below their bound
+
+    async def fetch(self, window: str, extra: dict[str, Any]) -> None:
+        """Per id, the activities `window` (rows binding a and source) finds."""
+        result = await self.tx.run(
+            f"UNWIND $ids AS id CALL (id) {{ {window} }} "
+            f"{WITH_SUBJECTS} RETURN collect([id, {ACTIVITY_MAP}, subjects, source]) AS rows",
+            self.params | extra,
+        )
+        for key, found, subjects, source in await cypher.collected(result):
+            self.entries[key].append(TimelineEntry(cypher.activity(found, subjects), source))
+
+    async def own(self, activities: str) -> dict[str, TimelinePage]:
+        """Own timelines: per id, the activities `activities` (rows binding id and a,
+        filtered) finds, newest first, each brought in by its owner."""
+        await self.fetch(
+            f"{activities}WITH id, a ORDER BY a.occurred_at DESC, a.id DESC LIMIT $limit "
+            "RETURN a, id AS source",
+            {},
+        )
+        return await self.pages(activities)
+
+    async def pages(self, counted: str) -> dict[str, TimelinePage]:
+        """The pages found, counted by `counted` when the query counts."""
+        by_type = await _counts(self.tx, counted, self.params) if self.query.count else {}
+        first = self.query.page.first
+        return {
+            key: TimelinePage(
+                found[:first], len(found) > first, key in self.beyond, by_type.get(key)
+            )
+            for key, found in self.entries.items()
+        }
+
+
+async def deal_timelines(
+    tx: Tx, deal_ids: Sequence[str], query: TimelineQuery, seen: str, inside: Reach
+) -> dict[str, TimelinePage]:
+    """The timelines of deals (o) that pass `seen`: the activities linked to each, one
+    range of the (opportunity, time) index."""
+    activities = (
+        f"MATCH (o:Opportunity {{id: id}}) WHERE {seen} "
+        # a time to seek: the (opportunity, time) index answers only with both given
+        "MATCH (a:Activity {opportunity_id: id}) WHERE a.occurred_at IS NOT NULL "
+        f"AND {ACTIVITY_FILTER} "
+    )
+    return await _Windows(tx, deal_ids, query, inside).own(activities)
+
+
 async def timelines(
     tx: Tx, party_ids: Sequence[str], query: TimelineQuery, inside: Reach = EVERYWHERE
 ) -> dict[str, TimelinePage]:
-    params: dict[str, Any] = {
-        **activity_search.filter_params(query),
-        "ids": list(dict.fromkeys(party_ids)),
-        "type": query.types[0].value if _one_type(query) else None,
-        **inside.params,
-    }
-    windows: dict[str, list[TimelineEntry]] = {pid: [] for pid in params["ids"]}
-    beyond: set[str] = set()  # roll-ups whose hierarchy goes on below their depth bound
-
-    async def fetch(window: str, extra: dict[str, Any]) -> None:
-        result = await tx.run(
-            f"UNWIND $ids AS id CALL (id) {{ {window} }} "
-            f"{WITH_SUBJECTS} RETURN collect([id, {ACTIVITY_MAP}, subjects, source]) AS rows",
-            params | extra,
-        )
-        for root, found, subjects, source in await cypher.collected(result):
-            windows[root].append(TimelineEntry(cypher.activity(found, subjects), source))
-
-    own = (
-        f"MATCH (root:Party {{id: id}}) WHERE {inside.test('root')} "
-        f"MATCH (root)<-[:ABOUT]-(a:Activity) WHERE {ACTIVITY_FILTER} "
-    )
+    batch = _Windows(tx, party_ids, query, inside)
+    params = batch.params
     if query.rollup is None:
-        await fetch(
-            f"{own}WITH root, a ORDER BY a.occurred_at DESC, a.id DESC LIMIT $limit "
-            "RETURN a, root.id AS source",
-            {},
+        return await batch.own(
+            f"MATCH (root:Party {{id: id}}) WHERE {inside.test('root')} "
+            f"MATCH (root)<-[:ABOUT]-(a:Activity) WHERE {ACTIVITY_FILTER} "
         )
-        counted = own
-    else:
-        walks = _RollupWalks(query.rollup, inside)
-        params |= walks.params
-        await inside.fence(tx, params["ids"], walks.region, params)
-        params |= inside.params  # with the fence
-        # a scan reads the share of activities of the types asked, or that type alone
-        share = len(query.types) / len(ActivityType) if len(query.types) > 1 else 1.0
-        result = await tx.run(
-            "CALL () { MATCH (q:Party) RETURN count(q) AS parties } "
-            "WITH toInteger(ceil(sqrt($ratio * $limit * parties / $share))) AS enough "
-            "UNWIND $ids AS id CALL (id, enough) "
-            f"{{ {walks.window(' AND '.join(_scanned(query)), _scan_order(query))}"
-            "RETURN large, rows + found AS rows } "
-            f"CALL (id) {{ MATCH (root:Party {{id: id}}) CALL (root) {{ {walks.past} }} "
-            "RETURN beyond } RETURN collect([id, large, rows, beyond])",
-            params | {"ratio": SCAN_COST_RATIO, "share": share, "listed": MEMBERS_LISTED},
-        )
-        scanned: dict[str, list[str]] = {}
-        for root, large, rows, past in await cypher.collected(result):
-            if past:
-                beyond.add(root)
-            if large:
-                scanned[root] = await walks.scan(tx, root, query, params)
-            for found, subjects, source in rows:
-                windows[root].append(TimelineEntry(cypher.activity(found, subjects), source))
-        if scanned:
-            await fetch(walks.picked_window(), {"ids": list(scanned), "picked": scanned})
-        counted = walks.counted()
-    by_type = await _counts(tx, counted, params) if query.count else {}
-    first = query.page.first
-    return {
-        pid: TimelinePage(entries[:first], len(entries) > first, pid in beyond, by_type.get(pid))
-        for pid, entries in windows.items()
-    }
+    walks = _RollupWalks(query.rollup, inside)
+    params |= walks.params
+    await inside.fence(tx, params["ids"], walks.region, params)
+    params |= inside.params  # with the fence
+    # a scan reads the share of activities of the types asked, or that type alone
+    share = len(query.types) / len(ActivityType) if len(query.types) > 1 else 1.0
+    result = await tx.run(
+        "CALL () { MATCH (q:Party) RETURN count(q) AS parties } "
+        "WITH toInteger(ceil(sqrt($ratio * $limit * parties / $share))) AS enough "
+        "UNWIND $ids AS id CALL (id, enough) "
+        f"{{ {walks.window(' AND '.join(_scanned(query)), _scan_order(query))}"
+        "RETURN large, rows + found AS rows } "
+        f"CALL (id) {{ MATCH (root:Party {{id: id}}) CALL (root) {{ {walks.past} }} "
+        "RETURN beyond } RETURN collect([id, large, rows, beyond])",
+        params | {"ratio": SCAN_COST_RATIO, "share": share, "listed": MEMBERS_LISTED},
+    )
+    scanned: dict[str, list[str]] = {}
+    for root, large, rows, past in await cypher.collected(result):
+        if past:
+            batch.beyond.add(root)
+        if large:
+            scanned[root] = await walks.scan(tx, root, query, params)
+        for found, subjects, source in rows:
+            batch.entries[root].append(TimelineEntry(cypher.activity(found, subjects), source))
+    if scanned:
+        await batch.fetch(walks.picked_window(), {"ids": list(scanned), "picked": scanned})
+    return await batch.pages(walks.counted())
 
 
 async def _counts(

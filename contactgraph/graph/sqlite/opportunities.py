@@ -15,7 +15,7 @@ import orjson
 from .. import history as entry
 from .. import leads, opportunities
 from ..history import ChangeKind
-from ..model import Party
+from ..model import Party, TimelinePage, TimelineQuery
 from ..opportunities import Opportunity
 from ..opportunity_reads import (
     DESCENDING,
@@ -26,7 +26,7 @@ from ..opportunity_reads import (
     sort_keys,
 )
 from ..times import format_instant, utcnow
-from . import history, opportunity_sums, records
+from . import history, opportunity_sums, records, timelines
 from .accounts import SqliteAccounts
 from .records import IN_LIST, bound_list
 from .vocabulary import read_pipelines
@@ -117,15 +117,26 @@ def naming(
 
 
 class SqliteOpportunities(SqliteAccounts):
+    def _seen(self, conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, Opportunity]:
+        """The deals of `ids` whose organization the reader may see."""
+        inside = self._inside(conn)
+        rows = conn.execute(
+            f"SELECT {_COLUMNS} FROM opportunities o WHERE id {IN_LIST.replace('?', ':ids')} "
+            f"AND {inside.test('o.organization_id')}",
+            {**inside.params, "ids": bound_list(ids)},
+        )
+        return {row[0]: _of_row(row) for row in rows}
+
     async def get_opportunities(self, ids: Sequence[str]) -> dict[str, Opportunity]:
-        def work(conn: sqlite3.Connection) -> dict[str, Opportunity]:
-            inside = self._inside(conn)
-            rows = conn.execute(
-                f"SELECT {_COLUMNS} FROM opportunities o WHERE id {IN_LIST.replace('?', ':ids')} "
-                f"AND {inside.test('o.organization_id')}",
-                {**inside.params, "ids": bound_list(ids)},
-            )
-            return {row[0]: _of_row(row) for row in rows}
+        return await self._read(lambda conn: self._seen(conn, ids))
+
+    async def opportunity_timelines(
+        self, opportunity_ids: Sequence[str], query: TimelineQuery
+    ) -> dict[str, TimelinePage]:
+        def work(conn: sqlite3.Connection) -> dict[str, TimelinePage]:
+            seen = self._seen(conn, opportunity_ids)
+            windows = {o: timelines.own(conn, o, query, timelines.DEAL) for o in seen}
+            return timelines.pages(conn, windows, query.page.first)
 
         return await self._read(work)
 

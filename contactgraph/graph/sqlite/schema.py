@@ -331,6 +331,13 @@ MIGRATIONS: tuple[Migration, ...] = (
     process_steps.OVERDUE,
     # 21: amounts in integer parts SQL sums exactly, for the pipeline summary
     opportunity_sums.migrate,
+    # 22: the opportunity an activity was for; a deal's timeline is one range of the index,
+    # counted by type from the index alone
+    """
+    ALTER TABLE activities ADD COLUMN opportunity_id TEXT;
+    CREATE INDEX activities_opportunity ON activities(opportunity_id, occurred_at, id, type)
+        WHERE opportunity_id IS NOT NULL;
+    """,
 )
 
 

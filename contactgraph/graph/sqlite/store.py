@@ -25,7 +25,6 @@ from ..model import (
     Activity,
     ActivityPage,
     ActivityQuery,
-    ActivityType,
     Batch,
     Category,
     ExternalId,
@@ -34,7 +33,6 @@ from ..model import (
     PartyFilter,
     PartyPage,
     Relationship,
-    TimelineEntry,
     TimelinePage,
     TimelineQuery,
 )
@@ -70,6 +68,7 @@ from .rows import (
     relationship_from_row,
     relationship_params,
 )
+from .timelines import Window
 from .traversals import SqliteTraversals
 
 T = TypeVar("T")
@@ -203,14 +202,10 @@ class SqliteStore(SqliteDumps, SqliteOpportunities, SqliteTraversals, StepListen
     async def timelines(
         self, party_ids: Sequence[str], query: TimelineQuery
     ) -> dict[str, TimelinePage]:
-        def window(
-            conn: sqlite3.Connection, party_id: str, inside: scopes.Reach
-        ) -> tuple[list[str], dict[str, str], bool, dict[ActivityType, int] | None]:
+        def window(conn: sqlite3.Connection, party_id: str, inside: scopes.Reach) -> Window:
             rollup = query.rollup
             if rollup is None:
-                ids = timelines.own_window(conn, party_id, query)
-                counted = timelines.counts(conn, party_id, None, query) if query.count else None
-                return ids, dict.fromkeys(ids, party_id), False, counted
+                return timelines.own(conn, party_id, query)
             subtree = timelines.Subtree.of(conn, party_id, rollup, inside)
             ids = timelines.rollup_window(conn, subtree, query)
             sources = timelines.sources(conn, subtree, party_id, ids[: query.page.first])
@@ -222,19 +217,7 @@ class SqliteStore(SqliteDumps, SqliteOpportunities, SqliteTraversals, StepListen
             # a party outside has no timeline; below one inside, the subtree keeps to it
             starts = inside.keep(conn, party_ids)
             windows = {p: window(conn, p, inside) for p in dict.fromkeys(party_ids) if p in starts}
-            activities = records.activities_by_id(
-                conn, {a for ids, _, _, _ in windows.values() for a in ids}
-            )
-            first = query.page.first
-            return {
-                party_id: TimelinePage(
-                    [TimelineEntry(activities[a], came_from[a]) for a in ids[:first]],
-                    has_next=len(ids) > first,
-                    beyond=beyond,
-                    counts_by_type=counted,
-                )
-                for party_id, (ids, came_from, beyond, counted) in windows.items()
-            }
+            return timelines.pages(conn, windows, query.page.first)
 
         return await (self._read if query.rollup is None and not self._scope else self._walk)(work)
 

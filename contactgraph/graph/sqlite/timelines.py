@@ -19,15 +19,15 @@ import json
 import math
 import sqlite3
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 
 from .. import closure
 from ..closure import CLOSURE_TYPES
 from ..cursors import decode_cursor
-from ..model import ActivityType, Page, Rollup, TimelineQuery
+from ..model import ActivityType, Page, Rollup, TimelineEntry, TimelinePage, TimelineQuery
 from ..times import format_instant
-from . import activity_search, walks
+from . import activity_search, records, walks
 from .scopes import EVERYWHERE, Reach
 
 # µs per scanned activity / µs per merged member, as measured above
@@ -57,15 +57,61 @@ def _filters(
     return clauses, params
 
 
-def own_window(conn: sqlite3.Connection, party_id: str, query: TimelineQuery) -> list[str]:
-    """The ids of one page of a party's own activities, plus one to tell if more follow."""
-    clauses, params = _filters(query, "occurred_at", "activity_id", "type")
-    where = " AND ".join(["party_id = :party", *clauses])
+@dataclass(frozen=True)
+class Owner:
+    """Whose own timeline: the rows of a table whose key column names them, in an index
+    on (key, time, activity id) that a page reads as one range."""
+
+    table: str
+    key: str
+    activity: str  # the column of the activity's id
+
+
+PARTY = Owner("activity_subjects", "party_id", "activity_id")
+DEAL = Owner("activities", "opportunity_id", "id")  # migration 21's partial index
+
+# a timeline's window: its page's ids (plus one), the subject each came from, whether
+# the hierarchy goes on past its depth bound, and its counts by type when asked
+Window = tuple[list[str], dict[str, str], bool, dict[ActivityType, int] | None]
+
+
+def own_window(
+    conn: sqlite3.Connection, key: str, query: TimelineQuery, owner: Owner = PARTY
+) -> list[str]:
+    """The ids of one page of a party's (or a deal's) own activities, plus one to tell if
+    more follow."""
+    clauses, params = _filters(query, "occurred_at", owner.activity, "type")
+    where = " AND ".join([f"{owner.key} = :key", *clauses])
     sql = (
-        f"SELECT activity_id FROM activity_subjects WHERE {where} "
-        "ORDER BY occurred_at DESC, activity_id DESC LIMIT :limit"
+        f"SELECT {owner.activity} FROM {owner.table} WHERE {where} "
+        f"ORDER BY occurred_at DESC, {owner.activity} DESC LIMIT :limit"
     )
-    return [row[0] for row in conn.execute(sql, {**params, "party": party_id})]
+    return [row[0] for row in conn.execute(sql, {**params, "key": key})]
+
+
+def own(conn: sqlite3.Connection, key: str, query: TimelineQuery, owner: Owner = PARTY) -> Window:
+    """The window of an own timeline, each activity brought in by its owner."""
+    ids = own_window(conn, key, query, owner)
+    counted = counts(conn, key, None, query, owner) if query.count else None
+    return ids, dict.fromkeys(ids, key), False, counted
+
+
+def pages(
+    conn: sqlite3.Connection, windows: Mapping[str, Window], first: int
+) -> dict[str, TimelinePage]:
+    """The timelines of the windows, their activities read at once."""
+    activities = records.activities_by_id(
+        conn, {a for ids, _, _, _ in windows.values() for a in ids}
+    )
+    return {
+        key: TimelinePage(
+            [TimelineEntry(activities[a], came_from[a]) for a in ids[:first]],
+            has_next=len(ids) > first,
+            beyond=beyond,
+            counts_by_type=counted,
+        )
+        for key, (ids, came_from, beyond, counted) in windows.items()
+    }
 
 
 class Subtree:
@@ -238,23 +284,27 @@ def sources(
 
 
 def counts(
-    conn: sqlite3.Connection, party_id: str, subtree: Subtree | None, query: TimelineQuery
+    conn: sqlite3.Connection,
+    key: str,
+    subtree: Subtree | None,
+    query: TimelineQuery,
+    owner: Owner = PARTY,
 ) -> dict[ActivityType, int]:
     """Every activity of the timeline the filters keep (the cursor aside), by type, each
-    once: the party's index range, or its subtree members' ranges, read whole, so the
-    cost grows with the activities counted."""
+    once: the party's (or deal's) index range, or its subtree members' ranges, read
+    whole, so the cost grows with the activities counted."""
     whole = replace(query, page=Page(query.page.first))
-    clauses, params = _filters(whole, "s.occurred_at", "s.activity_id", "s.type")
+    clauses, params = _filters(whole, "s.occurred_at", f"s.{owner.activity}", "s.type")
     if subtree is None:
-        clauses.append("s.party_id = :party")
-        params["party"] = party_id
+        clauses.append(f"s.{owner.key} = :key")
+        params["key"] = key
         counted = "count(*)"
     else:
         clauses.append(f"s.party_id IN ({subtree.members})")
         params.update(subtree.params)
         counted = "count(DISTINCT s.activity_id)"  # an activity about two members once
     sql = (
-        f"SELECT s.type, {counted} FROM activity_subjects s "
+        f"SELECT s.type, {counted} FROM {owner.table} s "
         f"WHERE {' AND '.join(clauses)} GROUP BY s.type"
     )
     return {ActivityType(t): n for t, n in conn.execute(sql, params)}
