@@ -323,7 +323,11 @@ class Neo4jWrites(Neo4jDumps, StepListeners):
             sources = {rel.from_id for rel in added} & references if locked else set()
             locking = references if locked else {rel.to_id for rel in added} & references
             locking = locking | set(doors)  # their closure rows are read too
-            read = await cypher.prepare(tx, references, locking, sources, doors=doors)
+            # and the open steps its edges and activities may close or be refused by
+            steps_of = references if batch.processes else set()
+            read = await cypher.prepare(
+                tx, references, locking, sources, doors=doors, steps_of=steps_of
+            )
             levels = await vocabulary.read_levels(tx)
             checked = rules.check_batch(
                 batch, read.categories, read.parties, self.default_region, levels
@@ -352,7 +356,7 @@ class Neo4jWrites(Neo4jDumps, StepListeners):
             runs = Outcome([], [])
             if batch.processes:  # after the edges: a step may go to a user they make responsible
                 filed = Filed(checked, read.parties, read.categories, self._actor)
-                held = await process_steps.steps(tx, read.parties, True)
+                held = process_steps.grouped(read.open_steps)
                 runs = filed.outcome(held, await process_steps.found(tx, filed.wants()))
                 steps, written = process_steps.writes(runs, self._actor)
                 await cypher.write(tx, *steps, history.new_entries(written))
