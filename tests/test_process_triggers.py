@@ -218,3 +218,74 @@ async def test_an_attribute_set_to_the_value_it_holds_closes_the_step_asking_for
     await gql(UPDATE_PARTY, {"id": party, "input": yes})
     after = await _runs(gql, party)
     assert after["processes"][0]["done"] and after["version"] == before["version"]
+
+
+CREATE_CONTACT = """mutation($input: CreateContactInput!) { createContact(input: $input) {
+  id processes { processId steps { stepId state assigneeId doneById } } } }"""
+WORKLIST = """query($u: ID!) { worklist(assigneeId: $u) { edges { node { processId
+  party { id } } } } }"""
+COUNT = "{ parties(first: 1) { totalCount } }"
+
+
+async def test_a_party_created_under_its_parent_starts_its_runs_in_the_same_write(
+    gql: GraphQL,
+) -> None:
+    """Created with parentId, a party enters its category as a created one does: its run
+    goes to the parent's account manager, found through the new edge, and is on their
+    worklist; created with the CALL its step asks for, the step is done at once."""
+    await _category(gql, "filed-client", _process({"on": "ENTERED"}))
+    manager = await user(gql, "filed-manager")
+    parent = await org(gql, "Filed Parent")
+    await link(gql, "RESPONSIBLE_FOR", manager, parent)
+
+    def client(last: str, **more: Any) -> dict[str, Any]:
+        given = {"lastName": last, "parentId": parent, "categoryId": "filed-client"}
+        return {"input": {**given, **more}}
+
+    made = (await gql(CREATE_CONTACT, client("Open")))["createContact"]
+    [run] = made["processes"]
+    assert run["steps"] == [
+        {"stepId": "s", "state": "OPEN", "assigneeId": manager, "doneById": None}
+    ]
+    listed = (await gql(WORKLIST, {"u": manager}))["worklist"]["edges"]
+    assert [e["node"]["party"]["id"] for e in listed] == [made["id"]]
+
+    called = client("Called", activities=[{"type": "CALL", "summary": "welcome call"}])
+    done = (await gql(CREATE_CONTACT, called))["createContact"]
+    [step] = done["processes"][0]["steps"]
+    assert step["state"] == "DONE" and step["doneById"]
+    kinds = [e["node"]["kind"] for e in (await _runs(gql, done["id"]))["history"]["edges"]]
+    assert kinds.count("PROCESS_STEP_OPENED") == kinds.count("PROCESS_STEP_DONE") == 1
+    listed = (await gql(WORKLIST, {"u": manager}))["worklist"]["edges"]
+    assert [e["node"]["party"]["id"] for e in listed] == [made["id"]]
+
+
+async def test_a_create_with_an_activity_its_own_step_blocks_writes_nothing(
+    gql: GraphQL,
+) -> None:
+    """An AGREEMENT in the create's input, while the step the create opens blocks
+    AGREEMENTs: FAILED_PRECONDITION naming the step, and no party, edge or run."""
+    await _category(gql, "filed-blocked", _process({"on": "ENTERED"}, blocks=["AGREEMENT"]))
+    parent = await org(gql, "Filed Blocked Parent")
+    signed = {"type": "AGREEMENT", "summary": "signed at once"}
+    given = {"lastName": "Zeroblock", "parentId": parent, "categoryId": "filed-blocked"}
+    before = await gql(COUNT)
+    refused = await gql.error(CREATE_CONTACT, {"input": {**given, "activities": [signed]}})
+    assert refused["extensions"]["code"] == "FAILED_PRECONDITION", refused
+    assert "p/s" in refused["message"]
+    assert await gql(COUNT) == before
+    parent_read = await _runs(gql, parent)
+    assert parent_read["processes"] == [] and parent_read["version"] == 1
+
+
+async def test_a_child_created_with_parent_id_triggers_the_parents_relationship_process(
+    gql: GraphQL,
+) -> None:
+    """The parent's RELATIONSHIP_CREATED process for MEMBER_OF at its TO end starts when a
+    member is created under it; one for the FROM end does not."""
+    joined = {"on": "RELATIONSHIP_CREATED", "relationshipTypes": ["MEMBER_OF"], "end": "TO"}
+    elsewhere = {**_process({**joined, "end": "FROM"}), "id": "q"}
+    await _category(gql, "filed-club", _process(joined), elsewhere)
+    club = await org(gql, "Filed Club", categoryId="filed-club")
+    await contact(gql, "New", "Member", parentId=club)
+    assert [r["processId"] for r in (await _runs(gql, club))["processes"]] == ["p"]

@@ -198,3 +198,29 @@ async def test_bad_assignees_are_refused_with_a_code_and_feeds_count_per_user(
         [error] = (await sub.next(over))["errors"]
         assert error["extensions"]["code"] == "LIMIT_EXCEEDED", error
     await subscribed(served.gql.http, 0)
+
+
+async def test_a_party_created_under_its_parent_is_heard_as_its_single_writes_would_be(
+    served: Served,
+) -> None:
+    """createContact with parentId, an AGREEMENT and a CALL: the step the AGREEMENT opens
+    goes to the parent's account manager (found through the new edge) and the CALL
+    closes it, both told once the create commits."""
+    gql = served.gql
+    manager = await user(gql, "wl-filed-manager")
+    parent = await org(gql, "wl-filed-parent")
+    await link(gql, "RESPONSIBLE_FOR", manager, parent)
+    await define(gql, follow_up("wl-filed"))
+    done = [{"type": "AGREEMENT", "summary": "signed"}, {"type": "CALL", "summary": "called"}]
+    async with Subscriber.connect(served.address, TRANSPORT_WS) as sub:
+        op = await sub.subscribe(FEED, {"u": manager})
+        await subscribed(gql.http, 1)
+        party = await contact(
+            gql, "Fia", "Filed", parentId=parent, categoryId="wl-filed", activities=done
+        )
+        heard = [await change(sub, op) for _ in range(2)]
+        assert [(h["change"], h["step"]["party"]["id"]) for h in heard] == [
+            ("OPENED", party),
+            ("DONE", party),
+        ]
+    await subscribed(gql.http, 0)

@@ -244,13 +244,14 @@ class GuardedStore:
         activities: Sequence[Activity] = (),
     ) -> Party:
         """A party with its edges with existing parties (the one that files it under a
-        parent among them) and activities the viewer records with it, in one write: inside
-        a write scope every other party named must be inside (how a scoped editor adds a
+        parent among them) and activities the viewer records with it, in one write that
+        starts and closes process runs as those writes one after another would: inside a
+        write scope every other party named must be inside (how a scoped editor adds a
         party to its scope)."""
         others = [end for e in edges for end in (e.from_id, e.to_id) if end != party.id]
         others += [s for a in activities for s in a.subject_ids if s != party.id]
         await self._may_write(others, fiscal=party.fiscal is not None)
-        batch = Batch(parties=[party], relationships=list(edges), activities=list(activities))
+        batch = Batch([party], list(edges), list(activities), processes=True)
         written = await self._writer.load_batch(batch)
         return written.parties[0]
 

@@ -511,6 +511,9 @@ class Batch:
     activities: list[Activity] = field(default_factory=list)
     # the seeder's note of how far it got, stored in the batch's own transaction; "" clears
     progress: str | None = None
+    # whether it starts and closes process runs as its single writes would (filed_runs):
+    # a party created with its edges does; seeds are data, and a dump carries its runs
+    processes: bool = False
 
 
 # last, as a module: its definitions build on the enums above (msgspec reads the name

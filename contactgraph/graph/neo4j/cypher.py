@@ -232,6 +232,7 @@ class Prepared:
     entered: frozenset[str]  # of the sources asked about, those an acyclic edge enters
     between: list[Relationship] = field(default_factory=list)  # the edges `between` named
     held: list[list[Any]] = field(default_factory=list)  # the doors' closure rows (HELD)
+    open_steps: list[list[str]] = field(default_factory=list)  # [party id, body] (steps_of)
 
 
 # The closure's rows (closure.py): (:Reach {ancestor, depth, rank, since, until})-[:REACHES]->
@@ -263,12 +264,13 @@ async def prepare(
     sources: Iterable[str] = (),
     between: Relationship | None = None,
     doors: Iterable[str] = (),
+    steps_of: Iterable[str] = (),
 ) -> Prepared:
     """Lock the parties `locked`, then read the parties a write names, the categories,
     which of the `sources` some acyclic edge enters (rules.may_close_cycle), the stored
-    edges of `between`'s type and ends and the closure rows of the `doors` (locked too):
-    one round trip where it took five. The locks come
-    first, so what the statement reads after them is current."""
+    edges of `between`'s type and ends, the closure rows of the `doors` (locked too) and
+    the open process steps of `steps_of`: one round trip where it took six. The locks
+    come first, so what the statement reads after them is current."""
     result = await tx.run(
         "CALL () { UNWIND $locked AS id MATCH (p:Party {id: id}) "
         "SET p._lock = true REMOVE p._lock RETURN count(p) AS locked } "
@@ -281,7 +283,10 @@ async def prepare(
         "CALL () { MATCH (:Party {id: $from_id})-[r]->(:Party {id: $to_id}) "
         f"WHERE type(r) = $type RETURN collect({REL_MAP}) AS between }} "
         f"CALL () {{ UNWIND $doors AS id {HELD} }} "
-        "RETURN rows, categories, entered, between, held",
+        "CALL () { UNWIND $steps_of AS id MATCH (s:ProcessStep {party_id: id}) "
+        "WHERE s.done_at IS NULL WITH s ORDER BY s.seq "
+        "RETURN collect([s.party_id, s.body]) AS open_steps } "
+        "RETURN rows, categories, entered, between, held, open_steps",
         ids=sorted(set(ids)),
         locked=sorted(set(locked)),
         sources=sorted(set(sources)),
@@ -289,6 +294,7 @@ async def prepare(
         to_id=None if between is None else between.to_id,
         type=None if between is None else between.type.value,
         doors=sorted(set(doors)),
+        steps_of=sorted(set(steps_of)),
     )
     record = await result.single(strict=True)
     found = (category_from_record(c) for c in record["categories"])
@@ -298,6 +304,7 @@ async def prepare(
         frozenset(record["entered"]),
         [rel(r) for r in record["between"]],
         list(record["held"]),
+        list(record["open_steps"]),
     )
 
 

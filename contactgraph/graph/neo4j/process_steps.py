@@ -56,8 +56,13 @@ async def steps(tx: Tx, party_ids: Iterable[str], open_only: bool) -> dict[str, 
         "WITH s ORDER BY s.seq RETURN collect([s.party_id, s.body]) AS rows",
         ids=list(dict.fromkeys(party_ids)),
     )
+    return grouped(await cypher.collected(result))
+
+
+def grouped(rows: Iterable[Sequence[str]]) -> dict[str, list[RunStep]]:
+    """Steps read as [party id, body] rows, by party, in the order read."""
     found: dict[str, list[RunStep]] = defaultdict(list)
-    for party_id, body in await cypher.collected(result):
+    for party_id, body in rows:
         found[party_id].append(decode(body))
     return found
 

@@ -14,6 +14,7 @@ from ..errors import (
     Conflict,
     NotFound,
 )
+from ..filed_runs import Filed
 from ..history import ChangeKind
 from ..identity import Grant
 from ..merging import DryRun, FieldChoice, MergePlan, UnmergePlan
@@ -310,9 +311,10 @@ class Neo4jWrites(Neo4jDumps, StepListeners):
         reach = closure.Plan.of(batch.relationships, [p.id for p in batch.parties])
         doors = reach.doors or []
 
-        async def work(tx: Tx) -> Batch:
+        async def work(tx: Tx) -> tuple[Batch, Outcome]:
             references = rules.batch_references(batch)
-            locked = len(references) <= LOCKED_REFERENCES  # a new party's: as single writes do
+            # a new party's: as single writes do (they lock the parties whose steps they judge)
+            locked = batch.processes or len(references) <= LOCKED_REFERENCES
             if locked and any(p.fiscal for p in batch.parties):  # the fiscal lock first
                 await keys.lock(tx)
             # unlocked (a seed), no shortcut: what enters a source may be written meanwhile;
@@ -321,7 +323,11 @@ class Neo4jWrites(Neo4jDumps, StepListeners):
             sources = {rel.from_id for rel in added} & references if locked else set()
             locking = references if locked else {rel.to_id for rel in added} & references
             locking = locking | set(doors)  # their closure rows are read too
-            read = await cypher.prepare(tx, references, locking, sources, doors=doors)
+            # and the open steps its edges and activities may close or be refused by
+            steps_of = references if batch.processes else set()
+            read = await cypher.prepare(
+                tx, references, locking, sources, doors=doors, steps_of=steps_of
+            )
             levels = await vocabulary.read_levels(tx)
             checked = rules.check_batch(
                 batch, read.categories, read.parties, self.default_region, levels
@@ -347,12 +353,21 @@ class Neo4jWrites(Neo4jDumps, StepListeners):
                 created = [p.id for p in checked.parties]
                 changed = await closure.edges_changed(tx, batch.relationships, [*locking, *created])
                 await cypher.write(tx, *changed)
+            runs = Outcome([], [])
+            if batch.processes:  # after the edges: a step may go to a user they make responsible
+                filed = Filed(checked, read.parties, read.categories, self._actor)
+                held = process_steps.grouped(read.open_steps)
+                runs = filed.outcome(held, await process_steps.found(tx, filed.wants()))
+                steps, written = process_steps.writes(runs, self._actor)
+                await cypher.write(tx, *steps, history.new_entries(written))
             if batch.progress == "":
                 await tx.run("MATCH (m:Meta {key: 'seed'}) DELETE m")
             elif batch.progress is not None:
                 await tx.run(
                     "MERGE (m:Meta {key: 'seed'}) SET m.value = $value", value=batch.progress
                 )
-            return checked
+            return checked, runs
 
-        return await self._write(work)
+        checked, runs = await self._write(work)
+        await self._committed(runs)
+        return checked

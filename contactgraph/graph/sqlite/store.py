@@ -18,6 +18,7 @@ from ..contactdata import normalised
 from ..cursors import decode_cursor
 from ..duplicates import DuplicateQuery, Match, PairPage
 from ..errors import BadUserInput, Conflict, NotFound
+from ..filed_runs import Filed
 from ..history import ChangeKind
 from ..identity import Grant
 from ..merging import DryRun, FieldChoice, MergePlan, UnmergePlan
@@ -496,14 +497,11 @@ class SqliteStore(SqliteDumps, SqliteOpportunities, SqliteTraversals, StepListen
         )
 
     async def load_batch(self, batch: Batch) -> Batch:
-        def work(conn: sqlite3.Connection) -> Batch:
+        def work(conn: sqlite3.Connection) -> tuple[Batch, Outcome]:
             stored = records.parties_by_id(conn, rules.batch_references(batch))
+            categories = records.categories(conn, None)
             checked = rules.check_batch(
-                batch,
-                records.categories(conn, None),
-                stored,
-                self.default_region,
-                records.levels(conn),
+                batch, categories, stored, self.default_region, records.levels(conn)
             )
             keys.check_claims(conn, [c for p in checked.parties for c in rules.claims(p)])
             added = rules.acyclic_edges(batch.relationships)
@@ -519,9 +517,15 @@ class SqliteStore(SqliteDumps, SqliteOpportunities, SqliteTraversals, StepListen
             )
             closure.edges_changed(conn, batch.relationships)
             records.insert_activities(conn, batch.activities)
+            runs = Outcome([], [])
+            if batch.processes:
+                filed = Filed(checked, stored, categories, self._actor)
+                held = process_steps.steps(conn, stored, True)
+                runs = filed.outcome(held, process_steps.found(conn, filed.wants()))
             history.append(
                 conn,
-                entry.batch(checked.parties, batch.relationships, batch.activities, self._actor),
+                entry.batch(checked.parties, batch.relationships, batch.activities, self._actor)
+                + process_steps.write(conn, runs, self._actor),
             )
             if batch.progress == "":
                 conn.execute("DELETE FROM meta WHERE key = 'seed'")
@@ -530,6 +534,8 @@ class SqliteStore(SqliteDumps, SqliteOpportunities, SqliteTraversals, StepListen
                     "INSERT OR REPLACE INTO meta (key, value) VALUES ('seed', ?)",
                     (batch.progress,),
                 )
-            return checked
+            return checked, runs
 
-        return await self._write(work)
+        checked, runs = await self._write(work)
+        await self._committed(runs)
+        return checked
