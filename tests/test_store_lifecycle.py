@@ -29,6 +29,7 @@ from contactgraph.graph.model import (
     PartyKind,
 )
 from contactgraph.graph.records import new_party
+from contactgraph.seeds.demo import load_demo
 from contactgraph.seeds.synthetic import synthetic_batches
 
 
@@ -202,6 +203,26 @@ async def test_neo4j_marks_the_open_steps_of_an_older_graph_untold(
         assert await store.next_due() == datetime(2025, 1, 1, tzinfo=UTC)
     finally:
         await store.close()
+
+
+async def test_neo4j_writes_the_contact_ids_of_deals_stored_without_them(
+    neo4j_url: str, neo4j_driver: Driver
+) -> None:
+    """Deals stored when their contacts were only in the document get the property a merge
+    looks them up by, at start."""
+    store = open_store(neo4j_url)
+    await store.start()
+    try:
+        await load_demo(store)
+    finally:
+        await store.close()
+    query = "MATCH (o:Opportunity) RETURN o.id AS id, o.contact_ids AS contacts ORDER BY id"
+    stored = neo4j_driver.execute_query(query).records
+    assert any(record["contacts"] for record in stored)
+    neo4j_driver.execute_query("MATCH (o:Opportunity) REMOVE o.contact_ids")
+    await store.start()
+    await store.close()
+    assert neo4j_driver.execute_query(query).records == stored
 
 
 async def test_neo4j_moves_fiscal_codes_out_of_the_names_search(

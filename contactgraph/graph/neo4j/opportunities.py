@@ -37,6 +37,7 @@ _KEYS = {
     OpportunityOrder.AMOUNT: "amount_key",
     OpportunityOrder.UPDATED: "updated_key",
 }
+_BATCH = 5_000  # deals a backfill transaction writes
 RETURN = (
     "RETURN o.id AS id, o.version AS version, o.created_at AS created_at, "
     "o.updated_at AS updated_at, o.document AS document"
@@ -107,6 +108,20 @@ async def _page(tx: Tx, query: OpportunityQuery, inside: Reach) -> OpportunityPa
     )
     rows = [deal_of(r) async for r in result]
     return OpportunityPage(rows[: query.page.first], len(rows) > query.page.first)
+
+
+async def backfill(tx: Tx) -> bool:
+    """Write the contact ids of up to a batch of deals stored when they were only in the
+    document (a merge looks deals up by them); whether any were found."""
+    result = await tx.run(
+        f"MATCH (o:Opportunity) WHERE o.contact_ids IS NULL {RETURN} LIMIT $n", n=_BATCH
+    )
+    found = [deal_of(record) async for record in result]
+    await tx.run(
+        "UNWIND $rows AS row MATCH (o:Opportunity {id: row.id}) SET o.contact_ids = row.contacts",
+        rows=[{"id": deal.id, "contacts": list(deal.contact_ids)} for deal in found],
+    )
+    return bool(found)
 
 
 async def store(tx: Tx, written: Opportunity) -> None:

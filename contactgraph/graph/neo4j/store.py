@@ -60,6 +60,7 @@ from . import (
     identity,
     keys,
     merges,
+    opportunities,
     plans,
     process_steps,
     scopes,
@@ -142,7 +143,12 @@ def schema_changes(present: set[str]) -> list[str]:
 
 Backfill = Callable[[Tx], Awaitable[bool]]
 # the data written before a property existed, a batch per transaction until none is left
-_BACKFILLS: tuple[Backfill, ...] = (search.split_fiscal, keys.backfill, activity_search.backfill)
+_BACKFILLS: tuple[Backfill, ...] = (
+    search.split_fiscal,
+    keys.backfill,
+    activity_search.backfill,
+    opportunities.backfill,
+)
 
 # a scoped page of parties first tests the next this many pages of all parties
 SCOPED_SCAN_PAGES = 4
