@@ -23,7 +23,7 @@ import httpx
 import pytest
 from graphql import OperationDefinitionNode, OperationType, parse, print_ast
 from graphs import wipe
-from live import SECRETS, TRANSPORT_WS, Subscriber, client_for, live_server
+from live import SECRETS, TRANSPORT_WS, Subscriber, client_for, live_server, subscribed
 
 from contactgraph.config import Settings
 
@@ -163,8 +163,9 @@ class Reader:
         """The subscription's first event, caused by the write CAUSES names for its field."""
         [cause] = [write for field, write in CAUSES.items() if f"{field}(" in document]
         async with Subscriber.connect(self.address, TRANSPORT_WS) as subscriber:
+            await subscribed(self.http, 0)  # the feed of an example before is gone
             op = await subscriber.subscribe(document)
-            await asyncio.sleep(0.2)  # subscribed before the write
+            await subscribed(self.http, 1)  # live before the write
             await self.ask(await self.fill(cause))
             answer = await subscriber.next(op)
         assert "errors" not in answer, answer
