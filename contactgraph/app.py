@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import replace
@@ -83,7 +84,8 @@ def worker_app() -> Starlette:
 
 def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
     """Build the app; a graph URL no backend serves fails here, before serving. `clock`
-    is the time overdue process steps are told by (tests move one by hand)."""
+    is the time overdue process steps are told by and rate budgets refill by (tests move
+    one by hand instead of waiting)."""
     try:
         settings = replace(settings, cors_origins=parse_origins(settings.cors_origins))
     except ValueError as error:
@@ -101,7 +103,11 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
     authenticator = Authenticator(
         store, settings.auth_cache_seconds, oidc, settings.oidc_create_users
     )
-    limiter = RateLimiter(settings.rate_limit, settings.rate_burst)
+    limiter = RateLimiter(
+        settings.rate_limit,
+        settings.rate_burst,
+        clock=(lambda: clock.now().timestamp()) if clock else time.monotonic,
+    )
     fanout = Fanout(schema, settings, ViewerFeeds())  # live subscriptions, sharing their work
     sampler = metrics.Sampler(
         lambda: fanout.subscribers, lambda: events.queued, lambda: fanout.queued

@@ -8,6 +8,7 @@ import asyncio
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from live import (
     LEGACY_WS,
     PROTOCOLS,
     TRANSPORT_WS,
+    ManualClock,
     Subscriber,
     client_for,
     live_server,
@@ -51,9 +53,12 @@ async def store(settings: Settings) -> AsyncIterator[GraphStore]:
     await opened.close()
 
 
-async def app_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """A client of the app in-process, sending no credential unless told."""
-    app = create_app(settings)
+async def app_client(
+    settings: Settings, clock: ManualClock | None = None
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the app in-process, sending no credential unless told; rate budgets
+    refill by `clock` when one is given, so a slow machine cannot refill them early."""
+    app = create_app(settings, clock)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
@@ -95,7 +100,8 @@ async def test_a_credential_past_its_rate_gets_429_with_retry_after(
     anna_id, first = await user_token(store, "anna", "reader")
     second = await token_for(store, anna_id)
     _, bert = await user_token(store, "bert", "reader")
-    async for http in app_client(replace(settings, rate_limit=30, rate_burst=3)):
+    clock = ManualClock()
+    async for http in app_client(replace(settings, rate_limit=30, rate_burst=3), clock):
         for _ in range(3):
             assert (await ask(http, first)).status_code == 200
         wait = rate_limited(await ask(http, first))
@@ -111,7 +117,7 @@ async def test_a_credential_past_its_rate_gets_429_with_retry_after(
         # each token has its own budget, as has each other user
         assert (await ask(http, second)).status_code == 200
         assert (await ask(http, bert)).status_code == 200
-        await asyncio.sleep(wait)
+        clock.advance(timedelta(seconds=wait))
         assert (await ask(http, first)).json() == {"data": {"viewer": {"username": "anna"}}}
         rate_limited(await ask(http, first))
 
@@ -120,7 +126,7 @@ async def test_a_viewer_signed_in_without_a_token_is_counted_as_its_user(
     settings: Settings,
 ) -> None:
     limited = replace(settings, rate_limit=60, rate_burst=2, insecure_anonymous_admin=True)
-    async for http in app_client(limited):
+    async for http in app_client(limited, ManualClock()):
         for _ in range(2):
             assert (await http.post("/graphql", json={"query": VIEWER})).status_code == 200
         rate_limited(await http.post("/graphql", json={"query": VIEWER}))
@@ -166,8 +172,9 @@ async def test_each_operation_on_a_socket_counts_against_the_rate(
 ) -> None:
     """HTTP requests and WebSocket operations of one token share its budget; an operation
     past it is refused alone, and the socket stays open."""
+    clock = ManualClock()
     async with (
-        live_server(replace(settings, rate_limit=60, rate_burst=3)) as address,
+        live_server(replace(settings, rate_limit=60, rate_burst=3), clock) as address,
         client_for(address) as http,
     ):
         assert (await http.post("/graphql", json={"query": VIEWER})).status_code == 200
@@ -179,7 +186,7 @@ async def test_each_operation_on_a_socket_counts_against_the_rate(
             assert error["extensions"] == {"code": "RATE_LIMITED", "retryAfter": 1}
             assert "--rate-limit" in error["message"]
             rate_limited(await http.post("/graphql", json={"query": VIEWER}))
-            await asyncio.sleep(1)
+            clock.advance(timedelta(seconds=1))
             [error] = await errors_of(sub, await sub.subscribe(FEED, {"id": "nobody"}))
             assert error["extensions"]["code"] == "NOT_FOUND"
 
