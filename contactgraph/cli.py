@@ -34,7 +34,6 @@ from .graph.times import utcnow
 from .listening import base_url, listen
 from .observability import logs
 from .observability.metrics import MULTIPROCESS_DIR
-from .origins import parse_origins
 from .seeds.demo import DEMO_ADMIN, load_demo
 from .seeds.progress import SeedRun, bar
 from .seeds.synthetic import synthetic_batches
@@ -328,6 +327,8 @@ def serve(
         )
     if insecure_anonymous_admin:
         _anonymous_only_locally(host, allowed_hosts)
+    from .origins import parse_origins  # here: it brings Strawberry, which no other command needs
+
     try:
         origins = parse_origins(cors_origins)
     except ValueError as error:

@@ -12,7 +12,6 @@ import click
 
 from .cli import main
 from .config import Settings
-from .schema.build import build_schema
 
 
 @main.command()
@@ -21,4 +20,6 @@ def schema() -> None:
 
     Every type, field and argument with its description: what schema.graphql holds.
     Regenerate that file with `contactgraph schema > schema.graphql`."""
+    from .schema.build import build_schema  # here: the other commands need no GraphQL
+
     click.echo(build_schema(Settings()).as_str())

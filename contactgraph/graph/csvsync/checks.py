@@ -11,15 +11,16 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import islice
-from typing import TypeVar
-
-import networkx as nx
+from typing import TYPE_CHECKING, TypeVar
 
 from ..identity import SCOPE_DEPTH
 from ..model import ACYCLIC_TYPES, ExternalId, Party, RelType
 from ..store import GraphStore
 from ..times import utcnow
 from .rows import Row, RowError
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 _NAMES = {"vat": "VAT number", "tax": "tax code"}
 _CYCLE_TYPES = sorted(ACYCLIC_TYPES, key=lambda t: t.value)
@@ -187,6 +188,8 @@ def _on_cycles(edges: Sequence[tuple[Node, Node]]) -> set[int]:
             entering[ends[i]] -= 1
             if entering[ends[i]] == 0:
                 free.append(ends[i])
+    import networkx as nx  # here: every CLI command would otherwise pay for loading it
+
     rest: nx.DiGraph[int] = nx.DiGraph()
     kept = [i for i in range(len(edges)) if entering[starts[i]] and entering[ends[i]]]
     rest.add_edges_from((starts[i], ends[i]) for i in kept)

@@ -11,15 +11,16 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import IO, cast
-
-import networkx as nx
+from typing import IO, TYPE_CHECKING, cast
 
 from ..cursors import encode_cursor
 from ..errors import BadUserInput, LimitExceeded, NotFound
 from ..model import DEFAULT_HIERARCHY_TYPES, Page, Party, Relationship, RelType
 from ..store import GraphStore
 from ..times import parse_instant
+
+if TYPE_CHECKING:  # loaded when a file is written: the CLI's other commands skip its cost
+    import networkx as nx
 
 PAGE = 1_000  # descendants read per round trip
 
@@ -169,6 +170,8 @@ def to_networkx(found: Subgraph, type_key: str = "type") -> nx.MultiDiGraph[str]
     """Directed from → to as stored, several edges between two parties kept apart; the
     relationship type under `type_key` (GEXF has an edge attribute `type` of its own, for
     directed or not), and as the edge's label."""
+    import networkx as nx
+
     graph: nx.MultiDiGraph[str] = nx.MultiDiGraph()
     for party in found.parties:
         graph.add_node(party.id, **_node(party))
@@ -181,6 +184,8 @@ FORMATS: Sequence[str] = ("graphml", "gexf")
 
 
 def write(found: Subgraph, file_format: str, out: IO[bytes]) -> None:
+    import networkx as nx
+
     if file_format == "gexf":
         nx.write_gexf(to_networkx(found, "relationship_type"), out)
     else:
