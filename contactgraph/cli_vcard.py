@@ -15,7 +15,7 @@ import click
 from .cli import _fail, _open
 from .graph.errors import ConfigError, GraphError
 from .graph.interchange.vcard_import import Plan, batches, plan
-from .graph.interchange.vcard_reading import MAX_BYTES, decoded, read_cards
+from .graph.interchange.vcard_reading import MAX_BYTES, BadCards, decoded, read_cards
 from .graph.interchange.vcard_writing import vcards_of
 from .graph.model import PartyFilter, PartyKind
 from .graph.newfile import new_file
@@ -132,10 +132,14 @@ def import_vcards(
     graph_url: str, source: str, dry_run: bool, region: str | None, batch_size: int
 ) -> None:
     """Add the cards of SOURCE, a file or - (stdin), as new parties and their edges."""
+    name = "standard input" if source == "-" else source
     try:
         found = asyncio.run(_import(graph_url, _read(source), region, dry_run, batch_size))
+    except BadCards as bad:
+        for problem in bad.problems:
+            click.echo(f"{name}: {problem}", err=True)
+        raise _fail(ConfigError(f"{name}: {bad}; nothing was written")) from None
     except (ConfigError, GraphError) as error:
-        name = "standard input" if source == "-" else source
         raise _fail(ConfigError(f"{name}: {error}")) from None
     made = f", {found.made:,} organizations made for ORG" if found.made else ""
     rels = len(found.batch.relationships)

@@ -1,7 +1,7 @@
 """`contactgraph export --format vcard` and `import --format vcard` as a user runs them:
 the demo's cards read by vobject carry employers, units and relationships; cards go back
 into an empty graph and GraphQL answers as before; cards from other address books import;
-bad cards are refused naming their line, with nothing written."""
+bad cards are refused naming their line, all of a file's at once, with nothing written."""
 
 from __future__ import annotations
 
@@ -332,14 +332,50 @@ FIND_ALL = """query($s: String!) { parties(search: $s) { totalCount } }"""
 
 
 GOOD = "BEGIN:VCARD\nVERSION:4.0\nFN:Good Card\nN:Card;Good;;;\nORG:Made Before Inc\nEND:VCARD\n"
-BAD_CARDS = [
+# (case, cards, line of the fault within them, what the error says)
+UNREADABLE = [  # faults of reading: every card read is named, none is checked further
     (
+        "group",
+        "BEGIN:VCARD\nVERSION:4.0\nKIND:group\nFN:Team\nEND:VCARD\n",
+        3,
+        "KIND:group is not imported",
+    ),
+    ("no version", "BEGIN:VCARD\nFN:A B\nEND:VCARD\n", 1, "must be vCard 3.0 or 4.0"),
+    ("vCard 2.1", "BEGIN:VCARD\nVERSION:2.1\nFN:A B\nEND:VCARD\n", 2, "must be vCard 3.0 or 4.0"),
+    ("no name", "BEGIN:VCARD\nVERSION:4.0\nEMAIL:a@b.example\nEND:VCARD\n", 1, "needs a name (FN)"),
+    ("calendar", "BEGIN:VCALENDAR\nVERSION:2.0\nEND:VCALENDAR\n", 1, "VCALENDAR is not a VCARD"),
+    (
+        "legal form",
+        "BEGIN:VCARD\nVERSION:4.0\nFN:A B\nX-LEGAL-FORM:gmbh\nEND:VCARD\n",
+        4,
+        "X-LEGAL-FORM 'GMBH' is not one of NATURAL_PERSON",
+    ),
+    (
+        "dates",
+        "BEGIN:VCARD\nVERSION:4.0\nFN:A B\n"
+        'RELATED;X-SINCE="2021-01-01T00:00Z";X-UNTIL="2020-01-01T00:00Z":'
+        "urn:uuid:01a20fd7-9832-759e-bb16-f798417650b3\nEND:VCARD\n",
+        4,
+        "X-UNTIL is before X-SINCE",
+    ),
+    (
+        "not a date",
+        "BEGIN:VCARD\nVERSION:4.0\nFN:A B\nitem1.ORG;X-SINCE=soon:Firm\nEND:VCARD\n",
+        4,
+        "X-SINCE 'soon' is not an ISO-8601 date-time",
+    ),
+    (  # the parser stops here: it is the file's last fault
         "malformed",
         "BEGIN:VCARD\nVERSION:4.0\nFN:A B\nthis is no line\nEND:VCARD\n",
         4,
         "not a vCard",
     ),
+]
+UNCLOSED = [
+    ("no name", "BEGIN:VCARD\nVERSION:4.0\nEND:VCARD\n", 1, "needs a name (FN)"),
     ("unclosed", "BEGIN:VCARD\nVERSION:4.0\nFN:A B\n", 3, "was never closed"),
+]
+REFUSED = [  # faults the rules and the graph find, once every card reads
     (
         "bad e-mail",
         "BEGIN:VCARD\nVERSION:4.0\nFN:A B\nEMAIL:a@b.example\nEMAIL:no-at-sign\nEND:VCARD\n",
@@ -360,15 +396,6 @@ BAD_CARDS = [
         "is no card of the file nor a party of the graph",
     ),
     (
-        "group",
-        "BEGIN:VCARD\nVERSION:4.0\nKIND:group\nFN:Team\nEND:VCARD\n",
-        3,
-        "KIND:group is not imported",
-    ),
-    ("no version", "BEGIN:VCARD\nFN:A B\nEND:VCARD\n", 1, "must be vCard 3.0 or 4.0"),
-    ("vCard 2.1", "BEGIN:VCARD\nVERSION:2.1\nFN:A B\nEND:VCARD\n", 2, "must be vCard 3.0 or 4.0"),
-    ("no name", "BEGIN:VCARD\nVERSION:4.0\nEMAIL:a@b.example\nEND:VCARD\n", 1, "needs a name (FN)"),
-    (
         "twice the UID",
         "BEGIN:VCARD\nVERSION:4.0\nFN:A B\nUID:x\nEND:VCARD\n"
         "BEGIN:VCARD\nVERSION:4.0\nFN:C D\nUID:x\nEND:VCARD\n",
@@ -380,13 +407,6 @@ BAD_CARDS = [
         "BEGIN:VCARD\nVERSION:4.0\nKIND:org\nFN:Unit\nitem1.ORG:Other\nitem1.TITLE:Boss\nEND:VCARD\n",
         5,
         "EMPLOYS links ORGANIZATION to CONTACT/USER",
-    ),
-    ("calendar", "BEGIN:VCALENDAR\nVERSION:2.0\nEND:VCALENDAR\n", 1, "VCALENDAR is not a VCARD"),
-    (
-        "legal form",
-        "BEGIN:VCARD\nVERSION:4.0\nFN:A B\nX-LEGAL-FORM:gmbh\nEND:VCARD\n",
-        4,
-        "X-LEGAL-FORM 'GMBH' is not one of NATURAL_PERSON",
     ),
     (
         "category",
@@ -413,44 +433,41 @@ BAD_CARDS = [
         7,
         "fiscal.vatNumber ATU12345675 is on the card at line",
     ),
-    (
-        "dates",
-        "BEGIN:VCARD\nVERSION:4.0\nFN:A B\n"
-        'RELATED;X-SINCE="2021-01-01T00:00Z";X-UNTIL="2020-01-01T00:00Z":'
-        "urn:uuid:01a20fd7-9832-759e-bb16-f798417650b3\nEND:VCARD\n",
-        4,
-        "X-UNTIL is before X-SINCE",
-    ),
-    (
-        "not a date",
-        "BEGIN:VCARD\nVERSION:4.0\nFN:A B\nitem1.ORG;X-SINCE=soon:Firm\nEND:VCARD\n",
-        4,
-        "X-SINCE 'soon' is not an ISO-8601 date-time",
-    ),
 ]
+BAD_FILES = {"unreadable": UNREADABLE, "unclosed": UNCLOSED, "refused": REFUSED}
 
 
-async def test_bad_cards_are_refused_by_line_and_write_nothing(
+def _faults(cases: list[tuple[str, str, int, str]]) -> tuple[str, list[tuple[str, int, str]]]:
+    """One file of a good card and every case's cards, and each case's fault by its line
+    in that file."""
+    text, faults = GOOD, []
+    for case, cards, line, message in cases:
+        faults.append((case, text.count("\n") + line, message))
+        text += cards
+    return text, faults
+
+
+async def test_every_bad_card_of_a_file_is_named_by_line_and_nothing_is_written(
     gql: GraphQL, graph_url: str, tmp_path: Path
 ) -> None:
-    """Dry runs write nothing, so they run at once (each is a process that starts); the
-    imports run in turn, the graph read after each."""
-    paths = [tmp_path / f"{case}.vcf" for case, *_ in BAD_CARDS]
-    for path, (_, text, _, _) in zip(paths, BAD_CARDS, strict=True):
-        path.write_text(GOOD + text)
-    dry = [asyncio.to_thread(_import, graph_url, path, "--dry-run") for path in paths]
-    for path, (case, _, line, message), dry_run in zip(
-        paths, BAD_CARDS, await asyncio.gather(*dry), strict=True
-    ):
-        at = line + GOOD.count("\n")
+    """A dry run and an import name each fault of a file once, by its line, and write
+    nothing; the dry runs write nothing, so they run at once."""
+    files = {}
+    for name, cases in BAD_FILES.items():
+        text, faults = _faults(cases)
+        (tmp_path / f"{name}.vcf").write_text(text)
+        files[tmp_path / f"{name}.vcf"] = faults
+    dry = [asyncio.to_thread(_import, graph_url, path, "--dry-run") for path in files]
+    for (path, faults), dry_run in zip(files.items(), await asyncio.gather(*dry), strict=True):
         for done in (dry_run, await asyncio.to_thread(_import, graph_url, path)):
-            assert done.returncode == 1, (case, done.stdout)
-            assert f"{path}: line {at}: " in done.stderr and message in done.stderr, (
-                case,
-                done.stderr,
-            )
-            assert "Traceback" not in done.stderr
-        assert await _graph(gql) == ([], []), case
+            assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+            named = [line for line in done.stderr.splitlines() if line.startswith(f"{path}: line ")]
+            assert len(named) == len(faults), (path.name, done.stderr)
+            for (case, at, message), said in zip(faults, named, strict=True):
+                assert said.startswith(f"{path}: line {at}: ") and message in said, (case, said)
+            assert f"{len(faults)} faults in" in done.stderr, done.stderr
+            assert "nothing was written" in done.stderr
+        assert await _graph(gql) == ([], []), path.name
     (tmp_path / "empty.vcf").write_text("\n")
     done = await asyncio.to_thread(_import, graph_url, tmp_path / "empty.vcf")
     assert done.returncode == 1 and "line 1: no BEGIN:VCARD" in done.stderr, done.stderr

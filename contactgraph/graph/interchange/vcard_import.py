@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -45,7 +46,7 @@ from ..model import (
 from ..rules import Claim, check_link, check_party, claims
 from ..store import GraphStore
 from . import vcards
-from .vcard_reading import BadCard, Card, id_of_uid
+from .vcard_reading import Affiliation, BadCard, BadCards, Card, id_of_uid
 from .vcard_writing import chains
 
 _FIELD = re.compile(r"(emails|phones|addresses)\[(\d+)\]")
@@ -75,6 +76,16 @@ class _Planner:
     categories: dict[str, Category] = field(default_factory=dict)
     # the codes only one party may hold (VAT numbers, tax codes), each with its card's line
     claimed: dict[tuple[str, str], tuple[int, Claim]] = field(default_factory=dict)
+    problems: list[BadCard] = field(default_factory=list)
+
+    @contextmanager
+    def noting(self) -> Iterator[None]:
+        """Runs one card's (or one property's) step; a BadCard is kept and the import
+        goes on to the next, so every card at fault is named at once."""
+        try:
+            yield
+        except BadCard as problem:
+            self.problems.append(problem)
 
     def party(self, card: Card, party: Party) -> Party:
         """The party as check_party stores it; BadCard at the property at fault."""
@@ -107,8 +118,10 @@ class _Planner:
         for code, holders in (await self.store.parties_by_code(wanted)).items():
             if holders:
                 line, claim = self.claimed[code]
-                raise BadCard(
-                    line, f"{claim.field} {claim.value} is already held by party {holders[0]}"
+                self.problems.append(
+                    BadCard(
+                        line, f"{claim.field} {claim.value} is already held by party {holders[0]}"
+                    )
                 )
 
     def link(
@@ -186,14 +199,16 @@ class _Planner:
         held = await self.store.get_parties(wanted)
         for card, party_id in zip(cards, wanted, strict=True):
             if party_id in held:
-                raise BadCard(
-                    card.uid_line,
+                reason = (
                     f"UID {card.uid} is party {party_id} of the graph already: an import "
-                    "adds parties, it never updates one",
+                    "adds parties, it never updates one"
                 )
-            if card.uid is not None:
-                if card.uid in self.by_uid:
-                    raise BadCard(card.uid_line, f"UID {card.uid} is another card's too")
+                self.problems.append(BadCard(card.uid_line, reason))
+            elif card.uid is not None and card.uid in self.by_uid:
+                self.problems.append(
+                    BadCard(card.uid_line, f"UID {card.uid} is another card's too")
+                )
+            elif card.uid is not None:
                 self.by_uid[card.uid] = party_id
         return wanted
 
@@ -232,43 +247,52 @@ class _Planner:
 
 
 async def plan(store: GraphStore, cards: list[Card], region: str | None, at: datetime) -> Plan:
-    """The batch that imports the cards, or BadCard naming the first line that is wrong."""
+    """The batch that imports the cards; BadCards naming every card that is wrong."""
     planner = _Planner(store, region, at, categories=await store.get_categories(None))
     ids = await planner.ids(cards)
     own = []
     for card, party_id in zip(cards, ids, strict=True):
-        party = planner.party(card, planner.new(card, party_id))
-        if card.kind is PartyKind.ORGANIZATION:
-            planner.by_chain.setdefault(card.chain, party.id)  # namesakes: the first
-            own.append((card, party))
+        with planner.noting():
+            party = planner.party(card, planner.new(card, party_id))
+            if card.kind is PartyKind.ORGANIZATION:
+                planner.by_chain.setdefault(card.chain, party.id)  # namesakes: the first
+                own.append((card, party))
     for card, party in own:
         if len(card.chain) > 1:
-            parent = await planner.organization(card.line, card.chain[:-1])
-            planner.link(card.line, RelType.PART_OF, (party.id, parent))
+            with planner.noting():
+                parent = await planner.organization(card.line, card.chain[:-1])
+                planner.link(card.line, RelType.PART_OF, (party.id, parent))
     for card, party_id in zip(cards, ids, strict=True):
         for group in card.affiliations:
-            org = planner.by_uid.get(group.uid or "") or await planner.organization(
-                group.line, group.chain
-            )
-            if group.employment:
-                properties: dict[str, object] = {}
-                if group.role:
-                    properties[vcards.ROLE_PROPERTY] = group.role
-                ends = (org, party_id)
-                title = group.title or None
-                dates = (group.since, group.until)
-                planner.link(group.line, RelType.EMPLOYS, ends, title, properties, dates)
-            else:
-                ends = (party_id, org)
-                dates = (group.since, group.until)
-                planner.link(group.line, RelType.MEMBER_OF, ends, group.role or None, None, dates)
+            with planner.noting():
+                await _affiliation(planner, party_id, group)
         for related in card.related:
-            other = await planner.related(related.line, related.uid)
-            dates = (related.since, related.until)
-            planner.link(related.line, related.type, (party_id, other), related.role, None, dates)
+            with planner.noting():
+                other = await planner.related(related.line, related.uid)
+                dates = (related.since, related.until)
+                ends = (party_id, other)
+                planner.link(related.line, related.type, ends, related.role, None, dates)
     await planner.check_held()
+    if planner.problems:
+        raise BadCards(planner.problems, len(cards))
     planner.plan.cards = len(cards)
     return planner.plan
+
+
+async def _affiliation(planner: _Planner, party_id: str, group: Affiliation) -> None:
+    """The edge an ORG group makes: an employment or a membership."""
+    org = planner.by_uid.get(group.uid or "") or await planner.organization(group.line, group.chain)
+    if group.employment:
+        properties: dict[str, object] = {}
+        if group.role:
+            properties[vcards.ROLE_PROPERTY] = group.role
+        dates = (group.since, group.until)
+        title = group.title or None
+        planner.link(group.line, RelType.EMPLOYS, (org, party_id), title, properties, dates)
+    else:
+        dates = (group.since, group.until)
+        ends = (party_id, org)
+        planner.link(group.line, RelType.MEMBER_OF, ends, group.role or None, None, dates)
 
 
 def batches(batch: Batch, size: int) -> Iterator[Batch]:

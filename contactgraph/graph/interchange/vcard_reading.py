@@ -43,6 +43,17 @@ class BadCard(BadUserInput):
         self.line = line
 
 
+class BadCards(BadUserInput):
+    """Every card of a file that cannot be imported, in line order, so one run of a dry
+    run lists all there is to fix."""
+
+    def __init__(self, problems: list[BadCard], cards: int) -> None:
+        self.problems = sorted(problems, key=lambda problem: problem.line)
+        self.cards = cards
+        faults = f"{len(self.problems):,} fault{'s' if len(self.problems) > 1 else ''}"
+        super().__init__(f"{faults} in {cards:,} cards")
+
+
 @dataclass(frozen=True)
 class Affiliation:
     """An ORG with its TITLE and ROLE: an employment, or with ROLE alone a membership."""
@@ -296,12 +307,14 @@ def _card(first: int, lines: dict[str, list[_Line]]) -> Card:
     return found
 
 
-def _components(text: str) -> Iterator[Component]:
+def _components(text: str, problems: list[BadCard]) -> Iterator[Component]:
+    """The file's components up to the first that vobject cannot parse, which ends the
+    reading (its parser cannot go on past it) and is added to `problems`."""
     try:
         yield from vobject.readComponents(text, allowQP=True)
     except (VObjectError, ValueError, TypeError, AttributeError, IndexError) as error:
         line = getattr(error, "lineNumber", None) or 1
-        raise BadCard(line, f"not a vCard: {getattr(error, 'msg', error)}") from None
+        problems.append(BadCard(line, f"not a vCard: {getattr(error, 'msg', error)}"))
 
 
 def decoded(data: bytes) -> str:
@@ -316,16 +329,25 @@ def decoded(data: bytes) -> str:
 
 
 def read_cards(text: str) -> list[Card]:
-    """Every card of an address book, or BadCard naming the first line that is wrong."""
+    """Every card of an address book; BadCards naming each one that cannot be read."""
     cards: list[Card] = []
-    for component in _components(text):
+    problems: list[BadCard] = []
+    read = 0
+    unparsed: list[BadCard] = []
+    for component in _components(text, unparsed):
         lines = _lines(component)
         first = min((line.number for found in lines.values() for line in found), default=2) - 1
-        if component.name != "VCARD":
-            raise BadCard(first, f"{component.name} is not a VCARD")
-        if len(cards) == MAX_CARDS:
+        if read == MAX_CARDS:
             raise BadCard(first, f"an import reads at most {MAX_CARDS:,} cards")
-        cards.append(_card(first, lines))
+        read += 1
+        try:
+            if component.name != "VCARD":
+                raise BadCard(first, f"{component.name} is not a VCARD")
+            cards.append(_card(first, lines))
+        except BadCard as problem:
+            problems.append(problem)
+    if problems or unparsed:
+        raise BadCards(problems + unparsed, read + len(unparsed))
     if not cards:
         raise BadCard(1, "no BEGIN:VCARD: this is not an address book")
     return cards
