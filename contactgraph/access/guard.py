@@ -26,7 +26,7 @@ from ..graph.errors import Forbidden, Unauthenticated
 from ..graph.history import PRIVATE_KINDS, Actor, AuditQuery, ChangeKind, ChangePage
 from ..graph.identity import ApiToken, Grant, Permission, Role, ScopeKind
 from ..graph.levels import Level
-from ..graph.merging import FieldChoice, MergePlan, UnmergePlan
+from ..graph.merging import FieldChoice, MergePlan
 from ..graph.model import (
     Activity,
     Batch,
@@ -41,6 +41,7 @@ from ..graph.model import (
 from ..graph.opportunities import Opportunity
 from ..graph.pipelines import Pipeline
 from ..graph.store import GraphStore
+from ..graph.unmerging import UnmergePlan
 from .viewer import Viewer
 
 READS = frozenset(

@@ -16,7 +16,7 @@ from .history import Actor, AuditQuery, Change, ChangeKind, ChangePage
 from .identity import ApiToken, Grant, Role, Scope, ScopeKind
 from .interchange.format import DumpBatch
 from .levels import Level
-from .merging import FieldChoice, MergePlan, UnmergePlan
+from .merging import FieldChoice, MergePlan
 from .model import (
     WHOLE_ROWS,
     Activity,
@@ -47,6 +47,7 @@ from .pipelines import Pipeline
 from .process_runs import RunStep
 from .step_listeners import StepListener
 from .tasks import TaskPage, TaskQuery
+from .unmerging import UnmergePlan
 from .worklist import WorklistPage, WorklistQuery
 
 Node = Party | Activity | Relationship
@@ -387,7 +388,7 @@ class GraphStore(Protocol):
         self, party_id: str, at: datetime, move_grants: bool = True
     ) -> UnmergePlan:
         """Restore a merged party with what it brought, from its merge's history entry
-        (merging.unplan), in one transaction."""
+        (unmerging.unplan), in one transaction."""
 
     async def load_batch(self, batch: Batch) -> Batch:
         """Write a seed batch in one transaction, checked by the same rules; the batch as

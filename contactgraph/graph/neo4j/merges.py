@@ -9,13 +9,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from .. import merge_people, merging, rules, schedules
+from .. import merge_people, merging, rules, schedules, unmerging
 from ..errors import Conflict
 from ..history import Actor, Change, ChangeKind, changed
 from ..identity import Grant
-from ..merging import Authors, FieldChoice, MergePlan, Subjects, UnmergePlan
+from ..merging import Authors, FieldChoice, MergePlan, Subjects
 from ..model import ACYCLIC_TYPES, Party, PartyKind, Relationship, RelType
 from ..rules import changed_at
+from ..unmerging import UnmergePlan
 from . import closure, cypher, history, identity, keys, opportunities, plans, walks
 from .cypher import REL_MAP, Tx, type_expression
 from .identity import GRANT_MAP, _grant, _held
@@ -198,10 +199,10 @@ async def unmerge(
     await keys.lock(tx)  # it takes its codes back
     await cypher.lock(tx, [party_id])
     tombstone = rules.found(await cypher.parties(tx, [party_id]), [party_id])[0]
-    entry = merging.tombstone_entry(tombstone, await history.merges_of(tx, party_id))
+    entry = unmerging.tombstone_entry(tombstone, await history.merges_of(tx, party_id))
     await cypher.lock(tx, [entry.subject_ids[1]])  # the survivor
     await cypher.lock_hierarchy(tx)  # the edges it brings back must not close a cycle
-    record = merging.merge_record(entry)
+    record = unmerging.merge_record(entry)
     edges = {
         r.id: r
         for r in await cypher.relationships_by_id(tx, [w["id"] for w in record["relationships"][0]])
@@ -232,8 +233,8 @@ async def unmerge(
     tokens = dict(await cypher.collected(result))
     listed = record.get("contacts", ([], None))[0]
     users = await cypher.parties(tx, listed)
-    named = merging.named(entry) | merge_people.named(record)
-    survivors = merging.survivors(await _chains(tx, named), party_id)
+    named = unmerging.named(entry) | merge_people.named(record)
+    survivors = unmerging.survivors(await _chains(tx, named), party_id)
     planned_ids, deal_ids = merge_people.ids_of(record)
     people = merge_people.restored(
         record,
@@ -242,7 +243,7 @@ async def unmerge(
         merge_people.unmerged(party_id, survivors),
         at,
     )
-    current = merging.Current(
+    current = unmerging.Current(
         edges,
         {a: tuple(s) for a, s in subjects.items()},
         grants,
@@ -251,14 +252,14 @@ async def unmerge(
         {u.id: u.contact_id for u in users.values()},
         survivors,
     )
-    plan = merging.unplan(tombstone, entry, current, at)
+    plan = unmerging.unplan(tombstone, entry, current, at)
     merging.require_grants(plan.grants, move_grants)
     party = plan.party
     for claim in rules.claims(party, tombstone):  # its codes come back where still free
         try:
             await keys.check_claims(tx, [claim])
         except Conflict:
-            party = merging.without_code(party, claim)
+            party = unmerging.without_code(party, claim)
     plan = replace(plan, party=party)
     await cypher.write(tx, cypher.rewritten_parties([plan.party]))
     await _delete(tx, [now for now, _ in plan.edges if now is not None])
@@ -280,7 +281,7 @@ async def unmerge(
             await _regrant(tx, back_grant)
     users = await cypher.parties(tx, plan.contacts)
     entries = await _recontact(tx, users.values(), party_id, at, actor, ChangeKind.UNMERGED)
-    undone = merge_people.recorded(merging.unmerge_entry(plan, tombstone, actor), people)
+    undone = merge_people.recorded(unmerging.unmerge_entry(plan, tombstone, actor), people)
     await history.append(tx, [undone, *entries])
     return plan
 

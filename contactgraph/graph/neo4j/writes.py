@@ -17,7 +17,7 @@ from ..errors import (
 from ..filed_runs import Filed
 from ..history import ChangeKind
 from ..identity import Grant
-from ..merging import DryRun, FieldChoice, MergePlan, UnmergePlan
+from ..merging import DryRun, FieldChoice, MergePlan
 from ..model import (
     Activity,
     Batch,
@@ -26,6 +26,7 @@ from ..model import (
 )
 from ..process_runs import Outcome, RunStep
 from ..step_listeners import StepListeners
+from ..unmerging import UnmergePlan
 from . import (
     closure,
     cypher,

@@ -9,13 +9,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from .. import merge_people, merging, rules
+from .. import merge_people, merging, rules, unmerging
 from ..errors import Conflict
 from ..history import Actor, Change, ChangeKind, changed
-from ..merging import Authors, FieldChoice, MergePlan, Subjects, UnmergePlan
+from ..merging import Authors, FieldChoice, MergePlan, Subjects
 from ..model import ACYCLIC_TYPES, Party, PartyKind
 from ..rules import changed_at
 from ..times import format_instant
+from ..unmerging import UnmergePlan
 from . import closure, history, identity, keys, opportunities, plans, records, walks
 from .identity import _grant
 from .records import IN_LIST, bound_list
@@ -182,8 +183,8 @@ def unmerge(
     conn: sqlite3.Connection, party_id: str, at: datetime, actor: Actor, move_grants: bool
 ) -> UnmergePlan:
     tombstone = records.party_by_id(conn, party_id)
-    entry = merging.tombstone_entry(tombstone, history.merges_of(conn, party_id))
-    record = merging.merge_record(entry)
+    entry = unmerging.tombstone_entry(tombstone, history.merges_of(conn, party_id))
+    record = unmerging.merge_record(entry)
     rel_ids = [was["id"] for was in record["relationships"][0]]
     edges = {
         rel.id: rel
@@ -226,8 +227,8 @@ def unmerge(
         ).fetchall()
     )
     listed = record.get("contacts", ([], None))[0]
-    named = merging.named(entry) | merge_people.named(record)
-    survivors = merging.survivors(_chains(conn, named), party_id)
+    named = unmerging.named(entry) | merge_people.named(record)
+    survivors = unmerging.survivors(_chains(conn, named), party_id)
     planned_ids, deal_ids = merge_people.ids_of(record)
     people = merge_people.restored(
         record,
@@ -236,7 +237,7 @@ def unmerge(
         merge_people.unmerged(party_id, survivors),
         at,
     )
-    current = merging.Current(
+    current = unmerging.Current(
         edges,
         {a: tuple(s) for a, s in subjects.items()},
         grants,
@@ -245,14 +246,14 @@ def unmerge(
         {u.id: u.contact_id for u in records.parties_by_id(conn, listed).values()},
         survivors,
     )
-    plan = merging.unplan(tombstone, entry, current, at)
+    plan = unmerging.unplan(tombstone, entry, current, at)
     merging.require_grants(plan.grants, move_grants)
     party = plan.party
     for claim in rules.claims(party, tombstone):  # its codes come back where still free
         try:
             keys.check_claims(conn, [claim])
         except Conflict:
-            party = merging.without_code(party, claim)
+            party = unmerging.without_code(party, claim)
     plan = replace(plan, party=party)
     records.rewrite_party(conn, plan.party)
     for now, back in plan.edges:
@@ -287,7 +288,7 @@ def unmerge(
             )
     users = records.parties_by_id(conn, plan.contacts)
     entries = _recontact(conn, users.values(), party_id, at, actor, ChangeKind.UNMERGED)
-    undone = merge_people.recorded(merging.unmerge_entry(plan, tombstone, actor), people)
+    undone = merge_people.recorded(unmerging.unmerge_entry(plan, tombstone, actor), people)
     history.append(conn, [undone, *entries])
     return plan
 

@@ -21,7 +21,7 @@ from ..errors import BadUserInput, Conflict, NotFound
 from ..filed_runs import Filed
 from ..history import ChangeKind
 from ..identity import Grant
-from ..merging import DryRun, FieldChoice, MergePlan, UnmergePlan
+from ..merging import DryRun, FieldChoice, MergePlan
 from ..model import (
     Activity,
     ActivityPage,
@@ -43,6 +43,7 @@ from ..step_listeners import StepListeners
 from ..store import Node
 from ..tasks import TaskPage, TaskQuery
 from ..times import format_instant
+from ..unmerging import UnmergePlan
 from ..worklist import WorklistPage, WorklistQuery
 from . import (
     activity_search,
