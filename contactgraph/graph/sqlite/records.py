@@ -147,7 +147,12 @@ def below(
         parties = {row[0]: PartyRef(row[0], PARTY_KINDS[row[1]], row[2]) for row in found}
     rels = _edges(conn, rows) if reading.edges else {}
     return [
-        Below(parties[party_id], reached.depth, reached.parent, rels.get(reached.rel_id))
+        Below(
+            parties[party_id],
+            reached.depth,
+            reached.parent if reading.parents else None,
+            rels.get(reached.rel_id),
+        )
         for party_id, reached in rows
     ]
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import sqlite3
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from .. import rules
@@ -28,7 +29,7 @@ from ..model import (
     display_order,
 )
 from ..times import format_instant
-from . import records, scopes, timelines, walks
+from . import closure_pages, records, scopes, timelines, walks
 from .accounts import SqliteAccounts
 from .rows import REL_COLUMNS, relationship_from_row
 
@@ -109,22 +110,19 @@ class SqliteTraversals(SqliteAccounts):
         rollup = Rollup(tuple(types), as_of, max_depth, tell_beyond=tell_beyond)
 
         def tree(conn: sqlite3.Connection, root: str, inside: scopes.Reach) -> TreePage:
-            counted = None
-            if count and timelines.in_closure(rollup, inside):  # count without walking it all
-                counted = timelines.Subtree.of(conn, root, rollup, inside)
-            rows, total, beyond = walks.descendants(
-                conn,
-                root,
-                step,
-                max_depth,
-                after,
-                page.first + 1,
-                count and counted is None,
-                inside,
-                tell_beyond and counted is None,
-            )
-            if counted is not None:
-                total, beyond = counted.size(conn), counted.beyond
+            if timelines.in_closure(rollup, inside):  # a page and a count, walking nothing
+                rows = closure_pages.descendants(
+                    conn, root, rollup, after, page.first + 1, inside, reading
+                )
+                # as a walk, told of parties past the ceiling when it reaches the last level
+                last = count or len(rows) <= page.first
+                told = replace(rollup, tell_beyond=tell_beyond and last)
+                subtree = timelines.Subtree.of(conn, root, told, inside)
+                total, beyond = subtree.size(conn) if count else None, subtree.beyond
+            else:
+                rows, total, beyond = walks.descendants(
+                    conn, root, step, max_depth, after, page.first + 1, count, inside, tell_beyond
+                )
             found = records.below(conn, rows[: page.first], reading)
             return TreePage(found, len(rows) > page.first, total, beyond)
 
