@@ -134,8 +134,8 @@ def test_generated_documents_answer_alike(tmp_path: Any, monkeypatch: pytest.Mon
 
 
 # graphql-core's errors where a plan must give up: a null for a non-null field, an object
-# of the wrong type, a list that is not one; on a schema of its own, since the server's
-# resolvers never hand such values over
+# of the wrong type, a list that is not one, an Int past 32 bits; on a schema of its own,
+# since the server's resolvers never hand such values over
 
 
 @strawberry.type
@@ -158,7 +158,10 @@ class Query:
         bad_leaf = Holder(leaves=[Leaf(name=None, size=2)], tags=["y"])  # type: ignore[arg-type]
         bad_list = Holder(leaves=[Leaf(name="c", size=3)], tags="not a list")  # type: ignore[arg-type]
         wrong = Holder(leaves=[object()], tags=[])  # type: ignore[list-item]
-        return [good, bad_leaf, bad_list, wrong]
+        too_big = Holder(
+            leaves=[Leaf(name="d", size=2**31), Leaf(name="e", size=-(2**31))], tags=[]
+        )
+        return [good, bad_leaf, bad_list, wrong, too_big]
 
 
 @pytest.mark.parametrize(

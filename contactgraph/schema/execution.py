@@ -61,6 +61,7 @@ def _basic(resolve: Any) -> bool:
 
 # the scalars that answer a value of this exact Python type as it is
 _AS_IS: dict[str, type] = {"ID": str, "String": str, "Boolean": bool}
+_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1  # a GraphQL Int; graphql-core refuses the others
 
 
 def _leaf(of_type: Any, required: bool) -> Complete:
@@ -68,9 +69,11 @@ def _leaf(of_type: Any, required: bool) -> Complete:
     non-null is graphql-core's to report."""
     coerce = of_type.coerce_output_value
     as_is = _AS_IS.get(of_type.name)
+    is_int = of_type.name == "Int"
 
     def leaf(value: Any, info: GraphQLResolveInfo) -> Any:
-        if type(value) is as_is:
+        kind = type(value)
+        if kind is as_is or (is_int and kind is int and _INT_MIN <= value <= _INT_MAX):
             return value
         if value is None:
             if required:
