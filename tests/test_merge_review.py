@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from client import GraphQL
 from factories import contact, link, org, record, user
+from scope_world import World, viewer_with, world  # noqa: F401 - the fixture
 from test_merge import MERGE, UNMERGE, merge, state
-from test_scope_access import World, _viewer_with, world  # noqa: F401 - the fixture
 
 HISTORY = """query($id: ID!, $first: Int, $after: String) { node(id: $id) {
   ... on Party { history(first: $first, after: $after) { ...page } }
@@ -181,7 +181,7 @@ async def test_merge_history_shows_grants_to_a_non_admin_reader(world: World) ->
         {"u": ids["seller"], "s": dup},
     )
     await merge(world.admin, ids["legal"], [dup])
-    reader = await _viewer_with(world, "globalreader", ("reader", None, "SUBTREE"))
+    reader = await viewer_with(world, "globalreader", ("reader", None, "SUBTREE"))
     async with reader.http:
         refused = await reader.raw(GRANTS, {"u": ids["seller"]})
         assert "errors" in refused.json()  # not readable directly
@@ -258,7 +258,7 @@ async def test_a_non_admin_merge_widens_another_users_grant(world: World) -> Non
         'mutation($u: ID!, $s: ID!) { grantRole(userId: $u, role: "reader", scopeId: $s) { id } }',
         {"u": nina, "s": ids["north"]},
     )
-    editor = await _viewer_with(world, "globaleditor", ("editor", None, "SUBTREE"))
+    editor = await viewer_with(world, "globaleditor", ("editor", None, "SUBTREE"))
     async with editor.http:
         response = await editor.raw(
             MERGE, {"s": ids["sales"], "m": [ids["north"]], "c": None, "dry": False}
@@ -293,7 +293,7 @@ async def test_fiscal_in_merge_history_is_redacted_without_fiscal(world: World) 
         )
     )["createContact"]["id"]
     await merge(world.admin, ids["eva"], [dup], choices=[{"field": "fiscal", "fromId": dup}])
-    reader = await _viewer_with(world, "plainreader", ("reader", None, "SUBTREE"))
+    reader = await viewer_with(world, "plainreader", ("reader", None, "SUBTREE"))
     async with reader.http:
         for _party in (ids["eva"], dup):
             found = await reader(
@@ -790,7 +790,7 @@ async def test_unmerge_error_tells_a_viewer_without_fiscal_the_vat_number(world:
         )
     )["createOrganization"]["id"]
     await merge(world.admin, ids["legal"], [dup], choices=[{"field": "fiscal", "fromId": dup}])
-    editor = await _viewer_with(world, "plaineditor", ("editor", None, "SUBTREE"))
+    editor = await viewer_with(world, "plaineditor", ("editor", None, "SUBTREE"))
     async with editor.http:
         refused = await editor.raw(
             "query($id: ID!) { party(id: $id) { fiscal { vatNumber } } }", {"id": ids["legal"]}
