@@ -96,7 +96,8 @@ async def _holders(
 ) -> dict[str, list[str]]:
     """The parties not archived holding each token in the full-text indexed `field`."""
     result = await tx.run(
-        f"UNWIND $keys AS key CALL db.index.fulltext.queryNodes('{search.INDEX}', key.query) "
+        f"{search.REFRESHED}UNWIND $keys AS key "
+        f"CALL db.index.fulltext.queryNodes('{search.INDEX}', key.query) "
         "YIELD node AS p WITH key, p WHERE p.archived_at IS NULL "
         f"AND key.value IN split(p.{field}, ' ') AND {inside.test('p')} "
         "RETURN key.value AS value, p.id AS id ORDER BY id",
