@@ -17,6 +17,7 @@ from ..errors import (
 from ..filed_runs import Filed
 from ..history import ChangeKind
 from ..identity import Grant
+from ..levels import checked_by_levels
 from ..merging import DryRun, FieldChoice, MergePlan, UnmergePlan
 from ..model import (
     Activity,
@@ -328,7 +329,8 @@ class Neo4jWrites(Neo4jDumps, StepListeners):
             read = await cypher.prepare(
                 tx, references, locking, sources, doors=doors, steps_of=steps_of
             )
-            levels = await vocabulary.read_levels(tx)
+            # a round trip fewer when nothing is checked against them
+            levels = await vocabulary.read_levels(tx) if checked_by_levels(batch) else {}
             checked = rules.check_batch(
                 batch, read.categories, read.parties, self.default_region, levels
             )
