@@ -73,7 +73,7 @@ async def _timed(runs: int, call: Callable[[], Awaitable[object]]) -> tuple[floa
     return statistics.median(times), times[int(len(times) * 0.95) - 1]
 
 
-def _cpu_seconds(pid: int | None) -> float:
+def cpu_seconds(pid: int | None) -> float:
     """User and system CPU of process `pid` so far (Linux /proc), 0 without one."""
     if pid is None:
         return 0.0
@@ -118,10 +118,10 @@ async def main(args: argparse.Namespace) -> None:
             await driver.execute_query("CALL db.awaitIndexes(60)")
             await _timed(5, lambda: _create(driver))  # warm
             p50, p95 = await _timed(args.runs, lambda: _create(driver))
-            cpu = _cpu_seconds(args.neo4j_pid)
+            cpu = cpu_seconds(args.neo4j_pid)
             rate, done = await _throughput(driver, args.clients, args.seconds)
             await driver.execute_query(REFRESH)  # the queued index updates count too
-            per_write = (_cpu_seconds(args.neo4j_pid) - cpu) * 1000 / done
+            per_write = (cpu_seconds(args.neo4j_pid) - cpu) * 1000 / done
             print(f"| {name} | {p50:.2f} / {p95:.2f} | {rate:.0f} | {per_write:.2f} |")
             if "eventually" in name:
                 await driver.execute_query(REFRESH)

@@ -24,6 +24,7 @@ import statistics
 import time
 
 import httpx
+from fulltext_writes import REFRESH, cpu_seconds
 from versus import TAG, remove_created
 
 from contactgraph.app import create_app
@@ -33,16 +34,6 @@ CREATE = (
     "mutation($input: CreateContactInput!) { createContact(input: $input) { id displayName "
     "relationships(types: [MEMBER_OF], direction: OUTGOING) { toId } } }"
 )
-REFRESH = "CALL db.index.fulltext.awaitEventuallyConsistentIndexRefresh()"
-
-
-def _cpu(pid: int | None = None) -> float:
-    """CPU seconds of this process, or of process `pid` (Linux /proc)."""
-    if pid is None:
-        return time.process_time()
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def _round(http: httpx.AsyncClient, home: str, requests: int, clients: int) -> list[float]:
@@ -81,11 +72,12 @@ async def main(args: argparse.Namespace) -> None:
             print("|---:|---:|---:|---:|---:|")
             for clients in args.clients or [1, 16]:
                 await driver.execute_query(REFRESH)
-                ours, theirs, start = _cpu(), _cpu(args.neo4j_pid), time.perf_counter()
+                ours, theirs = time.process_time(), cpu_seconds(args.neo4j_pid)
+                start = time.perf_counter()
                 times = await _round(http, home, args.requests, clients)
                 await driver.execute_query(REFRESH)  # the index updates it queued count too
                 wall = time.perf_counter() - start
-                ours, theirs = _cpu() - ours, _cpu(args.neo4j_pid) - theirs
+                ours, theirs = time.process_time() - ours, cpu_seconds(args.neo4j_pid) - theirs
                 print(
                     f"| {clients} | {statistics.median(times):.1f} "
                     f"| {ours * 1000 / args.requests:.2f} | {theirs * 1000 / args.requests:.2f} "
