@@ -8,8 +8,9 @@ at the end) carrying the properties a party node has (names, fiscal codes, e-mai
 duplicate keys as space-separated tokens), one node per transaction: median and p95 ms
 at one client, then writes per second at --clients. For the eventually consistent
 full-text index it also times db.index.fulltext.awaitEventuallyConsistentIndexRefresh()
-with nothing pending and right after one write, and a write followed by that refresh
-and a query (what a search right after a create pays). With --neo4j-pid, also the CPU
+with nothing pending and right after one write, a write followed by that refresh and a
+query (what a search right after a create pays), and how often a query right after a
+write misses it without the refresh. With --neo4j-pid, also the CPU
 time the Neo4j process spent per write over the throughput phase, its index updates
 applied (which a machine shared with other work measures better than wall time).
 Credentials from NEO4J_USER and NEO4J_PASSWORD.
@@ -137,6 +138,12 @@ async def main(args: argparse.Namespace) -> None:
                     found, _, _ = await driver.execute_query(QUERY, q=f'search:"{token}"')
                     assert found[0][0] == 1, "the write is not found after the refresh"
 
+                missed = 0
+                for _ in range(args.runs):  # a query right after the write, without the wait
+                    token = (await _create(driver))[:8]
+                    found, _, _ = await driver.execute_query(QUERY, q=f'search:"{token}"')
+                    missed += found[0][0] == 0
+                print(f"| write, query without the refresh: missed {missed} of {args.runs} | | | |")
                 after = await _timed(args.runs, write_then_refresh)
                 searched = await _timed(args.runs, write_refresh_query)
                 for label, (median, p95) in (
