@@ -79,8 +79,9 @@ class Neo4jWrites(Neo4jDumps, StepListeners):
 
     async def create_party(self, party: Party) -> Party:
         async def work(tx: Tx) -> tuple[Party, Outcome]:
-            checked = await keys.check_party(tx, party, self.default_region)
-            runs = await process_steps.for_party(tx, checked, None, self._actor)
+            categories = await cypher.categories(tx)  # once, for the checks and the runs
+            checked = await keys.check_party(tx, party, self.default_region, None, categories)
+            runs = await process_steps.for_party(tx, checked, None, self._actor, categories)
             steps, written = process_steps.writes(runs, self._actor)
             await cypher.write(
                 tx,
@@ -116,8 +117,9 @@ class Neo4jWrites(Neo4jDumps, StepListeners):
                 done, written = process_steps.writes(runs, self._actor)
                 await cypher.write(tx, *done, history.new_entries(written))
                 return current, runs
-            updated = await keys.check_party(tx, updated, self.default_region, current)
-            runs = await process_steps.for_party(tx, updated, current, self._actor)
+            categories = await cypher.categories(tx)
+            updated = await keys.check_party(tx, updated, self.default_region, current, categories)
+            runs = await process_steps.for_party(tx, updated, current, self._actor, categories)
             steps, written = process_steps.writes(runs, self._actor)
             await cypher.write(
                 tx,
