@@ -4,10 +4,11 @@ only for a viewer who may read them; e-mail keys (keys.py) and duplicate keys
 (duplicates.py). One index, not one per use: Neo4j updates each full-text index a node
 is in when the write commits, which cost a party write some 3 ms per index.
 
-The index is eventually consistent, so a commit only queues its updates (a consistent one
-made creating a party 3-4 times slower). Every statement that reads it starts with
-REFRESHED: it waits for the updates queued so far, so it sees every party write committed
-before it began, by this process or any other, as a consistent index would."""
+The index is eventually consistent, so a commit only queues its updates (with a consistent
+one, the commit of a party's creation took 2-10 ms instead of about 1). Every statement
+that reads it starts with REFRESHED: it waits for the updates queued so far, so it sees
+every party write committed before it began, by this process or any other, as a
+consistent index would."""
 
 from __future__ import annotations
 
@@ -29,8 +30,8 @@ SCHEMA: tuple[str, ...] = (
     "OPTIONS {indexConfig: {`fulltext.analyzer`: 'whitespace', "
     "`fulltext.eventually_consistent`: true}}",
 )
-# nothing pending: about 1 ms; right after a write, what its consistent commit would have
-# taken (BENCHMARKS.md, "Third slice: writes")
+# with nothing pending about 0.5 ms; right after a write some 13 ms, what a search then
+# waits (BENCHMARKS.md, "Third slice: writes")
 REFRESHED = "CALL db.index.fulltext.awaitEventuallyConsistentIndexRefresh() "
 SOURCE = f"{REFRESHED}CALL db.index.fulltext.queryNodes('{INDEX}', $search) YIELD node AS p"
 _BATCH = 2_000
