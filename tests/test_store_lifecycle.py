@@ -170,12 +170,23 @@ async def test_neo4j_start_brings_the_schema_up_to_date(
     await store.start()
     await store.close()
     current = names()
-    assert {"reach_ancestor", "party_lookup", "party_id"} <= current
+    assert {"reach_ancestor", "party_tokens", "party_id"} <= current
     neo4j_driver.execute_query("DROP INDEX reach_ancestor")
     neo4j_driver.execute_query("CREATE INDEX party_text FOR (p:Party) ON (p.name)")
+    # the full-text index of the version before, consistent: commits waited on Lucene
+    neo4j_driver.execute_query("DROP INDEX party_tokens")
+    neo4j_driver.execute_query(
+        "CREATE FULLTEXT INDEX party_lookup FOR (p:Party) ON EACH [p.search] "
+        "OPTIONS {indexConfig: {`fulltext.eventually_consistent`: false}}"
+    )
     await store.start()
     await store.close()
     assert names() == current
+    records, _, _ = neo4j_driver.execute_query(
+        "SHOW INDEXES YIELD name, options WHERE name = 'party_tokens' "
+        "RETURN options.indexConfig['fulltext.eventually_consistent'] AS eventual"
+    )
+    assert records[0]["eventual"] is True
     await store.start()
     await store.close()
     assert names() == current

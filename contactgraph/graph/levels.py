@@ -18,7 +18,7 @@ from datetime import datetime
 
 from .errors import BadUserInput, Conflict, InvalidValue, NotFound
 from .history import Actor, Change, ChangeKind, FieldChange, about_category
-from .model import Category, Party, Relationship, RelType
+from .model import Batch, Category, Party, Relationship, RelType
 
 ID = re.compile(r"[A-Z][A-Z0-9_]{0,39}")  # as the built-in ones: DEPARTMENT
 MAX_NAME = 200
@@ -71,6 +71,14 @@ def updated(level_id: str, change: Callable[[Level], Level], stored: Mapping[str
     if current is None:
         raise NotFound(f"level {level_id} does not exist")
     return checked(change(current), stored)
+
+
+def checked_by_levels(batch: Batch) -> bool:
+    """Whether checking the batch reads the levels: a party with one, or a PART_OF edge
+    (whose stored ends may have one). A contact filed under its organization does not."""
+    return any(p.unit_type is not None for p in batch.parties) or any(
+        rel.type is RelType.PART_OF for rel in batch.relationships
+    )
 
 
 def check_level(party: Party, stored: Mapping[str, Level]) -> None:

@@ -21,7 +21,7 @@ from ..duplicates import profile as profile_of
 from ..duplicates import ranked as rank
 from ..model import Party, PartyKind
 from .cypher import Reach, Tx, collected
-from .search import INDEX, exactly
+from .search import INDEX, REFRESHED, exactly
 
 Key = tuple[str, str]
 
@@ -50,7 +50,7 @@ async def _ranked(
     candidate_ids)."""
     lookups = sorted({key for s in subjects for key in s.lookups(query.fiscal)})
     result = await tx.run(
-        "UNWIND $keys AS key CALL (key) { "
+        f"{REFRESHED}UNWIND $keys AS key CALL (key) {{ "
         f"CALL db.index.fulltext.queryNodes('{INDEX}', key.query, {{limit: $over}}) "
         "YIELD node RETURN collect(node.id) AS ids } "
         "RETURN collect([key.kind, key.value, CASE WHEN size(ids) > $cap THEN [] ELSE ids END])",

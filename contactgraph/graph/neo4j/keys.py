@@ -7,11 +7,11 @@ parties."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from .. import attributes, contactdata, duplicates, externalids, rules
 from ..errors import BadUserInput, Conflict
-from ..model import ExternalId, Party, PartyKind
+from ..model import Category, ExternalId, Party, PartyKind
 from . import cypher, search, vocabulary
 from .cypher import PARTY_MAP, Reach, Tx, key_props, party
 
@@ -96,7 +96,8 @@ async def _holders(
 ) -> dict[str, list[str]]:
     """The parties not archived holding each token in the full-text indexed `field`."""
     result = await tx.run(
-        f"UNWIND $keys AS key CALL db.index.fulltext.queryNodes('{search.INDEX}', key.query) "
+        f"{search.REFRESHED}UNWIND $keys AS key "
+        f"CALL db.index.fulltext.queryNodes('{search.INDEX}', key.query) "
         "YIELD node AS p WITH key, p WHERE p.archived_at IS NULL "
         f"AND key.value IN split(p.{field}, ' ') AND {inside.test('p')} "
         "RETURN key.value AS value, p.id AS id ORDER BY id",
@@ -128,11 +129,17 @@ async def backfill(tx: Tx) -> bool:
 
 
 async def check_party(
-    tx: Tx, party: Party, region: str | None, before: Party | None = None
+    tx: Tx,
+    party: Party,
+    region: str | None,
+    before: Party | None = None,
+    categories: Mapping[str, Category] | None = None,
 ) -> Party:
     """The party to write, as rules.check_party gives it, once the unique values it takes
-    are free; `before` is the stored party a change starts from."""
-    category = (await cypher.categories(tx)).get(party.category_id or "")
+    are free; `before` is the stored party a change starts from, `categories` the ones the
+    write read already."""
+    found = await cypher.categories(tx) if categories is None else categories
+    category = found.get(party.category_id or "")
     party = rules.check_party(party, category, region, before)
     await vocabulary.check_level(tx, party)
     named = attributes.references(party, category, before)

@@ -128,9 +128,17 @@ async def for_activity(
     return pending.outcome(await found(tx, pending.wants()))
 
 
-async def for_party(tx: Tx, party: Party, before: Party | None, actor: Actor) -> Outcome:
-    """What writing the party does to its runs (process_runs.on_party)."""
-    category = (await cypher.categories(tx)).get(party.category_id or "")
+async def for_party(
+    tx: Tx,
+    party: Party,
+    before: Party | None,
+    actor: Actor,
+    categories: Mapping[str, Category] | None = None,
+) -> Outcome:
+    """What writing the party does to its runs (process_runs.on_party); `categories` the
+    ones the write read already."""
+    read = await cypher.categories(tx) if categories is None else categories
+    category = read.get(party.category_id or "")
     held = await _open(tx, [party.id]) if before is not None else []
     pending = on_party(party, before, category, held, actor)
     return pending.outcome(await found(tx, pending.wants()))

@@ -2,16 +2,23 @@
 (`search`) and fiscal codes (`fiscal_search`) apart, so a search matches fiscal codes
 only for a viewer who may read them; e-mail keys (keys.py) and duplicate keys
 (duplicates.py). One index, not one per use: Neo4j updates each full-text index a node
-is in when the write commits, which cost a party write some 3 ms per index."""
+is in when the write commits, which cost a party write some 3 ms per index.
+
+The index is eventually consistent, so a commit only queues its updates (with a consistent
+one, the commit of a party's creation took 2-10 ms instead of about 1). Every statement
+that reads it starts with REFRESHED: it waits for the updates queued so far, so it sees
+every party write committed before it began, by this process or any other, as a
+consistent index would."""
 
 from __future__ import annotations
 
 from ..search import fiscal_text, indexed_text, query_terms
 from .cypher import PARTY_MAP, Tx, party
 
-INDEX = "party_lookup"
+INDEX = "party_tokens"
 SCHEMA: tuple[str, ...] = (
-    # the indexes before this one: one per use
+    # the indexes before this one: one per use, then one consistent
+    "DROP INDEX party_lookup IF EXISTS",
     "DROP INDEX party_search IF EXISTS",
     "DROP INDEX party_text IF EXISTS",
     "DROP INDEX party_email IF EXISTS",
@@ -21,9 +28,12 @@ SCHEMA: tuple[str, ...] = (
     f"CREATE FULLTEXT INDEX {INDEX} IF NOT EXISTS FOR (p:Party) "
     "ON EACH [p.search, p.fiscal_search, p.email_keys, p.dup_keys] "
     "OPTIONS {indexConfig: {`fulltext.analyzer`: 'whitespace', "
-    "`fulltext.eventually_consistent`: false}}",
+    "`fulltext.eventually_consistent`: true}}",
 )
-SOURCE = f"CALL db.index.fulltext.queryNodes('{INDEX}', $search) YIELD node AS p"
+# with nothing pending about 0.5 ms; right after a write some 13 ms, what a search then
+# waits (BENCHMARKS.md, "Third slice: writes")
+REFRESHED = "CALL db.index.fulltext.awaitEventuallyConsistentIndexRefresh() "
+SOURCE = f"{REFRESHED}CALL db.index.fulltext.queryNodes('{INDEX}', $search) YIELD node AS p"
 _BATCH = 2_000
 
 

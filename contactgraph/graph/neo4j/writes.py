@@ -17,6 +17,7 @@ from ..errors import (
 from ..filed_runs import Filed
 from ..history import ChangeKind
 from ..identity import Grant
+from ..levels import checked_by_levels
 from ..merging import DryRun, FieldChoice, MergePlan
 from ..model import (
     Activity,
@@ -79,8 +80,9 @@ class Neo4jWrites(Neo4jDumps, StepListeners):
 
     async def create_party(self, party: Party) -> Party:
         async def work(tx: Tx) -> tuple[Party, Outcome]:
-            checked = await keys.check_party(tx, party, self.default_region)
-            runs = await process_steps.for_party(tx, checked, None, self._actor)
+            categories = await cypher.categories(tx)  # once, for the checks and the runs
+            checked = await keys.check_party(tx, party, self.default_region, None, categories)
+            runs = await process_steps.for_party(tx, checked, None, self._actor, categories)
             steps, written = process_steps.writes(runs, self._actor)
             await cypher.write(
                 tx,
@@ -116,8 +118,9 @@ class Neo4jWrites(Neo4jDumps, StepListeners):
                 done, written = process_steps.writes(runs, self._actor)
                 await cypher.write(tx, *done, history.new_entries(written))
                 return current, runs
-            updated = await keys.check_party(tx, updated, self.default_region, current)
-            runs = await process_steps.for_party(tx, updated, current, self._actor)
+            categories = await cypher.categories(tx)
+            updated = await keys.check_party(tx, updated, self.default_region, current, categories)
+            runs = await process_steps.for_party(tx, updated, current, self._actor, categories)
             steps, written = process_steps.writes(runs, self._actor)
             await cypher.write(
                 tx,
@@ -329,7 +332,8 @@ class Neo4jWrites(Neo4jDumps, StepListeners):
             read = await cypher.prepare(
                 tx, references, locking, sources, doors=doors, steps_of=steps_of
             )
-            levels = await vocabulary.read_levels(tx)
+            # a round trip fewer when nothing is checked against them
+            levels = await vocabulary.read_levels(tx) if checked_by_levels(batch) else {}
             checked = rules.check_batch(
                 batch, read.categories, read.parties, self.default_region, levels
             )
