@@ -8,13 +8,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 import orjson
 
+from .. import amount_units, leads, opportunities, rules
 from .. import history as entry
-from .. import leads, opportunities, rules
 from ..history import ChangeKind
 from ..model import Party, TimelinePage, TimelineQuery
 from ..opportunities import Opportunity
@@ -37,7 +36,17 @@ _KEYS = {
     OpportunityOrder.AMOUNT: "amount_key",
     OpportunityOrder.UPDATED: "updated_key",
 }
+# a page in each order reads its index in that order, ties by id
+SCHEMA: tuple[str, ...] = tuple(
+    f"CREATE INDEX opportunity_{key} IF NOT EXISTS FOR (o:Opportunity) ON (o.{key}, o.id)"
+    for key in _KEYS.values()
+)
 _BATCH = 5_000  # deals a backfill transaction writes
+# A client's page either reads every deal of its tree's organizations and sorts them
+# (cost grows with the tree) or reads the order's index, probing each deal's organization
+# against the closure until the page is full (cost grows with page * deals / the tree's
+# deals): the probe runs for trees of PROBED_TREE closure rows or more.
+PROBED_TREE = 500
 RETURN = (
     "RETURN o.id AS id, o.version AS version, o.created_at AS created_at, "
     "o.updated_at AS updated_at, o.document AS document"
@@ -63,7 +72,52 @@ def _seen(inside: Reach) -> str:
 
 
 def _where(query: OpportunityQuery, inside: Reach) -> tuple[str, dict[str, Any]]:
-    """A MATCH of the filter's opportunities as o, and its parameters."""
+    """A MATCH of the filter's opportunities as o, and its parameters; a client's tree
+    as the deals of each organization in it (cost grows with the tree's deals)."""
+    tests, params = _tests(query, inside)
+    match = "MATCH (o:Opportunity)"
+    if query.organization_id is not None and query.include_descendants:
+        match = (
+            "CALL () { MATCH (h:Reach {ancestor: $organization})"
+            f"-[:{REACHES}]->(x:Party) WHERE {valid_at('h', 'tree_at')} RETURN x.id AS tree_id "
+            "UNION RETURN $organization AS tree_id } "
+            "MATCH (o:Opportunity {organization_id: tree_id})"
+        )
+    return f"{match} WHERE {' AND '.join(tests)}", params
+
+
+def _probed(query: OpportunityQuery, inside: Reach) -> tuple[str, dict[str, Any]]:
+    """A MATCH of a client's deals as o read in the order's index, (key, id), each tested
+    against the closure: the read stops once the page is full, after about page * deals /
+    the tree's deals of them."""
+    tests, params = _tests(query, inside)
+    key = _KEYS[query.order]
+    tests += [
+        f"o.{key} IS NOT NULL AND o.id IS NOT NULL",
+        "(o.organization_id = $organization OR EXISTS { MATCH (:Party {id: o.organization_id})"
+        f"<-[:{REACHES}]-(h:Reach) WHERE h.ancestor = $organization "
+        f"AND {valid_at('h', 'tree_at')} }})",
+    ]
+    match = f"MATCH (o:Opportunity) USING INDEX o:Opportunity({key}, id)"
+    return f"{match} WHERE {' AND '.join(tests)}", params
+
+
+async def _probes(tx: Tx, query: OpportunityQuery) -> bool:
+    """Whether a client's page is read by probing the order's index: its tree holds
+    PROBED_TREE closure rows or more (counted on the index, up to that many)."""
+    if query.organization_id is None or not query.include_descendants:
+        return False
+    result = await tx.run(
+        "RETURN COUNT { MATCH (h:Reach {ancestor: $organization}) RETURN h LIMIT $rows } "
+        ">= $rows AS large",
+        rows=PROBED_TREE,
+        organization=query.organization_id,
+    )
+    return bool((await result.single(strict=True))["large"])
+
+
+def _tests(query: OpportunityQuery, inside: Reach) -> tuple[list[str], dict[str, Any]]:
+    """The filter's tests on deal o (but a client's tree), and their parameters."""
     tests = [_seen(inside)]
     params: dict[str, Any] = dict(inside.params)
     given: list[tuple[str, str, Any]] = [
@@ -78,24 +132,18 @@ def _where(query: OpportunityQuery, inside: Reach) -> tuple[str, dict[str, Any]]
         if value:
             tests.append(test)
             params[name] = value if isinstance(value, list) else str(value)
-    match = "MATCH (o:Opportunity)"
     if query.organization_id is not None:
         params["organization"] = query.organization_id
         if query.include_descendants:
             params["tree_at"] = encode(query.now or utcnow())
-            match = (
-                "CALL () { MATCH (h:Reach {ancestor: $organization})"
-                f"-[:{REACHES}]->(x:Party) WHERE {valid_at('h', 'tree_at')} RETURN x.id AS tree_id "
-                "UNION RETURN $organization AS tree_id } "
-                "MATCH (o:Opportunity {organization_id: tree_id})"
-            )
         else:
             tests.append("o.organization_id = $organization")
-    return f"{match} WHERE {' AND '.join(tests)}", params
+    return tests, params
 
 
 async def _page(tx: Tx, query: OpportunityQuery, inside: Reach) -> OpportunityPage:
-    match, params = _where(query, inside)
+    probes = await _probes(tx, query)
+    match, params = _probed(query, inside) if probes else _where(query, inside)
     key = f"o.{_KEYS[query.order]}"
     sign, way = ("<", "DESC") if query.order in DESCENDING else (">", "ASC")
     after = query.after()
@@ -111,42 +159,49 @@ async def _page(tx: Tx, query: OpportunityQuery, inside: Reach) -> OpportunityPa
 
 
 async def backfill(tx: Tx) -> bool:
-    """Write the contact ids of up to a batch of deals stored when they were only in the
-    document (a merge looks deals up by them); whether any were found."""
+    """Write the properties read by id or summed (contact ids, the amount's units) of up to
+    a batch of deals stored before they were kept; whether any were found."""
     result = await tx.run(
-        f"MATCH (o:Opportunity) WHERE o.contact_ids IS NULL {RETURN} LIMIT $n", n=_BATCH
+        "MATCH (o:Opportunity) WHERE o.contact_ids IS NULL OR o.amount_high IS NULL "
+        f"{RETURN} LIMIT $n",
+        n=_BATCH,
     )
     found = [deal_of(record) async for record in result]
     await tx.run(
-        "UNWIND $rows AS row MATCH (o:Opportunity {id: row.id}) SET o.contact_ids = row.contacts",
-        rows=[{"id": deal.id, "contacts": list(deal.contact_ids)} for deal in found],
+        "UNWIND $rows AS row MATCH (o:Opportunity {id: row.id}) SET o += row.row",
+        rows=[{"id": deal.id, "row": _row(deal)} for deal in found],
     )
     return bool(found)
 
 
-async def store(tx: Tx, written: Opportunity) -> None:
-    """The opportunity's node, its document and the properties lists read."""
+def _row(written: Opportunity) -> dict[str, Any]:
+    """The properties of the opportunity's node: its document and what lists read."""
     order_keys = sort_keys(written)
-    await tx.run(
-        "MERGE (o:Opportunity {id: $id}) SET o += $row",
-        id=written.id,
-        row={
-            "pipeline_id": written.pipeline_id,
-            "stage_id": written.stage_id,
-            "owner_id": written.owner_id,
-            "organization_id": written.organization_id,
-            "contact_ids": list(written.contact_ids),
-            "status": written.status.value,
-            "currency": written.currency,
-            "amount": str(written.amount),
-            "probability": written.probability,
-            **{_KEYS[order]: key for order, key in order_keys.items()},
-            "created_at": format_instant(written.created_at),
-            "updated_at": format_instant(written.updated_at),
-            "version": written.version,
-            "document": orjson.dumps(opportunities.document(written)).decode(),
-        },
-    )
+    high, low, places = amount_units.parts(written.amount)
+    return {
+        "pipeline_id": written.pipeline_id,
+        "stage_id": written.stage_id,
+        "owner_id": written.owner_id,
+        "organization_id": written.organization_id,
+        "contact_ids": list(written.contact_ids),
+        "status": written.status.value,
+        "currency": written.currency,
+        "amount": str(written.amount),
+        "amount_high": high,
+        "amount_low": low,
+        "amount_places": places,
+        "probability": written.probability,
+        **{_KEYS[order]: key for order, key in order_keys.items()},
+        "created_at": format_instant(written.created_at),
+        "updated_at": format_instant(written.updated_at),
+        "version": written.version,
+        "document": orjson.dumps(opportunities.document(written)).decode(),
+    }
+
+
+async def store(tx: Tx, written: Opportunity) -> None:
+    """The opportunity's node with its properties."""
+    await tx.run("MERGE (o:Opportunity {id: $id}) SET o += $row", id=written.id, row=_row(written))
 
 
 async def naming(
@@ -213,15 +268,14 @@ class Neo4jOpportunities(Neo4jAccounts):
             match, params = _where(query, await self._reach(tx))
             result = await tx.run(  # grouped here: a record each costs the driver most
                 f"{match} WITH o.stage_id AS stage, o.currency AS currency, "
-                "o.probability AS probability, collect(o.amount) AS amounts "
-                "RETURN collect([stage, currency, probability, amounts])",
+                "o.probability AS probability, count(*) AS n, sum(o.amount_high) AS high, "
+                "sum(o.amount_low) AS low, max(o.amount_places) AS places "
+                "RETURN collect([stage, currency, probability, n, high, low, places])",
                 params,
             )
             return [
-                Figure(
-                    stage, currency, sum(map(Decimal, amounts), Decimal(0)), chance, len(amounts)
-                )
-                for stage, currency, chance, amounts in await cypher.collected(result)
+                Figure(stage, currency, amount_units.summed(high, low, places), chance, n)
+                for stage, currency, chance, n, high, low, places in await cypher.collected(result)
             ]
 
         return await self._read(work)
