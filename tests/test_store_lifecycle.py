@@ -230,10 +230,11 @@ async def test_neo4j_sums_deals_stored_before_it_kept_their_amounts_units(
     neo4j_url: str, neo4j_driver: Driver
 ) -> None:
     """Deals stored when Neo4j summed their amounts' text get the amount's integer units
-    at start, and the summary is the same exact sum."""
+    (and their own probability as the summary's index keeps it) at start, and the summary
+    is the same exact sum."""
     pipeline = await three_deals(neo4j_url)
     neo4j_driver.execute_query(
-        "MATCH (o:Opportunity) REMOVE o.amount_high, o.amount_low, o.amount_places"
+        "MATCH (o:Opportunity) REMOVE o.amount_high, o.amount_low, o.amount_places, o.chance"
     )
     await summed_exactly(neo4j_url, pipeline)
 

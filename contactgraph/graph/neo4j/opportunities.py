@@ -36,10 +36,20 @@ _KEYS = {
     OpportunityOrder.AMOUNT: "amount_key",
     OpportunityOrder.UPDATED: "updated_key",
 }
-# a page in each order reads its index in that order, ties by id
-SCHEMA: tuple[str, ...] = tuple(
-    f"CREATE INDEX opportunity_{key} IF NOT EXISTS FOR (o:Opportunity) ON (o.{key}, o.id)"
-    for key in _KEYS.values()
+# What a summary reads of a deal, after its pipeline: it is read from the index alone
+SUMMED = (
+    *("stage_id", "currency", "chance", "amount_high", "amount_low", "amount_places"),
+    *("owner_id", "close_key", "organization_id"),  # what it may be filtered by
+)
+NO_CHANCE = -1  # a deal's own probability when it has none: an index leaves out nulls
+SCHEMA: tuple[str, ...] = (
+    # a page in each order reads its index in that order, ties by id
+    *(
+        f"CREATE INDEX opportunity_{key} IF NOT EXISTS FOR (o:Opportunity) ON (o.{key}, o.id)"
+        for key in _KEYS.values()
+    ),
+    "CREATE INDEX opportunity_summed IF NOT EXISTS FOR (o:Opportunity) "
+    f"ON (o.pipeline_id, {', '.join(f'o.{key}' for key in SUMMED)})",
 )
 _BATCH = 5_000  # deals a backfill transaction writes
 # A client's page either reads every deal of its tree's organizations and sorts them
@@ -84,6 +94,17 @@ def _where(query: OpportunityQuery, inside: Reach) -> tuple[str, dict[str, Any]]
             "MATCH (o:Opportunity {organization_id: tree_id})"
         )
     return f"{match} WHERE {' AND '.join(tests)}", params
+
+
+def _summed(query: OpportunityQuery, inside: Reach) -> tuple[str, dict[str, Any]]:
+    """A MATCH of the deals a summary sums as o: of one pipeline, by the summary's index,
+    every property it reads (and filters by) taken from the index alone."""
+    if query.pipeline_id is None or query.organization_id is not None:
+        return _where(query, inside)
+    tests, params = _tests(query, inside)
+    tests += [f"o.{key} IS NOT NULL" for key in SUMMED]
+    hint = f"USING INDEX o:Opportunity(pipeline_id, {', '.join(SUMMED)})"
+    return f"MATCH (o:Opportunity) {hint} WHERE {' AND '.join(tests)}", params
 
 
 def _probed(query: OpportunityQuery, inside: Reach) -> tuple[str, dict[str, Any]]:
@@ -162,13 +183,13 @@ async def backfill(tx: Tx) -> bool:
     """Write the properties read by id or summed (contact ids, the amount's units) of up to
     a batch of deals stored before they were kept; whether any were found."""
     result = await tx.run(
-        "MATCH (o:Opportunity) WHERE o.contact_ids IS NULL OR o.amount_high IS NULL "
-        f"{RETURN} LIMIT $n",
+        f"MATCH (o:Opportunity) WHERE o.contact_ids IS NULL OR o.chance IS NULL {RETURN} LIMIT $n",
         n=_BATCH,
     )
     found = [deal_of(record) async for record in result]
-    await tx.run(
-        "UNWIND $rows AS row MATCH (o:Opportunity {id: row.id}) SET o += row.row",
+    await tx.run(  # the probability, nullable, is kept as `chance`
+        "UNWIND $rows AS row MATCH (o:Opportunity {id: row.id}) "
+        "SET o += row.row REMOVE o.probability",
         rows=[{"id": deal.id, "row": _row(deal)} for deal in found],
     )
     return bool(found)
@@ -190,7 +211,7 @@ def _row(written: Opportunity) -> dict[str, Any]:
         "amount_high": high,
         "amount_low": low,
         "amount_places": places,
-        "probability": written.probability,
+        "chance": NO_CHANCE if written.probability is None else written.probability,
         **{_KEYS[order]: key for order, key in order_keys.items()},
         "created_at": format_instant(written.created_at),
         "updated_at": format_instant(written.updated_at),
@@ -265,16 +286,22 @@ class Neo4jOpportunities(Neo4jAccounts):
 
     async def opportunity_figures(self, query: OpportunityQuery) -> list[Figure]:
         async def work(tx: Tx) -> list[Figure]:
-            match, params = _where(query, await self._reach(tx))
+            match, params = _summed(query, await self._reach(tx))
             result = await tx.run(  # grouped here: a record each costs the driver most
                 f"{match} WITH o.stage_id AS stage, o.currency AS currency, "
-                "o.probability AS probability, count(*) AS n, sum(o.amount_high) AS high, "
+                "o.chance AS chance, count(*) AS n, sum(o.amount_high) AS high, "
                 "sum(o.amount_low) AS low, max(o.amount_places) AS places "
-                "RETURN collect([stage, currency, probability, n, high, low, places])",
+                "RETURN collect([stage, currency, chance, n, high, low, places])",
                 params,
             )
             return [
-                Figure(stage, currency, amount_units.summed(high, low, places), chance, n)
+                Figure(
+                    stage,
+                    currency,
+                    amount_units.summed(high, low, places),
+                    None if chance == NO_CHANCE else chance,
+                    n,
+                )
                 for stage, currency, chance, n, high, low, places in await cypher.collected(result)
             ]
 
