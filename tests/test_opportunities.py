@@ -374,7 +374,7 @@ async def test_a_clients_deals_page_alike_read_by_its_tree_or_by_the_orders_inde
     the closure (forced here for any tree); every order pages to the same deals as the
     tree's own read, and its filters still hold."""
     if plan == "probe":
-        monkeypatch.setattr(neo4j_opportunities, "PROBED_TREE", 1)
+        monkeypatch.setattr(neo4j_opportunities, "PROBE_COST_RATIO", 0)
     tree = {"pipelineId": forecast, "organizationId": world.ids["acme"], "includeDescendants": True}
     expected = {
         "CLOSE_DATE": ["1234.5678", "100.10", "99.99", "200.20", "0.01"],

@@ -54,9 +54,11 @@ SCHEMA: tuple[str, ...] = (
 _BATCH = 5_000  # deals a backfill transaction writes
 # A client's page either reads every deal of its tree's organizations and sorts them
 # (cost grows with the tree) or reads the order's index, probing each deal's organization
-# against the closure until the page is full (cost grows with page * deals / the tree's
-# deals): the probe runs for trees of PROBED_TREE closure rows or more.
-PROBED_TREE = 500
+# against the closure until the page is full (cost grows with page * parties / the tree):
+# the probe runs once the tree's closure rows pass sqrt(PROBE_COST_RATIO * page * parties).
+# Measured on 20,000 parties and 100,000 deals, the two cost alike at 600 to 800 rows.
+PROBE_COST_RATIO = 0.5
+TREE_COUNTED = 20_000  # closure rows counted at most (on the index) to choose
 RETURN = (
     "RETURN o.id AS id, o.version AS version, o.created_at AS created_at, "
     "o.updated_at AS updated_at, o.document AS document"
@@ -124,17 +126,19 @@ def _probed(query: OpportunityQuery, inside: Reach) -> tuple[str, dict[str, Any]
 
 
 async def _probes(tx: Tx, query: OpportunityQuery) -> bool:
-    """Whether a client's page is read by probing the order's index: its tree holds
-    PROBED_TREE closure rows or more (counted on the index, up to that many)."""
+    """Whether a client's page is read by probing the order's index: its tree's closure
+    rows (counted on the index) pass the point where that costs less."""
     if query.organization_id is None or not query.include_descendants:
         return False
     result = await tx.run(
-        "RETURN COUNT { MATCH (h:Reach {ancestor: $organization}) RETURN h LIMIT $rows } "
-        ">= $rows AS large",
-        rows=PROBED_TREE,
+        "RETURN COUNT { MATCH (q:Party) } AS parties, COUNT { MATCH (h:Reach "
+        "{ancestor: $organization}) RETURN h LIMIT $most } AS rows",
+        most=TREE_COUNTED,
         organization=query.organization_id,
     )
-    return bool((await result.single(strict=True))["large"])
+    found = await result.single(strict=True)
+    limit = query.page.first + 1
+    return bool(found["rows"] ** 2 >= PROBE_COST_RATIO * limit * found["parties"])
 
 
 def _tests(query: OpportunityQuery, inside: Reach) -> tuple[list[str], dict[str, Any]]:
