@@ -2,6 +2,7 @@
 pipeline, and of the roll-up of opportunities under the largest client.
 
     .venv/bin/python bench/pipeline.py --parties 20000 --opportunities 100000 [--graph URL]
+        [--server-pid PID]
 
 Seeds an empty graph first (as bench/registry.py does), then one pipeline of five
 stages and --opportunities deals spread evenly over its organizations, written through
@@ -21,6 +22,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 
+import server_cpu
 from registry import arguments, timed
 from timelines import size
 
@@ -93,7 +95,7 @@ async def seed(store: GraphStore, count: int) -> tuple[str, str]:
     return pipeline.id, largest
 
 
-async def run(url: str, count: int, runs: int) -> None:
+async def run(url: str, count: int, runs: int, server: int | None) -> None:
     store = open_store(url)
     await store.start()
     try:
@@ -116,10 +118,12 @@ async def run(url: str, count: int, runs: int) -> None:
                 replace(tree, close_after=date(2030, 6, 1), close_before=date(2031, 1, 1))
             ),
         }
-        print("| call | median ms | p95 ms |\n|---|---:|---:|")
+        cpu = " server CPU ms |" if server else ""
+        print(f"| call | median ms | p95 ms |{cpu}\n|---|---:|---:|{'---:|' if server else ''}")
         for name, call in calls.items():
             median, p95 = await timed(runs, call)
-            print(f"| {name} | {median:.1f} | {p95:.1f} |")
+            used = f" {await server_cpu.per_call(server, runs, call):.1f} |" if server else ""
+            print(f"| {name} | {median:.1f} | {p95:.1f} |{used}")
     finally:
         await store.close()
 
@@ -127,9 +131,10 @@ async def run(url: str, count: int, runs: int) -> None:
 def main() -> None:
     def more(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--opportunities", type=int, default=100_000)
+        server_cpu.add_argument(parser)
 
     args = arguments(__doc__, 20_000, 20, more)
-    asyncio.run(run(args.graph, args.opportunities, args.runs))
+    asyncio.run(run(args.graph, args.opportunities, args.runs, args.server_pid))
 
 
 if __name__ == "__main__":
