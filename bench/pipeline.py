@@ -41,7 +41,7 @@ STAGES = [("Qualify", 10, "OPEN"), ("Propose", 40, "OPEN"), ("Negotiate", 70, "O
 STAGES += [("Won", 100, "WON"), ("Lost", 0, "LOST")]
 
 
-async def seed(store: GraphStore, count: int) -> tuple[str, str]:
+async def seed(store: GraphStore, count: int, server: int | None) -> tuple[str, str]:
     """The pipeline and the client with the largest tree among the first companies, with
     `count` deals spread evenly over every organization."""
     every = PartyFilter(kinds=(PartyKind.ORGANIZATION,))
@@ -64,6 +64,7 @@ async def seed(store: GraphStore, count: int) -> tuple[str, str]:
     owners = [u.id for u in users.parties]
     rng = random.Random(1)
     started, now = time.perf_counter(), utcnow()
+    used = server_cpu.seconds(server) if server else 0.0
     deals = []
     for i in range(count):
         stage = rng.choice(pipeline.stages)
@@ -91,7 +92,8 @@ async def seed(store: GraphStore, count: int) -> tuple[str, str]:
                 for d in deals[start : start + WRITERS]
             )
         )
-    print(f"wrote {count:,} opportunities in {time.perf_counter() - started:.0f} s")
+    print(f"wrote {count:,} opportunities in {time.perf_counter() - started:.0f} s", end="")
+    print(f", server CPU {server_cpu.seconds(server) - used:.1f} s" if server else "")
     return pipeline.id, largest
 
 
@@ -99,7 +101,7 @@ async def run(url: str, count: int, runs: int, server: int | None) -> None:
     store = open_store(url)
     await store.start()
     try:
-        pipeline_id, client = await seed(store, count)
+        pipeline_id, client = await seed(store, count, server)
         pipeline = (await store.pipelines([pipeline_id]))[pipeline_id]
         whole = OpportunityQuery(Page(0), pipeline_id=pipeline_id)
         tree = OpportunityQuery(

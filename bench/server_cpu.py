@@ -20,7 +20,7 @@ def add_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _seconds(pid: int) -> float:
+def seconds(pid: int) -> float:
     """User and system CPU seconds of process `pid` so far."""
     with open(f"/proc/{pid}/stat") as stat:
         fields = stat.read().rsplit(")", 1)[1].split()
@@ -30,7 +30,7 @@ def _seconds(pid: int) -> float:
 async def per_call(pid: int, runs: int, call: Callable[[], Awaitable[object]]) -> float:
     """The server's CPU milliseconds per call, over `runs` calls after one to warm up."""
     await call()
-    before = _seconds(pid)
+    before = seconds(pid)
     for _ in range(runs):
         await call()
-    return (_seconds(pid) - before) * 1000 / runs
+    return (seconds(pid) - before) * 1000 / runs
