@@ -113,6 +113,9 @@ async def run(url: str, count: int, runs: int, server: int | None) -> None:
 
         calls = {
             f"pipelineSummary over {count:,} opportunities": summed,
+            "the pipeline's first 50 by close date": lambda: store.list_opportunities(
+                replace(whole, page=Page(50))
+            ),
             "opportunities under the largest client, first 50": lambda: store.list_opportunities(
                 tree
             ),

@@ -44,9 +44,14 @@ SUMMED = (
 )
 NO_CHANCE = -1  # a deal's own probability when it has none: an index leaves out nulls
 SCHEMA: tuple[str, ...] = (
-    # a page in each order reads its index in that order, ties by id
+    # a page in each order reads its index in that order, ties by id; of one pipeline, its
     *(
         f"CREATE INDEX opportunity_{key} IF NOT EXISTS FOR (o:Opportunity) ON (o.{key}, o.id)"
+        for key in _KEYS.values()
+    ),
+    *(
+        f"CREATE INDEX opportunity_pipeline_{key} IF NOT EXISTS "
+        f"FOR (o:Opportunity) ON (o.pipeline_id, o.{key}, o.id)"
         for key in _KEYS.values()
     ),
     "CREATE INDEX opportunity_summed IF NOT EXISTS FOR (o:Opportunity) "
@@ -111,20 +116,25 @@ def _summed(query: OpportunityQuery, inside: Reach) -> tuple[str, dict[str, Any]
     return f"MATCH (o:Opportunity) {hint} WHERE {' AND '.join(tests)}", params
 
 
-def _probed(query: OpportunityQuery, inside: Reach) -> tuple[str, dict[str, Any]]:
-    """A MATCH of a client's deals as o read in the order's index, (key, id), each tested
-    against the closure: the read stops once the page is full, after about page * deals /
-    the tree's deals of them."""
+def _ordered(
+    query: OpportunityQuery, inside: Reach, probed: bool
+) -> tuple[str, dict[str, Any], list[str]]:
+    """A MATCH of the filter's deals as o read in the order's index, (key, id), or (pipeline,
+    key, id) for one pipeline, stopping once the page is full; `probed`: a client's tree,
+    each deal's organization tested against the closure (about page * deals / the tree's
+    deals of them are read). With the index's columns, which the page orders by."""
     tests, params = _tests(query, inside)
     key = _KEYS[query.order]
-    tests += [
-        f"o.{key} IS NOT NULL AND o.id IS NOT NULL",
-        "(o.organization_id = $organization OR EXISTS { MATCH (:Party {id: o.organization_id})"
-        f"<-[:{REACHES}]-(h:Reach) WHERE h.ancestor = $organization "
-        f"AND {valid_at('h', 'tree_at')} }})",
-    ]
-    match = f"MATCH (o:Opportunity) USING INDEX o:Opportunity({key}, id)"
-    return f"{match} WHERE {' AND '.join(tests)}", params
+    columns = ["pipeline_id", key, "id"] if query.pipeline_id is not None else [key, "id"]
+    tests.append(f"o.{key} IS NOT NULL AND o.id IS NOT NULL")
+    if probed:
+        tests.append(
+            "(o.organization_id = $organization OR EXISTS { MATCH (:Party "
+            f"{{id: o.organization_id}})<-[:{REACHES}]-(h:Reach) WHERE h.ancestor = "
+            f"$organization AND {valid_at('h', 'tree_at')} }})"
+        )
+    hint = f"USING INDEX o:Opportunity({', '.join(columns)})"
+    return f"MATCH (o:Opportunity) {hint} WHERE {' AND '.join(tests)}", params, columns
 
 
 async def _probes(tx: Tx, query: OpportunityQuery) -> bool:
@@ -169,8 +179,15 @@ def _tests(query: OpportunityQuery, inside: Reach) -> tuple[list[str], dict[str,
 
 
 async def _page(tx: Tx, query: OpportunityQuery, inside: Reach) -> OpportunityPage:
-    probes = await _probes(tx, query)
-    match, params = _probed(query, inside) if probes else _where(query, inside)
+    """One page: the deals of one organization by its index, of a small client's tree by
+    its organizations, else read in the order's index (the planner keeps an index's order
+    only when the page orders by its columns from the first)."""
+    columns = [_KEYS[query.order], "id"]
+    tree = query.organization_id is not None and query.include_descendants
+    if query.organization_id is not None and not (tree and await _probes(tx, query)):
+        match, params = _where(query, inside)
+    else:
+        match, params, columns = _ordered(query, inside, tree)
     key = f"o.{_KEYS[query.order]}"
     sign, way = ("<", "DESC") if query.order in DESCENDING else (">", "ASC")
     after = query.after()
@@ -182,8 +199,9 @@ async def _page(tx: Tx, query: OpportunityQuery, inside: Reach) -> OpportunityPa
             f"AND NOT ({key} = $after_key AND o.id {_AT_OR_BEFORE[sign]} $after_id)"
         )
         params.update(after_key=after[0], after_id=after[1])
+    order = ", ".join(f"o.{column} {way}" for column in columns)
     result = await tx.run(
-        f"{match} {RETURN} ORDER BY {key} {way}, o.id {way} LIMIT $limit",
+        f"{match} {RETURN} ORDER BY {order} LIMIT $limit",
         {**params, "limit": query.page.first + 1},
     )
     rows = [deal_of(r) async for r in result]
