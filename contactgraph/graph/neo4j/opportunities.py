@@ -44,7 +44,7 @@ SUMMED = (
 )
 NO_CHANCE = -1  # a deal's own probability when it has none: an index leaves out nulls
 SCHEMA: tuple[str, ...] = (
-    # a page in each order reads its index in that order, ties by id; of one pipeline, its
+    # a page in each order reads that order's index, ties by id; one pipeline's, its own
     *(
         f"CREATE INDEX opportunity_{key} IF NOT EXISTS FOR (o:Opportunity) ON (o.{key}, o.id)"
         for key in _KEYS.values()
