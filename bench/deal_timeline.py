@@ -2,6 +2,7 @@
 and of a page of deals each asking theirs, as Opportunity.timeline reads them.
 
     .venv/bin/python bench/deal_timeline.py --parties 5000 --linked 50000 [--graph URL]
+        [--server-pid PID]
 
 Seeds an empty graph first (as bench/registry.py does, its activities the background),
 then a pipeline and DEALS deals with the first organization, --linked activities
@@ -17,6 +18,7 @@ import random
 from datetime import timedelta
 from decimal import Decimal
 
+import server_cpu
 from registry import arguments, timed
 
 from contactgraph.graph import pipelines
@@ -89,7 +91,9 @@ async def seed(store: GraphStore, linked: int) -> list[str]:
     return deals
 
 
-async def measure(url: str, runs: int, linked: int) -> list[tuple[str, float, float]]:
+async def measure(
+    url: str, runs: int, linked: int, server: int | None
+) -> list[tuple[str, float, float, float | None]]:
     store = open_store(url)
     await store.start()
     try:
@@ -109,7 +113,12 @@ async def measure(url: str, runs: int, linked: int) -> list[tuple[str, float, fl
                 store.opportunity_timelines(deals, TimelineQuery(Page(5)))
             ),
         }
-        return [(name, *await timed(runs, call)) for name, call in calls.items()]
+        rows = []
+        for name, call in calls.items():
+            median, p95 = await timed(runs, call)
+            used = await server_cpu.per_call(server, runs, call) if server else None
+            rows.append((name, median, p95, used))
+        return rows
     finally:
         await store.close()
 
@@ -117,12 +126,14 @@ async def measure(url: str, runs: int, linked: int) -> list[tuple[str, float, fl
 def main() -> None:
     def more(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--linked", type=int, default=50_000)
+        server_cpu.add_argument(parser)
 
     args = arguments(__doc__, 5_000, 50, more)
-    rows = asyncio.run(measure(args.graph, args.runs, args.linked))
-    print("\n| call | median ms | p95 ms |\n|---|---:|---:|")
-    for name, median, p95 in rows:
-        print(f"| {name} | {median:.1f} | {p95:.1f} |")
+    rows = asyncio.run(measure(args.graph, args.runs, args.linked, args.server_pid))
+    cpu = " server CPU ms |" if args.server_pid else ""
+    print(f"\n| call | median ms | p95 ms |{cpu}\n|---|---:|---:|{'---:|' if cpu else ''}")
+    for name, median, p95, used in rows:
+        print(f"| {name} | {median:.1f} | {p95:.1f} |{'' if used is None else f' {used:.1f} |'}")
 
 
 if __name__ == "__main__":

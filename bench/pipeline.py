@@ -2,6 +2,7 @@
 pipeline, and of the roll-up of opportunities under the largest client.
 
     .venv/bin/python bench/pipeline.py --parties 20000 --opportunities 100000 [--graph URL]
+        [--server-pid PID]
 
 Seeds an empty graph first (as bench/registry.py does), then one pipeline of five
 stages and --opportunities deals spread evenly over its organizations, written through
@@ -21,6 +22,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 
+import server_cpu
 from registry import arguments, timed
 from timelines import size
 
@@ -39,7 +41,7 @@ STAGES = [("Qualify", 10, "OPEN"), ("Propose", 40, "OPEN"), ("Negotiate", 70, "O
 STAGES += [("Won", 100, "WON"), ("Lost", 0, "LOST")]
 
 
-async def seed(store: GraphStore, count: int) -> tuple[str, str]:
+async def seed(store: GraphStore, count: int, server: int | None) -> tuple[str, str]:
     """The pipeline and the client with the largest tree among the first companies, with
     `count` deals spread evenly over every organization."""
     every = PartyFilter(kinds=(PartyKind.ORGANIZATION,))
@@ -62,6 +64,7 @@ async def seed(store: GraphStore, count: int) -> tuple[str, str]:
     owners = [u.id for u in users.parties]
     rng = random.Random(1)
     started, now = time.perf_counter(), utcnow()
+    used = server_cpu.seconds(server) if server else 0.0
     deals = []
     for i in range(count):
         stage = rng.choice(pipeline.stages)
@@ -89,15 +92,16 @@ async def seed(store: GraphStore, count: int) -> tuple[str, str]:
                 for d in deals[start : start + WRITERS]
             )
         )
-    print(f"wrote {count:,} opportunities in {time.perf_counter() - started:.0f} s")
+    print(f"wrote {count:,} opportunities in {time.perf_counter() - started:.0f} s", end="")
+    print(f", server CPU {server_cpu.seconds(server) - used:.1f} s" if server else "")
     return pipeline.id, largest
 
 
-async def run(url: str, count: int, runs: int) -> None:
+async def run(url: str, count: int, runs: int, server: int | None) -> None:
     store = open_store(url)
     await store.start()
     try:
-        pipeline_id, client = await seed(store, count)
+        pipeline_id, client = await seed(store, count, server)
         pipeline = (await store.pipelines([pipeline_id]))[pipeline_id]
         whole = OpportunityQuery(Page(0), pipeline_id=pipeline_id)
         tree = OpportunityQuery(
@@ -109,6 +113,9 @@ async def run(url: str, count: int, runs: int) -> None:
 
         calls = {
             f"pipelineSummary over {count:,} opportunities": summed,
+            "the pipeline's first 50 by close date": lambda: store.list_opportunities(
+                replace(whole, page=Page(50))
+            ),
             "opportunities under the largest client, first 50": lambda: store.list_opportunities(
                 tree
             ),
@@ -116,10 +123,12 @@ async def run(url: str, count: int, runs: int) -> None:
                 replace(tree, close_after=date(2030, 6, 1), close_before=date(2031, 1, 1))
             ),
         }
-        print("| call | median ms | p95 ms |\n|---|---:|---:|")
+        cpu = " server CPU ms |" if server else ""
+        print(f"| call | median ms | p95 ms |{cpu}\n|---|---:|---:|{'---:|' if server else ''}")
         for name, call in calls.items():
             median, p95 = await timed(runs, call)
-            print(f"| {name} | {median:.1f} | {p95:.1f} |")
+            used = f" {await server_cpu.per_call(server, runs, call):.1f} |" if server else ""
+            print(f"| {name} | {median:.1f} | {p95:.1f} |{used}")
     finally:
         await store.close()
 
@@ -127,9 +136,10 @@ async def run(url: str, count: int, runs: int) -> None:
 def main() -> None:
     def more(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--opportunities", type=int, default=100_000)
+        server_cpu.add_argument(parser)
 
     args = arguments(__doc__, 20_000, 20, more)
-    asyncio.run(run(args.graph, args.opportunities, args.runs))
+    asyncio.run(run(args.graph, args.opportunities, args.runs, args.server_pid))
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from downgrades import AFTER_20
 from factories import contact, link, org, user
 
 from contactgraph.config import Settings
+from contactgraph.graph.neo4j import opportunities as neo4j_opportunities
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -365,6 +366,40 @@ async def test_opportunities_filter_order_page_and_roll_up(world: World, forecas
     assert too_many["extensions"]["code"] == "BAD_USER_INPUT" and "at most" in too_many["message"]
 
 
+@pytest.mark.parametrize("plan", ["tree", "probe"])
+async def test_a_clients_deals_page_alike_read_by_its_tree_or_by_the_orders_index(
+    world: World, forecast: str, plan: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On Neo4j a large client's deals are read in the order's index, each probed against
+    the closure (forced here for any tree); every order pages to the same deals as the
+    tree's own read, and its filters still hold."""
+    if plan == "probe":
+        monkeypatch.setattr(neo4j_opportunities, "PROBE_COST_RATIO", 0)
+    tree = {"pipelineId": forecast, "organizationId": world.ids["acme"], "includeDescendants": True}
+    expected = {
+        "CLOSE_DATE": ["1234.5678", "100.10", "99.99", "200.20", "0.01"],
+        "AMOUNT": ["1234.5678", "200.20", "100.10", "99.99", "0.01"],
+        "UPDATED": ["1234.5678", "0.01", "99.99", "200.20", "100.10"],  # the latest first
+    }
+    for order, amounts in expected.items():
+        seen: list[str] = []
+        after = None
+        while True:
+            variables = {"filter": tree, "order": order, "first": 2, "after": after}
+            page = (await world.gql(LIST, variables))["opportunities"]
+            seen += [e["node"]["amount"] for e in page["edges"]]
+            if not page["pageInfo"]["hasNextPage"]:
+                break
+            after = page["pageInfo"]["endCursor"]
+        assert seen == amounts, order
+    january = {**tree, "closeBetween": {"from": "2031-01-01", "to": "2031-01-31"}}
+    found = await world.gql(LIST, {"filter": january})
+    assert [e["node"]["amount"] for e in found["opportunities"]["edges"]] == ["100.10", "99.99"]
+    north = {**tree, "organizationId": world.ids["north"]}  # below acme: its own deal only
+    found = await world.gql(LIST, {"filter": north})
+    assert [e["node"]["amount"] for e in found["opportunities"]["edges"]] == ["99.99"]
+
+
 async def test_a_viewer_scoped_to_a_client_sees_and_writes_only_its_deals(
     world: World, forecast: str
 ) -> None:
@@ -429,13 +464,8 @@ async def test_a_viewer_scoped_to_a_client_sees_and_writes_only_its_deals(
     assert after["node"]["amount"] == "1000.00"  # nothing written
 
 
-@pytest.mark.asyncio(loop_scope="function")
-async def test_deals_stored_before_the_summary_summed_in_sql_are_summed_after_an_upgrade(
-    tmp_path: Path,
-) -> None:
-    """Migration 20 on the embedded store fills the amounts' parts of stored deals (Neo4j
-    sums the amounts it stores as they are)."""
-    url = f"sqlite:///{tmp_path / 'graph.db'}"
+async def three_deals(url: str) -> str:
+    """A pipeline whose one stage holds deals of the smallest and the largest amounts."""
     async for http in serve(Settings(create=True, graph_url=url)):
         gql = GraphQL(http)
         pipeline, stages = await _pipeline(gql, "Before")
@@ -444,8 +474,24 @@ async def test_deals_stored_before_the_summary_summed_in_sql_are_summed_after_an
             deal = {"title": amount, "organizationId": acme, "ownerId": ann, "amount": amount}
             deal |= {"pipelineId": pipeline, "stageId": stages["Won"], "currency": "EUR"}
             await gql(CREATE, {"input": deal})
-    with sqlite3.connect(tmp_path / "graph.db") as conn:
-        conn.executescript(f"{AFTER_20} PRAGMA user_version = 20;")
+    return pipeline
+
+
+async def summed_exactly(url: str, pipeline: str) -> None:
+    """The summary of three_deals' pipeline, summed exactly, after a start."""
     async for http in serve(Settings(create=True, graph_url=url)):
         rows = (await GraphQL(http)(SUMMARY, {"p": pipeline}))["pipelineSummary"]
         assert [(r["count"], r["amount"]) for r in rows] == [(3, "1000000000000012.5000")]
+
+
+@pytest.mark.asyncio(loop_scope="function")
+async def test_deals_stored_before_the_summary_summed_in_sql_are_summed_after_an_upgrade(
+    tmp_path: Path,
+) -> None:
+    """Migration 20 on the embedded store fills the amounts' parts of stored deals (on
+    Neo4j, test_store_lifecycle)."""
+    url = f"sqlite:///{tmp_path / 'graph.db'}"
+    pipeline = await three_deals(url)
+    with sqlite3.connect(tmp_path / "graph.db") as conn:
+        conn.executescript(f"{AFTER_20} PRAGMA user_version = 20;")
+    await summed_exactly(url, pipeline)

@@ -12,6 +12,7 @@ from client import GraphQL, serve
 from downgrades import AFTER_12, AFTER_15, DROP_HISTORY
 from factories import contact
 from neo4j import Driver
+from test_opportunities import summed_exactly, three_deals
 
 from contactgraph.config import Settings
 from contactgraph.graph.backends import open_store
@@ -234,6 +235,19 @@ async def test_neo4j_writes_the_contact_ids_of_deals_stored_without_them(
     await store.start()
     await store.close()
     assert neo4j_driver.execute_query(query).records == stored
+
+
+async def test_neo4j_sums_deals_stored_before_it_kept_their_amounts_units(
+    neo4j_url: str, neo4j_driver: Driver
+) -> None:
+    """Deals stored when Neo4j summed their amounts' text get the amount's integer units
+    (and their own probability as the summary's index keeps it) at start, and the summary
+    is the same exact sum."""
+    pipeline = await three_deals(neo4j_url)
+    neo4j_driver.execute_query(
+        "MATCH (o:Opportunity) REMOVE o.amount_high, o.amount_low, o.amount_places, o.chance"
+    )
+    await summed_exactly(neo4j_url, pipeline)
 
 
 async def test_neo4j_moves_fiscal_codes_out_of_the_names_search(

@@ -108,6 +108,9 @@ SCHEMA: tuple[str, ...] = (
     # a deal's timeline: the activities for it, newest first
     "CREATE INDEX activity_opportunity_time IF NOT EXISTS "
     "FOR (a:Activity) ON (a.opportunity_id, a.occurred_at)",
+    # and counted by type from the index alone
+    "CREATE INDEX activity_opportunity_type IF NOT EXISTS "
+    "FOR (a:Activity) ON (a.opportunity_id, a.type, a.occurred_at)",
     "CREATE INDEX party_category IF NOT EXISTS FOR (p:Party) ON (p.category_id)",
     "CREATE INDEX party_merged IF NOT EXISTS FOR (p:Party) ON (p.merged_into)",
     "CREATE INDEX party_lead IF NOT EXISTS FOR (p:Party) ON (p.lead_status)",
@@ -122,6 +125,7 @@ SCHEMA: tuple[str, ...] = (
     *history.SCHEMA,
     *plans.SCHEMA,
     *process_steps.SCHEMA,
+    *opportunities.SCHEMA,
 )
 
 

@@ -208,15 +208,18 @@ class _Windows:
         for key, found, subjects, source in await cypher.collected(result):
             self.entries[key].append(TimelineEntry(cypher.activity(found, subjects), source))
 
-    async def own(self, activities: str) -> dict[str, TimelinePage]:
+    async def own(
+        self, activities: str, order: str = "a.occurred_at DESC", counted: str | None = None
+    ) -> dict[str, TimelinePage]:
         """Own timelines: per id, the activities `activities` (rows binding id and a,
-        filtered) finds, newest first, each brought in by its owner."""
+        filtered) finds, newest first (in `order`, then by id), each brought in by its
+        owner; counted by `counted` when it reads them differently."""
         await self.fetch(
-            f"{activities}WITH id, a ORDER BY a.occurred_at DESC, a.id DESC LIMIT $limit "
+            f"{activities}WITH id, a ORDER BY {order}, a.id DESC LIMIT $limit "
             "RETURN a, id AS source",
             {},
         )
-        return await self.pages(activities)
+        return await self.pages(counted or activities)
 
     async def pages(self, counted: str) -> dict[str, TimelinePage]:
         """The pages found, counted by `counted` when the query counts."""
@@ -234,14 +237,23 @@ async def deal_timelines(
     tx: Tx, deal_ids: Sequence[str], query: TimelineQuery, seen: str, inside: Reach
 ) -> dict[str, TimelinePage]:
     """The timelines of deals (o) that pass `seen`: the activities linked to each, one
-    range of the (opportunity, time) index."""
-    activities = (
-        f"MATCH (o:Opportunity {{id: id}}) WHERE {seen} "
-        # a time to seek: the (opportunity, time) index answers only with both given
-        "MATCH (a:Activity {opportunity_id: id}) WHERE a.occurred_at IS NOT NULL "
-        f"AND {ACTIVITY_FILTER} "
+    range of the (opportunity, time) index, read newest first and stopped after the page
+    (an order that names the index's columns from its first, so the planner keeps the
+    index's order); counted with the deal tested once, not per activity."""
+    deal = f"MATCH (o:Opportunity {{id: id}}) WHERE {seen}"
+    # a time to seek: the (opportunity, time) index answers only with both given
+    linked = "a.opportunity_id = id AND a.occurred_at IS NOT NULL"
+    counted = (  # by the (opportunity, type, time) index: types and times from it alone
+        f"CALL (id) {{ {deal} RETURN count(o) AS found }} WITH id WHERE found > 0 "
+        "MATCH (a:Activity) USING INDEX a:Activity(opportunity_id, type, occurred_at) "
+        f"WHERE {linked} AND a.type IS NOT NULL AND {ACTIVITY_FILTER} "
     )
-    return await _Windows(tx, deal_ids, query, inside).own(activities)
+    return await _Windows(tx, deal_ids, query, inside).own(
+        f"WITH id WHERE EXISTS {{ {deal} }} MATCH (a:Activity) USING INDEX "
+        f"a:Activity(opportunity_id, occurred_at) WHERE {linked} AND {ACTIVITY_FILTER} ",
+        "a.opportunity_id DESC, a.occurred_at DESC",
+        counted,
+    )
 
 
 async def timelines(

@@ -12,8 +12,8 @@ from typing import Any
 
 import orjson
 
+from .. import amount_units, leads, opportunities
 from .. import history as entry
-from .. import leads, opportunities
 from ..history import ChangeKind
 from ..model import Party, TimelinePage, TimelineQuery
 from ..opportunities import Opportunity
@@ -225,6 +225,6 @@ def upsert(conn: sqlite3.Connection, written: Opportunity) -> None:
             format_instant(written.updated_at),
             written.version,
             orjson.dumps(opportunities.document(written)).decode(),
-            *opportunity_sums.parts(written.amount),
+            *amount_units.parts(written.amount),
         ),
     )
