@@ -18,7 +18,6 @@ from .opportunities import MAX_AMOUNT, MAX_PLACES, Opportunity, OpportunityStatu
 from .pipelines import Pipeline, StageOutcome
 
 NO_CLOSE = "9999-12-31"  # an opportunity without a close date sorts last
-MAX_ORGANIZATIONS = 10_000  # a roll-up's organizations at most, below one client
 
 
 class OpportunityOrder(enum.Enum):
