@@ -26,6 +26,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 
+import server_cpu
 from neo4j import AsyncDriver, AsyncGraphDatabase
 
 LABEL = "IndexBench"
@@ -74,15 +75,6 @@ async def _timed(runs: int, call: Callable[[], Awaitable[object]]) -> tuple[floa
     return statistics.median(times), times[int(len(times) * 0.95) - 1]
 
 
-def cpu_seconds(pid: int | None) -> float:
-    """User and system CPU of process `pid` so far (Linux /proc), 0 without one."""
-    if pid is None:
-        return 0.0
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 async def _throughput(driver: AsyncDriver, clients: int, seconds: float) -> tuple[float, int]:
     done = 0
     end = time.perf_counter() + seconds
@@ -119,10 +111,11 @@ async def main(args: argparse.Namespace) -> None:
             await driver.execute_query("CALL db.awaitIndexes(60)")
             await _timed(5, lambda: _create(driver))  # warm
             p50, p95 = await _timed(args.runs, lambda: _create(driver))
-            cpu = cpu_seconds(args.neo4j_pid)
+            pid = args.neo4j_pid
+            cpu = server_cpu.seconds(pid) if pid else 0.0
             rate, done = await _throughput(driver, args.clients, args.seconds)
             await driver.execute_query(REFRESH)  # the queued index updates count too
-            per_write = (cpu_seconds(args.neo4j_pid) - cpu) * 1000 / done
+            per_write = (server_cpu.seconds(pid) - cpu) * 1000 / done if pid else 0.0
             print(f"| {name} | {p50:.2f} / {p95:.2f} | {rate:.0f} | {per_write:.2f} |")
             if "eventually" in name:
                 await driver.execute_query(REFRESH)

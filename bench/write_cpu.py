@@ -24,7 +24,8 @@ import statistics
 import time
 
 import httpx
-from fulltext_writes import REFRESH, cpu_seconds
+import server_cpu
+from fulltext_writes import REFRESH
 from versus import TAG, remove_created
 
 from contactgraph.app import create_app
@@ -72,12 +73,15 @@ async def main(args: argparse.Namespace) -> None:
             print("|---:|---:|---:|---:|---:|")
             for clients in args.clients or [1, 16]:
                 await driver.execute_query(REFRESH)
-                ours, theirs = time.process_time(), cpu_seconds(args.neo4j_pid)
+                ours, theirs = time.process_time(), server_cpu.seconds(args.neo4j_pid)
                 start = time.perf_counter()
                 times = await _round(http, home, args.requests, clients)
                 await driver.execute_query(REFRESH)  # the index updates it queued count too
                 wall = time.perf_counter() - start
-                ours, theirs = time.process_time() - ours, cpu_seconds(args.neo4j_pid) - theirs
+                ours, theirs = (
+                    time.process_time() - ours,
+                    server_cpu.seconds(args.neo4j_pid) - theirs,
+                )
                 print(
                     f"| {clients} | {statistics.median(times):.1f} "
                     f"| {ours * 1000 / args.requests:.2f} | {theirs * 1000 / args.requests:.2f} "
