@@ -1,0 +1,81 @@
+r"""CPU time of bench/versus.py's read workloads, served in this process (issue 11): on a
+machine shared with other work, wall-clock latency moves with everyone's load; the
+processor time one request costs the server moves far less.
+
+    .venv/bin/python bench/read_cpu.py --graph sqlite:////tmp/versus-20k.db [--requests 40]
+    .venv/bin/python bench/read_cpu.py --graph "$NEO4J_URI" --only descendants --root ID
+
+The app runs in this process (httpx's ASGI transport: no sockets) with
+--insecure-anonymous-admin's viewer and no rate limit, over a graph seeded as
+bench/versus.py's, asking what versus.py asks of the parties it picks (--root overrides
+its largest organization). Prints the CPU milliseconds of this process per request
+(the store's threads included; on Neo4j the database's own CPU is not in it): the
+fewest, the median and the 90th percentile of --requests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import statistics
+import time
+from typing import Any
+
+import httpx
+from versus import contactgraph_ops, pick
+
+from contactgraph.app import create_app
+from contactgraph.config import Settings
+
+READS = ("tree", "orgs", "descendants", "rollup", "relationships")
+
+
+async def main(args: argparse.Namespace) -> None:
+    picks = await pick(args.graph)
+    if args.root:
+        picks = dataclasses.replace(picks, root=args.root, below=args.below)
+    settings = Settings(
+        graph_url=args.graph,
+        insecure_anonymous_admin=True,
+        rate_limit=0,
+        max_page_size=max(500, picks.below),
+        allowed_hosts=("localhost",),
+    )
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
+
+            async def post(query: str, variables: dict[str, Any]) -> Any:
+                body = (
+                    await http.post("/graphql", json={"query": query, "variables": variables})
+                ).json()
+                if "errors" in body:
+                    raise SystemExit(f"the server refused: {body['errors']}")
+                return body["data"]
+
+            ops = contactgraph_ops(picks)
+            print("| workload | fewest CPU ms | median | p90 |\n|---|---:|---:|---:|")
+            for name in args.only or READS:
+                ask = ops[name].ask
+                for number in range(5):  # warm
+                    await ask(post, number)
+                used = []
+                for number in range(args.requests):
+                    start = time.process_time()
+                    await ask(post, number)
+                    used.append((time.process_time() - start) * 1000)
+                used.sort()
+                median, p90 = statistics.median(used), used[int(len(used) * 0.9) - 1]
+                print(f"| {name} | {used[0]:.1f} | {median:.1f} | {p90:.1f} |")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--graph", required=True, help="a graph seeded as versus.py's")
+    parser.add_argument("--requests", type=int, default=40)
+    parser.add_argument("--only", action="append", choices=READS, metavar="WORKLOAD")
+    parser.add_argument("--root", help="ask about this organization instead")
+    parser.add_argument("--below", type=int, default=5000, help="--root's descendants at most")
+    asyncio.run(main(parser.parse_args()))
