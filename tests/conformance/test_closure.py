@@ -62,11 +62,17 @@ def kept(url: str, driver: Driver | None) -> Rows:
                 )
             )
     records, _, _ = driver.execute_query(
-        "MATCH (h:Reach)-[:REACHES]->(d) "
-        "RETURN h.ancestor, d.id, h.depth, toString(h.since), toString(h.until), h.rank"
+        "MATCH (h:Reach)-[:REACHES]->(d) RETURN h.ancestor, d.id, h.depth, "
+        "toString(h.since), toString(h.until), h.rank, h.shared"
     )
-    assert all(u is not None and r == neo4j_cypher.rank(h, d) for _, d, h, _, u, r in records)
-    return sorted((a, d, depth, text(s), text(u)) for a, d, depth, s, u, _ in records)
+    assert all(u is not None and r == neo4j_cypher.rank(h, d) for _, d, h, _, u, r, _ in records)
+    found = [((a, d, depth, text(s), text(u)), shared) for a, d, depth, s, u, _, shared in records]
+    # a row names its ancestor as `shared` exactly when it overlaps a row of its pair
+    rows = [row for row, _ in found]
+    overlapping = {rows[at] for at in neo4j_closure.overlapping(rows)}
+    assert {row for row, shared in found if shared == row[0]} == overlapping
+    assert all(shared in (None, row[0]) for row, shared in found)
+    return sorted(rows)
 
 
 async def test_the_kept_closure_is_the_derived_one(
@@ -143,6 +149,40 @@ async def test_the_kept_closure_is_the_derived_one(
     assert maintained == await derived(store)
 
 
+def matrix() -> tuple[str, Batch]:
+    """A unit under a chain and, for a while, right under the top too; the top's id."""
+    top, a, b, unit, under = (org(name) for name in ("Top", "A", "B", "Matrix", "Under"))
+    return top.id, Batch(
+        [top, a, b, unit, under],
+        [
+            edge(RelType.PART_OF, a, top),
+            edge(RelType.PART_OF, b, a),
+            edge(RelType.PART_OF, unit, b),
+            edge(RelType.PART_OF, unit, top, since=T0 + 2 * DAY, until=T0 + 6 * DAY),
+            edge(RelType.PART_OF, under, unit),
+        ],
+    )
+
+
+async def test_a_party_reached_at_two_depths_is_counted_once(store: GraphStore) -> None:
+    """Each moment's count is its page's length, whatever rows overlap then (Neo4j counts
+    rows less the surplus of those marked shared)."""
+    top_id, batch = matrix()
+    await store.load_batch(batch)
+    types = list(closure.CLOSURE_TYPES)
+    for days, depth, names in [
+        (1, 64, ["A", "B", "Matrix", "Under"]),
+        (3, 64, ["A", "Matrix", "B", "Under"]),
+        (3, 2, ["A", "Matrix", "B", "Under"]),
+        (1, 2, ["A", "B"]),
+        (7, 3, ["A", "B", "Matrix"]),
+    ]:
+        at = T0 + days * DAY
+        page = (await store.descendants([top_id], types, depth, at, Page(10), True))[top_id]
+        assert sorted(r.party.display_name for r in page.rows) == sorted(names)
+        assert page.total_count == len(names), (days, depth)
+
+
 async def test_a_graph_written_before_the_closure_gets_it_at_start(
     neo4j_url: str, neo4j_driver: Driver
 ) -> None:
@@ -191,6 +231,28 @@ async def test_a_closure_of_an_older_layout_is_built_again_at_start(
     await store.close()
     assert kept(neo4j_url, neo4j_driver) == maintained
     assert page.total_count == 7 and [row.depth for row in page.rows] == [1, 2, 2, 3, 3, 3, 3]
+
+
+async def test_a_closure_without_its_shared_marks_is_built_again_at_start(
+    neo4j_url: str, neo4j_driver: Driver
+) -> None:
+    """Rows of the second layout, none marked shared, would count a party reached at two
+    depths twice: they are replaced at start."""
+    store = open_store(neo4j_url, create=True)
+    await store.start()
+    top_id, batch = matrix()
+    await store.load_batch(batch)
+    await store.close()
+    maintained = kept(neo4j_url, neo4j_driver)
+    neo4j_driver.execute_query("MATCH (h:Reach) REMOVE h.shared")
+    neo4j_driver.execute_query("MATCH (m:Meta {key: 'closure'}) SET m.value = '2'")
+    store = open_store(neo4j_url, create=True)
+    await store.start()
+    types = list(closure.CLOSURE_TYPES)
+    page = (await store.descendants([top_id], types, 64, T0 + 3 * DAY, Page(10), True))[top_id]
+    await store.close()
+    assert kept(neo4j_url, neo4j_driver) == maintained  # with the marks (kept checks them)
+    assert page.total_count == 4
 
 
 async def test_writes_racing_over_one_chain_keep_it(

@@ -39,6 +39,7 @@ from contactgraph.graph.model import (
     TreeRow,
     UnitType,
 )
+from contactgraph.graph.neo4j import search as neo4j_search
 from contactgraph.graph.store import GraphStore
 from contactgraph.graph.times import format_instant
 
@@ -142,6 +143,34 @@ async def test_listing_filters_searches_and_pages(store: GraphStore) -> None:
     assert uncounted.total_count is None
     rest = await store.list_parties(PartyFilter(), Page(2, encode_cursor(c.id)), count=False)
     assert [p.id for p in rest.parties] == [d.id] and not rest.has_next
+
+
+@pytest.mark.parametrize("plan", ["sorted", "scanned", "window too short"])
+async def test_a_search_pages_its_matches_in_id_order_by_every_plan(
+    store: GraphStore, plan: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Neo4j sorts a few matches, and reads many from the id index's next parties, sorting
+    after all where that window holds too few; each plan gives the same pages and count."""
+    if plan != "sorted":
+        monkeypatch.setattr(neo4j_search, "SORTED_MOST", 2)
+    if plan == "window too short":
+        monkeypatch.setattr(neo4j_search, "WINDOW", 3)
+    keller = [person(f"Anna{i}", "Keller") for i in range(9)]
+    others = [person(f"Otto{i}", "Other") for i in range(12)]
+    archived = person("Zora", "Keller")
+    await store.load_batch(Batch([*others[:6], *keller, archived, *others[6:]]))
+    await store.archive_party(archived.id, T0)
+    seen: list[str] = []
+    cursor = None
+    while True:
+        page = await store.list_parties(PartyFilter(search="kell"), Page(4, cursor), count=True)
+        assert page.total_count == len(keller)
+        seen += [p.id for p in page.parties]
+        if not page.has_next:
+            break
+        cursor = encode_cursor(seen[-1])
+    assert seen == sorted(p.id for p in keller)
+    assert (await store.list_parties(PartyFilter(search="nobody"), Page(4), True)).total_count == 0
 
 
 async def test_relationships_by_direction_type_and_time(store: GraphStore) -> None:

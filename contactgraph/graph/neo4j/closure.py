@@ -5,8 +5,11 @@ and "is this subject below the root" one expansion of the subject. A party's own
 depth 0 is not stored. A row also holds its `rank`, the depth and the descendant's id as
 one text, and an open window ends at OPEN rather than null: the index on (ancestor, rank,
 since, until) then reads a subtree in the order descendants are paged in, and counts it
-without reading a row (ROWS_VERSION names that layout; a closure of an older one is
-rebuilt at start, closure_build.py).
+without reading a row. A row whose window overlaps another row of the same ancestor and
+descendant (a party reached at two depths at once: a matrix unit) also holds its
+ancestor as `shared`, so a count is of rows, less the few shared rows' surplus, instead
+of distinct descendants over every row (ROWS_VERSION names that layout; a closure of an
+older one is rebuilt at start, closure_build.py).
 
 Writes keep it in the same transaction, serialised by locks on exactly the parties whose
 rows they read or rewrite: the changed children's region and the doors into it. Any write
@@ -86,15 +89,35 @@ def _edge(rel: Relationship) -> tuple[str, str, str, str | None]:
     return parent, child, format_instant(rel.since), until
 
 
-ROWS_VERSION = "2"
+ROWS_VERSION = "3"
+
+
+def overlapping(found: Sequence[Row]) -> set[int]:
+    """The positions of the rows whose window overlaps another row's of the same ancestor
+    and descendant. `found` holds every row of each pair it names, as every write of rows
+    does (a region's rows from outside it, or all of a new party's)."""
+    pairs: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for at, (ancestor, descendant, _, _, _) in enumerate(found):
+        pairs[ancestor, descendant].append(at)
+    shared: set[int] = set()
+    for positions in pairs.values():
+        for i, first in enumerate(positions):
+            for second in positions[i + 1 :]:
+                if found[first][3] < found[second][4] and found[second][3] < found[first][4]:
+                    shared.update((first, second))
+    return shared
 
 
 def new_reaches(found: Sequence[Row]) -> Write:
+    shared = overlapping(found)
     return Write(
         "UNWIND $rows AS row MATCH (d:Party {id: row[1]}) "
-        "CREATE (:Reach {ancestor: row[0], depth: row[2], rank: row[5], "
+        "CREATE (:Reach {ancestor: row[0], depth: row[2], rank: row[5], shared: row[6], "
         f"since: datetime(row[3]), until: datetime(row[4])}})-[:{REACHES}]->(d)",
-        [[a, d, depth, since, until, rank(depth, d)] for a, d, depth, since, until in found],
+        [
+            [a, d, depth, since, until, rank(depth, d), a if at in shared else None]
+            for at, (a, d, depth, since, until) in enumerate(found)
+        ],
     )
 
 

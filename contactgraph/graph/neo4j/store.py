@@ -118,6 +118,8 @@ SCHEMA: tuple[str, ...] = (
     "DROP INDEX reach_depth IF EXISTS",
     # a subtree in page order, a level of it in one seek, and counted from the index alone
     "CREATE INDEX reach_rank IF NOT EXISTS FOR (h:Reach) ON (h.ancestor, h.rank, h.since, h.until)",
+    # the rows that share their party with a row of another depth, few: a count's surplus
+    "CREATE INDEX reach_shared IF NOT EXISTS FOR (h:Reach) ON (h.shared, h.rank, h.since, h.until)",
     *search.SCHEMA,
     *activity_search.SCHEMA,
     *identity.SCHEMA,
@@ -264,17 +266,24 @@ class Neo4jStore(Neo4jWrites, Neo4jOpportunities):
             inside = await self._inside(tx)
             named = {**params, **inside.params}
             filtered = " AND ".join(conditions) or "true"
-            if where.search is None:
-                matching = f"{inside.parties('p')} WHERE {filtered}"
-            else:
+            if where.search is not None:  # counted with its page, by one full-text search
                 matching = f"{search.SOURCE} WHERE {filtered} AND {inside.test('p')}"
+                found = await tx.run(
+                    search.page_and_count(matching),
+                    named | {"sorted_most": search.SORTED_MOST, "window": search.WINDOW},
+                )
+                record = await found.single(strict=True)
+                matched = [cypher.party(row) for row in record["rows"]]
+                total = record["n"] if count else None
+                return PartyPage(matched[: page.first], len(matched) > page.first, total)
+            matching = f"{inside.parties('p')} WHERE {filtered}"
             total = None
             if count:
                 counted = await tx.run(f"{matching} RETURN count(p) AS n", named)
                 total = (await counted.single(strict=True))["n"]
             paged = f"WITH p ORDER BY p.id LIMIT $limit RETURN collect({PARTY_MAP}) AS rows"
             rows: list[Party] = []
-            if self._scope is not None and where.search is None:
+            if self._scope is not None:
                 # a scope that holds most parties fills its page from the next few pages of
                 # all parties, each tested, sooner than its parties are all found
                 result = await tx.run(
