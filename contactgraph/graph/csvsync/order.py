@@ -1,6 +1,6 @@
 """The order a CSV import creates and links parties in: by their place in the hierarchy
-the file describes, each row right after its parent's siblings, so that a batch writes
-one subtree.
+the file describes, a row next to the other rows under the same parent and parents
+numbered depth first, so that a batch writes one subtree.
 
 Why: the embedded store keeps the closure by ancestor and by descendant (ids made in
 creation order). In file order a batch's parties hang under ancestors all over the
@@ -9,8 +9,8 @@ outgrew the page cache was also read back first: a link's cost grew with the gra
 tree order the parties of a batch share their ancestors and their ids follow each other,
 so the closure rows of a batch land on few pages, each ancestor's appended at its end.
 
-The rows are sorted outside memory, in a private temporary SQLite file that is gone once
-read, so memory stays what the check holds."""
+The rows are sorted outside memory, in a private temporary SQLite file deleted when
+closed, so memory stays what the check holds."""
 
 from __future__ import annotations
 
