@@ -1,16 +1,18 @@
 """CSV import and export rates: `contactgraph import --format csv` (a dry run, the first
-run, and a second run that changes nothing) and `export --format csv`, timed as whole
-commands.
+run, and a second run that changes nothing) and `export --format csv`, then the graph's
+JSON Lines dump (`export`) and its import into a new SQLite file, timed as whole commands.
 
     .venv/bin/python bench/csv_import.py [--rows 1000000] [--folder /tmp/bench-csv]
-        [--graph bolt://HOST:PORT]
+        [--graph bolt://HOST:PORT] [--steps import,csv-export,dump,load]
 
 Writes a synthetic CSV of --rows rows into --folder (kept, and reused by the next run of
 that size): one organization in five, each but the first ten PART_OF an organization of
 the file, some of them further down; contacts MEMBER_OF an organization, with an e-mail
 address, a phone number and tags. Imports it into a new SQLite file (or, with --graph,
-into that Neo4j graph, emptied first) and exports the graph as CSV. Prints, per step, the
-seconds, the rows per second and the command's peak memory (GNU time), in Markdown.
+into that Neo4j graph, emptied first) and exports the graph as CSV and as a dump, which it
+imports into a new SQLite file. --steps picks some of dry-run, import, again, csv-export,
+dump and load (all by default). Prints, per step, the seconds, the CPU seconds, the rows
+per second and the command's peak memory (GNU time), in Markdown.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ tags = "tags"
 id = "parent"
 role = "role"
 """
+STEPS = ("dry-run", "import", "again", "csv-export", "dump", "load")
 FIRST = ("Anna", "Ben", "Clara", "David", "Eva", "Felix", "Greta", "Hans", "Ida", "Jonas")
 LAST = ("Berger", "Huber", "Gruber", "Wagner", "Moser", "Mayer", "Bauer", "Steiner")
 
@@ -128,6 +131,7 @@ def main() -> None:
     parser.add_argument("--folder", type=Path, default=Path("/tmp/bench-csv"))
     parser.add_argument("--graph", help="a Neo4j graph to import into (emptied first)")
     parser.add_argument("--batch-size", default="5000")
+    parser.add_argument("--steps", default=",".join(STEPS), help="comma-separated, in order")
     options = parser.parse_args()
     folder: Path = options.folder
     folder.mkdir(parents=True, exist_ok=True)
@@ -142,8 +146,9 @@ def main() -> None:
         db = folder / "graph.db"
         db.unlink(missing_ok=True)
         graph = f"sqlite:///{db}"
-    exported = folder / "export.csv"
-    exported.unlink(missing_ok=True)
+    exported, dump, copy = folder / "export.csv", folder / "export.jsonl", folder / "copy.db"
+    for made in (exported, dump, copy):
+        made.unlink(missing_ok=True)
     _timed("migrate", "--create", "--graph", graph)
     load = (
         "import",
@@ -156,18 +161,24 @@ def main() -> None:
         "--graph",
         graph,
     )
-    steps = [
-        ("dry run", (*load, "--dry-run", str(data))),
-        ("import", (*load, str(data))),
-        ("import again (no change)", (*load, str(data))),
-        ("export", ("export", "--format", "csv", "--graph", graph, str(exported))),
-    ]
+    steps = {
+        "dry-run": ("dry run", (*load, "--dry-run", str(data))),
+        "import": ("import", (*load, str(data))),
+        "again": ("import again (no change)", (*load, str(data))),
+        "csv-export": ("export", ("export", "--format", "csv", "--graph", graph, str(exported))),
+        "dump": ("export (JSON Lines)", ("export", "--graph", graph, str(dump))),
+        "load": ("import (JSON Lines)", ("import", "--graph", f"sqlite:///{copy}", str(dump))),
+    }
+    chosen = options.steps.split(",")
+    unknown = sorted(set(chosen) - set(STEPS))
+    if unknown:
+        raise SystemExit(f"unknown steps {', '.join(unknown)}; known: {', '.join(STEPS)}")
     print(
         f"{options.rows:,} rows, {data.stat().st_size / 1e6:,.0f} MB, into {graph.split(':')[0]}\n"
     )
     print("| step | seconds | CPU seconds | rows/s | peak memory MB |")
     print("|---|---:|---:|---:|---:|")
-    for name, args in steps:
+    for name, args in (steps[step] for step in chosen):
         seconds, cpu, peak, out = _timed(*args)
         rate = options.rows / seconds
         print(f"| {name} | {seconds:,.1f} | {cpu:,.1f} | {rate:,.0f} | {peak:,} |", flush=True)

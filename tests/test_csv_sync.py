@@ -301,3 +301,45 @@ async def test_codes_held_twice_and_cycles_are_bad_rows_and_nothing_is_written(
             assert expected in done.stderr, (expected, done.stderr)
         assert "line 7" not in done.stderr
         assert await _graph(graph_url) == before
+
+
+TREE = """query($key: String!) { partyByExternalId(source: "sap", key: $key) {
+  descendants(first: 50) { totalCount edges { node { depth party { displayName } } } }
+  ancestors { displayName } } }"""
+
+
+async def test_a_hierarchy_given_leaves_first_is_linked_whole(
+    graph_url: str, tmp_path: Path
+) -> None:
+    """Parties are created and linked in the order of the file's hierarchy, not the
+    file's: each level and its closure still come out right, under a parent the graph
+    holds too."""
+    _ok(await asyncio.to_thread(run, "migrate", "--create", "--graph", graph_url))
+    mapping, data = _files(tmp_path, [ROWS[1]])
+    _ok(await _import(graph_url, mapping, data))  # O1, held before the run below
+    rows = [
+        "P9,CONTACT,,Eva,Low,,,,,AT,,D4,,",
+        "D4,ORGANIZATION,Four,,,,,,,AT,,D3,,",
+        "P8,CONTACT,,Ben,Mid,,,,,AT,,D2,,",
+        "D3,ORGANIZATION,Three,,,,,,,AT,,D2,,",
+        "E1,ORGANIZATION,Else,,,,,,,AT,,,,",
+        "D2,ORGANIZATION,Two,,,,,,,AT,,O1,,",
+        "P7,CONTACT,,Ida,Else,,,,,AT,,E1,,",
+    ]
+    mapping, data = _files(tmp_path, rows, "tree.csv")
+    assert "7 parties created, 0 updated, 0 unchanged, 6 relationships made" in _ok(
+        await _import(graph_url, mapping, data)
+    )
+    async for http in serve(Settings(graph_url=graph_url)):
+        gql = GraphQL(http)
+        top = (await gql(TREE, {"key": "O1"}))["partyByExternalId"]
+        below = {
+            (e["node"]["depth"], e["node"]["party"]["displayName"])
+            for e in top["descendants"]["edges"]
+        }
+        assert top["descendants"]["totalCount"] == 5
+        assert below == {(1, "Two"), (2, "Three"), (2, "Ben Mid"), (3, "Four"), (4, "Eva Low")}
+        leaf = (await gql(TREE, {"key": "P9"}))["partyByExternalId"]
+        assert [p["displayName"] for p in leaf["ancestors"]] == ["Four", "Three", "Two", "Acme"]
+        other = (await gql(TREE, {"key": "E1"}))["partyByExternalId"]
+        assert other["descendants"]["totalCount"] == 1

@@ -93,6 +93,15 @@ class Hierarchy:
                 self.others.append(link.other)
                 self.shapes.append(self._shapes.setdefault(shape, len(self._shapes)))
 
+    def edges(self, index: Mapping[str, int]) -> Iterator[tuple[Node, Node, RelType]]:
+        """Each link as (from, to, type), in the order the file asks them; `index` is the
+        file's keys (key -> line * 2 + kind)."""
+        shapes = list(self._shapes)
+        for line, other, shape in zip(self.lines, self.others, self.shapes, strict=True):
+            kind, incoming, _ = shapes[shape]
+            end = index[other] // 2 if other in index else other
+            yield (end, line, kind) if incoming else (line, end, kind)
+
     async def cycles(
         self, store: GraphStore, source: str, index: Mapping[str, int], batch: int
     ) -> list[RowError]:
@@ -100,14 +109,7 @@ class Hierarchy:
         hierarchy above their upper ends; `index` is the file's keys (key -> line * 2 +
         kind)."""
         shapes = list(self._shapes)
-
-        def node(key: str) -> Node:
-            return index[key] // 2 if key in index else key
-
-        edges: list[tuple[Node, Node]] = []
-        for line, other, shape in zip(self.lines, self.others, self.shapes, strict=True):
-            incoming = shapes[shape][1]
-            edges.append((node(other), line) if incoming else (line, node(other)))
+        edges = [(start, end) for start, end, _ in self.edges(index)]
         lower = {start for start, _ in edges}
         above = await self._stored_above(
             {end for _, end in edges}, lower, store, source, index, batch

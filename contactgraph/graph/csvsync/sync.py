@@ -1,24 +1,28 @@
 """A CSV import: every row checked before anything is written, then parties upserted by
 external id and links made once (docs/csv-import.md).
 
-The file is read five times, one row at a time, so memory does not grow with it beyond
+The file is read four times, one row at a time, so memory does not grow with it beyond
 the index of its external ids (key -> line and kind) and what checks.py keeps: 1. each
 row on its own, by the write rules; 2. each row's links, against that index and the
-graph, then the file's VAT numbers and tax codes and its hierarchy (checks.py); 3. the parties,
-created in batches or updated one by one where a mapped field changed; 4. the links not
-there yet, in batches, organizations' rows first (read twice, once per kind). A run that
-finds a bad row in 1 or 2 writes nothing."""
+graph, then the file's VAT numbers and tax codes and its hierarchy (checks.py); 3. the
+parties the graph holds, updated one by one in file order where a mapped field changed;
+4. into a sorted copy of its rows (order.py), read back to create the other parties in
+batches, then to make the links not there yet, in batches, organizations' rows first, in
+the order of the file's hierarchy. A run that finds a bad row in 1 or 2 writes nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Set
+from contextlib import closing
 from dataclasses import dataclass, field, replace
 from typing import IO
 
 from .. import rules
+from ..closure import parent_is_from
 from ..errors import NotFound
 from ..ids import new_id
 from ..model import (
+    ACYCLIC_TYPES,
     REL_RULES,
     Batch,
     Category,
@@ -30,8 +34,9 @@ from ..model import (
 )
 from ..store import GraphStore
 from ..times import utcnow
-from .checks import FileCodes, Hierarchy, batched
+from .checks import FileCodes, Hierarchy, Node, batched
 from .mapping import Mapping
+from .order import Sorted, places
 from .rows import BadRow, LinkRow, Row, RowError, key_of, kind_of, links, parse, read
 
 Opener = Callable[[], IO[str]]
@@ -85,24 +90,44 @@ class CsvImport:
     async def write(self) -> Outcome:
         """Passes 3 and 4, after a check() that found nothing wrong."""
         for chunk in self._chunks():
-            await self._write_parties(chunk)
-            self.tick("parties written", len(chunk))
-        for kind in _KINDS:  # organizations' first: see _write_links
-            for chunk in self._chunks(kind):
-                await self._write_links(chunk)
-                self.tick("links written", len(chunk))
+            await self._update_parties(chunk)  # in file order: the later row naming a party wins
+            self.tick("parties updated", len(chunk))
+        with closing(self._sorted()) as ordered:
+            for chunk in batched(ordered.rows(), self.batch_size):
+                await self._create_parties(chunk)
+                self.tick("parties created", len(chunk))
+            for bit in _KINDS.values():  # organizations' first: see _write_links
+                for chunk in batched(ordered.rows(bit), self.batch_size):
+                    await self._write_links(chunk)
+                    self.tick("links written", len(chunk))
         return self.outcome
 
     def _rows(self) -> Iterator[tuple[int, dict[str, str]] | RowError]:
         with self.open_file() as stream:
             yield from read(stream, self.mapping)
 
-    def _chunks(self, kind: PartyKind | None = None) -> Iterator[list[tuple[int, dict[str, str]]]]:
-        """The file's good rows, `batch_size` at a time; with `kind`, its rows only."""
-        good = (item for item in self._rows() if not isinstance(item, RowError))
-        if kind is not None:
-            good = (item for item in good if kind_of(item[1], self.mapping) is kind)
-        yield from batched(good, self.batch_size)
+    def _good(self) -> Iterator[tuple[int, dict[str, str]]]:
+        return (item for item in self._rows() if not isinstance(item, RowError))
+
+    def _chunks(self) -> Iterator[list[tuple[int, dict[str, str]]]]:
+        """The file's good rows, `batch_size` at a time."""
+        yield from batched(self._good(), self.batch_size)
+
+    def _sorted(self) -> Sorted:
+        """The good rows by their parent's place in the file's hierarchy (order.py)."""
+        numbered = places(self.hierarchy, self.index)
+        return Sorted(
+            (self._place(cells, numbered), _KINDS[kind_of(cells, self.mapping)], line, cells)
+            for line, cells in self._good()
+        )
+
+    def _place(self, cells: dict[str, str], numbered: dict[Node, int]) -> int:
+        """The number of the row's first parent in the file's hierarchy; -1 without one."""
+        for link in links(cells, self.mapping, kind_of(cells, self.mapping)):
+            if link.type in ACYCLIC_TYPES and link.incoming == parent_is_from(link.type):
+                packed = self.index.get(link.other)
+                return numbered.get(link.other if packed is None else packed // 2, -1)
+        return -1
 
     def _check_rows(self) -> None:
         region = self.store.default_region
@@ -181,27 +206,36 @@ class CsvImport:
                 if reason:
                     self.outcome.errors.append(RowError(line, link.column, reason))
 
-    async def _write_parties(self, chunk: list[tuple[int, dict[str, str]]]) -> None:
+    def _parsed(self, chunk: list[tuple[int, dict[str, str]]], keys: Set[str]) -> list[Row]:
+        """The rows of these keys, as given: the store normalises a new party, _update
+        what a held one does not hold yet."""
         region = self.store.default_region
+        return [
+            parse(line, cells, self.mapping, self.categories, region, False)
+            for line, cells in chunk
+            if key_of(cells, self.mapping) in keys
+        ]
+
+    async def _create_parties(self, chunk: list[tuple[int, dict[str, str]]]) -> None:
+        """The parties of the chunk's rows whose keys no party holds, in one batch."""
+        keys = {key_of(cells, self.mapping) for _, cells in chunk}
+        held = await self._holders(keys)
+        created = [self._new(row) for row in self._parsed(chunk, keys - held.keys())]
+        if created:
+            await self.store.load_batch(Batch(parties=created))
+            self.outcome.created += len(created)
+
+    async def _update_parties(self, chunk: list[tuple[int, dict[str, str]]]) -> None:
         stored = await self._held({key_of(cells, self.mapping) for _, cells in chunk})
-        # as given: the store normalises a new party, _update what a held one does not hold
-        rows = [parse(line, c, self.mapping, self.categories, region, False) for line, c in chunk]
-        created: list[Party] = []
         written: dict[str, Party] = {}  # a party two keys name (a merge): the later row sees it
-        for row in rows:
-            current = stored.get(row.key)
-            if current is None:
-                created.append(self._new(row))
-                continue
+        for row in self._parsed(chunk, stored.keys()):
+            current = stored[row.key]
             updated = await self._update(row, written.get(current.id, current))
             if updated is None:
                 self.outcome.unchanged += 1
             else:
                 written[current.id] = updated
                 self.outcome.updated += 1
-        if created:
-            await self.store.load_batch(Batch(parties=created))
-            self.outcome.created += len(created)
 
     def _new(self, row: Row) -> Party:
         now = utcnow()

@@ -69,7 +69,9 @@ def _field_names(kind: type[Any]) -> tuple[str, ...]:
 
 
 TYPE_OF: dict[type[Any], str] = {kind: name for name, kind in SECTIONS.items()}
-FIELDS = {name: set(_field_names(kind)) for name, kind in SECTIONS.items()}
+# looked up once: dataclasses.fields() on every line of a dump was a tenth of an import
+_NAMES = {kind: _field_names(kind) for kind in SECTIONS.values()}
+FIELDS = {name: set(_NAMES[kind]) for name, kind in SECTIONS.items()}
 
 
 class Header(msgspec.Struct, frozen=True):
@@ -147,7 +149,7 @@ def read_line(text: bytes, strict: bool = False) -> tuple[str, Item]:
 
 def _naive_times(item: Item) -> Iterator[str]:
     """The fields holding a time without an offset: stores compare instants in UTC."""
-    for name in _field_names(type(item)):
+    for name in _NAMES[type(item)]:
         value = getattr(item, name)
         if isinstance(value, datetime) and value.utcoffset() is None:
             yield name
