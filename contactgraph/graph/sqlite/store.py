@@ -56,6 +56,7 @@ from . import (
     process_steps,
     records,
     scopes,
+    seed_rows,
     timelines,
     vocabulary,
     walks,
@@ -495,6 +496,16 @@ class SqliteStore(SqliteDumps, SqliteOpportunities, SqliteTraversals, StepListen
         return await self._write(
             lambda conn: merges.unmerge(conn, party_id, at, self._actor, move_grants)
         )
+
+    async def seed_preparer(self) -> seed_rows.Preparer:
+        """What makes a synthetic seed's batches into rows, in the generator's process."""
+        return await self._read(
+            lambda conn: seed_rows.preparer(conn, self.default_region, self._actor)
+        )
+
+    async def load_rows(self, rows: bytes, progress: str) -> None:
+        """Write a batch the seed's Preparer made, in one transaction."""
+        await self._write(lambda conn: seed_rows.write(conn, rows, progress))
 
     async def load_batch(self, batch: Batch) -> Batch:
         def work(conn: sqlite3.Connection) -> tuple[Batch, Outcome]:
