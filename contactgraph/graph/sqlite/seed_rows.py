@@ -70,6 +70,13 @@ class Preparer:
         self.next_entry += len(entries.entries)
         parties = records.party_rows(checked.parties)
         activities = records.activity_rows(batch.activities)
+        # rows of tables keyed by party in key order: the writer then fills each index
+        # page once, where a million parties' random ids rewrote pages all over the file
+        parties = parties._replace(keys=sorted(parties.keys))
+        activities = activities._replace(
+            people=sorted(activities.people), subjects=sorted(activities.subjects)
+        )
+        entries = entries._replace(subjects=sorted(entries.subjects))
         relationships = [relationship_params(r) for r in batch.relationships]
         edges = changed_edges(batch.relationships)
         # plain tuples and lists only: what marshal writes
