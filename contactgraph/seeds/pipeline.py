@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import replace
 from multiprocessing.connection import Connection
-from typing import Any, NamedTuple, Protocol, TypeVar, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from ..graph.errors import GraphError
 from ..graph.model import Batch
@@ -25,12 +25,10 @@ from ..graph.store import GraphStore
 from .progress import SeedRun
 from .synthetic import synthetic_batches
 
-T_co = TypeVar("T_co", covariant=True)
 
-
-class Prepare(Protocol[T_co]):
-    def __call__(self, batch: Batch) -> T_co:
-        """A batch as the store writes it, made in the generator's process."""
+class Prepare(Protocol):
+    def __call__(self, batch: Batch) -> bytes:
+        """A batch as the store's load_rows takes it, made in the generator's process."""
 
     def written(self, batch: Batch) -> None:
         """A batch an interrupted seed wrote already, which later ones may refer to."""
@@ -38,7 +36,7 @@ class Prepare(Protocol[T_co]):
 
 @runtime_checkable
 class TakesRows(Protocol):
-    async def seed_preparer(self) -> Prepare[Any]: ...
+    async def seed_preparer(self) -> Prepare: ...
 
     async def load_rows(self, rows: bytes, progress: str) -> None: ...
 
@@ -47,14 +45,14 @@ class Made(NamedTuple):
     parties: int
     relationships: int
     activities: int
-    batch: Any  # a Batch, or what the store's Prepare made of one
+    batch: Any  # a Batch, or the bytes the store's Prepare made of one
 
 
 class Done(NamedTuple):
     cpu_seconds: float  # the generator's process's, from start to end
 
 
-def _generate(run: SeedRun, prepare: Prepare[Any], out: Connection) -> None:
+def _generate(run: SeedRun, prepare: Prepare, out: Connection) -> None:
     """The generator's process: every batch `run` has not written yet, prepared and sent;
     then Done, or the error a batch was refused with."""
     try:
@@ -78,7 +76,7 @@ def _sizes(batch: Batch) -> tuple[int, int, int]:
 
 
 @contextmanager
-def _in_process(run: SeedRun, prepare: Prepare[Any]) -> Iterator[Iterator[Made | Done]]:
+def _in_process(run: SeedRun, prepare: Prepare) -> Iterator[Iterator[Made | Done]]:
     context = multiprocessing.get_context("spawn")  # no fork of a process holding threads
     receiving, sending = context.Pipe(duplex=False)
     process = context.Process(

@@ -101,7 +101,8 @@ def _reference(party: Party) -> Party:
     )
 
 
-def _unpacked(data: bytes) -> SeedRows:
+def unpacked(data: bytes) -> SeedRows:
+    """The rows Preparer packed."""
     parties, relationships, edges, activities, entries = marshal.loads(data)
     return SeedRows(
         records.PartyRows(*parties),
@@ -121,7 +122,7 @@ def preparer(conn: sqlite3.Connection, region: str | None, actor: entry.Actor) -
 def write(conn: sqlite3.Connection, data: bytes, progress: str) -> None:
     """One batch Preparer made, in the caller's transaction, with the seed's note of how
     far it got."""
-    rows = _unpacked(data)
+    rows = unpacked(data)
     records.write_parties(conn, rows.parties)
     conn.executemany(records.INSERT_REL, rows.relationships)
     closure.pairs_changed(conn, rows.edges)
