@@ -87,7 +87,7 @@ def _fts_query(text: str, fiscal: bool) -> str:
 class SqliteStore(SqliteDumps, SqliteOpportunities, SqliteTraversals, StepListeners):
     # a seed's transactions: the larger, the fewer times each index page is rewritten
     # (1,000,000 parties: 970 s in batches of 20,000, 710 s in batches of 100,000, with
-    # about 2 GB of memory for the batch being generated and the one being written)
+    # up to about 3 GB of memory in each of the writer's and the generator's processes)
     seed_batch_size = 100_000
 
     # -- reads ---------------------------------------------------------------
