@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 import subprocess
+from contextlib import closing
+from datetime import UTC, datetime
+from pathlib import Path
 
 from test_cli import CLI, run
 
 from contactgraph.graph.backends import open_store
 from contactgraph.graph.model import Page, PartyFilter
 from contactgraph.seeds.progress import SeedRun
+from contactgraph.seeds.synthetic import synthetic_batches
 
 PARTIES, BATCH = 2000, 200
 
@@ -55,3 +60,62 @@ async def test_an_interrupted_seed_is_refused_then_resumed(graph_url: str) -> No
         assert nothing.returncode != 0 and "no unfinished seed" in nothing.stderr
     finally:
         await store.close()
+
+
+# a seed's records and what the embedded store derives from them, each table in a fixed
+# order; the history by entry number (its ids and write times are the write's own)
+TABLES = {
+    "parties": "SELECT * FROM parties ORDER BY id",
+    "relationships": "SELECT * FROM relationships ORDER BY id",
+    "activities": "SELECT * FROM activities ORDER BY id",
+    "hierarchy_reach": "SELECT * FROM hierarchy_reach ORDER BY 1, 2, 3, 4",
+    "party_search": "SELECT rowid, body, fiscal FROM party_search ORDER BY rowid",
+    "party_keys": "SELECT kind, value, party_id FROM party_keys ORDER BY 1, 2, 3",
+    "party_tags": "SELECT tag, party_id FROM party_tags ORDER BY 1, 2",
+    "activity_people": "SELECT * FROM activity_people ORDER BY 1, 2, 3",
+    "activity_subjects": "SELECT * FROM activity_subjects ORDER BY 1, 2, 3",
+    "activity_search": "SELECT rowid, body FROM activity_search ORDER BY rowid",
+    "history": "SELECT seq, kind, actor_id, subject_ids, fields, party_id, version "
+    "FROM history ORDER BY seq",
+    "history_subjects": "SELECT seq, subject_id FROM history_subjects ORDER BY 1, 2",
+    "meta": "SELECT * FROM meta WHERE key = 'seed'",
+}
+
+
+def _today() -> datetime:
+    return datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _tables(path: Path) -> dict[str, list[tuple[object, ...]]]:
+    with closing(sqlite3.connect(path)) as conn:
+        return {table: conn.execute(query).fetchall() for table, query in TABLES.items()}
+
+
+async def test_the_generators_process_writes_what_checked_batches_write(tmp_path: Path) -> None:
+    """On the embedded store the generator runs in a process of its own and hands over
+    rows: the graph is the one its batches make through load_batch, checked in the
+    writer's transaction, record for record and row for row."""
+    for attempt in range(2):  # the seed's day is today's: again if midnight passed meanwhile
+        day, fast = _today(), tmp_path / f"fast{attempt}.db"
+        seeded = await asyncio.to_thread(
+            run, "seed", "--synthetic", "700", "--batch-size", "250", "--graph", f"sqlite:///{fast}"
+        )
+        assert seeded.returncode == 0, seeded.stderr
+        if _today() == day:
+            break
+    assert "seeded 700 parties" in seeded.stdout and "the generator's process" in seeded.stdout
+    checked = tmp_path / "checked.db"
+    store = open_store(f"sqlite:///{checked}", create=True)
+    await store.start()
+    try:
+        for batch in synthetic_batches(700, seed=1, batch_size=250, now=day):
+            await store.load_batch(batch)
+    finally:
+        await store.close()
+
+    rows, expected = _tables(fast), _tables(checked)
+    assert len(rows["parties"]) == 700 and len(rows["hierarchy_reach"]) > 700
+    records = ("parties", "relationships", "activities")
+    assert len(rows["history"]) == sum(len(rows[table]) for table in records)
+    for table in TABLES:
+        assert rows[table] == expected[table], table

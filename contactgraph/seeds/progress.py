@@ -18,7 +18,6 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ..graph.errors import ConfigError
-from ..graph.model import Batch
 
 
 @dataclass(frozen=True)
@@ -44,8 +43,9 @@ class SeedRun:
         except (ValueError, TypeError):
             raise ConfigError(f"the graph's seed note is unreadable: {text[:200]!r}") from None
 
-    def after(self, batch: Batch) -> SeedRun:
-        return replace(self, batches=self.batches + 1, written=self.written + len(batch.parties))
+    def after(self, parties: int) -> SeedRun:
+        """The note once the next batch, of `parties` parties, is written."""
+        return replace(self, batches=self.batches + 1, written=self.written + parties)
 
     def interrupted(self, url: str) -> str:
         return (

@@ -49,9 +49,14 @@ def share(conn: sqlite3.Connection, search: str) -> float:
     return found / stored if stored else 0.0
 
 
-def index(conn: sqlite3.Connection, activities: Sequence[Activity]) -> None:
+def rows(activities: Sequence[Activity]) -> list[tuple[str, str]]:
+    """What `write` indexes of each activity: its id and its words."""
+    return [(a.id, activity_text(a.summary, a.body)) for a in activities]
+
+
+def write(conn: sqlite3.Connection, text: Sequence[tuple[str, str]]) -> None:
     """Index activities just inserted, in the caller's transaction."""
-    conn.executemany(_INSERT, [(a.id, activity_text(a.summary, a.body)) for a in activities])
+    conn.executemany(_INSERT, text)
 
 
 def reindex(conn: sqlite3.Connection, activity: Activity) -> None:
@@ -61,7 +66,7 @@ def reindex(conn: sqlite3.Connection, activity: Activity) -> None:
         "DELETE FROM activity_search WHERE rowid = (SELECT rowid FROM activities WHERE id = ?)",
         (activity.id,),
     )
-    index(conn, [activity])
+    write(conn, rows([activity]))
 
 
 def migrate(conn: sqlite3.Connection) -> None:

@@ -118,7 +118,12 @@ def _json(ids: Iterable[str]) -> str:
 def edges_changed(conn: sqlite3.Connection, rels: Iterable[Relationship]) -> None:
     """Bring the closure up to date with edges just inserted, or whose window just changed
     (already written to `relationships`)."""
-    changed = changed_edges(rels)
+    pairs_changed(conn, changed_edges(rels))
+
+
+def pairs_changed(conn: sqlite3.Connection, changed: Sequence[tuple[str, str]]) -> None:
+    """edges_changed for the (parent, child) pairs changed_edges gives: a seed finds them
+    in the generator's process."""
     if changed:
         _rederive(conn, changed)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from typing import NamedTuple
 
 import orjson
 
@@ -62,13 +63,32 @@ _INSERT_SUBJECT = "INSERT INTO history_subjects (subject_id, at, id, seq) VALUES
 _KINDS = {member.value: member for member in ChangeKind}
 
 
-def append(conn: sqlite3.Connection, changes: Iterable[Change]) -> None:
-    """Rows numbered on from the last (the writer thread is the only one), so each subject
-    row names its entry by rowid: no second index on the entries' ids."""
-    entries: list[tuple[object, ...]] = []
+# seq, id, at, kind, actor, request, subjects, fields, party, version (_INSERT's order)
+Entry = tuple[int, str, str, str, str | None, str | None, str, str, str | None, int | None]
+
+
+class EntryRows(NamedTuple):
+    """Entries as their insert statements take them, numbered from `first`: a seed makes
+    them in the generator's process, numbered from where the history ends then."""
+
+    first: int
+    entries: list[Entry]
+    subjects: list[tuple[str, str, str, int]]
+
+    def numbered_from(self, first: int) -> EntryRows:
+        """The same entries numbered from `first` (when others were appended meanwhile)."""
+        shift = first - self.first
+        return EntryRows(
+            first,
+            [(row[0] + shift, *row[1:]) for row in self.entries],
+            [(*row[:3], row[3] + shift) for row in self.subjects],
+        )
+
+
+def entry_rows(changes: Iterable[Change], first: int) -> EntryRows:
+    entries: list[Entry] = []
     subjects: list[tuple[str, str, str, int]] = []
-    last = conn.execute("SELECT coalesce(max(seq), 0) FROM history").fetchone()[0]
-    for seq, change in enumerate(changes, start=last + 1):
+    for seq, change in enumerate(changes, start=first):
         at = format_instant(change.at)
         entries.append(
             (
@@ -86,8 +106,27 @@ def append(conn: sqlite3.Connection, changes: Iterable[Change]) -> None:
         )
         named = dict.fromkeys((*change.subject_ids, *change.mentions))
         subjects.extend((subject, at, change.id, seq) for subject in named)
-    conn.executemany(_INSERT, entries)
-    conn.executemany(_INSERT_SUBJECT, subjects)
+    return EntryRows(first, entries, subjects)
+
+
+def next_seq(conn: sqlite3.Connection) -> int:
+    """The number the next entry takes: rows are numbered on from the last (the writer
+    thread is the only one), so each subject row names its entry by rowid and no second
+    index on the entries' ids is needed."""
+    return int(conn.execute("SELECT coalesce(max(seq), 0) FROM history").fetchone()[0]) + 1
+
+
+def write(conn: sqlite3.Connection, rows: EntryRows) -> None:
+    """Append the entries, renumbered if the history grew since they were numbered."""
+    first = next_seq(conn)
+    if first != rows.first:
+        rows = rows.numbered_from(first)
+    conn.executemany(_INSERT, rows.entries)
+    conn.executemany(_INSERT_SUBJECT, rows.subjects)
+
+
+def append(conn: sqlite3.Connection, changes: Iterable[Change]) -> None:
+    write(conn, entry_rows(changes, next_seq(conn)))
 
 
 def change_of(row: sqlite3.Row) -> Change:

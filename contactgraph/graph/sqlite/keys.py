@@ -21,13 +21,9 @@ def rows(party: Party) -> list[tuple[str, str, str]]:
     return [(kind, value, party.id) for kind, value in duplicates.keys(party)]
 
 
-def insert(conn: sqlite3.Connection, parties: Iterable[Party]) -> None:
-    conn.executemany(INSERT, [row for party in parties for row in rows(party)])
-
-
 def rewrite(conn: sqlite3.Connection, party: Party) -> None:
     conn.execute("DELETE FROM party_keys WHERE party_id = ?", (party.id,))
-    insert(conn, [party])
+    conn.executemany(INSERT, rows(party))
 
 
 def check_claims(

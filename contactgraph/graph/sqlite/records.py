@@ -7,6 +7,7 @@ import json
 import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from typing import NamedTuple
 
 from .. import attributes, rules, schedules
 from ..codec import ACTIVITY_FIELDS, PARTY_KINDS
@@ -48,6 +49,7 @@ INSERT_SEARCH = (
     "INSERT INTO party_search (rowid, body, fiscal) "
     "VALUES ((SELECT seq FROM parties WHERE id = ?), ?, ?)"
 )
+INSERT_TAG = "INSERT OR IGNORE INTO party_tags (tag, party_id) VALUES (?, ?)"
 INSERT_REL = f"INSERT INTO relationships ({REL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 INSERT_ACTIVITY = (
     f"INSERT INTO activities ({', '.join(ACTIVITY_FIELDS)}, span_start, span_end) "
@@ -184,15 +186,35 @@ def check_party(
     return party
 
 
-def insert_parties(conn: sqlite3.Connection, parties: Sequence[Party]) -> None:
-    conn.executemany(INSERT_PARTY, [party_params(p) for p in parties])
-    closure.add_parties(conn, [p.id for p in parties])
-    conn.executemany(INSERT_SEARCH, [(p.id, indexed_text(p), fiscal_text(p)) for p in parties])
-    conn.executemany(
-        "INSERT OR IGNORE INTO party_tags (tag, party_id) VALUES (?, ?)",
+class PartyRows(NamedTuple):
+    """New parties as their insert statements take them: lists of plain tuples, which a
+    seed makes in the generator's process and hands over as marshal's bytes."""
+
+    parties: list[tuple[object, ...]]
+    search: list[tuple[str, str, str]]
+    tags: list[tuple[str, str]]
+    keys: list[tuple[str, str, str]]
+
+
+def party_rows(parties: Sequence[Party]) -> PartyRows:
+    return PartyRows(
+        [party_params(p) for p in parties],
+        [(p.id, indexed_text(p), fiscal_text(p)) for p in parties],
         [(tag, p.id) for p in parties for tag in p.tags],
+        [row for p in parties for row in keys.rows(p)],
     )
-    keys.insert(conn, parties)
+
+
+def write_parties(conn: sqlite3.Connection, rows: PartyRows) -> None:
+    conn.executemany(INSERT_PARTY, rows.parties)
+    closure.add_parties(conn, [str(row[0]) for row in rows.parties])
+    conn.executemany(INSERT_SEARCH, rows.search)
+    conn.executemany(INSERT_TAG, rows.tags)
+    conn.executemany(keys.INSERT, rows.keys)
+
+
+def insert_parties(conn: sqlite3.Connection, parties: Sequence[Party]) -> None:
+    write_parties(conn, party_rows(parties))
 
 
 def rewrite_party(conn: sqlite3.Connection, party: Party) -> None:
@@ -204,10 +226,7 @@ def rewrite_party(conn: sqlite3.Connection, party: Party) -> None:
         (indexed_text(party), fiscal_text(party), party.id),
     )
     conn.execute("DELETE FROM party_tags WHERE party_id = ?", (party.id,))
-    conn.executemany(
-        "INSERT OR IGNORE INTO party_tags (tag, party_id) VALUES (?, ?)",
-        [(tag, party.id) for tag in party.tags],
-    )
+    conn.executemany(INSERT_TAG, [(tag, party.id) for tag in party.tags])
     keys.rewrite(conn, party)
 
 
@@ -217,24 +236,50 @@ def span_params(activity: Activity) -> tuple[str, str]:
     return format_instant(start), format_instant(end)
 
 
-def insert_people(conn: sqlite3.Connection, activities: Sequence[Activity]) -> None:
-    """The rows that put each activity on its people's agendas."""
+def people_rows(
+    activities: Sequence[Activity], spans: Sequence[tuple[str, str]]
+) -> list[tuple[str, str, str, str]]:
+    """The rows that put each activity on its people's agendas; `spans` are span_params'."""
     rows = []
-    for a in activities:
-        start, end = span_params(a)
+    for a, (start, end) in zip(activities, spans, strict=True):
         rows += [(person, end, a.id, start) for person in schedules.people(a)]
-    conn.executemany(INSERT_PERSON, rows)
+    return rows
 
 
-def insert_activities(conn: sqlite3.Connection, activities: Sequence[Activity]) -> None:
-    conn.executemany(INSERT_ACTIVITY, [(*activity_params(a), *span_params(a)) for a in activities])
-    insert_people(conn, activities)
-    conn.executemany(
-        INSERT_SUBJECT,
+def insert_people(conn: sqlite3.Connection, activities: Sequence[Activity]) -> None:
+    spans = [span_params(a) for a in activities]
+    conn.executemany(INSERT_PERSON, people_rows(activities, spans))
+
+
+class ActivityRows(NamedTuple):
+    """New activities as their insert statements take them (PartyRows says why)."""
+
+    activities: list[tuple[object, ...]]
+    people: list[tuple[str, str, str, str]]
+    subjects: list[tuple[str, str, str, str, int]]
+    text: list[tuple[str, str]]
+
+
+def activity_rows(activities: Sequence[Activity]) -> ActivityRows:
+    spans = [span_params(a) for a in activities]
+    return ActivityRows(
+        [(*activity_params(a), *span) for a, span in zip(activities, spans, strict=True)],
+        people_rows(activities, spans),
         [
             (subject, format_instant(a.occurred_at), a.id, a.type.value, position)
             for a in activities
             for position, subject in enumerate(a.subject_ids)
         ],
+        activity_search.rows(activities),
     )
-    activity_search.index(conn, activities)
+
+
+def write_activities(conn: sqlite3.Connection, rows: ActivityRows) -> None:
+    conn.executemany(INSERT_ACTIVITY, rows.activities)
+    conn.executemany(INSERT_PERSON, rows.people)
+    conn.executemany(INSERT_SUBJECT, rows.subjects)
+    activity_search.write(conn, rows.text)
+
+
+def insert_activities(conn: sqlite3.Connection, activities: Sequence[Activity]) -> None:
+    write_activities(conn, activity_rows(activities))

@@ -57,6 +57,7 @@ from . import (
     process_steps,
     records,
     scopes,
+    seed_rows,
     timelines,
     vocabulary,
     walks,
@@ -87,7 +88,7 @@ def _fts_query(text: str, fiscal: bool) -> str:
 class SqliteStore(SqliteDumps, SqliteOpportunities, SqliteTraversals, StepListeners):
     # a seed's transactions: the larger, the fewer times each index page is rewritten
     # (1,000,000 parties: 970 s in batches of 20,000, 710 s in batches of 100,000, with
-    # about 2 GB of memory for the batch being generated and the one being written)
+    # up to about 3 GB of memory in each of the writer's and the generator's processes)
     seed_batch_size = 100_000
 
     # -- reads ---------------------------------------------------------------
@@ -496,6 +497,16 @@ class SqliteStore(SqliteDumps, SqliteOpportunities, SqliteTraversals, StepListen
         return await self._write(
             lambda conn: merges.unmerge(conn, party_id, at, self._actor, move_grants)
         )
+
+    async def seed_preparer(self) -> seed_rows.Preparer:
+        """What makes a synthetic seed's batches into rows, in the generator's process."""
+        return await self._read(
+            lambda conn: seed_rows.preparer(conn, self.default_region, self._actor)
+        )
+
+    async def load_rows(self, rows: bytes, progress: str) -> None:
+        """Write a batch the seed's Preparer made, in one transaction."""
+        await self._write(lambda conn: seed_rows.write(conn, rows, progress))
 
     async def load_batch(self, batch: Batch) -> Batch:
         def work(conn: sqlite3.Connection) -> tuple[Batch, Outcome]:
