@@ -369,6 +369,24 @@ async def test_entering_a_category_starts_its_process_once_created_in_it_or_move
     assert (await _runs(gql, moved))["processes"][0]["done"]
 
 
+async def test_two_moves_into_a_category_at_once_start_its_process_once(gql: GraphQL) -> None:
+    """Both writes succeed; the one that finds the party already moved is not entering."""
+    welcome = _withdrawal(id="welcome", trigger={"on": "ENTERED"}, conditions={})
+    welcome["steps"][0].update(blocks=[], satisfiedBy={"activityType": "CALL"})
+    await gql(CREATE, {"input": {**_category("race-entered", [welcome]), "legalForms": []}})
+    await gql(CREATE, {"input": {**_category("race-before", []), "legalForms": []}})
+    party = await contact(gql, "Uwe", "Racing", categoryId="race-before")
+    moves = [{"categoryId": "race-entered", "tags": [tag]} for tag in ("first", "second")]
+    answers = await asyncio.gather(
+        *(gql(UPDATE_PARTY, {"id": party, "input": move}) for move in moves)
+    )
+    assert [a["updateParty"]["categoryId"] for a in answers] == ["race-entered"] * 2
+    read = await _runs(gql, party)
+    assert [r["processId"] for r in read["processes"]] == ["welcome"]
+    kinds = [e["node"]["kind"] for e in read["history"]["edges"]]
+    assert kinds.count("PROCESS_STEP_OPENED") == 1, kinds
+
+
 async def test_two_agreements_at_once_open_one_run_and_the_other_is_refused(
     gql: GraphQL,
 ) -> None:
