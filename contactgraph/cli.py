@@ -463,8 +463,8 @@ def migrate(graph_url: str, create: bool) -> None:
     envvar="CONTACTGRAPH_BATCH_SIZE",
     show_envvar=True,
     type=click.IntRange(1),
-    help="Parties written per transaction [default: 100,000 on SQLite (about 3 GB of memory), "
-    "1,000 on Neo4j].",
+    help="Parties written per transaction [default: 100,000 on SQLite (up to about 5.5 GB "
+    "of memory), 1,000 on Neo4j].",
 )
 @click.option(
     "--resume",

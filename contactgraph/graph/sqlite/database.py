@@ -43,6 +43,7 @@ log = logging.getLogger("contactgraph.sqlite")
 LOOKUP_THREADS = 2  # reads by id and one level of edges: milliseconds at most
 WALK_THREADS = 4  # walks, roll-ups, counted or searched lists: what can take longer
 PROGRESS_STEPS = 10_000  # SQLite VM steps between deadline checks: well under a millisecond
+_MMAP_MOST = 0x7FFF0000  # the largest mmap_size the SQLite of Python's builds accepts
 
 
 class Database:
@@ -292,6 +293,18 @@ class Database:
             await asyncio.get_running_loop().run_in_executor(self._writer, checkpoint)
         except sqlite3.Error as error:  # the log stays valid: the next open replays it
             log.warning("closing with pages still in the write-ahead log: %s", error)
+
+    async def hold_more_pages(self, mebibytes: int) -> None:
+        """Keep up to `mebibytes` of pages in the writer's cache, and map as much of the
+        file as this SQLite allows (2 GiB): for a bulk write whose transactions touch
+        gigabytes, where 256 MiB kept re-reading index pages through system calls."""
+
+        def widen() -> None:
+            conn = self._writer_conn()
+            conn.execute(f"PRAGMA cache_size = -{mebibytes * 1024}")
+            conn.execute(f"PRAGMA mmap_size = {_MMAP_MOST}")
+
+        await asyncio.get_running_loop().run_in_executor(self._writer, widen)
 
     async def ping(self, seconds: float) -> None:
         """Answer within `seconds` whether the store can serve: its own connection and
