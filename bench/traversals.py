@@ -3,8 +3,8 @@
     .venv/bin/python bench/traversals.py --parties 10000 [--graph URL] [--runs 30]
 
 Seeds an empty graph first (as bench/registry.py does). Among the roots in the
-first 3,000 organizations (companies, umbrella and home organizations) it
-picks the largest hierarchy subtree and the one nearest 1,000 parties,
+first 3,000 organizations (companies, umbrella and home organizations) and the
+corporate groups' holdings it picks the largest hierarchy subtree and the one nearest 1,000 parties,
 then times descendants (first page of 100, with totalCount, which walks the
 whole subtree), ancestors of the deepest party found, network depth 2, a
 shortest path between two contacts and contactPerson, each as a store call and
@@ -47,7 +47,8 @@ async def subtree_size(store: GraphStore, root: str) -> int:
 
 async def root_sizes(store: GraphStore, organizations: int = 3000) -> dict[str, int]:
     """Subtree sizes of the roots (companies, umbrella and home organizations) among the
-    first `organizations` organizations."""
+    first `organizations` organizations, and of the corporate groups' holdings (tagged
+    `holding` in graphs of 500,000 parties or more), wherever their ids fall."""
     orgs = (
         await store.list_parties(
             PartyFilter(kinds=(PartyKind.ORGANIZATION,)), Page(organizations), False
@@ -55,7 +56,9 @@ async def root_sizes(store: GraphStore, organizations: int = 3000) -> dict[str, 
     ).parties
     roots = ("umbrella-organization", "home-organization")
     candidates = [o for o in orgs if o.unit_type is UnitType.COMPANY or o.category_id in roots]
-    return {o.id: await subtree_size(store, o.id) for o in candidates}
+    holdings = await store.list_parties(PartyFilter(tags=("holding",)), Page(10), False)
+    ids = dict.fromkeys([o.id for o in candidates] + [h.id for h in holdings.parties])
+    return {i: await subtree_size(store, i) for i in ids}
 
 
 async def pick(store: GraphStore) -> dict[str, str]:

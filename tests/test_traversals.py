@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from client import GraphQL
+from factories import contact, link, org
 from test_demo import find
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")  # the shared demo's loop
@@ -25,6 +26,9 @@ NETWORK = """query($id: ID!, $depth: Int, $limit: Int, $types: [RelType!]) {
     truncated nodes { id displayName } edges { type from { id } to { id } } } } }"""
 CONTACT = """query($org: ID!, $role: String!) { contactPerson(organizationId: $org, role: $role) {
   distance person { displayName } organization { displayName } } }"""
+CONTACT_AS_OF = """query($org: ID!, $role: String!, $asOf: DateTime, $toward: Toward) {
+  contactPerson(organizationId: $org, role: $role, asOf: $asOf, direction: $toward) {
+    person { displayName } distance } }"""
 RESPONSIBLES = """query($id: ID!, $asOf: DateTime) { party(id: $id) { responsibles(asOf: $asOf) {
   user { username } relationship { since until role } } } }"""
 
@@ -89,6 +93,29 @@ async def test_contact_person_walks_up_to_the_nearest_holder(demo: GraphQL) -> N
     assert unknown["extensions"]["code"] == "NOT_FOUND"
     empty = await demo.error(CONTACT, {"org": club, "role": "  "})
     assert empty["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_a_role_is_held_at_a_unit_by_whom_it_employs_or_who_is_its_member(
+    demo: GraphQL,
+) -> None:
+    """Membership the other way (the unit a member elsewhere) gives nobody the role at the
+    unit, though the search up finds the unit itself at the other end; a role is held as
+    of its edge's dates."""
+    club = await find(demo, "Rowing Club")
+    asked = {"org": club, "role": "Regatta Steward"}
+    league = await org(demo, "Regatta League")
+    await link(
+        demo, "MEMBER_OF", club, league, role="regatta steward", since="2020-01-01T00:00:00Z"
+    )
+    assert (await demo(CONTACT_AS_OF, {**asked, "toward": "DOWN"}))["contactPerson"] is None
+    up = (await demo(CONTACT_AS_OF, asked))["contactPerson"]
+    assert up == {"person": {"displayName": "Rowing Club Seewinkel"}, "distance": 1}
+    paid = await contact(demo, "Paula", "Paid")
+    await link(demo, "EMPLOYS", club, paid, role=" REGATTA STEWARD ", since="2021-01-01T00:00:00Z")
+    here = (await demo(CONTACT_AS_OF, asked))["contactPerson"]
+    assert here == {"person": {"displayName": "Paula Paid"}, "distance": 0}
+    before = await demo(CONTACT_AS_OF, {**asked, "asOf": "2020-06-01T00:00:00Z"})
+    assert before["contactPerson"]["person"]["displayName"] == "Rowing Club Seewinkel"
 
 
 async def test_responsibles_now_and_before_the_handover(demo: GraphQL) -> None:

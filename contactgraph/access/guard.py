@@ -57,6 +57,7 @@ READS = frozenset(
         "opportunities_under",
         "opportunity_figures",
         "relationships",
+        "role_holders",
         "children",
         "descendants",
         "ancestors",

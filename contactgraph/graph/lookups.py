@@ -11,18 +11,14 @@ from .errors import BadUserInput, NotFound, past_the_ceiling
 from .model import (
     DEFAULT_HIERARCHY_TYPES,
     Ancestry,
-    Direction,
     Page,
     Party,
     PartyKind,
-    Relationship,
-    RelType,
     TreeReading,
     display_order,
 )
 from .store import GraphStore
 
-HOLDING_TYPES = (RelType.EMPLOYS, RelType.MEMBER_OF)
 # rows of the subtree read per call looking down: ids and kinds only, nearest first
 DOWN_PAGE = 1_000
 _IDS_ONLY = TreeReading(parties=False, edges=False, parents=False)
@@ -109,25 +105,15 @@ async def _holders(
     store: GraphStore, units: dict[str, tuple[int, bool]], wanted: str, as_of: datetime
 ) -> list[Holder]:
     """Who holds the role at each of `units` (by id: distance, below)."""
-    edges = await store.relationships(list(units), HOLDING_TYPES, Direction.BOTH, as_of)
     found: list[Holder] = []
-    for unit_id, rels in edges.items():
+    for unit_id, pairs in (await store.role_holders(list(units), as_of)).items():
         distance, below = units[unit_id]
-        for holder in _held(unit_id, rels, wanted):
-            found.append((distance, holder, unit_id, below))
+        found += [
+            (distance, holder, unit_id, below)
+            for holder, role in pairs
+            if role.strip().casefold() == wanted
+        ]
     return found
-
-
-def _held(unit_id: str, rels: list[Relationship], wanted: str) -> list[str]:
-    holders = []
-    for rel in rels:
-        if (rel.role or "").strip().casefold() != wanted:
-            continue
-        if rel.type is RelType.EMPLOYS and rel.from_id == unit_id:
-            holders.append(rel.to_id)
-        elif rel.type is RelType.MEMBER_OF and rel.to_id == unit_id:
-            holders.append(rel.from_id)
-    return holders
 
 
 async def _holders_below(

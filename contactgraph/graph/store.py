@@ -116,6 +116,13 @@ class GraphStore(Protocol):
     ) -> dict[str, list[Relationship]]:
         """Edges touching each party; as_of None means the whole history."""
 
+    async def role_holders(
+        self, unit_ids: Sequence[str], as_of: datetime
+    ) -> dict[str, list[tuple[str, str]]]:
+        """(holder id, role) of each edge that gives a role at each unit as of the instant:
+        EMPLOYS from the unit, MEMBER_OF to it; both ends inside the reader's scope. Ids
+        and roles only: a unit with thousands of members is read in a few milliseconds."""
+
     async def children(
         self,
         parent_ids: Sequence[str],

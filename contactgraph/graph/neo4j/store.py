@@ -359,6 +359,26 @@ class Neo4jStore(Neo4jWrites, Neo4jOpportunities):
 
         return await self._read(work)
 
+    async def role_holders(
+        self, unit_ids: Sequence[str], as_of: datetime
+    ) -> dict[str, list[tuple[str, str]]]:
+        async def work(tx: Tx) -> dict[str, list[tuple[str, str]]]:
+            inside = await self._inside(tx)
+            result = await tx.run(
+                f"UNWIND $ids AS id MATCH (p:Party {{id: id}}) WHERE {inside.test('p')} "
+                "MATCH (p)-[r:EMPLOYS|MEMBER_OF]-(other:Party) "
+                f"WHERE r.role IS NOT NULL AND {VALID_AT} "
+                "AND (type(r) = 'EMPLOYS') = (startNode(r) = p) "
+                f"AND {inside.test('other')} RETURN collect([id, other.id, r.role]) AS rows",
+                {"ids": list(dict.fromkeys(unit_ids)), "at": encode(as_of), **inside.params},
+            )
+            found: dict[str, list[tuple[str, str]]] = defaultdict(list)
+            for unit, holder, role in await cypher.collected(result):
+                found[unit].append((holder, role))
+            return found
+
+        return await self._read(work)
+
     async def children(
         self,
         parent_ids: Sequence[str],

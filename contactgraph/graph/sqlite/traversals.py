@@ -61,6 +61,20 @@ class SqliteTraversals(SqliteAccounts):
 
         return await self._read(work)
 
+    async def role_holders(
+        self, unit_ids: Sequence[str], as_of: datetime
+    ) -> dict[str, list[tuple[str, str]]]:
+        def work(conn: sqlite3.Connection) -> dict[str, list[tuple[str, str]]]:
+            rows = walks.roles_at(conn, unit_ids, as_of)
+            allowed = self._inside(conn).keep(conn, (p for row in rows for p in row[:2]))
+            found: dict[str, list[tuple[str, str]]] = defaultdict(list)
+            for unit, holder, role in rows:
+                if unit in allowed and holder in allowed:
+                    found[unit].append((holder, role))
+            return found
+
+        return await self._read(work)
+
     async def children(
         self,
         parent_ids: Sequence[str],

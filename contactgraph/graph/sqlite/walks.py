@@ -55,6 +55,22 @@ def edges_at(
     return found
 
 
+def roles_at(
+    conn: sqlite3.Connection, units: Sequence[str], as_of: datetime
+) -> list[tuple[str, str, str]]:
+    """(unit, holder, role) of the edges with a role that place a holder at each unit as
+    of the instant: EMPLOYS from the unit, MEMBER_OF to it."""
+    current = "role IS NOT NULL AND since <= :at AND (until IS NULL OR until > :at)"
+    rows = conn.execute(
+        "SELECT from_id, to_id, role FROM relationships WHERE type = 'EMPLOYS' "
+        f"AND from_id IN (SELECT value FROM json_each(:units)) AND {current} "
+        "UNION ALL SELECT to_id, from_id, role FROM relationships WHERE type = 'MEMBER_OF' "
+        f"AND to_id IN (SELECT value FROM json_each(:units)) AND {current}",
+        {"units": _ids(set(units)), "at": format_instant(as_of)},
+    )
+    return [(unit, holder, role) for unit, holder, role in rows]
+
+
 def other_end(rel: Relationship, anchor: str) -> str:
     return rel.to_id if rel.from_id == anchor else rel.from_id
 
