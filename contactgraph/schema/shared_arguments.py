@@ -12,7 +12,7 @@ go through Strawberry's conversion, which builds new lists and input objects on 
 (graphql-core already hands one variable's value to every object alike); Strawberry's
 converted values are shared only when every one is immutable (numbers, strings, enums,
 instants, nulls), and only for fields without field extensions or exception handlers,
-whose Strawberry wrapper does nothing else with them. A coercion or conversion that fails
+whose Strawberry wrapper does nothing else with them, and not for a subscription's field. A coercion or conversion that fails
 is not remembered: each object's call fails as graphql-core's and Strawberry's would.
 """
 
@@ -88,7 +88,12 @@ def _converted(
     """The Strawberry resolver called as Strawberry's wrapper calls it, with the values
     converted once; None where sharing them would not be safe."""
     definition = (field.extensions or {}).get("strawberry-definition")
-    if not isinstance(definition, StrawberryField) or definition.extensions:
+    # a subscription's resolver makes the stream; each event is resolved by another
+    if (
+        not isinstance(definition, StrawberryField)
+        or definition.extensions
+        or definition.is_subscription
+    ):
         return None
     resolver = definition.base_resolver
     strawberry = info.schema._strawberry_schema  # type: ignore[attr-defined]
