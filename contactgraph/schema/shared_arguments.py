@@ -12,8 +12,9 @@ go through Strawberry's conversion, which builds new lists and input objects on 
 (graphql-core already hands one variable's value to every object alike); Strawberry's
 converted values are shared only when every one is immutable (numbers, strings, enums,
 instants, nulls), and only for fields without field extensions or exception handlers,
-whose Strawberry wrapper does nothing else with them, and not for a subscription's field. A coercion or conversion that fails
-is not remembered: each object's call fails as graphql-core's and Strawberry's would.
+whose Strawberry wrapper does nothing else with them, and not for a subscription's field
+(whose resolver makes the stream). A coercion or conversion that fails is not remembered:
+each object's call fails as graphql-core's and Strawberry's would.
 """
 
 from __future__ import annotations
