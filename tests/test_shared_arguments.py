@@ -6,13 +6,16 @@ sharing on and with graphql-core's execute_field, over HTTP, on both stores."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 import strawberry
 from client import GraphQL
+from live import PROTOCOLS, Subscriber, live_server
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from contactgraph.config import Settings
 from contactgraph.schema.execution import PlannedExecutionContext
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -120,6 +123,27 @@ async def test_bad_value_refused_on_every_parents_path(
     assert {error["extensions"]["code"] for error in errors} == {"BAD_USER_INPUT"}
     assert {error["message"] for error in errors} == {"first must not be negative"}
     assert "Traceback" not in str(body)
+
+
+async def test_each_operation_of_a_websocket_reads_what_it_selects(tmp_path: Path) -> None:
+    """A WebSocket's context outlives its operations: the selections each resolver reads
+    are its own operation's (resolvers/context.py). The memo is the resolvers', not a
+    store's, so the embedded store serves."""
+    settings = Settings(create=True, graph_url=f"sqlite:///{tmp_path / 'graph.db'}", demo=True)
+    async with live_server(settings) as address, Subscriber.connect(address, PROTOCOLS[0]) as ws:
+        for field in ("id", "createdAt", "displayName", "createdAt"):
+            op = await ws.subscribe(
+                f"{{ {ORGS} {{ edges {{ node {{ descendants(first: 5) {{ edges {{ node {{ "
+                f"party {{ {field} }} }} }} }} }} }} }} }}"
+            )
+            answer = await ws.next(op)
+            await ws.completed(op)
+            parties = [
+                edge["node"]["party"]
+                for org in answer["data"]["parties"]["edges"]
+                for edge in org["node"]["descendants"]["edges"]
+            ]
+            assert parties and all(list(party) == [field] and party[field] for party in parties)
 
 
 # resolvers that change what they were given: the next object must not see it; on a schema
