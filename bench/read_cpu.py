@@ -4,6 +4,8 @@ processor time one request costs the server moves far less.
 
     .venv/bin/python bench/read_cpu.py --graph sqlite:////tmp/versus-20k.db [--requests 40]
     .venv/bin/python bench/read_cpu.py --graph "$NEO4J_URI" --only descendants --root ID
+    .venv/bin/python bench/read_cpu.py --graph sqlite:////tmp/versus-20k.db --only orgs \
+        --profile /tmp/orgs.prof   # then: python -m pstats /tmp/orgs.prof
 
 The app runs in this process (httpx's ASGI transport: no sockets) with
 --insecure-anonymous-admin's viewer and no rate limit, over a graph seeded as
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import dataclasses
 import statistics
 import time
@@ -56,6 +59,8 @@ async def main(args: argparse.Namespace) -> None:
                 return body["data"]
 
             ops = contactgraph_ops(picks)
+            # in processor time like the table, whose figures the profiler then inflates
+            profile = cProfile.Profile(time.process_time) if args.profile else None
             print("| workload | fewest CPU ms | median | p90 |\n|---|---:|---:|---:|")
             for name in args.only or READS:
                 ask = ops[name].ask
@@ -64,11 +69,17 @@ async def main(args: argparse.Namespace) -> None:
                 used = []
                 for number in range(args.requests):
                     start = time.process_time()
+                    if profile is not None:
+                        profile.enable()
                     await ask(post, number)
+                    if profile is not None:
+                        profile.disable()
                     used.append((time.process_time() - start) * 1000)
                 used.sort()
                 median, p90 = statistics.median(used), used[int(len(used) * 0.9) - 1]
                 print(f"| {name} | {used[0]:.1f} | {median:.1f} | {p90:.1f} |")
+            if profile is not None:
+                profile.dump_stats(args.profile)
 
 
 if __name__ == "__main__":
@@ -78,4 +89,7 @@ if __name__ == "__main__":
     parser.add_argument("--only", action="append", choices=READS, metavar="WORKLOAD")
     parser.add_argument("--root", help="ask about this organization instead")
     parser.add_argument("--below", type=int, default=5000, help="--root's descendants at most")
+    parser.add_argument(
+        "--profile", metavar="FILE", help="write a cProfile of the measured requests here"
+    )
     asyncio.run(main(parser.parse_args()))

@@ -3,7 +3,8 @@ answers: the same data, in the same order of keys, and the same errors, for docu
 written to reach every kind of selection (fragments, aliases, __typename, interfaces,
 @skip/@include, enums, custom scalars, lists of objects inside objects, fields with
 resolvers beside plain ones) and for documents generated from the schema. Each document is
-asked with plans on and with plans off, on both stores, over HTTP."""
+asked with plans and shared arguments (shared_arguments.py) on and with graphql-core's own
+path, on both stores, over HTTP."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from access import bearer, with_demo_token
 from client import serve
 from hypothesis import HealthCheck, given, settings
 from hypothesis_graphql import Mode, queries
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from test_fuzz import SCALARS
 
 from contactgraph.app import create_app
@@ -69,7 +71,13 @@ async def answers(http: httpx.AsyncClient, document: str, variables: dict[str, A
 
 
 def unplanned(monkeypatch: pytest.MonkeyPatch) -> None:
+    """graphql-core's own execution: no plans, each object's arguments coerced anew."""
     monkeypatch.setattr(PlannedExecutionContext, "_plan", lambda *_: None)
+    monkeypatch.setattr(
+        PlannedExecutionContext,
+        "execute_field",
+        StrawberryGraphQLCoreExecutionContext.execute_field,
+    )
 
 
 @pytest.mark.parametrize("document", DOCUMENTS)
@@ -108,7 +116,6 @@ def test_generated_documents_answer_alike(tmp_path: Any, monkeypatch: pytest.Mon
             base_url="http://localhost",
             headers=bearer(signed_in.demo_token),
         )
-        planner = PlannedExecutionContext._plan
         try:
 
             @settings(
@@ -122,7 +129,7 @@ def test_generated_documents_answer_alike(tmp_path: Any, monkeypatch: pytest.Mon
             # meets what its first wrote (a duplicate, a new version) and answers otherwise
             @given(document=queries(schema, custom_scalars=SCALARS, mode=Mode.POSITIVE))
             def alike(document: str) -> None:
-                monkeypatch.setattr(PlannedExecutionContext, "_plan", planner)
+                monkeypatch.undo()
                 planned = runner.run(answers(http, document, {}))
                 unplanned(monkeypatch)
                 assert runner.run(answers(http, document, {})) == planned

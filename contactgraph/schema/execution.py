@@ -11,6 +11,9 @@ list a resolver returns (children, ancestors) is completed by one plan for its i
 Anything else (a resolver, an argument, @defer, a null where the schema says non-null, a
 value the plan does not expect) makes the plan give up on that object, which graphql-core
 then completes the usual way, so answers and errors are exactly what it would give.
+
+Fields that take arguments are resolved with the arguments of their node worked out once
+per execution (shared_arguments.py) rather than once per object.
 """
 
 from __future__ import annotations
@@ -33,9 +36,12 @@ from graphql import (
     is_non_null_type,
     is_object_type,
 )
+from graphql.execution.executor import to_nodes
 from graphql.pyutils import Path, Undefined
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.cast import get_strawberry_type_cast
+
+from .shared_arguments import SharedArguments
 
 Complete = Callable[[Any, GraphQLResolveInfo], Any]
 Planned = GraphQLObjectType | GraphQLList[Any]  # what a plan is made for
@@ -107,6 +113,57 @@ class PlannedExecutionContext(StrawberryGraphQLCoreExecutionContext):
         super().__init__(*args, **kwargs)
         self._plans: dict[tuple[Planned, int], tuple[Any, Complete | None]] = {}
         self._runtime: dict[tuple[GraphQLAbstractType, type], GraphQLObjectType] = {}
+        self._arguments = SharedArguments(self.variable_values, self.hide_suggestions)
+
+    def execute_field(
+        self,
+        parent_type: GraphQLObjectType,
+        source: Any,
+        field_details_list: Any,
+        path: Path,
+        position_context: Any,
+    ) -> Any:
+        """graphql-core's resolution of one field for one object, but with the arguments
+        of the field's node from self._arguments; fields without arguments, and every
+        field under graphql-core middleware, take graphql-core's own path."""
+        first = field_details_list[0]
+        field = self.schema.get_field(parent_type, first.node.name.value)
+        if (
+            field is None
+            or not (field.args or first.node.arguments)
+            or (self.middleware_manager is not None and self.middleware_manager.middlewares)
+        ):
+            return super().execute_field(
+                parent_type, source, field_details_list, path, position_context
+            )
+        return_type = field.type
+        info = self.build_resolve_info(field, to_nodes(field_details_list), parent_type, path)
+        try:
+            call = self._arguments.call(field, first, info, field.resolve or self.field_resolver)
+            result = call(source, info)
+            if self.is_awaitable(result):
+                return self.complete_awaitable_value(
+                    return_type, field_details_list, info, path, result, position_context
+                )
+            completed = self.complete_value(
+                return_type, field_details_list, info, path, result, position_context
+            )
+        except Exception as error:
+            self.handle_field_error(error, return_type, field_details_list, path)
+            return None
+        if self.is_awaitable(completed):
+            return self._completion(completed, return_type, field_details_list, path)
+        return completed
+
+    async def _completion(
+        self, completed: Any, return_type: GraphQLOutputType, field_details_list: Any, path: Path
+    ) -> Any:
+        """A completion that finishes later; its error is the field's, as graphql-core's."""
+        try:
+            return await completed
+        except Exception as error:
+            self.handle_field_error(error, return_type, field_details_list, path)
+            return None
 
     def complete_object_value(
         self,
