@@ -3,7 +3,8 @@ shared with other work, wall-clock latency moves with everyone's load; the proce
 each side spends on one request moves far less.
 
     .venv/bin/python bench/write_cpu.py --graph "$NEO4J_URI" \
-        --neo4j-pid "$(cat DIR/neo4j-local.pid)" [--requests 300] [--clients 1 --clients 16]
+        --neo4j-pid "$(cat DIR/neo4j-local.pid)" [--requests 300] [--clients 1 --clients 16] \
+        [--profile FILE]
 
 The app runs in this process (httpx's ASGI transport: no sockets, so the client's share
 is small and counted with the server's) with --insecure-anonymous-admin's viewer and no
@@ -12,14 +13,20 @@ Each round sends --requests createContact mutations with a MEMBER_OF link to one
 organization (bench/versus.py's "createContact with links") from --clients clients, and
 prints the p50 latency, the CPU milliseconds per request of this process and of Neo4j
 (its index updates awaited, /proc), and requests per second. The contacts it makes are
-tagged as bench/versus.py's and deleted at the end.
+tagged as bench/versus.py's and deleted at the end. With --profile, the rounds run under
+the standard library's profiler counting this process's CPU time (not the wall clock,
+which would count the waits for Neo4j), its statistics go to FILE (pstats) and the
+functions that spent most of it themselves are printed (the figures of such a run
+include the profiler's own cost).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import os
+import pstats
 import statistics
 import time
 
@@ -71,11 +78,15 @@ async def main(args: argparse.Namespace) -> None:
                 "| clients | p50 ms | server CPU ms/request | Neo4j CPU ms/request | requests/s |"
             )
             print("|---:|---:|---:|---:|---:|")
+            profile = cProfile.Profile(time.process_time)
             for clients in args.clients or [1, 16]:
                 await driver.execute_query(REFRESH)
                 ours, theirs = time.process_time(), server_cpu.seconds(args.neo4j_pid)
                 start = time.perf_counter()
+                if args.profile:
+                    profile.enable()
                 times = await _round(http, home, args.requests, clients)
+                profile.disable()
                 await driver.execute_query(REFRESH)  # the index updates it queued count too
                 wall = time.perf_counter() - start
                 ours, theirs = (
@@ -88,6 +99,9 @@ async def main(args: argparse.Namespace) -> None:
                     f"| {args.requests / wall:.0f} |"
                 )
     await remove_created(args.graph)
+    if args.profile:
+        profile.dump_stats(args.profile)
+        pstats.Stats(args.profile).sort_stats("tottime").print_stats(30)
 
 
 if __name__ == "__main__":
@@ -96,4 +110,5 @@ if __name__ == "__main__":
     parser.add_argument("--neo4j-pid", type=int, required=True, help="the Neo4j process")
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--clients", type=int, action="append")
+    parser.add_argument("--profile", help="write the rounds' CPU profile (pstats) to this file")
     asyncio.run(main(parser.parse_args()))

@@ -28,6 +28,48 @@ async def test_counter_is_reported_only_when_asked(gql: GraphQL) -> None:
     assert count == 1
 
 
+EDGES = """fragment Edges on Party { all: relationships { ...Edge }
+  knows: relationships(types: [KNOWS]) { ...Edge }
+  incoming: relationships(direction: INCOMING) { ...Edge }
+  outgoing: relationships(direction: OUTGOING, types: [MEMBER_OF, EMPLOYS]) { ...Edge }
+  before: relationships(asOf: "2021-06-01T00:00:00Z") { ...Edge }
+  ever: relationships(includeEnded: true) { ...Edge } }
+fragment Edge on Relationship { id type fromId toId role since until properties }"""
+
+
+async def test_a_create_and_a_link_answer_from_their_write(gql: GraphQL) -> None:
+    """A new party's relationships, however its answer filters them, are what its write
+    made: one store call, and what a read of them gives afterwards."""
+    company, friend = await org(gql, "Acme"), await contact(gql, "Ada", "Lovelace")
+    team = await org(gql, "Sales", parentId=company)
+    new = {
+        "lastName": "Berg",
+        "parentId": team,
+        "links": [
+            {"type": "EMPLOYS", "fromId": company, "since": "2021-03-01T10:00:00+02:00"},
+            {"type": "KNOWS", "toId": friend, "since": "2020-01-01T00:00:00Z", "role": "old"},
+        ],
+    }
+    create = "mutation($i: CreateContactInput!) { createContact(input: $i) { id ...Edges } }"
+    count, data = await round_trips(gql, create + EDGES, {"i": new})
+    assert count == 1
+    made = data["createContact"]
+    read = "query($id: ID!) { party(id: $id) { id ...Edges } }"
+    assert made == (await gql(read + EDGES, {"id": made["id"]}))["party"]
+    assert [r["type"] for r in made["all"]] == ["KNOWS", "EMPLOYS", "MEMBER_OF"]
+    assert made["all"][1]["since"] == "2021-03-01T08:00:00.000000+00:00"
+    sizes = {name: len(made[name]) for name in ("knows", "incoming", "outgoing", "before")}
+    assert sizes == {"knows": 1, "incoming": 1, "outgoing": 1, "before": 2}
+    assert made["ever"] == made["all"]
+    bare = 'mutation { createContact(input: {lastName: "Bare"}) { relationships { id } } }'
+    assert await round_trips(gql, bare) == (1, {"createContact": {"relationships": []}})
+    linked = "mutation($i: LinkInput!) { link(input: $i) { id fromId toId since } }"
+    count, data = await round_trips(
+        gql, linked, {"i": {"type": "KNOWS", "fromId": made["id"], "toId": company}}
+    )
+    assert count == 1 and data["link"]["toId"] == company
+
+
 async def test_fifty_parties_with_children_and_timelines_cost_three(gql: GraphQL) -> None:
     author = await user(gql, "anna")
     for i in range(60):

@@ -6,7 +6,7 @@ one. Sockets and live feeds are in test_scope_live.py."""
 from __future__ import annotations
 
 from scope_cases import CASES, PLAIN, REFUSED, SUBSCRIPTIONS
-from scope_world import World, ids_of, world  # noqa: F401 - the fixture
+from scope_world import World, ids_of, viewer_with, world  # noqa: F401 - the fixture
 
 from contactgraph.config import Settings
 from contactgraph.schema.build import build_schema
@@ -159,3 +159,25 @@ async def test_a_scoped_editor_writes_only_inside(world: World) -> None:
         "query($a: ID!) { party(id: $a) { id } }", {"a": bare["createContact"]["id"]}
     )
     assert hidden == {"party": None}
+    await _made_outside_the_readers_scope(world)
+
+
+async def _made_outside_the_readers_scope(world: World) -> None:
+    """An editor of sales' portfolio (eva) may link a new contact to eva, and the contact
+    lies outside the portfolio: its answer's relationships are read through the scope, as
+    they would be afterwards (none), where a viewer who reads everywhere is answered them
+    from the write (test_round_trips.py)."""
+    editor = await viewer_with(world, "pete", ("editor", "sales", "PORTFOLIO"))
+    create = (
+        'mutation($e: ID!) { createContact(input: {lastName: "Kim", links: [{type: KNOWS, '
+        "toId: $e}]}) { id relationships { toId } } }"
+    )
+    read = "query($id: ID!) { party(id: $id) { relationships { toId } } }"
+    async with editor.http:
+        answer = await editor.raw(create, {"e": world.ids["eva"]}, **{"X-Debug-Round-Trips": "1"})
+        body = answer.json()
+        made = body["data"]["createContact"]
+        assert made["relationships"] == [] and body["extensions"]["roundTrips"] == 2, body
+        assert await editor(read, {"id": made["id"]}) == {"party": None}
+    stored = await world.admin(read, {"id": made["id"]})
+    assert stored == {"party": {"relationships": [{"toId": world.ids["eva"]}]}}

@@ -11,6 +11,7 @@ from strawberry.scalars import JSON
 
 from ..graph import model
 from ..graph.errors import BadUserInput, LimitExceeded
+from ..graph.identity import Permission
 from ..graph.ids import new_id
 from ..graph.records import new_party
 from ..graph.times import utcnow
@@ -71,11 +72,21 @@ async def _create(
     if input is not None and input.check_duplicates:
         await refuse_duplicates(context, party)
     if not edges and not activities:
-        return party_of(await context.store.create_party(party))
+        return _answer(info, await context.store.create_party(party), edges)
     made = await context.store.create_filed(party, edges, activities)  # type: ignore[attr-defined]
     for activity in activities:  # committed: now subscribers may see them
         await announce(context, activity)
-    return party_of(made)
+    return _answer(info, made, edges)
+
+
+def _answer(info: ContextInfo, made: model.Party, edges: list[model.Relationship]) -> Party:
+    """The new party, whose relationships a viewer who reads everywhere is answered from
+    the write, without a transaction to read them back; a scoped reader's are read through
+    its scope, as any read of them is (the new party may lie outside it)."""
+    answer = party_of(made)
+    if info.context.viewer.can(Permission.READ):
+        answer.written_edges = tuple(edges)
+    return answer
 
 
 def _activities(input: PartyDataInput | None) -> list[NewActivityInput]:

@@ -24,6 +24,7 @@ from ..resolvers.loaders import (
     RelationshipQuery,
 )
 from ..resolvers.responsibles import responsibilities
+from ..resolvers.written_edges import touching
 from .activities import Activity, TimelineConnection, timeline_connection, timeline_query
 from .agenda import AgendaEntry, AgendaTypes, From, Statuses, To, agenda_query, connection
 from .categories import AttributeValue, Category, attribute_values
@@ -84,6 +85,9 @@ class Party(Node):
     )
     fiscal_data: strawberry.Private[Fiscal | None]
     held_attributes: strawberry.Private[dict[str, Any]]
+    # a party this request created, for a viewer who reads everywhere: every edge it has,
+    # as its write made them (resolvers/written_edges.py); None for one read from the store
+    written_edges: strawberry.Private[tuple[model.Relationship, ...] | None] = None
     tags: list[str] = strawberry.field(
         description="Free labels, for filtering parties(filter: {tags})."
     )
@@ -179,7 +183,10 @@ class Party(Node):
             direction=direction,
             as_of=None if include_ended else (as_of or info.context.now),
         )
-        rels = await info.context.loaders.relationships.load((self.id, query))
+        if self.written_edges is not None:
+            rels = touching(self.id, self.written_edges, query)
+        else:
+            rels = await info.context.loaders.relationships.load((self.id, query))
         return [Relationship.of(r) for r in rels]
 
     @strawberry.field(

@@ -18,7 +18,7 @@ rows) must lock a party of that set, so a write that holds them all and reads af
 them reads what stays true until it commits. The region is only known by reading it, so a
 write locks what it found and reads again until the set holds still (`survey`); a batch
 whose changed children and everything below them are parties it creates itself has no
-region anyone else can see, and needs only its doors, which `cypher.prepare` locks and
+region anyone else can see, and needs only its doors, which `cypher.preparing` locks and
 reads with the rest (`Plan`).
 """
 
@@ -48,7 +48,7 @@ from ..closure import (
 )
 from ..model import Relationship
 from ..times import format_instant, parse_instant
-from .cypher import HELD, REACHES, Tx, Write, rank, type_expression
+from .cypher import PREPARED, REACHES, Prepared, Preparing, Tx, Write, held, rank, type_expression
 from .walks import Hierarchy
 
 _TYPES = sorted(CLOSURE_TYPES, key=lambda t: t.value)
@@ -74,7 +74,7 @@ def text(value: str | None) -> str:
 
 
 def held_rows(found: Iterable[Sequence[Any]], doors: Iterable[str]) -> Held:
-    """Each door's rows (HELD's) and the door itself at depth 0."""
+    """Each door's rows (`cypher.held`'s) and the door itself at depth 0."""
     held: dict[str, list[tuple[str, int, Window]]] = defaultdict(list)
     for door in doors:
         held[door].append((door, 0, ALWAYS))
@@ -124,7 +124,7 @@ def new_reaches(found: Sequence[Row]) -> Write:
 @dataclass(frozen=True)
 class Plan:
     """How a batch keeps the closure: when every changed child and all below it are its
-    own new parties, from the doors' rows (`doors`, read by `cypher.prepare`); else, after
+    own new parties, from the doors' rows (`doors`, read by `cypher.preparing`); else, after
     its edges are written, by a survey (`doors` is None)."""
 
     region: set[str]
@@ -154,15 +154,21 @@ class Survey:
     region: set[str]
     into: list[tuple[str, str, str, str | None]]
     held: Held
+    prepared: Prepared | None = None  # what `then` read, after the last of the locks
 
 
 async def survey(
-    tx: Tx, children: Iterable[str], locked: Iterable[str], pending: Sequence[Relationship] = ()
+    tx: Tx,
+    children: Iterable[str],
+    locked: Iterable[str],
+    pending: Sequence[Relationship] = (),
+    then: Preparing | None = None,
 ) -> Survey:
     """Lock the children's region and its doors, and read the region, the edges into it
     and the doors' rows once none of them was unlocked when read. `locked`: the parties
     this transaction already holds; `pending`: closure edges it is about to write, or whose
-    window it is about to change (as they will be).
+    window it is about to change (as they will be); `then`: the write's own locks and
+    reads, carried by each statement after the first, so the last one's are current.
 
     The first read takes no lock; the next locks what it found bottom up (the deepest of
     the region first, then the doors), as a write of new parties below takes its doors:
@@ -171,6 +177,7 @@ async def survey(
     replaced = {rel.id for rel in pending}
     locking: list[str] = []
     doors: list[str] = []
+    carried: Preparing | None = None  # none in the first statement, which locks nothing
     while True:
         result = await tx.run(
             "CALL () { UNWIND $locking AS id MATCH (p:Party {id: id}) "
@@ -182,11 +189,15 @@ async def survey(
             f"CALL (x) {{ {_INTO} }} "
             "RETURN collect([parent.id, x.id, toString(e.since), toString(e.until), e.id]) "
             "AS into } "
-            f"CALL () {{ UNWIND $doors AS id {HELD} }} "
-            "RETURN [found IN region | [found[0].id, found[1]]] AS region, into, held",
-            locking=locking,
-            children=sorted(set(children)),
-            doors=doors,
+            f"{held('doors', 'held')}{carried.calls if carried else ''}"
+            "RETURN [found IN region | [found[0].id, found[1]]] AS region, into, held"
+            f"{', ' + PREPARED if carried else ''}",
+            {
+                "locking": locking,
+                "children": sorted(set(children)),
+                "doors": doors,
+                **(carried.params if carried else {}),
+            },
         )
         record = await result.single(strict=True)
         held_locks.update(locking)
@@ -201,8 +212,10 @@ async def survey(
         deepest_first = sorted(depths, key=lambda x: (-depths[x], x))
         locking = [x for x in [*deepest_first, *found_doors] if x not in held_locks]
         if not locking and found_doors == doors:
-            return Survey(set(depths), into, held_rows(record["held"], doors))
+            prepared = carried.read(record) if carried else None
+            return Survey(set(depths), into, held_rows(record["held"], doors), prepared)
         doors = found_doors
+        carried = then
 
 
 def rederived(found: Survey, changed: Sequence[tuple[str, str]]) -> list[Write]:
@@ -239,3 +252,14 @@ async def edges_changed(
         return []
     found = await survey(tx, [child for _, child in changed], locked, pending)
     return rederived(found, changed)
+
+
+async def with_edge(tx: Tx, rel: Relationship, reads: Preparing) -> tuple[list[Write], Prepared]:
+    """The writes that bring the closure up to date with `rel`, an edge about to be
+    written, and the write's locks and reads (`reads`): those in the statement that takes
+    the closure's last locks, so a link costs a round trip less than the two apart."""
+    changed = changed_edges([rel])
+    if not changed:
+        return [], await reads.run(tx)
+    found = await survey(tx, [child for _, child in changed], [], [rel], reads)
+    return rederived(found, changed), found.prepared or await reads.run(tx)

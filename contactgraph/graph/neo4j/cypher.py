@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from neo4j import AsyncManagedTransaction, AsyncResult
+from neo4j import AsyncManagedTransaction, AsyncResult, Record
 
 from .. import contactdata, duplicates, schedules
 from ..attribute_filters import ATTRIBUTE_PREFIX
@@ -225,13 +225,13 @@ async def categories(tx: Tx) -> dict[str, Category]:
 
 @dataclass(frozen=True)
 class Prepared:
-    """What a write reads before it checks, in one statement (`prepare`)."""
+    """What a write reads before it checks, in one statement (`preparing`)."""
 
     parties: dict[str, Party]
     categories: dict[str, Category]
     entered: frozenset[str]  # of the sources asked about, those an acyclic edge enters
     between: list[Relationship] = field(default_factory=list)  # the edges `between` named
-    held: list[list[Any]] = field(default_factory=list)  # the doors' closure rows (HELD)
+    held: list[list[Any]] = field(default_factory=list)  # the doors' closure rows (`held`)
     open_steps: list[list[str]] = field(default_factory=list)  # [party id, body] (steps_of)
 
 
@@ -250,30 +250,63 @@ def rank(depth: int, descendant_id: str = "") -> str:
     return f"{depth:02d}{descendant_id}"
 
 
-# the closure rows into party `id` that a row one level below it can extend
-HELD = (
-    f"MATCH (:Party {{id: id}})<-[:{REACHES}]-(h:Reach) WHERE h.depth < {DEPTH} "
-    "RETURN collect([h.ancestor, id, h.depth, toString(h.since), toString(h.until)]) AS held"
-)
+def held(ids: str, column: str) -> str:
+    """A subquery: the closure rows into each party of list parameter `ids` that a row one
+    level below it can extend, as [ancestor, party, depth, since, until] in `column`."""
+    return (
+        f"CALL () {{ UNWIND ${ids} AS id "
+        f"MATCH (:Party {{id: id}})<-[:{REACHES}]-(h:Reach) WHERE h.depth < {DEPTH} "
+        "RETURN collect([h.ancestor, id, h.depth, toString(h.since), toString(h.until)]) "
+        f"AS {column} }} "
+    )
 
 
-async def prepare(
-    tx: Tx,
+# the columns of `Preparing.calls`
+PREPARED = "rows, categories, entered, between, door_rows, open_steps"
+
+
+@dataclass(frozen=True)
+class Preparing:
+    """A write's locks and reads before it checks (`preparing`): subqueries, and the
+    parameters they take. A statement that must take other locks first may carry them
+    after its own (closure.survey), which saves the write a round trip."""
+
+    calls: str
+    params: dict[str, Any]
+
+    def read(self, record: Record) -> Prepared:
+        found = (category_from_record(c) for c in record["categories"])
+        return Prepared(
+            {p.id: p for p in map(party, record["rows"])},
+            {c.id: c for c in found},
+            frozenset(record["entered"]),
+            [rel(r) for r in record["between"]],
+            list(record["door_rows"]),
+            list(record["open_steps"]),
+        )
+
+    async def run(self, tx: Tx) -> Prepared:
+        """In a statement of their own."""
+        result = await tx.run(f"{KEEP_PLAN}{self.calls}RETURN {PREPARED}", self.params)
+        return self.read(await result.single(strict=True))
+
+
+def preparing(
     ids: Iterable[str],
     locked: Iterable[str],
     sources: Iterable[str] = (),
     between: Relationship | None = None,
     doors: Iterable[str] = (),
     steps_of: Iterable[str] = (),
-) -> Prepared:
+) -> Preparing:
     """Lock the parties `locked`, then read the parties a write names, the categories,
     which of the `sources` some acyclic edge enters (rules.may_close_cycle), the stored
     edges of `between`'s type and ends, the closure rows of the `doors` (locked too) and
     the open process steps of `steps_of`: one round trip where it took six. The locks
     come first, so what the statement reads after them is current."""
-    result = await tx.run(
-        f"{KEEP_PLAN}CALL () {{ UNWIND $locked AS id MATCH (p:Party {{id: id}}) "
-        "SET p._lock = true REMOVE p._lock RETURN count(p) AS locked } "
+    return Preparing(
+        "CALL () { UNWIND $locked AS id MATCH (p:Party {id: id}) "
+        "SET p._lock = true REMOVE p._lock RETURN count(p) AS prepared } "
         f"CALL () {{ UNWIND $ids AS id MATCH (p:Party {{id: id}}) "
         f"RETURN collect({PARTY_MAP}) AS rows }} "
         "CALL () { MATCH (c:Category) RETURN collect(properties(c)) AS categories } "
@@ -282,29 +315,20 @@ async def prepare(
         "RETURN collect(id) AS entered } "
         "CALL () { MATCH (:Party {id: $from_id})-[r]->(:Party {id: $to_id}) "
         f"WHERE type(r) = $type RETURN collect({REL_MAP}) AS between }} "
-        f"CALL () {{ UNWIND $doors AS id {HELD} }} "
+        f"{held('door_ids', 'door_rows')}"
         "CALL () { UNWIND $steps_of AS id MATCH (s:ProcessStep {party_id: id}) "
         "WHERE s.done_at IS NULL WITH s ORDER BY s.seq "
-        "RETURN collect([s.party_id, s.body]) AS open_steps } "
-        "RETURN rows, categories, entered, between, held, open_steps",
-        ids=sorted(set(ids)),
-        locked=sorted(set(locked)),
-        sources=sorted(set(sources)),
-        from_id=None if between is None else between.from_id,
-        to_id=None if between is None else between.to_id,
-        type=None if between is None else between.type.value,
-        doors=sorted(set(doors)),
-        steps_of=sorted(set(steps_of)),
-    )
-    record = await result.single(strict=True)
-    found = (category_from_record(c) for c in record["categories"])
-    return Prepared(
-        {p.id: p for p in map(party, record["rows"])},
-        {c.id: c for c in found},
-        frozenset(record["entered"]),
-        [rel(r) for r in record["between"]],
-        list(record["held"]),
-        list(record["open_steps"]),
+        "RETURN collect([s.party_id, s.body]) AS open_steps } ",
+        {
+            "ids": sorted(set(ids)),
+            "locked": sorted(set(locked)),
+            "sources": sorted(set(sources)),
+            "from_id": None if between is None else between.from_id,
+            "to_id": None if between is None else between.to_id,
+            "type": None if between is None else between.type.value,
+            "door_ids": sorted(set(doors)),
+            "steps_of": sorted(set(steps_of)),
+        },
     )
 
 

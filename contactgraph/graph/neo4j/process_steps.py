@@ -16,6 +16,7 @@ from ..model import DEFAULT_HIERARCHY_TYPES, Activity, Category, Party, Relation
 from ..process_context import Found, Wants
 from ..process_runs import (
     Outcome,
+    Pending,
     RunStep,
     decode,
     encode,
@@ -26,7 +27,7 @@ from ..process_runs import (
 from ..times import format_instant, parse_instant, utcnow
 from ..worklist import WorklistPage, WorklistQuery
 from . import cypher, identity, walks
-from .cypher import VALID_AT, Reach, Tx, Write
+from .cypher import VALID_AT, Prepared, Reach, Tx, Write
 
 # the label of an open step whose OVERDUE is not told yet: its index holds only those, so
 # the overdue watch reads its next wake-up and claims what fell due from its front
@@ -144,17 +145,14 @@ async def for_party(
     return pending.outcome(await found(tx, pending.wants()))
 
 
-async def for_link(
-    tx: Tx,
-    rel: Relationship,
-    parties: Mapping[str, Party],
-    categories: Mapping[str, Category],
-    actor: Actor,
-) -> Outcome:
-    """What creating the relationship does to the runs of its ends (process_runs.on_link)."""
-    held = await _open(tx, [rel.from_id, rel.to_id])
-    pending = on_link(rel, parties, categories, held, actor)
-    return pending.outcome(await found(tx, pending.wants()))
+def on_new_edge(
+    rel: Relationship, ends: Mapping[str, Party], read: Prepared, actor: Actor
+) -> Pending:
+    """What creating the relationship does to the runs of its ends (process_runs.on_link),
+    from their open steps as the link's `cypher.preparing` read them."""
+    held = grouped(read.open_steps)
+    open_steps = [s for i in (rel.from_id, rel.to_id) for s in held.get(i, [])]
+    return on_link(rel, ends, read.categories, open_steps, actor)
 
 
 async def _open(tx: Tx, party_ids: Sequence[str]) -> list[RunStep]:

@@ -1,5 +1,5 @@
 """Writes on Neo4j: each one managed transaction that locks what its checks read first
-(`cypher.prepare`), checks, and writes its records, history and closure rows together."""
+(`cypher.preparing`), checks, and writes its records, history and closure rows together."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from ..model import (
     Party,
     Relationship,
 )
+from ..process_context import Wants
 from ..process_runs import Outcome, RunStep
 from ..step_listeners import StepListeners
 from ..unmerging import UnmergePlan
@@ -156,11 +157,12 @@ class Neo4jWrites(Neo4jDumps, StepListeners):
         async def work(tx: Tx) -> Outcome:
             ends = [rel.from_id, rel.to_id]
             acyclic = rules.acyclic_edges([rel])
-            # the closure's locks first: they go bottom up, and the ends are among them
-            reaches = await closure.edges_changed(tx, [], [], pending=[rel])
-            read = await cypher.prepare(
-                tx, ends, ends, sources=[rel.from_id] if acyclic else [], between=rel
+            # the closure's locks first: they go bottom up, and the ends are among them; the
+            # ends' reads after them, in the statement that takes the last
+            reads = cypher.preparing(
+                ends, ends, [rel.from_id] if acyclic else [], between=rel, steps_of=ends
             )
+            reaches, read = await closure.with_edge(tx, rel, reads)
             source, target = rules.found(read.parties, ends)
             rules.check_link(rel, source, target)
             await vocabulary.check_part_of(tx, rel, source, target)
@@ -169,13 +171,17 @@ class Neo4jWrites(Neo4jDumps, StepListeners):
                 await cypher.lock_hierarchy(tx)
                 if await walks.reaches(tx, rel.to_id, rel.from_id, rel.since):
                     raise rules.cycle(rel)
-            await cypher.write(tx, cypher.new_relationships([rel]), *reaches)
-            # after the edge: a step it opens may go to the user it makes responsible
             ended = {source.id: source, target.id: target}
-            runs = await process_steps.for_link(tx, rel, ended, read.categories, self._actor)
+            pending = process_steps.on_new_edge(rel, ended, read, self._actor)
+            edge = [cypher.new_relationships([rel]), *reaches]
+            wants = pending.wants()
+            if wants != Wants():  # a step it opens may go to the user the edge makes responsible
+                await cypher.write(tx, *edge)
+                edge = []
+            runs = pending.outcome(await process_steps.found(tx, wants))
             steps, written = process_steps.writes(runs, self._actor)
             await cypher.write(
-                tx, *steps, history.new_entries([entry.linked(rel, self._actor), *written])
+                tx, *edge, *steps, history.new_entries([entry.linked(rel, self._actor), *written])
             )
             return runs
 
@@ -224,7 +230,7 @@ class Neo4jWrites(Neo4jDumps, StepListeners):
         async def work(tx: Tx) -> Outcome:
             references = list(rules.activity_references([activity]))
             # locked: none is archived or merged meanwhile
-            read = await cypher.prepare(tx, references, references)
+            read = await cypher.preparing(references, references).run(tx)
             rules.check_activities([activity], read.parties)
             runs = await process_steps.for_activity(
                 tx, activity, read.parties, read.categories, self._actor
@@ -272,7 +278,7 @@ class Neo4jWrites(Neo4jDumps, StepListeners):
                 raise NotFound(f"activity {activity.id} does not exist")
             rules.check_changed_activity(before, activity)
             references = list(rules.activity_references([activity]))
-            read = await cypher.prepare(tx, references, references)
+            read = await cypher.preparing(references, references).run(tx)
             rules.check_activities([activity], read.parties)
             await plans.rewrite(tx, activity)
             await history.append(tx, [entry.activity_changed(before, activity, self._actor, kind)])
@@ -329,9 +335,9 @@ class Neo4jWrites(Neo4jDumps, StepListeners):
             locking = locking | set(doors)  # their closure rows are read too
             # and the open steps its edges and activities may close or be refused by
             steps_of = references if batch.processes else set()
-            read = await cypher.prepare(
-                tx, references, locking, sources, doors=doors, steps_of=steps_of
-            )
+            read = await cypher.preparing(
+                references, locking, sources, doors=doors, steps_of=steps_of
+            ).run(tx)
             # a round trip fewer when nothing is checked against them
             levels = await vocabulary.read_levels(tx) if checked_by_levels(batch) else {}
             checked = rules.check_batch(
