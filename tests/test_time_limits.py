@@ -83,9 +83,14 @@ async def test_a_request_past_its_time_limit_stops_and_answers_timeout(url: str,
         timed_out = {"outcome": "TIMEOUT", "operation": "anonymous"}
         operations = "contactgraph_graphql_operations_total"
         assert total(after, operations, **timed_out) - total(before, operations, **timed_out) == 1
-        # the next request is not held up by the stopped one
-        light = await gql(LIGHT, {"id": hub})
-        assert light["party"]["displayName"] == "Hub"
+        # the next request is not held up by the stopped one; under this test's 50 ms limit
+        # a loaded machine can stop even a light read, so it may take a few tries
+        for _ in range(5):
+            light = (await gql.raw(LIGHT, {"id": hub})).json()
+            if "errors" not in light:
+                break
+            assert light["errors"][0]["extensions"]["code"] == "TIMEOUT", light
+        assert light["data"]["party"]["displayName"] == "Hub", light
 
 
 async def test_clients_that_go_away_take_their_store_work_with_them(url: str, hub: str) -> None:
