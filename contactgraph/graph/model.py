@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from .hashed import hashed_once
+
 
 class PartyKind(enum.Enum):
     ORGANIZATION = "ORGANIZATION"
@@ -336,6 +338,7 @@ class Rollup:
     tell_beyond: bool = False
 
 
+@hashed_once
 @dataclass(frozen=True)
 class TimelineQuery:
     page: Page
