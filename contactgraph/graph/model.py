@@ -58,6 +58,10 @@ class RelType(enum.Enum):
     RESPONSIBLE_FOR = "RESPONSIBLE_FOR"
     KNOWS = "KNOWS"
 
+    # members are singletons that equal only themselves: the identity's hash is as good
+    # as Enum's hash of the name, and is not a Python call per hash of a loader's key
+    __hash__ = object.__hash__
+
 
 class Direction(enum.Enum):
     OUTGOING = "OUTGOING"
