@@ -1,6 +1,6 @@
-"""A party's loads are keyed by what they ask, however the request reaches the party: the
-same party read through a page and through `party`, by fields with equal arguments, is
-loaded once and answers alike, and loads that ask differently keep their own answers."""
+"""A party's loads are keyed by what they ask: fields with equal arguments load the party
+once, the same party read through a page and through `party` answers alike, and loads
+that ask differently keep their own answers."""
 
 from __future__ import annotations
 
@@ -18,20 +18,43 @@ READ = """fragment Read on Party {
 PAGE = "parties(first: 50, filter: {kinds: [ORGANIZATION]}) { edges { node { id ...Read } } }"
 
 
-async def test_a_party_reached_twice_is_loaded_once_and_answers_alike(
-    module_demo: GraphQL,
-) -> None:
-    page_calls, page = await round_trips(module_demo, f"{{ {PAGE} }}" + READ)
+ONCE = """fragment Once on Party {
+  children { id } timeline(first: 5) { edges { node { id } } } relationships { id type }
+}"""
+TWICE = """fragment Twice on Party { ...Once
+  again: children { id } againTimeline: timeline(first: 5) { edges { node { id } } }
+  againRelationships: relationships { id type }
+}"""
+
+
+async def test_equal_loads_of_one_party_are_one_load(module_demo: GraphQL) -> None:
+    """Each field builds its own query; equal ones are one key, so asking twice costs no
+    call more and answers alike."""
+    page = "{ parties(first: 50, filter: {kinds: [ORGANIZATION]}) { edges { node { id "
+    once_calls, once = await round_trips(module_demo, page + "...Once } } } }" + ONCE)
+    twice_calls, twice = await round_trips(module_demo, page + "...Twice } } } }" + TWICE + ONCE)
+    assert twice_calls == once_calls
+    nodes = [edge["node"] for edge in twice["parties"]["edges"]]
+    assert [{k: n[k] for k in ("id", "children", "timeline", "relationships")} for n in nodes] == [
+        edge["node"] for edge in once["parties"]["edges"]
+    ]
+    assert any(n["children"] for n in nodes) and any(n["timeline"]["edges"] for n in nodes)
+    for node in nodes:
+        assert node["again"] == node["children"]
+        assert node["againTimeline"] == node["timeline"]
+        assert node["againRelationships"] == node["relationships"]
+
+
+async def test_a_party_reached_twice_answers_alike(module_demo: GraphQL) -> None:
+    _, page = await round_trips(module_demo, f"{{ {PAGE} }}" + READ)
     nodes = {edge["node"]["id"]: edge["node"] for edge in page["parties"]["edges"]}
     # the organization with the most children and activities: the loads that matter
     chosen = max(nodes.values(), key=lambda n: (len(n["children"]), len(n["timeline"]["edges"])))
     assert chosen["children"] and chosen["timeline"]["edges"] and chosen["relationships"]
     both = f"query($id: ID!) {{ {PAGE} one: party(id: $id) {{ id ...Read }} }}" + READ
-    calls, data = await round_trips(module_demo, both, {"id": chosen["id"]})
+    data = await module_demo(both, {"id": chosen["id"]})
     assert data["one"] == chosen
     assert {e["node"]["id"]: e["node"] for e in data["parties"]["edges"]} == nodes
-    # only `party`'s own look-up more: its fields' loads are those the page made
-    assert calls == page_calls + 1
     alone = await module_demo(
         "query($id: ID!) { party(id: $id) { id ...Read } }" + READ, {"id": chosen["id"]}
     )
