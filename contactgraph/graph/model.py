@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from .hashed import hashed_once
+
 
 class PartyKind(enum.Enum):
     ORGANIZATION = "ORGANIZATION"
@@ -55,6 +57,10 @@ class RelType(enum.Enum):
     REPORTS_TO = "REPORTS_TO"
     RESPONSIBLE_FOR = "RESPONSIBLE_FOR"
     KNOWS = "KNOWS"
+
+    # members are singletons that equal only themselves: the identity's hash is as good
+    # as Enum's hash of the name, and is not a Python call per hash of a loader's key
+    __hash__ = object.__hash__
 
 
 class Direction(enum.Enum):
@@ -336,6 +342,7 @@ class Rollup:
     tell_beyond: bool = False
 
 
+@hashed_once
 @dataclass(frozen=True)
 class TimelineQuery:
     page: Page

@@ -14,6 +14,7 @@ from aiodataloader import DataLoader
 from ..graph import schedules
 from ..graph.agenda import AgendaQuery
 from ..graph.duplicates import DuplicateQuery, Match
+from ..graph.hashed import hashed_once
 from ..graph.history import ChangePage
 from ..graph.identity import Grant
 from ..graph.levels import Level
@@ -43,6 +44,7 @@ Q = TypeVar("Q", bound=Hashable)
 V = TypeVar("V")
 
 
+@hashed_once
 @dataclass(frozen=True)
 class RelationshipQuery:
     types: tuple[RelType, ...]
@@ -50,6 +52,7 @@ class RelationshipQuery:
     as_of: datetime | None
 
 
+@hashed_once
 @dataclass(frozen=True)
 class ChildrenQuery:
     types: tuple[RelType, ...]
@@ -57,6 +60,7 @@ class ChildrenQuery:
     reading: TreeReading
 
 
+@hashed_once
 @dataclass(frozen=True)
 class DescendantsQuery:
     types: tuple[RelType, ...]
@@ -68,6 +72,7 @@ class DescendantsQuery:
     tell_beyond: bool
 
 
+@hashed_once
 @dataclass(frozen=True)
 class NetworkQuery:
     types: tuple[RelType, ...]
@@ -76,6 +81,7 @@ class NetworkQuery:
     as_of: datetime
 
 
+@hashed_once
 @dataclass(frozen=True)
 class AncestorsQuery:
     types: tuple[RelType, ...]
