@@ -17,7 +17,7 @@ from contextlib import suppress
 from typing import Any
 
 import orjson
-from graphql import GraphQLError, OperationDefinitionNode, parse
+from graphql import GraphQLError, OperationDefinitionNode
 from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
@@ -33,6 +33,7 @@ from .graph.errors import GraphError, RateLimited, Unauthenticated
 from .observability import metrics, requests
 from .resolvers.context import Context
 from .schema.build import Schema
+from .schema.parsing import parsed
 from .strictjson import JSONError, loads
 from .web import pages
 
@@ -169,12 +170,7 @@ def _operation_count(query: str, settings: Settings) -> int:
     (execution then says why). Strawberry runs the first of several operations when no
     operationName is given, so the spec's refusal is made here."""
     try:
-        document = parse(
-            query,
-            no_location=True,
-            max_tokens=settings.max_tokens,
-            max_source_length=settings.max_document_length,
-        )
+        document = parsed(query, settings.max_tokens, settings.max_document_length)
     except GraphQLError:
         return 0
     return sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)

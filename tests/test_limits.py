@@ -131,6 +131,18 @@ async def test_tokens_and_length_are_counted_before_parsing_ends(gql: GraphQL) -
     assert error["extensions"] == {"code": "LIMIT_EXCEEDED", "limit": MAX_NESTING_DEPTH}
 
 
+async def test_a_document_kept_parsed_is_held_to_each_servers_limits(graph_url: str) -> None:
+    """Documents are parsed once and kept by their text and limits (schema/parsing.py): one
+    a server with room for it parsed is still refused by a server whose limit it passes."""
+    document = "{ categories { id } }" + "\n#" * 100
+    async for roomy in serve(Settings(create=True, graph_url=graph_url, max_tokens=200)):
+        assert (await GraphQL(roomy)(document))["categories"] is not None
+        async for tight in serve(Settings(create=True, graph_url=graph_url, max_tokens=50)):
+            error = await GraphQL(tight).error(document)
+            assert error["extensions"] == {"code": "LIMIT_EXCEEDED", "limit": 50}
+        assert (await GraphQL(roomy)(document))["categories"] is not None
+
+
 def _chain(levels: int) -> str:
     """A query whose fields nest `levels` deep, one item per list (so it costs little)."""
     pairs, rest = divmod(levels - 2, 2)

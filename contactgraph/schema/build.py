@@ -23,6 +23,7 @@ from .deadline import TimeLimit
 from .errors import ErrorCodes, is_unexpected, log
 from .execution import PlannedExecutionContext
 from .limits import DocumentLimits
+from .parsing import ParsedOnce
 from .scalars import DateTime
 from .types import Contact, Organization, User
 
@@ -77,6 +78,7 @@ def build_schema(settings: Settings) -> Schema:
             *traced,
             partial(MaxTokensLimiter, settings.max_tokens),
             partial(DocumentLimits, settings),
+            ParsedOnce,  # after the two that set the parse's limits
             TimeLimit,
             # dashboards send the same few documents again and again: validate each once
             ValidationCache,
