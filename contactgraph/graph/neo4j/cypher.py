@@ -394,9 +394,18 @@ async def relationships_by_id(
     return [rel(record["r"]) async for record in result]
 
 
+def timed(props: str, instants: Iterable[str]) -> str:
+    """Map `props` with its `instants` as DateTime, for a new record's one SET: setting the
+    text first and each instant after wrote every instant twice, each a change the
+    transaction holds until commit."""
+    return f"{props} {{.*, " + ", ".join(f"{i}: datetime({props}.{i})" for i in instants) + "}"
+
+
 def new_parties(created: Sequence[Party]) -> Write:
     return Write(
-        f"UNWIND $rows AS row CREATE (p:Party) SET p = row.props, p:$(row.label) {PARTY_TIMES}",
+        "UNWIND $rows AS row WITH row.props AS props, row.label AS label "
+        "CREATE (p:Party:$(label)) "
+        f"SET p = {timed('props', ('created_at', 'updated_at', 'archived_at'))}",
         [{"props": party_props(p), "label": LABELS[p.kind]} for p in created],
     )
 
@@ -422,10 +431,9 @@ def new_relationships(rels: Sequence[Relationship]) -> Write:
             }
         )
     return Write(
-        "UNWIND $rows AS row "
+        "UNWIND $rows AS row WITH row, row.props AS props "
         "MATCH (a:Party {id: row.from}), (b:Party {id: row.to}) "
-        "CREATE (a)-[r:$(row.type)]->(b) SET r = row.props, "
-        "r.since = datetime(r.since), r.until = datetime(r.until)",
+        f"CREATE (a)-[r:$(row.type)]->(b) SET r = {timed('props', ('since', 'until'))}",
         rows,
     )
 
@@ -455,8 +463,8 @@ ACTIVITY_TIMES = (
 
 def new_activities(created: Sequence[Activity]) -> Write:
     return Write(
-        "UNWIND $rows AS row CREATE (a:Activity) "
-        f"SET a = row.props, {ACTIVITY_TIMES} "
+        "UNWIND $rows AS row WITH row, row.props AS props CREATE (a:Activity) "
+        f"SET a = {timed('props', ('occurred_at', 'span_start', 'span_end'))} "
         "WITH a, row UNWIND range(0, size(row.subjects) - 1) AS position "
         "MATCH (p:Party {id: row.subjects[position]}) "
         "CREATE (a)-[:ABOUT {occurred_at: a.occurred_at, position: position}]->(p)",

@@ -31,6 +31,7 @@ from . import cypher, history, keys, scopes, timelines
 from .accounts import Neo4jAccounts
 from .cypher import EVERYWHERE, REACHES, Reach, Tx, encode, valid_at
 from .vocabulary import read_pipelines
+from .walks import rows_of
 
 _KEYS = {
     OpportunityOrder.CLOSE_DATE: "close_key",
@@ -97,8 +98,9 @@ def _where(query: OpportunityQuery, inside: Reach) -> tuple[str, dict[str, Any]]
     match = "MATCH (o:Opportunity)"
     if query.organization_id is not None and query.include_descendants:
         match = (
-            "CALL () { MATCH (h:Reach {ancestor: $organization})"
-            f"-[:{REACHES}]->(x:Party) WHERE {valid_at('h', 'tree_at')} RETURN x.id AS tree_id "
+            f"CALL () {{ MATCH (h:Reach)-[:{REACHES}]->(x:Party) "
+            f"WHERE {rows_of('h', '$organization')} AND {valid_at('h', 'tree_at')} "
+            "RETURN x.id AS tree_id "
             "UNION RETURN $organization AS tree_id } "
             "MATCH (o:Opportunity {organization_id: tree_id})"
         )
@@ -143,8 +145,8 @@ async def _probes(tx: Tx, query: OpportunityQuery) -> bool:
     if query.organization_id is None or not query.include_descendants:
         return False
     result = await tx.run(
-        "RETURN COUNT { MATCH (q:Party) } AS parties, COUNT { MATCH (h:Reach "
-        "{ancestor: $organization}) RETURN h LIMIT $most } AS rows",
+        "RETURN COUNT { MATCH (q:Party) } AS parties, COUNT { MATCH (h:Reach) "
+        f"WHERE {rows_of('h', '$organization')} RETURN h LIMIT $most }} AS rows",
         most=TREE_COUNTED,
         organization=query.organization_id,
     )

@@ -114,7 +114,8 @@ SCHEMA: tuple[str, ...] = (
     "CREATE INDEX party_category IF NOT EXISTS FOR (p:Party) ON (p.category_id)",
     "CREATE INDEX party_merged IF NOT EXISTS FOR (p:Party) ON (p.merged_into)",
     "CREATE INDEX party_lead IF NOT EXISTS FOR (p:Party) ON (p.lead_status)",
-    "CREATE INDEX reach_ancestor IF NOT EXISTS FOR (h:Reach) ON (h.ancestor)",
+    # (ancestor) alone: reach_rank's prefix serves its readers (walks.rows_of)
+    "DROP INDEX reach_ancestor IF EXISTS",
     "DROP INDEX reach_depth IF EXISTS",
     # a subtree in page order, a level of it in one seek, and counted from the index alone
     "CREATE INDEX reach_rank IF NOT EXISTS FOR (h:Reach) ON (h.ancestor, h.rank, h.since, h.until)",

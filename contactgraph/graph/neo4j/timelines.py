@@ -20,7 +20,7 @@ from .cypher import (
     encode,
     valid_at,
 )
-from .walks import Hierarchy, closure_bounds
+from .walks import Hierarchy, closure_bounds, rows_of
 
 # A roll-up page either merges its members' activities (about 11 µs a member on 200,000
 # parties) or scans activities newest first through the time index, keeping those with a
@@ -93,10 +93,11 @@ class _RollupWalks:
             # before members are read); else its members (none read when large: a seek
             # for null finds nothing)
             self.below = (
-                "WITH id, root, COUNT { MATCH (h:Reach {ancestor: id}) RETURN h LIMIT $listed } "
-                ">= $listed AS large WITH id, root, large, COLLECT { MATCH (h:Reach "
-                f"{{ancestor: CASE WHEN large THEN null ELSE id END}})-[:{REACHES}]->(x:Party) "
-                f"WHERE {valid} RETURN DISTINCT x }} + root AS members "
+                f"WITH id, root, COUNT {{ MATCH (h:Reach) WHERE {rows_of('h', 'id')} "
+                "RETURN h LIMIT $listed } >= $listed AS large WITH id, root, large, "
+                f"COLLECT {{ MATCH (h:Reach)-[:{REACHES}]->(x:Party) "
+                f"WHERE {rows_of('h', 'CASE WHEN large THEN null ELSE id END')} AND {valid} "
+                "RETURN DISTINCT x } + root AS members "
             )
             self.holds = (
                 f"(p = root OR EXISTS {{ MATCH (p)<-[:{REACHES}]-(h:Reach) "
@@ -104,8 +105,8 @@ class _RollupWalks:
             )
             past = Hierarchy(rollup.types, downward=True).past_closure("root.id")
             self.every_member = (
-                "WITH id, root, COLLECT { MATCH (h:Reach {ancestor: id})"
-                f"-[:{REACHES}]->(x:Party) WHERE {valid} RETURN DISTINCT x }} + root AS members "
+                f"WITH id, root, COLLECT {{ MATCH (h:Reach)-[:{REACHES}]->(x:Party) "
+                f"WHERE {rows_of('h', 'id')} AND {valid} RETURN DISTINCT x }} + root AS members "
             )
         else:
             down = Hierarchy(rollup.types, downward=True, inside=inside)

@@ -210,6 +210,16 @@ def ranked(row: str) -> str:
     return f"USING INDEX {row}:Reach(ancestor, rank, since, until)"
 
 
+def rows_of(row: str, ancestor: str) -> str:
+    """Closure row `row` is one of `ancestor`'s, read from the ranked index, which holds
+    every row (none lacks a rank or a window): an index of (ancestor) alone wrote five
+    entries more a seeded party."""
+    return (
+        f"{row}.ancestor = {ancestor} AND {row}.rank IS NOT NULL "
+        f"AND {row}.since IS NOT NULL AND {row}.until IS NOT NULL"
+    )
+
+
 def in_closure(row: str) -> str:
     """`valid_at` for closure rows, whose open windows end at OPEN, never null: a
     condition the ranked index answers by itself."""
