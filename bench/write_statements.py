@@ -3,8 +3,11 @@
     .venv/bin/python bench/write_statements.py --graph "$NEO4J_URI" [--runs 40]
 
 Calls the store as a createContact does (create_party), a createContact with a MEMBER_OF
-link (load_batch, as create_filed makes it) and a link of a contact just made, one at a
-time on a graph seeded as bench/versus.py's, and times each statement the store runs in
+link (load_batch, as create_filed makes it), a link of a contact just made, a
+recordActivity about a contact whose category has no process and about one whose
+category's process opens a step (bench/processes.py's), and an unlink of a MEMBER_OF and
+of a KNOWS edge just made, one at a time on a graph seeded as bench/versus.py's, and
+times each statement the store runs in
 its transaction (from one `tx.run` to the next; the driver's transaction class patched
 for it) and the commit. Prints, per call, the
 median total and the median of each statement with how many times a call runs it. The
@@ -21,9 +24,11 @@ import statistics
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from neo4j._async.work.transaction import AsyncTransactionBase
+from processes import _agreement, _category, _process
 from versus import TAG, remove_created
 
 from contactgraph.graph.backends import open_store
@@ -65,11 +70,25 @@ async def main(args: argparse.Namespace) -> None:
     )
     home = records[0]["id"]
 
+    author = new_party(
+        PartyKind.USER,
+        "Statement Author",
+        username=f"statements-{new_id()}",
+        legal_form=LegalForm.NATURAL_PERSON,
+        tags=(TAG,),
+    )
+    await store.load_batch(Batch([author], [], []))
+    processed = f"statements-{new_id()[-8:].lower()}"
+    await _category(store, processed, _process(author.id))
+
     def member(party: Party) -> Relationship:
         return Relationship(new_id(), RelType.MEMBER_OF, party.id, home, utcnow())
 
     async def nothing(party: Party) -> None:
         return None
+
+    async def create(party: Party) -> None:
+        await store.create_party(party)
 
     async def link(party: Party) -> None:
         await store.link(member(party))
@@ -77,14 +96,35 @@ async def main(args: argparse.Namespace) -> None:
     async def batch(party: Party) -> None:
         await store.load_batch(Batch([party], [member(party)], [], processes=True))
 
-    async def create(party: Party) -> None:
-        await store.create_party(party)
+    async def record(party: Party) -> None:
+        await store.record_activity(_agreement(author.id, party.id))
+
+    async def create_processed(party: Party) -> None:
+        await store.create_party(replace(party, category_id=processed))
+
+    edges: dict[str, str] = {}
+
+    async def linked(party: Party) -> None:
+        await create(party)
+        edges[party.id] = (await store.link(member(party))).id
+
+    async def known(party: Party) -> None:
+        await create(party)
+        rel = Relationship(new_id(), RelType.KNOWS, party.id, author.id, utcnow())
+        edges[party.id] = (await store.link(rel)).id
+
+    async def unlink(party: Party) -> None:
+        await store.unlink(edges[party.id], utcnow())
 
     # each call after its setup, which is not timed
     calls: dict[str, tuple[Callable[[Party], Awaitable[None]], ...]] = {
         "create_party (createContact)": (nothing, create),
         "load_batch (createContact with links)": (nothing, batch),
         "link (a contact just made)": (create, link),
+        "record_activity (no process)": (create, record),
+        "record_activity (its process opens a step)": (create_processed, record),
+        "unlink (MEMBER_OF)": (linked, unlink),
+        "unlink (KNOWS)": (known, unlink),
     }
     AsyncTransactionBase.run = _marking(AsyncTransactionBase.run, None)  # type: ignore[method-assign]
     AsyncTransactionBase._commit = _marking(AsyncTransactionBase._commit, "COMMIT")  # type: ignore[method-assign]

@@ -304,11 +304,11 @@ class GuardedStore:
         if self.viewer.scope(permission, action) is not None:
             raise Forbidden(f"{action} needs the {permission.value} permission everywhere")
 
-    async def link(self, rel: Relationship) -> Relationship:
+    async def link(self, rel: Relationship, seen: dict[str, Party] | None = None) -> Relationship:
         """Inside a write scope both ends must be inside: a party outside, however bare,
         cannot be pulled in (a new one is filed as it is made: create_filed)."""
         await self._may_write([rel.from_id, rel.to_id])
-        return await self._writer.link(rel)
+        return await self._writer.link(rel, seen)
 
     async def unlink(self, rel_id: str, until: datetime) -> Relationship:
         write = self._within(Permission.WRITE, "changing the graph")
@@ -316,14 +316,16 @@ class GuardedStore:
             _inside(await write.get_nodes([rel_id]), [rel_id], "where you may write")
         return await self._writer.unlink(rel_id, until)
 
-    async def record_activity(self, activity: Activity) -> Activity:
+    async def record_activity(
+        self, activity: Activity, seen: dict[str, Party] | None = None
+    ) -> Activity:
         """Inside a write scope its assignees and attendees must be inside too: one outside
         is refused as one that does not exist, so naming ids cannot probe for people."""
         await self._may_link(activity.opportunity_id)
         viewer = await self._may_write([*activity.subject_ids, *schedules.references(activity)])
         if activity.author_id != viewer.id:
             viewer.require(Permission.ADMIN, "recording an activity for another author")
-        return await self._writer.record_activity(activity)
+        return await self._writer.record_activity(activity, seen)
 
     async def change_activity(self, activity: Activity, kind: ChangeKind) -> Activity:
         """Planned work is shared: whoever may write where its subjects are may change it,

@@ -362,11 +362,17 @@ class GraphStore(Protocol):
         """Archive a party, or with archive False restore it; nothing changes when it is
         so already. Its relationships and activities stay either way."""
 
-    async def link(self, rel: Relationship) -> Relationship: ...
+    async def link(self, rel: Relationship, seen: dict[str, Party] | None = None) -> Relationship:
+        """Make the edge; `seen`, when given, receives its ends as the write read them (it
+        changes neither), so that its answer need not read them again."""
 
     async def unlink(self, rel_id: str, until: datetime) -> Relationship: ...
 
-    async def record_activity(self, activity: Activity) -> Activity: ...
+    async def record_activity(
+        self, activity: Activity, seen: dict[str, Party] | None = None
+    ) -> Activity:
+        """Record the activity; `seen`, when given, receives the parties it names (its
+        author, subjects and the people it plans for) as the write read them."""
 
     async def sweep_processes(self) -> int:
         """Start the runs of DATE_REACHED processes whose date is reached and that have not

@@ -4,6 +4,7 @@ loaders on it, the viewer."""
 from __future__ import annotations
 
 import inspect
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
@@ -25,7 +26,7 @@ from ..graph.errors import (
 )
 from ..graph.events import EventBus
 from ..graph.ids import new_id
-from ..graph.model import Page
+from ..graph.model import Page, Party
 from ..graph.store import GraphStore
 from ..graph.times import utcnow
 from ..observability import metrics, tracing
@@ -97,6 +98,7 @@ class Context:
         self.round_trips = CountingStore(cast(GraphStore, guarded), kind, self.settings.tracing)
         self.store = cast(GraphStore, self.round_trips)
         self._loaders: Loaders | None = None
+        self._written: dict[str, Party] = {}
 
     @property
     def loaders(self) -> Loaders:
@@ -105,11 +107,21 @@ class Context:
         twenty-odd loaders there and again at sign-in took 7 % of a create's CPU time)."""
         if self._loaders is None:
             self._loaders = Loaders(self.store)
+            self._loaders.parties.prime_all(self._written)
         return self._loaders
 
     @loaders.setter
     def loaders(self, loaders: Loaders) -> None:
         self._loaders = loaders
+
+    def answer_with(self, parties: Mapping[str, Party] | None) -> None:
+        """Parties a write of this request read and checked, which then answer its reads
+        of them (a link's `from`, an activity's `subjects`) instead of a read after it;
+        kept for the loaders until they are made, since many an answer reads none."""
+        if parties and self._loaders is not None:
+            self._loaders.parties.prime_all(parties)
+        elif parties:
+            self._written.update(parties)
 
     @property
     def viewer(self) -> Viewer:

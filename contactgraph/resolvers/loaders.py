@@ -173,6 +173,11 @@ class ByIdLoader(DataLoader, Generic[V]):
         found = await self._fetch(ids)
         return [found.get(i) for i in ids]
 
+    def prime_all(self, found: Mapping[str, V]) -> None:
+        """Records known without a read; an id loaded already keeps what it loaded."""
+        for key, value in found.items():
+            self.prime(key, value)
+
 
 async def _agendas(
     store: GraphStore, user_ids: Sequence[str], query: AgendaQuery

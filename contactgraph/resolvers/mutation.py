@@ -89,6 +89,13 @@ def _answer(info: ContextInfo, made: model.Party, edges: list[model.Relationship
     return answer
 
 
+def _seen(info: ContextInfo) -> dict[str, model.Party] | None:
+    """Where a write leaves the parties it read, to answer with (Context.answer_with): for
+    a viewer who reads everywhere, as `_answer`; a scoped reader's are read through its
+    scope, as any read of them is."""
+    return {} if info.context.viewer.can(Permission.READ) else None
+
+
 def _activities(input: PartyDataInput | None) -> list[NewActivityInput]:
     activities = input.activities if input is not None else []
     if len(activities) > MAX_NEW_ACTIVITIES:
@@ -257,7 +264,10 @@ class Mutation(
             since=input.since or utcnow(),
             properties=_properties(input.properties),
         )
-        return Relationship.of(await info.context.store.link(rel))
+        seen = _seen(info)
+        linked = await info.context.store.link(rel, seen)
+        info.context.answer_with(seen)
+        return Relationship.of(linked)
 
     @strawberry.mutation(description="End a relationship at `until` (default now); it is kept.")
     async def unlink(
@@ -295,6 +305,8 @@ class Mutation(
             recorded_by_id=viewer.id,
         )
         activity = await for_deal(info, activity, input.opportunity_id)
-        recorded = await info.context.store.record_activity(activity)
+        seen = _seen(info)
+        recorded = await info.context.store.record_activity(activity, seen)
         await announce(info.context, recorded)  # committed: now subscribers may see it
+        info.context.answer_with(seen)
         return Activity.of(recorded)

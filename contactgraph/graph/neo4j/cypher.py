@@ -438,6 +438,16 @@ def new_relationships(rels: Sequence[Relationship]) -> Write:
     )
 
 
+def ended_relationship(rel: Relationship, until: datetime) -> Write:
+    """The stored edge `rel` ended at `until`; its type named in the pattern, so that its
+    id is looked up in that type's index alone."""
+    return Write(
+        f"UNWIND $rows AS row MATCH ()-[r:{rel.type.value} {{id: row.id}}]->() "
+        "SET r.until = datetime(row.until)",
+        [{"id": rel.id, "until": encode(until)}],
+    )
+
+
 def planned_props(activity: Activity) -> dict[str, Any]:
     """An activity's properties: its record, its span (schedules.span), whose agenda it
     is on (schedules.people), its assignees (task lists) and its words (activity search),

@@ -115,17 +115,11 @@ async def _parent_categories(
     return {p: frozenset(c) for p, c in await cypher.collected(result)}
 
 
-async def for_activity(
-    tx: Tx,
-    activity: Activity,
-    parties: dict[str, Party],
-    categories: dict[str, Category],
-    actor: Actor,
-) -> Outcome:
-    """What recording the activity does to the runs of its subjects (process_runs)."""
-    pending = on_activity(
-        activity, parties, categories, await _open(tx, activity.subject_ids), actor
-    )
+async def for_activity(tx: Tx, activity: Activity, read: Prepared, actor: Actor) -> Outcome:
+    """What recording the activity does to the runs of its subjects (process_runs), from
+    their open steps as its `cypher.preparing` read them."""
+    held = _open_of(read, activity.subject_ids)
+    pending = on_activity(activity, read.parties, read.categories, held, actor)
     return pending.outcome(await found(tx, pending.wants()))
 
 
@@ -150,9 +144,13 @@ def on_new_edge(
 ) -> Pending:
     """What creating the relationship does to the runs of its ends (process_runs.on_link),
     from their open steps as the link's `cypher.preparing` read them."""
+    return on_link(rel, ends, read.categories, _open_of(read, [rel.from_id, rel.to_id]), actor)
+
+
+def _open_of(read: Prepared, party_ids: Sequence[str]) -> list[RunStep]:
+    """The open steps `read` holds of the parties, party by party, oldest run first."""
     held = grouped(read.open_steps)
-    open_steps = [s for i in (rel.from_id, rel.to_id) for s in held.get(i, [])]
-    return on_link(rel, ends, read.categories, open_steps, actor)
+    return [s for i in party_ids for s in held.get(i, [])]
 
 
 async def _open(tx: Tx, party_ids: Sequence[str]) -> list[RunStep]:

@@ -41,10 +41,7 @@ from . import (
     vocabulary,
     walks,
 )
-from .cypher import (
-    Tx,
-    encode,
-)
+from .cypher import Tx
 from .dumps import Neo4jDumps
 
 # a batch naming at most this many stored parties locks them, so none is archived or merged
@@ -153,8 +150,8 @@ class Neo4jWrites(Neo4jDumps, StepListeners):
 
         return await self._write(work)
 
-    async def link(self, rel: Relationship) -> Relationship:
-        async def work(tx: Tx) -> Outcome:
+    async def link(self, rel: Relationship, seen: dict[str, Party] | None = None) -> Relationship:
+        async def work(tx: Tx) -> tuple[Outcome, dict[str, Party]]:
             ends = [rel.from_id, rel.to_id]
             acyclic = rules.acyclic_edges([rel])
             # the closure's locks first: they go bottom up, and the ends are among them; the
@@ -183,9 +180,12 @@ class Neo4jWrites(Neo4jDumps, StepListeners):
             await cypher.write(
                 tx, *edge, *steps, history.new_entries([entry.linked(rel, self._actor), *written])
             )
-            return runs
+            return runs, ended
 
-        await self._committed(await self._write(work))
+        runs, ends = await self._write(work)
+        if seen is not None:
+            seen.update(ends)
+        await self._committed(runs)
         return rel
 
     async def unlink(self, rel_id: str, until: datetime) -> Relationship:
@@ -194,17 +194,17 @@ class Neo4jWrites(Neo4jDumps, StepListeners):
             for _ in range(3):
                 # the closure's locks before the edge's, which would take its ends out of
                 # order; then its ends', which a merge holds from its read of their edges
-                # to its rewrite of them (a KNOWS edge takes no closure locks)
-                pending = [replace(rel, until=until)]
-                reaches = await closure.edges_changed(tx, [], [], pending=pending)
-                await cypher.lock(tx, [rel.from_id, rel.to_id])
-                # read before these locks: a merge may have moved it since (same id,
-                # another end), and then it is ended where it is now
-                now = await _edge(tx, rel_id)
-                moved = (now.from_id, now.to_id) != (rel.from_id, rel.to_id)
-                rel = now
-                if not moved:
+                # to its rewrite of them (a KNOWS edge takes no closure locks); the edge is
+                # read again after them, in the statement that takes the last
+                reads = cypher.preparing([], [rel.from_id, rel.to_id], between=rel)
+                reaches, read = await closure.with_edge(tx, replace(rel, until=until), reads)
+                now = next((found for found in read.between if found.id == rel_id), None)
+                if now is not None:
+                    rel = now
                     break
+                # a merge moved it since the first read (same id, another end): it is
+                # ended where it is now
+                rel = await _edge(tx, rel_id)
             else:
                 raise Conflict(f"relationship {rel_id} keeps moving under merges: try again")
             if rel.until is not None:
@@ -212,13 +212,9 @@ class Neo4jWrites(Neo4jDumps, StepListeners):
             if until <= rel.since:
                 raise BadUserInput("until must be later than the relationship's since")
             ended = replace(rel, until=until)
-            await tx.run(
-                f"MATCH ()-[r:{rel.type.value} {{id: $id}}]->() SET r.until = datetime($until)",
-                id=rel_id,
-                until=encode(until),
-            )
             await cypher.write(
                 tx,
+                cypher.ended_relationship(rel, until),
                 *reaches,
                 history.new_entries([entry.unlinked(ended, self._actor)]),
             )
@@ -226,15 +222,17 @@ class Neo4jWrites(Neo4jDumps, StepListeners):
 
         return await self._write(work)
 
-    async def record_activity(self, activity: Activity) -> Activity:
-        async def work(tx: Tx) -> Outcome:
+    async def record_activity(
+        self, activity: Activity, seen: dict[str, Party] | None = None
+    ) -> Activity:
+        async def work(tx: Tx) -> tuple[Outcome, dict[str, Party]]:
             references = list(rules.activity_references([activity]))
-            # locked: none is archived or merged meanwhile
-            read = await cypher.preparing(references, references).run(tx)
+            # locked: none is archived or merged meanwhile, and writes about one subject judge
+            # its open steps (read with them) one after the other
+            reads = cypher.preparing(references, references, steps_of=activity.subject_ids)
+            read = await reads.run(tx)
             rules.check_activities([activity], read.parties)
-            runs = await process_steps.for_activity(
-                tx, activity, read.parties, read.categories, self._actor
-            )
+            runs = await process_steps.for_activity(tx, activity, read, self._actor)
             steps, written = process_steps.writes(runs, self._actor)
             await cypher.write(
                 tx,
@@ -242,9 +240,12 @@ class Neo4jWrites(Neo4jDumps, StepListeners):
                 *steps,
                 history.new_entries([entry.recorded(activity, self._actor), *written]),
             )
-            return runs
+            return runs, read.parties
 
-        await self._committed(await self._write(work))
+        runs, named = await self._write(work)
+        if seen is not None:
+            seen.update(named)
+        await self._committed(runs)
         return activity
 
     async def claim_overdue(self, now: datetime, first: int) -> list[RunStep]:

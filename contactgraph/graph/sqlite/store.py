@@ -376,8 +376,8 @@ class SqliteStore(SqliteDumps, SqliteOpportunities, SqliteTraversals, StepListen
 
         return await self._write(work)
 
-    async def link(self, rel: Relationship) -> Relationship:
-        def work(conn: sqlite3.Connection) -> Outcome:
+    async def link(self, rel: Relationship, seen: dict[str, Party] | None = None) -> Relationship:
+        def work(conn: sqlite3.Connection) -> tuple[Outcome, dict[str, Party]]:
             source, target = rules.found(
                 records.parties_by_id(conn, [rel.from_id, rel.to_id]), [rel.from_id, rel.to_id]
             )
@@ -398,14 +398,16 @@ class SqliteStore(SqliteDumps, SqliteOpportunities, SqliteTraversals, StepListen
                 raise rules.cycle(rel)
             conn.execute(records.INSERT_REL, relationship_params(rel))
             closure.edges_changed(conn, [rel])
-            runs = process_steps.for_link(
-                conn, rel, {p.id: p for p in (source, target)}, self._actor
-            )
+            ends = {p.id: p for p in (source, target)}
+            runs = process_steps.for_link(conn, rel, ends, self._actor)
             written = process_steps.write(conn, runs, self._actor)
             history.append(conn, [entry.linked(rel, self._actor), *written])
-            return runs
+            return runs, ends
 
-        await self._committed(await self._write(work))
+        runs, ends = await self._write(work)
+        if seen is not None:
+            seen.update(ends)
+        await self._committed(runs)
         return rel
 
     async def unlink(self, rel_id: str, until: datetime) -> Relationship:
@@ -431,17 +433,22 @@ class SqliteStore(SqliteDumps, SqliteOpportunities, SqliteTraversals, StepListen
 
         return await self._write(work)
 
-    async def record_activity(self, activity: Activity) -> Activity:
-        def work(conn: sqlite3.Connection) -> Outcome:
+    async def record_activity(
+        self, activity: Activity, seen: dict[str, Party] | None = None
+    ) -> Activity:
+        def work(conn: sqlite3.Connection) -> tuple[Outcome, dict[str, Party]]:
             parties = records.parties_by_id(conn, rules.activity_references([activity]))
             rules.check_activities([activity], parties)
             runs = process_steps.for_activity(conn, activity, parties, self._actor)
             records.insert_activities(conn, [activity])
             written = process_steps.write(conn, runs, self._actor)
             history.append(conn, [entry.recorded(activity, self._actor), *written])
-            return runs
+            return runs, parties
 
-        await self._committed(await self._write(work))
+        runs, named = await self._write(work)
+        if seen is not None:
+            seen.update(named)
+        await self._committed(runs)
         return activity
 
     async def sweep_processes(self) -> int:
