@@ -3,14 +3,23 @@ shared with other work, wall-clock latency moves with everyone's load; the proce
 each side spends on one request moves far less.
 
     .venv/bin/python bench/write_cpu.py --graph "$NEO4J_URI" \
-        --neo4j-pid "$(cat DIR/neo4j-local.pid)" [--requests 300] [--clients 1 --clients 16] \
-        [--profile FILE]
+        --neo4j-pid "$(cat DIR/neo4j-local.pid)" [--workload create] [--requests 300] \
+        [--clients 1 --clients 16] [--profile FILE]
 
 The app runs in this process (httpx's ASGI transport: no sockets, so the client's share
 is small and counted with the server's) with --insecure-anonymous-admin's viewer and no
 rate limit, over a graph seeded as bench/versus.py's (`contactgraph seed --synthetic`).
-Each round sends --requests createContact mutations with a MEMBER_OF link to one
-organization (bench/versus.py's "createContact with links") from --clients clients, and
+Each round sends --requests mutations of one --workload from --clients clients:
+
+- create: createContact with a MEMBER_OF link to one organization (bench/versus.py's
+  "createContact with links"), its relationships in the answer;
+- link: a MEMBER_OF link of a contact to that organization, its ends' names in the answer;
+- record: recordActivity (a CALL) about a contact, its subjects and author in the answer;
+- record-process: the same about a contact whose category's process opens a step on it
+  (bench/processes.py's);
+- unlink: the end of a contact's MEMBER_OF link to that organization.
+
+The contacts and links the last four act on are made before the round, untimed. It
 prints the p50 latency, the CPU milliseconds per request of this process and of Neo4j
 (its index updates awaited, /proc), and requests per second. The contacts it makes are
 tagged as bench/versus.py's and deleted at the end. With --profile, the rounds run under
@@ -29,34 +38,92 @@ import os
 import pstats
 import statistics
 import time
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import httpx
 import server_cpu
 from fulltext_writes import REFRESH
+from processes import _category, _process
 from versus import TAG, remove_created
 
 from contactgraph.app import create_app
 from contactgraph.config import Settings
+from contactgraph.graph.ids import new_id
 
 CREATE = (
     "mutation($input: CreateContactInput!) { createContact(input: $input) { id displayName "
     "relationships(types: [MEMBER_OF], direction: OUTGOING) { toId } } }"
 )
+LINK = (
+    "mutation($input: LinkInput!) { link(input: $input) { id from { displayName } "
+    "to { displayName } } }"
+)
+RECORD = (
+    "mutation($input: RecordActivityInput!) { recordActivity(input: $input) { id "
+    "subjects { displayName } author { displayName } } }"
+)
+UNLINK = "mutation($id: ID!) { unlink(id: $id) { id until } }"
+WORKLOADS = ("create", "link", "record", "record-process", "unlink")
+Variables = dict[str, Any]
+Post = Callable[[str, Variables], Awaitable[Variables]]
 
 
-async def _round(http: httpx.AsyncClient, home: str, requests: int, clients: int) -> list[float]:
-    numbers = iter(range(requests))
+def _contact(number: int, **more: Any) -> Variables:
+    return {"firstName": "Cpu", "lastName": f"Contact {number}", "tags": [TAG], **more}
+
+
+async def _contacts(post: Post, count: int, **more: Any) -> list[str]:
+    made = [await post(CREATE, {"input": _contact(n, **more)}) for n in range(count)]
+    return [m["createContact"]["id"] for m in made]
+
+
+async def _processed(app: Any, post: Post, count: int) -> list[str]:
+    """Contacts of a new category whose process opens a step on each recorded AGREEMENT."""
+    viewer = (await post("{ viewer { id } }", {}))["viewer"]["id"]
+    key = f"cpu-{new_id()[-8:].lower()}"
+    await _category(app.state.store, key, _process(viewer))
+    return await _contacts(post, count, categoryId=key, legalForm="NATURAL_PERSON")
+
+
+async def prepared(
+    workload: str, app: Any, post: Post, home: str, count: int
+) -> tuple[str, list[Variables]]:
+    """The document of the workload and the variables of each of its requests, after
+    making what they act on."""
+    if workload == "create":
+        links = [{"type": "MEMBER_OF", "toId": home}]
+        return CREATE, [{"input": _contact(n, links=links)} for n in range(count)]
+    if workload == "link":
+        ends = await _contacts(post, count)
+        return LINK, [{"input": {"type": "MEMBER_OF", "fromId": c, "toId": home}} for c in ends]
+    if workload in ("record", "record-process"):
+        made = await (
+            _processed(app, post, count) if workload != "record" else _contacts(post, count)
+        )
+        kind = "AGREEMENT" if workload == "record-process" else "CALL"
+        return RECORD, [
+            {"input": {"type": kind, "summary": "cpu", "subjectIds": [c]}} for c in made
+        ]
+    ends = await _contacts(post, count, links=[{"type": "MEMBER_OF", "toId": home}])
+    edges = []
+    for party in ends:
+        read = await post(
+            "query($id: ID!) { party(id: $id) { relationships { id } } }", {"id": party}
+        )
+        edges.append({"id": read["party"]["relationships"][0]["id"]})
+    return UNLINK, edges
+
+
+async def _round(post: Post, document: str, requests: list[Variables], clients: int) -> list[float]:
+    sent = iter(requests)
     times: list[float] = []
 
     async def client() -> None:
-        for number in numbers:
-            contact = {"firstName": "Cpu", "lastName": f"Contact {number}", "tags": [TAG]}
-            contact["links"] = [{"type": "MEMBER_OF", "toId": home}]
+        for variables in sent:
             start = time.perf_counter()
-            sent = {"query": CREATE, "variables": {"input": contact}}
-            answer = (await http.post("/graphql", json=sent)).json()
+            await post(document, variables)
             times.append((time.perf_counter() - start) * 1000)
-            assert "errors" not in answer, answer
 
     await asyncio.gather(*(client() for _ in range(clients)))
     return times
@@ -73,19 +140,31 @@ async def main(args: argparse.Namespace) -> None:
         home = records[0]["id"]
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
-            await _round(http, home, 20, 1)  # warm
+
+            async def post(document: str, variables: Variables) -> Variables:
+                answer = (
+                    await http.post("/graphql", json={"query": document, "variables": variables})
+                ).json()
+                assert "errors" not in answer, answer
+                return answer["data"]
+
+            rounds = args.clients or [1, 16]
+            count = 20 + args.requests * len(rounds)
+            document, requests = await prepared(args.workload, app, post, home, count)
+            await _round(post, document, requests[:20], 1)  # warm
             print(
                 "| clients | p50 ms | server CPU ms/request | Neo4j CPU ms/request | requests/s |"
             )
             print("|---:|---:|---:|---:|---:|")
             profile = cProfile.Profile(time.process_time)
-            for clients in args.clients or [1, 16]:
+            for at, clients in enumerate(rounds):
+                mine = requests[20 + at * args.requests : 20 + (at + 1) * args.requests]
                 await driver.execute_query(REFRESH)
                 ours, theirs = time.process_time(), server_cpu.seconds(args.neo4j_pid)
                 start = time.perf_counter()
                 if args.profile:
                     profile.enable()
-                times = await _round(http, home, args.requests, clients)
+                times = await _round(post, document, mine, clients)
                 profile.disable()
                 await driver.execute_query(REFRESH)  # the index updates it queued count too
                 wall = time.perf_counter() - start
@@ -108,6 +187,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--graph", default=os.environ.get("NEO4J_URI", "bolt://127.0.0.1:7687"))
     parser.add_argument("--neo4j-pid", type=int, required=True, help="the Neo4j process")
+    parser.add_argument("--workload", choices=WORKLOADS, default="create")
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--clients", type=int, action="append")
     parser.add_argument("--profile", help="write the rounds' CPU profile (pstats) to this file")

@@ -5,13 +5,13 @@
 Calls the store as a createContact does (create_party), a createContact with a MEMBER_OF
 link (load_batch, as create_filed makes it), a link of a contact just made, a
 recordActivity about a contact whose category has no process and about one whose
-category's process opens a step (bench/processes.py's), and an unlink of a MEMBER_OF and
-of a KNOWS edge just made, one at a time on a graph seeded as bench/versus.py's, and
-times each statement the store runs in
-its transaction (from one `tx.run` to the next; the driver's transaction class patched
-for it) and the commit. Prints, per call, the
-median total and the median of each statement with how many times a call runs it. The
-parties it makes are tagged as bench/versus.py's and deleted at the end.
+category's process opens a step (bench/processes.py's), an unlink of a MEMBER_OF and of a
+KNOWS edge just made, and an updateParty of a contact's tags, one at a time on a graph
+seeded as bench/versus.py's, and times each statement the store runs in its transaction
+(from one `tx.run` to the next; the driver's transaction class patched for it) and the
+commit. Prints, per call, the median total and the median of each statement with how
+many times a call runs it. The parties it makes are tagged as bench/versus.py's and
+deleted at the end.
 """
 
 from __future__ import annotations
@@ -113,6 +113,9 @@ async def main(args: argparse.Namespace) -> None:
         rel = Relationship(new_id(), RelType.KNOWS, party.id, author.id, utcnow())
         edges[party.id] = (await store.link(rel)).id
 
+    async def update(party: Party) -> None:
+        await store.update_party(party.id, {"tags": (TAG, "updated")}, None, utcnow())
+
     async def unlink(party: Party) -> None:
         await store.unlink(edges[party.id], utcnow())
 
@@ -125,6 +128,7 @@ async def main(args: argparse.Namespace) -> None:
         "record_activity (its process opens a step)": (create_processed, record),
         "unlink (MEMBER_OF)": (linked, unlink),
         "unlink (KNOWS)": (known, unlink),
+        "update_party (the tags of a contact just made)": (create, update),
     }
     AsyncTransactionBase.run = _marking(AsyncTransactionBase.run, None)  # type: ignore[method-assign]
     AsyncTransactionBase._commit = _marking(AsyncTransactionBase._commit, "COMMIT")  # type: ignore[method-assign]

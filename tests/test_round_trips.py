@@ -70,6 +70,34 @@ async def test_a_create_and_a_link_answer_from_their_write(gql: GraphQL) -> None
     assert count == 1 and data["link"]["toId"] == company
 
 
+LINKED = """mutation($i: LinkInput!) { link(input: $i) { id
+  from { id displayName version } to { id displayName version } } }"""
+RECORDED = """mutation($i: RecordActivityInput!) { recordActivity(input: $i) { id
+  subjects { id displayName } author { id displayName } } }"""
+
+
+async def test_a_link_and_an_activity_answer_their_parties_from_their_write(gql: GraphQL) -> None:
+    """The ends of a new edge, and the author and subjects of a new activity, were read by
+    the write that checked them: its answer names them without a read after it, as a read
+    of them afterwards does."""
+    company, person = await org(gql, "Acme"), await contact(gql, "Ada", "Lovelace")
+    count, data = await round_trips(
+        gql, LINKED, {"i": {"type": "EMPLOYS", "fromId": company, "toId": person}}
+    )
+    assert count == 1
+    ends = "query($a: ID!, $b: ID!) { from: party(id: $a) { id displayName version } "
+    ends += "to: party(id: $b) { id displayName version } }"
+    read = await gql(ends, {"a": company, "b": person})
+    assert {"from": data["link"]["from"], "to": data["link"]["to"]} == read
+    author = await user(gql, "rita")
+    new = {"type": "CALL", "summary": "call", "authorId": author, "subjectIds": [person, company]}
+    count, data = await round_trips(gql, RECORDED, {"i": new})
+    assert count == 1
+    answer = data["recordActivity"]
+    assert [s["displayName"] for s in answer["subjects"]] == ["Ada Lovelace", "Acme"]
+    assert answer["author"] == {"id": author, "displayName": "Rita"}
+
+
 async def test_fifty_parties_with_children_and_timelines_cost_three(gql: GraphQL) -> None:
     author = await user(gql, "anna")
     for i in range(60):

@@ -11,6 +11,8 @@ from scope_world import World, ids_of, viewer_with, world  # noqa: F401 - the fi
 from contactgraph.config import Settings
 from contactgraph.schema.build import build_schema
 
+DEBUG = {"X-Debug-Round-Trips": "1"}
+
 
 def test_the_table_covers_every_entry_point() -> None:
     """A new root field or Party field fails here until it has a scope case (or, for a
@@ -160,6 +162,7 @@ async def test_a_scoped_editor_writes_only_inside(world: World) -> None:
     )
     assert hidden == {"party": None}
     await _made_outside_the_readers_scope(world)
+    await _answered_through_the_scope(world)
 
 
 async def _made_outside_the_readers_scope(world: World) -> None:
@@ -174,10 +177,34 @@ async def _made_outside_the_readers_scope(world: World) -> None:
     )
     read = "query($id: ID!) { party(id: $id) { relationships { toId } } }"
     async with editor.http:
-        answer = await editor.raw(create, {"e": world.ids["eva"]}, **{"X-Debug-Round-Trips": "1"})
+        answer = await editor.raw(create, {"e": world.ids["eva"]}, **DEBUG)
         body = answer.json()
         made = body["data"]["createContact"]
         assert made["relationships"] == [] and body["extensions"]["roundTrips"] == 2, body
         assert await editor(read, {"id": made["id"]}) == {"party": None}
     stored = await world.admin(read, {"id": made["id"]})
     assert stored == {"party": {"relationships": [{"toId": world.ids["eva"]}]}}
+
+
+async def _answered_through_the_scope(world: World) -> None:
+    """A scoped editor's link and activity answer their parties through its scope, as
+    a read afterwards does: the write, then the reads (the parties loader, and for an
+    activity the authors' loader too), where a viewer who reads everywhere is answered
+    them from the write (test_round_trips.py)."""
+    ids, editor = world.ids, world.editor
+    linked = (
+        "mutation($a: ID!, $b: ID!) { link(input: {type: KNOWS, fromId: $a, toId: $b}) "
+        "{ from { id } to { id } } }"
+    )
+    answer = await editor.raw(linked, {"a": ids["eva"], "b": ids["rep"]}, **DEBUG)
+    body = answer.json()
+    assert body["data"]["link"] == {"from": {"id": ids["eva"]}, "to": {"id": ids["rep"]}}
+    assert body["extensions"]["roundTrips"] == 2, body
+    recorded = (
+        'mutation($a: ID!) { recordActivity(input: {type: NOTE, summary: "n", '
+        "subjectIds: [$a]}) { subjects { id } author { id } } }"
+    )
+    body = (await editor.raw(recorded, {"a": ids["eva"]}, **DEBUG)).json()
+    made = body["data"]["recordActivity"]
+    assert made == {"subjects": [{"id": ids["eva"]}], "author": {"id": ids["editor"]}}
+    assert body["extensions"]["roundTrips"] == 3, body

@@ -118,7 +118,7 @@ async def _parent_categories(
 async def for_activity(tx: Tx, activity: Activity, read: Prepared, actor: Actor) -> Outcome:
     """What recording the activity does to the runs of its subjects (process_runs), from
     their open steps as its `cypher.preparing` read them."""
-    held = _open_of(read, activity.subject_ids)
+    held = open_of(read, activity.subject_ids)
     pending = on_activity(activity, read.parties, read.categories, held, actor)
     return pending.outcome(await found(tx, pending.wants()))
 
@@ -128,14 +128,13 @@ async def for_party(
     party: Party,
     before: Party | None,
     actor: Actor,
-    categories: Mapping[str, Category] | None = None,
+    categories: Mapping[str, Category],
+    held: Sequence[RunStep] = (),
 ) -> Outcome:
-    """What writing the party does to its runs (process_runs.on_party); `categories` the
-    ones the write read already."""
-    read = await cypher.categories(tx) if categories is None else categories
-    category = read.get(party.category_id or "")
-    held = await _open(tx, [party.id]) if before is not None else []
-    pending = on_party(party, before, category, held, actor)
+    """What writing the party does to its runs (process_runs.on_party), from the
+    categories the write read and, for a change, the party's open steps (`open_of`)."""
+    category = categories.get(party.category_id or "")
+    pending = on_party(party, before, category, list(held), actor)
     return pending.outcome(await found(tx, pending.wants()))
 
 
@@ -144,17 +143,12 @@ def on_new_edge(
 ) -> Pending:
     """What creating the relationship does to the runs of its ends (process_runs.on_link),
     from their open steps as the link's `cypher.preparing` read them."""
-    return on_link(rel, ends, read.categories, _open_of(read, [rel.from_id, rel.to_id]), actor)
+    return on_link(rel, ends, read.categories, open_of(read, [rel.from_id, rel.to_id]), actor)
 
 
-def _open_of(read: Prepared, party_ids: Sequence[str]) -> list[RunStep]:
+def open_of(read: Prepared, party_ids: Sequence[str]) -> list[RunStep]:
     """The open steps `read` holds of the parties, party by party, oldest run first."""
     held = grouped(read.open_steps)
-    return [s for i in party_ids for s in held.get(i, [])]
-
-
-async def _open(tx: Tx, party_ids: Sequence[str]) -> list[RunStep]:
-    held = await steps(tx, party_ids, True)
     return [s for i in party_ids for s in held.get(i, [])]
 
 

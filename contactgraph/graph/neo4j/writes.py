@@ -104,21 +104,26 @@ class Neo4jWrites(Neo4jDumps, StepListeners):
         async def work(tx: Tx) -> tuple[Party, Outcome]:
             if "fiscal" in changes:  # the fiscal lock first, as every write takes it
                 await keys.lock(tx)
-            await cypher.lock(tx, [party_id])
-            current = rules.found(await cypher.parties(tx, [party_id]), [party_id])[0]
+            # locked; read with the categories and its open steps, which a change may close
+            read = await cypher.preparing([party_id], [party_id], steps_of=[party_id]).run(tx)
+            current = rules.found(read.parties, [party_id])[0]
+            categories, held = read.categories, process_steps.open_of(read, [party_id])
             if expected_version is not None and expected_version != current.version:
                 raise Conflict(
                     f"party {party_id} is at version {current.version}, not {expected_version}"
                 )
             updated = rules.apply_changes(current, changes, at)
             if updated is current:  # no new version, but it may set what a step asks for
-                runs = await process_steps.for_party(tx, current, current, self._actor)
+                runs = await process_steps.for_party(
+                    tx, current, current, self._actor, categories, held
+                )
                 done, written = process_steps.writes(runs, self._actor)
                 await cypher.write(tx, *done, history.new_entries(written))
                 return current, runs
-            categories = await cypher.categories(tx)
             updated = await keys.check_party(tx, updated, self.default_region, current, categories)
-            runs = await process_steps.for_party(tx, updated, current, self._actor, categories)
+            runs = await process_steps.for_party(
+                tx, updated, current, self._actor, categories, held
+            )
             steps, written = process_steps.writes(runs, self._actor)
             await cypher.write(
                 tx,
