@@ -25,6 +25,7 @@ from ..graph.errors import (
     past_the_ceiling,
 )
 from ..graph.events import EventBus
+from ..graph.identity import Permission
 from ..graph.ids import new_id
 from ..graph.model import Page, Party
 from ..graph.store import GraphStore
@@ -114,13 +115,17 @@ class Context:
     def loaders(self, loaders: Loaders) -> None:
         self._loaders = loaders
 
-    def answer_with(self, parties: Mapping[str, Party] | None) -> None:
+    def answer_with(self, parties: Mapping[str, Party]) -> None:
         """Parties a write of this request read and checked, which then answer its reads
-        of them (a link's `from`, an activity's `subjects`) instead of a read after it;
-        kept for the loaders until they are made, since many an answer reads none."""
-        if parties and self._loaders is not None:
+        of them (a link's `from`, an activity's `subjects`) instead of a read after it,
+        for a viewer who reads everywhere (a scoped reader's are read through its scope,
+        as any read of them is); kept for the loaders until they are made, since many an
+        answer reads none."""
+        if not self.viewer.can(Permission.READ):
+            return
+        if self._loaders is not None:
             self._loaders.parties.prime_all(parties)
-        elif parties:
+        else:
             self._written.update(parties)
 
     @property

@@ -89,13 +89,6 @@ def _answer(info: ContextInfo, made: model.Party, edges: list[model.Relationship
     return answer
 
 
-def _seen(info: ContextInfo) -> dict[str, model.Party] | None:
-    """Where a write leaves the parties it read, to answer with (Context.answer_with): for
-    a viewer who reads everywhere, as `_answer`; a scoped reader's are read through its
-    scope, as any read of them is."""
-    return {} if info.context.viewer.can(Permission.READ) else None
-
-
 def _activities(input: PartyDataInput | None) -> list[NewActivityInput]:
     activities = input.activities if input is not None else []
     if len(activities) > MAX_NEW_ACTIVITIES:
@@ -264,7 +257,7 @@ class Mutation(
             since=input.since or utcnow(),
             properties=_properties(input.properties),
         )
-        seen = _seen(info)
+        seen: dict[str, model.Party] = {}
         linked = await info.context.store.link(rel, seen)
         info.context.answer_with(seen)
         return Relationship.of(linked)
@@ -305,8 +298,9 @@ class Mutation(
             recorded_by_id=viewer.id,
         )
         activity = await for_deal(info, activity, input.opportunity_id)
-        seen = _seen(info)
+        seen: dict[str, model.Party] = {}
         recorded = await info.context.store.record_activity(activity, seen)
-        await announce(info.context, recorded)  # committed: now subscribers may see it
+        # committed: now subscribers may see it
+        await announce(info.context, recorded, read=seen)
         info.context.answer_with(seen)
         return Activity.of(recorded)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Mapping
 from typing import Annotated
 from weakref import WeakKeyDictionary
 
@@ -28,16 +28,22 @@ async def announce(
     context: Context,
     activity: model.Activity,
     change: ChangeKind = ChangeKind.ACTIVITY_RECORDED,
+    read: Mapping[str, model.Party] | None = None,
 ) -> None:
     """Publish a committed activity (recorded, or what `change` did to it), reaching its
-    subjects and everything above them in the default hierarchy as it stands now. A failed
-    read loses the event, not the write."""
+    subjects and everything above them in the default hierarchy as it stands now; `read`,
+    the parties its write read, names its author and subjects without reading them again.
+    A failed read loses the event, not the write."""
     store, depth = context.backend, context.settings.max_depth
+    named = [activity.author_id, *activity.subject_ids]
     try:
         above = await store.ancestors(
             activity.subject_ids, model.DEFAULT_HIERARCHY_TYPES, depth, utcnow()
         )
-        parties = await store.get_parties([activity.author_id, *activity.subject_ids])
+        if read is not None and all(i in read for i in named):
+            parties = {i: read[i] for i in named}
+        else:
+            parties = await store.get_parties(named)
     except GraphError as error:
         log.warning("activity %s was not published: %s", activity.id, error.message)
         return
