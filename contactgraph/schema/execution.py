@@ -47,7 +47,6 @@ from .shared_arguments import SharedArguments
 from .together import settled
 
 Complete = Callable[[Any, GraphQLResolveInfo], Any]
-Planned = GraphQLObjectType | GraphQLList[Any]  # what a plan is made for
 
 
 class _GiveUp(Exception):
@@ -114,7 +113,7 @@ class PlannedExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._plans: dict[tuple[Planned, int], tuple[Any, Complete | None]] = {}
+        self._plans: dict[tuple[GraphQLOutputType, int], tuple[Any, Complete | None]] = {}
         self._runtime: dict[tuple[GraphQLAbstractType, type], GraphQLObjectType] = {}
         self._arguments = SharedArguments(self.variable_values, self.hide_suggestions)
 
@@ -159,15 +158,23 @@ class PlannedExecutionContext(StrawberryGraphQLCoreExecutionContext):
         result: Any,
         position_context: Any,
     ) -> Any:
-        """graphql-core's completion of a resolver's awaited value, without the coroutine
-        it adds around the awaiting when no abort signal is to be heeded."""
+        """graphql-core's completion of a resolver's awaited value, by the plan for the
+        field's type where there is one, and without the coroutine graphql-core adds
+        around the awaiting when no abort signal is to be heeded."""
         if self.abort_signal is not None:
             return await super().complete_awaitable_value(
                 return_type, field_details_list, info, path, result, position_context
             )
         try:
+            resolved = await result
+            plan = None if resolved is None else self._plan(return_type, field_details_list)
+            if plan is not None:
+                try:
+                    return plan(resolved, info)
+                except Exception:  # _GiveUp, or anything unplanned: graphql-core's to report
+                    pass
             completed = self.complete_value(
-                return_type, field_details_list, info, path, await result, position_context
+                return_type, field_details_list, info, path, resolved, position_context
             )
             if self.is_awaitable(completed):
                 completed = await completed
@@ -313,9 +320,9 @@ class PlannedExecutionContext(StrawberryGraphQLCoreExecutionContext):
             raise
         return settled(completed, awaited) if awaited else completed
 
-    def _plan(self, of_type: Planned, field_details_list: Any) -> Complete | None:
-        """The plan for this selection of this object or list type, or None; made once per
-        execution."""
+    def _plan(self, of_type: GraphQLOutputType, field_details_list: Any) -> Complete | None:
+        """The plan for this selection of a value of this type (an object's is for a value
+        that is not null), or None; made once per execution."""
         key = (of_type, id(field_details_list))
         cached = self._plans.get(key)
         if cached is None:
