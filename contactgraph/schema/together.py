@@ -10,9 +10,12 @@ for the first of them to be. Every coroutine runs up to its first wait before th
 task yields, so all of their loads still join the same batches; a future already done (a
 loader's cached answer) resumes its coroutine at once.
 
-Failure is as with `gather_with_cancel`: the first error is raised once the others are
-stopped, and a cancelled request stops them too: the futures they wait for are cancelled
-(a loader's pending load, a store call) and CancelledError is raised into each.
+Failure is as with `gather_with_cancel`, but for one thing: the first error is raised once
+the others are stopped (CancelledError raised into each), yet the futures they wait for
+are left to finish, since a loader answers equal loads with one future, which a load of
+another party that goes on may be waiting for too (graphql-core cancelled it, and with it
+that other load: a failed party's field could end the whole request). A cancelled request
+does cancel them (a loader's pending load, a store call).
 """
 
 from __future__ import annotations
@@ -23,6 +26,10 @@ from typing import Any
 
 Step = Generator[Any, None, Any]
 """A coroutine as awaited: `__await__` of the awaitable."""
+
+
+class _Stopped(CancelledError):
+    """Raised into the coroutines a sibling's error stops; the futures they wait for go on."""
 
 
 class Together:
@@ -60,8 +67,14 @@ def _run(awaitables: list[Awaitable[Any]]) -> Generator[Any, None, list[Any]]:
                     _advance(waiting.pop(index)[0], index, results, waiting)
                 continue
             yield from _first_done([future for _, future in waiting.values() if future])
+    except _Stopped:
+        _stop(waiting, cancel=False)
+        raise
+    except CancelledError:
+        _stop(waiting, cancel=True)
+        raise
     except BaseException:
-        _stop(waiting)
+        _stop(waiting, cancel=False)
         raise
     return results
 
@@ -109,19 +122,27 @@ def _first_done(futures: list[Future[Any]]) -> Generator[Any, None, None]:
             future.remove_done_callback(wake)
 
 
-def _stop(waiting: dict[int, tuple[Step, Future[Any] | None]]) -> None:
-    """Stop the unfinished coroutines as cancelled tasks stop: what each waits for is
-    cancelled, then CancelledError raised into it; whatever they raise is dropped."""
+def _stop(waiting: dict[int, tuple[Step, Future[Any] | None]], cancel: bool) -> None:
+    """Stop the unfinished coroutines as cancelled tasks stop, the futures they wait for
+    cancelled only with the request; whatever the coroutines raise is dropped."""
     for step, future in waiting.values():
         if future is not None:
-            future.cancel()
+            if cancel:
+                future.cancel()
+            else:  # nobody reads it now: its error, if any, is not worth a log line
+                future.add_done_callback(_observed)
         try:
-            step.throw(CancelledError())
+            step.throw(CancelledError() if cancel else _Stopped())
         except BaseException:  # stopped, as asked
             pass
-        else:  # it waits again after being cancelled: no more of it
+        else:  # it waits again after being stopped: no more of it
             step.close()
     waiting.clear()
+
+
+def _observed(future: Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 async def settled(values: Any, keys: list[Any]) -> Any:
