@@ -167,7 +167,9 @@ class PlannedExecutionContext(StrawberryGraphQLCoreExecutionContext):
             )
         try:
             resolved = await result
-            plan = None if resolved is None else self._plan(return_type, field_details_list)
+            # null, and an error returned as the value, are graphql-core's to report
+            plannable = resolved is not None and not isinstance(resolved, Exception)
+            plan = self._plan(return_type, field_details_list) if plannable else None
             if plan is not None:
                 try:
                     return plan(resolved, info)
