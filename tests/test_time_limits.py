@@ -132,8 +132,9 @@ async def test_several_pending_loads_stop_with_their_request(url: str, hub: str)
         assert body["data"] == {"party": None}, body
         (error,) = body["errors"]
         assert error["extensions"]["code"] == "TIMEOUT", error
-        # the walk's, else the party's own read when the loaded machine is slower still
-        assert error["path"] in (["party", "descendants"], ["party"]), error
+        # at the path of whichever read the limit met first (the walk's, mostly; on a
+        # loaded machine another field's or the party's own), the others stopped with it
+        assert error["path"][0] == "party" and len(error["path"]) <= 2, error
     async with live_server(Settings(graph_url=url)) as address:
         async with client_for(address, timeout=0.05) as impatient:
 
