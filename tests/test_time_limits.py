@@ -111,3 +111,42 @@ async def test_clients_that_go_away_take_their_store_work_with_them(url: str, hu
             )
             assert light["party"]["displayName"] == "Hub"
             assert time.monotonic() - started < 1
+
+
+# several of the hub's fields wait on their loads together (schema/together.py)
+SEVERAL = (
+    "query($id: ID!) { party(id: $id) { displayName timeline(first: 1) { edges { node { id } } } "
+    "children(types: [PART_OF]) { id } descendants(first: 1, types: [EMPLOYS]) { totalCount } } }"
+)
+
+
+async def test_several_pending_loads_stop_with_their_request(url: str, hub: str) -> None:
+    """Past its time, the slow field answers TIMEOUT at its own path and nulls the party;
+    cancelled by clients that go away, none of the loads holds the server up."""
+    async for http in serve(Settings(graph_url=url, request_timeout=0.05)):
+        gql = GraphQL(http)
+        for _ in range(20):  # the credential checked and cached first, as above
+            if (await gql.raw("{ viewer { id } }")).status_code == 200:
+                break
+        body = (await gql.raw(SEVERAL, {"id": hub})).json()
+        assert body["data"] == {"party": None}, body
+        (error,) = body["errors"]
+        assert error["extensions"]["code"] == "TIMEOUT", error
+        # at the path of whichever read the limit met first (the walk's, mostly; on a
+        # loaded machine another field's or the party's own), the others stopped with it
+        assert error["path"][0] == "party" and len(error["path"]) <= 2, error
+    async with live_server(Settings(graph_url=url)) as address:
+        async with client_for(address, timeout=0.05) as impatient:
+
+            async def give_up() -> None:
+                with pytest.raises(httpx.TimeoutException):
+                    await impatient.post(
+                        "/graphql", json={"query": SEVERAL, "variables": {"id": hub}}
+                    )
+
+            await asyncio.gather(*(give_up() for _ in range(12)))
+        async with client_for(address, timeout=10) as http:
+            started = time.monotonic()
+            light = await GraphQL(http)(LIGHT, {"id": hub})
+            assert light["party"]["displayName"] == "Hub"
+            assert time.monotonic() - started < 1

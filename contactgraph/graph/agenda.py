@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from . import schedules
 from .cursors import decode_cursor, encode_cursor
 from .errors import BadUserInput, LimitExceeded
+from .hashed import hashed_once
 from .model import Activity, ActivityStatus, ActivityType, Response
 from .times import format_instant, parse_instant
 
@@ -25,6 +26,7 @@ MAX_ENTRIES = 10_000  # occurrences one agenda read may expand them to
 MAX_PEOPLE = 200  # users one agenda covers (a team's members among them)
 
 
+@hashed_once
 @dataclass(frozen=True)
 class AgendaQuery:
     people: tuple[str, ...]

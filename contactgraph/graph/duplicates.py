@@ -24,6 +24,7 @@ from rapidfuzz import fuzz
 from . import contactdata, externalids
 from .cursors import decode_cursor, encode_cursor
 from .errors import BadUserInput
+from .hashed import hashed_once
 from .model import Address, Party, PartyKind
 
 
@@ -213,6 +214,7 @@ def compare(a: Profile, b: Profile, fiscal: bool) -> Match:
     return Match(a.id, b.id, score(alike, signals), alike, signals)
 
 
+@hashed_once
 @dataclass(frozen=True)
 class DuplicateQuery:
     first: int

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from .cursors import decode_cursor, encode_cursor
 from .errors import BadUserInput
+from .hashed import hashed_once
 from .model import Page
 from .opportunities import MAX_AMOUNT, MAX_PLACES, Opportunity, OpportunityStatus
 from .pipelines import Pipeline, StageOutcome
@@ -29,6 +30,7 @@ class OpportunityOrder(enum.Enum):
 DESCENDING = frozenset({OpportunityOrder.AMOUNT, OpportunityOrder.UPDATED})
 
 
+@hashed_once
 @dataclass(frozen=True)
 class OpportunityQuery:
     page: Page

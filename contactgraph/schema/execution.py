@@ -13,7 +13,9 @@ value the plan does not expect) makes the plan give up on that object, which gra
 then completes the usual way, so answers and errors are exactly what it would give.
 
 Fields that take arguments are resolved with the arguments of their node worked out once
-per execution (shared_arguments.py) rather than once per object.
+per execution (shared_arguments.py) rather than once per object. An object's several
+awaited fields, and a list's awaited items, are awaited together in the awaiting task
+(together.py) rather than with a task each.
 """
 
 from __future__ import annotations
@@ -42,9 +44,9 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.cast import get_strawberry_type_cast
 
 from .shared_arguments import SharedArguments
+from .together import settled
 
 Complete = Callable[[Any, GraphQLResolveInfo], Any]
-Planned = GraphQLObjectType | GraphQLList[Any]  # what a plan is made for
 
 
 class _GiveUp(Exception):
@@ -111,9 +113,77 @@ class PlannedExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._plans: dict[tuple[Planned, int], tuple[Any, Complete | None]] = {}
+        self._plans: dict[tuple[GraphQLOutputType, int], tuple[Any, Complete | None]] = {}
         self._runtime: dict[tuple[GraphQLAbstractType, type], GraphQLObjectType] = {}
         self._arguments = SharedArguments(self.variable_values, self.hide_suggestions)
+
+    def execute_fields(
+        self,
+        parent_type: GraphQLObjectType,
+        source_value: Any,
+        path: Path | None,
+        grouped_field_set: Any,
+        position_context: Any,
+    ) -> Any:
+        """graphql-core's execution of an object's fields, whose awaited ones are then
+        awaited together rather than gathered with a task each."""
+        results: dict[str, Any] = {}
+        awaited: list[str] = []
+        try:
+            for response_name, field_details_list in grouped_field_set.items():
+                result = self.execute_field(
+                    parent_type,
+                    source_value,
+                    field_details_list,
+                    Path(path, response_name, parent_type.name),
+                    position_context,
+                )
+                if result is Undefined:
+                    continue
+                results[response_name] = result
+                if self.is_awaitable(result):
+                    awaited.append(response_name)
+        except Exception:
+            # the fields already started may fail too: settled, so that none is left behind
+            self.track_async_work([results[name] for name in awaited])
+            raise
+        return settled(results, awaited) if awaited else results
+
+    async def complete_awaitable_value(
+        self,
+        return_type: GraphQLOutputType,
+        field_details_list: Any,
+        info: GraphQLResolveInfo,
+        path: Path,
+        result: Any,
+        position_context: Any,
+    ) -> Any:
+        """graphql-core's completion of a resolver's awaited value, by the plan for the
+        field's type where there is one, and without the coroutine graphql-core adds
+        around the awaiting when no abort signal is to be heeded."""
+        if self.abort_signal is not None:
+            return await super().complete_awaitable_value(
+                return_type, field_details_list, info, path, result, position_context
+            )
+        try:
+            resolved = await result
+            # null, and an error returned as the value, are graphql-core's to report
+            plannable = resolved is not None and not isinstance(resolved, Exception)
+            plan = self._plan(return_type, field_details_list) if plannable else None
+            if plan is not None:
+                try:
+                    return plan(resolved, info)
+                except Exception:  # _GiveUp, or anything unplanned: graphql-core's to report
+                    pass
+            completed = self.complete_value(
+                return_type, field_details_list, info, path, resolved, position_context
+            )
+            if self.is_awaitable(completed):
+                completed = await completed
+        except Exception as error:
+            self.handle_field_error(error, return_type, field_details_list, path)
+            return None
+        return completed
 
     def execute_field(
         self,
@@ -202,13 +272,59 @@ class PlannedExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 return plan(result, info)
             except Exception:  # _GiveUp, or anything unplanned: graphql-core's to report
                 pass
-        return super().complete_list_value(
-            return_type, field_details_list, info, path, result, position_context
+        if not isinstance(result, (list, tuple)) or any(
+            _streamed(details.node) for details in field_details_list
+        ):
+            return super().complete_list_value(
+                return_type, field_details_list, info, path, result, position_context
+            )
+        return self._items(
+            return_type.of_type, field_details_list, info, path, result, position_context
         )
 
-    def _plan(self, of_type: Planned, field_details_list: Any) -> Complete | None:
-        """The plan for this selection of this object or list type, or None; made once per
-        execution."""
+    def _items(
+        self,
+        item_type: GraphQLOutputType,
+        field_details_list: Any,
+        info: GraphQLResolveInfo,
+        path: Path,
+        items: list[Any] | tuple[Any, ...],
+        position_context: Any,
+    ) -> Any:
+        """A list's items completed each as graphql-core completes them, its awaited
+        ones then awaited together rather than gathered with a task each."""
+        completed: list[Any] = []
+        awaited: list[int] = []
+        index = 0
+        try:
+            for index, item in enumerate(items):
+                item_path = path.add_key(index, None)
+                if self.is_awaitable(item):
+                    completed.append(
+                        self.complete_awaitable_list_item_value(
+                            item, item_type, field_details_list, info, item_path, position_context
+                        )
+                    )
+                    awaited.append(index)
+                elif self.complete_list_item_value(
+                    item,
+                    completed,
+                    item_type,
+                    field_details_list,
+                    info,
+                    item_path,
+                    position_context,
+                ):
+                    awaited.append(index)
+        except Exception:
+            # settled, so that none of the items started or left is left behind
+            self.track_async_work([completed[i] for i in awaited] + list(items[index + 1 :]))
+            raise
+        return settled(completed, awaited) if awaited else completed
+
+    def _plan(self, of_type: GraphQLOutputType, field_details_list: Any) -> Complete | None:
+        """The plan for this selection of a value of this type (an object's is for a value
+        that is not null), or None; made once per execution."""
         key = (of_type, id(field_details_list))
         cached = self._plans.get(key)
         if cached is None:

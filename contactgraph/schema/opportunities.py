@@ -114,7 +114,7 @@ class Opportunity(Node):
     ) -> TimelineConnection:
         query = timeline_query(info, first, after, types, since, until, search)
         page = await info.context.loaders.deal_timelines.load((self.id, query))
-        return timeline_connection(page, query)
+        return timeline_connection(info, page, query)
 
     @strawberry.field(description="The organization the deal is with; null if out of sight.")
     async def organization(

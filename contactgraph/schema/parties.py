@@ -382,7 +382,7 @@ class Party(Node):
         query = timeline_query(info, first, after, types, since, until, search, rollup)
         page = await context.loaders.timelines.load((self.id, query))
         context.cut(page.beyond, max_depth, f"the hierarchy below {self.id}")
-        return timeline_connection(page, query)
+        return timeline_connection(info, page, query)
 
     @strawberry.field(
         description="Parties of the same kind, not archived, that may be this one: scoring "

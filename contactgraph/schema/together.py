@@ -1,0 +1,156 @@
+"""A parent's awaited fields, or a list's awaited items, awaited in the awaiting task.
+
+graphql-core waits for several awaited fields of one object, and for the awaited items of
+one list, with a task each (`gather_with_cancel`): on the page of 50 organizations with
+their children and timelines some 150 tasks, each scheduled, run in a copy of the context
+and reported back through callbacks, to wait for the futures of three loader batches.
+`Together` steps the coroutines itself instead: each runs until it waits for a future, and
+resumes once that future is done; while none is done, the task awaiting `Together` waits
+for the first of them to be. Every coroutine runs up to its first wait before the awaiting
+task yields, so all of their loads still join the same batches; a future already done (a
+loader's cached answer) resumes its coroutine at once.
+
+Failure is as with `gather_with_cancel`, but for one thing: the first error is raised once
+the others are stopped (CancelledError raised into each), yet the futures they wait for
+are left to finish, since a loader answers equal loads with one future, which a load of
+another party that goes on may be waiting for too (graphql-core cancelled it, and with it
+that other load: a failed party's field could end the whole request). A cancelled request
+does cancel them (a loader's pending load, a store call).
+"""
+
+from __future__ import annotations
+
+from asyncio import CancelledError, Future, get_running_loop
+from collections.abc import Awaitable, Generator
+from typing import Any
+
+Step = Generator[Any, None, Any]
+"""A coroutine as awaited: `__await__` of the awaitable."""
+
+
+class _Stopped(CancelledError):
+    """Raised into the coroutines a sibling's error stops; the futures they wait for go on."""
+
+
+class Together:
+    """Awaits to the values of `awaitables`, in their order."""
+
+    __slots__ = ("_awaitables",)
+
+    def __init__(self, awaitables: list[Awaitable[Any]]) -> None:
+        self._awaitables = awaitables
+
+    def __await__(self) -> Generator[Any, None, list[Any]]:
+        return _run(self._awaitables)
+
+
+def _run(awaitables: list[Awaitable[Any]]) -> Generator[Any, None, list[Any]]:
+    results: list[Any] = [None] * len(awaitables)
+    # what each unfinished coroutine waits for: a future, or None after a bare yield
+    waiting: dict[int, tuple[Step, Future[Any] | None]] = {}
+    try:
+        # every one starts, as gathered tasks all would, before the first error is raised
+        failed: Exception | None = None
+        for index, awaitable in enumerate(awaitables):
+            try:
+                _advance(awaitable.__await__(), index, results, waiting)
+            except Exception as error:
+                failed = failed or error
+        if failed is not None:
+            raise failed
+        while waiting:
+            ready = [
+                index for index, (_, future) in waiting.items() if future is None or future.done()
+            ]
+            if ready:
+                for index in ready:
+                    _advance(waiting.pop(index)[0], index, results, waiting)
+                continue
+            yield from _first_done([future for _, future in waiting.values() if future])
+    except _Stopped:
+        _stop(waiting, cancel=False)
+        raise
+    except CancelledError:
+        _stop(waiting, cancel=True)
+        raise
+    except BaseException:
+        _stop(waiting, cancel=False)
+        raise
+    return results
+
+
+def _advance(
+    step: Step, index: int, results: list[Any], waiting: dict[int, tuple[Step, Future[Any] | None]]
+) -> None:
+    """Run one coroutine on to its next wait, or to its end."""
+    try:
+        waited = step.send(None)
+    except StopIteration as done:
+        results[index] = done.value
+        return
+    if waited is not None:
+        if not getattr(waited, "_asyncio_future_blocking", False):
+            step.close()
+            raise RuntimeError(f"a resolver yielded {waited!r}, which is not a future")
+        waited._asyncio_future_blocking = False  # taken over, as a task would
+    waiting[index] = (step, waited)
+
+
+def _first_done(futures: list[Future[Any]]) -> Generator[Any, None, None]:
+    """Wait until one of `futures` is done; one alone is waited for as a task would, so
+    that cancelling the task cancels it."""
+    if not futures:  # only bare yields: let the loop run once, as asyncio.sleep(0)
+        yield None
+        return
+    if len(futures) == 1:
+        future = futures[0]
+        future._asyncio_future_blocking = True
+        yield future
+        return
+    woken: Future[None] = get_running_loop().create_future()
+
+    def wake(_: Future[Any]) -> None:
+        if not woken.done():
+            woken.set_result(None)
+
+    for future in futures:
+        future.add_done_callback(wake)
+    try:
+        yield from woken.__await__()
+    finally:
+        for future in futures:
+            future.remove_done_callback(wake)
+
+
+def _stop(waiting: dict[int, tuple[Step, Future[Any] | None]], cancel: bool) -> None:
+    """Stop the unfinished coroutines as cancelled tasks stop, the futures they wait for
+    cancelled only with the request; whatever the coroutines raise is dropped."""
+    for step, future in waiting.values():
+        if future is not None:
+            if cancel:
+                future.cancel()
+            else:  # nobody reads it now: its error, if any, is not worth a log line
+                future.add_done_callback(_observed)
+        try:
+            step.throw(CancelledError() if cancel else _Stopped())
+        except BaseException:  # stopped, as asked
+            pass
+        else:  # it waits again after being stopped: no more of it
+            step.close()
+    waiting.clear()
+
+
+def _observed(future: Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
+async def settled(values: Any, keys: list[Any]) -> Any:
+    """`values` (a field's results by name, or a list's items) with the awaitables at
+    `keys` replaced by what they await to; one alone is simply awaited."""
+    if len(keys) == 1:
+        values[keys[0]] = await values[keys[0]]
+        return values
+    for key, value in zip(keys, await Together([values[key] for key in keys]), strict=True):
+        values[key] = value
+    return values
