@@ -344,12 +344,17 @@ class Neo4jWrites(Neo4jDumps, StepListeners):
                 batch, read.categories, read.parties, self.default_region, levels
             )
             await keys.check_claims(tx, [c for p in checked.parties for c in rules.claims(p)])
-            checking = rules.may_close_cycle(added, read.entered) if locked else added
+            if locked:
+                checking = rules.may_close_cycle(added, read.entered)
+            else:
+                checking = rules.may_meet_stored(added, {p.id for p in batch.parties})
             if checking:
                 await cypher.lock_hierarchy(tx)
                 since = min(rel.since for rel in checking)
                 above = await walks.acyclic_above(tx, [rel.to_id for rel in checking], since)
                 rules.check_batch_acyclic(checking, above)
+            else:  # a cycle among the batch's own edges only
+                rules.check_batch_acyclic(added, ())
             await cypher.write(
                 tx,
                 cypher.new_parties(checked.parties),
