@@ -10,6 +10,7 @@ from client import GraphQL, serve
 from factories import contact
 
 from contactgraph.config import Settings
+from contactgraph.graph.neo4j.activity_search import PROBED
 
 SEARCH = "query($s: String!) { parties(search: $s) { edges { node { id } } } }"
 BY_EXTERNAL_ID = 'query($k: String!) { partyByExternalId(source: "crm", key: $k) { id } }'
@@ -43,3 +44,31 @@ async def test_a_write_is_found_at_once_through_another_server(graph_url: str) -
                 again = await contact(writer, "I.", name, emails=[email])
                 alike = await reader(DUPLICATES, {"id": again})
                 assert made in [c["party"]["id"] for c in alike["party"]["possibleDuplicates"]]
+
+
+NEWER = 2 * PROBED  # a one-item search tests the newest 2 * PROBED activities first
+ACTIVITY_SEARCH = (
+    "query($s: String!) { activities(search: $s, first: 1) { edges { node { id } } } }"
+)
+MADE_WITH_ACTIVITIES = """mutation($input: CreateContactInput!) {
+  createContact(input: $input) { timeline(first: 1) { edges { node { id } } } } }"""
+
+
+async def test_an_activity_is_found_at_once_through_another_server(graph_url: str) -> None:
+    """Older than the newest activities a search tests first, so only the index finds it."""
+    settings = Settings(create=True, graph_url=graph_url)
+    async for first in serve(settings):
+        async for second in serve(settings):
+            writer, reader = GraphQL(first), GraphQL(second)
+            for start in range(0, NEWER, 10):  # a new party brings at most 10
+                newer = [{"type": "NOTE", "summary": "note"}] * min(10, NEWER - start)
+                await writer(
+                    MADE_WITH_ACTIVITIES, {"input": {"firstName": "A", "activities": newer}}
+                )
+            for word in ("Quittenbrot", "Mandelkern", "Holunderblüte", "Sanddornsaft"):
+                older = {"type": "CALL", "summary": word, "occurredAt": "2020-01-01T00:00:00Z"}
+                made = await writer(
+                    MADE_WITH_ACTIVITIES, {"input": {"firstName": "B", "activities": [older]}}
+                )
+                found = await reader(ACTIVITY_SEARCH, {"s": word})
+                assert found["activities"]["edges"] == made["createContact"]["timeline"]["edges"]

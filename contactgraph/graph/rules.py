@@ -377,6 +377,15 @@ def may_close_cycle(added: Sequence[Relationship], entered: Set[str]) -> list[Re
     return [rel for rel in added if rel.from_id in entered or rel.from_id in targets]
 
 
+def may_meet_stored(added: Sequence[Relationship], created: Set[str]) -> list[Relationship]:
+    """The acyclic edges of a batch that locks none of its sources (a seed) that a cycle
+    through stored edges could pass: all of them once one leaves a stored party, none
+    while each leaves a party the batch creates. No other write sees those parties before
+    the batch commits, so only its own edges enter them, and a cycle through such edges
+    lies within the batch (check_batch_acyclic with nothing stored finds it)."""
+    return list(added) if any(rel.from_id not in created for rel in added) else []
+
+
 def check_batch_acyclic(added: Sequence[Relationship], stored: Iterable[tuple[str, str]]) -> None:
     """Refuse a batch whose acyclic edges close a cycle, among themselves or with the
     stored (from, to) edges the store found above their targets (those still valid at or

@@ -16,8 +16,10 @@ _WORD = re.compile(r"[^\W_]+")
 
 
 def tokens(text: str) -> list[str]:
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    folded = "".join(c for c in decomposed if not unicodedata.combining(c))
+    folded = text.casefold()
+    if not folded.isascii():  # ASCII has nothing to decompose; most text is, seeds all
+        decomposed = unicodedata.normalize("NFKD", folded)
+        folded = "".join(c for c in decomposed if not unicodedata.combining(c))
     return _WORD.findall(folded)
 
 

@@ -45,6 +45,7 @@ from .opportunities import Opportunity
 from .opportunity_reads import Figure, OpportunityPage, OpportunityQuery
 from .pipelines import Pipeline
 from .process_runs import RunStep
+from .seed_check import Prepare
 from .step_listeners import StepListener
 from .tasks import TaskPage, TaskQuery
 from .unmerging import UnmergePlan
@@ -406,6 +407,14 @@ class GraphStore(Protocol):
     async def load_batch(self, batch: Batch) -> Batch:
         """Write a seed batch in one transaction, checked by the same rules; the batch as
         written, its parties' contact data in normal form."""
+
+    async def seed_preparer(self) -> Prepare:
+        """What makes a synthetic seed's batches into the rows load_rows writes, in the
+        seed generator's process (seeds/pipeline.py)."""
+
+    async def load_rows(self, rows: bytes, progress: str) -> None:
+        """Write a batch the seed's Prepare made, in one transaction, with the seed's note
+        of how far it got."""
 
     # dumps (interchange/): every record, in pages of `first` after a key, unscoped
     async def relationship_page(

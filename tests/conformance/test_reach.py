@@ -195,6 +195,27 @@ async def test_a_batch_closing_a_cycle_writes_nothing(store: GraphStore) -> None
     assert not (await store.relationships([a.id], list(RelType), Direction.BOTH, None)).get(a.id)
 
 
+async def test_a_large_batch_closing_a_cycle_among_its_own_parties_writes_nothing(
+    store: GraphStore,
+) -> None:
+    """A batch naming more than 100 stored parties locks none of its sources, and one whose
+    hierarchy edges all leave parties it creates searches no stored path: its own edges
+    are still checked against each other."""
+    fillers = [org(f"F{i:03d}") for i in range(101)]
+    await store.load_batch(Batch(fillers))
+    p, q, r = org("P"), org("Q"), org("R")
+    knows = [edge(RelType.KNOWS, p, f) for f in fillers]
+    cycle = [edge(RelType.PART_OF, p, q), edge(RelType.PART_OF, q, r), edge(RelType.PART_OF, r, p)]
+    with pytest.raises(Conflict):
+        await store.load_batch(Batch([p, q, r], [*cycle[:1], *knows, *cycle[1:]]))
+    assert not await store.get_parties([p.id, q.id, r.id])
+    await store.load_batch(
+        Batch([p, q, r], [*cycle[:2], edge(RelType.PART_OF, r, fillers[0]), *knows])
+    )
+    up = await store.ancestors([p.id], DEFAULT_HIERARCHY_TYPES, 64, NOW)
+    assert [row.party.id for row in up[p.id].rows] == [q.id, r.id, fillers[0].id]
+
+
 async def test_a_link_racing_a_large_batch_closes_no_cycle(
     store: GraphStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:

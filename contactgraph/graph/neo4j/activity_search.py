@@ -11,13 +11,15 @@ from ..cursors import decode_cursor
 from ..model import ActivityQuery, TimelineQuery
 from ..search import activity_text, query_terms
 from .cypher import Reach, Tx, decode, encode
+from .search import REFRESHED
 from .search import query as lucene_query
 
-INDEX = "activity_lookup"
+INDEX = "activity_tokens"
 SCHEMA: tuple[str, ...] = (
+    "DROP INDEX activity_lookup IF EXISTS",  # the one before: consistent
     f"CREATE FULLTEXT INDEX {INDEX} IF NOT EXISTS FOR (a:Activity) ON EACH [a.search] "
     "OPTIONS {indexConfig: {`fulltext.analyzer`: 'whitespace', "
-    "`fulltext.eventually_consistent`: false}}",
+    "`fulltext.eventually_consistent`: true}}",
 )
 # activity a has every one of $terms as the start of one of its words
 HAS_TERMS = "all(t IN $terms WHERE any(w IN split(a.search, ' ') WHERE w STARTS WITH t))"
@@ -87,7 +89,7 @@ async def window(tx: Tx, query: ActivityQuery, inside: Reach) -> list[str]:
         if len(rows) == params["limit"] or (rows and rows[0][1]):
             return [activity_id for activity_id, _ in rows]
         params["search"] = lucene_query(query.search, fiscal=False)
-        source = f"CALL db.index.fulltext.queryNodes('{INDEX}', $search) YIELD node AS a"
+        source = f"{REFRESHED}CALL db.index.fulltext.queryNodes('{INDEX}', $search) YIELD node AS a"
     elif query.subject_ids:
         source = (
             "UNWIND $subjects AS subject MATCH (:Party {id: subject})<-[:ABOUT]-(a:Activity) "

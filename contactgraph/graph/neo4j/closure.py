@@ -83,10 +83,19 @@ def held_rows(found: Iterable[Sequence[Any]], doors: Iterable[str]) -> Held:
     return held
 
 
-def _edge(rel: Relationship) -> tuple[str, str, str, str | None]:
+EdgeRow = tuple[str, str, str, str | None]  # parent, child, since, until (None: open)
+
+
+def _edge(rel: Relationship) -> EdgeRow:
     parent, child = parent_child(rel)
     until = None if rel.until is None else format_instant(rel.until)
     return parent, child, format_instant(rel.since), until
+
+
+def parts(rels: Sequence[Relationship]) -> tuple[list[str], list[EdgeRow]]:
+    """The children of the closure edges a batch changes, and its closure edges as rows."""
+    children = [child for _, child in changed_edges(rels)]
+    return children, [_edge(rel) for rel in rels if rel.type in CLOSURE_TYPES]
 
 
 ROWS_VERSION = "3"
@@ -133,9 +142,13 @@ class Plan:
 
     @classmethod
     def of(cls, rels: Sequence[Relationship], created: Iterable[str]) -> Plan:
-        changed = changed_edges(rels)
-        edges = Edges(_edge(rel) for rel in rels if rel.type in CLOSURE_TYPES)
-        region = below_in([child for _, child in changed], edges)
+        return cls.made(*parts(rels), created)
+
+    @classmethod
+    def made(cls, children: list[str], edge_rows: list[EdgeRow], created: Iterable[str]) -> Plan:
+        """The plan of `parts`' children and edges (what a seed's generator sends)."""
+        edges = Edges(edge_rows)
+        region = below_in(children, edges)
         if not region <= set(created):
             return cls(region, edges, None)
         doors = {p for party in region for p, _ in edges.above.get(party, ()) if p not in region}

@@ -38,6 +38,7 @@ from . import (
     merges,
     plans,
     process_steps,
+    seed_rows,
     vocabulary,
     walks,
 )
@@ -322,6 +323,15 @@ class Neo4jWrites(Neo4jDumps, StepListeners):
             lambda tx: merges.unmerge(tx, party_id, at, self._actor, move_grants)
         )
 
+    async def seed_preparer(self) -> seed_rows.Preparer:
+        """What makes a synthetic seed's batches into statement rows, in the generator's
+        process."""
+        return await self._read(lambda tx: seed_rows.preparer(tx, self.default_region, self._actor))
+
+    async def load_rows(self, rows: bytes, progress: str) -> None:
+        """Write a batch the seed's Preparer made, in one transaction."""
+        await self._write(lambda tx: seed_rows.write(tx, rows, progress))
+
     async def load_batch(self, batch: Batch) -> Batch:
         added = rules.acyclic_edges(batch.relationships)
         reach = closure.Plan.of(batch.relationships, [p.id for p in batch.parties])
@@ -350,12 +360,17 @@ class Neo4jWrites(Neo4jDumps, StepListeners):
                 batch, read.categories, read.parties, self.default_region, levels
             )
             await keys.check_claims(tx, [c for p in checked.parties for c in rules.claims(p)])
-            checking = rules.may_close_cycle(added, read.entered) if locked else added
+            if locked:
+                checking = rules.may_close_cycle(added, read.entered)
+            else:
+                checking = rules.may_meet_stored(added, {p.id for p in batch.parties})
             if checking:
                 await cypher.lock_hierarchy(tx)
                 since = min(rel.since for rel in checking)
                 above = await walks.acyclic_above(tx, [rel.to_id for rel in checking], since)
                 rules.check_batch_acyclic(checking, above)
+            else:  # a cycle among the batch's own edges only
+                rules.check_batch_acyclic(added, ())
             await cypher.write(
                 tx,
                 cypher.new_parties(checked.parties),
@@ -377,12 +392,8 @@ class Neo4jWrites(Neo4jDumps, StepListeners):
                 runs = filed.outcome(held, await process_steps.found(tx, filed.wants()))
                 steps, written = process_steps.writes(runs, self._actor)
                 await cypher.write(tx, *steps, history.new_entries(written))
-            if batch.progress == "":
-                await tx.run("MATCH (m:Meta {key: 'seed'}) DELETE m")
-            elif batch.progress is not None:
-                await tx.run(
-                    "MERGE (m:Meta {key: 'seed'}) SET m.value = $value", value=batch.progress
-                )
+            if batch.progress is not None:
+                await seed_rows.note(tx, batch.progress)
             return checked, runs
 
         checked, runs = await self._write(work)

@@ -1,16 +1,13 @@
 """A synthetic seed's batches as the embedded store writes them, made where they are
 generated: the seed's generator runs in a process of its own (seeds/pipeline.py),
-which checks each batch, makes its rows and history entries, and hands over plain
-tuples as marshal's bytes; the writer only runs its statements. Handing over the
-records themselves cost the writer more to unpickle than the generator to make them,
-and pickling the tuples four times what marshal takes.
+which checks each batch (graph/seed_check.py), makes its rows and history entries,
+and hands over plain tuples as marshal's bytes; the writer only runs its statements.
+Handing over the records themselves cost the writer more to unpickle than the
+generator to make them, and pickling the tuples four times what marshal takes.
 
 Only the generator's own batches come this way: everything a user writes or imports
 still goes through load_batch, checked in the writer's transaction against the
-stored graph (unique codes, cycles). A seed starts on an empty graph and its
-generator makes codes unique and hangs each party under parties made before it,
-so those two hold by construction (tests/test_seed.py compares the graphs).
-"""
+stored graph (unique codes, cycles)."""
 
 from __future__ import annotations
 
@@ -20,10 +17,10 @@ from collections.abc import Mapping
 from typing import NamedTuple
 
 from .. import history as entry
-from .. import rules
 from ..closure import changed_edges
 from ..levels import Level
-from ..model import Batch, Category, Party
+from ..model import Batch, Category
+from ..seed_check import SeedCheck
 from . import closure, history, records
 from .rows import relationship_params
 
@@ -37,9 +34,7 @@ class SeedRows(NamedTuple):
 
 
 class Preparer:
-    """Turns the generator's batches into SeedRows, in order, in the generator's process:
-    each batch checked as load_batch checks it, against the parties of the batches
-    before it (kept here: the writer's graph is this generator's alone)."""
+    """Turns the generator's batches into SeedRows, in order, in the generator's process."""
 
     def __init__(
         self,
@@ -49,22 +44,15 @@ class Preparer:
         actor: entry.Actor,
         first_entry: int,
     ) -> None:
-        self.categories = dict(categories)
-        self.levels = dict(levels)
-        self.region = region
+        self.check = SeedCheck(categories, levels, region)
         self.actor = actor
         self.next_entry = first_entry
-        self.made: dict[str, Party] = {}
 
     def written(self, batch: Batch) -> None:
-        """A batch a stopped seed wrote already: its parties may be referred to."""
-        self.made.update((p.id, _reference(p)) for p in batch.parties)
+        self.check.written(batch)
 
     def __call__(self, batch: Batch) -> bytes:
-        refs = rules.batch_references(batch)
-        stored = {i: self.made[i] for i in refs if i in self.made}
-        checked = rules.check_batch(batch, self.categories, stored, self.region, self.levels)
-        self.written(checked)
+        checked = self.check.checked(batch)
         changes = entry.batch(checked.parties, batch.relationships, batch.activities, self.actor)
         entries = history.entry_rows(changes, self.next_entry)
         self.next_entry += len(entries.entries)
@@ -83,22 +71,6 @@ class Preparer:
         return marshal.dumps(
             (tuple(parties), relationships, edges, tuple(activities), tuple(entries))
         )
-
-
-def _reference(party: Party) -> Party:
-    """What checking a later batch's edges and activities reads of a party (its kind,
-    form, level and category): a million whole records would hold gigabytes."""
-    return Party(
-        party.id,
-        party.kind,
-        party.legal_form,
-        party.display_name,
-        party.created_at,
-        party.updated_at,
-        category_id=party.category_id,
-        unit_type=party.unit_type,
-        archived_at=party.archived_at,
-    )
 
 
 def unpacked(data: bytes) -> SeedRows:
