@@ -8,7 +8,9 @@ and reported back through callbacks, to wait for the futures of three loader bat
 resumes once that future is done; while none is done, the task awaiting `Together` waits
 for the first of them to be. Every coroutine runs up to its first wait before the awaiting
 task yields, so all of their loads still join the same batches; a future already done (a
-loader's cached answer) resumes its coroutine at once.
+loader's cached answer) resumes its coroutine at once. Each runs in a context of its own,
+copied as a task's is, so what one sets (a tracing span made current across a wait) is
+not what another sees.
 
 Failure is as with `gather_with_cancel`, but for one thing: the first error is raised once
 the others are stopped (CancelledError raised into each), yet the futures they wait for
@@ -22,10 +24,14 @@ from __future__ import annotations
 
 from asyncio import CancelledError, Future, get_running_loop
 from collections.abc import Awaitable, Generator
+from contextvars import Context, copy_context
 from typing import Any
 
 Step = Generator[Any, None, Any]
 """A coroutine as awaited: `__await__` of the awaitable."""
+Waiting = dict[int, tuple[Step, Context, Future[Any] | None]]
+"""Each unfinished coroutine, its context, and the future it waits for (None after a bare
+yield)."""
 
 
 class _Stopped(CancelledError):
@@ -46,27 +52,25 @@ class Together:
 
 def _run(awaitables: list[Awaitable[Any]]) -> Generator[Any, None, list[Any]]:
     results: list[Any] = [None] * len(awaitables)
-    # what each unfinished coroutine waits for: a future, or None after a bare yield
-    waiting: dict[int, tuple[Step, Future[Any] | None]] = {}
+    waiting: Waiting = {}
     try:
         # every one starts, as gathered tasks all would, before the first error is raised
         failed: Exception | None = None
         for index, awaitable in enumerate(awaitables):
             try:
-                _advance(awaitable.__await__(), index, results, waiting)
+                _advance(awaitable.__await__(), copy_context(), index, results, waiting)
             except Exception as error:
                 failed = failed or error
         if failed is not None:
             raise failed
         while waiting:
-            ready = [
-                index for index, (_, future) in waiting.items() if future is None or future.done()
-            ]
+            ready = [i for i, (_, _, future) in waiting.items() if future is None or future.done()]
             if ready:
                 for index in ready:
-                    _advance(waiting.pop(index)[0], index, results, waiting)
+                    step, context, _ = waiting.pop(index)
+                    _advance(step, context, index, results, waiting)
                 continue
-            yield from _first_done([future for _, future in waiting.values() if future])
+            yield from _first_done([future for _, _, future in waiting.values() if future])
     except _Stopped:
         _stop(waiting, cancel=False)
         raise
@@ -80,11 +84,11 @@ def _run(awaitables: list[Awaitable[Any]]) -> Generator[Any, None, list[Any]]:
 
 
 def _advance(
-    step: Step, index: int, results: list[Any], waiting: dict[int, tuple[Step, Future[Any] | None]]
+    step: Step, context: Context, index: int, results: list[Any], waiting: Waiting
 ) -> None:
-    """Run one coroutine on to its next wait, or to its end."""
+    """Run one coroutine on to its next wait, or to its end, in its context."""
     try:
-        waited = step.send(None)
+        waited = context.run(step.send, None)
     except StopIteration as done:
         results[index] = done.value
         return
@@ -93,7 +97,7 @@ def _advance(
             step.close()
             raise RuntimeError(f"a resolver yielded {waited!r}, which is not a future")
         waited._asyncio_future_blocking = False  # taken over, as a task would
-    waiting[index] = (step, waited)
+    waiting[index] = (step, context, waited)
 
 
 def _first_done(futures: list[Future[Any]]) -> Generator[Any, None, None]:
@@ -122,17 +126,17 @@ def _first_done(futures: list[Future[Any]]) -> Generator[Any, None, None]:
             future.remove_done_callback(wake)
 
 
-def _stop(waiting: dict[int, tuple[Step, Future[Any] | None]], cancel: bool) -> None:
+def _stop(waiting: Waiting, cancel: bool) -> None:
     """Stop the unfinished coroutines as cancelled tasks stop, the futures they wait for
     cancelled only with the request; whatever the coroutines raise is dropped."""
-    for step, future in waiting.values():
+    for step, context, future in waiting.values():
         if future is not None:
             if cancel:
                 future.cancel()
             else:  # nobody reads it now: its error, if any, is not worth a log line
                 future.add_done_callback(_observed)
         try:
-            step.throw(CancelledError() if cancel else _Stopped())
+            context.run(step.throw, CancelledError() if cancel else _Stopped())
         except BaseException:  # stopped, as asked
             pass
         else:  # it waits again after being stopped: no more of it
