@@ -80,3 +80,20 @@ async def test_an_error_in_a_list_item_nulls_up_to_the_nearest_nullable_parent(
     nodes = [edge["node"] for edge in whole["parties"]["edges"]]
     assert nodes[path[2]]["id"] == groups.group
     assert {"id": groups.unit} in nodes[path[2]]["children"]
+
+
+# the agenda refuses its arguments before any await; `node` is then reading the store
+REFUSED_BESIDE_A_READ = """query($id: ID!) {
+  agenda(userIds: [], from: "2026-01-01T00:00:00Z", to: "2026-01-02T00:00:00Z") {
+    edges { node { userIds } } }
+  node(id: $id) { id }
+}"""
+
+
+async def test_a_field_refused_at_once_stops_a_sibling_that_is_reading(groups: Groups) -> None:
+    """The sibling is stopped inside the store's session, whose way out waits: it is let
+    finish, and the request answers the refusal alone, coded."""
+    for _ in range(3):
+        error = await groups.gql.error(REFUSED_BESIDE_A_READ, {"id": groups.unit})
+        assert error["extensions"]["code"] == "BAD_USER_INPUT" and error["path"] == ["agenda"]
+    assert (await groups.gql(OK, {"id": groups.unit}))["party"]["id"] == groups.unit

@@ -22,8 +22,9 @@ does cancel them (a loader's pending load, a store call).
 
 from __future__ import annotations
 
-from asyncio import CancelledError, Future, get_running_loop
+from asyncio import CancelledError, Future, Task, get_running_loop, wait
 from collections.abc import Awaitable, Generator
+from contextlib import suppress
 from contextvars import Context, copy_context
 from typing import Any
 
@@ -136,12 +137,41 @@ def _stop(waiting: Waiting, cancel: bool) -> None:
             else:  # nobody reads it now: its error, if any, is not worth a log line
                 future.add_done_callback(_observed)
         try:
-            context.run(step.throw, CancelledError() if cancel else _Stopped())
+            again = context.run(step.throw, CancelledError() if cancel else _Stopped())
         except BaseException:  # stopped, as asked
-            pass
-        else:  # it waits again after being stopped: no more of it
-            step.close()
+            continue
+        # it waits on its way out (a store session closing): a task finishes it, as the
+        # task it would have had without us
+        if again is not None:
+            again._asyncio_future_blocking = False
+        finishing = get_running_loop().create_task(_finish(step, again), context=context)
+        _FINISHING.add(finishing)
+        finishing.add_done_callback(_FINISHING.discard)
     waiting.clear()
+
+
+# the stopped coroutines still finishing, held so that none is collected half-way
+_FINISHING: set[Task[None]] = set()
+
+
+class _Resumed:
+    """A coroutine taken over part-way, awaited from where it stopped."""
+
+    __slots__ = ("_step",)
+
+    def __init__(self, step: Step) -> None:
+        self._step = step
+
+    def __await__(self) -> Step:
+        return self._step
+
+
+async def _finish(step: Step, waited: Future[Any] | None) -> None:
+    """Run a stopped coroutine's way out to its end, whatever it raises."""
+    with suppress(BaseException):
+        if waited is not None:
+            await wait([waited])
+        await _Resumed(step)
 
 
 def _observed(future: Future[Any]) -> None:
