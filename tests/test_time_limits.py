@@ -28,7 +28,10 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 STAFF = 20_000
 PERSON = LegalForm.NATURAL_PERSON
 LIGHT = "query($id: ID!) { party(id: $id) { displayName } }"
-ABANDONED = 40  # counts that, were they not stopped, would keep every reader busy for seconds
+GIVEN_UP = 12  # requests whose clients go away at once
+# seconds a light read right after them may take: milliseconds on an idle machine, 1.1 s
+# seen in CI with both test processes and their Neo4j servers busy
+LEFT_BEHIND = 2
 COUNT = (
     "query($id: ID!) { party(id: $id) { descendants(first: 1, types: [EMPLOYS]) { totalCount } } }"
 )
@@ -103,14 +106,14 @@ async def test_clients_that_go_away_take_their_store_work_with_them(url: str, hu
                         "/graphql", json={"query": COUNT, "variables": {"id": hub}}
                     )
 
-            await asyncio.gather(*(give_up() for _ in range(12)))
+            await asyncio.gather(*(give_up() for _ in range(GIVEN_UP)))
         async with client_for(address, timeout=10) as http:
             started = time.monotonic()
             light = await GraphQL(http)(
                 "query($id: ID!) { party(id: $id) { displayName } }", {"id": hub}
             )
             assert light["party"]["displayName"] == "Hub"
-            assert time.monotonic() - started < 1
+            assert time.monotonic() - started < LEFT_BEHIND
 
 
 # several of the hub's fields wait on their loads together (schema/together.py)
@@ -144,9 +147,9 @@ async def test_several_pending_loads_stop_with_their_request(url: str, hub: str)
                         "/graphql", json={"query": SEVERAL, "variables": {"id": hub}}
                     )
 
-            await asyncio.gather(*(give_up() for _ in range(12)))
+            await asyncio.gather(*(give_up() for _ in range(GIVEN_UP)))
         async with client_for(address, timeout=10) as http:
             started = time.monotonic()
             light = await GraphQL(http)(LIGHT, {"id": hub})
             assert light["party"]["displayName"] == "Hub"
-            assert time.monotonic() - started < 1
+            assert time.monotonic() - started < LEFT_BEHIND
