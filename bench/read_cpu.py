@@ -12,7 +12,10 @@ The app runs in this process (httpx's ASGI transport: no sockets) with
 bench/versus.py's, asking what versus.py asks of the parties it picks (--root overrides
 its largest organization). Prints the CPU milliseconds of this process per request
 (the store's threads included; on Neo4j the database's own CPU is not in it): the
-fewest, the median and the 90th percentile of --requests.
+fewest, the median and the 90th percentile of --requests; with --neo4j-pid, also the
+mean CPU milliseconds Neo4j spent on each (/proc).
+
+    .venv/bin/python bench/read_cpu.py --graph "$NEO4J_URI" --neo4j-pid "$(cat DIR/neo4j-local.pid)"
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import time
 from typing import Any
 
 import httpx
+import server_cpu
 from versus import contactgraph_ops, pick
 
 from contactgraph.app import create_app
@@ -61,12 +65,21 @@ async def main(args: argparse.Namespace) -> None:
             ops = contactgraph_ops(picks)
             # in processor time like the table, whose figures the profiler then inflates
             profile = cProfile.Profile(time.process_time) if args.profile else None
-            print("| workload | fewest CPU ms | median | p90 |\n|---|---:|---:|---:|")
+            neo4j = args.neo4j_pid
+            print(
+                "| workload | fewest CPU ms | median | p90 |"
+                + (
+                    " Neo4j CPU ms, mean |\n|---|---:|---:|---:|---:|"
+                    if neo4j
+                    else "\n|---|---:|---:|---:|"
+                )
+            )
             for name in args.only or READS:
                 ask = ops[name].ask
                 for number in range(5):  # warm
                     await ask(post, number)
                 used = []
+                theirs = server_cpu.seconds(neo4j) if neo4j else 0.0
                 for number in range(args.requests):
                     start = time.process_time()
                     if profile is not None:
@@ -77,7 +90,11 @@ async def main(args: argparse.Namespace) -> None:
                     used.append((time.process_time() - start) * 1000)
                 used.sort()
                 median, p90 = statistics.median(used), used[int(len(used) * 0.9) - 1]
-                print(f"| {name} | {used[0]:.1f} | {median:.1f} | {p90:.1f} |")
+                row = f"| {name} | {used[0]:.1f} | {median:.1f} | {p90:.1f} |"
+                if neo4j:
+                    spent = (server_cpu.seconds(neo4j) - theirs) * 1000 / args.requests
+                    row += f" {spent:.2f} |"
+                print(row)
             if profile is not None:
                 profile.dump_stats(args.profile)
 
@@ -92,4 +109,5 @@ if __name__ == "__main__":
     parser.add_argument(
         "--profile", metavar="FILE", help="write a cProfile of the measured requests here"
     )
+    parser.add_argument("--neo4j-pid", type=int, help="also Neo4j's CPU per request (local)")
     asyncio.run(main(parser.parse_args()))

@@ -12,13 +12,16 @@ from urllib.parse import urlsplit
 class Cable:
     """Forwards connections on a loopback port to `target`. `cut` closes every connection
     and refuses new ones, as a stopped database or a lost network does; `mend` takes new
-    ones again on the same port."""
+    ones again on the same port; `drop_next` closes the next connection to send anything,
+    in place of sending it, as a database that dropped it meanwhile does."""
 
     def __init__(self, target: tuple[str, int]) -> None:
         self.target = target
         self._listener: socket.socket | None = None
         self._open: set[socket.socket] = set()
         self._lock = threading.Lock()
+        self._drop_next = False
+        self.dropped = 0
         self.port = self._listen(0)
 
     def _listen(self, port: int) -> int:
@@ -40,11 +43,18 @@ class Cable:
             with self._lock:
                 self._open |= {near, far}
             for source, sink in ((near, far), (far, near)):
-                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+                threading.Thread(
+                    target=self._pump, args=(source, sink, source is near), daemon=True
+                ).start()
 
-    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+    def _pump(self, source: socket.socket, sink: socket.socket, outward: bool) -> None:
         with contextlib.suppress(OSError):
             while data := source.recv(65536):
+                if outward and self._dropped():
+                    for end in (source, sink):
+                        with contextlib.suppress(OSError):
+                            end.shutdown(socket.SHUT_RDWR)
+                    return
                 sink.sendall(data)
         with contextlib.suppress(OSError):
             sink.shutdown(socket.SHUT_WR)
@@ -65,6 +75,17 @@ class Cable:
 
     def mend(self) -> None:
         self._listen(self.port)
+
+    def drop_next(self) -> None:
+        with self._lock:
+            self._drop_next = True
+
+    def _dropped(self) -> bool:
+        """Whether this send is the one to drop (and the count of those dropped)."""
+        with self._lock:
+            drop, self._drop_next = self._drop_next, False
+            self.dropped += drop
+            return drop
 
     @classmethod
     @contextlib.contextmanager

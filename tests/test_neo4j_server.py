@@ -139,3 +139,24 @@ def test_an_outage_is_reported_promptly_and_healed_without_a_restart(neo4j_url: 
         finally:
             output = stop(process)
     assert "Traceback" not in output
+
+
+def test_a_read_whose_connection_drops_is_tried_again_on_another(neo4j_url: str) -> None:
+    """Neo4j, or a firewall between, may drop a pooled connection as a statement is on its
+    way: a read then runs again on another connection (as the driver's managed
+    transactions do) instead of answering SERVICE_UNAVAILABLE."""
+    assert run("seed", "--demo", "--graph", neo4j_url).returncode == 0
+    with Cable.to(neo4j_url) as cable:
+        url = f"bolt://127.0.0.1:{cable.port}"
+        # every request checks its token in the store: a read before anything else
+        process, base = serve(url, "--demo", "--auth-cache-seconds", "0")
+        try:
+            assert post(base, TREE)["data"]["parties"]["totalCount"] == 3
+            cable.drop_next()
+            body = post(base, TREE)
+            assert cable.dropped == 1
+            assert "errors" not in body, body
+            assert body["data"]["parties"]["totalCount"] == 3
+        finally:
+            output = stop(process)
+    assert "Traceback" not in output

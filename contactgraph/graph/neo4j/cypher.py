@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from neo4j import AsyncManagedTransaction, AsyncResult, Record
+from neo4j import AsyncResult, Record
 
 from .. import contactdata, duplicates, schedules
 from ..attribute_filters import ATTRIBUTE_PREFIX
@@ -39,7 +39,15 @@ from ..model import (
 from ..search import activity_text, fiscal_text, indexed_text
 from ..times import format_instant, parse_instant
 
-Tx = AsyncManagedTransaction
+
+class Tx(Protocol):
+    """What a store's unit of work runs its statements on: a write's managed transaction,
+    or a read's statements, each its own transaction (session.py)."""
+
+    async def run(
+        self, query: str, parameters: dict[str, Any] | None = None, **kwargs: Any
+    ) -> AsyncResult: ...
+
 
 LABELS = {kind: kind.value.title() for kind in PartyKind}
 PARTY_TIMES = (

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import os
 from collections.abc import Awaitable, Callable
-from typing import Self, TypeVar
+from typing import Any, Self, TypeVar
 from urllib.parse import urlsplit
 
 import neo4j
@@ -20,6 +20,8 @@ from .cypher import Tx
 
 T = TypeVar("T")
 SPARE_CONNECTIONS = 4
+RETRY_SECONDS = 3.0  # the driver's for managed transactions (max_transaction_retry_time)
+FIRST_RETRY_DELAY = 0.05
 WALKS_AT_ONCE = 4  # as many as the embedded store has walk readers
 
 _UNAVAILABLE = (
@@ -28,6 +30,29 @@ _UNAVAILABLE = (
     neo4j_errors.AuthError,
     OSError,
 )
+
+
+def _out_of_memory(error: Exception) -> bool:
+    """Neo4j refused the transaction more memory: trying again would not help."""
+    code = getattr(error, "code", None) or ""
+    return code.endswith("MemoryPoolOutOfMemoryError")
+
+
+class _AutoCommit:
+    """A read's statements, each run as its own transaction under the read's timeout."""
+
+    def __init__(self, session: neo4j.AsyncSession, timeout: float | None) -> None:
+        self._session = session
+        self._timeout = timeout
+
+    async def run(
+        self, query: str, parameters: dict[str, Any] | None = None, **kwargs: Any
+    ) -> neo4j.AsyncResult:
+        return await self._session.run(
+            neo4j.Query(query, timeout=self._timeout),
+            parameters,
+            **kwargs,
+        )
 
 
 def _credentials() -> tuple[str, str]:
@@ -66,17 +91,19 @@ class Neo4jSession:
         return self._driver
 
     async def _run(self, write: bool, work: Callable[[Tx], Awaitable[T]]) -> T:
-        """One managed transaction under the request's deadline (graph/deadlines.py): Neo4j
-        ends a transaction that outlives it, and one whose request went away (its task
-        cancelled) ends with the connection the driver then closes."""
+        """One unit of work under the request's deadline (graph/deadlines.py): Neo4j ends a
+        transaction that outlives it, and one whose request went away (its task cancelled)
+        ends with the connection the driver then closes."""
         left = deadlines.remaining(deadlines.current())
         if left is not None and left <= 0:
             raise deadlines.timeout()
         bound = asyncio.timeout(left)
         try:
-            async with bound, self.driver.session(database=self._database) as session:
-                run = session.execute_write if write else session.execute_read
-                return await run(unit_of_work(timeout=left)(work))
+            async with bound:
+                if not write:
+                    return await self._statements(work)
+                async with self.driver.session(database=self._database) as session:
+                    return await session.execute_write(unit_of_work(timeout=left)(work))
         except TimeoutError as error:
             if not bound.expired():  # a socket's time ran out, not the request's
                 raise ServiceUnavailable(f"Neo4j cannot answer: {error}") from None
@@ -88,7 +115,7 @@ class Neo4jSession:
                 raise deadlines.timeout() from None
             raise
         except neo4j_errors.TransientError as error:
-            if (error.code or "").endswith("MemoryPoolOutOfMemoryError"):
+            if _out_of_memory(error):
                 raise LimitExceeded(
                     "this request needs more memory than Neo4j allows a transaction "
                     "(db.memory.transaction.max); narrow it"
@@ -96,6 +123,29 @@ class Neo4jSession:
             raise
         except _UNAVAILABLE as error:
             raise ServiceUnavailable(f"Neo4j cannot answer: {error}") from None
+
+    async def _statements(self, work: Callable[[Tx], Awaitable[T]]) -> T:
+        """A read whose statements are each a transaction of their own (auto-commit): one
+        exchange with Neo4j where a managed transaction takes three (begin, statement,
+        commit), and about half the driver's work. Neo4j reads committed data statement by
+        statement in either, so no snapshot is lost. Retried as the driver retries managed
+        transactions, on the errors it calls retryable (a pooled connection Neo4j has since
+        closed), for at most RETRY_SECONDS."""
+        loop = asyncio.get_running_loop()
+        started, delay = loop.time(), FIRST_RETRY_DELAY
+        while True:
+            left = deadlines.remaining(deadlines.current())
+            try:
+                async with self.driver.session(
+                    database=self._database, default_access_mode=neo4j.READ_ACCESS
+                ) as session:
+                    return await work(_AutoCommit(session, left))
+            except (neo4j_errors.Neo4jError, neo4j_errors.DriverError) as error:
+                retry = error.is_retryable() and not _out_of_memory(error)
+                if not retry or loop.time() - started + delay > RETRY_SECONDS:
+                    raise
+            await asyncio.sleep(delay)
+            delay *= 2
 
     async def _read(self, work: Callable[[Tx], Awaitable[T]]) -> T:
         return await self._run(False, work)
@@ -125,7 +175,7 @@ class Neo4jSession:
             auth=self._auth,
             connection_timeout=3.0,
             connection_acquisition_timeout=5.0,
-            max_transaction_retry_time=3.0,
+            max_transaction_retry_time=RETRY_SECONDS,
             # the server's hints (e.g. "property key does not exist" on a young graph) are
             # for people writing Cypher, not for this server's log
             notifications_min_severity="OFF",

@@ -140,14 +140,22 @@ class _RollupWalks:
         filters) keeping those with a subject among its members; or `large`, when it has
         MEMBERS_LISTED or more, for `scan` to read. One walk (or closure range) for all."""
         page = f"{self.source}{WITH_SUBJECTS} RETURN collect([{ACTIVITY_MAP}, subjects, source])"
+        # merged, an activity's members among its subjects are those it was found through:
+        # its source is root when root is one, else the first of them in recorded order
+        merged = (
+            "CALL (a) { MATCH (a)-[s:ABOUT]->(subject:Party) WITH subject ORDER BY s.position "
+            "RETURN collect(subject) AS about } "
+            f"RETURN collect([{ACTIVITY_MAP}, [y IN about | y.id], CASE WHEN root IN via "
+            "THEN root.id ELSE head([y IN about WHERE y IN via]).id END])"
+        )
         return (
             f"MATCH (root:Party {{id: id}}) WHERE {self.root_passes} {self.below}"
             "WITH id, root, members, large, CASE WHEN large THEN null "
             "WHEN size(members) < enough THEN 'merge' ELSE 'scan' END AS plan "
             "CALL (root, members, plan) { WITH root, members WHERE plan = 'merge' "
             "UNWIND members AS x MATCH (x)<-[:ABOUT]-(a:Activity) "
-            f"WHERE {ACTIVITY_FILTER} WITH DISTINCT root, a "
-            f"ORDER BY a.occurred_at DESC, a.id DESC LIMIT $limit {page} AS rows }} "
+            f"WHERE {ACTIVITY_FILTER} WITH root, a, collect(x) AS via "
+            f"ORDER BY a.occurred_at DESC, a.id DESC LIMIT $limit {merged} AS rows }} "
             "CALL (root, members, plan) { WITH root, [x IN members | elementId(x)] AS listed "
             f"WHERE plan = 'scan' MATCH (a:Activity) WHERE {scanned} AND EXISTS {{ "
             "MATCH (a)-[:ABOUT]->(p:Party) WHERE elementId(p) IN listed } WITH root, a "
