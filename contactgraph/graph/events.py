@@ -46,6 +46,20 @@ class ActivityAdded:
     change: ChangeKind = ChangeKind.ACTIVITY_RECORDED
 
 
+class ActivityRead(dict[str, Party]):
+    """What recording an activity read, by party id (its author, subjects and the people
+    it plans for), which answers the mutation and names them in its live event without a
+    read after the write. Given a `depth`, a store that can read it in the write (from the
+    closure) also fills `above`: for each subject, the parties above it in the default
+    hierarchy within that many levels as of the write, which the event reaches; None
+    where it did not, and the publisher walks up after the commit instead."""
+
+    def __init__(self, depth: int | None = None) -> None:
+        super().__init__()
+        self.depth = depth
+        self.above: dict[str, list[Party]] | None = None
+
+
 class StepChange(enum.Enum):
     """What happened to a step on a worklist (schema/processes.py describes each)."""
 

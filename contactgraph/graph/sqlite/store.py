@@ -18,6 +18,7 @@ from ..contactdata import normalised
 from ..cursors import decode_cursor
 from ..duplicates import DuplicateQuery, Match, PairPage
 from ..errors import BadUserInput, Conflict, NotFound
+from ..events import ActivityRead
 from ..filed_runs import Filed
 from ..history import ChangeKind
 from ..identity import Grant
@@ -434,7 +435,7 @@ class SqliteStore(SqliteDumps, SqliteOpportunities, SqliteTraversals, StepListen
         return await self._write(work)
 
     async def record_activity(
-        self, activity: Activity, seen: dict[str, Party] | None = None
+        self, activity: Activity, seen: ActivityRead | None = None
     ) -> Activity:
         def work(conn: sqlite3.Connection) -> tuple[Outcome, dict[str, Party]]:
             parties = records.parties_by_id(conn, rules.activity_references([activity]))
