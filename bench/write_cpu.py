@@ -21,7 +21,9 @@ Each round sends --requests mutations of one --workload from --clients clients:
 
 The contacts and links the last four act on are made before the round, untimed. It
 prints the p50 latency, the CPU milliseconds per request of this process and of Neo4j
-(its index updates awaited, /proc), and requests per second. The contacts it makes are
+(its index updates awaited, /proc), requests per second, and the statements and
+transactions (commits, read ones included) the driver ran per request, counted on its
+transaction class: exact whatever the load. The contacts it makes are
 tagged as bench/versus.py's and deleted at the end. With --profile, the rounds run under
 the standard library's profiler counting this process's CPU time (not the wall clock,
 which would count the waits for Neo4j), its statistics go to FILE (pstats) and the
@@ -38,12 +40,14 @@ import os
 import pstats
 import statistics
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 import server_cpu
 from fulltext_writes import REFRESH
+from neo4j._async.work.transaction import AsyncTransactionBase
 from processes import _category, _process
 from versus import TAG, remove_created
 
@@ -67,6 +71,20 @@ UNLINK = "mutation($id: ID!) { unlink(id: $id) { id until } }"
 WORKLOADS = ("create", "link", "record", "record-process", "unlink")
 Variables = dict[str, Any]
 Post = Callable[[str, Variables], Awaitable[Variables]]
+
+
+def _counting(counts: Counter[str]) -> None:
+    """Count each statement and commit the driver's transactions run in `counts`."""
+
+    def counted(call: Callable[..., Awaitable[Any]], name: str) -> Callable[..., Any]:
+        async def count(self: Any, *args: Any, **kwargs: Any) -> Any:
+            counts[name] += 1
+            return await call(self, *args, **kwargs)
+
+        return count
+
+    AsyncTransactionBase.run = counted(AsyncTransactionBase.run, "statements")  # type: ignore[method-assign]
+    AsyncTransactionBase._commit = counted(AsyncTransactionBase._commit, "transactions")  # type: ignore[method-assign]
 
 
 def _contact(number: int, **more: Any) -> Variables:
@@ -153,19 +171,24 @@ async def main(args: argparse.Namespace) -> None:
             document, requests = await prepared(args.workload, app, post, home, count)
             await _round(post, document, requests[:20], 1)  # warm
             print(
-                "| clients | p50 ms | server CPU ms/request | Neo4j CPU ms/request | requests/s |"
+                "| clients | p50 ms | server CPU ms/request | Neo4j CPU ms/request | requests/s "
+                "| statements/request | transactions/request |"
             )
-            print("|---:|---:|---:|---:|---:|")
+            print("|---:|---:|---:|---:|---:|---:|---:|")
+            counts: Counter[str] = Counter()
+            _counting(counts)
             profile = cProfile.Profile(time.process_time)
             for at, clients in enumerate(rounds):
                 mine = requests[20 + at * args.requests : 20 + (at + 1) * args.requests]
                 await driver.execute_query(REFRESH)
                 ours, theirs = time.process_time(), server_cpu.seconds(args.neo4j_pid)
+                counts.clear()
                 start = time.perf_counter()
                 if args.profile:
                     profile.enable()
                 times = await _round(post, document, mine, clients)
                 profile.disable()
+                ran = dict(counts)
                 await driver.execute_query(REFRESH)  # the index updates it queued count too
                 wall = time.perf_counter() - start
                 ours, theirs = (
@@ -175,7 +198,8 @@ async def main(args: argparse.Namespace) -> None:
                 print(
                     f"| {clients} | {statistics.median(times):.1f} "
                     f"| {ours * 1000 / args.requests:.2f} | {theirs * 1000 / args.requests:.2f} "
-                    f"| {args.requests / wall:.0f} |"
+                    f"| {args.requests / wall:.0f} | {ran['statements'] / args.requests:.2f} "
+                    f"| {ran['transactions'] / args.requests:.2f} |"
                 )
     await remove_created(args.graph)
     if args.profile:
