@@ -5,6 +5,7 @@ each side spends on one request moves far less.
     .venv/bin/python bench/write_cpu.py --graph "$NEO4J_URI" \
         --neo4j-pid "$(cat DIR/neo4j-local.pid)" [--workload create] [--requests 300] \
         [--clients 1 --clients 16] [--profile FILE]
+    .venv/bin/python bench/write_cpu.py --graph sqlite:///FILE [--workload create] ...
 
 The app runs in this process (httpx's ASGI transport: no sockets, so the client's share
 is small and counted with the server's) with --insecure-anonymous-admin's viewer and no
@@ -24,7 +25,9 @@ prints the p50 latency, the CPU milliseconds per request of this process and of 
 (its index updates awaited, /proc), requests per second, and the statements and
 transactions (commits, read ones included) the driver ran per request, counted on its
 transaction class: exact whatever the load. The contacts it makes are
-tagged as bench/versus.py's and deleted at the end. With --profile, the rounds run under
+tagged as bench/versus.py's and deleted at the end on Neo4j. On SQLite (a file seeded as
+bench/versus.py's) the store works in this process, whose CPU is then all of it, and
+the contacts stay. With --profile, the rounds run under
 the standard library's profiler counting this process's CPU time (not the wall clock,
 which would count the waits for Neo4j), its statistics go to FILE (pstats) and the
 functions that spent most of it themselves are printed (the figures of such a run
@@ -38,11 +41,13 @@ import asyncio
 import cProfile
 import os
 import pstats
+import sqlite3
 import statistics
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlparse
 
 import httpx
 import server_cpu
@@ -147,15 +152,55 @@ async def _round(post: Post, document: str, requests: list[Variables], clients: 
     return times
 
 
+class Neo4jSide:
+    """What a round needs of Neo4j: the organization its links go to, its index updates
+    awaited, and its process's CPU seconds."""
+
+    def __init__(self, store: Any, pid: int) -> None:
+        self.driver, self.pid = store.driver, pid
+
+    async def home(self) -> str:
+        records, _, _ = await self.driver.execute_query(
+            "MATCH (o:Organization) RETURN o.id AS id ORDER BY o.id SKIP 100 LIMIT 1"
+        )
+        return str(records[0]["id"])
+
+    async def settle(self) -> None:
+        await self.driver.execute_query(REFRESH)
+
+    def cpu(self) -> float:
+        return server_cpu.seconds(self.pid)
+
+
+class SqliteSide:
+    """The same of a SQLite file, which works in this process."""
+
+    def __init__(self, url: str) -> None:
+        self.path = urlparse(url).path
+
+    async def home(self) -> str:
+        with sqlite3.connect(self.path) as conn:
+            (found,) = conn.execute(
+                "SELECT id FROM parties WHERE kind = 'ORGANIZATION' ORDER BY id LIMIT 1 OFFSET 100"
+            ).fetchone()
+        return str(found)
+
+    async def settle(self) -> None:
+        return None
+
+    def cpu(self) -> float:
+        return 0.0
+
+
 async def main(args: argparse.Namespace) -> None:
     settings = Settings(graph_url=args.graph, insecure_anonymous_admin=True, rate_limit=0)
     app = create_app(settings)
+    on_sqlite = args.graph.startswith("sqlite:")
+    if not on_sqlite and args.neo4j_pid is None:
+        raise SystemExit("--neo4j-pid: the Neo4j process, whose CPU is measured too")
     async with app.router.lifespan_context(app):
-        driver = app.state.store.driver
-        records, _, _ = await driver.execute_query(
-            "MATCH (o:Organization) RETURN o.id AS id ORDER BY o.id SKIP 100 LIMIT 1"
-        )
-        home = records[0]["id"]
+        side = SqliteSide(args.graph) if on_sqlite else Neo4jSide(app.state.store, args.neo4j_pid)
+        home = await side.home()
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
 
@@ -180,8 +225,8 @@ async def main(args: argparse.Namespace) -> None:
             profile = cProfile.Profile(time.process_time)
             for at, clients in enumerate(rounds):
                 mine = requests[20 + at * args.requests : 20 + (at + 1) * args.requests]
-                await driver.execute_query(REFRESH)
-                ours, theirs = time.process_time(), server_cpu.seconds(args.neo4j_pid)
+                await side.settle()
+                ours, theirs = time.process_time(), side.cpu()
                 counts.clear()
                 start = time.perf_counter()
                 if args.profile:
@@ -189,19 +234,18 @@ async def main(args: argparse.Namespace) -> None:
                 times = await _round(post, document, mine, clients)
                 profile.disable()
                 ran = dict(counts)
-                await driver.execute_query(REFRESH)  # the index updates it queued count too
+                await side.settle()  # the index updates it queued count too
                 wall = time.perf_counter() - start
-                ours, theirs = (
-                    time.process_time() - ours,
-                    server_cpu.seconds(args.neo4j_pid) - theirs,
-                )
+                ours, theirs = time.process_time() - ours, side.cpu() - theirs
                 print(
                     f"| {clients} | {statistics.median(times):.1f} "
                     f"| {ours * 1000 / args.requests:.2f} | {theirs * 1000 / args.requests:.2f} "
-                    f"| {args.requests / wall:.0f} | {ran['statements'] / args.requests:.2f} "
-                    f"| {ran['transactions'] / args.requests:.2f} |"
+                    f"| {args.requests / wall:.0f} "
+                    f"| {ran.get('statements', 0) / args.requests:.2f} "
+                    f"| {ran.get('transactions', 0) / args.requests:.2f} |"
                 )
-    await remove_created(args.graph)
+    if not on_sqlite:
+        await remove_created(args.graph)
     if args.profile:
         profile.dump_stats(args.profile)
         pstats.Stats(args.profile).sort_stats("tottime").print_stats(30)
@@ -210,7 +254,7 @@ async def main(args: argparse.Namespace) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--graph", default=os.environ.get("NEO4J_URI", "bolt://127.0.0.1:7687"))
-    parser.add_argument("--neo4j-pid", type=int, required=True, help="the Neo4j process")
+    parser.add_argument("--neo4j-pid", type=int, help="the Neo4j process (not on SQLite)")
     parser.add_argument("--workload", choices=WORKLOADS, default="create")
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--clients", type=int, action="append")

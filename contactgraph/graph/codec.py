@@ -261,7 +261,7 @@ def category_from_record(record: Mapping[str, Any]) -> Category:
     """Decoded once per distinct record: every write reads every category for its checks,
     and decoding them each time was 2 % of a write's CPU. A category is immutable, so the
     decoded one is shared."""
-    key = tuple(record.get(column) for column in _CATEGORY_COLUMNS)
+    key = tuple(map(record.get, _CATEGORY_COLUMNS))
     found = _decoded_categories.get(key)
     if found is None:
         if len(_decoded_categories) >= _DECODED_CATEGORIES:

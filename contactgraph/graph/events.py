@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from .closure import DEPTH
 from .errors import GraphError, LimitExceeded
 from .history import ChangeKind
 from .model import Activity, ActivityType, Party
@@ -46,6 +47,9 @@ class ActivityAdded:
     change: ChangeKind = ChangeKind.ACTIVITY_RECORDED
 
 
+Above = dict[str, list[Party]]  # by party: the parties above it in the default hierarchy
+
+
 class ActivityRead(dict[str, Party]):
     """What recording an activity read, by party id (its author, subjects and the people
     it plans for), which answers the mutation and names them in its live event without a
@@ -57,7 +61,12 @@ class ActivityRead(dict[str, Party]):
     def __init__(self, depth: int | None = None) -> None:
         super().__init__()
         self.depth = depth
-        self.above: dict[str, list[Party]] | None = None
+        self.above: Above | None = None
+
+    def closure_depth(self) -> int | None:
+        """The depth to read `above` to in the write, where the closure (whose rows go
+        DEPTH levels deep) holds it; None where it does not."""
+        return self.depth if self.depth is not None and self.depth <= DEPTH else None
 
 
 class StepChange(enum.Enum):

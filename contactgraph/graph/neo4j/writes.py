@@ -9,7 +9,6 @@ from datetime import datetime
 
 from .. import history as entry
 from .. import rules
-from ..closure import DEPTH
 from ..errors import (
     BadUserInput,
     Conflict,
@@ -235,9 +234,8 @@ class Neo4jWrites(Neo4jDumps, StepListeners):
         self, activity: Activity, seen: ActivityRead | None = None
     ) -> Activity:
         # what its live event reaches, read with its checks where the closure goes as deep
-        above = None
-        if seen is not None and seen.depth is not None and seen.depth <= DEPTH:
-            above = cypher.Above(activity.subject_ids, seen.depth, utcnow())
+        depth = None if seen is None else seen.closure_depth()
+        above = None if depth is None else cypher.Above(activity.subject_ids, depth, utcnow())
 
         async def work(tx: Tx) -> tuple[Outcome, cypher.Prepared]:
             references = list(rules.activity_references([activity]))
