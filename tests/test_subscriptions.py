@@ -23,6 +23,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from contactgraph.config import Settings
+from contactgraph.graph.identity import SCOPE_DEPTH
 
 FEED = """
 subscription($id: ID!, $all: Boolean! = false, $types: [ActivityType!]) {
@@ -221,12 +222,19 @@ async def test_activities_made_with_a_new_party_are_published(address: str, gql:
         assert await summaries_until(sub, op, "welcome call") == ["welcome call"]
 
 
+@pytest.mark.parametrize("max_depth", [SCOPE_DEPTH, SCOPE_DEPTH + 1], ids=["closure", "walk"])
 async def test_an_activity_reaches_each_party_above_its_subjects_as_they_stand_now(
-    address: str, gql: GraphQL
+    graph_url: str, max_depth: int
 ) -> None:
-    """The parties an event reaches are read with the write on Neo4j (from the closure)
-    and walked after it on SQLite: the same feeds hear of it either way, each with the
-    subject that brought it there."""
+    """The parties an event reaches are read with the write, from the closure, when the
+    depth ceiling is within the closure's; walked up after it when deeper: the same feeds
+    hear of it either way, each with the subject that brought it there."""
+    settings = Settings(create=True, graph_url=graph_url, max_depth=max_depth)
+    async with live_server(settings) as address, client_for(address, timeout=30) as http:
+        await _reaches_above(address, GraphQL(http))
+
+
+async def _reaches_above(address: str, gql: GraphQL) -> None:
     anna = await user(gql, "anna")
     group = await org(gql, "Lindenhof Gruppe")
     east, west, former = [await org(gql, name) for name in ("East", "West", "Former")]
