@@ -5,6 +5,7 @@ each side spends on one request moves far less.
     .venv/bin/python bench/write_cpu.py --graph "$NEO4J_URI" \
         --neo4j-pid "$(cat DIR/neo4j-local.pid)" [--workload create] [--requests 300] \
         [--clients 1 --clients 16] [--profile FILE]
+    .venv/bin/python bench/write_cpu.py --graph sqlite:///FILE [--workload create] ...
 
 The app runs in this process (httpx's ASGI transport: no sockets, so the client's share
 is small and counted with the server's) with --insecure-anonymous-admin's viewer and no
@@ -21,8 +22,12 @@ Each round sends --requests mutations of one --workload from --clients clients:
 
 The contacts and links the last four act on are made before the round, untimed. It
 prints the p50 latency, the CPU milliseconds per request of this process and of Neo4j
-(its index updates awaited, /proc), and requests per second. The contacts it makes are
-tagged as bench/versus.py's and deleted at the end. With --profile, the rounds run under
+(its index updates awaited, /proc), requests per second, and the statements and
+transactions (commits, read ones included) the driver ran per request, counted on its
+transaction class: exact whatever the load. The contacts it makes are
+tagged as bench/versus.py's and deleted at the end on Neo4j. On SQLite (a file seeded as
+bench/versus.py's) the store works in this process, whose CPU is then all of it, and
+the contacts stay. With --profile, the rounds run under
 the standard library's profiler counting this process's CPU time (not the wall clock,
 which would count the waits for Neo4j), its statistics go to FILE (pstats) and the
 functions that spent most of it themselves are printed (the figures of such a run
@@ -36,14 +41,18 @@ import asyncio
 import cProfile
 import os
 import pstats
+import sqlite3
 import statistics
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlparse
 
 import httpx
 import server_cpu
 from fulltext_writes import REFRESH
+from neo4j._async.work.transaction import AsyncTransactionBase
 from processes import _category, _process
 from versus import TAG, remove_created
 
@@ -64,9 +73,24 @@ RECORD = (
     "subjects { displayName } author { displayName } } }"
 )
 UNLINK = "mutation($id: ID!) { unlink(id: $id) { id until } }"
+COUNTED = ("statements", "transactions")
 WORKLOADS = ("create", "link", "record", "record-process", "unlink")
 Variables = dict[str, Any]
 Post = Callable[[str, Variables], Awaitable[Variables]]
+
+
+def _counting(counts: Counter[str]) -> None:
+    """Count each statement and commit the driver's transactions run in `counts`."""
+
+    def counted(call: Callable[..., Awaitable[Any]], name: str) -> Callable[..., Any]:
+        async def count(self: Any, *args: Any, **kwargs: Any) -> Any:
+            counts[name] += 1
+            return await call(self, *args, **kwargs)
+
+        return count
+
+    AsyncTransactionBase.run = counted(AsyncTransactionBase.run, "statements")  # type: ignore[method-assign]
+    AsyncTransactionBase._commit = counted(AsyncTransactionBase._commit, "transactions")  # type: ignore[method-assign]
 
 
 def _contact(number: int, **more: Any) -> Variables:
@@ -129,15 +153,55 @@ async def _round(post: Post, document: str, requests: list[Variables], clients: 
     return times
 
 
+class Neo4jSide:
+    """What a round needs of Neo4j: the organization its links go to, its index updates
+    awaited, and its process's CPU seconds."""
+
+    def __init__(self, store: Any, pid: int) -> None:
+        self.driver, self.pid = store.driver, pid
+
+    async def home(self) -> str:
+        records, _, _ = await self.driver.execute_query(
+            "MATCH (o:Organization) RETURN o.id AS id ORDER BY o.id SKIP 100 LIMIT 1"
+        )
+        return str(records[0]["id"])
+
+    async def settle(self) -> None:
+        await self.driver.execute_query(REFRESH)
+
+    def cpu(self) -> float:
+        return server_cpu.seconds(self.pid)
+
+
+class SqliteSide:
+    """The same of a SQLite file, which works in this process."""
+
+    def __init__(self, url: str) -> None:
+        self.path = urlparse(url).path
+
+    async def home(self) -> str:
+        with sqlite3.connect(self.path) as conn:
+            (found,) = conn.execute(
+                "SELECT id FROM parties WHERE kind = 'ORGANIZATION' ORDER BY id LIMIT 1 OFFSET 100"
+            ).fetchone()
+        return str(found)
+
+    async def settle(self) -> None:
+        return None
+
+    def cpu(self) -> float:
+        return 0.0
+
+
 async def main(args: argparse.Namespace) -> None:
     settings = Settings(graph_url=args.graph, insecure_anonymous_admin=True, rate_limit=0)
     app = create_app(settings)
+    on_sqlite = args.graph.startswith("sqlite:")
+    if not on_sqlite and args.neo4j_pid is None:
+        raise SystemExit("--neo4j-pid: the Neo4j process, whose CPU is measured too")
     async with app.router.lifespan_context(app):
-        driver = app.state.store.driver
-        records, _, _ = await driver.execute_query(
-            "MATCH (o:Organization) RETURN o.id AS id ORDER BY o.id SKIP 100 LIMIT 1"
-        )
-        home = records[0]["id"]
+        side = SqliteSide(args.graph) if on_sqlite else Neo4jSide(app.state.store, args.neo4j_pid)
+        home = await side.home()
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
 
@@ -153,31 +217,38 @@ async def main(args: argparse.Namespace) -> None:
             document, requests = await prepared(args.workload, app, post, home, count)
             await _round(post, document, requests[:20], 1)  # warm
             print(
-                "| clients | p50 ms | server CPU ms/request | Neo4j CPU ms/request | requests/s |"
+                "| clients | p50 ms | server CPU ms/request | Neo4j CPU ms/request | requests/s "
+                "| statements/request | transactions/request |"
             )
-            print("|---:|---:|---:|---:|---:|")
+            print("|---:|---:|---:|---:|---:|---:|---:|")
+            counts: Counter[str] = Counter()
+            _counting(counts)
             profile = cProfile.Profile(time.process_time)
             for at, clients in enumerate(rounds):
                 mine = requests[20 + at * args.requests : 20 + (at + 1) * args.requests]
-                await driver.execute_query(REFRESH)
-                ours, theirs = time.process_time(), server_cpu.seconds(args.neo4j_pid)
+                await side.settle()
+                ours, theirs = time.process_time(), side.cpu()
+                counts.clear()
                 start = time.perf_counter()
                 if args.profile:
                     profile.enable()
                 times = await _round(post, document, mine, clients)
                 profile.disable()
-                await driver.execute_query(REFRESH)  # the index updates it queued count too
+                ran = dict(counts)
+                await side.settle()  # the index updates it queued count too
                 wall = time.perf_counter() - start
-                ours, theirs = (
-                    time.process_time() - ours,
-                    server_cpu.seconds(args.neo4j_pid) - theirs,
-                )
+                ours, theirs = time.process_time() - ours, side.cpu() - theirs
+                # Neo4j's CPU and the driver's statements and transactions: none on SQLite
+                theirs_ms = f"{theirs * 1000 / args.requests:.2f}"
+                ran_per = [f"{ran.get(n, 0) / args.requests:.2f}" for n in COUNTED]
+                neo4j = ["-"] * 3 if on_sqlite else [theirs_ms, *ran_per]
                 print(
                     f"| {clients} | {statistics.median(times):.1f} "
-                    f"| {ours * 1000 / args.requests:.2f} | {theirs * 1000 / args.requests:.2f} "
-                    f"| {args.requests / wall:.0f} |"
+                    f"| {ours * 1000 / args.requests:.2f} | {neo4j[0]} "
+                    f"| {args.requests / wall:.0f} | {neo4j[1]} | {neo4j[2]} |"
                 )
-    await remove_created(args.graph)
+    if not on_sqlite:
+        await remove_created(args.graph)
     if args.profile:
         profile.dump_stats(args.profile)
         pstats.Stats(args.profile).sort_stats("tottime").print_stats(30)
@@ -186,7 +257,7 @@ async def main(args: argparse.Namespace) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--graph", default=os.environ.get("NEO4J_URI", "bolt://127.0.0.1:7687"))
-    parser.add_argument("--neo4j-pid", type=int, required=True, help="the Neo4j process")
+    parser.add_argument("--neo4j-pid", type=int, help="the Neo4j process (not on SQLite)")
     parser.add_argument("--workload", choices=WORKLOADS, default="create")
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--clients", type=int, action="append")

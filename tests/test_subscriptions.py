@@ -23,6 +23,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from contactgraph.config import Settings
+from contactgraph.graph.identity import SCOPE_DEPTH
 
 FEED = """
 subscription($id: ID!, $all: Boolean! = false, $types: [ActivityType!]) {
@@ -219,3 +220,53 @@ async def test_activities_made_with_a_new_party_are_published(address: str, gql:
             {"c": company},
         )
         assert await summaries_until(sub, op, "welcome call") == ["welcome call"]
+
+
+@pytest.mark.parametrize("max_depth", [SCOPE_DEPTH, SCOPE_DEPTH + 1], ids=["closure", "walk"])
+async def test_an_activity_reaches_each_party_above_its_subjects_as_they_stand_now(
+    graph_url: str, max_depth: int
+) -> None:
+    """The parties an event reaches are read with the write, from the closure, when the
+    depth ceiling is within the closure's; walked up after it when deeper: the same feeds
+    hear of it either way, each with the subject that brought it there."""
+    settings = Settings(create=True, graph_url=graph_url, max_depth=max_depth)
+    async with live_server(settings) as address, client_for(address, timeout=30) as http:
+        await _reaches_above(address, GraphQL(http))
+
+
+async def _reaches_above(address: str, gql: GraphQL) -> None:
+    anna = await user(gql, "anna")
+    group = await org(gql, "Lindenhof Gruppe")
+    east, west, former = [await org(gql, name) for name in ("East", "West", "Former")]
+    for unit in (east, west):
+        await link(gql, "PART_OF", unit, group)
+    jana = await contact(gql, "Jana", "Petersen")  # under two parents
+    olaf = await contact(gql, "Olaf", "Olsen")
+    for unit in (east, west):
+        await link(gql, "MEMBER_OF", jana, unit)
+    await link(gql, "MEMBER_OF", olaf, west)
+    left = await link(gql, "MEMBER_OF", jana, former, since="2020-01-01T00:00:00Z")
+    await gql(
+        "mutation($id: ID!, $until: DateTime) { unlink(id: $id, until: $until) { until } }",
+        {"id": left["id"], "until": "2024-06-01T00:00:00Z"},
+    )
+    async with Subscriber.connect(address, TRANSPORT_WS) as sub:
+        ops = {await sub.subscribe(FEED, {"id": p, "all": True}): p for p in (group, east, west)}
+        ops[await sub.subscribe(FEED, {"id": former, "all": True})] = former
+        await subscribed(gql.http, 4)
+        await record(gql, anna, [jana], "2025-01-01T10:00:00Z", summary="jana")
+        await record(gql, anna, [olaf, jana], "2025-01-02T10:00:00Z", summary="both")
+        await record(gql, anna, [group, east, west, former], "2025-01-03T10:00:00Z", summary="end")
+        heard: dict[str, list[tuple[str, str, str]]] = {p: [] for p in ops.values()}
+        while any(not got or got[-1][0] != "end" for got in heard.values()):
+            message = await sub.receive()
+            event = message["payload"]["data"]["activityAdded"]
+            source = (event["summary"], event["sourceId"], event["source"]["displayName"])
+            heard[ops[message["id"]]].append(source)
+    jana_s, olaf_s = (jana, "Jana Petersen"), (olaf, "Olaf Olsen")
+    assert heard == {
+        group: [("jana", *jana_s), ("both", *olaf_s), ("end", group, "Lindenhof Gruppe")],
+        east: [("jana", *jana_s), ("both", *jana_s), ("end", east, "East")],
+        west: [("jana", *jana_s), ("both", *olaf_s), ("end", west, "West")],
+        former: [("end", former, "Former")],
+    }

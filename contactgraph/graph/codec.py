@@ -251,7 +251,26 @@ def category_record(category: Category) -> dict[str, Any]:
     }
 
 
+# the columns category_record writes, which are all a decoded category depends on
+_CATEGORY_COLUMNS = ("id", "name", "description", "legal_forms", "unit_types", "definition")
+_DECODED_CATEGORIES = 512  # distinct records kept decoded; more empties the cache
+_decoded_categories: dict[tuple[Any, ...], Category] = {}
+
+
 def category_from_record(record: Mapping[str, Any]) -> Category:
+    """Decoded once per distinct record: every write reads every category for its checks,
+    and decoding them each time was 2 % of a write's CPU. A category is immutable, so the
+    decoded one is shared."""
+    key = tuple(map(record.get, _CATEGORY_COLUMNS))
+    found = _decoded_categories.get(key)
+    if found is None:
+        if len(_decoded_categories) >= _DECODED_CATEGORIES:
+            _decoded_categories.clear()
+        found = _decoded_categories[key] = _category(record)
+    return found
+
+
+def _category(record: Mapping[str, Any]) -> Category:
     more = _definition.decode(record.get("definition") or "{}")
     return Category(
         id=record["id"],

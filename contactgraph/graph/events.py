@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from .closure import DEPTH
 from .errors import GraphError, LimitExceeded
 from .history import ChangeKind
 from .model import Activity, ActivityType, Party
@@ -44,6 +45,28 @@ class ActivityAdded:
     parties: Mapping[str, Party] = field(default_factory=dict)
     # what was done to it: recorded, or scheduled, updated, completed or cancelled
     change: ChangeKind = ChangeKind.ACTIVITY_RECORDED
+
+
+Above = dict[str, list[Party]]  # by party: the parties above it in the default hierarchy
+
+
+class ActivityRead(dict[str, Party]):
+    """What recording an activity read, by party id (its author, subjects and the people
+    it plans for), which answers the mutation and names them in its live event without a
+    read after the write. Given a `depth`, a store that can read it in the write (from the
+    closure) also fills `above`: for each subject, the parties above it in the default
+    hierarchy within that many levels as of the write, which the event reaches; None
+    where it did not, and the publisher walks up after the commit instead."""
+
+    def __init__(self, depth: int | None = None) -> None:
+        super().__init__()
+        self.depth = depth
+        self.above: Above | None = None
+
+    def closure_depth(self) -> int | None:
+        """The depth to read `above` to in the write, where the closure (whose rows go
+        DEPTH levels deep) holds it; None where it does not."""
+        return self.depth if self.depth is not None and self.depth <= DEPTH else None
 
 
 class StepChange(enum.Enum):

@@ -12,6 +12,7 @@ from typing import Protocol
 
 from .agenda import AgendaQuery
 from .duplicates import DuplicateQuery, Match, PairPage
+from .events import ActivityRead
 from .history import Actor, AuditQuery, Change, ChangeKind, ChangePage
 from .identity import ApiToken, Grant, Role, Scope, ScopeKind
 from .interchange.format import DumpBatch
@@ -370,10 +371,11 @@ class GraphStore(Protocol):
     async def unlink(self, rel_id: str, until: datetime) -> Relationship: ...
 
     async def record_activity(
-        self, activity: Activity, seen: dict[str, Party] | None = None
+        self, activity: Activity, seen: ActivityRead | None = None
     ) -> Activity:
         """Record the activity; `seen`, when given, receives the parties it names (its
-        author, subjects and the people it plans for) as the write read them."""
+        author, subjects and the people it plans for) as the write read them, and the
+        parties above its subjects where the store reads them in the write."""
 
     async def sweep_processes(self) -> int:
         """Start the runs of DATE_REACHED processes whose date is reached and that have not

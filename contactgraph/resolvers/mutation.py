@@ -11,6 +11,7 @@ from strawberry.scalars import JSON
 
 from ..graph import model
 from ..graph.errors import BadUserInput, LimitExceeded
+from ..graph.events import ActivityRead
 from ..graph.identity import Permission
 from ..graph.ids import new_id
 from ..graph.records import new_party
@@ -298,7 +299,7 @@ class Mutation(
             recorded_by_id=viewer.id,
         )
         activity = await for_deal(info, activity, input.opportunity_id)
-        seen: dict[str, model.Party] = {}
+        seen = ActivityRead(info.context.settings.max_depth)
         recorded = await info.context.store.record_activity(activity, seen)
         # committed: now subscribers may see it
         await announce(info.context, recorded, read=seen)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator
 from typing import Annotated
 from weakref import WeakKeyDictionary
 
@@ -11,7 +11,7 @@ import strawberry
 
 from ..graph import deadlines, model, teams
 from ..graph.errors import GraphError, LimitExceeded, NotFound
-from ..graph.events import ActivityAdded, Interest, WorklistChanged, WorklistInterest
+from ..graph.events import ActivityAdded, ActivityRead, Interest, WorklistChanged, WorklistInterest
 from ..graph.history import ChangeKind
 from ..graph.identity import Permission
 from ..graph.times import utcnow
@@ -28,18 +28,22 @@ async def announce(
     context: Context,
     activity: model.Activity,
     change: ChangeKind = ChangeKind.ACTIVITY_RECORDED,
-    read: Mapping[str, model.Party] | None = None,
+    read: ActivityRead | None = None,
 ) -> None:
     """Publish a committed activity (recorded, or what `change` did to it), reaching its
     subjects and everything above them in the default hierarchy as it stands now; `read`,
-    the parties its write read, names its author and subjects without reading them again.
-    A failed read loses the event, not the write."""
+    what its write read, names its author and subjects, and the parties above them when
+    the write read those too, without reading them again. A failed read loses the event,
+    not the write."""
     store, depth = context.backend, context.settings.max_depth
     named = [activity.author_id, *activity.subject_ids]
     try:
-        above = await store.ancestors(
-            activity.subject_ids, model.DEFAULT_HIERARCHY_TYPES, depth, utcnow()
-        )
+        above = read.above if read is not None else None
+        if above is None:
+            walked = await store.ancestors(
+                activity.subject_ids, model.DEFAULT_HIERARCHY_TYPES, depth, utcnow()
+            )
+            above = {s: [row.party for row in found.rows] for s, found in walked.items()}
         if read is not None and all(i in read for i in named):
             parties = {i: read[i] for i in named}
         else:
@@ -49,9 +53,9 @@ async def announce(
         return
     reach = {subject: subject for subject in activity.subject_ids}
     for subject in activity.subject_ids:
-        for row in above[subject].rows if subject in above else ():
-            reach.setdefault(row.party.id, subject)
-            parties[row.party.id] = row.party
+        for party in above.get(subject, ()):
+            reach.setdefault(party.id, subject)
+            parties[party.id] = party
     await context.events.publish(ActivityAdded(activity, reach, parties, change))
 
 

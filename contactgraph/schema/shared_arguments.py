@@ -101,6 +101,11 @@ def _converted(
     converter = strawberry.schema_converter
     if resolver is None or converter.exception_handlers:
         return None
+    # a list or an input object converts to a list, an input object or a JSON value, none
+    # of which is shared: converting it here would only double its resolver's conversion
+    # (a mutation's input, converted twice, was 7 % of a createContact's CPU)
+    if any(isinstance(value, (list, dict)) for value in coerced.values()):
+        return None
     config = converter.config
     try:
         values = convert_arguments(

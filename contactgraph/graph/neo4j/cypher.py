@@ -241,6 +241,7 @@ class Prepared:
     between: list[Relationship] = field(default_factory=list)  # the edges `between` named
     held: list[list[Any]] = field(default_factory=list)  # the doors' closure rows (`held`)
     open_steps: list[list[str]] = field(default_factory=list)  # [party id, body] (steps_of)
+    above: dict[str, list[Party]] = field(default_factory=dict)  # by party of `above`
 
 
 # The closure's rows (closure.py): (:Reach {ancestor, depth, rank, since, until})-[:REACHES]->
@@ -270,7 +271,17 @@ def held(ids: str, column: str) -> str:
 
 
 # the columns of `Preparing.calls`
-PREPARED = "rows, categories, entered, between, door_rows, open_steps"
+PREPARED = "rows, categories, entered, between, door_rows, open_steps, above"
+
+
+@dataclass(frozen=True)
+class Above:
+    """The parties above each of `of` in the default hierarchy within `depth` levels as
+    of `at`, read from the closure (whose rows go DEPTH levels deep, no further)."""
+
+    of: Sequence[str]
+    depth: int
+    at: datetime
 
 
 @dataclass(frozen=True)
@@ -284,6 +295,9 @@ class Preparing:
 
     def read(self, record: Record) -> Prepared:
         found = (category_from_record(c) for c in record["categories"])
+        above: dict[str, list[Party]] = {}
+        for below, props in record["above"]:
+            above.setdefault(below, []).append(party(props))
         return Prepared(
             {p.id: p for p in map(party, record["rows"])},
             {c.id: c for c in found},
@@ -291,6 +305,7 @@ class Preparing:
             [rel(r) for r in record["between"]],
             list(record["door_rows"]),
             list(record["open_steps"]),
+            above,
         )
 
     async def run(self, tx: Tx) -> Prepared:
@@ -306,12 +321,14 @@ def preparing(
     between: Relationship | None = None,
     doors: Iterable[str] = (),
     steps_of: Iterable[str] = (),
+    above: Above | None = None,
 ) -> Preparing:
     """Lock the parties `locked`, then read the parties a write names, the categories,
     which of the `sources` some acyclic edge enters (rules.may_close_cycle), the stored
-    edges of `between`'s type and ends, the closure rows of the `doors` (locked too) and
-    the open process steps of `steps_of`: one round trip where it took six. The locks
-    come first, so what the statement reads after them is current."""
+    edges of `between`'s type and ends, the closure rows of the `doors` (locked too), the
+    open process steps of `steps_of` and the parties `above` asks for: one round trip
+    where it took seven. The locks come first, so what the statement reads after them is
+    current."""
     return Preparing(
         "CALL () { UNWIND $locked AS id MATCH (p:Party {id: id}) "
         "SET p._lock = true REMOVE p._lock RETURN count(p) AS prepared } "
@@ -326,7 +343,11 @@ def preparing(
         f"{held('door_ids', 'door_rows')}"
         "CALL () { UNWIND $steps_of AS id MATCH (s:ProcessStep {party_id: id}) "
         "WHERE s.done_at IS NULL WITH s ORDER BY s.seq "
-        "RETURN collect([s.party_id, s.body]) AS open_steps } ",
+        "RETURN collect([s.party_id, s.body]) AS open_steps } "
+        f"CALL () {{ UNWIND $above_of AS id MATCH (:Party {{id: id}})<-[:{REACHES}]-(h:Reach) "
+        "WHERE h.depth <= $above_depth AND h.since <= datetime($at) "
+        "AND h.until > datetime($at) WITH DISTINCT id, h.ancestor AS ancestor "
+        f"MATCH (p:Party {{id: ancestor}}) RETURN collect([id, {PARTY_MAP}]) AS above }} ",
         {
             "ids": sorted(set(ids)),
             "locked": sorted(set(locked)),
@@ -336,6 +357,9 @@ def preparing(
             "type": None if between is None else between.type.value,
             "door_ids": sorted(set(doors)),
             "steps_of": sorted(set(steps_of)),
+            "above_of": [] if above is None else sorted(set(above.of)),
+            "above_depth": None if above is None else above.depth,
+            "at": None if above is None else encode(above.at),
         },
     )
 

@@ -14,6 +14,7 @@ from ..errors import (
     Conflict,
     NotFound,
 )
+from ..events import ActivityRead
 from ..filed_runs import Filed
 from ..history import ChangeKind
 from ..identity import Grant
@@ -28,6 +29,7 @@ from ..model import (
 from ..process_context import Wants
 from ..process_runs import Outcome, RunStep
 from ..step_listeners import StepListeners
+from ..times import utcnow
 from ..unmerging import UnmergePlan
 from . import (
     closure,
@@ -229,13 +231,19 @@ class Neo4jWrites(Neo4jDumps, StepListeners):
         return await self._write(work)
 
     async def record_activity(
-        self, activity: Activity, seen: dict[str, Party] | None = None
+        self, activity: Activity, seen: ActivityRead | None = None
     ) -> Activity:
-        async def work(tx: Tx) -> tuple[Outcome, dict[str, Party]]:
+        # what its live event reaches, read with its checks where the closure goes as deep
+        depth = None if seen is None else seen.closure_depth()
+        above = None if depth is None else cypher.Above(activity.subject_ids, depth, utcnow())
+
+        async def work(tx: Tx) -> tuple[Outcome, cypher.Prepared]:
             references = list(rules.activity_references([activity]))
             # locked: none is archived or merged meanwhile, and writes about one subject judge
             # its open steps (read with them) one after the other
-            reads = cypher.preparing(references, references, steps_of=activity.subject_ids)
+            reads = cypher.preparing(
+                references, references, steps_of=activity.subject_ids, above=above
+            )
             read = await reads.run(tx)
             rules.check_activities([activity], read.parties)
             runs = await process_steps.for_activity(tx, activity, read, self._actor)
@@ -246,11 +254,13 @@ class Neo4jWrites(Neo4jDumps, StepListeners):
                 *steps,
                 history.new_entries([entry.recorded(activity, self._actor), *written]),
             )
-            return runs, read.parties
+            return runs, read
 
-        runs, named = await self._write(work)
+        runs, read = await self._write(work)
         if seen is not None:
-            seen.update(named)
+            seen.update(read.parties)
+            if above is not None:
+                seen.above = read.above
         await self._committed(runs)
         return activity
 

@@ -138,3 +138,17 @@ def rebuild(conn: sqlite3.Connection) -> None:
         if party in edges.below:
             seeds = {0: {(party, party): [ALWAYS]}}
             conn.executemany(_INSERT, rows(propagate(seeds, edges, everyone, jobs.check)))
+
+
+def above(conn: sqlite3.Connection, ids: Sequence[str], depth: int, at: str) -> dict[str, set[str]]:
+    """The parties above each of `ids` within `depth` levels at `at` (an instant's text),
+    by the party below them."""
+    found: dict[str, set[str]] = defaultdict(set)
+    for below, ancestor in conn.execute(
+        "SELECT descendant_id, ancestor_id FROM hierarchy_reach "
+        "WHERE descendant_id IN (SELECT value FROM json_each(?)) "
+        "AND depth BETWEEN 1 AND ? AND since <= ? AND until > ?",
+        (json.dumps(list(ids)), depth, at, at),
+    ):
+        found[below].add(ancestor)
+    return found

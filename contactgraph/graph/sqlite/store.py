@@ -18,6 +18,7 @@ from ..contactdata import normalised
 from ..cursors import decode_cursor
 from ..duplicates import DuplicateQuery, Match, PairPage
 from ..errors import BadUserInput, Conflict, NotFound
+from ..events import Above, ActivityRead
 from ..filed_runs import Filed
 from ..history import ChangeKind
 from ..identity import Grant
@@ -42,7 +43,7 @@ from ..search import query_terms
 from ..step_listeners import StepListeners
 from ..store import Node
 from ..tasks import TaskPage, TaskQuery
-from ..times import format_instant
+from ..times import format_instant, utcnow
 from ..unmerging import UnmergePlan
 from ..worklist import WorklistPage, WorklistQuery
 from . import (
@@ -434,20 +435,28 @@ class SqliteStore(SqliteDumps, SqliteOpportunities, SqliteTraversals, StepListen
         return await self._write(work)
 
     async def record_activity(
-        self, activity: Activity, seen: dict[str, Party] | None = None
+        self, activity: Activity, seen: ActivityRead | None = None
     ) -> Activity:
-        def work(conn: sqlite3.Connection) -> tuple[Outcome, dict[str, Party]]:
+        depth = None if seen is None else seen.closure_depth()
+
+        def work(conn: sqlite3.Connection) -> tuple[Outcome, dict[str, Party], Above | None]:
             parties = records.parties_by_id(conn, rules.activity_references([activity]))
             rules.check_activities([activity], parties)
             runs = process_steps.for_activity(conn, activity, parties, self._actor)
             records.insert_activities(conn, [activity])
             written = process_steps.write(conn, runs, self._actor)
             history.append(conn, [entry.recorded(activity, self._actor), *written])
-            return runs, parties
+            if depth is None:
+                return runs, parties, None
+            # what its live event reaches, read in the write: no read after it
+            ids = closure.above(conn, activity.subject_ids, depth, format_instant(utcnow()))
+            reached = records.parties_by_id(conn, set().union(*ids.values()))
+            return runs, parties, {below: [reached[a] for a in up] for below, up in ids.items()}
 
-        runs, named = await self._write(work)
+        runs, named, above = await self._write(work)
         if seen is not None:
             seen.update(named)
+            seen.above = above
         await self._committed(runs)
         return activity
 
