@@ -110,12 +110,14 @@ class GuardedStore:
         return self._within(Permission.READ, "reading the graph", self._now) or self._store
 
     def __getattr__(self, name: str) -> Any:
+        """A read, checked when called; made once per guard and kept as its attribute."""
         if name not in READS:
             raise AttributeError(name)
 
         async def checked(*args: Any, **kwargs: Any) -> Any:
             return await getattr(self._readable(), name)(*args, **kwargs)
 
+        setattr(self, name, checked)
         return checked
 
     async def list_parties(self, where: PartyFilter, page: Page, count: bool) -> PartyPage:

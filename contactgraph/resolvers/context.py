@@ -36,7 +36,9 @@ from .loaders import Loaders
 
 class CountingStore:
     """Counts every awaited backend call: the X-Debug-Round-Trips figure, the store's
-    metrics and, when tracing, a span each."""
+    metrics and, when tracing, a span each. A method's counting wrapper is made once per
+    store and kept as the instance's attribute: a request's loaders and resolvers ask for
+    the same few methods over and over."""
 
     def __init__(self, store: GraphStore, kind: str, traced: bool) -> None:
         self._store = store
@@ -47,7 +49,7 @@ class CountingStore:
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self._store, name)
         if not inspect.iscoroutinefunction(attr):
-            return attr
+            return attr  # a property may change (the guard's viewer): read each time
         kind, traced = self._kind, self._traced
         call = metrics.store_calls(kind, name)
 
@@ -66,6 +68,7 @@ class CountingStore:
                 metrics.store_failed(kind, name, GraphError.code)
                 raise
 
+        setattr(self, name, counted)
         return counted
 
 
