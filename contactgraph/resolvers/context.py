@@ -194,9 +194,14 @@ class Selections:
 
     def of(self, info: Any) -> list[Selection]:
         raw = info._raw_info
-        execution = (raw.operation, raw.fragments, raw.variable_values)
-        if any(mine is not theirs for mine, theirs in zip(self._execution, execution, strict=True)):
-            self._execution, self._found = execution, {}
+        operation, fragments, variables = self._execution
+        if (
+            raw.operation is not operation
+            or raw.fragments is not fragments
+            or raw.variable_values is not variables
+        ):
+            self._execution = (raw.operation, raw.fragments, raw.variable_values)
+            self._found = {}
         key = tuple(map(id, raw.field_nodes))
         found = self._found.get(key)
         if found is None:
