@@ -10,7 +10,10 @@ once per selection, a plan that reads the attributes and coerces the leaves dire
 list a resolver returns (children, ancestors) is completed by one plan for its items.
 Anything else (a resolver, an argument, @defer, a null where the schema says non-null, a
 value the plan does not expect) makes the plan give up on that object, which graphql-core
-then completes the usual way, so answers and errors are exactly what it would give.
+then completes the usual way, so answers and errors are exactly what it would give. An
+object whose selection mixes the two (an organization's `id` beside its `children`) has
+its plain fields read the same way and each of the others executed by graphql-core's
+execution of that one field, at its path.
 
 Fields that take arguments are resolved with the arguments of their node worked out once
 per execution (shared_arguments.py) rather than once per object. An object's several
@@ -118,7 +121,7 @@ def _as_is(value: Any, info: GraphQLResolveInfo) -> Any:
 
 
 class PlannedExecutionContext(StrawberryGraphQLCoreExecutionContext):
-    """graphql-core's execution, with planned completion of plain objects."""
+    """graphql-core's execution, with planned completion of plain fields."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
