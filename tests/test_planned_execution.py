@@ -73,6 +73,7 @@ async def answers(http: httpx.AsyncClient, document: str, variables: dict[str, A
 def unplanned(monkeypatch: pytest.MonkeyPatch) -> None:
     """graphql-core's own execution: no plans, each object's arguments coerced anew."""
     monkeypatch.setattr(PlannedExecutionContext, "_plan", lambda *_: None)
+    monkeypatch.setattr(PlannedExecutionContext, "_fields", lambda *_: None)
     monkeypatch.setattr(
         PlannedExecutionContext,
         "execute_field",
@@ -141,7 +142,8 @@ def test_generated_documents_answer_alike(tmp_path: Any, monkeypatch: pytest.Mon
 
 
 # graphql-core's errors where a plan must give up: a null for a non-null field, an object
-# of the wrong type, a list that is not one, an Int past 32 bits; on a schema of its own,
+# of the wrong type, a list that is not one, an Int past 32 bits, a resolver's error
+# beside them; on a schema of its own,
 # since the server's resolvers never hand such values over
 
 
@@ -155,6 +157,10 @@ class Leaf:
 class Holder:
     leaves: list[Leaf]
     tags: list[str]
+
+    @strawberry.field
+    def broken(self) -> str | None:
+        raise ValueError(f"broken beside {self.tags}")
 
 
 @strawberry.type
@@ -177,6 +183,8 @@ class Query:
         "{ holders { leaves { name size __typename } tags } }",
         "{ holders { tags leaves { size } } }",
         "{ holders { a: leaves { n: name } b: leaves { s: size } } }",
+        # a mixed object: its plain fields' errors and its resolver's, each at its path
+        "{ holders { tags broken leaves { name } __typename } }",
     ],
 )
 async def test_plans_give_up_where_graphql_core_reports(document: str) -> None:

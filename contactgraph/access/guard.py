@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from ..graph import deal_links, schedules
@@ -89,8 +90,15 @@ class GuardedStore:
         # when a request's reads take their scopes: its now, which their asOf defaults to;
         # None (a socket, which lives on) takes each read's own now
         self._now = now
-        # every write goes in the history as the viewer's, in this request
-        self._writer = store.acting(Actor(viewer.id if viewer else None, request_id))
+        self._request_id = request_id
+
+    @cached_property
+    def _writer(self) -> GraphStore:
+        """The store as the viewer writes to it: every write goes in the history as the
+        viewer's, in this request; made at the first write, since most requests only read."""
+        return self._store.acting(
+            Actor(self._viewer.id if self._viewer else None, self._request_id)
+        )
 
     @property
     def viewer(self) -> Viewer:
@@ -110,12 +118,14 @@ class GuardedStore:
         return self._within(Permission.READ, "reading the graph", self._now) or self._store
 
     def __getattr__(self, name: str) -> Any:
+        """A read, checked when called; made once per guard and kept as its attribute."""
         if name not in READS:
             raise AttributeError(name)
 
         async def checked(*args: Any, **kwargs: Any) -> Any:
             return await getattr(self._readable(), name)(*args, **kwargs)
 
+        setattr(self, name, checked)
         return checked
 
     async def list_parties(self, where: PartyFilter, page: Page, count: bool) -> PartyPage:

@@ -117,8 +117,19 @@ def first_code(errors: list[dict[str, object]] | None) -> str:
 
 
 def observe(transport: str, operation: str, code: str, seconds: float) -> None:
-    OPERATIONS.labels(transport, operation, code).inc()
-    OPERATION_SECONDS.labels(transport, operation, code).observe(seconds)
+    count, time = _operation(transport, operation, code)
+    count()
+    time(seconds)
+
+
+@cache  # each request's: its counter and histogram once found (labels are bounded)
+def _operation(
+    transport: str, operation: str, code: str
+) -> tuple[Callable[[], None], Callable[[float], None]]:
+    return (
+        OPERATIONS.labels(transport, operation, code).inc,
+        OPERATION_SECONDS.labels(transport, operation, code).observe,
+    )
 
 
 @cache  # asked for by every request's loaders: its counter once found

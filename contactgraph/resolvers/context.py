@@ -36,7 +36,9 @@ from .loaders import Loaders
 
 class CountingStore:
     """Counts every awaited backend call: the X-Debug-Round-Trips figure, the store's
-    metrics and, when tracing, a span each."""
+    metrics and, when tracing, a span each. A method's counting wrapper is made once per
+    store and kept as the instance's attribute: a request's loaders and resolvers ask for
+    the same few methods over and over."""
 
     def __init__(self, store: GraphStore, kind: str, traced: bool) -> None:
         self._store = store
@@ -47,7 +49,7 @@ class CountingStore:
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self._store, name)
         if not inspect.iscoroutinefunction(attr):
-            return attr
+            return attr  # a property may change (the guard's viewer): read each time
         kind, traced = self._kind, self._traced
         call = metrics.store_calls(kind, name)
 
@@ -66,6 +68,7 @@ class CountingStore:
                 metrics.store_failed(kind, name, GraphError.code)
                 raise
 
+        setattr(self, name, counted)
         return counted
 
 
@@ -191,9 +194,14 @@ class Selections:
 
     def of(self, info: Any) -> list[Selection]:
         raw = info._raw_info
-        execution = (raw.operation, raw.fragments, raw.variable_values)
-        if any(mine is not theirs for mine, theirs in zip(self._execution, execution, strict=True)):
-            self._execution, self._found = execution, {}
+        operation, fragments, variables = self._execution
+        if (
+            raw.operation is not operation
+            or raw.fragments is not fragments
+            or raw.variable_values is not variables
+        ):
+            self._execution = (raw.operation, raw.fragments, raw.variable_values)
+            self._found = {}
         key = tuple(map(id, raw.field_nodes))
         found = self._found.get(key)
         if found is None:

@@ -10,7 +10,10 @@ once per selection, a plan that reads the attributes and coerces the leaves dire
 list a resolver returns (children, ancestors) is completed by one plan for its items.
 Anything else (a resolver, an argument, @defer, a null where the schema says non-null, a
 value the plan does not expect) makes the plan give up on that object, which graphql-core
-then completes the usual way, so answers and errors are exactly what it would give.
+then completes the usual way, so answers and errors are exactly what it would give. An
+object whose selection mixes the two (an organization's `id` beside its `children`) has
+its plain fields read the same way and each of the others executed by graphql-core's
+execution of that one field, at its path.
 
 Fields that take arguments are resolved with the arguments of their node worked out once
 per execution (shared_arguments.py) rather than once per object. An object's several
@@ -20,7 +23,7 @@ awaited fields, and a list's awaited items, are awaited together in the awaiting
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from operator import attrgetter
 from typing import Any
 
@@ -47,6 +50,11 @@ from .shared_arguments import SharedArguments
 from .together import settled
 
 Complete = Callable[[Any, GraphQLResolveInfo], Any]
+Read = tuple[Callable[[Any], Any], Complete]
+"""How a plan reads a field itself: the attribute, then its value's completion."""
+Fields = list[tuple[str, Any, Read | None]]
+"""An object's selection: each response name, its field details and how a plan reads it
+(None: the field is graphql-core's to execute)."""
 
 
 class _GiveUp(Exception):
@@ -108,12 +116,17 @@ def _reader(field: GraphQLField) -> Callable[[Any], Any]:
     return lambda source: resolve(source, None)  # a basic field's resolver reads no info
 
 
+def _as_is(value: Any, info: GraphQLResolveInfo) -> Any:
+    return value
+
+
 class PlannedExecutionContext(StrawberryGraphQLCoreExecutionContext):
-    """graphql-core's execution, with planned completion of plain objects."""
+    """graphql-core's execution, with planned completion of plain fields."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._plans: dict[tuple[GraphQLOutputType, int], tuple[Any, Complete | None]] = {}
+        self._fields_of: dict[tuple[GraphQLObjectType, int], tuple[Any, Fields | None]] = {}
         self._runtime: dict[tuple[GraphQLAbstractType, type], GraphQLObjectType] = {}
         self._arguments = SharedArguments(self.variable_values, self.hide_suggestions)
 
@@ -127,13 +140,33 @@ class PlannedExecutionContext(StrawberryGraphQLCoreExecutionContext):
     ) -> Any:
         """graphql-core's execution of an object's fields, whose awaited ones are then
         awaited together rather than gathered with a task each."""
+        fields = ((name, details, None) for name, details in grouped_field_set.items())
+        return self._execute(parent_type, source_value, path, fields, position_context, None)
+
+    def _execute(
+        self,
+        parent_type: GraphQLObjectType,
+        source: Any,
+        path: Path | None,
+        fields: Iterable[tuple[str, Any, Read | None]],
+        position_context: Any,
+        info: Any,
+    ) -> Any:
+        """The fields a plan reads read by it, each of the others (or one whose value the
+        plan does not expect) by graphql-core's execution of the field at its own path."""
         results: dict[str, Any] = {}
         awaited: list[str] = []
         try:
-            for response_name, field_details_list in grouped_field_set.items():
+            for response_name, field_details_list, read in fields:
+                if read is not None:
+                    try:
+                        results[response_name] = read[1](read[0](source), info)
+                        continue
+                    except Exception:  # _GiveUp, or anything unplanned: graphql-core's
+                        pass
                 result = self.execute_field(
                     parent_type,
-                    source_value,
+                    source,
                     field_details_list,
                     Path(path, response_name, parent_type.name),
                     position_context,
@@ -244,12 +277,21 @@ class PlannedExecutionContext(StrawberryGraphQLCoreExecutionContext):
         result: Any,
         position_context: Any,
     ) -> Any:
+        """By the plan for the selection; else, for one that mixes fields a plan reads with
+        fields that need graphql-core's execution (a resolver, arguments), the first read
+        directly and each of the others executed as graphql-core would, at its path."""
         plan = self._plan(return_type, field_details_list)
         if plan is not None:
             try:
                 return plan(result, info)
             except Exception:  # _GiveUp, or anything unplanned: graphql-core's to report
                 pass
+        else:
+            fields = self._fields(return_type, field_details_list)
+            is_type_of = return_type.is_type_of
+            if fields is not None and (is_type_of is None or is_type_of(result, info) is True):
+                # no position context, as graphql-core's own execution of subfields
+                return self._execute(return_type, result, path, fields, None, info)
         return super().complete_object_value(
             return_type, field_details_list, info, path, result, position_context
         )
@@ -342,37 +384,57 @@ class PlannedExecutionContext(StrawberryGraphQLCoreExecutionContext):
             cached = self._plans[key] = (field_details_list, made)
         return cached[1]
 
+    def _fields(self, object_type: GraphQLObjectType, field_details_list: Any) -> Fields | None:
+        """This selection of an object's fields, each with how a plan reads it, or None
+        when graphql-core must execute the whole selection (@defer, middleware); made
+        once per execution."""
+        key = (object_type, id(field_details_list))
+        cached = self._fields_of.get(key)
+        if cached is None:
+            made: Fields | None = None
+            no_middleware = self.middleware_manager is None or not (
+                self.middleware_manager.middlewares
+            )
+            grouped, defer_usages, _ = self.collect_subfields(object_type, field_details_list)
+            if no_middleware and not defer_usages:
+                made = [
+                    (response_name, details, self._read(object_type, details))
+                    for response_name, details in grouped.items()
+                ]
+            # the list is kept alive with the fields, so that its id is not reused meanwhile
+            cached = self._fields_of[key] = (field_details_list, made)
+        return cached[1]
+
+    def _read(self, object_type: GraphQLObjectType, details: Any) -> Read | None:
+        """How a plan reads this field: None for one with a resolver or arguments, or
+        whose value the plans do not complete."""
+        node = details[0].node
+        name = node.name.value
+        if name == "__typename":
+            type_name = object_type.name
+            return (lambda source: type_name), _as_is
+        field = self.schema.get_field(object_type, name)
+        if field is None or field.args or node.arguments or not _basic(field.resolve):
+            return None
+        try:
+            return _reader(field), self._value(field.type, details)
+        except _NotPlannable:
+            return None
+
     def _object(self, object_type: GraphQLObjectType, field_details_list: Any) -> Complete:
-        if self.middleware_manager is not None and self.middleware_manager.middlewares:
+        fields = self._fields(object_type, field_details_list)
+        if fields is None or any(read is None for _, _, read in fields):
             raise _NotPlannable
-        grouped, defer_usages, _ = self.collect_subfields(object_type, field_details_list)
-        if defer_usages:
-            raise _NotPlannable
-        fields: list[tuple[str, Callable[[Any], Any], Complete]] = []
-        typename: list[str] = []
-        for response_name, details in grouped.items():
-            node = details[0].node
-            name = node.name.value
-            if name == "__typename":
-                typename.append(response_name)
-                continue
-            field = self.schema.get_field(object_type, name)
-            if field is None or field.args or node.arguments or not _basic(field.resolve):
-                raise _NotPlannable
-            fields.append((response_name, _reader(field), self._value(field.type, details)))
+        reads = [(name, *read) for name, _, read in fields if read is not None]
         is_type_of = object_type.is_type_of
-        type_name = object_type.name
 
         def complete(source: Any, info: GraphQLResolveInfo) -> dict[str, Any]:
             if is_type_of is not None and is_type_of(source, info) is not True:
                 raise _GiveUp
             out: dict[str, Any] = {}
-            for response_name, read, value in fields:
-                out[response_name] = value(read(source), info)
-            for response_name in typename:
-                out[response_name] = type_name
-            # the response keeps the document's order of fields, as graphql-core does
-            return {name: out[name] for name in grouped} if typename else out
+            for name, read, value in reads:  # a loop: a comprehension is one call more
+                out[name] = value(read(source), info)
+            return out
 
         return complete
 
