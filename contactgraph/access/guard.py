@@ -24,6 +24,7 @@ from typing import Any
 from ..graph import deal_links, schedules
 from ..graph.duplicates import DuplicateQuery, Match, PairPage
 from ..graph.errors import Forbidden, Unauthenticated
+from ..graph.events import ActivityRead
 from ..graph.history import PRIVATE_KINDS, Actor, AuditQuery, ChangeKind, ChangePage
 from ..graph.identity import ApiToken, Grant, Permission, Role, ScopeKind
 from ..graph.levels import Level
@@ -327,7 +328,7 @@ class GuardedStore:
         return await self._writer.unlink(rel_id, until)
 
     async def record_activity(
-        self, activity: Activity, seen: dict[str, Party] | None = None
+        self, activity: Activity, seen: ActivityRead | None = None
     ) -> Activity:
         """Inside a write scope its assignees and attendees must be inside too: one outside
         is refused as one that does not exist, so naming ids cannot probe for people."""
