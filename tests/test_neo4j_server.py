@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -109,54 +111,52 @@ def test_wrong_credentials_stop_the_server_with_one_line(neo4j_url: str) -> None
     assert "Traceback" not in result.stderr
 
 
-def test_an_outage_is_reported_promptly_and_healed_without_a_restart(neo4j_url: str) -> None:
-    """The server reaches Neo4j over a line the test cuts (every connection closed, new
-    ones refused, as when Neo4j stops) and mends."""
+@contextlib.contextmanager
+def through_cable(neo4j_url: str) -> Iterator[tuple[Cable, str]]:
+    """The demo served over a line to Neo4j the test may cut: the cable and the server's
+    address; every request checks its token in the store, so a read comes first."""
     assert run("seed", "--demo", "--graph", neo4j_url).returncode == 0
     with Cable.to(neo4j_url) as cable:
         url = f"bolt://127.0.0.1:{cable.port}"
-        # every request checks its token in the store, so the outage meets sign-in first
         process, base = serve(url, "--demo", "--auth-cache-seconds", "0")
         try:
             assert post(base, TREE)["data"]["parties"]["totalCount"] == 3
-            cable.cut()
-
-            started = time.monotonic()
-            ready = httpx.get(f"{base}/readyz", timeout=30)
-            assert ready.status_code == 503
-            assert ready.json()["status"] == "unavailable"
-            body = post(base, TREE, status=503)
-            elapsed = time.monotonic() - started
-            assert "data" not in body
-            [error] = body["errors"]
-            assert error["extensions"]["code"] == "SERVICE_UNAVAILABLE"
-            assert "Traceback" not in str(body)
-            assert elapsed < 15, f"an outage took {elapsed:.1f} s to report"
-
-            cable.mend()
-            wait_ready(base)
-            assert post(base, TREE)["data"]["parties"]["totalCount"] == 3
+            yield cable, base
         finally:
             output = stop(process)
     assert "Traceback" not in output
+
+
+def test_an_outage_is_reported_promptly_and_healed_without_a_restart(neo4j_url: str) -> None:
+    """The server reaches Neo4j over a line the test cuts (every connection closed, new
+    ones refused, as when Neo4j stops) and mends."""
+    with through_cable(neo4j_url) as (cable, base):
+        cable.cut()
+
+        started = time.monotonic()
+        ready = httpx.get(f"{base}/readyz", timeout=30)
+        assert ready.status_code == 503
+        assert ready.json()["status"] == "unavailable"
+        body = post(base, TREE, status=503)
+        elapsed = time.monotonic() - started
+        assert "data" not in body
+        [error] = body["errors"]
+        assert error["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+        assert "Traceback" not in str(body)
+        assert elapsed < 15, f"an outage took {elapsed:.1f} s to report"
+
+        cable.mend()
+        wait_ready(base)
+        assert post(base, TREE)["data"]["parties"]["totalCount"] == 3
 
 
 def test_a_read_whose_connection_drops_is_tried_again_on_another(neo4j_url: str) -> None:
     """Neo4j, or a firewall between, may drop a pooled connection as a statement is on its
     way: a read then runs again on another connection (as the driver's managed
     transactions do) instead of answering SERVICE_UNAVAILABLE."""
-    assert run("seed", "--demo", "--graph", neo4j_url).returncode == 0
-    with Cable.to(neo4j_url) as cable:
-        url = f"bolt://127.0.0.1:{cable.port}"
-        # every request checks its token in the store: a read before anything else
-        process, base = serve(url, "--demo", "--auth-cache-seconds", "0")
-        try:
-            assert post(base, TREE)["data"]["parties"]["totalCount"] == 3
-            cable.drop_next()
-            body = post(base, TREE)
-            assert cable.dropped == 1
-            assert "errors" not in body, body
-            assert body["data"]["parties"]["totalCount"] == 3
-        finally:
-            output = stop(process)
-    assert "Traceback" not in output
+    with through_cable(neo4j_url) as (cable, base):
+        cable.drop_next()
+        body = post(base, TREE)
+        assert cable.dropped == 1
+        assert "errors" not in body, body
+        assert body["data"]["parties"]["totalCount"] == 3
