@@ -108,6 +108,32 @@ async def test_children_read_what_the_whole_list_says(demo: GraphQL, selection: 
     assert got == [[{k: c[k] for k in keys if k in c} for c in children] for children in whole]
 
 
+BELOW_A_CHILD = """id displayName
+  children { id displayName }
+  descendants(first: 5) { edges { node { depth party { id } } } }
+  ancestors { id }
+  network(depth: 1) { nodes { id } }
+  responsibles(inherited: true) { distance user { id } }
+  timeline(first: 2, includeDescendants: true) { edges { node { id sourceId } } }"""
+
+
+async def test_a_level_asked_for_names_and_what_lies_below_reads_as_whole_parties_do(
+    demo: GraphQL,
+) -> None:
+    """Children asked for ids, names and fields whose resolvers read the id alone (the
+    level below, descendants, ancestors, network, responsibles, a timeline) are read by
+    id, kind and name (PartyRef), and answer as the same children read whole."""
+    root = await find(demo, "Nordwind Logistics AG")
+    tree = "query($id: ID!) {{ party(id: $id) {{ children {{ {} }} }} }}"
+    narrow = (await demo(tree.format(BELOW_A_CHILD), {"id": root}))["party"]["children"]
+    whole = (await demo(tree.format(BELOW_A_CHILD + " createdAt"), {"id": root}))["party"]
+    assert len(narrow) > 1 and any(child["children"] for child in narrow)
+    assert any(child["timeline"]["edges"] for child in narrow)
+    assert narrow == [
+        {k: v for k, v in child.items() if k != "createdAt"} for child in whole["children"]
+    ]
+
+
 async def test_narrow_and_whole_children_of_one_party_cost_one_read(demo: GraphQL) -> None:
     """The same children asked twice, by ids first and whole second: both answer in full
     and from one store call (the narrow read does not stand in for the whole one)."""

@@ -562,8 +562,23 @@ def party_of(party: model.Party) -> Party:
     return User(username=party.username or "", contact_id=party.contact_id, **common)
 
 
-# what a PartyRef holds, and so all a selection may read of a party to be given one
-_REF_FIELDS = frozenset({"id", "kind", "displayName", "__typename"})
+# all a selection may read of a party to be given one from a PartyRef: what a PartyRef
+# holds, and the fields whose resolvers read the party's id alone (a tree's levels ask
+# for names and the level below: those parties need not be read whole)
+_REF_FIELDS = frozenset(
+    {
+        "id",
+        "kind",
+        "displayName",
+        "__typename",
+        "children",
+        "descendants",
+        "ancestors",
+        "network",
+        "responsibles",
+        "timeline",
+    }
+)
 _KIND_TYPES: dict[model.PartyKind, type[Party]] = {
     model.PartyKind.ORGANIZATION: Organization,
     model.PartyKind.CONTACT: Contact,
