@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import time
@@ -79,7 +80,18 @@ async def prepare_graph(store: GraphStore, settings: Settings) -> str | None:
 def worker_app() -> Starlette:
     """The app of one process of `serve --workers N`: uvicorn starts each by this name,
     and the settings come from the parent through the environment."""
-    return create_app(Settings.from_json(os.environ[WORKER_SETTINGS]))
+    return settled(create_app(Settings.from_json(os.environ[WORKER_SETTINGS])))
+
+
+def settled(app: Starlette) -> Starlette:
+    """The app to serve, with all that is made by now (the modules, the schema, the app)
+    kept out of the cyclic garbage collector's walks: it lives as long as the process,
+    and each full collection walked it again, about 80 ms that fell on whichever request
+    was running (a tenth of the 500-party tree's requests, BENCHMARKS.md). Collected
+    first, so that no garbage is kept."""
+    gc.collect()
+    gc.freeze()
+    return app
 
 
 def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:

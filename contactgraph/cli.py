@@ -310,7 +310,7 @@ def serve(
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
-    from .app import WORKER_SETTINGS, create_app
+    from .app import WORKER_SETTINGS, create_app, settled
     from .websocket import server_options
 
     if workers > 1 and events_url is None:
@@ -356,7 +356,7 @@ def serve(
     logging.config.dictConfig(log_config)
     try:  # a graph that cannot be opened is reported here, in one line
         asyncio.run(_prepare(graph_url, settings.create))
-        app = create_app(settings)
+        app = settled(create_app(settings))
         if workers > 1:  # what the workers would each do at start, done once first
             asyncio.run(_prepare_graph(app.state.store, settings))
         sock = listen(host, port)
