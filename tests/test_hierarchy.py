@@ -70,6 +70,42 @@ async def test_descendants_pages_through_the_whole_tree(gql: GraphQL) -> None:
     assert shallow["totalCount"] == 2
 
 
+async def test_a_unit_reached_at_two_depths_is_listed_once_at_the_nearer(gql: GraphQL) -> None:
+    """A matrix unit: part of a branch since 2020 and of the company itself since 2022. Its
+    row two levels down and its person's three levels down must not show, on a page of
+    their own either, while the nearer ones hold; before 2022 the deeper ones are all."""
+    acme = await org(gql, "Acme", unitType="COMPANY")
+    north = await org(gql, "North", unitType="BRANCH")
+    team = await org(gql, "Team", unitType="TEAM")
+    ann = await contact(gql, "Ann", "Able")
+    await link(gql, "PART_OF", north, acme, since="2019-01-01T00:00:00Z")
+    await link(gql, "PART_OF", team, north, since="2020-01-01T00:00:00Z")
+    await link(gql, "PART_OF", team, acme, since="2022-01-01T00:00:00Z")
+    await link(gql, "EMPLOYS", team, ann, since="2020-06-01T00:00:00Z")
+
+    def rows(page: dict) -> list[tuple[int, str, str]]:
+        return [
+            (e["node"]["depth"], e["node"]["party"]["displayName"], e["node"]["parentId"])
+            for e in page["edges"]
+        ]
+
+    whole = (await gql(DESCENDANTS, {"id": acme}))["party"]["descendants"]
+    assert rows(whole) == [(1, "North", acme), (1, "Team", acme), (2, "Ann Able", team)]
+    assert whole["totalCount"] == 3
+    first = (await gql(DESCENDANTS, {"id": acme, "first": 2}))["party"]["descendants"]
+    assert rows(first) == [(1, "North", acme), (1, "Team", acme)]
+    after = first["pageInfo"]["endCursor"]
+    rest = (await gql(DESCENDANTS, {"id": acme, "first": 2, "after": after}))["party"]
+    assert rows(rest["descendants"]) == [(2, "Ann Able", team)]
+    assert not rest["descendants"]["pageInfo"]["hasNextPage"]
+    then = await gql(DESCENDANTS, {"id": acme, "asOf": "2021-01-01T00:00:00Z"})
+    assert rows(then["party"]["descendants"]) == [
+        (1, "North", acme),
+        (2, "Team", north),
+        (3, "Ann Able", team),
+    ]
+
+
 async def test_ancestors_nearest_first_and_as_of(gql: GraphQL) -> None:
     ids = await company(gql)
     now = (await gql(ANCESTORS, {"id": ids["ann"]}))["party"]["ancestors"]

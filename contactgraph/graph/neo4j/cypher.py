@@ -259,6 +259,12 @@ def rank(depth: int, descendant_id: str = "") -> str:
     return f"{depth:02d}{descendant_id}"
 
 
+def rank_of(depth: str, descendant_id: str) -> str:
+    """`rank` as a Cypher expression of two others: the rank a row of that depth into that
+    descendant holds, which the ranked index then finds by a seek."""
+    return f"right('0' + toString({depth}), 2) + {descendant_id}"
+
+
 def held(ids: str, column: str) -> str:
     """A subquery: the closure rows into each party of list parameter `ids` that a row one
     level below it can extend, as [ancestor, party, depth, since, until] in `column`."""
