@@ -13,7 +13,8 @@ class Cable:
     """Forwards connections on a loopback port to `target`. `cut` closes every connection
     and refuses new ones, as a stopped database or a lost network does; `mend` takes new
     ones again on the same port; `drop_next` closes the next connection to send anything,
-    in place of sending it, as a database that dropped it meanwhile does."""
+    in place of sending it, as a database that dropped it meanwhile does; `hold` keeps
+    back what the database sends until `release`, as a database that stops answering."""
 
     def __init__(self, target: tuple[str, int]) -> None:
         self.target = target
@@ -21,6 +22,8 @@ class Cable:
         self._open: set[socket.socket] = set()
         self._lock = threading.Lock()
         self._drop_next = False
+        self._answering = threading.Event()
+        self._answering.set()
         self.dropped = 0
         self.port = self._listen(0)
 
@@ -55,6 +58,8 @@ class Cable:
                         with contextlib.suppress(OSError):
                             end.shutdown(socket.SHUT_RDWR)
                     return
+                if not outward:
+                    self._answering.wait()
                 sink.sendall(data)
         with contextlib.suppress(OSError):
             sink.shutdown(socket.SHUT_WR)
@@ -80,6 +85,12 @@ class Cable:
         with self._lock:
             self._drop_next = True
 
+    def hold(self) -> None:
+        self._answering.clear()
+
+    def release(self) -> None:
+        self._answering.set()
+
     def _dropped(self) -> bool:
         """Whether this send is the one to drop (and the count of those dropped)."""
         with self._lock:
@@ -98,5 +109,6 @@ class Cable:
         try:
             yield cable
         finally:
+            cable.release()
             if cable._listener is not None:
                 cable.cut()

@@ -112,13 +112,13 @@ def test_wrong_credentials_stop_the_server_with_one_line(neo4j_url: str) -> None
 
 
 @contextlib.contextmanager
-def through_cable(neo4j_url: str) -> Iterator[tuple[Cable, str]]:
+def through_cable(neo4j_url: str, *flags: str) -> Iterator[tuple[Cable, str]]:
     """The demo served over a line to Neo4j the test may cut: the cable and the server's
     address; every request checks its token in the store, so a read comes first."""
     assert run("seed", "--demo", "--graph", neo4j_url).returncode == 0
     with Cable.to(neo4j_url) as cable:
         url = f"bolt://127.0.0.1:{cable.port}"
-        process, base = serve(url, "--demo", "--auth-cache-seconds", "0")
+        process, base = serve(url, "--demo", "--auth-cache-seconds", "0", *flags)
         try:
             assert post(base, TREE)["data"]["parties"]["totalCount"] == 3
             yield cable, base
@@ -160,3 +160,27 @@ def test_a_read_whose_connection_drops_is_tried_again_on_another(neo4j_url: str)
         assert cable.dropped == 1
         assert "errors" not in body, body
         assert body["data"]["parties"]["totalCount"] == 3
+
+
+def test_a_neo4j_that_stops_answering_times_requests_out_and_is_used_again(
+    neo4j_url: str,
+) -> None:
+    """A statement whose answer never comes ends at the request's deadline (the driver's
+    socket waits are the server's own, graph/neo4j/socket_waits.py), and the connection it
+    held is not used again: once Neo4j answers, so does the server."""
+    with through_cable(neo4j_url, "--request-timeout", "1") as (cable, base):
+        cable.hold()
+        started = time.monotonic()
+        response = httpx.post(
+            f"{base}/graphql",
+            json={"query": TREE},
+            headers={"Authorization": f"Bearer {DEMO_TOKEN}"},
+            timeout=30,
+        )
+        elapsed = time.monotonic() - started
+        body = response.json()
+        assert "data" not in body or body["data"] is None, body
+        assert [e["extensions"]["code"] for e in body["errors"]] == ["TIMEOUT"], body
+        assert elapsed < 5, f"a request held by Neo4j took {elapsed:.1f} s to end"
+        cable.release()
+        assert post(base, TREE)["data"]["parties"]["totalCount"] == 3

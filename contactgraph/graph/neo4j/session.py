@@ -16,6 +16,7 @@ from neo4j import exceptions as neo4j_errors
 
 from .. import deadlines
 from ..errors import ConfigError, Conflict, LimitExceeded, ServiceUnavailable
+from . import socket_waits
 from .cypher import Tx
 
 T = TypeVar("T")
@@ -170,6 +171,7 @@ class Neo4jSession:
     # -- lifecycle -----------------------------------------------------------
 
     async def start(self) -> None:
+        socket_waits.install()
         self._driver = AsyncGraphDatabase.driver(
             self._uri,
             auth=self._auth,
