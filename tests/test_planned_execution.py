@@ -74,11 +74,10 @@ def unplanned(monkeypatch: pytest.MonkeyPatch) -> None:
     """graphql-core's own execution: no plans, each object's arguments coerced anew."""
     monkeypatch.setattr(PlannedExecutionContext, "_plan", lambda *_: None)
     monkeypatch.setattr(PlannedExecutionContext, "_fields", lambda *_: None)
-    monkeypatch.setattr(
-        PlannedExecutionContext,
-        "execute_field",
-        StrawberryGraphQLCoreExecutionContext.execute_field,
-    )
+    for own in ("execute_field", "complete_abstract_value"):
+        monkeypatch.setattr(
+            PlannedExecutionContext, own, getattr(StrawberryGraphQLCoreExecutionContext, own)
+        )
 
 
 @pytest.mark.parametrize("document", DOCUMENTS)

@@ -296,6 +296,27 @@ class PlannedExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return_type, field_details_list, info, path, result, position_context
         )
 
+    def complete_abstract_value(
+        self,
+        return_type: GraphQLAbstractType,
+        field_details_list: Any,
+        info: GraphQLResolveInfo,
+        path: Path,
+        result: Any,
+        position_context: Any,
+    ) -> Any:
+        """graphql-core's, with the runtime type found once per Python class as plans find
+        it (500 children whose selections mix both kinds of field resolved theirs each)."""
+        try:
+            runtime = self._runtime_of(return_type, result, info)
+        except _GiveUp:
+            return super().complete_abstract_value(
+                return_type, field_details_list, info, path, result, position_context
+            )
+        return self.complete_object_value(
+            runtime, field_details_list, info, path, result, position_context
+        )
+
     def complete_list_value(
         self,
         return_type: GraphQLList[Any],
@@ -487,11 +508,7 @@ class PlannedExecutionContext(StrawberryGraphQLCoreExecutionContext):
         def complete(value: Any, info: GraphQLResolveInfo) -> Any:
             if value is None:
                 return None
-            key = (abstract, type(value))
-            runtime = self._runtime.get(key)
-            if runtime is None:
-                runtime = self._runtime_type(abstract, value, info)
-                self._runtime[key] = runtime
+            runtime = self._runtime_of(abstract, value, info)
             if runtime.name not in plans:
                 try:
                     plans[runtime.name] = self._object(runtime, details)
@@ -504,14 +521,25 @@ class PlannedExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
         return complete
 
+    def _runtime_of(
+        self, abstract: GraphQLAbstractType, value: Any, info: GraphQLResolveInfo
+    ) -> GraphQLObjectType:
+        """The runtime type of a value of an abstract type, from the type's own resolver
+        once per Python class."""
+        if get_strawberry_type_cast(value) is not None:
+            raise _GiveUp  # strawberry.cast: the type is the value's, not its class's
+        key = (abstract, type(value))
+        runtime = self._runtime.get(key)
+        if runtime is None:
+            runtime = self._runtime[key] = self._runtime_type(abstract, value, info)
+        return runtime
+
     def _runtime_type(
         self, abstract: GraphQLAbstractType, value: Any, info: GraphQLResolveInfo
     ) -> GraphQLObjectType:
         definition = getattr(type(value), "__strawberry_definition__", None)
         if definition is None or definition.is_graphql_generic or abstract.resolve_type is None:
             raise _GiveUp  # only Strawberry's own classes map to one type per class
-        if get_strawberry_type_cast(value) is not None:
-            raise _GiveUp  # strawberry.cast: the type is the value's, not its class's
         name = abstract.resolve_type(value, info, abstract)
         runtime = self.schema.get_type(name) if isinstance(name, str) else None
         if not isinstance(runtime, GraphQLObjectType) or not self.schema.is_sub_type(
