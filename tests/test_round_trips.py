@@ -116,6 +116,29 @@ async def test_fifty_parties_with_children_and_timelines_cost_three(gql: GraphQL
     assert count <= 3
 
 
+TREE = """query($id: ID!) { party(id: $id) { id children { id kind children { id } } } }"""
+HEIRS = "query($id: ID!) { party(id: $id) { children(types: [HEIR_OF]) { id } } }"
+
+
+async def test_a_trees_people_have_no_children_to_read_but_their_heirs(gql: GraphQL) -> None:
+    """Only an organization is a parent over PART_OF, EMPLOYS and MEMBER_OF (every write
+    checks an edge's ends by kind), so the people of a tree are answered none without a
+    read; over HEIR_OF a contact is a parent, and its heirs are read."""
+    company = await org(gql, "Acme")
+    person, heir = await contact(gql, "Ada", "Lovelace"), await contact(gql, "Byron", "King")
+    for type_, child, parent in (("EMPLOYS", company, person), ("HEIR_OF", heir, person)):
+        ends = {"fromId": child, "toId": parent}
+        await gql(
+            "mutation($i: LinkInput!) { link(input: $i) { id } }", {"i": {"type": type_, **ends}}
+        )
+    count, data = await round_trips(gql, TREE, {"id": company})
+    assert data["party"]["children"] == [{"id": person, "kind": "CONTACT", "children": []}]
+    assert count == 2  # the party, its children
+    count, data = await round_trips(gql, HEIRS, {"id": person})
+    assert data["party"]["children"] == [{"id": heir}]
+    assert count == 2
+
+
 async def test_fifty_parties_with_their_possible_duplicates_cost_three(gql: GraphQL) -> None:
     """The parties, the candidates of all of them (one loader call), the candidates' records
     (one more): however many parties and candidates."""

@@ -8,6 +8,7 @@ store enforces exactly the same table (DESIGN.md, "Domain").
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -125,6 +126,19 @@ REL_RULES: dict[RelType, RelRule] = {
     RelType.RESPONSIBLE_FOR: RelRule(frozenset({PartyKind.USER}), _ANY, None, acyclic=False),
     RelType.KNOWS: RelRule(_ANY, _ANY, None, acyclic=False),
 }
+
+
+@functools.cache
+def parent_kinds(types: tuple[RelType, ...]) -> frozenset[PartyKind]:
+    """The kinds of party that are a parent over any of these types. Every write checks
+    an edge's ends against REL_RULES, so a party of another kind has nothing below it."""
+    found: set[PartyKind] = set()
+    for rel_type in types:
+        rule = REL_RULES[rel_type]
+        if rule.parent_end is not None:
+            found |= rule.from_kinds if rule.parent_end is ParentEnd.FROM else rule.to_kinds
+    return frozenset(found)
+
 
 DEFAULT_HIERARCHY_TYPES: tuple[RelType, ...] = (
     RelType.PART_OF,

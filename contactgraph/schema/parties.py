@@ -195,9 +195,12 @@ class Party(Node):
     async def children(
         self, info: ContextInfo, types: HierarchyTypes = None, as_of: AsOf = None
     ) -> list[Party]:
+        chosen = _hierarchy_types(types)
+        if self.kind not in model.parent_kinds(chosen):
+            return []  # a tree's people: no read, as a peer's tree asks only organizations
         selected = selected_at(field_selections(info), ())
         reading = model.TreeReading(parties=bool(selected - _REF_FIELDS), edges=False)
-        query = ChildrenQuery(_hierarchy_types(types), as_of or info.context.now, reading)
+        query = ChildrenQuery(chosen, as_of or info.context.now, reading)
         found = await info.context.loaders.children.load((self.id, query))
         return [_party_read(child) for child, _ in found]
 

@@ -46,6 +46,7 @@ from ..model import (
     TreePage,
     TreeReading,
     TreeRow,
+    parent_kinds,
 )
 from . import cypher
 from .cypher import (
@@ -255,10 +256,7 @@ def _leaf_first(types: Sequence[RelType]) -> bool:
     """Whether the children of the types whose parent is the `from` end (EMPLOYS) are never
     parents over these types, so that such an edge can only start a walk up."""
     from_parent = [t for t in types if REL_RULES[t].parent_end is ParentEnd.FROM]
-    parents = set().union(*(REL_RULES[t].from_kinds for t in from_parent))
-    parents |= set().union(
-        *(REL_RULES[t].to_kinds for t in types if REL_RULES[t].parent_end is ParentEnd.TO)
-    )
+    parents = parent_kinds(tuple(types))
     return not any(REL_RULES[t].to_kinds & parents for t in from_parent)
 
 
