@@ -20,7 +20,7 @@ from .cypher import (
     encode,
     valid_at,
 )
-from .walks import Hierarchy, closure_bounds, rows_of
+from .walks import Hierarchy, closure_bounds, in_closure, ranked, rows_of
 
 # A roll-up page either merges its members' activities (about 11 µs a member on 200,000
 # parties) or scans activities newest first through the time index, keeping those with a
@@ -89,15 +89,14 @@ class _RollupWalks:
         if self.closed:
             self.params |= closure_bounds(self.depth)
             valid = f"{valid_at('h')} AND h.depth <= $max_depth"
-            # large: $listed rows or more (of any time or depth: an index range, counted
-            # before members are read); else its members (none read when large: a seek
-            # for null finds nothing)
+            # the members' ids, distinct, from the ranked index alone (a row's rank is its
+            # depth then its descendant's id): no row, edge or party is read, and a merge
+            # finds its members by id. Up to $listed of them: more, and it is large.
             self.below = (
-                f"WITH id, root, COUNT {{ MATCH (h:Reach) WHERE {rows_of('h', 'id')} "
-                "RETURN h LIMIT $listed } >= $listed AS large WITH id, root, large, "
-                f"COLLECT {{ MATCH (h:Reach)-[:{REACHES}]->(x:Party) "
-                f"WHERE {rows_of('h', 'CASE WHEN large THEN null ELSE id END')} AND {valid} "
-                "RETURN DISTINCT x } + root AS members "
+                f"WITH id, root, COLLECT {{ MATCH (h:Reach) {ranked('h')} WHERE h.ancestor = id "
+                f"AND h.rank < $below AND {in_closure('h')} "
+                "RETURN DISTINCT substring(h.rank, 2) AS x LIMIT $listed } AS listed "
+                "WITH id, root, listed + id AS listed, size(listed) >= $listed AS large "
             )
             self.holds = (
                 f"(p = root OR EXISTS {{ MATCH (p)<-[:{REACHES}]-(h:Reach) "
@@ -113,8 +112,8 @@ class _RollupWalks:
             up = Hierarchy(rollup.types, downward=False, inside=inside)
             self.below = (
                 f"CALL (root) {{ {down.members('root', self.depth)} LIMIT $listed }} "
-                "WITH id, root, collect(x) AS members "
-                "WITH id, root, members, size(members) >= $listed AS large "
+                "WITH id, root, collect(x.id) AS listed "
+                "WITH id, root, listed, size(listed) >= $listed AS large "
             )
             # root itself, or root is above it within max_depth
             self.holds = f"{inside.passes('p')} AND {up.leads_to('p', 'root', self.depth)}"
@@ -139,26 +138,29 @@ class _RollupWalks:
         activities when it has fewer than `enough`, else scanned (`scanned`: the scan's
         filters) keeping those with a subject among its members; or `large`, when it has
         MEMBERS_LISTED or more, for `scan` to read. One walk (or closure range) for all."""
-        page = f"{self.source}{WITH_SUBJECTS} RETURN collect([{ACTIVITY_MAP}, subjects, source])"
-        # merged, an activity's members among its subjects are those it was found through:
-        # its source is root when root is one, else the first of them in recorded order
-        merged = (
-            "CALL (a) { MATCH (a)-[s:ABOUT]->(subject:Party) WITH subject ORDER BY s.position "
-            "RETURN collect(subject) AS about } "
-            f"RETURN collect([{ACTIVITY_MAP}, [y IN about | y.id], CASE WHEN root IN via "
-            "THEN root.id ELSE head([y IN about WHERE y IN via]).id END])"
+        # an activity's source: root when it is a subject, else its first subject in
+        # recorded order among the members (the merge's and the scan's alike); ABOUT edges
+        # lead from activities to parties only, so their ends' labels go untested
+        page = (
+            "CALL (a) { MATCH (a)-[s:ABOUT]->(subject) WITH subject ORDER BY s.position "
+            "RETURN collect(subject.id) AS about } "
+            f"RETURN collect([{ACTIVITY_MAP}, about, CASE WHEN root.id IN about THEN root.id "
+            "ELSE head([y IN about WHERE y IN listed]) END])"
         )
         return (
             f"MATCH (root:Party {{id: id}}) WHERE {self.root_passes} {self.below}"
-            "WITH id, root, members, large, CASE WHEN large THEN null "
-            "WHEN size(members) < enough THEN 'merge' ELSE 'scan' END AS plan "
-            "CALL (root, members, plan) { WITH root, members WHERE plan = 'merge' "
-            "UNWIND members AS x MATCH (x)<-[:ABOUT]-(a:Activity) "
-            f"WHERE {ACTIVITY_FILTER} WITH root, a, collect(x) AS via "
-            f"ORDER BY a.occurred_at DESC, a.id DESC LIMIT $limit {merged} AS rows }} "
-            "CALL (root, members, plan) { WITH root, [x IN members | elementId(x)] AS listed "
-            f"WHERE plan = 'scan' MATCH (a:Activity) WHERE {scanned} AND EXISTS {{ "
-            "MATCH (a)-[:ABOUT]->(p:Party) WHERE elementId(p) IN listed } WITH root, a "
+            "WITH id, root, listed, large, CASE WHEN large THEN null "
+            "WHEN size(listed) < enough THEN 'merge' ELSE 'scan' END AS plan "
+            "CALL (root, listed, plan) { WITH root, listed WHERE plan = 'merge' "
+            "UNWIND listed AS x MATCH (:Party {id: x})<-[:ABOUT]-(a) "
+            f"WHERE {ACTIVITY_FILTER} WITH DISTINCT root, listed, a "
+            f"ORDER BY a.occurred_at DESC, a.id DESC LIMIT $limit {page} AS rows }} "
+            # (the scan's list a projection of the plan: a filter on the plan alone went
+            # after the index scan, which then read every activity before finding no plan)
+            "CALL (root, listed, plan) { WITH root, listed, CASE WHEN plan = 'scan' "
+            "THEN listed END AS members WHERE members IS NOT NULL "
+            f"MATCH (a:Activity) WHERE {scanned} AND EXISTS {{ MATCH (a)-[:ABOUT]->(p) "
+            "WHERE p.id IN members } WITH root, listed, a "
             f"ORDER BY {order}, a.id DESC LIMIT $limit {page} AS found }} "
         )
 
