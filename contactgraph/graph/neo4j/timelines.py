@@ -166,11 +166,13 @@ class _RollupWalks:
             f"MATCH (root:Party {{id: id}}) WHERE {self.root_passes} {self.below}"
             "WITH id, root, listed, members, large, CASE WHEN large THEN null "
             "WHEN size(listed) < enough THEN 'merge' ELSE 'scan' END AS plan "
+            # (distinct activities by themselves: with root and the members' list beside
+            # them, each row hashed the list)
             "CALL (root, listed, members, plan) { WITH root, listed, members "
-            f"WHERE plan = 'merge' CALL (root, members) {{ {self.merging} }} "
-            "MATCH (x)<-[:ABOUT]-(a) "
-            f"WHERE {filters} WITH DISTINCT root, listed, a "
-            f"ORDER BY a.occurred_at DESC, a.id DESC LIMIT $limit {page} AS rows }} "
+            f"WHERE plan = 'merge' CALL (root, members) {{ CALL (root, members) "
+            f"{{ {self.merging} }} MATCH (x)<-[:ABOUT]-(a) WHERE {filters} WITH DISTINCT a "
+            "ORDER BY a.occurred_at DESC, a.id DESC LIMIT $limit RETURN a } "
+            f"{page} AS rows }} "
             # (a scanned activity's subjects tested by element id: reading each one's id
             # cost 1.7 µs a subject, more than reading the members' parties once)
             "CALL (root, listed, members, plan) { WITH root, listed, members "
