@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from client import GraphQL
 from factories import contact, link, org, record, user
 from test_round_trips import round_trips
+
+from contactgraph.graph.neo4j import timelines as neo4j_timelines
+from contactgraph.graph.sqlite import timelines as sqlite_timelines
 
 ROLLUP = """
 query($id: ID!, $first: Int, $after: String, $types: [RelType!], $asOf: DateTime) {
@@ -98,3 +102,51 @@ async def test_fifty_rollups_cost_one_store_call(gql: GraphQL) -> None:
     assert len(edges) == 50
     assert all(len(e["node"]["timeline"]["edges"]) == 1 for e in edges)
     assert count == 2  # the parties page, then every roll-up in one call
+
+
+WINDOW = """
+query($id: ID!, $asOf: DateTime, $maxDepth: Int) {
+  party(id: $id) {
+    timeline(includeDescendants: true, asOf: $asOf, maxDepth: $maxDepth) {
+      edges { node { summary sourceId } }
+    }
+  }
+}"""
+
+
+async def test_a_party_reached_at_two_depths_rolls_up_once_by_either_plan(
+    gql: GraphQL, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    anna = await user(gql, "anna")
+    company = await org(gql, "Matrix AG")
+    unit = await org(gql, "Unit")
+    await link(gql, "PART_OF", unit, company, since="2024-01-01T00:00:00Z")
+    jana = await contact(gql, "Jana", "Both")  # in the unit, and the company's own since 2025
+    await link(gql, "EMPLOYS", unit, jana, since="2024-01-01T00:00:00Z")
+    await link(gql, "EMPLOYS", company, jana, since="2025-01-01T00:00:00Z")
+    bob = await contact(gql, "Bob", "Deep")  # two levels down only
+    await link(gql, "EMPLOYS", unit, bob, since="2024-01-01T00:00:00Z")
+    olaf = await contact(gql, "Olaf", "Outside")
+    await record(gql, anna, [olaf, bob, jana], "2025-03-01T10:00:00Z", summary="bob first")
+    await record(gql, anna, [jana, company], "2025-02-01T10:00:00Z", summary="root named")
+    await record(gql, anna, [jana], "2024-06-01T10:00:00Z", summary="jana alone")
+    await record(gql, anna, [olaf], "2025-04-01T10:00:00Z", summary="olaf only")
+
+    async def window(**args: object) -> list[tuple[str, str]]:
+        data = await gql(WINDOW, {"id": company, **args})
+        return [
+            (e["node"]["summary"], e["node"]["sourceId"])
+            for e in data["party"]["timeline"]["edges"]
+        ]
+
+    every = [("bob first", bob), ("root named", company), ("jana alone", jana)]
+    # one level down: Jana, not Bob, brings in what names them both
+    shallow = [("bob first", jana), ("root named", company), ("jana alone", jana)]
+    then = "2024-12-01T00:00:00Z"  # Jana was two levels down only
+    asked = ({}, {"maxDepth": 1}, {"asOf": then}, {"asOf": then, "maxDepth": 1})
+    merged = [await window(**args) for args in asked]
+    assert merged == [every, shallow, every, [("root named", company)]]
+    # the scan reads the same pages (it runs once a subtree is large; here, always)
+    monkeypatch.setattr(neo4j_timelines, "SCAN_COST_RATIO", 0)
+    monkeypatch.setattr(sqlite_timelines, "SCAN_COST_RATIO", 0)
+    assert [await window(**args) for args in asked] == merged

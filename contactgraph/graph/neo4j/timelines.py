@@ -20,7 +20,7 @@ from .cypher import (
     encode,
     valid_at,
 )
-from .walks import Hierarchy, closure_bounds, rows_of
+from .walks import Hierarchy, closure_bounds, in_closure, ranked, rows_of
 
 # A roll-up page either merges its members' activities (about 11 µs a member on 200,000
 # parties) or scans activities newest first through the time index, keeping those with a
@@ -50,7 +50,13 @@ def _scan_order(query: TimelineQuery) -> str:
 def _scanned(query: TimelineQuery) -> list[str]:
     """A scan's filters on activity a: only those it asks for, so that the time index
     still reads newest first."""
-    clauses = ["a.occurred_at IS NOT NULL"]
+    return ["a.occurred_at IS NOT NULL", *_filters(query)]
+
+
+def _filters(query: TimelineQuery) -> list[str]:
+    """The filters on activity a that the query asks for, and no others: a merge tests
+    them on each of its members' activities."""
+    clauses = []
     if _one_type(query):
         clauses.append("a.type = $type")
     elif query.types:
@@ -89,15 +95,21 @@ class _RollupWalks:
         if self.closed:
             self.params |= closure_bounds(self.depth)
             valid = f"{valid_at('h')} AND h.depth <= $max_depth"
-            # large: $listed rows or more (of any time or depth: an index range, counted
-            # before members are read); else its members (none read when large: a seek
-            # for null finds nothing)
+            # the members' ids, distinct, from the ranked index alone (a row's rank is its
+            # depth then its descendant's id), up to $listed of them (more: large), with no
+            # row, edge or party read; a merge reads the rows again for the parties (the
+            # index read twice cost less than a seek of each party by its id)
             self.below = (
-                f"WITH id, root, COUNT {{ MATCH (h:Reach) WHERE {rows_of('h', 'id')} "
-                "RETURN h LIMIT $listed } >= $listed AS large WITH id, root, large, "
-                f"COLLECT {{ MATCH (h:Reach)-[:{REACHES}]->(x:Party) "
-                f"WHERE {rows_of('h', 'CASE WHEN large THEN null ELSE id END')} AND {valid} "
-                "RETURN DISTINCT x } + root AS members "
+                f"WITH id, root, COLLECT {{ MATCH (h:Reach) {ranked('h')} WHERE h.ancestor = id "
+                f"AND h.rank < $below AND {in_closure('h')} "
+                "RETURN DISTINCT substring(h.rank, 2) AS x LIMIT $listed } AS listed "
+                "WITH id, root, listed + id AS listed, size(listed) >= $listed AS large, "
+                "null AS members "
+            )
+            self.merging = (
+                f"MATCH (h:Reach) {ranked('h')} WHERE h.ancestor = root.id AND h.rank < $below "
+                f"AND {in_closure('h')} MATCH (h)-[:{REACHES}]->(x) RETURN x "
+                "UNION ALL RETURN root AS x"
             )
             self.holds = (
                 f"(p = root OR EXISTS {{ MATCH (p)<-[:{REACHES}]-(h:Reach) "
@@ -114,8 +126,10 @@ class _RollupWalks:
             self.below = (
                 f"CALL (root) {{ {down.members('root', self.depth)} LIMIT $listed }} "
                 "WITH id, root, collect(x) AS members "
-                "WITH id, root, members, size(members) >= $listed AS large "
+                "WITH id, root, members, [x IN members | x.id] AS listed, "
+                "size(members) >= $listed AS large "
             )
+            self.merging = "UNWIND members AS x RETURN x"
             # root itself, or root is above it within max_depth
             self.holds = f"{inside.passes('p')} AND {up.leads_to('p', 'root', self.depth)}"
             past = down.past("root", self.depth)
@@ -134,31 +148,39 @@ class _RollupWalks:
             "LIMIT 1 } "
         )
 
-    def window(self, scanned: str, order: str) -> str:
+    def window(self, filters: str, order: str) -> str:
         """Per root (rows binding id, and `enough`), its window, merged from its members'
-        activities when it has fewer than `enough`, else scanned (`scanned`: the scan's
-        filters) keeping those with a subject among its members; or `large`, when it has
+        activities when it has fewer than `enough`, else scanned keeping those with a
+        subject among its members (both kept by `filters`); or `large`, when it has
         MEMBERS_LISTED or more, for `scan` to read. One walk (or closure range) for all."""
-        page = f"{self.source}{WITH_SUBJECTS} RETURN collect([{ACTIVITY_MAP}, subjects, source])"
-        # merged, an activity's members among its subjects are those it was found through:
-        # its source is root when root is one, else the first of them in recorded order
-        merged = (
-            "CALL (a) { MATCH (a)-[s:ABOUT]->(subject:Party) WITH subject ORDER BY s.position "
-            "RETURN collect(subject) AS about } "
-            f"RETURN collect([{ACTIVITY_MAP}, [y IN about | y.id], CASE WHEN root IN via "
-            "THEN root.id ELSE head([y IN about WHERE y IN via]).id END])"
+        # an activity's source: root when it is a subject, else its first subject in
+        # recorded order among the members (the merge's and the scan's alike); ABOUT edges
+        # lead from activities to parties only, so their ends' labels go untested
+        page = (
+            "CALL (a) { MATCH (a)-[s:ABOUT]->(subject) WITH subject ORDER BY s.position "
+            "RETURN collect(subject.id) AS about } "
+            f"RETURN collect([{ACTIVITY_MAP}, about, CASE WHEN root.id IN about THEN root.id "
+            "ELSE head([y IN about WHERE y IN listed]) END])"
         )
         return (
             f"MATCH (root:Party {{id: id}}) WHERE {self.root_passes} {self.below}"
-            "WITH id, root, members, large, CASE WHEN large THEN null "
-            "WHEN size(members) < enough THEN 'merge' ELSE 'scan' END AS plan "
-            "CALL (root, members, plan) { WITH root, members WHERE plan = 'merge' "
-            "UNWIND members AS x MATCH (x)<-[:ABOUT]-(a:Activity) "
-            f"WHERE {ACTIVITY_FILTER} WITH root, a, collect(x) AS via "
-            f"ORDER BY a.occurred_at DESC, a.id DESC LIMIT $limit {merged} AS rows }} "
-            "CALL (root, members, plan) { WITH root, [x IN members | elementId(x)] AS listed "
-            f"WHERE plan = 'scan' MATCH (a:Activity) WHERE {scanned} AND EXISTS {{ "
-            "MATCH (a)-[:ABOUT]->(p:Party) WHERE elementId(p) IN listed } WITH root, a "
+            "WITH id, root, listed, members, large, CASE WHEN large THEN null "
+            "WHEN size(listed) < enough THEN 'merge' ELSE 'scan' END AS plan "
+            # (distinct activities by themselves: with root and the members' list beside
+            # them, each row hashed the list)
+            "CALL (root, listed, members, plan) { WITH root, listed, members "
+            f"WHERE plan = 'merge' CALL (root, members) {{ CALL (root, members) "
+            f"{{ {self.merging} }} MATCH (x)<-[:ABOUT]-(a) WHERE {filters} WITH DISTINCT a "
+            "ORDER BY a.occurred_at DESC, a.id DESC LIMIT $limit RETURN a } "
+            f"{page} AS rows }} "
+            # (a scanned activity's subjects tested by element id: reading each one's id
+            # cost 1.7 µs a subject, more than reading the members' parties once)
+            "CALL (root, listed, members, plan) { WITH root, listed, members "
+            "WHERE plan = 'scan' WITH root, listed, COLLECT { CALL (root, members) "
+            f"{{ {self.merging} }} RETURN elementId(x) }} AS wanted "
+            f"MATCH (a:Activity) WHERE a.occurred_at IS NOT NULL AND {filters} "
+            "AND EXISTS { MATCH (a)-[:ABOUT]->(p) "
+            "WHERE elementId(p) IN wanted } WITH root, listed, a "
             f"ORDER BY {order}, a.id DESC LIMIT $limit {page} AS found }} "
         )
 
@@ -285,7 +307,7 @@ async def timelines(
         "CALL () { MATCH (q:Party) RETURN count(q) AS parties } "
         "WITH toInteger(ceil(sqrt($ratio * $limit * parties / $share))) AS enough "
         "UNWIND $ids AS id CALL (id, enough) "
-        f"{{ {walks.window(' AND '.join(_scanned(query)), _scan_order(query))}"
+        f"{{ {walks.window(' AND '.join(_filters(query)) or 'true', _scan_order(query))}"
         "RETURN large, rows + found AS rows } "
         f"CALL (id) {{ MATCH (root:Party {{id: id}}) CALL (root) {{ {walks.past} }} "
         "RETURN beyond } RETURN collect([id, large, rows, beyond])",
