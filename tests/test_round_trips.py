@@ -7,6 +7,7 @@ from factories import contact, org, record, user
 
 from contactgraph.config import Settings
 from contactgraph.graph.backends import open_store
+from contactgraph.graph.ids import new_id
 from contactgraph.seeds.synthetic import synthetic_batches
 
 BUDGET_QUERY = """{ parties(first: 50) { edges { node { id children { id }
@@ -133,10 +134,69 @@ async def test_a_trees_people_have_no_children_to_read_but_their_heirs(gql: Grap
         )
     count, data = await round_trips(gql, TREE, {"id": company})
     assert data["party"]["children"] == [{"id": person, "kind": "CONTACT", "children": []}]
-    assert count == 2  # the party, its children
+    assert count == 1  # its children, which read the party too
     count, data = await round_trips(gql, HEIRS, {"id": person})
     assert data["party"]["children"] == [{"id": heir}]
-    assert count == 2
+    assert count == 1
+
+
+NESTED = {
+    "descendants": "descendants(first: $first) { totalCount pageInfo { hasNextPage } "
+    "edges { cursor node { depth parentId party { id displayName } } } }",
+    "children": "children { id displayName }",
+    "relationships": "relationships { id type fromId toId }",
+}
+
+
+def _asking(field: str) -> tuple[str, str]:
+    """A query for a party and one of its fields, and the same through a fragment, which
+    party(id:) reads on its own, as before."""
+    head = "query($id: ID!, $first: Int)" if field == "descendants" else "query($id: ID!)"
+    fields = f"id displayName {NESTED[field]}"
+    return (
+        f"{head} {{ party(id: $id) {{ {fields} }} }}",
+        f"{head} {{ party(id: $id) {{ ...F }} }} fragment F on Party {{ {fields} }}",
+    )
+
+
+async def test_a_partys_nested_read_reads_the_party_too(gql: GraphQL) -> None:
+    """`party(id:)` asking for its descendants, children or relationships is one store
+    call, the field's read reading the party as well, with the answer of the two calls
+    it took before; an unknown id is null, a merged id answers its survivor's, and
+    arguments the field refuses are its error, in its place."""
+    company = await org(gql, "Acme")
+    team = await org(gql, "Sales", parentId=company)
+    await contact(gql, "Ada", "Lovelace", parentId=team)
+    answers = {}
+    for field in ("descendants", "children", "relationships"):
+        carried, uncarried = _asking(field)
+        for first in (1, 5):
+            variables = {"id": company} | ({"first": first} if field == "descendants" else {})
+            count, answers[field] = await round_trips(gql, carried, variables)
+            assert (await round_trips(gql, uncarried, variables)) == (2, answers[field])
+            assert count == 1
+        assert await round_trips(gql, carried, {"id": new_id()}) == (1, {"party": None})
+    below = answers["descendants"]["party"]["descendants"]
+    assert below["totalCount"] == 2
+    assert [e["node"]["party"]["displayName"] for e in below["edges"]] == ["Sales", "Ada Lovelace"]
+    assert answers["children"]["party"]["children"] == [{"id": team, "displayName": "Sales"}]
+    assert [r["type"] for r in answers["relationships"]["party"]["relationships"]] == ["PART_OF"]
+    duplicate = await org(gql, "ACME")
+    await gql(
+        "mutation($s: ID!, $m: ID!) { mergeParties(survivorId: $s, mergedIds: [$m]) { dryRun } }",
+        {"s": company, "m": duplicate},
+    )
+    carried, _ = _asking("descendants")
+    _, merged = await round_trips(gql, carried, {"id": duplicate, "first": 5})
+    assert merged == answers["descendants"]
+    refused = "query($id: ID!) { party(id: $id) { id descendants(maxDepth: 0) { totalCount } } }"
+    body = (await gql.raw(refused, {"id": company})).json()
+    assert body["data"] == {"party": None}
+    [error] = body["errors"]
+    assert (error["path"], error["extensions"]["code"]) == (
+        ["party", "descendants"],
+        "BAD_USER_INPUT",
+    )
 
 
 async def test_fifty_parties_with_their_possible_duplicates_cost_three(gql: GraphQL) -> None:

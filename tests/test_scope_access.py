@@ -69,6 +69,17 @@ async def test_the_unscoped_admin_sees_what_the_scope_hides(world: World) -> Non
     }
 
 
+async def test_a_party_outside_is_null_with_the_descendants_that_read_it(world: World) -> None:
+    """party(id:) has its descendants' walk read it (schema/carried_reads.py): the walk
+    reads it as the scoped reader may, so one outside is null, as without descendants."""
+    query = "query($id: ID!) { party(id: $id) { id descendants { totalCount } } }"
+    assert await world.reader(query, {"id": world.ids["legal"]}) == {"party": None}
+    inside = await world.reader(query, {"id": world.ids["sales"]})
+    assert inside == {"party": {"id": world.ids["sales"], "descendants": {"totalCount": 3}}}
+    everywhere = await world.admin(query, {"id": world.ids["legal"]})
+    assert everywhere["party"]["descendants"]["totalCount"] == 2  # max and seller
+
+
 async def test_a_path_out_of_the_scope_is_not_found(world: World) -> None:
     response = await world.reader.http.post(
         "/graphql",

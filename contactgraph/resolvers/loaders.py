@@ -113,6 +113,13 @@ class GroupedLoader(DataLoader, Generic[Q, V]):
         found = dict(zip(queries, answers, strict=True))
         return [found[fetched[query]].get(party_id, self._empty()) for party_id, query in keys]
 
+    async def read_one(self, party_id: str, query: Q) -> V:
+        """One key read now, outside any batch, and remembered as a load of it would be:
+        for a read that carries another (graph/carried.py)."""
+        value = (await self._fetch([party_id], query)).get(party_id, self._empty())
+        self.prime((party_id, query), value)
+        return value
+
     def fetched_for(self, queries: list[Q]) -> dict[Q, Q]:
         """The query each of a batch's queries is fetched by: itself, unless a loader
         answers several with one."""

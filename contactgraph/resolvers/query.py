@@ -12,6 +12,7 @@ from ..graph.duplicates import pair_cursor
 from ..graph.lookups import contact_person
 from ..graph.times import format_instant
 from ..schema.activities import Activity, check_window
+from ..schema.carried_reads import party_by_id
 from ..schema.common_arguments import (
     DEFAULTS,
     ActivitySearch,
@@ -88,7 +89,7 @@ class Query(IdentityQuery, AgendaRoot, TasksRoot, WorklistRoot, PipelineQuery, O
 
     @strawberry.field(description="A party by id; null when there is none.")
     async def party(self, info: ContextInfo, id: PartyId) -> Party | None:
-        found = await info.context.loaders.parties.load(id)
+        found = await party_by_id(info, id)
         return party_of(await survivor_of(info, found)) if found else None
 
     @strawberry.field(

@@ -8,13 +8,20 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import strawberry
+from strawberry.types.nodes import Selection
 
 from ..graph import model
 from ..graph.cursors import encode_cursor
 from ..graph.errors import BadUserInput, Forbidden
 from ..graph.identity import Permission
 from ..graph.model import DEFAULT_HIERARCHY_TYPES, HIERARCHY_TYPES, Rollup
-from ..resolvers.context import ContextInfo, field_selections, selected_at, selects
+from ..resolvers.context import (
+    Context,
+    ContextInfo,
+    field_selections,
+    selected_at,
+    selects,
+)
 from ..resolvers.duplicates import candidates
 from ..resolvers.loaders import (
     AncestorsQuery,
@@ -64,6 +71,61 @@ def _hierarchy_types(types: list[model.RelType] | None) -> tuple[model.RelType, 
         if rel_type not in HIERARCHY_TYPES:
             raise BadUserInput(f"{rel_type.value} is not a hierarchy relationship")
     return chosen
+
+
+# the reads of a party's fields by their arguments and selection: by the fields, and by
+# `party(id:)` that has one carry its own read (schema/carried_reads.py)
+
+
+def relationships_query(
+    context: Context,
+    selected: list[Selection],
+    types: list[model.RelType] | None = None,
+    direction: model.Direction = model.Direction.BOTH,
+    as_of: datetime | None = None,
+    include_ended: bool = False,
+) -> RelationshipQuery:
+    if include_ended and as_of is not None:
+        raise BadUserInput("asOf and includeEnded exclude each other")
+    return RelationshipQuery(
+        types=tuple(dict.fromkeys(types)) if types else tuple(model.RelType),
+        direction=direction,
+        as_of=None if include_ended else (as_of or context.now),
+    )
+
+
+def children_query(
+    context: Context,
+    selected: list[Selection],
+    types: list[model.RelType] | None = None,
+    as_of: datetime | None = None,
+) -> ChildrenQuery:
+    reading = model.TreeReading(parties=bool(selected_at(selected, ()) - _REF_FIELDS), edges=False)
+    return ChildrenQuery(_hierarchy_types(types), as_of or context.now, reading)
+
+
+def descendants_query(
+    context: Context,
+    selected: list[Selection],
+    types: list[model.RelType] | None = None,
+    max_depth: int | None = None,
+    as_of: datetime | None = None,
+    first: int | None = None,
+    after: str | None = None,
+) -> DescendantsQuery:
+    return DescendantsQuery(
+        _hierarchy_types(types),
+        context.depth(max_depth),
+        as_of or context.now,
+        context.page(first, after),
+        count=selects(selected, "totalCount"),
+        reading=model.TreeReading(
+            parties=bool(selected_at(selected, ("edges", "node", "party")) - _REF_FIELDS),
+            edges="relationship" in selected_at(selected, ("edges", "node")),
+            parents="parentId" in selected_at(selected, ("edges", "node")),
+        ),
+        tell_beyond=max_depth is None,
+    )
 
 
 @strawberry.interface(description="An organization, contact or user: one registry for all.")
@@ -176,13 +238,7 @@ class Party(Node):
             ),
         ] = False,
     ) -> list[Relationship]:
-        if include_ended and as_of is not None:
-            raise BadUserInput("asOf and includeEnded exclude each other")
-        query = RelationshipQuery(
-            types=tuple(dict.fromkeys(types)) if types else tuple(model.RelType),
-            direction=direction,
-            as_of=None if include_ended else (as_of or info.context.now),
-        )
+        query = relationships_query(info.context, [], types, direction, as_of, include_ended)
         if self.written_edges is not None:
             rels = touching(self.id, self.written_edges, query)
         else:
@@ -195,12 +251,9 @@ class Party(Node):
     async def children(
         self, info: ContextInfo, types: HierarchyTypes = None, as_of: AsOf = None
     ) -> list[Party]:
-        chosen = _hierarchy_types(types)
-        if self.kind not in model.parent_kinds(chosen):
+        if self.kind not in model.parent_kinds(_hierarchy_types(types)):
             return []  # a tree's people: no read, as a peer's tree asks only organizations
-        selected = selected_at(field_selections(info), ())
-        reading = model.TreeReading(parties=bool(selected - _REF_FIELDS), edges=False)
-        query = ChildrenQuery(chosen, as_of or info.context.now, reading)
+        query = children_query(info.context, field_selections(info), types, as_of)
         found = await info.context.loaders.children.load((self.id, query))
         return [_party_read(child) for child, _ in found]
 
@@ -221,19 +274,7 @@ class Party(Node):
     ) -> HierarchyConnection:
         context = info.context
         selected = field_selections(info)
-        query = DescendantsQuery(
-            _hierarchy_types(types),
-            context.depth(max_depth),
-            as_of or context.now,
-            context.page(first, after),
-            count=selects(selected, "totalCount"),
-            reading=model.TreeReading(
-                parties=bool(selected_at(selected, ("edges", "node", "party")) - _REF_FIELDS),
-                edges="relationship" in selected_at(selected, ("edges", "node")),
-                parents="parentId" in selected_at(selected, ("edges", "node")),
-            ),
-            tell_beyond=max_depth is None,
-        )
+        query = descendants_query(context, selected, types, max_depth, as_of, first, after)
         page = await context.loaders.descendants.load((self.id, query))
         # a cursor per row only when edges' cursors are read: the page's end needs the last
         cursors = "cursor" in selected_at(selected, ("edges",))

@@ -53,6 +53,7 @@ from ..tasks import TaskPage, TaskQuery
 from ..worklist import WorklistPage, WorklistQuery
 from . import (
     activity_search,
+    carrying,
     closure_build,
     cypher,
     duplicates,
@@ -341,20 +342,22 @@ class Neo4jStore(Neo4jWrites, Neo4jOpportunities):
 
         async def work(tx: Tx) -> dict[str, list[Relationship]]:
             inside = await self._inside(tx)
-            result = await tx.run(
+            read = await carrying.collected(
+                tx,
                 f"UNWIND $ids AS id MATCH (p:Party {{id: id}}) WHERE {inside.test('p')} "
                 f"MATCH {pattern} WHERE type(r) IN $types AND ($at IS NULL OR {VALID_AT}) "
-                f"AND {inside.test('other')} WITH id, r ORDER BY r.since, r.id "
-                f"RETURN collect([id, {REL_MAP}]) AS rows",
+                f"AND {inside.test('other')} WITH id, r ORDER BY r.since, r.id ",
+                f"collect([id, {REL_MAP}])",
                 {
                     "ids": list(dict.fromkeys(party_ids)),
                     "types": [t.value for t in types],
                     "at": encode(as_of) if as_of else None,
                     **inside.params,
                 },
+                inside,
             )
             found: dict[str, list[Relationship]] = defaultdict(list)
-            for party_id, edge in await cypher.collected(result):
+            for party_id, edge in read:
                 found[party_id].append(cypher.rel(edge))
             return found
 
@@ -405,13 +408,16 @@ class Neo4jStore(Neo4jWrites, Neo4jOpportunities):
                 for pattern in patterns
                 if pattern
             )
-            result = await tx.run(
+            read = await carrying.collected(
+                tx,
                 f"UNWIND $ids AS id MATCH (p:Party {{id: id}}) WHERE {inside.test('p')} "
-                f"CALL (p) {{ {below} }} RETURN collect([id, {edge}, {child}]) AS rows",
+                f"CALL (p) {{ {below} }} ",
+                f"collect([id, {edge}, {child}])",
                 {"ids": list(dict.fromkeys(parent_ids)), "at": encode(as_of), **inside.params},
+                inside,
             )
             found: dict[str, list[tuple[Party | PartyRef, Relationship | None]]] = defaultdict(list)
-            for parent_id, edge_row, child_row in await cypher.collected(result):
+            for parent_id, edge_row, child_row in read:
                 found[parent_id].append(
                     (
                         cypher.party(child_row) if reading.parties else cypher.party_ref(child_row),

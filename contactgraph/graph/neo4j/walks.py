@@ -48,7 +48,7 @@ from ..model import (
     TreeRow,
     parent_kinds,
 )
-from . import cypher
+from . import carrying, cypher
 from .cypher import (
     EVERYWHERE,
     REACHES,
@@ -383,9 +383,11 @@ async def descendants(
         if closed and tell_beyond
         else "WITH *, false AS beyond "
     )
-    result = await tx.run(f"{statement}{past}RETURN collect([rid, rows, beyond])", params)
+    read = await carrying.collected(
+        tx, f"{statement}{past}", "collect([rid, rows, beyond])", params, inside
+    )
     found: dict[str, list[Below]] = {}
-    for root, rows, past_rows in await cypher.collected(result):
+    for root, rows, past_rows in read:
         found[root] = [_below(*row) for row in rows]
         if past_rows:
             beyond.add(root)
