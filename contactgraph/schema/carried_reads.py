@@ -6,13 +6,13 @@ is most of a small read's. The field's read depends only on its arguments and se
 known before the party is read, so `party(id:)` runs it first, carrying the party's read,
 and leaves its answer in the field's loader, where the field's resolver finds it.
 Whatever does not fit (a fragment at that level, a directive, arguments the field would
-refuse, a failed read) is read as before, so each error still comes from the field that
-causes it; a merged party's field is read again for its survivor.
+refuse) is read as before, and a read that fails is the field's error, in its place,
+without reading it again (a timeout is the request's, and the party's); a merged party's
+field is read again for its survivor.
 """
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -23,7 +23,7 @@ from strawberry.types.nodes import SelectedField
 
 from ..graph import model
 from ..graph.carried import carrying
-from ..graph.errors import GraphError
+from ..graph.errors import GraphError, ServiceUnavailable, Timeout
 from ..resolvers.context import ContextInfo, field_selections
 from ..resolvers.loaders import GroupedLoader, Loaders
 from .parties import children_query, descendants_query, relationships_query
@@ -41,17 +41,26 @@ CARRIERS: dict[str, Carrier] = {
 async def party_by_id(info: ContextInfo, party_id: str) -> model.Party | None:
     loaders = info.context.loaders
     nested = _nested_read(info)
-    if nested is not None:
-        loader, query = nested
-        # on an error the field's own read tells it, in its place
-        with carrying(party_id) as carried, contextlib.suppress(GraphError):
+    if nested is None:
+        return await loaders.parties.load(party_id)
+    loader, query = nested
+    failed: GraphError | None = None
+    with carrying(party_id) as carried:
+        try:
             await loader.read_one(party_id, query)
-        if carried.found is not None:
-            party = carried.found[0] if carried.found else None
-            if party is not None:
-                loaders.parties.prime(party_id, party)
-            return party
-    return await loaders.parties.load(party_id)
+        except (Timeout, ServiceUnavailable):
+            raise  # the request's, not the field's: no read would fare better
+        except GraphError as error:
+            failed = error
+    if carried.found is None:  # it failed before reading the party
+        party = await loaders.parties.load(party_id)
+    else:
+        party = carried.found[0] if carried.found else None
+        if party is not None:
+            loaders.parties.prime(party_id, party)
+    if failed is not None and party is not None and party.merged_into is None:
+        loader.prime((party_id, query), failed)  # the field's error, in its place, once
+    return party
 
 
 def _nested_read(info: ContextInfo) -> tuple[GroupedLoader[Any, Any], Any] | None:

@@ -56,6 +56,17 @@ class _AutoCommit:
         )
 
 
+def _begin_with_first_statement(
+    session: neo4j.AsyncSession,
+) -> contextlib.AbstractContextManager[Any]:
+    """While open, the session's transactions send BEGIN with their first statement: an
+    exchange with Neo4j fewer a write, its failure reported by that statement. The
+    driver does so for its own `execute_query`, by this flag; without it (another
+    release), BEGIN is an exchange of its own, as before."""
+    flag = getattr(session, "_pipelined_begin", None)
+    return flag if isinstance(flag, contextlib.AbstractContextManager) else contextlib.nullcontext()
+
+
 def _credentials() -> tuple[str, str]:
     env = os.environ
     user = env.get("CONTACTGRAPH_NEO4J_USER") or env.get("NEO4J_USER") or "neo4j"
@@ -104,7 +115,8 @@ class Neo4jSession:
                 if not write:
                     return await self._statements(work)
                 async with self.driver.session(database=self._database) as session:
-                    return await session.execute_write(unit_of_work(timeout=left)(work))
+                    with _begin_with_first_statement(session):
+                        return await session.execute_write(unit_of_work(timeout=left)(work))
         except TimeoutError as error:
             if not bound.expired():  # a socket's time ran out, not the request's
                 raise ServiceUnavailable(f"Neo4j cannot answer: {error}") from None
