@@ -119,6 +119,20 @@ class GroupedLoader(DataLoader, Generic[Q, V]):
         return {query: query for query in queries}
 
 
+class TimelinesLoader(GroupedLoader[TimelineQuery, TimelinePage]):
+    """Timelines: a page asked by reference (TimelineQuery.whole unset) is answered by the
+    same page read whole when the batch reads that one too, in one store call."""
+
+    def __init__(
+        self, fetch: Callable[[Sequence[str], TimelineQuery], Awaitable[Mapping[str, TimelinePage]]]
+    ) -> None:
+        super().__init__(fetch, lambda: TimelinePage([], has_next=False))
+
+    def fetched_for(self, queries: list[TimelineQuery]) -> dict[TimelineQuery, TimelineQuery]:
+        asked = set(queries)
+        return {q: whole if (whole := replace(q, whole=True)) in asked else q for q in queries}
+
+
 Children = list[tuple[Party | PartyRef, Relationship | None]]
 
 
@@ -260,8 +274,8 @@ class Loaders:
         return GroupedLoader(lambda ids, q: _agendas(self._store, ids, q), list)
 
     @cached_property
-    def timelines(self) -> GroupedLoader[TimelineQuery, TimelinePage]:
-        return GroupedLoader(self._store.timelines, lambda: TimelinePage([], has_next=False))
+    def timelines(self) -> TimelinesLoader:
+        return TimelinesLoader(self._store.timelines)
 
     @cached_property
     def history(self) -> GroupedLoader[Page, ChangePage]:
@@ -278,10 +292,8 @@ class Loaders:
         )
 
     @cached_property
-    def deal_timelines(self) -> GroupedLoader[TimelineQuery, TimelinePage]:
-        return GroupedLoader(
-            self._store.opportunity_timelines, lambda: TimelinePage([], has_next=False)
-        )
+    def deal_timelines(self) -> TimelinesLoader:
+        return TimelinesLoader(self._store.opportunity_timelines)
 
     @cached_property
     def deals(self) -> ByIdLoader[Deal]:

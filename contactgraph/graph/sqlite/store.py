@@ -222,7 +222,7 @@ class SqliteStore(SqliteDumps, SqliteOpportunities, SqliteTraversals, StepListen
             # a party outside has no timeline; below one inside, the subtree keeps to it
             starts = inside.keep(conn, party_ids)
             windows = {p: window(conn, p, inside) for p in dict.fromkeys(party_ids) if p in starts}
-            return timelines.pages(conn, windows, query.page.first)
+            return timelines.pages(conn, windows, query)
 
         return await (self._read if query.rollup is None and not self._scope else self._walk)(work)
 
