@@ -95,12 +95,13 @@ async def test_a_page_of_organizations_reads_their_newest_as_whole_activities_sa
 
 
 async def test_a_timeline_asked_narrow_and_whole_at_once_costs_one_read(demo: GraphQL) -> None:
-    """The same timeline asked by ids and whole in one request: both answer in full, from
-    one store call (the page by reference is not read beside the whole one)."""
+    """The same timeline asked by ids, whole without sources and by sources in one request:
+    each answers in full, from one store call reading the widest of them."""
     root = await find(demo, "Nordwind Logistics AG")
     query = """query($id: ID!) { party(id: $id) {
       narrow: timeline(first: 4, includeDescendants: true) { edges { node { id } } }
-      whole: timeline(first: 4, includeDescendants: true) { edges { node { id summary } } } } }"""
+      whole: timeline(first: 4, includeDescendants: true) { edges { node { id summary } } }
+      named: timeline(first: 4, includeDescendants: true) { edges { node { sourceId } } } } }"""
     response = await demo.raw(query, {"id": root}, **{"X-Debug-Round-Trips": "1"})
     body = response.json()
     assert "errors" not in body, body
@@ -110,4 +111,5 @@ async def test_a_timeline_asked_narrow_and_whole_at_once_costs_one_read(demo: Gr
     )
     assert [e["node"]["id"] for e in narrow] == [e["node"]["id"] for e in whole] and whole
     assert all(e["node"]["summary"] for e in whole)
+    assert all(e["node"]["sourceId"] for e in body["data"]["party"]["named"]["edges"])
     assert body["extensions"]["roundTrips"] == 2  # the party, its timeline

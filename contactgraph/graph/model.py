@@ -368,6 +368,8 @@ class TimelineQuery:
     count: bool = False  # TimelinePage.counts_by_type: only when asked, it reads them all
     # whole activities (else ActivityRef): a page asked for ids reads no subjects or text
     whole: bool = True
+    # a roll-up's entries name their source (else None): it is found from the subjects
+    sources: bool = True
 
 
 @dataclass(frozen=True)
@@ -385,7 +387,7 @@ class TimelineEntry:
     party when it is a subject, else its first subject (in recorded order) in the subtree."""
 
     activity: Activity | ActivityRef
-    source_id: str
+    source_id: str | None  # None in a roll-up whose query does not ask for sources
 
 
 @dataclass(frozen=True)

@@ -120,8 +120,8 @@ class GroupedLoader(DataLoader, Generic[Q, V]):
 
 
 class TimelinesLoader(GroupedLoader[TimelineQuery, TimelinePage]):
-    """Timelines: a page asked by reference (TimelineQuery.whole unset) is answered by the
-    same page read whole when the batch reads that one too, in one store call."""
+    """Timelines: the pages of one query asked to read differently (TimelineQuery.whole,
+    sources) are read once in a batch, reading what the widest of them reads."""
 
     def __init__(
         self, fetch: Callable[[Sequence[str], TimelineQuery], Awaitable[Mapping[str, TimelinePage]]]
@@ -129,8 +129,17 @@ class TimelinesLoader(GroupedLoader[TimelineQuery, TimelinePage]):
         super().__init__(fetch, lambda: TimelinePage([], has_next=False))
 
     def fetched_for(self, queries: list[TimelineQuery]) -> dict[TimelineQuery, TimelineQuery]:
-        asked = set(queries)
-        return {q: whole if (whole := replace(q, whole=True)) in asked else q for q in queries}
+        family = {q: replace(q, whole=True, sources=True) for q in queries}
+        readings: dict[TimelineQuery, list[TimelineQuery]] = defaultdict(list)
+        for query, widest in family.items():
+            readings[widest].append(query)
+        read = {
+            widest: replace(
+                widest, whole=any(q.whole for q in asked), sources=any(q.sources for q in asked)
+            )
+            for widest, asked in readings.items()
+        }
+        return {q: read[widest] for q, widest in family.items()}
 
 
 Children = list[tuple[Party | PartyRef, Relationship | None]]

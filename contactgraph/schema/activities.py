@@ -231,7 +231,8 @@ class TimelineConnection:
 
 # all a timeline's selection may read of its activities to be given ActivityRefs: what one
 # holds, and what the page's entry tells (the source)
-_REF_FIELDS = frozenset({"id", "occurredAt", "sourceId", "source", "__typename"})
+_SOURCE_FIELDS = frozenset({"sourceId", "source"})
+_REF_FIELDS = frozenset({"id", "occurredAt", "__typename"}) | _SOURCE_FIELDS
 
 
 def check_window(since: datetime | None, until: datetime | None) -> None:
@@ -251,11 +252,13 @@ def timeline_query(
 ) -> model.TimelineQuery:
     """A timeline's arguments checked and read, as a party's and a deal's take them; it
     counts when totalCount or countsByType is asked, since counting reads it whole, and
-    reads whole activities only when a field asks more than their ids and times."""
+    reads whole activities only when a field asks more than their ids and times, and a
+    roll-up's sources only when asked."""
     check_window(since, until)
     if after is not None:
         check_instant_cursor(after)
     selected = field_selections(info)
+    nodes = selected_at(selected, ("edges", "node"))
     return model.TimelineQuery(
         page=info.context.page(first, after),
         types=tuple(dict.fromkeys(types or ())),
@@ -264,7 +267,8 @@ def timeline_query(
         rollup=rollup,
         search=search,
         count=any(selects(selected, f) for f in ("totalCount", "countsByType")),
-        whole=bool(selected_at(selected, ("edges", "node")) - _REF_FIELDS),
+        whole=bool(nodes - _REF_FIELDS),
+        sources=bool(nodes & _SOURCE_FIELDS),
     )
 
 

@@ -624,7 +624,8 @@ async def test_a_timeline_read_by_reference_names_what_the_whole_read_does(
 ) -> None:
     """A page read without whole activities (TimelineQuery.whole unset) holds ActivityRefs:
     the ids, times and sources of the same page read whole, and whether more follow, own
-    or rolled up, on the first page and after its cursor."""
+    or rolled up, on the first page and after its cursor; a roll-up read without sources
+    names none."""
     h = Holdings()
     await store.load_batch(Batch(h.parties, h.rels, list(h.acts.values())))
     ids = [h.company.id, h.dept.id, h.bob.id, "unknown"]
@@ -641,6 +642,15 @@ async def test_a_timeline_read_by_reference_names_what_the_whole_read_does(
             for i in ids:
                 assert _references(refs[i]) == _references(whole[i])
                 assert refs[i].has_next == whole[i].has_next
+    # a roll-up asked for no sources names none, whole or not
+    for whole_ in (True, False):
+        bare = await store.timelines(ids, replace(h.rollup(3), whole=whole_, sources=False))
+        named = await store.timelines(ids, h.rollup(3))
+        for i in ids:
+            assert [e.activity.id for e in bare[i].entries] == [
+                e.activity.id for e in named[i].entries
+            ]
+            assert all(e.source_id is None for e in bare[i].entries)
 
 
 def _references(page: TimelinePage) -> list[tuple[str, datetime, str]]:

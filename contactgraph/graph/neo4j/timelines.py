@@ -83,16 +83,18 @@ def _filters(query: TimelineQuery) -> list[str]:
 class _Reading:
     """What a page's rows carry of each activity (a): all of it with its subjects in
     order, or, when the reader asks nothing else (TimelineQuery.whole), its id and time:
-    no subjects expanded, no text read or decoded."""
+    no subjects expanded, no text read or decoded; and in a roll-up, its source only when
+    asked (TimelineQuery.sources), since it is found from the subjects."""
 
-    def __init__(self, whole: bool) -> None:
-        self.whole = whole
+    def __init__(self, query: TimelineQuery) -> None:
+        self.whole = query.whole
+        self.sources = query.sources
 
     def columns(self, subjects: str) -> str:
         """The two columns of an activity, its subjects' ids in variable `subjects`."""
         return f"{ACTIVITY_MAP}, {subjects}" if self.whole else "a.id, toString(a.occurred_at)"
 
-    def entry(self, found: Any, more: Any, source: str) -> TimelineEntry:
+    def entry(self, found: Any, more: Any, source: str | None) -> TimelineEntry:
         if self.whole:
             return TimelineEntry(cypher.activity(found, more), source)
         return TimelineEntry(ActivityRef(found, cypher.decode(more)), source)
@@ -181,11 +183,16 @@ class _RollupWalks:
         # an activity's source: root when it is a subject, else its first subject in
         # recorded order among the members (the merge's and the scan's alike); ABOUT edges
         # lead from activities to parties only, so their ends' labels go untested
-        page = (
+        about = (
             "CALL (a) { MATCH (a)-[s:ABOUT]->(subject) WITH subject ORDER BY s.position "
             "RETURN collect(subject.id) AS about } "
-            f"RETURN collect([{reading.columns('about')}, CASE WHEN root.id IN about THEN root.id "
-            "ELSE head([y IN about WHERE y IN listed]) END])"
+        )
+        source = (
+            "CASE WHEN root.id IN about THEN root.id ELSE head([y IN about WHERE y IN listed]) END"
+        )
+        page = (
+            f"{about if reading.whole or reading.sources else ''}RETURN collect(["
+            f"{reading.columns('about')}, {source if reading.sources else 'null'}])"
         )
         return (
             f"MATCH (root:Party {{id: id}}) WHERE {self.root_passes} {self.below}"
@@ -217,11 +224,12 @@ class _RollupWalks:
             f"WHERE {ACTIVITY_FILTER} WITH DISTINCT a "
         )
 
-    def picked_window(self) -> str:
+    def picked_window(self, reading: _Reading) -> str:
         """Activities already chosen per root ($picked), in the order given."""
+        source = f"{self.source}RETURN a, source" if reading.sources else "RETURN a, null AS source"
         return (
             "MATCH (root:Party {id: id}) UNWIND $picked[id] AS picked "
-            f"MATCH (a:Activity {{id: picked}}) {self.source}RETURN a, source"
+            f"MATCH (a:Activity {{id: picked}}) {source}"
         )
 
     async def scan(
@@ -245,7 +253,7 @@ class _Windows:
     def __init__(self, tx: Tx, ids: Sequence[str], query: TimelineQuery, inside: Reach) -> None:
         self.tx = tx
         self.query = query
-        self.reading = _Reading(query.whole)
+        self.reading = _Reading(query)
         self.params: dict[str, Any] = {
             **activity_search.filter_params(query),
             "ids": list(dict.fromkeys(ids)),
@@ -352,7 +360,9 @@ async def timelines(
         for found, more, source in rows:
             batch.entries[root].append(batch.reading.entry(found, more, source))
     if scanned:
-        await batch.fetch(walks.picked_window(), {"ids": list(scanned), "picked": scanned})
+        await batch.fetch(
+            walks.picked_window(batch.reading), {"ids": list(scanned), "picked": scanned}
+        )
     return await batch.pages(walks.counted())
 
 

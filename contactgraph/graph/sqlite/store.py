@@ -213,7 +213,8 @@ class SqliteStore(SqliteDumps, SqliteOpportunities, SqliteTraversals, StepListen
                 return timelines.own(conn, party_id, query)
             subtree = timelines.Subtree.of(conn, party_id, rollup, inside)
             ids = timelines.rollup_window(conn, subtree, query)
-            sources = timelines.sources(conn, subtree, party_id, ids[: query.page.first])
+            page = ids[: query.page.first]
+            sources = timelines.sources(conn, subtree, party_id, page) if query.sources else {}
             counted = timelines.counts(conn, party_id, subtree, query) if query.count else None
             return ids, sources, subtree.beyond, counted
 

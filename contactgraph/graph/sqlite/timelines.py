@@ -79,7 +79,7 @@ class Owner:
 PARTY = Owner("activity_subjects", "party_id", "activity_id")
 DEAL = Owner("activities", "opportunity_id", "id")  # migration 21's partial index
 
-# a timeline's window: its page's ids (plus one), the subject each came from, whether
+# a timeline's window: its page's ids (plus one), the subject each came from (when asked), whether
 # the hierarchy goes on past its depth bound, and its counts by type when asked
 Window = tuple[list[str], dict[str, str], bool, dict[ActivityType, int] | None]
 
@@ -117,7 +117,7 @@ def pages(
     )
     return {
         key: TimelinePage(
-            [TimelineEntry(activities[a], came_from[a]) for a in ids[:first]],
+            [TimelineEntry(activities[a], came_from.get(a)) for a in ids[:first]],
             has_next=len(ids) > first,
             beyond=beyond,
             counts_by_type=counted,
