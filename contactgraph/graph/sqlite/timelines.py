@@ -79,8 +79,9 @@ class Owner:
 PARTY = Owner("activity_subjects", "party_id", "activity_id")
 DEAL = Owner("activities", "opportunity_id", "id")  # migration 21's partial index
 
-# a timeline's window: its page's ids (plus one), the subject each came from (when asked), whether
-# the hierarchy goes on past its depth bound, and its counts by type when asked
+# a timeline's window: its page's ids (plus one), the subject each came from (when
+# asked), whether the hierarchy goes on past its depth bound, and its counts by type when
+# asked
 Window = tuple[list[str], dict[str, str], bool, dict[ActivityType, int] | None]
 
 
