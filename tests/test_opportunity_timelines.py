@@ -34,6 +34,8 @@ TIMELINE = """query($id: ID!, $first: Int, $after: String, $types: [ActivityType
   ... on Opportunity { timeline(first: $first, after: $after, types: $types, since: $since,
   until: $until, search: $search) { totalCount countsByType { type count }
   pageInfo { hasNextPage endCursor } edges { node { id summary source { id } } } } } } }"""
+DEAL_IDS = """query($id: ID!) { node(id: $id) { ... on Opportunity { timeline(first: 2) {
+  pageInfo { hasNextPage endCursor } edges { node { id } } } } } }"""
 PARTY_TIMELINE = """query($id: ID!) { party(id: $id) { timeline(first: 20) {
   edges { node { id } } } } }"""
 CREATE = """mutation($input: CreateOpportunityInput!) { createOpportunity(input: $input) {
@@ -142,6 +144,12 @@ async def test_a_deals_timeline_holds_what_was_linked_to_it_newest_first(world: 
     first = await _timeline(world, "fleet", first=2)
     assert _ids(first) == newest[:2] and first["pageInfo"]["hasNextPage"]
     assert first["edges"][0]["node"]["source"] is None  # not a roll-up
+    # asked for ids alone (read by reference): the same page, the same end cursor
+    narrow = (await gql(DEAL_IDS, {"id": fleet}))["node"]["timeline"]
+    assert narrow == {
+        "pageInfo": first["pageInfo"],
+        "edges": [{"node": {"id": i}} for i in newest[:2]],
+    }
     assert first["totalCount"] == 4
     assert first["countsByType"] == [
         {"type": "CALL", "count": 2},

@@ -366,6 +366,19 @@ class TimelineQuery:
     rollup: Rollup | None = None  # None: the party's own activities only
     search: str | None = None  # words every activity has in its summary or body
     count: bool = False  # TimelinePage.counts_by_type: only when asked, it reads them all
+    # whole activities (else ActivityRef): a page asked for ids reads no subjects or text
+    whole: bool = True
+    # a roll-up's entries name their source (else None): it is found from the subjects
+    sources: bool = True
+
+
+@dataclass(frozen=True)
+class ActivityRef:
+    """An activity known by its id and time only: what a timeline hands over when its
+    reader asks nothing else of the activities (the time is half of an edge's cursor)."""
+
+    id: str
+    occurred_at: datetime
 
 
 @dataclass(frozen=True)
@@ -373,8 +386,8 @@ class TimelineEntry:
     """An activity on a timeline and the subject that put it there: the timeline's own
     party when it is a subject, else its first subject (in recorded order) in the subtree."""
 
-    activity: Activity
-    source_id: str
+    activity: Activity | ActivityRef
+    source_id: str | None  # None in a roll-up whose query does not ask for sources
 
 
 @dataclass(frozen=True)
@@ -387,7 +400,7 @@ class TimelinePage:
     counts_by_type: dict[ActivityType, int] | None = None
 
     @property
-    def activities(self) -> list[Activity]:
+    def activities(self) -> list[Activity | ActivityRef]:
         return [entry.activity for entry in self.entries]
 
 

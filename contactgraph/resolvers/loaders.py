@@ -126,6 +126,29 @@ class GroupedLoader(DataLoader, Generic[Q, V]):
         return {query: query for query in queries}
 
 
+class TimelinesLoader(GroupedLoader[TimelineQuery, TimelinePage]):
+    """Timelines: the pages of one query asked to read differently (TimelineQuery.whole,
+    sources) are read once in a batch, reading what the widest of them reads."""
+
+    def __init__(
+        self, fetch: Callable[[Sequence[str], TimelineQuery], Awaitable[Mapping[str, TimelinePage]]]
+    ) -> None:
+        super().__init__(fetch, lambda: TimelinePage([], has_next=False))
+
+    def fetched_for(self, queries: list[TimelineQuery]) -> dict[TimelineQuery, TimelineQuery]:
+        family = {q: replace(q, whole=True, sources=True) for q in queries}
+        readings: dict[TimelineQuery, list[TimelineQuery]] = defaultdict(list)
+        for query, widest in family.items():
+            readings[widest].append(query)
+        read = {
+            widest: replace(
+                widest, whole=any(q.whole for q in asked), sources=any(q.sources for q in asked)
+            )
+            for widest, asked in readings.items()
+        }
+        return {q: read[widest] for q, widest in family.items()}
+
+
 Children = list[tuple[Party | PartyRef, Relationship | None]]
 
 
@@ -267,8 +290,8 @@ class Loaders:
         return GroupedLoader(lambda ids, q: _agendas(self._store, ids, q), list)
 
     @cached_property
-    def timelines(self) -> GroupedLoader[TimelineQuery, TimelinePage]:
-        return GroupedLoader(self._store.timelines, lambda: TimelinePage([], has_next=False))
+    def timelines(self) -> TimelinesLoader:
+        return TimelinesLoader(self._store.timelines)
 
     @cached_property
     def history(self) -> GroupedLoader[Page, ChangePage]:
@@ -285,10 +308,8 @@ class Loaders:
         )
 
     @cached_property
-    def deal_timelines(self) -> GroupedLoader[TimelineQuery, TimelinePage]:
-        return GroupedLoader(
-            self._store.opportunity_timelines, lambda: TimelinePage([], has_next=False)
-        )
+    def deal_timelines(self) -> TimelinesLoader:
+        return TimelinesLoader(self._store.opportunity_timelines)
 
     @cached_property
     def deals(self) -> ByIdLoader[Deal]:

@@ -147,6 +147,16 @@ class Activity(Node):
         return await load_parties(info, self.subject_ids)
 
     @classmethod
+    def ref_of(cls, ref: model.ActivityRef, source_id: str | None) -> Activity:
+        """The GraphQL object of an activity read by id and time only; its other fields are
+        unset (reading one fails), which is why only selections within _REF_FIELDS get one."""
+        activity = object.__new__(cls)
+        activity.id = strawberry.ID(ref.id)
+        activity.occurred_at = ref.occurred_at
+        activity.source_id = None if source_id is None else strawberry.ID(source_id)
+        return activity
+
+    @classmethod
     def of(
         cls,
         activity: model.Activity,
@@ -219,6 +229,12 @@ class TimelineConnection:
         return self.counts
 
 
+# all a timeline's selection may read of its activities to be given ActivityRefs: what one
+# holds, and what the page's entry tells (the source)
+_SOURCE_FIELDS = frozenset({"sourceId", "source"})
+_REF_FIELDS = frozenset({"id", "occurredAt", "__typename"}) | _SOURCE_FIELDS
+
+
 def check_window(since: datetime | None, until: datetime | None) -> None:
     if since is not None and until is not None and until <= since:
         raise BadUserInput("until must be later than since")
@@ -235,11 +251,14 @@ def timeline_query(
     rollup: model.Rollup | None = None,
 ) -> model.TimelineQuery:
     """A timeline's arguments checked and read, as a party's and a deal's take them; it
-    counts when totalCount or countsByType is asked, since counting reads it whole."""
+    counts when totalCount or countsByType is asked, since counting reads it whole, and
+    reads whole activities only when a field asks more than their ids and times, and a
+    roll-up's sources only when asked."""
     check_window(since, until)
     if after is not None:
         check_instant_cursor(after)
     selected = field_selections(info)
+    nodes = selected_at(selected, ("edges", "node"))
     return model.TimelineQuery(
         page=info.context.page(first, after),
         types=tuple(dict.fromkeys(types or ())),
@@ -248,6 +267,8 @@ def timeline_query(
         rollup=rollup,
         search=search,
         count=any(selects(selected, f) for f in ("totalCount", "countsByType")),
+        whole=bool(nodes - _REF_FIELDS),
+        sources=bool(nodes & _SOURCE_FIELDS),
     )
 
 
@@ -264,9 +285,15 @@ def timeline_connection(
             cursor=encode_cursor(format_instant(e.activity.occurred_at), e.activity.id)
             if cursors or i == last
             else "",
-            node=Activity.of(e.activity, e.source_id if query.rollup else None),
+            node=_node(e.activity, e.source_id if query.rollup else None),
         )
         for i, e in enumerate(page.entries)
     ]
     counts = (page.counts_by_type or {}) if query.count else None
     return TimelineConnection(edges=edges, page_info=page_info(edges, page.has_next), counts=counts)
+
+
+def _node(activity: model.Activity | model.ActivityRef, source_id: str | None) -> Activity:
+    if isinstance(activity, model.Activity):
+        return Activity.of(activity, source_id)
+    return Activity.ref_of(activity, source_id)

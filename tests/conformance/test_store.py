@@ -19,6 +19,7 @@ from contactgraph.graph.errors import BadUserInput, Conflict, NotFound
 from contactgraph.graph.ids import new_id
 from contactgraph.graph.model import (
     DEFAULT_HIERARCHY_TYPES,
+    ActivityRef,
     ActivityType,
     Address,
     Ancestry,
@@ -616,6 +617,44 @@ async def test_rollup_holds_the_subtree_newest_first_each_once(
     ]
     assert _summaries(third) == ["meeting"]
     assert not third.has_next
+
+
+async def test_a_timeline_read_by_reference_names_what_the_whole_read_does(
+    store: GraphStore, plan: str
+) -> None:
+    """A page read without whole activities (TimelineQuery.whole unset) holds ActivityRefs:
+    the ids, times and sources of the same page read whole, and whether more follow, own
+    or rolled up, on the first page and after its cursor; a roll-up read without sources
+    names none."""
+    h = Holdings()
+    await store.load_batch(Batch(h.parties, h.rels, list(h.acts.values())))
+    ids = [h.company.id, h.dept.id, h.bob.id, "unknown"]
+    for query in (TimelineQuery(Page(1)), h.rollup(3)):
+        first = await store.timelines(ids, query)
+        after = _cursor(first[h.company.id])
+        for asked in (query, replace(query, page=Page(5, after))):
+            whole = await store.timelines(ids, asked)
+            refs = await store.timelines(ids, replace(asked, whole=False))
+            assert all(
+                isinstance(e.activity, ActivityRef) for p in refs.values() for e in p.entries
+            )
+            assert any(refs[i].entries for i in ids)
+            for i in ids:
+                assert _references(refs[i]) == _references(whole[i])
+                assert refs[i].has_next == whole[i].has_next
+    # a roll-up asked for no sources names none, whole or not
+    for whole_ in (True, False):
+        bare = await store.timelines(ids, replace(h.rollup(3), whole=whole_, sources=False))
+        named = await store.timelines(ids, h.rollup(3))
+        for i in ids:
+            assert [e.activity.id for e in bare[i].entries] == [
+                e.activity.id for e in named[i].entries
+            ]
+            assert all(e.source_id is None for e in bare[i].entries)
+
+
+def _references(page: TimelinePage) -> list[tuple[str, datetime, str]]:
+    return [(e.activity.id, e.activity.occurred_at, e.source_id) for e in page.entries]
 
 
 async def test_rollup_reads_the_hierarchy_as_of_a_date_and_filters(

@@ -7,7 +7,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..closure import CLOSURE_TYPES, DEPTH
-from ..model import ActivityType, Rollup, TimelineEntry, TimelinePage, TimelineQuery
+from ..model import (
+    ActivityRef,
+    ActivityType,
+    Rollup,
+    TimelineEntry,
+    TimelinePage,
+    TimelineQuery,
+)
 from . import activity_search, cypher
 from .activity_search import ACTIVITY_FILTER
 from .cypher import (
@@ -71,6 +78,26 @@ def _filters(query: TimelineQuery) -> list[str]:
         clauses.append("a.occurred_at <= datetime($after_time)")
         clauses.append("(a.occurred_at < datetime($after_time) OR a.id < $after_id)")
     return clauses
+
+
+class _Reading:
+    """What a page's rows carry of each activity (a): all of it with its subjects in
+    order, or, when the reader asks nothing else (TimelineQuery.whole), its id and time:
+    no subjects expanded, no text read or decoded; and in a roll-up, its source only when
+    asked (TimelineQuery.sources), since it is found from the subjects."""
+
+    def __init__(self, query: TimelineQuery) -> None:
+        self.whole = query.whole
+        self.sources = query.sources
+
+    def columns(self, subjects: str) -> str:
+        """The two columns of an activity, its subjects' ids in variable `subjects`."""
+        return f"{ACTIVITY_MAP}, {subjects}" if self.whole else "a.id, toString(a.occurred_at)"
+
+    def entry(self, found: Any, more: Any, source: str | None) -> TimelineEntry:
+        if self.whole:
+            return TimelineEntry(cypher.activity(found, more), source)
+        return TimelineEntry(ActivityRef(found, cypher.decode(more)), source)
 
 
 class _RollupWalks:
@@ -148,7 +175,7 @@ class _RollupWalks:
             "LIMIT 1 } "
         )
 
-    def window(self, filters: str, order: str) -> str:
+    def window(self, filters: str, order: str, reading: _Reading) -> str:
         """Per root (rows binding id, and `enough`), its window, merged from its members'
         activities when it has fewer than `enough`, else scanned keeping those with a
         subject among its members (both kept by `filters`); or `large`, when it has
@@ -156,11 +183,16 @@ class _RollupWalks:
         # an activity's source: root when it is a subject, else its first subject in
         # recorded order among the members (the merge's and the scan's alike); ABOUT edges
         # lead from activities to parties only, so their ends' labels go untested
-        page = (
+        about = (
             "CALL (a) { MATCH (a)-[s:ABOUT]->(subject) WITH subject ORDER BY s.position "
             "RETURN collect(subject.id) AS about } "
-            f"RETURN collect([{ACTIVITY_MAP}, about, CASE WHEN root.id IN about THEN root.id "
-            "ELSE head([y IN about WHERE y IN listed]) END])"
+        )
+        source = (
+            "CASE WHEN root.id IN about THEN root.id ELSE head([y IN about WHERE y IN listed]) END"
+        )
+        page = (
+            f"{about if reading.whole or reading.sources else ''}RETURN collect(["
+            f"{reading.columns('about')}, {source if reading.sources else 'null'}])"
         )
         return (
             f"MATCH (root:Party {{id: id}}) WHERE {self.root_passes} {self.below}"
@@ -192,11 +224,12 @@ class _RollupWalks:
             f"WHERE {ACTIVITY_FILTER} WITH DISTINCT a "
         )
 
-    def picked_window(self) -> str:
+    def picked_window(self, reading: _Reading) -> str:
         """Activities already chosen per root ($picked), in the order given."""
+        source = f"{self.source}RETURN a, source" if reading.sources else "RETURN a, null AS source"
         return (
             "MATCH (root:Party {id: id}) UNWIND $picked[id] AS picked "
-            f"MATCH (a:Activity {{id: picked}}) {self.source}RETURN a, source"
+            f"MATCH (a:Activity {{id: picked}}) {source}"
         )
 
     async def scan(
@@ -220,6 +253,7 @@ class _Windows:
     def __init__(self, tx: Tx, ids: Sequence[str], query: TimelineQuery, inside: Reach) -> None:
         self.tx = tx
         self.query = query
+        self.reading = _Reading(query)
         self.params: dict[str, Any] = {
             **activity_search.filter_params(query),
             "ids": list(dict.fromkeys(ids)),
@@ -231,13 +265,14 @@ class _Windows:
 
     async def fetch(self, window: str, extra: dict[str, Any]) -> None:
         """Per id, the activities `window` (rows binding a and source) finds."""
+        subjects = WITH_SUBJECTS if self.reading.whole else ""
         result = await self.tx.run(
-            f"UNWIND $ids AS id CALL (id) {{ {window} }} "
-            f"{WITH_SUBJECTS} RETURN collect([id, {ACTIVITY_MAP}, subjects, source]) AS rows",
+            f"UNWIND $ids AS id CALL (id) {{ {window} }} {subjects}"
+            f"RETURN collect([id, {self.reading.columns('subjects')}, source]) AS rows",
             self.params | extra,
         )
-        for key, found, subjects, source in await cypher.collected(result):
-            self.entries[key].append(TimelineEntry(cypher.activity(found, subjects), source))
+        for key, found, more, source in await cypher.collected(result):
+            self.entries[key].append(self.reading.entry(found, more, source))
 
     async def own(
         self, activities: str, order: str = "a.occurred_at DESC", counted: str | None = None
@@ -292,11 +327,14 @@ async def timelines(
 ) -> dict[str, TimelinePage]:
     batch = _Windows(tx, party_ids, query, inside)
     params = batch.params
+    filters = " AND ".join(_filters(query)) or "true"
     if query.rollup is None:
-        return await batch.own(
-            f"MATCH (root:Party {{id: id}}) WHERE {inside.test('root')} "
-            f"MATCH (root)<-[:ABOUT]-(a:Activity) WHERE {ACTIVITY_FILTER} "
+        # the page tests the filters asked, the count all of them but the cursor (ABOUT
+        # edges come from activities only: their ends' labels go untested)
+        own = (
+            f"MATCH (root:Party {{id: id}}) WHERE {inside.test('root')} MATCH (root)<-[:ABOUT]-(a) "
         )
+        return await batch.own(f"{own}WHERE {filters} ", counted=f"{own}WHERE {ACTIVITY_FILTER} ")
     walks = _RollupWalks(query.rollup, inside)
     params |= walks.params
     await inside.fence(tx, params["ids"], walks.region, params)
@@ -307,7 +345,7 @@ async def timelines(
         "CALL () { MATCH (q:Party) RETURN count(q) AS parties } "
         "WITH toInteger(ceil(sqrt($ratio * $limit * parties / $share))) AS enough "
         "UNWIND $ids AS id CALL (id, enough) "
-        f"{{ {walks.window(' AND '.join(_filters(query)) or 'true', _scan_order(query))}"
+        f"{{ {walks.window(filters, _scan_order(query), batch.reading)}"
         "RETURN large, rows + found AS rows } "
         f"CALL (id) {{ MATCH (root:Party {{id: id}}) CALL (root) {{ {walks.past} }} "
         "RETURN beyond } RETURN collect([id, large, rows, beyond])",
@@ -319,10 +357,12 @@ async def timelines(
             batch.beyond.add(root)
         if large:
             scanned[root] = await walks.scan(tx, root, query, params)
-        for found, subjects, source in rows:
-            batch.entries[root].append(TimelineEntry(cypher.activity(found, subjects), source))
+        for found, more, source in rows:
+            batch.entries[root].append(batch.reading.entry(found, more, source))
     if scanned:
-        await batch.fetch(walks.picked_window(), {"ids": list(scanned), "picked": scanned})
+        await batch.fetch(
+            walks.picked_window(batch.reading), {"ids": list(scanned), "picked": scanned}
+        )
     return await batch.pages(walks.counted())
 
 

@@ -136,7 +136,7 @@ class SqliteOpportunities(SqliteAccounts):
         def work(conn: sqlite3.Connection) -> dict[str, TimelinePage]:
             seen = self._seen(conn, opportunity_ids)
             windows = {o: timelines.own(conn, o, query, timelines.DEAL) for o in seen}
-            return timelines.pages(conn, windows, query.page.first)
+            return timelines.pages(conn, windows, query)
 
         return await self._read(work)
 

@@ -213,7 +213,8 @@ class SqliteStore(SqliteDumps, SqliteOpportunities, SqliteTraversals, StepListen
                 return timelines.own(conn, party_id, query)
             subtree = timelines.Subtree.of(conn, party_id, rollup, inside)
             ids = timelines.rollup_window(conn, subtree, query)
-            sources = timelines.sources(conn, subtree, party_id, ids[: query.page.first])
+            page = ids[: query.page.first]
+            sources = timelines.sources(conn, subtree, party_id, page) if query.sources else {}
             counted = timelines.counts(conn, party_id, subtree, query) if query.count else None
             return ids, sources, subtree.beyond, counted
 
@@ -222,7 +223,7 @@ class SqliteStore(SqliteDumps, SqliteOpportunities, SqliteTraversals, StepListen
             # a party outside has no timeline; below one inside, the subtree keeps to it
             starts = inside.keep(conn, party_ids)
             windows = {p: window(conn, p, inside) for p in dict.fromkeys(party_ids) if p in starts}
-            return timelines.pages(conn, windows, query.page.first)
+            return timelines.pages(conn, windows, query)
 
         return await (self._read if query.rollup is None and not self._scope else self._walk)(work)
 

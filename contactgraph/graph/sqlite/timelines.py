@@ -25,8 +25,17 @@ from dataclasses import dataclass, replace
 from .. import closure
 from ..closure import CLOSURE_TYPES
 from ..cursors import decode_cursor
-from ..model import ActivityType, Page, Rollup, TimelineEntry, TimelinePage, TimelineQuery
-from ..times import format_instant
+from ..model import (
+    Activity,
+    ActivityRef,
+    ActivityType,
+    Page,
+    Rollup,
+    TimelineEntry,
+    TimelinePage,
+    TimelineQuery,
+)
+from ..times import format_instant, parse_instant
 from . import activity_search, records, walks
 from .scopes import EVERYWHERE, Reach
 
@@ -70,8 +79,9 @@ class Owner:
 PARTY = Owner("activity_subjects", "party_id", "activity_id")
 DEAL = Owner("activities", "opportunity_id", "id")  # migration 21's partial index
 
-# a timeline's window: its page's ids (plus one), the subject each came from, whether
-# the hierarchy goes on past its depth bound, and its counts by type when asked
+# a timeline's window: its page's ids (plus one), the subject each came from (when
+# asked), whether the hierarchy goes on past its depth bound, and its counts by type when
+# asked
 Window = tuple[list[str], dict[str, str], bool, dict[ActivityType, int] | None]
 
 
@@ -97,21 +107,32 @@ def own(conn: sqlite3.Connection, key: str, query: TimelineQuery, owner: Owner =
 
 
 def pages(
-    conn: sqlite3.Connection, windows: Mapping[str, Window], first: int
+    conn: sqlite3.Connection, windows: Mapping[str, Window], query: TimelineQuery
 ) -> dict[str, TimelinePage]:
-    """The timelines of the windows, their activities read at once."""
-    activities = records.activities_by_id(
-        conn, {a for ids, _, _, _ in windows.values() for a in ids}
+    """The timelines of the windows, their activities read at once: whole, or by id and
+    time when the reader asks nothing else (TimelineQuery.whole)."""
+    first = query.page.first
+    wanted = {a for ids, _, _, _ in windows.values() for a in ids}
+    activities: Mapping[str, Activity | ActivityRef] = (
+        records.activities_by_id(conn, wanted) if query.whole else _refs(conn, wanted)
     )
     return {
         key: TimelinePage(
-            [TimelineEntry(activities[a], came_from[a]) for a in ids[:first]],
+            [TimelineEntry(activities[a], came_from.get(a)) for a in ids[:first]],
             has_next=len(ids) > first,
             beyond=beyond,
             counts_by_type=counted,
         )
         for key, (ids, came_from, beyond, counted) in windows.items()
     }
+
+
+def _refs(conn: sqlite3.Connection, ids: set[str]) -> dict[str, ActivityRef]:
+    rows = conn.execute(
+        f"SELECT id, occurred_at FROM activities WHERE id {records.IN_LIST}",
+        (records.bound_list(ids),),
+    )
+    return {found: ActivityRef(found, parse_instant(at)) for found, at in rows}
 
 
 class Subtree:
