@@ -147,6 +147,7 @@ NESTED = {
     "edges { cursor node { depth parentId party { id displayName } } } }",
     "children": "children { id displayName }",
     "relationships": "relationships { id type fromId toId }",
+    "timeline": "timeline(first: 5, includeDescendants: true) { edges { cursor node { id } } }",
 }
 
 
@@ -162,15 +163,16 @@ def _asking(field: str) -> tuple[str, str]:
 
 
 async def test_a_partys_nested_read_reads_the_party_too(gql: GraphQL) -> None:
-    """`party(id:)` asking for its descendants, children or relationships is one store
-    call, the field's read reading the party as well, with the answer of the two calls
+    """`party(id:)` asking for its descendants, children, relationships or timeline is
+    one store call, the field's read reading the party as well, with the answer of the two calls
     it took before; an unknown id is null, a merged id answers its survivor's, and
     arguments the field refuses are its error, in its place."""
     company = await org(gql, "Acme")
     team = await org(gql, "Sales", parentId=company)
-    await contact(gql, "Ada", "Lovelace", parentId=team)
+    ada = await contact(gql, "Ada", "Lovelace", parentId=team)
+    called = (await record(gql, await user(gql, "rita"), [ada], "2025-03-01T10:00:00Z"))["id"]
     answers = {}
-    for field in ("descendants", "children", "relationships"):
+    for field in NESTED:
         carried, uncarried = _asking(field)
         for first in (1, 5):
             variables = {"id": company} | ({"first": first} if field == "descendants" else {})
@@ -183,6 +185,7 @@ async def test_a_partys_nested_read_reads_the_party_too(gql: GraphQL) -> None:
     assert [e["node"]["party"]["displayName"] for e in below["edges"]] == ["Sales", "Ada Lovelace"]
     assert answers["children"]["party"]["children"] == [{"id": team, "displayName": "Sales"}]
     assert [r["type"] for r in answers["relationships"]["party"]["relationships"]] == ["PART_OF"]
+    assert [e["node"]["id"] for e in answers["timeline"]["party"]["timeline"]["edges"]] == [called]
     duplicate = await org(gql, "ACME")
     await gql(
         "mutation($s: ID!, $m: ID!) { mergeParties(survivorId: $s, mergedIds: [$m]) { dryRun } }",

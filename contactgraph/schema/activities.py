@@ -7,12 +7,19 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
+from strawberry.types.nodes import Selection
 
 from ..graph import history, model
 from ..graph.cursors import check_instant_cursor, encode_cursor
 from ..graph.errors import BadUserInput
 from ..graph.times import format_instant
-from ..resolvers.context import ContextInfo, field_selections, selected_at, selects
+from ..resolvers.context import (
+    Context,
+    ContextInfo,
+    field_selections,
+    selected_at,
+    selects,
+)
 from .enums import ActivityStatus, ActivityType, Response
 from .history import Change, ChangeKind, node_history
 from .node import Node
@@ -241,7 +248,8 @@ def check_window(since: datetime | None, until: datetime | None) -> None:
 
 
 def timeline_query(
-    info: ContextInfo,
+    context: Context,
+    selected: list[Selection],
     first: int | None,
     after: str | None,
     types: list[model.ActivityType] | None,
@@ -257,10 +265,9 @@ def timeline_query(
     check_window(since, until)
     if after is not None:
         check_instant_cursor(after)
-    selected = field_selections(info)
     nodes = selected_at(selected, ("edges", "node"))
     return model.TimelineQuery(
-        page=info.context.page(first, after),
+        page=context.page(first, after),
         types=tuple(dict.fromkeys(types or ())),
         since=since,
         until=until,

@@ -1,6 +1,6 @@
 """`party(id:)` read by a nested read of its selection (graph/carried.py).
 
-A client asking for one party's descendants, children or relationships sent two
+A client asking for one party's descendants, children, relationships or timeline sent two
 statements to Neo4j, the party's and then the field's, and a statement's own cost there
 is most of a small read's. The field's read depends only on its arguments and selection,
 known before the party is read, so `party(id:)` runs it first, carrying the party's read,
@@ -26,7 +26,12 @@ from ..graph.carried import carrying
 from ..graph.errors import GraphError, ServiceUnavailable, Timeout
 from ..resolvers.context import ContextInfo, field_selections
 from ..resolvers.loaders import GroupedLoader, Loaders
-from .parties import children_query, descendants_query, relationships_query
+from .parties import (
+    children_query,
+    descendants_query,
+    party_timeline_query,
+    relationships_query,
+)
 
 Carrier = tuple[Callable[..., Any], Callable[[Loaders], GroupedLoader[Any, Any]]]
 # a nested field whose read can carry its party's: how its key is made from the field's
@@ -35,6 +40,7 @@ CARRIERS: dict[str, Carrier] = {
     "children": (children_query, lambda loaders: loaders.children),
     "descendants": (descendants_query, lambda loaders: loaders.descendants),
     "relationships": (relationships_query, lambda loaders: loaders.relationships),
+    "timeline": (party_timeline_query, lambda loaders: loaders.timelines),
 }
 
 

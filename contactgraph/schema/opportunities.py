@@ -11,7 +11,7 @@ import strawberry
 
 from ..graph import opportunities, opportunity_reads
 from ..graph.errors import BadUserInput
-from ..resolvers.context import ContextInfo
+from ..resolvers.context import ContextInfo, field_selections
 from .activities import TimelineConnection, timeline_connection, timeline_query
 from .common_arguments import ActivitySearch, ActivityTypes, After, First, Since, Until
 from .enums import described_enum
@@ -112,7 +112,9 @@ class Opportunity(Node):
         until: Until = None,
         search: ActivitySearch = None,
     ) -> TimelineConnection:
-        query = timeline_query(info, first, after, types, since, until, search)
+        query = timeline_query(
+            info.context, field_selections(info), first, after, types, since, until, search
+        )
         page = await info.context.loaders.deal_timelines.load((self.id, query))
         return timeline_connection(info, page, query)
 

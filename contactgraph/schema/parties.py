@@ -104,6 +104,37 @@ def children_query(
     return ChildrenQuery(_hierarchy_types(types), as_of or context.now, reading)
 
 
+def party_timeline_query(
+    context: Context,
+    selected: list[Selection],
+    first: int | None = None,
+    after: str | None = None,
+    types: list[model.ActivityType] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    include_descendants: bool = False,
+    hierarchy_types: list[model.RelType] | None = None,
+    as_of: datetime | None = None,
+    max_depth: int | None = None,
+    search: str | None = None,
+) -> model.TimelineQuery:
+    if not include_descendants and (hierarchy_types or as_of or max_depth is not None):
+        raise BadUserInput(
+            "hierarchyTypes, asOf and maxDepth choose a roll-up: set includeDescendants"
+        )
+    rollup = (
+        Rollup(
+            _hierarchy_types(hierarchy_types),
+            as_of or context.now,
+            context.depth(max_depth),
+            tell_beyond=max_depth is None,
+        )
+        if include_descendants
+        else None
+    )
+    return timeline_query(context, selected, first, after, types, since, until, search, rollup)
+
+
 def descendants_query(
     context: Context,
     selected: list[Selection],
@@ -409,21 +440,20 @@ class Party(Node):
         search: ActivitySearch = None,
     ) -> TimelineConnection:
         context = info.context
-        if not include_descendants and (hierarchy_types or as_of or max_depth is not None):
-            raise BadUserInput(
-                "hierarchyTypes, asOf and maxDepth choose a roll-up: set includeDescendants"
-            )
-        rollup = (
-            Rollup(
-                _hierarchy_types(hierarchy_types),
-                as_of or context.now,
-                context.depth(max_depth),
-                tell_beyond=max_depth is None,
-            )
-            if include_descendants
-            else None
+        query = party_timeline_query(
+            context,
+            field_selections(info),
+            first,
+            after,
+            types,
+            since,
+            until,
+            include_descendants,
+            hierarchy_types,
+            as_of,
+            max_depth,
+            search,
         )
-        query = timeline_query(info, first, after, types, since, until, search, rollup)
         page = await context.loaders.timelines.load((self.id, query))
         context.cut(page.beyond, max_depth, f"the hierarchy below {self.id}")
         return timeline_connection(info, page, query)

@@ -15,7 +15,7 @@ from ..model import (
     TimelinePage,
     TimelineQuery,
 )
-from . import activity_search, cypher
+from . import activity_search, carrying, cypher
 from .activity_search import ACTIVITY_FILTER
 from .cypher import (
     ACTIVITY_MAP,
@@ -253,6 +253,7 @@ class _Windows:
     def __init__(self, tx: Tx, ids: Sequence[str], query: TimelineQuery, inside: Reach) -> None:
         self.tx = tx
         self.query = query
+        self.inside = inside
         self.reading = _Reading(query)
         self.params: dict[str, Any] = {
             **activity_search.filter_params(query),
@@ -266,12 +267,14 @@ class _Windows:
     async def fetch(self, window: str, extra: dict[str, Any]) -> None:
         """Per id, the activities `window` (rows binding a and source) finds."""
         subjects = WITH_SUBJECTS if self.reading.whole else ""
-        result = await self.tx.run(
-            f"UNWIND $ids AS id CALL (id) {{ {window} }} {subjects}"
-            f"RETURN collect([id, {self.reading.columns('subjects')}, source]) AS rows",
+        read = await carrying.collected(
+            self.tx,
+            f"UNWIND $ids AS id CALL (id) {{ {window} }} {subjects}",
+            f"collect([id, {self.reading.columns('subjects')}, source])",
             self.params | extra,
+            self.inside,
         )
-        for key, found, more, source in await cypher.collected(result):
+        for key, found, more, source in read:
             self.entries[key].append(self.reading.entry(found, more, source))
 
     async def own(
@@ -341,18 +344,21 @@ async def timelines(
     params |= inside.params  # with the fence
     # a scan reads the share of activities of the types asked, or that type alone
     share = len(query.types) / len(ActivityType) if len(query.types) > 1 else 1.0
-    result = await tx.run(
+    read = await carrying.collected(
+        tx,
         "CALL () { MATCH (q:Party) RETURN count(q) AS parties } "
         "WITH toInteger(ceil(sqrt($ratio * $limit * parties / $share))) AS enough "
         "UNWIND $ids AS id CALL (id, enough) "
         f"{{ {walks.window(filters, _scan_order(query), batch.reading)}"
         "RETURN large, rows + found AS rows } "
         f"CALL (id) {{ MATCH (root:Party {{id: id}}) CALL (root) {{ {walks.past} }} "
-        "RETURN beyond } RETURN collect([id, large, rows, beyond])",
+        "RETURN beyond } ",
+        "collect([id, large, rows, beyond])",
         params | {"ratio": SCAN_COST_RATIO, "share": share, "listed": MEMBERS_LISTED},
+        inside,
     )
     scanned: dict[str, list[str]] = {}
-    for root, large, rows, past in await cypher.collected(result):
+    for root, large, rows, past in read:
         if past:
             batch.beyond.add(root)
         if large:

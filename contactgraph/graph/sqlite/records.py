@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
 from .. import attributes, rules, schedules
+from ..carried import Carried
 from ..codec import ACTIVITY_FIELDS, PARTY_KINDS
 from ..errors import BadUserInput, Conflict
 from ..levels import Level, check_level
@@ -37,6 +38,7 @@ from .rows import (
     party_params,
     relationship_from_row,
 )
+from .scopes import Reach, parties_inside
 from .walks import Reached
 
 INSERT_PARTY = f"INSERT INTO parties ({PARTY_COLUMNS}) VALUES ({', '.join('?' * 16)})"
@@ -283,3 +285,10 @@ def write_activities(conn: sqlite3.Connection, rows: ActivityRows) -> None:
 
 def insert_activities(conn: sqlite3.Connection, activities: Sequence[Activity]) -> None:
     write_activities(conn, activity_rows(activities))
+
+
+def carry(conn: sqlite3.Connection, inside: Reach, carried: Carried | None) -> None:
+    """Read the party a read carries (graph/carried.py), as get_parties does."""
+    if carried is not None:
+        found = parties_by_id(conn, [carried.party_id])
+        carried.take(list(parties_inside(conn, inside, found).values()))

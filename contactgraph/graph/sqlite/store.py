@@ -14,6 +14,7 @@ from .. import history as entry
 from .. import rules
 from ..agenda import AgendaQuery
 from ..attribute_filters import sqlite_clauses
+from ..carried import waiting
 from ..contactdata import normalised
 from ..cursors import decode_cursor
 from ..duplicates import DuplicateQuery, Match, PairPage
@@ -218,8 +219,11 @@ class SqliteStore(SqliteDumps, SqliteOpportunities, SqliteTraversals, StepListen
             counted = timelines.counts(conn, party_id, subtree, query) if query.count else None
             return ids, sources, subtree.beyond, counted
 
+        carried = waiting()
+
         def work(conn: sqlite3.Connection) -> dict[str, TimelinePage]:
             inside = self._inside(conn)
+            records.carry(conn, inside, carried)
             # a party outside has no timeline; below one inside, the subtree keeps to it
             starts = inside.keep(conn, party_ids)
             windows = {p: window(conn, p, inside) for p in dict.fromkeys(party_ids) if p in starts}

@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from .. import rules
-from ..carried import Carried, waiting
+from ..carried import waiting
 from ..cursors import cursor_depth, decode_cursor
 from ..model import (
     WHOLE_ROWS,
@@ -53,7 +53,7 @@ class SqliteTraversals(SqliteAccounts):
 
         def work(conn: sqlite3.Connection) -> dict[str, list[Relationship]]:
             inside = self._inside(conn)
-            _carry(conn, inside, carried)
+            records.carry(conn, inside, carried)
             edges = walks.edges_at(conn, party_ids, [(t, e) for t in types for e in ends], as_of)
             allowed = inside.keep(conn, (p for _, rel in edges for p in (rel.from_id, rel.to_id)))
             found: dict[str, list[Relationship]] = defaultdict(list)
@@ -95,7 +95,7 @@ class SqliteTraversals(SqliteAccounts):
             conn: sqlite3.Connection,
         ) -> dict[str, list[tuple[Party | PartyRef, Relationship | None]]]:
             inside = self._inside(conn)
-            _carry(conn, inside, carried)
+            records.carry(conn, inside, carried)
             edges = walks.edges_at(conn, parent_ids, spec, as_of)
             allowed = inside.keep(conn, (p for _, rel in edges for p in (rel.from_id, rel.to_id)))
             edges = [e for e in edges if e[1].from_id in allowed and e[1].to_id in allowed]
@@ -149,7 +149,7 @@ class SqliteTraversals(SqliteAccounts):
 
         def work(conn: sqlite3.Connection) -> dict[str, TreePage]:
             inside = self._inside(conn)
-            _carry(conn, inside, carried)
+            records.carry(conn, inside, carried)
             kept = inside.keep(conn, root_ids)
             outside = TreePage([], has_next=False, total_count=0 if count else None)
             return {
@@ -250,10 +250,3 @@ class SqliteTraversals(SqliteAccounts):
             return Path([parties[i] for i in nodes], rels)
 
         return await self._walk(work)
-
-
-def _carry(conn: sqlite3.Connection, inside: scopes.Reach, carried: Carried | None) -> None:
-    """Read the party a read carries (graph/carried.py), as get_parties does."""
-    if carried is not None:
-        found = records.parties_by_id(conn, [carried.party_id])
-        carried.take(list(scopes.parties_inside(conn, inside, found).values()))
