@@ -82,24 +82,28 @@ class SqliteTraversals(SqliteAccounts):
         as_of: datetime,
         reading: TreeReading = WHOLE_ROWS,
     ) -> dict[str, list[tuple[Party | PartyRef, Relationship | None]]]:
-        """Whole rows whatever `reading` asks: on SQLite they cost next to nothing more."""
+        """Whole parties and edges only when `reading` asks for them: decoding a large
+        organization's hundreds of members costs more than the statements that find them."""
         forward, backward = rules.walk_directions(types, downward=True)
         spec = [(t, "from_id") for t in forward] + [(t, "to_id") for t in backward]
 
         def work(
             conn: sqlite3.Connection,
         ) -> dict[str, list[tuple[Party | PartyRef, Relationship | None]]]:
-            edges = walks.edges_at(conn, parent_ids, spec, as_of)
-            allowed = self._inside(conn).keep(
-                conn, (p for _, rel in edges for p in (rel.from_id, rel.to_id))
-            )
-            edges = [e for e in edges if e[1].from_id in allowed and e[1].to_id in allowed]
-            parties = records.parties_by_id(
-                conn, [walks.other_end(rel, parent) for parent, rel in edges]
-            )
+            edges: list[tuple[str, str, Relationship | None]]
+            if reading.edges:
+                edges = [
+                    (parent, walks.other_end(rel, parent), rel)
+                    for parent, rel in walks.edges_at(conn, parent_ids, spec, as_of)
+                ]
+            else:
+                edges = [(p, c, None) for p, c in walks.ends_at(conn, parent_ids, spec, as_of)]
+            allowed = self._inside(conn).keep(conn, (p for edge in edges for p in edge[:2]))
+            edges = [e for e in edges if e[0] in allowed and e[1] in allowed]
+            parties = records.parties_read(conn, [child for _, child, _ in edges], reading)
             found: dict[str, list[tuple[Party | PartyRef, Relationship | None]]] = defaultdict(list)
-            for parent, rel in edges:
-                found[parent].append((parties[walks.other_end(rel, parent)], rel))
+            for parent, child, rel in edges:
+                found[parent].append((parties[child], rel))
             for items in found.values():
                 items.sort(key=lambda item: display_order(item[0]))
             return found

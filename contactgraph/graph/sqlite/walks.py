@@ -28,6 +28,35 @@ def _ids(values: Iterable[object]) -> str:
     return json.dumps(list(values))
 
 
+def _edge_rows(
+    conn: sqlite3.Connection,
+    anchors: Sequence[str],
+    spec: Sequence[tuple[RelType, str]],
+    as_of: datetime | None,
+    columns: str,
+) -> list[sqlite3.Row]:
+    """`columns` of the edges whose `end` column holds one of anchors, per (type, end) in
+    spec, then `anchor` and `other_end`, in one statement ordered by (since, id)."""
+    moment = format_instant(as_of) if as_of else None
+    validity = " AND since <= :at AND (until IS NULL OR until > :at)" if moment else ""
+    selects = []
+    params: dict[str, object] = {"anchors": _ids(set(anchors)), "at": moment}
+    for end, other in (("from_id", "to_id"), ("to_id", "from_id")):
+        types = [t.value for t, e in spec if e == end]
+        if types:
+            params[end] = _ids(types)
+            selects.append(
+                f"SELECT {columns}{end} AS anchor, {other} AS other_end, since AS edge_since, "
+                "id AS edge_id FROM relationships "
+                f"WHERE {end} IN (SELECT value FROM json_each(:anchors)) "
+                f"AND type IN (SELECT value FROM json_each(:{end})){validity}"
+            )
+    if not selects:
+        return []
+    order = " ORDER BY edge_since, edge_id"
+    return conn.execute(" UNION ALL ".join(selects) + order, params).fetchall()
+
+
 def edges_at(
     conn: sqlite3.Connection,
     anchors: Sequence[str],
@@ -36,23 +65,19 @@ def edges_at(
 ) -> list[tuple[str, Relationship]]:
     """Edges whose `end` column holds one of anchors, per (type, end) in spec, ordered by
     (since, id); as_of None reads the whole history."""
-    moment = format_instant(as_of) if as_of else None
-    validity = " AND since <= :at AND (until IS NULL OR until > :at)" if moment else ""
-    found: list[tuple[str, Relationship]] = []
-    bound = _ids(set(anchors))
-    for end in ("from_id", "to_id"):
-        types = [t.value for t, e in spec if e == end]
-        if not types:
-            continue
-        rows = conn.execute(
-            f"SELECT {REL_COLUMNS}, {end} AS anchor FROM relationships "
-            f"WHERE {end} IN (SELECT value FROM json_each(:anchors)) "
-            f"AND type IN (SELECT value FROM json_each(:types)){validity}",
-            {"anchors": bound, "types": _ids(types), "at": moment},
-        )
-        found += [(row["anchor"], relationship_from_row(row)) for row in rows]
-    found.sort(key=lambda item: (item[1].since, item[1].id))
-    return found
+    rows = _edge_rows(conn, anchors, spec, as_of, f"{REL_COLUMNS}, ")
+    return [(row["anchor"], relationship_from_row(row)) for row in rows]
+
+
+def ends_at(
+    conn: sqlite3.Connection,
+    anchors: Sequence[str],
+    spec: Sequence[tuple[RelType, str]],
+    as_of: datetime | None,
+) -> list[tuple[str, str]]:
+    """(anchor, other end) of the edges edges_at finds, in its order, without the edges:
+    a children list whose reader asks for no edge decodes none."""
+    return [(row[0], row[1]) for row in _edge_rows(conn, anchors, spec, as_of, "")]
 
 
 def roles_at(
