@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -91,16 +91,24 @@ class SqliteTraversals(SqliteAccounts):
             conn: sqlite3.Connection,
         ) -> dict[str, list[tuple[Party | PartyRef, Relationship | None]]]:
             edges: list[tuple[str, str, Relationship | None]]
+            named: dict[str, PartyRef] = {}
             if reading.edges:
                 edges = [
                     (parent, walks.other_end(rel, parent), rel)
                     for parent, rel in walks.edges_at(conn, parent_ids, spec, as_of)
                 ]
             else:
-                edges = [(p, c, None) for p, c in walks.ends_at(conn, parent_ids, spec, as_of)]
+                ends = walks.named_ends_at(conn, parent_ids, spec, as_of)
+                edges = [(parent, ref.id, None) for parent, ref in ends]
+                named = {ref.id: ref for _, ref in ends}
             allowed = self._inside(conn).keep(conn, (p for edge in edges for p in edge[:2]))
             edges = [e for e in edges if e[0] in allowed and e[1] in allowed]
-            parties = records.parties_read(conn, [child for _, child, _ in edges], reading)
+            wanted = [child for _, child, _ in edges]
+            parties: Mapping[str, Party | PartyRef] = named
+            if reading.parties:
+                parties = records.parties_by_id(conn, wanted)
+            elif reading.edges:
+                parties = records.refs_by_id(conn, wanted)
             found: dict[str, list[tuple[Party | PartyRef, Relationship | None]]] = defaultdict(list)
             for parent, child, rel in edges:
                 found[parent].append((parties[child], rel))
