@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
 
 from .. import attributes, rules, schedules
@@ -151,11 +151,17 @@ def tree_rows(conn: sqlite3.Connection, rows: Sequence[tuple[str, Reached]]) -> 
 
 
 def below(
-    conn: sqlite3.Connection, rows: Sequence[tuple[str, Reached]], reading: TreeReading
+    conn: sqlite3.Connection,
+    rows: Sequence[tuple[str, Reached]],
+    reading: TreeReading,
+    named: Mapping[str, PartyRef] | None = None,
 ) -> list[Below]:
-    """Parties a walk reached, read as `reading` asks, with the edges they were reached by
-    when those are read."""
-    parties = parties_read(conn, [party_id for party_id, _ in rows], reading)
+    """Parties a walk reached, read as `reading` asks (by id, kind and name from `named`
+    when the walk's statement found them), with the edges they were reached by when those
+    are read."""
+    parties: Mapping[str, Party | PartyRef] = (
+        named if named is not None else parties_read(conn, [p for p, _ in rows], reading)
+    )
     rels = _edges(conn, rows) if reading.edges else {}
     return [
         Below(

@@ -137,7 +137,7 @@ class SqliteTraversals(SqliteAccounts):
 
         def tree(conn: sqlite3.Connection, root: str, inside: scopes.Reach) -> TreePage:
             if timelines.in_closure(rollup, inside):  # a page and a count, walking nothing
-                rows = closure_pages.descendants(
+                rows, named = closure_pages.descendants(
                     conn, root, rollup, after, page.first + 1, inside, reading
                 )
                 # as a walk, told of parties past the ceiling when it reaches the last level
@@ -149,7 +149,8 @@ class SqliteTraversals(SqliteAccounts):
                 rows, total, beyond = walks.descendants(
                     conn, root, step, max_depth, after, page.first + 1, count, inside, tell_beyond
                 )
-            found = records.below(conn, rows[: page.first], reading)
+                named = None
+            found = records.below(conn, rows[: page.first], reading, named)
             return TreePage(found, len(rows) > page.first, total, beyond)
 
         def work(conn: sqlite3.Connection) -> dict[str, TreePage]:

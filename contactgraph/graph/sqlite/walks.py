@@ -13,8 +13,8 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from .. import rules
 from ..codec import PARTY_KINDS, REL_FIELDS
@@ -113,9 +113,9 @@ def other_end(rel: Relationship, anchor: str) -> str:
     return rel.to_id if rel.from_id == anchor else rel.from_id
 
 
-@dataclass(frozen=True)
-class Reached:
-    """A party met by a walk: at its shortest depth, from the smallest (parent, edge)."""
+class Reached(NamedTuple):
+    """A party met by a walk: at its shortest depth, from the smallest (parent, edge). A
+    tuple: a page makes one for each of thousands of rows, at half a frozen class's cost."""
 
     depth: int
     parent: str
