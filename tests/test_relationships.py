@@ -174,6 +174,34 @@ async def test_children_follow_each_types_parent_end(gql: GraphQL) -> None:
     ]
 
 
+async def test_a_child_by_two_edges_is_listed_once_per_edge_in_either_reading(
+    gql: GraphQL,
+) -> None:
+    """Names only (one statement on SQLite: edges and names together) or whole parties:
+    a person the unit employs and who is a member of it is its child twice while both
+    edges hold, once before the second begins and once after the first ends."""
+    unit = await org(gql, "Works Council")
+    ann = await contact(gql, "Ann", "Zeller")
+    bob = await contact(gql, "Bob", "Adler")
+    await link(gql, "MEMBER_OF", ann, unit, since="2021-01-01T00:00:00Z")
+    employed = await link(gql, "EMPLOYS", unit, ann, since="2020-01-01T00:00:00Z")
+    await link(gql, "EMPLOYS", unit, bob, since="2022-01-01T00:00:00Z")
+    await gql(UNLINK, {"id": employed["id"], "until": "2023-01-01T00:00:00Z"})
+    narrow = "query($id: ID!, $asOf: DateTime) { party(id: $id) { children(asOf: $asOf) { id } } }"
+    whole = (
+        "query($id: ID!, $asOf: DateTime) { party(id: $id) { children(asOf: $asOf) { id "
+        "... on Contact { firstName emails { address } } } } }"
+    )
+    for at, expected in (
+        ("2022-06-01T00:00:00Z", [ann, ann, bob]),
+        ("2024-01-01T00:00:00Z", [ann, bob]),
+        ("2020-06-01T00:00:00Z", [ann]),
+    ):
+        for query in (narrow, whole):
+            found = (await gql(query, {"id": unit, "asOf": at}))["party"]["children"]
+            assert [child["id"] for child in found] == expected, (query, at)
+
+
 async def test_children_refuse_non_hierarchy_types(gql: GraphQL) -> None:
     company = await org(gql, "Acme")
     error = await gql.error(CHILDREN, {"id": company, "types": ["KNOWS"]})

@@ -16,7 +16,8 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from ..model import Rollup, TreeReading
+from ..codec import PARTY_KINDS
+from ..model import PartyRef, Rollup, TreeReading
 from ..times import format_instant
 from .scopes import Reach
 from .walks import HierarchyStep, Reached
@@ -37,10 +38,11 @@ def descendants(
     limit: int,
     inside: Reach,
     reading: TreeReading,
-) -> list[tuple[str, Reached]]:
+) -> tuple[list[tuple[str, Reached]], dict[str, PartyRef] | None]:
     """Up to `limit` parties below root after the (depth, id) cursor, in (depth, id)
-    order, as the walk of walks.descendants finds them. A parent and edge left unread
-    are empty strings, which records.below does not pass on."""
+    order, as the walk of walks.descendants finds them; and, when the reading asks no
+    more of the parties, each by id, kind and name from the same statement. A parent and
+    edge left unread are empty strings, which records.below does not pass on."""
     params = {
         "root": root,
         "at": format_instant(rollup.as_of),
@@ -50,18 +52,28 @@ def descendants(
         "limit": limit,
         **inside.params,
     }
+    named, join = (
+        ("", "")
+        if reading.parties
+        else (", p.kind, p.display_name", " JOIN parties p ON p.id = r.descendant_id")
+    )
     found = conn.execute(
-        "SELECT DISTINCT r.descendant_id, r.depth FROM hierarchy_reach AS r "
+        f"SELECT DISTINCT r.descendant_id, r.depth{named} FROM hierarchy_reach AS r{join} "
         "WHERE r.ancestor_id = :root AND r.depth BETWEEN max(:depth, 1) AND :max_depth "
         f"AND r.{_VALID} AND (r.depth, r.descendant_id) > (:depth, :id) AND {_NEARER} "
         f"AND {inside.test('r.descendant_id')} "
         "ORDER BY r.depth, r.descendant_id LIMIT :limit",
         params,
     ).fetchall()
+    refs = (
+        None
+        if reading.parties
+        else {row[0]: PartyRef(row[0], PARTY_KINDS[row[2]], row[3]) for row in found}
+    )
     if not (reading.parents or reading.edges):
-        return [(party_id, Reached(depth, "", "")) for party_id, depth in found]
-    ways = _ways_down(conn, root, rollup, dict(found), inside)
-    return [(party_id, Reached(depth, *ways[party_id])) for party_id, depth in found]
+        return [(row[0], Reached(row[1], "", "")) for row in found], refs
+    ways = _ways_down(conn, root, rollup, {row[0]: row[1] for row in found}, inside)
+    return [(row[0], Reached(row[1], *ways[row[0]])) for row in found], refs
 
 
 def _ways_down(

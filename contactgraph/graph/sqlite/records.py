@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
 
 from .. import attributes, rules, schedules
@@ -81,6 +81,24 @@ def parties_by_id(conn: sqlite3.Connection, ids: Iterable[str]) -> dict[str, Par
     return {row["id"]: party_from_row(row) for row in rows}
 
 
+def refs_by_id(conn: sqlite3.Connection, ids: Iterable[str]) -> dict[str, PartyRef]:
+    """Parties by id, kind and name only: decoding thousands of whole rows costs more than
+    the statement that finds them."""
+    found = conn.execute(
+        f"SELECT id, kind, display_name FROM parties WHERE id {IN_LIST}", (bound_list(set(ids)),)
+    )
+    return {row[0]: PartyRef(row[0], PARTY_KINDS[row[1]], row[2]) for row in found}
+
+
+def parties_read(
+    conn: sqlite3.Connection, ids: Iterable[str], reading: TreeReading
+) -> dict[str, Party | PartyRef]:
+    """Whole parties when `reading` asks for them, else by id, kind and name."""
+    if reading.parties:
+        return dict(parties_by_id(conn, ids))
+    return dict(refs_by_id(conn, ids))
+
+
 def party_by_id(conn: sqlite3.Connection, party_id: str) -> Party:
     return rules.found(parties_by_id(conn, [party_id]), [party_id])[0]
 
@@ -135,20 +153,17 @@ def tree_rows(conn: sqlite3.Connection, rows: Sequence[tuple[str, Reached]]) -> 
 
 
 def below(
-    conn: sqlite3.Connection, rows: Sequence[tuple[str, Reached]], reading: TreeReading
+    conn: sqlite3.Connection,
+    rows: Sequence[tuple[str, Reached]],
+    reading: TreeReading,
+    named: Mapping[str, PartyRef] | None = None,
 ) -> list[Below]:
-    """Parties a walk reached, read as `reading` asks: whole, or by id, kind and name
-    (decoding thousands of whole rows cost more than the walk), with the edges they were
-    reached by when those are read."""
-    ids = bound_list({party_id for party_id, _ in rows})
-    parties: dict[str, Party | PartyRef]
-    if reading.parties:
-        parties = dict(parties_by_id(conn, [party_id for party_id, _ in rows]))
-    else:
-        found = conn.execute(
-            f"SELECT id, kind, display_name FROM parties WHERE id {IN_LIST}", (ids,)
-        )
-        parties = {row[0]: PartyRef(row[0], PARTY_KINDS[row[1]], row[2]) for row in found}
+    """Parties a walk reached, read as `reading` asks (by id, kind and name from `named`
+    when the walk's statement found them), with the edges they were reached by when those
+    are read."""
+    parties: Mapping[str, Party | PartyRef] = (
+        named if named is not None else parties_read(conn, [p for p, _ in rows], reading)
+    )
     rels = _edges(conn, rows) if reading.edges else {}
     return [
         Below(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -85,7 +85,8 @@ class SqliteTraversals(SqliteAccounts):
         as_of: datetime,
         reading: TreeReading = WHOLE_ROWS,
     ) -> dict[str, list[tuple[Party | PartyRef, Relationship | None]]]:
-        """Whole rows whatever `reading` asks: on SQLite they cost next to nothing more."""
+        """Whole parties and edges only when `reading` asks for them: decoding a large
+        organization's hundreds of members costs more than the statements that find them."""
         forward, backward = rules.walk_directions(types, downward=True)
         spec = [(t, "from_id") for t in forward] + [(t, "to_id") for t in backward]
 
@@ -96,15 +97,28 @@ class SqliteTraversals(SqliteAccounts):
         ) -> dict[str, list[tuple[Party | PartyRef, Relationship | None]]]:
             inside = self._inside(conn)
             records.carry(conn, inside, carried)
-            edges = walks.edges_at(conn, parent_ids, spec, as_of)
-            allowed = inside.keep(conn, (p for _, rel in edges for p in (rel.from_id, rel.to_id)))
-            edges = [e for e in edges if e[1].from_id in allowed and e[1].to_id in allowed]
-            parties = records.parties_by_id(
-                conn, [walks.other_end(rel, parent) for parent, rel in edges]
-            )
+            edges: list[tuple[str, str, Relationship | None]]
+            named: dict[str, PartyRef] = {}
+            if reading.edges:
+                edges = [
+                    (parent, walks.other_end(rel, parent), rel)
+                    for parent, rel in walks.edges_at(conn, parent_ids, spec, as_of)
+                ]
+            else:
+                ends = walks.named_ends_at(conn, parent_ids, spec, as_of)
+                edges = [(parent, ref.id, None) for parent, ref in ends]
+                named = {ref.id: ref for _, ref in ends}
+            allowed = inside.keep(conn, (p for edge in edges for p in edge[:2]))
+            edges = [e for e in edges if e[0] in allowed and e[1] in allowed]
+            wanted = [child for _, child, _ in edges]
+            parties: Mapping[str, Party | PartyRef] = named
+            if reading.parties:
+                parties = records.parties_by_id(conn, wanted)
+            elif reading.edges:
+                parties = records.refs_by_id(conn, wanted)
             found: dict[str, list[tuple[Party | PartyRef, Relationship | None]]] = defaultdict(list)
-            for parent, rel in edges:
-                found[parent].append((parties[walks.other_end(rel, parent)], rel))
+            for parent, child, rel in edges:
+                found[parent].append((parties[child], rel))
             for items in found.values():
                 items.sort(key=lambda item: display_order(item[0]))
             return found
@@ -130,7 +144,7 @@ class SqliteTraversals(SqliteAccounts):
 
         def tree(conn: sqlite3.Connection, root: str, inside: scopes.Reach) -> TreePage:
             if timelines.in_closure(rollup, inside):  # a page and a count, walking nothing
-                rows = closure_pages.descendants(
+                rows, named = closure_pages.descendants(
                     conn, root, rollup, after, page.first + 1, inside, reading
                 )
                 # as a walk, told of parties past the ceiling when it reaches the last level
@@ -142,7 +156,8 @@ class SqliteTraversals(SqliteAccounts):
                 rows, total, beyond = walks.descendants(
                     conn, root, step, max_depth, after, page.first + 1, count, inside, tell_beyond
                 )
-            found = records.below(conn, rows[: page.first], reading)
+                named = None
+            found = records.below(conn, rows[: page.first], reading, named)
             return TreePage(found, len(rows) > page.first, total, beyond)
 
         carried = waiting()

@@ -13,19 +13,59 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from .. import rules
-from ..model import ACYCLIC_TYPES, Relationship, RelType
+from ..codec import PARTY_KINDS, REL_FIELDS
+from ..model import ACYCLIC_TYPES, PartyRef, Relationship, RelType
 from ..times import format_instant
 from . import jobs
-from .rows import REL_COLUMNS, relationship_from_row
+from .rows import relationship_from_row
 from .scopes import EVERYWHERE, Reach
 
 
 def _ids(values: Iterable[object]) -> str:
     return json.dumps(list(values))
+
+
+def _edge_rows(
+    conn: sqlite3.Connection,
+    anchors: Sequence[str],
+    spec: Sequence[tuple[RelType, str]],
+    as_of: datetime | None,
+    columns: str,
+    named: bool = False,
+) -> list[sqlite3.Row]:
+    """`columns` of the edges (r) whose `end` column holds one of anchors, per (type, end)
+    in spec, then `anchor` and `other_end` (and with `named` the other end's kind and
+    name), in one statement ordered by (since, id)."""
+    moment = format_instant(as_of) if as_of else None
+    validity = " AND r.since <= :at AND (r.until IS NULL OR r.until > :at)" if moment else ""
+    selects = []
+    params: dict[str, object] = {"anchors": _ids(set(anchors)), "at": moment}
+    for end, other in (("from_id", "to_id"), ("to_id", "from_id")):
+        types = [t.value for t, e in spec if e == end]
+        if types:
+            params[end] = _ids(types)
+            name, join = (
+                (", p.kind, p.display_name", f" JOIN parties p ON p.id = r.{other}")
+                if named
+                else ("", "")
+            )
+            selects.append(
+                f"SELECT {columns}r.{end} AS anchor, r.{other} AS other_end{name}, "
+                f"r.since AS edge_since, r.id AS edge_id FROM relationships r{join} "
+                f"WHERE r.{end} IN (SELECT value FROM json_each(:anchors)) "
+                f"AND r.type IN (SELECT value FROM json_each(:{end})){validity}"
+            )
+    if not selects:
+        return []
+    order = " ORDER BY edge_since, edge_id"
+    return conn.execute(" UNION ALL ".join(selects) + order, params).fetchall()
+
+
+_EDGE_COLUMNS = "".join(f"r.{column}, " for column in REL_FIELDS)
 
 
 def edges_at(
@@ -36,23 +76,21 @@ def edges_at(
 ) -> list[tuple[str, Relationship]]:
     """Edges whose `end` column holds one of anchors, per (type, end) in spec, ordered by
     (since, id); as_of None reads the whole history."""
-    moment = format_instant(as_of) if as_of else None
-    validity = " AND since <= :at AND (until IS NULL OR until > :at)" if moment else ""
-    found: list[tuple[str, Relationship]] = []
-    bound = _ids(set(anchors))
-    for end in ("from_id", "to_id"):
-        types = [t.value for t, e in spec if e == end]
-        if not types:
-            continue
-        rows = conn.execute(
-            f"SELECT {REL_COLUMNS}, {end} AS anchor FROM relationships "
-            f"WHERE {end} IN (SELECT value FROM json_each(:anchors)) "
-            f"AND type IN (SELECT value FROM json_each(:types)){validity}",
-            {"anchors": bound, "types": _ids(types), "at": moment},
-        )
-        found += [(row["anchor"], relationship_from_row(row)) for row in rows]
-    found.sort(key=lambda item: (item[1].since, item[1].id))
-    return found
+    rows = _edge_rows(conn, anchors, spec, as_of, _EDGE_COLUMNS)
+    return [(row["anchor"], relationship_from_row(row)) for row in rows]
+
+
+def named_ends_at(
+    conn: sqlite3.Connection,
+    anchors: Sequence[str],
+    spec: Sequence[tuple[RelType, str]],
+    as_of: datetime | None,
+) -> list[tuple[str, PartyRef]]:
+    """(anchor, other end by id, kind and name) of the edges edges_at finds, in its order,
+    in the same statement: a children list whose reader asks for no edge and no more of
+    the parties decodes neither."""
+    rows = _edge_rows(conn, anchors, spec, as_of, "", named=True)
+    return [(row[0], PartyRef(row[1], PARTY_KINDS[row[2]], row[3])) for row in rows]
 
 
 def roles_at(
@@ -75,9 +113,9 @@ def other_end(rel: Relationship, anchor: str) -> str:
     return rel.to_id if rel.from_id == anchor else rel.from_id
 
 
-@dataclass(frozen=True)
-class Reached:
-    """A party met by a walk: at its shortest depth, from the smallest (parent, edge)."""
+class Reached(NamedTuple):
+    """A party met by a walk: at its shortest depth, from the smallest (parent, edge). A
+    tuple: a page makes one for each of thousands of rows, at half a frozen class's cost."""
 
     depth: int
     parent: str
