@@ -18,13 +18,10 @@ import argparse
 import asyncio
 from typing import Any
 
-import httpx
 import neo4j
 from read_cpu import READS
-from versus import contactgraph_ops, pick
+from versus import contactgraph_ops, pick, served_here
 
-from contactgraph.app import create_app
-from contactgraph.config import Settings
 from contactgraph.graph.neo4j import session
 
 Statement = tuple[str, dict[str, Any]]
@@ -58,27 +55,11 @@ async def main(args: argparse.Namespace) -> None:
     picks = await pick(args.graph)
     statements: list[Statement] = []
     recording(statements)
-    settings = Settings(
-        graph_url=args.graph,
-        insecure_anonymous_admin=True,
-        rate_limit=0,
-        max_page_size=max(500, picks.below),
-        allowed_hosts=("localhost",),
-    )
-    app = create_app(settings)
     ask = contactgraph_ops(picks)[args.only].ask
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
-
-            async def post(query: str, variables: dict[str, Any]) -> Any:
-                return (
-                    await http.post("/graphql", json={"query": query, "variables": variables})
-                ).json()
-
-            await ask(post, 0)  # warm: the statements of the second request are the ones
-            statements.clear()
-            await ask(post, 1)
+    async with served_here(args.graph, picks) as post:
+        await ask(post, 0)  # warm: the statements of the second request are the ones
+        statements.clear()
+        await ask(post, 1)
     user, password = session._credentials()
     driver = neo4j.AsyncGraphDatabase.driver(
         args.graph, auth=(user, password), notifications_min_severity="OFF"

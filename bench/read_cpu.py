@@ -26,14 +26,9 @@ import cProfile
 import dataclasses
 import statistics
 import time
-from typing import Any
 
-import httpx
 import server_cpu
-from versus import contactgraph_ops, pick
-
-from contactgraph.app import create_app
-from contactgraph.config import Settings
+from versus import contactgraph_ops, pick, served_here
 
 READS = ("tree", "orgs", "descendants", "rollup", "relationships")
 
@@ -42,61 +37,42 @@ async def main(args: argparse.Namespace) -> None:
     picks = await pick(args.graph)
     if args.root:
         picks = dataclasses.replace(picks, root=args.root, below=args.below)
-    settings = Settings(
-        graph_url=args.graph,
-        insecure_anonymous_admin=True,
-        rate_limit=0,
-        max_page_size=max(500, picks.below),
-        allowed_hosts=("localhost",),
-    )
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
-
-            async def post(query: str, variables: dict[str, Any]) -> Any:
-                body = (
-                    await http.post("/graphql", json={"query": query, "variables": variables})
-                ).json()
-                if "errors" in body:
-                    raise SystemExit(f"the server refused: {body['errors']}")
-                return body["data"]
-
-            ops = contactgraph_ops(picks)
-            # in processor time like the table, whose figures the profiler then inflates
-            profile = cProfile.Profile(time.process_time) if args.profile else None
-            neo4j = args.neo4j_pid
-            print(
-                "| workload | fewest CPU ms | median | p90 |"
-                + (
-                    " Neo4j CPU ms, mean |\n|---|---:|---:|---:|---:|"
-                    if neo4j
-                    else "\n|---|---:|---:|---:|"
-                )
+    async with served_here(args.graph, picks) as post:
+        ops = contactgraph_ops(picks)
+        # in processor time like the table, whose figures the profiler then inflates
+        profile = cProfile.Profile(time.process_time) if args.profile else None
+        neo4j = args.neo4j_pid
+        print(
+            "| workload | fewest CPU ms | median | p90 |"
+            + (
+                " Neo4j CPU ms, mean |\n|---|---:|---:|---:|---:|"
+                if neo4j
+                else "\n|---|---:|---:|---:|"
             )
-            for name in args.only or READS:
-                ask = ops[name].ask
-                for number in range(5):  # warm
-                    await ask(post, number)
-                used = []
-                theirs = server_cpu.seconds(neo4j) if neo4j else 0.0
-                for number in range(args.requests):
-                    start = time.process_time()
-                    if profile is not None:
-                        profile.enable()
-                    await ask(post, number)
-                    if profile is not None:
-                        profile.disable()
-                    used.append((time.process_time() - start) * 1000)
-                used.sort()
-                median, p90 = statistics.median(used), used[int(len(used) * 0.9) - 1]
-                row = f"| {name} | {used[0]:.1f} | {median:.1f} | {p90:.1f} |"
-                if neo4j:
-                    spent = (server_cpu.seconds(neo4j) - theirs) * 1000 / args.requests
-                    row += f" {spent:.2f} |"
-                print(row)
-            if profile is not None:
-                profile.dump_stats(args.profile)
+        )
+        for name in args.only or READS:
+            ask = ops[name].ask
+            for number in range(5):  # warm
+                await ask(post, number)
+            used = []
+            theirs = server_cpu.seconds(neo4j) if neo4j else 0.0
+            for number in range(args.requests):
+                start = time.process_time()
+                if profile is not None:
+                    profile.enable()
+                await ask(post, number)
+                if profile is not None:
+                    profile.disable()
+                used.append((time.process_time() - start) * 1000)
+            used.sort()
+            median, p90 = statistics.median(used), used[int(len(used) * 0.9) - 1]
+            row = f"| {name} | {used[0]:.1f} | {median:.1f} | {p90:.1f} |"
+            if neo4j:
+                spent = (server_cpu.seconds(neo4j) - theirs) * 1000 / args.requests
+                row += f" {spent:.2f} |"
+            print(row)
+        if profile is not None:
+            profile.dump_stats(args.profile)
 
 
 if __name__ == "__main__":

@@ -26,12 +26,9 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
-import httpx
 from read_cpu import READS
-from versus import contactgraph_ops, pick
+from versus import contactgraph_ops, pick, served_here
 
-from contactgraph.app import create_app
-from contactgraph.config import Settings
 from contactgraph.graph.sqlite import database
 from contactgraph.graph.sqlite.jobs import Job
 
@@ -83,35 +80,19 @@ async def main(args: argparse.Namespace) -> None:
     picks = await pick(args.graph)
     recorder = Recorder()
     recorder.install()
-    settings = Settings(
-        graph_url=args.graph,
-        insecure_anonymous_admin=True,
-        rate_limit=0,
-        max_page_size=max(500, picks.below),
-        allowed_hosts=("localhost",),
-    )
-    app = create_app(settings)
     ops = contactgraph_ops(picks)
     found: dict[str, tuple[list[str], float]] = {}
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
-
-            async def post(query: str, variables: dict[str, Any]) -> Any:
-                return (
-                    await http.post("/graphql", json={"query": query, "variables": variables})
-                ).json()
-
-            for name in args.only or READS:
-                ask = ops[name].ask
-                await ask(post, 0)  # warm: the statements of the second request are the ones
-                recorder.clear()
-                await ask(post, 1)
-                statements = queries(recorder.statements)
-                recorder.clear()
-                for number in range(args.requests):
-                    await ask(post, number)
-                found[name] = (statements, recorder.calls / args.requests)
+    async with served_here(args.graph, picks) as post:
+        for name in args.only or READS:
+            ask = ops[name].ask
+            await ask(post, 0)  # warm: the statements of the second request are the ones
+            recorder.clear()
+            await ask(post, 1)
+            statements = queries(recorder.statements)
+            recorder.clear()
+            for number in range(args.requests):
+                await ask(post, number)
+            found[name] = (statements, recorder.calls / args.requests)
     path = args.graph.removeprefix("sqlite:///")
     check = sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True)
     try:

@@ -72,8 +72,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import ExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -84,6 +84,8 @@ from compare import commit, ready
 from http1 import Connection
 from registry import CLI, free_port, is_empty, percentiles, seed_synthetic, serving
 
+from contactgraph.app import create_app
+from contactgraph.config import Settings
 from contactgraph.graph.backends import open_store
 from contactgraph.graph.model import (
     DEFAULT_HIERARCHY_TYPES,
@@ -153,6 +155,33 @@ async def pick(url: str) -> Picks:
         return Picks(root, len(tree.rows), max(contacts, key=richness), home)
     finally:
         await store.close()
+
+
+@asynccontextmanager
+async def served_here(graph: str, picks: Picks) -> AsyncIterator[Post]:
+    """`post` to an app served in this process (httpx's ASGI transport: no sockets) with
+    the viewer of --insecure-anonymous-admin, no rate limit and pages as large as the
+    picked tree; a request the server refuses stops the bench."""
+    settings = Settings(
+        graph_url=graph,
+        insecure_anonymous_admin=True,
+        rate_limit=0,
+        max_page_size=max(500, picks.below),
+        allowed_hosts=("localhost",),
+    )
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
+
+            async def post(query: str, variables: dict[str, Any]) -> Data:
+                answer = await http.post("/graphql", json={"query": query, "variables": variables})
+                body = answer.json()
+                if "errors" in body:
+                    raise SystemExit(f"the server refused: {body['errors']}")
+                return body["data"]
+
+            yield post
 
 
 # -- what contactgraph is asked -------------------------------------------------
