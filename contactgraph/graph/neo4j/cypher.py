@@ -265,6 +265,17 @@ def rank_of(depth: str, descendant_id: str) -> str:
     return f"right('0' + toString({depth}), 2) + {descendant_id}"
 
 
+def depth_in(rank: str) -> str:
+    """The depth a rank (a Cypher expression) holds: from the ranked index, where the
+    row's own `depth` is a property read."""
+    return f"toInteger(left({rank}, 2))"
+
+
+def id_in(rank: str) -> str:
+    """The descendant's id a rank (a Cypher expression) holds, from the ranked index."""
+    return f"substring({rank}, 2)"
+
+
 def held(ids: str, column: str) -> str:
     """A subquery: the closure rows into each party of list parameter `ids` that a row one
     level below it can extend, as [ancestor, party, depth, since, until] in `column`."""

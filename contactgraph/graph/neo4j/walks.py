@@ -57,7 +57,9 @@ from .cypher import (
     WALKED_MAP,
     Reach,
     Tx,
+    depth_in,
     encode,
+    id_in,
     rank,
     rank_of,
     type_expression,
@@ -345,8 +347,12 @@ async def descendants(
             if reading.parents or reading.edges
             else "WITH *, [null, null, null] AS via "
         )
+        # REACHES leads to parties only, and the rank holds the depth and the party's id:
+        # no label test, and neither read from the row or the party
+        depth, party_id = depth_in("h.rank"), id_in("h.rank")
+        named = party_read if reading.parties else f"[{id_in('place')}, n.kind, n.display_name]"
         statement = (
-            f"UNWIND $roots AS rid CALL (rid) {{ MATCH (h:Reach)-[:{REACHES}]->(n:Party) "
+            f"UNWIND $roots AS rid CALL (rid) {{ MATCH (h:Reach)-[:{REACHES}]->(n) "
             f"{ranked('h')} WHERE h.ancestor = rid AND h.rank > $after_rank AND h.rank < $below "
             # a nearer row of the same party: only a row marked shared may have one (both
             # would hold at $at, so their windows overlap), found by the ranks it would
@@ -355,12 +361,12 @@ async def descendants(
             # the planner once read all of them for each row)
             f"AND {in_closure('h')} AND (h.shared IS NULL OR NOT EXISTS {{ MATCH (g:Reach) "
             "WHERE g.ancestor = rid AND g.rank IN "
-            f"[d IN range(1, h.depth - 1) | {rank_of('d', 'n.id')}] AND {in_closure('g')} }}) "
+            f"[d IN range(1, {depth} - 1) | {rank_of('d', party_id)}] AND {in_closure('g')} }}) "
             "WITH n, h ORDER BY h.ancestor, h.rank LIMIT $limit "
-            f"WITH rid, n, h.depth AS depth, h.rank AS place {parent}"
+            f"WITH rid, n, {depth} AS depth, h.rank AS place {parent}"
             f"WITH n, depth, place, via[0] AS parent, via[2] AS edge "
-            f"{edge_found}WITH n, depth, parent{edge_kept} ORDER BY place "
-            f"RETURN collect([{party_read}, depth, parent, {edge_read}]) AS rows }} "
+            f"{edge_found}WITH n, depth, place, parent{edge_kept} ORDER BY place "
+            f"RETURN collect([{named}, depth, parent, {edge_read}]) AS rows }} "
         )
     elif reading.parents or reading.edges:
         statement = (
