@@ -61,6 +61,12 @@ class _GiveUp(Exception):
     """The plan cannot complete this value; graphql-core's own path will."""
 
 
+def _by_class(is_type_of: Callable[..., Any]) -> bool:
+    """Whether a type's is_type_of is Strawberry's own, which, for a value not cast,
+    decides by the value's class alone."""
+    return getattr(is_type_of, "__module__", None) == "strawberry.schema.schema_converter"
+
+
 class _NotPlannable(Exception):
     """A selection some part of which needs graphql-core's own path."""
 
@@ -442,12 +448,15 @@ class PlannedExecutionContext(StrawberryGraphQLCoreExecutionContext):
         except _NotPlannable:
             return None
 
-    def _object(self, object_type: GraphQLObjectType, field_details_list: Any) -> Complete:
+    def _object(
+        self, object_type: GraphQLObjectType, field_details_list: Any, typed: bool = False
+    ) -> Complete:
+        """`typed`: the values it is given were found to be of this type, by their class."""
         fields = self._fields(object_type, field_details_list)
         if fields is None or any(read is None for _, _, read in fields):
             raise _NotPlannable
         reads = [(name, *read) for name, _, read in fields if read is not None]
-        is_type_of = object_type.is_type_of
+        is_type_of = None if typed else object_type.is_type_of
 
         def complete(source: Any, info: GraphQLResolveInfo) -> dict[str, Any]:
             if is_type_of is not None and is_type_of(source, info) is not True:
@@ -511,7 +520,7 @@ class PlannedExecutionContext(StrawberryGraphQLCoreExecutionContext):
             runtime = self._runtime_of(abstract, value, info)
             if runtime.name not in plans:
                 try:
-                    plans[runtime.name] = self._object(runtime, details)
+                    plans[runtime.name] = self._object(runtime, details, typed=True)
                 except _NotPlannable:
                     plans[runtime.name] = None
             plan = plans[runtime.name]
@@ -545,5 +554,10 @@ class PlannedExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if not isinstance(runtime, GraphQLObjectType) or not self.schema.is_sub_type(
             abstract, runtime
         ):
+            raise _GiveUp
+        # the type's own check, Strawberry's, decides by the class of a value not cast: made
+        # once here, not for every value (another's is left to graphql-core)
+        check = runtime.is_type_of
+        if check is not None and (not _by_class(check) or check(value, info) is not True):
             raise _GiveUp
         return runtime

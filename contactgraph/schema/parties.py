@@ -653,18 +653,20 @@ _REF_FIELDS = frozenset(
         "timeline",
     }
 )
-_KIND_TYPES: dict[model.PartyKind, type[Party]] = {
-    model.PartyKind.ORGANIZATION: Organization,
-    model.PartyKind.CONTACT: Contact,
-    model.PartyKind.USER: User,
+# by the kinds' values: an enum member hashes by a Python method, once for each of a
+# page's hundreds of rows
+_KIND_TYPES: dict[str, type[Party]] = {
+    model.PartyKind.ORGANIZATION.value: Organization,
+    model.PartyKind.CONTACT.value: Contact,
+    model.PartyKind.USER.value: User,
 }
 
 
 def party_ref_of(ref: model.PartyRef) -> Party:
     """The GraphQL object of a party read by id, kind and name only; its other fields are unset
     (reading one fails), which is why only selections within _REF_FIELDS get one."""
-    party = object.__new__(_KIND_TYPES[ref.kind])
-    party.id = strawberry.ID(ref.id)
+    party = object.__new__(_KIND_TYPES[ref.kind._value_])
+    party.id = ref.id  # an ID is a str: no NewType call a row
     party.kind = ref.kind
     party.display_name = ref.display_name
     return party
