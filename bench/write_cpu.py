@@ -13,7 +13,8 @@ rate limit, over a graph seeded as bench/versus.py's (`contactgraph seed --synth
 Each round sends --requests mutations of one --workload from --clients clients:
 
 - create: createContact with a MEMBER_OF link to one organization (bench/versus.py's
-  "createContact with links"), its relationships in the answer;
+  "createContact with links"), its relationships in the answer; with --organizations N,
+  to N organizations in turn, so that concurrent creates do not wait for one's lock;
 - link: a MEMBER_OF link of a contact to that organization, its ends' names in the answer;
 - record: recordActivity (a CALL) about a contact, its subjects and author in the answer;
 - record-process: the same about a contact whose category's process opens a step on it
@@ -111,13 +112,14 @@ async def _processed(app: Any, post: Post, count: int) -> list[str]:
 
 
 async def prepared(
-    workload: str, app: Any, post: Post, home: str, count: int
+    workload: str, app: Any, post: Post, homes: list[str], count: int
 ) -> tuple[str, list[Variables]]:
     """The document of the workload and the variables of each of its requests, after
     making what they act on."""
+    home = homes[0]
     if workload == "create":
-        links = [{"type": "MEMBER_OF", "toId": home}]
-        return CREATE, [{"input": _contact(n, links=links)} for n in range(count)]
+        joined = [[{"type": "MEMBER_OF", "toId": home}] for home in homes]
+        return CREATE, [{"input": _contact(n, links=joined[n % len(homes)])} for n in range(count)]
     if workload == "link":
         ends = await _contacts(post, count)
         return LINK, [{"input": {"type": "MEMBER_OF", "fromId": c, "toId": home}} for c in ends]
@@ -160,11 +162,11 @@ class Neo4jSide:
     def __init__(self, store: Any, pid: int) -> None:
         self.driver, self.pid = store.driver, pid
 
-    async def home(self) -> str:
+    async def homes(self, count: int) -> list[str]:
         records, _, _ = await self.driver.execute_query(
-            "MATCH (o:Organization) RETURN o.id AS id ORDER BY o.id SKIP 100 LIMIT 1"
+            "MATCH (o:Organization) RETURN o.id AS id ORDER BY o.id SKIP 100 LIMIT $n", n=count
         )
-        return str(records[0]["id"])
+        return [str(record["id"]) for record in records]
 
     async def settle(self) -> None:
         await self.driver.execute_query(REFRESH)
@@ -179,12 +181,13 @@ class SqliteSide:
     def __init__(self, url: str) -> None:
         self.path = urlparse(url).path
 
-    async def home(self) -> str:
+    async def homes(self, count: int) -> list[str]:
         with sqlite3.connect(self.path) as conn:
-            (found,) = conn.execute(
-                "SELECT id FROM parties WHERE kind = 'ORGANIZATION' ORDER BY id LIMIT 1 OFFSET 100"
-            ).fetchone()
-        return str(found)
+            found = conn.execute(
+                "SELECT id FROM parties WHERE kind = 'ORGANIZATION' ORDER BY id LIMIT ? OFFSET 100",
+                (count,),
+            ).fetchall()
+        return [str(row[0]) for row in found]
 
     async def settle(self) -> None:
         return None
@@ -201,7 +204,7 @@ async def main(args: argparse.Namespace) -> None:
         raise SystemExit("--neo4j-pid: the Neo4j process, whose CPU is measured too")
     async with app.router.lifespan_context(app):
         side = SqliteSide(args.graph) if on_sqlite else Neo4jSide(app.state.store, args.neo4j_pid)
-        home = await side.home()
+        homes = await side.homes(args.organizations)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
 
@@ -214,7 +217,7 @@ async def main(args: argparse.Namespace) -> None:
 
             rounds = args.clients or [1, 16]
             count = 20 + args.requests * len(rounds)
-            document, requests = await prepared(args.workload, app, post, home, count)
+            document, requests = await prepared(args.workload, app, post, homes, count)
             await _round(post, document, requests[:20], 1)  # warm
             print(
                 "| clients | p50 ms | server CPU ms/request | Neo4j CPU ms/request | requests/s "
@@ -260,6 +263,13 @@ if __name__ == "__main__":
     parser.add_argument("--neo4j-pid", type=int, help="the Neo4j process (not on SQLite)")
     parser.add_argument("--workload", choices=WORKLOADS, default="create")
     parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument(
+        "--organizations",
+        type=int,
+        default=1,
+        help="create: link the contacts to this many organizations in turn (one: all contend "
+        "for its lock)",
+    )
     parser.add_argument("--clients", type=int, action="append")
     parser.add_argument("--profile", help="write the rounds' CPU profile (pstats) to this file")
     asyncio.run(main(parser.parse_args()))
