@@ -1,13 +1,13 @@
 """A party read carried by the read that follows it.
 
-`party(id:)` asking for its descendants cost two statements on Neo4j, the party's and
-the walk's, and a statement costs Neo4j and the driver more than a small read inside one
-(bench: two parties read in one statement cost about what one does, in two about
-twice). The schema knows the walk's arguments before it reads the party, so it asks the
-walk to read the party too: it opens `carrying(party_id)` around the walk's store call,
-and a store read that can carry it (`waiting()`) reads the party, as `get_parties`
-would for the same viewer, and sets `found`. A read that does not leaves `found` None,
-and the party is read on its own.
+`party(id:)` asking for one of its fields (descendants, children, relationships, the
+timeline) cost two statements on Neo4j, the party's and the field's, and a statement
+costs Neo4j and the driver more than a small read inside one (two parties read in one
+statement cost about what one does, in two about twice). The schema knows the field's
+read before it reads the party (schema/carried_reads.py), so it opens
+`carrying(party_id)` around that read's store call, and a store read that can carry it
+(`waiting()`) reads the party too, as `get_parties` would for the same viewer, and sets
+`found`. A read that does not leaves `found` None, and the party is read on its own.
 """
 
 from __future__ import annotations
