@@ -309,6 +309,7 @@ class Preparing:
 
     calls: str
     params: dict[str, Any]
+    locks: str = ""  # the subquery of `calls` that takes the locks, which leads it
 
     def read(self, record: Record) -> Prepared:
         found = (category_from_record(c) for c in record["categories"])
@@ -325,9 +326,22 @@ class Preparing:
             above,
         )
 
-    async def run(self, tx: Tx) -> Prepared:
-        """In a statement of their own."""
-        result = await tx.run(f"{KEEP_PLAN}{self.calls}RETURN {PREPARED}", self.params)
+    async def run(self, tx: Tx, locking: bool = True) -> Prepared:
+        """In a statement of their own; without `locking`, the reads alone."""
+        calls = self.calls if locking else self.calls.removeprefix(self.locks)
+        result = await tx.run(f"{KEEP_PLAN}{calls}RETURN {PREPARED}", self.params)
+        return self.read(await result.single(strict=True))
+
+    async def run_before(self, tx: Tx, *writes: Write) -> Prepared | None:
+        """Locks and reads, then the writes, in one statement that returns what it read
+        before writing; None, and nothing run, when the writes take more than one."""
+        statements = _statements(writes)
+        if len(statements) != 1:
+            return None
+        calls, params = statements[0]
+        result = await tx.run(
+            f"{KEEP_PLAN}{self.calls}{' '.join(calls)} RETURN {PREPARED}", self.params | params
+        )
         return self.read(await result.single(strict=True))
 
 
@@ -346,10 +360,12 @@ def preparing(
     open process steps of `steps_of` and the parties `above` asks for: one round trip
     where it took seven. The locks come first, so what the statement reads after them is
     current."""
-    return Preparing(
+    locks = (
         "CALL () { UNWIND $locked AS id MATCH (p:Party {id: id}) "
         "SET p._lock = true REMOVE p._lock RETURN count(p) AS prepared } "
-        f"CALL () {{ UNWIND $ids AS id MATCH (p:Party {{id: id}}) "
+    )
+    return Preparing(
+        f"{locks}CALL () {{ UNWIND $ids AS id MATCH (p:Party {{id: id}}) "
         f"RETURN collect({PARTY_MAP}) AS rows }} "
         "CALL () { MATCH (c:Category) RETURN collect(properties(c)) AS categories } "
         "CALL () { UNWIND $sources AS id MATCH (p:Party {id: id}) "
@@ -378,6 +394,7 @@ def preparing(
             "above_depth": None if above is None else above.depth,
             "at": None if above is None else encode(above.at),
         },
+        locks,
     )
 
 
@@ -400,22 +417,30 @@ KEEP_PLAN = "CYPHER replan=skip "
 async def write(tx: Tx, *writes: Write) -> None:
     """Run the writes in order, as unit subqueries of as few statements as WRITE_ROWS
     allows: each statement is a round trip, and a single write used to take four."""
+    for calls, params in _statements(writes):
+        await tx.run(KEEP_PLAN + " ".join(calls), params)
+
+
+def _statements(writes: Sequence[Write]) -> list[tuple[list[str], dict[str, Any]]]:
+    """The writes as the unit subqueries and parameters of each statement `write` runs."""
     pieces = [
         Write(w.body, w.rows[start : start + WRITE_ROWS])
         for w in writes
         for start in range(0, len(w.rows), WRITE_ROWS)
     ]
+    statements: list[tuple[list[str], dict[str, Any]]] = []
     calls: list[str] = []
     params: dict[str, Any] = {}
     for piece in pieces:
         if calls and sum(map(len, params.values())) + len(piece.rows) > WRITE_ROWS:
-            await tx.run(KEEP_PLAN + " ".join(calls), params)
+            statements.append((calls, params))
             calls, params = [], {}
         name = f"rows{len(calls)}"
         calls.append(f"CALL () {{ {piece.body.replace('$rows', '$' + name)} }}")
         params[name] = piece.rows
     if calls:
-        await tx.run(KEEP_PLAN + " ".join(calls), params)
+        statements.append((calls, params))
+    return statements
 
 
 async def activities(tx: Tx, ids: Iterable[str], inside: Reach = EVERYWHERE) -> dict[str, Activity]:

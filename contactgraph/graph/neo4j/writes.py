@@ -3,15 +3,18 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
+from functools import partial
 
 from .. import history as entry
 from .. import rules
 from ..errors import (
     BadUserInput,
     Conflict,
+    GraphError,
     NotFound,
 )
 from ..events import ActivityRead
@@ -51,6 +54,14 @@ from .dumps import Neo4jDumps
 # while it writes (a party made with its links); a larger one (a seed) locks only those its
 # hierarchy edges enter
 LOCKED_REFERENCES = 100
+# a batch that takes its parties' locks with its write (load_batch) tries this many times
+# while what it read first keeps changing before it locks, then locks first
+BRIEF_TRIES = 2
+
+
+class _Stale(Exception):
+    """What a write read before its locks changed before it took them: its transaction
+    rolls back, nothing written."""
 
 
 async def _edge(tx: Tx, rel_id: str) -> Relationship:
@@ -346,29 +357,72 @@ class Neo4jWrites(Neo4jDumps, StepListeners):
         added = rules.acyclic_edges(batch.relationships)
         reach = closure.Plan.of(batch.relationships, [p.id for p in batch.parties])
         doors = reach.doors or []
+        references = rules.batch_references(batch)
+        # a new party's: as single writes do (they lock the parties whose steps they judge)
+        locked = batch.processes or len(references) <= LOCKED_REFERENCES
+        fiscal = locked and any(p.fiscal for p in batch.parties)
+        # unlocked (a seed), no shortcut: what enters a source may be written meanwhile;
+        # but the stored parties its hierarchy edges enter are locked, as every write
+        # that adds such an edge locks them (a link may skip its search on that)
+        sources = {rel.from_id for rel in added} & references if locked else set()
+        locking = references if locked else {rel.to_id for rel in added} & references
+        locking = locking | set(doors)  # their closure rows are read too
+        # and the open steps its edges and activities may close or be refused by
+        steps_of = references if batch.processes else set()
+        reads = cypher.preparing(references, locking, sources, doors=doors, steps_of=steps_of)
+        # a shape whose write needs no lock but its parties' (no fiscal lock, no cycle
+        # search, no survey below them, no seed's note) may take them with the write
+        brief = locked and not fiscal and not sources and reach.doors is not None
+        brief = brief and batch.progress is None
 
-        async def work(tx: Tx) -> tuple[Batch, Outcome]:
-            references = rules.batch_references(batch)
-            # a new party's: as single writes do (they lock the parties whose steps they judge)
-            locked = batch.processes or len(references) <= LOCKED_REFERENCES
-            if locked and any(p.fiscal for p in batch.parties):  # the fiscal lock first
-                await keys.lock(tx)
-            # unlocked (a seed), no shortcut: what enters a source may be written meanwhile;
-            # but the stored parties its hierarchy edges enter are locked, as every write
-            # that adds such an edge locks them (a link may skip its search on that)
-            sources = {rel.from_id for rel in added} & references if locked else set()
-            locking = references if locked else {rel.to_id for rel in added} & references
-            locking = locking | set(doors)  # their closure rows are read too
-            # and the open steps its edges and activities may close or be refused by
-            steps_of = references if batch.processes else set()
-            read = await cypher.preparing(
-                references, locking, sources, doors=doors, steps_of=steps_of
-            ).run(tx)
+        async def checked_by(tx: Tx, read: cypher.Prepared) -> Batch:
             # a round trip fewer when nothing is checked against them
             levels = await vocabulary.read_levels(tx) if checked_by_levels(batch) else {}
-            checked = rules.check_batch(
+            return rules.check_batch(
                 batch, read.categories, read.parties, self.default_region, levels
             )
+
+        async def written(tx: Tx, read: cypher.Prepared) -> tuple[Batch, Outcome] | None:
+            """The write with its locks: what it locks is read before it, unlocked, and
+            again after them; a change between the two rolls it back (_Stale). None, and
+            nothing written, when the write needs more than its parties' locks or
+            refuses: it is then judged on what it reads under them."""
+            try:
+                checked = await checked_by(tx, read)
+                runs = Outcome([], [])
+                if batch.processes:
+                    filed = Filed(checked, read.parties, read.categories, self._actor)
+                    if filed.wants() != Wants():
+                        return None
+                    held = process_steps.grouped(read.open_steps)
+                    runs = filed.outcome(held, await process_steps.found(tx, Wants()))
+            except GraphError:
+                return None
+            claims = [c for p in checked.parties for c in rules.claims(p)]
+            if claims or rules.may_close_cycle(added, read.entered):
+                return None
+            steps, noted = process_steps.writes(runs, self._actor)
+            again = await reads.run_before(
+                tx,
+                *self._batch_writes(checked, batch, reach, read),
+                *steps,
+                history.new_entries(noted),
+            )
+            if again is None:
+                return None
+            if again != read:
+                raise _Stale
+            return checked, runs
+
+        async def work(tx: Tx, briefly: bool) -> tuple[Batch, Outcome]:
+            if briefly:
+                done = await written(tx, await reads.run(tx, locking=False))
+                if done is not None:
+                    return done
+            if fiscal:  # the fiscal lock first
+                await keys.lock(tx)
+            read = await reads.run(tx)
+            checked = await checked_by(tx, read)
             await keys.check_claims(tx, [c for p in checked.parties for c in rules.claims(p)])
             if locked:
                 checking = rules.may_close_cycle(added, read.entered)
@@ -381,16 +435,7 @@ class Neo4jWrites(Neo4jDumps, StepListeners):
                 rules.check_batch_acyclic(checking, above)
             else:  # a cycle among the batch's own edges only
                 rules.check_batch_acyclic(added, ())
-            await cypher.write(
-                tx,
-                cypher.new_parties(checked.parties),
-                cypher.new_relationships(batch.relationships),
-                *reach.writes(closure.held_rows(read.held, doors)),
-                cypher.new_activities(batch.activities),
-                history.new_entries(
-                    entry.batch(checked.parties, batch.relationships, batch.activities, self._actor)
-                ),
-            )
+            await cypher.write(tx, *self._batch_writes(checked, batch, reach, read))
             if reach.doors is None:  # its edges reach below stored parties: after them
                 created = [p.id for p in checked.parties]
                 changed = await closure.edges_changed(tx, batch.relationships, [*locking, *created])
@@ -400,12 +445,31 @@ class Neo4jWrites(Neo4jDumps, StepListeners):
                 filed = Filed(checked, read.parties, read.categories, self._actor)
                 held = process_steps.grouped(read.open_steps)
                 runs = filed.outcome(held, await process_steps.found(tx, filed.wants()))
-                steps, written = process_steps.writes(runs, self._actor)
-                await cypher.write(tx, *steps, history.new_entries(written))
+                steps, noted = process_steps.writes(runs, self._actor)
+                await cypher.write(tx, *steps, history.new_entries(noted))
             if batch.progress is not None:
                 await seed_rows.note(tx, batch.progress)
             return checked, runs
 
-        checked, runs = await self._write(work)
+        for _ in range(BRIEF_TRIES if brief else 0):
+            with contextlib.suppress(_Stale):
+                checked, runs = await self._write(partial(work, briefly=True))
+                break
+        else:
+            checked, runs = await self._write(partial(work, briefly=False))
         await self._committed(runs)
         return checked
+
+    def _batch_writes(
+        self, checked: Batch, batch: Batch, reach: closure.Plan, read: cypher.Prepared
+    ) -> list[cypher.Write]:
+        """A batch's records, the closure rows its new parties hold and its history."""
+        return [
+            cypher.new_parties(checked.parties),
+            cypher.new_relationships(batch.relationships),
+            *reach.writes(closure.held_rows(read.held, reach.doors or [])),
+            cypher.new_activities(batch.activities),
+            history.new_entries(
+                entry.batch(checked.parties, batch.relationships, batch.activities, self._actor)
+            ),
+        ]

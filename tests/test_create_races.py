@@ -1,0 +1,123 @@
+"""Contacts created into an organization while it moves under another parent or is
+archived: each create lands whole or not at all, and what the hierarchy answers for it
+(ancestors, descendants, counts, read from the closure on Neo4j) is what a walk of its
+edges finds, whatever order the writes landed in, on both stores."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from client import GraphQL
+from factories import link, org
+from test_relationships import UNLINK
+
+CREATE = """mutation($input: CreateContactInput!) { createContact(input: $input) { id } }"""
+ABOVE = "query($id: ID!) { party(id: $id) { ancestors { id } } }"
+BELOW = "query($id: ID!) { party(id: $id) { descendants(first: 500) { totalCount } } }"
+WALK = """query($id: ID!) { party(id: $id) {
+  children { id children { id children { id } } } } }"""
+ARCHIVE = "mutation($id: ID!) { archiveParty(id: $id) { id } }"
+RESTORE = "mutation($id: ID!) { restoreParty(id: $id) { id } }"
+COUNT = "{ parties(first: 1) { totalCount } }"
+CREATES = 4  # creates racing each move or archive
+
+
+async def walked_below(gql: GraphQL, party: str) -> set[str]:
+    """The parties below `party` (three levels at most, as these tests build them), walked
+    one level at a time from their current edges."""
+    data = await gql(WALK, {"id": party})
+    found: set[str] = set()
+    level = data["party"]["children"]
+    while level:
+        found.update(p["id"] for p in level)
+        level = [c for p in level for c in p.get("children", ())]
+    return found
+
+
+async def created(gql: GraphQL, unit: str, round_: int) -> list[Any]:
+    return list(
+        await asyncio.gather(
+            *(
+                gql.raw(CREATE, {"input": {"firstName": f"C{round_}-{i}", "parentId": unit}})
+                for i in range(CREATES)
+            )
+        )
+    )
+
+
+async def creating(gql: GraphQL, unit: str, until: asyncio.Event) -> list[str]:
+    """Contacts created into `unit` one after the other until `until` is set, and one more."""
+    made: list[str] = []
+    while not made or not until.is_set():
+        data = await gql(CREATE, {"input": {"firstName": f"C{len(made)}", "parentId": unit}})
+        made.append(data["createContact"]["id"])
+    return made
+
+
+async def moved(gql: GraphQL, edge: str, unit: str, roots: list[str], done: asyncio.Event) -> str:
+    """Move `unit` from the edge it has to each of `roots` in turn, then set `done`; the
+    last edge's id."""
+    for parent in roots:
+        await gql(UNLINK, {"id": edge})
+        edge = str((await link(gql, "PART_OF", unit, parent))["id"])
+    done.set()
+    return edge
+
+
+async def agree(
+    gql: GraphQL, roots: list[str], unit: str, parent: str, made: list[str], new: list[str]
+) -> None:
+    """Each root's count of descendants is what a walk finds, which holds all `made` below
+    `parent`; the `new` ones have `unit` and `parent` above them, no other."""
+    for contact in new:
+        above = await gql(ABOVE, {"id": contact})
+        assert {p["id"] for p in above["party"]["ancestors"]} == {unit, parent}, contact
+    for root in roots:
+        walked = await walked_below(gql, root)
+        counted = (await gql(BELOW, {"id": root}))["party"]["descendants"]["totalCount"]
+        assert counted == len(walked), root
+        assert set(made) <= walked if root == parent else not walked & set(made)
+
+
+async def test_creates_racing_moves_of_their_organization_hold_a_true_hierarchy(
+    gql: GraphQL,
+) -> None:
+    """Creates keep coming while the organization moves, so that some read it before a
+    move and write after it."""
+    roots = [await org(gql, "North"), await org(gql, "South")]
+    unit = await org(gql, "Sales")
+    edge = str((await link(gql, "PART_OF", unit, roots[0]))["id"])
+    made: list[str] = []
+    for round_ in range(3):
+        parent = roots[(round_ + 1) % 2]
+        done = asyncio.Event()
+        *makers, edge = await asyncio.gather(
+            *(creating(gql, unit, done) for _ in range(CREATES)),
+            moved(gql, edge, unit, [parent, roots[round_ % 2], parent], done),
+        )
+        new = [contact for maker in makers for contact in maker]
+        made += new
+        await agree(gql, roots, unit, parent, made, new)
+
+
+async def test_creates_racing_an_archive_land_whole_or_not_at_all(gql: GraphQL) -> None:
+    root = await org(gql, "Holding")
+    unit = await org(gql, "Unit", parentId=root)
+    before = (await gql(COUNT))["parties"]["totalCount"]
+    made: list[str] = []
+    for round_ in range(4):
+        answers, _ = await asyncio.gather(created(gql, unit, round_), gql(ARCHIVE, {"id": unit}))
+        bodies = [a.json() for a in answers]
+        for body in bodies:
+            if "errors" in body:  # it came after the archive: nothing of it was written
+                assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", body
+            else:
+                made.append(body["data"]["createContact"]["id"])
+        await gql(RESTORE, {"id": unit})
+        counted = (await gql(BELOW, {"id": root}))["party"]["descendants"]["totalCount"]
+        assert counted == len(await walked_below(gql, root)) == 1 + len(made)
+        assert (await gql(COUNT))["parties"]["totalCount"] == before + len(made)
+        for contact in made:
+            above = await gql(ABOVE, {"id": contact})
+            assert {p["id"] for p in above["party"]["ancestors"]} == {unit, root}
