@@ -14,7 +14,8 @@ class Cable:
     and refuses new ones, as a stopped database or a lost network does; `mend` takes new
     ones again on the same port; `drop_next` closes the next connection to send anything,
     in place of sending it, as a database that dropped it meanwhile does; `hold` keeps
-    back what the database sends until `release`, as a database that stops answering."""
+    back what the database sends until `release`, as a database that stops answering;
+    `answered` is set by what it sends, so a test knows a statement ran while it holds it."""
 
     def __init__(self, target: tuple[str, int]) -> None:
         self.target = target
@@ -25,6 +26,7 @@ class Cable:
         self._answering = threading.Event()
         self._answering.set()
         self.dropped = 0
+        self.answered = threading.Event()  # set when the database sends, held or not
         self.port = self._listen(0)
 
     def _listen(self, port: int) -> int:
@@ -59,6 +61,7 @@ class Cable:
                             end.shutdown(socket.SHUT_RDWR)
                     return
                 if not outward:
+                    self.answered.set()
                     self._answering.wait()
                 sink.sendall(data)
         with contextlib.suppress(OSError):

@@ -6,11 +6,16 @@ edges finds, whatever order the writes landed in, on both stores."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
-from client import GraphQL
+import pytest
+from cable import Cable
+from client import GraphQL, serve
 from factories import link, org
 from test_relationships import UNLINK
+
+from contactgraph.config import Settings
 
 CREATE = """mutation($input: CreateContactInput!) { createContact(input: $input) { id } }"""
 ABOVE = "query($id: ID!) { party(id: $id) { ancestors { id } } }"
@@ -121,3 +126,38 @@ async def test_creates_racing_an_archive_land_whole_or_not_at_all(gql: GraphQL) 
         for contact in made:
             above = await gql(ABOVE, {"id": contact})
             assert {p["id"] for p in above["party"]["ancestors"]} == {unit, root}
+
+
+async def test_a_create_whose_organization_moved_after_its_first_read_is_written_again(
+    neo4j_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """On Neo4j a create reads its organization before it locks it, with its write: the
+    test holds Neo4j's answer to that read while it moves the organization (which the
+    create must not keep waiting), then lets it go; the create finds the organization
+    changed under its lock, rolls back and is written again below the new parent."""
+    caplog.set_level(logging.DEBUG, logger="contactgraph.neo4j")
+    async for near in serve(Settings(create=True, graph_url=neo4j_url)):
+        gql = GraphQL(near)
+        north, south = await org(gql, "North"), await org(gql, "South")
+        unit = await org(gql, "Sales")
+        edge = str((await link(gql, "PART_OF", unit, north))["id"])
+        with Cable.to(neo4j_url) as cable:
+            async for far in serve(Settings(graph_url=f"bolt://127.0.0.1:{cable.port}")):
+                held = GraphQL(far)
+                await held(CREATE, {"input": {"firstName": "Warm", "parentId": unit}})
+                cable.hold()
+                cable.answered.clear()
+                create = asyncio.create_task(
+                    held(CREATE, {"input": {"firstName": "Late", "parentId": unit}})
+                )
+                # its read ran, and Neo4j's answer is held
+                assert await asyncio.to_thread(cable.answered.wait, 10)
+                async with asyncio.timeout(10):  # not kept waiting by the create
+                    await moved(gql, edge, unit, [south], asyncio.Event())
+                assert "written again" not in caplog.text
+                cable.release()
+                made = (await create)["createContact"]["id"]
+        assert "written again" in caplog.text
+        above = await gql(ABOVE, {"id": made})
+        assert {p["id"] for p in above["party"]["ancestors"]} == {unit, south}
+        await agree(gql, [north, south], unit, south, [made], [made])

@@ -1,9 +1,11 @@
 """Writes on Neo4j: each one managed transaction that locks what its checks read first
-(`cypher.preparing`), checks, and writes its records, history and closure rows together."""
+(`cypher.preparing`), checks, and writes its records, history and closure rows together;
+a party created with its links takes those locks in its write statement instead, and
+reads again under them what it checked (load_batch)."""
 
 from __future__ import annotations
 
-import contextlib
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -49,6 +51,8 @@ from . import (
 )
 from .cypher import Tx
 from .dumps import Neo4jDumps
+
+log = logging.getLogger("contactgraph.neo4j")
 
 # a batch naming at most this many stored parties locks them, so none is archived or merged
 # while it writes (a party made with its links); a larger one (a seed) locks only those its
@@ -452,9 +456,11 @@ class Neo4jWrites(Neo4jDumps, StepListeners):
             return checked, runs
 
         for _ in range(BRIEF_TRIES if brief else 0):
-            with contextlib.suppress(_Stale):
+            try:
                 checked, runs = await self._write(partial(work, briefly=True))
                 break
+            except _Stale:
+                log.debug("a batch's parties changed before it locked them: written again")
         else:
             checked, runs = await self._write(partial(work, briefly=False))
         await self._committed(runs)
