@@ -375,9 +375,11 @@ class Neo4jWrites(Neo4jDumps, StepListeners):
         steps_of = references if batch.processes else set()
         reads = cypher.preparing(references, locking, sources, doors=doors, steps_of=steps_of)
         # a shape whose write needs no lock but its parties' (no fiscal lock, no cycle
-        # search, no survey below them, no seed's note) may take them with the write
+        # search, no survey below them, no seed's note, no external ids to claim) may
+        # take them with the write
         brief = locked and not fiscal and not sources and reach.doors is not None
         brief = brief and batch.progress is None
+        brief = brief and not any(p.external_ids for p in batch.parties)
 
         async def checked_by(tx: Tx, read: cypher.Prepared) -> Batch:
             # a round trip fewer when nothing is checked against them
@@ -402,6 +404,9 @@ class Neo4jWrites(Neo4jDumps, StepListeners):
                     runs = filed.outcome(held, await process_steps.found(tx, Wants()))
             except GraphError:
                 return None
+            # codes to claim need the keys' check; an edge that may close a cycle (among the
+            # batch's own too: each edge of such a cycle leaves another's target) the
+            # hierarchy's lock and search
             claims = [c for p in checked.parties for c in rules.claims(p)]
             if claims or rules.may_close_cycle(added, read.entered):
                 return None
