@@ -52,6 +52,11 @@ SQLite file, so every run reads the same graph. The synthetic ids depend on the 
 seeding: an SQLite file seeded on another day than the Neo4j graph holds other ids, and
 its answers are then not compared with theirs.
 
+With --rotations K the whole rotation of workloads runs K times, one after another, and
+each cell is made of all K: the p50 and p95 of every request at concurrency 1 together,
+the median of the K throughputs (one rotation's figures scatter by 10-20 % on a shared
+machine; the spread of the K throughputs is printed under the table).
+
 Prints a Markdown table: p50 and p95 ms at concurrency 1, ops/s at --concurrency, the
 ratios to the peer (without it, to contactgraph on Neo4j), and the round trips
 of one request: contactgraph's store calls (X-Debug-Round-Trips; one may run several
@@ -68,6 +73,7 @@ import json
 import os
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -490,9 +496,19 @@ class Server:
 @dataclass
 class Result:
     latency: dict[str, list[float]]  # ms at concurrency 1, by server
-    throughput: dict[str, float]  # ops/s at --concurrency
+    throughputs: dict[str, list[float]]  # ops/s at --concurrency, one a rotation
     trips: dict[str, int]  # round trips of one operation
     operations: int  # all that were timed, for the load generator's cost
+
+    def add(self, other: Result) -> None:
+        """Another rotation's figures of the same workload."""
+        for name, samples in other.latency.items():
+            self.latency[name] += samples
+            self.throughputs[name] += other.throughputs[name]
+        self.operations += other.operations
+
+    def throughput(self, name: str) -> float:
+        return statistics.median(self.throughputs[name])
 
 
 def poster(connection: Connection, trips: list[int] | None = None) -> Post:
@@ -581,7 +597,7 @@ async def measure(
             spent[i] += time.perf_counter() - started
     return Result(
         {server.name: samples for server, samples in zip(servers, latency, strict=True)},
-        {server.name: n / t for server, n, t in zip(servers, done, spent, strict=True)},
+        {server.name: [n / t] for server, n, t in zip(servers, done, spent, strict=True)},
         trips,
         args.runs * len(servers) + sum(done),
     )
@@ -599,9 +615,14 @@ async def measure_all(
                 await ready(client)
     clients = [[Connection(server.base) for _ in range(args.concurrency)] for server in servers]
     cpu = time.process_time()
-    for workload in args.only or WORKLOADS:
-        results[workload] = await measure(workload, servers, clients, args, numbers)
-        print(f"measured: {WORKLOADS[workload]}", file=sys.stderr)
+    for rotation in range(args.rotations):
+        for workload in args.only or WORKLOADS:
+            result = await measure(workload, servers, clients, args, numbers)
+            if workload in results:
+                results[workload].add(result)
+            else:
+                results[workload] = result
+            print(f"measured ({rotation + 1}): {WORKLOADS[workload]}", file=sys.stderr)
     cpu = time.process_time() - cpu
     for connection in itertools.chain.from_iterable(clients):
         connection.close()
@@ -623,13 +644,21 @@ def table(results: dict[str, Result], names: list[str], concurrency: int) -> Non
     print(f"|---|{'---:|' * len(head)}")
     for workload, result in results.items():
         p50 = {name: percentiles(result.latency[name]) for name in names}
-        ops = result.throughput
+        ops = {name: result.throughput(name) for name in names}
         cells = [f"{p50[name][0]:.1f} / {p50[name][1]:.1f}" for name in names]
         cells += [f"{p50[name][0] / p50[reference][0]:.2f}" for name in others]
         cells += [f"{ops[name]:.0f}" for name in names]
         cells += [f"{ops[name] / ops[reference]:.2f}" for name in others]
         cells.append(", ".join(f"{name} {result.trips[name]}" for name in names))
         print(f"| {WORKLOADS[workload]} | {' | '.join(cells)} |")
+    if any(len(samples) > 1 for r in results.values() for samples in r.throughputs.values()):
+        print("\nops/s of each rotation:")
+        for workload, result in results.items():
+            spread = "; ".join(
+                f"{name} " + ", ".join(f"{x:.0f}" for x in result.throughputs[name])
+                for name in names
+            )
+            print(f"- {WORKLOADS[workload]}: {spread}")
 
 
 def serve_contactgraph(
@@ -662,6 +691,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=30, help="requests at concurrency 1")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds at --concurrency")
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument(
+        "--rotations", type=int, default=1, help="run every workload this many times, in turn"
+    )
     parser.add_argument("--only", action="append", choices=list(WORKLOADS), metavar="WORKLOAD")
     parser.add_argument("--contactgraph-only", action="store_true", help="no peer, no Node")
     parser.add_argument(
@@ -717,8 +749,8 @@ def main() -> None:
         results, cpu = asyncio.run(measure_all(servers, args))
     print(
         f"\n{CLI} ({commit(PEER.parents[1])}); {args.runs} runs at concurrency 1, "
-        f"{args.duration:g} s at {args.concurrency}; the load generator spent {cpu:.2f} ms "
-        "CPU per operation"
+        f"{args.duration:g} s at {args.concurrency}, {args.rotations} rotation(s); "
+        f"the load generator spent {cpu:.2f} ms CPU per operation"
     )
     table(results, [server.name for server in servers], args.concurrency)
 
