@@ -585,8 +585,9 @@ class HierarchyRow:
     def of(cls, row: model.Below) -> HierarchyRow:
         """A row read as its selection asked (TreeReading): what was left out of the read
         is absent here, so a field read anyway is an error, never a wrong value."""
+        party = row.party
         return cls(
-            party=_party_read(row.party),
+            party=party_ref_of(party) if type(party) is model.PartyRef else party_of(party),
             depth=row.depth,
             parent_id=None if row.parent_id is None else strawberry.ID(row.parent_id),  # type: ignore[arg-type]
             relationship=Relationship.of(row.relationship) if row.relationship else None,  # type: ignore[arg-type]
