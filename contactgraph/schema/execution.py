@@ -447,7 +447,7 @@ class PlannedExecutionContext(StrawberryGraphQLCoreExecutionContext):
         name = node.name.value
         if name == "__typename":
             type_name = object_type.name
-            return (lambda source: type_name), _as_is, None
+            return (lambda source: type_name), _as_is, str
         field = self.schema.get_field(object_type, name)
         if field is None or field.args or node.arguments or not _basic(field.resolve):
             return None
@@ -470,14 +470,22 @@ class PlannedExecutionContext(StrawberryGraphQLCoreExecutionContext):
             raise _NotPlannable
         reads = [(name, *read) for name, _, read in fields if read is not None]
         is_type_of = None if typed else object_type.is_type_of
+        # Strawberry's check decides by the class of a value not cast: asked once a class
+        by_class = is_type_of is not None and _by_class(is_type_of)
+        passed: set[type] = set()
 
         def complete(source: Any, info: GraphQLResolveInfo) -> dict[str, Any]:
             if source is None:
                 if required:
                     raise _GiveUp
                 return None  # type: ignore[return-value]
-            if is_type_of is not None and is_type_of(source, info) is not True:
-                raise _GiveUp
+            if is_type_of is not None and (
+                type(source) not in passed or getattr(source, TYPE_CAST_ATTRIBUTE, None)
+            ):
+                if is_type_of(source, info) is not True:
+                    raise _GiveUp
+                if by_class and getattr(source, TYPE_CAST_ATTRIBUTE, None) is None:
+                    passed.add(type(source))
             out: dict[str, Any] = {}
             for name, read, value, exact in reads:  # a loop: a comprehension is one call more
                 got = read(source)
