@@ -286,7 +286,10 @@ class Party(Node):
             return []  # a tree's people: no read, as a peer's tree asks only organizations
         query = children_query(info.context, field_selections(info), types, as_of)
         found = await info.context.loaders.children.load((self.id, query))
-        return [_party_read(child) for child, _ in found]
+        refs = model.PartyRef  # a page of names: no call a child to tell which it is
+        return [
+            party_ref_of(child) if type(child) is refs else party_of(child) for child, _ in found
+        ]
 
     @strawberry.field(
         description="Every party below this one at any depth, each once at its shortest "
@@ -671,10 +674,6 @@ def party_ref_of(ref: model.PartyRef) -> Party:
     party.kind = ref.kind
     party.display_name = ref.display_name
     return party
-
-
-def _party_read(party: model.Party | model.PartyRef) -> Party:
-    return party_of(party) if isinstance(party, model.Party) else party_ref_of(party)
 
 
 def node_of(node: model.Party | model.Activity | model.Relationship) -> Node:
