@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -196,3 +197,69 @@ async def test_plans_give_up_where_graphql_core_reports(document: str) -> None:
         (e.message, e.path) for e in expected.errors or ()
     ]
     assert expected.errors  # each case does fail
+
+
+# an object type with an interface has Strawberry's check of each value's type, which plans
+# ask once a class: a value cast to another type is still checked, and refused
+
+
+@strawberry.interface
+class Pet:
+    name: str
+
+
+@strawberry.type
+class Cat(Pet):
+    lives: int
+
+
+@strawberry.type
+class Dog(Pet):
+    barks: bool
+
+
+@strawberry.type
+class Pets:
+    @strawberry.field
+    def cats(self) -> list[Cat]:
+        cast = strawberry.cast(Dog, Cat(name="c", lives=1))  # a Cat, but cast to Dog
+        return [Cat(name="a", lives=9), Cat(name="b", lives=7), cast]
+
+    @strawberry.field
+    def many(self) -> list[Cat]:
+        return [Cat(name=str(i), lives=i) for i in range(PETS)]
+
+
+PETS = 1000
+
+
+async def test_plans_check_a_cast_value_after_its_class_passed() -> None:
+    document = "{ cats { name lives } }"
+    planned = strawberry.Schema(Pets, types=[Dog], execution_context_class=PlannedExecutionContext)
+    got, expected = await planned.execute(document), await strawberry.Schema(Pets).execute(document)
+    assert got.data == expected.data
+    assert [(e.message, e.path) for e in got.errors or ()] == [
+        (e.message, e.path) for e in expected.errors or ()
+    ]
+    assert expected.errors  # the cast Cat is refused
+
+
+async def test_a_plan_completes_an_object_of_leaves_in_one_call() -> None:
+    """Each object of a list, its String and Int leaves and its type's check by class, in
+    one Python call of the plans (there were five: a wrapper for the non-null, one for the
+    object, one a leaf)."""
+    schema = strawberry.Schema(Pets, types=[Dog], execution_context_class=PlannedExecutionContext)
+    calls = 0
+
+    def count(frame: Any, event: str, _: Any) -> None:
+        nonlocal calls
+        if event == "call" and frame.f_code.co_filename.endswith("schema/execution.py"):
+            calls += 1
+
+    sys.setprofile(count)
+    try:
+        result = await schema.execute("{ many { name lives } }")
+    finally:
+        sys.setprofile(None)
+    assert not result.errors and len(result.data["many"]) == PETS
+    assert PETS <= calls < PETS + 50, calls

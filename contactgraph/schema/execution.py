@@ -44,14 +44,15 @@ from graphql import (
 from graphql.execution.executor import to_nodes
 from graphql.pyutils import Path, Undefined
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
-from strawberry.types.cast import get_strawberry_type_cast
+from strawberry.types.cast import TYPE_CAST_ATTRIBUTE, get_strawberry_type_cast
 
 from .shared_arguments import SharedArguments
 from .together import settled
 
 Complete = Callable[[Any, GraphQLResolveInfo], Any]
-Read = tuple[Callable[[Any], Any], Complete]
-"""How a plan reads a field itself: the attribute, then its value's completion."""
+Read = tuple[Callable[[Any], Any], Complete, type | None]
+"""How a plan reads a field itself: the attribute, then its value's completion, unless
+it is a leaf of the exact type given, answered as it is."""
 Fields = list[tuple[str, Any, Read | None]]
 """An object's selection: each response name, its field details and how a plan reads it
 (None: the field is graphql-core's to execute)."""
@@ -84,6 +85,13 @@ def _basic(resolve: Any) -> bool:
 # the scalars that answer a value of this exact Python type as it is
 _AS_IS: dict[str, type] = {"ID": str, "String": str, "Boolean": bool}
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1  # a GraphQL Int; graphql-core refuses the others
+
+
+def _exact(of_type: GraphQLOutputType) -> type | None:
+    """The Python type a leaf of this type answers as it is (an int, within Int's range)."""
+    leaf = of_type.of_type if isinstance(of_type, GraphQLNonNull) else of_type
+    name = getattr(leaf, "name", None) if is_leaf_type(leaf) else None
+    return int if name == "Int" else _AS_IS.get(name or "")
 
 
 def _leaf(of_type: Any, required: bool) -> Complete:
@@ -439,56 +447,71 @@ class PlannedExecutionContext(StrawberryGraphQLCoreExecutionContext):
         name = node.name.value
         if name == "__typename":
             type_name = object_type.name
-            return (lambda source: type_name), _as_is
+            return (lambda source: type_name), _as_is, str
         field = self.schema.get_field(object_type, name)
         if field is None or field.args or node.arguments or not _basic(field.resolve):
             return None
         try:
-            return _reader(field), self._value(field.type, details)
+            return _reader(field), self._value(field.type, details), _exact(field.type)
         except _NotPlannable:
             return None
 
     def _object(
-        self, object_type: GraphQLObjectType, field_details_list: Any, typed: bool = False
+        self,
+        object_type: GraphQLObjectType,
+        field_details_list: Any,
+        typed: bool = False,
+        required: bool = True,
     ) -> Complete:
-        """`typed`: the values it is given were found to be of this type, by their class."""
+        """`typed`: the values it is given were found to be of this type, by their class;
+        `required`: a null is graphql-core's to report (else it is answered as null)."""
         fields = self._fields(object_type, field_details_list)
         if fields is None or any(read is None for _, _, read in fields):
             raise _NotPlannable
         reads = [(name, *read) for name, _, read in fields if read is not None]
         is_type_of = None if typed else object_type.is_type_of
+        # Strawberry's check decides by the class of a value not cast: asked once a class
+        by_class = is_type_of is not None and _by_class(is_type_of)
+        passed: set[type] = set()
 
         def complete(source: Any, info: GraphQLResolveInfo) -> dict[str, Any]:
-            if is_type_of is not None and is_type_of(source, info) is not True:
-                raise _GiveUp
+            if source is None:
+                if required:
+                    raise _GiveUp
+                return None  # type: ignore[return-value]
+            if is_type_of is not None and (
+                type(source) not in passed or getattr(source, TYPE_CAST_ATTRIBUTE, None)
+            ):
+                if is_type_of(source, info) is not True:
+                    raise _GiveUp
+                if by_class and getattr(source, TYPE_CAST_ATTRIBUTE, None) is None:
+                    passed.add(type(source))
             out: dict[str, Any] = {}
-            for name, read, value in reads:  # a loop: a comprehension is one call more
-                out[name] = value(read(source), info)
+            for name, read, value, exact in reads:  # a loop: a comprehension is one call more
+                got = read(source)
+                # a leaf answered as it is, tested here: a call less for each
+                if type(got) is exact and (exact is not int or _INT_MIN <= got <= _INT_MAX):
+                    out[name] = got
+                else:
+                    out[name] = value(got, info)
             return out
 
         return complete
 
-    def _value(self, of_type: GraphQLOutputType, details: Any) -> Complete:
-        """How to complete a value of this type, planned now all the way down."""
+    def _value(self, of_type: GraphQLOutputType, details: Any, required: bool = False) -> Complete:
+        """How to complete a value of this type, planned now all the way down; `required`:
+        under a non-null type, whose null is graphql-core's to report."""
         if is_non_null_type(of_type):
             assert isinstance(of_type, GraphQLNonNull)
-            if is_leaf_type(of_type.of_type):
-                return _leaf(of_type.of_type, required=True)
-            inner = self._value(of_type.of_type, details)
-
-            def non_null(value: Any, info: GraphQLResolveInfo) -> Any:
-                completed = inner(value, info)
-                if completed is None:  # graphql-core raises the located error
-                    raise _GiveUp
-                return completed
-
-            return non_null
+            return self._value(of_type.of_type, details, required=True)
         if is_list_type(of_type):
             assert isinstance(of_type, GraphQLList)
             item = self._value(of_type.of_type, details)
 
             def listed(value: Any, info: GraphQLResolveInfo) -> Any:
                 if value is None:
+                    if required:  # graphql-core raises the located error
+                        raise _GiveUp
                     return None
                 if isinstance(value, (str, bytes, Mapping)) or not hasattr(value, "__iter__"):
                     raise _GiveUp
@@ -496,34 +519,36 @@ class PlannedExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
             return listed
         if is_leaf_type(of_type):
-            return _leaf(of_type, required=False)
+            return _leaf(of_type, required)
         if is_object_type(of_type):
             assert isinstance(of_type, GraphQLObjectType)
-            nested = self._object(of_type, details)
-
-            def obj(value: Any, info: GraphQLResolveInfo) -> Any:
-                return None if value is None else nested(value, info)
-
-            return obj
+            return self._object(of_type, details, required=required)
         if is_abstract_type(of_type):
-            return self._abstract(of_type, details)  # type: ignore[arg-type]
+            return self._abstract(of_type, details, required)  # type: ignore[arg-type]
         raise _NotPlannable
 
-    def _abstract(self, abstract: GraphQLAbstractType, details: Any) -> Complete:
+    def _abstract(self, abstract: GraphQLAbstractType, details: Any, required: bool) -> Complete:
         """A value of an interface or union: its runtime type from the type's own resolver,
-        once per Python class, then that type's plan."""
-        plans: dict[str, Complete | None] = {}
+        once per Python class, then that type's plan (found by the class too)."""
+        plans: dict[type, Complete | None] = {}
 
         def complete(value: Any, info: GraphQLResolveInfo) -> Any:
             if value is None:
+                if required:
+                    raise _GiveUp
                 return None
-            runtime = self._runtime_of(abstract, value, info)
-            if runtime.name not in plans:
+            if getattr(value, TYPE_CAST_ATTRIBUTE, None) is not None:
+                raise _GiveUp  # strawberry.cast: the type is the value's, not its class's
+            kind = type(value)
+            if kind in plans:
+                plan = plans[kind]
+            else:
+                runtime = self._runtime_of(abstract, value, info)
                 try:
-                    plans[runtime.name] = self._object(runtime, details, typed=True)
+                    plan = self._object(runtime, details, typed=True)
                 except _NotPlannable:
-                    plans[runtime.name] = None
-            plan = plans[runtime.name]
+                    plan = None
+                plans[kind] = plan
             if plan is None:
                 raise _GiveUp
             return plan(value, info)

@@ -286,7 +286,10 @@ class Party(Node):
             return []  # a tree's people: no read, as a peer's tree asks only organizations
         query = children_query(info.context, field_selections(info), types, as_of)
         found = await info.context.loaders.children.load((self.id, query))
-        return [_party_read(child) for child, _ in found]
+        refs = model.PartyRef  # a page of names: no call a child to tell which it is
+        return [
+            party_ref_of(child) if type(child) is refs else party_of(child) for child, _ in found
+        ]
 
     @strawberry.field(
         description="Every party below this one at any depth, each once at its shortest "
@@ -585,8 +588,9 @@ class HierarchyRow:
     def of(cls, row: model.Below) -> HierarchyRow:
         """A row read as its selection asked (TreeReading): what was left out of the read
         is absent here, so a field read anyway is an error, never a wrong value."""
+        party = row.party
         return cls(
-            party=_party_read(row.party),
+            party=party_ref_of(party) if type(party) is model.PartyRef else party_of(party),
             depth=row.depth,
             parent_id=None if row.parent_id is None else strawberry.ID(row.parent_id),  # type: ignore[arg-type]
             relationship=Relationship.of(row.relationship) if row.relationship else None,  # type: ignore[arg-type]
@@ -670,10 +674,6 @@ def party_ref_of(ref: model.PartyRef) -> Party:
     party.kind = ref.kind
     party.display_name = ref.display_name
     return party
-
-
-def _party_read(party: model.Party | model.PartyRef) -> Party:
-    return party_of(party) if isinstance(party, model.Party) else party_ref_of(party)
 
 
 def node_of(node: model.Party | model.Activity | model.Relationship) -> Node:

@@ -4,6 +4,7 @@ below it, read one of two ways by the size of the subtree."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from ..closure import CLOSURE_TYPES, DEPTH
@@ -97,7 +98,9 @@ class _Reading:
     def entry(self, found: Any, more: Any, source: str | None) -> TimelineEntry:
         if self.whole:
             return TimelineEntry(cypher.activity(found, more), source)
-        return TimelineEntry(ActivityRef(found, cypher.decode(more)), source)
+        # times are stored in UTC, whose text ends in Z: read as it is, three calls less
+        # an entry than decode (fifty organizations' five newest are 250 a request)
+        return TimelineEntry(ActivityRef(found, datetime.fromisoformat(more)), source)
 
 
 class _RollupWalks:

@@ -31,6 +31,7 @@ import neo4j
 
 from .. import rules
 from ..closure import CLOSURE_TYPES, DEPTH
+from ..codec import PARTY_KINDS
 from ..cursors import cursor_depth, decode_cursor
 from ..model import (
     ACYCLIC_TYPES,
@@ -40,6 +41,7 @@ from ..model import (
     Network,
     Page,
     ParentEnd,
+    PartyRef,
     Path,
     Relationship,
     RelType,
@@ -266,10 +268,19 @@ def _tree_row(party: dict[str, Any], depth: int, parent: str, edge: dict[str, An
     return TreeRow(cypher.party(party), depth, parent, cypher.rel(edge))
 
 
-def _below(party: Any, depth: int, parent: str | None, edge: dict[str, Any] | None) -> Below:
-    """A row as `descendants` read it: a party map or a reference; an edge map or null."""
-    found = cypher.party(party) if isinstance(party, dict) else cypher.party_ref(party)
-    return Below(found, depth, parent, cypher.rel(edge) if edge is not None else None)
+def _below(rows: list[list[Any]]) -> list[Below]:
+    """Rows as `descendants` read them: each a party map or a reference, its depth and
+    parent, an edge map or null. References without edges (what a page of ids and depths
+    reads) are made here without a call a row: 500 rows took a millisecond in calls."""
+    found = []
+    for party, depth, parent, edge in rows:
+        if type(party) is list and edge is None:
+            ref = PartyRef(party[0], PARTY_KINDS[party[1]], party[2])
+            found.append(Below(ref, depth, parent, None))
+        else:
+            read = cypher.party(party) if isinstance(party, dict) else cypher.party_ref(party)
+            found.append(Below(read, depth, parent, None if edge is None else cypher.rel(edge)))
+    return found
 
 
 async def descendants(
@@ -394,7 +405,7 @@ async def descendants(
     )
     found: dict[str, list[Below]] = {}
     for root, rows, past_rows in read:
-        found[root] = [_below(*row) for row in rows]
+        found[root] = _below(rows)
         if past_rows:
             beyond.add(root)
     # walking, it is told when counted or on a root's last page, where it costs a search
