@@ -5,6 +5,12 @@ upgrades: each migration's additions, undone."""
 AFTER_12 = (
     "ALTER TABLE categories DROP COLUMN definition; DROP TABLE levels; DROP TABLE activity_search;"
 )
+# what migration 23 changes: the closure's downward index as it was before, without `until`
+BEFORE_23 = (
+    "DROP INDEX hierarchy_reach_down; "
+    "CREATE INDEX hierarchy_reach_down ON hierarchy_reach(ancestor_id, depth); "
+    "DELETE FROM sqlite_stat1 WHERE idx = 'hierarchy_reach_down'; "
+)
 # what migration 22 adds: the opportunity an activity was for
 AFTER_21 = "DROP INDEX activities_opportunity; ALTER TABLE activities DROP COLUMN opportunity_id; "
 # what migrations 16-22 add: planned work, read-only tokens, process steps (and their

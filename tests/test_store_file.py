@@ -8,18 +8,20 @@ import os
 import shutil
 import sqlite3
 import subprocess
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import httpx
 from client import GraphQL, serve
+from downgrades import BEFORE_23
 from factories import contact
 from test_cli import CLI, free_port, run
 from test_neo4j_server import DEMO_TOKEN, stop
 from test_neo4j_server import serve as serve_process
 
 from contactgraph.config import Settings
-from contactgraph.graph.sqlite.schema import MIGRATIONS
+from contactgraph.graph.sqlite.schema import MIGRATIONS, migrate
 
 
 def test_a_missing_database_is_made_only_when_asked(tmp_path: Path) -> None:
@@ -193,3 +195,64 @@ def test_exports_leave_the_file_as_it_was(tmp_path: Path) -> None:
     assert older.returncode != 0 and "Traceback" not in older.stderr
     assert "contactgraph migrate" in older.stderr
     assert not (tmp_path / "older.jsonl").exists()
+
+
+PAGES = """query($id: ID!, $after: String) { party(id: $id) {
+  descendants(first: 3, after: $after) { pageInfo { hasNextPage endCursor }
+  edges { node { depth party { id } } } } } }"""
+
+
+async def _descendant_pages(url: str) -> list[list[tuple[int, str]]]:
+    """The demo's largest company's descendants, three to a page, as depth and id; the
+    server closed after them (closing optimizes the file)."""
+    pages: list[list[tuple[int, str]]] = []
+    async for http in serve(Settings(create=True, graph_url=url, demo=True)):
+        gql = GraphQL(http)
+        found = await gql(
+            '{ parties(search: "Nordwind Logistics", first: 1) { edges { node { id } } } }'
+        )
+        root, after, more = found["parties"]["edges"][0]["node"]["id"], None, True
+        while more:
+            page = (await gql(PAGES, {"id": root, "after": after}))["party"]["descendants"]
+            pages.append([(e["node"]["depth"], e["node"]["party"]["id"]) for e in page["edges"]])
+            more, after = page["pageInfo"]["hasNextPage"], page["pageInfo"]["endCursor"]
+    return pages
+
+
+def _page_plan(path: Path) -> str:
+    """SQLite's plan for the closure range of a descendants page after a cursor, as
+    graph/sqlite/closure_pages.py asks it."""
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute(
+            "EXPLAIN QUERY PLAN SELECT DISTINCT r.descendant_id, r.depth FROM hierarchy_reach r "
+            "WHERE r.ancestor_id = :root AND r.depth BETWEEN max(:depth, 1) AND 20 "
+            "AND r.since <= :at AND r.until > :at AND (r.depth, r.descendant_id) > (:depth, :id) "
+            "ORDER BY r.depth, r.descendant_id LIMIT 4",
+            {"root": "a", "depth": 1, "id": "b", "at": "2026-01-01T00:00:00.000000+00:00"},
+        ).fetchall()
+    return rows[0][3]
+
+
+async def test_an_upgraded_file_pages_descendants_from_the_closure_index_alone(
+    tmp_path: Path,
+) -> None:
+    """Migration 23 makes the closure's downward index cover a page's rows (`until` in it)
+    and gives it statistics, so a page after a cursor is one seek of the index and no row
+    of the table; the pages answer as before the upgrade."""
+    path = tmp_path / "graph.db"
+    url = f"sqlite:///{path}"
+    pages = await _descendant_pages(url)
+    assert len(pages) > 2
+    plan = _page_plan(path)
+    assert "COVERING INDEX hierarchy_reach_down" in plan, plan
+    assert "(depth,descendant_id)>(?,?)" in plan, plan
+
+    with sqlite3.connect(path) as conn:
+        conn.executescript(f"{BEFORE_23} PRAGMA user_version = {len(MIGRATIONS) - 1};")
+    assert "COVERING" not in _page_plan(path)
+    with closing(sqlite3.connect(path, isolation_level=None)) as conn:
+        migrate(conn)  # as a server starting on the file does, which optimizes only on closing
+    plan = _page_plan(path)
+    assert "COVERING INDEX hierarchy_reach_down" in plan, plan
+    assert "(depth,descendant_id)>(?,?)" in plan, plan
+    assert await _descendant_pages(url) == pages

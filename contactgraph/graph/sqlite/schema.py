@@ -338,6 +338,16 @@ MIGRATIONS: tuple[Migration, ...] = (
     CREATE INDEX activities_opportunity ON activities(opportunity_id, occurred_at, id, type)
         WHERE opportunity_id IS NOT NULL;
     """,
+    # 23: the closure's downward index carries each row's end of validity too, so a page of
+    # descendants and a subtree's members are read from it alone, without a seek into the
+    # table for each row; its statistics at once, without which the planner seeks a page's
+    # cursor by depth alone (BENCHMARKS.md, "SQLite reads ... (issue 11)")
+    """
+    DROP INDEX IF EXISTS hierarchy_reach_down;
+    CREATE INDEX hierarchy_reach_down
+        ON hierarchy_reach(ancestor_id, depth, descendant_id, until);
+    ANALYZE hierarchy_reach;
+    """,
 )
 
 

@@ -12,10 +12,13 @@ import json
 import sqlite3
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any, TypeVar
 
 from ..identity import Scope
 from ..model import Party
 from ..times import format_instant
+
+Edge = TypeVar("Edge", bound=tuple[Any, ...])  # its first two items are party ids
 
 _PORTFOLIO = """
     SELECT r.to_id FROM relationships r
@@ -48,6 +51,10 @@ class Everywhere:
 
     def keep(self, conn: sqlite3.Connection, ids: Iterable[str]) -> set[str]:
         return set(ids)
+
+    def keep_edges(self, conn: sqlite3.Connection, edges: list[Edge]) -> list[Edge]:
+        """Those of `edges` with both ends inside: all, without a set of every end."""
+        return edges
 
 
 class InScope(Everywhere):
@@ -93,6 +100,11 @@ class InScope(Everywhere):
             {**self.params, "ids": json.dumps(wanted)},
         )
         return {row[0] for row in rows}
+
+    def keep_edges(self, conn: sqlite3.Connection, edges: list[Edge]) -> list[Edge]:
+        """Those of `edges` with both ends in the scope, in one statement."""
+        allowed = self.keep(conn, (p for edge in edges for p in edge[:2]))
+        return [e for e in edges if e[0] in allowed and e[1] in allowed]
 
 
 Reach = Everywhere | InScope

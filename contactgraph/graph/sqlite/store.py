@@ -213,11 +213,11 @@ class SqliteStore(SqliteDumps, SqliteOpportunities, SqliteTraversals, StepListen
             if rollup is None:
                 return timelines.own(conn, party_id, query)
             subtree = timelines.Subtree.of(conn, party_id, rollup, inside)
-            ids = timelines.rollup_window(conn, subtree, query)
-            page = ids[: query.page.first]
+            found = timelines.rollup_window(conn, subtree, query)
+            page = [a for a, _ in found[: query.page.first]]
             sources = timelines.sources(conn, subtree, party_id, page) if query.sources else {}
             counted = timelines.counts(conn, party_id, subtree, query) if query.count else None
-            return ids, sources, subtree.beyond, counted
+            return found, sources, subtree.beyond, counted
 
         carried = waiting()
 

@@ -35,8 +35,9 @@ from ..model import (
     TimelinePage,
     TimelineQuery,
 )
-from ..times import format_instant, parse_instant
+from ..times import format_instant
 from . import activity_search, records, walks
+from .rows import stored_instant
 from .scopes import EVERYWHERE, Reach
 
 # µs per scanned activity / µs per merged member, as measured above
@@ -79,60 +80,62 @@ class Owner:
 PARTY = Owner("activity_subjects", "party_id", "activity_id")
 DEAL = Owner("activities", "opportunity_id", "id")  # migration 21's partial index
 
-# a timeline's window: its page's ids (plus one), the subject each came from (when
-# asked), whether the hierarchy goes on past its depth bound, and its counts by type when
-# asked
-Window = tuple[list[str], dict[str, str], bool, dict[ActivityType, int] | None]
+# a page's activities (plus one) as (id, time as stored), read from the index that finds
+# them: a reader asking for ids and times alone needs no other statement
+Found = list[tuple[str, str]]
+# a timeline's window: its page's activities, the subject each came from (when asked),
+# whether the hierarchy goes on past its depth bound, and its counts by type when asked
+Window = tuple[Found, dict[str, str], bool, dict[ActivityType, int] | None]
 
 
 def own_window(
     conn: sqlite3.Connection, key: str, query: TimelineQuery, owner: Owner = PARTY
-) -> list[str]:
-    """The ids of one page of a party's (or a deal's) own activities, plus one to tell if
-    more follow."""
+) -> Found:
+    """One page of a party's (or a deal's) own activities, plus one to tell if more
+    follow."""
     clauses, params = _filters(query, "occurred_at", owner.activity, "type")
     where = " AND ".join([f"{owner.key} = :key", *clauses])
     sql = (
-        f"SELECT {owner.activity} FROM {owner.table} WHERE {where} "
+        f"SELECT {owner.activity}, occurred_at FROM {owner.table} WHERE {where} "
         f"ORDER BY occurred_at DESC, {owner.activity} DESC LIMIT :limit"
     )
-    return [row[0] for row in conn.execute(sql, {**params, "key": key})]
+    return [(found, at) for found, at in conn.execute(sql, {**params, "key": key})]
 
 
 def own(conn: sqlite3.Connection, key: str, query: TimelineQuery, owner: Owner = PARTY) -> Window:
     """The window of an own timeline, each activity brought in by its owner."""
-    ids = own_window(conn, key, query, owner)
+    found = own_window(conn, key, query, owner)
     counted = counts(conn, key, None, query, owner) if query.count else None
-    return ids, dict.fromkeys(ids, key), False, counted
+    return found, {a: key for a, _ in found}, False, counted
 
 
 def pages(
     conn: sqlite3.Connection, windows: Mapping[str, Window], query: TimelineQuery
 ) -> dict[str, TimelinePage]:
-    """The timelines of the windows, their activities read at once: whole, or by id and
-    time when the reader asks nothing else (TimelineQuery.whole)."""
+    """The timelines of the windows: their activities read whole at once, or by the id
+    and time their windows found when the reader asks nothing else
+    (TimelineQuery.whole)."""
     first = query.page.first
-    wanted = {a for ids, _, _, _ in windows.values() for a in ids}
-    activities: Mapping[str, Activity | ActivityRef] = (
-        records.activities_by_id(conn, wanted) if query.whole else _refs(conn, wanted)
+    activities: Mapping[str, Activity] = (
+        records.activities_by_id(conn, {a for w in windows.values() for a, _ in w[0]})
+        if query.whole
+        else {}
     )
     return {
         key: TimelinePage(
-            [TimelineEntry(activities[a], came_from.get(a)) for a in ids[:first]],
-            has_next=len(ids) > first,
+            [
+                TimelineEntry(
+                    activities[a] if query.whole else ActivityRef(a, stored_instant(at)),
+                    came_from.get(a),
+                )
+                for a, at in found[:first]
+            ],
+            has_next=len(found) > first,
             beyond=beyond,
             counts_by_type=counted,
         )
-        for key, (ids, came_from, beyond, counted) in windows.items()
+        for key, (found, came_from, beyond, counted) in windows.items()
     }
-
-
-def _refs(conn: sqlite3.Connection, ids: set[str]) -> dict[str, ActivityRef]:
-    rows = conn.execute(
-        f"SELECT id, occurred_at FROM activities WHERE id {records.IN_LIST}",
-        (records.bound_list(ids),),
-    )
-    return {found: ActivityRef(found, parse_instant(at)) for found, at in rows}
 
 
 class Subtree:
@@ -261,9 +264,9 @@ def _past_closure(
     return bool(children - within - {root})
 
 
-def rollup_window(conn: sqlite3.Connection, subtree: Subtree, query: TimelineQuery) -> list[str]:
-    """The ids of one roll-up page, plus one, each activity once however many of its
-    subjects are in the subtree."""
+def rollup_window(conn: sqlite3.Connection, subtree: Subtree, query: TimelineQuery) -> Found:
+    """One roll-up page, plus one, each activity once however many of its subjects are in
+    the subtree."""
     if subtree.prefers_scan(conn, query):
         clauses, params = _filters(query, "a.occurred_at", "a.id", "a.type")
         where = " AND ".join(
@@ -274,8 +277,8 @@ def rollup_window(conn: sqlite3.Connection, subtree: Subtree, query: TimelineQue
             ]
         )
         sql = (
-            f"SELECT a.id FROM activities a INDEXED BY activities_time WHERE {where} "
-            "ORDER BY a.occurred_at DESC, a.id DESC LIMIT :limit"
+            "SELECT a.id, a.occurred_at FROM activities a INDEXED BY activities_time "
+            f"WHERE {where} ORDER BY a.occurred_at DESC, a.id DESC LIMIT :limit"
         )
     else:
         clauses, params = _filters(query, "s.occurred_at", "s.activity_id", "s.type")
@@ -285,7 +288,7 @@ def rollup_window(conn: sqlite3.Connection, subtree: Subtree, query: TimelineQue
             f"FROM activity_subjects s WHERE {where} "
             "ORDER BY s.occurred_at DESC, s.activity_id DESC LIMIT :limit"
         )
-    return [row[0] for row in conn.execute(sql, {**subtree.params, **params})]
+    return [(found, at) for found, at in conn.execute(sql, {**subtree.params, **params})]
 
 
 def sources(

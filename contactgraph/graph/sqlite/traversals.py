@@ -108,8 +108,7 @@ class SqliteTraversals(SqliteAccounts):
                 ends = walks.named_ends_at(conn, parent_ids, spec, as_of)
                 edges = [(parent, ref.id, None) for parent, ref in ends]
                 named = {ref.id: ref for _, ref in ends}
-            allowed = inside.keep(conn, (p for edge in edges for p in edge[:2]))
-            edges = [e for e in edges if e[0] in allowed and e[1] in allowed]
+            edges = inside.keep_edges(conn, edges)
             wanted = [child for _, child, _ in edges]
             parties: Mapping[str, Party | PartyRef] = named
             if reading.parties:
