@@ -161,3 +161,36 @@ async def test_a_create_whose_organization_moved_after_its_first_read_is_written
         above = await gql(ABOVE, {"id": made})
         assert {p["id"] for p in above["party"]["ancestors"]} == {unit, south}
         await agree(gql, [north, south], unit, south, [made], [made])
+
+
+async def test_a_create_whose_category_changed_after_its_first_read_is_not_written_again(
+    neo4j_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No lock a create takes holds the categories (a category's write takes the
+    vocabulary's lock, and rewrites no party), so its write statement does not read them
+    again: a category changed while Neo4j's answer to the create's first read is held
+    does not roll the create back."""
+    caplog.set_level(logging.DEBUG, logger="contactgraph.neo4j")
+    async for near in serve(Settings(create=True, graph_url=neo4j_url)):
+        gql = GraphQL(near)
+        await gql('mutation { createCategory(input: {id: "members", name: "Members"}) { id } }')
+        unit = await org(gql, "Sales")
+        joining = {"firstName": "Late", "parentId": unit, "categoryId": "members"}
+        with Cable.to(neo4j_url) as cable:
+            async for far in serve(Settings(graph_url=f"bolt://127.0.0.1:{cable.port}")):
+                held = GraphQL(far)
+                await held(CREATE, {"input": {"firstName": "Warm", "parentId": unit}})
+                cable.hold()
+                cable.answered.clear()
+                create = asyncio.create_task(held(CREATE, {"input": joining}))
+                assert await asyncio.to_thread(cable.answered.wait, 10)
+                async with asyncio.timeout(10):
+                    await gql(
+                        'mutation { updateCategory(id: "members", '
+                        'input: {description: "changed"}) { version } }'
+                    )
+                cable.release()
+                made = (await create)["createContact"]["id"]
+        assert "written again" not in caplog.text
+        read = await gql("query($id: ID!) { party(id: $id) { category { id } } }", {"id": made})
+        assert read["party"]["category"] == {"id": "members"}
