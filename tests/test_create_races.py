@@ -6,7 +6,9 @@ edges finds, whatever order the writes landed in, on both stores."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -85,6 +87,26 @@ async def agree(
         assert set(made) <= walked if root == parent else not walked & set(made)
 
 
+@contextlib.asynccontextmanager
+async def create_held(
+    neo4j_url: str, unit: str, given: dict[str, Any]
+) -> AsyncIterator[asyncio.Task[Any]]:
+    """A createContact of `given` by a server whose line to Neo4j holds back the answer to
+    the create's first read: inside, that read has run and its answer waits; on leaving,
+    the answer goes and the create is awaited."""
+    with Cable.to(neo4j_url) as cable:
+        async for far in serve(Settings(graph_url=f"bolt://127.0.0.1:{cable.port}")):
+            held = GraphQL(far)
+            await held(CREATE, {"input": {"firstName": "Warm", "parentId": unit}})
+            cable.hold()
+            cable.answered.clear()
+            create = asyncio.create_task(held(CREATE, {"input": given}))
+            assert await asyncio.to_thread(cable.answered.wait, 10)
+            yield create
+            cable.release()
+            await create
+
+
 async def test_creates_racing_moves_of_their_organization_hold_a_true_hierarchy(
     gql: GraphQL,
 ) -> None:
@@ -141,23 +163,37 @@ async def test_a_create_whose_organization_moved_after_its_first_read_is_written
         north, south = await org(gql, "North"), await org(gql, "South")
         unit = await org(gql, "Sales")
         edge = str((await link(gql, "PART_OF", unit, north))["id"])
-        with Cable.to(neo4j_url) as cable:
-            async for far in serve(Settings(graph_url=f"bolt://127.0.0.1:{cable.port}")):
-                held = GraphQL(far)
-                await held(CREATE, {"input": {"firstName": "Warm", "parentId": unit}})
-                cable.hold()
-                cable.answered.clear()
-                create = asyncio.create_task(
-                    held(CREATE, {"input": {"firstName": "Late", "parentId": unit}})
-                )
-                # its read ran, and Neo4j's answer is held
-                assert await asyncio.to_thread(cable.answered.wait, 10)
-                async with asyncio.timeout(10):  # not kept waiting by the create
-                    await moved(gql, edge, unit, [south], asyncio.Event())
-                assert "written again" not in caplog.text
-                cable.release()
-                made = (await create)["createContact"]["id"]
+        late = {"firstName": "Late", "parentId": unit}
+        async with create_held(neo4j_url, unit, late) as create:
+            async with asyncio.timeout(10):  # not kept waiting by the create
+                await moved(gql, edge, unit, [south], asyncio.Event())
+            assert "written again" not in caplog.text
+        made = create.result()["createContact"]["id"]
         assert "written again" in caplog.text
         above = await gql(ABOVE, {"id": made})
         assert {p["id"] for p in above["party"]["ancestors"]} == {unit, south}
         await agree(gql, [north, south], unit, south, [made], [made])
+
+
+async def test_a_create_whose_category_changed_after_its_first_read_is_not_written_again(
+    neo4j_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No lock a create takes holds the categories (a category's write takes the
+    vocabulary's lock, and rewrites no party), so its write statement does not read them
+    again: a category changed while Neo4j's answer to the create's first read is held
+    does not roll the create back."""
+    caplog.set_level(logging.DEBUG, logger="contactgraph.neo4j")
+    async for near in serve(Settings(create=True, graph_url=neo4j_url)):
+        gql = GraphQL(near)
+        await gql('mutation { createCategory(input: {id: "members", name: "Members"}) { id } }')
+        unit = await org(gql, "Sales")
+        joining = {"firstName": "Late", "parentId": unit, "categoryId": "members"}
+        async with create_held(neo4j_url, unit, joining) as create, asyncio.timeout(10):
+            await gql(
+                'mutation { updateCategory(id: "members", '
+                'input: {description: "changed"}) { version } }'
+            )
+        made = create.result()["createContact"]["id"]
+        assert "written again" not in caplog.text
+        read = await gql("query($id: ID!) { party(id: $id) { category { id } } }", {"id": made})
+        assert read["party"]["category"] == {"id": "members"}

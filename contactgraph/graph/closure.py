@@ -103,12 +103,18 @@ def propagate(
     seeds: Found, edges: Edges, region: set[str], check: Callable[[], None] = lambda: None
 ) -> Found:
     """Carry (ancestor, party) windows down the edges into `region`, one depth at a time:
-    each (ancestor, descendant, depth) is one entry, however many paths lead to it."""
+    each (ancestor, descendant, depth) is one entry, however many paths lead to it; it
+    stops at the first depth past the seeds that nothing reached (a new contact's rows
+    come from its seeds alone)."""
     found: Found = defaultdict(dict, {d: dict(e) for d, e in seeds.items()})
+    deepest = max(seeds, default=DEPTH)
     for depth in range(min(seeds, default=DEPTH), DEPTH):
+        reaching = found.get(depth)
+        if not reaching and depth > deepest:
+            break
         check()
         following = found[depth + 1]
-        for (ancestor, party), windows in found.get(depth, {}).items():
+        for (ancestor, party), windows in (reaching or {}).items():
             for child, window in edges.below.get(party, ()):
                 if child not in region:
                     continue

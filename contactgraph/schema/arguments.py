@@ -73,9 +73,11 @@ class ArgumentChecks:
             for index, item in enumerate(value):
                 self._value(item, kind.of_type, f"{where}[{index}]", coordinate)
         elif is_input_object_type(kind):
-            for field, declared in kind.fields.items():
-                inner = f"{kind.name}.{field}"
-                self._value(value.get(field), declared.type, f"{where}.{field}", inner)
+            # as coerced, in the type's order, with their defaults: most of them null
+            for field, item in value.items():
+                if item is not None:
+                    inner = f"{kind.name}.{field}"
+                    self._value(item, kind.fields[field].type, f"{where}.{field}", inner)
         elif is_scalar_type(kind) and kind.name == "JSON":
             self._json(value, where)
         elif isinstance(value, str):

@@ -22,6 +22,7 @@ from ..resolvers.subscription import Subscription
 from .deadline import TimeLimit
 from .errors import ErrorCodes, is_unexpected, log
 from .execution import PlannedExecutionContext
+from .input_plans import InputPlans
 from .limits import DocumentLimits
 from .parsing import ParsedOnce
 from .scalars import DateTime
@@ -55,6 +56,10 @@ class RememberedNames(NameConverter):
 
 
 class Schema(strawberry.Schema):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.input_plans = InputPlans(self.schema_converter.scalar_registry, self.config)
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:

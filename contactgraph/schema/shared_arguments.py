@@ -13,8 +13,11 @@ go through Strawberry's conversion, which builds new lists and input objects on 
 converted values are shared only when every one is immutable (numbers, strings, enums,
 instants, nulls), and only for fields without field extensions or exception handlers,
 whose Strawberry wrapper does nothing else with them, and not for a subscription's field
-(whose resolver makes the stream). A coercion or conversion that fails is not remembered:
-each object's call fails as graphql-core's and Strawberry's would.
+(whose resolver makes the stream). A list or an input object, which a resolver may
+change, is converted anew for each call by plans made once per argument type
+(input_plans.py), without Strawberry's work through the type on every call. A coercion or
+conversion that fails is not remembered: each object's call fails as graphql-core's and
+Strawberry's would.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
+from functools import partial
 from typing import Any
 
 from graphql import GraphQLField, GraphQLResolveInfo, get_argument_values
@@ -31,6 +35,8 @@ from graphql.execution.values import VariableValues
 from strawberry.types.arguments import convert_arguments
 from strawberry.types.field import StrawberryField
 from strawberry.types.unset import UNSET
+
+from .input_plans import InputPlans
 
 Call = Callable[[Any, GraphQLResolveInfo], Any]
 """Resolves the field for one object: (source, info) -> its value or an awaitable."""
@@ -101,20 +107,25 @@ def _converted(
     converter = strawberry.schema_converter
     if resolver is None or converter.exception_handlers:
         return None
-    # a list or an input object converts to a list, an input object or a JSON value, none
-    # of which is shared: converting it here would only double its resolver's conversion
-    # (a mutation's input, converted twice, was 7 % of a createContact's CPU)
-    if any(isinstance(value, (list, dict)) for value in coerced.values()):
-        return None
     config = converter.config
-    try:
-        values = convert_arguments(
-            coerced, definition.arguments, converter.scalar_registry, config, None
-        )
-    except Exception:  # each call reports it as Strawberry's wrapper does
-        return None
-    if not _immutable(values):
-        return None
+    # a list or an input object converts to a list, an input object or a JSON value, none
+    # of which is shared: each call converts it anew, by the argument types' plans
+    if any(isinstance(value, (list, dict)) for value in coerced.values()):
+        plans: InputPlans | None = getattr(strawberry, "input_plans", None)
+        planned = plans and plans.arguments(definition, definition.arguments)
+        if not planned:
+            return None
+        fresh = partial(planned, coerced)
+    else:
+        try:
+            values = convert_arguments(
+                coerced, definition.arguments, converter.scalar_registry, config, None
+            )
+        except Exception:  # each call reports it as Strawberry's wrapper does
+            return None
+        if not _immutable(values):
+            return None
+        fresh = values.copy
     info_class = config.info_class
     with_self = resolver.self_parameter is not None
     # the resolver's parameters that take the object or the info rather than an argument
@@ -123,7 +134,7 @@ def _converted(
 
     def call(source: Any, raw: GraphQLResolveInfo) -> Any:
         strawberry_info = info_class(_raw_info=raw, _field=definition)
-        kwargs = dict(values)
+        kwargs = fresh()
         for name in sources:
             kwargs[name] = source
         if info_name is not None:

@@ -289,6 +289,8 @@ def held(ids: str, column: str) -> str:
 
 # the columns of `Preparing.calls`
 PREPARED = "rows, categories, entered, between, door_rows, open_steps, above"
+CATEGORIES = "CALL () { MATCH (c:Category) RETURN collect(properties(c)) AS categories } "
+NO_CATEGORIES = "CALL () { RETURN [] AS categories } "
 
 
 @dataclass(frozen=True)
@@ -334,13 +336,17 @@ class Preparing:
 
     async def run_before(self, tx: Tx, *writes: Write) -> Prepared | None:
         """Locks and reads, then the writes, in one statement that returns what it read
-        before writing; None, and nothing run, when the writes take more than one."""
+        before writing, but the categories: no party's lock holds them (their writes take
+        the vocabulary's), so a read after the locks is no fresher than one before them,
+        and they come back empty. None, and nothing run, when the writes take more than
+        one statement."""
         statements = _statements(writes)
         if len(statements) != 1:
             return None
         calls, params = statements[0]
+        reads = self.calls.replace(CATEGORIES, NO_CATEGORIES)
         result = await tx.run(
-            f"{KEEP_PLAN}{self.calls}{' '.join(calls)} RETURN {PREPARED}", self.params | params
+            f"{KEEP_PLAN}{reads}{' '.join(calls)} RETURN {PREPARED}", self.params | params
         )
         return self.read(await result.single(strict=True))
 
@@ -367,7 +373,7 @@ def preparing(
     return Preparing(
         f"{locks}CALL () {{ UNWIND $ids AS id MATCH (p:Party {{id: id}}) "
         f"RETURN collect({PARTY_MAP}) AS rows }} "
-        "CALL () { MATCH (c:Category) RETURN collect(properties(c)) AS categories } "
+        f"{CATEGORIES}"
         "CALL () { UNWIND $sources AS id MATCH (p:Party {id: id}) "
         f"WHERE EXISTS {{ (p)<-[:{type_expression(ACYCLIC_TYPES)}]-() }} "
         "RETURN collect(id) AS entered } "

@@ -390,9 +390,10 @@ class Neo4jWrites(Neo4jDumps, StepListeners):
 
         async def written(tx: Tx, read: cypher.Prepared) -> tuple[Batch, Outcome] | None:
             """The write with its locks: what it locks is read before it, unlocked, and
-            again after them; a change between the two rolls it back (_Stale). None, and
-            nothing written, when the write needs more than its parties' locks or
-            refuses: it is then judged on what it reads under them."""
+            again after them (the categories, which they do not hold, once); a change
+            between the two rolls it back (_Stale). None, and nothing written, when the
+            write needs more than its parties' locks or refuses: it is then judged on
+            what it reads under them."""
             try:
                 checked = await checked_by(tx, read)
                 runs = Outcome([], [])
@@ -419,7 +420,7 @@ class Neo4jWrites(Neo4jDumps, StepListeners):
             )
             if again is None:
                 return None
-            if again != read:
+            if again != replace(read, categories={}):
                 raise _Stale
             return checked, runs
 
