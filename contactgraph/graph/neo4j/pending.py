@@ -73,11 +73,16 @@ class Flusher:
     def __init__(self, flush: Flush) -> None:
         self._flush = flush
         self._woken = asyncio.Event()
-        self._closing = False
+        self._closing = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
-    def start(self) -> None:
-        self._closing = False
+    async def start(self) -> None:
+        """Flush what an earlier server left, then go on in the background."""
+        self._closing.clear()
+        try:
+            await self._drain()
+        except Exception as error:  # Neo4j busy: the rounds try again
+            log.warning("pending full-text documents not flushed at the start: %s", error)
         self._task = asyncio.create_task(self._rounds())
 
     def wake(self) -> None:
@@ -88,23 +93,26 @@ class Flusher:
         while await self._flush() == BATCH:
             pass
 
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._closing.wait(), seconds)
+
     async def _rounds(self) -> None:
         while True:
-            try:
-                await self._drain()
-            except Exception as error:  # Neo4j away, a deadlock: the next round
-                if self._closing:
-                    raise
-                log.warning("flushing pending full-text documents failed, tried again: %s", error)
-                await asyncio.sleep(RETRY)
-                continue
-            if self._closing:
-                return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._woken.wait(), IDLE)
             self._woken.clear()
-            if not self._closing:
-                await asyncio.sleep(DELAY)
+            await self._pause(DELAY)
+            try:
+                await self._drain()
+            except Exception as error:  # Neo4j away, a deadlock: the next round
+                if self._closing.is_set():
+                    raise
+                log.warning("flushing pending full-text documents failed, tried again: %s", error)
+                await self._pause(RETRY)
+                self._woken.set()
+            if self._closing.is_set():
+                return
 
     async def close(self) -> None:
         """Flush what is pending and stop, in at most LAST_FLUSH seconds: a flush is not
@@ -113,7 +121,7 @@ class Flusher:
         if self._task is None:
             return
         task, self._task = self._task, None
-        self._closing = True
+        self._closing.set()
         self._woken.set()
         try:
             async with asyncio.timeout(LAST_FLUSH):

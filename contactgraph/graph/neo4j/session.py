@@ -203,7 +203,7 @@ class Neo4jSession:
             self._driver = None
             raise ConfigError(f"cannot use Neo4j at {self._uri}: {error}") from None
         self._spares = asyncio.create_task(self._open_spares())
-        self._flusher.start()
+        await self._flusher.start()
 
     async def _open_spares(self) -> None:
         """Fill the driver's pool with SPARE_CONNECTIONS idle connections: a transaction
