@@ -84,7 +84,7 @@ class Neo4jSession:
         self._driver: neo4j.AsyncDriver | None = None
         self._walks = asyncio.Semaphore(WALKS_AT_ONCE)
         self._spares: asyncio.Task[None] | None = None
-        self._flusher = pending.Flusher(self._flush_pending)
+        self._flusher = pending.Flusher(self.flush_pending)
 
     @classmethod
     def from_url(cls, url: str) -> Self:
@@ -223,8 +223,9 @@ class Neo4jSession:
         """Bring the graph's schema up to date; the store defines it."""
         raise NotImplementedError
 
-    async def _flush_pending(self) -> int:
-        """Move a batch of pending parties' documents into the index (pending.py)."""
+    async def flush_pending(self) -> int:
+        """Move a batch of pending parties' documents into the index (pending.py): the
+        flusher's work, and a bench's that waits for it (bench/write_cpu.py)."""
 
         async def work(tx: Tx) -> int:
             result = await tx.run(pending.FLUSH, n=pending.BATCH)
