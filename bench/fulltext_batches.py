@@ -123,12 +123,12 @@ async def main(args: argparse.Namespace) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--graph", default=os.environ.get("NEO4J_URI", "bolt://127.0.0.1:7687"))
     parser.add_argument("--neo4j-pid", type=int, required=True)
-    parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--writes", type=int, default=3000)
-    parser.add_argument("--turns", type=int, default=2)
     parser.add_argument("--batch", type=int, action="append", default=[])
+    parser.add_argument("--graph", default=os.environ.get("NEO4J_URI", "bolt://127.0.0.1:7687"))
+    parser.add_argument("--writes", type=int, default=3000)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--turns", type=int, default=2)
     parser.add_argument("--delay", type=float, default=10.0, help="ms a flusher waits")
     args = parser.parse_args()
     args.batch = args.batch or [5, 20, 100]
