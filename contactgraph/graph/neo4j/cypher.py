@@ -480,8 +480,10 @@ def timed(props: str, instants: Iterable[str]) -> str:
 
 
 def new_parties(created: Sequence[Party], held: bool = True) -> Write:
-    """Their create; `held` (a request's), their full-text documents left to the flusher
-    (pending.py), which batches them; a seed's or a dump's batch writes its own."""
+    """Their create; `held` (a request's) and few, their full-text documents left to the
+    flusher (pending.py), which batches them; more than HELD_MOST (an import's batch), or
+    a seed's or a dump's, write their own: one reopen of the index for all of them."""
+    held = held and len(created) <= pending.HELD_MOST
     labels = [pending.LABEL] if held else []
     return Write(
         "UNWIND $rows AS row WITH row.props AS props, row.labels AS labels "

@@ -35,11 +35,14 @@ PREFIX = "pending_"
 # the flusher (the creates of that time gathered into one batch); a round every IDLE
 # seconds finds what other servers left; a failed flush is tried again RETRY seconds on
 BATCH = 500
-DELAY = 0.02
+DELAY = 0.05
 IDLE = 5.0
 RETRY = 1.0
 # what a stopping server spends flushing its last batch
 LAST_FLUSH = 5.0
+# a create of more parties than this writes their documents itself: pending parties are
+# what every index read tests in Cypher, so there are never many
+HELD_MOST = 20
 GATHERED = f"MATCH (q:{LABEL}) WITH collect(q) AS pending "
 # the party takes its lock before its label and held tokens are read, so a rewrite that
 # took it out of the batch (or another server's flush) is seen, never undone
