@@ -18,7 +18,6 @@ from factories import link, org
 from test_relationships import UNLINK
 
 from contactgraph.config import Settings
-from contactgraph.graph.neo4j import pending
 
 CREATE = """mutation($input: CreateContactInput!) { createContact(input: $input) { id } }"""
 ABOVE = "query($id: ID!) { party(id: $id) { ancestors { id } } }"
@@ -152,16 +151,13 @@ async def test_creates_racing_an_archive_land_whole_or_not_at_all(gql: GraphQL) 
 
 
 async def test_a_create_whose_organization_moved_after_its_first_read_is_written_again(
-    neo4j_url: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    neo4j_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """On Neo4j a create reads its organization before it locks it, with its write: the
     test holds Neo4j's answer to that read while it moves the organization (which the
     create must not keep waiting), then lets it go; the create finds the organization
     changed under its lock, rolls back and is written again below the new parent."""
     caplog.set_level(logging.DEBUG, logger="contactgraph.neo4j")
-    # no flush of the new contacts' documents while the cable holds: its answer held too,
-    # it would keep their locks, and what Neo4j answered would not be the create's read
-    monkeypatch.setattr(pending, "DELAY", 3600.0)
     async for near in serve(Settings(create=True, graph_url=neo4j_url)):
         gql = GraphQL(near)
         north, south = await org(gql, "North"), await org(gql, "South")

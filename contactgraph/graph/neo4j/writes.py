@@ -92,9 +92,7 @@ class Neo4jWrites(Neo4jDumps, StepListeners):
             await history.append(tx, entries)
             return checked
 
-        created = await self._write(work)
-        self._flusher.wake()
-        return created
+        return await self._write(work)
 
     async def create_party(self, party: Party) -> Party:
         async def work(tx: Tx) -> tuple[Party, Outcome]:
@@ -111,7 +109,6 @@ class Neo4jWrites(Neo4jDumps, StepListeners):
             return checked, runs
 
         created, runs = await self._write(work)
-        self._flusher.wake()
         await self._committed(runs)
         return created
 
@@ -472,7 +469,6 @@ class Neo4jWrites(Neo4jDumps, StepListeners):
                 log.debug("a batch's parties changed before it locked them: written again")
         else:
             checked, runs = await self._write(partial(work, briefly=False))
-        self._flusher.wake()
         await self._committed(runs)
         return checked
 
