@@ -6,7 +6,7 @@ asks every 25 ms throughout, never waits a second (blocked, it waited 14-112 s);
 server's peak memory stays far below what one attack used to take (15 GB); and at the
 end SIGTERM stops it within
 its grace period, with a subscriber and a request still open. The graph is the demo
-plus layered diamonds: 40 layers of 3 units, each PART_OF every unit above it.
+plus two sets of layered diamonds: 40 layers of 3 units, each PART_OF every unit above it.
 """
 
 from __future__ import annotations
@@ -106,6 +106,7 @@ class Server:
     address: str
     http: httpx.AsyncClient
     diamonds: Diamonds
+    twin: Diamonds  # the same shape, walked first: see the walks' test
     author: str
     waits: list[float] = field(default_factory=list)
 
@@ -146,13 +147,14 @@ async def _probe(server: Server, party: str) -> None:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def server(url: str) -> AsyncIterator[Server]:
-    diamonds = Diamonds()
+    diamonds, twin = Diamonds(), Diamonds()
     store = open_store(url, create=True)
     await store.start()
     await add_demo_fields(store)
     demo = demo_batch()
     await store.load_batch(demo)
     await store.load_batch(diamonds.batch())
+    await store.load_batch(twin.batch())
     await store.close()
     author = next(p.id for p in demo.parties if p.kind is PartyKind.USER)
     # an operator's administrator, made as the README says: users and tokens from the CLI
@@ -194,7 +196,7 @@ async def server(url: str) -> AsyncIterator[Server]:
             except httpx.TransportError:
                 pass
             await asyncio.sleep(0.1)
-        served = Server(process, address, http, diamonds, author)
+        served = Server(process, address, http, diamonds, twin, author)
         probe = asyncio.create_task(_probe(served, diamonds.top.id))
         try:
             yield served
@@ -349,14 +351,26 @@ WALKS = """query($top: ID!, $bottom: ID!) {
 }"""
 
 
-async def test_walks_over_diamonds_are_answered_correctly_and_quickly(server: Server) -> None:
-    ids = {"top": server.diamonds.top.id, "bottom": server.diamonds.bottom.id}
-    record = """mutation($author: ID!, $bottom: ID!) { recordActivity(input: {type: NOTE,
-      summary: "at the bottom", subjectIds: [$bottom], authorId: $author}) { id } }"""
-    recorded = await within_bound(server.ask(record, {"author": server.author, **ids}))
-    assert "errors" not in recorded.json(), recorded.json()
+RECORD = """mutation($author: ID!, $bottom: ID!) { recordActivity(input: {type: NOTE,
+  summary: "at the bottom", subjectIds: [$bottom], authorId: $author}) { id } }"""
 
-    data = (await within_bound(server.ask(WALKS, ids))).json()["data"]
+
+async def _walk(server: Server, diamonds: Diamonds, bound: float) -> dict[str, Any]:
+    ids = {"top": diamonds.top.id, "bottom": diamonds.bottom.id}
+    started = time.monotonic()
+    recorded = await server.ask(RECORD, {"author": server.author, **ids})
+    assert "errors" not in recorded.json(), recorded.json()
+    data = (await server.ask(WALKS, ids)).json()["data"]
+    assert time.monotonic() - started < bound, f"answered after {time.monotonic() - started} s"
+    return dict(data)
+
+
+async def test_walks_over_diamonds_are_answered_correctly_and_quickly(server: Server) -> None:
+    # Neo4j plans a statement the first time it sees its text: 1-3 s a statement on a
+    # cold JVM sharing two cores, whatever the graph. The twin pays that (and, were the
+    # walks exponential, would not be answered either), so the bound is the walk's own.
+    await _walk(server, server.twin, bound=30.0)
+    data = await _walk(server, server.diamonds, bound=BOUND)
     assert data["top"]["descendants"]["totalCount"] == 3 * LAYERS + 3  # units, bottom, people
     assert [e["node"]["summary"] for e in data["top"]["units"]["edges"]] == ["at the bottom"]
     assert len(data["bottom"]["ancestors"]) == 3 * LAYERS + 1
@@ -364,6 +378,7 @@ async def test_walks_over_diamonds_are_answered_correctly_and_quickly(server: Se
     assert person == {"person": {"displayName": "Bert Boss"}, "distance": LAYERS + 1}
 
     # four at once once occupied every reader and left /readyz hanging
+    ids = {"top": server.diamonds.top.id, "bottom": server.diamonds.bottom.id}
     started = time.monotonic()
     walks = [asyncio.ensure_future(server.ask(WALKS, ids)) for _ in range(4)]
     ready = await server.http.get("/readyz")
