@@ -38,6 +38,7 @@ from ..model import (
 )
 from ..search import activity_text, fiscal_text, indexed_text
 from ..times import format_instant, parse_instant
+from . import pending
 
 
 class Tx(Protocol):
@@ -154,9 +155,10 @@ def type_expression(types: Iterable[RelType]) -> str:
     return "|".join(dict.fromkeys(t.value for t in types))
 
 
-def party_props(party: Party) -> dict[str, Any]:
+def party_props(party: Party, held: bool = False) -> dict[str, Any]:
     """Node properties: the shared record, tags as a list to filter on, search tokens, and
-    the keys parties are compared and looked up by."""
+    the keys parties are compared and looked up by; `held`, the full-text ones under the
+    names pending.py keeps out of the index until a batch moves them in."""
     props = party_record(party, encode)
     props["tags"] = list(party.tags)
     props["search"] = indexed_text(party)
@@ -166,6 +168,8 @@ def party_props(party: Party) -> dict[str, Any]:
     props.update(key_props(party))
     # each attribute a property of its own, which filters name and indexes cover
     props.update((f"{ATTRIBUTE_PREFIX}{name}", v) for name, v in party.attributes.items())
+    if held:
+        props = pending.held(props)
     return {k: v for k, v in props.items() if v is not None}
 
 
@@ -481,18 +485,26 @@ def timed(props: str, instants: Iterable[str]) -> str:
     return f"{props} {{.*, " + ", ".join(f"{i}: datetime({props}.{i})" for i in instants) + "}"
 
 
-def new_parties(created: Sequence[Party]) -> Write:
+def new_parties(created: Sequence[Party], held: bool = True) -> Write:
+    """Their create; `held` (a request's) and few, their full-text documents left to the
+    flusher (pending.py), which batches them; more than HELD_MOST (an import's batch), or
+    a seed's or a dump's, write their own: one reopen of the index for all of them."""
+    held = held and len(created) <= pending.HELD_MOST
+    labels = [pending.LABEL] if held else []
     return Write(
-        "UNWIND $rows AS row WITH row.props AS props, row.label AS label "
-        "CREATE (p:Party:$(label)) "
+        "UNWIND $rows AS row WITH row.props AS props, row.labels AS labels "
+        "CREATE (p:Party:$(labels)) "
         f"SET p = {timed('props', ('created_at', 'updated_at', 'archived_at'))}",
-        [{"props": party_props(p), "label": LABELS[p.kind]} for p in created],
+        [{"props": party_props(p, held), "labels": [LABELS[p.kind], *labels]} for p in created],
     )
 
 
 def rewritten_parties(changed: Sequence[Party]) -> Write:
+    """Their new record, its full-text document written at once: a party still pending
+    is pending no more (pending.py)."""
     return Write(
-        f"UNWIND $rows AS row MATCH (p:Party {{id: row.id}}) SET p = row.props {PARTY_TIMES}",
+        "UNWIND $rows AS row MATCH (p:Party {id: row.id}) "
+        f"SET p = row.props {PARTY_TIMES} REMOVE p:{pending.LABEL}",
         [{"id": p.id, "props": party_props(p)} for p in changed],
     )
 

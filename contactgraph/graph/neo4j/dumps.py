@@ -54,7 +54,7 @@ async def _write(tx: Tx, batch: DumpBatch) -> None:
     steps, _ = process_steps.writes(Outcome(batch.steps, done), SYSTEM)
     await cypher.write(
         tx,
-        cypher.new_parties(batch.parties),
+        cypher.new_parties(batch.parties, held=False),
         cypher.new_relationships(batch.relationships),
         cypher.new_activities(batch.activities),
         *steps,

@@ -21,7 +21,10 @@ from ..duplicates import profile as profile_of
 from ..duplicates import ranked as rank
 from ..model import Party, PartyKind
 from .cypher import Reach, Tx, collected
+from .pending import GATHERED, current
 from .search import INDEX, REFRESHED, exactly
+
+DUP_KEYS = current("p", "dup_keys")
 
 Key = tuple[str, str]
 
@@ -36,7 +39,7 @@ async def _profiles(tx: Tx, ids: Iterable[str], inside: Reach, live: bool) -> di
     result = await tx.run(
         "UNWIND $ids AS id MATCH (p:Party {id: id}) "
         f"WHERE ($live = false OR p.archived_at IS NULL) AND {inside.test('p')} "
-        "RETURN collect([p.id, p.kind, p.dup_keys]) AS rows",
+        f"RETURN collect([p.id, p.kind, {DUP_KEYS}]) AS rows",
         {"ids": sorted(set(ids)), "live": live, **inside.params},
     )
     return {p.id: p for p in map(_profile, await collected(result))}
@@ -50,17 +53,20 @@ async def _ranked(
     candidate_ids)."""
     lookups = sorted({key for s in subjects for key in s.lookups(query.fiscal)})
     result = await tx.run(
-        f"{REFRESHED}UNWIND $keys AS key CALL (key) {{ "
+        f"{GATHERED}{REFRESHED}UNWIND $keys AS key CALL (key, pending) {{ "
         f"CALL db.index.fulltext.queryNodes('{INDEX}', key.query, {{limit: $over}}) "
-        "YIELD node RETURN collect(node.id) AS ids } "
-        "RETURN collect([key.kind, key.value, CASE WHEN size(ids) > $cap THEN [] ELSE ids END])",
+        "YIELD node WITH node WHERE NOT node IN pending RETURN collect(node.id) AS ids } "
+        "RETURN collect([key.kind, key.value, ids + [p IN pending "
+        f"WHERE key.token IN split({current('p', 'dup_keys')}, ' ') | p.id]])",
         keys=[
-            {"kind": k, "value": v, "query": exactly("dup_keys", f"{k}={v}")} for k, v in lookups
+            {"kind": k, "value": v, "token": f"{k}={v}", "query": exactly("dup_keys", f"{k}={v}")}
+            for k, v in lookups
         ],
         over=BLOCK_CAP + 1,
-        cap=BLOCK_CAP,
     )
-    blocks: dict[Key, list[str]] = {(k, v): ids for k, v, ids in await collected(result)}
+    blocks: dict[Key, list[str]] = {
+        (k, v): ids if len(ids) <= BLOCK_CAP else [] for k, v, ids in await collected(result)
+    }
     wanted = {
         s.id: candidate_ids(
             s.id, (i for key in s.lookups(query.fiscal) for i in blocks.get(key, ())), later
@@ -96,7 +102,7 @@ async def pairs(tx: Tx, query: DuplicateQuery, after: str | None, inside: Reach)
         result = await tx.run(
             f"{inside.parties('p')} WHERE p.id {after_start} $start AND p.archived_at IS NULL "
             "AND p.kind IN $kinds WITH p ORDER BY p.id LIMIT $n "
-            "RETURN collect([p.id, p.kind, p.dup_keys]) AS rows",
+            f"RETURN collect([p.id, p.kind, {DUP_KEYS}]) AS rows",
             {"start": start, "kinds": kinds, "n": n, **inside.params},
         )
         subjects = [_profile(row) for row in await collected(result)]

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from .. import attributes, contactdata, duplicates, externalids, rules
 from ..errors import BadUserInput, Conflict
 from ..model import Category, ExternalId, Party, PartyKind
-from . import cypher, search, vocabulary
+from . import cypher, pending, search, vocabulary
 from .cypher import PARTY_MAP, Reach, Tx, key_props, party
 
 SCHEMA: tuple[str, ...] = (
@@ -96,10 +96,9 @@ async def _holders(
 ) -> dict[str, list[str]]:
     """The parties not archived holding each token in the full-text indexed `field`."""
     result = await tx.run(
-        f"{search.REFRESHED}UNWIND $keys AS key "
-        f"CALL db.index.fulltext.queryNodes('{search.INDEX}', key.query) "
-        "YIELD node AS p WITH key, p WHERE p.archived_at IS NULL "
-        f"AND key.value IN split(p.{field}, ' ') AND {inside.test('p')} "
+        search.found("key.query", "true", each="UNWIND $keys AS key ")
+        + "WITH key, p WHERE p.archived_at IS NULL "
+        f"AND key.value IN split({pending.current('p', field)}, ' ') AND {inside.test('p')} "
         "RETURN key.value AS value, p.id AS id ORDER BY id",
         {
             "keys": [{"value": k, "query": search.exactly(field, k)} for k in sorted(set(tokens))],
@@ -116,7 +115,8 @@ async def backfill(tx: Tx) -> bool:
     """Write the key properties of up to a batch of parties stored before keys (or the
     duplicate keys, dup_keys) existed; whether any were left."""
     result = await tx.run(
-        f"MATCH (p:Party) WHERE p.email_keys IS NULL OR p.dup_keys IS NULL "
+        f"MATCH (p:Party) WHERE (p.email_keys IS NULL OR p.dup_keys IS NULL) "
+        f"AND NOT p:{pending.LABEL} "
         f"RETURN {PARTY_MAP} AS p LIMIT $n",
         n=_BATCH,
     )

@@ -13,6 +13,7 @@ consistent index would."""
 from __future__ import annotations
 
 from ..search import fiscal_text, indexed_text, query_terms
+from . import pending
 from .cypher import PARTY_MAP, Tx, party
 
 INDEX = "party_tokens"
@@ -33,7 +34,30 @@ SCHEMA: tuple[str, ...] = (
 # with nothing pending about 0.5 ms; right after a write some 13 ms, what a search then
 # waits (BENCHMARKS.md, "Third slice: writes")
 REFRESHED = "CALL db.index.fulltext.awaitEventuallyConsistentIndexRefresh() "
-SOURCE = f"{REFRESHED}CALL db.index.fulltext.queryNodes('{INDEX}', $search) YIELD node AS p"
+# a pending party's names, and its fiscal codes when $fiscal, hold a word starting with
+# each term: what the Lucene query of `query` asks of an indexed one
+_TERMS_IN_PENDING = (
+    "all(t IN $terms WHERE any(w IN split(coalesce("
+    + pending.current("p", "search")
+    + ", ''), ' ') + CASE WHEN $fiscal THEN split(coalesce("
+    + pending.current("p", "fiscal_search")
+    + ", ''), ' ') ELSE [] END WHERE w STARTS WITH t))"
+)
+
+
+def found(lucene: str, test: str, each: str = "") -> str:
+    """The parties (as p) the index finds by the Lucene query `lucene` (an expression)
+    and the pending ones `test` accepts, each once: pending.py says why that is exact.
+    `each` comes between the wait and the search (an UNWIND of several queries)."""
+    return (
+        f"{pending.GATHERED}{REFRESHED}{each}"
+        f"CALL (*) {{ UNWIND pending AS p WITH p WHERE {test} RETURN p UNION ALL "
+        f"CALL db.index.fulltext.queryNodes('{INDEX}', {lucene}) YIELD node AS p "
+        "WITH p WHERE NOT p IN pending RETURN p } "
+    )
+
+
+SOURCE = found("$search", _TERMS_IN_PENDING) + "WITH p"
 _BATCH = 2_000
 # Past this many matches a page reads the id index's next WINDOW parties in order, each
 # tested against the matches (a hashed list, ~0.3 µs a party), rather than reading and
@@ -57,6 +81,11 @@ def query(text: str, fiscal: bool) -> str:
     return " AND ".join(f"search:{t}*" for t in query_terms(text))
 
 
+def parameters(text: str, fiscal: bool) -> dict[str, object]:
+    """SOURCE's parameters: the Lucene query and its terms, for the pending parties."""
+    return {"search": query(text, fiscal), "terms": query_terms(text), "fiscal": fiscal}
+
+
 def page_and_count(matching: str) -> str:
     """The statement for a page of the parties `matching` finds (as p), in id order after
     $after, and their number: one full-text search for both."""
@@ -78,7 +107,8 @@ async def split_fiscal(tx: Tx) -> bool:
     """Write the search properties of up to a batch of parties stored before fiscal codes
     moved out of `search`; whether any were left."""
     result = await tx.run(
-        f"MATCH (p:Party) WHERE p.fiscal_search IS NULL RETURN {PARTY_MAP} AS p LIMIT $n",
+        f"MATCH (p:Party) WHERE p.fiscal_search IS NULL AND NOT p:{pending.LABEL} "
+        f"RETURN {PARTY_MAP} AS p LIMIT $n",
         n=_BATCH,
     )
     found = [party(record["p"]) async for record in result]

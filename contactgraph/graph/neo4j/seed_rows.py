@@ -54,7 +54,7 @@ class Preparer:
         rules.check_batch_acyclic(added, ())  # by construction, but cheap: among its own
         changes = entry.batch(checked.parties, rels, batch.activities, self.actor)
         writes = (
-            cypher.new_parties(checked.parties),
+            cypher.new_parties(checked.parties, held=False),
             cypher.new_relationships(rels),
             cypher.new_activities(batch.activities),
             history.new_entries(changes),

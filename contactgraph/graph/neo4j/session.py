@@ -16,7 +16,7 @@ from neo4j import exceptions as neo4j_errors
 
 from .. import deadlines
 from ..errors import ConfigError, Conflict, LimitExceeded, ServiceUnavailable
-from . import socket_waits
+from . import pending, socket_waits
 from .cypher import Tx
 
 T = TypeVar("T")
@@ -84,6 +84,7 @@ class Neo4jSession:
         self._driver: neo4j.AsyncDriver | None = None
         self._walks = asyncio.Semaphore(WALKS_AT_ONCE)
         self._spares: asyncio.Task[None] | None = None
+        self._flusher = pending.Flusher(self.flush_pending)
 
     @classmethod
     def from_url(cls, url: str) -> Self:
@@ -202,6 +203,7 @@ class Neo4jSession:
             self._driver = None
             raise ConfigError(f"cannot use Neo4j at {self._uri}: {error}") from None
         self._spares = asyncio.create_task(self._open_spares())
+        await self._flusher.start()
 
     async def _open_spares(self) -> None:
         """Fill the driver's pool with SPARE_CONNECTIONS idle connections: a transaction
@@ -221,7 +223,18 @@ class Neo4jSession:
         """Bring the graph's schema up to date; the store defines it."""
         raise NotImplementedError
 
+    async def flush_pending(self) -> int:
+        """Move a batch of pending parties' documents into the index (pending.py): the
+        flusher's work, and a bench's that waits for it (bench/write_cpu.py)."""
+
+        async def work(tx: Tx) -> int:
+            result = await tx.run(pending.FLUSH, n=pending.BATCH)
+            return int((await result.single(strict=True))["n"])
+
+        return await self._write(work)
+
     async def close(self) -> None:
+        await self._flusher.close()
         if self._spares is not None:
             self._spares.cancel()
             await asyncio.gather(self._spares, return_exceptions=True)

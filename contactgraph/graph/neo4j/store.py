@@ -260,7 +260,7 @@ class Neo4jStore(Neo4jWrites, Neo4jOpportunities):
         params["after"] = decode_cursor(page.after, 1)[0] if page.after else ""
         params["limit"] = page.first + 1
         if where.search is not None:
-            params["search"] = search.query(where.search, where.search_fiscal)
+            params |= search.parameters(where.search, where.search_fiscal)
 
         async def work(tx: Tx) -> PartyPage:
             # counts and pages are of the parties inside: the scope's, found down from its

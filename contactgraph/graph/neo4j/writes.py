@@ -92,7 +92,9 @@ class Neo4jWrites(Neo4jDumps, StepListeners):
             await history.append(tx, entries)
             return checked
 
-        return await self._write(work)
+        created = await self._write(work)
+        self._flusher.wake()
+        return created
 
     async def create_party(self, party: Party) -> Party:
         async def work(tx: Tx) -> tuple[Party, Outcome]:
@@ -109,6 +111,7 @@ class Neo4jWrites(Neo4jDumps, StepListeners):
             return checked, runs
 
         created, runs = await self._write(work)
+        self._flusher.wake()
         await self._committed(runs)
         return created
 
@@ -469,6 +472,7 @@ class Neo4jWrites(Neo4jDumps, StepListeners):
                 log.debug("a batch's parties changed before it locked them: written again")
         else:
             checked, runs = await self._write(partial(work, briefly=False))
+        self._flusher.wake()
         await self._committed(runs)
         return checked
 
