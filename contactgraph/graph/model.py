@@ -12,7 +12,7 @@ import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from .hashed import hashed_once
 
@@ -372,17 +372,18 @@ class TimelineQuery:
     sources: bool = True
 
 
-@dataclass(frozen=True)
-class ActivityRef:
+class ActivityRef(NamedTuple):
     """An activity known by its id and time only: what a timeline hands over when its
-    reader asks nothing else of the activities (the time is half of an edge's cursor)."""
+    reader asks nothing else of the activities (the time is half of an edge's cursor).
+    This and the other row types made once a row (TimelineEntry, PartyRef, Below) are
+    named tuples: a frozen dataclass's constructor sets each field by a call, some
+    1-1.4 µs a row against 0.3, and a page holds thousands of rows."""
 
     id: str
     occurred_at: datetime
 
 
-@dataclass(frozen=True)
-class TimelineEntry:
+class TimelineEntry(NamedTuple):
     """An activity on a timeline and the subject that put it there: the timeline's own
     party when it is a subject, else its first subject (in recorded order) in the subtree."""
 
@@ -433,8 +434,7 @@ class TreeRow:
     relationship: Relationship
 
 
-@dataclass(frozen=True)
-class PartyRef:
+class PartyRef(NamedTuple):
     """A party known by its id, kind and name only: what a walk or a children list hands
     over when its reader asks nothing else of the parties (the name is what a tree shows,
     and what its lists sort by)."""
@@ -460,8 +460,7 @@ class TreeReading:
 WHOLE_ROWS = TreeReading()
 
 
-@dataclass(frozen=True)
-class Below:
+class Below(NamedTuple):
     """A party below a root, at its shortest depth, read as a TreeReading asked."""
 
     party: Party | PartyRef
