@@ -14,7 +14,7 @@ import pytest
 import pytest_asyncio
 from client import GraphQL, serve
 from live import client_for, live_server
-from test_metrics import scrape, total
+from test_metrics import SCRAPE_TOKEN, scrape, total
 
 from contactgraph.config import Settings
 from contactgraph.graph.backends import open_store
@@ -63,15 +63,30 @@ async def hub(url: str) -> AsyncIterator[str]:
     yield unit.id
 
 
+async def _planned(url: str, hub: str) -> None:
+    """Ask this module's queries once without a limit: Neo4j plans a statement the first
+    time it sees its text (1-3 s on a cold JVM), which would be stopped in the signing-in
+    or the first read, before the walk the limits are tried on."""
+    async for http in serve(Settings(graph_url=url)):
+        gql = GraphQL(http)
+        for query in (COUNT, LIGHT):
+            assert (await gql.raw(query, {"id": hub})).status_code == 200
+
+
 async def test_a_request_past_its_time_limit_stops_and_answers_timeout(url: str, hub: str) -> None:
-    async for http in serve(Settings(graph_url=url, request_timeout=0.05)):
+    await _planned(url, hub)
+    settings = Settings(graph_url=url, request_timeout=0.05, metrics_token=SCRAPE_TOKEN)
+    # the scrape token is checked in memory: an administrator's scrape signs in, which a
+    # loaded machine could not always do within the 50 ms limit
+    scraper = {"authorization": f"Bearer {SCRAPE_TOKEN}"}
+    async for http in serve(settings):
         gql = GraphQL(http)
         # signing in counts against the limit too: have the credential checked (and
         # cached) first, so the limit meets the walk below
         for _ in range(20):
             if (await gql.raw("{ viewer { id } }")).status_code == 200:
                 break
-        before = await scrape(http)
+        before = await scrape(http, **scraper)
         started = time.monotonic()
         response = await gql.raw(COUNT, {"id": hub})
         assert time.monotonic() - started < 2
@@ -80,7 +95,7 @@ async def test_a_request_past_its_time_limit_stops_and_answers_timeout(url: str,
         assert error["extensions"]["code"] == "TIMEOUT", error
         assert error["path"][0] == "party"
         # counted as a store error and as the operation's outcome (/metrics)
-        after = await scrape(http)
+        after = await scrape(http, **scraper)
         errors = "contactgraph_store_errors_total"
         assert total(after, errors, code="TIMEOUT") - total(before, errors, code="TIMEOUT") == 1
         timed_out = {"outcome": "TIMEOUT", "operation": "anonymous"}
